@@ -64,6 +64,10 @@ class TaskSpec(BaseModel):
     axes: dict[str, list[str]] = Field(default_factory=dict, description="diversity axes for input generation")
     general_share: float = Field(0.07, description="share of general-purpose examples mixed in against forgetting")
     training: dict[str, Any] = Field(default_factory=dict, description="training config overrides")
+    answers: dict[str, Any] | None = Field(default=None, description="interview answers (rubric keys); derived "
+                                           "from the task when absent")
+    approach: Literal["auto", "prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune"] = Field(
+        "auto", description="auto = the rubric decides; anything else overrides it (and says so)")
 
     @field_validator("spec")
     @classmethod

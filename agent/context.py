@@ -1,0 +1,49 @@
+"""Runtime context for the graph: the workspace, the run, providers per role. Not part of the state
+(providers hold clients and keys; the state is persisted)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from tools.spec import TaskSpec
+from tools.workspace import Run, Workspace
+
+
+@dataclass
+class AgentContext:
+    workspace: Workspace
+    budget_usd: float | None = None
+    on_event: Callable[[str, dict], None] | None = None  # progress callback (CLI/TUI)
+    train_max_steps: int | None = None  # tests: cap training steps
+    quick: bool = False  # tests: tiny generation/eval sizes
+    _providers: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self, run_id: str) -> Run:
+        return self.workspace.run(run_id)
+
+    def budget(self, run_id: str):
+        from tools.llm.budget import Budget
+
+        return Budget(self.budget_usd, self.run(run_id).budget_path)
+
+    def provider(self, role: str, spec: TaskSpec, run_id: str, adapter: str | None = None):
+        """One provider per role (and adapter), sharing the run's budget."""
+        key = (role, adapter)
+        with self._lock:
+            if key not in self._providers:
+                from tools.llm import get_provider
+
+                rs = getattr(spec, role, None) if role in ("teacher", "student", "judge") else None
+                self._providers[key] = get_provider(
+                    role, rs.provider if rs else None, rs.model if rs else None,
+                    base_url=rs.base_url if rs else None, adapter=adapter, workspace=self.workspace,
+                    budget=self.budget(run_id),
+                )
+            return self._providers[key]
+
+    def emit(self, kind: str, **data) -> None:
+        if self.on_event:
+            self.on_event(kind, data)

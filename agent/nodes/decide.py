@@ -1,0 +1,54 @@
+"""decide: the rubric over the answers, with an empirical probe when examples exist and the prompted
+success rate is unknown. Interactive sessions confirm or override the recommendation."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from agent.artifacts import load_step, save_step
+from agent.context import AgentContext
+from agent.rubric import APPROACHES, Answers, decide as apply_rubric
+from agent.state import AgentState
+from tools.spec import parse_spec_dict
+from tools.workspace import atomic_write_json
+
+
+def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    ctx = runtime.context
+    run = ctx.run(state["run_id"])
+    spec = parse_spec_dict(state["task"])
+    answers = Answers.from_dict({k: v for k, v in (state.get("answers") or {}).items() if k != "budget"})
+    probe = load_step(run, 0, "probe")
+    if probe is None and answers.prompted_success is None and len(spec.examples) >= 4:
+        from agent.probe import run_probe
+
+        ctx.emit("status", message="probe: measuring the base model with the best prompt on your examples")
+        probe = save_step(run, 0, "probe", run_probe(spec, ctx.provider("student", spec, run.id)))
+    if probe and probe.get("measured") and answers.prompted_success is None:
+        answers.prompted_success = probe["prompted_success"]
+    teacher = ctx.provider("teacher", spec, run.id).describe() if spec.teacher.provider else _auto_teacher()
+    decision = apply_rubric(answers, n_examples=spec.n_examples, teacher=teacher,
+                            probe={k: v for k, v in (probe or {}).items() if k != "rows"} or None)
+    approach = decision.approach
+    note = None
+    if spec.approach != "auto" and spec.approach != approach:
+        note = f"the task file sets approach={spec.approach}; the rubric recommended {approach}"
+        approach = spec.approach
+    if not state.get("headless"):
+        choice = interrupt({"kind": "decision", "decision": decision.to_dict(), "choices": ["accept", *APPROACHES]})
+        if isinstance(choice, str) and choice in APPROACHES and choice != approach:
+            note = f"overridden by you: {choice} (the rubric recommended {decision.approach})"
+            approach = choice
+    out = decision.to_dict() | {"chosen": approach, "override_note": note}
+    atomic_write_json(run.decision_path, out)
+    lines = [f"decide: {decision.approach} — {decision.reasons[0]}"]
+    if note:
+        lines.append(f"decide: {note}")
+    return {"decision": out, "approach": approach, "log": lines}
+
+
+def _auto_teacher() -> str:
+    from tools.llm.registry import choose
+
+    return str(choose("teacher"))

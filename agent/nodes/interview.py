@@ -1,0 +1,121 @@
+"""interview: ask for the spec first, then problem, knowledge, examples, goals, volume, limits, budget.
+
+Questions use `interrupt()`; the node re-runs from its first line on resume, so everything before an
+interrupt is pure. Headless runs take the answers from the task file and never interrupt.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from agent.context import AgentContext
+from agent.questions import QUESTIONS, applicable
+from agent.state import AgentState
+from tools.errors import UserError
+from tools.spec import Example, parse_spec_dict
+from tools.workspace import atomic_write_yaml
+
+
+def derive_answers(task: dict) -> dict:
+    """Answers for a headless run: from the task's `answers:` block, else from what the task says."""
+    given = dict(task.get("answers") or {})
+    out = task.get("output") or {}
+    goals = ["format"] if out.get("format") in ("json", "label") else []
+    derived = {
+        "spec": task["spec"],
+        "problem": "",
+        "knowledge_needed": bool(task.get("documents")),
+        "knowledge_changes": "rarely" if task.get("documents") else "never",
+        "examples": len(task.get("examples") or []),
+        "prompted_success": None,
+        "goals": goals + ["latency", "cost"],
+        "volume": 0,
+        "constraints": [],
+    }
+    derived.update({k: v for k, v in given.items() if v is not None or k == "prompted_success"})
+    return derived
+
+
+def _load_examples_file(path: str) -> list[dict]:
+    import json
+
+    import yaml
+
+    p = Path(path).expanduser()
+    text = p.read_text(encoding="utf-8")
+    rows = []
+    if p.suffix in (".yaml", ".yml"):
+        data = yaml.safe_load(text) or []
+        rows = data.get("examples", data) if isinstance(data, dict) else data
+    else:
+        for i, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                raise UserError("invalid JSON", where=f"{p}:{i}", fix="one {input, output} object per line") from None
+            if "messages" in r:
+                msgs = r["messages"]
+                user = next((m["content"] for m in msgs if m.get("role") == "user"), "")
+                r = {"input": user, "output": msgs[-1].get("content", "")}
+            rows.append(r)
+    return [Example(input=str(r["input"]), output=str(r["output"])).model_dump() for r in rows]
+
+
+def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
+    """Validate one answer into `answers`/`task`; raise UserError with a message to show when invalid."""
+    from agent.rubric import Answers
+
+    raw = raw if not isinstance(raw, str) else raw.strip()
+    if key == "examples" and isinstance(raw, str) and raw and not raw.replace(",", "").isdigit():
+        if not Path(raw).expanduser().exists():
+            raise UserError(f"no file at {raw}", fix="give a number, or the path of a JSONL/YAML file of examples")
+        task["examples"] = _load_examples_file(raw)
+        answers["examples"] = len(task["examples"])
+        return
+    if key == "budget":
+        task["budget"] = float(raw) if raw not in (None, "", "none") else None
+        return
+    if key == "prompted_success" and isinstance(raw, str) and raw.lower() in ("unknown", "?", "dont know", "don't know"):
+        raw = None
+    trial = dict(answers, spec=answers.get("spec") or task.get("spec") or "x", **{key: raw})
+    Answers.from_dict({k: v for k, v in trial.items() if k != "budget"}, where=f"answer to `{key}`")
+    answers[key] = raw
+    if key == "spec":
+        task["spec"] = raw
+
+
+def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    ctx = runtime.context
+    run = ctx.run(state["run_id"])
+    task = dict(state.get("task") or {})
+    if state.get("headless"):
+        answers = derive_answers(task)
+    else:
+        answers = dict(state.get("answers") or {})
+        for q in QUESTIONS:
+            if q.key in answers or (q.key == "budget" and "budget" in task and task["budget"] is not None) \
+                    or not applicable(q, answers):
+                continue
+            if q.key == "spec" and task.get("spec"):
+                answers["spec"] = task["spec"]
+                continue
+            error = None
+            while True:
+                raw = interrupt({"kind": "question", "key": q.key, "question": q.text, "input": q.kind,
+                                 "choices": list(q.choices), "help": q.help, "optional": q.optional,
+                                 "error": error, "spec_so_far": {**task, "answers": answers}})
+                try:
+                    parse_answer(q.key, raw, answers, task)
+                    break
+                except UserError as e:
+                    error = e.message + (f" — {e.fix}" if e.fix else "")
+    task.setdefault("name", (answers.get("spec") or "task")[:40])
+    spec = parse_spec_dict({k: v for k, v in task.items() if k != "answers"} | {"answers": answers})
+    atomic_write_yaml(run.spec_path, spec.to_yaml_dict())
+    return {"task": spec.to_yaml_dict(), "answers": answers,
+            "log": [f"interview: spec = {spec.spec!r}; {len(spec.examples)} examples on hand"]}

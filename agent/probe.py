@@ -1,0 +1,74 @@
+"""The empirical probe: how often is the base model right with the best prompt we can build?
+
+Half of the user's examples become few-shot demonstrations, the other half are the test; the student
+base model answers with the spec's system prompt + demonstrations; answers are scored by the task's
+own metric (JSON equality for json, label match for labels, token F1 ≥ 0.6 for text).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from tools.spec import Example, TaskSpec
+
+
+def few_shot_messages(spec: TaskSpec, shots: list[Example], user_input: str) -> list[dict]:
+    msgs = [{"role": "system", "content": spec.effective_system_prompt}]
+    for ex in shots:
+        msgs += [{"role": "user", "content": ex.input}, {"role": "assistant", "content": ex.output}]
+    msgs.append({"role": "user", "content": user_input})
+    return msgs
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", " ", s.strip().lower()).strip(" .")
+
+
+def _json_or_none(s: str):
+    try:
+        return json.loads(s.strip().removeprefix("```json").removeprefix("```").removesuffix("```"))
+    except (json.JSONDecodeError, ValueError):
+        return None
+
+
+def _token_f1(a: str, b: str) -> float:
+    ta, tb = _norm(a).split(), _norm(b).split()
+    if not ta or not tb:
+        return float(ta == tb)
+    common = sum(min(ta.count(t), tb.count(t)) for t in set(ta))
+    if common == 0:
+        return 0.0
+    p, r = common / len(ta), common / len(tb)
+    return 2 * p * r / (p + r)
+
+
+def is_correct(spec: TaskSpec, prediction: str, reference: str) -> bool:
+    fmt = spec.output.format
+    if fmt == "json":
+        p, r = _json_or_none(prediction), _json_or_none(reference)
+        return p is not None and p == r
+    if fmt == "label":
+        return _norm(prediction) == _norm(reference)
+    return _token_f1(prediction, reference) >= 0.6
+
+
+def run_probe(spec: TaskSpec, student, *, max_test: int = 12, max_shots: int = 6, max_tokens: int = 128) -> dict[str, Any]:
+    """Measure prompted success on the user's examples; needs at least 4."""
+    from tools.llm import GenParams, Request
+
+    exs = list(spec.examples)
+    if len(exs) < 4:
+        return {"measured": False, "reason": f"only {len(exs)} examples (need ≥4 to measure)"}
+    n_shots = min(max_shots, len(exs) // 2)
+    shots, test = exs[:n_shots], exs[n_shots:][:max_test]
+    reqs = [Request(few_shot_messages(spec, shots, ex.input), GenParams(max_tokens=max_tokens)) for ex in test]
+    outs = student.map(reqs)
+    rows = []
+    for ex, out in zip(test, outs):
+        rows.append({"input": ex.input, "reference": ex.output, "prediction": out.text,
+                     "correct": is_correct(spec, out.text, ex.output)})
+    rate = sum(r["correct"] for r in rows) / len(rows)
+    return {"measured": True, "prompted_success": rate, "n_test": len(rows), "n_shots": n_shots,
+            "student": student.describe(), "rows": rows}

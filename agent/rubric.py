@@ -1,0 +1,285 @@
+"""The decision rubric: prompt, few-shot, RAG, fine-tune, or RAG + fine-tune.
+
+Pure functions over the interview answers, so every rule is unit-tested without a model. The rules
+follow the seeds (shared/seeds): try prompting first; knowledge gaps and changing facts are a
+retrieval problem, not a training one; fewer than ~50 examples is too little to train on; fine-tune
+for format, style, terminology, latency, cost or privacy needs that prompting cannot meet; knowledge
+plus behaviour needs both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+APPROACHES = ("prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune")
+BEHAVIOUR_GOALS = ("format", "style", "terminology", "latency", "cost", "privacy")
+ANSWER_KEYS = ("spec", "problem", "knowledge_needed", "knowledge_changes", "examples", "prompted_success",
+               "goals", "volume", "constraints")
+
+PROMPT_GOOD_ENOUGH = 0.80  # base right this often with a good prompt → keep prompting
+MIN_EXAMPLES_TO_TRAIN = 50  # below this, few-shot in the prompt beats a fine-tune
+HIGH_VOLUME = 10_000  # requests/day where a shorter prompt's savings add up
+
+
+@dataclass
+class Answers:
+    spec: str
+    problem: str = ""
+    knowledge_needed: bool = False
+    knowledge_changes: str = "never"  # never | rarely | often
+    examples: int = 0
+    prompted_success: float | None = None  # 0..1, measured by the probe when absent
+    goals: list[str] = field(default_factory=list)
+    volume: int = 0  # requests per day
+    constraints: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "answers") -> Answers:
+        from tools.errors import ConfigError
+
+        unknown = set(d) - set(ANSWER_KEYS)
+        if unknown:
+            raise ConfigError(f"unknown key(s) {sorted(unknown)}", where=where,
+                              fix=f"allowed keys: {', '.join(ANSWER_KEYS)}")
+        if not str(d.get("spec") or "").strip():
+            raise ConfigError("`spec` is required (one sentence: what the model should do)", where=where,
+                              fix="add e.g. `spec: Extract the customer's name and city as JSON`")
+        return cls(
+            spec=str(d["spec"]).strip(),
+            problem=str(d.get("problem") or ""),
+            knowledge_needed=_as_bool(d.get("knowledge_needed", False), "knowledge_needed", where),
+            knowledge_changes=_as_change(d.get("knowledge_changes", "never"), where),
+            examples=_as_count(d.get("examples", 0), where),
+            prompted_success=_as_rate(d.get("prompted_success"), where),
+            goals=_as_list(d.get("goals"), "goals", where, allowed=BEHAVIOUR_GOALS + ("accuracy",)),
+            volume=_as_int(d.get("volume", 0), "volume", where),
+            constraints=[str(c) for c in _as_list(d.get("constraints"), "constraints", where)],
+        )
+
+
+@dataclass
+class RuleRow:
+    rule: str
+    fired: bool
+    evidence: str
+
+
+@dataclass
+class Decision:
+    approach: str
+    reasons: list[str]
+    rubric: list[RuleRow]
+    next_steps: list[str]
+    estimate: dict[str, Any]
+    probe: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["rubric"] = [asdict(r) for r in self.rubric]
+        return d
+
+
+def decide(a: Answers, *, n_examples: int = 200, teacher: str = "local:embedded", probe: dict | None = None,
+           prices=None) -> Decision:
+    """Apply the rubric to the answers; `probe` carries measured evidence when prompted_success was measured."""
+    behaviour = [g for g in a.goals if g in BEHAVIOUR_GOALS]
+    privacy = "privacy" in a.goals or any(c.lower() in ("on-prem", "offline", "local", "private") for c in a.constraints)
+    knowledge = a.knowledge_needed or a.knowledge_changes == "often"
+    ps = a.prompted_success
+    rows: list[RuleRow] = []
+    reasons: list[str] = []
+
+    r_knowledge = RuleRow("knowledge gap or changing facts → RAG", knowledge,
+                          f"knowledge_needed={a.knowledge_needed}, knowledge_changes={a.knowledge_changes}")
+    r_prompt = RuleRow(f"base right ≥{PROMPT_GOOD_ENOUGH:.0%} with a good prompt → prompt",
+                       ps is not None and ps >= PROMPT_GOOD_ENOUGH,
+                       f"prompted_success={'unknown' if ps is None else f'{ps:.0%}'}"
+                       + (" (measured by probe)" if probe else ""))
+    r_few = RuleRow(f"fewer than {MIN_EXAMPLES_TO_TRAIN} examples → few-shot", a.examples < MIN_EXAMPLES_TO_TRAIN,
+                    f"examples={a.examples}")
+    r_behaviour = RuleRow("format/style/terminology/latency/cost/privacy needs → fine-tune", bool(behaviour),
+                          f"goals={a.goals or []}")
+    rows += [r_knowledge, r_prompt, r_few, r_behaviour]
+    high_volume = a.volume >= HIGH_VOLUME
+
+    if knowledge and behaviour and not r_prompt.fired:
+        approach = "rag+fine-tune"
+        reasons.append(f"The task needs knowledge the model lacks ({_knowledge_reason(a)}): retrieval supplies facts; "
+                       "fine-tuning cannot keep them current.")
+        reasons.append(f"It also has behaviour goals ({', '.join(behaviour)}) that a fine-tune teaches reliably.")
+    elif knowledge:
+        approach = "rag"
+        reasons.append(f"The task needs knowledge the model lacks ({_knowledge_reason(a)}): that is a retrieval "
+                       "problem — fine-tuning is for behaviour, not facts.")
+    elif r_prompt.fired:
+        approach = "prompt"
+        reasons.append(f"The base model is already right {ps:.0%} of the time with a good prompt (≥"
+                       f"{PROMPT_GOOD_ENOUGH:.0%}): improve the prompt instead of training.")
+        if behaviour and (high_volume or privacy):
+            reasons.append("At your volume/privacy needs a small fine-tuned model could still cut cost and latency "
+                           "later: revisit once the prompt is settled.")
+    elif r_few.fired and not (behaviour and n_examples >= MIN_EXAMPLES_TO_TRAIN and ps is not None and ps < 0.5):
+        approach = "few-shot"
+        reasons.append(f"Only {a.examples} examples on hand (< {MIN_EXAMPLES_TO_TRAIN}): put the best of them in the "
+                       "prompt; collect or generate more before training.")
+        if behaviour:
+            reasons.append(f"Your goals ({', '.join(behaviour)}) point to a fine-tune later: a teacher model can "
+                           f"generate {n_examples} examples from these seeds.")
+    elif behaviour:
+        approach = "fine-tune"
+        reasons.append(f"Your goals ({', '.join(behaviour)}) are behaviour a fine-tune teaches and prompting does not "
+                       "reliably hold" + (f" (the prompted base is right only {ps:.0%})" if ps is not None else "") + ".")
+        if a.examples < MIN_EXAMPLES_TO_TRAIN:
+            reasons.append(f"You have only {a.examples} examples, but prompting with them is not enough: the teacher "
+                           f"generates ~{n_examples} more from them (distillation), each critiqued before training.")
+        if {"latency", "cost"} & set(behaviour) or high_volume:
+            reasons.append("A tuned model answers zero-shot, so every request drops the long instructions and "
+                           "few-shot examples: fewer prompt tokens, lower latency and cost.")
+    else:
+        approach = "few-shot" if a.examples else "prompt"
+        reasons.append("No knowledge gap and no format/style/latency/cost/privacy need: prompting with examples is "
+                       "the cheapest path" + (f" (prompted success {ps:.0%})" if ps is not None else "") + ".")
+    if privacy and approach in ("fine-tune", "rag+fine-tune"):
+        reasons.append("Privacy/on-prem constraints: train and serve a local model (LoRA adapter, `tunewise serve`).")
+
+    return Decision(approach=approach, reasons=reasons, rubric=rows, next_steps=next_steps(approach),
+                    estimate=estimate(approach, n_examples=n_examples, teacher=teacher, prices=prices), probe=probe)
+
+
+def next_steps(approach: str) -> list[str]:
+    steps = {
+        "prompt": ["Write the spec as a system prompt with 3–6 examples (tunewise writes the best prompt found).",
+                   "Evaluate it on held-out examples; fine-tune only if it stays under your bar."],
+        "few-shot": ["Pick the 4–8 most representative examples for the prompt (tunewise selects them on held-out data).",
+                     "Collect or generate ≥200 examples if you later need a shorter prompt or a smaller model."],
+        "rag": ["Point tunewise at your documents folder: it builds and evaluates a BM25 retrieval setup.",
+                "Keep documents current; re-index when they change — no retraining needed."],
+        "fine-tune": ["Generate and critique ~200–500 examples with the teacher; review ≥10%.",
+                      "Train a LoRA adapter; evaluate against base zero-shot and base few-shot; iterate on failures."],
+        "rag+fine-tune": ["Build retrieval over your documents first and evaluate it.",
+                          "Then fine-tune on retrieved-context examples for the format/style you need."],
+    }
+    return steps[approach]
+
+
+def estimate(approach: str, *, n_examples: int = 200, teacher: str = "local:embedded", prices=None,
+             tokens_per_example: int = 180, epochs: int = 3) -> dict[str, Any]:
+    """Tokens, dollars and time for the recommended path (order-of-magnitude, shown with assumptions)."""
+    from tools.llm.pricing import PriceTable
+
+    prices = prices or PriceTable.load()
+    prov, _, model = teacher.partition(":")
+    if approach not in ("fine-tune", "rag+fine-tune"):
+        probe_tokens = 50 * tokens_per_example * 2
+        cost = prices.cost(prov, model or "default", probe_tokens // 2, probe_tokens // 2)
+        return {"path": approach, "data_generation_tokens": 0, "evaluation_tokens": probe_tokens,
+                "training_tokens": 0, "gpu_hours": 0.0, "cost_usd": round(cost, 4), "time_minutes": 5,
+                "assumptions": "evaluate the prompt on ~50 held-out examples"}
+    # inputs + answers + critique per example, at the teacher's prices
+    gen_in, gen_out = n_examples * 700, n_examples * 2 * tokens_per_example
+    gen_cost = prices.cost(prov, model or "default", gen_in, gen_out)
+    train_tokens = n_examples * tokens_per_example * epochs
+    gpu_hours = train_tokens / 1500 / 3600  # ~1.5k tokens/s for a 7–8B QLoRA on one GPU
+    cpu_minutes = train_tokens / 200 / 60  # ~200 tokens/s for the embedded 135M model on 2 CPU cores
+    return {
+        "path": approach,
+        "data_generation_tokens": gen_in + gen_out,
+        "training_tokens": train_tokens,
+        "gpu_hours": round(gpu_hours, 3),
+        "gpu_cost_usd": round(gpu_hours * prices.gpu_hour, 2),
+        "cpu_minutes_embedded": round(cpu_minutes, 1),
+        "cost_usd": round(gen_cost + gpu_hours * prices.gpu_hour, 4),
+        "time_minutes": round(cpu_minutes + n_examples * 0.6 / 60 * 10, 0),
+        "assumptions": f"{n_examples} examples × ~{tokens_per_example} tokens × {epochs} epochs; teacher {teacher}",
+    }
+
+
+def _knowledge_reason(a: Answers) -> str:
+    bits = []
+    if a.knowledge_needed:
+        bits.append("facts outside the model")
+    if a.knowledge_changes in ("often", "rarely") and a.knowledge_changes != "never":
+        bits.append(f"changes {a.knowledge_changes}")
+    return ", ".join(bits) or "facts outside the model"
+
+
+# ------------------------------------------------------------------ answer coercion
+def _as_bool(v, key, where) -> bool:
+    from tools.errors import ConfigError
+
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.strip().lower() in ("yes", "y", "true", "1", "no", "n", "false", "0", ""):
+        return v.strip().lower() in ("yes", "y", "true", "1")
+    if v is None:
+        return False
+    raise ConfigError(f"`{key}` must be yes/no, got {v!r}", where=where, fix=f"write `{key}: yes` or `{key}: no`")
+
+
+def _as_change(v, where) -> str:
+    from tools.errors import ConfigError
+
+    if isinstance(v, bool):
+        return "often" if v else "never"
+    s = str(v or "never").strip().lower()
+    aliases = {"no": "never", "false": "never", "yes": "often", "true": "often", "daily": "often", "weekly": "often",
+               "monthly": "rarely", "yearly": "rarely", "sometimes": "rarely"}
+    s = aliases.get(s, s)
+    if s not in ("never", "rarely", "often"):
+        raise ConfigError(f"`knowledge_changes` must be never, rarely or often, got {v!r}", where=where,
+                          fix="write e.g. `knowledge_changes: often`")
+    return s
+
+
+def _as_count(v, where) -> int:
+    if isinstance(v, list):
+        return len(v)
+    return _as_int(v, "examples", where)
+
+
+def _as_int(v, key, where) -> int:
+    from tools.errors import ConfigError
+
+    if v is None or v == "":
+        return 0
+    try:
+        n = int(str(v).replace(",", "").replace("_", ""))
+    except ValueError:
+        raise ConfigError(f"`{key}` must be a whole number, got {v!r}", where=where,
+                          fix=f"write e.g. `{key}: 200`") from None
+    if n < 0:
+        raise ConfigError(f"`{key}` must be ≥ 0", where=where)
+    return n
+
+
+def _as_rate(v, where) -> float | None:
+    from tools.errors import ConfigError
+
+    if v is None or v == "":
+        return None
+    try:
+        s = str(v).strip()
+        x = float(s.rstrip("%")) / (100 if s.endswith("%") else 1)
+        if x > 1:
+            x /= 100
+    except ValueError:
+        raise ConfigError(f"`prompted_success` must be a share like 0.7 or 70%, got {v!r}", where=where,
+                          fix="write e.g. `prompted_success: 0.6`") from None
+    if not 0 <= x <= 1:
+        raise ConfigError("`prompted_success` must be between 0 and 1", where=where)
+    return x
+
+
+def _as_list(v, key, where, allowed=None) -> list[str]:
+    from tools.errors import ConfigError
+
+    if v is None or v == "":
+        return []
+    items = [s.strip() for s in v.split(",")] if isinstance(v, str) else list(v)
+    items = [str(i).strip().lower() for i in items if str(i).strip()]
+    if allowed:
+        bad = [i for i in items if i not in allowed]
+        if bad:
+            raise ConfigError(f"`{key}` has unknown value(s) {bad}", where=where, fix=f"use any of: {', '.join(allowed)}")
+    return items

@@ -1,0 +1,43 @@
+"""The agent's typed state. Small on purpose: rows and reports live in the run directory, the state
+holds ids, versions and decisions (it is written to SQLite at every step). Keys never go here."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+
+class IterationRecord(TypedDict, total=False):
+    iteration: int
+    data_version: str
+    train_version: str
+    eval_version: str
+    passed: bool
+    primary: float | None
+    baseline: float | None
+    regressed: bool
+    rolled_back: bool
+    note: str
+
+
+class AgentState(TypedDict, total=False):
+    run_id: str
+    headless: bool  # no person: interview answers come from the task, review by thresholds
+    task: dict  # TaskSpec as a dict (spec.yaml)
+    answers: dict  # interview answers (rubric keys)
+    decision: dict  # rubric Decision.to_dict()
+    approach: str
+    iteration: int
+    max_iterations: int
+    data_version: str | None  # the data version being trained/evaluated
+    good_data_version: str | None  # last version that did not regress (rollback target)
+    train_version: str | None
+    best_train_version: str | None
+    eval_version: str | None
+    targeted: list[dict]  # requests from failure analysis for the next generation
+    mix: dict  # general_share, epochs, lr adjustments after a rollback
+    history: Annotated[list[IterationRecord], operator.add]
+    log: Annotated[list[str], operator.add]  # human-readable progress lines (also shown by the TUI)
+    status: str  # running | done | failed
+    stop_reason: str | None  # success | iteration_limit | budget | approach:<name>
+    artifacts: dict[str, Any]  # paths of the final report, export, prompt, retrieval config
