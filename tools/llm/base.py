@@ -230,7 +230,7 @@ class Provider:
                                 final=False)
         if any(r.json_schema is not None for r in requests):
             repair_idx, repair_msgs = [], {}
-            for i, (req, comp) in enumerate(zip(requests, results)):
+            for i, (req, comp) in enumerate(zip(requests, results, strict=True)):
                 if req.json_schema is None:
                     continue
                 obj, err = parse_structured(comp.text, req.json_schema)
@@ -280,7 +280,7 @@ class Provider:
                 raws = self._generate_batch([(messages[i], requests[i].params, requests[i].json_schema) for i, _ in group])
                 latency = time.perf_counter() - t0
                 self.calls += 1
-                for (i, key), raw in zip(group, raws):
+                for (i, key), raw in zip(group, raws, strict=True):
                     if self.cache is not None:
                         self.cache.put(key, self.name, self.model, raw)
                     results[i] = self._finish(raw, requests[i], latency, False)

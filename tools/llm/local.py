@@ -140,7 +140,7 @@ class LocalProvider(Provider):
         prompt_len = enc["input_ids"].shape[1]
         results = []
         eos_ids = _eos_ids(tok, model)
-        for row, mask in zip(out, enc["attention_mask"]):
+        for row, mask in zip(out, enc["attention_mask"], strict=True):
             gen = row[prompt_len:].tolist()
             finish = "length"
             n = len(gen)
@@ -156,10 +156,15 @@ class LocalProvider(Provider):
                                      finish_reason=finish))
         return results
 
-    def stream(self, messages: list[Message], params: GenParams):
-        """Yield text pieces as they are generated (one request; used by `tunewise serve` and the TUI)."""
+    def stream(self, messages: list[Message], params: GenParams, *, stop_event: threading.Event | None = None,
+               info: dict | None = None):
+        """Yield text pieces as they are generated (one request; used by `tunewise serve` and the TUI).
+
+        Setting `stop_event` ends generation early (a client went away, a stop string was seen). When
+        given, `info` is filled with prompt_tokens, completion_tokens and finish_reason at the end.
+        """
         import torch
-        from transformers import TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         tok, model = self._loaded()
         enc = tok([self.render(messages)], return_tensors="pt", add_special_tokens=False).to(self.device)
@@ -167,17 +172,40 @@ class LocalProvider(Provider):
         kwargs = dict(**enc, max_new_tokens=params.max_tokens, pad_token_id=tok.pad_token_id, streamer=streamer)
         if params.temperature and params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
+            if params.seed is not None:
+                torch.manual_seed(params.seed)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if stop_event is not None:
+            class _StopWhenSet(StoppingCriteria):
+                def __call__(self, input_ids, scores, **kw):
+                    return stop_event.is_set()
+
+            kwargs["stopping_criteria"] = StoppingCriteriaList([_StopWhenSet()])
+        prompt_len = enc["input_ids"].shape[1]
+        failure: list[BaseException] = []
 
         def run():
-            with torch.inference_mode():
-                model.generate(**kwargs)
+            try:
+                with torch.inference_mode():
+                    out = model.generate(**kwargs)
+            except BaseException as e:  # noqa: BLE001 - re-raised in the consumer's thread
+                failure.append(e)
+                streamer.end()  # otherwise the consumer waits forever on the queue
+                return
+            if info is not None:
+                gen = out[0, prompt_len:].tolist()
+                eos = _eos_ids(tok, model)
+                n = next((j for j, t in enumerate(gen) if t in eos), None)
+                info.update(prompt_tokens=int(prompt_len), completion_tokens=len(gen) if n is None else n,
+                            finish_reason="stop" if n is not None or len(gen) < params.max_tokens else "length")
 
         t = threading.Thread(target=run, daemon=True)
         t.start()
         yield from streamer
         t.join()
+        if failure:
+            raise failure[0]
 
 
 def _eos_ids(tok, model) -> set[int]:

@@ -1,0 +1,582 @@
+"""`tunewise serve`: an OpenAI-compatible HTTP API over a local model (optionally + a LoRA adapter).
+
+Endpoints: `GET /v1/models`, `POST /v1/chat/completions` (non-streaming and SSE streaming),
+`GET /health` and `GET /stats` (not OpenAI; readiness and batching counters).
+
+Concurrent requests are micro-batched: a worker takes the first queued request, waits a few
+milliseconds for more (up to `batch_size`), groups them by generation parameters and runs one
+batched `generate` per group in a thread. Requests that arrive while a batch is generating queue
+up and form the next batch, so N concurrent clients cost far less than N sequential calls.
+Streaming requests run one at a time (token by token) and share the model lock with the batcher.
+"""
+
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tools.errors import UserError
+from tools.llm.structured import schema_instruction
+from tools.llm.types import GenParams, Message, RawResult
+
+log = logging.getLogger("tunewise.serve")
+
+ROLES = ("system", "user", "assistant", "developer", "tool")
+
+
+# ---------------------------------------------------------------- request parsing (pure)
+class BadRequest(Exception):
+    """A client error: answered as an OpenAI-shaped error JSON with HTTP `status`."""
+
+    def __init__(self, message: str, *, param: str | None = None, status: int = 400,
+                 code: str | None = None, type_: str = "invalid_request_error"):
+        super().__init__(message)
+        self.message, self.param, self.status, self.code, self.type = message, param, status, code, type_
+
+
+def error_body(message: str, type_: str = "invalid_request_error", param: str | None = None,
+               code: str | None = None) -> dict:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def _content_text(content: Any, where: str) -> str:
+    """OpenAI content is a string or a list of parts; only text parts are understood here."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for j, part in enumerate(content):
+            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+                raise BadRequest("only text content parts are supported", param=f"{where}.content[{j}]")
+            parts.append(part["text"])
+        return "".join(parts)
+    raise BadRequest("content must be a string or a list of text parts", param=f"{where}.content")
+
+
+@dataclass
+class ChatRequest:
+    model: str
+    messages: list[Message]
+    params: GenParams
+    stream: bool = False
+    include_usage: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def parse_chat_request(body: Any) -> ChatRequest:
+    """Validate an OpenAI chat-completions body; raises BadRequest naming the offending field."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise BadRequest("`model` is required", param="model")
+    raw_messages = body.get("messages")
+    if not isinstance(raw_messages, list) or not raw_messages:
+        raise BadRequest("`messages` must be a non-empty list", param="messages")
+    messages: list[Message] = []
+    for i, m in enumerate(raw_messages):
+        where = f"messages[{i}]"
+        if not isinstance(m, dict):
+            raise BadRequest("each message must be an object", param=where)
+        role = m.get("role")
+        if role not in ROLES:
+            raise BadRequest(f"unknown role {role!r}", param=f"{where}.role")
+        # `developer` is OpenAI's newer name for the system role; tool output is shown as user text
+        role = {"developer": "system", "tool": "user"}.get(role, role)
+        messages.append({"role": role, "content": _content_text(m.get("content"), where)})
+    n = body.get("n", 1)
+    if n not in (1, None):
+        raise BadRequest("only n=1 is supported", param="n")
+    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+    if max_tokens is None:
+        max_tokens = 256
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise BadRequest("max_tokens must be a positive integer", param="max_tokens")
+    temperature = body.get("temperature", 0.0)
+    temperature = 0.0 if temperature is None else temperature
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2:
+        raise BadRequest("temperature must be a number between 0 and 2", param="temperature")
+    top_p = body.get("top_p", 1.0)
+    top_p = 1.0 if top_p is None else top_p
+    if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1:
+        raise BadRequest("top_p must be a number in (0, 1]", param="top_p")
+    seed = body.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise BadRequest("seed must be an integer", param="seed")
+    stop = body.get("stop")
+    if stop is None:
+        stop_t: tuple[str, ...] = ()
+    elif isinstance(stop, str):
+        stop_t = (stop,)
+    elif isinstance(stop, list) and all(isinstance(s, str) for s in stop) and len(stop) <= 4:
+        stop_t = tuple(stop)
+    else:
+        raise BadRequest("stop must be a string or a list of up to 4 strings", param="stop")
+    stream = bool(body.get("stream", False))
+    stream_options = body.get("stream_options") or {}
+    include_usage = bool(isinstance(stream_options, dict) and stream_options.get("include_usage"))
+    rf = body.get("response_format")
+    if rf is not None:
+        # a small local model has no constrained decoding: state the schema in the system prompt instead
+        if not isinstance(rf, dict) or rf.get("type") not in ("text", "json_object", "json_schema"):
+            raise BadRequest("response_format.type must be text, json_object or json_schema",
+                             param="response_format")
+        if rf["type"] == "json_schema":
+            schema = (rf.get("json_schema") or {}).get("schema")
+            if not isinstance(schema, dict):
+                raise BadRequest("response_format.json_schema.schema must be an object",
+                                 param="response_format.json_schema.schema")
+            messages = _with_system_note(messages, schema_instruction(schema))
+        elif rf["type"] == "json_object":
+            messages = _with_system_note(messages, "Reply with only a JSON object.")
+    params = GenParams(temperature=float(temperature), max_tokens=max_tokens, top_p=float(top_p), seed=seed,
+                       stop=stop_t)
+    return ChatRequest(model=model, messages=messages, params=params, stream=stream, include_usage=include_usage)
+
+
+def _with_system_note(messages: list[Message], note: str) -> list[Message]:
+    msgs = [dict(m) for m in messages]
+    if msgs and msgs[0]["role"] == "system":
+        msgs[0]["content"] = f"{msgs[0]['content']}\n\n{note}"
+    else:
+        msgs.insert(0, {"role": "system", "content": note})
+    return msgs
+
+
+def served_model_id(model: str | None, adapter: str | None, name: str | None = None) -> str:
+    """The id reported by /v1/models: `--name`, else the model (and adapter) names."""
+    if name:
+        return name
+    from tools.llm.embedded import ALIASES
+
+    base = "embedded" if model is None or model.lower() in ALIASES else Path(model).expanduser().name
+    base = base.removesuffix(".gguf")
+    if adapter:
+        a = Path(adapter).expanduser().resolve()
+        # training writes runs/<id>/train/vN/adapter: name it by its version, not "adapter"
+        label = f"{a.parent.name}" if a.name == "adapter" else a.name
+        return f"{base}+{label}"
+    return base
+
+
+# ---------------------------------------------------------------- micro-batcher
+@dataclass
+class _Pending:
+    messages: list[Message]
+    params: GenParams
+    future: asyncio.Future
+
+
+@dataclass
+class BatchStats:
+    requests: int = 0
+    batches: int = 0
+    max_batch: int = 0
+    streams: int = 0
+
+    def to_dict(self) -> dict:
+        return {"requests": self.requests, "batches": self.batches, "max_batch": self.max_batch,
+                "streams": self.streams}
+
+
+class MicroBatcher:
+    """Collects requests that arrive within `max_wait_s` (up to `batch_size`) into one generate call."""
+
+    def __init__(self, provider, batch_size: int = 8, max_wait_s: float = 0.005,
+                 model_lock: "threading.Lock | None" = None):
+        self.provider = provider
+        self.batch_size = max(1, batch_size)
+        self.max_wait_s = max_wait_s
+        self.model_lock = model_lock or threading.Lock()
+        self.stats = BatchStats()
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.get_running_loop().create_task(self._worker())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def submit(self, messages: list[Message], params: GenParams) -> RawResult:
+        assert self._queue is not None, "MicroBatcher.start() was not called"
+        fut = asyncio.get_running_loop().create_future()
+        self.stats.requests += 1
+        await self._queue.put(_Pending(messages, params, fut))
+        return await fut
+
+    def _generate(self, batch: list[tuple[list[Message], GenParams, None]]) -> list[RawResult]:
+        with self.model_lock:
+            return self.provider._generate_batch(batch)
+
+    async def _collect(self) -> list[_Pending]:
+        q = self._queue
+        items = [await q.get()]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait_s
+        while len(items) < self.batch_size:
+            try:
+                items.append(q.get_nowait())
+                continue
+            except asyncio.QueueEmpty:
+                pass
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                items.append(await asyncio.wait_for(q.get(), remaining))
+            except asyncio.TimeoutError:
+                break
+        return items
+
+    async def _worker(self) -> None:
+        while True:
+            items = await self._collect()
+            # one generate() shares max_tokens/temperature/stop, so group by parameters
+            groups: dict[GenParams, list[_Pending]] = {}
+            for it in items:
+                if not it.future.done():  # a client that went away needs no answer
+                    groups.setdefault(it.params, []).append(it)
+            for params, group in groups.items():
+                self.stats.batches += 1
+                self.stats.max_batch = max(self.stats.max_batch, len(group))
+                try:
+                    raws = await asyncio.to_thread(self._generate, [(it.messages, params, None) for it in group])
+                except Exception as e:  # noqa: BLE001 - delivered to every waiting request
+                    for it in group:
+                        if not it.future.done():
+                            it.future.set_exception(e)
+                    continue
+                for it, raw in zip(group, raws, strict=True):
+                    if not it.future.done():
+                        it.future.set_result(raw)
+
+
+# ---------------------------------------------------------------- the app
+def _load_provider(model: str | None, adapter: str | None, dtype: str | None, batch_size: int):
+    from tools.llm.local import LocalProvider
+
+    p = LocalProvider(model or "embedded", adapter=adapter, dtype=dtype, batch_size=batch_size)
+    p._loaded()  # load now: a bad path fails before the server starts listening
+    return p
+
+
+def create_app(model: str | None = "embedded", adapter: str | None = None, *, name: str | None = None,
+               batch_size: int = 8, dtype: str | None = None, provider=None, max_wait_s: float = 0.005):
+    """The FastAPI app. Pass `provider` (a loaded LocalProvider) to share weights already in memory."""
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse, StreamingResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    if provider is None:
+        provider = _load_provider(model, adapter, dtype, batch_size)
+    model_id = served_model_id(model, adapter or getattr(provider, "adapter", None), name)
+    accepted_ids = {model_id, model or "embedded"}
+    created = int(time.time())
+    model_lock = threading.Lock()
+    batcher = MicroBatcher(provider, batch_size=batch_size, max_wait_s=max_wait_s, model_lock=model_lock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        batcher.start()
+        yield
+        await batcher.stop()
+
+    app = FastAPI(title="tunewise serve", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.batcher = batcher
+    app.state.model_id = model_id
+    app.state.provider = provider
+
+    @app.exception_handler(BadRequest)
+    async def _bad_request(_req, exc: BadRequest):
+        return JSONResponse(error_body(exc.message, exc.type, exc.param, exc.code), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req, exc: RequestValidationError):
+        return JSONResponse(error_body(str(exc.errors()[:1])), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req, exc: StarletteHTTPException):
+        kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
+        return JSONResponse(error_body(str(exc.detail), kind), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _internal(_req, exc: Exception):
+        log.exception("request failed")
+        return JSONResponse(error_body(f"internal error: {type(exc).__name__}", "server_error"), status_code=500)
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"status": "ok", "model": model_id}
+
+    @app.get("/stats")
+    async def stats() -> dict:
+        return {"model": model_id, "batch_size": batcher.batch_size, **batcher.stats.to_dict()}
+
+    def _model_card() -> dict:
+        return {"id": model_id, "object": "model", "created": created, "owned_by": "tunewise",
+                "root": str(provider.model_path), "adapter": getattr(provider, "adapter", None)}
+
+    @app.get("/v1/models")
+    async def list_models() -> dict:
+        return {"object": "list", "data": [_model_card()]}
+
+    @app.get("/v1/models/{mid:path}")
+    async def get_model(mid: str) -> dict:
+        if mid not in accepted_ids:
+            raise BadRequest(f"model {mid!r} not found; this server serves {model_id!r}", param="model",
+                             status=404, code="model_not_found", type_="not_found_error")
+        return _model_card()
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise BadRequest("the request body is not valid JSON") from None
+        req = parse_chat_request(body)
+        if req.model not in accepted_ids:
+            raise BadRequest(f"model {req.model!r} not found; this server serves {model_id!r}", param="model",
+                             status=404, code="model_not_found", type_="not_found_error")
+        cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        now = int(time.time())
+        if req.stream:
+            return StreamingResponse(_sse(provider, model_lock, batcher.stats, req, cid, now, model_id),
+                                     media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        raw = await batcher.submit(req.messages, req.params)
+        return {
+            "id": cid, "object": "chat.completion", "created": now, "model": model_id,
+            "system_fingerprint": None,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": raw.text},
+                         "logprobs": None, "finish_reason": raw.finish_reason or "stop"}],
+            "usage": _usage(raw.prompt_tokens, raw.completion_tokens),
+        }
+
+    return app
+
+
+def _usage(prompt: int, completion: int) -> dict:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+async def _sse(provider, model_lock: "threading.Lock", stats: BatchStats, req: ChatRequest, cid: str, created: int,
+               model_id: str) -> AsyncIterator[str]:
+    """Server-sent events in OpenAI's chunk format, ending with `data: [DONE]`."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+    stop_event = threading.Event()
+    done = object()
+    info: dict = {}
+    stats.streams += 1
+
+    def produce():
+        try:
+            with model_lock:
+                for piece in provider.stream(req.messages, req.params, stop_event=stop_event, info=info):
+                    loop.call_soon_threadsafe(queue.put_nowait, piece)
+        except Exception as e:  # noqa: BLE001 - reported in the stream
+            loop.call_soon_threadsafe(queue.put_nowait, e)
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, done)
+
+    def chunk(delta: dict, finish: str | None = None) -> str:
+        obj = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model_id,
+               "system_fingerprint": None,
+               "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+        return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
+
+    thread = threading.Thread(target=produce, daemon=True, name="tunewise-stream")
+    thread.start()
+    text = ""
+    sent = 0  # characters of `text` already sent
+    started = False  # leading whitespace is dropped, as the non-streaming path strips it
+    finish = None
+    hold = max((len(s) for s in req.params.stop), default=0)  # a stop string may still be forming
+    try:
+        yield chunk({"role": "assistant", "content": ""})
+        while True:
+            item = await queue.get()
+            if item is done:
+                break
+            if isinstance(item, Exception):
+                err = error_body(f"generation failed: {type(item).__name__}", "server_error")
+                yield f"data: {json.dumps(err)}\n\n"
+                return
+            text += item
+            cut = _first_stop(text, req.params.stop)
+            if cut is not None:
+                text, finish = text[:cut], "stop"
+                stop_event.set()
+            if not started:
+                if not text.strip():
+                    if finish:
+                        break
+                    continue
+                sent, started = len(text) - len(text.lstrip()), True
+            limit = len(text.rstrip())  # trailing whitespace waits until more text follows it
+            if not finish:
+                limit = min(limit, len(text) - hold)
+            if limit > sent:
+                yield chunk({"content": text[sent:limit]})
+                sent = limit
+            if finish:
+                break
+        end = len(text.rstrip())
+        if started and end > sent:
+            yield chunk({"content": text[sent:end]})
+        prompt_tokens = info.get("prompt_tokens") or provider.count_tokens(req.messages)
+        completion_tokens = info.get("completion_tokens", 0)
+        finish = finish or info.get("finish_reason") or "stop"
+        yield chunk({}, finish)
+        if req.include_usage:
+            obj = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model_id,
+                   "choices": [], "usage": _usage(prompt_tokens, completion_tokens)}
+            yield f"data: {json.dumps(obj)}\n\n"
+        yield "data: [DONE]\n\n"
+    finally:
+        # a client that disconnects (or a stop string) ends generation early and frees the model
+        stop_event.set()
+
+
+def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
+    cuts = [text.find(s) for s in stops if s and s in text]
+    return min(cuts) if cuts else None
+
+
+# ---------------------------------------------------------------- running it
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise UserError(f"cannot listen on {host}:{port} ({e.strerror})",
+                        fix="pick another --port, or stop the process using it") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(model: str = "embedded", adapter: str | None = None, host: str = "127.0.0.1", port: int = 8000,
+          name: str | None = None, batch_size: int = 8, dtype: str | None = None) -> None:
+    """Run the server in the foreground until Ctrl-C (`tunewise serve`)."""
+    import sys
+
+    import uvicorn
+
+    sock = _bind(host, port)  # fail with one line before loading the model if the port is taken
+    app = create_app(model, adapter, name=name, batch_size=batch_size, dtype=dtype)
+    bound_port = sock.getsockname()[1]
+    base = f"http://{host}:{bound_port}/v1"
+    print(f"tunewise serve: {app.state.model_id} at {base}  (batch size {batch_size}; Ctrl-C stops)\n"
+          f"  try: curl {base}/models   or   tunewise chat 'hi' --provider compatible --base-url {base}",
+          file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def start_background_server(model: str | None = "embedded", adapter: str | None = None, *, name: str | None = None,
+                            batch_size: int = 8, dtype: str | None = None, provider=None,
+                            host: str = "127.0.0.1", port: int = 0,
+                            timeout_s: float = 120.0) -> tuple[str, Callable[[], None]]:
+    """Start the server in a daemon thread of this process on a free port: (base_url ending in /v1, stop).
+
+    The model is loaded (or shared, via `provider`) in this process, so tests pay for it once.
+    """
+    import uvicorn
+
+    sock = _bind(host, port)
+    app = create_app(model, adapter, name=name, batch_size=batch_size, dtype=dtype, provider=provider)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                              name="tunewise-serve")
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RuntimeError("tunewise serve did not start")
+        time.sleep(0.02)
+    base_url = f"http://{host}:{sock.getsockname()[1]}/v1"
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+    return base_url, stop
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def start_server_process(model: str = "embedded", adapter: str | None = None, *, name: str | None = None,
+                         batch_size: int = 8, extra_args: list[str] | None = None, env: dict | None = None,
+                         timeout_s: float = 180.0) -> tuple[str, Callable[[], None]]:
+    """Run `tunewise serve` as a subprocess on a free port; wait until /health answers: (base_url, stop)."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "tui.cli.main", "serve", "--model", model, "--port", str(port),
+           "--batch-size", str(batch_size)]
+    if adapter:
+        cmd += ["--adapter", adapter]
+    if name:
+        cmd += ["--name", name]
+    cmd += extra_args or []
+    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise RuntimeError(f"tunewise serve exited with {proc.returncode}: {(err or out).strip()[-500:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.communicate()
+            raise RuntimeError("tunewise serve did not answer /health in time")
+        time.sleep(0.2)
+
+    def stop() -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+
+    return base_url, stop
