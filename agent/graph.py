@@ -1,0 +1,64 @@
+"""The LangGraph wiring only: nodes, edges, routing, checkpointer. Logic lives in agent/nodes/."""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from agent.context import AgentContext
+from agent.nodes import branches, distill
+from agent.nodes.decide import decide
+from agent.nodes.interview import interview
+from agent.nodes.report import report
+from agent.state import AgentState
+
+
+def route_approach(state: AgentState) -> str:
+    return {"prompt": "prompt", "few-shot": "prompt", "rag": "rag"}.get(state.get("approach", ""), "generate")
+
+
+def route_after_paid_step(next_node: str):
+    """After a paid step: a budget stop goes straight to the report."""
+
+    def route(state: AgentState) -> str:
+        return "report" if state.get("stop_reason") == "budget" else next_node
+
+    route.__name__ = f"to_{next_node}"
+    return route
+
+
+def route_after_analyze(state: AgentState) -> str:
+    if state.get("stop_reason"):
+        return "report"
+    # A rollback retrains on the previous good data with a gentler mix; otherwise targeted data first.
+    last = (state.get("history") or [{}])[-1]
+    return "train" if last.get("rolled_back") else "generate"
+
+
+def build_graph() -> StateGraph:
+    g = StateGraph(AgentState, context_schema=AgentContext)
+    g.add_node("interview", interview)
+    g.add_node("decide", decide)
+    g.add_node("prompt", branches.prompt_branch)
+    g.add_node("rag", branches.rag_branch)
+    for name in ("generate", "critique", "review", "split", "train", "evaluate", "analyze"):
+        g.add_node(name, getattr(distill, name))
+    g.add_node("report", report)
+
+    g.add_edge(START, "interview")
+    g.add_edge("interview", "decide")
+    g.add_conditional_edges("decide", route_approach, ["prompt", "rag", "generate"])
+    g.add_edge("prompt", END)
+    g.add_edge("rag", END)
+    g.add_conditional_edges("generate", route_after_paid_step("critique"), ["critique", "report"])
+    g.add_conditional_edges("critique", route_after_paid_step("review"), ["review", "report"])
+    g.add_edge("review", "split")
+    g.add_edge("split", "train")
+    g.add_conditional_edges("train", route_after_paid_step("evaluate"), ["evaluate", "report"])
+    g.add_conditional_edges("evaluate", route_after_paid_step("analyze"), ["analyze", "report"])
+    g.add_conditional_edges("analyze", route_after_analyze, ["generate", "train", "report"])
+    g.add_edge("report", END)
+    return g
+
+
+def compile_graph(checkpointer):
+    return build_graph().compile(checkpointer=checkpointer)

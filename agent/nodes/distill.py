@@ -1,0 +1,285 @@
+"""The distill loop: generate → critique → review → split → train → evaluate → analyze → (report | again).
+
+Every node is idempotent: it first looks for its own result for this iteration in the run directory
+(`work/iter<k>/<step>.json`) and returns it when present, so a resume after a crash never pays twice.
+"""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from agent.artifacts import load_step, save_step, work_dir
+from agent.context import AgentContext
+from agent.nodes.common import budget_stop, spec_of
+from agent.state import AgentState
+from tools.workspace import atomic_write_jsonl, read_jsonl
+
+
+def _it(state: AgentState) -> int:
+    return int(state.get("iteration") or 1)
+
+
+@budget_stop
+def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    ctx = runtime.context
+    run, spec, it = ctx.run(state["run_id"]), spec_of(state), _it(state)
+    done = load_step(run, it, "generate")
+    if done is None:
+        from tools.data.generate import generate_examples
+
+        targeted = state.get("targeted") or None
+        n = sum(int(t.get("n", 0)) for t in targeted) if targeted else spec.n_examples
+        if ctx.quick:
+            n = min(n, 12)
+        wd = work_dir(run, it)
+        existing = []
+        if state.get("data_version"):
+            from tools.data import read_split
+
+            for split in ("train", "val", "test"):
+                existing += [_user_text(r) for r in read_split(run, state["data_version"], split)]
+        ctx.emit("status", message=f"generate: {n} examples with the teacher (iteration {it})")
+        rows = generate_examples(spec, n, teacher=ctx.provider("teacher", spec, run.id), workdir=wd / "gen",
+                                 budget=None, targeted=targeted, existing_inputs=existing,
+                                 on_progress=lambda d, t: ctx.emit("progress", step="generate", done=d, total=t))
+        atomic_write_jsonl(wd / "generated.jsonl", rows)
+        done = save_step(run, it, "generate", {"n": len(rows), "targeted": bool(targeted)})
+    return {"log": [f"generate: {done['n']} examples (iteration {it}{', targeted' if done['targeted'] else ''})"]}
+
+
+@budget_stop
+def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    ctx = runtime.context
+    run, spec, it = ctx.run(state["run_id"]), spec_of(state), _it(state)
+    done = load_step(run, it, "critique")
+    if done is None:
+        from tools.data import critique_examples, hardness_filter, mix_general
+
+        wd = work_dir(run, it)
+        rows = list(read_jsonl(wd / "generated.jsonl"))
+        ctx.emit("status", message=f"critique: scoring {len(rows)} examples")
+        kept, decisions = critique_examples(rows, spec, judge=ctx.provider("judge", spec, run.id),
+                                            teacher=ctx.provider("teacher", spec, run.id))
+        kept, hard = hardness_filter(kept, spec, student=ctx.provider("student", spec, run.id))
+        share = float((state.get("mix") or {}).get("general_share", spec.general_share))
+        if not ctx.quick:
+            kept = mix_general(kept, share, teacher=ctx.provider("teacher", spec, run.id), spec=spec)
+        atomic_write_jsonl(wd / "critiqued.jsonl", kept)
+        atomic_write_jsonl(wd / "critique_decisions.jsonl", decisions)
+        done = save_step(run, it, "critique", {"kept": len(kept), "generated": len(rows), "hardness": hard,
+                                                "general_share": share})
+    return {"log": [f"critique: kept {done['kept']} of {done['generated']} (validators + judge; "
+                    f"{done['general_share']:.0%} general examples mixed in)"]}
+
+
+def review(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    """Headless: the critique thresholds already decided. Interactive: a person reviews ≥10% (TUI)."""
+    ctx = runtime.context
+    run, it = ctx.run(state["run_id"]), _it(state)
+    done = load_step(run, it, "review")
+    if done is None:
+        wd = work_dir(run, it)
+        rows = list(read_jsonl(wd / "critiqued.jsonl"))
+        if state.get("headless"):
+            decisions = []
+            mode = "thresholds"
+        else:
+            decisions = interrupt({"kind": "review", "run_id": run.id, "iteration": it,
+                                   "file": str(wd / "critiqued.jsonl"), "n": len(rows)}) or []
+            mode = "person"
+        rows, applied = apply_decisions(rows, decisions)
+        atomic_write_jsonl(wd / "reviewed.jsonl", rows)
+        done = save_step(run, it, "review", {"mode": mode, "decisions": applied, "kept": len(rows)})
+    return {"log": [f"review: {done['mode']} — {len(done['decisions'])} decisions, {done['kept']} examples kept"]}
+
+
+def apply_decisions(rows: list[dict], decisions: list[dict]) -> tuple[list[dict], list[dict]]:
+    """accept / edit (new assistant content) / reject by example id; with `propagate`, a rejection or
+    a correction applies to every example sharing the same critique category or flag."""
+    by_id = {r.get("metadata", {}).get("id"): r for r in rows}
+    applied, rejected = [], set()
+    for d in decisions or []:
+        target = by_id.get(d.get("id"))
+        if target is None:
+            continue
+        group = [target]
+        if d.get("propagate"):
+            meta = target.get("metadata", {})
+            cat, flags = meta.get("category"), set(meta.get("flags") or [])
+            group += [r for r in rows if r is not target and (
+                (cat and r.get("metadata", {}).get("category") == cat)
+                or (flags and flags & set(r.get("metadata", {}).get("flags") or [])))]
+        for r in group:
+            meta = r.setdefault("metadata", {})
+            if d["action"] == "reject":
+                rejected.add(meta.get("id"))
+                meta["review"] = "rejected"
+            elif d["action"] == "edit" and r is target and d.get("content") is not None:
+                r["messages"][-1]["content"] = d["content"]
+                meta["review"] = "edited"
+            elif d["action"] == "accept":
+                meta["review"] = "accepted"
+        applied.append({**d, "affected": [r.get("metadata", {}).get("id") for r in group]})
+    return [r for r in rows if r.get("metadata", {}).get("id") not in rejected], applied
+
+
+def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    ctx = runtime.context
+    run, spec, it = ctx.run(state["run_id"]), spec_of(state), _it(state)
+    done = load_step(run, it, "split")
+    if done is None:
+        from tools.data import read_split, split_rows, write_data_version
+
+        rows = list(read_jsonl(work_dir(run, it) / "reviewed.jsonl"))
+        base = state.get("data_version")
+        label_key = "label" if spec.output.format == "label" else None
+        if base:
+            # Later iterations keep the test and regression sets fixed (fair comparison) and add the
+            # new examples to train/val only.
+            new = split_rows(rows, ratios=(0.9, 0.1, 0.0), seed=it, label_key=label_key, regression_n=0)
+            splits = {s: read_split(run, base, s) + new.get(s, []) for s in ("train", "val")}
+            splits["test"] = read_split(run, base, "test")
+            splits["regression"] = read_split(run, base, "regression")
+            reason = f"iteration {it}: +{len(rows)} targeted examples on top of {base}"
+        else:
+            splits = split_rows(rows, seed=0, label_key=label_key,
+                                regression_n=min(30, max(4, len(rows) // 8)))
+            reason = "iteration 1: teacher-generated, critiqued and reviewed examples"
+        version = write_data_version(run, splits, {"parent": base, "reason": reason, "iteration": it,
+                                                   "critique": load_step(run, it, "critique"),
+                                                   "review": load_step(run, it, "review")})
+        done = save_step(run, it, "split", {"data_version": version,
+                                            "counts": {k: len(v) for k, v in splits.items()}})
+    return {"data_version": done["data_version"],
+            "log": [f"split: data {done['data_version']} — " + ", ".join(f"{k} {v}" for k, v in done["counts"].items())]}
+
+
+@budget_stop
+def train(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    ctx = runtime.context
+    run, spec, it = ctx.run(state["run_id"]), spec_of(state), _it(state)
+    done = load_step(run, it, "train")
+    if done is None:
+        from tools.train.runner import train_blocking
+
+        overrides = dict(spec.training)
+        overrides.update((state.get("mix") or {}).get("training", {}))
+        if ctx.train_max_steps:
+            overrides["max_steps"] = ctx.train_max_steps
+        ctx.emit("status", message=f"train: LoRA on data {state['data_version']}")
+        result = train_blocking(run, data_version=state["data_version"], model=spec.student.model or "embedded",
+                                overrides=overrides,
+                                on_event=lambda ev: ctx.emit("train", **ev))
+        done = save_step(run, it, "train", result)
+    return {"train_version": done["version"],
+            "log": [f"train: {done['version']} — {done.get('status')} at step {done.get('final_step')}, "
+                    f"best eval loss {done.get('best_eval_loss')}"]}
+
+
+@budget_stop
+def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    ctx = runtime.context
+    run, spec, it = ctx.run(state["run_id"]), spec_of(state), _it(state)
+    done = load_step(run, it, "evaluate")
+    if done is None:
+        from tools.evals import SystemSpec, evaluate as run_eval
+
+        student = spec.student.model or "embedded"
+        systems = [
+            SystemSpec(name="base zero-shot", kind="base", provider="local", model=student),
+            SystemSpec(name="base few-shot", kind="prompted", provider="local", model=student,
+                       system_prompt=spec.effective_system_prompt,
+                       few_shot=[e.model_dump() for e in spec.examples[:6]]),
+        ]
+        prev = state.get("best_train_version")
+        if prev and prev != state["train_version"]:
+            systems.append(SystemSpec(name=f"tuned {prev}", kind="tuned", provider="local", model=student,
+                                      system_prompt=spec.effective_system_prompt,
+                                      adapter=str(run.path / "train" / prev / "adapter")))
+        systems.append(SystemSpec(name=f"tuned {state['train_version']}", kind="tuned", provider="local",
+                                  model=student, system_prompt=spec.effective_system_prompt,
+                                  adapter=str(run.path / "train" / state["train_version"] / "adapter")))
+        ctx.emit("status", message=f"evaluate: {len(systems)} systems on the held-out test split")
+        report = run_eval(run, data_version=state["data_version"], systems=systems, spec=spec,
+                          judge=ctx.provider("judge", spec, run.id), use_judge=not ctx.quick,
+                          on_progress=lambda d, t: ctx.emit("progress", step="evaluate", done=d, total=t))
+        done = save_step(run, it, "evaluate", {"eval_version": report.get("version") or run.latest_version("eval"),
+                                               "verdict": report.get("verdict", {}),
+                                               "candidate": report.get("candidate"),
+                                               "baseline": report.get("baseline"),
+                                               "primary_metric": report.get("primary_metric"),
+                                               "systems": {k: v.get("metrics", {}).get(report.get("primary_metric"), {})
+                                                           for k, v in report.get("systems", {}).items()},
+                                               "regressed_ids": report.get("regression", {}).get("regressed_ids", []),
+                                               "forgetting": report.get("forgetting", {})})
+    v = done["verdict"]
+    return {"eval_version": done["eval_version"],
+            "log": [f"evaluate: {done['eval_version']} — {'PASS' if v.get('passed') else 'not yet'}: "
+                    + "; ".join(v.get("reasons", [])[:3])]}
+
+
+def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    """Decide what the next iteration changes: targeted data, or a rollback with a gentler mix."""
+    ctx = runtime.context
+    run, spec, it = ctx.run(state["run_id"]), spec_of(state), _it(state)
+    ev = load_step(run, it, "evaluate") or {}
+    verdict = ev.get("verdict", {})
+    cand = state.get("train_version")
+    primary = (ev.get("systems", {}).get(ev.get("candidate") or f"tuned {cand}") or {}).get("mean")
+    history = list(state.get("history") or [])
+    prev_best = max((h.get("primary") or 0 for h in history if not h.get("rolled_back")), default=None)
+    regressed = bool(ev.get("regressed_ids")) or bool((ev.get("forgetting") or {}).get("significant"))
+    worse = prev_best is not None and primary is not None and primary < prev_best
+    record = {"iteration": it, "data_version": state.get("data_version"), "train_version": cand,
+              "eval_version": state.get("eval_version"), "passed": bool(verdict.get("passed")), "primary": primary,
+              "regressed": regressed, "rolled_back": False}
+    update: dict = {}
+    if verdict.get("passed"):
+        update |= {"stop_reason": "success", "best_train_version": cand, "good_data_version": state.get("data_version")}
+        record["note"] = "success criteria met"
+    elif (regressed or worse) and state.get("good_data_version") and it > 1:
+        mix = dict(state.get("mix") or {})
+        mix["general_share"] = min(0.2, float(mix.get("general_share", spec.general_share)) + 0.05)
+        tr = dict(mix.get("training", {}))
+        tr["learning_rate"] = float(tr.get("learning_rate", spec.training.get("learning_rate", 2e-4))) / 2
+        mix["training"] = tr
+        record |= {"rolled_back": True,
+                   "note": f"{'regression/forgetting' if regressed else 'worse than before'}: rolled back to data "
+                           f"{state['good_data_version']}, general share → {mix['general_share']:.0%}, "
+                           f"lr → {tr['learning_rate']:.1e}"}
+        update |= {"data_version": state["good_data_version"], "mix": mix}
+    else:
+        update |= {"good_data_version": state.get("data_version")}
+        if prev_best is None or (primary or 0) >= prev_best:
+            update["best_train_version"] = cand
+    if "stop_reason" not in update:
+        if it >= int(state.get("max_iterations") or spec.max_iterations):
+            update["stop_reason"] = "iteration_limit"
+        else:
+            from tools.evals import analyze_failures
+
+            report = _load_report(run, state.get("eval_version"))
+            requests = analyze_failures(report, spec) if report else []
+            if ctx.quick:
+                requests = [dict(r, n=min(int(r.get("n", 4)), 4)) for r in requests][:2]
+            if not requests and not record["rolled_back"]:
+                update["stop_reason"] = "no_failures_to_target"
+            update |= {"targeted": requests, "iteration": it + 1}
+            record.setdefault("note", f"{len(requests)} targeted data requests for iteration {it + 1}")
+    update["history"] = [record]
+    update["log"] = [f"analyze: iteration {it}: {record.get('note', '')}"]
+    return update
+
+
+def _load_report(run, eval_version: str | None) -> dict | None:
+    from tools.workspace import read_json
+
+    if not eval_version:
+        return None
+    p = run.path / "eval" / eval_version / "report.json"
+    return read_json(p) if p.exists() else None
+
+
+def _user_text(row: dict) -> str:
+    return next((m["content"] for m in reversed(row.get("messages", [])) if m.get("role") == "user"), "")

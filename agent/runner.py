@@ -1,0 +1,72 @@
+"""Drive the graph: start a run from a task (headless or interactive), resume a session, stream updates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agent.context import AgentContext
+from agent.sessions import open_checkpointer
+from tools.errors import UserError
+from tools.spec import TaskSpec
+from tools.workspace import Workspace, atomic_write_yaml
+
+
+def initial_state(run_id: str, spec: TaskSpec, *, headless: bool, max_iterations: int | None = None) -> dict:
+    return {"run_id": run_id, "headless": headless, "task": spec.to_yaml_dict(), "iteration": 1,
+            "max_iterations": max_iterations or spec.max_iterations, "history": [], "log": [], "status": "running",
+            "stop_reason": None, "targeted": [], "mix": {}, "artifacts": {}}
+
+
+def create_run_for(workspace: Workspace, spec: TaskSpec, run_id: str | None = None):
+    run = workspace.create_run(spec.name, run_id=run_id)
+    atomic_write_yaml(run.spec_path, spec.to_yaml_dict())
+    return run
+
+
+def drive(workspace: Workspace, run_id: str, payload: Any, ctx: AgentContext,
+          on_update: Callable[[str, dict], None] | None = None) -> dict:
+    """Stream the graph from `payload` (initial state, a Command, or None to continue) until it ends
+    or waits on an interrupt. Returns {"values", "next", "interrupt"}."""
+    from langgraph.types import Command  # noqa: F401 - payload may be one
+
+    run = workspace.get_run(run_id)
+    with run.lock(), open_checkpointer(workspace) as saver:
+        from agent.graph import compile_graph
+
+        graph = compile_graph(saver)
+        config = {"configurable": {"thread_id": run.id}, "recursion_limit": 500}
+        # durability="sync": paid and long steps must be checkpointed before the next one starts
+        for chunk in graph.stream(payload, config, context=ctx, stream_mode="updates", durability="sync"):
+            for node, update in chunk.items():
+                if on_update and node != "__interrupt__":
+                    on_update(node, update or {})
+        snap = graph.get_state(config)
+        pending = None
+        for task in snap.tasks:
+            for intr in task.interrupts or ():
+                pending = intr.value
+        return {"values": snap.values or {}, "next": list(snap.next), "interrupt": pending}
+
+
+def session_state(workspace: Workspace, run_id: str) -> dict:
+    run = workspace.get_run(run_id)
+    with open_checkpointer(workspace) as saver:
+        from agent.graph import compile_graph
+
+        snap = compile_graph(saver).get_state({"configurable": {"thread_id": run.id}})
+        if not snap.values:
+            raise UserError(f"no session for run {run.id}", fix="start one with `tunewise run TASK.yaml` or the TUI")
+        pending = None
+        for task in snap.tasks:
+            for intr in task.interrupts or ():
+                pending = intr.value
+        return {"values": snap.values, "next": list(snap.next), "interrupt": pending}
+
+
+def resolve_task_path(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise UserError("task file not found", where=str(p), fix="pass a task.yaml (see the README's example)")
+    return p

@@ -1,0 +1,83 @@
+"""Sessions: a run id is the LangGraph thread id; checkpoints live in `.tunewise/sessions.sqlite`
+(or PostgreSQL when TUNEWISE_DB_URL=postgresql://… so a team or a server shares sessions)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from tools.errors import UserError
+from tools.workspace import Workspace
+
+
+@contextlib.contextmanager
+def open_checkpointer(workspace: Workspace) -> Iterator[Any]:
+    url = os.environ.get("TUNEWISE_DB_URL")
+    if url and url.startswith(("postgresql://", "postgres://")):
+        try:
+            from langgraph.checkpoint.postgres import PostgresSaver
+        except ImportError:
+            raise UserError("TUNEWISE_DB_URL is PostgreSQL but the postgres extra is not installed",
+                            fix="pip install 'tunewise[postgres]'") from None
+        try:
+            with PostgresSaver.from_conn_string(url) as saver:
+                saver.setup()
+                yield saver
+        except Exception as e:  # noqa: BLE001
+            if "connection" in str(e).lower():
+                raise UserError("cannot connect to TUNEWISE_DB_URL", fix="check the server and the URL") from None
+            raise
+        return
+    if url:
+        raise UserError(f"unsupported TUNEWISE_DB_URL scheme {url.split(':', 1)[0]!r}",
+                        fix="use postgresql://user:pass@host/db, or unset it for SQLite")
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    workspace.ensure()
+    conn = sqlite3.connect(workspace.sessions_db, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    try:
+        saver = SqliteSaver(conn)
+        saver.setup()
+        yield saver
+    finally:
+        conn.close()
+
+
+def list_sessions(workspace: Workspace) -> list[dict]:
+    """One row per run/thread: where it stands (next node, pending question) and its verdict."""
+    from agent.graph import compile_graph
+
+    rows = []
+    with open_checkpointer(workspace) as saver:
+        graph = compile_graph(saver)
+        threads = []
+        seen = set()
+        for cp in saver.list(None):
+            tid = cp.config["configurable"]["thread_id"]
+            if tid not in seen:
+                seen.add(tid)
+                threads.append(tid)
+        for tid in threads:
+            snap = graph.get_state({"configurable": {"thread_id": tid}})
+            values = snap.values or {}
+            pending = None
+            for task in snap.tasks:
+                for intr in task.interrupts or ():
+                    pending = intr.value
+            rows.append({
+                "id": tid,
+                "next": list(snap.next),
+                "status": values.get("status") or ("waiting" if pending else ("running" if snap.next else "done")),
+                "approach": values.get("approach"),
+                "iteration": values.get("iteration"),
+                "stop_reason": values.get("stop_reason"),
+                "pending": pending.get("kind") if isinstance(pending, dict) else None,
+                "spec": (values.get("task") or {}).get("spec"),
+                "updated": snap.created_at,
+            })
+    rows.sort(key=lambda r: r.get("updated") or "", reverse=True)
+    return rows
