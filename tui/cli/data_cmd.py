@@ -1,0 +1,146 @@
+"""`tunewise data …`: validate, import, generate, stats, diff, review."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Validate, import, generate, split and version training data.", no_args_is_help=True)
+
+
+def _problem_table(report, limit: int):
+    from rich.table import Table
+
+    t = Table(title=f"{report.path}: {sum(report.problem_counts.values())} problem(s)", show_lines=False)
+    t.add_column("line", justify="right")
+    t.add_column("kind")
+    t.add_column("what is wrong")
+    t.add_column("fix")
+    for p in report.problems[:limit]:
+        t.add_row("-" if p.line is None else str(p.line), p.kind, p.message, p.fix)
+    return t
+
+
+def _summary_table(summary: dict):
+    from rich.table import Table
+
+    t = Table(title="token lengths" + (f" ({summary['tokenizer']})" if summary.get("tokenizer") else ""))
+    for c in ("role", "n", "mean", "p50", "p90", "p99", "max"):
+        t.add_column(c, justify="right" if c != "role" else "left")
+    for role, d in summary.get("tokens", {}).items():
+        if d.get("n"):
+            t.add_row(role, *(str(d.get(k, "")) for k in ("n", "mean", "p50", "p90", "p99", "max")))
+    return t
+
+
+@app.command("validate")
+def validate_cmd(
+    file: Path = typer.Argument(..., help="chat JSONL file"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    model: str = typer.Option(None, "--model", help="student model whose tokenizer counts tokens (default: embedded)"),
+    spec: Path = typer.Option(None, "--spec", help="task spec: checks labels, JSON schema and regex too"),
+    max_tokens: int = typer.Option(None, "--max-tokens", help="token limit per example (default: model context)"),
+    no_tokens: bool = typer.Option(False, "--no-tokens", help="skip token counting (no tokenizer load)"),
+    min_examples: int = typer.Option(20, "--min-examples", help="fewer usable examples than this is a problem"),
+    limit: int = typer.Option(200, "--limit", help="problems to print"),
+) -> int:
+    """Report every problem with its line number and a fix. Exit 0 clean, 1 problems, 2 unreadable."""
+    from tools.data.validate import validate_file
+    from tui.cli.common import console, quiet_libraries
+
+    quiet_libraries()
+    task = None
+    if spec is not None:
+        from tools.spec import load_spec
+
+        task = load_spec(spec)
+    report = validate_file(file, model=model, task=task, count_tokens=not no_tokens, max_tokens=max_tokens,
+                           min_examples=min_examples)
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        con = console()
+        s = report.summary
+        if report.ok:
+            con.print(f"[green]ok[/]: {s['valid_examples']} examples, no problems")
+        else:
+            con.print(_problem_table(report, limit))
+            hidden = sum(report.problem_counts.values()) - min(limit, len(report.problems))
+            if hidden > 0:
+                con.print(f"… and {hidden} more (use --json or --limit)")
+            con.print("by kind: " + ", ".join(f"{k} {v}" for k, v in report.problem_counts.items()))
+        con.print(f"{s['lines']} lines, {s['valid_examples']} valid examples, "
+                  f"{s['distinct_system_prompts']} distinct system prompt(s)")
+        if s.get("tokens", {}).get("example", {}).get("n"):
+            con.print(_summary_table(s))
+        est = s.get("estimates")
+        if est:
+            managed = ", ".join(f"{k} ${v:.2f}" for k, v in est["managed_usd"].items())
+            con.print(f"training: {est['training_tokens']:,} tokens over {est['epochs']} epochs; managed {managed}; "
+                      f"local ≈ {est['local_gpu_hours']:.2f} GPU-h (${est['local_gpu_usd']:.2f}) or "
+                      f"{est['local_cpu_hours']:.1f} CPU-h")
+        if s.get("note"):
+            con.print(f"note: {s['note']}")
+        for note in s.get("index_notes", []):
+            con.print(f"note: {note}")
+    raise typer.Exit(report.exit_code)
+
+
+@app.command("stats")
+def stats_cmd(run: str = typer.Argument(..., help="run id"), version: str = typer.Argument(None, help="vN (default: latest)"),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """Summary of a data version: counts, scores, categories, sources."""
+    from rich.table import Table
+
+    from tools.data.versions import version_stats
+    from tui.cli.common import console
+
+    st = version_stats(run, version)
+    if as_json:
+        print(json.dumps(st, indent=2, default=str))
+        return
+    con = console()
+    con.print(f"[bold]{st['version']}[/] (parent {st['parent'] or '-'}): {st['reason'] or ''}")
+    t = Table(title="splits")
+    t.add_column("split")
+    t.add_column("examples", justify="right")
+    for k, v in st["counts"].items():
+        t.add_row(k, str(v))
+    con.print(t)
+    c = st["critique"]
+    t2 = Table(title="critique")
+    t2.add_column("what")
+    t2.add_column("value")
+    t2.add_row("mean score", str(c["mean_score"]))
+    t2.add_row("scores", ", ".join(f"{k}: {v}" for k, v in c["score_counts"].items()) or "-")
+    t2.add_row("categories", ", ".join(f"{k}: {v}" for k, v in c["categories"].items()) or "-")
+    t2.add_row("flags", ", ".join(f"{k}: {v}" for k, v in c["flags"].items()) or "-")
+    t2.add_row("sources", ", ".join(f"{k}: {v}" for k, v in c["sources"].items()) or "-")
+    t2.add_row("decisions", ", ".join(f"{k}: {v}" for k, v in st["decisions"].items()) or "-")
+    con.print(t2)
+
+
+@app.command("diff")
+def diff_cmd(run: str = typer.Argument(...), a: str = typer.Argument(...), b: str = typer.Argument(...),
+             as_json: bool = typer.Option(False, "--json")) -> None:
+    """What changed between two data versions."""
+    from rich.table import Table
+
+    from tools.data.versions import diff_versions
+    from tui.cli.common import console
+
+    d = diff_versions(run, a, b)
+    if as_json:
+        print(json.dumps(d, indent=2))
+        return
+    t = Table(title=f"{a} → {b}: {d.get('reason') or ''}")
+    for c in ("split", a, b, "added", "removed", "changed"):
+        t.add_column(c, justify="right" if c != "split" else "left")
+    for split, s in d["splits"].items():
+        t.add_row(split, str(s["count_a"]), str(s["count_b"]), str(len(s["added"])), str(len(s["removed"])),
+                  str(len(s["changed"])))
+    console().print(t)
+    ms = d["mean_score"]
+    console().print(f"mean critique score: {ms[0]} → {ms[1]}")
