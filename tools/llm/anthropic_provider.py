@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from tools.errors import ProviderError
-from tools.llm.base import Provider
+from tools.llm.base import LoopClients, Provider
 from tools.llm.redact import redact
 from tools.llm.retry import RETRYABLE_STATUS, parse_retry_after
 from tools.llm.types import GenParams, Message, RawResult
@@ -37,8 +37,16 @@ class AnthropicProvider(Provider):
                                 fix="export ANTHROPIC_API_KEY=… or pick another --provider (local, openai)")
         import anthropic
 
-        self._client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=0, timeout=timeout,
-                                                http_client=http_client)
+        def make_client():
+            # max_retries=0: tools/llm/retry.py is the only retry layer
+            return anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=0, timeout=timeout,
+                                            http_client=http_client)
+
+        self._clients = LoopClients(make_client, shared=http_client is not None)
+
+    @property
+    def _client(self):
+        return self._clients.get()
 
     async def _agenerate(self, messages: list[Message], params: GenParams, json_schema: dict | None) -> RawResult:
         system, turns = split_system(messages)

@@ -49,6 +49,33 @@ def run_sync(coro):
     return result["value"]
 
 
+class LoopClients:
+    """One async SDK client per event loop.
+
+    Sync callers run each `map`/`complete` in a fresh event loop (`run_sync`); an httpx connection
+    pool opened in one loop fails in the next ("Event loop is closed"), so each loop gets its own
+    client. A caller-supplied http_client is shared as given.
+    """
+
+    def __init__(self, factory: Callable[[], Any], shared: bool = False):
+        import weakref
+
+        self._factory = factory
+        self._shared = factory() if shared else None
+        self._by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def get(self):
+        if self._shared is not None:
+            return self._shared
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._by_loop.get(loop)
+            if client is None:
+                client = self._by_loop[loop] = self._factory()
+            return client
+
+
 def approx_tokens(messages: Sequence[Message]) -> int:
     """A cheap upper-ish estimate for the budget guard (≈4 characters per token plus overhead)."""
     chars = sum(len(str(m.get("content", ""))) for m in messages)

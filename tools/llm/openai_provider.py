@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from tools.errors import ProviderError
-from tools.llm.base import Provider
+from tools.llm.base import LoopClients, Provider
 from tools.llm.redact import redact
 from tools.llm.retry import RETRYABLE_STATUS, parse_retry_after
 from tools.llm.types import GenParams, Message, RawResult
@@ -26,10 +26,17 @@ class OpenAIProvider(Provider):
                                 "--provider (local, anthropic) or set TUNEWISE_BASE_URL")
         import openai
 
-        # max_retries=0: tools/llm/retry.py is the only retry layer
-        self._client = openai.AsyncOpenAI(api_key=key or "not-needed", base_url=self.base_url, max_retries=0,
-                                          timeout=timeout, http_client=http_client)
+        def make_client():
+            # max_retries=0: tools/llm/retry.py is the only retry layer
+            return openai.AsyncOpenAI(api_key=key or "not-needed", base_url=self.base_url, max_retries=0,
+                                      timeout=timeout, http_client=http_client)
+
+        self._clients = LoopClients(make_client, shared=http_client is not None)
         self._key_present = bool(key)
+
+    @property
+    def _client(self):
+        return self._clients.get()
 
     def identity(self) -> dict:
         return {"base_url": self.base_url} if self.base_url else {}

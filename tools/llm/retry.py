@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -22,6 +22,8 @@ class RetryPolicy:
     max_retries: int = 4
     base_delay: float = 0.5
     max_delay: float = 30.0
+    # how to wait; tests pass a recorder so honoured Retry-After values are checked without sleeping
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False, compare=False)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None and retry_after >= 0:
@@ -70,5 +72,5 @@ async def with_retries(
             wait = policy.delay(attempt, retry_after)
             if on_retry:
                 on_retry(attempt + 1, wait, exc)
-            await asyncio.sleep(wait)
+            await policy.sleep(wait)
             attempt += 1
