@@ -1,0 +1,194 @@
+"""`tunewise serve` over real HTTP: OpenAI shapes, errors, SSE format, micro-batching, stop strings, adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from tools.llm.server import BadRequest, parse_chat_request, served_model_id
+
+USER = [{"role": "user", "content": "Name three colours."}]
+
+
+@pytest.fixture(scope="module")
+def served(embedded):
+    from tools.llm.server import start_background_server
+
+    base_url, stop = start_background_server(provider=embedded, batch_size=8)
+    yield base_url
+    stop()
+
+
+def _post(base_url: str, body, **kw) -> httpx.Response:
+    return httpx.post(f"{base_url}/chat/completions", json=body, timeout=120, **kw)
+
+
+# ---------------------------------------------------------------- pure request parsing
+def test_parse_chat_request_maps_openai_fields():
+    req = parse_chat_request({
+        "model": "m", "max_completion_tokens": 7, "temperature": 0.5, "top_p": 0.9, "seed": 3, "stop": "END",
+        "stream": True, "stream_options": {"include_usage": True},
+        "messages": [{"role": "developer", "content": "be brief"},
+                     {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}],
+    })
+    assert req.messages == [{"role": "system", "content": "be brief"}, {"role": "user", "content": "ab"}]
+    assert (req.params.max_tokens, req.params.temperature, req.params.top_p, req.params.seed) == (7, 0.5, 0.9, 3)
+    assert req.params.stop == ("END",) and req.stream and req.include_usage
+
+
+@pytest.mark.parametrize("body, param", [
+    ({"messages": USER}, "model"),
+    ({"model": "m", "messages": []}, "messages"),
+    ({"model": "m", "messages": [{"role": "wizard", "content": "x"}]}, "messages[0].role"),
+    ({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "messages[0].content[0]"),
+    ({"model": "m", "messages": USER, "n": 2}, "n"),
+    ({"model": "m", "messages": USER, "max_tokens": 0}, "max_tokens"),
+    ({"model": "m", "messages": USER, "temperature": 9}, "temperature"),
+    ({"model": "m", "messages": USER, "stop": 5}, "stop"),
+    ({"model": "m", "messages": USER, "response_format": {"type": "xml"}}, "response_format"),
+])
+def test_parse_chat_request_names_the_bad_field(body, param):
+    with pytest.raises(BadRequest) as e:
+        parse_chat_request(body)
+    assert e.value.param == param and e.value.status == 400
+
+
+def test_served_model_id_names_model_and_adapter(tmp_path):
+    assert served_model_id("embedded", None) == "embedded"
+    assert served_model_id("/models/qwen.gguf", None) == "qwen"
+    assert served_model_id("embedded", str(tmp_path / "train" / "v2" / "adapter")) == "embedded+v2"
+    assert served_model_id("embedded", None, name="mine") == "mine"
+
+
+# ---------------------------------------------------------------- over HTTP
+def test_models_and_health(served):
+    models = httpx.get(f"{served}/models").json()
+    assert models["object"] == "list"
+    assert [m["id"] for m in models["data"]] == ["embedded"]
+    assert httpx.get(f"{served}/models/embedded").json()["id"] == "embedded"
+    assert httpx.get(f"{served}/models/other").status_code == 404
+    assert httpx.get(served.removesuffix("/v1") + "/health").json()["status"] == "ok"
+
+
+def test_chat_completion_shape(served):
+    r = _post(served, {"model": "embedded", "messages": USER, "max_tokens": 8})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["object"] == "chat.completion" and body["id"].startswith("chatcmpl-")
+    choice = body["choices"][0]
+    assert choice["message"]["role"] == "assistant" and choice["message"]["content"]
+    assert choice["finish_reason"] in ("stop", "length")
+    u = body["usage"]
+    assert u["total_tokens"] == u["prompt_tokens"] + u["completion_tokens"] and 0 < u["completion_tokens"] <= 8
+
+
+def test_errors_are_openai_shaped(served):
+    import openai
+
+    client = openai.OpenAI(base_url=served, api_key="x", max_retries=0)
+    with pytest.raises(openai.NotFoundError) as nf:
+        client.chat.completions.create(model="gpt-nope", messages=USER, max_tokens=4)
+    assert nf.value.body["code"] == "model_not_found"
+    with pytest.raises(openai.BadRequestError) as br:
+        client.chat.completions.create(model="embedded", messages=USER, max_tokens=4, n=3)
+    assert br.value.body["param"] == "n"
+    bad_json = httpx.post(f"{served}/chat/completions", content=b"{not json", timeout=30,
+                          headers={"content-type": "application/json"})
+    assert bad_json.status_code == 400 and "error" in bad_json.json()
+    unknown_path = httpx.get(served.removesuffix("/v1") + "/v2/nothing")
+    assert unknown_path.status_code == 404 and unknown_path.json()["error"]["type"] == "not_found_error"
+
+
+def test_sse_stream_format(served):
+    lines = []
+    body = {"model": "embedded", "messages": USER, "max_tokens": 8, "stream": True,
+            "stream_options": {"include_usage": True}}
+    with httpx.stream("POST", f"{served}/chat/completions", json=body, timeout=120) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        lines = [line for line in r.iter_lines() if line]
+    assert all(line.startswith("data: ") for line in lines)
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line[6:]) for line in lines[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    finishes = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]]
+    assert finishes[-1] in ("stop", "length") and all(f is None for f in finishes[:-1])
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] > 0
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    plain = _post(served, {"model": "embedded", "messages": USER, "max_tokens": 8}).json()
+    assert text == plain["choices"][0]["message"]["content"]
+    assert chunks[-1]["usage"] == plain["usage"]
+
+
+def test_concurrent_requests_are_micro_batched(served):
+    root = served.removesuffix("/v1")
+    before = httpx.get(f"{root}/stats").json()
+
+    async def burst():
+        async with httpx.AsyncClient(timeout=120) as client:
+            return await asyncio.gather(*[
+                client.post(f"{served}/chat/completions",
+                            json={"model": "embedded", "max_tokens": 4,
+                                  "messages": [{"role": "user", "content": f"Count to {i}."}]})
+                for i in range(6)])
+
+    responses = asyncio.run(burst())
+    assert [r.status_code for r in responses] == [200] * 6
+    after = httpx.get(f"{root}/stats").json()
+    assert after["requests"] - before["requests"] == 6
+    assert after["batches"] - before["batches"] < 6, "concurrent requests should share generate() calls"
+    assert after["max_batch"] > 1
+
+
+def test_stop_strings_cut_streamed_and_plain_answers(served):
+    first = _post(served, {"model": "embedded", "messages": USER, "max_tokens": 16}).json()
+    text = first["choices"][0]["message"]["content"]
+    words = text.split()
+    assert len(words) >= 3
+    stop = words[2]
+    expected = text.split(stop, 1)[0].strip()
+    plain = _post(served, {"model": "embedded", "messages": USER, "max_tokens": 16, "stop": [stop]}).json()
+    assert plain["choices"][0]["message"]["content"] == expected
+    assert plain["choices"][0]["finish_reason"] == "stop"
+    with httpx.stream("POST", f"{served}/chat/completions", timeout=120,
+                      json={"model": "embedded", "messages": USER, "max_tokens": 16, "stop": [stop],
+                            "stream": True}) as r:
+        chunks = [json.loads(line[6:]) for line in r.iter_lines() if line and line != "data: [DONE]"]
+    streamed = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert streamed == expected
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_serves_model_plus_lora_adapter(embedded_dir, tmp_path):
+    """A LoRA adapter directory is applied on top of the base model and named in /v1/models."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from tools.llm.openai_provider import OpenAIProvider
+    from tools.llm.server import start_background_server
+
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(str(embedded_dir), dtype=torch.float32)
+    # init_lora_weights=False: random (non-zero) B matrices, so the adapter visibly changes outputs
+    lora = get_peft_model(base, LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"],
+                                           init_lora_weights=False))
+    adapter_dir = tmp_path / "train" / "v1" / "adapter"
+    lora.save_pretrained(str(adapter_dir))
+    del base, lora
+
+    url, stop = start_background_server("embedded", str(adapter_dir), dtype="float32")
+    try:
+        ids = [m["id"] for m in httpx.get(f"{url}/models").json()["data"]]
+        assert ids == ["embedded+v1"]
+        tuned = OpenAIProvider("embedded+v1", base_url=url).complete(USER, max_tokens=8)
+        assert tuned.text and tuned.usage.completion_tokens > 0
+    finally:
+        stop()
+    from tools.llm.local import LocalProvider
+
+    plain = LocalProvider("embedded", dtype="float32").complete(USER, max_tokens=8)
+    assert tuned.text != plain.text
