@@ -50,8 +50,9 @@ class AnthropicProvider(Provider):
 
     async def _agenerate(self, messages: list[Message], params: GenParams, json_schema: dict | None) -> RawResult:
         system, turns = split_system(messages)
-        kwargs: dict = {"model": self.model, "messages": turns, "max_tokens": params.max_tokens,
-                        "temperature": params.temperature}
+        # The Messages API of anthropic>=2 takes no temperature/top_p (the SDK rejects them): sampling is
+        # the model's own; temperature/seed stay in the cache key only.
+        kwargs: dict = {"model": self.model, "messages": turns, "max_tokens": params.max_tokens}
         if system:
             kwargs["system"] = system
         if params.stop:
