@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.errors import ConfigError
+from tools.errors import ConfigError, UserError
 
 BUILTIN_PRICES = Path(__file__).with_name("prices.yaml")
 
@@ -62,7 +62,10 @@ class PriceTable:
             candidates.append(Path(workspace_dir) / "prices.yaml")
         for cand in candidates:
             if cand and Path(cand).exists():
-                override = read_yaml(cand)
+                try:
+                    override = read_yaml(cand)
+                except UserError as e:  # YAML syntax: same one-line error, as the config error it is
+                    raise ConfigError(e.message, where=e.where, fix=e.fix) from None
                 if not isinstance(override, dict):
                     raise ConfigError("price file must be a YAML mapping", where=str(cand),
                                       fix=f"copy the layout of {BUILTIN_PRICES}")
