@@ -24,9 +24,9 @@ def check_answer(answer: str, spec: TaskSpec | None) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     text = answer.strip()
     if out.format == "json":
-        from tools.llm.structured import validate_against
-
         import json
+
+        from tools.llm.structured import validate_against
 
         try:
             obj = json.loads(text)

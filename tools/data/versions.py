@@ -169,7 +169,7 @@ def split_rows(rows: list[dict], *, ratios: tuple[float, float, float] = (0.8, 0
     reg_groups = set(groups[len(rows):])
     by_group: dict[int, list[dict]] = defaultdict(list)
     leaked_into_regression: list[dict] = []
-    for r, g in zip(rows, groups):
+    for r, g in zip(rows, groups, strict=False):
         if g in reg_groups:
             leaked_into_regression.append(r)  # near-duplicate of a regression prompt: keep out of training
         else:
@@ -217,7 +217,7 @@ def leakage(splits: dict[str, list[dict]], threshold: float = 0.8) -> list[tuple
     for r in splits.get("train", []):
         t = user_text(r)
         norm, sig = normalize_text(t), minhash(t)
-        for name, rid, hnorm, hsig in held_sigs:
+        for name, _rid, hnorm, hsig in held_sigs:
             if norm == hnorm or jaccard_estimate(sig, hsig) >= threshold:
                 found.append(("train", name, row_id(r)))
                 break

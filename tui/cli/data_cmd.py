@@ -144,3 +144,44 @@ def diff_cmd(run: str = typer.Argument(...), a: str = typer.Argument(...), b: st
     console().print(t)
     ms = d["mean_score"]
     console().print(f"mean critique score: {ms[0]} → {ms[1]}")
+
+
+def _run_for(run: str | None, name: str):
+    from tools.errors import UserError
+    from tools.workspace import Workspace
+
+    ws = Workspace().ensure()
+    if not run:
+        return ws.create_run(name)
+    try:
+        return ws.get_run(run)
+    except UserError:
+        return ws.create_run(name, run_id=run)  # a new run under the id the user chose
+
+
+@app.command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., help="Alpaca / ShareGPT JSON(L), CSV, or chat JSONL"),
+    run: str = typer.Option(None, "--run", help="add to this run (default: a new run)"),
+    fmt: str = typer.Option(None, "--format", help="alpaca | sharegpt | csv | jsonl (default: detected)"),
+    input_col: str = typer.Option(None, "--input-col", help="CSV/JSONL column holding the input"),
+    output_col: str = typer.Option(None, "--output-col", help="CSV/JSONL column holding the answer"),
+    system: str = typer.Option(None, "--system", help="system prompt to put on every example"),
+    seed: int = typer.Option(0, "--seed", help="split seed"),
+) -> None:
+    """Convert a file into canonical chat JSONL and write a new data version (train/val/test/regression)."""
+    from tools.data.convert import import_file
+    from tools.data.versions import load_manifest, read_split, split_rows, write_data_version
+    from tui.cli.common import console
+
+    rows = import_file(file, fmt=fmt, input_col=input_col, output_col=output_col, system=system)
+    r = _run_for(run, file.stem)
+    with r.lock():
+        parent = r.latest_version("data")
+        previous = read_split(r, parent, "all") if parent else []
+        prev_reg = read_split(r, parent, "regression") if parent else None
+        splits = split_rows(previous + rows, seed=seed, previous_regression=prev_reg or None)
+        v = write_data_version(r, splits, {"reason": f"imported {file.name}", "sources": [
+            {"kind": "import", "path": str(file.resolve()), "format": fmt or "detected", "rows": len(rows)}]})
+    m = load_manifest(r, v)
+    console().print(f"run {r.id}: data {v} — " + ", ".join(f"{k} {n}" for k, n in m["counts"].items()))

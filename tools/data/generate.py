@@ -1,0 +1,349 @@
+"""Teacher generation: first diverse inputs that cover the spec, then the teacher's answers.
+
+Resumable by construction: every finished item (an accepted or rejected input, an answer) is appended
+to `workdir/generation.jsonl` (fsynced) before anything else happens, and a rerun replays that journal
+instead of asking the provider again. The plan is deterministic (slot keys, per-slot sampling seeds),
+so a rerun asks for exactly the items that were not finished.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tools.data.schema import make_row, normalize_text, stable_hash
+from tools.errors import BudgetExceeded
+from tools.llm.types import Completion, GenParams, Request
+from tools.spec import TaskSpec
+from tools.workspace import append_jsonl
+
+JOURNAL = "generation.jsonl"
+OVERSAMPLE = 1.6  # candidate inputs per needed input: the filters reject some
+MAX_ROUNDS = 3
+INPUT_TEMPERATURE = 0.9
+NEAR_DUP_JACCARD = 0.7
+FEW_SHOT_INPUTS = 4
+_META_PREFIX = re.compile(r"^(sure|here is|here's|here are|as an ai|i cannot|new input|input\s*\d*\s*:)", re.I)
+_STRIP_PREFIX = re.compile(r"^\s*(?:[-*•]|\d+[.)]|input\s*:|user\s*:|q\s*:)\s*", re.I)
+
+
+class GenerationResult(list):
+    """The generated rows, plus how the run ended and what it cost."""
+
+    stopped: str | None = None  # None = finished; "budget" = budget stop (a valid partial result)
+    provider_calls: int = 0
+    cost_usd: float = 0.0
+    rejected_inputs: list[dict]
+    shortfall: int = 0
+
+
+# ---------------------------------------------------------------- pure planning helpers
+def derive_axes(spec: TaskSpec) -> dict[str, list[str]]:
+    """Diversity axes: the spec's own, else difficulty/length/case (+ one axis per label)."""
+    if spec.axes:
+        return {k: list(v) for k, v in spec.axes.items() if v}
+    axes = {
+        "difficulty": ["easy", "typical", "hard"],
+        "length": ["short", "medium length", "long"],
+        "case": ["a typical case", "an edge case", "unusual phrasing", "noisy or informal wording"],
+    }
+    if spec.output.format == "label" and spec.output.labels:
+        axes["label"] = [f"an input whose correct label is {lab}" for lab in spec.output.labels]
+    elif spec.output.format == "text":
+        axes["case"].append("an out-of-scope request the assistant should politely decline")
+    return axes
+
+
+def plan_focuses(axes: dict[str, list[str]], k: int, seed: int = 0) -> list[str]:
+    """k focus strings cycling through a shuffled cartesian product of the axes (full coverage first)."""
+    names = sorted(axes)
+    combos = list(itertools.product(*(axes[n] for n in names))) or [()]
+    random.Random(seed).shuffle(combos)
+    return ["; ".join(f"{n}: {v}" for n, v in zip(names, combo, strict=True)) or "any" for combo in
+            itertools.islice(itertools.cycle(combos), k)]
+
+
+def clean_input(text: str) -> str:
+    """The model's reply as one input: first paragraph, no bullets, labels or wrapping quotes."""
+    text = text.strip().split("\n\n")[0].strip()
+    text = _STRIP_PREFIX.sub("", text).strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'`":
+        text = text[1:-1].strip()
+    return text
+
+
+def input_rejection(text: str, *, seen_sigs: list, seed_lengths: Sequence[int]) -> str | None:
+    """Why a candidate input is unusable (None = keep). `seen_sigs` are MinHash signatures of kept inputs."""
+    from tools.data.similarity import jaccard_estimate, minhash
+
+    if len(text) < 3:
+        return "empty or too short"
+    longest = max(seed_lengths, default=200)
+    if len(text) > max(4 * longest, 400):
+        return "far longer than the seed inputs"
+    if _META_PREFIX.match(text):
+        return "talks about the task instead of being an input"
+    words = normalize_text(text).split()
+    if len(words) >= 8 and len(set(words)) / len(words) < 0.45:
+        return "repetitive text"
+    sig = minhash(text)
+    if any(jaccard_estimate(sig, s) >= NEAR_DUP_JACCARD for s in seen_sigs):
+        return "near-duplicate of an existing input"
+    return None
+
+
+def answer_messages(spec: TaskSpec, user_input: str, examples: Sequence[dict] | None = None) -> list[dict]:
+    """The teacher's prompt for an answer: the spec's system prompt, few-shot examples, the input."""
+    msgs = [{"role": "system", "content": spec.effective_system_prompt}]
+    shots = examples if examples is not None else [e.model_dump() for e in spec.examples]
+    for ex in shots:
+        msgs += [{"role": "user", "content": ex["input"]}, {"role": "assistant", "content": ex["output"]}]
+    msgs.append({"role": "user", "content": user_input})
+    return msgs
+
+
+def input_messages_for(spec: TaskSpec, focus: str, seed_inputs: Sequence[str], rng: random.Random) -> list[dict]:
+    """Few-shot input writing: earlier inputs as the assistant's previous replies, then the request."""
+    from prompts import load_prompt
+
+    system, user = load_prompt("data_inputs").messages(spec=spec.spec, focus=focus)
+    shots = list(seed_inputs)
+    rng.shuffle(shots)
+    msgs = [system]
+    plain_request = "Write one new input."
+    for s in shots[:FEW_SHOT_INPUTS]:
+        msgs += [{"role": "user", "content": plain_request}, {"role": "assistant", "content": s}]
+    msgs.append(user)
+    return msgs
+
+
+def seed_rows(spec: TaskSpec) -> list[dict]:
+    """The spec's own examples as rows (source "seed")."""
+    return [make_row(e.input, e.output, system=spec.effective_system_prompt, source="seed") for e in spec.examples]
+
+
+def load_spec_inputs(spec: TaskSpec) -> list[str]:
+    """Inputs the user supplied (`inputs:` file: one per line, or JSONL with `input`)."""
+    if not spec.inputs:
+        return []
+    path = Path(spec.inputs)
+    from tools.errors import UserError
+
+    if not path.is_file():
+        raise UserError("inputs file not found", where=str(path), fix="fix `inputs:` in the spec")
+    out = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise UserError(f"invalid JSON ({e.msg})", where=f"{path}:{i}", fix="one input per line") from None
+            if "input" not in obj:
+                raise UserError("JSON line has no `input`", where=f"{path}:{i}", fix='write {"input": "…"}')
+            out.append(str(obj["input"]))
+        else:
+            out.append(line.strip())
+    return out
+
+
+# ---------------------------------------------------------------- journal
+class Journal:
+    def __init__(self, workdir: Path):
+        self.path = Path(workdir) / JOURNAL
+        self.inputs: dict[str, dict] = {}
+        self.answers: dict[str, dict] = {}
+        if self.path.exists():
+            from tools.workspace import read_jsonl
+
+            for entry in read_jsonl(self.path):
+                if entry.get("kind") == "input":
+                    self.inputs[entry["slot"]] = entry
+                elif entry.get("kind") == "answer":
+                    self.answers[entry["key"]] = entry
+
+    def add(self, entry: dict) -> None:
+        append_jsonl(self.path, entry)
+        (self.inputs if entry["kind"] == "input" else self.answers)[entry.get("slot") or entry.get("key")] = entry
+
+
+# ---------------------------------------------------------------- generation
+def generate_examples(spec: TaskSpec, n: int, *, teacher, workdir: Path, budget=None,
+                      targeted: list[dict] | None = None, existing_inputs: Sequence[str] = (),
+                      on_progress: Callable[[dict], None] | None = None, concurrency: int | None = None,
+                      input_max_tokens: int = 64, answer_max_tokens: int = 256, seed: int = 0,
+                      batch: bool = False, batch_client=None) -> GenerationResult:
+    """Generate `n` examples (or, with `targeted`, the requested ones) as canonical rows.
+
+    `teacher` is a provider; `budget` a `Budget` or a USD limit. A budget stop returns the rows
+    finished so far with `.stopped == "budget"`. `on_progress(event)` is called after each journaled item;
+    an exception it raises stops generation with everything finished so far kept in the journal.
+    """
+    from tools.data.similarity import minhash
+    from tools.llm.budget import Budget
+
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    journal = Journal(workdir)
+    result = GenerationResult()
+    result.rejected_inputs = []
+    calls_before = teacher.calls
+    if budget is not None and not isinstance(budget, Budget):
+        budget = Budget(float(budget))
+    saved_budget = teacher.budget
+    if budget is not None:
+        teacher.budget = budget
+    progress = on_progress or (lambda event: None)
+
+    # what to make: (group key, needed, focus axes, few-shot examples, source)
+    groups: list[dict] = []
+    if targeted:
+        for j, t in enumerate(targeted):
+            exs = [dict(e) for e in t.get("examples") or []] or [e.model_dump() for e in spec.examples]
+            groups.append({"key": f"t{j}-{stable_hash(t.get('description', ''), size=4)}", "n": int(t.get("n", 10)),
+                           "axes": {"target": [t.get("description") or "a harder case"]} | derive_axes(spec),
+                           "examples": exs, "source": "targeted", "description": t.get("description")})
+    else:
+        groups.append({"key": "g", "n": n, "axes": derive_axes(spec),
+                       "examples": [e.model_dump() for e in spec.examples], "source": "teacher"})
+
+    seen_texts = [e.input for e in spec.examples] + list(existing_inputs)
+    seen_sigs = [minhash(t) for t in seen_texts]
+    seed_lengths = [len(t) for t in seen_texts] or [200]
+    user_inputs = load_spec_inputs(spec) if not targeted else []
+
+    def journal_input(slot: str, text: str, focus: str, group: dict) -> None:
+        text = clean_input(text)
+        reason = input_rejection(text, seen_sigs=seen_sigs, seed_lengths=seed_lengths)
+        entry = {"kind": "input", "slot": slot, "group": group["key"], "focus": focus, "text": text,
+                 "accepted": reason is None, "reason": reason}
+        if reason is None:
+            seen_sigs.append(minhash(text))
+        journal.add(entry)
+        progress({"event": "input", "slot": slot, "accepted": reason is None, "reason": reason})
+
+    try:
+        for group in groups:
+            # replay accepted inputs in journal order so near-duplicate checks see what they saw before
+            for entry in journal.inputs.values():
+                if entry["group"] == group["key"] and entry["accepted"]:
+                    seen_sigs.append(minhash(entry["text"]))
+            if group["source"] == "teacher" and user_inputs:
+                for i, text in enumerate(user_inputs[:group["n"]]):
+                    slot = f"{group['key']}:u{i}"
+                    if slot not in journal.inputs:
+                        journal.add({"kind": "input", "slot": slot, "group": group["key"], "focus": "user input",
+                                     "text": text, "accepted": True, "reason": None})
+            rng = random.Random(f"{seed}:{group['key']}")
+            seed_inputs = [e["input"] for e in group["examples"]] or list(existing_inputs)[:FEW_SHOT_INPUTS]
+            for rnd in range(MAX_ROUNDS):
+                accepted = [e for e in journal.inputs.values() if e["group"] == group["key"] and e["accepted"]]
+                need = group["n"] - len(accepted)
+                if need <= 0:
+                    break
+                k = max(1, round(need * OVERSAMPLE)) if rnd == 0 else max(1, round(need * OVERSAMPLE * 1.5))
+                focuses = plan_focuses(group["axes"], k, seed=hash_int(f"{seed}:{group['key']}:{rnd}"))
+                todo = []
+                for i, focus in enumerate(focuses):
+                    slot = f"{group['key']}:{rnd}:{i}"
+                    if slot in journal.inputs:
+                        continue
+                    msgs = input_messages_for(spec, focus, seed_inputs, random.Random(slot))
+                    params = GenParams(temperature=INPUT_TEMPERATURE, max_tokens=input_max_tokens,
+                                       seed=hash_int(slot) % (2 ** 31))
+                    todo.append(Request(msgs, params, tag=(slot, focus)))
+                if not todo:
+                    continue
+
+                def on_input(i: int, comp: Completion, todo=todo, group=group) -> None:
+                    slot, focus = todo[i].tag
+                    if slot not in journal.inputs:
+                        journal_input(slot, comp.text, focus, group)
+
+                _run(teacher, todo, on_input, concurrency, batch, batch_client, workdir / f"batch-inputs-{group['key']}-{rnd}.json")
+            accepted = [e for e in journal.inputs.values() if e["group"] == group["key"] and e["accepted"]]
+            group["inputs"] = accepted[:group["n"]]
+            result.shortfall += max(0, group["n"] - len(accepted))
+
+        # answers
+        for group in groups:
+            todo = []
+            json_schema = spec.output.json_schema if spec.output.format == "json" else None
+            for entry in group["inputs"]:
+                key = f"{entry['slot']}:a"
+                if key in journal.answers:
+                    continue
+                msgs = answer_messages(spec, entry["text"], group["examples"])
+                todo.append(Request(msgs, GenParams(temperature=0.0, max_tokens=answer_max_tokens),
+                                    json_schema=json_schema, tag=(key, entry)))
+
+            def on_answer(i: int, comp: Completion, todo=todo, group=group) -> None:
+                key, entry = todo[i].tag
+                if key in journal.answers:
+                    return
+                text = comp.text.strip()
+                if comp.parsed is not None:
+                    text = json.dumps(comp.parsed, ensure_ascii=False)
+                row = make_row(entry["text"], text, system=spec.effective_system_prompt, source=group["source"],
+                               flags=["truncated"] if comp.finish_reason == "length" else [],
+                               extra={"focus": entry["focus"], "teacher": teacher.describe(),
+                                      **({"target": group["description"]} if group.get("description") else {})})
+                journal.add({"kind": "answer", "key": key, "row": row, "cost_usd": comp.cost_usd})
+                progress({"event": "answer", "key": key, "done": len(journal.answers)})
+
+            if todo:
+                _run(teacher, todo, on_answer, concurrency, batch, batch_client, workdir / f"batch-answers-{group['key']}.json")
+    except BudgetExceeded as e:
+        result.stopped = "budget"
+        append_jsonl(journal.path, {"kind": "stop", "reason": e.message})
+        progress({"event": "budget_stop", "message": e.message})
+    finally:
+        teacher.budget = saved_budget
+
+    # assemble from the journal: stable order, one row per input
+    seen_ids = set()
+    for group in groups:
+        for entry in group.get("inputs") or [e for e in journal.inputs.values() if e["group"] == group["key"]
+                                               and e["accepted"]][:group["n"]]:
+            ans = journal.answers.get(f"{entry['slot']}:a")
+            if ans is None:
+                continue
+            row = ans["row"]
+            if row["metadata"]["id"] in seen_ids:
+                continue
+            seen_ids.add(row["metadata"]["id"])
+            result.append(row)
+            result.cost_usd += ans.get("cost_usd") or 0.0
+    result.rejected_inputs = [e for e in journal.inputs.values() if not e["accepted"]]
+    result.provider_calls = teacher.calls - calls_before
+    return result
+
+
+def hash_int(text: str) -> int:
+    return int(stable_hash(text, size=8), 16)
+
+
+def _run(teacher, requests: list[Request], on_result, concurrency, batch: bool, batch_client, state_path: Path) -> None:
+    if batch:
+        from tools.data.batch import run_batch
+
+        comps = run_batch(teacher, requests, state_path=state_path, client=batch_client)
+        for i, c in enumerate(comps):
+            if c is not None:
+                on_result(i, c)
+        return
+    teacher.map(requests, concurrency=concurrency, on_result=on_result)
+
+
+def generation_summary(result: GenerationResult) -> dict[str, Any]:
+    reasons: dict[str, int] = {}
+    for e in result.rejected_inputs:
+        reasons[e.get("reason") or "?"] = reasons.get(e.get("reason") or "?", 0) + 1
+    return {"rows": len(result), "stopped": result.stopped, "provider_calls": result.provider_calls,
+            "cost_usd": round(result.cost_usd, 6), "rejected_inputs": reasons, "shortfall": result.shortfall}
