@@ -240,7 +240,6 @@ def generate_examples(spec: TaskSpec, n: int, *, teacher, workdir: Path, budget=
                     if slot not in journal.inputs:
                         journal.add({"kind": "input", "slot": slot, "group": group["key"], "focus": "user input",
                                      "text": text, "accepted": True, "reason": None})
-            rng = random.Random(f"{seed}:{group['key']}")
             seed_inputs = [e["input"] for e in group["examples"]] or list(existing_inputs)[:FEW_SHOT_INPUTS]
             for rnd in range(MAX_ROUNDS):
                 accepted = [e for e in journal.inputs.values() if e["group"] == group["key"] and e["accepted"]]

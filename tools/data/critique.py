@@ -1,0 +1,183 @@
+"""Critique and repair: programmatic validators first, then a judge; low scores are repaired once or dropped.
+
+Every decision (kept, repaired, dropped, with the score, category and reason) is returned so it can be
+recorded in the data version's manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from tools.data.checks import check_answer
+from tools.data.schema import answer_text, row_id, user_text, with_metadata
+from tools.llm.types import GenParams, Request
+from tools.spec import TaskSpec
+
+CATEGORIES = ("ok", "incorrect", "off_task", "format", "incomplete", "verbose", "unsafe", "label", "length", "empty")
+CRITIQUE_SCHEMA = {
+    "type": "object",
+    "required": ["score", "category", "reason"],
+    "properties": {
+        "score": {"type": "integer", "minimum": 1, "maximum": 5},
+        "category": {"type": "string"},
+        "reason": {"type": "string"},
+    },
+}
+JUDGE_MAX_TOKENS = 96
+_SCORE_RE = re.compile(r"score\W{0,4}([1-5])\b|\b([1-5])\s*/\s*5\b", re.I)
+
+
+def output_rules(spec: TaskSpec) -> str:
+    """The spec's output constraints in one sentence, for the judge and repair prompts. Pure."""
+    out = spec.output
+    parts = []
+    if out.format == "json":
+        parts.append("the answer is only a JSON value" + (
+            f" matching this JSON Schema: {json.dumps(out.json_schema)}" if out.json_schema else ""))
+    elif out.format == "label":
+        parts.append(f"the answer is exactly one of: {', '.join(out.labels or [])}")
+    else:
+        parts.append("the answer is plain text")
+    if out.regex:
+        parts.append(f"it matches the pattern {out.regex}")
+    if out.max_chars:
+        parts.append(f"at most {out.max_chars} characters")
+    if out.min_chars:
+        parts.append(f"at least {out.min_chars} characters")
+    return "; ".join(parts) + "."
+
+
+def programmatic_issues(row: dict, spec: TaskSpec) -> list[tuple[str, str]]:
+    answer = answer_text(row)
+    if not answer.strip():
+        return [("empty", "the answer is empty")]
+    issues = check_answer(answer, spec)
+    if "truncated" in (row.get("metadata") or {}).get("flags", []):
+        issues.append(("incomplete", "the answer was cut off at the token limit"))
+    return issues
+
+
+def _judge_requests(rows: list[dict], spec: TaskSpec, max_tokens: int) -> list[Request]:
+    from prompts import load_prompt
+
+    prompt = load_prompt("data_critique")
+    rules = output_rules(spec)
+    return [Request(prompt.messages(spec=spec.spec, output_rules=rules, input=user_text(r), answer=answer_text(r)),
+                    GenParams(temperature=0.0, max_tokens=max_tokens), json_schema=CRITIQUE_SCHEMA)
+            for r in rows]
+
+
+def lenient_score(text: str) -> int | None:
+    """A score from a reply that is not valid JSON ("score: 4", "4/5"); small judges often answer so. Pure."""
+    m = _SCORE_RE.search(text or "")
+    return int(m.group(1) or m.group(2)) if m else None
+
+
+def judge_rows(rows: list[dict], spec: TaskSpec, judge, max_tokens: int = JUDGE_MAX_TOKENS) -> list[dict]:
+    """One verdict per row: {"score": int | None, "category": str, "reason": str}."""
+    if not rows:
+        return []
+    comps = judge.map(_judge_requests(rows, spec, max_tokens))
+    verdicts = []
+    for c in comps:
+        if c.parsed is not None:
+            cat = str(c.parsed.get("category") or "ok").strip().lower().replace(" ", "_")[:30]
+            verdicts.append({"score": int(c.parsed["score"]), "category": cat,
+                             "reason": str(c.parsed.get("reason") or "")[:500]})
+        elif lenient_score(c.text) is not None:
+            verdicts.append({"score": lenient_score(c.text), "category": "lenient_parse",
+                             "reason": (c.text or "")[:300]})
+        else:
+            verdicts.append({"score": None, "category": "unjudged",
+                             "reason": f"the judge's reply was not valid JSON ({(c.parse_error or '')[:120]})"})
+    return verdicts
+
+
+def _repair(rows: list[dict], critiques: list[str], spec: TaskSpec, teacher, max_tokens: int) -> list[str]:
+    from prompts import load_prompt
+
+    prompt = load_prompt("data_repair")
+    rules = output_rules(spec)
+    schema = spec.output.json_schema if spec.output.format == "json" else None
+    reqs = [Request(prompt.messages(system_prompt=spec.effective_system_prompt, spec=spec.spec, output_rules=rules,
+                                    input=user_text(r), answer=answer_text(r), critique=c),
+                    GenParams(temperature=0.0, max_tokens=max_tokens), json_schema=schema)
+            for r, c in zip(rows, critiques, strict=True)]
+    out = []
+    for comp in teacher.map(reqs):
+        out.append(json.dumps(comp.parsed, ensure_ascii=False) if comp.parsed is not None else comp.text.strip())
+    return out
+
+
+def _with_answer(row: dict, answer: str) -> dict:
+    msgs = [dict(m) for m in row["messages"]]
+    msgs[-1]["content"] = answer
+    return {"messages": msgs, "metadata": dict(row.get("metadata") or {})}
+
+
+def critique_examples(rows: list[dict], spec: TaskSpec, *, judge, teacher=None, threshold: int = 3,
+                      repair_max_tokens: int = 256, judge_max_tokens: int = JUDGE_MAX_TOKENS) -> tuple[list[dict], list[dict[str, Any]]]:
+    """(kept rows with score/critique/category in metadata, one decision per input row).
+
+    Order: programmatic validators → judge → one repair by the teacher for rows under `threshold` (or failing a
+    validator) → validators and judge again → keep or drop. A row the judge could not score but that passes
+    every validator is kept with the flag `unjudged` (a weak judge must not empty the dataset).
+    """
+    rows = [with_metadata(r) for r in rows]
+    issues = [programmatic_issues(r, spec) for r in rows]
+    to_judge = [i for i, iss in enumerate(issues) if not iss]
+    verdicts: dict[int, dict] = dict(zip(to_judge, judge_rows([rows[i] for i in to_judge], spec, judge, judge_max_tokens),
+                                         strict=True))
+    for i, iss in enumerate(issues):
+        if iss:
+            verdicts[i] = {"score": 1, "category": iss[0][0], "reason": "; ".join(r for _, r in iss),
+                           "stage": "validator"}
+        else:
+            verdicts[i]["stage"] = "judge"
+
+    def failing(v: dict) -> bool:
+        return v["score"] is not None and v["score"] < threshold
+
+    bad = [i for i in range(len(rows)) if failing(verdicts[i])]
+    repaired: dict[int, dict] = {}
+    if bad and teacher is not None:
+        new_answers = _repair([rows[i] for i in bad], [verdicts[i]["reason"] for i in bad], spec, teacher,
+                              repair_max_tokens)
+        cand = {i: _with_answer(rows[i], a) for i, a in zip(bad, new_answers, strict=True)}
+        cand_ok = [i for i in bad if not programmatic_issues(cand[i], spec)]
+        second = dict(zip(cand_ok, judge_rows([cand[i] for i in cand_ok], spec, judge, judge_max_tokens), strict=True))
+        for i in bad:
+            if i in second and not failing(second[i]):
+                repaired[i] = cand[i]
+                second[i]["stage"] = "repair"
+                second[i]["before"] = verdicts[i]
+                verdicts[i] = second[i]
+            elif i not in second:
+                verdicts[i]["repair_failed"] = "; ".join(r for _, r in programmatic_issues(cand[i], spec))
+
+    kept, decisions = [], []
+    for i, row in enumerate(rows):
+        v = verdicts[i]
+        rid = row_id(row)
+        if i in repaired:
+            meta = repaired[i]["metadata"]
+            new = with_metadata(repaired[i], source="repair", score=v["score"], critique=v["reason"],
+                                category=v["category"], flags=list(meta.get("flags") or []) + ["repaired"],
+                                repaired_from=meta.get("source"))
+            new["metadata"]["flags"] = [f for f in new["metadata"]["flags"] if f != "truncated"]
+            kept.append(new)
+            decisions.append({"id": rid, "action": "repaired", "score": v["score"], "category": v["category"],
+                              "reason": v["reason"], "before": v.get("before")})
+        elif failing(v):
+            decisions.append({"id": rid, "action": "dropped", "stage": v["stage"], "score": v["score"],
+                              "category": v["category"], "reason": v["reason"],
+                              **({"repair_failed": v["repair_failed"]} if v.get("repair_failed") else {})})
+        else:
+            flags = list(row["metadata"].get("flags") or []) + (["unjudged"] if v["score"] is None else [])
+            kept.append(with_metadata(row, score=v["score"], critique=v["reason"], category=v["category"],
+                                      flags=flags))
+            decisions.append({"id": rid, "action": "kept", "score": v["score"], "category": v["category"],
+                              "reason": v["reason"]})
+    return kept, decisions
