@@ -1,0 +1,92 @@
+"""Hardness filter (drop what the student already knows) and general-data mixing (against forgetting)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from tools.data.schema import answer_text, answers_match, make_row, row_id, user_text, with_metadata
+from tools.llm.types import GenParams, Request
+from tools.spec import TaskSpec
+
+GENERAL_PROMPTS = Path(__file__).with_name("general_prompts.jsonl")
+
+
+def hardness_filter(rows: list[dict], spec: TaskSpec, *, student, max_replace_share: float = 0.3,
+                    max_tokens: int = 128, seed: int = 0) -> tuple[list[dict], dict[str, Any]]:
+    """Run the student base model (system prompt only, as after training) on every input.
+
+    Rows it already answers correctly (normalized exact match or equal JSON) get the flag `student_correct`;
+    up to `max_replace_share` of all rows are removed, so the caller can replace them with harder ones
+    (`report["n_to_replace"]`). Rows where the teacher beats the student are the ones that teach.
+    """
+    rows = [with_metadata(r) for r in rows]
+    reqs = [Request([m for m in r["messages"][:-1]], GenParams(temperature=0.0, max_tokens=max_tokens))
+            for r in rows]
+    comps = student.map(reqs) if reqs else []
+    easy = []
+    out = []
+    for r, c in zip(rows, comps, strict=True):
+        if answers_match(c.text, answer_text(r)):
+            r = with_metadata(r, flags=list(r["metadata"]["flags"]) + ["student_correct"])
+            easy.append(row_id(r))
+        out.append(r)
+    budget = int(max_replace_share * len(rows))
+    rng = random.Random(seed)
+    drop = set(rng.sample(easy, min(budget, len(easy))))
+    kept = [r for r in out if row_id(r) not in drop]
+    report = {"checked": len(rows), "student_correct": len(easy),
+              "student_correct_share": round(len(easy) / len(rows), 3) if rows else 0.0,
+              "removed": sorted(drop), "n_to_replace": len(drop), "max_replace_share": max_replace_share}
+    return kept, report
+
+
+def load_general_prompts(path: str | Path | None = None) -> list[str]:
+    path = Path(path or GENERAL_PROMPTS)
+    return [json.loads(line)["prompt"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def general_count(n_task_rows: int, share: float) -> int:
+    """How many general rows make them `share` of the mixed set. Pure."""
+    if share <= 0 or n_task_rows <= 0:
+        return 0
+    return max(1, round(share * n_task_rows / (1 - share)))
+
+
+def mix_general(rows: list[dict], share: float = 0.07, *, general_file: str | Path | None = None, teacher=None,
+                spec: TaskSpec | None = None, seed: int = 0, max_tokens: int = 256) -> list[dict]:
+    """Add general-purpose examples (source "general") so they are `share` of the result.
+
+    From `general_file` (any format `tunewise data import` reads) when given, else the teacher answers prompts
+    from the shipped general prompt set with a generic system prompt.
+    """
+    from prompts import load_prompt
+
+    if not 0 <= share < 0.5:
+        from tools.errors import ConfigError
+
+        raise ConfigError(f"general share {share} must be between 0 and 0.5", fix="use 0.05–0.10")
+    k = general_count(len(rows), share)
+    if k == 0:
+        return list(rows)
+    rng = random.Random(seed)
+    task_inputs = {user_text(r).strip().lower() for r in rows}
+    if general_file:
+        from tools.data.convert import import_file
+
+        pool = [with_metadata(r, source="general") for r in import_file(general_file)]
+        pool = [r for r in pool if user_text(r).strip().lower() not in task_inputs]
+        general = rng.sample(pool, min(k, len(pool)))
+    else:
+        if teacher is None:
+            raise ValueError("mix_general needs a general_file or a teacher")
+        prompts = [p for p in load_general_prompts() if p.strip().lower() not in task_inputs]
+        chosen = rng.sample(prompts, min(k, len(prompts)))
+        system = load_prompt("data_general").messages()[0]["content"]
+        reqs = [Request([{"role": "system", "content": system}, {"role": "user", "content": p}],
+                        GenParams(temperature=0.0, max_tokens=max_tokens)) for p in chosen]
+        general = [make_row(p, c.text.strip(), system=system, source="general")
+                   for p, c in zip(chosen, teacher.map(reqs), strict=True) if c.text.strip()]
+    return list(rows) + general
