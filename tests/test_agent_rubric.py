@@ -1,0 +1,107 @@
+"""Rubric rules, answer validation and the `tunewise decide --answers --json` contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from agent.rubric import APPROACHES, Answers, decide
+from tools.errors import ConfigError
+
+
+def _d(**kw):
+    return decide(Answers.from_dict({"spec": "Do the task", **kw}))
+
+
+def test_knowledge_gap_goes_to_rag():
+    d = _d(knowledge_needed=True, examples=300)
+    assert d.approach == "rag"
+    assert any("retrieval" in r for r in d.reasons)
+    assert d.rubric[0].fired
+
+
+def test_changing_facts_go_to_rag_even_without_explicit_gap():
+    assert _d(knowledge_changes="often", examples=300).approach == "rag"
+
+
+def test_prompt_good_enough_keeps_prompting():
+    d = _d(prompted_success="85%", examples=400, goals=["format"])
+    assert d.approach == "prompt"
+    assert "85%" in d.reasons[0]
+
+
+def test_few_examples_go_to_few_shot():
+    d = _d(examples=12, prompted_success=0.6)
+    assert d.approach == "few-shot"
+    assert "12 examples" in d.reasons[0]
+
+
+def test_behaviour_goals_go_to_fine_tune_with_token_saving_reason():
+    d = _d(examples=500, goals=["format", "latency"], prompted_success=0.5)
+    assert d.approach == "fine-tune"
+    assert any("prompt tokens" in r for r in d.reasons)
+    assert d.estimate["training_tokens"] > 0 and d.estimate["data_generation_tokens"] > 0
+
+
+def test_knowledge_plus_behaviour_is_both():
+    d = _d(knowledge_needed=True, goals=["style"], examples=300, prompted_success=0.4)
+    assert d.approach == "rag+fine-tune"
+
+
+def test_no_behaviour_need_stays_with_prompting():
+    assert _d(examples=300, prompted_success=0.6, goals=["accuracy"]).approach in ("few-shot", "prompt")
+
+
+def test_few_seed_examples_but_prompting_fails_distills():
+    d = _d(examples=6, goals=["format", "latency"], prompted_success=0.2)
+    assert d.approach == "fine-tune"
+    assert any("distillation" in r for r in d.reasons)
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"prompted_success": "lots"}, "prompted_success"),
+    ({"goals": ["speed"]}, "goals"),
+    ({"knowledge_changes": "hourly"}, "knowledge_changes"),
+    ({"volume": "many"}, "volume"),
+    ({"colour": "red"}, "colour"),
+])
+def test_bad_answers_name_the_field(bad, field):
+    with pytest.raises(ConfigError) as e:
+        Answers.from_dict({"spec": "x", **bad})
+    assert field in str(e.value)
+
+
+def test_missing_spec_is_an_error():
+    with pytest.raises(ConfigError, match="spec"):
+        Answers.from_dict({"examples": 3})
+
+
+def _tunewise(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "tui.cli.main", *args], capture_output=True, text=True, **kw)
+
+
+def test_decide_json_contract(tmp_path):
+    f = tmp_path / "answers.yaml"
+    f.write_text("spec: Classify support tickets by urgency\nproblem: labels are inconsistent\n"
+                 "knowledge_needed: no\nknowledge_changes: never\nexamples: 800\nprompted_success: 0.55\n"
+                 "goals: [format, cost]\nvolume: 30000\nconstraints: [cloud ok]\n")
+    r = _tunewise("decide", "--answers", str(f), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["approach"] in APPROACHES and out["approach"] == "fine-tune"
+    assert out["reasons"] and out["next_steps"]
+    for key in ("data_generation_tokens", "training_tokens", "gpu_hours", "cost_usd", "time_minutes"):
+        assert key in out["estimate"]
+    assert [r["fired"] for r in out["rubric"]] == [False, False, False, True]
+
+
+def test_decide_bad_answers_file_exits_2_with_one_line(tmp_path):
+    f = tmp_path / "answers.yaml"
+    f.write_text("spec: x\nprompted_success: [1, 2]\n")
+    r = _tunewise("decide", "--answers", str(f), "--json")
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "prompted_success" in r.stderr and str(f) in r.stderr
