@@ -171,11 +171,18 @@ def test_second_process_gets_a_clear_run_locked_error(workspace, tmp_path):
         assert (run.path / "lock").read_text() == f"pid {os.getpid()}"
 
 
-def test_lock_is_exclusive_within_a_process_too(tmp_path):
+def test_lock_is_reentrant_within_a_process(tmp_path):
+    """The agent holds a run while the tools it calls lock it again: same process, no deadlock; the
+    flock is dropped only when the outermost holder releases."""
+    import fcntl
+
     first = RunLock(tmp_path).acquire()
-    try:
-        with pytest.raises(RunLocked):
-            RunLock(tmp_path).acquire()
-    finally:
-        first.release()
-    RunLock(tmp_path).acquire().release()
+    inner = RunLock(tmp_path).acquire()
+    inner.release()
+    with open(tmp_path / "lock") as fh:  # still held: a fresh open file description cannot take it
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    first.release()
+    with open(tmp_path / "lock") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

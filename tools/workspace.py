@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -112,42 +113,63 @@ def read_yaml(path: str | os.PathLike) -> Any:
 class RunLock:
     """An exclusive, process-level lock on a run directory (fcntl.flock on `lock`).
 
-    The OS drops a flock when its holder dies, so a kill -9 never leaves a stale lock behind.
+    The OS drops a flock when its holder dies, so a kill -9 never leaves a stale lock behind. The lock
+    is re-entrant within one process (the agent holds the run while a tool it calls locks it again);
+    another process gets `RunLocked` with the holder's pid.
     """
+
+    _held: dict[str, list] = {}  # path → [file handle, depth], per process
+    _held_lock = threading.Lock()
 
     def __init__(self, run_dir: str | os.PathLike):
         self.path = Path(run_dir) / "lock"
-        self._fh = None
+        self._key = str(self.path.resolve())
+        self._acquired = False
 
     def acquire(self) -> RunLock:
         import fcntl
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+")
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        with RunLock._held_lock:
+            held = RunLock._held.get(self._key)
+            if held is not None:
+                held[1] += 1
+                self._acquired = True
+                return self
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(self.path, "a+")
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                fh.close()
+                raise RunLocked(
+                    f"run {self.path.parent.name} is in use by {holder}",
+                    fix="wait for it to finish, or stop that process",
+                ) from None
             fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            fh.close()
-            raise RunLocked(
-                f"run {self.path.parent.name} is in use by {holder}",
-                fix="wait for it to finish, or stop that process",
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}")
-        fh.flush()
-        self._fh = fh
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}")
+            fh.flush()
+            RunLock._held[self._key] = [fh, 1]
+            self._acquired = True
         return self
 
     def release(self) -> None:
-        if self._fh is not None:
-            import fcntl
+        if not self._acquired:
+            return
+        import fcntl
 
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
+        with RunLock._held_lock:
+            held = RunLock._held.get(self._key)
+            self._acquired = False
+            if held is None:
+                return
+            held[1] -= 1
+            if held[1] == 0:
+                del RunLock._held[self._key]
+                fcntl.flock(held[0].fileno(), fcntl.LOCK_UN)
+                held[0].close()
 
     def __enter__(self) -> RunLock:
         return self.acquire()

@@ -6,6 +6,8 @@ Every node is idempotent: it first looks for its own result for this iteration i
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
@@ -35,16 +37,21 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         wd = work_dir(run, it)
         existing = []
         if state.get("data_version"):
-            from tools.data import read_split
+            from tools.data.versions import read_split
 
             for split in ("train", "val", "test"):
                 existing += [_user_text(r) for r in read_split(run, state["data_version"], split)]
         ctx.emit("status", message=f"generate: {n} examples with the teacher (iteration {it})")
         rows = generate_examples(spec, n, teacher=ctx.provider("teacher", spec, run.id), workdir=wd / "gen",
                                  budget=None, targeted=targeted, existing_inputs=existing,
-                                 on_progress=lambda d, t: ctx.emit("progress", step="generate", done=d, total=t))
-        atomic_write_jsonl(wd / "generated.jsonl", rows)
-        done = save_step(run, it, "generate", {"n": len(rows), "targeted": bool(targeted)})
+                                 on_progress=lambda ev: ctx.emit("progress", step="generate", **ev))
+        if rows.stopped == "budget":
+            from tools.errors import BudgetExceeded
+
+            raise BudgetExceeded(f"budget stop during generation after {len(rows)} examples (kept in {wd / 'gen'})")
+        atomic_write_jsonl(wd / "generated.jsonl", list(rows))
+        done = save_step(run, it, "generate", {"n": len(rows), "targeted": bool(targeted),
+                                                "provider_calls": rows.provider_calls, "cost_usd": rows.cost_usd})
     return {"log": [f"generate: {done['n']} examples (iteration {it}{', targeted' if done['targeted'] else ''})"]}
 
 
@@ -54,7 +61,8 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     run, spec, it = ctx.run(state["run_id"]), spec_of(state), _it(state)
     done = load_step(run, it, "critique")
     if done is None:
-        from tools.data import critique_examples, hardness_filter, mix_general
+        from tools.data.critique import critique_examples
+        from tools.data.filters import hardness_filter, mix_general
 
         wd = work_dir(run, it)
         rows = list(read_jsonl(wd / "generated.jsonl"))
@@ -129,7 +137,7 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     run, spec, it = ctx.run(state["run_id"]), spec_of(state), _it(state)
     done = load_step(run, it, "split")
     if done is None:
-        from tools.data import read_split, split_rows, write_data_version
+        from tools.data.versions import read_split, split_rows, write_data_version
 
         rows = list(read_jsonl(work_dir(run, it) / "reviewed.jsonl"))
         base = state.get("data_version")
@@ -161,16 +169,27 @@ def train(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     run, spec, it = ctx.run(state["run_id"]), spec_of(state), _it(state)
     done = load_step(run, it, "train")
     if done is None:
-        from tools.train.runner import train_blocking
+        from tools.train.runner import prepare_training, train_blocking
 
         overrides = dict(spec.training)
         overrides.update((state.get("mix") or {}).get("training", {}))
         if ctx.train_max_steps:
             overrides["max_steps"] = ctx.train_max_steps
         ctx.emit("status", message=f"train: LoRA on data {state['data_version']}")
-        result = train_blocking(run, data_version=state["data_version"], model=spec.student.model or "embedded",
-                                overrides=overrides,
-                                on_event=lambda ev: ctx.emit("train", **ev))
+        # Record the training directory before launching: a node restarted after a crash resumes that
+        # run from its last checkpoint instead of starting a new one.
+        started = load_step(run, it, "train_started")
+        if started is None or started.get("data_version") != state["data_version"]:
+            out = prepare_training(run, data_version=state["data_version"], model=spec.student.model or "embedded",
+                                   overrides=overrides)
+            started = save_step(run, it, "train_started", {"out_dir": str(out), "data_version": state["data_version"]})
+        result = train_blocking(run, out_dir=started["out_dir"], on_event=lambda ev: ctx.emit("train", **ev))
+        if result.get("status") not in ("completed", "early_stopped"):
+            from tools.errors import UserError
+
+            raise UserError(f"training failed: {result.get('error') or result.get('status')}",
+                            where=started["out_dir"], fix=result.get("advice") or "see train.log there")
+        result["version"] = Path(result["out_dir"]).name
         done = save_step(run, it, "train", result)
     return {"train_version": done["version"],
             "log": [f"train: {done['version']} — {done.get('status')} at step {done.get('final_step')}, "
