@@ -1,0 +1,35 @@
+"""The command palette provider: every screen, theme toggle, help and quit are reachable from ctrl+p."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+class TunewiseCommands(Provider):
+    def _commands(self) -> list[tuple[str, object, str]]:
+        from tui.screens import SCREEN_HELP
+
+        app = self.app
+        cmds: list[tuple[str, object, str]] = [
+            (f"screen: {name}", partial(app.open, name), text) for name, text in SCREEN_HELP.items()
+        ]
+        cmds += [
+            ("session: new", app.new_session, "start a new session (the interview)"),
+            ("theme: toggle light/dark", app.action_toggle_theme, "switch between the light and dark theme"),
+            ("help: keys", app.action_help, "list every key binding"),
+            ("app: quit", app.exit, "leave tunewise (sessions are saved)"),
+        ]
+        return cmds
+
+    async def discover(self) -> Hits:
+        for name, callback, text in self._commands():
+            yield DiscoveryHit(name, callback, help=text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=text)

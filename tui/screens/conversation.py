@@ -1,0 +1,214 @@
+"""Conversation: the interview as a chat. Questions arrive as the graph's interrupts; choices are an
+option list (or a selection list for "pick any"), free text goes in an input; the spec grows beside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, OptionList, SelectionList, Static
+
+from tui.widgets.chat import ChatMessage, SpecPanel
+
+
+def first_question() -> dict:
+    """The spec question, asked before a run exists (the run is named after the answer)."""
+    from agent.questions import QUESTIONS
+
+    q = QUESTIONS[0]
+    return {"kind": "question", "key": q.key, "question": q.text, "input": q.kind, "choices": list(q.choices),
+            "help": q.help, "optional": q.optional, "error": None, "spec_so_far": {}}
+
+
+def question_markdown(payload: dict) -> str:
+    text = f"**{payload.get('question', '')}**"
+    if payload.get("help"):
+        text += f"\n\n_{payload['help']}_"
+    if payload.get("optional"):
+        text += "\n\n_(optional: press Skip or leave it blank)_"
+    return text
+
+
+def transcript(spec_so_far: dict) -> list[tuple[str, str]]:
+    """Earlier questions and answers of a resumed session, in interview order."""
+    from agent.questions import QUESTIONS
+
+    answers = (spec_so_far or {}).get("answers") or {}
+    out = []
+    for q in QUESTIONS:
+        if q.key in answers:
+            v = answers[q.key]
+            out.append((q.text, ", ".join(map(str, v)) if isinstance(v, list) else str(v if v is not None else "")))
+    return out
+
+
+class ConversationScreen(Screen):
+    SCREEN_NAME = "conversation"
+    BINDINGS = [
+        Binding("escape", "app.go_home", "Home"),
+        Binding("ctrl+s", "send", "Send"),
+        Binding("ctrl+k", "skip", "Skip (optional)"),
+        Binding("ctrl+b", "toggle_spec", "Spec panel"),
+    ]
+
+    def __init__(self, run_id: str | None, pending: dict | None = None, defaults: dict | None = None) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.pending = pending
+        self.defaults = dict(defaults or {})
+        self.asked: list[str] = []  # question keys shown, in order
+        self.sent: list[Any] = []  # answers sent, in order
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="conversation"):
+            with Vertical(id="chat-column"):
+                yield VerticalScroll(id="chat")
+                yield Static("", id="question-error")
+                with Horizontal(id="answer-row"):
+                    yield Input(placeholder="Type your answer and press Enter", id="answer-input")
+                    yield Button("Send", id="send", variant="primary")
+                    yield Button("Skip", id="skip")
+                yield OptionList(id="answer-choices")
+                yield SelectionList[str](id="answer-multi")
+                yield Static("", id="agent-status")
+            yield SpecPanel(id="spec-panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.pending is None and self.run_id is None:
+            self.pending = first_question()
+        if self.pending:
+            spec = self.pending.get("spec_so_far") or {}
+            for question, answer in transcript(spec):
+                self._say(f"**{question}**", "agent")
+                self._say(answer or "_(skipped)_", "user")
+            self.show_question(self.pending)
+        elif self.run_id:
+            self._status("Waiting for the agent…" if self.run_id in self.app.busy else
+                         "This session has no open question. Resume it from Home, or open another screen (ctrl+p).")
+            self._set_mode(None)
+
+    # ------------------------------------------------------------------ display
+    def _say(self, text: str, role: str) -> None:
+        chat = self.query_one("#chat", VerticalScroll)
+        chat.mount(ChatMessage(text, role))
+        chat.scroll_end(animate=False)
+
+    def _status(self, text: str) -> None:
+        self.query_one("#agent-status", Static).update(text)
+
+    def _set_mode(self, mode: str | None, optional: bool = False) -> None:
+        """Show the input that fits the question: text/number → Input, choice → OptionList, multi → SelectionList."""
+        self.query_one("#answer-row").display = mode in ("text", "number", "multi")
+        self.query_one("#answer-input").display = mode in ("text", "number")
+        self.query_one("#answer-choices").display = mode == "choice"
+        self.query_one("#answer-multi").display = mode == "multi"
+        self.query_one("#skip").display = optional and mode is not None
+
+    def show_question(self, payload: dict) -> None:
+        self.pending = payload
+        key = payload.get("key", "")
+        if not payload.get("error") or not self.asked or self.asked[-1] != key:
+            self._say(question_markdown(payload), "agent")
+            self.asked.append(key)
+        err = self.query_one("#question-error", Static)
+        err.update(f"⚠ {payload['error']}" if payload.get("error") else "")
+        self.query_one(SpecPanel).show(payload.get("spec_so_far"))
+        mode = payload.get("input") or "text"
+        self._set_mode(mode, bool(payload.get("optional")))
+        default = self.defaults.get(key)
+        if mode == "choice":
+            ol = self.query_one("#answer-choices", OptionList)
+            ol.clear_options()
+            ol.add_options(payload.get("choices") or [])
+            choices = payload.get("choices") or []
+            ol.highlighted = choices.index(default) if default in choices else 0
+            ol.focus()
+        elif mode == "multi":
+            sl = self.query_one("#answer-multi", SelectionList)
+            sl.clear_options()
+            chosen = set(default or [])
+            sl.add_options([(c, c, c in chosen) for c in payload.get("choices") or []])
+            sl.highlighted = 0
+            sl.focus()
+        else:
+            inp = self.query_one("#answer-input", Input)
+            inp.value = "" if default is None else (", ".join(default) if isinstance(default, list) else str(default))
+            inp.type = "text"
+            inp.focus()
+        self._status("")
+
+    def on_graph_paused(self, msg) -> None:
+        if isinstance(msg.interrupt, dict) and msg.interrupt.get("kind") == "question":
+            self.show_question(msg.interrupt)
+
+    def on_agent_event(self, kind: str, data: dict) -> None:
+        line = data.get("line") or data.get("message")
+        if kind == "progress":
+            line = f"{data.get('step')}: {data.get('done')}/{data.get('total')}"
+        if line:
+            self._status(line)
+
+    # ------------------------------------------------------------------ answering
+    def submit(self, answer: Any) -> None:
+        if self.pending is None:
+            return
+        shown = ", ".join(answer) if isinstance(answer, list) else str(answer)
+        self._say(shown or "_(skipped)_", "user")
+        self.sent.append(answer)
+        self._set_mode(None)
+        self.query_one("#question-error", Static).update("")
+        self.pending = None
+        if self.run_id is None:
+            if not str(answer).strip():
+                self._say("A one-sentence description is needed to start.", "note")
+                self.show_question(first_question())
+                return
+            defaults = {k: v for k, v in self.defaults.items() if k != "spec"}
+            self.run_id = self.app.start_session(str(answer).strip())
+            self.defaults = defaults
+        else:
+            self.app.answer(self.run_id, answer)
+        self._status("The agent is thinking…")
+
+    def action_send(self) -> None:
+        if self.pending is None:
+            return
+        mode = self.pending.get("input") or "text"
+        if mode == "multi":
+            self.submit(list(self.query_one("#answer-multi", SelectionList).selected))
+        elif mode == "choice":
+            ol = self.query_one("#answer-choices", OptionList)
+            if ol.highlighted is not None:
+                self.submit(str(ol.get_option_at_index(ol.highlighted).prompt))
+        else:
+            self.submit(self.query_one("#answer-input", Input).value.strip())
+
+    def action_skip(self) -> None:
+        if self.pending and self.pending.get("optional"):
+            self.submit([] if self.pending.get("input") == "multi" else "")
+
+    def action_toggle_spec(self) -> None:
+        panel = self.query_one(SpecPanel)
+        panel.display = not panel.display
+
+    @on(Input.Submitted, "#answer-input")
+    def _input_submitted(self) -> None:
+        self.action_send()
+
+    @on(OptionList.OptionSelected, "#answer-choices")
+    def _choice_selected(self, event: OptionList.OptionSelected) -> None:
+        self.submit(str(event.option.prompt))
+
+    @on(Button.Pressed, "#send")
+    def _send_pressed(self) -> None:
+        self.action_send()
+
+    @on(Button.Pressed, "#skip")
+    def _skip_pressed(self) -> None:
+        self.action_skip()

@@ -1,0 +1,172 @@
+"""Decision: the recommendation with its reasons, the rubric table, the probe's evidence and the estimate.
+Accept it, change the answers (a new session pre-filled with them), or override the approach."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, Markdown, Select, Static
+
+APPROACHES = ("prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune")
+
+ESTIMATE_LABELS = {
+    "cost_usd": "cost (USD)", "time_minutes": "time (minutes)", "data_generation_tokens": "data generation tokens",
+    "training_tokens": "training tokens", "evaluation_tokens": "evaluation tokens", "gpu_hours": "GPU hours",
+    "gpu_cost_usd": "GPU cost (USD)", "cpu_minutes_embedded": "CPU minutes (embedded model)",
+}
+
+
+def decision_markdown(decision: dict) -> str:
+    lines = [f"## Recommendation: **{decision.get('approach', '?')}**", ""]
+    if decision.get("chosen") and decision.get("chosen") != decision.get("approach"):
+        lines += [f"_Chosen: **{decision['chosen']}** — {decision.get('override_note') or ''}_", ""]
+    lines += ["**Why**", ""] + [f"- {r}" for r in decision.get("reasons") or []]
+    return "\n".join(lines)
+
+
+def probe_text(probe: dict | None) -> str:
+    if not probe:
+        return "No probe was needed: the rubric used your answers (give ≥4 examples and no success rate to measure it)."
+    bits = []
+    if probe.get("prompted_success") is not None:
+        bits.append(f"base model right {probe['prompted_success']:.0%} of the time with the best prompt")
+    for k in ("n", "format_rate", "judge_mean", "mean_score", "metric"):
+        if probe.get(k) is not None:
+            v = probe[k]
+            bits.append(f"{k} = {v:.2f}" if isinstance(v, float) else f"{k} = {v}")
+    return "Probe: " + ("; ".join(bits) if bits else ", ".join(f"{k}={v}" for k, v in probe.items()))
+
+
+def estimate_rows(estimate: dict | None) -> list[tuple[str, str]]:
+    rows = []
+    for k, v in (estimate or {}).items():
+        if k in ("path", "assumptions"):
+            continue
+        rows.append((ESTIMATE_LABELS.get(k, k), f"{v:,}" if isinstance(v, int) else str(v)))
+    return rows
+
+
+class DecisionScreen(Screen):
+    SCREEN_NAME = "decision"
+    BINDINGS = [
+        Binding("escape", "app.go_home", "Home"),
+        Binding("a", "accept", "Accept"),
+        Binding("c", "change_answers", "Change answers"),
+        Binding("o", "override", "Override"),
+    ]
+
+    def __init__(self, run_id: str, pending: dict | None = None) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.pending = pending
+        self.decision: dict = dict((pending or {}).get("decision") or {})
+        self.sent: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="decision-body"):
+            yield Markdown("", id="decision-md")
+            yield Static("Rubric", classes="section-title")
+            yield DataTable(id="rubric", cursor_type="row", show_cursor=False)
+            yield Static("", id="probe")
+            yield Static("Estimate", classes="section-title")
+            yield DataTable(id="estimate", show_cursor=False)
+            yield Static("", id="assumptions")
+            yield Markdown("", id="next-steps")
+        with Horizontal(id="decision-actions"):
+            yield Button("Accept", id="accept", variant="success")
+            yield Button("Change answers", id="change")
+            yield Select([(a, a) for a in APPROACHES], prompt="override…", id="override-choice", allow_blank=True)
+            yield Button("Override", id="override", variant="warning")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#rubric", DataTable).add_columns("rule", "fired", "evidence")
+        self.query_one("#estimate", DataTable).add_columns("item", "value")
+        if self.decision:
+            self.show_decision(self.decision)
+        else:
+            self.load_decision()
+
+    @work(thread=True, exit_on_error=False)
+    def load_decision(self) -> None:
+        from tools.workspace import read_json
+
+        p = self.app.workspace.run(self.run_id).decision_path
+        decision = read_json(p) if p.exists() else {}
+        self.app.call_from_thread(self.show_decision, decision)
+
+    def show_decision(self, decision: dict) -> None:
+        self.decision = decision
+        if not decision:
+            self.query_one("#decision-md", Markdown).update("# No decision yet\n\nFinish the interview first.")
+            return
+        self.query_one("#decision-md", Markdown).update(decision_markdown(decision))
+        rubric = self.query_one("#rubric", DataTable)
+        rubric.clear()
+        for r in decision.get("rubric") or []:
+            rubric.add_row(r.get("rule", ""), "✔" if r.get("fired") else "·", r.get("evidence", ""))
+        self.query_one("#probe", Static).update(probe_text(decision.get("probe")))
+        est = self.query_one("#estimate", DataTable)
+        est.clear()
+        for k, v in estimate_rows(decision.get("estimate")):
+            est.add_row(k, v)
+        self.query_one("#assumptions", Static).update(
+            f"Assumptions: {(decision.get('estimate') or {}).get('assumptions', '—')}")
+        steps = decision.get("next_steps") or []
+        self.query_one("#next-steps", Markdown).update("## Next steps\n\n" + "\n".join(f"1. {s}" for s in steps))
+        waiting = self.pending is not None
+        for bid in ("#accept", "#override", "#override-choice"):
+            self.query_one(bid).disabled = not waiting
+
+    def _resume(self, answer: str) -> None:
+        if self.pending is None:
+            self.notify("This decision is already made; start a new session to decide again.", severity="warning")
+            return
+        self.sent = answer
+        self.pending = None
+        for bid in ("#accept", "#override", "#override-choice"):
+            self.query_one(bid).disabled = True
+        self.notify(f"Going ahead with {self.decision.get('approach') if answer == 'accept' else answer}…")
+        self.app.answer(self.run_id, answer)
+
+    def action_accept(self) -> None:
+        self._resume("accept")
+
+    def action_override(self) -> None:
+        sel = self.query_one("#override-choice", Select)
+        if sel.value in APPROACHES:
+            self._resume(str(sel.value))
+        else:
+            sel.focus()
+            self.notify("Pick an approach in the list, then Override.")
+
+    def action_change_answers(self) -> None:
+        values = self.app.run_values.get(self.run_id) or {}
+        answers = dict(values.get("answers") or {})
+        if not answers:
+            from tools.workspace import read_yaml
+
+            p = self.app.workspace.run(self.run_id).spec_path
+            if p.exists():
+                answers = dict((read_yaml(p) or {}).get("answers") or {})
+        self.app.new_session(defaults=answers)
+
+    def on_graph_paused(self, msg) -> None:
+        self.pending = msg.interrupt
+        self.show_decision(dict(msg.interrupt.get("decision") or {}))
+
+    @on(Button.Pressed, "#accept")
+    def _accept(self) -> None:
+        self.action_accept()
+
+    @on(Button.Pressed, "#override")
+    def _override(self) -> None:
+        self.action_override()
+
+    @on(Button.Pressed, "#change")
+    def _change(self) -> None:
+        self.action_change_answers()

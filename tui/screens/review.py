@@ -1,0 +1,218 @@
+"""Data review: generated examples with critique scores and validator flags. Filter (all / flagged / low
+score / unreviewed), accept / edit / reject by key, reach ≥10% reviewed, submit: the graph resumes with the
+decisions and the agent writes the next data version from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, ProgressBar, Static
+
+from tui.widgets.review import FILTERS, EditDialog, ReviewItem, ReviewModel, load_review_items
+
+
+def _short(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def latest_critiqued(run_path: Path) -> Path | None:
+    """The newest iteration's critiqued.jsonl (for a session that is not waiting on a review)."""
+    files = sorted((run_path / "work").glob("iter*/critiqued.jsonl"), key=lambda p: int(p.parent.name[4:] or 0))
+    return files[-1] if files else None
+
+
+class ReviewScreen(Screen):
+    SCREEN_NAME = "review"
+    BINDINGS = [
+        Binding("escape", "app.go_home", "Home"),
+        Binding("a", "accept", "Accept"),
+        Binding("e", "edit", "Edit"),
+        Binding("r", "reject", "Reject"),
+        Binding("u", "undo", "Undo"),
+        Binding("p", "propagate", "Apply to similar"),
+        Binding("f", "next_filter", "Filter"),
+        Binding("ctrl+s", "submit", "Submit"),
+    ]
+
+    def __init__(self, run_id: str, pending: dict | None = None, *, file: str | Path | None = None) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.pending = pending
+        self.file = Path(file or (pending or {}).get("file") or "") if (file or pending) else None
+        self.model = ReviewModel([])
+        self.filter = "all"
+        self.visible: list[ReviewItem] = []
+        self.submitted: list[dict] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="review-filters"):
+            for f in FILTERS:
+                yield Button(f, id=f"filter-{f.replace(' ', '-')}", classes="filter")
+        yield DataTable(id="review-table", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="review-detail"):
+            yield Static("", id="review-detail-text")
+        with Horizontal(id="review-progress-row"):
+            yield ProgressBar(id="review-progress", show_eta=False)
+            yield Static("", id="review-progress-text")
+            yield Button("Submit", id="submit", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#review-table", DataTable).add_columns("id", "score", "flags", "status", "input", "output")
+        self.load_items()
+
+    @work(thread=True, exit_on_error=False)
+    def load_items(self) -> None:
+        path = self.file
+        if path is None or not path.exists():
+            path = latest_critiqued(self.app.workspace.run(self.run_id).path)
+        items = load_review_items(path) if path else []
+        self.app.call_from_thread(self.set_items, items, path)
+
+    def set_items(self, items: list[ReviewItem], path: Path | None = None) -> None:
+        self.file = path
+        self.model = ReviewModel(items)
+        bar = self.query_one("#review-progress", ProgressBar)
+        bar.update(total=max(self.model.required, 1), progress=0)
+        self.refresh_table()
+        self.query_one("#submit", Button).disabled = self.pending is None
+        if not items:
+            self.query_one("#review-detail-text", Static).update("No generated examples to review yet.")
+
+    # ------------------------------------------------------------------ display
+    def refresh_table(self, keep_id: str | None = None) -> None:
+        table = self.query_one("#review-table", DataTable)
+        self.visible = self.model.filtered(self.filter)
+        table.clear()
+        for it in self.visible:
+            table.add_row(it.id, "—" if it.score is None else str(it.score), ",".join(it.flags) or "",
+                          self.model.status(it.id), _short(it.input, 28), _short(it.output, 28), key=it.id)
+        for f in FILTERS:
+            self.query_one(f"#filter-{f.replace(' ', '-')}", Button).variant = "primary" if f == self.filter else "default"
+        if keep_id is not None:
+            ids = [it.id for it in self.visible]
+            if keep_id in ids:
+                table.move_cursor(row=ids.index(keep_id))
+        self._update_progress()
+        self._show_detail()
+
+    def _update_progress(self) -> None:
+        m = self.model
+        self.query_one("#review-progress", ProgressBar).update(total=max(m.required, 1),
+                                                               progress=min(m.reviewed, max(m.required, 1)))
+        self.query_one("#review-progress-text", Static).update(
+            f"{m.progress_text()} · showing {len(self.visible)} ({self.filter})")
+
+    def current(self) -> ReviewItem | None:
+        table = self.query_one("#review-table", DataTable)
+        if not self.visible or table.cursor_row is None or table.cursor_row >= len(self.visible):
+            return None
+        return self.visible[table.cursor_row]
+
+    def _show_detail(self) -> None:
+        it = self.current()
+        text = self.query_one("#review-detail-text", Static)
+        if it is None:
+            text.update("Nothing here with this filter." if self.model.items else "")
+            return
+        text.update(f"[b]{escape(it.id)}[/b] score {it.score if it.score is not None else '—'} · "
+                    f"{escape(it.category or 'no category')} · flags: {escape(', '.join(it.flags) or 'none')} · "
+                    f"{self.model.status(it.id)}\n[b]input[/b] {escape(it.input)}\n[b]output[/b] {escape(it.output)}\n"
+                    f"[b]critique[/b] {escape(it.critique or '—')}")
+
+    @on(DataTable.RowHighlighted, "#review-table")
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    # ------------------------------------------------------------------ decisions
+    def _decide(self, action: str, content: str | None = None, item: ReviewItem | None = None) -> None:
+        it = item or self.current()
+        if it is None:
+            return
+        self.model.decide(it.id, action, content=content)
+        table = self.query_one("#review-table", DataTable)
+        row = table.cursor_row
+        if self.filter == "unreviewed":
+            self.refresh_table()
+            table.move_cursor(row=min(row, max(len(self.visible) - 1, 0)))
+        else:
+            table.update_cell(it.id, table.ordered_columns[3].key, self.model.status(it.id))
+            table.move_cursor(row=min(row + 1, len(self.visible) - 1))
+            self._update_progress()
+        self._show_detail()
+
+    def action_accept(self) -> None:
+        self._decide("accept")
+
+    def action_reject(self) -> None:
+        self._decide("reject")
+
+    def action_undo(self) -> None:
+        it = self.current()
+        if it is not None:
+            self.model.undo(it.id)
+            self.refresh_table(keep_id=it.id)
+
+    def action_propagate(self) -> None:
+        it = self.current()
+        if it is None or it.id not in self.model.decisions:
+            self.notify("Decide on this example first, then p applies it to all like it.", severity="warning")
+            return
+        on_ = self.model.toggle_propagate(it.id)
+        self.refresh_table(keep_id=it.id)
+        self.notify(f"{'Applies' if on_ else 'No longer applies'} to every example with category "
+                    f"{it.category or '—'} or flags {', '.join(it.flags) or '—'}.")
+
+    def action_edit(self) -> None:
+        it = self.current()
+        if it is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self._decide("edit", content=text, item=it)
+
+        self.app.push_screen(EditDialog(it.id, it.input, (self.model.decisions.get(it.id) or {}).get("content")
+                                        or it.output), done)
+
+    def set_filter(self, name: str) -> None:
+        self.filter = name
+        self.refresh_table()
+
+    def action_next_filter(self) -> None:
+        self.set_filter(FILTERS[(FILTERS.index(self.filter) + 1) % len(FILTERS)])
+
+    def action_submit(self) -> None:
+        if self.pending is None:
+            self.notify("This session is not waiting on a review.", severity="warning")
+            return
+        if not self.model.enough:
+            self.notify(f"Review at least {self.model.required} examples (10%) before submitting; "
+                        f"{self.model.reviewed} so far.", severity="warning")
+            return
+        self.submitted = self.model.decisions_list()
+        self.pending = None
+        self.query_one("#submit", Button).disabled = True
+        self.notify(f"Submitted {len(self.submitted)} decisions; the agent writes the next data version.")
+        self.app.answer(self.run_id, self.submitted)
+
+    def on_graph_paused(self, msg) -> None:
+        self.pending = msg.interrupt
+        self.file = Path(msg.interrupt.get("file") or "")
+        self.load_items()
+
+    @on(Button.Pressed, ".filter")
+    def _filter_pressed(self, event: Button.Pressed) -> None:
+        self.set_filter(str(event.button.label))
+
+    @on(Button.Pressed, "#submit")
+    def _submit_pressed(self) -> None:
+        self.action_submit()

@@ -1,0 +1,152 @@
+"""Training monitor: tails `train/vN/events.jsonl` — progress with ETA, live loss and eval-loss plot,
+tokens/s and memory — and stops (SIGINT, checkpoint kept) or resumes the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, ProgressBar, Static
+from textual_plotext import PlotextPlot
+
+from tui.widgets.training import EventTail, TrainProgress
+
+
+class TrainingScreen(Screen):
+    SCREEN_NAME = "training"
+    BINDINGS = [
+        Binding("escape", "app.go_home", "Home"),
+        Binding("s", "stop", "Stop"),
+        Binding("r", "resume", "Resume"),
+    ]
+    POLL_S = 0.5
+
+    def __init__(self, run_id: str, version: str | None = None, *, poll: bool = True) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.version = version
+        self.pinned = version is not None
+        self.progress = TrainProgress()
+        self.tail: EventTail | None = None
+        self.poll_enabled = poll
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="train-title")
+        with Horizontal(id="train-progress-row"):
+            yield ProgressBar(id="train-progress", total=100, show_eta=False)
+            yield Button("Stop", id="stop", variant="error")
+            yield Button("Resume", id="resume")
+        yield Static("", id="train-stats")
+        yield PlotextPlot(id="loss-plot")
+        yield Footer()
+
+    @property
+    def out_dir(self) -> Path | None:
+        if self.version is None:
+            return None
+        return self.app.workspace.run(self.run_id).path / "train" / self.version
+
+    def on_mount(self) -> None:
+        self._find_version()
+        self.poll_events()
+        if self.poll_enabled:
+            self.set_interval(self.POLL_S, self.poll_events)
+
+    def _find_version(self) -> None:
+        if self.pinned:
+            pass
+        else:
+            run = self.app.workspace.run(self.run_id)
+            latest = run.latest_version("train") if run.path.exists() else None
+            if latest and latest != self.version:
+                self.version, self.progress, self.tail = latest, TrainProgress(), None
+        if self.version and self.tail is None:
+            self.tail = EventTail(self.out_dir / "events.jsonl")
+
+    def poll_events(self) -> None:
+        """Read the lines appended since the last poll (a few KB: cheap enough for the UI thread)."""
+        self._find_version()
+        new = self.tail.read_new() if self.tail else []
+        for ev in new:
+            self.progress.apply(ev)
+        if new or self.progress.events == 0:
+            self.render_progress()
+
+    def render_progress(self) -> None:
+        p = self.progress
+        title = (f"[b]Training[/b] run {self.run_id} · {self.version}" if self.version
+                 else f"[b]Training[/b] run {self.run_id} · not started yet")
+        self.query_one("#train-title", Static).update(title)
+        bar = self.query_one("#train-progress", ProgressBar)
+        bar.update(total=p.max_steps or 100, progress=p.step if p.max_steps else 0)
+        stats = p.stats_line() + (f"\n[red]{p.error}[/red]" if p.error else "")
+        self.query_one("#train-stats", Static).update(stats)
+        plot = self.query_one("#loss-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("loss")
+        if p.losses:
+            plt.plot([s for s, _ in p.losses], [v for _, v in p.losses], label="train", marker="braille")
+        if p.eval_losses:
+            plt.plot([s for s, _ in p.eval_losses], [v for _, v in p.eval_losses], label="eval", marker="braille")
+        plt.xlabel("step")
+        plot.refresh()
+        self.query_one("#stop", Button).disabled = p.status not in ("running",)
+        self.query_one("#resume", Button).disabled = p.status in ("running", "done") or self.version is None
+
+    def on_agent_event(self, kind: str, data: dict) -> None:
+        if kind == "train":
+            self.poll_events()
+
+    def action_stop(self) -> None:
+        if self.out_dir is None:
+            return
+        self.stop_training(self.out_dir)
+
+    @work(thread=True, exit_on_error=False)
+    def stop_training(self, out_dir: Path) -> None:
+        try:
+            from tools.train.runner import stop_training
+        except ImportError:
+            self.app.call_from_thread(self.notify, "This build has no training runner.", severity="error")
+            return
+        stopped = stop_training(out_dir)
+        msg = ("Stop requested: the trainer saves a checkpoint and exits (r resumes)." if stopped
+               else "No training process is running for this version.")
+        self.app.call_from_thread(self.notify, msg)
+
+    def action_resume(self) -> None:
+        if self.out_dir is None:
+            return
+        self.resume_training(self.out_dir)
+
+    @work(thread=True, exit_on_error=False)
+    def resume_training(self, out_dir: Path) -> None:
+        try:
+            from tools.train.runner import is_running, resume_training
+        except ImportError:
+            self.app.call_from_thread(self.notify, "This build has no training runner.", severity="error")
+            return
+        if is_running(out_dir):
+            self.app.call_from_thread(self.notify, "Training is already running.")
+            return
+        try:
+            resume_training(out_dir)
+        except Exception as e:  # noqa: BLE001 - one line on screen
+            self.app.call_from_thread(self.notify, f"Could not resume: {e}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, "Resumed from the newest checkpoint.")
+
+    @on(Button.Pressed, "#stop")
+    def _stop(self) -> None:
+        self.action_stop()
+
+    @on(Button.Pressed, "#resume")
+    def _resume(self) -> None:
+        self.action_resume()

@@ -1,0 +1,121 @@
+"""Read `eval/vN/report.json` and `outputs.jsonl` into what the evaluation screen shows.
+
+Rows in outputs.jsonl look like {"id", "split", "input", "reference", "regressed",
+"outputs": {system: {"text", "metrics", "format_errors", "judge": {"passed", "reason", ...}}}}; a flat
+row per (example, system) with "system"/"output" is folded into the same shape. Missing keys are fine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class ExampleRow:
+    id: str
+    input: str
+    reference: str = ""
+    split: str = ""
+    regressed: bool = False
+    outputs: dict[str, dict] = field(default_factory=dict)  # system → {"text", "judge", "metrics", ...}
+
+
+@dataclass
+class EvalView:
+    version: str | None
+    report: dict
+    examples: list[ExampleRow]
+
+    @property
+    def systems(self) -> list[str]:
+        names = list((self.report.get("systems") or {}).keys())
+        for ex in self.examples:
+            names += [s for s in ex.outputs if s not in names]
+        return names
+
+    @property
+    def regressed_ids(self) -> set[str]:
+        return {str(i) for i in (self.report.get("regression") or {}).get("regressed_ids") or []}
+
+    def is_regression(self, ex: ExampleRow) -> bool:
+        return ex.regressed or ex.id in self.regressed_ids
+
+    def filtered(self, regressions_only: bool) -> list[ExampleRow]:
+        return [ex for ex in self.examples if self.is_regression(ex)] if regressions_only else list(self.examples)
+
+    def compared(self) -> list[str]:
+        """Baseline and candidate side by side by default (the pair the verdict is about)."""
+        pair = [s for s in (self.report.get("baseline"), self.report.get("candidate")) if s]
+        return pair if len(pair) == 2 else self.systems[:2]
+
+
+def _fold(rows: list[dict]) -> list[ExampleRow]:
+    by_id: dict[str, ExampleRow] = {}
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict):
+            continue
+        rid = str(r.get("id") or (r.get("metadata") or {}).get("id") or f"row-{i + 1}")
+        ex = by_id.get(rid)
+        if ex is None:
+            ex = by_id[rid] = ExampleRow(id=rid, input=str(r.get("input") or ""),
+                                         reference=str(r.get("reference") or r.get("expected") or ""),
+                                         split=str(r.get("split") or ""), regressed=bool(r.get("regressed")))
+        if isinstance(r.get("outputs"), dict):
+            for name, entry in r["outputs"].items():
+                ex.outputs[name] = entry if isinstance(entry, dict) else {"text": str(entry)}
+        elif r.get("system"):
+            ex.outputs[str(r["system"])] = {"text": str(r.get("output") or r.get("text") or ""),
+                                            "judge": r.get("judge") or {}, "metrics": r.get("metrics") or {}}
+    return list(by_id.values())
+
+
+def load_eval(run_path: Path, version: str | None = None) -> EvalView:
+    from tools.workspace import read_json, read_jsonl
+
+    base = run_path / "eval"
+    if version is None:
+        versions = sorted((p.name for p in base.glob("v*") if p.is_dir() and p.name[1:].isdigit()),
+                          key=lambda v: int(v[1:])) if base.is_dir() else []
+        version = versions[-1] if versions else None
+    if version is None:
+        return EvalView(None, {}, [])
+    d = base / version
+    report = {}
+    if (d / "report.json").exists():
+        try:
+            report = read_json(d / "report.json") or {}
+        except Exception:  # noqa: BLE001 - a half-written report shows as empty, not a crash
+            report = {}
+    rows = list(read_jsonl(d / "outputs.jsonl")) if (d / "outputs.jsonl").exists() else list(report.get("_outputs") or [])
+    return EvalView(version, report, _fold(rows))
+
+
+def _fmt(v, spec=".3f") -> str:
+    return "—" if v is None else (format(v, spec) if isinstance(v, (int, float)) else str(v))
+
+
+def system_table_rows(report: dict) -> list[tuple[str, ...]]:
+    """(system, kind, primary mean, 95% CI, format rate, prompt tokens) per system, marking baseline/candidate."""
+    pm = report.get("primary_metric")
+    out = []
+    for name, s in (report.get("systems") or {}).items():
+        m = (s.get("metrics") or {}).get(pm) or {}
+        ci = m.get("ci") or [None, None]
+        role = " (candidate)" if name == report.get("candidate") else (" (baseline)" if name == report.get("baseline") else "")
+        out.append((name + role, str(s.get("kind") or ""), _fmt(m.get("mean")),
+                    f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci and ci[0] is not None else "—",
+                    _fmt(s.get("format_rate"), ".0%"), _fmt(s.get("prompt_tokens_mean"), ".0f")))
+    return out
+
+
+def verdict_text(report: dict) -> str:
+    v = report.get("verdict") or {}
+    if not v:
+        return "No verdict yet."
+    head = "PASS — the success criteria are met" if v.get("passed") else "NOT MET — the success criteria are not met yet"
+    imp = v.get("improvement")
+    if isinstance(imp, (int, float)):
+        head += f" (improvement {imp:+.1%})"
+    reasons = v.get("reasons") or []
+    return head + ("\n" + "\n".join(f"• {r}" for r in reasons[:4]) if reasons else "")

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, TextArea
+
+
+class EditDialog(ModalScreen[str | None]):
+    """Edit the assistant's answer of one example; dismisses with the new text, or None when cancelled."""
+
+    BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, item_id: str, user_text: str, answer: str) -> None:
+        super().__init__()
+        self.item_id, self.user_text, self.answer = item_id, user_text, answer
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="edit-dialog"):
+            yield Static(f"[b]Edit {escape(self.item_id)}[/b] — input: {escape(self.user_text[:200])}", id="edit-input",
+                         markup=True)
+            yield TextArea(self.answer, id="edit-area", soft_wrap=True)
+            with Horizontal(id="edit-actions"):
+                yield Button("Save (ctrl+s)", id="save", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def action_save(self) -> None:
+        self.dismiss(self.query_one(TextArea).text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_save() if event.button.id == "save" else self.action_cancel()

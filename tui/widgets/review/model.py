@@ -1,0 +1,128 @@
+"""What the person decided about each generated example, kept apart from the widgets so it is testable.
+
+Rows are canonical chat rows whose `metadata` carries {id, score (1–5 or None), critique, category,
+flags, source}. Decisions are what the graph's review interrupt takes back:
+{"id", "action": "accept|edit|reject", "content"?, "reason"?, "propagate"?}.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOW_SCORE = 3  # critique scores are 1–5; below 3 the critic found a real problem
+FILTERS = ("all", "flagged", "low score", "unreviewed")
+REVIEW_SHARE = 0.10  # a person reviews at least 10% of the generated examples
+
+
+@dataclass
+class ReviewItem:
+    id: str
+    input: str
+    output: str
+    score: int | float | None = None
+    critique: str = ""
+    category: str = ""
+    flags: list[str] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+    @property
+    def low(self) -> bool:
+        return self.score is not None and self.score < LOW_SCORE
+
+
+def item_from_row(row: dict, index: int) -> ReviewItem:
+    msgs = row.get("messages") or []
+    meta = row.get("metadata") or {}
+    user = next((m.get("content", "") for m in reversed(msgs) if m.get("role") == "user"), "")
+    answer = msgs[-1].get("content", "") if msgs and msgs[-1].get("role") == "assistant" else ""
+    return ReviewItem(id=str(meta.get("id") or f"row-{index + 1}"), input=str(user), output=str(answer),
+                      score=meta.get("score"), critique=str(meta.get("critique") or ""),
+                      category=str(meta.get("category") or ""), flags=[str(f) for f in meta.get("flags") or []],
+                      source=str(meta.get("source") or ""))
+
+
+def load_review_items(path: str | Path) -> list[ReviewItem]:
+    from tools.workspace import read_jsonl
+
+    p = Path(path)
+    if not p.exists():
+        return []
+    return [item_from_row(r, i) for i, r in enumerate(read_jsonl(p)) if isinstance(r, dict)]
+
+
+class ReviewModel:
+    def __init__(self, items: list[ReviewItem]) -> None:
+        self.items = items
+        self.by_id = {it.id: it for it in items}
+        self.decisions: dict[str, dict] = {}
+
+    # decisions
+    def decide(self, item_id: str, action: str, *, content: str | None = None, reason: str | None = None) -> dict:
+        if item_id not in self.by_id:
+            raise KeyError(item_id)
+        if action not in ("accept", "edit", "reject"):
+            raise ValueError(f"unknown action {action!r}")
+        d: dict = {"id": item_id, "action": action}
+        if action == "edit":
+            d["content"] = content if content is not None else self.by_id[item_id].output
+        if reason:
+            d["reason"] = reason
+        if self.decisions.get(item_id, {}).get("propagate"):
+            d["propagate"] = True
+        self.decisions[item_id] = d
+        return d
+
+    def toggle_propagate(self, item_id: str) -> bool:
+        """Apply this decision to every example sharing its category or flag (the agent does the spreading)."""
+        d = self.decisions.get(item_id)
+        if d is None:
+            return False
+        d["propagate"] = not d.get("propagate", False)
+        return d["propagate"]
+
+    def undo(self, item_id: str) -> None:
+        self.decisions.pop(item_id, None)
+
+    def status(self, item_id: str) -> str:
+        d = self.decisions.get(item_id)
+        if d is None:
+            return "unreviewed"
+        return {"accept": "accepted", "edit": "edited", "reject": "rejected"}[d["action"]] + (
+            " +all like it" if d.get("propagate") else "")
+
+    def decisions_list(self) -> list[dict]:
+        """In the file's order, so the result does not depend on the order the person went in."""
+        return [dict(self.decisions[it.id]) for it in self.items if it.id in self.decisions]
+
+    # views
+    def filtered(self, name: str) -> list[ReviewItem]:
+        if name == "flagged":
+            return [it for it in self.items if it.flagged]
+        if name == "low score":
+            return [it for it in self.items if it.low]
+        if name == "unreviewed":
+            return [it for it in self.items if it.id not in self.decisions]
+        return list(self.items)
+
+    @property
+    def reviewed(self) -> int:
+        return len(self.decisions)
+
+    @property
+    def required(self) -> int:
+        return math.ceil(len(self.items) * REVIEW_SHARE) if self.items else 0
+
+    @property
+    def enough(self) -> bool:
+        return self.reviewed >= self.required
+
+    def progress_text(self) -> str:
+        return (f"reviewed {self.reviewed}/{len(self.items)} · need ≥{self.required} (10%) · "
+                f"{sum(1 for d in self.decisions.values() if d['action'] == 'reject')} rejected · "
+                f"{sum(1 for d in self.decisions.values() if d['action'] == 'edit')} edited")

@@ -1,0 +1,123 @@
+"""Fold the trainer's progress events into what the monitor shows.
+
+Events (one JSON object per line of `train/vN/events.jsonl`, written by tools/train/sft.py):
+{"event": "start|log|eval|checkpoint|end|error", "step", "max_steps", "epoch", "loss", "eval_loss", "lr",
+"grad_norm", "tokens_per_s", "mem_mb", "eta_s", ...}. The same file feeds the CLI, so one format.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class EventTail:
+    """Read only the lines appended since the last call; a torn last line waits for its newline, and a
+    file cut back (a resume rewrites it) is read again from the start."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.offset = 0
+        self._buf = b""
+
+    def read_new(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        size = self.path.stat().st_size
+        if size < self.offset:
+            self.offset, self._buf = 0, b""
+        if size == self.offset:
+            return []
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
+            chunk = fh.read()
+        self.offset += len(chunk)
+        self._buf += chunk
+        *lines, self._buf = self._buf.split(b"\n")
+        out = []
+        for line in lines:
+            if line.strip():
+                try:
+                    ev = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(ev, dict):
+                    out.append(ev)
+        return out
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    s = int(max(seconds, 0))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+@dataclass
+class TrainProgress:
+    status: str = "waiting"  # waiting | running | stopped | done | failed
+    step: int = 0
+    max_steps: int | None = None
+    epoch: float | None = None
+    loss: float | None = None
+    eval_loss: float | None = None
+    best_eval_loss: float | None = None
+    lr: float | None = None
+    tokens_per_s: float | None = None
+    mem_mb: float | None = None
+    eta_s: float | None = None
+    error: str | None = None
+    checkpoints: int = 0
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    eval_losses: list[tuple[int, float]] = field(default_factory=list)
+    events: int = 0
+
+    def apply(self, ev: dict) -> None:
+        self.events += 1
+        kind = ev.get("event")
+        for key in ("max_steps", "epoch", "lr", "tokens_per_s", "mem_mb", "eta_s"):
+            if ev.get(key) is not None:
+                setattr(self, key, ev[key])
+        if ev.get("step") is not None:
+            self.step = int(ev["step"])
+        if kind == "start":
+            self.status, self.error = "running", None
+            # a resume replays from its checkpoint: drop points past it so the curve does not fold back
+            self.losses = [p for p in self.losses if p[0] <= self.step]
+            self.eval_losses = [p for p in self.eval_losses if p[0] <= self.step]
+        elif kind == "log":
+            self.status = "running"
+            if ev.get("loss") is not None:
+                self.loss = float(ev["loss"])
+                self.losses.append((self.step, self.loss))
+        elif kind == "eval":
+            if ev.get("eval_loss") is not None:
+                self.eval_loss = float(ev["eval_loss"])
+                self.eval_losses.append((self.step, self.eval_loss))
+                if self.best_eval_loss is None or self.eval_loss < self.best_eval_loss:
+                    self.best_eval_loss = self.eval_loss
+        elif kind == "checkpoint":
+            self.checkpoints += 1
+        elif kind == "end":
+            stopped = ev.get("status") == "stopped" or ev.get("stopped")
+            self.status = "stopped" if stopped else "done"
+            self.eta_s = 0 if not stopped else self.eta_s
+        elif kind == "error":
+            self.status = "failed"
+            self.error = str(ev.get("error") or ev.get("message") or "training failed")
+
+    @property
+    def fraction(self) -> float:
+        return min(self.step / self.max_steps, 1.0) if self.max_steps else 0.0
+
+    def stats_line(self) -> str:
+        def f(v, fmt):
+            return "—" if v is None else format(v, fmt)
+
+        return (f"step {self.step}/{self.max_steps or '?'} · epoch {f(self.epoch, '.2f')} · loss {f(self.loss, '.4f')} · "
+                f"eval {f(self.eval_loss, '.4f')} (best {f(self.best_eval_loss, '.4f')}) · lr {f(self.lr, '.2e')}\n"
+                f"{f(self.tokens_per_s, '.0f')} tokens/s · memory {f(self.mem_mb, '.0f')} MB · "
+                f"ETA {format_eta(self.eta_s)} · checkpoints {self.checkpoints} · {self.status}")
