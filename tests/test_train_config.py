@@ -85,6 +85,7 @@ def test_overrides_are_coerced_and_recorded():
     new = apply_overrides(cfg, parse_set_flags(["lora_r=4", "learning_rate=1e-3", "packing=true", "max-steps=3"]),
                           source="--set")
     assert (new.lora_r, new.learning_rate, new.packing, new.max_steps) == (4, 1e-3, True, 3)
+    assert new.lora_alpha == 8  # alpha follows an overridden rank
     assert new.reasons["lora_r"] == "set by --set"
     assert cfg.lora_r == 8  # the original is untouched
 

@@ -383,6 +383,10 @@ def apply_overrides(cfg: TrainConfig, overrides: dict[str, Any] | None, *, sourc
                 raise ConfigError(f"{name}={v} is out of range", where=name, fix=f"use a value from {rng}")
         setattr(new, name, v)
         new.reasons[name] = f"set by {source}"
+    keys = {k.replace("-", "_") for k in overrides}
+    if "lora_r" in keys and "lora_alpha" not in keys:
+        new.lora_alpha = 2 * new.lora_r
+        new.reasons["lora_alpha"] = f"2 × lora_r ({source} set lora_r={new.lora_r})"
     validate_config(new)
     return new
 

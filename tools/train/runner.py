@@ -184,11 +184,11 @@ def _data_system_prompt(data_dir: Path) -> str | None:
     return None
 
 
-def prepare_training(run: Run | str, *, data_version: str | None = None, model: str = "embedded",
-                     overrides: dict[str, Any] | None = None, config_file: str | os.PathLike | None = None,
-                     processes: int = 1, hardware: Hardware | None = None,
-                     workspace: Workspace | None = None) -> Path:
-    """Create `runs/<id>/train/vN/config.json` (auto config + reasons + overrides); nothing is launched."""
+def plan_training(run: Run | str, *, data_version: str | None = None, model: str = "embedded",
+                  overrides: dict[str, Any] | None = None, config_file: str | os.PathLike | None = None,
+                  processes: int = 1, hardware: Hardware | None = None,
+                  workspace: Workspace | None = None) -> tuple[TrainConfig, dict]:
+    """The config a training would use (auto + spec + file + flag overrides) and its record; writes nothing."""
     from tools.llm.embedded import resolve_model_path
     from tools.train.config import detect_hardware
 
@@ -218,13 +218,25 @@ def prepare_training(run: Run | str, *, data_version: str | None = None, model: 
     if cfg.backend != "local":
         raise UserError(f"backend {cfg.backend!r} is a managed API", where="backend",
                         fix="use tools.train.managed (tunewise train --backend openai|together)")
+    doc = cfg.to_dict()
+    doc.update(run_id=run.id, created=time.time(), hardware=hw.__dict__,
+               disk_needed_bytes=disk_needed_bytes(cfg, info.n_params, info.hidden_size, info.num_layers),
+               dataset={"n_train": stats.n_train, "n_val": stats.n_val, "p50_tokens": stats.percentile(50),
+                        "p99_tokens": stats.percentile(99), "max_tokens": max(stats.token_lengths or [0])})
+    return cfg, doc
+
+
+def prepare_training(run: Run | str, *, data_version: str | None = None, model: str = "embedded",
+                     overrides: dict[str, Any] | None = None, config_file: str | os.PathLike | None = None,
+                     processes: int = 1, hardware: Hardware | None = None,
+                     workspace: Workspace | None = None) -> Path:
+    """Create `runs/<id>/train/vN/config.json` (auto config + reasons + overrides); nothing is launched."""
+    run = _as_run(run, workspace)
+    cfg, doc = plan_training(run, data_version=data_version, model=model, overrides=overrides,
+                             config_file=config_file, processes=processes, hardware=hardware)
     with run.lock():  # two `train` commands must not pick the same vN
         out = run.path / "train" / run.next_version("train")
-        check_free_disk(out, disk_needed_bytes(cfg, info.n_params, info.hidden_size, info.num_layers))
-        doc = cfg.to_dict()
-        doc.update(run_id=run.id, created=time.time(), hardware=hw.__dict__,
-                   dataset={"n_train": stats.n_train, "n_val": stats.n_val, "p50_tokens": stats.percentile(50),
-                            "p99_tokens": stats.percentile(99), "max_tokens": max(stats.token_lengths or [0])})
+        check_free_disk(out, doc["disk_needed_bytes"])
         atomic_write_json(out / "config.json", doc)
     return out
 

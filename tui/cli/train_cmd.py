@@ -1,0 +1,214 @@
+"""`tunewise train …` and `tunewise export …` (top-level commands, added by `register(app)`).
+
+    tunewise train RUN [--data vN] [--model embedded|PATH] [--config FILE] [--set k=v …] [--processes N]
+    tunewise train resume RUN [vN]
+    tunewise train stop RUN [vN]
+    tunewise export RUN [vN]
+
+`train` is one command whose first argument may be the word `resume` or `stop`, so that both
+`tunewise train RUN` and `tunewise train resume RUN` work (a typer group would swallow RUN).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tui.cli import common
+
+
+def _train_dir(run_id: str, version: str | None) -> Path:
+    from tools.workspace import Workspace
+
+    run = Workspace().get_run(run_id)
+    return run.version_dir("train", version)
+
+
+def _show_config(doc: dict) -> None:
+    from rich.table import Table
+
+    from tools.train.config import TrainConfig
+
+    cfg = TrainConfig.from_dict(doc)
+    t = Table(title=f"training config (data {cfg.data_version}, model {cfg.model})", show_lines=False)
+    t.add_column("field")
+    t.add_column("value")
+    t.add_column("why", style="dim")
+    for name, value, why in cfg.explain():
+        t.add_row(name, str(value), why)
+    common.err_console().print(t)
+
+
+def follow(out_dir: Path, *, from_start: bool = False) -> dict:
+    """Tail events with a progress bar + loss sparkline; Ctrl-C asks for a graceful stop (twice: detach)."""
+    from rich.live import Live
+    from rich.text import Text
+
+    from tools.train import runner
+    from tools.train.progress import ProgressState, format_duration, sparkline
+
+    con = common.err_console()
+    state = ProgressState()
+
+    def render() -> Text:
+        total = state.max_steps or 0
+        frac = min(1.0, state.step / total) if total else 0.0
+        width = 30
+        bar = "█" * int(frac * width) + "░" * (width - int(frac * width))
+        line = Text()
+        line.append(f"{bar} {state.step}/{total or '?'} ", style="cyan")
+        line.append(f"ETA {format_duration(state.eta_s)} ")
+        if state.losses:
+            line.append(f"loss {state.losses[-1]:.4f} ", style="bold")
+            line.append(sparkline(state.losses, 30) + " ", style="green")
+        if state.best_eval is not None:
+            line.append(f"eval {state.best_eval:.4f} ", style="magenta")
+        if state.tokens_per_s:
+            line.append(f"{state.tokens_per_s:.0f} tok/s ", style="dim")
+        if state.mem_mb:
+            line.append(f"{state.mem_mb:.0f} MB", style="dim")
+        return line
+
+    stops = 0
+    with Live(render(), console=con, refresh_per_second=4, transient=False) as live:
+        def on_event(e: dict) -> None:
+            state.update(e)
+            live.update(render())
+
+        while True:
+            try:
+                metrics = runner.wait_training(out_dir, on_event=on_event, from_start=from_start)
+                break
+            except KeyboardInterrupt:
+                stops += 1
+                from_start = False
+                if stops == 1:
+                    con.print("[yellow]stopping: saving a checkpoint… (Ctrl-C again to detach)[/yellow]")
+                    runner.stop_training(out_dir)
+                else:
+                    con.print(f"[yellow]detached; training continues. Stop it: tunewise train stop "
+                              f"{out_dir.parent.parent.name} {out_dir.name}[/yellow]")
+                    return {"status": "detached", "out_dir": str(out_dir)}
+    return metrics
+
+
+def _report(metrics: dict, out_dir: Path) -> int:
+    con = common.console()
+    status = metrics.get("status")
+    run_id, version = out_dir.parent.parent.name, out_dir.name
+    if status in ("completed", "early_stopped", "stopped"):
+        best = metrics.get("best_eval_loss")
+        con.print(f"{status} at step {metrics.get('final_step')}/{metrics.get('max_steps')} · train loss "
+                  f"{metrics.get('train_loss') or float('nan'):.4f}"
+                  + (f" · best eval loss {best:.4f}" if best is not None else "")
+                  + f" · {metrics.get('tokens_per_s') or 0:.0f} tok/s · peak {metrics.get('peak_mem_mb') or 0:.0f} MB")
+        if metrics.get("adapter"):
+            con.print(f"adapter: {metrics['adapter']}")
+            con.print(f"try it:  tunewise chat --adapter {metrics['adapter']} \"…\"   ·   "
+                      f"export: tunewise export {run_id} {version}")
+        if status == "stopped":
+            con.print(f"continue: tunewise train resume {run_id} {version}")
+        return 0
+    if status == "detached":
+        return 0
+    common.err_console().print(f"[red]training failed:[/red] {metrics.get('error', 'unknown error')}")
+    if metrics.get("advice"):
+        common.err_console().print(f"fix: {metrics['advice']}")
+    return 1
+
+
+def train(
+    target: str = typer.Argument(..., metavar="RUN | resume RUN [vN] | stop RUN [vN]",
+                                 help="run id (or prefix), or the word resume/stop followed by one"),
+    rest: list[str] = typer.Argument(None, hidden=True),
+    data: str = typer.Option(None, "--data", help="data version (default: the latest)"),
+    model: str = typer.Option("embedded", "--model", "-m", help="embedded, a local model directory or a .gguf file"),
+    config: Path = typer.Option(None, "--config", help="YAML file of training overrides (field: value)"),
+    set_: list[str] = typer.Option(None, "--set", help="override one field: --set lora_r=16 (repeatable)"),
+    processes: int = typer.Option(1, "--processes", "--gpus", help="processes (DDP via accelerate launch)"),
+    max_steps: int = typer.Option(None, "--max-steps", help="stop after N optimizer steps"),
+    auto_retry_oom: bool = typer.Option(False, "--auto-retry-oom", help="on CUDA OOM, retry with half the batch"),
+    detach: bool = typer.Option(False, "--detach", help="start and return; follow with `tunewise train resume`"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="show the chosen config and reasons; do not train"),
+) -> None:
+    """Train a LoRA/QLoRA adapter on a run's data (live progress; Ctrl-C stops with a checkpoint)."""
+    from tools.errors import UserError
+
+    rest = list(rest or [])
+    if target in ("resume", "stop"):
+        if not rest or len(rest) > 2:
+            raise UserError(f"`tunewise train {target}` needs RUN [vN]", where=target,
+                            fix=f"e.g. tunewise train {target} my-run v1")
+        out = _train_dir(rest[0], rest[1] if len(rest) > 1 else None)
+        from tools.train import runner
+
+        if target == "stop":
+            if runner.stop_training(out):
+                common.console().print(f"stop requested for {out} (it saves a checkpoint first)")
+                raise typer.Exit(0)
+            raise UserError(f"no training is running in {out}", fix=f"resume it: tunewise train resume {rest[0]}")
+        m = runner.training_result(out)
+        if m.get("status") in ("completed", "early_stopped") and not runner.is_running(out):
+            common.console().print(f"{out.name} already {m['status']} at step {m.get('final_step')}; nothing to resume")
+            raise typer.Exit(0)
+        common.quiet_libraries()
+        if not runner.is_running(out):
+            runner.resume_training(out)
+        raise typer.Exit(_report(follow(out, from_start=True), out))
+    if rest:
+        raise UserError(f"unexpected argument(s): {' '.join(rest)}", fix="tunewise train RUN [options]")
+
+    from tools.train import runner
+    from tools.train.config import parse_set_flags
+
+    common.quiet_libraries()
+    overrides = parse_set_flags(set_)
+    if max_steps is not None:
+        overrides["max_steps"] = max_steps
+    if auto_retry_oom:
+        overrides["auto_retry_oom"] = True
+    if dry_run:
+        _cfg, doc = runner.plan_training(target, data_version=data, model=model, overrides=overrides,
+                                         config_file=config, processes=processes)
+        _show_config(doc)
+        raise typer.Exit(0)
+    out = runner.prepare_training(target, data_version=data, model=model, overrides=overrides,
+                                  config_file=config, processes=processes)
+    from tools.workspace import read_json
+
+    _show_config(read_json(out / "config.json"))
+    runner.launch(out)
+    common.err_console().print(f"training {out} (log: {out / 'train.log'})")
+    if detach:
+        common.console().print(str(out))
+        raise typer.Exit(0)
+    metrics = follow(out, from_start=True)
+    if metrics.get("error_kind") == "oom" and auto_retry_oom:
+        metrics = runner.train_blocking(target, out_dir=out, auto_retry_oom=True)
+    raise typer.Exit(_report(metrics, out))
+
+
+def export(
+    run_id: str = typer.Argument(..., metavar="RUN", help="run id (or prefix)"),
+    version: str = typer.Argument(None, metavar="[vN]", help="training version (default: the latest)"),
+    gguf: bool = typer.Option(True, "--gguf/--no-gguf", help="also convert to GGUF when llama.cpp is available"),
+) -> None:
+    """Export a trained adapter: merged model, adapter, Ollama Modelfile, GGUF (when possible), README."""
+    from tools.train.export import export_run
+    from tools.workspace import Workspace, read_json
+
+    common.quiet_libraries()
+    out = export_run(Workspace().get_run(run_id), version, gguf=gguf)
+    info = read_json(out / "export.json")
+    con = common.console()
+    con.print(f"exported {info['train_version']} to {out}")
+    con.print(f"  merged model: {out / 'merged'}   serve: tunewise serve --model {out / 'merged'}")
+    con.print(f"  adapter:      {out / 'adapter'}")
+    con.print(f"  Modelfile:    {out / 'Modelfile'}   (ollama create NAME -f {out / 'Modelfile'})")
+    con.print(f"  GGUF:         {out / info['gguf'] if info['gguf'] else info['gguf_note']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train", context_settings={"allow_interspersed_args": True})(train)
+    app.command("export")(export)
