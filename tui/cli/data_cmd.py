@@ -185,3 +185,78 @@ def import_cmd(
             {"kind": "import", "path": str(file.resolve()), "format": fmt or "detected", "rows": len(rows)}]})
     m = load_manifest(r, v)
     console().print(f"run {r.id}: data {v} — " + ", ".join(f"{k} {n}" for k, n in m["counts"].items()))
+
+
+@app.command("generate")
+def generate_cmd(
+    spec_path: Path = typer.Option(..., "--spec", help="task spec YAML"),
+    n: int = typer.Option(None, "--n", help="examples to generate (default: the spec's n_examples)"),
+    run: str = typer.Option(None, "--run", help="run id (default: a new run named after the spec)"),
+    batch: bool = typer.Option(False, "--batch", help="use OpenAI's Batch API (half price, slower)"),
+    concurrency: int = typer.Option(8, "--concurrency", help="parallel requests (API providers)"),
+    answer_tokens: int = typer.Option(256, "--max-tokens", help="max tokens per teacher answer"),
+    threshold: int = typer.Option(3, "--threshold", help="critique score under which an example is repaired/dropped"),
+    no_critique: bool = typer.Option(False, "--no-critique", help="skip the judge (validators still run)"),
+    hardness: bool = typer.Option(False, "--hardness", help="mark/remove examples the student already gets right"),
+    general_file: Path = typer.Option(None, "--general-file", help="general examples to mix in against forgetting"),
+    budget: float = typer.Option(None, "--budget", help="USD limit (default: the spec's budget)"),
+) -> None:
+    """Generate inputs and answers with the teacher, critique, mix, split and write a new data version.
+
+    Resumable: rerunning the same command continues where a killed run stopped, paying nothing twice.
+    """
+    from tools.data.pipeline import build_dataset
+    from tools.spec import load_spec
+    from tui.cli.common import console, err_console, quiet_libraries
+
+    quiet_libraries()
+    spec = load_spec(spec_path)
+    r = _run_for(run, spec.name)
+    con = console()
+    err = err_console()
+
+    def progress(event: dict) -> None:
+        if event.get("event") in ("stage", "budget_stop"):
+            err.print(f"[dim]{event.get('message')}[/]")
+
+    with r.lock():
+        from tools.workspace import atomic_write_yaml
+
+        if not r.spec_path.exists():
+            atomic_write_yaml(r.spec_path, spec.to_yaml_dict())
+        out = build_dataset(r, spec, n=n or spec.n_examples, batch=batch, concurrency=concurrency,
+                            answer_max_tokens=answer_tokens, threshold=threshold, critique=not no_critique,
+                            hardness=hardness, general_file=general_file, budget=budget, on_progress=progress)
+    m = out["manifest"]
+    con.print(f"run {r.id}: data {out['version']} — " + ", ".join(f"{k} {v}" for k, v in m["counts"].items()))
+    g = m.get("generation", {})
+    con.print(f"generated {g.get('rows')} (inputs rejected: {sum(g.get('rejected_inputs', {}).values())}), "
+              f"critique kept {m['critique_summary']['kept']}, repaired {m['critique_summary']['repaired']}, "
+              f"dropped {m['critique_summary']['dropped']}; provider calls {g.get('provider_calls')}, "
+              f"cost ${g.get('cost_usd', 0):.4f}")
+    if g.get("stopped"):
+        con.print(f"[yellow]stopped early ({g['stopped']}): a valid partial version was written; rerun to continue[/]")
+
+
+@app.command("review")
+def review_cmd(run: str = typer.Argument(...), version: str = typer.Argument(None),
+               share: float = typer.Option(0.1, "--share", help="random sample share on top of flagged rows"),
+               as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the examples that need a person's review (flagged, low score, and a random sample)."""
+    from rich.table import Table
+
+    from tools.data.review import review_queue
+    from tui.cli.common import console
+
+    items = review_queue(run, version, share)
+    if as_json:
+        print(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    t = Table(title=f"{len(items)} example(s) to review")
+    for c in ("id", "split", "score", "why", "input", "answer"):
+        t.add_column(c)
+    for it in items:
+        msgs = it["row"]["messages"]
+        t.add_row(it["id"][:8], it["split"], str(it["score"]), "; ".join(it["why"]),
+                  msgs[-2]["content"][:60] if len(msgs) > 1 else "", msgs[-1]["content"][:60])
+    console().print(t)
