@@ -13,10 +13,18 @@ from tools.spec import TaskSpec
 from tools.workspace import Workspace, atomic_write_yaml
 
 
-def initial_state(run_id: str, spec: TaskSpec, *, headless: bool, max_iterations: int | None = None) -> dict:
+def initial_state(run_id: str, spec: TaskSpec, *, headless: bool, max_iterations: int | None = None,
+                  options: dict | None = None) -> dict:
     return {"run_id": run_id, "headless": headless, "task": spec.to_yaml_dict(), "iteration": 1,
             "max_iterations": max_iterations or spec.max_iterations, "history": [], "log": [], "status": "running",
-            "stop_reason": None, "targeted": [], "mix": {}, "artifacts": {}}
+            "stop_reason": None, "targeted": [], "mix": {}, "artifacts": {}, "options": dict(options or {})}
+
+
+def context_for(workspace: Workspace, values: dict, on_event=None) -> AgentContext:
+    """The runtime context a session needs, rebuilt from its persisted state (for resume)."""
+    opts = values.get("options") or {}
+    return AgentContext(workspace=workspace, budget_usd=(values.get("task") or {}).get("budget"), on_event=on_event,
+                        quick=bool(opts.get("smoke")), train_max_steps=opts.get("train_max_steps"))
 
 
 def create_run_for(workspace: Workspace, spec: TaskSpec, run_id: str | None = None):

@@ -41,3 +41,4 @@ class AgentState(TypedDict, total=False):
     status: str  # running | done | failed
     stop_reason: str | None  # success | iteration_limit | budget | approach:<name>
     artifacts: dict[str, Any]  # paths of the final report, export, prompt, retrieval config
+    options: dict[str, Any]  # run options that a resume must reuse: smoke (small sizes), train_max_steps

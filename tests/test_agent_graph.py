@@ -133,32 +133,71 @@ def test_headless_prompt_branch_writes_best_prompt(workspace, embedded):
     assert decision["approach"] == "prompt" and decision["reasons"]
 
 
-def test_headless_distill_end_to_end(workspace, embedded, tmp_path):
-    """interview → decide → generate → critique → review → split → train → evaluate → analyze → report."""
+def _events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def test_headless_run_survives_kill_9_and_resumes(tmp_path):
+    """`tunewise run` end to end on the embedded model — interview → decide → generate → critique → review →
+    split → train → evaluate → analyze → report — killed with SIGKILL mid-training, then `tunewise resume`
+    finishes it without regenerating data and with no duplicated training steps."""
+    import signal
+
+    import yaml
+
     inputs = tmp_path / "inputs.txt"
     inputs.write_text("\n".join(f"{n} lives in {c}." for n, c in [
         ("Maria", "Lisbon"), ("Jonas", "Berlin"), ("Aisha", "Nairobi"), ("Kenji", "Osaka"), ("Lucia", "Madrid"),
         ("Omar", "Cairo"), ("Elena", "Athens"), ("Diego", "Lima"), ("Sofia", "Rome"), ("Liam", "Dublin"),
         ("Chen", "Shanghai"), ("Noah", "Toronto")]) + "\n")
-    spec = parse_spec_dict(dict(MICRO_TASK, inputs=str(inputs)))
-    run = create_run_for(workspace, spec)
-    events = []
-    ctx = AgentContext(workspace=workspace, train_max_steps=2, quick=True, on_event=lambda k, d: events.append(k))
-    out = drive(workspace, run.id, initial_state(run.id, spec, headless=True), ctx)
-    values = out["values"]
-    assert out["next"] == [] and out["interrupt"] is None
-    assert values["approach"] == "fine-tune"
-    assert values["stop_reason"] in ("success", "iteration_limit")
-    assert values["data_version"] == "v1" and values["train_version"] == "v1"
-    assert (run.path / "train" / "v1" / "adapter" / "adapter_config.json").exists()
-    report = json.loads((run.path / "eval" / values["eval_version"] / "report.json").read_text())
-    assert {"base zero-shot", "base few-shot", "tuned v1"} <= set(report["systems"])
-    assert (run.path / "report.md").exists() and "Stopped because" in (run.path / "report.md").read_text()
-    assert len(values["history"]) == 1
-    assert "train" in events
-    # idempotent: continuing a finished session does nothing and pays nothing
-    again = drive(workspace, run.id, None, ctx)
-    assert again["values"]["history"] == values["history"]
+    task = dict(MICRO_TASK, inputs=str(inputs),
+                training={"save_steps": 2, "eval_steps": 2, "per_device_train_batch_size": 2, "max_length": 96,
+                          "early_stopping_patience": 0})
+    (tmp_path / "task.yaml").write_text(yaml.safe_dump(task))
+    cmd = [sys.executable, "-m", "tui.cli.main"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run_dir = tmp_path / ".tunewise" / "runs" / "e2e"
+    proc = subprocess.Popen([*cmd, "run", "task.yaml", "--yes", "--smoke", "--train-max-steps", "6", "--run-id", "e2e"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    train_dir = run_dir / "train" / "v1"
+    deadline = time.time() + 600
+    killed = False
+    while time.time() < deadline and proc.poll() is None:
+        if any(e.get("event") == "checkpoint" for e in _events(train_dir / "events.jsonl")):
+            os.kill(proc.pid, signal.SIGKILL)
+            pid = json.loads((train_dir / "process.json").read_text())["pid"]
+            try:
+                os.killpg(pid, signal.SIGKILL)  # the trainer runs in its own session: kill it too
+            except ProcessLookupError:
+                pass
+            killed = True
+            break
+        time.sleep(0.3)
+    proc.wait(timeout=60)
+    assert killed, f"never saw a checkpoint; output:\n{proc.stdout.read()[-3000:]}"
+    generated = (run_dir / "work" / "iter1" / "generate.json").read_text()
+    gen_journal = sorted((run_dir / "work" / "iter1" / "gen").glob("*"))
+    journal_sizes = {p.name: p.stat().st_size for p in gen_journal if p.is_file()}
+
+    r = subprocess.run([*cmd, "resume", "e2e"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "resume e2e at train" in r.stdout
+    # no paid work redone: the generation result and its journal are untouched
+    assert (run_dir / "work" / "iter1" / "generate.json").read_text() == generated
+    assert {p.name: p.stat().st_size for p in gen_journal if p.is_file()} == journal_sizes
+    steps = [e["step"] for e in _events(train_dir / "events.jsonl") if e.get("event") == "log"]
+    assert steps and len(steps) == len(set(steps)) and max(steps) == 6
+    assert json.loads((train_dir / "metrics.json").read_text())["final_step"] == 6
+    assert (train_dir / "adapter" / "adapter_config.json").exists()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["stop_reason"] in ("success", "iteration_limit")
+    systems = {row["system"] for row in summary["summary"]["rows"]}
+    assert {"base zero-shot", "base few-shot", "tuned v1"} <= systems
+    assert "Stopped because" in (run_dir / "report.md").read_text()
+    assert "Verdict:" in r.stdout
+    # a finished session resumes to a no-op
+    r2 = subprocess.run([*cmd, "resume", "e2e"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r2.returncode == 0 and "is finished" in r2.stdout
 
 
 def _free_port() -> int:

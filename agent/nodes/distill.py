@@ -44,7 +44,8 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         ctx.emit("status", message=f"generate: {n} examples with the teacher (iteration {it})")
         rows = generate_examples(spec, n, teacher=ctx.provider("teacher", spec, run.id), workdir=wd / "gen",
                                  budget=None, targeted=targeted, existing_inputs=existing,
-                                 on_progress=lambda ev: ctx.emit("progress", step="generate", **ev))
+                                 on_progress=lambda ev: ctx.emit("progress", step="generate", **ev),
+                                 answer_max_tokens=64 if ctx.quick else 256)
         if rows.stopped == "budget":
             from tools.errors import BudgetExceeded
 

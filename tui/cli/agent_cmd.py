@@ -163,10 +163,11 @@ def run_cmd(
     max_iterations: int = typer.Option(None, "--max-iterations", help="stop after this many train/eval rounds"),
     budget: float = typer.Option(None, "--budget", help="USD for the whole run (overrides the task's budget)"),
     run_id: str = typer.Option(None, "--run-id", help="use this run id (default: generated)"),
+    smoke: bool = typer.Option(False, "--smoke", help="a quick smoke run: small generation, no judge, no mixing"),
+    train_max_steps: int = typer.Option(None, "--train-max-steps", help="cap training steps per iteration"),
 ) -> None:
     """Run the whole loop headless: decide → generate → critique → split → train → evaluate → iterate → report."""
-    from agent.context import AgentContext
-    from agent.runner import create_run_for, drive, initial_state, resolve_task_path
+    from agent.runner import context_for, create_run_for, drive, initial_state, resolve_task_path
     from tools.spec import load_spec
     from tools.workspace import Workspace
 
@@ -182,9 +183,10 @@ def run_cmd(
     run = create_run_for(ws, spec, run_id)
     con = common.console()
     con.print(f"[bold]run[/bold] {run.id} → {run.path}")
-    ctx = AgentContext(workspace=ws, budget_usd=spec.budget, on_event=_event_printer(con))
-    result = drive(ws, run.id, initial_state(run.id, spec, headless=True, max_iterations=max_iterations), ctx,
-                   on_update=_printer(con))
+    state = initial_state(run.id, spec, headless=True, max_iterations=max_iterations,
+                          options={"smoke": smoke, "train_max_steps": train_max_steps})
+    ctx = context_for(ws, state, on_event=_event_printer(con))
+    result = drive(ws, run.id, state, ctx, on_update=_printer(con))
     _finish(con, ws, run.id, result)
 
 
@@ -193,8 +195,7 @@ def resume_cmd(
     answer: str = typer.Option(None, "--answer", help="answer to the pending question (else asked here)"),
 ) -> None:
     """Continue a session where it stopped: after a crash, a kill -9, or at a pending question."""
-    from agent.context import AgentContext
-    from agent.runner import drive, session_state
+    from agent.runner import context_for, drive, session_state
     from tools.workspace import Workspace
 
     common.quiet_libraries()
@@ -202,8 +203,7 @@ def resume_cmd(
     run = ws.get_run(run_id)
     state = session_state(ws, run.id)
     con = common.console()
-    ctx = AgentContext(workspace=ws, budget_usd=(state["values"].get("task") or {}).get("budget"),
-                       on_event=_event_printer(con))
+    ctx = context_for(ws, state["values"], on_event=_event_printer(con))
     payload = None
     if state["interrupt"] is not None:
         from langgraph.types import Command
