@@ -58,12 +58,14 @@ class ProgressState:
             self.loss_by_step = {s: v for s, v in self.loss_by_step.items() if s <= self.step}
             self.eval_by_step = {s: v for s, v in self.eval_by_step.items() if s <= self.step}
         elif kind == "log":
-            self.loss_by_step[e["step"]] = e["loss"]
+            if e.get("loss") is not None and e.get("step") is not None:
+                self.loss_by_step[e["step"]] = e["loss"]
             self.lr, self.eta_s = e.get("lr"), e.get("eta_s")
             if e.get("tokens_per_s"):
                 self.tokens_per_s = e["tokens_per_s"]
         elif kind == "eval":
-            self.eval_by_step[e["step"]] = e["eval_loss"]
+            if e.get("eval_loss") is not None:
+                self.eval_by_step[e["step"]] = e["eval_loss"]
         elif kind == "checkpoint":
             self.last_checkpoint = e["step"]
         elif kind == "error":
