@@ -1,0 +1,229 @@
+"""Teacher generation: planning helpers, resumability, budget stop, Batch API, and a real embedded run."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import httpx
+import pytest
+
+from tools.data.generate import (
+    JOURNAL,
+    clean_input,
+    derive_axes,
+    generate_examples,
+    input_rejection,
+    plan_focuses,
+)
+from tools.data.similarity import minhash
+from tools.spec import parse_spec_dict
+
+SPEC = parse_spec_dict({
+    "name": "capitals", "spec": "Answer with the capital city of the given country.",
+    "system_prompt": "Reply with only the capital city of the country.",
+    "examples": [{"input": "France", "output": "Paris"}, {"input": "Japan", "output": "Tokyo"},
+                 {"input": "Kenya", "output": "Nairobi"}],
+    "output": {"format": "text", "max_chars": 40},
+})
+WORDS = ("amber basalt cobalt delta ember fjord granite harbor indigo jasper kestrel lagoon meadow nimbus obsidian "
+         "prairie quartz river summit tundra umber valley willow xenon yarrow zephyr").split()
+
+
+# ---------------------------------------------------------------- pure helpers
+def test_axes_and_focus_plan_cover_every_value():
+    axes = derive_axes(SPEC)
+    assert {"difficulty", "length", "case"} <= axes.keys()
+    assert any("decline" in v for v in axes["case"])  # refusals for free-text tasks
+    label_axes = derive_axes(parse_spec_dict({"spec": "s", "output": {"format": "label", "labels": ["a", "b"]}}))
+    assert len(label_axes["label"]) == 2
+    focuses = plan_focuses({"x": ["1", "2"], "y": ["a", "b", "c"]}, 6)
+    assert len(set(focuses)) == 6  # the full product before any repeat
+    assert plan_focuses({"x": ["1", "2"]}, 5, seed=3) == plan_focuses({"x": ["1", "2"]}, 5, seed=3)
+
+
+def test_input_cleaning_and_rejection():
+    assert clean_input('1. "Peru"\n\nmore text') == "Peru"
+    assert clean_input("Input: Chile") == "Chile"
+    seen = [minhash("What is the capital of Peru?")]
+    kw = {"seen_sigs": seen, "seed_lengths": [30]}
+    assert input_rejection("What is the capital of Peru??", **kw).startswith("near-duplicate")
+    assert input_rejection("Here is a new input: Chile", **kw).startswith("talks about")
+    assert input_rejection("at the at the at the at the at the", **kw) == "repetitive text"
+    assert input_rejection("x" * 500, **kw).startswith("far longer")
+    assert input_rejection("Which city is the capital of Chile?", **kw) is None
+
+
+# ---------------------------------------------------------------- an OpenAI-shaped HTTP server
+class FakeOpenAI:
+    """Answers /v1/chat/completions like OpenAI does (same JSON shape) and records every request."""
+
+    def __init__(self, die_after_answers: int | None = None):
+        self.requests: list[dict] = []
+        self.die_after_answers = die_after_answers
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        user = body["messages"][-1]["content"]
+        if (self.die_after_answers is not None and not user.startswith("Write one new input")
+                and len(self.answered_inputs()) >= self.die_after_answers):
+            return httpx.Response(400, json={"error": {"message": "server went away", "type": "invalid_request"}})
+        self.requests.append(body)
+        if user.startswith("Write one new input"):
+            rng = random.Random(body.get("seed"))
+            text = f"Name the capital of {' '.join(rng.sample(WORDS, 4))}"
+        else:
+            text = f"Capital-of-{user[-12:]}"
+        return httpx.Response(200, json={
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 40, "completion_tokens": 8, "total_tokens": 48}})
+
+    def answered_inputs(self) -> list[str]:
+        return [b["messages"][-1]["content"] for b in self.requests
+                if not b["messages"][-1]["content"].startswith("Write one new input")]
+
+
+def _teacher(server: FakeOpenAI, budget=None):
+    from tools.llm.openai_provider import OpenAIProvider
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(server), base_url="https://api.openai.com/v1")
+    return OpenAIProvider("gpt-4o-mini", base_url="https://api.openai.com/v1", api_key="sk-test", http_client=client,
+                          budget=budget)
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_generation_resumes_without_paying_twice(tmp_path):
+    from tools.errors import ProviderError
+
+    server = FakeOpenAI(die_after_answers=3)  # the run dies after three paid answers
+    with pytest.raises(ProviderError):
+        generate_examples(SPEC, 8, teacher=_teacher(server), workdir=tmp_path, concurrency=1)
+    journal = [json.loads(x) for x in (tmp_path / JOURNAL).read_text().splitlines()]
+    done_inputs = {e["row"]["messages"][1]["content"] for e in journal if e["kind"] == "answer"}
+    assert len(done_inputs) == 3
+    n_input_entries = sum(1 for e in journal if e["kind"] == "input")
+
+    server2 = FakeOpenAI()
+    rows = generate_examples(SPEC, 8, teacher=_teacher(server2), workdir=tmp_path, concurrency=4)
+    assert len(rows) == 8
+    ids = [r["metadata"]["id"] for r in rows]
+    assert len(set(ids)) == len(ids)
+    # finished answers were not asked again, and no input slot was asked again
+    assert not done_inputs & set(server2.answered_inputs())
+    assert len(server2.answered_inputs()) == 5
+    assert all(not b["messages"][-1]["content"].startswith("Write one new input") for b in server2.requests) \
+        or n_input_entries < 8
+    # a third run is free
+    server3 = FakeOpenAI()
+    again = generate_examples(SPEC, 8, teacher=_teacher(server3), workdir=tmp_path)
+    assert server3.requests == [] and [r["metadata"]["id"] for r in again] == ids
+    row = rows[0]
+    assert row["messages"][0] == {"role": "system", "content": SPEC.effective_system_prompt}
+    assert row["metadata"]["source"] == "teacher" and row["metadata"]["focus"]
+
+
+def test_budget_stop_leaves_valid_partial_result(tmp_path):
+    from tools.llm.budget import Budget
+
+    server = FakeOpenAI()
+    budget = Budget(0.00012)
+    rows = generate_examples(SPEC, 6, teacher=_teacher(server), workdir=tmp_path, budget=budget, concurrency=1)
+    assert rows.stopped == "budget"
+    assert budget.total <= 0.00012
+    for r in rows:
+        assert r["messages"][-1]["role"] == "assistant"
+    # with more money the same call finishes, reusing everything already paid for
+    server2 = FakeOpenAI()
+    done = {r["messages"][1]["content"] for r in rows}
+    full = generate_examples(SPEC, 6, teacher=_teacher(server2), workdir=tmp_path, budget=Budget(1.0))
+    assert full.stopped is None and len(full) == 6
+    assert not done & set(server2.answered_inputs())
+
+
+def test_targeted_requests_use_their_examples(tmp_path):
+    server = FakeOpenAI()
+    target = [{"description": "countries with two capitals", "n": 3,
+               "examples": [{"input": "Bolivia", "output": "Sucre (constitutional) and La Paz (seat of government)"}]}]
+    rows = generate_examples(SPEC, 0, teacher=_teacher(server), workdir=tmp_path, targeted=target)
+    assert len(rows) == 3 and {r["metadata"]["source"] for r in rows} == {"targeted"}
+    assert rows[0]["metadata"]["target"] == "countries with two capitals"
+    answer_req = next(b for b in server.requests if not b["messages"][-1]["content"].startswith("Write one new"))
+    assert answer_req["messages"][1]["content"] == "Bolivia"  # few-shot from the request, not the spec
+
+
+# ---------------------------------------------------------------- Batch API
+class FakeBatchAPI:
+    def __init__(self):
+        self.calls: list[str] = []
+        self.polls = 0
+        self.lines: list[dict] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        self.calls.append(f"{request.method} {path}")
+        if request.method == "POST" and path.endswith("/files"):
+            content = request.content.decode()
+            start = content.index("{")
+            self.lines = [json.loads(x) for x in content[start:content.rindex("}") + 1].splitlines() if x.strip()]
+            return httpx.Response(200, json={"id": "file-in", "object": "file", "purpose": "batch"})
+        if request.method == "POST" and path.endswith("/batches"):
+            return httpx.Response(200, json={"id": "batch_1", "object": "batch", "status": "validating",
+                                             "input_file_id": "file-in", "output_file_id": None})
+        if request.method == "GET" and path.endswith("/batches/batch_1"):
+            self.polls += 1
+            done = self.polls >= 2
+            return httpx.Response(200, json={"id": "batch_1", "object": "batch",
+                                             "status": "completed" if done else "in_progress",
+                                             "output_file_id": "file-out" if done else None})
+        if request.method == "GET" and path.endswith("/files/file-out/content"):
+            out = "".join(json.dumps({"id": f"b{i}", "custom_id": ln["custom_id"], "error": None, "response": {
+                "status_code": 200, "body": {"model": ln["body"]["model"], "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": "Lima"}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 30, "completion_tokens": 2}}}}) + "\n"
+                for i, ln in enumerate(self.lines))
+            return httpx.Response(200, text=out)
+        return httpx.Response(404, json={"error": {"message": "not found"}})
+
+
+def test_batch_api_submit_poll_collect_and_resume(tmp_path):
+    from tools.data.batch import run_batch
+    from tools.llm.types import GenParams, Request
+
+    api = FakeBatchAPI()
+    client = httpx.Client(transport=httpx.MockTransport(api), base_url="https://api.openai.com/v1")
+    teacher = _teacher(FakeOpenAI())
+    reqs = [Request([{"role": "user", "content": c}], GenParams(max_tokens=8)) for c in ("Peru", "Chile")]
+    state = tmp_path / "batch.json"
+
+    def killed(_seconds):
+        raise Interrupt  # the process dies while waiting
+
+    with pytest.raises(Interrupt):
+        run_batch(teacher, reqs, state_path=state, client=client, sleep=killed)
+    assert json.loads(state.read_text())["batch_id"] == "batch_1"
+    uploads = api.calls.count("POST /v1/files")
+    comps = run_batch(teacher, reqs, state_path=state, client=client, sleep=lambda s: None)
+    assert api.calls.count("POST /v1/files") == uploads == 1  # resumed, not resubmitted
+    assert api.calls.count("POST /v1/batches") == 1
+    assert [c.text for c in comps] == ["Lima", "Lima"]
+    assert comps[0].cost_usd == pytest.approx(teacher.prices.cost("openai", "gpt-4o-mini", 30, 2, batch=True))
+    assert api.lines[0]["url"] == "/v1/chat/completions" and api.lines[0]["body"]["messages"][0]["content"] == "Peru"
+
+
+# ---------------------------------------------------------------- the real embedded model
+def test_embedded_teacher_generates_and_resumes(tmp_path, embedded):
+    rows = generate_examples(SPEC, 2, teacher=embedded, workdir=tmp_path, input_max_tokens=12, answer_max_tokens=6)
+    assert (tmp_path / JOURNAL).exists()
+    assert 1 <= len(rows) <= 2
+    for r in rows:
+        assert [m["role"] for m in r["messages"]] == ["system", "user", "assistant"]
+        assert r["messages"][0]["content"] == SPEC.effective_system_prompt
+        assert r["messages"][1]["content"] not in {"France", "Japan", "Kenya"}
+    calls = embedded.calls
+    again = generate_examples(SPEC, 2, teacher=embedded, workdir=tmp_path, input_max_tokens=12, answer_max_tokens=6)
+    assert embedded.calls == calls  # the embedded fixture has no cache: only the journal saves these calls
+    assert again == list(rows)
