@@ -50,10 +50,10 @@ class EvaluationScreen(Screen):
         super().__init__()
         self.run_id = run_id
         self.version = version
-        self.view = EvalView(None, {}, [])
+        self.eval_view = EvalView(None, {}, [])
         self.regressions_only = False
         self.all_systems = False
-        self.visible: list[ExampleRow] = []
+        self.shown: list[ExampleRow] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -78,7 +78,7 @@ class EvaluationScreen(Screen):
         self.app.call_from_thread(self.set_view, view)
 
     def set_view(self, view: EvalView) -> None:
-        self.view = view
+        self.eval_view = view
         rep = view.report
         if view.version is None:
             self.query_one("#verdict", Static).update("No evaluation yet for this run.")
@@ -91,17 +91,18 @@ class EvaluationScreen(Screen):
         for row in system_table_rows(rep):
             systems.add_row(*row)
         self.refresh_examples()
+        self.query_one("#examples", DataTable).focus()
 
     def refresh_examples(self) -> None:
         table = self.query_one("#examples", DataTable)
         table.clear()
-        self.visible = self.view.filtered(self.regressions_only)
-        for ex in self.visible:
-            table.add_row(ex.id, ex.split, "yes" if self.view.is_regression(ex) else "",
+        self.shown = self.eval_view.filtered(self.regressions_only)
+        for ex in self.shown:
+            table.add_row(ex.id, ex.split, "yes" if self.eval_view.is_regression(ex) else "",
                           _short(ex.input, 30), _short(ex.reference, 20), key=ex.id)
         what = "regressions" if self.regressions_only else "examples"
         self.query_one("#examples-title", Static).update(
-            f"{len(self.visible)} {what} (g: {'all' if self.regressions_only else 'regressions only'}; "
+            f"{len(self.shown)} {what} (g: {'all' if self.regressions_only else 'regressions only'}; "
             f"s: {'two' if self.all_systems else 'all'} systems)")
         self.show_example()
 
@@ -109,10 +110,10 @@ class EvaluationScreen(Screen):
         box = self.query_one("#side-by-side", Horizontal)
         box.remove_children()
         table = self.query_one("#examples", DataTable)
-        if not self.visible or table.cursor_row is None or table.cursor_row >= len(self.visible):
+        if not self.shown or table.cursor_row is None or table.cursor_row >= len(self.shown):
             return
-        ex = self.visible[table.cursor_row]
-        systems = self.view.systems if self.all_systems else self.view.compared()
+        ex = self.shown[table.cursor_row]
+        systems = self.eval_view.systems if self.all_systems else self.eval_view.compared()
         panels = []
         for name in systems:
             panels.append(VerticalScroll(Static(output_panel_text(name, ex.outputs.get(name))), classes="sbs-panel"))

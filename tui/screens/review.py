@@ -47,9 +47,10 @@ class ReviewScreen(Screen):
         self.pending = pending
         self.file = Path(file or (pending or {}).get("file") or "") if (file or pending) else None
         self.model = ReviewModel([])
-        self.filter = "all"
-        self.visible: list[ReviewItem] = []
+        self.active_filter = "all"
+        self.shown: list[ReviewItem] = []
         self.submitted: list[dict] | None = None
+        self.last_decided: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -83,6 +84,7 @@ class ReviewScreen(Screen):
         bar = self.query_one("#review-progress", ProgressBar)
         bar.update(total=max(self.model.required, 1), progress=0)
         self.refresh_table()
+        self.query_one("#review-table", DataTable).focus()
         self.query_one("#submit", Button).disabled = self.pending is None
         if not items:
             self.query_one("#review-detail-text", Static).update("No generated examples to review yet.")
@@ -90,15 +92,15 @@ class ReviewScreen(Screen):
     # ------------------------------------------------------------------ display
     def refresh_table(self, keep_id: str | None = None) -> None:
         table = self.query_one("#review-table", DataTable)
-        self.visible = self.model.filtered(self.filter)
+        self.shown = self.model.filtered(self.active_filter)
         table.clear()
-        for it in self.visible:
+        for it in self.shown:
             table.add_row(it.id, "—" if it.score is None else str(it.score), ",".join(it.flags) or "",
                           self.model.status(it.id), _short(it.input, 28), _short(it.output, 28), key=it.id)
         for f in FILTERS:
-            self.query_one(f"#filter-{f.replace(' ', '-')}", Button).variant = "primary" if f == self.filter else "default"
+            self.query_one(f"#filter-{f.replace(' ', '-')}", Button).variant = "primary" if f == self.active_filter else "default"
         if keep_id is not None:
-            ids = [it.id for it in self.visible]
+            ids = [it.id for it in self.shown]
             if keep_id in ids:
                 table.move_cursor(row=ids.index(keep_id))
         self._update_progress()
@@ -109,13 +111,13 @@ class ReviewScreen(Screen):
         self.query_one("#review-progress", ProgressBar).update(total=max(m.required, 1),
                                                                progress=min(m.reviewed, max(m.required, 1)))
         self.query_one("#review-progress-text", Static).update(
-            f"{m.progress_text()} · showing {len(self.visible)} ({self.filter})")
+            f"{m.progress_text()} · showing {len(self.shown)} ({self.active_filter})")
 
     def current(self) -> ReviewItem | None:
         table = self.query_one("#review-table", DataTable)
-        if not self.visible or table.cursor_row is None or table.cursor_row >= len(self.visible):
+        if not self.shown or table.cursor_row is None or table.cursor_row >= len(self.shown):
             return None
-        return self.visible[table.cursor_row]
+        return self.shown[table.cursor_row]
 
     def _show_detail(self) -> None:
         it = self.current()
@@ -138,14 +140,15 @@ class ReviewScreen(Screen):
         if it is None:
             return
         self.model.decide(it.id, action, content=content)
+        self.last_decided = it.id
         table = self.query_one("#review-table", DataTable)
         row = table.cursor_row
-        if self.filter == "unreviewed":
+        if self.active_filter == "unreviewed":
             self.refresh_table()
-            table.move_cursor(row=min(row, max(len(self.visible) - 1, 0)))
+            table.move_cursor(row=min(row, max(len(self.shown) - 1, 0)))
         else:
             table.update_cell(it.id, table.ordered_columns[3].key, self.model.status(it.id))
-            table.move_cursor(row=min(row + 1, len(self.visible) - 1))
+            table.move_cursor(row=min(row + 1, len(self.shown) - 1))
             self._update_progress()
         self._show_detail()
 
@@ -162,7 +165,10 @@ class ReviewScreen(Screen):
             self.refresh_table(keep_id=it.id)
 
     def action_propagate(self) -> None:
+        """Apply the highlighted example's decision (or the one just made) to every example like it."""
         it = self.current()
+        if (it is None or it.id not in self.model.decisions) and self.last_decided in self.model.decisions:
+            it = self.model.by_id[self.last_decided]
         if it is None or it.id not in self.model.decisions:
             self.notify("Decide on this example first, then p applies it to all like it.", severity="warning")
             return
@@ -184,11 +190,11 @@ class ReviewScreen(Screen):
                                         or it.output), done)
 
     def set_filter(self, name: str) -> None:
-        self.filter = name
+        self.active_filter = name
         self.refresh_table()
 
     def action_next_filter(self) -> None:
-        self.set_filter(FILTERS[(FILTERS.index(self.filter) + 1) % len(FILTERS)])
+        self.set_filter(FILTERS[(FILTERS.index(self.active_filter) + 1) % len(FILTERS)])
 
     def action_submit(self) -> None:
         if self.pending is None:

@@ -1,0 +1,337 @@
+"""Pilot tests per screen: keys and clicks drive real state changes (decisions, filters, progress)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from test_tui_helpers import (
+    RUN_ID,
+    append_events,
+    make_run,
+    train_events,
+    write_critiqued,
+    write_eval,
+    write_train_dir,
+)
+
+from tui.app import TunewiseApp
+
+SIZE = (80, 24)
+
+
+async def wait_for(pilot, cond, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def capture_answers(app) -> list:
+    sent = []
+    app.answer = lambda run_id, answer: sent.append((run_id, answer))
+    return sent
+
+
+# ---------------------------------------------------------------- home / resume
+async def test_home_lists_sessions_and_resumes_the_pending_question(workspace):
+    from agent.context import AgentContext
+    from agent.runner import create_run_for, drive, initial_state
+    from tools.spec import TaskSpec
+
+    spec = TaskSpec(name="cities", spec="Extract the city from a sentence as JSON.")
+    run = create_run_for(workspace, spec, run_id="cities-run")
+    out = drive(workspace, run.id, initial_state(run.id, spec, headless=False), AgentContext(workspace))
+    assert out["interrupt"]["key"] == "problem"
+    make_run(workspace, "files-only-run")
+
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        home = app.screen
+        await wait_for(pilot, lambda: len(home.rows) == 2)
+        states = {r["id"]: r["state"] for r in home.rows}
+        assert states == {"cities-run": "waiting: your answer", "files-only-run": "files only"}
+        assert home.rows[0]["id"] == "cities-run"
+        await pilot.press("r")  # resume the highlighted session
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConversationScreen")
+        conv = app.screen
+        assert conv.run_id == "cities-run" and conv.pending["key"] == "problem"
+        texts = [m.text for m in conv.query("ChatMessage")]
+        assert any("what should the model do" in t for t in texts)  # the transcript of earlier answers
+        assert any("Extract the city" in t for t in texts)
+        assert "What goes wrong today" in texts[-1]
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "HomeScreen"
+
+
+# ---------------------------------------------------------------- decision
+def _decision_payload() -> dict:
+    from agent.rubric import Answers, decide
+
+    d = decide(Answers(spec="Extract the city as JSON", examples=0, prompted_success=0.3, goals=["format"]))
+    return {"kind": "decision", "decision": d.to_dict(), "choices": ["accept", "prompt", "few-shot", "rag",
+                                                                     "fine-tune", "rag+fine-tune"]}
+
+
+async def test_decision_accept_override_and_change_answers(workspace):
+    from tui.screens.decision import DecisionScreen
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sent = capture_answers(app)
+        app.show(DecisionScreen(RUN_ID, _decision_payload()))
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#rubric").row_count == 4
+        assert "fine-tune" in screen.decision["approach"]
+        await pilot.press("o")  # override without a choice: nothing sent yet
+        assert sent == []
+        screen.query_one("#override-choice").value = "few-shot"
+        await pilot.click("#override")
+        assert sent == [(RUN_ID, "few-shot")]
+        await pilot.press("a")  # already answered: not sent twice
+        assert sent == [(RUN_ID, "few-shot")]
+        app.run_values[RUN_ID] = {"answers": {"spec": "Extract the city as JSON", "examples": 0, "goals": ["format"]}}
+        await pilot.press("c")
+        await pilot.pause()
+        conv = app.screen
+        assert type(conv).__name__ == "ConversationScreen" and conv.run_id is None
+        assert conv.query_one("#answer-input").value == "Extract the city as JSON"  # earlier answer pre-filled
+        assert conv.defaults["goals"] == ["format"]
+
+
+async def test_decision_accept_key_sends_accept(workspace):
+    from tui.screens.decision import DecisionScreen
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sent = capture_answers(app)
+        app.show(DecisionScreen(RUN_ID, _decision_payload()))
+        await pilot.pause()
+        await pilot.press("a")
+        assert sent == [(RUN_ID, "accept")]
+
+
+# ---------------------------------------------------------------- data review
+async def test_review_filters_decisions_progress_and_submit(workspace):
+    from tui.screens.review import ReviewScreen
+
+    make_run(workspace)
+    path = write_critiqued(workspace, 20)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sent = capture_answers(app)
+        app.show(ReviewScreen(RUN_ID, {"kind": "review", "run_id": RUN_ID, "iteration": 1, "file": str(path), "n": 20}))
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.model.items) == 20)
+        table = screen.query_one("#review-table")
+        assert table.row_count == 20 and screen.model.required == 2
+        await pilot.click("#filter-flagged")
+        assert table.row_count == 2  # ex-07, ex-14
+        await pilot.click("#filter-low-score")
+        assert table.row_count == 4  # every 5th scored 2
+        await pilot.press("r")  # reject ex-05
+        await pilot.press("a")  # accept ex-10 (cursor moved down)
+        assert screen.model.decisions == {"ex-05": {"id": "ex-05", "action": "reject"},
+                                          "ex-10": {"id": "ex-10", "action": "accept"}}
+        await pilot.press("f")  # next filter: unreviewed
+        assert screen.active_filter == "unreviewed" and table.row_count == 18
+        await pilot.press("ctrl+s")
+        assert sent  # enough reviewed (2 of 20 = 10%)
+        assert sent[0] == (RUN_ID, [{"id": "ex-05", "action": "reject"}, {"id": "ex-10", "action": "accept"}])
+
+
+async def test_review_edit_with_textarea_and_minimum_share(workspace):
+    from tui.screens.review import ReviewScreen
+
+    make_run(workspace)
+    path = write_critiqued(workspace, 20)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sent = capture_answers(app)
+        app.show(ReviewScreen(RUN_ID, {"kind": "review", "file": str(path), "n": 20}))
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.model.items) == 20)
+        await pilot.press("ctrl+s")  # nothing reviewed: refused
+        assert sent == []
+        await pilot.press("e")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "EditDialog"
+        area = app.screen.query_one("TextArea")
+        area.text = '{"city": "Paris"}'
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert screen.model.decisions["ex-01"] == {"id": "ex-01", "action": "edit", "content": '{"city": "Paris"}'}
+        await pilot.press("p")  # apply to all like it
+        assert screen.model.decisions["ex-01"]["propagate"] is True
+        assert screen.current().id == "ex-01"  # the cursor follows the decision it changed
+        await pilot.press("down", "u")  # undo on an undecided row: nothing changes
+        assert "ex-01" in screen.model.decisions
+        await pilot.press("up", "u")
+        assert screen.model.decisions == {}
+
+
+def test_review_model_counts():
+    from tui.widgets.review import ReviewItem, ReviewModel
+
+    items = [ReviewItem(id=str(i), input="i", output="o", score=s, flags=f)
+             for i, (s, f) in enumerate([(5, []), (2, []), (None, ["unjudged"]), (1, ["dup"])])]
+    m = ReviewModel(items)
+    assert [len(m.filtered(f)) for f in ("all", "flagged", "low score", "unreviewed")] == [4, 2, 2, 4]
+    assert m.required == 1 and not m.enough
+    m.decide("3", "reject")
+    m.decide("0", "edit", content="x")
+    assert m.enough and [d["id"] for d in m.decisions_list()] == ["0", "3"]
+    with pytest.raises(ValueError):
+        m.decide("1", "delete")
+
+
+# ---------------------------------------------------------------- training monitor
+async def test_training_monitor_tails_appended_events(workspace):
+    from tui.screens.training import TrainingScreen
+
+    make_run(workspace)
+    d = write_train_dir(workspace, train_events(range(1, 6)))
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(TrainingScreen(RUN_ID))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.progress.step == 5)
+        bar = screen.query_one("#train-progress")
+        assert bar.total == 20 and bar.progress == 5
+        assert len(screen.progress.losses) == 5 and len(screen.progress.eval_losses) == 1
+        append_events(d, train_events(range(6, 11)))
+        with open(d / "events.jsonl", "a") as fh:
+            fh.write('{"event": "log", "step": 11, "max_st')  # a torn line waits for the rest
+        await wait_for(pilot, lambda: screen.progress.step == 10)
+        assert bar.progress == 10 and screen.progress.eval_loss == pytest.approx(1.7)
+        assert "ETA 40s" in str(screen.query_one("#train-stats").render())
+        with open(d / "events.jsonl", "a") as fh:
+            fh.write('eps": 20, "loss": 1.4}\n{"event": "end", "step": 11, "status": "completed"}\n')
+        await wait_for(pilot, lambda: screen.progress.status == "done")
+        assert screen.progress.step == 11 and screen.query_one("#stop").disabled
+
+
+async def test_training_stop_sends_sigint_to_the_runner(workspace):
+    from tools.workspace import atomic_write_json
+    from tui.screens.training import TrainingScreen
+
+    make_run(workspace)
+    d = write_train_dir(workspace, train_events(range(1, 3))).resolve()
+    # a stand-in process whose command line looks like the runner's, so stop_training trusts the pid
+    proc = subprocess.Popen([sys.executable, "-c", "import time,sys; time.sleep(60)", "tools.train.sft", str(d)],
+                            start_new_session=True)
+    atomic_write_json(d / "process.json", {"pid": proc.pid})
+    try:
+        app = TunewiseApp(workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            app.show(TrainingScreen(RUN_ID))
+            await wait_for(pilot, lambda: app.screen.progress.step == 2)
+            await pilot.press("s")
+            await wait_for(pilot, lambda: proc.poll() is not None, timeout=20)
+        assert proc.returncode != 0  # interrupted (KeyboardInterrupt), not finished
+        assert (d / "STOP").exists()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+
+
+def test_train_progress_resume_trims_the_curve():
+    from tui.widgets.training import TrainProgress, format_eta
+
+    p = TrainProgress()
+    for ev in train_events(range(1, 9)):
+        p.apply(ev)
+    p.apply({"event": "start", "step": 5, "max_steps": 20})  # resumed from checkpoint 5
+    assert [s for s, _ in p.losses] == [1, 2, 3, 4, 5] and p.status == "running"
+    p.apply({"event": "error", "error": "out of memory"})
+    assert p.status == "failed" and p.error == "out of memory"
+    assert format_eta(3725) == "1h02m" and format_eta(None) == "—"
+
+
+# ---------------------------------------------------------------- evaluation
+async def test_evaluation_systems_side_by_side_and_regression_filter(workspace):
+    from tui.screens.evaluation import EvaluationScreen
+
+    make_run(workspace)
+    write_eval(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(EvaluationScreen(RUN_ID))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.eval_view.version == "v1")
+        await pilot.pause()
+        assert screen.query_one("#systems").row_count == 3
+        examples = screen.query_one("#examples")
+        assert examples.row_count == 4
+        panels = screen.query(".sbs-panel")
+        assert len(panels) == 2  # baseline and candidate
+        assert "base few-shot judged on t-1" in str(panels[0].query_one("Static").render())
+        await pilot.press("g")
+        assert examples.row_count == 1 and screen.shown[0].id == "reg-02"
+        await pilot.press("s")
+        await pilot.pause()
+        assert len(screen.query(".sbs-panel")) == 3
+        await pilot.press("g")
+        assert examples.row_count == 4
+
+
+# ---------------------------------------------------------------- report, palette, help, theme
+async def test_palette_reaches_screens_help_and_theme(workspace):
+    make_run(workspace)
+    write_eval(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.current_run = RUN_ID
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"screen: evaluation")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "EvaluationScreen")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"screen: report")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ReportScreen")
+        md = app.screen.query_one("#report-md")
+        await wait_for(pilot, lambda: "Files" in md.source)
+        assert ".tunewise/runs/demo-run/eval" in md.source
+        await pilot.press("f1")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "ReportScreen"
+        assert app.theme == "tunewise-dark"
+        await pilot.press("ctrl+t")
+        assert app.theme == "tunewise-light"
+
+
+def test_help_lists_every_screens_keys():
+    from tui.help_screen import help_markdown
+
+    text = help_markdown()
+    for needle in ("Data review", "| `a` | Accept |", "| `r` | Reject |", "| `s` | Stop |", "| `g` | Regressions only |",
+                   "ctrl+p"):
+        assert needle in text
+
+
+def test_import_is_light():
+    code = ("import sys, tui.app; bad = [m for m in ('torch', 'transformers', 'langgraph', 'textual_plotext') "
+            "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_run_app_exists():
+    from tui.app import run_app
+
+    assert callable(run_app)
+    asyncio.get_event_loop_policy()  # the app uses the default loop policy
