@@ -78,7 +78,8 @@ def build_dataset(run, spec: TaskSpec, *, n: int, teacher=None, judge=None, stud
     general_before = len(rows)
     if spec.general_share > 0 and rows and (general_file or gen.stopped is None):
         emit({"event": "stage", "message": f"mixing {spec.general_share:.0%} general examples"})
-        rows = mix_general(rows, spec.general_share, general_file=general_file, teacher=teacher, spec=spec)
+        rows = mix_general(rows, spec.general_share, general_file=general_file, teacher=teacher, spec=spec,
+                           max_tokens=answer_max_tokens)
     label_key = "assistant" if spec.output.format == "label" else None
     splits = split_rows(previous + rows, label_key=label_key, previous_regression=prev_reg or None)
     counts = Counter(d["action"] for d in decisions)
