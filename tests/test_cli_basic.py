@@ -61,7 +61,7 @@ def test_chat_answers_offline_with_no_keys():
 
 
 def test_doctor_runs_and_reports_keys_as_absent():
-    r = run_cli("doctor", "--brief")
+    r = run_cli("doctor", env={"COLUMNS": "200"})  # wide enough that rich does not wrap the table
     assert r.returncode == 0, r.stdout + r.stderr
     assert "OPENAI_API_KEY absent" in r.stdout
     assert "embedded model" in r.stdout
