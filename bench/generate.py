@@ -22,17 +22,33 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TOPICS = [
-    "the water cycle", "how a bicycle gear works", "why the sky is blue", "what a compiler does",
-    "how bees make honey", "the rules of chess", "how vaccines work", "what inflation is",
-    "how a refrigerator cools", "why leaves change colour", "what a neural network is", "how tides happen",
-    "what DNA does", "how to brew tea", "why we sleep", "how a rainbow forms",
+    "the water cycle",
+    "how a bicycle gear works",
+    "why the sky is blue",
+    "what a compiler does",
+    "how bees make honey",
+    "the rules of chess",
+    "how vaccines work",
+    "what inflation is",
+    "how a refrigerator cools",
+    "why leaves change colour",
+    "what a neural network is",
+    "how tides happen",
+    "what DNA does",
+    "how to brew tea",
+    "why we sleep",
+    "how a rainbow forms",
 ]
 
 
 def prompts(n: int) -> list[list[dict]]:
-    return [[{"role": "system", "content": "You are a concise teacher."},
-             {"role": "user", "content": f"Explain {TOPICS[i % len(TOPICS)]} in three sentences."}]
-            for i in range(n)]
+    return [
+        [
+            {"role": "system", "content": "You are a concise teacher."},
+            {"role": "user", "content": f"Explain {TOPICS[i % len(TOPICS)]} in three sentences."},
+        ]
+        for i in range(n)
+    ]
 
 
 def timed(fn):
@@ -43,10 +59,17 @@ def timed(fn):
 
 def row(label: str, completions, seconds: float) -> dict:
     tokens = sum(c.usage.completion_tokens for c in completions)
-    r = {"label": label, "requests": len(completions), "tokens": tokens, "seconds": seconds,
-         "tok_s": tokens / seconds if seconds else 0.0}
-    print(f"  {label:<34} {len(completions):>3} req  {tokens:>5} tok  {seconds:7.2f} s  {r['tok_s']:7.1f} tok/s",
-          flush=True)
+    r = {
+        "label": label,
+        "requests": len(completions),
+        "tokens": tokens,
+        "seconds": seconds,
+        "tok_s": tokens / seconds if seconds else 0.0,
+    }
+    print(
+        f"  {label:<34} {len(completions):>3} req  {tokens:>5} tok  {seconds:7.2f} s  {r['tok_s']:7.1f} tok/s",
+        flush=True,
+    )
     return r
 
 
@@ -55,7 +78,9 @@ def main() -> int:
     ap.add_argument("--prompts", type=int, default=16)
     ap.add_argument("--tokens", type=int, default=48)
     ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--concurrency", type=int, default=None, help="concurrent API requests (default: --prompts)")
+    ap.add_argument(
+        "--concurrency", type=int, default=None, help="concurrent API requests (default: --prompts)"
+    )
     ap.add_argument("--dtype", default="float32", help="float32 (default, as in tests), bfloat16 or auto")
     args = ap.parse_args()
 
@@ -75,13 +100,16 @@ def main() -> int:
     reqs = [Request(m, params) for m in msgs]
     concurrency = args.concurrency or args.prompts
 
-    local = LocalProvider("embedded", dtype=None if args.dtype == "auto" else args.dtype,
-                          batch_size=args.batch_size)
+    local = LocalProvider(
+        "embedded", dtype=None if args.dtype == "auto" else args.dtype, batch_size=args.batch_size
+    )
     local._loaded()
     local._generate_batch([(msgs[0], GenParams(max_tokens=4), None)])  # warm-up
-    print(f"tunewise bench/generate.py · {dt.datetime.now():%Y-%m-%d %H:%M} · {platform.machine()} "
-          f"{os.cpu_count()} cores · torch {torch.__version__} threads {torch.get_num_threads()} · "
-          f"model embedded ({local.dtype}) · {args.prompts} prompts × ≤{args.tokens} new tokens")
+    print(
+        f"tunewise bench/generate.py · {dt.datetime.now():%Y-%m-%d %H:%M} · {platform.machine()} "
+        f"{os.cpu_count()} cores · torch {torch.__version__} threads {torch.get_num_threads()} · "
+        f"model embedded ({local.dtype}) · {args.prompts} prompts × ≤{args.tokens} new tokens"
+    )
 
     print("local provider (embedded model, in process)")
     seq, t_seq = timed(lambda: [local.complete(m, max_tokens=args.tokens, use_cache=False) for m in msgs])
@@ -104,7 +132,9 @@ def main() -> int:
     print("ratios")
     print(f"  local batched / sequential tokens/s:        {r_bat['tok_s'] / r_seq['tok_s']:.2f}x")
     print(f"  openai concurrent / sequential tokens/s:    {r_acon['tok_s'] / r_aseq['tok_s']:.2f}x")
-    print(f"  openai sequential / local sequential:       {r_aseq['tok_s'] / r_seq['tok_s']:.2f}x (HTTP overhead)")
+    print(
+        f"  openai sequential / local sequential:       {r_aseq['tok_s'] / r_seq['tok_s']:.2f}x (HTTP overhead)"
+    )
     return 0
 
 

@@ -25,7 +25,9 @@ def run_cli(*args: str, env: dict | None = None, timeout: int = 180) -> subproce
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
     for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "TUNEWISE_BASE_URL"):
         full_env.pop(var, None)
-    return subprocess.run([*tunewise_cmd(), *args], env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*tunewise_cmd(), *args], env=full_env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def assert_one_line_error(r: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -118,6 +120,8 @@ def test_serve_answers_the_official_openai_client(serve_process):
 
 def test_chat_through_served_model(serve_process):
     """`tunewise chat --provider compatible` finds the served model id by itself (GET /v1/models)."""
-    r = run_cli("chat", "Say hello", "--provider", "compatible", "--base-url", serve_process, "--max-tokens", "8")
+    r = run_cli(
+        "chat", "Say hello", "--provider", "compatible", "--base-url", serve_process, "--max-tokens", "8"
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() and "compatible:smol" in r.stderr

@@ -23,14 +23,21 @@ def message_payload(text: str = "Hello there!", input_tokens: int = 21, output_t
         "content": [{"type": "text", "text": text}],
         "stop_reason": "end_turn",
         "stop_sequence": None,
-        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
-                  "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+        "usage": {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        },
     }
 
 
 def error_payload(kind: str, message: str) -> dict:
-    return {"type": "error", "error": {"type": kind, "message": message},
-            "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy"}
+    return {
+        "type": "error",
+        "error": {"type": kind, "message": message},
+        "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy",
+    }
 
 
 class Recorder:
@@ -54,16 +61,25 @@ def make_provider(recorder: Recorder, sleeps: list[float], **kw) -> AnthropicPro
         sleeps.append(seconds)
 
     policy = RetryPolicy(max_retries=3, base_delay=0.5, max_delay=8.0, sleep=record_sleep)
-    return AnthropicProvider("claude-sonnet-4-5", api_key=FAKE_KEY, retry=policy,
-                             http_client=httpx.AsyncClient(transport=httpx.MockTransport(recorder)), **kw)
+    return AnthropicProvider(
+        "claude-sonnet-4-5",
+        api_key=FAKE_KEY,
+        retry=policy,
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(recorder)),
+        **kw,
+    )
 
 
 def test_split_system_merges_system_and_same_role_turns():
-    system, turns = split_system([
-        {"role": "system", "content": "A"}, {"role": "user", "content": "q1"},
-        {"role": "user", "content": "q2"}, {"role": "system", "content": "B"},
-        {"role": "assistant", "content": "a"},
-    ])
+    system, turns = split_system(
+        [
+            {"role": "system", "content": "A"},
+            {"role": "user", "content": "q1"},
+            {"role": "user", "content": "q2"},
+            {"role": "system", "content": "B"},
+            {"role": "assistant", "content": "a"},
+        ]
+    )
     assert system == "A\n\nB"
     assert turns == [{"role": "user", "content": "q1\n\nq2"}, {"role": "assistant", "content": "a"}]
 
@@ -71,8 +87,11 @@ def test_split_system_merges_system_and_same_role_turns():
 def test_system_prompt_goes_top_level_and_usage_is_costed():
     rec = Recorder(httpx.Response(200, json=message_payload()))
     p = make_provider(rec, [])
-    c = p.complete([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
-                   max_tokens=50, stop=["\n\n"])
+    c = p.complete(
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+        max_tokens=50,
+        stop=["\n\n"],
+    )
     body = rec.bodies[0]
     assert rec.requests[0].url.path == "/v1/messages"
     headers = rec.requests[0].headers
@@ -89,8 +108,11 @@ def test_system_prompt_goes_top_level_and_usage_is_costed():
 
 def test_429_retry_after_is_honoured():
     rec = Recorder(
-        httpx.Response(429, headers={"retry-after": "7", "anthropic-ratelimit-requests-remaining": "0"},
-                       json=error_payload("rate_limit_error", "Number of requests has exceeded your rate limit")),
+        httpx.Response(
+            429,
+            headers={"retry-after": "7", "anthropic-ratelimit-requests-remaining": "0"},
+            json=error_payload("rate_limit_error", "Number of requests has exceeded your rate limit"),
+        ),
         httpx.Response(200, json=message_payload()),
     )
     sleeps: list[float] = []
@@ -104,8 +126,11 @@ def test_429_retry_after_is_honoured():
 
 def test_529_overloaded_is_retried_with_backoff():
     overloaded = error_payload("overloaded_error", "Overloaded")
-    rec = Recorder(httpx.Response(529, json=overloaded), httpx.Response(529, json=overloaded),
-                   httpx.Response(200, json=message_payload("ok")))
+    rec = Recorder(
+        httpx.Response(529, json=overloaded),
+        httpx.Response(529, json=overloaded),
+        httpx.Response(200, json=message_payload("ok")),
+    )
     sleeps: list[float] = []
     p = make_provider(rec, sleeps)
     assert p.complete([{"role": "user", "content": "Hi"}], max_tokens=10).text == "ok"

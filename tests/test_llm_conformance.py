@@ -53,8 +53,9 @@ def _stream_text(provider, messages, max_tokens: int) -> list[str]:
     import openai
 
     client = openai.OpenAI(base_url=provider.base_url, api_key="not-needed")
-    stream = client.chat.completions.create(model=provider.model, messages=messages, max_tokens=max_tokens,
-                                            stream=True)
+    stream = client.chat.completions.create(
+        model=provider.model, messages=messages, max_tokens=max_tokens, stream=True
+    )
     return [chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices]
 
 
@@ -74,8 +75,10 @@ def test_completion_has_text_usage_and_latency(provider):
 def test_map_keeps_request_order_under_concurrency(provider):
     # prompts of clearly different lengths, shuffled: each answer's prompt_tokens shows where it came from
     words = ["one two three", "one", "one two three four five six seven eight", "one two three four five"]
-    reqs = [Request([{"role": "user", "content": f"Repeat these words: {w}"}], GenParams(max_tokens=6), tag=w)
-            for w in words]
+    reqs = [
+        Request([{"role": "user", "content": f"Repeat these words: {w}"}], GenParams(max_tokens=6), tag=w)
+        for w in words
+    ]
     seen: list[int] = []
     out = provider.map(reqs, concurrency=4, on_result=lambda i, c: seen.append(i))
     assert [c.tag for c in out] == words
@@ -87,8 +90,11 @@ def test_map_keeps_request_order_under_concurrency(provider):
 
 
 def test_structured_output_is_parsed_or_explained_after_one_repair(provider):
-    c = provider.complete([{"role": "user", "content": 'Greet me as JSON, like {"greeting": "hi"}.'}],
-                          json_schema=GREETING_SCHEMA, max_tokens=24)
+    c = provider.complete(
+        [{"role": "user", "content": 'Greet me as JSON, like {"greeting": "hi"}.'}],
+        json_schema=GREETING_SCHEMA,
+        max_tokens=24,
+    )
     assert (c.parsed is None) != (c.parse_error is None)
     if c.parsed is not None:
         assert isinstance(c.parsed["greeting"], str)

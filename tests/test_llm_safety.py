@@ -29,17 +29,32 @@ HI = [{"role": "user", "content": "Hi"}]
 
 def chat_completion(content: str = "Hello!", prompt_tokens: int = 19, completion_tokens: int = 10) -> dict:
     return {
-        "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "object": "chat.completion", "created": 1741569952,
+        "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
+        "object": "chat.completion",
+        "created": 1741569952,
         "model": "gpt-5-mini-2025-08-07",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None,
-                                             "annotations": []},
-                     "logprobs": None, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens,
-                  "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-                  "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}},
-        "service_tier": "default", "system_fingerprint": None,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": None, "annotations": []},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+        "service_tier": "default",
+        "system_fingerprint": None,
     }
 
 
@@ -60,8 +75,13 @@ async def _no_sleep(_seconds: float) -> None:
 def openai_provider(script: Scripted, **kw):
     from tools.llm.openai_provider import OpenAIProvider
 
-    return OpenAIProvider("gpt-5-mini", api_key=LEAK_KEY, retry=RetryPolicy(sleep=_no_sleep),
-                          http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(script)), **kw)
+    return OpenAIProvider(
+        "gpt-5-mini",
+        api_key=LEAK_KEY,
+        retry=RetryPolicy(sleep=_no_sleep),
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(script)),
+        **kw,
+    )
 
 
 # ---------------------------------------------------------------- budget
@@ -116,13 +136,26 @@ def test_openai_429_then_success_uses_retry_after_ms(workspace):
     from tools.llm.openai_provider import OpenAIProvider
 
     script = Scripted(
-        httpx2.Response(429, headers={"retry-after-ms": "1500", "x-ratelimit-remaining-requests": "0"},
-                        json={"error": {"message": "Rate limit reached for gpt-5-mini", "type": "requests",
-                                        "param": None, "code": "rate_limit_exceeded"}}),
+        httpx2.Response(
+            429,
+            headers={"retry-after-ms": "1500", "x-ratelimit-remaining-requests": "0"},
+            json={
+                "error": {
+                    "message": "Rate limit reached for gpt-5-mini",
+                    "type": "requests",
+                    "param": None,
+                    "code": "rate_limit_exceeded",
+                }
+            },
+        ),
         httpx2.Response(200, json=chat_completion("ok")),
     )
-    p = OpenAIProvider("gpt-5-mini", api_key=LEAK_KEY, retry=RetryPolicy(sleep=record),
-                       http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(script)))
+    p = OpenAIProvider(
+        "gpt-5-mini",
+        api_key=LEAK_KEY,
+        retry=RetryPolicy(sleep=record),
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(script)),
+    )
     assert p.complete(HI, max_tokens=5).text == "ok"
     assert sleeps == [1.5] and len(script.requests) == 2
     body = json.loads(script.requests[0].content)
@@ -154,7 +187,9 @@ def test_price_file_yaml_syntax_error_has_a_line(workspace, monkeypatch):
 
 
 def test_price_overrides_merge_with_builtin(workspace):
-    (workspace.path / "prices.yaml").write_text("models:\n  openai:\n    gpt-5-mini: {input: 1.0, output: 4.0}\n")
+    (workspace.path / "prices.yaml").write_text(
+        "models:\n  openai:\n    gpt-5-mini: {input: 1.0, output: 4.0}\n"
+    )
     table = PriceTable.load(workspace_dir=workspace.path)
     assert table.cost("openai", "gpt-5-mini-2025", 1_000_000, 0) == 1.0
     assert table.cost("anthropic", "claude-haiku-4-5", 0, 1_000_000) == 5.0  # built-in kept
@@ -178,13 +213,28 @@ def test_keys_never_reach_files_logs_or_errors(workspace, monkeypatch, caplog, c
     echo = f"Your key is {LEAK_KEY}"  # a model that repeats a secret must not get it cached
     script = Scripted(
         httpx2.Response(200, json=chat_completion(echo)),
-        httpx2.Response(503, json={"error": {"message": f"upstream failed for {LEAK_KEY}", "type": "server_error"}}),
-        httpx2.Response(401, json={"error": {"message": f"Incorrect API key provided: {LEAK_KEY}.",
-                                             "type": "invalid_request_error", "param": None,
-                                             "code": "invalid_api_key"}}),
+        httpx2.Response(
+            503, json={"error": {"message": f"upstream failed for {LEAK_KEY}", "type": "server_error"}}
+        ),
+        httpx2.Response(
+            401,
+            json={
+                "error": {
+                    "message": f"Incorrect API key provided: {LEAK_KEY}.",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": "invalid_api_key",
+                }
+            },
+        ),
     )
-    p = get_provider("teacher", workspace=workspace, budget=budget, retry=RetryPolicy(sleep=_no_sleep),
-                     http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(script)))
+    p = get_provider(
+        "teacher",
+        workspace=workspace,
+        budget=budget,
+        retry=RetryPolicy(sleep=_no_sleep),
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(script)),
+    )
     assert p.name == "openai"  # auto-selected from OPENAI_API_KEY
     p.complete(HI, max_tokens=10)
     with pytest.raises(ProviderError) as auth:
@@ -192,10 +242,22 @@ def test_keys_never_reach_files_logs_or_errors(workspace, monkeypatch, caplog, c
     assert "401" in str(auth.value)
     errors = [str(auth.value), auth.value.one_line()]
 
-    ant_script = Scripted(httpx2.Response(401, json={"type": "error", "error": {
-        "type": "authentication_error", "message": f"invalid x-api-key {LEAK_ANTHROPIC}"}}))
-    a = get_provider("judge", "anthropic", workspace=workspace, retry=RetryPolicy(sleep=_no_sleep),
-                     http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(ant_script)))
+    ant_script = Scripted(
+        httpx2.Response(
+            401,
+            json={
+                "type": "error",
+                "error": {"type": "authentication_error", "message": f"invalid x-api-key {LEAK_ANTHROPIC}"},
+            },
+        )
+    )
+    a = get_provider(
+        "judge",
+        "anthropic",
+        workspace=workspace,
+        retry=RetryPolicy(sleep=_no_sleep),
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(ant_script)),
+    )
     with pytest.raises(ProviderError) as ant_err:
         a.complete(HI, max_tokens=10)
     errors.append(str(ant_err.value))
@@ -218,12 +280,25 @@ def test_keys_never_reach_files_logs_or_errors(workspace, monkeypatch, caplog, c
 
 
 def test_cli_never_prints_the_key(tmp_path):
-    env = {**os.environ, "OPENAI_API_KEY": LEAK_KEY, "ANTHROPIC_API_KEY": LEAK_ANTHROPIC,
-           "TUNEWISE_HOME": str(tmp_path)}
+    env = {
+        **os.environ,
+        "OPENAI_API_KEY": LEAK_KEY,
+        "ANTHROPIC_API_KEY": LEAK_ANTHROPIC,
+        "TUNEWISE_HOME": str(tmp_path),
+    }
     runs = [
         [sys.executable, "-m", "tui.cli.main", "doctor", "--brief"],
-        [sys.executable, "-m", "tui.cli.main", "chat", "hi", "--provider", "compatible",
-         "--base-url", "http://127.0.0.1:9/v1"],
+        [
+            sys.executable,
+            "-m",
+            "tui.cli.main",
+            "chat",
+            "hi",
+            "--provider",
+            "compatible",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+        ],
     ]
     outputs = []
     for cmd in runs:

@@ -28,28 +28,49 @@ def _post(base_url: str, body, **kw) -> httpx.Response:
 
 # ---------------------------------------------------------------- pure request parsing
 def test_parse_chat_request_maps_openai_fields():
-    req = parse_chat_request({
-        "model": "m", "max_completion_tokens": 7, "temperature": 0.5, "top_p": 0.9, "seed": 3, "stop": "END",
-        "stream": True, "stream_options": {"include_usage": True},
-        "messages": [{"role": "developer", "content": "be brief"},
-                     {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}],
-    })
+    req = parse_chat_request(
+        {
+            "model": "m",
+            "max_completion_tokens": 7,
+            "temperature": 0.5,
+            "top_p": 0.9,
+            "seed": 3,
+            "stop": "END",
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "messages": [
+                {"role": "developer", "content": "be brief"},
+                {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+            ],
+        }
+    )
     assert req.messages == [{"role": "system", "content": "be brief"}, {"role": "user", "content": "ab"}]
-    assert (req.params.max_tokens, req.params.temperature, req.params.top_p, req.params.seed) == (7, 0.5, 0.9, 3)
+    assert (req.params.max_tokens, req.params.temperature, req.params.top_p, req.params.seed) == (
+        7,
+        0.5,
+        0.9,
+        3,
+    )
     assert req.params.stop == ("END",) and req.stream and req.include_usage
 
 
-@pytest.mark.parametrize("body, param", [
-    ({"messages": USER}, "model"),
-    ({"model": "m", "messages": []}, "messages"),
-    ({"model": "m", "messages": [{"role": "wizard", "content": "x"}]}, "messages[0].role"),
-    ({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "messages[0].content[0]"),
-    ({"model": "m", "messages": USER, "n": 2}, "n"),
-    ({"model": "m", "messages": USER, "max_tokens": 0}, "max_tokens"),
-    ({"model": "m", "messages": USER, "temperature": 9}, "temperature"),
-    ({"model": "m", "messages": USER, "stop": 5}, "stop"),
-    ({"model": "m", "messages": USER, "response_format": {"type": "xml"}}, "response_format"),
-])
+@pytest.mark.parametrize(
+    "body, param",
+    [
+        ({"messages": USER}, "model"),
+        ({"model": "m", "messages": []}, "messages"),
+        ({"model": "m", "messages": [{"role": "wizard", "content": "x"}]}, "messages[0].role"),
+        (
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
+            "messages[0].content[0]",
+        ),
+        ({"model": "m", "messages": USER, "n": 2}, "n"),
+        ({"model": "m", "messages": USER, "max_tokens": 0}, "max_tokens"),
+        ({"model": "m", "messages": USER, "temperature": 9}, "temperature"),
+        ({"model": "m", "messages": USER, "stop": 5}, "stop"),
+        ({"model": "m", "messages": USER, "response_format": {"type": "xml"}}, "response_format"),
+    ],
+)
 def test_parse_chat_request_names_the_bad_field(body, param):
     with pytest.raises(BadRequest) as e:
         parse_chat_request(body)
@@ -82,7 +103,9 @@ def test_chat_completion_shape(served):
     assert choice["message"]["role"] == "assistant" and choice["message"]["content"]
     assert choice["finish_reason"] in ("stop", "length")
     u = body["usage"]
-    assert u["total_tokens"] == u["prompt_tokens"] + u["completion_tokens"] and 0 < u["completion_tokens"] <= 8
+    assert (
+        u["total_tokens"] == u["prompt_tokens"] + u["completion_tokens"] and 0 < u["completion_tokens"] <= 8
+    )
 
 
 def test_errors_are_openai_shaped(served):
@@ -95,8 +118,12 @@ def test_errors_are_openai_shaped(served):
     with pytest.raises(openai.BadRequestError) as br:
         client.chat.completions.create(model="embedded", messages=USER, max_tokens=4, n=3)
     assert br.value.body["param"] == "n"
-    bad_json = httpx.post(f"{served}/chat/completions", content=b"{not json", timeout=30,
-                          headers={"content-type": "application/json"})
+    bad_json = httpx.post(
+        f"{served}/chat/completions",
+        content=b"{not json",
+        timeout=30,
+        headers={"content-type": "application/json"},
+    )
     assert bad_json.status_code == 400 and "error" in bad_json.json()
     unknown_path = httpx.get(served.removesuffix("/v1") + "/v2/nothing")
     assert unknown_path.status_code == 404 and unknown_path.json()["error"]["type"] == "not_found_error"
@@ -104,8 +131,13 @@ def test_errors_are_openai_shaped(served):
 
 def test_sse_stream_format(served):
     lines = []
-    body = {"model": "embedded", "messages": USER, "max_tokens": 8, "stream": True,
-            "stream_options": {"include_usage": True}}
+    body = {
+        "model": "embedded",
+        "messages": USER,
+        "max_tokens": 8,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
     with httpx.stream("POST", f"{served}/chat/completions", json=body, timeout=120) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         lines = [line for line in r.iter_lines() if line]
@@ -129,11 +161,19 @@ def test_concurrent_requests_are_micro_batched(served):
 
     async def burst():
         async with httpx.AsyncClient(timeout=120) as client:
-            return await asyncio.gather(*[
-                client.post(f"{served}/chat/completions",
-                            json={"model": "embedded", "max_tokens": 4,
-                                  "messages": [{"role": "user", "content": f"Count to {i}."}]})
-                for i in range(6)])
+            return await asyncio.gather(
+                *[
+                    client.post(
+                        f"{served}/chat/completions",
+                        json={
+                            "model": "embedded",
+                            "max_tokens": 4,
+                            "messages": [{"role": "user", "content": f"Count to {i}."}],
+                        },
+                    )
+                    for i in range(6)
+                ]
+            )
 
     responses = asyncio.run(burst())
     assert [r.status_code for r in responses] == [200] * 6
@@ -153,9 +193,12 @@ def test_stop_strings_cut_streamed_and_plain_answers(served):
     plain = _post(served, {"model": "embedded", "messages": USER, "max_tokens": 16, "stop": [stop]}).json()
     assert plain["choices"][0]["message"]["content"] == expected
     assert plain["choices"][0]["finish_reason"] == "stop"
-    with httpx.stream("POST", f"{served}/chat/completions", timeout=120,
-                      json={"model": "embedded", "messages": USER, "max_tokens": 16, "stop": [stop],
-                            "stream": True}) as r:
+    with httpx.stream(
+        "POST",
+        f"{served}/chat/completions",
+        timeout=120,
+        json={"model": "embedded", "messages": USER, "max_tokens": 16, "stop": [stop], "stream": True},
+    ) as r:
         chunks = [json.loads(line[6:]) for line in r.iter_lines() if line and line != "data: [DONE]"]
     streamed = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
     assert streamed == expected
@@ -174,8 +217,9 @@ def test_serves_model_plus_lora_adapter(embedded_dir, tmp_path):
     torch.manual_seed(0)
     base = AutoModelForCausalLM.from_pretrained(str(embedded_dir), dtype=torch.float32)
     # init_lora_weights=False: random (non-zero) B matrices, so the adapter visibly changes outputs
-    lora = get_peft_model(base, LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"],
-                                           init_lora_weights=False))
+    lora = get_peft_model(
+        base, LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
     adapter_dir = tmp_path / "train" / "v1" / "adapter"
     lora.save_pretrained(str(adapter_dir))
     del base, lora

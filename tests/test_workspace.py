@@ -30,8 +30,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _child(code: str, tmp_path: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 # ---------------------------------------------------------------- runs
@@ -121,7 +127,8 @@ def test_atomic_write_killed_mid_write_keeps_old_content(tmp_path):
     """kill -9 while the new content is half written: the target still holds the complete old file."""
     target = tmp_path / "data.jsonl"
     atomic_write_jsonl(target, [{"old": i} for i in range(3)])
-    child = _child(f"""
+    child = _child(
+        f"""
         import os, sys, time
         from tools import workspace
         real_fsync = os.fsync
@@ -130,7 +137,9 @@ def test_atomic_write_killed_mid_write_keeps_old_content(tmp_path):
             time.sleep(60)
         workspace.os.fsync = slow_fsync
         workspace.atomic_write_jsonl({str(target)!r}, ({{"new": i}} for i in range(100000)))
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     try:
         assert child.stdout.readline().strip() == "half-written"
         os.kill(child.pid, signal.SIGKILL)
@@ -149,13 +158,16 @@ def test_atomic_write_killed_mid_write_keeps_old_content(tmp_path):
 # ---------------------------------------------------------------- lock
 def test_second_process_gets_a_clear_run_locked_error(workspace, tmp_path):
     run = workspace.create_run("locked")
-    child = _child(f"""
+    child = _child(
+        f"""
         import time
         from tools.workspace import RunLock
         with RunLock({str(run.path)!r}):
             print("locked", flush=True)
             time.sleep(60)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     try:
         assert child.stdout.readline().strip() == "locked"
         with pytest.raises(RunLocked) as e:

@@ -76,7 +76,9 @@ def read_json(path: str | os.PathLike) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise UserError(f"invalid JSON ({e.msg})", where=f"{path}:{e.lineno}", fix="repair or delete the file") from None
+        raise UserError(
+            f"invalid JSON ({e.msg})", where=f"{path}:{e.lineno}", fix="repair or delete the file"
+        ) from None
 
 
 def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
@@ -106,7 +108,9 @@ def read_yaml(path: str | os.PathLike) -> Any:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise UserError(f"invalid YAML ({getattr(e, 'problem', e)})", where=where, fix="fix the YAML syntax") from None
+        raise UserError(
+            f"invalid YAML ({getattr(e, 'problem', e)})", where=where, fix="fix the YAML syntax"
+        ) from None
 
 
 # ---------------------------------------------------------------- lock
@@ -296,7 +300,9 @@ class Run:
     def version_dir(self, kind: str, version: str | None = None) -> Path:
         version = version or self.latest_version(kind)
         if version is None:
-            raise UserError(f"run {self.id} has no {kind} version yet", fix=f"create one first (tunewise {kind} …)")
+            raise UserError(
+                f"run {self.id} has no {kind} version yet", fix=f"create one first (tunewise {kind} …)"
+            )
         return self.path / kind / version
 
     def summary(self) -> dict:

@@ -28,19 +28,30 @@ def split_system(messages: list[Message]) -> tuple[str | None, list[Message]]:
 class AnthropicProvider(Provider):
     name = "anthropic"
 
-    def __init__(self, model: str = "claude-sonnet-4-5", *, api_key: str | None = None, base_url: str | None = None,
-                 timeout: float = 120.0, http_client=None, **kw):
+    def __init__(
+        self,
+        model: str = "claude-sonnet-4-5",
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 120.0,
+        http_client=None,
+        **kw,
+    ):
         super().__init__(model, **kw)
         key = api_key or os.environ.get("ANTHROPIC_API_KEY")
         if not key:
-            raise ProviderError("provider anthropic needs ANTHROPIC_API_KEY",
-                                fix="export ANTHROPIC_API_KEY=… or pick another --provider (local, openai)")
+            raise ProviderError(
+                "provider anthropic needs ANTHROPIC_API_KEY",
+                fix="export ANTHROPIC_API_KEY=… or pick another --provider (local, openai)",
+            )
         import anthropic
 
         def make_client():
             # max_retries=0: tools/llm/retry.py is the only retry layer
-            return anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=0, timeout=timeout,
-                                            http_client=http_client)
+            return anthropic.AsyncAnthropic(
+                api_key=key, base_url=base_url, max_retries=0, timeout=timeout, http_client=http_client
+            )
 
         self._clients = LoopClients(make_client, shared=http_client is not None)
 
@@ -48,7 +59,9 @@ class AnthropicProvider(Provider):
     def _client(self):
         return self._clients.get()
 
-    async def _agenerate(self, messages: list[Message], params: GenParams, json_schema: dict | None) -> RawResult:
+    async def _agenerate(
+        self, messages: list[Message], params: GenParams, json_schema: dict | None
+    ) -> RawResult:
         system, turns = split_system(messages)
         # The Messages API of anthropic>=2 takes no temperature/top_p (the SDK rejects them): sampling is
         # the model's own; temperature/seed stay in the cache key only.
@@ -59,8 +72,13 @@ class AnthropicProvider(Provider):
             kwargs["stop_sequences"] = list(params.stop)
         resp = await self._client.messages.create(**kwargs)
         text = "".join(getattr(b, "text", "") for b in resp.content if getattr(b, "type", "") == "text")
-        return RawResult(text=text.strip(), prompt_tokens=resp.usage.input_tokens,
-                         completion_tokens=resp.usage.output_tokens, finish_reason=resp.stop_reason, model=resp.model)
+        return RawResult(
+            text=text.strip(),
+            prompt_tokens=resp.usage.input_tokens,
+            completion_tokens=resp.usage.output_tokens,
+            finish_reason=resp.stop_reason,
+            model=resp.model,
+        )
 
     def _classify_error(self, exc: BaseException) -> tuple[bool, float | None]:
         import anthropic
@@ -79,8 +97,12 @@ class AnthropicProvider(Provider):
         if isinstance(exc, anthropic.NotFoundError):
             return ProviderError(f"anthropic model {self.model!r} not found", fix="pick a valid --model")
         if isinstance(exc, anthropic.APIConnectionError):
-            return ProviderError("cannot reach the Anthropic API", fix="check the network or use --provider local")
+            return ProviderError(
+                "cannot reach the Anthropic API", fix="check the network or use --provider local"
+            )
         if isinstance(exc, anthropic.APIStatusError):
-            return ProviderError(f"anthropic failed with HTTP {exc.status_code}: {redact(str(exc))[:200]}",
-                                 fix="retry later, or lower concurrency")
+            return ProviderError(
+                f"anthropic failed with HTTP {exc.status_code}: {redact(str(exc))[:200]}",
+                fix="retry later, or lower concurrency",
+            )
         return exc

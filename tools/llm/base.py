@@ -111,7 +111,9 @@ class Provider:
         """What besides provider+model changes the answer (base URL, adapter, dtype); part of the cache key."""
         return {}
 
-    async def _agenerate(self, messages: list[Message], params: GenParams, json_schema: dict | None) -> RawResult:
+    async def _agenerate(
+        self, messages: list[Message], params: GenParams, json_schema: dict | None
+    ) -> RawResult:
         raise NotImplementedError
 
     def _generate_batch(self, batch: list[tuple[list[Message], GenParams, dict | None]]) -> list[RawResult]:
@@ -129,24 +131,42 @@ class Provider:
         return f"{self.name}:{self.model}"
 
     # ------------------------------------------------------------ public API
-    def complete(self, messages: list[Message], *, json_schema: dict | None = None, use_cache: bool = True,
-                 **params) -> Completion:
+    def complete(
+        self, messages: list[Message], *, json_schema: dict | None = None, use_cache: bool = True, **params
+    ) -> Completion:
         return self.map([Request(messages, GenParams(**_norm(params)), json_schema)], use_cache=use_cache)[0]
 
-    async def acomplete(self, messages: list[Message], *, json_schema: dict | None = None, use_cache: bool = True,
-                        **params) -> Completion:
-        res = await self.amap([Request(messages, GenParams(**_norm(params)), json_schema)], use_cache=use_cache)
+    async def acomplete(
+        self, messages: list[Message], *, json_schema: dict | None = None, use_cache: bool = True, **params
+    ) -> Completion:
+        res = await self.amap(
+            [Request(messages, GenParams(**_norm(params)), json_schema)], use_cache=use_cache
+        )
         return res[0]
 
-    def map(self, requests: Sequence[Request], *, concurrency: int | None = None, use_cache: bool = True,
-            on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+    def map(
+        self,
+        requests: Sequence[Request],
+        *,
+        concurrency: int | None = None,
+        use_cache: bool = True,
+        on_result: Callable[[int, Completion], None] | None = None,
+    ) -> list[Completion]:
         """Answer many requests: cached ones at once, the rest batched (local) or concurrently (API)."""
         if self.batched:
             return self._map_batched(list(requests), use_cache, on_result)
-        return run_sync(self.amap(requests, concurrency=concurrency, use_cache=use_cache, on_result=on_result))
+        return run_sync(
+            self.amap(requests, concurrency=concurrency, use_cache=use_cache, on_result=on_result)
+        )
 
-    async def amap(self, requests: Sequence[Request], *, concurrency: int | None = None, use_cache: bool = True,
-                   on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+    async def amap(
+        self,
+        requests: Sequence[Request],
+        *,
+        concurrency: int | None = None,
+        use_cache: bool = True,
+        on_result: Callable[[int, Completion], None] | None = None,
+    ) -> list[Completion]:
         requests = list(requests)
         if self.batched:
             return await asyncio.to_thread(self._map_batched, requests, use_cache, on_result)
@@ -190,11 +210,21 @@ class Provider:
         return self.prices.cost(self.name, self.model, approx_tokens(messages), params.max_tokens)
 
     def _finish(self, raw: RawResult, req: Request, latency: float, cached: bool) -> Completion:
-        cost = 0.0 if cached else self.prices.cost(self.name, self.model, raw.prompt_tokens, raw.completion_tokens)
+        cost = (
+            0.0
+            if cached
+            else self.prices.cost(self.name, self.model, raw.prompt_tokens, raw.completion_tokens)
+        )
         return Completion(
-            text=raw.text, provider=self.name, model=raw.model or self.model,
-            usage=Usage(raw.prompt_tokens, raw.completion_tokens), cost_usd=cost, latency_s=latency,
-            cached=cached, finish_reason=raw.finish_reason, tag=req.tag,
+            text=raw.text,
+            provider=self.name,
+            model=raw.model or self.model,
+            usage=Usage(raw.prompt_tokens, raw.completion_tokens),
+            cost_usd=cost,
+            latency_s=latency,
+            cached=cached,
+            finish_reason=raw.finish_reason,
+            tag=req.tag,
         )
 
     async def _raw_api(self, messages, params, json_schema, use_cache) -> tuple[RawResult, bool, float]:
@@ -209,9 +239,12 @@ class Provider:
         t0 = time.perf_counter()
         try:
             raw = await with_retries(
-                lambda: self._agenerate(messages, params, json_schema), self._classify_error, self.retry,
-                on_retry=lambda n, wait, e: log.warning("%s: retry %d in %.1fs after %s", self.describe(), n, wait,
-                                                        redact(type(e).__name__)),
+                lambda: self._agenerate(messages, params, json_schema),
+                self._classify_error,
+                self.retry,
+                on_retry=lambda n, wait, e: log.warning(
+                    "%s: retry %d in %.1fs after %s", self.describe(), n, wait, redact(type(e).__name__)
+                ),
             )
         except Exception as e:  # noqa: BLE001
             raise self._wrap_error(e) from None
@@ -221,7 +254,9 @@ class Provider:
         self.calls += 1
         latency = time.perf_counter() - t0
         if self.budget:
-            self.budget.charge(self.prices.cost(self.name, self.model, raw.prompt_tokens, raw.completion_tokens), "llm")
+            self.budget.charge(
+                self.prices.cost(self.name, self.model, raw.prompt_tokens, raw.completion_tokens), "llm"
+            )
         if self.cache is not None:
             self.cache.put(key, self.name, self.model, raw)
         return raw, False, latency
@@ -233,12 +268,16 @@ class Provider:
         if req.json_schema is not None:
             obj, err = parse_structured(raw.text, req.json_schema)
             if err is not None:
-                repair = msgs + [{"role": "assistant", "content": raw.text},
-                                 {"role": "user", "content": repair_message(err, req.json_schema)}]
+                repair = msgs + [
+                    {"role": "assistant", "content": raw.text},
+                    {"role": "user", "content": repair_message(err, req.json_schema)},
+                ]
                 raw2, cached2, lat2 = await self._raw_api(repair, req.params, req.json_schema, use_cache)
                 comp2 = self._finish(raw2, req, lat2, cached2)
-                comp2.usage = Usage(comp.usage.prompt_tokens + comp2.usage.prompt_tokens,
-                                    comp.usage.completion_tokens + comp2.usage.completion_tokens)
+                comp2.usage = Usage(
+                    comp.usage.prompt_tokens + comp2.usage.prompt_tokens,
+                    comp.usage.completion_tokens + comp2.usage.completion_tokens,
+                )
                 comp2.cost_usd += comp.cost_usd
                 comp2.latency_s += comp.latency_s
                 comp = comp2
@@ -249,12 +288,14 @@ class Provider:
     # batched (local) path -------------------------------------------------
     batch_size: int = 8
 
-    def _map_batched(self, requests: list[Request], use_cache: bool,
-                     on_result: Callable[[int, Completion], None] | None) -> list[Completion]:
+    def _map_batched(
+        self, requests: list[Request], use_cache: bool, on_result: Callable[[int, Completion], None] | None
+    ) -> list[Completion]:
         results: list[Completion | None] = [None] * len(requests)
         prepared = [self._prepare(r) for r in requests]
-        self._run_batched_round(requests, prepared, list(range(len(requests))), results, use_cache, on_result,
-                                final=False)
+        self._run_batched_round(
+            requests, prepared, list(range(len(requests))), results, use_cache, on_result, final=False
+        )
         if any(r.json_schema is not None for r in requests):
             repair_idx, repair_msgs = [], {}
             for i, (req, comp) in enumerate(zip(requests, results, strict=True)):
@@ -264,8 +305,10 @@ class Provider:
                 comp.parsed, comp.parse_error = obj, err
                 if err is not None:
                     repair_idx.append(i)
-                    repair_msgs[i] = prepared[i] + [{"role": "assistant", "content": comp.text},
-                                                    {"role": "user", "content": repair_message(err, req.json_schema)}]
+                    repair_msgs[i] = prepared[i] + [
+                        {"role": "assistant", "content": comp.text},
+                        {"role": "user", "content": repair_message(err, req.json_schema)},
+                    ]
             if repair_idx:
                 first = {i: results[i] for i in repair_idx}
                 msgs = [repair_msgs.get(i, prepared[i]) for i in range(len(requests))]
@@ -273,8 +316,10 @@ class Provider:
                 for i in repair_idx:
                     comp, prev = results[i], first[i]
                     comp.parsed, comp.parse_error = parse_structured(comp.text, requests[i].json_schema)
-                    comp.usage = Usage(prev.usage.prompt_tokens + comp.usage.prompt_tokens,
-                                       prev.usage.completion_tokens + comp.usage.completion_tokens)
+                    comp.usage = Usage(
+                        prev.usage.prompt_tokens + comp.usage.prompt_tokens,
+                        prev.usage.completion_tokens + comp.usage.completion_tokens,
+                    )
                     comp.latency_s += prev.latency_s
         if on_result:
             for i in range(len(requests)):
@@ -298,13 +343,15 @@ class Provider:
         # together keeps left padding small.
         todo.sort(key=lambda t: (requests[t[0]].params.to_dict().__repr__(), len(str(messages[t[0]]))))
         for start in range(0, len(todo), self.batch_size):
-            chunk = todo[start:start + self.batch_size]
+            chunk = todo[start : start + self.batch_size]
             groups: dict[str, list] = {}
             for i, key in chunk:
                 groups.setdefault(repr(requests[i].params.to_dict()), []).append((i, key))
             for group in groups.values():
                 t0 = time.perf_counter()
-                raws = self._generate_batch([(messages[i], requests[i].params, requests[i].json_schema) for i, _ in group])
+                raws = self._generate_batch(
+                    [(messages[i], requests[i].params, requests[i].json_schema) for i, _ in group]
+                )
                 latency = time.perf_counter() - t0
                 self.calls += 1
                 for (i, key), raw in zip(group, raws, strict=True):

@@ -40,7 +40,10 @@ class Budget:
         if estimate_usd <= 0:
             return
         with self._lock:
-            if self.limit_usd is not None and self.total + self._reserved + estimate_usd > self.limit_usd + 1e-12:
+            if (
+                self.limit_usd is not None
+                and self.total + self._reserved + estimate_usd > self.limit_usd + 1e-12
+            ):
                 raise BudgetExceeded(
                     f"budget stop: {what} would cost up to ${estimate_usd:.4f}; spent ${self.total:.4f} "
                     f"of ${self.limit_usd:.2f}",

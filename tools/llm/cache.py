@@ -59,7 +59,13 @@ class ResponseCache:
             self.misses += 1
             return None
         self.hits += 1
-        return RawResult(text=row[0], prompt_tokens=row[1] or 0, completion_tokens=row[2] or 0, finish_reason=row[3], model=row[4])
+        return RawResult(
+            text=row[0],
+            prompt_tokens=row[1] or 0,
+            completion_tokens=row[2] or 0,
+            finish_reason=row[3],
+            model=row[4],
+        )
 
     def put(self, key: str, provider: str, model: str, raw: RawResult) -> None:
         from tools.llm.redact import redact
@@ -67,8 +73,16 @@ class ResponseCache:
         with self._lock:
             self._conn.execute(
                 "INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?,?,?)",
-                (key, provider, raw.model or model, redact(raw.text), raw.prompt_tokens, raw.completion_tokens,
-                 raw.finish_reason, time.time()),
+                (
+                    key,
+                    provider,
+                    raw.model or model,
+                    redact(raw.text),
+                    raw.prompt_tokens,
+                    raw.completion_tokens,
+                    raw.finish_reason,
+                    time.time(),
+                ),
             )
             self._conn.commit()
 

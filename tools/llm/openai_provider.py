@@ -14,22 +14,38 @@ from tools.llm.types import GenParams, Message, RawResult
 class OpenAIProvider(Provider):
     name = "openai"
 
-    def __init__(self, model: str = "gpt-5-mini", *, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 120.0, http_client=None, **kw):
+    def __init__(
+        self,
+        model: str = "gpt-5-mini",
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        http_client=None,
+        **kw,
+    ):
         super().__init__(model, **kw)
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         if self.base_url:
             self.name = "compatible" if "api.openai.com" not in self.base_url else "openai"
         key = api_key or os.environ.get("OPENAI_API_KEY") or os.environ.get("TUNEWISE_API_KEY")
         if not key and not self.base_url:
-            raise ProviderError("provider openai needs OPENAI_API_KEY", fix="export OPENAI_API_KEY=… or pick another "
-                                "--provider (local, anthropic) or set TUNEWISE_BASE_URL")
+            raise ProviderError(
+                "provider openai needs OPENAI_API_KEY",
+                fix="export OPENAI_API_KEY=… or pick another "
+                "--provider (local, anthropic) or set TUNEWISE_BASE_URL",
+            )
         import openai
 
         def make_client():
             # max_retries=0: tools/llm/retry.py is the only retry layer
-            return openai.AsyncOpenAI(api_key=key or "not-needed", base_url=self.base_url, max_retries=0,
-                                      timeout=timeout, http_client=http_client)
+            return openai.AsyncOpenAI(
+                api_key=key or "not-needed",
+                base_url=self.base_url,
+                max_retries=0,
+                timeout=timeout,
+                http_client=http_client,
+            )
 
         self._clients = LoopClients(make_client, shared=http_client is not None)
         self._key_present = bool(key)
@@ -44,7 +60,9 @@ class OpenAIProvider(Provider):
     def describe(self) -> str:
         return f"{self.name}:{self.model}" + (f"@{self.base_url}" if self.base_url else "")
 
-    async def _agenerate(self, messages: list[Message], params: GenParams, json_schema: dict | None) -> RawResult:
+    async def _agenerate(
+        self, messages: list[Message], params: GenParams, json_schema: dict | None
+    ) -> RawResult:
         kwargs: dict = {"model": self.model, "messages": messages}
         if self.base_url is None and self.model.startswith(("gpt-5", "o1", "o3", "o4")):
             # reasoning models: max_completion_tokens, no temperature other than default
@@ -58,8 +76,10 @@ class OpenAIProvider(Provider):
         if params.stop:
             kwargs["stop"] = list(params.stop)
         if json_schema is not None and self.base_url is None:
-            kwargs["response_format"] = {"type": "json_schema",
-                                         "json_schema": {"name": "output", "schema": json_schema, "strict": False}}
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "output", "schema": json_schema, "strict": False},
+            }
         resp = await self._client.chat.completions.create(**kwargs)
         choice = resp.choices[0]
         usage = resp.usage
@@ -87,11 +107,17 @@ class OpenAIProvider(Provider):
         if isinstance(exc, openai.AuthenticationError):
             return ProviderError(f"{self.describe()} rejected the API key (401)", fix="check OPENAI_API_KEY")
         if isinstance(exc, openai.NotFoundError):
-            return ProviderError(f"model {self.model!r} not found at {where}", fix="pick a model the server lists "
-                                 "(GET /v1/models) with --model")
+            return ProviderError(
+                f"model {self.model!r} not found at {where}",
+                fix="pick a model the server lists (GET /v1/models) with --model",
+            )
         if isinstance(exc, openai.APIConnectionError):
-            return ProviderError(f"cannot reach {where}", fix="start the server or fix TUNEWISE_BASE_URL/--base-url")
+            return ProviderError(
+                f"cannot reach {where}", fix="start the server or fix TUNEWISE_BASE_URL/--base-url"
+            )
         if isinstance(exc, openai.APIStatusError):
-            return ProviderError(f"{self.describe()} failed with HTTP {exc.status_code}: {redact(str(exc))[:200]}",
-                                 fix="retry later, or lower concurrency")
+            return ProviderError(
+                f"{self.describe()} failed with HTTP {exc.status_code}: {redact(str(exc))[:200]}",
+                fix="retry later, or lower concurrency",
+            )
         return exc

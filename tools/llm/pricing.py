@@ -19,8 +19,11 @@ class Price:
 
 def _check_number(value, where: str, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"{field} must be a non-negative number, got {value!r}", where=where,
-                          fix="write USD per 1M tokens, e.g. `input: 0.25`")
+        raise ConfigError(
+            f"{field} must be a non-negative number, got {value!r}",
+            where=where,
+            fix="write USD per 1M tokens, e.g. `input: 0.25`",
+        )
     return float(value)
 
 
@@ -28,8 +31,11 @@ class PriceTable:
     def __init__(self, data: dict, source: str = "<prices>"):
         self.source = source
         if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
-            raise ConfigError("price file needs a `models:` mapping", where=source,
-                              fix=f"copy the layout of {BUILTIN_PRICES}")
+            raise ConfigError(
+                "price file needs a `models:` mapping",
+                where=source,
+                fix=f"copy the layout of {BUILTIN_PRICES}",
+            )
         self.models: dict[str, dict[str, Price]] = {}
         for provider, table in data["models"].items():
             if not isinstance(table, dict):
@@ -37,8 +43,11 @@ class PriceTable:
             self.models[provider] = {}
             for model, p in table.items():
                 if not isinstance(p, dict) or "input" not in p or "output" not in p:
-                    raise ConfigError(f"models.{provider}.{model} needs `input` and `output`", where=source,
-                                      fix="e.g. `{input: 0.25, output: 2.0}`")
+                    raise ConfigError(
+                        f"models.{provider}.{model} needs `input` and `output`",
+                        where=source,
+                        fix="e.g. `{input: 0.25, output: 2.0}`",
+                    )
                 self.models[provider][str(model)] = Price(
                     _check_number(p["input"], source, f"models.{provider}.{model}.input"),
                     _check_number(p["output"], source, f"models.{provider}.{model}.output"),
@@ -67,8 +76,11 @@ class PriceTable:
                 except UserError as e:  # YAML syntax: same one-line error, as the config error it is
                     raise ConfigError(e.message, where=e.where, fix=e.fix) from None
                 if not isinstance(override, dict):
-                    raise ConfigError("price file must be a YAML mapping", where=str(cand),
-                                      fix=f"copy the layout of {BUILTIN_PRICES}")
+                    raise ConfigError(
+                        "price file must be a YAML mapping",
+                        where=str(cand),
+                        fix=f"copy the layout of {BUILTIN_PRICES}",
+                    )
                 merged = dict(base)
                 merged_models = {k: dict(v) for k, v in base["models"].items()}
                 for prov, table in (override.get("models") or {}).items():
@@ -96,7 +108,9 @@ class PriceTable:
         table = self.models.get(provider) or self.models.get("compatible") or {}
         return self._lookup(table, model) or Price(0.0, 0.0)
 
-    def cost(self, provider: str, model: str, prompt_tokens: int, completion_tokens: int, *, batch: bool = False) -> float:
+    def cost(
+        self, provider: str, model: str, prompt_tokens: int, completion_tokens: int, *, batch: bool = False
+    ) -> float:
         p = self.price(provider, model)
         usd = (prompt_tokens * p.input + completion_tokens * p.output) / 1e6
         return usd * (self.batch_discount if batch else 1.0)

@@ -11,7 +11,9 @@ import re
 
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.I)
 # Shapes of well-known keys, caught even when the value did not come from our environment.
-_KEY_SHAPES = re.compile(r"\b(sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{16,}|tgp_v1_[A-Za-z0-9_\-]{16,}|hf_[A-Za-z0-9]{20,})\b")
+_KEY_SHAPES = re.compile(
+    r"\b(sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{16,}|tgp_v1_[A-Za-z0-9_\-]{16,}|hf_[A-Za-z0-9]{20,})\b"
+)
 
 
 def secret_values() -> list[str]:

@@ -16,7 +16,11 @@ PROVIDERS = ("local", "openai", "anthropic", "compatible")
 ROLES = ("teacher", "student", "judge", "chat", "agent")
 DEFAULT_MODELS = {
     "openai": {"teacher": "gpt-5-mini", "judge": "gpt-5-mini", "default": "gpt-5-mini"},
-    "anthropic": {"teacher": "claude-sonnet-4-5", "judge": "claude-haiku-4-5", "default": "claude-sonnet-4-5"},
+    "anthropic": {
+        "teacher": "claude-sonnet-4-5",
+        "judge": "claude-haiku-4-5",
+        "default": "claude-sonnet-4-5",
+    },
     "local": {"default": "embedded"},
     "compatible": {"default": None},
 }
@@ -40,12 +44,14 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
         return prov, model or None
     if spec in PROVIDERS:
         return spec, None
-    raise ProviderError(f"unknown provider {spec!r}", fix=f"use one of {', '.join(PROVIDERS)}, optionally "
-                        "as provider:model")
+    raise ProviderError(
+        f"unknown provider {spec!r}", fix=f"use one of {', '.join(PROVIDERS)}, optionally as provider:model"
+    )
 
 
-def choose(role: str = "chat", provider: str | None = None, model: str | None = None,
-           base_url: str | None = None) -> ProviderChoice:
+def choose(
+    role: str = "chat", provider: str | None = None, model: str | None = None, base_url: str | None = None
+) -> ProviderChoice:
     if role not in ROLES:
         raise ProviderError(f"unknown role {role!r}", fix=f"use one of {', '.join(ROLES)}")
     if provider is None:
@@ -71,7 +77,9 @@ def choose(role: str = "chat", provider: str | None = None, model: str | None = 
     if provider == "compatible":
         base_url = base_url or os.environ.get("TUNEWISE_BASE_URL")
         if not base_url:
-            raise ProviderError("provider compatible needs a base URL", fix="pass --base-url or set TUNEWISE_BASE_URL")
+            raise ProviderError(
+                "provider compatible needs a base URL", fix="pass --base-url or set TUNEWISE_BASE_URL"
+            )
         model = model or os.environ.get("TUNEWISE_MODEL")
     if model is None:
         table = DEFAULT_MODELS[provider]
@@ -79,9 +87,18 @@ def choose(role: str = "chat", provider: str | None = None, model: str | None = 
     return ProviderChoice(provider, model, base_url, reason)
 
 
-def get_provider(role: str = "chat", provider: str | None = None, model: str | None = None, *,
-                 base_url: str | None = None, adapter: str | None = None, workspace=None, budget=None,
-                 use_cache: bool = True, **kw):
+def get_provider(
+    role: str = "chat",
+    provider: str | None = None,
+    model: str | None = None,
+    *,
+    base_url: str | None = None,
+    adapter: str | None = None,
+    workspace=None,
+    budget=None,
+    use_cache: bool = True,
+    **kw,
+):
     """Build the provider for a role with the workspace's cache and price table and the run's budget."""
     from tools.llm.cache import ResponseCache
     from tools.llm.pricing import PriceTable
@@ -96,15 +113,18 @@ def get_provider(role: str = "chat", provider: str | None = None, model: str | N
 
         return LocalProvider(choice.model, adapter=adapter, **common)
     if adapter:
-        raise ProviderError(f"--adapter works with the local provider, not {choice.provider}",
-                            fix="serve the adapter with `tunewise serve --adapter …` and point --base-url at it")
+        raise ProviderError(
+            f"--adapter works with the local provider, not {choice.provider}",
+            fix="serve the adapter with `tunewise serve --adapter …` and point --base-url at it",
+        )
     if choice.provider in ("openai", "compatible"):
         from tools.llm.openai_provider import OpenAIProvider
 
         if choice.provider == "compatible" and not choice.model:
             choice.model = _first_served_model(choice.base_url)
-        return OpenAIProvider(choice.model, base_url=choice.base_url if choice.provider == "compatible" else None,
-                              **common)
+        return OpenAIProvider(
+            choice.model, base_url=choice.base_url if choice.provider == "compatible" else None, **common
+        )
     from tools.llm.anthropic_provider import AnthropicProvider
 
     return AnthropicProvider(choice.model, **common)
@@ -120,7 +140,9 @@ def _first_served_model(base_url: str) -> str:
         resp.raise_for_status()
         data = resp.json().get("data") or []
     except (httpx.HTTPError, ValueError):
-        raise ProviderError(f"cannot reach {url}", fix="start the server or fix TUNEWISE_BASE_URL/--base-url") from None
+        raise ProviderError(
+            f"cannot reach {url}", fix="start the server or fix TUNEWISE_BASE_URL/--base-url"
+        ) from None
     if not data:
         raise ProviderError(f"{url} lists no models", fix="pass --model")
     return data[0]["id"]

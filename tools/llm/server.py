@@ -10,7 +10,6 @@ up and form the next batch, so N concurrent clients cost far less than N sequent
 Streaming requests run one at a time (token by token) and share the model lock with the batcher.
 """
 
-
 import asyncio
 import contextlib
 import json
@@ -37,14 +36,22 @@ ROLES = ("system", "user", "assistant", "developer", "tool")
 class BadRequest(Exception):
     """A client error: answered as an OpenAI-shaped error JSON with HTTP `status`."""
 
-    def __init__(self, message: str, *, param: str | None = None, status: int = 400,
-                 code: str | None = None, type_: str = "invalid_request_error"):
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        status: int = 400,
+        code: str | None = None,
+        type_: str = "invalid_request_error",
+    ):
         super().__init__(message)
         self.message, self.param, self.status, self.code, self.type = message, param, status, code, type_
 
 
-def error_body(message: str, type_: str = "invalid_request_error", param: str | None = None,
-               code: str | None = None) -> dict:
+def error_body(
+    message: str, type_: str = "invalid_request_error", param: str | None = None, code: str | None = None
+) -> dict:
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
@@ -57,7 +64,11 @@ def _content_text(content: Any, where: str) -> str:
     if isinstance(content, list):
         parts = []
         for j, part in enumerate(content):
-            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+            if (
+                not isinstance(part, dict)
+                or part.get("type") != "text"
+                or not isinstance(part.get("text"), str)
+            ):
                 raise BadRequest("only text content parts are supported", param=f"{where}.content[{j}]")
             parts.append(part["text"])
         return "".join(parts)
@@ -105,7 +116,11 @@ def parse_chat_request(body: Any) -> ChatRequest:
         raise BadRequest("max_tokens must be a positive integer", param="max_tokens")
     temperature = body.get("temperature", 0.0)
     temperature = 0.0 if temperature is None else temperature
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2:
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or not 0 <= temperature <= 2
+    ):
         raise BadRequest("temperature must be a number between 0 and 2", param="temperature")
     top_p = body.get("top_p", 1.0)
     top_p = 1.0 if top_p is None else top_p
@@ -130,19 +145,25 @@ def parse_chat_request(body: Any) -> ChatRequest:
     if rf is not None:
         # a small local model has no constrained decoding: state the schema in the system prompt instead
         if not isinstance(rf, dict) or rf.get("type") not in ("text", "json_object", "json_schema"):
-            raise BadRequest("response_format.type must be text, json_object or json_schema",
-                             param="response_format")
+            raise BadRequest(
+                "response_format.type must be text, json_object or json_schema", param="response_format"
+            )
         if rf["type"] == "json_schema":
             schema = (rf.get("json_schema") or {}).get("schema")
             if not isinstance(schema, dict):
-                raise BadRequest("response_format.json_schema.schema must be an object",
-                                 param="response_format.json_schema.schema")
+                raise BadRequest(
+                    "response_format.json_schema.schema must be an object",
+                    param="response_format.json_schema.schema",
+                )
             messages = _with_system_note(messages, schema_instruction(schema))
         elif rf["type"] == "json_object":
             messages = _with_system_note(messages, "Reply with only a JSON object.")
-    params = GenParams(temperature=float(temperature), max_tokens=max_tokens, top_p=float(top_p), seed=seed,
-                       stop=stop_t)
-    return ChatRequest(model=model, messages=messages, params=params, stream=stream, include_usage=include_usage)
+    params = GenParams(
+        temperature=float(temperature), max_tokens=max_tokens, top_p=float(top_p), seed=seed, stop=stop_t
+    )
+    return ChatRequest(
+        model=model, messages=messages, params=params, stream=stream, include_usage=include_usage
+    )
 
 
 def _with_system_note(messages: list[Message], note: str) -> list[Message]:
@@ -186,15 +207,24 @@ class BatchStats:
     streams: int = 0
 
     def to_dict(self) -> dict:
-        return {"requests": self.requests, "batches": self.batches, "max_batch": self.max_batch,
-                "streams": self.streams}
+        return {
+            "requests": self.requests,
+            "batches": self.batches,
+            "max_batch": self.max_batch,
+            "streams": self.streams,
+        }
 
 
 class MicroBatcher:
     """Collects requests that arrive within `max_wait_s` (up to `batch_size`) into one generate call."""
 
-    def __init__(self, provider, batch_size: int = 8, max_wait_s: float = 0.005,
-                 model_lock: "threading.Lock | None" = None):
+    def __init__(
+        self,
+        provider,
+        batch_size: int = 8,
+        max_wait_s: float = 0.005,
+        model_lock: "threading.Lock | None" = None,
+    ):
         self.provider = provider
         self.batch_size = max(1, batch_size)
         self.max_wait_s = max_wait_s
@@ -257,7 +287,9 @@ class MicroBatcher:
                 self.stats.batches += 1
                 self.stats.max_batch = max(self.stats.max_batch, len(group))
                 try:
-                    raws = await asyncio.to_thread(self._generate, [(it.messages, params, None) for it in group])
+                    raws = await asyncio.to_thread(
+                        self._generate, [(it.messages, params, None) for it in group]
+                    )
                 except Exception as e:  # noqa: BLE001 - delivered to every waiting request
                     for it in group:
                         if not it.future.done():
@@ -277,8 +309,16 @@ def _load_provider(model: str | None, adapter: str | None, dtype: str | None, ba
     return p
 
 
-def create_app(model: str | None = "embedded", adapter: str | None = None, *, name: str | None = None,
-               batch_size: int = 8, dtype: str | None = None, provider=None, max_wait_s: float = 0.005):
+def create_app(
+    model: str | None = "embedded",
+    adapter: str | None = None,
+    *,
+    name: str | None = None,
+    batch_size: int = 8,
+    dtype: str | None = None,
+    provider=None,
+    max_wait_s: float = 0.005,
+):
     """The FastAPI app. Pass `provider` (a loaded LocalProvider) to share weights already in memory."""
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
@@ -320,7 +360,9 @@ def create_app(model: str | None = "embedded", adapter: str | None = None, *, na
     @app.exception_handler(Exception)
     async def _internal(_req, exc: Exception):
         log.exception("request failed")
-        return JSONResponse(error_body(f"internal error: {type(exc).__name__}", "server_error"), status_code=500)
+        return JSONResponse(
+            error_body(f"internal error: {type(exc).__name__}", "server_error"), status_code=500
+        )
 
     @app.get("/health")
     async def health() -> dict:
@@ -331,8 +373,14 @@ def create_app(model: str | None = "embedded", adapter: str | None = None, *, na
         return {"model": model_id, "batch_size": batcher.batch_size, **batcher.stats.to_dict()}
 
     def _model_card() -> dict:
-        return {"id": model_id, "object": "model", "created": created, "owned_by": "tunewise",
-                "root": str(provider.model_path), "adapter": getattr(provider, "adapter", None)}
+        return {
+            "id": model_id,
+            "object": "model",
+            "created": created,
+            "owned_by": "tunewise",
+            "root": str(provider.model_path),
+            "adapter": getattr(provider, "adapter", None),
+        }
 
     @app.get("/v1/models")
     async def list_models() -> dict:
@@ -341,8 +389,13 @@ def create_app(model: str | None = "embedded", adapter: str | None = None, *, na
     @app.get("/v1/models/{mid:path}")
     async def get_model(mid: str) -> dict:
         if mid not in accepted_ids:
-            raise BadRequest(f"model {mid!r} not found; this server serves {model_id!r}", param="model",
-                             status=404, code="model_not_found", type_="not_found_error")
+            raise BadRequest(
+                f"model {mid!r} not found; this server serves {model_id!r}",
+                param="model",
+                status=404,
+                code="model_not_found",
+                type_="not_found_error",
+            )
         return _model_card()
 
     @app.post("/v1/chat/completions")
@@ -353,20 +406,36 @@ def create_app(model: str | None = "embedded", adapter: str | None = None, *, na
             raise BadRequest("the request body is not valid JSON") from None
         req = parse_chat_request(body)
         if req.model not in accepted_ids:
-            raise BadRequest(f"model {req.model!r} not found; this server serves {model_id!r}", param="model",
-                             status=404, code="model_not_found", type_="not_found_error")
+            raise BadRequest(
+                f"model {req.model!r} not found; this server serves {model_id!r}",
+                param="model",
+                status=404,
+                code="model_not_found",
+                type_="not_found_error",
+            )
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         now = int(time.time())
         if req.stream:
-            return StreamingResponse(_sse(provider, model_lock, batcher.stats, req, cid, now, model_id),
-                                     media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+            return StreamingResponse(
+                _sse(provider, model_lock, batcher.stats, req, cid, now, model_id),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
         raw = await batcher.submit(req.messages, req.params)
         return {
-            "id": cid, "object": "chat.completion", "created": now, "model": model_id,
+            "id": cid,
+            "object": "chat.completion",
+            "created": now,
+            "model": model_id,
             "system_fingerprint": None,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": raw.text},
-                         "logprobs": None, "finish_reason": raw.finish_reason or "stop"}],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": raw.text},
+                    "logprobs": None,
+                    "finish_reason": raw.finish_reason or "stop",
+                }
+            ],
             "usage": _usage(raw.prompt_tokens, raw.completion_tokens),
         }
 
@@ -377,8 +446,15 @@ def _usage(prompt: int, completion: int) -> dict:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-async def _sse(provider, model_lock: "threading.Lock", stats: BatchStats, req: ChatRequest, cid: str, created: int,
-               model_id: str) -> AsyncIterator[str]:
+async def _sse(
+    provider,
+    model_lock: "threading.Lock",
+    stats: BatchStats,
+    req: ChatRequest,
+    cid: str,
+    created: int,
+    model_id: str,
+) -> AsyncIterator[str]:
     """Server-sent events in OpenAI's chunk format, ending with `data: [DONE]`."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
@@ -398,9 +474,14 @@ async def _sse(provider, model_lock: "threading.Lock", stats: BatchStats, req: C
             loop.call_soon_threadsafe(queue.put_nowait, done)
 
     def chunk(delta: dict, finish: str | None = None) -> str:
-        obj = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model_id,
-               "system_fingerprint": None,
-               "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+        obj = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model_id,
+            "system_fingerprint": None,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
         return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
 
     thread = threading.Thread(target=produce, daemon=True, name="tunewise-stream")
@@ -447,8 +528,14 @@ async def _sse(provider, model_lock: "threading.Lock", stats: BatchStats, req: C
         finish = finish or info.get("finish_reason") or "stop"
         yield chunk({}, finish)
         if req.include_usage:
-            obj = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model_id,
-                   "choices": [], "usage": _usage(prompt_tokens, completion_tokens)}
+            obj = {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model_id,
+                "choices": [],
+                "usage": _usage(prompt_tokens, completion_tokens),
+            }
             yield f"data: {json.dumps(obj)}\n\n"
         yield "data: [DONE]\n\n"
     finally:
@@ -469,15 +556,24 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as e:
         sock.close()
-        raise UserError(f"cannot listen on {host}:{port} ({e.strerror})",
-                        fix="pick another --port, or stop the process using it") from None
+        raise UserError(
+            f"cannot listen on {host}:{port} ({e.strerror})",
+            fix="pick another --port, or stop the process using it",
+        ) from None
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
 
 
-def serve(model: str = "embedded", adapter: str | None = None, host: str = "127.0.0.1", port: int = 8000,
-          name: str | None = None, batch_size: int = 8, dtype: str | None = None) -> None:
+def serve(
+    model: str = "embedded",
+    adapter: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    name: str | None = None,
+    batch_size: int = 8,
+    dtype: str | None = None,
+) -> None:
     """Run the server in the foreground until Ctrl-C (`tunewise serve`)."""
     import sys
 
@@ -487,17 +583,28 @@ def serve(model: str = "embedded", adapter: str | None = None, host: str = "127.
     app = create_app(model, adapter, name=name, batch_size=batch_size, dtype=dtype)
     bound_port = sock.getsockname()[1]
     base = f"http://{host}:{bound_port}/v1"
-    print(f"tunewise serve: {app.state.model_id} at {base}  (batch size {batch_size}; Ctrl-C stops)\n"
-          f"  try: curl {base}/models   or   tunewise chat 'hi' --provider compatible --base-url {base}",
-          file=sys.stderr, flush=True)
+    print(
+        f"tunewise serve: {app.state.model_id} at {base}  (batch size {batch_size}; Ctrl-C stops)\n"
+        f"  try: curl {base}/models   or   tunewise chat 'hi' --provider compatible --base-url {base}",
+        file=sys.stderr,
+        flush=True,
+    )
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def start_background_server(model: str | None = "embedded", adapter: str | None = None, *, name: str | None = None,
-                            batch_size: int = 8, dtype: str | None = None, provider=None,
-                            host: str = "127.0.0.1", port: int = 0,
-                            timeout_s: float = 120.0) -> tuple[str, Callable[[], None]]:
+def start_background_server(
+    model: str | None = "embedded",
+    adapter: str | None = None,
+    *,
+    name: str | None = None,
+    batch_size: int = 8,
+    dtype: str | None = None,
+    provider=None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    timeout_s: float = 120.0,
+) -> tuple[str, Callable[[], None]]:
     """Start the server in a daemon thread of this process on a free port: (base_url ending in /v1, stop).
 
     The model is loaded (or shared, via `provider`) in this process, so tests pay for it once.
@@ -508,8 +615,9 @@ def start_background_server(model: str | None = "embedded", adapter: str | None 
     app = create_app(model, adapter, name=name, batch_size=batch_size, dtype=dtype, provider=provider)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name="tunewise-serve")
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="tunewise-serve"
+    )
     thread.start()
     deadline = time.monotonic() + timeout_s
     while not server.started:
@@ -533,9 +641,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def start_server_process(model: str = "embedded", adapter: str | None = None, *, name: str | None = None,
-                         batch_size: int = 8, extra_args: list[str] | None = None, env: dict | None = None,
-                         timeout_s: float = 180.0) -> tuple[str, Callable[[], None]]:
+def start_server_process(
+    model: str = "embedded",
+    adapter: str | None = None,
+    *,
+    name: str | None = None,
+    batch_size: int = 8,
+    extra_args: list[str] | None = None,
+    env: dict | None = None,
+    timeout_s: float = 180.0,
+) -> tuple[str, Callable[[], None]]:
     """Run `tunewise serve` as a subprocess on a free port; wait until /health answers: (base_url, stop)."""
     import os
     import subprocess
@@ -544,15 +659,26 @@ def start_server_process(model: str = "embedded", adapter: str | None = None, *,
     import httpx
 
     port = free_port()
-    cmd = [sys.executable, "-m", "tui.cli.main", "serve", "--model", model, "--port", str(port),
-           "--batch-size", str(batch_size)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tui.cli.main",
+        "serve",
+        "--model",
+        model,
+        "--port",
+        str(port),
+        "--batch-size",
+        str(batch_size),
+    ]
     if adapter:
         cmd += ["--adapter", adapter]
     if name:
         cmd += ["--name", name]
     cmd += extra_args or []
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     base_url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + timeout_s
     while True:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import platform
 import sys
@@ -33,17 +32,31 @@ def collect(load_model: bool = False) -> list[tuple[str, str, str]]:
         else:
             from tools.llm.local import cpu_has_bf16
 
-            rows.append(("cuda", "warn", f"no GPU: CPU training ({os.cpu_count()} cores, bf16 "
-                         f"{'yes' if cpu_has_bf16() else 'no'}); LoRA fp32 on the embedded model"))
+            rows.append(
+                (
+                    "cuda",
+                    "warn",
+                    f"no GPU: CPU training ({os.cpu_count()} cores, bf16 "
+                    f"{'yes' if cpu_has_bf16() else 'no'}); LoRA fp32 on the embedded model",
+                )
+            )
     except Exception as e:  # noqa: BLE001
         rows.append(("cuda", "fail", f"torch import failed: {e}"))
     bnb = _version("bitsandbytes")
-    rows.append(("bitsandbytes", "ok" if bnb else "warn", (bnb + " (QLoRA on CUDA)") if bnb else "absent: no QLoRA"))
-    keys = {"OPENAI_API_KEY": "openai", "ANTHROPIC_API_KEY": "anthropic", "TOGETHER_API_KEY": "together",
-            "TUNEWISE_BASE_URL": "compatible"}
+    rows.append(
+        ("bitsandbytes", "ok" if bnb else "warn", (bnb + " (QLoRA on CUDA)") if bnb else "absent: no QLoRA")
+    )
+    keys = {
+        "OPENAI_API_KEY": "openai",
+        "ANTHROPIC_API_KEY": "anthropic",
+        "TOGETHER_API_KEY": "together",
+        "TUNEWISE_BASE_URL": "compatible",
+    }
     for var, prov in keys.items():
         present = bool(os.environ.get(var))
-        rows.append((f"provider {prov}", "ok" if present else "warn", f"{var} {'present' if present else 'absent'}"))
+        rows.append(
+            (f"provider {prov}", "ok" if present else "warn", f"{var} {'present' if present else 'absent'}")
+        )
     from tools.llm.registry import choose
 
     for role in ("teacher", "student", "judge"):
@@ -57,15 +70,28 @@ def collect(load_model: bool = False) -> list[tuple[str, str, str]]:
         rows.append(("embedded model", "ok", f"{gguf.name} ({gguf.stat().st_size / 1e6:.0f} MB)"))
         if load_model and not (conv / "config.json").exists():
             embedded_model_dir()
-        rows.append(("embedded cache", "ok" if (conv / "config.json").exists() else "warn",
-                     str(conv) if (conv / "config.json").exists() else "not converted yet (first use converts, ~30 s)"))
+        rows.append(
+            (
+                "embedded cache",
+                "ok" if (conv / "config.json").exists() else "warn",
+                str(conv)
+                if (conv / "config.json").exists()
+                else "not converted yet (first use converts, ~30 s)",
+            )
+        )
     except Exception as e:  # noqa: BLE001
         rows.append(("embedded model", "fail", str(e)))
     from tools.workspace import Workspace
 
     ws = Workspace()
     runs = ws.list_runs()
-    rows.append(("workspace", "ok", f"{ws.path} ({len(runs)} runs)" if ws.path.exists() else f"{ws.path} (not created yet)"))
+    rows.append(
+        (
+            "workspace",
+            "ok",
+            f"{ws.path} ({len(runs)} runs)" if ws.path.exists() else f"{ws.path} (not created yet)",
+        )
+    )
     return rows
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import typer
@@ -39,7 +38,9 @@ def doctor(brief: bool = typer.Option(False, "--brief", help="one line per check
 @app.command()
 def chat(
     prompt: str = typer.Argument(..., help="the message to send"),
-    provider: str = typer.Option(None, "--provider", "-p", help="local | openai | anthropic | compatible (default: auto)"),
+    provider: str = typer.Option(
+        None, "--provider", "-p", help="local | openai | anthropic | compatible (default: auto)"
+    ),
     model: str = typer.Option(None, "--model", "-m", help="model name, local directory or .gguf file"),
     system: str = typer.Option(None, "--system", "-s", help="system prompt"),
     adapter: str = typer.Option(None, "--adapter", help="LoRA adapter directory (local provider)"),
@@ -56,7 +57,9 @@ def chat(
 
     common.quiet_libraries()
     p = get_provider("chat", provider, model, base_url=base_url, adapter=adapter, use_cache=not no_cache)
-    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+    messages = ([{"role": "system", "content": system}] if system else []) + [
+        {"role": "user", "content": prompt}
+    ]
     c = p.complete(messages, max_tokens=max_tokens, temperature=temperature)
     if as_json:
         print(json.dumps(c.to_dict(), indent=2))
@@ -70,7 +73,9 @@ def chat(
 
 @app.command()
 def serve(
-    model: str = typer.Option("embedded", "--model", "-m", help="embedded, a local model directory or a .gguf file"),
+    model: str = typer.Option(
+        "embedded", "--model", "-m", help="embedded, a local model directory or a .gguf file"
+    ),
     adapter: str = typer.Option(None, "--adapter", help="LoRA adapter directory to apply"),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
