@@ -113,3 +113,12 @@ def test_round_trip_dict():
     back = TrainConfig.from_dict(d)
     assert back.to_dict() == cfg.to_dict() and back.extras == {"run_id": "x"}
     assert any(r[0] == "lora_r" for r in back.explain())
+
+
+def test_padding_free_only_with_flash_attention():
+    varied = DatasetStats(300, 20, [40 + (i % 200) for i in range(300)])
+    assert not auto_config(varied, hardware=CPU).padding_free
+    assert "FlashAttention" in auto_config(varied, hardware=CPU).reasons["padding_free"]
+    assert not auto_config(varied, hardware=GPU_NO_BNB).padding_free
+    flash = Hardware(device="cuda", gpu_mem_gb=80, cuda_bf16=True, has_bitsandbytes=True, has_flash_attn=True)
+    assert auto_config(varied, hardware=flash).padding_free

@@ -254,6 +254,8 @@ def load_model_and_tokenizer(cfg, model_path: Path, on_cuda: bool):
         kwargs["dtype"] = getattr(torch, cfg.dtype)  # half-precision weights on GPU
     else:
         kwargs["dtype"] = torch.float32  # CPU: fp32 master weights; bf16 (if chosen) is autocast
+    if varlen_attention_ok(on_cuda) and (cfg.padding_free or cfg.packing):
+        kwargs["attn_implementation"] = "flash_attention_2"
     if on_cuda and int(os.environ.get("WORLD_SIZE", "1")) == 1:
         kwargs["device_map"] = {"": 0}
     model = AutoModelForCausalLM.from_pretrained(str(model_path), **kwargs)
@@ -261,8 +263,21 @@ def load_model_and_tokenizer(cfg, model_path: Path, on_cuda: bool):
     return model, tok
 
 
+def varlen_attention_ok(on_cuda: bool) -> bool:
+    """Padding-free/packed batches keep examples apart only with FlashAttention's varlen kernels; with
+    SDPA (measured on CPU) the loss changed, i.e. examples attended to each other."""
+    import importlib.util
+
+    return on_cuda and importlib.util.find_spec("flash_attn") is not None
+
+
 def build_sft_config(cfg, out_dir: Path, has_eval: bool, on_cuda: bool):
     from trl import SFTConfig
+
+    flat_ok = varlen_attention_ok(on_cuda)
+    if (cfg.padding_free or cfg.packing) and not flat_ok:
+        print("padding_free/packing need CUDA + flash-attn here; training with padded batches instead",
+              file=sys.stderr)
 
     half = cfg.dtype != "float32"
     kw: dict[str, Any] = dict(
@@ -274,8 +289,8 @@ def build_sft_config(cfg, out_dir: Path, has_eval: bool, on_cuda: bool):
         per_device_eval_batch_size=cfg.per_device_eval_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         gradient_checkpointing=cfg.gradient_checkpointing,
-        max_length=cfg.max_length, padding_free=cfg.padding_free and not cfg.packing,
-        packing=cfg.packing, completion_only_loss=True,
+        max_length=cfg.max_length, padding_free=flat_ok and cfg.padding_free and not cfg.packing,
+        packing=flat_ok and cfg.packing, completion_only_loss=True,
         bf16=half and cfg.dtype == "bfloat16", fp16=half and cfg.dtype == "float16",
         use_cpu=not on_cuda,
         logging_steps=cfg.logging_steps, save_strategy="steps", save_steps=cfg.save_steps,
