@@ -51,7 +51,7 @@ class ConversationScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.go_home", "Home"),
         Binding("ctrl+s", "send", "Send"),
-        Binding("ctrl+k", "skip", "Skip (optional)"),
+        Binding("ctrl+g", "skip", "Skip (optional)"),
         Binding("ctrl+b", "toggle_spec", "Spec panel"),
     ]
 
