@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from tools.data.checks import check_answer
-from tools.data.schema import answer_text, row_id, user_text, with_metadata
+from tools.data.schema import answer_text, normalize_text, row_id, user_text, with_metadata
 from tools.llm.types import GenParams, Request
 from tools.spec import TaskSpec
 
@@ -54,6 +54,9 @@ def programmatic_issues(row: dict, spec: TaskSpec) -> list[tuple[str, str]]:
     if not answer.strip():
         return [("empty", "the answer is empty")]
     issues = check_answer(answer, spec)
+    if normalize_text(answer) == normalize_text(user_text(row)) and spec.output.format != "label":
+        # weak teachers often echo the input; a judge that cannot score must not let that through
+        issues.append(("incorrect", "the answer only repeats the input"))
     if "truncated" in (row.get("metadata") or {}).get("flags", []):
         issues.append(("incomplete", "the answer was cut off at the token limit"))
     return issues

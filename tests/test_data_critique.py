@@ -1,0 +1,77 @@
+"""Critique (validators → judge → one repair), hardness filter and general mixing."""
+
+from __future__ import annotations
+
+import json
+
+from tools.data.critique import critique_examples, lenient_score, output_rules, programmatic_issues
+from tools.data.filters import general_count, hardness_filter, load_general_prompts, mix_general
+from tools.data.schema import make_row
+from tools.spec import parse_spec_dict
+
+LABEL_SPEC = parse_spec_dict({"spec": "Classify the sentiment of a review.",
+                              "system_prompt": "Answer positive or negative.",
+                              "output": {"format": "label", "labels": ["positive", "negative"]}})
+JSON_SPEC = parse_spec_dict({"spec": "Extract the name as JSON.", "output": {"format": "json", "schema": {
+    "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}})
+
+
+def test_programmatic_validators_run_first():
+    assert programmatic_issues(make_row("x", '{"name": "Ann"}'), JSON_SPEC) == []
+    assert programmatic_issues(make_row("x", "Ann"), JSON_SPEC)[0][0] == "format"
+    assert programmatic_issues(make_row("x", '{"nom": 1}'), JSON_SPEC)[0][0] == "format"
+    assert programmatic_issues(make_row("x", "meh"), LABEL_SPEC)[0][0] == "label"
+    assert programmatic_issues(make_row("x", " "), LABEL_SPEC)[0][0] == "empty"
+    text_spec = parse_spec_dict({"spec": "Name the capital."})
+    assert programmatic_issues(make_row("United Kingdom", "United Kingdom"), text_spec)[0][0] == "incorrect"
+    assert "positive, negative" in output_rules(LABEL_SPEC)
+    assert lenient_score('{"score": 4, "category": ') == 4 and lenient_score("no idea") is None
+
+
+def test_critique_with_the_embedded_judge_and_teacher(embedded):
+    rows = [make_row("I love this phone, it is great", "positive", system=LABEL_SPEC.effective_system_prompt,
+                     source="teacher"),
+            make_row("Worst purchase ever", "it is bad I think", system=LABEL_SPEC.effective_system_prompt,
+                     source="teacher")]
+    kept, decisions = critique_examples(rows, LABEL_SPEC, judge=embedded, teacher=embedded, threshold=3,
+                                        repair_max_tokens=4, judge_max_tokens=12)
+    assert len(decisions) == 2
+    by_id = {d["id"]: d for d in decisions}
+    bad = by_id[rows[1]["metadata"]["id"]]
+    # the off-label answer fails a validator; it is either repaired into a valid label or dropped
+    assert bad["action"] in ("repaired", "dropped")
+    if bad["action"] == "dropped":
+        assert bad["stage"] == "validator" and bad["category"] == "label"
+    for r in kept:
+        assert r["messages"][-1]["content"] in ("positive", "negative")
+        assert "score" in r["metadata"] and "critique" in r["metadata"]
+    good = by_id[rows[0]["metadata"]["id"]]
+    assert good["action"] in ("kept", "dropped", "repaired")
+    json.dumps(decisions)  # goes into the manifest as is
+
+
+def test_hardness_filter_marks_what_the_student_already_knows(embedded):
+    rows = [make_row("France", "Paris", system="Reply with only the capital city of the country."),
+            make_row("Japan", "The capital of Japan is Tokyo, a very large city.",
+                     system="Reply with only the capital city of the country.")]
+    kept, report = hardness_filter(rows, None, student=embedded, max_replace_share=0.5, max_tokens=6)
+    assert report["checked"] == 2
+    flagged = [r for r in kept if "student_correct" in r["metadata"]["flags"]]
+    # at most half may be removed; the long answer is one a 6-token student cannot produce
+    assert len(report["removed"]) <= 1 and report["n_to_replace"] == len(report["removed"])
+    assert report["student_correct"] == len(flagged) + len(report["removed"])
+    assert any(r["messages"][1]["content"] == "Japan" for r in kept)
+
+
+def test_general_mix_from_a_file(tmp_path):
+    assert general_count(93, 0.07) == 7 and general_count(0, 0.07) == 0
+    prompts = load_general_prompts()
+    assert len(prompts) == 60 and len(set(prompts)) == 60
+    gen = tmp_path / "general.jsonl"
+    gen.write_text("".join(json.dumps({"instruction": p, "output": f"answer {i}"}) + "\n"
+                           for i, p in enumerate(prompts)))
+    task = [make_row(f"task input {i}", "x") for i in range(40)]
+    mixed = mix_general(task, 0.1, general_file=gen)
+    general = [r for r in mixed if r["metadata"]["source"] == "general"]
+    assert len(general) == general_count(40, 0.1) == 4
+    assert len(mixed) == 44 and mixed[:40] == task
