@@ -1,0 +1,479 @@
+"""`evaluate`: every system on the same held-out rows, scored, judged, compared, with a verdict.
+
+Writes `runs/<id>/eval/vN/`: outputs.jsonl (per example, every system side by side with judge
+reasons), report.json (the shape the agent and TUI read), report.md, PNG plots, and the retrieval
+config of any RAG system. Generation and judging go through the providers' cache, so rerunning an
+identical eval makes no provider calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tools.errors import UserError
+from tools.evals._classification import macro_f1
+from tools.evals._length import length_stats, prompt_tokens_per_request
+from tools.evals._metrics import mean_with_ci, paired_bootstrap_diff, win_rate
+from tools.evals._primary import primary_metric_for, score_output
+from tools.evals.systems import (
+    BASELINE_KINDS,
+    SystemSpec,
+    build_systems,
+    generate_outputs,
+    row_id,
+    row_input,
+    split_row,
+    template_default_system_prompt,
+)
+
+FORGETTING_SET = Path(__file__).with_name("forgetting.jsonl")
+REGRESSED_BY = 1e-9  # any drop in the per-example primary score flags the example
+
+
+# ---------------------------------------------------------------- inputs
+def _run_path(run) -> Path:
+    return Path(run.path if hasattr(run, "path") else run)
+
+
+def load_rows(path: Path) -> list[dict]:
+    """Canonical chat rows; one clear error naming the file and line for anything else."""
+    from tools.workspace import read_jsonl
+
+    if not Path(path).exists():
+        raise UserError("file not found", where=str(path), fix="check the path (chat JSONL, last turn = reference)")
+    rows = []
+    for i, r in enumerate(read_jsonl(path), 1):
+        msgs = r.get("messages") if isinstance(r, dict) else None
+        if not isinstance(msgs, list) or not msgs or not isinstance(msgs[-1], dict) \
+                or msgs[-1].get("role") != "assistant" or not any(m.get("role") == "user" for m in msgs):
+            raise UserError("each row needs `messages` with a user turn and a final assistant turn (the reference)",
+                            where=f"{path}:{i}", fix='use {"messages": [{"role": "user", ...}, '
+                                                     '{"role": "assistant", ...}]}')
+        rows.append(r)
+    return rows
+
+
+def load_forgetting_set(limit: int | None = None) -> list[dict]:
+    from tools.workspace import read_jsonl
+
+    rows = list(read_jsonl(FORGETTING_SET))
+    return rows[:limit] if limit else rows
+
+
+# ---------------------------------------------------------------- aggregation
+def _metric_names(per_example: list[dict]) -> list[str]:
+    names: list[str] = []
+    for s in per_example:
+        for k, v in s.items():
+            if k not in names and isinstance(v, (int, float)) and not isinstance(v, bool):
+                names.append(k)
+    return names
+
+
+def _primary_value(entry: dict, metric: str) -> float | None:
+    if metric == "judge":
+        return (entry.get("judge") or {}).get("normalized")
+    return (entry.get("metrics") or {}).get(metric)
+
+
+def aggregate_system(system: SystemSpec, entries: list[dict], labels_refs: list[str] | None, seed: int) -> dict:
+    """{"kind", "metrics": {name: {"mean", "ci", "n"}}, "prompt_tokens_mean", "format_rate", ...}."""
+    per = [e["metrics"] for e in entries]
+    metrics = {name: mean_with_ci([p.get(name) for p in per], seed=seed) for name in _metric_names(per)}
+    judged = [e.get("judge") for e in entries if e.get("judge")]
+    if judged:
+        metrics["judge"] = mean_with_ci([j.get("normalized") for j in judged], seed=seed)
+        for dim in ("correctness", "format", "completeness"):
+            metrics[f"judge_{dim}"] = mean_with_ci([j.get(dim) for j in judged], seed=seed)
+    if labels_refs is not None:
+        metrics["macro_f1"] = {"mean": macro_f1([p.get("label_pred") for p in per], labels_refs), "ci": [None, None],
+                               "n": len(per)}
+    fmt = metrics.get("format_ok", {}).get("mean")
+    return {
+        "kind": system.kind,
+        "metrics": metrics,
+        "prompt_tokens_mean": prompt_tokens_per_request([e["prompt_tokens"] for e in entries]),
+        "completion_tokens_mean": prompt_tokens_per_request([e["completion_tokens"] for e in entries]),
+        "format_rate": fmt,
+        "length": length_stats([e["text"] for e in entries]),
+        "cost_usd": round(sum(e.get("cost_usd") or 0.0 for e in entries), 6),
+        "cached": sum(1 for e in entries if e.get("cached")),
+        "adapter": system.adapter,
+        "notes": system.notes,
+        "config": system.to_dict(),
+    }
+
+
+def pick_baseline_and_candidate(systems: dict, specs: Sequence[SystemSpec], metric: str,
+                                candidate: str | None = None) -> tuple[str | None, str | None]:
+    """Candidate: the one asked for, else the newest tuned system, else the last system listed.
+    Baseline: the best-scoring baseline-kind system other than the candidate (any other system if none)."""
+    names = [s.name for s in specs]
+    if candidate is None:
+        tuned = [s.name for s in specs if s.kind == "tuned"]
+        candidate = tuned[-1] if tuned else (names[-1] if len(names) > 1 else None)
+    elif candidate not in systems:
+        raise UserError(f"candidate {candidate!r} is not among the evaluated systems", fix=f"use one of {names}")
+    pool = [s.name for s in specs if s.kind in BASELINE_KINDS and s.name != candidate] or \
+           [n for n in names if n != candidate]
+
+    def score(n):
+        m = systems[n]["metrics"].get(metric, {}).get("mean")
+        return -1.0 if m is None else m
+
+    baseline = max(pool, key=lambda n: (score(n), -pool.index(n))) if pool else None
+    return baseline, candidate
+
+
+# ---------------------------------------------------------------- the driver
+def evaluate(run, *, data_version: str | None = None, systems: Sequence[SystemSpec] | None = None, spec=None,
+             judge=None, test_file: str | Path | None = None, out_dir: str | Path | None = None,
+             use_judge: bool = True, on_progress: Callable[[dict], None] | None = None,
+             candidate: str | None = None, providers: dict | None = None, forgetting_limit: int | None = None,
+             agreement_limit: int = 40, max_tokens: int | None = None, workspace=None, budget=None,
+             seed: int = 0) -> dict:
+    """Evaluate `systems` (default: base, prompted, rag when documents exist, every tuned adapter) on the
+    run's test split (or `test_file`) and regression set; judge, compare, decide; write the eval version.
+
+    `providers` maps system names (and "judge") to ready providers, e.g. to share one loaded model.
+    Returns report.json's dict (plus "paths").
+    """
+    from tools.spec import load_spec
+    from tools.workspace import Workspace, atomic_write_json, atomic_write_jsonl
+
+    run_path = _run_path(run)
+    ws = workspace or getattr(run, "workspace", None) or Workspace()
+    providers = dict(providers or {})
+    progress = on_progress or (lambda event: None)
+    if spec is None:
+        if not (run_path / "spec.yaml").exists():
+            raise UserError("run has no spec.yaml", where=str(run_path), fix="create the run with a task spec")
+        spec = load_spec(run_path / "spec.yaml")
+    data_dir = None
+    versions = sorted((p.name for p in (run_path / "data").glob("v*") if p.is_dir() and p.name[1:].isdigit()),
+                      key=lambda v: int(v[1:])) if (run_path / "data").is_dir() else []
+    if data_version or versions:
+        data_version = data_version or versions[-1]
+        data_dir = run_path / "data" / data_version
+        if not data_dir.is_dir():
+            raise UserError(f"data version {data_version} not found", where=str(run_path / "data"),
+                            fix=f"use one of: {', '.join(versions) or 'none yet'}")
+    if test_file is None and data_dir is None:
+        raise UserError(f"run {run_path.name} has no data version", fix="build data first, or pass --test FILE")
+    test_path = Path(test_file) if test_file else data_dir / "test.jsonl"
+    test_rows = load_rows(test_path)
+    reg_rows = load_rows(data_dir / "regression.jsonl") if data_dir and (data_dir / "regression.jsonl").exists() else []
+    train_rows = load_rows(data_dir / "train.jsonl") if data_dir and (data_dir / "train.jsonl").exists() else []
+    if not test_rows:
+        raise UserError("no test rows", where=str(test_path), fix="the test file needs at least one example")
+
+    if systems is None:
+        systems = build_systems(spec, run_path, train_rows, max_tokens=max_tokens or 256)
+    systems = list(systems)
+    if max_tokens:
+        for s in systems:
+            s.max_tokens = max_tokens
+    if not systems:
+        raise UserError("no systems to evaluate", fix="pass --systems base,prompted,…")
+    if out_dir is None:
+        eval_base = run_path / "eval"
+        existing = [int(p.name[1:]) for p in eval_base.glob("v*") if p.is_dir() and p.name[1:].isdigit()] \
+            if eval_base.is_dir() else []
+        out_dir = eval_base / f"v{max(existing, default=0) + 1}"
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    if use_judge and judge is None:
+        from tools.evals.judge import Judge, default_judge
+
+        judge = Judge(providers["judge"], spec=spec) if "judge" in providers else \
+            default_judge(spec, workspace=ws, budget=budget)
+    if not use_judge:
+        judge = None
+    metric = primary_metric_for(spec, judge_available=judge is not None)
+    fmt = spec.output.format
+    all_rows = test_rows + reg_rows
+    n_test = len(test_rows)
+
+    # 1. generate ---------------------------------------------------------
+    outputs: dict[str, list[dict]] = {}
+    template_notes: dict[str, str] = {}
+    for s in systems:
+        provider = providers.get(s.name)
+        if provider is None:
+            from tools.evals.systems import provider_for
+
+            provider = provider_for(s, workspace=ws, budget=budget)
+            providers[s.name] = provider
+        if s.kind == "base":
+            default = template_default_system_prompt(provider)
+            if default:
+                note = f"the chat template injects its own default system prompt: {default!r}"
+                template_notes[s.name] = default
+                if note not in s.notes:
+                    s.notes.append(note)
+        retriever = None
+        if s.kind == "rag" and s.retrieval:
+            from tools.rag import RetrievalConfig, Retriever
+
+            cfg = RetrievalConfig.from_dict(s.retrieval)
+            retriever = Retriever.build(cfg)
+            s.retrieval = cfg.to_dict()
+            cfg.save(out_dir / f"retrieval_{s.name}.json")
+        total = len(all_rows)
+        progress({"stage": "generate", "system": s.name, "done": 0, "total": total})
+
+        def _tick(i, _c, _name=s.name, _total=total, _count=[0]):  # noqa: B006 - per-system counter
+            _count[0] += 1
+            progress({"stage": "generate", "system": _name, "done": _count[0], "total": _total})
+
+        outputs[s.name] = generate_outputs(s, all_rows, provider=provider, retriever=retriever, workspace=ws,
+                                           budget=budget, seed=seed, on_result=_tick)
+
+    refs = [split_row(r)[2] for r in all_rows]
+    inputs = [row_input(r) for r in all_rows]
+    for outs in outputs.values():
+        for o, ref in zip(outs, refs, strict=True):
+            o["metrics"] = score_output(o["text"], ref, spec)
+            o["format_errors"] = o["metrics"].pop("format_errors")
+
+    # 2. judge pointwise on the test split ------------------------------------
+    judge_info = None
+    if judge is not None:
+        items, index = [], []
+        for name, outs in outputs.items():
+            for i in range(n_test):
+                items.append({"input": inputs[i], "output": outs[i]["text"], "reference": refs[i]})
+                index.append((name, i))
+        progress({"stage": "judge", "done": 0, "total": len(items)})
+        for (name, i), v in zip(index, judge.score(items), strict=True):
+            outputs[name][i]["judge"] = v.to_dict()
+        judge_info = judge.info()
+
+    # 3. aggregate --------------------------------------------------------
+    labels_refs = [refs[i] for i in range(n_test)] if fmt == "label" else None
+    report_systems = {s.name: aggregate_system(s, outputs[s.name][:n_test], labels_refs, seed) for s in systems}
+    baseline, candidate = pick_baseline_and_candidate(report_systems, systems, metric, candidate)
+
+    # by category
+    cats = [str((r.get("metadata") or {}).get("category") or "uncategorized") for r in test_rows]
+    by_category: dict[str, dict] = {}
+    if len(set(cats)) > 1 or cats[0] != "uncategorized":
+        for c in sorted(set(cats)):
+            idx = [i for i, x in enumerate(cats) if x == c]
+            by_category[c] = {name: mean_with_ci([_primary_value(outputs[name][i], metric) for i in idx], seed=seed)
+                              for name in outputs}
+
+    # 4. pairwise: candidate vs baseline on the test split ----------------------
+    pairwise, pair_verdicts = None, []
+    if judge is not None and candidate and baseline:
+        progress({"stage": "pairwise", "done": 0, "total": n_test})
+        pair_verdicts = judge.compare([{"input": inputs[i], "candidate": outputs[candidate][i]["text"],
+                                        "baseline": outputs[baseline][i]["text"], "reference": refs[i]}
+                                       for i in range(n_test)])
+        pairwise = {"candidate": candidate, "baseline": baseline,
+                    **win_rate([v.outcome for v in pair_verdicts], seed=seed)}
+        report_systems[candidate]["win_rate_vs_baseline"] = pairwise
+
+    # 5. regression set ----------------------------------------------------
+    regression = regression_suite(outputs, all_rows, n_test, baseline, candidate, metric, judge, inputs, refs, seed)
+
+    # 6. forgetting --------------------------------------------------------
+    forgetting = {"skipped": "no tuned candidate"}
+    cand_spec = next((s for s in systems if s.name == candidate), None)
+    if cand_spec is not None and cand_spec.kind == "tuned":
+        if judge is None:
+            forgetting = {"skipped": "needs a judge (run without --no-judge)"}
+        else:
+            progress({"stage": "forgetting"})
+            forgetting = forgetting_suite(cand_spec, providers.get(candidate), judge, spec, ws, budget, seed,
+                                          forgetting_limit, base_provider=_base_provider(systems, providers))
+    pos_bias = None
+    if pair_verdicts or forgetting.get("_verdicts"):
+        from tools.evals.judge import position_bias_rate
+
+        pos_bias = position_bias_rate(pair_verdicts + forgetting.get("_verdicts", []))
+    forgetting_rows = forgetting.pop("_rows", [])
+    forgetting.pop("_verdicts", None)
+
+    # 7. verdict, agreement, failures ---------------------------------------
+    from tools.evals.verdict import decide_verdict
+
+    verdict = decide_verdict(primary_metric=metric, baseline=baseline, candidate=candidate, systems=report_systems,
+                             success=spec.success, regression=regression, forgetting=forgetting)
+    agreement = None
+    if judge is not None and data_dir is not None:
+        from tools.evals.agreement import judge_agreement
+
+        agreement = judge_agreement(data_dir, judge, limit=agreement_limit)
+        if agreement and agreement.get("warning"):
+            verdict["reasons"].append(f"! {agreement['warning']}")
+
+    rows_out = _outputs_rows(all_rows, n_test, outputs, refs, inputs, pair_verdicts, regression, forgetting_rows)
+    from tools.evals.analysis import analyze_failures
+
+    failures = analyze_failures(rows_out, spec, system=candidate, primary_metric=metric) if candidate else []
+
+    report = {
+        "run_id": run_path.name,
+        "created_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "eval_version": out_dir.name,
+        "data_version": data_version,
+        "test_source": str(test_path),
+        "n_test": n_test,
+        "n_regression": len(reg_rows),
+        "task": {"name": spec.name, "spec": spec.spec, "format": fmt},
+        "systems": report_systems,
+        "primary_metric": metric,
+        "baseline": baseline,
+        "candidate": candidate,
+        "verdict": verdict,
+        "pairwise": pairwise,
+        "by_category": by_category,
+        "regression": regression,
+        "forgetting": forgetting,
+        "judge": ({**judge_info, "position_bias_rate": pos_bias} if judge_info else
+                  {"model": None, "prompt_version": None, "temperature": None, "position_bias_rate": None,
+                   "note": "judge not used (--no-judge)"}),
+        "judge_agreement": agreement,
+        "template_default_system_prompt": template_notes or None,
+        "failures": failures,
+    }
+    # 8. write --------------------------------------------------------------
+    from tools.evals.plots import plot_categories, plot_loss_curves, plot_scores, read_loss_curves
+    from tools.evals.report import render_markdown
+
+    plots = {}
+    p = plot_scores(report_systems, metric, out_dir / "scores.png")
+    if p:
+        plots["scores"] = p.name
+    if by_category:
+        p = plot_categories(by_category, metric, out_dir / "categories.png")
+        if p:
+            plots["categories"] = p.name
+    tuned_versions = [Path(s.adapter).parent.name for s in systems if s.kind == "tuned" and s.adapter]
+    if tuned_versions:
+        p = plot_loss_curves(read_loss_curves(run_path, tuned_versions), out_dir / "loss.png")
+        if p:
+            plots["loss"] = p.name
+    report["plots"] = plots
+    report["paths"] = {"dir": str(out_dir), "outputs": str(out_dir / "outputs.jsonl"),
+                       "report_json": str(out_dir / "report.json"), "report_md": str(out_dir / "report.md")}
+    atomic_write_jsonl(out_dir / "outputs.jsonl", rows_out)
+    atomic_write_json(out_dir / "report.json", report)
+    from tools.workspace import atomic_write_text
+
+    atomic_write_text(out_dir / "report.md", render_markdown(report, rows_out))
+    progress({"stage": "done", "dir": str(out_dir)})
+    return report
+
+
+def _base_provider(systems, providers):
+    for s in systems:
+        if s.kind == "base" and s.name in providers:
+            return providers[s.name]
+    return None
+
+
+def regression_suite(outputs, all_rows, n_test, baseline, candidate, metric, judge, inputs, refs, seed) -> dict:
+    """Per-example primary scores of candidate vs baseline on regression.jsonl; drops are flagged."""
+    n_reg = len(all_rows) - n_test
+    if not n_reg or not candidate or not baseline:
+        return {"n": 0, "per_example": [], "regressed_ids": []}
+    idx = list(range(n_test, len(all_rows)))
+    if metric == "judge" and judge is not None:
+        items = [{"input": inputs[i], "output": outputs[name][i]["text"], "reference": refs[i]}
+                 for name in (baseline, candidate) for i in idx]
+        verdicts = judge.score(items)
+        for k, v in enumerate(verdicts):
+            name = baseline if k < n_reg else candidate
+            outputs[name][idx[k % n_reg]]["judge"] = v.to_dict()
+    per, regressed = [], []
+    for i in idx:
+        b, c = _primary_value(outputs[baseline][i], metric), _primary_value(outputs[candidate][i], metric)
+        rid = row_id(all_rows[i], i)
+        flag = b is not None and c is not None and c < b - REGRESSED_BY
+        per.append({"id": rid, "baseline": b, "candidate": c,
+                    "delta": None if b is None or c is None else c - b, "regressed": flag})
+        if flag:
+            regressed.append(rid)
+    diff = paired_bootstrap_diff([p["candidate"] for p in per], [p["baseline"] for p in per], seed=seed)
+    return {"n": n_reg, "baseline": baseline, "candidate": candidate, "metric": metric,
+            "delta": diff["mean"], "delta_ci": diff["ci"], "per_example": per, "regressed_ids": regressed}
+
+
+def forgetting_suite(cand: SystemSpec, cand_provider, judge, spec, ws, budget, seed, limit=None,
+                     base_provider=None) -> dict:
+    """General prompts (no system prompt, as a general assistant): the tuned model vs the base model,
+    pairwise (both orders) and pointwise; a loss on a prompt is flagged, a mean drop decides significance."""
+    from tools.evals.systems import provider_for
+
+    rows = load_forgetting_set(limit)
+    if not rows:
+        return {"skipped": "empty forgetting set"}
+    tuned_general = SystemSpec(cand.name, "base", provider=cand.provider, model=cand.model, adapter=cand.adapter,
+                               max_tokens=cand.max_tokens)
+    base_general = SystemSpec("base", "base", provider=cand.provider, model=cand.model, max_tokens=cand.max_tokens)
+    cand_provider = cand_provider or provider_for(tuned_general, workspace=ws, budget=budget)
+    base_provider = base_provider or provider_for(base_general, workspace=ws, budget=budget)
+    chat_rows = [{"messages": [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": ""}],
+                  "metadata": {"id": r.get("id"), "category": r.get("category")}} for r in rows]
+    tuned_out = generate_outputs(tuned_general, chat_rows, provider=cand_provider, seed=seed)
+    base_out = generate_outputs(base_general, chat_rows, provider=base_provider, seed=seed)
+    verdicts = judge.compare([{"input": r["prompt"], "candidate": t["text"], "baseline": b["text"]}
+                              for r, t, b in zip(rows, tuned_out, base_out, strict=True)])
+    points = judge.score([{"input": r["prompt"], "output": o["text"]}
+                          for o_list in (tuned_out, base_out) for r, o in zip(rows, o_list, strict=True)])
+    tuned_pts, base_pts = points[:len(rows)], points[len(rows):]
+    diff = paired_bootstrap_diff([p.score for p in tuned_pts], [p.score for p in base_pts], seed=seed)
+    drop = -diff["mean"] if diff["mean"] is not None else None
+    wr = win_rate([v.outcome for v in verdicts], seed=seed)
+    max_drop = spec.success.max_forgetting_drop
+    significant = bool(drop is not None and drop > max_drop and diff["ci"][1] is not None and diff["ci"][1] < 0)
+    per_rows = []
+    for r, t, b, v, tp, bp in zip(rows, tuned_out, base_out, verdicts, tuned_pts, base_pts, strict=True):
+        per_rows.append({"id": r.get("id"), "split": "forgetting", "category": r.get("category"), "input": r["prompt"],
+                         "reference": None, "outputs": {cand.name: {"text": t["text"], "judge": tp.to_dict()},
+                                                        "base": {"text": b["text"], "judge": bp.to_dict()}},
+                         "pairwise": v.to_dict(), "forgotten": v.outcome == "loss"})
+    return {"n": len(rows), "wins": wr["wins"], "losses": wr["losses"], "ties": wr["ties"],
+            "win_rate": wr["win_rate"], "score_drop": drop, "score_drop_ci": [None if x is None else -x
+                                                                              for x in reversed(diff["ci"])],
+            "significant": significant, "max_drop": max_drop,
+            "forgotten_ids": [p["id"] for p in per_rows if p["forgotten"]],
+            "_rows": per_rows, "_verdicts": verdicts}
+
+
+def _outputs_rows(all_rows, n_test, outputs, refs, inputs, pair_verdicts, regression, forgetting_rows) -> list[dict]:
+    reg_by_id = {p["id"]: p for p in regression.get("per_example", [])}
+    rows = []
+    for i, r in enumerate(all_rows):
+        meta = r.get("metadata") or {}
+        rid = row_id(r, i)
+        row = {"id": rid, "split": "test" if i < n_test else "regression", "category": meta.get("category"),
+               "input": inputs[i], "reference": refs[i],
+               "outputs": {name: {k: v for k, v in outs[i].items()} for name, outs in outputs.items()}}
+        if i < n_test and pair_verdicts:
+            row["pairwise"] = pair_verdicts[i].to_dict()
+        if i >= n_test and rid in reg_by_id:
+            row["regressed"] = reg_by_id[rid]["regressed"]
+            row["delta"] = reg_by_id[rid]["delta"]
+        rows.append(row)
+    return rows + list(forgetting_rows)
+
+
+def load_report(eval_dir: Path) -> dict:
+    from tools.workspace import read_json
+
+    p = Path(eval_dir) / "report.json"
+    if not p.exists():
+        raise UserError("no report.json", where=str(eval_dir), fix="run `tunewise eval RUN` first")
+    return read_json(p)
+
+
+def dumps_compact(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=str)

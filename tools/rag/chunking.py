@@ -1,0 +1,85 @@
+"""Loading a documents folder and cutting it into overlapping word windows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.errors import UserError
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".html", ".htm", ".csv", ".json", ".jsonl", ".yaml", ".yml"}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    text: str
+    source: str  # path relative to the documents folder
+    index: int  # position of the chunk inside its source
+
+
+def chunk_text(text: str, max_words: int = 120, overlap: int = 20) -> list[str]:
+    """Windows of `max_words` words sharing `overlap` words, so an answer split at a boundary stays findable.
+
+    Paragraphs are kept whole when they fit: a window ends at a paragraph break when one is in its second half.
+    """
+    if max_words <= 0:
+        raise UserError("chunk size must be positive", where="retrieval.chunk_words", fix="use e.g. 120")
+    overlap = max(0, min(overlap, max_words // 2))
+    words: list[str] = []
+    breaks: set[int] = set()  # word indices that start a paragraph
+    for para in text.split("\n\n"):
+        w = para.split()
+        if w:
+            breaks.add(len(words))
+            words.extend(w)
+    chunks, start = [], 0
+    while start < len(words):
+        end = min(start + max_words, len(words))
+        if end < len(words):
+            para_ends = [b for b in breaks if start + max_words // 2 < b < end]
+            if para_ends:
+                end = max(para_ends)
+        chunks.append(" ".join(words[start:end]))
+        if end >= len(words):
+            break
+        start = max(end - overlap, start + 1)
+    return chunks
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".jsonl":
+        # one document per line: take the text-like fields
+        parts = []
+        for line in raw.splitlines():
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                parts.append(line)
+                continue
+            if isinstance(obj, dict):
+                parts.append(" ".join(str(v) for v in obj.values() if isinstance(v, str)))
+        return "\n\n".join(parts)
+    return raw
+
+
+def load_documents(folder: str | Path) -> dict[str, str]:
+    """{relative path: text} for the text files under `folder` (sorted, so indexes are reproducible)."""
+    root = Path(folder)
+    if not root.exists():
+        raise UserError("documents folder not found", where=str(root), fix="set `documents:` in the task to a folder")
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()
+                                                  and p.suffix.lower() in TEXT_SUFFIXES)
+    docs = {str(p.relative_to(root) if root.is_dir() else p.name): _read_text(p) for p in files}
+    docs = {k: v for k, v in docs.items() if v.strip()}
+    if not docs:
+        raise UserError("no text documents found", where=str(root),
+                        fix=f"add files ending in {', '.join(sorted(TEXT_SUFFIXES))}")
+    return docs
+
+
+def documents_fingerprint(docs: dict[str, str]) -> dict[str, str]:
+    """{path: sha256[:16]}: which exact documents an index was built from."""
+    return {k: hashlib.sha256(v.encode()).hexdigest()[:16] for k, v in docs.items()}

@@ -1,0 +1,81 @@
+"""BM25 (rank-bm25) over document chunks, optionally blended with dense similarity."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tools.rag.chunking import Chunk, chunk_text, documents_fingerprint, load_documents
+from tools.rag.config import RetrievalConfig
+from tools.rag.embeddings import embed, embeddings_available
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset("a an the of to in and or is are was were be for on with as by at it this that what how which "
+                  "who do does did i you".split())
+
+
+def bm25_tokens(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+
+
+@dataclass(frozen=True)
+class Hit:
+    text: str
+    source: str
+    score: float
+
+
+class Retriever:
+    def __init__(self, config: RetrievalConfig, chunks: list[Chunk]):
+        from rank_bm25 import BM25Okapi
+
+        self.config = config
+        self.chunks = chunks
+        # BM25Okapi divides by the corpus size: an empty token list still needs a placeholder
+        self._bm25 = BM25Okapi([bm25_tokens(c.text) or ["_"] for c in chunks])
+        self._dense = None
+        if config.method == "hybrid":
+            ok, info = embeddings_available()
+            if ok:
+                self._dense = embed([c.text for c in chunks], info)
+                config.embedding_model = info
+            else:
+                config.embeddings_note = info  # graceful: hybrid falls back to BM25 and says so
+
+    @classmethod
+    def build(cls, config: RetrievalConfig) -> Retriever:
+        docs = load_documents(config.documents)
+        chunks = [Chunk(text, src, i) for src, text in docs.items()
+                  for i, text in enumerate(chunk_text(text, config.chunk_words, config.overlap))]
+        config.documents_sha = documents_fingerprint(docs)
+        config.n_chunks = len(chunks)
+        return cls(config, chunks)
+
+    def search(self, query: str, k: int | None = None) -> list[Hit]:
+        import numpy as np
+
+        k = k or self.config.k
+        scores = np.asarray(self._bm25.get_scores(bm25_tokens(query)), dtype=float)
+        if self._dense is not None:
+            q = embed([query], self.config.embedding_model)[0]
+            dense = self._dense @ q
+            top = scores.max() if scores.size and scores.max() > 0 else 1.0
+            w = self.config.embedding_weight
+            scores = (1 - w) * scores / top + w * dense
+        order = sorted(range(len(self.chunks)), key=lambda i: (-scores[i], i))[:k]
+        return [Hit(self.chunks[i].text, self.chunks[i].source, float(scores[i])) for i in order
+                if scores[i] > 0 or self._dense is not None]
+
+
+def format_context(hits: list[Hit], max_chars: int = 2000) -> str:
+    """Numbered excerpts with their sources, cut to `max_chars` in total."""
+    parts, used = [], 0
+    for n, h in enumerate(hits, 1):
+        piece = f"[{n}] ({h.source}) {h.text}"
+        if used + len(piece) > max_chars:
+            piece = piece[: max(0, max_chars - used)]
+        if not piece:
+            break
+        parts.append(piece)
+        used += len(piece)
+    return "\n".join(parts)
