@@ -109,3 +109,16 @@ def test_export_merged_model_loads_and_answers(trained):
     assert text
     # merging is exact up to float rounding: greedy answers agree with base+adapter
     assert text == adapted.complete(msgs, max_tokens=12, temperature=0).text
+
+
+def test_early_stopping_on_eval_loss_keeps_the_best(workspace):
+    from tools.train.runner import train_blocking
+
+    run = workspace.create_run("early")
+    write_data(run)
+    # no eval can improve by 10 nats: patience 1 stops at the second evaluation at the latest
+    m = train_blocking(run, overrides={**TINY, "max_steps": 8, "early_stopping_patience": 1,
+                                       "early_stopping_threshold": 10.0}, workspace=workspace)
+    assert m["status"] == "early_stopped", m
+    assert m["final_step"] in (2, 4) and m["best_eval_loss"] is not None
+    assert (run.path / "train" / "v1" / "adapter" / "adapter_config.json").exists()
