@@ -338,9 +338,14 @@ def train(out_dir: Path, resume: bool = False) -> int:
     resume_from = last_complete_checkpoint(out_dir / "checkpoints") if resume else None
     lock = None
     if rank0:
+        from tools.errors import RunLocked
         from tools.workspace import RunLock
 
-        lock = RunLock(out_dir).acquire()  # one runner per train/vN (a second resume gets a clear error)
+        try:
+            lock = RunLock(out_dir).acquire()  # one runner per train/vN (a second resume gets a clear error)
+        except RunLocked as e:
+            print(f"error: {e.one_line()}", file=sys.stderr)
+            return 2
         (out_dir / "STOP").unlink(missing_ok=True)
         if resume_from is not None:
             truncate_events(events, checkpoint_step(resume_from))
