@@ -125,6 +125,8 @@ def test_errors_are_openai_shaped(served):
         headers={"content-type": "application/json"},
     )
     assert bad_json.status_code == 400 and "error" in bad_json.json()
+    too_long = _post(served, {"model": "embedded", "messages": USER, "max_tokens": 10_000_000})
+    assert too_long.status_code == 400 and too_long.json()["error"]["code"] == "context_length_exceeded"
     unknown_path = httpx.get(served.removesuffix("/v1") + "/v2/nothing")
     assert unknown_path.status_code == 404 and unknown_path.json()["error"]["type"] == "not_found_error"
 

@@ -330,6 +330,7 @@ def create_app(
     model_id = served_model_id(model, adapter or getattr(provider, "adapter", None), name)
     accepted_ids = {model_id, model or "embedded"}
     created = int(time.time())
+    context_length = provider.context_length
     model_lock = threading.Lock()
     batcher = MicroBatcher(provider, batch_size=batch_size, max_wait_s=max_wait_s, model_lock=model_lock)
 
@@ -412,6 +413,14 @@ def create_app(
                 status=404,
                 code="model_not_found",
                 type_="not_found_error",
+            )
+        prompt_tokens = provider.count_tokens(req.messages)
+        if prompt_tokens + req.params.max_tokens > context_length:
+            raise BadRequest(
+                f"this model's context is {context_length} tokens; the messages take {prompt_tokens} and "
+                f"max_tokens asks for {req.params.max_tokens} more",
+                param="messages",
+                code="context_length_exceeded",
             )
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         now = int(time.time())
