@@ -318,8 +318,8 @@ def test_help_lists_every_screens_keys():
     from tui.help_screen import help_markdown
 
     text = help_markdown()
-    for needle in ("Data review", "| `a` | Accept |", "| `r` | Reject |", "| `s` | Stop |", "| `g` | Regressions only |",
-                   "ctrl+p"):
+    for needle in ("Data review", "a              Accept", "r              Reject", "s              Stop",
+                   "g              Regressions only", "ctrl+p"):
         assert needle in text
 
 
@@ -335,3 +335,22 @@ def test_run_app_exists():
 
     assert callable(run_app)
     asyncio.get_event_loop_policy()  # the app uses the default loop policy
+
+
+async def test_resizes_between_small_and_large_terminals(workspace):
+    make_run(workspace)
+    write_eval(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open("evaluation", RUN_ID)
+        await wait_for(pilot, lambda: getattr(app.screen, "eval_view", None) is not None
+                       and app.screen.eval_view.version == "v1")
+        await pilot.pause()
+        panel = app.screen.query(".sbs-panel").first()
+        narrow = panel.size.width
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert app.screen.query(".sbs-panel").first().size.width > narrow
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.screen.query(".sbs-panel").first().size.width == narrow

@@ -36,9 +36,9 @@ def help_markdown() -> str:
         sections.append((title, _keys(cls.BINDINGS)))
     lines = ["# Keys", ""]
     for title, keys in sections:
-        lines += [f"## {title}", "", "| key | does |", "|---|---|"]
-        lines += [f"| `{k}` | {d} |" for k, d in keys]
-        lines.append("")
+        lines += [f"**{title}**", "", "```"]
+        lines += [f"{k:<14} {d}" for k, d in keys]
+        lines += ["```", ""]
     lines.append("Sessions are saved at every step: close tunewise any time and resume from Home.")
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@ Accept it, change the answers (a new session pre-filled with them), or override 
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -84,7 +85,7 @@ class DecisionScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#rubric", DataTable).add_columns("rule", "fired", "evidence")
+        self.query_one("#rubric", DataTable).add_columns("fired", "rule and evidence")
         self.query_one("#estimate", DataTable).add_columns("item", "value")
         if self.decision:
             self.show_decision(self.decision)
@@ -108,7 +109,8 @@ class DecisionScreen(Screen):
         rubric = self.query_one("#rubric", DataTable)
         rubric.clear()
         for r in decision.get("rubric") or []:
-            rubric.add_row(r.get("rule", ""), "✔" if r.get("fired") else "·", r.get("evidence", ""))
+            rubric.add_row("✔" if r.get("fired") else "·",
+                           Text.assemble(r.get("rule", ""), "\n", (f"  {r.get('evidence', '')}", "dim")), height=2)
         self.query_one("#probe", Static).update(probe_text(decision.get("probe")))
         est = self.query_one("#estimate", DataTable)
         est.clear()

@@ -97,7 +97,7 @@ class HomeScreen(Screen):
         for r in msg.rows:
             table.add_row(r["state"], r["approach"], r["verdict"], r["id"], key=r["id"])
         status = self.query_one("#sessions-status", Static)
-        status.update(f"{len(msg.rows)} session(s). Enter or r resumes the highlighted one; n starts a new one."
+        status.update(f"{len(msg.rows)} run(s). Enter or r resumes the highlighted one; n starts a new one."
                       if msg.rows else "No sessions yet: press n to start one.")
         if msg.rows and not isinstance(self.focused, DataTable):
             table.focus()

@@ -1,0 +1,89 @@
+"""Snapshot tests (pytest-textual-snapshot) at 80×24: they guard the look of every screen.
+
+Fixed run ids and fixture artifacts keep them deterministic. Regenerate after an intended change with
+`pytest tests/test_tui_snapshots.py --snapshot-update` and review the SVG diffs."""
+
+from __future__ import annotations
+
+import pytest
+from test_tui_helpers import RUN_ID, make_run, train_events, write_critiqued, write_eval, write_train_dir
+
+from tools.workspace import Workspace
+from tui.app import TunewiseApp
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def ws(tmp_path) -> Workspace:
+    return Workspace(tmp_path).ensure()
+
+
+def settle(screen_factory=None):
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if screen_factory is not None:
+            app.show(screen_factory(app))
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+    return run_before
+
+
+def test_snapshot_home_empty(snap_compare, ws):
+    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE, run_before=settle())
+
+
+def test_snapshot_home_light_with_runs(snap_compare, ws):
+    make_run(ws)
+    write_eval(ws)
+    assert snap_compare(TunewiseApp(ws, theme="tunewise-light"), terminal_size=SIZE, run_before=settle())
+
+
+def test_snapshot_conversation_first_question(snap_compare, ws):
+    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE, press=["n"], run_before=settle())
+
+
+def test_snapshot_decision(snap_compare, ws):
+    from test_tui_screens import _decision_payload
+
+    from tui.screens.decision import DecisionScreen
+
+    make_run(ws)
+    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE,
+                        run_before=settle(lambda app: DecisionScreen(RUN_ID, _decision_payload())))
+
+
+def test_snapshot_review(snap_compare, ws):
+    from tui.screens.review import ReviewScreen
+
+    make_run(ws)
+    path = write_critiqued(ws, 20)
+    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE, press=["down", "r", "a"],
+                        run_before=settle(lambda app: ReviewScreen(RUN_ID, {"kind": "review", "file": str(path)})))
+
+
+def test_snapshot_training(snap_compare, ws):
+    from tui.screens.training import TrainingScreen
+
+    make_run(ws)
+    write_train_dir(ws, train_events(range(1, 13)))
+    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE,
+                        run_before=settle(lambda app: TrainingScreen(RUN_ID, poll=False)))
+
+
+def test_snapshot_evaluation(snap_compare, ws):
+    from tui.screens.evaluation import EvaluationScreen
+
+    make_run(ws)
+    write_eval(ws)
+    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE,
+                        run_before=settle(lambda app: EvaluationScreen(RUN_ID)))
+
+
+def test_snapshot_help(snap_compare, ws):
+    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE, press=["f1"], run_before=settle())
