@@ -188,6 +188,11 @@ def generate_examples(spec: TaskSpec, n: int, *, teacher, workdir: Path, budget=
     from tools.data.similarity import minhash
     from tools.llm.budget import Budget
 
+    if batch and teacher.name != "openai":
+        from tools.errors import UserError
+
+        raise UserError(f"--batch uses OpenAI's Batch API; the teacher is {teacher.describe()}",
+                        fix="drop --batch, or use an OpenAI teacher (OPENAI_API_KEY / teacher.provider: openai)")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     journal = Journal(workdir)
