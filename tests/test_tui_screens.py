@@ -354,3 +354,24 @@ async def test_resizes_between_small_and_large_terminals(workspace):
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert app.screen.query(".sbs-panel").first().size.width == narrow
+
+
+async def test_agent_events_show_status_and_open_the_training_monitor(workspace):
+    from tui.messages import AgentEvent, GraphPaused
+
+    make_run(workspace)
+    write_train_dir(workspace, train_events(range(1, 4)))
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.post_message(AgentEvent(RUN_ID, "status", {"message": "generate: 20 examples with the teacher"}))
+        await pilot.pause()
+        assert app.sub_title == "generate: 20 examples with the teacher"
+        app.post_message(AgentEvent(RUN_ID, "train", {"event": "log", "step": 3}))
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "TrainingScreen")
+        await wait_for(pilot, lambda: app.screen.progress.step == 3)
+        # the graph finishing opens the report
+        app.post_message(GraphPaused(RUN_ID, {"approach": "fine-tune", "stop_reason": "success"}, [], None))
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ReportScreen")
+        md = app.screen.query_one("#report-md")
+        await wait_for(pilot, lambda: "success" in md.source)
+        assert "tunewise serve --adapter" not in md.source  # no adapter in this run

@@ -195,6 +195,7 @@ class TunewiseApp(App):
         from tui import screens
 
         self.run_values[msg.run_id] = msg.values
+        self.sub_title = self.SUB_TITLE
         if msg.interrupt is not None:
             self.pending[msg.run_id] = msg.interrupt
         kind = msg.interrupt.get("kind") if isinstance(msg.interrupt, dict) else None
@@ -212,6 +213,8 @@ class TunewiseApp(App):
 
     @on(GraphUpdate)
     def _route_update(self, msg: GraphUpdate) -> None:
+        if msg.log:
+            self.sub_title = msg.log[-1][:70]
         for line in msg.log:
             self._forward("log", msg.run_id, {"line": line, "node": msg.node})
         if msg.node == "evaluate":
@@ -221,6 +224,11 @@ class TunewiseApp(App):
     def _route_event(self, msg: AgentEvent) -> None:
         if msg.kind == "train" and getattr(self.screen, "SCREEN_NAME", None) != "training":
             self.open("training", msg.run_id)
+        # the header's subtitle is the one status line every screen shows while the agent works
+        if msg.kind == "status" and msg.data.get("message"):
+            self.sub_title = str(msg.data["message"])[:70]
+        elif msg.kind == "progress":
+            self.sub_title = f"{msg.data.get('step')}: {msg.data.get('done')}/{msg.data.get('total')}"
         self._forward(msg.kind, msg.run_id, msg.data)
 
     @on(GraphFailed)
@@ -230,7 +238,7 @@ class TunewiseApp(App):
 
     def _forward(self, kind: str, run_id: str, data: dict) -> None:
         handler = getattr(self.screen, "on_agent_event", None)
-        if handler and getattr(self.screen, "run_id", None) in (run_id, None):
+        if handler and self.screen.is_mounted and getattr(self.screen, "run_id", None) in (run_id, None):
             handler(kind, data)
 
 
