@@ -27,14 +27,15 @@ _B = _rng.integers(0, (1 << 61) - 1, size=N_PERM, dtype=np.uint64)
 
 
 def shingles(text: str, k: int = SHINGLE) -> np.ndarray:
-    """crc32 of the character k-grams of the normalized text (stable across processes)."""
-    t = normalize_text(text)
-    if len(t) <= k:
-        grams = {t}
-    else:
-        grams = {t[i:i + k] for i in range(len(t) - k + 1)}
-    return np.fromiter((zlib.crc32(g.encode("utf-8", "surrogatepass")) for g in grams), dtype=np.uint64,
-                       count=len(grams))
+    """Hashes of the byte k-grams of the normalized text, vectorized (stable across processes)."""
+    data = np.frombuffer(normalize_text(text).encode("utf-8", "surrogatepass"), dtype=np.uint8).astype(np.uint64)
+    if data.size <= k:
+        return np.array([zlib.crc32(data.tobytes()) + 1], dtype=np.uint64)
+    n = data.size - k + 1
+    h = np.zeros(n, dtype=np.uint64)
+    for j in range(k):  # polynomial hash of each window, < 2^40, so no overflow
+        h = h * np.uint64(257) + data[j:j + n]
+    return np.unique(h & np.uint64(0xFFFFFFFF)) ^ np.uint64(0x9E3779B9)
 
 
 def minhash(text: str) -> np.ndarray:

@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -113,9 +114,8 @@ class TokenCounter:
         import os
 
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from transformers import AutoTokenizer
 
-        tok = AutoTokenizer.from_pretrained(str(path))
+        tok = _tokenizer(str(path))
         cfg = path / "config.json"
         ctx = None
         if cfg.exists():
@@ -141,6 +141,13 @@ class TokenCounter:
             return []
         enc = self._tok(texts, add_special_tokens=False)["input_ids"]
         return [len(x) for x in enc]
+
+
+@lru_cache(maxsize=4)
+def _tokenizer(path: str):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path)
 
 
 class Histogram:
