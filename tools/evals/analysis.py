@@ -45,6 +45,10 @@ def classify_failure(entry: dict, reference: str, spec: Any, primary_metric: str
     text = entry.get("text", "")
     length_errors = [e for e in errors if e.startswith(("too long", "too short"))]
     other_errors = [e for e in errors if e not in length_errors]
+    if other_errors and fmt == "json" and all(e.startswith("schema:") for e in other_errors):
+        miss = missing_fields(text, reference)
+        if miss:  # valid JSON that only lacks required fields: a content gap, not a format problem
+            return "missing_field", {"fields": miss, "errors": other_errors}
     if other_errors:
         return "format_error", {"errors": other_errors}
     if fmt == "json":

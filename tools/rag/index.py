@@ -27,12 +27,14 @@ class Hit:
 
 class Retriever:
     def __init__(self, config: RetrievalConfig, chunks: list[Chunk]):
-        from rank_bm25 import BM25Okapi
+        from rank_bm25 import BM25Plus
 
         self.config = config
         self.chunks = chunks
-        # BM25Okapi divides by the corpus size: an empty token list still needs a placeholder
-        self._bm25 = BM25Okapi([bm25_tokens(c.text) or ["_"] for c in chunks])
+        # BM25+ rather than Okapi: Okapi's idf is ≤ 0 for a term in half of a small corpus (2 documents),
+        # which ranks nothing; BM25+ keeps idf positive. An empty chunk still needs a placeholder token.
+        self._tokens = [set(bm25_tokens(c.text)) for c in chunks]
+        self._bm25 = BM25Plus([bm25_tokens(c.text) or ["_"] for c in chunks])
         self._dense = None
         if config.method == "hybrid":
             ok, info = embeddings_available()
@@ -55,10 +57,12 @@ class Retriever:
         import numpy as np
 
         k = k or self.config.k
-        scores = np.asarray(self._bm25.get_scores(bm25_tokens(query)), dtype=float)
+        q = bm25_tokens(query)
+        scores = np.asarray(self._bm25.get_scores(q), dtype=float)
+        # BM25+ gives every chunk a floor score per query term; a chunk sharing no term is not a hit
+        scores = np.where([bool(t & set(q)) for t in self._tokens], scores, 0.0)
         if self._dense is not None:
-            q = embed([query], self.config.embedding_model)[0]
-            dense = self._dense @ q
+            dense = self._dense @ embed([query], self.config.embedding_model)[0]
             top = scores.max() if scores.size and scores.max() > 0 else 1.0
             w = self.config.embedding_weight
             scores = (1 - w) * scores / top + w * dense

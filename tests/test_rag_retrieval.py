@@ -1,0 +1,60 @@
+"""The retrieval baseline: chunking, BM25 ranking, the saved config, graceful fallback without embeddings."""
+
+from __future__ import annotations
+
+import json
+
+from tools.evals.systems import build_messages, rag_system
+from tools.rag import RetrievalConfig, Retriever, chunk_text, embeddings_available, format_context
+from tools.spec import parse_spec_dict
+
+
+def _docs(tmp_path):
+    d = tmp_path / "docs"
+    d.mkdir()
+    (d / "refunds.md").write_text("# Refunds\n\nRefunds are paid within 14 days to the original card.\n\n"
+                                  "Gift cards cannot be refunded.")
+    (d / "shipping.txt").write_text("Shipping takes 3 to 5 working days. Express shipping arrives next day.")
+    (d / "image.png").write_bytes(b"\x89PNG")  # not a text document: ignored
+    return d
+
+
+def test_chunking_windows_overlap_and_cover_everything():
+    words = [f"w{i}" for i in range(25)]
+    chunks = chunk_text(" ".join(words), max_words=10, overlap=3)
+    assert chunks[0].split() == words[:10] and chunks[1].split()[:3] == words[7:10]
+    assert set(" ".join(chunks).split()) == set(words)
+    assert chunk_text("", 10) == []
+
+
+def test_bm25_finds_the_right_document_and_config_is_an_artifact(tmp_path):
+    cfg = RetrievalConfig(documents=str(_docs(tmp_path)), k=2, chunk_words=8, overlap=2)
+    r = Retriever.build(cfg)
+    hits = r.search("how many days until my refund is paid?")
+    assert hits and hits[0].source == "refunds.md"
+    assert r.search("zzz unknown words") == []  # no overlap: no made-up context
+    assert set(cfg.documents_sha) == {"refunds.md", "shipping.txt"} and cfg.n_chunks >= 3
+    saved = cfg.save(tmp_path / "retrieval.json")
+    assert RetrievalConfig.from_dict(json.loads(saved.read_text())).documents_sha == cfg.documents_sha
+    ctx = format_context(hits, max_chars=60)
+    assert ctx.startswith("[1] (refunds.md)") and len(ctx) <= 60 + len(hits)
+
+
+def test_hybrid_without_embedding_package_falls_back_to_bm25(tmp_path):
+    ok, why = embeddings_available()
+    cfg = RetrievalConfig(documents=str(_docs(tmp_path)), method="hybrid")
+    r = Retriever.build(cfg)
+    if not ok:
+        assert "not installed" in why and cfg.embeddings_note == why and cfg.embedding_model is None
+    assert r.search("express shipping")[0].source == "shipping.txt"
+
+
+def test_rag_system_puts_retrieved_context_in_the_system_prompt(tmp_path):
+    spec = parse_spec_dict({"spec": "Answer customer questions from the policy.", "documents": str(_docs(tmp_path))})
+    system = rag_system(spec, spec.documents, k=1)
+    retriever = Retriever.build(RetrievalConfig.from_dict(system.retrieval))
+    row = {"messages": [{"role": "user", "content": "Can gift cards be refunded?"},
+                        {"role": "assistant", "content": "No."}]}
+    msgs = build_messages(system, row, retriever)
+    assert msgs[0]["role"] == "system" and "Gift cards cannot be refunded" in msgs[0]["content"]
+    assert msgs[-1] == {"role": "user", "content": "Can gift cards be refunded?"}

@@ -1,0 +1,173 @@
+"""`tunewise eval`: evaluate a run's systems, compare eval versions, export to Promptfoo.
+
+    tunewise eval RUN [--systems base,prompted,tuned] [--data v2] [--test FILE] [--no-judge]
+    tunewise eval compare RUN v1 v2
+    tunewise eval export RUN --promptfoo [--out promptfooconfig.yaml]
+
+`tunewise eval RUN` is shorthand for `tunewise eval run RUN`: the group inserts `run` when the first
+argument is not a sub-command, so both forms work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from typer.core import TyperGroup
+
+from tui.cli import common
+
+
+class _DefaultRunGroup(TyperGroup):
+    """Route `tunewise eval RUN …` to the `run` command; keep `compare`/`export`/`--help` as they are."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(cls=_DefaultRunGroup, help="Evaluate systems on held-out data with metrics, a judge, suites and a "
+                  "verdict (tunewise eval RUN).", no_args_is_help=True, rich_markup_mode=None)
+
+
+def _run_and_spec(run_id: str):
+    from tools.spec import load_spec
+    from tools.workspace import Workspace
+
+    run = Workspace().get_run(run_id)
+    return run, load_spec(run.spec_path)
+
+
+def print_report(report: dict) -> None:
+    """The comparison table with CIs, the pairwise result and the verdict."""
+    from rich.table import Table
+
+    from tools.evals.report import fmt_metric, metric_columns
+
+    con = common.console()
+    cols = metric_columns(report)
+    table = Table(title=f"eval {report['eval_version']} · {report['n_test']} test examples · primary: "
+                        f"{report['primary_metric']}")
+    table.add_column("system")
+    table.add_column("kind")
+    for c in cols:
+        table.add_column(c + (" ★" if c == report["primary_metric"] else ""), justify="right")
+    table.add_column("prompt tok", justify="right")
+    table.add_column("format", justify="right")
+    for name, s in report["systems"].items():
+        mark = " (candidate)" if name == report["candidate"] else " (baseline)" if name == report["baseline"] else ""
+        fr = s.get("format_rate")
+        table.add_row(name + mark, s["kind"], *[fmt_metric(s["metrics"].get(c)) for c in cols],
+                      f"{s['prompt_tokens_mean']:.0f}", "–" if fr is None else f"{fr:.0%}")
+    con.print(table)
+    if report.get("pairwise"):
+        p = report["pairwise"]
+        con.print(f"pairwise {p['candidate']} vs {p['baseline']}: {p['wins']}W {p['losses']}L {p['ties']}T → "
+                  f"win rate {p['win_rate']:.2f}; judge position-bias rate "
+                  f"{report['judge'].get('position_bias_rate') or 0:.0%}")
+    v = report["verdict"]
+    con.print(f"[bold {'green' if v['passed'] else 'red'}]{'PASS' if v['passed'] else 'FAIL'}[/]")
+    for r in v["reasons"]:
+        con.print(f"  {r}")
+    if report.get("failures"):
+        con.print("targeted data requests:")
+        for f in report["failures"][:5]:
+            con.print(f"  - {f['cause']} ×{f['count']}: {f['description']}")
+    con.print(f"[dim]{report['paths']['report_md']}[/dim]")
+
+
+@app.command("run")
+def run_cmd(
+    run_id: str = typer.Argument(..., help="run id (or a unique prefix/suffix)"),
+    systems: str = typer.Option(None, "--systems", help="comma list: base,prompted,rag,tuned,tuned-vK,teacher,"
+                                "provider:model (default: base,prompted,rag when documents exist, every tuned)"),
+    data: str = typer.Option(None, "--data", help="data version (default: latest)"),
+    test: Path = typer.Option(None, "--test", help="chat JSONL test file you bring (last assistant turn = reference)"),
+    no_judge: bool = typer.Option(False, "--no-judge", help="skip the LLM judge (metrics only)"),
+    candidate: str = typer.Option(None, "--candidate", help="system to judge against the baselines"),
+    max_tokens: int = typer.Option(None, "--max-tokens", help="answer length limit for every system"),
+    forgetting_limit: int = typer.Option(None, "--forgetting-limit", help="use only the first N forgetting prompts"),
+) -> None:
+    """Evaluate every system on the held-out test split and print the comparison with the verdict."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from tools.evals.run import evaluate
+    from tools.evals.systems import build_systems
+    from tools.workspace import read_jsonl
+
+    common.quiet_libraries()
+    run, spec = _run_and_spec(run_id)
+    names = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
+    data_dir = run.version_dir("data", data) if (data or run.latest_version("data")) else None
+    train_rows = list(read_jsonl(data_dir / "train.jsonl")) if data_dir and (data_dir / "train.jsonl").exists() else []
+    specs = build_systems(spec, run.path, train_rows, names=names, max_tokens=max_tokens or 256)
+    with run.lock(), Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                              console=common.err_console(), transient=True) as bar:
+        task = bar.add_task("evaluating", total=None)
+
+        def on_progress(ev: dict) -> None:
+            desc = ev.get("stage", "") + (f" · {ev['system']}" if ev.get("system") else "")
+            bar.update(task, description=desc, completed=ev.get("done", 0), total=ev.get("total"))
+
+        report = evaluate(run, data_version=data, systems=specs, spec=spec, test_file=test, use_judge=not no_judge,
+                          on_progress=on_progress, candidate=candidate, forgetting_limit=forgetting_limit)
+    print_report(report)
+
+
+@app.command("compare")
+def compare_cmd(
+    run_id: str = typer.Argument(..., help="run id"),
+    version_a: str = typer.Argument(..., help="earlier eval version, e.g. v1"),
+    version_b: str = typer.Argument(..., help="later eval version, e.g. v2"),
+    limit: int = typer.Option(10, "--limit", help="examples to show per direction"),
+) -> None:
+    """What got better and worse between two eval versions, example by example."""
+    from rich.table import Table
+
+    from tools.evals.compare import compare_evals
+    from tools.workspace import Workspace
+
+    run = Workspace().get_run(run_id)
+    res = compare_evals(run.path, version_a, version_b)
+    con = common.console()
+    ma, mb = res["mean_a"], res["mean_b"]
+    con.print(f"{res['metric']}: {res['a']['system']}@{version_a} {ma if ma is None else f'{ma:.3f}'} → "
+              f"{res['b']['system']}@{version_b} {mb if mb is None else f'{mb:.3f}'} · {len(res['better'])} better, "
+              f"{len(res['worse'])} worse, {res['same']} unchanged")
+    for title, items in (("better", res["better"]), ("worse", res["worse"])):
+        if not items:
+            continue
+        t = Table(title=title)
+        for c in ("id", "input", version_a, version_b, "Δ"):
+            t.add_column(c, overflow="fold")
+        for it in items[:limit]:
+            t.add_row(str(it["id"]), it["input"][:60], str(it["a"])[:60], str(it["b"])[:60], f"{it['delta']:+.2f}")
+        con.print(t)
+
+
+@app.command("export")
+def export_cmd(
+    run_id: str = typer.Argument(..., help="run id"),
+    promptfoo: bool = typer.Option(False, "--promptfoo", help="write a Promptfoo config (the only format so far)"),
+    out: Path = typer.Option(None, "--out", help="output file (default: runs/<id>/export/promptfooconfig.yaml)"),
+    data: str = typer.Option(None, "--data", help="data version (default: latest)"),
+    systems: str = typer.Option(None, "--systems", help="comma list of systems, as for `tunewise eval RUN`"),
+) -> None:
+    """Export the evaluation (prompts, providers, tests with assertions) to run outside tunewise."""
+    from tools.errors import UserError
+    from tools.evals.promptfoo import export_promptfoo
+    from tools.evals.run import load_rows
+    from tools.evals.systems import build_systems
+    from tools.workspace import read_jsonl
+
+    if not promptfoo:
+        raise UserError("choose an export format", where="tunewise eval export", fix="pass --promptfoo")
+    run, spec = _run_and_spec(run_id)
+    data_dir = run.version_dir("data", data)
+    train = list(read_jsonl(data_dir / "train.jsonl")) if (data_dir / "train.jsonl").exists() else []
+    names = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
+    specs = build_systems(spec, run.path, train, names=names)
+    path = export_promptfoo(spec, specs, load_rows(data_dir / "test.jsonl"),
+                            out or run.path / "export" / "promptfooconfig.yaml")
+    common.console().print(f"wrote {path} ({len(specs)} systems) — run: npx promptfoo eval -c {path}")
