@@ -33,6 +33,7 @@ class TunewiseApp(App):
         Binding("f1", "help", "Help"),
         Binding("ctrl+t", "toggle_theme", "Theme"),
         Binding("ctrl+h", "go_home", "Home", show=False),
+        Binding("ctrl+r", "retry", "Retry step", show=False),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
@@ -104,6 +105,14 @@ class TunewiseApp(App):
         if isinstance(self.screen, HomeScreen):
             self.screen.refresh_sessions()
 
+    def action_retry(self) -> None:
+        """Continue the current session from its last checkpoint (after an error, or a closed app)."""
+        if self.current_run is None:
+            self.notify("No session to retry: pick one on Home.", severity="warning")
+            return
+        if self.drive(self.current_run, None):
+            self.notify("Retrying from the last checkpoint…")
+
     def action_help(self) -> None:
         from tui.help_screen import HelpScreen
 
@@ -125,14 +134,14 @@ class TunewiseApp(App):
         if answers:
             state["answers"] = {"spec": spec_text, **answers}
         self.current_run = run.id
-        self.drive_graph(run.id, state)
+        self.drive(run.id, state)
         return run.id
 
     def answer(self, run_id: str, answer: Any) -> None:
         """Resume the graph with the person's answer to its pending interrupt."""
         self.pending.pop(run_id, None)
         self.current_run = run_id
-        self.drive_graph(run_id, ("resume", answer))
+        self.drive(run_id, ("resume", answer))
 
     def resume_session(self, run_id: str) -> None:
         """Open a saved session where it stands: its pending question/decision/review, or continue it."""
@@ -151,7 +160,7 @@ class TunewiseApp(App):
             return
         if st["interrupt"] is None and st["next"]:
             # stopped between steps (closed or crashed): carry on from the last checkpoint
-            self.call_from_thread(self.drive_graph, run_id, None)
+            self.call_from_thread(self.drive, run_id, None)
             return
         self.post_message(GraphPaused(run_id, st["values"], st["next"], st["interrupt"]))
 
@@ -164,17 +173,27 @@ class TunewiseApp(App):
                 on_event=lambda kind, data: self.post_message(AgentEvent(run_id, kind, dict(data))))
         return self._contexts[run_id]
 
+    def drive(self, run_id: str, payload: Any) -> bool:
+        """Start driving a run's graph unless it is already being driven (one driver per run)."""
+        if run_id in self.busy:
+            self.notify("The agent is still working on this session.", severity="warning")
+            return False
+        self.busy.add(run_id)
+        self.drive_graph(run_id, payload)
+        return True
+
     @work(thread=True, group="graph", exit_on_error=False)
     def drive_graph(self, run_id: str, payload: Any) -> None:
         """Stream the graph until its next interrupt or its end; long model work happens here, off the UI."""
         from agent.runner import drive
         from tools.errors import UserError
+        from tui.cli.common import quiet_libraries
 
+        quiet_libraries()  # progress bars and warnings must not draw over the screen
         if isinstance(payload, tuple) and payload and payload[0] == "resume":
             from langgraph.types import Command
 
             payload = Command(resume=payload[1])
-        self.busy.add(run_id)
         try:
             result = drive(self.workspace, run_id, payload, self.context_for(run_id),
                            on_update=lambda node, upd: self.post_message(
@@ -233,7 +252,9 @@ class TunewiseApp(App):
 
     @on(GraphFailed)
     def _route_failed(self, msg: GraphFailed) -> None:
-        self.notify(msg.error, title="The agent stopped", severity="error", timeout=12)
+        self.sub_title = "stopped on an error — ctrl+r retries from the last checkpoint"
+        self.notify(msg.error + "\n(ctrl+r retries from the last checkpoint)", title="The agent stopped",
+                    severity="error", timeout=12)
         self._forward("error", msg.run_id, {"line": msg.error})
 
     def _forward(self, kind: str, run_id: str, data: dict) -> None:
@@ -244,6 +265,18 @@ class TunewiseApp(App):
 
 def run_app(workspace: Any = None) -> int:
     """Entry point for `tunewise` with no arguments. Returns the exit code."""
+    import os
+    import sys
+
     app = TunewiseApp(workspace)
     app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    if app.busy:
+        # a graph step is still running in a worker thread: its last checkpoint is saved (and the run lock
+        # is a flock the OS drops), so leave now instead of waiting for the step to finish
+        print("tunewise: the agent was mid-step; the session resumes from its last checkpoint (Home → Resume).",
+              file=sys.stderr)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(code)
+    return code
