@@ -223,8 +223,9 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         ctx.emit("status", message=f"evaluate: {len(systems)} systems on the held-out test split")
         report = run_eval(run, data_version=state["data_version"], systems=systems, spec=spec,
                           judge=ctx.provider("judge", spec, run.id), use_judge=not ctx.quick,
-                          on_progress=lambda d, t: ctx.emit("progress", step="evaluate", done=d, total=t))
-        done = save_step(run, it, "evaluate", {"eval_version": report.get("version") or run.latest_version("eval"),
+                          candidate=systems[-1].name, workspace=ctx.workspace,
+                          on_progress=lambda ev: ctx.emit("progress", step="evaluate", **ev))
+        done = save_step(run, it, "evaluate", {"eval_version": report["eval_version"],
                                                "verdict": report.get("verdict", {}),
                                                "candidate": report.get("candidate"),
                                                "baseline": report.get("baseline"),
@@ -277,10 +278,8 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         if it >= int(state.get("max_iterations") or spec.max_iterations):
             update["stop_reason"] = "iteration_limit"
         else:
-            from tools.evals import analyze_failures
-
-            report = _load_report(run, state.get("eval_version"))
-            requests = analyze_failures(report, spec) if report else []
+            report = _load_report(run, state.get("eval_version")) or {}
+            requests = list(report.get("failures") or [])
             if ctx.quick:
                 requests = [dict(r, n=min(int(r.get("n", 4)), 4)) for r in requests][:2]
             if not requests and not record["rolled_back"]:
