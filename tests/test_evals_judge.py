@@ -129,7 +129,7 @@ def test_pointwise_with_junk_replies_never_crashes_and_records_info():
 
 def test_real_embedded_judge_outputs_parse(embedded):
     """The embedded model as judge: whatever it writes is parsed into verdicts or None, never a crash."""
-    judge = Judge(embedded, spec=SPEC, max_tokens=24)
+    judge = Judge(embedded, spec=SPEC, max_tokens=16)
     points = judge.score([{"input": "France", "output": "Paris", "reference": "Paris"},
                           {"input": "Japan", "output": "Banana", "reference": "Tokyo"}])
     assert len(points) == 2

@@ -1,0 +1,65 @@
+"""`tunewise eval`: both forms of the command line, the table with CIs and verdict, compare, export, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from tests.test_evals_run import REGRESSION, SPEC, TEST, TRAIN
+from tools.workspace import atomic_write_jsonl, atomic_write_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(workspace):
+    run = workspace.create_run("sentiment", run_id="clirun")
+    atomic_write_yaml(run.spec_path, SPEC)
+    d = run.path / "data" / "v1"
+    atomic_write_jsonl(d / "train.jsonl", TRAIN)
+    atomic_write_jsonl(d / "test.jsonl", TEST[:2])
+    atomic_write_jsonl(d / "regression.jsonl", REGRESSION[:1])
+    return run
+
+
+def test_eval_run_shorthand_prints_table_and_verdict_then_compare_and_export(workspace, monkeypatch, embedded):
+    from tui.cli.main import app
+
+    monkeypatch.setenv("TUNEWISE_DTYPE", "float32")
+    run = _run(workspace)
+    runner = CliRunner(env={"COLUMNS": "200"})
+    res = runner.invoke(app, ["eval", "clirun", "--systems", "base,prompted", "--no-judge", "--max-tokens", "6"])
+    assert res.exit_code == 0, res.output
+    assert "label_accuracy" in res.output and "prompted (candidate)" in res.output and "base (baseline)" in res.output
+    assert ("PASS" in res.output) != ("FAIL" in res.output)
+    assert (run.path / "eval" / "v1" / "report.json").exists()
+    # the explicit form does the same (served from the cache)
+    res = runner.invoke(app, ["eval", "run", "clirun", "--systems", "base,prompted", "--no-judge", "--max-tokens", "6"])
+    assert res.exit_code == 0, res.output and (run.path / "eval" / "v2" / "report.json").exists()
+    res = runner.invoke(app, ["eval", "compare", "clirun", "v1", "v2"])
+    assert res.exit_code == 0, res.output
+    assert "0 better, 0 worse" in res.output  # identical greedy answers
+    res = runner.invoke(app, ["eval", "export", "clirun", "--promptfoo"])
+    assert res.exit_code == 0, res.output
+    cfg = yaml.safe_load((run.path / "export" / "promptfooconfig.yaml").read_text())
+    assert len(cfg["tests"]) == 2 and cfg["tests"][0]["assert"][0]["type"] == "equals"
+
+
+def test_eval_errors_are_one_line_exit_2(workspace):
+    _run(workspace)
+    env_python = str(ROOT / ".venv" / "bin" / "python")
+    for args, needle in ((["eval", "nosuchrun"], "not found"),
+                         (["eval", "clirun", "--systems", "bogus"], "unknown system"),
+                         (["eval", "clirun", "--test", "missing.jsonl", "--no-judge", "--systems", "base"],
+                          "file not found"),
+                         (["eval", "compare", "clirun", "v1", "v9"], "eval version v1 not found")):
+        p = subprocess.run([env_python if Path(env_python).exists() else sys.executable, "-m", "tui.cli.main", *args],
+                           capture_output=True, text=True, cwd=workspace.path.parent, timeout=120,
+                           env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+        assert p.returncode == 2, (args, p.stderr)
+        lines = [ln for ln in p.stderr.strip().splitlines() if ln.startswith("error:")]
+        assert len(lines) == 1 and needle in lines[0], p.stderr
+        assert "Traceback" not in p.stderr
