@@ -45,7 +45,15 @@ def test_snapshot_home_light_with_runs(snap_compare, ws):
 
 
 def test_snapshot_conversation_first_question(snap_compare, ws):
-    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE, press=["n"], run_before=settle())
+    async def run_before(pilot) -> None:
+        await settle()(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        for inp in pilot.app.screen.query("Input"):
+            inp.cursor_blink = False  # a blinking cursor would make the snapshot depend on timing
+        await pilot.pause()
+
+    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE, run_before=run_before)
 
 
 def test_snapshot_decision(snap_compare, ws):
