@@ -69,12 +69,12 @@ class ConversationScreen(Screen):
             with Vertical(id="chat-column"):
                 yield VerticalScroll(id="chat")
                 yield Static("", id="question-error")
+                yield OptionList(id="answer-choices")
+                yield SelectionList[str](id="answer-multi")
                 with Horizontal(id="answer-row"):
                     yield Input(placeholder="Type your answer and press Enter", id="answer-input")
                     yield Button("Send", id="send", variant="primary")
                     yield Button("Skip", id="skip")
-                yield OptionList(id="answer-choices")
-                yield SelectionList[str](id="answer-multi")
                 yield Static("", id="agent-status")
             yield SpecPanel(id="spec-panel")
         yield Footer()
@@ -97,7 +97,7 @@ class ConversationScreen(Screen):
     def _say(self, text: str, role: str) -> None:
         chat = self.query_one("#chat", VerticalScroll)
         chat.mount(ChatMessage(text, role))
-        chat.scroll_end(animate=False)
+        chat.anchor()  # stay at the bottom while messages (rendered asynchronously) grow the chat
 
     def _status(self, text: str) -> None:
         self.query_one("#agent-status", Static).update(text)
