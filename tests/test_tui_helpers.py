@@ -88,10 +88,17 @@ def write_eval(ws: Workspace, run_id: str = RUN_ID, version: str = "v1") -> Path
                                         "metrics": {"exact_match": float(k > 0)},
                                         "judge": {"passed": k > 0, "correctness": 5 if k else 1,
                                                   "reason": f"{name} judged on t-{i}"}}
-                                 for k, name in enumerate(systems)}})
+                                 for k, name in enumerate(systems)},
+                     "pairwise": {"outcome": "win" if i != 2 else "tie", "flipped": i == 3,
+                                  "reasons": [f"candidate names Town{i}"]}})
     rows.append({"id": "reg-02", "split": "regression", "input": "Say hello.", "reference": "Hello!",
                  "regressed": True,
                  "outputs": {name: {"text": "Hello!" if name != "tuned v1" else "{}", "judge": {"reason": "r"}}
                              for name in systems}})
+    # a forgetting row may reuse an id from another split: it must stay a separate example
+    rows.append({"id": "t-1", "split": "forgetting", "input": "What is 2+2?", "reference": None,
+                 "outputs": {"tuned v1": {"text": "4", "judge": {"reason": "fine"}},
+                             "base": {"text": "4", "judge": {"reason": "fine"}}},
+                 "pairwise": {"outcome": "tie", "reasons": []}, "forgotten": False})
     atomic_write_jsonl(d / "outputs.jsonl", rows)
     return d

@@ -271,17 +271,18 @@ async def test_evaluation_systems_side_by_side_and_regression_filter(workspace):
         await pilot.pause()
         assert screen.query_one("#systems").row_count == 3
         examples = screen.query_one("#examples")
-        assert examples.row_count == 4
+        assert examples.row_count == 5  # 3 test + 1 regression + 1 forgetting (same id as a test row)
         panels = screen.query(".sbs-panel")
         assert len(panels) == 2  # baseline and candidate
         assert "base few-shot judged on t-1" in str(panels[0].query_one("Static").render())
+        assert "candidate win: candidate names Town1" in str(screen.query_one("#pairwise").render())
         await pilot.press("g")
         assert examples.row_count == 1 and screen.shown[0].id == "reg-02"
         await pilot.press("s")
         await pilot.pause()
         assert len(screen.query(".sbs-panel")) == 3
         await pilot.press("g")
-        assert examples.row_count == 4
+        assert examples.row_count == 5
 
 
 # ---------------------------------------------------------------- report, palette, help, theme

@@ -61,12 +61,13 @@ class EvaluationScreen(Screen):
         yield DataTable(id="systems", show_cursor=False)
         yield Static("", id="examples-title", classes="section-title")
         yield DataTable(id="examples", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="pairwise")
         yield Horizontal(id="side-by-side")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#systems", DataTable).add_columns("system", "kind", "primary", "95% CI", "format", "prompt tok")
-        self.query_one("#examples", DataTable).add_columns("id", "split", "regressed", "input", "reference")
+        self.query_one("#examples", DataTable).add_columns("id", "split", "regr.", "pair", "input", "reference")
         self.action_reload()
 
     def action_reload(self) -> None:
@@ -84,8 +85,12 @@ class EvaluationScreen(Screen):
             self.query_one("#verdict", Static).update("No evaluation yet for this run.")
         else:
             pm = rep.get("primary_metric") or "?"
+            head, _, rest = verdict_text(rep).partition("\n")
+            passed = (rep.get("verdict") or {}).get("passed")
+            color = "green" if passed else ("red" if passed is False else "default")
             self.query_one("#verdict", Static).update(
-                f"[b]Evaluation {view.version}[/b] · primary metric {escape(pm)}\n{escape(verdict_text(rep))}")
+                f"[b]Evaluation {view.version}[/b] · primary metric {escape(pm)}\n[b {color}]{escape(head)}[/]"
+                + (f"\n{escape(rest)}" if rest else ""))
         systems = self.query_one("#systems", DataTable)
         systems.clear()
         for row in system_table_rows(rep):
@@ -99,7 +104,8 @@ class EvaluationScreen(Screen):
         self.shown = self.eval_view.filtered(self.regressions_only)
         for ex in self.shown:
             table.add_row(ex.id, ex.split, "yes" if self.eval_view.is_regression(ex) else "",
-                          _short(ex.input, 30), _short(ex.reference, 20), key=ex.id)
+                          str(ex.pairwise.get("outcome") or ""), _short(ex.input, 26), _short(ex.reference, 18),
+                          key=ex.key)
         what = "regressions" if self.regressions_only else "examples"
         self.query_one("#examples-title", Static).update(
             f"{len(self.shown)} {what} (g: {'all' if self.regressions_only else 'regressions only'}; "
@@ -113,7 +119,17 @@ class EvaluationScreen(Screen):
         if not self.shown or table.cursor_row is None or table.cursor_row >= len(self.shown):
             return
         ex = self.shown[table.cursor_row]
-        systems = self.eval_view.systems if self.all_systems else self.eval_view.compared()
+        pair = self.query_one("#pairwise", Static)
+        pair.display = bool(ex.pairwise)
+        if ex.pairwise:
+            reasons = "; ".join(map(str, ex.pairwise.get("reasons") or []))
+            flipped = " (changed when the order was swapped)" if ex.pairwise.get("flipped") else ""
+            pair.update(f"[b]pairwise[/b] candidate {escape(str(ex.pairwise.get('outcome')))}{flipped}"
+                        + (f": {escape(reasons)}" if reasons else ""))
+        if self.all_systems:  # every system that answered this example
+            systems = [s for s in self.eval_view.systems if s in ex.outputs] or self.eval_view.systems
+        else:
+            systems = self.eval_view.compared()
         panels = []
         for name in systems:
             panels.append(VerticalScroll(Static(output_panel_text(name, ex.outputs.get(name))), classes="sbs-panel"))

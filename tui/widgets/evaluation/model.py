@@ -19,6 +19,11 @@ class ExampleRow:
     split: str = ""
     regressed: bool = False
     outputs: dict[str, dict] = field(default_factory=dict)  # system → {"text", "judge", "metrics", ...}
+    pairwise: dict = field(default_factory=dict)  # candidate vs baseline: {"outcome", "reasons", "flipped"}
+
+    @property
+    def key(self) -> str:
+        return f"{self.split}:{self.id}" if self.split else self.id
 
 
 @dataclass
@@ -39,7 +44,7 @@ class EvalView:
         return {str(i) for i in (self.report.get("regression") or {}).get("regressed_ids") or []}
 
     def is_regression(self, ex: ExampleRow) -> bool:
-        return ex.regressed or ex.id in self.regressed_ids
+        return ex.regressed or (ex.split in ("", "regression") and ex.id in self.regressed_ids)
 
     def filtered(self, regressions_only: bool) -> list[ExampleRow]:
         return [ex for ex in self.examples if self.is_regression(ex)] if regressions_only else list(self.examples)
@@ -51,16 +56,18 @@ class EvalView:
 
 
 def _fold(rows: list[dict]) -> list[ExampleRow]:
-    by_id: dict[str, ExampleRow] = {}
+    by_id: dict[tuple[str, str], ExampleRow] = {}  # (split, id): ids repeat across test/regression/forgetting
     for i, r in enumerate(rows):
         if not isinstance(r, dict):
             continue
         rid = str(r.get("id") or (r.get("metadata") or {}).get("id") or f"row-{i + 1}")
-        ex = by_id.get(rid)
+        ex = by_id.get((str(r.get("split") or ""), rid))
         if ex is None:
-            ex = by_id[rid] = ExampleRow(id=rid, input=str(r.get("input") or ""),
+            ex = by_id[(str(r.get("split") or ""), rid)] = ExampleRow(id=rid, input=str(r.get("input") or ""),
                                          reference=str(r.get("reference") or r.get("expected") or ""),
                                          split=str(r.get("split") or ""), regressed=bool(r.get("regressed")))
+        if isinstance(r.get("pairwise"), dict):
+            ex.pairwise = r["pairwise"]
         if isinstance(r.get("outputs"), dict):
             for name, entry in r["outputs"].items():
                 ex.outputs[name] = entry if isinstance(entry, dict) else {"text": str(entry)}
