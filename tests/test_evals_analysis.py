@@ -63,7 +63,7 @@ def test_failure_analysis_groups_by_cause_and_requests_data():
     assert set(by) == {"format_error", "missing_field", "wrong_value", "regression"}
     assert reqs[0]["cause"] == "format_error" and by["format_error"]["count"] == 2
     assert by["format_error"]["n"] == 20 and by["format_error"]["description"].startswith("20 more inputs like these")
-    assert "not valid JSON" in by["format_error"]["description"]
+    assert "replies with text that is not valid JSON instead of valid JSON" in by["format_error"]["description"]
     assert "age" in by["missing_field"]["description"] and by["missing_field"]["ids"] == ["e3"]
     assert by["format_error"]["examples"][0] == {"input": "input 1", "output": "Ada is 36", "expected": ref}
     assert by["regression"]["splits"] == ["regression"]

@@ -81,13 +81,24 @@ def classify_failure(entry: dict, reference: str, spec: Any, primary_metric: str
     return None
 
 
+def _error_phrase(error: str) -> str:
+    """A format error as what the model did ("replies with …")."""
+    if error.startswith("schema:"):
+        return "JSON that breaks the schema"
+    if error.startswith("does not match"):
+        return "text that does not match the required pattern"
+    return {"not valid JSON": "text that is not valid JSON", "no allowed label": "no allowed label",
+            "label wrapped in extra text": "the label wrapped in extra text", "empty reply": "an empty reply"
+            }.get(error, error)
+
+
 def _describe(cause: str, group: list[dict], spec: Any, n: int) -> str:
     fmt = getattr(getattr(spec, "output", None), "format", "text")
     want = {"json": "valid JSON that matches the schema", "label": "exactly one allowed label"}.get(fmt, "a clean answer")
     if cause == "format_error":
-        errs = Counter(e for g in group for e in g["details"].get("errors", []))
-        top = ", ".join(e for e, _ in errs.most_common(2))
-        return f"{n} more inputs like these, where the model replies with output that is {top} instead of {want}"
+        errs = Counter(_error_phrase(e) for g in group for e in g["details"].get("errors", []))
+        top = " or ".join(e for e, _ in errs.most_common(2))
+        return f"{n} more inputs like these, where the model replies with {top} instead of {want}"
     if cause == "missing_field":
         fields = Counter(f.split("[")[0] for g in group for f in g["details"].get("fields", []))
         top = ", ".join(f for f, _ in fields.most_common(3))

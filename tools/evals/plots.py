@@ -26,7 +26,8 @@ def plot_scores(systems: dict, metric: str, path: Path) -> Path | None:
     highs = [(systems[n]["metrics"][metric]["ci"][1] if systems[n]["metrics"][metric]["ci"][1] is not None else m) - m
              for n, m in zip(names, means, strict=True)]
     fig, ax = plt.subplots(figsize=(max(4, 1.3 * len(names) + 2), 3.6))
-    ax.bar(names, means, yerr=[lows, highs], capsize=6, color="#4C78A8")
+    bars = ax.bar(names, means, yerr=[lows, highs], capsize=6, color="#4C78A8")
+    ax.bar_label(bars, labels=[f"{m:.2f}" for m in means], padding=3)  # a zero score still shows a number
     ax.set_ylabel(metric)
     ax.set_ylim(0, max(1.0, max(means) * 1.1))
     ax.set_title(f"{metric} per system (95% bootstrap CI)")

@@ -77,7 +77,7 @@ def render_markdown(report: dict, rows: list[dict]) -> str:
     else:
         drop = fg.get("score_drop")
         lines.append(f"{fg['n']} prompts: {fg['wins']} better, {fg['losses']} worse, {fg['ties']} ties; "
-                     f"judge score drop {'–' if drop is None else f'{drop:+.2f}'} (max {fg['max_drop']}); "
+                     f"judge score drop {'–' if drop is None else f'{drop + 0.0:+.2f}'} (max {fg['max_drop']}); "
                      f"significant: {'yes' if fg['significant'] else 'no'}; worse on: "
                      f"{', '.join(map(str, fg['forgotten_ids'])) or 'none'}")
     j = report.get("judge") or {}

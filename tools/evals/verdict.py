@@ -76,7 +76,7 @@ def decide_verdict(*, primary_metric: str, baseline: str | None, candidate: str 
         significant = bool(forgetting.get("significant"))
         ok = not significant
         checks["forgetting"] = ok
-        drop_txt = f"judge score drop {drop:+.2f} (max {max_drop})" if drop is not None else "no pointwise scores"
+        drop_txt = f"judge score drop {drop + 0.0:+.2f} (max {max_drop})" if drop is not None else "no pointwise scores"
         reasons.append(f"{'✓' if ok else '✗'} forgetting: {drop_txt}, {forgetting.get('losses', 0)} of "
                        f"{forgetting['n']} general prompts worse than base")
     else:
