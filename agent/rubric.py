@@ -100,8 +100,12 @@ def decide(a: Answers, *, n_examples: int = 200, teacher: str = "local:embedded"
                     f"examples={a.examples}")
     r_behaviour = RuleRow("format/style/terminology/latency/cost/privacy needs → fine-tune", bool(behaviour),
                           f"goals={a.goals or []}")
-    rows += [r_knowledge, r_prompt, r_few, r_behaviour]
     high_volume = a.volume >= HIGH_VOLUME
+    cost_goals = sorted({"latency", "cost"} & set(behaviour))
+    r_distil = RuleRow(f"prompt works but latency/cost matter at ≥{HIGH_VOLUME:,} requests/day → distil the prompt",
+                       r_prompt.fired and bool(cost_goals) and high_volume,
+                       f"goals={cost_goals or []}, volume={a.volume:,}/day")
+    rows += [r_knowledge, r_prompt, r_few, r_behaviour, r_distil]
 
     if knowledge and behaviour and not r_prompt.fired:
         approach = "rag+fine-tune"
@@ -112,6 +116,13 @@ def decide(a: Answers, *, n_examples: int = 200, teacher: str = "local:embedded"
         approach = "rag"
         reasons.append(f"The task needs knowledge the model lacks ({_knowledge_reason(a)}): that is a retrieval "
                        "problem — fine-tuning is for behaviour, not facts.")
+    elif r_distil.fired:
+        approach = "fine-tune"
+        reasons.append(f"A good prompt already works ({ps:.0%}), but at {a.volume:,} requests/day its instructions "
+                       f"and examples are paid on every call: distil it into the model (context distillation) so "
+                       f"a tuned model answers zero-shot with a short prompt — {' and '.join(cost_goals)} drop.")
+        reasons.append("The prompted model is the teacher: it answers generated inputs, and the tuned model is "
+                       "measured against it, so quality is kept while the prompt shrinks.")
     elif r_prompt.fired:
         approach = "prompt"
         reasons.append(f"The base model is already right {ps:.0%} of the time with a good prompt (≥"

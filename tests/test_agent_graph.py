@@ -34,7 +34,9 @@ MICRO_TASK = {
         {"input": "Kofi was born in Kumasi.", "output": '{"name": "Kofi", "city": "Kumasi"}'},
     ],
     "output": {"format": "json", "schema": {"type": "object", "required": ["name", "city"]}},
-    "answers": {"knowledge_needed": False, "examples": 4, "goals": ["format", "latency"], "prompted_success": 0.3},
+    # a prompt that works, needed cheaper at high volume: the rubric says distil it (fine-tune)
+    "answers": {"knowledge_needed": False, "examples": 4, "goals": ["format", "latency"], "prompted_success": 0.9,
+                "volume": 50000},
     "n_examples": 10,
     "max_iterations": 1,
 }

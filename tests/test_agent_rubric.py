@@ -33,6 +33,14 @@ def test_prompt_good_enough_keeps_prompting():
     assert "85%" in d.reasons[0]
 
 
+def test_working_prompt_at_high_volume_with_cost_goals_is_distilled():
+    d = _d(prompted_success=0.9, examples=6, goals=["format", "latency"], volume=50_000)
+    assert d.approach == "fine-tune"
+    assert "context distillation" in d.reasons[0] and d.rubric[-1].fired
+    # the same prompt at low volume stays a prompt
+    assert _d(prompted_success=0.9, examples=6, goals=["format", "latency"], volume=500).approach == "prompt"
+
+
 def test_few_examples_go_to_few_shot():
     d = _d(examples=12, prompted_success=0.6)
     assert d.approach == "few-shot"
@@ -95,7 +103,7 @@ def test_decide_json_contract(tmp_path):
     assert out["reasons"] and out["next_steps"]
     for key in ("data_generation_tokens", "training_tokens", "gpu_hours", "cost_usd", "time_minutes"):
         assert key in out["estimate"]
-    assert [r["fired"] for r in out["rubric"]] == [False, False, False, True]
+    assert [r["fired"] for r in out["rubric"]] == [False, False, False, True, False]
 
 
 def test_decide_bad_answers_file_exits_2_with_one_line(tmp_path):
