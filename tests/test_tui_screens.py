@@ -218,6 +218,13 @@ async def test_training_monitor_tails_appended_events(workspace):
             fh.write('eps": 20, "loss": 1.4}\n{"event": "end", "step": 11, "status": "completed"}\n')
         await wait_for(pilot, lambda: screen.progress.status == "done")
         assert screen.progress.step == 11 and screen.query_one("#stop").disabled
+        # a resume rewrites the log atomically (new file, cut back to its checkpoint): the monitor starts over
+        from tools.workspace import atomic_write_jsonl
+
+        atomic_write_jsonl(d / "events.jsonl", [{"event": "start", "step": 5, "max_steps": 20},
+                                                *train_events(range(1, 6)), *train_events(range(6, 16))])
+        await wait_for(pilot, lambda: screen.progress.step == 15)
+        assert [s for s, _ in screen.progress.losses] == list(range(1, 16)) and screen.progress.status == "running"
 
 
 async def test_training_stop_sends_sigint_to_the_runner(workspace):
@@ -252,7 +259,8 @@ def test_train_progress_resume_trims_the_curve():
         p.apply(ev)
     p.apply({"event": "start", "step": 5, "max_steps": 20})  # resumed from checkpoint 5
     assert [s for s, _ in p.losses] == [1, 2, 3, 4, 5] and p.status == "running"
-    p.apply({"event": "error", "error": "out of memory"})
+    p.apply({"event": "error", "message": "out of memory", "error_kind": "oom"})
+    p.apply({"event": "end", "status": "failed", "step": 8})
     assert p.status == "failed" and p.error == "out of memory"
     assert format_eta(3725) == "1h02m" and format_eta(None) == "—"
 

@@ -72,6 +72,8 @@ class TrainingScreen(Screen):
         """Read the lines appended since the last poll (a few KB: cheap enough for the UI thread)."""
         self._find_version()
         new = self.tail.read_new() if self.tail else []
+        if self.tail is not None and self.tail.restarted:
+            self.progress = TrainProgress()
         for ev in new:
             self.progress.apply(ev)
         if new or self.progress.events == 0:

@@ -20,13 +20,19 @@ class EventTail:
         self.path = Path(path)
         self.offset = 0
         self._buf = b""
+        self._inode: int | None = None
+        self.restarted = False  # the last read started over: the caller rebuilds its state from scratch
 
     def read_new(self) -> list[dict]:
+        self.restarted = False
         if not self.path.exists():
             return []
-        size = self.path.stat().st_size
-        if size < self.offset:
-            self.offset, self._buf = 0, b""
+        st = self.path.stat()
+        size = st.st_size
+        # a resume rewrites the file atomically (new inode), possibly longer than what we had read
+        if size < self.offset or (self._inode is not None and st.st_ino != self._inode):
+            self.offset, self._buf, self.restarted = 0, b"", True
+        self._inode = st.st_ino
         if size == self.offset:
             return []
         with open(self.path, "rb") as fh:
@@ -102,12 +108,15 @@ class TrainProgress:
         elif kind == "checkpoint":
             self.checkpoints += 1
         elif kind == "end":
-            stopped = ev.get("status") == "stopped" or ev.get("stopped")
-            self.status = "stopped" if stopped else "done"
-            self.eta_s = 0 if not stopped else self.eta_s
+            # status: completed | early_stopped | stopped | failed (an "error" event comes first then)
+            status = ev.get("status")
+            if self.status != "failed":
+                self.status = {"stopped": "stopped", "failed": "failed"}.get(status, "done")
+            if ev.get("best_eval_loss") is not None:
+                self.best_eval_loss = float(ev["best_eval_loss"])
         elif kind == "error":
             self.status = "failed"
-            self.error = str(ev.get("error") or ev.get("message") or "training failed")
+            self.error = str(ev.get("message") or ev.get("error") or "training failed")
 
     @property
     def fraction(self) -> float:
