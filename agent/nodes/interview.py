@@ -82,7 +82,7 @@ def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
         return
     if key == "prompted_success" and isinstance(raw, str) and raw.lower() in ("unknown", "?", "dont know", "don't know"):
         raw = None
-    trial = dict(answers, spec=answers.get("spec") or task.get("spec") or "x", **{key: raw})
+    trial = {**answers, "spec": answers.get("spec") or task.get("spec") or "x", key: raw}
     Answers.from_dict({k: v for k, v in trial.items() if k != "budget"}, where=f"answer to `{key}`")
     answers[key] = raw
     if key == "spec":

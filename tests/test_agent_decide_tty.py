@@ -1,0 +1,62 @@
+"""An interactive `tunewise decide` in a real (pseudo-)terminal asks the questions and recommends."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _read_until(fd: int, needle: str, buf: list[str], timeout: float = 60) -> str:
+    end = time.time() + timeout
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                chunk = os.read(fd, 4096).decode(errors="replace")
+            except OSError:
+                break
+            buf.append(chunk)
+            if needle in "".join(buf):
+                return "".join(buf)
+    raise AssertionError(f"did not see {needle!r}; screen so far:\n{''.join(buf)[-2000:]}")
+
+
+def test_interactive_decide_in_a_terminal():
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120", "TERM": "dumb"}
+    proc = subprocess.Popen([sys.executable, "-m", "tui.cli.main", "decide"], stdin=slave, stdout=slave, stderr=slave,
+                            env=env, cwd=REPO, close_fds=True)
+    os.close(slave)
+    buf: list[str] = []
+    answers = [
+        ("what should the model do", "Answer customer questions about our refund policy"),
+        ("What goes wrong today", "it makes up policy details"),
+        ("facts the model does not know", "yes"),
+        ("How often do those facts change", "maybe"),  # invalid: re-asked with the reason
+        ("must be never, rarely or often", "often"),
+        ("How many input", "120"),
+        ("how often is the base model right", "unknown"),
+        ("What matters most", "accuracy"),
+        ("how many requests per day", "2000"),
+        ("Where must the model run", "cloud ok"),
+    ]
+    try:
+        for prompt, reply in answers:
+            _read_until(master, prompt, buf)
+            os.write(master, (reply + "\n").encode())
+        screen = _read_until(master, "Next steps", buf, timeout=60)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert proc.returncode == 0, screen[-2000:]
+    assert "Recommendation" in screen and "rag" in screen
+    assert "retrieval" in screen  # the reason is tied to the knowledge answer
