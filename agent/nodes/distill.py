@@ -67,9 +67,13 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
 
         wd = work_dir(run, it)
         rows = list(read_jsonl(wd / "generated.jsonl"))
-        ctx.emit("status", message=f"critique: scoring {len(rows)} examples")
-        kept, decisions = critique_examples(rows, spec, judge=ctx.provider("judge", spec, run.id),
-                                            teacher=ctx.provider("teacher", spec, run.id))
+        from tools.llm.registry import can_grade
+
+        judge = ctx.provider("judge", spec, run.id)
+        judge = judge if can_grade(judge) else None
+        ctx.emit("status", message=f"critique: {len(rows)} examples — validators"
+                 + (f" + judge {judge.describe()}" if judge else " only (the embedded model cannot grade)"))
+        kept, decisions = critique_examples(rows, spec, judge=judge, teacher=ctx.provider("teacher", spec, run.id))
         kept, hard = hardness_filter(kept, spec, student=ctx.provider("student", spec, run.id))
         share = float((state.get("mix") or {}).get("general_share", spec.general_share))
         if not ctx.quick:
@@ -77,8 +81,9 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         atomic_write_jsonl(wd / "critiqued.jsonl", kept)
         atomic_write_jsonl(wd / "critique_decisions.jsonl", decisions)
         done = save_step(run, it, "critique", {"kept": len(kept), "generated": len(rows), "hardness": hard,
-                                                "general_share": share})
-    return {"log": [f"critique: kept {done['kept']} of {done['generated']} (validators + judge; "
+                                                "general_share": share, "judged": judge is not None})
+    how = "validators + judge" if done.get("judged") else "validators only: no capable judge"
+    return {"log": [f"critique: kept {done['kept']} of {done['generated']} ({how}; "
                     f"{done['general_share']:.0%} general examples mixed in)"]}
 
 
@@ -221,8 +226,11 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                                   model=student, system_prompt=spec.effective_system_prompt,
                                   adapter=str(run.path / "train" / state["train_version"] / "adapter")))
         ctx.emit("status", message=f"evaluate: {len(systems)} systems on the held-out test split")
+        from tools.llm.registry import can_grade
+
+        judge = ctx.provider("judge", spec, run.id)
         report = run_eval(run, data_version=state["data_version"], systems=systems, spec=spec,
-                          judge=ctx.provider("judge", spec, run.id), use_judge=not ctx.quick,
+                          judge=judge, use_judge=can_grade(judge) and not ctx.quick,
                           candidate=systems[-1].name, workspace=ctx.workspace,
                           on_progress=lambda ev: ctx.emit("progress", step="evaluate", **ev))
         done = save_step(run, it, "evaluate", {"eval_version": report["eval_version"],

@@ -82,6 +82,9 @@ def judge_rows(rows: list[dict], spec: TaskSpec, judge, max_tokens: int = JUDGE_
     """One verdict per row: {"score": int | None, "category": str, "reason": str}."""
     if not rows:
         return []
+    if judge is None:  # validators only (e.g. the embedded model, which cannot grade)
+        return [{"score": None, "category": "unjudged", "reason": "no LLM judge: programmatic validators only"}
+                for _ in rows]
     comps = judge.map(_judge_requests(rows, spec, max_tokens))
     verdicts = []
     for c in comps:

@@ -146,3 +146,12 @@ def _first_served_model(base_url: str) -> str:
     if not data:
         raise ProviderError(f"{url} lists no models", fix="pass --model")
     return data[0]["id"]
+
+
+def can_grade(provider) -> bool:
+    """Whether a provider is fit to act as a judge. The embedded 135M model is not: measured here, it never
+    produces a parseable score or verdict (it answers in prose), so judging with it only doubles the calls
+    (every reply needs the repair retry) and yields ties. Callers fall back to programmatic checks."""
+    from tools.llm.embedded import ALIASES
+
+    return not (getattr(provider, "name", "") == "local" and str(getattr(provider, "model", "")).lower() in ALIASES)
