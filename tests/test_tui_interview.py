@@ -55,7 +55,7 @@ async def test_interview_to_decision_and_resume(workspace):
         await pilot.pause()
         decision = app.screen
         assert decision.decision["approach"] == "fine-tune"
-        assert decision.query_one("#rubric").row_count == 4
+        assert decision.query_one("#rubric").row_count == len(decision.decision["rubric"]) >= 4
         assert any("format" in r for r in decision.decision["reasons"])
         run_id = app.current_run
         assert conv.sent[:4] == ["Extract the city from a sentence as JSON.", "It ignores the JSON format", "no", "no-such-file.jsonl"]

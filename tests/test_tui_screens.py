@@ -89,7 +89,7 @@ async def test_decision_accept_override_and_change_answers(workspace):
         app.show(DecisionScreen(RUN_ID, _decision_payload()))
         await pilot.pause()
         screen = app.screen
-        assert screen.query_one("#rubric").row_count == 4
+        assert screen.query_one("#rubric").row_count == len(screen.decision["rubric"]) >= 4
         assert "fine-tune" in screen.decision["approach"]
         await pilot.press("o")  # override without a choice: nothing sent yet
         assert sent == []
