@@ -6,7 +6,7 @@
 2. Generation: `generate_examples` (answers for 16 given inputs, no cache) through the `openai` provider
    against a `tunewise serve` in this process, at concurrency 1, 4 and 16.
 
-    .venv/bin/python bench/data.py [--lines 10000 100000] [--gen-items 16] [--gen-tokens 16] [--skip-gen]
+    .venv/bin/python bench/data.py [--lines 10000 100000] [--gen-items 16] [--gen-tokens 16] [--skip-gen] [--skip-val]
 """
 
 from __future__ import annotations
@@ -122,8 +122,9 @@ def main() -> None:
     ap.add_argument("--gen-items", type=int, default=16)
     ap.add_argument("--gen-tokens", type=int, default=16)
     ap.add_argument("--skip-gen", action="store_true")
+    ap.add_argument("--skip-val", action="store_true")
     args = ap.parse_args()
-    val = bench_validation(args.lines)
+    val = [] if args.skip_val else bench_validation(args.lines)
     if len(val) >= 2:
         a, b = val[0], val[-1]
         print(f"ratio: {b['lines'] / a['lines']:.0f}× the lines → RSS growth {b['rss_growth_mb'] / max(a['rss_growth_mb'], 1e-9):.2f}×, "
