@@ -102,8 +102,8 @@ def decide(a: Answers, *, n_examples: int = 200, teacher: str = "local:embedded"
                           f"goals={a.goals or []}")
     high_volume = a.volume >= HIGH_VOLUME
     cost_goals = sorted({"latency", "cost"} & set(behaviour))
-    r_distil = RuleRow(f"prompt works but latency/cost matter at ≥{HIGH_VOLUME:,} requests/day → distil the prompt",
-                       r_prompt.fired and bool(cost_goals) and high_volume,
+    r_distil = RuleRow(f"latency/cost goals at ≥{HIGH_VOLUME:,} requests/day → distil the prompt into a fine-tune",
+                       bool(cost_goals) and high_volume,
                        f"goals={cost_goals or []}, volume={a.volume:,}/day")
     rows += [r_knowledge, r_prompt, r_few, r_behaviour, r_distil]
 
@@ -118,9 +118,11 @@ def decide(a: Answers, *, n_examples: int = 200, teacher: str = "local:embedded"
                        "problem — fine-tuning is for behaviour, not facts.")
     elif r_distil.fired:
         approach = "fine-tune"
-        reasons.append(f"A good prompt already works ({ps:.0%}), but at {a.volume:,} requests/day its instructions "
-                       f"and examples are paid on every call: distil it into the model (context distillation) so "
-                       f"a tuned model answers zero-shot with a short prompt — {' and '.join(cost_goals)} drop.")
+        works = "A good prompt already works" if ps is None or ps >= 0.5 else "Prompting alone is not enough"
+        measured = "" if ps is None else f" ({ps:.0%} with examples in the prompt)"
+        reasons.append(f"{works}{measured}, but at {a.volume:,} requests/day its instructions and examples are paid "
+                       f"on every call: distil it into the model (context distillation) so a tuned model answers "
+                       f"zero-shot with a short prompt — {' and '.join(cost_goals)} drop.")
         reasons.append("The prompted model is the teacher: it answers generated inputs, and the tuned model is "
                        "measured against it, so quality is kept while the prompt shrinks.")
     elif r_prompt.fired:

@@ -103,7 +103,7 @@ def test_decide_json_contract(tmp_path):
     assert out["reasons"] and out["next_steps"]
     for key in ("data_generation_tokens", "training_tokens", "gpu_hours", "cost_usd", "time_minutes"):
         assert key in out["estimate"]
-    assert [r["fired"] for r in out["rubric"]] == [False, False, False, True, False]
+    assert [r["fired"] for r in out["rubric"]] == [False, False, False, True, True]
 
 
 def test_decide_bad_answers_file_exits_2_with_one_line(tmp_path):
