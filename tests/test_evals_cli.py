@@ -63,3 +63,21 @@ def test_eval_errors_are_one_line_exit_2(workspace):
         lines = [ln for ln in p.stderr.strip().splitlines() if ln.startswith("error:")]
         assert len(lines) == 1 and needle in lines[0], p.stderr
         assert "Traceback" not in p.stderr
+
+
+def test_eval_with_a_brought_test_file_runs_besides_the_own_split(workspace, monkeypatch, embedded, tmp_path):
+    """`--test FILE` evaluates every system on the user's file as well as on the run's own test split."""
+    from tui.cli.main import app
+
+    monkeypatch.setenv("TUNEWISE_DTYPE", "float32")
+    run = _run(workspace)
+    mine = tmp_path / "mine.jsonl"
+    atomic_write_jsonl(mine, TEST[2:4] or TEST[:1])
+    res = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app, ["eval", "clirun", "--systems", "base", "--no-judge", "--max-tokens", "6", "--test", str(mine)])
+    assert res.exit_code == 0, res.output
+    import json
+
+    sources = [json.loads((run.path / "eval" / v / "report.json").read_text())["test_source"] for v in ("v1", "v2")]
+    assert sources[0].endswith("data/v1/test.jsonl") and sources[1] == str(mine)
+    assert f"test set: {mine}" in res.output

@@ -110,9 +110,16 @@ def run_cmd(
             desc = ev.get("stage", "") + (f" · {ev['system']}" if ev.get("system") else "")
             bar.update(task, description=desc, completed=ev.get("done", 0), total=ev.get("total"))
 
-        report = evaluate(run, data_version=data, systems=specs, spec=spec, test_file=test, use_judge=not no_judge,
-                          on_progress=on_progress, candidate=candidate, forgetting_limit=forgetting_limit)
-    print_report(report)
+        # A test file you bring is evaluated besides the run's own split (each gets its own eval version).
+        own_split = data_dir is not None and (data_dir / "test.jsonl").exists()
+        sources = ([None] if own_split or test is None else []) + ([test] if test is not None else [])
+        reports = [evaluate(run, data_version=data, systems=specs, spec=spec, test_file=src, use_judge=not no_judge,
+                            on_progress=on_progress, candidate=candidate, forgetting_limit=forgetting_limit)
+                   for src in sources]
+    for report in reports:
+        if len(reports) > 1:
+            common.console().rule(f"test set: {report.get('test_source')}")
+        print_report(report)
 
 
 @app.command("compare")
