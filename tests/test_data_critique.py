@@ -75,3 +75,23 @@ def test_general_mix_from_a_file(tmp_path):
     general = [r for r in mixed if r["metadata"]["source"] == "general"]
     assert len(general) == general_count(40, 0.1) == 4
     assert len(mixed) == 44 and mixed[:40] == task
+
+
+def test_hardness_filter_stops_after_a_sample_the_student_fails_entirely():
+    """A control student that never answers right: only the probe sample is run, nothing is removed."""
+    from tools.llm.base import Provider
+    from tools.llm.types import RawResult
+
+    class AlwaysWrong(Provider):
+        name = "local"
+        batched = True
+
+        def _generate_batch(self, batch):
+            return [RawResult(text="I cannot help with that.") for _ in batch]
+
+    rows = [{"messages": [{"role": "user", "content": f"What is {i} + {i}?"},
+                          {"role": "assistant", "content": str(2 * i)}]} for i in range(100)]
+    student = AlwaysWrong("control")
+    kept, report = hardness_filter(rows, None, student=student, probe_first=16)
+    assert len(kept) == 100 and report["sampled"] and report["checked"] == 16
+    assert student.calls == 2  # 16 rows in two batches of 8; the other 84 never ran

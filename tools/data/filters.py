@@ -15,14 +15,27 @@ GENERAL_PROMPTS = Path(__file__).with_name("general_prompts.jsonl")
 
 
 def hardness_filter(rows: list[dict], spec: TaskSpec, *, student, max_replace_share: float = 0.3,
-                    max_tokens: int = 128, seed: int = 0) -> tuple[list[dict], dict[str, Any]]:
+                    max_tokens: int = 128, seed: int = 0, probe_first: int | None = 32) -> tuple[list[dict], dict[str, Any]]:
     """Run the student base model (system prompt only, as after training) on every input.
 
     Rows it already answers correctly (normalized exact match or equal JSON) get the flag `student_correct`;
     up to `max_replace_share` of all rows are removed, so the caller can replace them with harder ones
     (`report["n_to_replace"]`). Rows where the teacher beats the student are the ones that teach.
+
+    With `probe_first`, a random sample of that many rows is checked first; when the student gets none of
+    them right, every example teaches and the rest are not run (on a 200-row set this saves ~85% of the
+    student calls in the common case of a task the base model cannot do yet).
     """
     rows = [with_metadata(r) for r in rows]
+    if probe_first and len(rows) > probe_first:
+        sample = random.Random(seed).sample(rows, probe_first)
+        _, rep = hardness_filter(sample, spec, student=student, max_replace_share=0.0, max_tokens=max_tokens,
+                                 seed=seed, probe_first=None)
+        if rep["student_correct"] == 0:
+            return rows, {"checked": probe_first, "student_correct": 0, "student_correct_share": 0.0, "removed": [],
+                          "n_to_replace": 0, "max_replace_share": max_replace_share, "sampled": True,
+                          "note": f"the student answered none of {probe_first} sampled inputs correctly: "
+                                  "every example teaches, the rest were not checked"}
     reqs = [Request([m for m in r["messages"][:-1]], GenParams(temperature=0.0, max_tokens=max_tokens))
             for r in rows]
     comps = student.map(reqs) if reqs else []
