@@ -33,7 +33,7 @@ MICRO_TASK = {
         {"input": "Wei works in Taipei.", "output": '{"name": "Wei", "city": "Taipei"}'},
         {"input": "Kofi was born in Kumasi.", "output": '{"name": "Kofi", "city": "Kumasi"}'},
     ],
-    "output": {"format": "json", "schema": {"type": "object", "required": ["name", "city"]}},
+    "output": {"format": "json", "schema": {"type": "object", "required": ["name", "city"]}, "grounded": True},
     # a prompt that works, needed cheaper at high volume: the rubric says distil it (fine-tune)
     "answers": {"knowledge_needed": False, "examples": 4, "goals": ["format", "latency"], "prompted_success": 0.9,
                 "volume": 50000},

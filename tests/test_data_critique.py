@@ -95,3 +95,18 @@ def test_hardness_filter_stops_after_a_sample_the_student_fails_entirely():
     kept, report = hardness_filter(rows, None, student=student, probe_first=16)
     assert len(kept) == 100 and report["sampled"] and report["checked"] == 16
     assert student.calls == 2  # 16 rows in two batches of 8; the other 84 never ran
+
+
+def test_grounded_extraction_rejects_values_missing_from_the_input():
+    from tools.data.checks import check_answer, ungrounded_values
+    from tools.spec import parse_spec_dict
+
+    assert ungrounded_values({"name": "Diego", "city": "Kumasi", "age": 24}, "Diego, 24, commutes from Kyiv.") == ["Kumasi"]
+    assert ungrounded_values({"a": ["x", {"b": "New  York"}]}, "x lives in new york") == []
+    spec = parse_spec_dict({"spec": "extract", "output": {"format": "json", "grounded": True}})
+    problems = check_answer('{"name": "Diego", "city": "Kumasi"}', spec, "The intern Diego commutes from Kyiv.")
+    assert problems and problems[0][0] == "incorrect" and "Kumasi" in problems[0][1]
+    assert check_answer('{"name": "Diego", "city": "Kyiv"}', spec, "The intern Diego commutes from Kyiv.") == []
+    # without the flag the same answer passes (not every JSON task is extraction)
+    spec.output.grounded = False
+    assert check_answer('{"name": "Diego", "city": "Kumasi"}', spec, "Diego commutes from Kyiv.") == []

@@ -27,6 +27,8 @@ class OutputSpec(BaseModel):
     regex: str | None = Field(default=None, description="a pattern every answer must match")
     max_chars: int | None = None
     min_chars: int | None = None
+    grounded: bool = Field(default=False, description="extraction tasks: every string value of a JSON answer (or a "
+                                                       "text answer) must appear in the input")
 
 
 class RoleSpec(BaseModel):

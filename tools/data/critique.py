@@ -53,7 +53,7 @@ def programmatic_issues(row: dict, spec: TaskSpec) -> list[tuple[str, str]]:
     answer = answer_text(row)
     if not answer.strip():
         return [("empty", "the answer is empty")]
-    issues = check_answer(answer, spec)
+    issues = check_answer(answer, spec, user_text(row))
     if normalize_text(answer) == normalize_text(user_text(row)) and spec.output.format != "label":
         # weak teachers often echo the input; a judge that cannot score must not let that through
         issues.append(("incorrect", "the answer only repeats the input"))
