@@ -110,3 +110,13 @@ def test_grounded_extraction_rejects_values_missing_from_the_input():
     # without the flag the same answer passes (not every JSON task is extraction)
     spec.output.grounded = False
     assert check_answer('{"name": "Diego", "city": "Kumasi"}', spec, "Diego commutes from Kyiv.") == []
+
+
+def test_answers_match_is_as_strict_as_the_evaluation():
+    from tools.data.schema import answers_match
+
+    ref = '{"name": "Ana", "age": 3}'
+    assert answers_match('{"age": 3, "name": "Ana"}', ref)
+    assert answers_match('```json\n{"name": "Ana", "age": 3}\n```', ref)
+    # prose around the JSON is what the tuned model must unlearn: not "already correct"
+    assert not answers_match('Here is the JSON:\n```json\n{"name": "Ana", "age": 3}\n```', ref)

@@ -119,15 +119,15 @@ def row_label(row: dict, label_key: str | None) -> str | None:
 
 
 def answers_match(a: str, b: str) -> bool:
-    """Exact after normalization, or equal as JSON values."""
+    """Exact after normalization, or equal as JSON values. Strict like the evaluation: the whole reply must be
+    the JSON (one code fence allowed) — prose around it is a format failure, not a correct answer."""
     if normalize_text(a) == normalize_text(b):
         return True
-    try:
-        from tools.llm.structured import extract_json
+    from tools.evals._json import parse_json_output
 
-        return extract_json(a) == extract_json(b)
-    except ValueError:
-        return False
+    va, ea = parse_json_output(a)
+    vb, eb = parse_json_output(b)
+    return ea is None and eb is None and va == vb
 
 
 def dumps_row(row: dict) -> str:
