@@ -31,6 +31,29 @@ class OutputSpec(BaseModel):
                                                        "text answer) must appear in the input")
 
 
+    def describe(self) -> str:
+        """The output constraints in one sentence, for judge, critique and repair prompts. Pure."""
+        import json
+
+        if self.format == "json":
+            parts = ["the answer is only a JSON value" + (
+                f" matching this JSON Schema: {json.dumps(self.json_schema, ensure_ascii=False)}"
+                if self.json_schema else "")]
+        elif self.format == "label":
+            parts = [f"the answer is exactly one of: {', '.join(self.labels or [])}"]
+        else:
+            parts = ["the answer is plain text"]
+        if self.grounded:
+            parts.append("every value it gives appears in the input")
+        if self.regex:
+            parts.append(f"it matches the pattern {self.regex}")
+        if self.max_chars:
+            parts.append(f"at most {self.max_chars} characters")
+        if self.min_chars:
+            parts.append(f"at least {self.min_chars} characters")
+        return "; ".join(parts) + "."
+
+
 class RoleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     provider: str | None = None  # local | openai | anthropic | compatible; None = auto

@@ -31,22 +31,7 @@ _SCORE_RE = re.compile(r"score\W{0,4}([1-5])\b|\b([1-5])\s*/\s*5\b", re.I)
 
 def output_rules(spec: TaskSpec) -> str:
     """The spec's output constraints in one sentence, for the judge and repair prompts. Pure."""
-    out = spec.output
-    parts = []
-    if out.format == "json":
-        parts.append("the answer is only a JSON value" + (
-            f" matching this JSON Schema: {json.dumps(out.json_schema)}" if out.json_schema else ""))
-    elif out.format == "label":
-        parts.append(f"the answer is exactly one of: {', '.join(out.labels or [])}")
-    else:
-        parts.append("the answer is plain text")
-    if out.regex:
-        parts.append(f"it matches the pattern {out.regex}")
-    if out.max_chars:
-        parts.append(f"at most {out.max_chars} characters")
-    if out.min_chars:
-        parts.append(f"at least {out.min_chars} characters")
-    return "; ".join(parts) + "."
+    return spec.output.describe()
 
 
 def programmatic_issues(row: dict, spec: TaskSpec) -> list[tuple[str, str]]:

@@ -191,22 +191,7 @@ def position_bias_rate(verdicts: Sequence[PairwiseVerdict]) -> float | None:
 def requirements_text(spec: Any) -> str:
     """The spec's output constraints in words, for the judge prompts."""
     out = getattr(spec, "output", None)
-    if out is None:
-        return "none beyond answering well"
-    parts = [f"format: {out.format}"]
-    if out.format == "json" and out.json_schema:
-        import json
-
-        parts.append("JSON Schema: " + json.dumps(out.json_schema, ensure_ascii=False))
-    if out.labels:
-        parts.append("answer with exactly one of: " + ", ".join(out.labels))
-    if out.regex:
-        parts.append(f"must match the pattern {out.regex}")
-    if out.max_chars:
-        parts.append(f"at most {out.max_chars} characters")
-    if out.min_chars:
-        parts.append(f"at least {out.min_chars} characters")
-    return "; ".join(parts)
+    return "none beyond answering well" if out is None else out.describe()
 
 
 class Judge:
