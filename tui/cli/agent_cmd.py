@@ -146,8 +146,10 @@ def _event_printer(con):
             con.print(f"[dim]  … {data.get('message')}[/dim]")
         elif kind == "train" and data.get("event") in ("log", "eval"):
             step, mx = data.get("step"), data.get("max_steps")
-            if step != last["step"]:
-                last["step"] = step
+            # every 5th step, every evaluation and the last step: a readable log, not a wall of lines
+            wanted = data.get("event") == "eval" or step == mx or (step or 0) % 5 == 0
+            if wanted and (step, data.get("event")) != last["step"]:
+                last["step"] = (step, data.get("event"))
                 loss = data.get("loss") if data.get("loss") is not None else data.get("eval_loss")
                 eta = data.get("eta_s")
                 con.print(f"[dim]  train step {step}/{mx} loss {loss if loss is None else round(loss, 4)} "
