@@ -66,7 +66,7 @@ def run_probe(spec: TaskSpec, student, *, max_test: int = 12, max_shots: int = 6
     reqs = [Request(few_shot_messages(spec, shots, ex.input), GenParams(max_tokens=max_tokens)) for ex in test]
     outs = student.map(reqs)
     rows = []
-    for ex, out in zip(test, outs):
+    for ex, out in zip(test, outs, strict=True):
         rows.append({"input": ex.input, "reference": ex.output, "prediction": out.text,
                      "correct": is_correct(spec, out.text, ex.output)})
     rate = sum(r["correct"] for r in rows) / len(rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PROMPTS_DIR = Path(__file__).parent
@@ -43,12 +43,12 @@ class Prompt:
         if len(parts) == 1:
             return [{"role": "user", "content": text}]
         msgs = []
-        for role, content in zip(parts[1::2], parts[2::2]):
+        for role, content in zip(parts[1::2], parts[2::2], strict=True):
             msgs.append({"role": role, "content": content.strip()})
         return msgs
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_prompt(name: str) -> Prompt:
     path = PROMPTS_DIR / f"{name}.md"
     if not path.exists():

@@ -19,7 +19,6 @@ from agent.context import AgentContext
 from agent.graph import route_after_analyze, route_approach
 from agent.runner import create_run_for, drive, initial_state, session_state
 from tools.spec import parse_spec_dict
-from tools.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -246,8 +245,9 @@ def postgres_url(tmp_path):
 
 @pytest.mark.postgres
 def test_sessions_in_postgres(workspace, postgres_url, monkeypatch):
-    from agent.sessions import list_sessions
     from langgraph.types import Command
+
+    from agent.sessions import list_sessions
 
     monkeypatch.setenv("TUNEWISE_DB_URL", postgres_url)
     spec = parse_spec_dict({"spec": "Summarise support tickets"})

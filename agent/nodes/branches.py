@@ -26,7 +26,7 @@ def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 
         shots = pool[:k]
         outs = student.map([Request(few_shot_messages(spec, shots, ex.input), GenParams(max_tokens=max_tokens))
                             for ex in held])
-        acc = sum(is_correct(spec, o.text, ex.output) for o, ex in zip(outs, held)) / len(held)
+        acc = sum(is_correct(spec, o.text, ex.output) for o, ex in zip(outs, held, strict=True)) / len(held)
         tokens = sum(o.usage.prompt_tokens for o in outs) / len(outs)
         trials.append({"shots": k, "accuracy": acc, "prompt_tokens_mean": tokens, "n_held_out": len(held)})
     # best accuracy; ties go to the shorter prompt

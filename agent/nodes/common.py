@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 from tools.errors import BudgetExceeded
 from tools.spec import TaskSpec, parse_spec_dict

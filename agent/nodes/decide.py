@@ -8,7 +8,8 @@ from langgraph.types import interrupt
 
 from agent.artifacts import load_step, save_step
 from agent.context import AgentContext
-from agent.rubric import APPROACHES, Answers, decide as apply_rubric
+from agent.rubric import APPROACHES, Answers
+from agent.rubric import decide as apply_rubric
 from agent.state import AgentState
 from tools.spec import parse_spec_dict
 from tools.workspace import atomic_write_json

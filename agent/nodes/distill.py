@@ -208,7 +208,8 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     run, spec, it = ctx.run(state["run_id"]), spec_of(state), _it(state)
     done = load_step(run, it, "evaluate")
     if done is None:
-        from tools.evals import SystemSpec, evaluate as run_eval
+        from tools.evals import SystemSpec
+        from tools.evals import evaluate as run_eval
 
         student = spec.student.model or "embedded"
         systems = [

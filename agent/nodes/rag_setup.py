@@ -31,7 +31,7 @@ def build_and_evaluate_rag(ctx, run, spec) -> dict:
                 rows.append({"input": ex.input, "reference": ex.output,
                              "context_recall": _token_f1(context, ex.output) > 0 and all(
                                  w in context.lower() for w in ex.output.lower().split()[:5])})
-            for row, a, b, ex in zip(rows, student.map(plain), student.map(with_ctx), spec.examples):
+            for row, a, b, ex in zip(rows, student.map(plain), student.map(with_ctx), spec.examples, strict=True):
                 row |= {"without": a.text, "with": b.text, "correct_without": is_correct(spec, a.text, ex.output),
                         "correct_with": is_correct(spec, b.text, ex.output)}
         n = len(rows) or 1
