@@ -39,8 +39,12 @@ class AgentContext:
 
                 rs = getattr(spec, role, None) if role in ("teacher", "student", "judge") else None
                 self._providers[key] = get_provider(
-                    role, rs.provider if rs else None, rs.model if rs else None,
-                    base_url=rs.base_url if rs else None, adapter=adapter, workspace=self.workspace,
+                    role,
+                    rs.provider if rs else None,
+                    rs.model if rs else None,
+                    base_url=rs.base_url if rs else None,
+                    adapter=adapter,
+                    workspace=self.workspace,
                     budget=self.budget(run_id),
                 )
             return self._providers[key]

@@ -54,7 +54,9 @@ def is_correct(spec: TaskSpec, prediction: str, reference: str) -> bool:
     return _token_f1(prediction, reference) >= 0.6
 
 
-def run_probe(spec: TaskSpec, student, *, max_test: int = 12, max_shots: int = 6, max_tokens: int = 128) -> dict[str, Any]:
+def run_probe(
+    spec: TaskSpec, student, *, max_test: int = 12, max_shots: int = 6, max_tokens: int = 128
+) -> dict[str, Any]:
     """Measure prompted success on the user's examples; needs at least 4."""
     from tools.llm import GenParams, Request
 
@@ -63,12 +65,26 @@ def run_probe(spec: TaskSpec, student, *, max_test: int = 12, max_shots: int = 6
         return {"measured": False, "reason": f"only {len(exs)} examples (need ≥4 to measure)"}
     n_shots = min(max_shots, len(exs) // 2)
     shots, test = exs[:n_shots], exs[n_shots:][:max_test]
-    reqs = [Request(few_shot_messages(spec, shots, ex.input), GenParams(max_tokens=max_tokens)) for ex in test]
+    reqs = [
+        Request(few_shot_messages(spec, shots, ex.input), GenParams(max_tokens=max_tokens)) for ex in test
+    ]
     outs = student.map(reqs)
     rows = []
     for ex, out in zip(test, outs, strict=True):
-        rows.append({"input": ex.input, "reference": ex.output, "prediction": out.text,
-                     "correct": is_correct(spec, out.text, ex.output)})
+        rows.append(
+            {
+                "input": ex.input,
+                "reference": ex.output,
+                "prediction": out.text,
+                "correct": is_correct(spec, out.text, ex.output),
+            }
+        )
     rate = sum(r["correct"] for r in rows) / len(rows)
-    return {"measured": True, "prompted_success": rate, "n_test": len(rows), "n_shots": n_shots,
-            "student": student.describe(), "rows": rows}
+    return {
+        "measured": True,
+        "prompted_success": rate,
+        "n_test": len(rows),
+        "n_shots": n_shots,
+        "student": student.describe(),
+        "rows": rows,
+    }

@@ -17,25 +17,59 @@ class Question:
 
 
 QUESTIONS: tuple[Question, ...] = (
-    Question("spec", "In one sentence: what should the model do?",
-             help="e.g. 'Extract the person, city and age from a sentence as JSON.'"),
-    Question("problem", "What goes wrong today when you prompt a model for this?", optional=True,
-             help="e.g. 'It ignores the JSON format', 'too slow', 'wrong terminology'."),
-    Question("knowledge_needed", "Does the task need facts the model does not know (your documents, product data)?",
-             kind="choice", choices=("no", "yes")),
-    Question("knowledge_changes", "How often do those facts change?", kind="choice",
-             choices=("never", "rarely", "often")),
-    Question("examples", "How many input → output examples do you have? (a number, or a path to a JSONL/YAML file "
-             "of {input, output} pairs)", help="0 is fine: a teacher model can generate them."),
-    Question("prompted_success", "With your best prompt, how often is the base model right? (e.g. 60%, or "
-             "'unknown' — tunewise will measure it on your examples)", optional=True),
-    Question("goals", "What matters most? Pick any.", kind="multi",
-             choices=("format", "style", "terminology", "latency", "cost", "privacy", "accuracy")),
+    Question(
+        "spec",
+        "In one sentence: what should the model do?",
+        help="e.g. 'Extract the person, city and age from a sentence as JSON.'",
+    ),
+    Question(
+        "problem",
+        "What goes wrong today when you prompt a model for this?",
+        optional=True,
+        help="e.g. 'It ignores the JSON format', 'too slow', 'wrong terminology'.",
+    ),
+    Question(
+        "knowledge_needed",
+        "Does the task need facts the model does not know (your documents, product data)?",
+        kind="choice",
+        choices=("no", "yes"),
+    ),
+    Question(
+        "knowledge_changes",
+        "How often do those facts change?",
+        kind="choice",
+        choices=("never", "rarely", "often"),
+    ),
+    Question(
+        "examples",
+        "How many input → output examples do you have? (a number, or a path to a JSONL/YAML file "
+        "of {input, output} pairs)",
+        help="0 is fine: a teacher model can generate them.",
+    ),
+    Question(
+        "prompted_success",
+        "With your best prompt, how often is the base model right? (e.g. 60%, or "
+        "'unknown' — tunewise will measure it on your examples)",
+        optional=True,
+    ),
+    Question(
+        "goals",
+        "What matters most? Pick any.",
+        kind="multi",
+        choices=("format", "style", "terminology", "latency", "cost", "privacy", "accuracy"),
+    ),
     Question("volume", "Roughly how many requests per day?", kind="number", optional=True),
-    Question("constraints", "Where must the model run, and any limits? (e.g. 'on-prem', 'offline', 'cloud ok')",
-             optional=True),
-    Question("budget", "Budget for this run in USD (teacher, judge and training together)? (blank = no limit)",
-             kind="number", optional=True),
+    Question(
+        "constraints",
+        "Where must the model run, and any limits? (e.g. 'on-prem', 'offline', 'cloud ok')",
+        optional=True,
+    ),
+    Question(
+        "budget",
+        "Budget for this run in USD (teacher, judge and training together)? (blank = no limit)",
+        kind="number",
+        optional=True,
+    ),
 )
 
 

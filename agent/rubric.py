@@ -14,8 +14,17 @@ from typing import Any
 
 APPROACHES = ("prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune")
 BEHAVIOUR_GOALS = ("format", "style", "terminology", "latency", "cost", "privacy")
-ANSWER_KEYS = ("spec", "problem", "knowledge_needed", "knowledge_changes", "examples", "prompted_success",
-               "goals", "volume", "constraints")
+ANSWER_KEYS = (
+    "spec",
+    "problem",
+    "knowledge_needed",
+    "knowledge_changes",
+    "examples",
+    "prompted_success",
+    "goals",
+    "volume",
+    "constraints",
+)
 
 PROMPT_GOOD_ENOUGH = 0.80  # base right this often with a good prompt → keep prompting
 MIN_EXAMPLES_TO_TRAIN = 50  # below this, few-shot in the prompt beats a fine-tune
@@ -40,11 +49,17 @@ class Answers:
 
         unknown = set(d) - set(ANSWER_KEYS)
         if unknown:
-            raise ConfigError(f"unknown key(s) {sorted(unknown)}", where=where,
-                              fix=f"allowed keys: {', '.join(ANSWER_KEYS)}")
+            raise ConfigError(
+                f"unknown key(s) {sorted(unknown)}",
+                where=where,
+                fix=f"allowed keys: {', '.join(ANSWER_KEYS)}",
+            )
         if not str(d.get("spec") or "").strip():
-            raise ConfigError("`spec` is required (one sentence: what the model should do)", where=where,
-                              fix="add e.g. `spec: Extract the customer's name and city as JSON`")
+            raise ConfigError(
+                "`spec` is required (one sentence: what the model should do)",
+                where=where,
+                fix="add e.g. `spec: Extract the customer's name and city as JSON`",
+            )
         return cls(
             spec=str(d["spec"]).strip(),
             problem=str(d.get("problem") or ""),
@@ -80,104 +95,178 @@ class Decision:
         return d
 
 
-def decide(a: Answers, *, n_examples: int = 200, teacher: str = "local:embedded", probe: dict | None = None,
-           prices=None) -> Decision:
+def decide(
+    a: Answers,
+    *,
+    n_examples: int = 200,
+    teacher: str = "local:embedded",
+    probe: dict | None = None,
+    prices=None,
+) -> Decision:
     """Apply the rubric to the answers; `probe` carries measured evidence when prompted_success was measured."""
     behaviour = [g for g in a.goals if g in BEHAVIOUR_GOALS]
-    privacy = "privacy" in a.goals or any(c.lower() in ("on-prem", "offline", "local", "private") for c in a.constraints)
+    privacy = "privacy" in a.goals or any(
+        c.lower() in ("on-prem", "offline", "local", "private") for c in a.constraints
+    )
     knowledge = a.knowledge_needed or a.knowledge_changes == "often"
     ps = a.prompted_success
     rows: list[RuleRow] = []
     reasons: list[str] = []
 
-    r_knowledge = RuleRow("knowledge gap or changing facts → RAG", knowledge,
-                          f"knowledge_needed={a.knowledge_needed}, knowledge_changes={a.knowledge_changes}")
-    r_prompt = RuleRow(f"base right ≥{PROMPT_GOOD_ENOUGH:.0%} with a good prompt → prompt",
-                       ps is not None and ps >= PROMPT_GOOD_ENOUGH,
-                       f"prompted_success={'unknown' if ps is None else f'{ps:.0%}'}"
-                       + (" (measured by probe)" if probe else ""))
-    r_few = RuleRow(f"fewer than {MIN_EXAMPLES_TO_TRAIN} examples → few-shot", a.examples < MIN_EXAMPLES_TO_TRAIN,
-                    f"examples={a.examples}")
-    r_behaviour = RuleRow("format/style/terminology/latency/cost/privacy needs → fine-tune", bool(behaviour),
-                          f"goals={a.goals or []}")
+    r_knowledge = RuleRow(
+        "knowledge gap or changing facts → RAG",
+        knowledge,
+        f"knowledge_needed={a.knowledge_needed}, knowledge_changes={a.knowledge_changes}",
+    )
+    r_prompt = RuleRow(
+        f"base right ≥{PROMPT_GOOD_ENOUGH:.0%} with a good prompt → prompt",
+        ps is not None and ps >= PROMPT_GOOD_ENOUGH,
+        f"prompted_success={'unknown' if ps is None else f'{ps:.0%}'}"
+        + (" (measured by probe)" if probe else ""),
+    )
+    r_few = RuleRow(
+        f"fewer than {MIN_EXAMPLES_TO_TRAIN} examples → few-shot",
+        a.examples < MIN_EXAMPLES_TO_TRAIN,
+        f"examples={a.examples}",
+    )
+    r_behaviour = RuleRow(
+        "format/style/terminology/latency/cost/privacy needs → fine-tune",
+        bool(behaviour),
+        f"goals={a.goals or []}",
+    )
     high_volume = a.volume >= HIGH_VOLUME
     cost_goals = sorted({"latency", "cost"} & set(behaviour))
-    r_distil = RuleRow(f"latency/cost goals at ≥{HIGH_VOLUME:,} requests/day → distil the prompt into a fine-tune",
-                       bool(cost_goals) and high_volume,
-                       f"goals={cost_goals or []}, volume={a.volume:,}/day")
+    r_distil = RuleRow(
+        f"latency/cost goals at ≥{HIGH_VOLUME:,} requests/day → distil the prompt into a fine-tune",
+        bool(cost_goals) and high_volume,
+        f"goals={cost_goals or []}, volume={a.volume:,}/day",
+    )
     rows += [r_knowledge, r_prompt, r_few, r_behaviour, r_distil]
 
     if knowledge and behaviour and not r_prompt.fired:
         approach = "rag+fine-tune"
-        reasons.append(f"The task needs knowledge the model lacks ({_knowledge_reason(a)}): retrieval supplies facts; "
-                       "fine-tuning cannot keep them current.")
-        reasons.append(f"It also has behaviour goals ({', '.join(behaviour)}) that a fine-tune teaches reliably.")
+        reasons.append(
+            f"The task needs knowledge the model lacks ({_knowledge_reason(a)}): retrieval supplies facts; "
+            "fine-tuning cannot keep them current."
+        )
+        reasons.append(
+            f"It also has behaviour goals ({', '.join(behaviour)}) that a fine-tune teaches reliably."
+        )
     elif knowledge:
         approach = "rag"
-        reasons.append(f"The task needs knowledge the model lacks ({_knowledge_reason(a)}): that is a retrieval "
-                       "problem — fine-tuning is for behaviour, not facts.")
+        reasons.append(
+            f"The task needs knowledge the model lacks ({_knowledge_reason(a)}): that is a retrieval "
+            "problem — fine-tuning is for behaviour, not facts."
+        )
     elif r_distil.fired:
         approach = "fine-tune"
         works = "A good prompt already works" if ps is None or ps >= 0.5 else "Prompting alone is not enough"
         measured = "" if ps is None else f" ({ps:.0%} with examples in the prompt)"
-        reasons.append(f"{works}{measured}, but at {a.volume:,} requests/day its instructions and examples are paid "
-                       f"on every call: distil it into the model (context distillation) so a tuned model answers "
-                       f"zero-shot with a short prompt — {' and '.join(cost_goals)} drop.")
-        reasons.append("The prompted model is the teacher: it answers generated inputs, and the tuned model is "
-                       "measured against it, so quality is kept while the prompt shrinks.")
+        reasons.append(
+            f"{works}{measured}, but at {a.volume:,} requests/day its instructions and examples are paid "
+            f"on every call: distil it into the model (context distillation) so a tuned model answers "
+            f"zero-shot with a short prompt — {' and '.join(cost_goals)} drop."
+        )
+        reasons.append(
+            "The prompted model is the teacher: it answers generated inputs, and the tuned model is "
+            "measured against it, so quality is kept while the prompt shrinks."
+        )
     elif r_prompt.fired:
         approach = "prompt"
-        reasons.append(f"The base model is already right {ps:.0%} of the time with a good prompt (≥"
-                       f"{PROMPT_GOOD_ENOUGH:.0%}): improve the prompt instead of training.")
+        reasons.append(
+            f"The base model is already right {ps:.0%} of the time with a good prompt (≥"
+            f"{PROMPT_GOOD_ENOUGH:.0%}): improve the prompt instead of training."
+        )
         if behaviour and (high_volume or privacy):
-            reasons.append("At your volume/privacy needs a small fine-tuned model could still cut cost and latency "
-                           "later: revisit once the prompt is settled.")
-    elif r_few.fired and not (behaviour and n_examples >= MIN_EXAMPLES_TO_TRAIN and ps is not None and ps < 0.5):
+            reasons.append(
+                "At your volume/privacy needs a small fine-tuned model could still cut cost and latency "
+                "later: revisit once the prompt is settled."
+            )
+    elif r_few.fired and not (
+        behaviour and n_examples >= MIN_EXAMPLES_TO_TRAIN and ps is not None and ps < 0.5
+    ):
         approach = "few-shot"
-        reasons.append(f"Only {a.examples} examples on hand (< {MIN_EXAMPLES_TO_TRAIN}): put the best of them in the "
-                       "prompt; collect or generate more before training.")
+        reasons.append(
+            f"Only {a.examples} examples on hand (< {MIN_EXAMPLES_TO_TRAIN}): put the best of them in the "
+            "prompt; collect or generate more before training."
+        )
         if behaviour:
-            reasons.append(f"Your goals ({', '.join(behaviour)}) point to a fine-tune later: a teacher model can "
-                           f"generate {n_examples} examples from these seeds.")
+            reasons.append(
+                f"Your goals ({', '.join(behaviour)}) point to a fine-tune later: a teacher model can "
+                f"generate {n_examples} examples from these seeds."
+            )
     elif behaviour:
         approach = "fine-tune"
-        reasons.append(f"Your goals ({', '.join(behaviour)}) are behaviour a fine-tune teaches and prompting does not "
-                       "reliably hold" + (f" (the prompted base is right only {ps:.0%})" if ps is not None else "") + ".")
+        reasons.append(
+            f"Your goals ({', '.join(behaviour)}) are behaviour a fine-tune teaches and prompting does not "
+            "reliably hold" + (f" (the prompted base is right only {ps:.0%})" if ps is not None else "") + "."
+        )
         if a.examples < MIN_EXAMPLES_TO_TRAIN:
-            reasons.append(f"You have only {a.examples} examples, but prompting with them is not enough: the teacher "
-                           f"generates ~{n_examples} more from them (distillation), each critiqued before training.")
+            reasons.append(
+                f"You have only {a.examples} examples, but prompting with them is not enough: the teacher "
+                f"generates ~{n_examples} more from them (distillation), each critiqued before training."
+            )
         if {"latency", "cost"} & set(behaviour) or high_volume:
-            reasons.append("A tuned model answers zero-shot, so every request drops the long instructions and "
-                           "few-shot examples: fewer prompt tokens, lower latency and cost.")
+            reasons.append(
+                "A tuned model answers zero-shot, so every request drops the long instructions and "
+                "few-shot examples: fewer prompt tokens, lower latency and cost."
+            )
     else:
         approach = "few-shot" if a.examples else "prompt"
-        reasons.append("No knowledge gap and no format/style/latency/cost/privacy need: prompting with examples is "
-                       "the cheapest path" + (f" (prompted success {ps:.0%})" if ps is not None else "") + ".")
+        reasons.append(
+            "No knowledge gap and no format/style/latency/cost/privacy need: prompting with examples is "
+            "the cheapest path" + (f" (prompted success {ps:.0%})" if ps is not None else "") + "."
+        )
     if privacy and approach in ("fine-tune", "rag+fine-tune"):
-        reasons.append("Privacy/on-prem constraints: train and serve a local model (LoRA adapter, `tunewise serve`).")
+        reasons.append(
+            "Privacy/on-prem constraints: train and serve a local model (LoRA adapter, `tunewise serve`)."
+        )
 
-    return Decision(approach=approach, reasons=reasons, rubric=rows, next_steps=next_steps(approach),
-                    estimate=estimate(approach, n_examples=n_examples, teacher=teacher, prices=prices), probe=probe)
+    return Decision(
+        approach=approach,
+        reasons=reasons,
+        rubric=rows,
+        next_steps=next_steps(approach),
+        estimate=estimate(approach, n_examples=n_examples, teacher=teacher, prices=prices),
+        probe=probe,
+    )
 
 
 def next_steps(approach: str) -> list[str]:
     steps = {
-        "prompt": ["Write the spec as a system prompt with 3–6 examples (tunewise writes the best prompt found).",
-                   "Evaluate it on held-out examples; fine-tune only if it stays under your bar."],
-        "few-shot": ["Pick the 4–8 most representative examples for the prompt (tunewise selects them on held-out data).",
-                     "Collect or generate ≥200 examples if you later need a shorter prompt or a smaller model."],
-        "rag": ["Point tunewise at your documents folder: it builds and evaluates a BM25 retrieval setup.",
-                "Keep documents current; re-index when they change — no retraining needed."],
-        "fine-tune": ["Generate and critique ~200–500 examples with the teacher; review ≥10%.",
-                      "Train a LoRA adapter; evaluate against base zero-shot and base few-shot; iterate on failures."],
-        "rag+fine-tune": ["Build retrieval over your documents first and evaluate it.",
-                          "Then fine-tune on retrieved-context examples for the format/style you need."],
+        "prompt": [
+            "Write the spec as a system prompt with 3–6 examples (tunewise writes the best prompt found).",
+            "Evaluate it on held-out examples; fine-tune only if it stays under your bar.",
+        ],
+        "few-shot": [
+            "Pick the 4–8 most representative examples for the prompt (tunewise selects them on held-out data).",
+            "Collect or generate ≥200 examples if you later need a shorter prompt or a smaller model.",
+        ],
+        "rag": [
+            "Point tunewise at your documents folder: it builds and evaluates a BM25 retrieval setup.",
+            "Keep documents current; re-index when they change — no retraining needed.",
+        ],
+        "fine-tune": [
+            "Generate and critique ~200–500 examples with the teacher; review ≥10%.",
+            "Train a LoRA adapter; evaluate against base zero-shot and base few-shot; iterate on failures.",
+        ],
+        "rag+fine-tune": [
+            "Build retrieval over your documents first and evaluate it.",
+            "Then fine-tune on retrieved-context examples for the format/style you need.",
+        ],
     }
     return steps[approach]
 
 
-def estimate(approach: str, *, n_examples: int = 200, teacher: str = "local:embedded", prices=None,
-             tokens_per_example: int = 180, epochs: int = 3) -> dict[str, Any]:
+def estimate(
+    approach: str,
+    *,
+    n_examples: int = 200,
+    teacher: str = "local:embedded",
+    prices=None,
+    tokens_per_example: int = 180,
+    epochs: int = 3,
+) -> dict[str, Any]:
     """Tokens, dollars and time for the recommended path (order-of-magnitude, shown with assumptions)."""
     from tools.llm.pricing import PriceTable
 
@@ -186,9 +275,16 @@ def estimate(approach: str, *, n_examples: int = 200, teacher: str = "local:embe
     if approach not in ("fine-tune", "rag+fine-tune"):
         probe_tokens = 50 * tokens_per_example * 2
         cost = prices.cost(prov, model or "default", probe_tokens // 2, probe_tokens // 2)
-        return {"path": approach, "data_generation_tokens": 0, "evaluation_tokens": probe_tokens,
-                "training_tokens": 0, "gpu_hours": 0.0, "cost_usd": round(cost, 4), "time_minutes": 5,
-                "assumptions": "evaluate the prompt on ~50 held-out examples"}
+        return {
+            "path": approach,
+            "data_generation_tokens": 0,
+            "evaluation_tokens": probe_tokens,
+            "training_tokens": 0,
+            "gpu_hours": 0.0,
+            "cost_usd": round(cost, 4),
+            "time_minutes": 5,
+            "assumptions": "evaluate the prompt on ~50 held-out examples",
+        }
     # inputs + answers + critique per example, at the teacher's prices
     gen_in, gen_out = n_examples * 700, n_examples * 2 * tokens_per_example
     gen_cost = prices.cost(prov, model or "default", gen_in, gen_out)
@@ -227,7 +323,9 @@ def _as_bool(v, key, where) -> bool:
         return v.strip().lower() in ("yes", "y", "true", "1")
     if v is None:
         return False
-    raise ConfigError(f"`{key}` must be yes/no, got {v!r}", where=where, fix=f"write `{key}: yes` or `{key}: no`")
+    raise ConfigError(
+        f"`{key}` must be yes/no, got {v!r}", where=where, fix=f"write `{key}: yes` or `{key}: no`"
+    )
 
 
 def _as_change(v, where) -> str:
@@ -236,12 +334,24 @@ def _as_change(v, where) -> str:
     if isinstance(v, bool):
         return "often" if v else "never"
     s = str(v or "never").strip().lower()
-    aliases = {"no": "never", "false": "never", "yes": "often", "true": "often", "daily": "often", "weekly": "often",
-               "monthly": "rarely", "yearly": "rarely", "sometimes": "rarely"}
+    aliases = {
+        "no": "never",
+        "false": "never",
+        "yes": "often",
+        "true": "often",
+        "daily": "often",
+        "weekly": "often",
+        "monthly": "rarely",
+        "yearly": "rarely",
+        "sometimes": "rarely",
+    }
     s = aliases.get(s, s)
     if s not in ("never", "rarely", "often"):
-        raise ConfigError(f"`knowledge_changes` must be never, rarely or often, got {v!r}", where=where,
-                          fix="write e.g. `knowledge_changes: often`")
+        raise ConfigError(
+            f"`knowledge_changes` must be never, rarely or often, got {v!r}",
+            where=where,
+            fix="write e.g. `knowledge_changes: often`",
+        )
     return s
 
 
@@ -259,8 +369,9 @@ def _as_int(v, key, where) -> int:
     try:
         n = int(str(v).replace(",", "").replace("_", ""))
     except ValueError:
-        raise ConfigError(f"`{key}` must be a whole number, got {v!r}", where=where,
-                          fix=f"write e.g. `{key}: 200`") from None
+        raise ConfigError(
+            f"`{key}` must be a whole number, got {v!r}", where=where, fix=f"write e.g. `{key}: 200`"
+        ) from None
     if n < 0:
         raise ConfigError(f"`{key}` must be ≥ 0", where=where)
     return n
@@ -277,8 +388,11 @@ def _as_rate(v, where) -> float | None:
         if x > 1:
             x /= 100
     except ValueError:
-        raise ConfigError(f"`prompted_success` must be a share like 0.7 or 70%, got {v!r}", where=where,
-                          fix="write e.g. `prompted_success: 0.6`") from None
+        raise ConfigError(
+            f"`prompted_success` must be a share like 0.7 or 70%, got {v!r}",
+            where=where,
+            fix="write e.g. `prompted_success: 0.6`",
+        ) from None
     if not 0 <= x <= 1:
         raise ConfigError("`prompted_success` must be between 0 and 1", where=where)
     return x
@@ -294,5 +408,7 @@ def _as_list(v, key, where, allowed=None) -> list[str]:
     if allowed:
         bad = [i for i in items if i not in allowed]
         if bad:
-            raise ConfigError(f"`{key}` has unknown value(s) {bad}", where=where, fix=f"use any of: {', '.join(allowed)}")
+            raise ConfigError(
+                f"`{key}` has unknown value(s) {bad}", where=where, fix=f"use any of: {', '.join(allowed)}"
+            )
     return items

@@ -13,18 +13,41 @@ from tools.spec import TaskSpec
 from tools.workspace import Workspace, atomic_write_yaml
 
 
-def initial_state(run_id: str, spec: TaskSpec, *, headless: bool, max_iterations: int | None = None,
-                  options: dict | None = None) -> dict:
-    return {"run_id": run_id, "headless": headless, "task": spec.to_yaml_dict(), "iteration": 1,
-            "max_iterations": max_iterations or spec.max_iterations, "history": [], "log": [], "status": "running",
-            "stop_reason": None, "targeted": [], "mix": {}, "artifacts": {}, "options": dict(options or {})}
+def initial_state(
+    run_id: str,
+    spec: TaskSpec,
+    *,
+    headless: bool,
+    max_iterations: int | None = None,
+    options: dict | None = None,
+) -> dict:
+    return {
+        "run_id": run_id,
+        "headless": headless,
+        "task": spec.to_yaml_dict(),
+        "iteration": 1,
+        "max_iterations": max_iterations or spec.max_iterations,
+        "history": [],
+        "log": [],
+        "status": "running",
+        "stop_reason": None,
+        "targeted": [],
+        "mix": {},
+        "artifacts": {},
+        "options": dict(options or {}),
+    }
 
 
 def context_for(workspace: Workspace, values: dict, on_event=None) -> AgentContext:
     """The runtime context a session needs, rebuilt from its persisted state (for resume)."""
     opts = values.get("options") or {}
-    return AgentContext(workspace=workspace, budget_usd=(values.get("task") or {}).get("budget"), on_event=on_event,
-                        quick=bool(opts.get("smoke")), train_max_steps=opts.get("train_max_steps"))
+    return AgentContext(
+        workspace=workspace,
+        budget_usd=(values.get("task") or {}).get("budget"),
+        on_event=on_event,
+        quick=bool(opts.get("smoke")),
+        train_max_steps=opts.get("train_max_steps"),
+    )
 
 
 def create_run_for(workspace: Workspace, spec: TaskSpec, run_id: str | None = None):
@@ -33,8 +56,13 @@ def create_run_for(workspace: Workspace, spec: TaskSpec, run_id: str | None = No
     return run
 
 
-def drive(workspace: Workspace, run_id: str, payload: Any, ctx: AgentContext,
-          on_update: Callable[[str, dict], None] | None = None) -> dict:
+def drive(
+    workspace: Workspace,
+    run_id: str,
+    payload: Any,
+    ctx: AgentContext,
+    on_update: Callable[[str, dict], None] | None = None,
+) -> dict:
     """Stream the graph from `payload` (initial state, a Command, or None to continue) until it ends
     or waits on an interrupt. Returns {"values", "next", "interrupt"}."""
     from langgraph.types import Command  # noqa: F401 - payload may be one
@@ -65,7 +93,9 @@ def session_state(workspace: Workspace, run_id: str) -> dict:
 
         snap = compile_graph(saver).get_state({"configurable": {"thread_id": run.id}})
         if not snap.values:
-            raise UserError(f"no session for run {run.id}", fix="start one with `tunewise run TASK.yaml` or the TUI")
+            raise UserError(
+                f"no session for run {run.id}", fix="start one with `tunewise run TASK.yaml` or the TUI"
+            )
         pending = None
         for task in snap.tasks:
             for intr in task.interrupts or ():
@@ -76,5 +106,7 @@ def session_state(workspace: Workspace, run_id: str) -> dict:
 def resolve_task_path(path: str | Path) -> Path:
     p = Path(path)
     if not p.exists():
-        raise UserError("task file not found", where=str(p), fix="pass a task.yaml (see the README's example)")
+        raise UserError(
+            "task file not found", where=str(p), fix="pass a task.yaml (see the README's example)"
+        )
     return p

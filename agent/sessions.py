@@ -20,20 +20,26 @@ def open_checkpointer(workspace: Workspace) -> Iterator[Any]:
         try:
             from langgraph.checkpoint.postgres import PostgresSaver
         except ImportError:
-            raise UserError("TUNEWISE_DB_URL is PostgreSQL but the postgres extra is not installed",
-                            fix="pip install 'tunewise[postgres]'") from None
+            raise UserError(
+                "TUNEWISE_DB_URL is PostgreSQL but the postgres extra is not installed",
+                fix="pip install 'tunewise[postgres]'",
+            ) from None
         try:
             with PostgresSaver.from_conn_string(url) as saver:
                 saver.setup()
                 yield saver
         except Exception as e:  # noqa: BLE001
             if "connection" in str(e).lower():
-                raise UserError("cannot connect to TUNEWISE_DB_URL", fix="check the server and the URL") from None
+                raise UserError(
+                    "cannot connect to TUNEWISE_DB_URL", fix="check the server and the URL"
+                ) from None
             raise
         return
     if url:
-        raise UserError(f"unsupported TUNEWISE_DB_URL scheme {url.split(':', 1)[0]!r}",
-                        fix="use postgresql://user:pass@host/db, or unset it for SQLite")
+        raise UserError(
+            f"unsupported TUNEWISE_DB_URL scheme {url.split(':', 1)[0]!r}",
+            fix="use postgresql://user:pass@host/db, or unset it for SQLite",
+        )
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     workspace.ensure()
@@ -68,16 +74,19 @@ def list_sessions(workspace: Workspace) -> list[dict]:
             for task in snap.tasks:
                 for intr in task.interrupts or ():
                     pending = intr.value
-            rows.append({
-                "id": tid,
-                "next": list(snap.next),
-                "status": values.get("status") or ("waiting" if pending else ("running" if snap.next else "done")),
-                "approach": values.get("approach"),
-                "iteration": values.get("iteration"),
-                "stop_reason": values.get("stop_reason"),
-                "pending": pending.get("kind") if isinstance(pending, dict) else None,
-                "spec": (values.get("task") or {}).get("spec"),
-                "updated": snap.created_at,
-            })
+            rows.append(
+                {
+                    "id": tid,
+                    "next": list(snap.next),
+                    "status": values.get("status")
+                    or ("waiting" if pending else ("running" if snap.next else "done")),
+                    "approach": values.get("approach"),
+                    "iteration": values.get("iteration"),
+                    "stop_reason": values.get("stop_reason"),
+                    "pending": pending.get("kind") if isinstance(pending, dict) else None,
+                    "spec": (values.get("task") or {}).get("spec"),
+                    "updated": snap.created_at,
+                }
+            )
     rows.sort(key=lambda r: r.get("updated") or "", reverse=True)
     return rows

@@ -17,12 +17,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-REVIEWS = ["The battery lasts two days, great phone.", "Arrived broken and support never answered.",
-           "Tasty, fresh and cheap coffee beans.", "The zipper failed after one use.",
-           "Comfortable shoes, I wear them daily.", "Too loud and the fan rattles.",
-           "Lovely soft blanket, my cat agrees.", "The app crashes every time I open it.",
-           "Fast delivery and well packed.", "Colours faded after the first wash.",
-           "Best headphones I have owned.", "Smells bad and leaks everywhere."]
+REVIEWS = [
+    "The battery lasts two days, great phone.",
+    "Arrived broken and support never answered.",
+    "Tasty, fresh and cheap coffee beans.",
+    "The zipper failed after one use.",
+    "Comfortable shoes, I wear them daily.",
+    "Too loud and the fan rattles.",
+    "Lovely soft blanket, my cat agrees.",
+    "The app crashes every time I open it.",
+    "Fast delivery and well packed.",
+    "Colours faded after the first wash.",
+    "Best headphones I have owned.",
+    "Smells bad and leaks everywhere.",
+]
 
 
 def main() -> None:
@@ -42,11 +50,23 @@ def main() -> None:
     from tui.cli.common import quiet_libraries
 
     quiet_libraries()
-    spec_d = {"spec": "Classify the sentiment of a review as positive or negative.",
-              "output": {"format": "label", "labels": ["positive", "negative"]}}
-    rows = [{"messages": [{"role": "user", "content": REVIEWS[i % len(REVIEWS)] + ("" if i < len(REVIEWS) else f" ({i})")},
-                          {"role": "assistant", "content": "positive" if i % 2 == 0 else "negative"}],
-             "metadata": {"id": f"b{i}"}} for i in range(args.examples)]
+    spec_d = {
+        "spec": "Classify the sentiment of a review as positive or negative.",
+        "output": {"format": "label", "labels": ["positive", "negative"]},
+    }
+    rows = [
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": REVIEWS[i % len(REVIEWS)] + ("" if i < len(REVIEWS) else f" ({i})"),
+                },
+                {"role": "assistant", "content": "positive" if i % 2 == 0 else "negative"},
+            ],
+            "metadata": {"id": f"b{i}"},
+        }
+        for i in range(args.examples)
+    ]
     ws = Workspace(tmp).ensure()
     run = ws.create_run("bench", run_id="bench")
     atomic_write_yaml(run.spec_path, spec_d)
@@ -61,7 +81,9 @@ def main() -> None:
     t_seq = time.perf_counter() - t0
     tok_seq = sum(o["completion_tokens"] for o in seq)
 
-    cached = LocalProvider("embedded", dtype=os.environ["TUNEWISE_DTYPE"], cache=ResponseCache(ws.llm_cache_path))
+    cached = LocalProvider(
+        "embedded", dtype=os.environ["TUNEWISE_DTYPE"], cache=ResponseCache(ws.llm_cache_path)
+    )
     t0 = time.perf_counter()
     rep = evaluate(run, systems=[system], spec=spec, use_judge=False, providers={"prompted": cached})
     t_batch = time.perf_counter() - t0
@@ -73,16 +95,30 @@ def main() -> None:
     t_rerun = time.perf_counter() - t0
     rerun_calls = cached.calls - calls_first
 
-    print(f"examples {len(rows)}, max_tokens {args.tokens}, dtype {cached.dtype}, batch size {cached.batch_size}")
+    print(
+        f"examples {len(rows)}, max_tokens {args.tokens}, dtype {cached.dtype}, batch size {cached.batch_size}"
+    )
     print("| path | provider calls | tokens | seconds | tokens/s |\n|---|---:|---:|---:|---:|")
-    print(f"| sequential (1 request per generate) | {len(rows)} | {tok_seq} | {t_seq:.2f} | {tok_seq / t_seq:.1f} |")
-    print(f"| evaluate(), batched | {calls_first} | {tok_batch:.0f} | {t_batch:.2f} | {tok_batch / t_batch:.1f} |")
+    print(
+        f"| sequential (1 request per generate) | {len(rows)} | {tok_seq} | {t_seq:.2f} | {tok_seq / t_seq:.1f} |"
+    )
+    print(
+        f"| evaluate(), batched | {calls_first} | {tok_batch:.0f} | {t_batch:.2f} | {tok_batch / t_batch:.1f} |"
+    )
     print(f"| evaluate() rerun, cached | {rerun_calls} | 0 | {t_rerun:.2f} | – |")
-    print(f"ratio batched/sequential throughput: {(tok_batch / t_batch) / (tok_seq / t_seq):.2f}x; "
-          f"rerun provider calls: {rerun_calls}; rerun cached answers: {rep2['systems']['prompted']['cached']}/{len(rows)}")
-    same = [s["text"] for s in seq] == [o for o in (r["outputs"]["prompted"]["text"] for r in
-                                                     __import__("tools.workspace", fromlist=["read_jsonl"]).read_jsonl(
-                                                         Path(rep["paths"]["outputs"])))]
+    print(
+        f"ratio batched/sequential throughput: {(tok_batch / t_batch) / (tok_seq / t_seq):.2f}x; "
+        f"rerun provider calls: {rerun_calls}; rerun cached answers: {rep2['systems']['prompted']['cached']}/{len(rows)}"
+    )
+    same = [s["text"] for s in seq] == [
+        o
+        for o in (
+            r["outputs"]["prompted"]["text"]
+            for r in __import__("tools.workspace", fromlist=["read_jsonl"]).read_jsonl(
+                Path(rep["paths"]["outputs"])
+            )
+        )
+    ]
     print(f"sequential and batched answers identical: {same}")
 
 

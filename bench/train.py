@@ -32,8 +32,13 @@ sys.path.insert(0, str(ROOT))
 SYSTEM = "Extract the fields as JSON with keys name, city and year."
 NAMES = ["Ada", "Grace", "Linus", "Barbara", "Ken", "Margaret", "Dennis", "Frances", "Edsger", "Radia"]
 CITIES = ["Paris", "Berlin", "Rome", "Madrid", "Oslo", "Vienna", "Lisbon", "Prague", "Dublin", "Athens"]
-FILLER = ["It rained all week.", "The train was late.", "Everyone brought sandwiches.",
-          "The museum was closed on Monday.", "We talked about compilers for hours."]
+FILLER = [
+    "It rained all week.",
+    "The train was late.",
+    "Everyone brought sandwiches.",
+    "The museum was closed on Monday.",
+    "We talked about compilers for hours.",
+]
 
 
 def synthetic_rows(n: int, seed: int = 0) -> list[dict]:
@@ -43,11 +48,16 @@ def synthetic_rows(n: int, seed: int = 0) -> list[dict]:
     for i in range(n):
         name, city, year = rng.choice(NAMES), rng.choice(CITIES), rng.randint(1950, 2025)
         story = " ".join(rng.choice(FILLER) for _ in range(rng.randint(1, 6)))
-        rows.append({"messages": [
-            {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f"In {year}, {name} moved to {city}. {story}"},
-            {"role": "assistant", "content": json.dumps({"name": name, "city": city, "year": year})},
-        ], "metadata": {"i": i}})
+        rows.append(
+            {
+                "messages": [
+                    {"role": "system", "content": SYSTEM},
+                    {"role": "user", "content": f"In {year}, {name} moved to {city}. {story}"},
+                    {"role": "assistant", "content": json.dumps({"name": name, "city": city, "year": year})},
+                ],
+                "metadata": {"i": i},
+            }
+        )
     return rows
 
 
@@ -69,35 +79,70 @@ def plain_trl(out: Path) -> None:
     from trl import SFTConfig, SFTTrainer
 
     cfg = json.loads((out / "config.json").read_text())
-    rows = [{"messages": json.loads(line)["messages"]} for line in open(Path(cfg["data_dir"]) / "train.jsonl")]
+    rows = [
+        {"messages": json.loads(line)["messages"]} for line in open(Path(cfg["data_dir"]) / "train.jsonl")
+    ]
     from tools.llm.embedded import resolve_model_path
 
     path = str(resolve_model_path(cfg["model"]))
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-    args = SFTConfig(output_dir=str(out / "ckpt"), learning_rate=cfg["learning_rate"], max_steps=cfg["max_steps"],
-                     per_device_train_batch_size=cfg["per_device_train_batch_size"],
-                     gradient_accumulation_steps=cfg["gradient_accumulation_steps"], max_length=cfg["max_length"],
-                     lr_scheduler_type=cfg["lr_scheduler_type"], warmup_steps=cfg["warmup_steps"], seed=cfg["seed"],
-                     bf16=cfg["dtype"] == "bfloat16", use_cpu=not torch.cuda.is_available(), logging_steps=1,
-                     save_strategy="no", report_to="none", disable_tqdm=True)
-    peft = LoraConfig(r=cfg["lora_r"], lora_alpha=cfg["lora_alpha"], lora_dropout=cfg["lora_dropout"],
-                      target_modules="all-linear", task_type="CAUSAL_LM")
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok,
-                         peft_config=peft)
+    args = SFTConfig(
+        output_dir=str(out / "ckpt"),
+        learning_rate=cfg["learning_rate"],
+        max_steps=cfg["max_steps"],
+        per_device_train_batch_size=cfg["per_device_train_batch_size"],
+        gradient_accumulation_steps=cfg["gradient_accumulation_steps"],
+        max_length=cfg["max_length"],
+        lr_scheduler_type=cfg["lr_scheduler_type"],
+        warmup_steps=cfg["warmup_steps"],
+        seed=cfg["seed"],
+        bf16=cfg["dtype"] == "bfloat16",
+        use_cpu=not torch.cuda.is_available(),
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+    )
+    peft = LoraConfig(
+        r=cfg["lora_r"],
+        lora_alpha=cfg["lora_alpha"],
+        lora_dropout=cfg["lora_dropout"],
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok, peft_config=peft
+    )
     res = trainer.train()
     tokens = max(h.get("num_tokens", 0) for h in trainer.state.log_history)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    (out / "metrics.json").write_text(json.dumps({
-        "tokens_per_s": tokens / res.metrics["train_runtime"], "train_tokens": tokens,
-        "train_runtime_s": res.metrics["train_runtime"], "first_train_loss": losses[0], "train_loss": losses[-1],
-        "peak_mem_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    (out / "metrics.json").write_text(
+        json.dumps(
+            {
+                "tokens_per_s": tokens / res.metrics["train_runtime"],
+                "train_tokens": tokens,
+                "train_runtime_s": res.metrics["train_runtime"],
+                "first_train_loss": losses[0],
+                "train_loss": losses[-1],
+                "peak_mem_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def run_one(kind: str, out: Path, threads: int) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
-    cmd = ([sys.executable, "-m", "tools.train.sft", "--out-dir", str(out)] if kind == "ours"
-           else [sys.executable, __file__, "--plain", str(out)])
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(threads),
+        "PYTHONPATH": str(ROOT),
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    cmd = (
+        [sys.executable, "-m", "tools.train.sft", "--out-dir", str(out)]
+        if kind == "ours"
+        else [sys.executable, __file__, "--plain", str(out)]
+    )
     t = time.time()
     res = subprocess.run(cmd, env=env, cwd=str(ROOT), capture_output=True, text=True)
     if res.returncode != 0:
@@ -122,14 +167,19 @@ def cpu_bench(steps: int, examples: int, reps: int) -> None:
     hw = detect_hardware()
     cfg = auto_config(stats, "embedded", hw, read_model_info(path))
     # no eval/checkpoint inside the timed window: the plain script does neither, and train_runtime would count them
-    cfg = apply_overrides(cfg, {"max_steps": steps, "eval_steps": steps * 10, "save_steps": steps * 10,
-                                "warmup_steps": 1}, source="bench")
+    cfg = apply_overrides(
+        cfg,
+        {"max_steps": steps, "eval_steps": steps * 10, "save_steps": steps * 10, "warmup_steps": 1},
+        source="bench",
+    )
     cfg.data_dir = str(data)
     threads = pick_cpu_threads()
-    print(f"data: {examples} examples, p50 {stats.percentile(50)} / p99 {stats.percentile(99)} tokens; "
-          f"config: lora r={cfg.lora_r}, batch {cfg.per_device_train_batch_size}×{cfg.gradient_accumulation_steps}, "
-          f"max_length {cfg.max_length}, dtype {cfg.dtype}, padding_free {cfg.padding_free}, {steps} steps, "
-          f"{threads} CPU thread(s)")
+    print(
+        f"data: {examples} examples, p50 {stats.percentile(50)} / p99 {stats.percentile(99)} tokens; "
+        f"config: lora r={cfg.lora_r}, batch {cfg.per_device_train_batch_size}×{cfg.gradient_accumulation_steps}, "
+        f"max_length {cfg.max_length}, dtype {cfg.dtype}, padding_free {cfg.padding_free}, {steps} steps, "
+        f"{threads} CPU thread(s)"
+    )
     results: dict[str, list[dict]] = {"ours": [], "plain": []}
     for rep in range(reps):
         for kind in ("plain", "ours") if rep % 2 == 0 else ("ours", "plain"):  # alternate against drift
@@ -141,8 +191,10 @@ def cpu_bench(steps: int, examples: int, reps: int) -> None:
             (out / "config.json").write_text(json.dumps(doc))
             m = run_one(kind, out, threads)
             results[kind].append(m)
-            print(f"  {kind:5s} rep {rep}: {m['tokens_per_s']:.1f} tokens/s, peak {m['peak_mem_mb']:.0f} MB, "
-                  f"loss {m['first_train_loss']:.3f} → {m['train_loss']:.3f}, train {m['train_runtime_s']:.1f}s")
+            print(
+                f"  {kind:5s} rep {rep}: {m['tokens_per_s']:.1f} tokens/s, peak {m['peak_mem_mb']:.0f} MB, "
+                f"loss {m['first_train_loss']:.3f} → {m['train_loss']:.3f}, train {m['train_runtime_s']:.1f}s"
+            )
 
     def mean(kind: str, key: str) -> float:
         return sum(r[key] for r in results[kind]) / len(results[kind])
@@ -151,16 +203,26 @@ def cpu_bench(steps: int, examples: int, reps: int) -> None:
     ours_mem, plain_mem = mean("ours", "peak_mem_mb"), mean("plain", "peak_mem_mb")
     ours_rt, plain_rt = mean("ours", "train_runtime_s"), mean("plain", "train_runtime_s")
     print(f"tokens/s  ours {ours_tps:.1f}  plain TRL {plain_tps:.1f}  ratio {ours_tps / plain_tps:.2f}×")
-    print(f"step time ours {ours_rt / steps:.2f}s  plain TRL {plain_rt / steps:.2f}s  "
-          f"speed-up {plain_rt / ours_rt:.2f}×")
-    print(f"peak mem  ours {ours_mem:.0f} MB  plain TRL {plain_mem:.0f} MB  ratio {ours_mem / plain_mem:.2f}×")
-    if cfg.dtype == "bfloat16" and hw.device == "cpu":  # the auto_config choice, checked: faster, loss still falls
+    print(
+        f"step time ours {ours_rt / steps:.2f}s  plain TRL {plain_rt / steps:.2f}s  "
+        f"speed-up {plain_rt / ours_rt:.2f}×"
+    )
+    print(
+        f"peak mem  ours {ours_mem:.0f} MB  plain TRL {plain_mem:.0f} MB  ratio {ours_mem / plain_mem:.2f}×"
+    )
+    if (
+        cfg.dtype == "bfloat16" and hw.device == "cpu"
+    ):  # the auto_config choice, checked: faster, loss still falls
         out = tmp / "ours-fp32"
         out.mkdir()
-        (out / "config.json").write_text(json.dumps({**cfg.to_dict(), "dtype": "float32", "early_stopping_patience": 0}))
+        (out / "config.json").write_text(
+            json.dumps({**cfg.to_dict(), "dtype": "float32", "early_stopping_patience": 0})
+        )
         m = run_one("ours", out, threads)
-        print(f"  ours fp32: {m['tokens_per_s']:.1f} tokens/s, peak {m['peak_mem_mb']:.0f} MB, loss "
-              f"{m['first_train_loss']:.3f} → {m['train_loss']:.3f}")
+        print(
+            f"  ours fp32: {m['tokens_per_s']:.1f} tokens/s, peak {m['peak_mem_mb']:.0f} MB, loss "
+            f"{m['first_train_loss']:.3f} → {m['train_loss']:.3f}"
+        )
         print(f"CPU bf16 vs fp32 (ours): {ours_tps / m['tokens_per_s']:.2f}× tokens/s")
 
 
@@ -174,9 +236,18 @@ def gpu_bench(steps: int) -> None:
     from transformers import AutoConfig, AutoModelForCausalLM
 
     tmp = Path(tempfile.mkdtemp(prefix="tw-bench-gpu-"))
-    cfg = AutoConfig.for_model("llama", hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-                               num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
-                               max_position_embeddings=8192, rope_theta=500000.0, tie_word_embeddings=False)
+    cfg = AutoConfig.for_model(
+        "llama",
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        vocab_size=128256,
+        max_position_embeddings=8192,
+        rope_theta=500000.0,
+        tie_word_embeddings=False,
+    )
     model_dir = tmp / "llama3-8b-random"
     torch.manual_seed(0)
     with torch.device("cuda"):
@@ -196,22 +267,41 @@ def gpu_bench(steps: int) -> None:
     import transformers
     import trl
 
-    print(f"device: {props.name}, {props.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}, torch "
-          f"{torch.__version__}, transformers {transformers.__version__}, peft {peft.__version__}, trl {trl.__version__}")
+    print(
+        f"device: {props.name}, {props.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}, torch "
+        f"{torch.__version__}, transformers {transformers.__version__}, peft {peft.__version__}, trl {trl.__version__}"
+    )
     from tools.train.config import TrainConfig
 
-    for method, extra in (("qlora", {"optim": "paged_adamw_8bit", "gradient_checkpointing": True}),
-                          ("lora", {"optim": "adamw_torch", "gradient_checkpointing": True})):
+    for method, extra in (
+        ("qlora", {"optim": "paged_adamw_8bit", "gradient_checkpointing": True}),
+        ("lora", {"optim": "adamw_torch", "gradient_checkpointing": True}),
+    ):
         out = tmp / method
         out.mkdir()
-        c = TrainConfig(model=str(model_dir), data_dir=str(data), method=method, dtype="bfloat16", lora_r=16,
-                        lora_alpha=32, max_steps=steps, max_length=512, per_device_train_batch_size=8,
-                        per_device_eval_batch_size=8, eval_steps=steps, save_steps=steps, padding_free=False,
-                        early_stopping_patience=0, **extra)
+        c = TrainConfig(
+            model=str(model_dir),
+            data_dir=str(data),
+            method=method,
+            dtype="bfloat16",
+            lora_r=16,
+            lora_alpha=32,
+            max_steps=steps,
+            max_length=512,
+            per_device_train_batch_size=8,
+            per_device_eval_batch_size=8,
+            eval_steps=steps,
+            save_steps=steps,
+            padding_free=False,
+            early_stopping_patience=0,
+            **extra,
+        )
         (out / "config.json").write_text(json.dumps(c.to_dict()))
         r = run_one("ours", out, threads=8)
-        print(f"  {method:5s}: {r['tokens_per_s']:.0f} tokens/s, peak {r['peak_mem_mb']:.0f} MB allocated, "
-              f"loss {r['first_train_loss']:.3f} → {r['train_loss']:.3f}")
+        print(
+            f"  {method:5s}: {r['tokens_per_s']:.0f} tokens/s, peak {r['peak_mem_mb']:.0f} MB allocated, "
+            f"loss {r['first_train_loss']:.3f} → {r['train_loss']:.3f}"
+        )
 
 
 def main() -> None:

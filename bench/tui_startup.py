@@ -19,7 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-MINIMAL_APP = '''
+MINIMAL_APP = """
 from textual.app import App
 from textual.widgets import Footer, Header, Static
 
@@ -32,7 +32,7 @@ class Minimal(App):
 
 
 Minimal().run()
-'''
+"""
 
 
 def time_to_text(cmd: str, needle: str, *, timeout: float = 60.0) -> float:
@@ -40,12 +40,15 @@ def time_to_text(cmd: str, needle: str, *, timeout: float = 60.0) -> float:
     tmux = shutil.which("tmux")
     sock = f"tw-bench-{uuid.uuid4().hex[:8]}"
     start = time.perf_counter()
-    subprocess.run([tmux, "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "80", "-y", "24", cmd],
-                   check=True)
+    subprocess.run(
+        [tmux, "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "80", "-y", "24", cmd],
+        check=True,
+    )
     try:
         while time.perf_counter() - start < timeout:
-            out = subprocess.run([tmux, "-L", sock, "capture-pane", "-p", "-t", "b"], capture_output=True,
-                                 text=True).stdout
+            out = subprocess.run(
+                [tmux, "-L", sock, "capture-pane", "-p", "-t", "b"], capture_output=True, text=True
+            ).stdout
             if needle in out:
                 return time.perf_counter() - start
             time.sleep(0.01)

@@ -10,8 +10,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Tests must never reach a paid API by accident.
-for _var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "TOGETHER_API_KEY", "TUNEWISE_BASE_URL",
-             "TUNEWISE_TEACHER", "TUNEWISE_JUDGE", "TUNEWISE_STUDENT", "TUNEWISE_CHAT"):
+for _var in (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "TOGETHER_API_KEY",
+    "TUNEWISE_BASE_URL",
+    "TUNEWISE_TEACHER",
+    "TUNEWISE_JUDGE",
+    "TUNEWISE_STUDENT",
+    "TUNEWISE_CHAT",
+):
     os.environ.pop(_var, None)
 
 

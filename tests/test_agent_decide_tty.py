@@ -31,8 +31,15 @@ def _read_until(fd: int, needle: str, buf: list[str], timeout: float = 60) -> st
 def test_interactive_decide_in_a_terminal():
     master, slave = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120", "TERM": "dumb"}
-    proc = subprocess.Popen([sys.executable, "-m", "tui.cli.main", "decide"], stdin=slave, stdout=slave, stderr=slave,
-                            env=env, cwd=REPO, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli.main", "decide"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=REPO,
+        close_fds=True,
+    )
     os.close(slave)
     buf: list[str] = []
     answers = [

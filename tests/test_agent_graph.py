@@ -32,10 +32,19 @@ MICRO_TASK = {
         {"input": "Wei works in Taipei.", "output": '{"name": "Wei", "city": "Taipei"}'},
         {"input": "Kofi was born in Kumasi.", "output": '{"name": "Kofi", "city": "Kumasi"}'},
     ],
-    "output": {"format": "json", "schema": {"type": "object", "required": ["name", "city"]}, "grounded": True},
+    "output": {
+        "format": "json",
+        "schema": {"type": "object", "required": ["name", "city"]},
+        "grounded": True,
+    },
     # a prompt that works, needed cheaper at high volume: the rubric says distil it (fine-tune)
-    "answers": {"knowledge_needed": False, "examples": 4, "goals": ["format", "latency"], "prompted_success": 0.9,
-                "volume": 50000},
+    "answers": {
+        "knowledge_needed": False,
+        "examples": 4,
+        "goals": ["format", "latency"],
+        "prompted_success": 0.9,
+        "volume": 50000,
+    },
     "n_examples": 10,
     "max_iterations": 1,
 }
@@ -60,12 +69,30 @@ def test_regression_triggers_rollback_and_gentler_mix(workspace):
 
     spec = parse_spec_dict(MICRO_TASK)
     run = create_run_for(workspace, spec)
-    save_step(run, 2, "evaluate", {"verdict": {"passed": False, "reasons": ["regression set lost 2 examples"]},
-                                   "candidate": "tuned v2", "systems": {"tuned v2": {"mean": 0.7}},
-                                   "regressed_ids": ["a", "b"], "forgetting": {}})
-    state = {"run_id": run.id, "task": spec.to_yaml_dict(), "iteration": 2, "max_iterations": 3,
-             "data_version": "v2", "good_data_version": "v1", "train_version": "v2", "eval_version": "v2",
-             "history": [{"iteration": 1, "primary": 0.6, "rolled_back": False}], "mix": {}}
+    save_step(
+        run,
+        2,
+        "evaluate",
+        {
+            "verdict": {"passed": False, "reasons": ["regression set lost 2 examples"]},
+            "candidate": "tuned v2",
+            "systems": {"tuned v2": {"mean": 0.7}},
+            "regressed_ids": ["a", "b"],
+            "forgetting": {},
+        },
+    )
+    state = {
+        "run_id": run.id,
+        "task": spec.to_yaml_dict(),
+        "iteration": 2,
+        "max_iterations": 3,
+        "data_version": "v2",
+        "good_data_version": "v1",
+        "train_version": "v2",
+        "eval_version": "v2",
+        "history": [{"iteration": 1, "primary": 0.6, "rolled_back": False}],
+        "mix": {},
+    }
 
     class R:
         context = AgentContext(workspace=workspace)
@@ -75,7 +102,9 @@ def test_regression_triggers_rollback_and_gentler_mix(workspace):
     assert update["mix"]["general_share"] == pytest.approx(spec.general_share + 0.05)
     assert update["mix"]["training"]["learning_rate"] == pytest.approx(1e-4)
     assert update["history"][0]["rolled_back"] and "rolled back" in update["history"][0]["note"]
-    assert route_after_analyze({**state, **update, "history": state["history"] + update["history"]}) == "train"
+    assert (
+        route_after_analyze({**state, **update, "history": state["history"] + update["history"]}) == "train"
+    )
 
 
 def test_interactive_interview_interrupts_and_resumes_across_processes(workspace):
@@ -100,22 +129,32 @@ def test_interactive_interview_interrupts_and_resumes_across_processes(workspace
         print(json.dumps(out["interrupt"]))
     """)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    first = subprocess.run([sys.executable, "-c", script, "start"], capture_output=True, text=True, env=env, cwd=REPO)
+    first = subprocess.run(
+        [sys.executable, "-c", script, "start"], capture_output=True, text=True, env=env, cwd=REPO
+    )
     assert first.returncode == 0, first.stderr
     q1 = json.loads(first.stdout.strip().splitlines()[-1])
     assert q1["kind"] == "question" and q1["key"] == "problem"  # the spec came with the task
-    second = subprocess.run([sys.executable, "-c", script, "answer", "labels are inconsistent"], capture_output=True,
-                            text=True, env=env, cwd=REPO)
+    second = subprocess.run(
+        [sys.executable, "-c", script, "answer", "labels are inconsistent"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
     assert second.returncode == 0, second.stderr
     q2 = json.loads(second.stdout.strip().splitlines()[-1])
     assert q2["key"] == "knowledge_needed" and q2["choices"] == ["no", "yes"]
     # an invalid answer is re-asked with the reason, not a crash
-    third = subprocess.run([sys.executable, "-c", script, "answer", "perhaps"], capture_output=True, text=True,
-                           env=env, cwd=REPO)
+    third = subprocess.run(
+        [sys.executable, "-c", script, "answer", "perhaps"], capture_output=True, text=True, env=env, cwd=REPO
+    )
     q3 = json.loads(third.stdout.strip().splitlines()[-1])
     assert q3["key"] == "knowledge_needed" and "yes/no" in q3["error"]
     st = session_state(workspace, run.id)
-    assert st["values"]["answers"]["problem"] == "labels are inconsistent" if "answers" in st["values"] else True
+    assert (
+        st["values"]["answers"]["problem"] == "labels are inconsistent" if "answers" in st["values"] else True
+    )
     assert st["next"] == ["interview"]
 
 
@@ -124,7 +163,9 @@ def test_headless_prompt_branch_writes_best_prompt(workspace, embedded):
     task = dict(MICRO_TASK, answers={"examples": 4, "goals": ["accuracy"], "prompted_success": 0.9})
     spec = parse_spec_dict(task)
     run = create_run_for(workspace, spec)
-    out = drive(workspace, run.id, initial_state(run.id, spec, headless=True), AgentContext(workspace=workspace))
+    out = drive(
+        workspace, run.id, initial_state(run.id, spec, headless=True), AgentContext(workspace=workspace)
+    )
     assert out["values"]["approach"] == "prompt"
     assert out["values"]["stop_reason"] == "approach:prompt"
     chosen = json.loads((run.path / "prompt.json").read_text())
@@ -135,7 +176,9 @@ def test_headless_prompt_branch_writes_best_prompt(workspace, embedded):
 
 
 def _events(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    return (
+        [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    )
 
 
 def test_headless_run_survives_kill_9_and_resumes(tmp_path):
@@ -147,19 +190,49 @@ def test_headless_run_survives_kill_9_and_resumes(tmp_path):
     import yaml
 
     inputs = tmp_path / "inputs.txt"
-    inputs.write_text("\n".join(f"{n} lives in {c}." for n, c in [
-        ("Maria", "Lisbon"), ("Jonas", "Berlin"), ("Aisha", "Nairobi"), ("Kenji", "Osaka"), ("Lucia", "Madrid"),
-        ("Omar", "Cairo"), ("Elena", "Athens"), ("Diego", "Lima"), ("Sofia", "Rome"), ("Liam", "Dublin"),
-        ("Chen", "Shanghai"), ("Noah", "Toronto")]) + "\n")
-    task = dict(MICRO_TASK, inputs=str(inputs),
-                training={"save_steps": 2, "eval_steps": 2, "per_device_train_batch_size": 2, "max_length": 96,
-                          "early_stopping_patience": 0})
+    inputs.write_text(
+        "\n".join(
+            f"{n} lives in {c}."
+            for n, c in [
+                ("Maria", "Lisbon"),
+                ("Jonas", "Berlin"),
+                ("Aisha", "Nairobi"),
+                ("Kenji", "Osaka"),
+                ("Lucia", "Madrid"),
+                ("Omar", "Cairo"),
+                ("Elena", "Athens"),
+                ("Diego", "Lima"),
+                ("Sofia", "Rome"),
+                ("Liam", "Dublin"),
+                ("Chen", "Shanghai"),
+                ("Noah", "Toronto"),
+            ]
+        )
+        + "\n"
+    )
+    task = dict(
+        MICRO_TASK,
+        inputs=str(inputs),
+        training={
+            "save_steps": 2,
+            "eval_steps": 2,
+            "per_device_train_batch_size": 2,
+            "max_length": 96,
+            "early_stopping_patience": 0,
+        },
+    )
     (tmp_path / "task.yaml").write_text(yaml.safe_dump(task))
     cmd = [sys.executable, "-m", "tui.cli.main"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     run_dir = tmp_path / ".tunewise" / "runs" / "e2e"
-    proc = subprocess.Popen([*cmd, "run", "task.yaml", "--yes", "--smoke", "--train-max-steps", "6", "--run-id", "e2e"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*cmd, "run", "task.yaml", "--yes", "--smoke", "--train-max-steps", "6", "--run-id", "e2e"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     train_dir = run_dir / "train" / "v1"
     deadline = time.time() + 600
     killed = False
@@ -180,7 +253,9 @@ def test_headless_run_survives_kill_9_and_resumes(tmp_path):
     gen_journal = sorted((run_dir / "work" / "iter1" / "gen").glob("*"))
     journal_sizes = {p.name: p.stat().st_size for p in gen_journal if p.is_file()}
 
-    r = subprocess.run([*cmd, "resume", "e2e"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    r = subprocess.run(
+        [*cmd, "resume", "e2e"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "resume e2e at train" in r.stdout
     # no paid work redone: the generation result and its journal are untouched
@@ -197,7 +272,9 @@ def test_headless_run_survives_kill_9_and_resumes(tmp_path):
     assert "Stopped because" in (run_dir / "report.md").read_text()
     assert "Verdict:" in r.stdout
     # a finished session resumes to a no-op
-    r2 = subprocess.run([*cmd, "resume", "e2e"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    r2 = subprocess.run(
+        [*cmd, "resume", "e2e"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert r2.returncode == 0 and "is finished" in r2.stdout
 
 
@@ -209,7 +286,9 @@ def _free_port() -> int:
 
 @pytest.fixture
 def postgres_url(tmp_path):
-    initdb = shutil.which("initdb") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None)
+    initdb = shutil.which("initdb") or next(
+        iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None
+    )
     if not initdb:
         pytest.skip("PostgreSQL server binaries are not installed (Debian package `postgresql`)")
     pg_ctl = str(Path(initdb).with_name("pg_ctl"))
@@ -217,7 +296,9 @@ def postgres_url(tmp_path):
         import psycopg  # noqa: F401
         from langgraph.checkpoint.postgres import PostgresSaver  # noqa: F401
     except ImportError:
-        pytest.skip("psycopg / langgraph-checkpoint-postgres not installed (pip install 'tunewise[postgres]')")
+        pytest.skip(
+            "psycopg / langgraph-checkpoint-postgres not installed (pip install 'tunewise[postgres]')"
+        )
     import tempfile
 
     # not under tmp_path: pytest's directories are private to root, and the server runs as `postgres`
@@ -231,11 +312,28 @@ def postgres_url(tmp_path):
             pytest.skip("running as root without runuser: cannot start PostgreSQL")
         shutil.chown(data, "postgres")
         run_as = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*run_as, str(initdb), "-D", str(data), "-U", "postgres", "--auth=trust"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*run_as, str(initdb), "-D", str(data), "-U", "postgres", "--auth=trust"],
+        check=True,
+        capture_output=True,
+    )
     port = _free_port()
-    subprocess.run([*run_as, pg_ctl, "-D", str(data), "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
-                    "-w", "start", "-l", str(data / "log")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *run_as,
+            pg_ctl,
+            "-D",
+            str(data),
+            "-o",
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
+            "-w",
+            "start",
+            "-l",
+            str(data / "log"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:

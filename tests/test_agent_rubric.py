@@ -69,13 +69,16 @@ def test_few_seed_examples_but_prompting_fails_distills():
     assert any("distillation" in r for r in d.reasons)
 
 
-@pytest.mark.parametrize("bad, field", [
-    ({"prompted_success": "lots"}, "prompted_success"),
-    ({"goals": ["speed"]}, "goals"),
-    ({"knowledge_changes": "hourly"}, "knowledge_changes"),
-    ({"volume": "many"}, "volume"),
-    ({"colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        ({"prompted_success": "lots"}, "prompted_success"),
+        ({"goals": ["speed"]}, "goals"),
+        ({"knowledge_changes": "hourly"}, "knowledge_changes"),
+        ({"volume": "many"}, "volume"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
 def test_bad_answers_name_the_field(bad, field):
     with pytest.raises(ConfigError) as e:
         Answers.from_dict({"spec": "x", **bad})
@@ -93,9 +96,11 @@ def _tunewise(*args, **kw):
 
 def test_decide_json_contract(tmp_path):
     f = tmp_path / "answers.yaml"
-    f.write_text("spec: Classify support tickets by urgency\nproblem: labels are inconsistent\n"
-                 "knowledge_needed: no\nknowledge_changes: never\nexamples: 800\nprompted_success: 0.55\n"
-                 "goals: [format, cost]\nvolume: 30000\nconstraints: [cloud ok]\n")
+    f.write_text(
+        "spec: Classify support tickets by urgency\nproblem: labels are inconsistent\n"
+        "knowledge_needed: no\nknowledge_changes: never\nexamples: 800\nprompted_success: 0.55\n"
+        "goals: [format, cost]\nvolume: 30000\nconstraints: [cloud ok]\n"
+    )
     r = _tunewise("decide", "--answers", str(f), "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)

@@ -9,11 +9,22 @@ from tools.data.filters import general_count, hardness_filter, load_general_prom
 from tools.data.schema import make_row
 from tools.spec import parse_spec_dict
 
-LABEL_SPEC = parse_spec_dict({"spec": "Classify the sentiment of a review.",
-                              "system_prompt": "Answer positive or negative.",
-                              "output": {"format": "label", "labels": ["positive", "negative"]}})
-JSON_SPEC = parse_spec_dict({"spec": "Extract the name as JSON.", "output": {"format": "json", "schema": {
-    "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}})
+LABEL_SPEC = parse_spec_dict(
+    {
+        "spec": "Classify the sentiment of a review.",
+        "system_prompt": "Answer positive or negative.",
+        "output": {"format": "label", "labels": ["positive", "negative"]},
+    }
+)
+JSON_SPEC = parse_spec_dict(
+    {
+        "spec": "Extract the name as JSON.",
+        "output": {
+            "format": "json",
+            "schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+        },
+    }
+)
 
 
 def test_programmatic_validators_run_first():
@@ -29,12 +40,29 @@ def test_programmatic_validators_run_first():
 
 
 def test_critique_with_the_embedded_judge_and_teacher(embedded):
-    rows = [make_row("I love this phone, it is great", "positive", system=LABEL_SPEC.effective_system_prompt,
-                     source="teacher"),
-            make_row("Worst purchase ever", "it is bad I think", system=LABEL_SPEC.effective_system_prompt,
-                     source="teacher")]
-    kept, decisions = critique_examples(rows, LABEL_SPEC, judge=embedded, teacher=embedded, threshold=3,
-                                        repair_max_tokens=4, judge_max_tokens=12)
+    rows = [
+        make_row(
+            "I love this phone, it is great",
+            "positive",
+            system=LABEL_SPEC.effective_system_prompt,
+            source="teacher",
+        ),
+        make_row(
+            "Worst purchase ever",
+            "it is bad I think",
+            system=LABEL_SPEC.effective_system_prompt,
+            source="teacher",
+        ),
+    ]
+    kept, decisions = critique_examples(
+        rows,
+        LABEL_SPEC,
+        judge=embedded,
+        teacher=embedded,
+        threshold=3,
+        repair_max_tokens=4,
+        judge_max_tokens=12,
+    )
     assert len(decisions) == 2
     by_id = {d["id"]: d for d in decisions}
     bad = by_id[rows[1]["metadata"]["id"]]
@@ -51,9 +79,14 @@ def test_critique_with_the_embedded_judge_and_teacher(embedded):
 
 
 def test_hardness_filter_marks_what_the_student_already_knows(embedded):
-    rows = [make_row("France", "Paris", system="Reply with only the capital city of the country."),
-            make_row("Japan", "The capital of Japan is Tokyo, a very large city.",
-                     system="Reply with only the capital city of the country.")]
+    rows = [
+        make_row("France", "Paris", system="Reply with only the capital city of the country."),
+        make_row(
+            "Japan",
+            "The capital of Japan is Tokyo, a very large city.",
+            system="Reply with only the capital city of the country.",
+        ),
+    ]
     kept, report = hardness_filter(rows, None, student=embedded, max_replace_share=0.5, max_tokens=6)
     assert report["checked"] == 2
     flagged = [r for r in kept if "student_correct" in r["metadata"]["flags"]]
@@ -68,8 +101,9 @@ def test_general_mix_from_a_file(tmp_path):
     prompts = load_general_prompts()
     assert len(prompts) == 60 and len(set(prompts)) == 60
     gen = tmp_path / "general.jsonl"
-    gen.write_text("".join(json.dumps({"instruction": p, "output": f"answer {i}"}) + "\n"
-                           for i, p in enumerate(prompts)))
+    gen.write_text(
+        "".join(json.dumps({"instruction": p, "output": f"answer {i}"}) + "\n" for i, p in enumerate(prompts))
+    )
     task = [make_row(f"task input {i}", "x") for i in range(40)]
     mixed = mix_general(task, 0.1, general_file=gen)
     general = [r for r in mixed if r["metadata"]["source"] == "general"]
@@ -89,8 +123,15 @@ def test_hardness_filter_stops_after_a_sample_the_student_fails_entirely():
         def _generate_batch(self, batch):
             return [RawResult(text="I cannot help with that.") for _ in batch]
 
-    rows = [{"messages": [{"role": "user", "content": f"What is {i} + {i}?"},
-                          {"role": "assistant", "content": str(2 * i)}]} for i in range(100)]
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": f"What is {i} + {i}?"},
+                {"role": "assistant", "content": str(2 * i)},
+            ]
+        }
+        for i in range(100)
+    ]
     student = AlwaysWrong("control")
     kept, report = hardness_filter(rows, None, student=student, probe_first=16)
     assert len(kept) == 100 and report["sampled"] and report["checked"] == 16
@@ -101,12 +142,18 @@ def test_grounded_extraction_rejects_values_missing_from_the_input():
     from tools.data.checks import check_answer, ungrounded_values
     from tools.spec import parse_spec_dict
 
-    assert ungrounded_values({"name": "Diego", "city": "Kumasi", "age": 24}, "Diego, 24, commutes from Kyiv.") == ["Kumasi"]
+    assert ungrounded_values(
+        {"name": "Diego", "city": "Kumasi", "age": 24}, "Diego, 24, commutes from Kyiv."
+    ) == ["Kumasi"]
     assert ungrounded_values({"a": ["x", {"b": "New  York"}]}, "x lives in new york") == []
     spec = parse_spec_dict({"spec": "extract", "output": {"format": "json", "grounded": True}})
-    problems = check_answer('{"name": "Diego", "city": "Kumasi"}', spec, "The intern Diego commutes from Kyiv.")
+    problems = check_answer(
+        '{"name": "Diego", "city": "Kumasi"}', spec, "The intern Diego commutes from Kyiv."
+    )
     assert problems and problems[0][0] == "incorrect" and "Kumasi" in problems[0][1]
-    assert check_answer('{"name": "Diego", "city": "Kyiv"}', spec, "The intern Diego commutes from Kyiv.") == []
+    assert (
+        check_answer('{"name": "Diego", "city": "Kyiv"}', spec, "The intern Diego commutes from Kyiv.") == []
+    )
     # without the flag the same answer passes (not every JSON task is extraction)
     spec.output.grounded = False
     assert check_answer('{"name": "Diego", "city": "Kumasi"}', spec, "Diego commutes from Kyiv.") == []

@@ -19,15 +19,23 @@ from tools.data.generate import (
 from tools.data.similarity import minhash
 from tools.spec import parse_spec_dict
 
-SPEC = parse_spec_dict({
-    "name": "capitals", "spec": "Answer with the capital city of the given country.",
-    "system_prompt": "Reply with only the capital city of the country.",
-    "examples": [{"input": "France", "output": "Paris"}, {"input": "Japan", "output": "Tokyo"},
-                 {"input": "Kenya", "output": "Nairobi"}],
-    "output": {"format": "text", "max_chars": 40},
-})
-WORDS = ("amber basalt cobalt delta ember fjord granite harbor indigo jasper kestrel lagoon meadow nimbus obsidian "
-         "prairie quartz river summit tundra umber valley willow xenon yarrow zephyr").split()
+SPEC = parse_spec_dict(
+    {
+        "name": "capitals",
+        "spec": "Answer with the capital city of the given country.",
+        "system_prompt": "Reply with only the capital city of the country.",
+        "examples": [
+            {"input": "France", "output": "Paris"},
+            {"input": "Japan", "output": "Tokyo"},
+            {"input": "Kenya", "output": "Nairobi"},
+        ],
+        "output": {"format": "text", "max_chars": 40},
+    }
+)
+WORDS = (
+    "amber basalt cobalt delta ember fjord granite harbor indigo jasper kestrel lagoon meadow nimbus obsidian "
+    "prairie quartz river summit tundra umber valley willow xenon yarrow zephyr"
+).split()
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -35,7 +43,9 @@ def test_axes_and_focus_plan_cover_every_value():
     axes = derive_axes(SPEC)
     assert {"difficulty", "length", "case"} <= axes.keys()
     assert any("decline" in v for v in axes["case"])  # refusals for free-text tasks
-    label_axes = derive_axes(parse_spec_dict({"spec": "s", "output": {"format": "label", "labels": ["a", "b"]}}))
+    label_axes = derive_axes(
+        parse_spec_dict({"spec": "s", "output": {"format": "label", "labels": ["a", "b"]}})
+    )
     assert len(label_axes["label"]) == 2
     focuses = plan_focuses({"x": ["1", "2"], "y": ["a", "b", "c"]}, 6)
     assert len(set(focuses)) == 6  # the full product before any repeat
@@ -65,31 +75,53 @@ class FakeOpenAI:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         user = body["messages"][-1]["content"]
-        if (self.die_after_answers is not None and not user.startswith("Write one new input")
-                and len(self.answered_inputs()) >= self.die_after_answers):
-            return httpx.Response(400, json={"error": {"message": "server went away", "type": "invalid_request"}})
+        if (
+            self.die_after_answers is not None
+            and not user.startswith("Write one new input")
+            and len(self.answered_inputs()) >= self.die_after_answers
+        ):
+            return httpx.Response(
+                400, json={"error": {"message": "server went away", "type": "invalid_request"}}
+            )
         self.requests.append(body)
         if user.startswith("Write one new input"):
             rng = random.Random(body.get("seed"))
             text = f"Name the capital of {' '.join(rng.sample(WORDS, 4))}"
         else:
             text = f"Capital-of-{user[-12:]}"
-        return httpx.Response(200, json={
-            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 40, "completion_tokens": 8, "total_tokens": 48}})
+        return httpx.Response(
+            200,
+            json={
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                ],
+                "usage": {"prompt_tokens": 40, "completion_tokens": 8, "total_tokens": 48},
+            },
+        )
 
     def answered_inputs(self) -> list[str]:
-        return [b["messages"][-1]["content"] for b in self.requests
-                if not b["messages"][-1]["content"].startswith("Write one new input")]
+        return [
+            b["messages"][-1]["content"]
+            for b in self.requests
+            if not b["messages"][-1]["content"].startswith("Write one new input")
+        ]
 
 
 def _teacher(server: FakeOpenAI, budget=None):
     from tools.llm.openai_provider import OpenAIProvider
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(server), base_url="https://api.openai.com/v1")
-    return OpenAIProvider("gpt-4o-mini", base_url="https://api.openai.com/v1", api_key="sk-test", http_client=client,
-                          budget=budget)
+    return OpenAIProvider(
+        "gpt-4o-mini",
+        base_url="https://api.openai.com/v1",
+        api_key="sk-test",
+        http_client=client,
+        budget=budget,
+    )
 
 
 class Interrupt(Exception):
@@ -115,8 +147,10 @@ def test_interrupted_generation_resumes_without_paying_twice(tmp_path):
     # finished answers were not asked again, and no input slot was asked again
     assert not done_inputs & set(server2.answered_inputs())
     assert len(server2.answered_inputs()) == 5
-    assert all(not b["messages"][-1]["content"].startswith("Write one new input") for b in server2.requests) \
+    assert (
+        all(not b["messages"][-1]["content"].startswith("Write one new input") for b in server2.requests)
         or n_input_entries < 8
+    )
     # a third run is free
     server3 = FakeOpenAI()
     again = generate_examples(SPEC, 8, teacher=_teacher(server3), workdir=tmp_path)
@@ -131,7 +165,9 @@ def test_budget_stop_leaves_valid_partial_result(tmp_path):
 
     server = FakeOpenAI()
     budget = Budget(0.00012)
-    rows = generate_examples(SPEC, 6, teacher=_teacher(server), workdir=tmp_path, budget=budget, concurrency=1)
+    rows = generate_examples(
+        SPEC, 6, teacher=_teacher(server), workdir=tmp_path, budget=budget, concurrency=1
+    )
     assert rows.stopped == "budget"
     assert budget.total <= 0.00012
     for r in rows:
@@ -146,12 +182,21 @@ def test_budget_stop_leaves_valid_partial_result(tmp_path):
 
 def test_targeted_requests_use_their_examples(tmp_path):
     server = FakeOpenAI()
-    target = [{"description": "countries with two capitals", "n": 3,
-               "examples": [{"input": "Bolivia", "output": "Sucre (constitutional) and La Paz (seat of government)"}]}]
+    target = [
+        {
+            "description": "countries with two capitals",
+            "n": 3,
+            "examples": [
+                {"input": "Bolivia", "output": "Sucre (constitutional) and La Paz (seat of government)"}
+            ],
+        }
+    ]
     rows = generate_examples(SPEC, 0, teacher=_teacher(server), workdir=tmp_path, targeted=target)
     assert len(rows) == 3 and {r["metadata"]["source"] for r in rows} == {"targeted"}
     assert rows[0]["metadata"]["target"] == "countries with two capitals"
-    answer_req = next(b for b in server.requests if not b["messages"][-1]["content"].startswith("Write one new"))
+    answer_req = next(
+        b for b in server.requests if not b["messages"][-1]["content"].startswith("Write one new")
+    )
     assert answer_req["messages"][1]["content"] == "Bolivia"  # few-shot from the request, not the spec
 
 
@@ -168,23 +213,59 @@ class FakeBatchAPI:
         if request.method == "POST" and path.endswith("/files"):
             content = request.content.decode()
             start = content.index("{")
-            self.lines = [json.loads(x) for x in content[start:content.rindex("}") + 1].splitlines() if x.strip()]
+            self.lines = [
+                json.loads(x) for x in content[start : content.rindex("}") + 1].splitlines() if x.strip()
+            ]
             return httpx.Response(200, json={"id": "file-in", "object": "file", "purpose": "batch"})
         if request.method == "POST" and path.endswith("/batches"):
-            return httpx.Response(200, json={"id": "batch_1", "object": "batch", "status": "validating",
-                                             "input_file_id": "file-in", "output_file_id": None})
+            return httpx.Response(
+                200,
+                json={
+                    "id": "batch_1",
+                    "object": "batch",
+                    "status": "validating",
+                    "input_file_id": "file-in",
+                    "output_file_id": None,
+                },
+            )
         if request.method == "GET" and path.endswith("/batches/batch_1"):
             self.polls += 1
             done = self.polls >= 2
-            return httpx.Response(200, json={"id": "batch_1", "object": "batch",
-                                             "status": "completed" if done else "in_progress",
-                                             "output_file_id": "file-out" if done else None})
+            return httpx.Response(
+                200,
+                json={
+                    "id": "batch_1",
+                    "object": "batch",
+                    "status": "completed" if done else "in_progress",
+                    "output_file_id": "file-out" if done else None,
+                },
+            )
         if request.method == "GET" and path.endswith("/files/file-out/content"):
-            out = "".join(json.dumps({"id": f"b{i}", "custom_id": ln["custom_id"], "error": None, "response": {
-                "status_code": 200, "body": {"model": ln["body"]["model"], "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": "Lima"}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 30, "completion_tokens": 2}}}}) + "\n"
-                for i, ln in enumerate(self.lines))
+            out = "".join(
+                json.dumps(
+                    {
+                        "id": f"b{i}",
+                        "custom_id": ln["custom_id"],
+                        "error": None,
+                        "response": {
+                            "status_code": 200,
+                            "body": {
+                                "model": ln["body"]["model"],
+                                "choices": [
+                                    {
+                                        "index": 0,
+                                        "message": {"role": "assistant", "content": "Lima"},
+                                        "finish_reason": "stop",
+                                    }
+                                ],
+                                "usage": {"prompt_tokens": 30, "completion_tokens": 2},
+                            },
+                        },
+                    }
+                )
+                + "\n"
+                for i, ln in enumerate(self.lines)
+            )
             return httpx.Response(200, text=out)
         return httpx.Response(404, json={"error": {"message": "not found"}})
 
@@ -211,12 +292,17 @@ def test_batch_api_submit_poll_collect_and_resume(tmp_path):
     assert api.calls.count("POST /v1/batches") == 1
     assert [c.text for c in comps] == ["Lima", "Lima"]
     assert comps[0].cost_usd == pytest.approx(teacher.prices.cost("openai", "gpt-4o-mini", 30, 2, batch=True))
-    assert api.lines[0]["url"] == "/v1/chat/completions" and api.lines[0]["body"]["messages"][0]["content"] == "Peru"
+    assert (
+        api.lines[0]["url"] == "/v1/chat/completions"
+        and api.lines[0]["body"]["messages"][0]["content"] == "Peru"
+    )
 
 
 # ---------------------------------------------------------------- the real embedded model
 def test_embedded_teacher_generates_and_resumes(tmp_path, embedded):
-    rows = generate_examples(SPEC, 2, teacher=embedded, workdir=tmp_path, input_max_tokens=12, answer_max_tokens=6)
+    rows = generate_examples(
+        SPEC, 2, teacher=embedded, workdir=tmp_path, input_max_tokens=12, answer_max_tokens=6
+    )
     assert (tmp_path / JOURNAL).exists()
     assert 1 <= len(rows) <= 2
     for r in rows:
@@ -224,6 +310,8 @@ def test_embedded_teacher_generates_and_resumes(tmp_path, embedded):
         assert r["messages"][0]["content"] == SPEC.effective_system_prompt
         assert r["messages"][1]["content"] not in {"France", "Japan", "Kenya"}
     calls = embedded.calls
-    again = generate_examples(SPEC, 2, teacher=embedded, workdir=tmp_path, input_max_tokens=12, answer_max_tokens=6)
+    again = generate_examples(
+        SPEC, 2, teacher=embedded, workdir=tmp_path, input_max_tokens=12, answer_max_tokens=6
+    )
     assert embedded.calls == calls  # the embedded fixture has no cache: only the journal saves these calls
     assert again == list(rows)

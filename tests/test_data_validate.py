@@ -15,9 +15,20 @@ from tools.spec import parse_spec_dict
 
 FIX = Path(__file__).parent / "fixtures" / "data"
 EXPECTED = {
-    13: "invalid_json", 14: "missing_role", 15: "unknown_role", 16: "wrong_order", 17: "last_not_assistant",
-    18: "empty_content", 19: "short_answer", 20: "non_string_content", 21: "inconsistent_system_prompt",
-    22: "duplicate", 23: "near_duplicate", 24: "contradiction", 25: "over_context", 26: "missing_messages",
+    13: "invalid_json",
+    14: "missing_role",
+    15: "unknown_role",
+    16: "wrong_order",
+    17: "last_not_assistant",
+    18: "empty_content",
+    19: "short_answer",
+    20: "non_string_content",
+    21: "inconsistent_system_prompt",
+    22: "duplicate",
+    23: "near_duplicate",
+    24: "contradiction",
+    25: "over_context",
+    26: "missing_messages",
 }
 
 
@@ -61,8 +72,9 @@ def test_clean_file_is_clean():
 
 
 def test_labels_imbalance_and_unknown_label():
-    task = parse_spec_dict({"spec": "Classify sentiment", "output": {"format": "label",
-                                                                     "labels": ["positive", "negative"]}})
+    task = parse_spec_dict(
+        {"spec": "Classify sentiment", "output": {"format": "label", "labels": ["positive", "negative"]}}
+    )
     report = validate_file(FIX / "labels.jsonl", task=task, count_tokens=False)
     assert report.lines_of("unknown_label") == [17]
     assert report.lines_of("label_imbalance") == [None]
@@ -72,10 +84,23 @@ def test_labels_imbalance_and_unknown_label():
 
 
 def test_json_format_checked_against_schema():
-    task = parse_spec_dict({"spec": "Extract", "output": {"format": "json", "schema": {
-        "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}})
-    rows = [{"messages": [{"role": "user", "content": f"who is {i}"}, {"role": "assistant", "content": a}]}
-            for i, a in enumerate(['{"name": "Ann"}', "Ann", '{"age": 3}'])]
+    task = parse_spec_dict(
+        {
+            "spec": "Extract",
+            "output": {
+                "format": "json",
+                "schema": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": {"type": "string"}},
+                },
+            },
+        }
+    )
+    rows = [
+        {"messages": [{"role": "user", "content": f"who is {i}"}, {"role": "assistant", "content": a}]}
+        for i, a in enumerate(['{"name": "Ann"}', "Ann", '{"age": 3}'])
+    ]
     report = validate_rows(rows, task=task, count_tokens=False, min_examples=1)
     assert report.lines_of("bad_format") == [2, 3]
 
@@ -84,24 +109,41 @@ def test_cli_exit_codes(tmp_path):
     root = Path(__file__).resolve().parents[1]
 
     def run(*args):
-        return subprocess.run([str(Path(sys.executable).parent / "tunewise"), "data", "validate", *args],
-                              capture_output=True, text=True, cwd=root)
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "tunewise"), "data", "validate", *args],
+            capture_output=True,
+            text=True,
+            cwd=root,
+        )
 
     bad = run(str(FIX / "defects.jsonl"), "--no-tokens", "--json")
     assert bad.returncode == 1
     data = json.loads(bad.stdout)
     assert {p["line"] for p in data["problems"] if p["line"]} >= set(EXPECTED) - {25}
     missing = run(str(tmp_path / "nope.jsonl"))
-    assert missing.returncode == 2 and "file not found" in missing.stderr and "Traceback" not in missing.stderr
+    assert (
+        missing.returncode == 2 and "file not found" in missing.stderr and "Traceback" not in missing.stderr
+    )
 
 
 def _big_file(path: Path, n: int) -> Path:
     with open(path, "w") as fh:
         for i in range(n):
-            fh.write(json.dumps({"messages": [
-                {"role": "system", "content": "Answer briefly."},
-                {"role": "user", "content": f"Question {i}: what is {i} plus {i * 7 % 13}?"},
-                {"role": "assistant", "content": f"The sum of {i} and {i * 7 % 13} is {i + i * 7 % 13}."}]}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "messages": [
+                            {"role": "system", "content": "Answer briefly."},
+                            {"role": "user", "content": f"Question {i}: what is {i} plus {i * 7 % 13}?"},
+                            {
+                                "role": "assistant",
+                                "content": f"The sum of {i} and {i * 7 % 13} is {i + i * 7 % 13}.",
+                            },
+                        ]
+                    }
+                )
+                + "\n"
+            )
     return path
 
 

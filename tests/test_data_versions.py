@@ -17,18 +17,53 @@ from tools.data.versions import (
     write_data_version,
 )
 
-TOPICS = ["apples", "bridges", "clouds", "dolphins", "engines", "forests", "glaciers", "harbors", "islands",
-          "jungles", "kites", "lanterns", "mountains", "nebulae", "oceans", "pianos", "quarries", "rivers",
-          "satellites", "tunnels", "volcanoes", "windmills", "yachts", "zebras", "bakeries", "castles", "deserts",
-          "eclipses", "fossils", "geysers"]
+TOPICS = [
+    "apples",
+    "bridges",
+    "clouds",
+    "dolphins",
+    "engines",
+    "forests",
+    "glaciers",
+    "harbors",
+    "islands",
+    "jungles",
+    "kites",
+    "lanterns",
+    "mountains",
+    "nebulae",
+    "oceans",
+    "pianos",
+    "quarries",
+    "rivers",
+    "satellites",
+    "tunnels",
+    "volcanoes",
+    "windmills",
+    "yachts",
+    "zebras",
+    "bakeries",
+    "castles",
+    "deserts",
+    "eclipses",
+    "fossils",
+    "geysers",
+]
 
 
 def _rows(n=60, labels=("yes", "no")):
     rows = []
     for i in range(n):
         t = TOPICS[i % len(TOPICS)]
-        rows.append(make_row(f"Tell me something true about {t} (case {i * 37 % 101})", labels[i % len(labels)],
-                             source="teacher", score=3 + i % 3, category="ok" if i % 4 else "verbose"))
+        rows.append(
+            make_row(
+                f"Tell me something true about {t} (case {i * 37 % 101})",
+                labels[i % len(labels)],
+                source="teacher",
+                score=3 + i % 3,
+                category="ok" if i % 4 else "verbose",
+            )
+        )
     return rows
 
 
@@ -66,8 +101,15 @@ def test_regression_set_is_kept_across_versions():
 def test_manifest_contents_hashes_and_diff(workspace):
     run = workspace.create_run("t", run_id="r1")
     splits = split_rows(_rows(), seed=0)
-    v1 = write_data_version(run, splits, {"reason": "first", "sources": [{"kind": "teacher"}],
-                                          "decisions": [{"id": "x", "action": "dropped"}]})
+    v1 = write_data_version(
+        run,
+        splits,
+        {
+            "reason": "first",
+            "sources": [{"kind": "teacher"}],
+            "decisions": [{"id": "x", "action": "dropped"}],
+        },
+    )
     assert v1 == "v1"
     m = load_manifest(run, "v1")
     assert m["parent"] is None and m["reason"] == "first" and m["sources"] == [{"kind": "teacher"}]
@@ -81,8 +123,15 @@ def test_manifest_contents_hashes_and_diff(workspace):
     train = read_split(run, "v1", "train")
     changed = dict(train[1], messages=[dict(m) for m in train[1]["messages"]])
     changed["messages"][-1]["content"] = "maybe"
-    v2 = write_data_version(run, {"train": [changed] + train[2:], "val": read_split(run, "v1", "val"),
-                                  "test": read_split(run, "v1", "test")}, {"reason": "edit"})
+    v2 = write_data_version(
+        run,
+        {
+            "train": [changed] + train[2:],
+            "val": read_split(run, "v1", "val"),
+            "test": read_split(run, "v1", "test"),
+        },
+        {"reason": "edit"},
+    )
     assert v2 == "v2" and load_manifest(run, "v2")["parent"] == "v1"
     d = diff_versions(run, "v1", "v2")
     assert d["splits"]["train"]["removed"] == [row_id(train[0])]
@@ -107,8 +156,12 @@ def test_review_queue_and_propagated_rejection_and_edit(workspace):
     before = target["row"]["messages"][-1]["content"]
     after = before.replace("colour", "color")
     assert edit_replacements("The answer is colour.", "The answer is color.") == [("colour.", "color.")]
-    v2 = apply_review(run, "v1", [{"id": target["id"], "action": "edit", "content": after, "reason": "US spelling"}],
-                      propagate=True)
+    v2 = apply_review(
+        run,
+        "v1",
+        [{"id": target["id"], "action": "edit", "content": after, "reason": "US spelling"}],
+        propagate=True,
+    )
     m = load_manifest(run, v2)
     prop = [d for d in m["decisions"] if d.get("propagated_from") == target["id"]]
     assert prop and m["review"]["propagated"] == len(prop)
@@ -118,7 +171,9 @@ def test_review_queue_and_propagated_rejection_and_edit(workspace):
         assert rows_v2[d["id"]]["metadata"]["review"] == "edited"
     # a rejection by critique category, propagated to every example of that category
     verbose = [r for r in read_split(run, v2, "all") if r["metadata"]["category"] == "verbose"]
-    v3 = apply_review(run, v2, [{"id": row_id(verbose[0]), "action": "reject", "reason": "too long"}], propagate=True)
+    v3 = apply_review(
+        run, v2, [{"id": row_id(verbose[0]), "action": "reject", "reason": "too long"}], propagate=True
+    )
     left = read_split(run, v3, "all")
     assert not [r for r in left if r["metadata"]["category"] == "verbose"]
     assert len(left) == 40 - len(verbose)

@@ -25,19 +25,29 @@ def _run(workspace):
     return run
 
 
-def test_eval_run_shorthand_prints_table_and_verdict_then_compare_and_export(workspace, monkeypatch, embedded):
+def test_eval_run_shorthand_prints_table_and_verdict_then_compare_and_export(
+    workspace, monkeypatch, embedded
+):
     from tui.cli.main import app
 
     monkeypatch.setenv("TUNEWISE_DTYPE", "float32")
     run = _run(workspace)
     runner = CliRunner(env={"COLUMNS": "200"})
-    res = runner.invoke(app, ["eval", "clirun", "--systems", "base,prompted", "--no-judge", "--max-tokens", "6"])
+    res = runner.invoke(
+        app, ["eval", "clirun", "--systems", "base,prompted", "--no-judge", "--max-tokens", "6"]
+    )
     assert res.exit_code == 0, res.output
-    assert "label_accuracy" in res.output and "prompted (candidate)" in res.output and "base (baseline)" in res.output
+    assert (
+        "label_accuracy" in res.output
+        and "prompted (candidate)" in res.output
+        and "base (baseline)" in res.output
+    )
     assert ("PASS" in res.output) != ("FAIL" in res.output)
     assert (run.path / "eval" / "v1" / "report.json").exists()
     # the explicit form does the same (served from the cache)
-    res = runner.invoke(app, ["eval", "run", "clirun", "--systems", "base,prompted", "--no-judge", "--max-tokens", "6"])
+    res = runner.invoke(
+        app, ["eval", "run", "clirun", "--systems", "base,prompted", "--no-judge", "--max-tokens", "6"]
+    )
     assert res.exit_code == 0, res.output and (run.path / "eval" / "v2" / "report.json").exists()
     res = runner.invoke(app, ["eval", "compare", "clirun", "v1", "v2"])
     assert res.exit_code == 0, res.output
@@ -51,14 +61,20 @@ def test_eval_run_shorthand_prints_table_and_verdict_then_compare_and_export(wor
 def test_eval_errors_are_one_line_exit_2(workspace):
     _run(workspace)
     env_python = str(ROOT / ".venv" / "bin" / "python")
-    for args, needle in ((["eval", "nosuchrun"], "not found"),
-                         (["eval", "clirun", "--systems", "bogus"], "unknown system"),
-                         (["eval", "clirun", "--test", "missing.jsonl", "--no-judge", "--systems", "base"],
-                          "file not found"),
-                         (["eval", "compare", "clirun", "v1", "v9"], "eval version v1 not found")):
-        p = subprocess.run([env_python if Path(env_python).exists() else sys.executable, "-m", "tui.cli.main", *args],
-                           capture_output=True, text=True, cwd=workspace.path.parent, timeout=120,
-                           env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    for args, needle in (
+        (["eval", "nosuchrun"], "not found"),
+        (["eval", "clirun", "--systems", "bogus"], "unknown system"),
+        (["eval", "clirun", "--test", "missing.jsonl", "--no-judge", "--systems", "base"], "file not found"),
+        (["eval", "compare", "clirun", "v1", "v9"], "eval version v1 not found"),
+    ):
+        p = subprocess.run(
+            [env_python if Path(env_python).exists() else sys.executable, "-m", "tui.cli.main", *args],
+            capture_output=True,
+            text=True,
+            cwd=workspace.path.parent,
+            timeout=120,
+            env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+        )
         assert p.returncode == 2, (args, p.stderr)
         lines = [ln for ln in p.stderr.strip().splitlines() if ln.startswith("error:")]
         assert len(lines) == 1 and needle in lines[0], p.stderr
@@ -74,10 +90,13 @@ def test_eval_with_a_brought_test_file_runs_besides_the_own_split(workspace, mon
     mine = tmp_path / "mine.jsonl"
     atomic_write_jsonl(mine, TEST[2:4] or TEST[:1])
     res = CliRunner(env={"COLUMNS": "200"}).invoke(
-        app, ["eval", "clirun", "--systems", "base", "--no-judge", "--max-tokens", "6", "--test", str(mine)])
+        app, ["eval", "clirun", "--systems", "base", "--no-judge", "--max-tokens", "6", "--test", str(mine)]
+    )
     assert res.exit_code == 0, res.output
     import json
 
-    sources = [json.loads((run.path / "eval" / v / "report.json").read_text())["test_source"] for v in ("v1", "v2")]
+    sources = [
+        json.loads((run.path / "eval" / v / "report.json").read_text())["test_source"] for v in ("v1", "v2")
+    ]
     assert sources[0].endswith("data/v1/test.jsonl") and sources[1] == str(mine)
     assert f"test set: {mine}" in res.output

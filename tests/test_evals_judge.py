@@ -18,7 +18,9 @@ from tools.llm.base import Provider
 from tools.llm.types import RawResult
 from tools.spec import parse_spec_dict
 
-SPEC = parse_spec_dict({"spec": "Answer with the capital city of the given country.", "output": {"max_chars": 40}})
+SPEC = parse_spec_dict(
+    {"spec": "Answer with the capital city of the given country.", "output": {"max_chars": 40}}
+)
 
 
 class ScriptedJudgeProvider(Provider):
@@ -44,7 +46,9 @@ def _answers(messages) -> tuple[str, str]:
 
 
 def test_pointwise_parsing_tolerates_junk():
-    v = parse_pointwise('```json\n{"correctness": "4", "format": 5, "completeness": "3/5", "reason": "ok"}\n```')
+    v = parse_pointwise(
+        '```json\n{"correctness": "4", "format": 5, "completeness": "3/5", "reason": "ok"}\n```'
+    )
     assert (v.correctness, v.format, v.completeness, v.reason) == (4, 5, 3, "ok")
     assert v.score == 4.0 and v.normalized == 0.75 and v.passed is True
     v = parse_pointwise('Here you go: {"Correctness": 2.0, "reason": 7}')  # missing fields → None
@@ -54,7 +58,12 @@ def test_pointwise_parsing_tolerates_junk():
     v = parse_pointwise("Correctness: 5\nFormat: 4\nCompleteness: 3")  # no JSON, labelled lines
     assert (v.correctness, v.format, v.completeness) == (5, 4, 3)
     assert parse_pointwise("").parsed is False
-    assert parse_pointwise("blah", parsed={"correctness": 3, "format": 3, "completeness": 3, "reason": "x"}).score == 3
+    assert (
+        parse_pointwise(
+            "blah", parsed={"correctness": 3, "format": 3, "completeness": 3, "reason": "x"}
+        ).score
+        == 3
+    )
 
 
 def test_pairwise_parsing_tolerates_junk():
@@ -79,7 +88,9 @@ def test_combine_swapped_truth_table():
 
 
 def test_position_biased_judge_yields_ties_not_wins():
-    always_a = ScriptedJudgeProvider(lambda messages: json.dumps({"winner": "A", "reason": "first is better"}))
+    always_a = ScriptedJudgeProvider(
+        lambda messages: json.dumps({"winner": "A", "reason": "first is better"})
+    )
     judge = Judge(always_a, spec=SPEC)
     pairs = [{"input": f"country {i}", "candidate": f"cand {i}", "baseline": f"base {i}"} for i in range(5)]
     verdicts = judge.compare(pairs)
@@ -92,15 +103,19 @@ def test_unbiased_judge_wins_are_kept_and_blinded():
     # prefers the longer answer wherever it sits → consistent across the swap
     def longer(messages):
         a, b = _answers(messages)
-        return json.dumps({"winner": "A" if len(a) > len(b) else "B" if len(b) > len(a) else "tie", "reason": "len"})
+        return json.dumps(
+            {"winner": "A" if len(a) > len(b) else "B" if len(b) > len(a) else "tie", "reason": "len"}
+        )
 
     provider = ScriptedJudgeProvider(longer)
     judge = Judge(provider, spec=SPEC)
-    verdicts = judge.compare([
-        {"input": "x", "candidate": "a long answer", "baseline": "short"},
-        {"input": "y", "candidate": "tiny", "baseline": "a much longer one"},
-        {"input": "z", "candidate": "same", "baseline": "same"},
-    ])
+    verdicts = judge.compare(
+        [
+            {"input": "x", "candidate": "a long answer", "baseline": "short"},
+            {"input": "y", "candidate": "tiny", "baseline": "a much longer one"},
+            {"input": "z", "candidate": "same", "baseline": "same"},
+        ]
+    )
     assert [v.outcome for v in verdicts] == ["win", "loss", "tie"]
     assert position_bias_rate(verdicts) == 0.0
     # blinded: the prompts name no system, only A and B
@@ -112,13 +127,21 @@ def test_pointwise_with_junk_replies_never_crashes_and_records_info():
         repairing = "previous reply was not valid" in messages[-1]["content"]
         if "France" in messages[1]["content"]:
             # first reply unusable; the repair still breaks the schema (strings, a missing field) yet is readable
-            return '```json\n{"correctness": "5", "format": "4", "reason": "fine"}\n```' if repairing else "Sure!"
+            return (
+                '```json\n{"correctness": "5", "format": "4", "reason": "fine"}\n```'
+                if repairing
+                else "Sure!"
+            )
         return "no idea"
 
     provider = ScriptedJudgeProvider(policy)
     judge = Judge(provider, spec=SPEC)
-    v1, v2 = judge.score([{"input": "France", "output": "Paris", "reference": "Paris"},
-                          {"input": "Japan", "output": "Banana", "reference": "Tokyo"}])
+    v1, v2 = judge.score(
+        [
+            {"input": "France", "output": "Paris", "reference": "Paris"},
+            {"input": "Japan", "output": "Banana", "reference": "Tokyo"},
+        ]
+    )
     assert (v1.correctness, v1.format, v1.completeness) == (5, 4, None)  # missing field → None
     assert v2.parsed is False and v2.score is None  # junk after the provider's one repair retry
     assert provider.calls == 4  # first answers + exactly one repair each, done by the provider
@@ -130,14 +153,20 @@ def test_pointwise_with_junk_replies_never_crashes_and_records_info():
 def test_real_embedded_judge_outputs_parse(embedded):
     """The embedded model as judge: whatever it writes is parsed into verdicts or None, never a crash."""
     judge = Judge(embedded, spec=SPEC, max_tokens=16)
-    points = judge.score([{"input": "France", "output": "Paris", "reference": "Paris"},
-                          {"input": "Japan", "output": "Banana", "reference": "Tokyo"}])
+    points = judge.score(
+        [
+            {"input": "France", "output": "Paris", "reference": "Paris"},
+            {"input": "Japan", "output": "Banana", "reference": "Tokyo"},
+        ]
+    )
     assert len(points) == 2
     for v in points:
         assert v.raw  # the model wrote something
         for dim in ("correctness", "format", "completeness"):
             assert getattr(v, dim) is None or 1 <= getattr(v, dim) <= 5
-    pairs = judge.compare([{"input": "France", "candidate": "Paris", "baseline": "London", "reference": "Paris"}])
+    pairs = judge.compare(
+        [{"input": "France", "candidate": "Paris", "baseline": "London", "reference": "Paris"}]
+    )
     assert len(pairs) == 1 and pairs[0].outcome in ("win", "loss", "tie")
     assert pairs[0].first in ("A", "B", "tie", None) and pairs[0].second in ("A", "B", "tie", None)
 

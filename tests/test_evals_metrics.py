@@ -76,8 +76,12 @@ def test_json_validity_fields_and_schema():
     assert json_field_accuracy('{"name": "ada", "age": "36", "tags": ["x", "z"], "extra": 1}', ref) == 0.75
     assert json_field_accuracy("not json", ref) == 0.0
     assert missing_fields('{"name": "Ada"}', ref) == ["age", "tags[0]", "tags[1]"]
-    schema = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}},
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": {"type": "string"}},
+        "additionalProperties": False,
+    }
     assert schema_conformance('{"name": "x"}', schema) == 1.0
     assert schema_conformance('{"name": 3}', schema) == 0.0
     assert schema_conformance('{"name": "x", "other": 1}', schema) == 0.0
@@ -86,10 +90,14 @@ def test_json_validity_fields_and_schema():
 def test_regex_format_errors_and_length():
     assert regex_match(" ABC-123 ", r"[A-Z]{3}-\d{3}") == 1.0
     assert regex_match("x ABC-123", r"[A-Z]{3}-\d{3}") == 0.0
-    spec = parse_spec_dict({"spec": "classify", "output": {"format": "label", "labels": ["yes", "no"],
-                                                           "max_chars": 5}})
+    spec = parse_spec_dict(
+        {"spec": "classify", "output": {"format": "label", "labels": ["yes", "no"], "max_chars": 5}}
+    )
     assert format_errors("yes", spec.output) == []
-    assert format_errors("I think yes", spec.output) == ["label wrapped in extra text", "too long (11 > 5 chars)"]
+    assert format_errors("I think yes", spec.output) == [
+        "label wrapped in extra text",
+        "too long (11 > 5 chars)",
+    ]
     assert format_errors("", spec.output) == ["empty reply"]
     stats = length_stats(["ab", "abcd", "abcdef"])
     assert stats["chars_mean"] == 4.0 and stats["chars_median"] == 4.0 and stats["chars_max"] == 6
@@ -123,9 +131,14 @@ def test_win_rate_and_agreement():
 
 
 def test_primary_metric_by_format_and_score_output():
-    assert primary_metric_for(parse_spec_dict({"spec": "x", "output": {"format": "json"}})) == "json_field_accuracy"
-    assert primary_metric_for(parse_spec_dict({"spec": "x", "output": {"format": "label", "labels": ["a"]}})) \
+    assert (
+        primary_metric_for(parse_spec_dict({"spec": "x", "output": {"format": "json"}}))
+        == "json_field_accuracy"
+    )
+    assert (
+        primary_metric_for(parse_spec_dict({"spec": "x", "output": {"format": "label", "labels": ["a"]}}))
         == "label_accuracy"
+    )
     text = parse_spec_dict({"spec": "x"})
     assert primary_metric_for(text) == "judge"
     assert primary_metric_for(text, judge_available=False) == "token_f1"

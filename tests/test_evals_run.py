@@ -25,26 +25,39 @@ SYSTEM = SPEC["system_prompt"]
 
 
 def _row(i, text, label, cat):
-    return {"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text},
-                         {"role": "assistant", "content": label}],
-            "metadata": {"id": f"ex-{i}", "category": cat}}
+    return {
+        "messages": [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": text},
+            {"role": "assistant", "content": label},
+        ],
+        "metadata": {"id": f"ex-{i}", "category": cat},
+    }
 
 
-TRAIN = [_row(1, "Great phone, the battery lasts all day.", "positive", "electronics"),
-         _row(2, "The charger broke after a week.", "negative", "electronics"),
-         _row(3, "Delicious coffee, I will buy it again.", "positive", "food"),
-         _row(4, "The bread was stale and tasted old.", "negative", "food")]
-TEST = [_row(10, "I love these headphones, the sound is amazing.", "positive", "electronics"),
-        _row(11, "The screen cracked on the first day.", "negative", "electronics"),
-        _row(12, "Fresh and tasty cookies, my kids loved them.", "positive", "food"),
-        _row(13, "The soup was cold and bland.", "negative", "food")]
-REGRESSION = [_row(20, "Terrible keyboard, keys stick all the time.", "negative", "electronics"),
-              _row(21, "Wonderful tea with a lovely smell.", "positive", "food")]
+TRAIN = [
+    _row(1, "Great phone, the battery lasts all day.", "positive", "electronics"),
+    _row(2, "The charger broke after a week.", "negative", "electronics"),
+    _row(3, "Delicious coffee, I will buy it again.", "positive", "food"),
+    _row(4, "The bread was stale and tasted old.", "negative", "food"),
+]
+TEST = [
+    _row(10, "I love these headphones, the sound is amazing.", "positive", "electronics"),
+    _row(11, "The screen cracked on the first day.", "negative", "electronics"),
+    _row(12, "Fresh and tasty cookies, my kids loved them.", "positive", "food"),
+    _row(13, "The soup was cold and bland.", "negative", "food"),
+]
+REGRESSION = [
+    _row(20, "Terrible keyboard, keys stick all the time.", "negative", "electronics"),
+    _row(21, "Wonderful tea with a lovely smell.", "positive", "food"),
+]
 
 
 @pytest.fixture
 def micro_run(workspace, monkeypatch):
-    monkeypatch.setenv("TUNEWISE_DTYPE", "float32")  # share the session's fp32 weights, keep greedy output stable
+    monkeypatch.setenv(
+        "TUNEWISE_DTYPE", "float32"
+    )  # share the session's fp32 weights, keep greedy output stable
     run = workspace.create_run("sentiment", run_id="micro")
     atomic_write_yaml(run.spec_path, SPEC)
     d = run.path / "data" / "v1"
@@ -65,8 +78,17 @@ def test_base_vs_prompted_end_to_end(micro_run, embedded):
         assert (out / name).exists(), name
     assert (out / "scores.png").read_bytes()[:4] == b"\x89PNG"
     saved = json.loads((out / "report.json").read_text())
-    assert set(saved) >= {"systems", "primary_metric", "baseline", "candidate", "verdict", "regression",
-                          "forgetting", "judge", "failures"}
+    assert set(saved) >= {
+        "systems",
+        "primary_metric",
+        "baseline",
+        "candidate",
+        "verdict",
+        "regression",
+        "forgetting",
+        "judge",
+        "failures",
+    }
     assert saved["primary_metric"] == "label_accuracy"
     assert (saved["baseline"], saved["candidate"]) == ("base", "prompted")
     for name in ("base", "prompted"):
@@ -88,17 +110,27 @@ def test_base_vs_prompted_end_to_end(micro_run, embedded):
     assert all(set(r["outputs"]) == {"base", "prompted"} for r in rows)
     md = (out / "report.md").read_text()
     assert "## Verdict:" in md and "| prompted | prompted |" in md and "ex-10" in md
-    assert any(e["stage"] == "generate" and e.get("done") == 6 for e in events) and events[-1]["stage"] == "done"
+    assert (
+        any(e["stage"] == "generate" and e.get("done") == 6 for e in events) and events[-1]["stage"] == "done"
+    )
     for f in saved["failures"]:
-        assert {"cause", "description", "examples", "n"} <= set(f) and f["description"].startswith(f"{f['n']} more")
+        assert {"cause", "description", "examples", "n"} <= set(f) and f["description"].startswith(
+            f"{f['n']} more"
+        )
 
     # a rerun is served from the response cache: same answers, zero generation calls
-    again = evaluate(micro_run, systems=[base_system(max_tokens=12), prompted_system(spec, TRAIN, k=2, max_tokens=12)],
-                     spec=spec, use_judge=False)
+    again = evaluate(
+        micro_run,
+        systems=[base_system(max_tokens=12), prompted_system(spec, TRAIN, k=2, max_tokens=12)],
+        spec=spec,
+        use_judge=False,
+    )
     assert again["eval_version"] == "v2"
     assert all(s["cached"] == 4 for s in again["systems"].values())  # every test answer from the cache
     rows2 = list(read_jsonl(micro_run.path / "eval" / "v2" / "outputs.jsonl"))
-    assert [r["outputs"]["prompted"]["text"] for r in rows2] == [r["outputs"]["prompted"]["text"] for r in rows]
+    assert [r["outputs"]["prompted"]["text"] for r in rows2] == [
+        r["outputs"]["prompted"]["text"] for r in rows
+    ]
 
 
 class RubricJudgeProvider(Provider):
@@ -120,8 +152,18 @@ class RubricJudgeProvider(Provider):
             return RawResult(json.dumps({"winner": winner, "reason": "keyword"}), 50, 10)
         ans = re.search(r"Answer to grade:\n(.*?)\n\nGrade", p, re.S).group(1).lower()
         good = ref == "(none)" or ref in ans
-        return RawResult(json.dumps({"correctness": 5 if good else 2, "format": 4, "completeness": 4,
-                                     "reason": "contains the reference" if good else "misses the reference"}), 50, 20)
+        return RawResult(
+            json.dumps(
+                {
+                    "correctness": 5 if good else 2,
+                    "format": 4,
+                    "completeness": 4,
+                    "reason": "contains the reference" if good else "misses the reference",
+                }
+            ),
+            50,
+            20,
+        )
 
 
 def test_tuned_adapter_with_judge_suites_and_plots(micro_run, embedded_dir, embedded):
@@ -131,12 +173,16 @@ def test_tuned_adapter_with_judge_suites_and_plots(micro_run, embedded_dir, embe
 
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_pretrained(str(embedded_dir))
-    lora = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
-                                            init_lora_weights=False))
+    lora = get_peft_model(
+        model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
     train_dir = micro_run.path / "train" / "v1"
     lora.save_pretrained(str(train_dir / "adapter"))
-    atomic_write_jsonl(train_dir / "events.jsonl", [{"event": "log", "step": s, "loss": 2.0 / s} for s in (1, 2, 3)]
-                       + [{"event": "eval", "step": 3, "eval_loss": 0.9}])
+    atomic_write_jsonl(
+        train_dir / "events.jsonl",
+        [{"event": "log", "step": s, "loss": 2.0 / s} for s in (1, 2, 3)]
+        + [{"event": "eval", "step": 3, "eval_loss": 0.9}],
+    )
     spec = parse_spec_dict(SPEC)
     systems = build_systems(spec, micro_run.path, TRAIN, names=["base", "tuned"], max_tokens=8)
     assert [s.name for s in systems] == ["base", "tuned-v1"]
@@ -147,7 +193,9 @@ def test_tuned_adapter_with_judge_suites_and_plots(micro_run, embedded_dir, embe
     assert tuned["kind"] == "tuned" and tuned["metrics"]["judge"]["n"] == 4
     assert tuned["win_rate_vs_baseline"]["n"] == 4
     fg = report["forgetting"]
-    assert fg["n"] == 2 and fg["wins"] + fg["losses"] + fg["ties"] == 2 and isinstance(fg["significant"], bool)
+    assert (
+        fg["n"] == 2 and fg["wins"] + fg["losses"] + fg["ties"] == 2 and isinstance(fg["significant"], bool)
+    )
     assert report["judge"]["model"] == "rubric:keyword-judge" and report["judge"]["temperature"] == 0.0
     assert report["judge"]["position_bias_rate"] == 0.0  # a consistent judge never flips
     assert any(r.startswith(("✓ forgetting", "✗ forgetting")) for r in report["verdict"]["reasons"])

@@ -12,8 +12,9 @@ from tools.spec import parse_spec_dict
 def _docs(tmp_path):
     d = tmp_path / "docs"
     d.mkdir()
-    (d / "refunds.md").write_text("# Refunds\n\nRefunds are paid within 14 days to the original card.\n\n"
-                                  "Gift cards cannot be refunded.")
+    (d / "refunds.md").write_text(
+        "# Refunds\n\nRefunds are paid within 14 days to the original card.\n\nGift cards cannot be refunded."
+    )
     (d / "shipping.txt").write_text("Shipping takes 3 to 5 working days. Express shipping arrives next day.")
     (d / "image.png").write_bytes(b"\x89PNG")  # not a text document: ignored
     return d
@@ -50,11 +51,17 @@ def test_hybrid_without_embedding_package_falls_back_to_bm25(tmp_path):
 
 
 def test_rag_system_puts_retrieved_context_in_the_system_prompt(tmp_path):
-    spec = parse_spec_dict({"spec": "Answer customer questions from the policy.", "documents": str(_docs(tmp_path))})
+    spec = parse_spec_dict(
+        {"spec": "Answer customer questions from the policy.", "documents": str(_docs(tmp_path))}
+    )
     system = rag_system(spec, spec.documents, k=1)
     retriever = Retriever.build(RetrievalConfig.from_dict(system.retrieval))
-    row = {"messages": [{"role": "user", "content": "Can gift cards be refunded?"},
-                        {"role": "assistant", "content": "No."}]}
+    row = {
+        "messages": [
+            {"role": "user", "content": "Can gift cards be refunded?"},
+            {"role": "assistant", "content": "No."},
+        ]
+    }
     msgs = build_messages(system, row, retriever)
     assert msgs[0]["role"] == "system" and "Gift cards cannot be refunded" in msgs[0]["content"]
     assert msgs[-1] == {"role": "user", "content": "Can gift cards be refunded?"}

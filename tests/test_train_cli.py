@@ -10,8 +10,9 @@ from test_train_run import write_data
 
 
 def tunewise(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.cli.main", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_cli_trains_shows_progress_and_refuses_bad_input(workspace, tmp_path):
@@ -23,8 +24,23 @@ def test_cli_trains_shows_progress_and_refuses_bad_input(workspace, tmp_path):
     stop = tunewise("train", "stop", "clirun", cwd=tmp_path)
     assert stop.returncode == 2 and "no train version" in stop.stderr
 
-    ok = tunewise("train", "clirun", "--max-steps", "2", "--set", "lora_r=2", "--set", "max_length=96",
-                  "--set", "eval_steps=2", "--set", "save_steps=2", "--set", "dtype=float32", cwd=tmp_path)
+    ok = tunewise(
+        "train",
+        "clirun",
+        "--max-steps",
+        "2",
+        "--set",
+        "lora_r=2",
+        "--set",
+        "max_length=96",
+        "--set",
+        "eval_steps=2",
+        "--set",
+        "save_steps=2",
+        "--set",
+        "dtype=float32",
+        cwd=tmp_path,
+    )
     assert ok.returncode == 0, ok.stderr[-3000:]
     assert "why" in ok.stderr and "lora_r" in ok.stderr  # the config table with reasons
     assert "2/2" in ok.stderr and "loss" in ok.stderr  # the progress line

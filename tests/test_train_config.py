@@ -17,7 +17,9 @@ from tools.train.config import (
 
 CPU = Hardware(device="cpu", ram_gb=16, cpu_bf16=False)
 CPU_BF16 = Hardware(device="cpu", ram_gb=16, cpu_bf16=True)
-GPU_BNB = Hardware(device="cuda", gpu_name="H100", gpu_mem_gb=80, n_gpus=1, cuda_bf16=True, has_bitsandbytes=True)
+GPU_BNB = Hardware(
+    device="cuda", gpu_name="H100", gpu_mem_gb=80, n_gpus=1, cuda_bf16=True, has_bitsandbytes=True
+)
 GPU_NO_BNB = Hardware(device="cuda", gpu_name="H100", gpu_mem_gb=80, n_gpus=1, cuda_bf16=True)
 
 
@@ -38,7 +40,12 @@ def test_method_by_hardware():
     assert auto_config(stats(100), hardware=CPU).dtype == "float32"
     assert auto_config(stats(100), hardware=CPU_BF16).dtype == "bfloat16"
     q = auto_config(stats(100), hardware=GPU_BNB)
-    assert (q.method, q.dtype, q.optim, q.gradient_checkpointing) == ("qlora", "bfloat16", "paged_adamw_8bit", True)
+    assert (q.method, q.dtype, q.optim, q.gradient_checkpointing) == (
+        "qlora",
+        "bfloat16",
+        "paged_adamw_8bit",
+        True,
+    )
     lb = auto_config(stats(100), hardware=GPU_NO_BNB)
     assert (lb.method, lb.dtype) == ("lora", "bfloat16")
     assert not auto_config(stats(100), hardware=CPU).gradient_checkpointing
@@ -51,9 +58,20 @@ def test_epochs_schedule_and_every_choice_has_a_reason():
     assert large.warmup_steps >= 1
     assert small.save_steps % small.eval_steps == 0
     for cfg in (small, large):
-        for name in ("method", "dtype", "lora_r", "lora_alpha", "max_length", "per_device_train_batch_size",
-                     "gradient_accumulation_steps", "num_train_epochs", "learning_rate", "warmup_steps",
-                     "eval_steps", "early_stopping_patience"):
+        for name in (
+            "method",
+            "dtype",
+            "lora_r",
+            "lora_alpha",
+            "max_length",
+            "per_device_train_batch_size",
+            "gradient_accumulation_steps",
+            "num_train_epochs",
+            "learning_rate",
+            "warmup_steps",
+            "eval_steps",
+            "early_stopping_patience",
+        ):
             assert cfg.reasons.get(name), name
             assert "\n" not in cfg.reasons[name]
 
@@ -62,7 +80,9 @@ def test_max_length_from_p99_capped_by_context():
     s = DatasetStats(n_train=100, n_val=5, token_lengths=[100] * 98 + [300, 5000])
     cfg = auto_config(s, hardware=CPU, model_info=ModelInfo(context_length=8192))
     assert cfg.max_length >= 300 and cfg.max_length % 64 == 0 and cfg.max_length < 5000
-    capped = auto_config(DatasetStats(100, 5, [9000] * 100), hardware=CPU, model_info=ModelInfo(context_length=2048))
+    capped = auto_config(
+        DatasetStats(100, 5, [9000] * 100), hardware=CPU, model_info=ModelInfo(context_length=2048)
+    )
     assert capped.max_length == 2048 and "capped" in capped.reasons["max_length"]
 
 
@@ -70,8 +90,11 @@ def test_batch_size_shrinks_with_memory():
     s = DatasetStats(2000, 50, [3000] * 2000)
     mi = ModelInfo(n_params=8_000_000_000, context_length=8192, hidden_size=4096, num_layers=32)
     big = auto_config(s, hardware=GPU_BNB, model_info=mi)
-    small = auto_config(s, hardware=Hardware(device="cuda", gpu_mem_gb=12, cuda_bf16=True, has_bitsandbytes=True),
-                        model_info=mi)
+    small = auto_config(
+        s,
+        hardware=Hardware(device="cuda", gpu_mem_gb=12, cuda_bf16=True, has_bitsandbytes=True),
+        model_info=mi,
+    )
     assert small.per_device_train_batch_size <= big.per_device_train_batch_size
     assert small.effective_batch_size == big.effective_batch_size == 16
 
@@ -82,23 +105,29 @@ def test_no_val_split_turns_early_stopping_off():
 
 def test_overrides_are_coerced_and_recorded():
     cfg = auto_config(stats(50), hardware=CPU)
-    new = apply_overrides(cfg, parse_set_flags(["lora_r=4", "learning_rate=1e-3", "packing=true", "max-steps=3"]),
-                          source="--set")
+    new = apply_overrides(
+        cfg,
+        parse_set_flags(["lora_r=4", "learning_rate=1e-3", "packing=true", "max-steps=3"]),
+        source="--set",
+    )
     assert (new.lora_r, new.learning_rate, new.packing, new.max_steps) == (4, 1e-3, True, 3)
     assert new.lora_alpha == 8  # alpha follows an overridden rank
     assert new.reasons["lora_r"] == "set by --set"
     assert cfg.lora_r == 8  # the original is untouched
 
 
-@pytest.mark.parametrize("over,field,hint", [
-    ({"lora_rank": 8}, "lora_rank", "lora_r"),
-    ({"method": "full"}, "method", "lora, qlora"),
-    ({"dtype": "fp8"}, "dtype", "bfloat16"),
-    ({"lora_r": "big"}, "lora_r", "int"),
-    ({"lora_r": 0}, "lora_r", "1 to 1024"),
-    ({"packing": "maybe"}, "packing", "bool"),
-    ({"save_steps": 7, "eval_steps": 5}, "save_steps", "multiple"),
-])
+@pytest.mark.parametrize(
+    "over,field,hint",
+    [
+        ({"lora_rank": 8}, "lora_rank", "lora_r"),
+        ({"method": "full"}, "method", "lora, qlora"),
+        ({"dtype": "fp8"}, "dtype", "bfloat16"),
+        ({"lora_r": "big"}, "lora_r", "int"),
+        ({"lora_r": 0}, "lora_r", "1 to 1024"),
+        ({"packing": "maybe"}, "packing", "bool"),
+        ({"save_steps": 7, "eval_steps": 5}, "save_steps", "multiple"),
+    ],
+)
 def test_invalid_overrides_name_the_field_and_allowed_values(over, field, hint):
     with pytest.raises(ConfigError) as e:
         apply_overrides(auto_config(stats(50), hardware=CPU), over)

@@ -8,8 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-pytestmark = [pytest.mark.gpu,
-              pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
 
 def test_auto_config_picks_qlora_on_this_gpu():
@@ -37,9 +36,16 @@ def test_qlora_run_trains_a_4bit_base(tmp_path):
 
     # a small random Llama (the embedded model may not be on a GPU box): 4-bit loading needs real files
     model_dir = tmp_path / "tiny-llama"
-    cfg = AutoConfig.for_model("llama", hidden_size=256, intermediate_size=768, num_hidden_layers=4,
-                               num_attention_heads=4, num_key_value_heads=2, vocab_size=49152,
-                               max_position_embeddings=1024)
+    cfg = AutoConfig.for_model(
+        "llama",
+        hidden_size=256,
+        intermediate_size=768,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=49152,
+        max_position_embeddings=1024,
+    )
     AutoModelForCausalLM.from_config(cfg).save_pretrained(str(model_dir))
     try:
         from tools.llm.embedded import embedded_model_dir
@@ -53,10 +59,23 @@ def test_qlora_run_trains_a_4bit_base(tmp_path):
     data = write_data(run)
     out = run.path / "train" / "v1"
     out.mkdir(parents=True)
-    tc = TrainConfig(model=str(model_dir), data_dir=str(data), method="qlora", dtype="bfloat16",
-                     optim="paged_adamw_8bit", gradient_checkpointing=True, lora_r=8, lora_alpha=16, max_steps=4,
-                     max_length=128, per_device_train_batch_size=4, per_device_eval_batch_size=4, eval_steps=2,
-                     save_steps=2, learning_rate=1e-3)
+    tc = TrainConfig(
+        model=str(model_dir),
+        data_dir=str(data),
+        method="qlora",
+        dtype="bfloat16",
+        optim="paged_adamw_8bit",
+        gradient_checkpointing=True,
+        lora_r=8,
+        lora_alpha=16,
+        max_steps=4,
+        max_length=128,
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=4,
+        eval_steps=2,
+        save_steps=2,
+        learning_rate=1e-3,
+    )
     (out / "config.json").write_text(json.dumps(tc.to_dict()))
 
     model, _ = load_model_and_tokenizer(tc, model_dir, on_cuda=True)

@@ -14,8 +14,9 @@ def test_two_cpu_processes_train_with_the_same_events(workspace):
 
     run = workspace.create_run("ddp")
     write_data(run)
-    metrics = runner.train_blocking(run, data_version="v1", overrides={**TINY, "max_steps": 2}, processes=2,
-                                    workspace=workspace)
+    metrics = runner.train_blocking(
+        run, data_version="v1", overrides={**TINY, "max_steps": 2}, processes=2, workspace=workspace
+    )
     assert metrics["status"] == "completed", metrics
     out = run.path / "train" / "v1"
     cfg = json.loads((out / "config.json").read_text())

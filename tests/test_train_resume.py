@@ -21,7 +21,9 @@ def _wait_for(out, pred, timeout=300):
         if any(pred(e) for e in _events(out)):
             return
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting; events: {_events(out)}; log: {(out / 'train.log').read_text()[-2000:]}")
+    raise AssertionError(
+        f"timed out waiting; events: {_events(out)}; log: {(out / 'train.log').read_text()[-2000:]}"
+    )
 
 
 def test_kill9_then_stop_then_resume_reaches_the_same_final_step(workspace):
@@ -29,7 +31,9 @@ def test_kill9_then_stop_then_resume_reaches_the_same_final_step(workspace):
 
     run = workspace.create_run("faults")
     write_data(run)
-    out = runner.prepare_training(run, data_version="v1", overrides={**TINY, "max_steps": 6}, workspace=workspace)
+    out = runner.prepare_training(
+        run, data_version="v1", overrides={**TINY, "max_steps": 6}, workspace=workspace
+    )
 
     # 1) kill -9 after step 3 was logged: checkpoint-2 is the newest complete checkpoint
     proc = runner.launch(out)

@@ -18,18 +18,35 @@ def write_data(run, n_train: int = 8, n_val: int = 2, version: str = "v1"):
 
     def row(i):
         c = CITIES[i % len(CITIES)]
-        return {"messages": [{"role": "system", "content": SYSTEM},
-                             {"role": "user", "content": f"I flew to {c} last week."},
-                             {"role": "assistant", "content": json.dumps({"city": c})}], "metadata": {"i": i}}
+        return {
+            "messages": [
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": f"I flew to {c} last week."},
+                {"role": "assistant", "content": json.dumps({"city": c})},
+            ],
+            "metadata": {"i": i},
+        }
 
     for split, rows in (("train", range(n_train)), ("val", range(3, 3 + n_val)), ("test", range(2))):
         (d / f"{split}.jsonl").write_text("".join(json.dumps(row(i)) + "\n" for i in rows))
     return d
 
 
-TINY = {"max_steps": 4, "lora_r": 4, "lora_alpha": 8, "max_length": 128, "per_device_train_batch_size": 4,
-        "per_device_eval_batch_size": 2, "gradient_accumulation_steps": 1, "eval_steps": 2, "save_steps": 2,
-        "logging_steps": 1, "warmup_steps": 0, "learning_rate": 1e-3, "dtype": "float32"}
+TINY = {
+    "max_steps": 4,
+    "lora_r": 4,
+    "lora_alpha": 8,
+    "max_length": 128,
+    "per_device_train_batch_size": 4,
+    "per_device_eval_batch_size": 2,
+    "gradient_accumulation_steps": 1,
+    "eval_steps": 2,
+    "save_steps": 2,
+    "logging_steps": 1,
+    "warmup_steps": 0,
+    "learning_rate": 1e-3,
+    "dtype": "float32",
+}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +71,10 @@ def test_run_completes_and_records_loss(trained):
     out = run.path / "train" / "v1"
     assert (out / "adapter" / "adapter_config.json").exists()
     assert (out / "adapter" / "adapter_model.safetensors").exists()
-    assert sorted(p.name for p in (out / "checkpoints").glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
+    assert sorted(p.name for p in (out / "checkpoints").glob("checkpoint-*")) == [
+        "checkpoint-2",
+        "checkpoint-4",
+    ]
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["data_version"] == "v1" and cfg["reasons"]["lora_r"] == "set by --set"
     assert cfg["reasons"]["method"] and cfg["system_prompt"] == SYSTEM
@@ -62,7 +82,9 @@ def test_run_completes_and_records_loss(trained):
 
 def test_events_follow_the_schema(trained):
     run, m, seen = trained
-    rows = [json.loads(line) for line in (run.path / "train" / "v1" / "events.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line) for line in (run.path / "train" / "v1" / "events.jsonl").read_text().splitlines()
+    ]
     assert rows == seen  # the callback saw exactly what is on disk
     for r in rows:
         assert set(EVENT_KEYS) <= set(r) and r["event"] in EVENT_TYPES
@@ -70,7 +92,9 @@ def test_events_follow_the_schema(trained):
     assert rows[0]["event"] == "start" and rows[-1]["event"] == "end" and rows[-1]["status"] == "completed"
     logs = [r for r in rows if r["event"] == "log"]
     assert [r["step"] for r in logs] == [1, 2, 3, 4]
-    assert all(isinstance(r["loss"], float) and r["lr"] is not None and r["grad_norm"] is not None for r in logs)
+    assert all(
+        isinstance(r["loss"], float) and r["lr"] is not None and r["grad_norm"] is not None for r in logs
+    )
     assert all(r["max_steps"] == 4 and r["eta_s"] is not None and r["mem_mb"] > 0 for r in logs)
     assert [r["step"] for r in rows if r["event"] == "eval"] == [2, 4]
     assert [r["step"] for r in rows if r["event"] == "checkpoint"] == [2, 4]
@@ -117,8 +141,11 @@ def test_early_stopping_on_eval_loss_keeps_the_best(workspace):
     run = workspace.create_run("early")
     write_data(run)
     # no eval can improve by 10 nats: patience 1 stops at the second evaluation at the latest
-    m = train_blocking(run, overrides={**TINY, "max_steps": 8, "early_stopping_patience": 1,
-                                       "early_stopping_threshold": 10.0}, workspace=workspace)
+    m = train_blocking(
+        run,
+        overrides={**TINY, "max_steps": 8, "early_stopping_patience": 1, "early_stopping_threshold": 10.0},
+        workspace=workspace,
+    )
     assert m["status"] == "early_stopped", m
     assert m["final_step"] in (2, 4) and m["best_eval_loss"] is not None
     assert (run.path / "train" / "v1" / "adapter" / "adapter_config.json").exists()

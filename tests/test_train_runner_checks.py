@@ -31,13 +31,22 @@ from tools.train.sft import (
 
 def test_structural_validation_reports_lines(tmp_path):
     p = tmp_path / "train.jsonl"
-    p.write_text("\n".join([
-        json.dumps({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}),
-        "{oops",
-        json.dumps({"messages": [{"role": "bot", "content": "a"}]}),
-        json.dumps({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "  "}]}),
-        json.dumps({"text": "x"}),
-    ]) + "\n")
+    p.write_text(
+        "\n".join(
+            [
+                json.dumps(
+                    {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}
+                ),
+                "{oops",
+                json.dumps({"messages": [{"role": "bot", "content": "a"}]}),
+                json.dumps(
+                    {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "  "}]}
+                ),
+                json.dumps({"text": "x"}),
+            ]
+        )
+        + "\n"
+    )
     problems = validate_chat_rows(p)
     assert [q.split(": ")[0].rsplit(":", 1)[1] for q in problems] == ["2", "3", "4", "5"]
     with pytest.raises(UserError, match="train.jsonl:2"):
@@ -97,15 +106,24 @@ def test_events_cut_back_to_a_checkpoint(tmp_path):
     from tools.workspace import append_jsonl
 
     ev = tmp_path / "events.jsonl"
-    for e in [make_event("start", step=0), *(make_event("log", step=s, loss=1.0) for s in (1, 2, 3)),
-              make_event("checkpoint", step=2), make_event("end", step=3, status="completed")]:
+    for e in [
+        make_event("start", step=0),
+        *(make_event("log", step=s, loss=1.0) for s in (1, 2, 3)),
+        make_event("checkpoint", step=2),
+        make_event("end", step=3, status="completed"),
+    ]:
         append_jsonl(ev, e)
     with open(ev, "a") as fh:
         fh.write('{"event": "log", "st')  # a torn line from a kill -9
     assert truncate_events(ev, 2) == 2
     rows = [json.loads(line) for line in ev.read_text().splitlines()]
-    assert [(r["event"], r["step"]) for r in rows] == [("start", 0), ("log", 1), ("log", 2), ("checkpoint", 2)]
-    assert all(list(r)[:len(EVENT_KEYS)] == list(EVENT_KEYS) for r in rows)
+    assert [(r["event"], r["step"]) for r in rows] == [
+        ("start", 0),
+        ("log", 1),
+        ("log", 2),
+        ("checkpoint", 2),
+    ]
+    assert all(list(r)[: len(EVENT_KEYS)] == list(EVENT_KEYS) for r in rows)
 
 
 def test_last_complete_checkpoint_skips_torn_saves(tmp_path):
@@ -119,7 +137,10 @@ def test_last_complete_checkpoint_skips_torn_saves(tmp_path):
 
 
 def test_prompt_completion_split_keeps_the_system_prompt():
-    row = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], "metadata": {}}
+    row = {
+        "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+        "metadata": {},
+    }
     pc = row_to_prompt_completion(row, system_prompt="S")
     assert pc["prompt"] == [{"role": "system", "content": "S"}, {"role": "user", "content": "q"}]
     assert pc["completion"] == [{"role": "assistant", "content": "a"}]
@@ -127,12 +148,23 @@ def test_prompt_completion_split_keeps_the_system_prompt():
 
 def test_progress_state_and_sparkline():
     st = ProgressState()
-    for e in [make_event("start", step=0, max_steps=4), make_event("log", step=1, loss=2.0, eta_s=30),
-              make_event("log", step=2, loss=1.0), make_event("eval", step=2, eval_loss=1.5),
-              make_event("start", step=1, max_steps=4),  # resumed from checkpoint-1: step 2 is redone
-              make_event("log", step=2, loss=1.2, eta_s=65), make_event("end", step=2, status="stopped")]:
+    for e in [
+        make_event("start", step=0, max_steps=4),
+        make_event("log", step=1, loss=2.0, eta_s=30),
+        make_event("log", step=2, loss=1.0),
+        make_event("eval", step=2, eval_loss=1.5),
+        make_event("start", step=1, max_steps=4),  # resumed from checkpoint-1: step 2 is redone
+        make_event("log", step=2, loss=1.2, eta_s=65),
+        make_event("end", step=2, status="stopped"),
+    ]:
         st.update(e)
     assert st.losses == [2.0, 1.2] and st.eval_by_step == {} and st.status == "stopped"
     assert "step 2/4" in st.summary()
-    assert sparkline([3, 2, 1]) == "█▅▁" and sparkline([]) == "" and len(sparkline(list(range(100)), 20)) == 20
-    assert format_duration(65) == "01:05" and format_duration(3725) == "1:02:05" and format_duration(None) == "--:--"
+    assert (
+        sparkline([3, 2, 1]) == "█▅▁" and sparkline([]) == "" and len(sparkline(list(range(100)), 20)) == 20
+    )
+    assert (
+        format_duration(65) == "01:05"
+        and format_duration(3725) == "1:02:05"
+        and format_duration(None) == "--:--"
+    )

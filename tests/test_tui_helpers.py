@@ -15,11 +15,21 @@ def make_run(ws: Workspace, run_id: str = RUN_ID):
 
 
 def chat_row(i: int, *, score: int | None, flags=(), category: str = "ok") -> dict:
-    return {"messages": [{"role": "system", "content": "Extract the city as JSON."},
-                         {"role": "user", "content": f"Person {i} lives in City{i}."},
-                         {"role": "assistant", "content": json.dumps({"city": f"City{i}"})}],
-            "metadata": {"id": f"ex-{i:02d}", "score": score, "critique": f"critique of {i}", "category": category,
-                         "flags": list(flags), "source": "teacher"}}
+    return {
+        "messages": [
+            {"role": "system", "content": "Extract the city as JSON."},
+            {"role": "user", "content": f"Person {i} lives in City{i}."},
+            {"role": "assistant", "content": json.dumps({"city": f"City{i}"})},
+        ],
+        "metadata": {
+            "id": f"ex-{i:02d}",
+            "score": score,
+            "critique": f"critique of {i}",
+            "category": category,
+            "flags": list(flags),
+            "source": "teacher",
+        },
+    }
 
 
 def write_critiqued(ws: Workspace, n: int = 20, run_id: str = RUN_ID) -> Path:
@@ -38,12 +48,31 @@ def write_critiqued(ws: Workspace, n: int = 20, run_id: str = RUN_ID) -> Path:
 def train_events(steps: range, max_steps: int = 20) -> list[dict]:
     out = []
     for s in steps:
-        out.append({"event": "log", "time": 1000.0 + s, "step": s, "max_steps": max_steps, "epoch": s / 10,
-                    "loss": round(2.0 - 0.05 * s, 4), "lr": 2e-4, "grad_norm": 1.0, "tokens_per_s": 200.0,
-                    "mem_mb": 900.0, "eta_s": float((max_steps - s) * 4)})
+        out.append(
+            {
+                "event": "log",
+                "time": 1000.0 + s,
+                "step": s,
+                "max_steps": max_steps,
+                "epoch": s / 10,
+                "loss": round(2.0 - 0.05 * s, 4),
+                "lr": 2e-4,
+                "grad_norm": 1.0,
+                "tokens_per_s": 200.0,
+                "mem_mb": 900.0,
+                "eta_s": float((max_steps - s) * 4),
+            }
+        )
         if s % 5 == 0:
-            out.append({"event": "eval", "time": 1000.0 + s, "step": s, "max_steps": max_steps,
-                        "eval_loss": round(2.1 - 0.04 * s, 4)})
+            out.append(
+                {
+                    "event": "eval",
+                    "time": 1000.0 + s,
+                    "step": s,
+                    "max_steps": max_steps,
+                    "eval_loss": round(2.1 - 0.04 * s, 4),
+                }
+            )
     return out
 
 
@@ -68,37 +97,88 @@ def write_eval(ws: Workspace, run_id: str = RUN_ID, version: str = "v1") -> Path
     d = ws.run(run_id).path / "eval" / version
     d.mkdir(parents=True, exist_ok=True)
     systems = {
-        "base zero-shot": {"kind": "base", "metrics": {"exact_match": {"mean": 0.1, "ci": [0.0, 0.3], "n": 4}},
-                           "prompt_tokens_mean": 30.0, "format_rate": 0.25},
-        "base few-shot": {"kind": "prompted", "metrics": {"exact_match": {"mean": 0.5, "ci": [0.25, 0.75], "n": 4}},
-                          "prompt_tokens_mean": 310.0, "format_rate": 1.0},
-        "tuned v1": {"kind": "tuned", "metrics": {"exact_match": {"mean": 0.75, "ci": [0.5, 1.0], "n": 4}},
-                     "prompt_tokens_mean": 40.0, "format_rate": 1.0},
+        "base zero-shot": {
+            "kind": "base",
+            "metrics": {"exact_match": {"mean": 0.1, "ci": [0.0, 0.3], "n": 4}},
+            "prompt_tokens_mean": 30.0,
+            "format_rate": 0.25,
+        },
+        "base few-shot": {
+            "kind": "prompted",
+            "metrics": {"exact_match": {"mean": 0.5, "ci": [0.25, 0.75], "n": 4}},
+            "prompt_tokens_mean": 310.0,
+            "format_rate": 1.0,
+        },
+        "tuned v1": {
+            "kind": "tuned",
+            "metrics": {"exact_match": {"mean": 0.75, "ci": [0.5, 1.0], "n": 4}},
+            "prompt_tokens_mean": 40.0,
+            "format_rate": 1.0,
+        },
     }
-    report = {"systems": systems, "primary_metric": "exact_match", "baseline": "base few-shot",
-              "candidate": "tuned v1",
-              "verdict": {"passed": True, "reasons": ["tuned v1 beats base few-shot by 50%"], "improvement": 0.5},
-              "regression": {"regressed_ids": ["reg-02"]}}
+    report = {
+        "systems": systems,
+        "primary_metric": "exact_match",
+        "baseline": "base few-shot",
+        "candidate": "tuned v1",
+        "verdict": {"passed": True, "reasons": ["tuned v1 beats base few-shot by 50%"], "improvement": 0.5},
+        "regression": {"regressed_ids": ["reg-02"]},
+    }
     atomic_write_json(d / "report.json", report)
     rows = []
     for i in range(1, 4):
-        rows.append({"id": f"t-{i}", "split": "test", "input": f"Ann lives in Town{i}.",
-                     "reference": json.dumps({"city": f"Town{i}"}),
-                     "outputs": {name: {"text": json.dumps({"city": f"Town{i}" if k else "?"}),
-                                        "metrics": {"exact_match": float(k > 0)},
-                                        "judge": {"passed": k > 0, "correctness": 5 if k else 1,
-                                                  "reason": f"{name} judged on t-{i}"}}
-                                 for k, name in enumerate(systems)},
-                     "pairwise": {"outcome": "win" if i != 2 else "tie", "flipped": i == 3,
-                                  "reasons": [f"candidate names Town{i}"]}})
-    rows.append({"id": "reg-02", "split": "regression", "input": "Say hello.", "reference": "Hello!",
-                 "regressed": True,
-                 "outputs": {name: {"text": "Hello!" if name != "tuned v1" else "{}", "judge": {"reason": "r"}}
-                             for name in systems}})
+        rows.append(
+            {
+                "id": f"t-{i}",
+                "split": "test",
+                "input": f"Ann lives in Town{i}.",
+                "reference": json.dumps({"city": f"Town{i}"}),
+                "outputs": {
+                    name: {
+                        "text": json.dumps({"city": f"Town{i}" if k else "?"}),
+                        "metrics": {"exact_match": float(k > 0)},
+                        "judge": {
+                            "passed": k > 0,
+                            "correctness": 5 if k else 1,
+                            "reason": f"{name} judged on t-{i}",
+                        },
+                    }
+                    for k, name in enumerate(systems)
+                },
+                "pairwise": {
+                    "outcome": "win" if i != 2 else "tie",
+                    "flipped": i == 3,
+                    "reasons": [f"candidate names Town{i}"],
+                },
+            }
+        )
+    rows.append(
+        {
+            "id": "reg-02",
+            "split": "regression",
+            "input": "Say hello.",
+            "reference": "Hello!",
+            "regressed": True,
+            "outputs": {
+                name: {"text": "Hello!" if name != "tuned v1" else "{}", "judge": {"reason": "r"}}
+                for name in systems
+            },
+        }
+    )
     # a forgetting row may reuse an id from another split: it must stay a separate example
-    rows.append({"id": "t-1", "split": "forgetting", "input": "What is 2+2?", "reference": None,
-                 "outputs": {"tuned v1": {"text": "4", "judge": {"reason": "fine"}},
-                             "base": {"text": "4", "judge": {"reason": "fine"}}},
-                 "pairwise": {"outcome": "tie", "reasons": []}, "forgotten": False})
+    rows.append(
+        {
+            "id": "t-1",
+            "split": "forgetting",
+            "input": "What is 2+2?",
+            "reference": None,
+            "outputs": {
+                "tuned v1": {"text": "4", "judge": {"reason": "fine"}},
+                "base": {"text": "4", "judge": {"reason": "fine"}},
+            },
+            "pairwise": {"outcome": "tie", "reasons": []},
+            "forgotten": False,
+        }
+    )
     atomic_write_jsonl(d / "outputs.jsonl", rows)
     return d

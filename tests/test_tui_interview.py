@@ -58,7 +58,12 @@ async def test_interview_to_decision_and_resume(workspace):
         assert decision.query_one("#rubric").row_count == len(decision.decision["rubric"]) >= 4
         assert any("format" in r for r in decision.decision["reasons"])
         run_id = app.current_run
-        assert conv.sent[:4] == ["Extract the city from a sentence as JSON.", "It ignores the JSON format", "no", "no-such-file.jsonl"]
+        assert conv.sent[:4] == [
+            "Extract the city from a sentence as JSON.",
+            "It ignores the JSON format",
+            "no",
+            "no-such-file.jsonl",
+        ]
 
     # closed; a new app resumes the same session at its decision
     app2 = TunewiseApp(workspace)
@@ -73,14 +78,20 @@ async def test_interview_to_decision_and_resume(workspace):
         assert app2.screen.pending["kind"] == "decision"
 
 
-async def test_interview_with_examples_runs_the_probe_on_the_embedded_model(workspace, tmp_path, embedded_dir):
+async def test_interview_with_examples_runs_the_probe_on_the_embedded_model(
+    workspace, tmp_path, embedded_dir
+):
     """Four example pairs and an unknown success rate: decide measures the base model (the embedded
     SmolLM2) with the best prompt, and the decision screen shows that evidence."""
     import json
 
     examples = tmp_path / "examples.jsonl"
-    examples.write_text("".join(json.dumps({"input": f"Say the word {w}.", "output": w}) + "\n"
-                                for w in ("apple", "river", "stone", "cloud")))
+    examples.write_text(
+        "".join(
+            json.dumps({"input": f"Say the word {w}.", "output": w}) + "\n"
+            for w in ("apple", "river", "stone", "cloud")
+        )
+    )
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")

@@ -26,8 +26,16 @@ def _session_at_review(workspace) -> str:
     spec = TaskSpec(name="cities", spec="Extract the city from a sentence as JSON.", budget=None)
     run = create_run_for(workspace, spec, run_id="review-run")
     state = initial_state(run.id, spec, headless=False)
-    state["answers"] = {"spec": spec.spec, "problem": "", "knowledge_needed": "no", "examples": 0,
-                        "prompted_success": "20%", "goals": ["format"], "volume": "", "constraints": ""}
+    state["answers"] = {
+        "spec": spec.spec,
+        "problem": "",
+        "knowledge_needed": "no",
+        "examples": 0,
+        "prompted_success": "20%",
+        "goals": ["format"],
+        "volume": "",
+        "constraints": "",
+    }
     state["task"]["budget"] = 1.0
     out = drive(workspace, run.id, state, AgentContext(workspace))
     assert out["interrupt"]["kind"] == "decision" and out["interrupt"]["decision"]["approach"] == "fine-tune"
@@ -35,8 +43,11 @@ def _session_at_review(workspace) -> str:
     with open_checkpointer(workspace) as saver:
         graph = compile_graph(saver)
         config = {"configurable": {"thread_id": run.id}}
-        graph.update_state(config, {"approach": "fine-tune", "log": ["test: generated and critiqued (fixture)"]},
-                           as_node="critique")
+        graph.update_state(
+            config,
+            {"approach": "fine-tune", "log": ["test: generated and critiqued (fixture)"]},
+            as_node="critique",
+        )
         assert graph.get_state(config).next == ("review",)
     return run.id
 
@@ -56,8 +67,11 @@ async def test_review_submission_resumes_the_graph_into_a_new_data_version(works
         home = app.screen
         await wait_for(pilot, lambda: len(home.rows) == 1)
         await pilot.press("enter")  # resume: the graph runs the review node, which waits on the person
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "ReviewScreen"
-                       and len(app.screen.model.items) == 20, timeout=60)
+        await wait_for(
+            pilot,
+            lambda: type(app.screen).__name__ == "ReviewScreen" and len(app.screen.model.items) == 20,
+            timeout=60,
+        )
         screen = app.screen
         assert screen.pending["kind"] == "review" and screen.pending["n"] == 20
         await pilot.press("r")  # reject ex-01
@@ -70,7 +84,9 @@ async def test_review_submission_resumes_the_graph_into_a_new_data_version(works
     review = json.loads((run.path / "work" / "iter1" / "review.json").read_text())
     assert review["mode"] == "person" and review["kept"] == 19
     assert [(d["id"], d["action"]) for d in review["decisions"]] == [("ex-01", "reject"), ("ex-02", "accept")]
-    reviewed = [json.loads(line) for line in (run.path / "work" / "iter1" / "reviewed.jsonl").read_text().splitlines()]
+    reviewed = [
+        json.loads(line) for line in (run.path / "work" / "iter1" / "reviewed.jsonl").read_text().splitlines()
+    ]
     ids = [r["metadata"]["id"] for r in reviewed]
     assert "ex-01" not in ids and len(ids) == 19
     assert next(r for r in reviewed if r["metadata"]["id"] == "ex-02")["metadata"]["review"] == "accepted"

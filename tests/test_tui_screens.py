@@ -75,8 +75,11 @@ def _decision_payload() -> dict:
     from agent.rubric import Answers, decide
 
     d = decide(Answers(spec="Extract the city as JSON", examples=0, prompted_success=0.3, goals=["format"]))
-    return {"kind": "decision", "decision": d.to_dict(), "choices": ["accept", "prompt", "few-shot", "rag",
-                                                                     "fine-tune", "rag+fine-tune"]}
+    return {
+        "kind": "decision",
+        "decision": d.to_dict(),
+        "choices": ["accept", "prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune"],
+    }
 
 
 async def test_decision_accept_override_and_change_answers(workspace):
@@ -98,12 +101,16 @@ async def test_decision_accept_override_and_change_answers(workspace):
         assert sent == [(RUN_ID, "few-shot")]
         await pilot.press("a")  # already answered: not sent twice
         assert sent == [(RUN_ID, "few-shot")]
-        app.run_values[RUN_ID] = {"answers": {"spec": "Extract the city as JSON", "examples": 0, "goals": ["format"]}}
+        app.run_values[RUN_ID] = {
+            "answers": {"spec": "Extract the city as JSON", "examples": 0, "goals": ["format"]}
+        }
         await pilot.press("c")
         await pilot.pause()
         conv = app.screen
         assert type(conv).__name__ == "ConversationScreen" and conv.run_id is None
-        assert conv.query_one("#answer-input").value == "Extract the city as JSON"  # earlier answer pre-filled
+        assert (
+            conv.query_one("#answer-input").value == "Extract the city as JSON"
+        )  # earlier answer pre-filled
         assert conv.defaults["goals"] == ["format"]
 
 
@@ -129,7 +136,11 @@ async def test_review_filters_decisions_progress_and_submit(workspace):
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         sent = capture_answers(app)
-        app.show(ReviewScreen(RUN_ID, {"kind": "review", "run_id": RUN_ID, "iteration": 1, "file": str(path), "n": 20}))
+        app.show(
+            ReviewScreen(
+                RUN_ID, {"kind": "review", "run_id": RUN_ID, "iteration": 1, "file": str(path), "n": 20}
+            )
+        )
         screen = app.screen
         await wait_for(pilot, lambda: len(screen.model.items) == 20)
         table = screen.query_one("#review-table")
@@ -140,8 +151,10 @@ async def test_review_filters_decisions_progress_and_submit(workspace):
         assert table.row_count == 4  # every 5th scored 2
         await pilot.press("r")  # reject ex-05
         await pilot.press("a")  # accept ex-10 (cursor moved down)
-        assert screen.model.decisions == {"ex-05": {"id": "ex-05", "action": "reject"},
-                                          "ex-10": {"id": "ex-10", "action": "accept"}}
+        assert screen.model.decisions == {
+            "ex-05": {"id": "ex-05", "action": "reject"},
+            "ex-10": {"id": "ex-10", "action": "accept"},
+        }
         await pilot.press("f")  # next filter: unreviewed
         assert screen.active_filter == "unreviewed" and table.row_count == 18
         await pilot.press("ctrl+s")
@@ -169,7 +182,11 @@ async def test_review_edit_with_textarea_and_minimum_share(workspace):
         area.text = '{"city": "Paris"}'
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert screen.model.decisions["ex-01"] == {"id": "ex-01", "action": "edit", "content": '{"city": "Paris"}'}
+        assert screen.model.decisions["ex-01"] == {
+            "id": "ex-01",
+            "action": "edit",
+            "content": '{"city": "Paris"}',
+        }
         await pilot.press("p")  # apply to all like it
         assert screen.model.decisions["ex-01"]["propagate"] is True
         assert screen.current().id == "ex-01"  # the cursor follows the decision it changed
@@ -182,8 +199,10 @@ async def test_review_edit_with_textarea_and_minimum_share(workspace):
 def test_review_model_counts():
     from tui.widgets.review import ReviewItem, ReviewModel
 
-    items = [ReviewItem(id=str(i), input="i", output="o", score=s, flags=f)
-             for i, (s, f) in enumerate([(5, []), (2, []), (None, ["unjudged"]), (1, ["dup"])])]
+    items = [
+        ReviewItem(id=str(i), input="i", output="o", score=s, flags=f)
+        for i, (s, f) in enumerate([(5, []), (2, []), (None, ["unjudged"]), (1, ["dup"])])
+    ]
     m = ReviewModel(items)
     assert [len(m.filtered(f)) for f in ("all", "flagged", "low score", "unreviewed")] == [4, 2, 2, 4]
     assert m.required == 1 and not m.enough
@@ -221,10 +240,18 @@ async def test_training_monitor_tails_appended_events(workspace):
         # a resume rewrites the log atomically (new file, cut back to its checkpoint): the monitor starts over
         from tools.workspace import atomic_write_jsonl
 
-        atomic_write_jsonl(d / "events.jsonl", [{"event": "start", "step": 5, "max_steps": 20},
-                                                *train_events(range(1, 6)), *train_events(range(6, 16))])
+        atomic_write_jsonl(
+            d / "events.jsonl",
+            [
+                {"event": "start", "step": 5, "max_steps": 20},
+                *train_events(range(1, 6)),
+                *train_events(range(6, 16)),
+            ],
+        )
         await wait_for(pilot, lambda: screen.progress.step == 15)
-        assert [s for s, _ in screen.progress.losses] == list(range(1, 16)) and screen.progress.status == "running"
+        assert [s for s, _ in screen.progress.losses] == list(
+            range(1, 16)
+        ) and screen.progress.status == "running"
 
 
 async def test_training_stop_sends_sigint_to_the_runner(workspace):
@@ -234,8 +261,10 @@ async def test_training_stop_sends_sigint_to_the_runner(workspace):
     make_run(workspace)
     d = write_train_dir(workspace, train_events(range(1, 3))).resolve()
     # a stand-in process whose command line looks like the runner's, so stop_training trusts the pid
-    proc = subprocess.Popen([sys.executable, "-c", "import time,sys; time.sleep(60)", "tools.train.sft", str(d)],
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time,sys; time.sleep(60)", "tools.train.sft", str(d)],
+        start_new_session=True,
+    )
     atomic_write_json(d / "process.json", {"pid": proc.pid})
     try:
         app = TunewiseApp(workspace)
@@ -327,14 +356,22 @@ def test_help_lists_every_screens_keys():
     from tui.help_screen import help_markdown
 
     text = help_markdown()
-    for needle in ("Data review", "a              Accept", "r              Reject", "s              Stop",
-                   "g              Regressions only", "ctrl+p"):
+    for needle in (
+        "Data review",
+        "a              Accept",
+        "r              Reject",
+        "s              Stop",
+        "g              Regressions only",
+        "ctrl+p",
+    ):
         assert needle in text
 
 
 def test_import_is_light():
-    code = ("import sys, tui.app; bad = [m for m in ('torch', 'transformers', 'langgraph', 'textual_plotext') "
-            "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, tui.app; bad = [m for m in ('torch', 'transformers', 'langgraph', 'textual_plotext') "
+        "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
 
@@ -352,8 +389,12 @@ async def test_resizes_between_small_and_large_terminals(workspace):
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         app.open("evaluation", RUN_ID)
-        await wait_for(pilot, lambda: getattr(app.screen, "eval_view", None) is not None
-                       and app.screen.eval_view.version == "v1")
+        await wait_for(
+            pilot,
+            lambda: (
+                getattr(app.screen, "eval_view", None) is not None and app.screen.eval_view.version == "v1"
+            ),
+        )
         await pilot.pause()
         panel = app.screen.query(".sbs-panel").first()
         narrow = panel.size.width

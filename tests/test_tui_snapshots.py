@@ -31,6 +31,7 @@ def settle(screen_factory=None):
             await pilot.pause()
             await app.workers.wait_for_complete()
         await pilot.pause()
+
     return run_before
 
 
@@ -62,8 +63,11 @@ def test_snapshot_decision(snap_compare, ws):
     from tui.screens.decision import DecisionScreen
 
     make_run(ws)
-    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE,
-                        run_before=settle(lambda app: DecisionScreen(RUN_ID, _decision_payload())))
+    assert snap_compare(
+        TunewiseApp(ws),
+        terminal_size=SIZE,
+        run_before=settle(lambda app: DecisionScreen(RUN_ID, _decision_payload())),
+    )
 
 
 def test_snapshot_review(snap_compare, ws):
@@ -71,8 +75,12 @@ def test_snapshot_review(snap_compare, ws):
 
     make_run(ws)
     path = write_critiqued(ws, 20)
-    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE, press=["down", "r", "a"],
-                        run_before=settle(lambda app: ReviewScreen(RUN_ID, {"kind": "review", "file": str(path)})))
+    assert snap_compare(
+        TunewiseApp(ws),
+        terminal_size=SIZE,
+        press=["down", "r", "a"],
+        run_before=settle(lambda app: ReviewScreen(RUN_ID, {"kind": "review", "file": str(path)})),
+    )
 
 
 def test_snapshot_training(snap_compare, ws):
@@ -80,8 +88,9 @@ def test_snapshot_training(snap_compare, ws):
 
     make_run(ws)
     write_train_dir(ws, train_events(range(1, 13)))
-    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE,
-                        run_before=settle(lambda app: TrainingScreen(RUN_ID, poll=False)))
+    assert snap_compare(
+        TunewiseApp(ws), terminal_size=SIZE, run_before=settle(lambda app: TrainingScreen(RUN_ID, poll=False))
+    )
 
 
 def test_snapshot_evaluation(snap_compare, ws):
@@ -89,8 +98,9 @@ def test_snapshot_evaluation(snap_compare, ws):
 
     make_run(ws)
     write_eval(ws)
-    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE,
-                        run_before=settle(lambda app: EvaluationScreen(RUN_ID)))
+    assert snap_compare(
+        TunewiseApp(ws), terminal_size=SIZE, run_before=settle(lambda app: EvaluationScreen(RUN_ID))
+    )
 
 
 def test_snapshot_help(snap_compare, ws):

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed (apt
 
 
 def _capture(sock: str, session: str) -> str:
-    return subprocess.run([TMUX, "-L", sock, "capture-pane", "-p", "-t", session], capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        [TMUX, "-L", sock, "capture-pane", "-p", "-t", session], capture_output=True, text=True
+    ).stdout
 
 
 def _wait_screen(sock: str, session: str, needle: str, timeout: float = 60.0) -> str:
@@ -37,8 +38,25 @@ def test_tunewise_opens_the_home_screen_in_a_real_terminal(tmp_path):
         pytest.skip("the tunewise script is not installed in this environment (pip install -e .)")
     sock, session = f"tw-test-{uuid.uuid4().hex[:8]}", "tw"
     cmd = f"cd {shlex.quote(str(tmp_path))} && TUNEWISE_HOME={shlex.quote(str(tmp_path))} {shlex.quote(str(exe))}"
-    subprocess.run([TMUX, "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
-                    cmd], check=True)
+    subprocess.run(
+        [
+            TMUX,
+            "-L",
+            sock,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            cmd,
+        ],
+        check=True,
+    )
     try:
         text = _wait_screen(sock, session, "New session")
         assert "tunewise" in text and "Sessions and runs" in text
@@ -53,4 +71,6 @@ def test_tunewise_opens_the_home_screen_in_a_real_terminal(tmp_path):
             time.sleep(0.3)
     finally:
         subprocess.run([TMUX, "-L", sock, "kill-server"], capture_output=True)
-    assert not (tmp_path / ".tunewise" / "runs").exists() or not any((tmp_path / ".tunewise" / "runs").iterdir())
+    assert not (tmp_path / ".tunewise" / "runs").exists() or not any(
+        (tmp_path / ".tunewise" / "runs").iterdir()
+    )

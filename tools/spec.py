@@ -27,18 +27,25 @@ class OutputSpec(BaseModel):
     regex: str | None = Field(default=None, description="a pattern every answer must match")
     max_chars: int | None = None
     min_chars: int | None = None
-    grounded: bool = Field(default=False, description="extraction tasks: every string value of a JSON answer (or a "
-                                                       "text answer) must appear in the input")
-
+    grounded: bool = Field(
+        default=False,
+        description="extraction tasks: every string value of a JSON answer (or a "
+        "text answer) must appear in the input",
+    )
 
     def describe(self) -> str:
         """The output constraints in one sentence, for judge, critique and repair prompts. Pure."""
         import json
 
         if self.format == "json":
-            parts = ["the answer is only a JSON value" + (
-                f" matching this JSON Schema: {json.dumps(self.json_schema, ensure_ascii=False)}"
-                if self.json_schema else "")]
+            parts = [
+                "the answer is only a JSON value"
+                + (
+                    f" matching this JSON Schema: {json.dumps(self.json_schema, ensure_ascii=False)}"
+                    if self.json_schema
+                    else ""
+                )
+            ]
         elif self.format == "label":
             parts = [f"the answer is exactly one of: {', '.join(self.labels or [])}"]
         else:
@@ -63,11 +70,17 @@ class RoleSpec(BaseModel):
 
 class SuccessCriteria(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    primary_metric: str | None = None  # default by output format (exact_match / json_field_accuracy / label_accuracy / judge)
-    min_improvement: float = Field(0.10, description="relative gain over the best baseline on the primary metric")
+    primary_metric: str | None = (
+        None  # default by output format (exact_match / json_field_accuracy / label_accuracy / judge)
+    )
+    min_improvement: float = Field(
+        0.10, description="relative gain over the best baseline on the primary metric"
+    )
     min_format_rate: float = 0.95
     allow_regression_loss: bool = False
-    max_forgetting_drop: float = Field(0.5, description="max mean judge-score drop on the forgetting set (1–5 scale)")
+    max_forgetting_drop: float = Field(
+        0.5, description="max mean judge-score drop on the forgetting set (1–5 scale)"
+    )
 
 
 class TaskSpec(BaseModel):
@@ -76,23 +89,33 @@ class TaskSpec(BaseModel):
     spec: str = Field(..., description="one-sentence behaviour spec")
     system_prompt: str | None = None
     examples: list[Example] = Field(default_factory=list)
-    inputs: str | None = Field(default=None, description="file of inputs (one per line, or JSONL with `input`)")
+    inputs: str | None = Field(
+        default=None, description="file of inputs (one per line, or JSONL with `input`)"
+    )
     documents: str | None = Field(default=None, description="folder of documents for retrieval")
     output: OutputSpec = Field(default_factory=OutputSpec)
     teacher: RoleSpec = Field(default_factory=RoleSpec)
     student: RoleSpec = Field(default_factory=RoleSpec)
     judge: RoleSpec = Field(default_factory=RoleSpec)
     success: SuccessCriteria = Field(default_factory=SuccessCriteria)
-    budget: float | None = Field(default=None, description="USD for the whole run (teacher + judge + training)")
+    budget: float | None = Field(
+        default=None, description="USD for the whole run (teacher + judge + training)"
+    )
     n_examples: int = Field(200, description="training examples to generate")
     max_iterations: int = 3
-    axes: dict[str, list[str]] = Field(default_factory=dict, description="diversity axes for input generation")
-    general_share: float = Field(0.07, description="share of general-purpose examples mixed in against forgetting")
+    axes: dict[str, list[str]] = Field(
+        default_factory=dict, description="diversity axes for input generation"
+    )
+    general_share: float = Field(
+        0.07, description="share of general-purpose examples mixed in against forgetting"
+    )
     training: dict[str, Any] = Field(default_factory=dict, description="training config overrides")
-    answers: dict[str, Any] | None = Field(default=None, description="interview answers (rubric keys); derived "
-                                           "from the task when absent")
+    answers: dict[str, Any] | None = Field(
+        default=None, description="interview answers (rubric keys); derived from the task when absent"
+    )
     approach: Literal["auto", "prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune"] = Field(
-        "auto", description="auto = the rubric decides; anything else overrides it (and says so)")
+        "auto", description="auto = the rubric decides; anything else overrides it (and says so)"
+    )
 
     @field_validator("spec")
     @classmethod
@@ -114,7 +137,9 @@ def load_spec(path: str | Path) -> TaskSpec:
 
     data = read_yaml(path)
     if not isinstance(data, dict):
-        raise ConfigError("a task file must be a YAML mapping", where=str(path), fix="see the README's task.yaml example")
+        raise ConfigError(
+            "a task file must be a YAML mapping", where=str(path), fix="see the README's task.yaml example"
+        )
     return parse_spec_dict(data, where=str(path), base_dir=Path(path).parent)
 
 
@@ -127,16 +152,20 @@ def parse_spec_dict(data: dict, where: str = "spec", base_dir: Path | None = Non
         extra = ""
         if err["type"] == "extra_forbidden":
             extra = f"; allowed: {', '.join(_allowed_fields(err['loc']))}"
-        raise ConfigError(f"field `{field}`: {err['msg']}{extra}", where=where,
-                          fix="see the README's task.yaml example") from None
+        raise ConfigError(
+            f"field `{field}`: {err['msg']}{extra}", where=where, fix="see the README's task.yaml example"
+        ) from None
     if base_dir is not None:
         for attr in ("inputs", "documents"):
             val = getattr(spec, attr)
             if val and not Path(val).is_absolute():
                 setattr(spec, attr, str((base_dir / val).resolve()))
     if spec.output.format == "label" and not spec.output.labels:
-        raise ConfigError("field `output.labels` is required when output.format is label", where=where,
-                          fix="list the allowed labels, e.g. labels: [positive, negative]")
+        raise ConfigError(
+            "field `output.labels` is required when output.format is label",
+            where=where,
+            fix="list the allowed labels, e.g. labels: [positive, negative]",
+        )
     return spec
 
 

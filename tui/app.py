@@ -37,8 +37,15 @@ class TunewiseApp(App):
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
-    def __init__(self, workspace: Any = None, *, quick: bool = False, budget_usd: float | None = None,
-                 train_max_steps: int | None = None, theme: str | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Any = None,
+        *,
+        quick: bool = False,
+        budget_usd: float | None = None,
+        train_max_steps: int | None = None,
+        theme: str | None = None,
+    ) -> None:
         super().__init__()
         from tools.workspace import Workspace
 
@@ -169,8 +176,12 @@ class TunewiseApp(App):
 
         if run_id not in self._contexts:
             self._contexts[run_id] = AgentContext(
-                self.workspace, budget_usd=self.budget_usd, quick=self.quick, train_max_steps=self.train_max_steps,
-                on_event=lambda kind, data: self.post_message(AgentEvent(run_id, kind, dict(data))))
+                self.workspace,
+                budget_usd=self.budget_usd,
+                quick=self.quick,
+                train_max_steps=self.train_max_steps,
+                on_event=lambda kind, data: self.post_message(AgentEvent(run_id, kind, dict(data))),
+            )
         return self._contexts[run_id]
 
     def drive(self, run_id: str, payload: Any) -> bool:
@@ -195,11 +206,19 @@ class TunewiseApp(App):
 
             payload = Command(resume=payload[1])
         try:
-            result = drive(self.workspace, run_id, payload, self.context_for(run_id),
-                           on_update=lambda node, upd: self.post_message(
-                               GraphUpdate(run_id, node, list((upd or {}).get("log") or []))))
+            result = drive(
+                self.workspace,
+                run_id,
+                payload,
+                self.context_for(run_id),
+                on_update=lambda node, upd: self.post_message(
+                    GraphUpdate(run_id, node, list((upd or {}).get("log") or []))
+                ),
+            )
         except UserError as e:
-            self.post_message(GraphFailed(run_id, e.message + (f" — {e.fix}" if getattr(e, "fix", None) else "")))
+            self.post_message(
+                GraphFailed(run_id, e.message + (f" — {e.fix}" if getattr(e, "fix", None) else ""))
+            )
             return
         except Exception as e:  # noqa: BLE001 - shown on screen, never a traceback in the terminal
             self.post_message(GraphFailed(run_id, f"{type(e).__name__}: {e}"[:500]))
@@ -224,8 +243,11 @@ class TunewiseApp(App):
         if target is None:
             return
         current = self.screen
-        if getattr(current, "SCREEN_NAME", None) == target and getattr(current, "run_id", None) == msg.run_id \
-                and hasattr(current, "on_graph_paused"):
+        if (
+            getattr(current, "SCREEN_NAME", None) == target
+            and getattr(current, "run_id", None) == msg.run_id
+            and hasattr(current, "on_graph_paused")
+        ):
             current.on_graph_paused(msg)
             return
         self.show(screens.make_screen(target, msg.run_id, msg.interrupt, values=msg.values))
@@ -253,8 +275,12 @@ class TunewiseApp(App):
     @on(GraphFailed)
     def _route_failed(self, msg: GraphFailed) -> None:
         self.sub_title = "stopped on an error — ctrl+r retries from the last checkpoint"
-        self.notify(msg.error + "\n(ctrl+r retries from the last checkpoint)", title="The agent stopped",
-                    severity="error", timeout=12)
+        self.notify(
+            msg.error + "\n(ctrl+r retries from the last checkpoint)",
+            title="The agent stopped",
+            severity="error",
+            timeout=12,
+        )
         self._forward("error", msg.run_id, {"line": msg.error})
 
     def _forward(self, kind: str, run_id: str, data: dict) -> None:
@@ -274,8 +300,10 @@ def run_app(workspace: Any = None) -> int:
     if app.busy:
         # a graph step is still running in a worker thread: its last checkpoint is saved (and the run lock
         # is a flock the OS drops), so leave now instead of waiting for the step to finish
-        print("tunewise: the agent was mid-step; the session resumes from its last checkpoint (Home → Resume).",
-              file=sys.stderr)
+        print(
+            "tunewise: the agent was mid-step; the session resumes from its last checkpoint (Home → Resume).",
+            file=sys.stderr,
+        )
         sys.stderr.flush()
         sys.stdout.flush()
         os._exit(code)

@@ -29,10 +29,21 @@ def help_markdown() -> str:
     from tui.screens.review import ReviewScreen
     from tui.screens.training import TrainingScreen
 
-    sections = [("Everywhere", [("ctrl+p", "command palette: every screen, theme, help"), *_keys(TunewiseApp.BINDINGS)])]
-    for title, cls in (("Home", HomeScreen), ("Conversation", ConversationScreen), ("Decision", DecisionScreen),
-                       ("Data review", ReviewScreen), ("Training", TrainingScreen), ("Evaluation", EvaluationScreen),
-                       ("Report", ReportScreen)):
+    sections = [
+        (
+            "Everywhere",
+            [("ctrl+p", "command palette: every screen, theme, help"), *_keys(TunewiseApp.BINDINGS)],
+        )
+    ]
+    for title, cls in (
+        ("Home", HomeScreen),
+        ("Conversation", ConversationScreen),
+        ("Decision", DecisionScreen),
+        ("Data review", ReviewScreen),
+        ("Training", TrainingScreen),
+        ("Evaluation", EvaluationScreen),
+        ("Report", ReportScreen),
+    ):
         sections.append((title, _keys(cls.BINDINGS)))
     lines = ["# Keys", ""]
     for title, keys in sections:

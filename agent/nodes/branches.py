@@ -24,14 +24,18 @@ def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 
         if k > len(pool):
             continue
         shots = pool[:k]
-        outs = student.map([Request(few_shot_messages(spec, shots, ex.input), GenParams(max_tokens=max_tokens))
-                            for ex in held])
+        outs = student.map(
+            [
+                Request(few_shot_messages(spec, shots, ex.input), GenParams(max_tokens=max_tokens))
+                for ex in held
+            ]
+        )
         acc = sum(is_correct(spec, o.text, ex.output) for o, ex in zip(outs, held, strict=True)) / len(held)
         tokens = sum(o.usage.prompt_tokens for o in outs) / len(outs)
         trials.append({"shots": k, "accuracy": acc, "prompt_tokens_mean": tokens, "n_held_out": len(held)})
     # best accuracy; ties go to the shorter prompt
     best = max(trials, key=lambda t: (t["accuracy"], -t["prompt_tokens_mean"]))
-    return {"trials": trials, "best": best, "shots": [e.model_dump() for e in pool[:best["shots"]]]}
+    return {"trials": trials, "best": best, "shots": [e.model_dump() for e in pool[: best["shots"]]]}
 
 
 @budget_stop
@@ -50,15 +54,28 @@ def prompt_branch(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     for i, ex in enumerate(result["shots"], 1):
         lines += [f"## Example {i}", "", "User:", "", ex["input"], "", "Assistant:", "", ex["output"], ""]
     if result["trials"]:
-        lines += ["## How it was chosen", "", "| shots | held-out accuracy | prompt tokens |", "|---|---|---|"]
-        lines += [f"| {t['shots']} | {t['accuracy']:.0%} | {t['prompt_tokens_mean']:.0f} |" for t in result["trials"]]
+        lines += [
+            "## How it was chosen",
+            "",
+            "| shots | held-out accuracy | prompt tokens |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {t['shots']} | {t['accuracy']:.0%} | {t['prompt_tokens_mean']:.0f} |"
+            for t in result["trials"]
+        ]
     atomic_write_text(run.path / "prompt.md", "\n".join(lines) + "\n")
     atomic_write_json(run.path / "prompt.json", {"system": spec.effective_system_prompt, **result})
     best = result["best"]
     acc = f"{best['accuracy']:.0%}" if best.get("accuracy") is not None else "n/a"
-    return {"status": "done", "stop_reason": f"approach:{state['approach']}",
-            "artifacts": {"prompt": str(run.path / "prompt.md")},
-            "log": [f"prompt: best prompt uses {best['shots']} examples (held-out accuracy {acc}) → {run.path / 'prompt.md'}"]}
+    return {
+        "status": "done",
+        "stop_reason": f"approach:{state['approach']}",
+        "artifacts": {"prompt": str(run.path / "prompt.md")},
+        "log": [
+            f"prompt: best prompt uses {best['shots']} examples (held-out accuracy {acc}) → {run.path / 'prompt.md'}"
+        ],
+    }
 
 
 @budget_stop
@@ -67,13 +84,23 @@ def rag_branch(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     run = ctx.run(state["run_id"])
     spec = spec_of(state)
     if not spec.documents:
-        atomic_write_text(run.path / "retrieval.md",
-                          "# Retrieval\n\nNo documents folder was given. Add `documents: path/` to the task and "
-                          "resume to build a BM25 index over them.\n")
-        return {"status": "done", "stop_reason": "approach:rag", "artifacts": {"retrieval": str(run.path / "retrieval.md")},
-                "log": ["rag: no documents folder in the task — nothing to index yet"]}
+        atomic_write_text(
+            run.path / "retrieval.md",
+            "# Retrieval\n\nNo documents folder was given. Add `documents: path/` to the task and "
+            "resume to build a BM25 index over them.\n",
+        )
+        return {
+            "status": "done",
+            "stop_reason": "approach:rag",
+            "artifacts": {"retrieval": str(run.path / "retrieval.md")},
+            "log": ["rag: no documents folder in the task — nothing to index yet"],
+        }
     from agent.nodes.rag_setup import build_and_evaluate_rag
 
     info = build_and_evaluate_rag(ctx, run, spec)
-    return {"status": "done", "stop_reason": "approach:rag", "artifacts": info.get("artifacts", {}),
-            "log": [info["summary"]]}
+    return {
+        "status": "done",
+        "stop_reason": "approach:rag",
+        "artifacts": info.get("artifacts", {}),
+        "log": [info["summary"]],
+    }

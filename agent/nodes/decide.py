@@ -29,15 +29,21 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     if probe and probe.get("measured") and answers.prompted_success is None:
         answers.prompted_success = probe["prompted_success"]
     teacher = ctx.provider("teacher", spec, run.id).describe() if spec.teacher.provider else _auto_teacher()
-    decision = apply_rubric(answers, n_examples=spec.n_examples, teacher=teacher,
-                            probe={k: v for k, v in (probe or {}).items() if k != "rows"} or None)
+    decision = apply_rubric(
+        answers,
+        n_examples=spec.n_examples,
+        teacher=teacher,
+        probe={k: v for k, v in (probe or {}).items() if k != "rows"} or None,
+    )
     approach = decision.approach
     note = None
     if spec.approach != "auto" and spec.approach != approach:
         note = f"the task file sets approach={spec.approach}; the rubric recommended {approach}"
         approach = spec.approach
     if not state.get("headless"):
-        choice = interrupt({"kind": "decision", "decision": decision.to_dict(), "choices": ["accept", *APPROACHES]})
+        choice = interrupt(
+            {"kind": "decision", "decision": decision.to_dict(), "choices": ["accept", *APPROACHES]}
+        )
         if isinstance(choice, str) and choice in APPROACHES and choice != approach:
             note = f"overridden by you: {choice} (the rubric recommended {decision.approach})"
             approach = choice

@@ -42,18 +42,38 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             for split in ("train", "val", "test"):
                 existing += [_user_text(r) for r in read_split(run, state["data_version"], split)]
         ctx.emit("status", message=f"generate: {n} examples with the teacher (iteration {it})")
-        rows = generate_examples(spec, n, teacher=ctx.provider("teacher", spec, run.id), workdir=wd / "gen",
-                                 budget=None, targeted=targeted, existing_inputs=existing,
-                                 on_progress=lambda ev: ctx.emit("progress", step="generate", **ev),
-                                 answer_max_tokens=64 if ctx.quick else 256)
+        rows = generate_examples(
+            spec,
+            n,
+            teacher=ctx.provider("teacher", spec, run.id),
+            workdir=wd / "gen",
+            budget=None,
+            targeted=targeted,
+            existing_inputs=existing,
+            on_progress=lambda ev: ctx.emit("progress", step="generate", **ev),
+            answer_max_tokens=64 if ctx.quick else 256,
+        )
         if rows.stopped == "budget":
             from tools.errors import BudgetExceeded
 
-            raise BudgetExceeded(f"budget stop during generation after {len(rows)} examples (kept in {wd / 'gen'})")
+            raise BudgetExceeded(
+                f"budget stop during generation after {len(rows)} examples (kept in {wd / 'gen'})"
+            )
         atomic_write_jsonl(wd / "generated.jsonl", list(rows))
-        done = save_step(run, it, "generate", {"n": len(rows), "targeted": bool(targeted),
-                                                "provider_calls": rows.provider_calls, "cost_usd": rows.cost_usd})
-    return {"log": [f"generate: {done['n']} examples (iteration {it}{', targeted' if done['targeted'] else ''})"]}
+        done = save_step(
+            run,
+            it,
+            "generate",
+            {
+                "n": len(rows),
+                "targeted": bool(targeted),
+                "provider_calls": rows.provider_calls,
+                "cost_usd": rows.cost_usd,
+            },
+        )
+    return {
+        "log": [f"generate: {done['n']} examples (iteration {it}{', targeted' if done['targeted'] else ''})"]
+    }
 
 
 @budget_stop
@@ -71,20 +91,39 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
 
         judge = ctx.provider("judge", spec, run.id)
         judge = judge if can_grade(judge) else None
-        ctx.emit("status", message=f"critique: {len(rows)} examples — validators"
-                 + (f" + judge {judge.describe()}" if judge else " only (the embedded model cannot grade)"))
-        kept, decisions = critique_examples(rows, spec, judge=judge, teacher=ctx.provider("teacher", spec, run.id))
+        ctx.emit(
+            "status",
+            message=f"critique: {len(rows)} examples — validators"
+            + (f" + judge {judge.describe()}" if judge else " only (the embedded model cannot grade)"),
+        )
+        kept, decisions = critique_examples(
+            rows, spec, judge=judge, teacher=ctx.provider("teacher", spec, run.id)
+        )
         kept, hard = hardness_filter(kept, spec, student=ctx.provider("student", spec, run.id))
         share = float((state.get("mix") or {}).get("general_share", spec.general_share))
         if not ctx.quick:
             kept = mix_general(kept, share, teacher=ctx.provider("teacher", spec, run.id), spec=spec)
         atomic_write_jsonl(wd / "critiqued.jsonl", kept)
         atomic_write_jsonl(wd / "critique_decisions.jsonl", decisions)
-        done = save_step(run, it, "critique", {"kept": len(kept), "generated": len(rows), "hardness": hard,
-                                                "general_share": share, "judged": judge is not None})
+        done = save_step(
+            run,
+            it,
+            "critique",
+            {
+                "kept": len(kept),
+                "generated": len(rows),
+                "hardness": hard,
+                "general_share": share,
+                "judged": judge is not None,
+            },
+        )
     how = "validators + judge" if done.get("judged") else "validators only: no capable judge"
-    return {"log": [f"critique: kept {done['kept']} of {done['generated']} ({how}; "
-                    f"{done['general_share']:.0%} general examples mixed in)"]}
+    return {
+        "log": [
+            f"critique: kept {done['kept']} of {done['generated']} ({how}; "
+            f"{done['general_share']:.0%} general examples mixed in)"
+        ]
+    }
 
 
 def review(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
@@ -99,13 +138,25 @@ def review(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             decisions = []
             mode = "thresholds"
         else:
-            decisions = interrupt({"kind": "review", "run_id": run.id, "iteration": it,
-                                   "file": str(wd / "critiqued.jsonl"), "n": len(rows)}) or []
+            decisions = (
+                interrupt(
+                    {
+                        "kind": "review",
+                        "run_id": run.id,
+                        "iteration": it,
+                        "file": str(wd / "critiqued.jsonl"),
+                        "n": len(rows),
+                    }
+                )
+                or []
+            )
             mode = "person"
         rows, applied = apply_decisions(rows, decisions)
         atomic_write_jsonl(wd / "reviewed.jsonl", rows)
         done = save_step(run, it, "review", {"mode": mode, "decisions": applied, "kept": len(rows)})
-    return {"log": [f"review: {done['mode']} — {len(done['decisions'])} decisions, {done['kept']} examples kept"]}
+    return {
+        "log": [f"review: {done['mode']} — {len(done['decisions'])} decisions, {done['kept']} examples kept"]
+    }
 
 
 def apply_decisions(rows: list[dict], decisions: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -121,9 +172,15 @@ def apply_decisions(rows: list[dict], decisions: list[dict]) -> tuple[list[dict]
         if d.get("propagate"):
             meta = target.get("metadata", {})
             cat, flags = meta.get("category"), set(meta.get("flags") or [])
-            group += [r for r in rows if r is not target and (
-                (cat and r.get("metadata", {}).get("category") == cat)
-                or (flags and flags & set(r.get("metadata", {}).get("flags") or [])))]
+            group += [
+                r
+                for r in rows
+                if r is not target
+                and (
+                    (cat and r.get("metadata", {}).get("category") == cat)
+                    or (flags and flags & set(r.get("metadata", {}).get("flags") or []))
+                )
+            ]
         for r in group:
             meta = r.setdefault("metadata", {})
             if d["action"] == "reject":
@@ -157,16 +214,31 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             splits["regression"] = read_split(run, base, "regression")
             reason = f"iteration {it}: +{len(rows)} targeted examples on top of {base}"
         else:
-            splits = split_rows(rows, seed=0, label_key=label_key,
-                                regression_n=min(30, max(4, len(rows) // 8)))
+            splits = split_rows(
+                rows, seed=0, label_key=label_key, regression_n=min(30, max(4, len(rows) // 8))
+            )
             reason = "iteration 1: teacher-generated, critiqued and reviewed examples"
-        version = write_data_version(run, splits, {"parent": base, "reason": reason, "iteration": it,
-                                                   "critique": load_step(run, it, "critique"),
-                                                   "review": load_step(run, it, "review")})
-        done = save_step(run, it, "split", {"data_version": version,
-                                            "counts": {k: len(v) for k, v in splits.items()}})
-    return {"data_version": done["data_version"],
-            "log": [f"split: data {done['data_version']} — " + ", ".join(f"{k} {v}" for k, v in done["counts"].items())]}
+        version = write_data_version(
+            run,
+            splits,
+            {
+                "parent": base,
+                "reason": reason,
+                "iteration": it,
+                "critique": load_step(run, it, "critique"),
+                "review": load_step(run, it, "review"),
+            },
+        )
+        done = save_step(
+            run, it, "split", {"data_version": version, "counts": {k: len(v) for k, v in splits.items()}}
+        )
+    return {
+        "data_version": done["data_version"],
+        "log": [
+            f"split: data {done['data_version']} — "
+            + ", ".join(f"{k} {v}" for k, v in done["counts"].items())
+        ],
+    }
 
 
 @budget_stop
@@ -186,20 +258,33 @@ def train(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         # run from its last checkpoint instead of starting a new one.
         started = load_step(run, it, "train_started")
         if started is None or started.get("data_version") != state["data_version"]:
-            out = prepare_training(run, data_version=state["data_version"], model=spec.student.model or "embedded",
-                                   overrides=overrides)
-            started = save_step(run, it, "train_started", {"out_dir": str(out), "data_version": state["data_version"]})
+            out = prepare_training(
+                run,
+                data_version=state["data_version"],
+                model=spec.student.model or "embedded",
+                overrides=overrides,
+            )
+            started = save_step(
+                run, it, "train_started", {"out_dir": str(out), "data_version": state["data_version"]}
+            )
         result = train_blocking(run, out_dir=started["out_dir"], on_event=lambda ev: ctx.emit("train", **ev))
         if result.get("status") not in ("completed", "early_stopped"):
             from tools.errors import UserError
 
-            raise UserError(f"training failed: {result.get('error') or result.get('status')}",
-                            where=started["out_dir"], fix=result.get("advice") or "see train.log there")
+            raise UserError(
+                f"training failed: {result.get('error') or result.get('status')}",
+                where=started["out_dir"],
+                fix=result.get("advice") or "see train.log there",
+            )
         result["version"] = Path(result["out_dir"]).name
         done = save_step(run, it, "train", result)
-    return {"train_version": done["version"],
-            "log": [f"train: {done['version']} — {done.get('status')} at step {done.get('final_step')}, "
-                    f"best eval loss {done.get('best_eval_loss')}"]}
+    return {
+        "train_version": done["version"],
+        "log": [
+            f"train: {done['version']} — {done.get('status')} at step {done.get('final_step')}, "
+            f"best eval loss {done.get('best_eval_loss')}"
+        ],
+    }
 
 
 @budget_stop
@@ -214,39 +299,78 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         student = spec.student.model or "embedded"
         systems = [
             SystemSpec(name="base zero-shot", kind="base", provider="local", model=student),
-            SystemSpec(name="base few-shot", kind="prompted", provider="local", model=student,
-                       system_prompt=spec.effective_system_prompt,
-                       few_shot=[e.model_dump() for e in spec.examples[:6]]),
+            SystemSpec(
+                name="base few-shot",
+                kind="prompted",
+                provider="local",
+                model=student,
+                system_prompt=spec.effective_system_prompt,
+                few_shot=[e.model_dump() for e in spec.examples[:6]],
+            ),
         ]
         prev = state.get("best_train_version")
         if prev and prev != state["train_version"]:
-            systems.append(SystemSpec(name=f"tuned {prev}", kind="tuned", provider="local", model=student,
-                                      system_prompt=spec.effective_system_prompt,
-                                      adapter=str(run.path / "train" / prev / "adapter")))
-        systems.append(SystemSpec(name=f"tuned {state['train_version']}", kind="tuned", provider="local",
-                                  model=student, system_prompt=spec.effective_system_prompt,
-                                  adapter=str(run.path / "train" / state["train_version"] / "adapter")))
+            systems.append(
+                SystemSpec(
+                    name=f"tuned {prev}",
+                    kind="tuned",
+                    provider="local",
+                    model=student,
+                    system_prompt=spec.effective_system_prompt,
+                    adapter=str(run.path / "train" / prev / "adapter"),
+                )
+            )
+        systems.append(
+            SystemSpec(
+                name=f"tuned {state['train_version']}",
+                kind="tuned",
+                provider="local",
+                model=student,
+                system_prompt=spec.effective_system_prompt,
+                adapter=str(run.path / "train" / state["train_version"] / "adapter"),
+            )
+        )
         ctx.emit("status", message=f"evaluate: {len(systems)} systems on the held-out test split")
         from tools.llm.registry import can_grade
 
         judge = ctx.provider("judge", spec, run.id)
-        report = run_eval(run, data_version=state["data_version"], systems=systems, spec=spec,
-                          judge=judge, use_judge=can_grade(judge) and not ctx.quick,
-                          candidate=systems[-1].name, workspace=ctx.workspace,
-                          on_progress=lambda ev: ctx.emit("progress", step="evaluate", **ev))
-        done = save_step(run, it, "evaluate", {"eval_version": report["eval_version"],
-                                               "verdict": report.get("verdict", {}),
-                                               "candidate": report.get("candidate"),
-                                               "baseline": report.get("baseline"),
-                                               "primary_metric": report.get("primary_metric"),
-                                               "systems": {k: v.get("metrics", {}).get(report.get("primary_metric"), {})
-                                                           for k, v in report.get("systems", {}).items()},
-                                               "regressed_ids": report.get("regression", {}).get("regressed_ids", []),
-                                               "forgetting": report.get("forgetting", {})})
+        report = run_eval(
+            run,
+            data_version=state["data_version"],
+            systems=systems,
+            spec=spec,
+            judge=judge,
+            use_judge=can_grade(judge) and not ctx.quick,
+            candidate=systems[-1].name,
+            workspace=ctx.workspace,
+            on_progress=lambda ev: ctx.emit("progress", step="evaluate", **ev),
+        )
+        done = save_step(
+            run,
+            it,
+            "evaluate",
+            {
+                "eval_version": report["eval_version"],
+                "verdict": report.get("verdict", {}),
+                "candidate": report.get("candidate"),
+                "baseline": report.get("baseline"),
+                "primary_metric": report.get("primary_metric"),
+                "systems": {
+                    k: v.get("metrics", {}).get(report.get("primary_metric"), {})
+                    for k, v in report.get("systems", {}).items()
+                },
+                "regressed_ids": report.get("regression", {}).get("regressed_ids", []),
+                "forgetting": report.get("forgetting", {}),
+            },
+        )
     v = done["verdict"]
-    return {"eval_version": done["eval_version"],
-            "log": [f"evaluate: {done['eval_version']} — {'PASS' if v.get('passed') else 'not yet'}: "
-                    + "; ".join(v.get("reasons", [])[:3])]}
+    return {
+        "eval_version": done["eval_version"],
+        "log": [
+            f"evaluate: {done['eval_version']} — {'PASS' if v.get('passed') else 'not yet'}: "
+            + "; ".join(v.get("reasons", [])[:3])
+        ],
+    }
 
 
 def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
@@ -261,12 +385,23 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     prev_best = max((h.get("primary") or 0 for h in history if not h.get("rolled_back")), default=None)
     regressed = bool(ev.get("regressed_ids")) or bool((ev.get("forgetting") or {}).get("significant"))
     worse = prev_best is not None and primary is not None and primary < prev_best
-    record = {"iteration": it, "data_version": state.get("data_version"), "train_version": cand,
-              "eval_version": state.get("eval_version"), "passed": bool(verdict.get("passed")), "primary": primary,
-              "regressed": regressed, "rolled_back": False}
+    record = {
+        "iteration": it,
+        "data_version": state.get("data_version"),
+        "train_version": cand,
+        "eval_version": state.get("eval_version"),
+        "passed": bool(verdict.get("passed")),
+        "primary": primary,
+        "regressed": regressed,
+        "rolled_back": False,
+    }
     update: dict = {}
     if verdict.get("passed"):
-        update |= {"stop_reason": "success", "best_train_version": cand, "good_data_version": state.get("data_version")}
+        update |= {
+            "stop_reason": "success",
+            "best_train_version": cand,
+            "good_data_version": state.get("data_version"),
+        }
         record["note"] = "success criteria met"
     elif (regressed or worse) and state.get("good_data_version") and it > 1:
         mix = dict(state.get("mix") or {})
@@ -274,10 +409,12 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         tr = dict(mix.get("training", {}))
         tr["learning_rate"] = float(tr.get("learning_rate", spec.training.get("learning_rate", 2e-4))) / 2
         mix["training"] = tr
-        record |= {"rolled_back": True,
-                   "note": f"{'regression/forgetting' if regressed else 'worse than before'}: rolled back to data "
-                           f"{state['good_data_version']}, general share → {mix['general_share']:.0%}, "
-                           f"lr → {tr['learning_rate']:.1e}"}
+        record |= {
+            "rolled_back": True,
+            "note": f"{'regression/forgetting' if regressed else 'worse than before'}: rolled back to data "
+            f"{state['good_data_version']}, general share → {mix['general_share']:.0%}, "
+            f"lr → {tr['learning_rate']:.1e}",
+        }
         update |= {"data_version": state["good_data_version"], "mix": mix}
     else:
         update |= {"good_data_version": state.get("data_version")}

@@ -57,7 +57,9 @@ def _load_examples_file(path: str) -> list[dict]:
             try:
                 r = json.loads(line)
             except json.JSONDecodeError:
-                raise UserError("invalid JSON", where=f"{p}:{i}", fix="one {input, output} object per line") from None
+                raise UserError(
+                    "invalid JSON", where=f"{p}:{i}", fix="one {input, output} object per line"
+                ) from None
             if "messages" in r:
                 msgs = r["messages"]
                 user = next((m["content"] for m in msgs if m.get("role") == "user"), "")
@@ -73,14 +75,20 @@ def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
     raw = raw if not isinstance(raw, str) else raw.strip()
     if key == "examples" and isinstance(raw, str) and raw and not raw.replace(",", "").isdigit():
         if not Path(raw).expanduser().exists():
-            raise UserError(f"no file at {raw}", fix="give a number, or the path of a JSONL/YAML file of examples")
+            raise UserError(
+                f"no file at {raw}", fix="give a number, or the path of a JSONL/YAML file of examples"
+            )
         task["examples"] = _load_examples_file(raw)
         answers["examples"] = len(task["examples"])
         return
     if key == "budget":
         task["budget"] = float(raw) if raw not in (None, "", "none") else None
         return
-    if key == "prompted_success" and isinstance(raw, str) and raw.lower() in ("unknown", "?", "dont know", "don't know"):
+    if (
+        key == "prompted_success"
+        and isinstance(raw, str)
+        and raw.lower() in ("unknown", "?", "dont know", "don't know")
+    ):
         raw = None
     trial = {**answers, "spec": answers.get("spec") or task.get("spec") or "x", key: raw}
     Answers.from_dict({k: v for k, v in trial.items() if k != "budget"}, where=f"answer to `{key}`")
@@ -98,17 +106,30 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     else:
         answers = dict(state.get("answers") or {})
         for q in QUESTIONS:
-            if q.key in answers or (q.key == "budget" and "budget" in task and task["budget"] is not None) \
-                    or not applicable(q, answers):
+            if (
+                q.key in answers
+                or (q.key == "budget" and "budget" in task and task["budget"] is not None)
+                or not applicable(q, answers)
+            ):
                 continue
             if q.key == "spec" and task.get("spec"):
                 answers["spec"] = task["spec"]
                 continue
             error = None
             while True:
-                raw = interrupt({"kind": "question", "key": q.key, "question": q.text, "input": q.kind,
-                                 "choices": list(q.choices), "help": q.help, "optional": q.optional,
-                                 "error": error, "spec_so_far": {**task, "answers": answers}})
+                raw = interrupt(
+                    {
+                        "kind": "question",
+                        "key": q.key,
+                        "question": q.text,
+                        "input": q.kind,
+                        "choices": list(q.choices),
+                        "help": q.help,
+                        "optional": q.optional,
+                        "error": error,
+                        "spec_so_far": {**task, "answers": answers},
+                    }
+                )
                 try:
                     parse_answer(q.key, raw, answers, task)
                     break
@@ -117,5 +138,8 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     task.setdefault("name", (answers.get("spec") or "task")[:40])
     spec = parse_spec_dict({k: v for k, v in task.items() if k != "answers"} | {"answers": answers})
     atomic_write_yaml(run.spec_path, spec.to_yaml_dict())
-    return {"task": spec.to_yaml_dict(), "answers": answers,
-            "log": [f"interview: spec = {spec.spec!r}; {len(spec.examples)} examples on hand"]}
+    return {
+        "task": spec.to_yaml_dict(),
+        "answers": answers,
+        "log": [f"interview: spec = {spec.spec!r}; {len(spec.examples)} examples on hand"],
+    }

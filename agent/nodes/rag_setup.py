@@ -21,36 +21,75 @@ def build_and_evaluate_rag(ctx, run, spec) -> dict:
         rows = []
         if spec.examples:
             student = ctx.provider("student", spec, run.id)
-            plain = [Request(few_shot_messages(spec, [], ex.input), GenParams(max_tokens=128)) for ex in spec.examples]
+            plain = [
+                Request(few_shot_messages(spec, [], ex.input), GenParams(max_tokens=128))
+                for ex in spec.examples
+            ]
             with_ctx = []
             for ex in spec.examples:
                 hits = retriever.search(ex.input)
                 context = format_context(hits)
                 msgs = few_shot_messages(spec, [], f"Context:\n{context}\n\nQuestion: {ex.input}")
                 with_ctx.append(Request(msgs, GenParams(max_tokens=128)))
-                rows.append({"input": ex.input, "reference": ex.output,
-                             "context_recall": _token_f1(context, ex.output) > 0 and all(
-                                 w in context.lower() for w in ex.output.lower().split()[:5])})
-            for row, a, b, ex in zip(rows, student.map(plain), student.map(with_ctx), spec.examples, strict=True):
-                row |= {"without": a.text, "with": b.text, "correct_without": is_correct(spec, a.text, ex.output),
-                        "correct_with": is_correct(spec, b.text, ex.output)}
+                rows.append(
+                    {
+                        "input": ex.input,
+                        "reference": ex.output,
+                        "context_recall": _token_f1(context, ex.output) > 0
+                        and all(w in context.lower() for w in ex.output.lower().split()[:5]),
+                    }
+                )
+            for row, a, b, ex in zip(
+                rows, student.map(plain), student.map(with_ctx), spec.examples, strict=True
+            ):
+                row |= {
+                    "without": a.text,
+                    "with": b.text,
+                    "correct_without": is_correct(spec, a.text, ex.output),
+                    "correct_with": is_correct(spec, b.text, ex.output),
+                }
         n = len(rows) or 1
-        result = save_step(run, 0, "rag", {
-            "chunks": len(retriever.chunks), "n": len(rows),
-            "accuracy_without": sum(r["correct_without"] for r in rows) / n if rows else None,
-            "accuracy_with": sum(r["correct_with"] for r in rows) / n if rows else None,
-            "context_recall": sum(r["context_recall"] for r in rows) / n if rows else None, "rows": rows})
-    lines = ["# Retrieval setup", "", f"Documents: `{spec.documents}` → {result['chunks']} chunks (BM25).",
-             f"Config: `{run.path / 'retrieval.json'}`", ""]
+        result = save_step(
+            run,
+            0,
+            "rag",
+            {
+                "chunks": len(retriever.chunks),
+                "n": len(rows),
+                "accuracy_without": sum(r["correct_without"] for r in rows) / n if rows else None,
+                "accuracy_with": sum(r["correct_with"] for r in rows) / n if rows else None,
+                "context_recall": sum(r["context_recall"] for r in rows) / n if rows else None,
+                "rows": rows,
+            },
+        )
+    lines = [
+        "# Retrieval setup",
+        "",
+        f"Documents: `{spec.documents}` → {result['chunks']} chunks (BM25).",
+        f"Config: `{run.path / 'retrieval.json'}`",
+        "",
+    ]
     if result["n"]:
-        lines += ["| system | accuracy on your examples |", "|---|---|",
-                  f"| base + prompt | {result['accuracy_without']:.0%} |",
-                  f"| base + prompt + retrieval | {result['accuracy_with']:.0%} |", "",
-                  f"Reference answers found in the retrieved context: {result['context_recall']:.0%}", ""]
+        lines += [
+            "| system | accuracy on your examples |",
+            "|---|---|",
+            f"| base + prompt | {result['accuracy_without']:.0%} |",
+            f"| base + prompt + retrieval | {result['accuracy_with']:.0%} |",
+            "",
+            f"Reference answers found in the retrieved context: {result['context_recall']:.0%}",
+            "",
+        ]
     atomic_write_text(run.path / "retrieval.md", "\n".join(lines))
     summary = f"rag: indexed {result['chunks']} chunks"
     if result["n"]:
-        summary += (f"; accuracy {result['accuracy_without']:.0%} → {result['accuracy_with']:.0%} with retrieval "
-                     f"on {result['n']} examples")
-    return {"summary": summary, "artifacts": {"retrieval": str(run.path / "retrieval.md"),
-                                              "retrieval_config": str(run.path / "retrieval.json")}}
+        summary += (
+            f"; accuracy {result['accuracy_without']:.0%} → {result['accuracy_with']:.0%} with retrieval "
+            f"on {result['n']} examples"
+        )
+    return {
+        "summary": summary,
+        "artifacts": {
+            "retrieval": str(run.path / "retrieval.md"),
+            "retrieval_config": str(run.path / "retrieval.json"),
+        },
+    }

@@ -26,10 +26,23 @@ def summarize(run, state: AgentState) -> dict:
     rows = []
     for name, s in rep.get("systems", {}).items():
         m = s.get("metrics", {}).get(pm, {})
-        rows.append({"system": name, "kind": s.get("kind"), "primary": m.get("mean"), "ci": m.get("ci"),
-                     "format_rate": s.get("format_rate"), "prompt_tokens": s.get("prompt_tokens_mean")})
-    return {"primary_metric": pm, "rows": rows, "verdict": rep.get("verdict", {}), "eval_version": ev,
-            "report": str(run.path / "eval" / ev / "report.md")}
+        rows.append(
+            {
+                "system": name,
+                "kind": s.get("kind"),
+                "primary": m.get("mean"),
+                "ci": m.get("ci"),
+                "format_rate": s.get("format_rate"),
+                "prompt_tokens": s.get("prompt_tokens_mean"),
+            }
+        )
+    return {
+        "primary_metric": pm,
+        "rows": rows,
+        "verdict": rep.get("verdict", {}),
+        "eval_version": ev,
+        "report": str(run.path / "eval" / ev / "report.md"),
+    }
 
 
 def gain_lines(summary: dict) -> list[str]:
@@ -43,14 +56,18 @@ def gain_lines(summary: dict) -> list[str]:
         return out
     pm = summary["primary_metric"]
     if zero.get("primary") is not None and tuned.get("primary") is not None:
-        out.append(f"{pm}: base zero-shot {zero['primary']:.3f} → tuned zero-shot {tuned['primary']:.3f} "
-                   f"({tuned['primary'] - zero['primary']:+.3f})")
+        out.append(
+            f"{pm}: base zero-shot {zero['primary']:.3f} → tuned zero-shot {tuned['primary']:.3f} "
+            f"({tuned['primary'] - zero['primary']:+.3f})"
+        )
     if few and few.get("primary") is not None and tuned.get("primary") is not None:
         out.append(f"{pm}: base few-shot {few['primary']:.3f} vs tuned zero-shot {tuned['primary']:.3f}")
     if few and few.get("prompt_tokens") and tuned.get("prompt_tokens"):
         saving = 1 - tuned["prompt_tokens"] / few["prompt_tokens"]
-        out.append(f"prompt tokens per request: few-shot {few['prompt_tokens']:.0f} → tuned {tuned['prompt_tokens']:.0f} "
-                   f"({saving:.0%} fewer, {few['prompt_tokens'] / tuned['prompt_tokens']:.1f}× shorter)")
+        out.append(
+            f"prompt tokens per request: few-shot {few['prompt_tokens']:.0f} → tuned {tuned['prompt_tokens']:.0f} "
+            f"({saving:.0%} fewer, {few['prompt_tokens'] / tuned['prompt_tokens']:.1f}× shorter)"
+        )
     return out
 
 
@@ -70,37 +87,79 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             artifacts["export_error"] = str(e)[:300]
     elif (run.path / "export").exists():
         artifacts["export"] = str(run.path / "export")
-    lines = [f"# tunewise run {run.id}", "", f"**Task:** {state['task']['spec']}", "",
-             f"**Approach:** {state.get('approach')} — {(state.get('decision') or {}).get('reasons', [''])[0]}", "",
-             f"**Stopped because:** {STOP_REASONS.get(reason, reason)}", ""]
+    lines = [
+        f"# tunewise run {run.id}",
+        "",
+        f"**Task:** {state['task']['spec']}",
+        "",
+        f"**Approach:** {state.get('approach')} — {(state.get('decision') or {}).get('reasons', [''])[0]}",
+        "",
+        f"**Stopped because:** {STOP_REASONS.get(reason, reason)}",
+        "",
+    ]
     if state.get("history"):
-        lines += ["## Iterations", "", "| it | data | train | eval | primary | passed | note |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "## Iterations",
+            "",
+            "| it | data | train | eval | primary | passed | note |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for h in state["history"]:
             p = h.get("primary")
-            lines.append(f"| {h['iteration']} | {h.get('data_version')} | {h.get('train_version')} | "
-                         f"{h.get('eval_version')} | {'' if p is None else f'{p:.3f}'} | {h.get('passed')} | "
-                         f"{h.get('note', '')} |")
+            lines.append(
+                f"| {h['iteration']} | {h.get('data_version')} | {h.get('train_version')} | "
+                f"{h.get('eval_version')} | {'' if p is None else f'{p:.3f}'} | {h.get('passed')} | "
+                f"{h.get('note', '')} |"
+            )
         lines.append("")
     if summary:
-        lines += [f"## Final evaluation ({summary['eval_version']}, primary metric: {summary['primary_metric']})", "",
-                  "| system | primary | 95% CI | format rate | prompt tokens |", "|---|---|---|---|---|"]
+        lines += [
+            f"## Final evaluation ({summary['eval_version']}, primary metric: {summary['primary_metric']})",
+            "",
+            "| system | primary | 95% CI | format rate | prompt tokens |",
+            "|---|---|---|---|---|",
+        ]
         for r in summary["rows"]:
             ci = r.get("ci") or [None, None]
-            lines.append(f"| {r['system']} | {_f(r['primary'])} | {_f(ci[0])}–{_f(ci[1])} | {_f(r['format_rate'])} | "
-                         f"{_f(r['prompt_tokens'], 0)} |")
-        lines += ["", *[f"- {g}" for g in gain_lines(summary)], "",
-                  f"Verdict: {'PASS' if summary['verdict'].get('passed') else 'FAIL'}",
-                  *[f"- {x}" for x in summary["verdict"].get("reasons", [])], "",
-                  f"Full report: {summary['report']}", ""]
+            lines.append(
+                f"| {r['system']} | {_f(r['primary'])} | {_f(ci[0])}–{_f(ci[1])} | {_f(r['format_rate'])} | "
+                f"{_f(r['prompt_tokens'], 0)} |"
+            )
+        lines += [
+            "",
+            *[f"- {g}" for g in gain_lines(summary)],
+            "",
+            f"Verdict: {'PASS' if summary['verdict'].get('passed') else 'FAIL'}",
+            *[f"- {x}" for x in summary["verdict"].get("reasons", [])],
+            "",
+            f"Full report: {summary['report']}",
+            "",
+        ]
     if artifacts.get("export"):
-        lines += ["## Use it", "", f"- Serve: `tunewise serve --model {artifacts['export']}/merged`",
-                  f"- Or with the adapter: `tunewise serve --adapter {artifacts['export']}/adapter`", ""]
+        lines += [
+            "## Use it",
+            "",
+            f"- Serve: `tunewise serve --model {artifacts['export']}/merged`",
+            f"- Or with the adapter: `tunewise serve --adapter {artifacts['export']}/adapter`",
+            "",
+        ]
     atomic_write_text(run.path / "report.md", "\n".join(lines))
-    atomic_write_json(run.path / "summary.json", {"stop_reason": reason, "summary": summary, "artifacts": artifacts,
-                                                  "history": state.get("history", [])})
+    atomic_write_json(
+        run.path / "summary.json",
+        {
+            "stop_reason": reason,
+            "summary": summary,
+            "artifacts": artifacts,
+            "history": state.get("history", []),
+        },
+    )
     artifacts["report"] = str(run.path / "report.md")
-    return {"status": "done", "artifacts": artifacts, "stop_reason": reason,
-            "log": [f"report: stopped because {STOP_REASONS.get(reason, reason)} → {run.path / 'report.md'}"]}
+    return {
+        "status": "done",
+        "artifacts": artifacts,
+        "stop_reason": reason,
+        "log": [f"report: stopped because {STOP_REASONS.get(reason, reason)} → {run.path / 'report.md'}"],
+    }
 
 
 def _f(x, digits: int = 3) -> str:

@@ -25,12 +25,16 @@ def _body(teacher, req: Request) -> dict:
     if teacher.model.startswith(("gpt-5", "o1", "o3", "o4")):
         body["max_completion_tokens"] = req.params.max_tokens
     else:
-        body.update(max_tokens=req.params.max_tokens, temperature=req.params.temperature, top_p=req.params.top_p)
+        body.update(
+            max_tokens=req.params.max_tokens, temperature=req.params.temperature, top_p=req.params.top_p
+        )
     if req.params.seed is not None:
         body["seed"] = req.params.seed
     if req.json_schema is not None:
-        body["response_format"] = {"type": "json_schema",
-                                   "json_schema": {"name": "output", "schema": req.json_schema, "strict": False}}
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": req.json_schema, "strict": False},
+        }
     return body
 
 
@@ -41,20 +45,32 @@ def _client(client=None):
         return client
     key = os.environ.get("OPENAI_API_KEY")
     if not key:
-        raise ProviderError("--batch needs OPENAI_API_KEY (the Batch API is OpenAI's)", fix="export OPENAI_API_KEY=…")
+        raise ProviderError(
+            "--batch needs OPENAI_API_KEY (the Batch API is OpenAI's)", fix="export OPENAI_API_KEY=…"
+        )
     base = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
     return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120)
 
 
 def _check(resp, what: str):
     if resp.status_code >= 400:
-        raise ProviderError(f"Batch API {what} failed with HTTP {resp.status_code}: {resp.text[:200]}",
-                            fix="check the key and the request; rerun to resume")
+        raise ProviderError(
+            f"Batch API {what} failed with HTTP {resp.status_code}: {resp.text[:200]}",
+            fix="check the key and the request; rerun to resume",
+        )
     return resp.json()
 
 
-def run_batch(teacher, requests: list[Request], *, state_path: Path, client=None, poll_s: float = 30.0,
-              timeout_s: float = 24 * 3600, sleep=time.sleep) -> list[Completion | None]:
+def run_batch(
+    teacher,
+    requests: list[Request],
+    *,
+    state_path: Path,
+    client=None,
+    poll_s: float = 30.0,
+    timeout_s: float = 24 * 3600,
+    sleep=time.sleep,
+) -> list[Completion | None]:
     """Completions in request order (None for a request the batch could not answer)."""
     if not requests:
         return []
@@ -62,13 +78,43 @@ def run_batch(teacher, requests: list[Request], *, state_path: Path, client=None
     state_path = Path(state_path)
     state = read_json(state_path) if state_path.exists() else None
     if state is None or state.get("status") in ("failed", "expired", "cancelled"):
-        lines = "".join(json.dumps({"custom_id": f"r{i}", "method": "POST", "url": "/v1/chat/completions",
-                                    "body": _body(teacher, r)}) + "\n" for i, r in enumerate(requests))
-        up = _check(http.post("/files", data={"purpose": "batch"},
-                              files={"file": ("requests.jsonl", lines.encode(), "application/jsonl")}), "upload")
-        batch = _check(http.post("/batches", json={"input_file_id": up["id"], "endpoint": "/v1/chat/completions",
-                                                   "completion_window": "24h"}), "create")
-        state = {"batch_id": batch["id"], "input_file_id": up["id"], "n": len(requests), "status": batch["status"]}
+        lines = "".join(
+            json.dumps(
+                {
+                    "custom_id": f"r{i}",
+                    "method": "POST",
+                    "url": "/v1/chat/completions",
+                    "body": _body(teacher, r),
+                }
+            )
+            + "\n"
+            for i, r in enumerate(requests)
+        )
+        up = _check(
+            http.post(
+                "/files",
+                data={"purpose": "batch"},
+                files={"file": ("requests.jsonl", lines.encode(), "application/jsonl")},
+            ),
+            "upload",
+        )
+        batch = _check(
+            http.post(
+                "/batches",
+                json={
+                    "input_file_id": up["id"],
+                    "endpoint": "/v1/chat/completions",
+                    "completion_window": "24h",
+                },
+            ),
+            "create",
+        )
+        state = {
+            "batch_id": batch["id"],
+            "input_file_id": up["id"],
+            "n": len(requests),
+            "status": batch["status"],
+        }
         atomic_write_json(state_path, state)  # from here on a rerun resumes this batch
     started = time.monotonic()
     while True:
@@ -79,12 +125,16 @@ def run_batch(teacher, requests: list[Request], *, state_path: Path, client=None
         if batch["status"] in TERMINAL:
             break
         if time.monotonic() - started > timeout_s:
-            raise ProviderError(f"batch {state['batch_id']} still {batch['status']} after {timeout_s:.0f}s",
-                                fix="rerun later: it resumes the same batch")
+            raise ProviderError(
+                f"batch {state['batch_id']} still {batch['status']} after {timeout_s:.0f}s",
+                fix="rerun later: it resumes the same batch",
+            )
         sleep(poll_s)
     if batch["status"] != "completed" or not batch.get("output_file_id"):
-        raise ProviderError(f"batch {state['batch_id']} ended {batch['status']}",
-                            fix="rerun to submit a new batch for the unfinished items")
+        raise ProviderError(
+            f"batch {state['batch_id']} ended {batch['status']}",
+            fix="rerun to submit a new batch for the unfinished items",
+        )
     resp = http.get(f"/files/{batch['output_file_id']}/content")
     if resp.status_code >= 400:
         raise ProviderError(f"Batch API download failed with HTTP {resp.status_code}", fix="rerun to retry")
@@ -100,10 +150,15 @@ def run_batch(teacher, requests: list[Request], *, state_path: Path, client=None
         choice = body["choices"][0]
         usage = body.get("usage") or {}
         pt, ct = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
-        comp = Completion(text=(choice["message"].get("content") or "").strip(), provider=teacher.name,
-                          model=body.get("model", teacher.model), usage=Usage(pt, ct),
-                          cost_usd=teacher.prices.cost(teacher.name, teacher.model, pt, ct, batch=True),
-                          finish_reason=choice.get("finish_reason"), tag=requests[idx].tag)
+        comp = Completion(
+            text=(choice["message"].get("content") or "").strip(),
+            provider=teacher.name,
+            model=body.get("model", teacher.model),
+            usage=Usage(pt, ct),
+            cost_usd=teacher.prices.cost(teacher.name, teacher.model, pt, ct, batch=True),
+            finish_reason=choice.get("finish_reason"),
+            tag=requests[idx].tag,
+        )
         if requests[idx].json_schema is not None:
             comp.parsed, comp.parse_error = parse_structured(comp.text, requests[idx].json_schema)
         if teacher.budget:

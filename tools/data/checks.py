@@ -63,12 +63,18 @@ def check_answer(answer: str, spec: TaskSpec | None, input_text: str | None = No
             elif out.grounded and input_text is not None:
                 missing = ungrounded_values(obj, input_text)
                 if missing:
-                    problems.append(("incorrect", f"value(s) {', '.join(map(repr, missing[:3]))} do not appear in "
-                                                  "the input"))
+                    problems.append(
+                        (
+                            "incorrect",
+                            f"value(s) {', '.join(map(repr, missing[:3]))} do not appear in the input",
+                        )
+                    )
     elif out.format == "label" and out.labels:
         allowed = {lab.strip().lower() for lab in out.labels}
         if text.lower() not in allowed:
-            problems.append(("label", f"answer {text[:40]!r} is not one of the labels {', '.join(out.labels)}"))
+            problems.append(
+                ("label", f"answer {text[:40]!r} is not one of the labels {', '.join(out.labels)}")
+            )
     if out.regex:
         try:
             if not _compiled(out.regex).fullmatch(text):
@@ -78,5 +84,7 @@ def check_answer(answer: str, spec: TaskSpec | None, input_text: str | None = No
     if out.max_chars is not None and len(text) > out.max_chars:
         problems.append(("length", f"answer has {len(text)} characters, more than max_chars {out.max_chars}"))
     if out.min_chars is not None and len(text) < out.min_chars:
-        problems.append(("length", f"answer has {len(text)} characters, fewer than min_chars {out.min_chars}"))
+        problems.append(
+            ("length", f"answer has {len(text)} characters, fewer than min_chars {out.min_chars}")
+        )
     return problems

@@ -14,8 +14,16 @@ from tools.data.schema import make_row, with_metadata
 from tools.errors import UserError
 
 FORMATS = ("alpaca", "sharegpt", "csv", "jsonl")
-SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "bot": "assistant",
-                  "model": "assistant", "chatgpt": "assistant", "system": "system"}
+SHAREGPT_ROLES = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "bot": "assistant",
+    "model": "assistant",
+    "chatgpt": "assistant",
+    "system": "system",
+}
 INPUT_KEYS = ("input", "prompt", "question", "query", "text")
 OUTPUT_KEYS = ("output", "completion", "response", "answer", "label", "target")
 
@@ -27,7 +35,9 @@ def _iter_json_records(path: Path):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
-            raise UserError(f"invalid JSON ({e.msg})", where=f"{path}:{e.lineno}", fix="repair the file") from None
+            raise UserError(
+                f"invalid JSON ({e.msg})", where=f"{path}:{e.lineno}", fix="repair the file"
+            ) from None
         for i, obj in enumerate(data, 1):
             yield i, obj
         return
@@ -38,8 +48,11 @@ def _iter_json_records(path: Path):
             try:
                 yield i, json.loads(line)
             except json.JSONDecodeError as e:
-                raise UserError(f"invalid JSON ({e.msg} at column {e.colno})", where=f"{path}:{i}",
-                                fix="repair the line, or run `tunewise data validate` to list every problem") from None
+                raise UserError(
+                    f"invalid JSON ({e.msg} at column {e.colno})",
+                    where=f"{path}:{i}",
+                    fix="repair the line, or run `tunewise data validate` to list every problem",
+                ) from None
 
 
 def detect_format(path: Path) -> str:
@@ -58,14 +71,22 @@ def detect_format(path: Path) -> str:
 
 def _need_str(value, where: str, field: str) -> str:
     if value is None:
-        raise UserError(f"missing field `{field}`", where=where, fix=f"add `{field}` or choose the columns/format")
+        raise UserError(
+            f"missing field `{field}`", where=where, fix=f"add `{field}` or choose the columns/format"
+        )
     if not isinstance(value, str):
         value = json.dumps(value, ensure_ascii=False)
     return value
 
 
-def import_file(path: str | Path, *, fmt: str | None = None, input_col: str | None = None,
-                output_col: str | None = None, system: str | None = None) -> list[dict]:
+def import_file(
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    input_col: str | None = None,
+    output_col: str | None = None,
+    system: str | None = None,
+) -> list[dict]:
     """Canonical rows (metadata.source = import) from a file in any supported format."""
     path = Path(path)
     if not path.is_file():
@@ -85,8 +106,14 @@ def import_file(path: str | Path, *, fmt: str | None = None, input_col: str | No
                 instr = _need_str(obj.get("instruction"), where, "instruction")
                 extra = obj.get("input") or ""
                 user = f"{instr}\n\n{extra}".strip() if extra else instr
-                rows.append(make_row(user, _need_str(obj.get("output"), where, "output"),
-                                     system=system or obj.get("system"), source="import"))
+                rows.append(
+                    make_row(
+                        user,
+                        _need_str(obj.get("output"), where, "output"),
+                        system=system or obj.get("system"),
+                        source="import",
+                    )
+                )
             elif fmt == "sharegpt":
                 rows.append(_sharegpt_row(obj, where, system))
             else:
@@ -111,15 +138,22 @@ def _sharegpt_row(obj: dict, where: str, system: str | None) -> dict:
         who = str(turn.get("from", turn.get("role", ""))).lower()
         role = SHAREGPT_ROLES.get(who)
         if role is None:
-            raise UserError(f"turn {j} has unknown speaker {who!r}", where=where,
-                            fix="use from: human/gpt/system (or user/assistant)")
+            raise UserError(
+                f"turn {j} has unknown speaker {who!r}",
+                where=where,
+                fix="use from: human/gpt/system (or user/assistant)",
+            )
         if role == "system" and system:
             continue
-        msgs.append({"role": role, "content": _need_str(turn.get("value", turn.get("content")), where, "value")})
+        msgs.append(
+            {"role": role, "content": _need_str(turn.get("value", turn.get("content")), where, "value")}
+        )
     return with_metadata({"messages": msgs}, source="import")
 
 
-def _jsonl_row(obj: dict, where: str, input_col: str | None, output_col: str | None, system: str | None) -> dict:
+def _jsonl_row(
+    obj: dict, where: str, input_col: str | None, output_col: str | None, system: str | None
+) -> dict:
     if "messages" in obj and not input_col:
         msgs = obj["messages"]
         if not isinstance(msgs, list):
@@ -131,10 +165,17 @@ def _jsonl_row(obj: dict, where: str, input_col: str | None, output_col: str | N
     in_key = input_col or next((k for k in INPUT_KEYS if k in obj), None)
     out_key = output_col or next((k for k in OUTPUT_KEYS if k in obj), None)
     if in_key is None or out_key is None:
-        raise UserError(f"cannot tell input and output apart (keys: {', '.join(sorted(obj))})", where=where,
-                        fix="pass --input-col and --output-col")
-    return make_row(_need_str(obj.get(in_key), where, in_key), _need_str(obj.get(out_key), where, out_key),
-                    system=system, source="import")
+        raise UserError(
+            f"cannot tell input and output apart (keys: {', '.join(sorted(obj))})",
+            where=where,
+            fix="pass --input-col and --output-col",
+        )
+    return make_row(
+        _need_str(obj.get(in_key), where, in_key),
+        _need_str(obj.get(out_key), where, out_key),
+        system=system,
+        source="import",
+    )
 
 
 def _import_csv(path: Path, input_col: str | None, output_col: str | None, system: str | None) -> list[dict]:
@@ -147,12 +188,17 @@ def _import_csv(path: Path, input_col: str | None, output_col: str | None, syste
         out_key = output_col or next((k for k in OUTPUT_KEYS if k in cols), None)
         for key, flag in ((in_key, "--input-col"), (out_key, "--output-col")):
             if key is None or key not in cols:
-                raise UserError(f"column {key!r} not found (columns: {', '.join(cols)})", where=f"{path}:1",
-                                fix=f"pass {flag} with one of the column names")
+                raise UserError(
+                    f"column {key!r} not found (columns: {', '.join(cols)})",
+                    where=f"{path}:1",
+                    fix=f"pass {flag} with one of the column names",
+                )
         for i, rec in enumerate(reader, 2):
             user, answer = rec.get(in_key), rec.get(out_key)
             if user is None or answer is None:
-                raise UserError("row has fewer columns than the header", where=f"{path}:{i}", fix="fix the row")
+                raise UserError(
+                    "row has fewer columns than the header", where=f"{path}:{i}", fix="fix the row"
+                )
             rows.append(make_row(user, answer, system=system, source="import"))
     return rows
 
@@ -163,12 +209,21 @@ def export_rows(rows: list[dict], path: str | Path, fmt: str = "jsonl") -> Path:
     from tools.workspace import atomic_write_jsonl
 
     if fmt == "alpaca":
-        out = [{"instruction": user_text(r), "input": "", "output": answer_text(r),
-                **({"system": system_text(r)} if system_text(r) else {})} for r in rows]
+        out = [
+            {
+                "instruction": user_text(r),
+                "input": "",
+                "output": answer_text(r),
+                **({"system": system_text(r)} if system_text(r) else {}),
+            }
+            for r in rows
+        ]
     elif fmt == "sharegpt":
         back = {"user": "human", "assistant": "gpt", "system": "system"}
-        out = [{"conversations": [{"from": back[m["role"]], "value": m["content"]} for m in r["messages"]]}
-               for r in rows]
+        out = [
+            {"conversations": [{"from": back[m["role"]], "value": m["content"]} for m in r["messages"]]}
+            for r in rows
+        ]
     else:
         out = rows
     return atomic_write_jsonl(path, out)

@@ -15,7 +15,18 @@ from tools.data.schema import answer_text, normalize_text, row_id, user_text, wi
 from tools.llm.types import GenParams, Request
 from tools.spec import TaskSpec
 
-CATEGORIES = ("ok", "incorrect", "off_task", "format", "incomplete", "verbose", "unsafe", "label", "length", "empty")
+CATEGORIES = (
+    "ok",
+    "incorrect",
+    "off_task",
+    "format",
+    "incomplete",
+    "verbose",
+    "unsafe",
+    "label",
+    "length",
+    "empty",
+)
 CRITIQUE_SCHEMA = {
     "type": "object",
     "required": ["score", "category", "reason"],
@@ -52,9 +63,14 @@ def _judge_requests(rows: list[dict], spec: TaskSpec, max_tokens: int) -> list[R
 
     prompt = load_prompt("data_critique")
     rules = output_rules(spec)
-    return [Request(prompt.messages(spec=spec.spec, output_rules=rules, input=user_text(r), answer=answer_text(r)),
-                    GenParams(temperature=0.0, max_tokens=max_tokens), json_schema=CRITIQUE_SCHEMA)
-            for r in rows]
+    return [
+        Request(
+            prompt.messages(spec=spec.spec, output_rules=rules, input=user_text(r), answer=answer_text(r)),
+            GenParams(temperature=0.0, max_tokens=max_tokens),
+            json_schema=CRITIQUE_SCHEMA,
+        )
+        for r in rows
+    ]
 
 
 def lenient_score(text: str) -> int | None:
@@ -68,21 +84,34 @@ def judge_rows(rows: list[dict], spec: TaskSpec, judge, max_tokens: int = JUDGE_
     if not rows:
         return []
     if judge is None:  # validators only (e.g. the embedded model, which cannot grade)
-        return [{"score": None, "category": "unjudged", "reason": "no LLM judge: programmatic validators only"}
-                for _ in rows]
+        return [
+            {"score": None, "category": "unjudged", "reason": "no LLM judge: programmatic validators only"}
+            for _ in rows
+        ]
     comps = judge.map(_judge_requests(rows, spec, max_tokens))
     verdicts = []
     for c in comps:
         if c.parsed is not None:
             cat = str(c.parsed.get("category") or "ok").strip().lower().replace(" ", "_")[:30]
-            verdicts.append({"score": int(c.parsed["score"]), "category": cat,
-                             "reason": str(c.parsed.get("reason") or "")[:500]})
+            verdicts.append(
+                {
+                    "score": int(c.parsed["score"]),
+                    "category": cat,
+                    "reason": str(c.parsed.get("reason") or "")[:500],
+                }
+            )
         elif lenient_score(c.text) is not None:
-            verdicts.append({"score": lenient_score(c.text), "category": "lenient_parse",
-                             "reason": (c.text or "")[:300]})
+            verdicts.append(
+                {"score": lenient_score(c.text), "category": "lenient_parse", "reason": (c.text or "")[:300]}
+            )
         else:
-            verdicts.append({"score": None, "category": "unjudged",
-                             "reason": f"the judge's reply was not valid JSON ({(c.parse_error or '')[:120]})"})
+            verdicts.append(
+                {
+                    "score": None,
+                    "category": "unjudged",
+                    "reason": f"the judge's reply was not valid JSON ({(c.parse_error or '')[:120]})",
+                }
+            )
     return verdicts
 
 
@@ -92,13 +121,26 @@ def _repair(rows: list[dict], critiques: list[str], spec: TaskSpec, teacher, max
     prompt = load_prompt("data_repair")
     rules = output_rules(spec)
     schema = spec.output.json_schema if spec.output.format == "json" else None
-    reqs = [Request(prompt.messages(system_prompt=spec.effective_system_prompt, spec=spec.spec, output_rules=rules,
-                                    input=user_text(r), answer=answer_text(r), critique=c),
-                    GenParams(temperature=0.0, max_tokens=max_tokens), json_schema=schema)
-            for r, c in zip(rows, critiques, strict=True)]
+    reqs = [
+        Request(
+            prompt.messages(
+                system_prompt=spec.effective_system_prompt,
+                spec=spec.spec,
+                output_rules=rules,
+                input=user_text(r),
+                answer=answer_text(r),
+                critique=c,
+            ),
+            GenParams(temperature=0.0, max_tokens=max_tokens),
+            json_schema=schema,
+        )
+        for r, c in zip(rows, critiques, strict=True)
+    ]
     out = []
     for comp in teacher.map(reqs):
-        out.append(json.dumps(comp.parsed, ensure_ascii=False) if comp.parsed is not None else comp.text.strip())
+        out.append(
+            json.dumps(comp.parsed, ensure_ascii=False) if comp.parsed is not None else comp.text.strip()
+        )
     return out
 
 
@@ -108,8 +150,16 @@ def _with_answer(row: dict, answer: str) -> dict:
     return {"messages": msgs, "metadata": dict(row.get("metadata") or {})}
 
 
-def critique_examples(rows: list[dict], spec: TaskSpec, *, judge, teacher=None, threshold: int = 3,
-                      repair_max_tokens: int = 256, judge_max_tokens: int = JUDGE_MAX_TOKENS) -> tuple[list[dict], list[dict[str, Any]]]:
+def critique_examples(
+    rows: list[dict],
+    spec: TaskSpec,
+    *,
+    judge,
+    teacher=None,
+    threshold: int = 3,
+    repair_max_tokens: int = 256,
+    judge_max_tokens: int = JUDGE_MAX_TOKENS,
+) -> tuple[list[dict], list[dict[str, Any]]]:
     """(kept rows with score/critique/category in metadata, one decision per input row).
 
     Order: programmatic validators → judge → one repair by the teacher for rows under `threshold` (or failing a
@@ -119,12 +169,17 @@ def critique_examples(rows: list[dict], spec: TaskSpec, *, judge, teacher=None, 
     rows = [with_metadata(r) for r in rows]
     issues = [programmatic_issues(r, spec) for r in rows]
     to_judge = [i for i, iss in enumerate(issues) if not iss]
-    verdicts: dict[int, dict] = dict(zip(to_judge, judge_rows([rows[i] for i in to_judge], spec, judge, judge_max_tokens),
-                                         strict=True))
+    verdicts: dict[int, dict] = dict(
+        zip(to_judge, judge_rows([rows[i] for i in to_judge], spec, judge, judge_max_tokens), strict=True)
+    )
     for i, iss in enumerate(issues):
         if iss:
-            verdicts[i] = {"score": 1, "category": iss[0][0], "reason": "; ".join(r for _, r in iss),
-                           "stage": "validator"}
+            verdicts[i] = {
+                "score": 1,
+                "category": iss[0][0],
+                "reason": "; ".join(r for _, r in iss),
+                "stage": "validator",
+            }
         else:
             verdicts[i]["stage"] = "judge"
 
@@ -134,11 +189,14 @@ def critique_examples(rows: list[dict], spec: TaskSpec, *, judge, teacher=None, 
     bad = [i for i in range(len(rows)) if failing(verdicts[i])]
     repaired: dict[int, dict] = {}
     if bad and teacher is not None:
-        new_answers = _repair([rows[i] for i in bad], [verdicts[i]["reason"] for i in bad], spec, teacher,
-                              repair_max_tokens)
+        new_answers = _repair(
+            [rows[i] for i in bad], [verdicts[i]["reason"] for i in bad], spec, teacher, repair_max_tokens
+        )
         cand = {i: _with_answer(rows[i], a) for i, a in zip(bad, new_answers, strict=True)}
         cand_ok = [i for i in bad if not programmatic_issues(cand[i], spec)]
-        second = dict(zip(cand_ok, judge_rows([cand[i] for i in cand_ok], spec, judge, judge_max_tokens), strict=True))
+        second = dict(
+            zip(cand_ok, judge_rows([cand[i] for i in cand_ok], spec, judge, judge_max_tokens), strict=True)
+        )
         for i in bad:
             if i in second and not failing(second[i]):
                 repaired[i] = cand[i]
@@ -154,21 +212,53 @@ def critique_examples(rows: list[dict], spec: TaskSpec, *, judge, teacher=None, 
         rid = row_id(row)
         if i in repaired:
             meta = repaired[i]["metadata"]
-            new = with_metadata(repaired[i], source="repair", score=v["score"], critique=v["reason"],
-                                category=v["category"], flags=list(meta.get("flags") or []) + ["repaired"],
-                                repaired_from=meta.get("source"))
+            new = with_metadata(
+                repaired[i],
+                source="repair",
+                score=v["score"],
+                critique=v["reason"],
+                category=v["category"],
+                flags=list(meta.get("flags") or []) + ["repaired"],
+                repaired_from=meta.get("source"),
+            )
             new["metadata"]["flags"] = [f for f in new["metadata"]["flags"] if f != "truncated"]
             kept.append(new)
-            decisions.append({"id": rid, "action": "repaired", "score": v["score"], "category": v["category"],
-                              "reason": v["reason"], "before": v.get("before")})
+            decisions.append(
+                {
+                    "id": rid,
+                    "action": "repaired",
+                    "score": v["score"],
+                    "category": v["category"],
+                    "reason": v["reason"],
+                    "before": v.get("before"),
+                }
+            )
         elif failing(v):
-            decisions.append({"id": rid, "action": "dropped", "stage": v["stage"], "score": v["score"],
-                              "category": v["category"], "reason": v["reason"],
-                              **({"repair_failed": v["repair_failed"]} if v.get("repair_failed") else {})})
+            decisions.append(
+                {
+                    "id": rid,
+                    "action": "dropped",
+                    "stage": v["stage"],
+                    "score": v["score"],
+                    "category": v["category"],
+                    "reason": v["reason"],
+                    **({"repair_failed": v["repair_failed"]} if v.get("repair_failed") else {}),
+                }
+            )
         else:
             flags = list(row["metadata"].get("flags") or []) + (["unjudged"] if v["score"] is None else [])
-            kept.append(with_metadata(row, score=v["score"], critique=v["reason"], category=v["category"],
-                                      flags=flags))
-            decisions.append({"id": rid, "action": "kept", "score": v["score"], "category": v["category"],
-                              "reason": v["reason"]})
+            kept.append(
+                with_metadata(
+                    row, score=v["score"], critique=v["reason"], category=v["category"], flags=flags
+                )
+            )
+            decisions.append(
+                {
+                    "id": rid,
+                    "action": "kept",
+                    "score": v["score"],
+                    "category": v["category"],
+                    "reason": v["reason"],
+                }
+            )
     return kept, decisions

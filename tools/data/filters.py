@@ -14,8 +14,16 @@ from tools.spec import TaskSpec
 GENERAL_PROMPTS = Path(__file__).with_name("general_prompts.jsonl")
 
 
-def hardness_filter(rows: list[dict], spec: TaskSpec, *, student, max_replace_share: float = 0.3,
-                    max_tokens: int = 128, seed: int = 0, probe_first: int | None = 32) -> tuple[list[dict], dict[str, Any]]:
+def hardness_filter(
+    rows: list[dict],
+    spec: TaskSpec,
+    *,
+    student,
+    max_replace_share: float = 0.3,
+    max_tokens: int = 128,
+    seed: int = 0,
+    probe_first: int | None = 32,
+) -> tuple[list[dict], dict[str, Any]]:
     """Run the student base model (system prompt only, as after training) on every input.
 
     Rows it already answers correctly (normalized exact match or equal JSON) get the flag `student_correct`;
@@ -29,15 +37,31 @@ def hardness_filter(rows: list[dict], spec: TaskSpec, *, student, max_replace_sh
     rows = [with_metadata(r) for r in rows]
     if probe_first and len(rows) > probe_first:
         sample = random.Random(seed).sample(rows, probe_first)
-        _, rep = hardness_filter(sample, spec, student=student, max_replace_share=0.0, max_tokens=max_tokens,
-                                 seed=seed, probe_first=None)
+        _, rep = hardness_filter(
+            sample,
+            spec,
+            student=student,
+            max_replace_share=0.0,
+            max_tokens=max_tokens,
+            seed=seed,
+            probe_first=None,
+        )
         if rep["student_correct"] == 0:
-            return rows, {"checked": probe_first, "student_correct": 0, "student_correct_share": 0.0, "removed": [],
-                          "n_to_replace": 0, "max_replace_share": max_replace_share, "sampled": True,
-                          "note": f"the student answered none of {probe_first} sampled inputs correctly: "
-                                  "every example teaches, the rest were not checked"}
-    reqs = [Request([m for m in r["messages"][:-1]], GenParams(temperature=0.0, max_tokens=max_tokens))
-            for r in rows]
+            return rows, {
+                "checked": probe_first,
+                "student_correct": 0,
+                "student_correct_share": 0.0,
+                "removed": [],
+                "n_to_replace": 0,
+                "max_replace_share": max_replace_share,
+                "sampled": True,
+                "note": f"the student answered none of {probe_first} sampled inputs correctly: "
+                "every example teaches, the rest were not checked",
+            }
+    reqs = [
+        Request([m for m in r["messages"][:-1]], GenParams(temperature=0.0, max_tokens=max_tokens))
+        for r in rows
+    ]
     comps = student.map(reqs) if reqs else []
     easy = []
     out = []
@@ -50,15 +74,22 @@ def hardness_filter(rows: list[dict], spec: TaskSpec, *, student, max_replace_sh
     rng = random.Random(seed)
     drop = set(rng.sample(easy, min(budget, len(easy))))
     kept = [r for r in out if row_id(r) not in drop]
-    report = {"checked": len(rows), "student_correct": len(easy),
-              "student_correct_share": round(len(easy) / len(rows), 3) if rows else 0.0,
-              "removed": sorted(drop), "n_to_replace": len(drop), "max_replace_share": max_replace_share}
+    report = {
+        "checked": len(rows),
+        "student_correct": len(easy),
+        "student_correct_share": round(len(easy) / len(rows), 3) if rows else 0.0,
+        "removed": sorted(drop),
+        "n_to_replace": len(drop),
+        "max_replace_share": max_replace_share,
+    }
     return kept, report
 
 
 def load_general_prompts(path: str | Path | None = None) -> list[str]:
     path = Path(path or GENERAL_PROMPTS)
-    return [json.loads(line)["prompt"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line)["prompt"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def general_count(n_task_rows: int, share: float) -> int:
@@ -68,8 +99,16 @@ def general_count(n_task_rows: int, share: float) -> int:
     return max(1, round(share * n_task_rows / (1 - share)))
 
 
-def mix_general(rows: list[dict], share: float = 0.07, *, general_file: str | Path | None = None, teacher=None,
-                spec: TaskSpec | None = None, seed: int = 0, max_tokens: int = 256) -> list[dict]:
+def mix_general(
+    rows: list[dict],
+    share: float = 0.07,
+    *,
+    general_file: str | Path | None = None,
+    teacher=None,
+    spec: TaskSpec | None = None,
+    seed: int = 0,
+    max_tokens: int = 256,
+) -> list[dict]:
     """Add general-purpose examples (source "general") so they are `share` of the result.
 
     From `general_file` (any format `tunewise data import` reads) when given, else the teacher answers prompts
@@ -98,8 +137,16 @@ def mix_general(rows: list[dict], share: float = 0.07, *, general_file: str | Pa
         prompts = [p for p in load_general_prompts() if p.strip().lower() not in task_inputs]
         chosen = rng.sample(prompts, min(k, len(prompts)))
         system = load_prompt("data_general").messages()[0]["content"]
-        reqs = [Request([{"role": "system", "content": system}, {"role": "user", "content": p}],
-                        GenParams(temperature=0.0, max_tokens=max_tokens)) for p in chosen]
-        general = [make_row(p, c.text.strip(), system=system, source="general")
-                   for p, c in zip(chosen, teacher.map(reqs), strict=True) if c.text.strip()]
+        reqs = [
+            Request(
+                [{"role": "system", "content": system}, {"role": "user", "content": p}],
+                GenParams(temperature=0.0, max_tokens=max_tokens),
+            )
+            for p in chosen
+        ]
+        general = [
+            make_row(p, c.text.strip(), system=system, source="general")
+            for p, c in zip(chosen, teacher.map(reqs), strict=True)
+            if c.text.strip()
+        ]
     return list(rows) + general

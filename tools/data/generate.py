@@ -28,7 +28,9 @@ MAX_ROUNDS = 3
 INPUT_TEMPERATURE = 0.9
 NEAR_DUP_JACCARD = 0.7
 FEW_SHOT_INPUTS = 4
-_META_PREFIX = re.compile(r"^(sure|here is|here's|here are|as an ai|i cannot|new input|input\s*\d*\s*:)", re.I)
+_META_PREFIX = re.compile(
+    r"^(sure|here is|here's|here are|as an ai|i cannot|new input|input\s*\d*\s*:)", re.I
+)
 _STRIP_PREFIX = re.compile(r"^\s*(?:[-*•]|\d+[.)]|input\s*:|user\s*:|q\s*:)\s*", re.I)
 
 
@@ -64,8 +66,10 @@ def plan_focuses(axes: dict[str, list[str]], k: int, seed: int = 0) -> list[str]
     names = sorted(axes)
     combos = list(itertools.product(*(axes[n] for n in names))) or [()]
     random.Random(seed).shuffle(combos)
-    return ["; ".join(f"{n}: {v}" for n, v in zip(names, combo, strict=True)) or "any" for combo in
-            itertools.islice(itertools.cycle(combos), k)]
+    return [
+        "; ".join(f"{n}: {v}" for n, v in zip(names, combo, strict=True)) or "any"
+        for combo in itertools.islice(itertools.cycle(combos), k)
+    ]
 
 
 def clean_input(text: str) -> str:
@@ -107,7 +111,9 @@ def answer_messages(spec: TaskSpec, user_input: str, examples: Sequence[dict] | 
     return msgs
 
 
-def input_messages_for(spec: TaskSpec, focus: str, seed_inputs: Sequence[str], rng: random.Random) -> list[dict]:
+def input_messages_for(
+    spec: TaskSpec, focus: str, seed_inputs: Sequence[str], rng: random.Random
+) -> list[dict]:
     """Few-shot input writing: earlier inputs as the assistant's previous replies, then the request."""
     from prompts import load_prompt
 
@@ -124,7 +130,9 @@ def input_messages_for(spec: TaskSpec, focus: str, seed_inputs: Sequence[str], r
 
 def seed_rows(spec: TaskSpec) -> list[dict]:
     """The spec's own examples as rows (source "seed")."""
-    return [make_row(e.input, e.output, system=spec.effective_system_prompt, source="seed") for e in spec.examples]
+    return [
+        make_row(e.input, e.output, system=spec.effective_system_prompt, source="seed") for e in spec.examples
+    ]
 
 
 def load_spec_inputs(spec: TaskSpec) -> list[str]:
@@ -144,7 +152,9 @@ def load_spec_inputs(spec: TaskSpec) -> list[str]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                raise UserError(f"invalid JSON ({e.msg})", where=f"{path}:{i}", fix="one input per line") from None
+                raise UserError(
+                    f"invalid JSON ({e.msg})", where=f"{path}:{i}", fix="one input per line"
+                ) from None
             if "input" not in obj:
                 raise UserError("JSON line has no `input`", where=f"{path}:{i}", fix='write {"input": "…"}')
             out.append(str(obj["input"]))
@@ -170,15 +180,29 @@ class Journal:
 
     def add(self, entry: dict) -> None:
         append_jsonl(self.path, entry)
-        (self.inputs if entry["kind"] == "input" else self.answers)[entry.get("slot") or entry.get("key")] = entry
+        (self.inputs if entry["kind"] == "input" else self.answers)[entry.get("slot") or entry.get("key")] = (
+            entry
+        )
 
 
 # ---------------------------------------------------------------- generation
-def generate_examples(spec: TaskSpec, n: int, *, teacher, workdir: Path, budget=None,
-                      targeted: list[dict] | None = None, existing_inputs: Sequence[str] = (),
-                      on_progress: Callable[[dict], None] | None = None, concurrency: int | None = None,
-                      input_max_tokens: int = 64, answer_max_tokens: int = 256, seed: int = 0,
-                      batch: bool = False, batch_client=None) -> GenerationResult:
+def generate_examples(
+    spec: TaskSpec,
+    n: int,
+    *,
+    teacher,
+    workdir: Path,
+    budget=None,
+    targeted: list[dict] | None = None,
+    existing_inputs: Sequence[str] = (),
+    on_progress: Callable[[dict], None] | None = None,
+    concurrency: int | None = None,
+    input_max_tokens: int = 64,
+    answer_max_tokens: int = 256,
+    seed: int = 0,
+    batch: bool = False,
+    batch_client=None,
+) -> GenerationResult:
     """Generate `n` examples (or, with `targeted`, the requested ones) as canonical rows.
 
     `teacher` is a provider; `budget` a `Budget` or a USD limit. A budget stop returns the rows
@@ -191,8 +215,10 @@ def generate_examples(spec: TaskSpec, n: int, *, teacher, workdir: Path, budget=
     if batch and teacher.name != "openai":
         from tools.errors import UserError
 
-        raise UserError(f"--batch uses OpenAI's Batch API; the teacher is {teacher.describe()}",
-                        fix="drop --batch, or use an OpenAI teacher (OPENAI_API_KEY / teacher.provider: openai)")
+        raise UserError(
+            f"--batch uses OpenAI's Batch API; the teacher is {teacher.describe()}",
+            fix="drop --batch, or use an OpenAI teacher (OPENAI_API_KEY / teacher.provider: openai)",
+        )
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     journal = Journal(workdir)
@@ -211,12 +237,26 @@ def generate_examples(spec: TaskSpec, n: int, *, teacher, workdir: Path, budget=
     if targeted:
         for j, t in enumerate(targeted):
             exs = [dict(e) for e in t.get("examples") or []] or [e.model_dump() for e in spec.examples]
-            groups.append({"key": f"t{j}-{stable_hash(t.get('description', ''), size=4)}", "n": int(t.get("n", 10)),
-                           "axes": {"target": [t.get("description") or "a harder case"]} | derive_axes(spec),
-                           "examples": exs, "source": "targeted", "description": t.get("description")})
+            groups.append(
+                {
+                    "key": f"t{j}-{stable_hash(t.get('description', ''), size=4)}",
+                    "n": int(t.get("n", 10)),
+                    "axes": {"target": [t.get("description") or "a harder case"]} | derive_axes(spec),
+                    "examples": exs,
+                    "source": "targeted",
+                    "description": t.get("description"),
+                }
+            )
     else:
-        groups.append({"key": "g", "n": n, "axes": derive_axes(spec),
-                       "examples": [e.model_dump() for e in spec.examples], "source": "teacher"})
+        groups.append(
+            {
+                "key": "g",
+                "n": n,
+                "axes": derive_axes(spec),
+                "examples": [e.model_dump() for e in spec.examples],
+                "source": "teacher",
+            }
+        )
 
     seen_texts = [e.input for e in spec.examples] + list(existing_inputs)
     seen_sigs = [minhash(t) for t in seen_texts]
@@ -226,8 +266,15 @@ def generate_examples(spec: TaskSpec, n: int, *, teacher, workdir: Path, budget=
     def journal_input(slot: str, text: str, focus: str, group: dict) -> None:
         text = clean_input(text)
         reason = input_rejection(text, seen_sigs=seen_sigs, seed_lengths=seed_lengths)
-        entry = {"kind": "input", "slot": slot, "group": group["key"], "focus": focus, "text": text,
-                 "accepted": reason is None, "reason": reason}
+        entry = {
+            "kind": "input",
+            "slot": slot,
+            "group": group["key"],
+            "focus": focus,
+            "text": text,
+            "accepted": reason is None,
+            "reason": reason,
+        }
         if reason is None:
             seen_sigs.append(minhash(text))
         journal.add(entry)
@@ -240,14 +287,25 @@ def generate_examples(spec: TaskSpec, n: int, *, teacher, workdir: Path, budget=
                 if entry["group"] == group["key"] and entry["accepted"]:
                     seen_sigs.append(minhash(entry["text"]))
             if group["source"] == "teacher" and user_inputs:
-                for i, text in enumerate(user_inputs[:group["n"]]):
+                for i, text in enumerate(user_inputs[: group["n"]]):
                     slot = f"{group['key']}:u{i}"
                     if slot not in journal.inputs:
-                        journal.add({"kind": "input", "slot": slot, "group": group["key"], "focus": "user input",
-                                     "text": text, "accepted": True, "reason": None})
+                        journal.add(
+                            {
+                                "kind": "input",
+                                "slot": slot,
+                                "group": group["key"],
+                                "focus": "user input",
+                                "text": text,
+                                "accepted": True,
+                                "reason": None,
+                            }
+                        )
             seed_inputs = [e["input"] for e in group["examples"]] or list(existing_inputs)[:FEW_SHOT_INPUTS]
             for rnd in range(MAX_ROUNDS):
-                accepted = [e for e in journal.inputs.values() if e["group"] == group["key"] and e["accepted"]]
+                accepted = [
+                    e for e in journal.inputs.values() if e["group"] == group["key"] and e["accepted"]
+                ]
                 need = group["n"] - len(accepted)
                 if need <= 0:
                     break
@@ -259,8 +317,11 @@ def generate_examples(spec: TaskSpec, n: int, *, teacher, workdir: Path, budget=
                     if slot in journal.inputs:
                         continue
                     msgs = input_messages_for(spec, focus, seed_inputs, random.Random(slot))
-                    params = GenParams(temperature=INPUT_TEMPERATURE, max_tokens=input_max_tokens,
-                                       seed=hash_int(slot) % (2 ** 31))
+                    params = GenParams(
+                        temperature=INPUT_TEMPERATURE,
+                        max_tokens=input_max_tokens,
+                        seed=hash_int(slot) % (2**31),
+                    )
                     todo.append(Request(msgs, params, tag=(slot, focus)))
                 if not todo:
                     continue
@@ -270,9 +331,17 @@ def generate_examples(spec: TaskSpec, n: int, *, teacher, workdir: Path, budget=
                     if slot not in journal.inputs:
                         journal_input(slot, comp.text, focus, group)
 
-                _run(teacher, todo, on_input, concurrency, batch, batch_client, workdir / f"batch-inputs-{group['key']}-{rnd}.json")
+                _run(
+                    teacher,
+                    todo,
+                    on_input,
+                    concurrency,
+                    batch,
+                    batch_client,
+                    workdir / f"batch-inputs-{group['key']}-{rnd}.json",
+                )
             accepted = [e for e in journal.inputs.values() if e["group"] == group["key"] and e["accepted"]]
-            group["inputs"] = accepted[:group["n"]]
+            group["inputs"] = accepted[: group["n"]]
             result.shortfall += max(0, group["n"] - len(accepted))
 
         # answers
@@ -284,8 +353,14 @@ def generate_examples(spec: TaskSpec, n: int, *, teacher, workdir: Path, budget=
                 if key in journal.answers:
                     continue
                 msgs = answer_messages(spec, entry["text"], group["examples"])
-                todo.append(Request(msgs, GenParams(temperature=0.0, max_tokens=answer_max_tokens),
-                                    json_schema=json_schema, tag=(key, entry)))
+                todo.append(
+                    Request(
+                        msgs,
+                        GenParams(temperature=0.0, max_tokens=answer_max_tokens),
+                        json_schema=json_schema,
+                        tag=(key, entry),
+                    )
+                )
 
             def on_answer(i: int, comp: Completion, todo=todo, group=group) -> None:
                 key, entry = todo[i].tag
@@ -294,15 +369,31 @@ def generate_examples(spec: TaskSpec, n: int, *, teacher, workdir: Path, budget=
                 text = comp.text.strip()
                 if comp.parsed is not None:
                     text = json.dumps(comp.parsed, ensure_ascii=False)
-                row = make_row(entry["text"], text, system=spec.effective_system_prompt, source=group["source"],
-                               flags=["truncated"] if comp.finish_reason == "length" else [],
-                               extra={"focus": entry["focus"], "teacher": teacher.describe(),
-                                      **({"target": group["description"]} if group.get("description") else {})})
+                row = make_row(
+                    entry["text"],
+                    text,
+                    system=spec.effective_system_prompt,
+                    source=group["source"],
+                    flags=["truncated"] if comp.finish_reason == "length" else [],
+                    extra={
+                        "focus": entry["focus"],
+                        "teacher": teacher.describe(),
+                        **({"target": group["description"]} if group.get("description") else {}),
+                    },
+                )
                 journal.add({"kind": "answer", "key": key, "row": row, "cost_usd": comp.cost_usd})
                 progress({"event": "answer", "key": key, "done": len(journal.answers)})
 
             if todo:
-                _run(teacher, todo, on_answer, concurrency, batch, batch_client, workdir / f"batch-answers-{group['key']}.json")
+                _run(
+                    teacher,
+                    todo,
+                    on_answer,
+                    concurrency,
+                    batch,
+                    batch_client,
+                    workdir / f"batch-answers-{group['key']}.json",
+                )
     except BudgetExceeded as e:
         result.stopped = "budget"
         append_jsonl(journal.path, {"kind": "stop", "reason": e.message})
@@ -313,8 +404,12 @@ def generate_examples(spec: TaskSpec, n: int, *, teacher, workdir: Path, budget=
     # assemble from the journal: stable order, one row per input
     seen_ids = set()
     for group in groups:
-        for entry in group.get("inputs") or [e for e in journal.inputs.values() if e["group"] == group["key"]
-                                               and e["accepted"]][:group["n"]]:
+        for entry in (
+            group.get("inputs")
+            or [e for e in journal.inputs.values() if e["group"] == group["key"] and e["accepted"]][
+                : group["n"]
+            ]
+        ):
             ans = journal.answers.get(f"{entry['slot']}:a")
             if ans is None:
                 continue
@@ -333,7 +428,9 @@ def hash_int(text: str) -> int:
     return int(stable_hash(text, size=8), 16)
 
 
-def _run(teacher, requests: list[Request], on_result, concurrency, batch: bool, batch_client, state_path: Path) -> None:
+def _run(
+    teacher, requests: list[Request], on_result, concurrency, batch: bool, batch_client, state_path: Path
+) -> None:
     if batch:
         from tools.data.batch import run_batch
 
@@ -349,5 +446,11 @@ def generation_summary(result: GenerationResult) -> dict[str, Any]:
     reasons: dict[str, int] = {}
     for e in result.rejected_inputs:
         reasons[e.get("reason") or "?"] = reasons.get(e.get("reason") or "?", 0) + 1
-    return {"rows": len(result), "stopped": result.stopped, "provider_calls": result.provider_calls,
-            "cost_usd": round(result.cost_usd, 6), "rejected_inputs": reasons, "shortfall": result.shortfall}
+    return {
+        "rows": len(result),
+        "stopped": result.stopped,
+        "provider_calls": result.provider_calls,
+        "cost_usd": round(result.cost_usd, 6),
+        "rejected_inputs": reasons,
+        "shortfall": result.shortfall,
+    }

@@ -39,8 +39,15 @@ def review_queue(run, version: str | None = None, sample_share: float = 0.1, *, 
                 why.append("flagged: " + ", ".join(flags))
             if isinstance(meta.get("score"), (int, float)) and meta["score"] < LOW_SCORE + 1:
                 why.append(f"score {meta['score']}")
-            item = {"id": row_id(row), "split": split, "row": row, "score": meta.get("score"),
-                    "category": meta.get("category"), "flags": meta.get("flags") or [], "why": why}
+            item = {
+                "id": row_id(row),
+                "split": split,
+                "row": row,
+                "score": meta.get("score"),
+                "category": meta.get("category"),
+                "flags": meta.get("flags") or [],
+                "why": why,
+            }
             (items if why else rest).append(item)
     total = len(items) + len(rest)
     want = math.ceil(sample_share * total) if total else 0  # at least this share, sampled from the rest
@@ -111,8 +118,15 @@ def apply_review(run, version: str | None, decisions: list[dict[str, Any]], prop
                     other = splits[os_][oi]
                     if other_id != rid and other_id not in rejected and _similar_keys(other) & similar:
                         rejected.add(other_id)
-                        records.append({"id": other_id, "action": "reject", "reason": reason,
-                                        "propagated_from": rid, "via": sorted(_similar_keys(other) & similar)})
+                        records.append(
+                            {
+                                "id": other_id,
+                                "action": "reject",
+                                "reason": reason,
+                                "propagated_from": rid,
+                                "via": sorted(_similar_keys(other) & similar),
+                            }
+                        )
             continue
         content = d.get("content")
         if not isinstance(content, str) or not content.strip():
@@ -120,8 +134,9 @@ def apply_review(run, version: str | None, decisions: list[dict[str, Any]], prop
         before = answer_text(row)
         msgs = [dict(m) for m in row["messages"]]
         msgs[-1]["content"] = content
-        splits[s][i] = with_metadata({"messages": msgs, "metadata": row.get("metadata")}, review="edited",
-                                     edit_reason=reason)
+        splits[s][i] = with_metadata(
+            {"messages": msgs, "metadata": row.get("metadata")}, review="edited", edit_reason=reason
+        )
         records.append({"id": rid, "action": "edit", "reason": reason})
         similar = _similar_keys(row)
         if propagate and similar:
@@ -137,18 +152,33 @@ def apply_review(run, version: str | None, decisions: list[dict[str, Any]], prop
                 if new_text != text:
                     omsgs = [dict(m) for m in other["messages"]]
                     omsgs[-1]["content"] = new_text
-                    splits[os_][oi] = with_metadata({"messages": omsgs, "metadata": other.get("metadata")},
-                                                    review="edited", edit_reason=reason)
-                    records.append({"id": other_id, "action": "edit", "reason": reason, "propagated_from": rid,
-                                    "replacements": repl})
+                    splits[os_][oi] = with_metadata(
+                        {"messages": omsgs, "metadata": other.get("metadata")},
+                        review="edited",
+                        edit_reason=reason,
+                    )
+                    records.append(
+                        {
+                            "id": other_id,
+                            "action": "edit",
+                            "reason": reason,
+                            "propagated_from": rid,
+                            "replacements": repl,
+                        }
+                    )
     for s in ("train", "val", "test", "regression"):
         splits[s] = [r for r in splits[s] if row_id(r) not in rejected]
     n_prop = sum(1 for r in records if r.get("propagated_from"))
     parent_manifest = load_manifest(run, version)
-    return write_data_version(run, splits, {
-        "parent": version,
-        "reason": f"review: {len(decisions)} decision(s)" + (f", {n_prop} propagated to similar examples" if n_prop else ""),
-        "sources": parent_manifest.get("sources", []),
-        "decisions": records,
-        "review": {"decisions": len(decisions), "propagated": n_prop, "rejected": len(rejected)},
-    })
+    return write_data_version(
+        run,
+        splits,
+        {
+            "parent": version,
+            "reason": f"review: {len(decisions)} decision(s)"
+            + (f", {n_prop} propagated to similar examples" if n_prop else ""),
+            "sources": parent_manifest.get("sources", []),
+            "decisions": records,
+            "review": {"decisions": len(decisions), "propagated": n_prop, "rejected": len(rejected)},
+        },
+    )

@@ -34,7 +34,9 @@ def stable_hash(*parts: str, size: int = 16) -> str:
 
 def hash64(text: str) -> int:
     """A stable 64-bit integer hash (blake2b; Python's hash() is randomised per process)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+    return int.from_bytes(
+        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little"
+    )
 
 
 def input_messages(messages: list[dict]) -> list[dict]:
@@ -73,19 +75,39 @@ def system_text(row: dict) -> str | None:
 
 def example_id(messages: list[dict]) -> str:
     """Stable id of an example: a hash of its normalized input turns."""
-    return stable_hash(*(f"{m.get('role')}:{normalize_text(m.get('content', ''))}" for m in input_messages(messages)))
+    return stable_hash(
+        *(f"{m.get('role')}:{normalize_text(m.get('content', ''))}" for m in input_messages(messages))
+    )
 
 
-def make_row(user: str, assistant: str, *, system: str | None = None, source: str = "import",
-             score: int | None = None, critique: str | None = None, category: str | None = None,
-             flags: list[str] | None = None, review: str | None = None, extra: dict | None = None) -> dict:
+def make_row(
+    user: str,
+    assistant: str,
+    *,
+    system: str | None = None,
+    source: str = "import",
+    score: int | None = None,
+    critique: str | None = None,
+    category: str | None = None,
+    flags: list[str] | None = None,
+    review: str | None = None,
+    extra: dict | None = None,
+) -> dict:
     messages: list[dict] = []
     if system:
         messages.append({"role": "system", "content": system})
     messages.append({"role": "user", "content": user})
     messages.append({"role": "assistant", "content": assistant})
-    return with_metadata({"messages": messages}, source=source, score=score, critique=critique, category=category,
-                         flags=flags or [], review=review, **(extra or {}))
+    return with_metadata(
+        {"messages": messages},
+        source=source,
+        score=score,
+        critique=critique,
+        category=category,
+        flags=flags or [],
+        review=review,
+        **(extra or {}),
+    )
 
 
 def with_metadata(row: dict, **updates: Any) -> dict:

@@ -28,13 +28,15 @@ _B = _rng.integers(0, (1 << 61) - 1, size=N_PERM, dtype=np.uint64)
 
 def shingles(text: str, k: int = SHINGLE) -> np.ndarray:
     """Hashes of the byte k-grams of the normalized text, vectorized (stable across processes)."""
-    data = np.frombuffer(normalize_text(text).encode("utf-8", "surrogatepass"), dtype=np.uint8).astype(np.uint64)
+    data = np.frombuffer(normalize_text(text).encode("utf-8", "surrogatepass"), dtype=np.uint8).astype(
+        np.uint64
+    )
     if data.size <= k:
         return np.array([zlib.crc32(data.tobytes()) + 1], dtype=np.uint64)
     n = data.size - k + 1
     h = np.zeros(n, dtype=np.uint64)
     for j in range(k):  # polynomial hash of each window, < 2^40, so no overflow
-        h = h * np.uint64(257) + data[j:j + n]
+        h = h * np.uint64(257) + data[j : j + n]
     return np.unique(h & np.uint64(0xFFFFFFFF)) ^ np.uint64(0x9E3779B9)
 
 
@@ -52,7 +54,7 @@ def band_keys(sig: np.ndarray) -> list[int]:
     """One 64-bit key per LSH band (the band index is mixed in so bands never collide with each other)."""
     keys = []
     for b in range(BANDS):
-        chunk = sig[b * ROWS:(b + 1) * ROWS].tobytes()
+        chunk = sig[b * ROWS : (b + 1) * ROWS].tobytes()
         keys.append((zlib.crc32(chunk) << 32) | (zlib.crc32(chunk, b + 1) & 0xFFFFFFFF) | 1)
     return keys
 

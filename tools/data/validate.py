@@ -89,8 +89,13 @@ class ValidationReport:
         return [p.line for p in self.problems if p.kind == kind]
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "ok": self.ok, "problem_counts": self.problem_counts,
-                "problems": [asdict(p) for p in self.problems], "summary": self.summary}
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "problem_counts": self.problem_counts,
+            "problems": [asdict(p) for p in self.problems],
+            "summary": self.summary,
+        }
 
 
 # ---------------------------------------------------------------- tokens
@@ -123,8 +128,11 @@ class TokenCounter:
         self.context_length = int(ctx or min(tok.model_max_length, 1 << 20))
         self.source = f"{path.name} tokenizer"
         # The chat template adds a fixed number of tokens around each message; measure it once.
-        probe = [{"role": "system", "content": "a"}, {"role": "user", "content": "b"},
-                 {"role": "assistant", "content": "c"}]
+        probe = [
+            {"role": "system", "content": "a"},
+            {"role": "user", "content": "b"},
+            {"role": "assistant", "content": "c"},
+        ]
         try:
             rendered = tok.apply_chat_template(probe, tokenize=False)
             total = len(tok(rendered, add_special_tokens=False)["input_ids"])
@@ -177,8 +185,14 @@ class Histogram:
     def describe(self) -> dict:
         if not self.n:
             return {"n": 0}
-        return {"n": self.n, "mean": round(self.total / self.n, 1), "p50": self.percentile(50),
-                "p90": self.percentile(90), "p99": self.percentile(99), "max": max(self.freq)}
+        return {
+            "n": self.n,
+            "mean": round(self.total / self.n, 1),
+            "p50": self.percentile(50),
+            "p90": self.percentile(90),
+            "p99": self.percentile(99),
+            "max": max(self.freq),
+        }
 
 
 # ---------------------------------------------------------------- validator
@@ -223,8 +237,12 @@ def _check_structure(obj: Any, line: int, col: _Collector) -> list[dict] | None:
             col.add(line, "missing_role", f"message {i} has no role")
             usable = False
         elif role not in ROLES:
-            col.add(line, "unknown_role", f"message {i} has unknown role {str(role)[:20]!r}",
-                    "use system, user or assistant (e.g. human→user, gpt→assistant)")
+            col.add(
+                line,
+                "unknown_role",
+                f"message {i} has unknown role {str(role)[:20]!r}",
+                "use system, user or assistant (e.g. human→user, gpt→assistant)",
+            )
             usable = False
         content = m.get("content")
         if not isinstance(content, str):
@@ -238,10 +256,16 @@ def _check_structure(obj: Any, line: int, col: _Collector) -> list[dict] | None:
     roles = [m["role"] for m in msgs]
     body = roles[1:] if roles[0] == "system" else roles
     if "system" in body:
-        col.add(line, "wrong_order", f"a system message at position {roles.index('system', 1) + 1}; only the first "
-                "message may be system")
+        col.add(
+            line,
+            "wrong_order",
+            f"a system message at position {roles.index('system', 1) + 1}; only the first "
+            "message may be system",
+        )
     elif not body or body[0] != "user":
-        col.add(line, "wrong_order", "the conversation must start with a user message (after an optional system)")
+        col.add(
+            line, "wrong_order", "the conversation must start with a user message (after an optional system)"
+        )
     else:
         for i in range(1, len(body)):
             if body[i] == body[i - 1]:
@@ -253,9 +277,15 @@ def _check_structure(obj: Any, line: int, col: _Collector) -> list[dict] | None:
     return msgs
 
 
-def validate_file(path: str | Path, *, model: str | None = None, task: TaskSpec | None = None,
-                  count_tokens: bool = True, max_tokens: int | None = None,
-                  min_examples: int = MIN_EXAMPLES) -> ValidationReport:
+def validate_file(
+    path: str | Path,
+    *,
+    model: str | None = None,
+    task: TaskSpec | None = None,
+    count_tokens: bool = True,
+    max_tokens: int | None = None,
+    min_examples: int = MIN_EXAMPLES,
+) -> ValidationReport:
     """Validate a chat JSONL file line by line. Raises UserError (exit 2) only when it cannot be read."""
     path = Path(path)
     if not path.exists():
@@ -265,11 +295,20 @@ def validate_file(path: str | Path, *, model: str | None = None, task: TaskSpec 
     try:
         fh = open(path, "rb")
     except OSError as e:
-        raise UserError(f"cannot read the file ({e.strerror})", where=str(path), fix="check permissions") from None
+        raise UserError(
+            f"cannot read the file ({e.strerror})", where=str(path), fix="check permissions"
+        ) from None
     with fh:
-        return validate_lines(fh, str(path), model=model, task=task, count_tokens=count_tokens,
-                              max_tokens=max_tokens, min_examples=min_examples,
-                              file_size=path.stat().st_size)
+        return validate_lines(
+            fh,
+            str(path),
+            model=model,
+            task=task,
+            count_tokens=count_tokens,
+            max_tokens=max_tokens,
+            min_examples=min_examples,
+            file_size=path.stat().st_size,
+        )
 
 
 def validate_rows(rows: Iterable[dict], *, name: str = "<rows>", **kw) -> ValidationReport:
@@ -277,9 +316,17 @@ def validate_rows(rows: Iterable[dict], *, name: str = "<rows>", **kw) -> Valida
     return validate_lines((json.dumps(r, ensure_ascii=False).encode() for r in rows), name, **kw)
 
 
-def validate_lines(lines: Iterable[bytes], name: str, *, model: str | None = None, task: TaskSpec | None = None,
-                   count_tokens: bool = True, max_tokens: int | None = None, min_examples: int = MIN_EXAMPLES,
-                   file_size: int | None = None) -> ValidationReport:
+def validate_lines(
+    lines: Iterable[bytes],
+    name: str,
+    *,
+    model: str | None = None,
+    task: TaskSpec | None = None,
+    count_tokens: bool = True,
+    max_tokens: int | None = None,
+    min_examples: int = MIN_EXAMPLES,
+    file_size: int | None = None,
+) -> ValidationReport:
     from tools.data.similarity import FixedTable, NearDuplicateIndex
 
     col = _Collector()
@@ -316,8 +363,11 @@ def validate_lines(lines: Iterable[bytes], name: str, *, model: str | None = Non
                 total += n + counter.per_message_overhead
             hist_total.add(total)
             if limit and total > limit:
-                col.add(line_no, "over_context", f"{total} tokens, over the {limit}-token limit "
-                        f"({counter.source})")
+                col.add(
+                    line_no,
+                    "over_context",
+                    f"{total} tokens, over the {limit}-token limit ({counter.source})",
+                )
         pending.clear()
 
     first_bytes = None
@@ -402,8 +452,12 @@ def validate_lines(lines: Iterable[bytes], name: str, *, model: str | None = Non
             token_note = f"tokens not counted: {e.message}"
 
     # ---- file-level problems
-    looks_like_labels = label_task or (answers is not None and n_valid >= 10 and len(answers) <= LABEL_MAX_DISTINCT
-                                       and all(len(a) <= 40 for a in answers))
+    looks_like_labels = label_task or (
+        answers is not None
+        and n_valid >= 10
+        and len(answers) <= LABEL_MAX_DISTINCT
+        and all(len(a) <= 40 for a in answers)
+    )
     if not looks_like_labels:
         for line_no, ans in short_lines:
             col.add(line_no, "short_answer", f"the answer {ans!r} is very short")
@@ -414,30 +468,46 @@ def validate_lines(lines: Iterable[bytes], name: str, *, model: str | None = Non
             if key == ref_key:
                 continue
             what = "has no system prompt" if key is None else f"uses system prompt {preview!r}"
-            col.add(first, "inconsistent_system_prompt",
-                    f"{what} ({count} line{'s' if count != 1 else ''} from here) while {ref_count} lines use "
-                    + ("none" if ref_key is None else repr(systems[ref_key][2])))
+            col.add(
+                first,
+                "inconsistent_system_prompt",
+                f"{what} ({count} line{'s' if count != 1 else ''} from here) while {ref_count} lines use "
+                + ("none" if ref_key is None else repr(systems[ref_key][2])),
+            )
     label_counts = None
     if looks_like_labels and answers:
         label_counts = dict(sorted(answers.items(), key=lambda kv: -kv[1]))
         if task is not None and task.output.labels:
             # imbalance among the task's own labels; unknown labels are reported line by line
-            label_counts = {normalize_text(lab): answers.get(normalize_text(lab), 0) for lab in task.output.labels}
+            label_counts = {
+                normalize_text(lab): answers.get(normalize_text(lab), 0) for lab in task.output.labels
+            }
         counts = list(label_counts.values())
         if len(counts) > 1 and max(counts) >= LABEL_IMBALANCE_RATIO * max(min(counts), 1):
             rare = min(label_counts, key=label_counts.get)
             common = max(label_counts, key=label_counts.get)
-            col.add(None, "label_imbalance", f"label {common!r} has {label_counts[common]} examples, {rare!r} only "
-                    f"{label_counts[rare]}")
+            col.add(
+                None,
+                "label_imbalance",
+                f"label {common!r} has {label_counts[common]} examples, {rare!r} only {label_counts[rare]}",
+            )
     if n_valid < min_examples:
-        col.add(None, "too_few_examples", f"{n_valid} usable examples; fine-tuning needs at least {min_examples} "
-                "(a few hundred is typical)")
+        col.add(
+            None,
+            "too_few_examples",
+            f"{n_valid} usable examples; fine-tuning needs at least {min_examples} "
+            "(a few hundred is typical)",
+        )
 
     # ---- summary
     train_tokens = hist_total.total
     summary: dict[str, Any] = {
-        "lines": n_lines, "blank_lines": n_blank, "parsed": n_parsed, "valid_examples": n_valid,
-        "multi_turn": n_multi_turn, "distinct_system_prompts": len(systems),
+        "lines": n_lines,
+        "blank_lines": n_blank,
+        "parsed": n_parsed,
+        "valid_examples": n_valid,
+        "multi_turn": n_multi_turn,
+        "distinct_system_prompts": len(systems),
         "problems": sum(col.counts.values()),
         "tokens": {r: hist[r].describe() for r in ROLES} | {"example": hist_total.describe()},
         "tokenizer": counter.source if counter is not None and counter.source else None,
@@ -450,9 +520,13 @@ def validate_lines(lines: Iterable[bytes], name: str, *, model: str | None = Non
         summary["labels"] = label_counts
     notes = []
     if inputs_full_at:
-        notes.append(f"duplicate index full at line {inputs_full_at}: later lines checked against earlier ones only")
+        notes.append(
+            f"duplicate index full at line {inputs_full_at}: later lines checked against earlier ones only"
+        )
     if near_full_at:
-        notes.append(f"near-duplicate index full at line {near_full_at}: later lines checked against earlier ones only")
+        notes.append(
+            f"near-duplicate index full at line {near_full_at}: later lines checked against earlier ones only"
+        )
     if notes:
         summary["index_notes"] = notes
     if train_tokens:
@@ -469,12 +543,18 @@ def training_estimates(tokens_per_epoch: int, epochs: int = DEFAULT_EPOCHS) -> d
 
     prices = PriceTable.load()
     total = tokens_per_epoch * epochs
-    managed = {f"{prov}:{model}": round(prices.training_cost(prov, model, total), 4) for prov, model in MANAGED_ESTIMATES}
+    managed = {
+        f"{prov}:{model}": round(prices.training_cost(prov, model, total), 4)
+        for prov, model in MANAGED_ESTIMATES
+    }
     gpu_hours = total / GPU_TRAIN_TOKENS_PER_S / 3600
     return {
-        "epochs": epochs, "training_tokens": total, "managed_usd": managed,
-        "local_gpu_hours": round(gpu_hours, 3), "local_gpu_usd": round(gpu_hours * prices.gpu_hour, 3),
+        "epochs": epochs,
+        "training_tokens": total,
+        "managed_usd": managed,
+        "local_gpu_hours": round(gpu_hours, 3),
+        "local_gpu_usd": round(gpu_hours * prices.gpu_hour, 3),
         "local_cpu_hours": round(total / CPU_TRAIN_TOKENS_PER_S / 3600, 2),
         "assumptions": f"{GPU_TRAIN_TOKENS_PER_S:.0f} tokens/s on one GPU at ${prices.gpu_hour}/h; "
-                       f"{CPU_TRAIN_TOKENS_PER_S:.0f} tokens/s on CPU",
+        f"{CPU_TRAIN_TOKENS_PER_S:.0f} tokens/s on CPU",
     }

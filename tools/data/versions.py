@@ -39,13 +39,18 @@ def critique_stats(rows: list[dict]) -> dict:
     """Score distribution, mean, categories and flags of a list of rows (from their metadata)."""
     scores = [r.get("metadata", {}).get("score") for r in rows]
     scored = [s for s in scores if isinstance(s, (int, float))]
-    cats = Counter(r.get("metadata", {}).get("category") for r in rows if r.get("metadata", {}).get("category"))
+    cats = Counter(
+        r.get("metadata", {}).get("category") for r in rows if r.get("metadata", {}).get("category")
+    )
     flags = Counter(f for r in rows for f in (r.get("metadata", {}).get("flags") or []))
     sources = Counter(r.get("metadata", {}).get("source") or "unknown" for r in rows)
     return {
-        "scored": len(scored), "mean_score": round(sum(scored) / len(scored), 3) if scored else None,
+        "scored": len(scored),
+        "mean_score": round(sum(scored) / len(scored), 3) if scored else None,
         "score_counts": {str(k): v for k, v in sorted(Counter(scored).items())},
-        "categories": dict(cats.most_common()), "flags": dict(flags.most_common()), "sources": dict(sources),
+        "categories": dict(cats.most_common()),
+        "flags": dict(flags.most_common()),
+        "sources": dict(sources),
     }
 
 
@@ -88,8 +93,11 @@ def write_data_version(run: Run | str, splits: dict[str, list[dict]], manifest: 
     atomic_write_json(tmp / "manifest.json", full)
     final = base / version
     if final.exists():
-        raise UserError(f"data version {version} appeared while writing", where=str(final),
-                        fix="another process is writing this run; retry")
+        raise UserError(
+            f"data version {version} appeared while writing",
+            where=str(final),
+            fix="another process is writing this run; retry",
+        )
     tmp.rename(final)
     return version
 
@@ -139,9 +147,15 @@ def _pick_for_coverage(rows: list[dict], n: int, label_key: str | None, rng: ran
     return picked
 
 
-def split_rows(rows: list[dict], *, ratios: tuple[float, float, float] = (0.8, 0.1, 0.1), seed: int = 0,
-               label_key: str | None = None, regression_n: int = 30,
-               previous_regression: list[dict] | None = None) -> dict[str, list]:
+def split_rows(
+    rows: list[dict],
+    *,
+    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    label_key: str | None = None,
+    regression_n: int = 30,
+    previous_regression: list[dict] | None = None,
+) -> dict[str, list]:
     """Split into train/val/test (+ regression) with no exact or near-duplicate inputs across splits.
 
     Near-duplicate inputs are grouped first and a whole group goes to one split (the leakage check).
@@ -166,7 +180,7 @@ def split_rows(rows: list[dict], *, ratios: tuple[float, float, float] = (0.8, 0
     regression = [with_metadata(r) for r in (previous_regression or [])]
     reg_texts = [user_text(r) for r in regression]
     groups = near_duplicate_groups([user_text(r) for r in rows] + reg_texts)
-    reg_groups = set(groups[len(rows):])
+    reg_groups = set(groups[len(rows) :])
     by_group: dict[int, list[dict]] = defaultdict(list)
     leaked_into_regression: list[dict] = []
     for r, g in zip(rows, groups, strict=False):
@@ -234,8 +248,11 @@ def diff_versions(run: Run | str, a: str, b: str) -> dict[str, Any]:
         rb = {row_id(r): r for r in read_split(run, b, split)}
         changed = [i for i in ra.keys() & rb.keys() if ra[i]["messages"] != rb[i]["messages"]]
         out["splits"][split] = {
-            "added": sorted(rb.keys() - ra.keys()), "removed": sorted(ra.keys() - rb.keys()),
-            "changed": sorted(changed), "count_a": len(ra), "count_b": len(rb),
+            "added": sorted(rb.keys() - ra.keys()),
+            "removed": sorted(ra.keys() - rb.keys()),
+            "changed": sorted(changed),
+            "count_a": len(ra),
+            "count_b": len(rb),
         }
     ma, mb = load_manifest(run, a), load_manifest(run, b)
     out["reason"] = mb.get("reason")
@@ -251,10 +268,15 @@ def version_stats(run: Run | str, version: str | None = None) -> dict[str, Any]:
     rows = read_split(run, version, "all")
     lengths = sorted(len(answer_text(r)) for r in rows)
     return {
-        "version": manifest["version"], "parent": manifest.get("parent"), "reason": manifest.get("reason"),
-        "counts": manifest.get("counts", {}), "critique": critique_stats(rows),
-        "answer_chars": {"p50": lengths[len(lengths) // 2] if lengths else None,
-                         "max": lengths[-1] if lengths else None},
+        "version": manifest["version"],
+        "parent": manifest.get("parent"),
+        "reason": manifest.get("reason"),
+        "counts": manifest.get("counts", {}),
+        "critique": critique_stats(rows),
+        "answer_chars": {
+            "p50": lengths[len(lengths) // 2] if lengths else None,
+            "max": lengths[-1] if lengths else None,
+        },
         "decisions": Counter(d.get("action") for d in manifest.get("decisions", [])),
         "sources": manifest.get("sources", []),
     }

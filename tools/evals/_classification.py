@@ -32,7 +32,11 @@ def label_match(output: str, reference: str, labels: Sequence[str] | None = None
 def label_accuracy(predictions: Sequence[str | None], references: Sequence[str]) -> float:
     if not references:
         return 0.0
-    hits = sum(1 for p, r in zip(predictions, references, strict=True) if p is not None and normalize_text(p) == normalize_text(r))
+    hits = sum(
+        1
+        for p, r in zip(predictions, references, strict=True)
+        if p is not None and normalize_text(p) == normalize_text(r)
+    )
     return hits / len(references)
 
 

@@ -65,8 +65,11 @@ def flatten_json(value: Any, prefix: str = "") -> dict[str, Any]:
 def values_equal(a: Any, b: Any) -> bool:
     """Leaf equality that forgives case/punctuation in strings and "3" vs 3 in numbers."""
     if isinstance(a, bool) or isinstance(b, bool):
-        return a is b or (isinstance(a, str) and a.lower() == str(b).lower()) or (
-            isinstance(b, str) and b.lower() == str(a).lower())
+        return (
+            a is b
+            or (isinstance(a, str) and a.lower() == str(b).lower())
+            or (isinstance(b, str) and b.lower() == str(a).lower())
+        )
     if a is None or b is None:
         return a is None and b is None
     try:

@@ -12,8 +12,14 @@ def length_stats(texts: Sequence[str]) -> dict:
     chars = np.array([len(str(t or "")) for t in texts], dtype=float)
     words = np.array([len(str(t or "").split()) for t in texts], dtype=float)
     if chars.size == 0:
-        return {"n": 0, "chars_mean": 0.0, "chars_median": 0.0, "chars_p90": 0.0, "chars_max": 0,
-                "words_mean": 0.0}
+        return {
+            "n": 0,
+            "chars_mean": 0.0,
+            "chars_median": 0.0,
+            "chars_p90": 0.0,
+            "chars_max": 0,
+            "words_mean": 0.0,
+        }
     return {
         "n": int(chars.size),
         "chars_mean": float(chars.mean()),

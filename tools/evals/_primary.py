@@ -10,8 +10,19 @@ from tools.evals._match import exact_match, rouge_l, token_f1
 from tools.evals._pattern import format_errors, regex_match
 
 # Metrics where higher is better and the value is in [0, 1]; "judge" is the rubric mean rescaled to [0, 1].
-KNOWN_METRICS = ("exact_match", "token_f1", "rouge_l", "label_accuracy", "macro_f1", "json_valid",
-                 "json_field_accuracy", "schema_conformance", "regex_match", "format_ok", "judge")
+KNOWN_METRICS = (
+    "exact_match",
+    "token_f1",
+    "rouge_l",
+    "label_accuracy",
+    "macro_f1",
+    "json_valid",
+    "json_field_accuracy",
+    "schema_conformance",
+    "regex_match",
+    "format_ok",
+    "judge",
+)
 
 
 def primary_metric_for(spec: Any, *, judge_available: bool = True) -> str:
@@ -53,7 +64,11 @@ def score_output(output: str, reference: str, spec: Any) -> dict:
         scores["label_pred"] = extract_label(output, labels)
     if getattr(out_spec, "regex", None):
         scores["regex_match"] = regex_match(output, out_spec.regex)
-    errors = format_errors(output, out_spec) if out_spec is not None else ([] if str(output).strip() else ["empty reply"])
+    errors = (
+        format_errors(output, out_spec)
+        if out_spec is not None
+        else ([] if str(output).strip() else ["empty reply"])
+    )
     scores["format_ok"] = 0.0 if errors else 1.0
     scores["format_errors"] = errors
     return scores

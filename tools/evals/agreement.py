@@ -7,9 +7,18 @@ from pathlib import Path
 
 from tools.evals._metrics.agreement import agreement_rate, cohen_kappa
 
-LOW_KAPPA = 0.4  # below "moderate" agreement (Landis & Koch): the judge's pass/fail is not a stand-in for people
+LOW_KAPPA = (
+    0.4  # below "moderate" agreement (Landis & Koch): the judge's pass/fail is not a stand-in for people
+)
 ACCEPT = {"accepted", "accept", "approved", "ok", "pass", "passed"}
-REJECT = {"rejected", "reject", "edited", "edit", "fail", "failed"}  # an edit means the original needed fixing
+REJECT = {
+    "rejected",
+    "reject",
+    "edited",
+    "edit",
+    "fail",
+    "failed",
+}  # an edit means the original needed fixing
 
 
 def review_label(decision) -> bool | None:
@@ -27,8 +36,10 @@ def review_agreement(human: Sequence[bool], judge: Sequence[bool | None]) -> dic
     kappa = cohen_kappa(hs, js)
     out = {"n": len(pairs), "agreement": agreement_rate(hs, js), "kappa": kappa, "warning": None}
     if kappa is not None and kappa < LOW_KAPPA:
-        out["warning"] = (f"judge agrees weakly with reviewers (kappa {kappa:.2f} < {LOW_KAPPA}): treat judge scores "
-                          "as a rough signal, or use a stronger judge model")
+        out["warning"] = (
+            f"judge agrees weakly with reviewers (kappa {kappa:.2f} < {LOW_KAPPA}): treat judge scores "
+            "as a rough signal, or use a stronger judge model"
+        )
     return out
 
 
@@ -89,6 +100,8 @@ def judge_agreement(data_dir: Path, judge, *, limit: int = 40) -> dict | None:
         return None
     verdicts = judge.score([{"input": it["input"], "output": it["output"]} for it in items])
     out = review_agreement([it["human_pass"] for it in items], [v.passed for v in verdicts])
-    out["items"] = [{"id": it["id"], "human_pass": it["human_pass"], "judge_pass": v.passed, "reason": v.reason}
-                    for it, v in zip(items, verdicts, strict=True)]
+    out["items"] = [
+        {"id": it["id"], "human_pass": it["human_pass"], "judge_pass": v.passed, "reason": v.reason}
+        for it, v in zip(items, verdicts, strict=True)
+    ]
     return out

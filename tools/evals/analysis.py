@@ -37,7 +37,9 @@ def _load_outputs(report_or_outputs: Any) -> tuple[list[dict], str | None, str |
     return list(report_or_outputs), None, None
 
 
-def classify_failure(entry: dict, reference: str, spec: Any, primary_metric: str | None) -> tuple[str, dict] | None:
+def classify_failure(
+    entry: dict, reference: str, spec: Any, primary_metric: str | None
+) -> tuple[str, dict] | None:
     """(cause, details) when this system output fails, else None. Causes in priority order."""
     fmt = getattr(getattr(spec, "output", None), "format", "text")
     metrics = entry.get("metrics") or {}
@@ -64,7 +66,9 @@ def classify_failure(entry: dict, reference: str, spec: Any, primary_metric: str
     ref_len, out_len = len(reference.strip()), len(text.strip())
     judge = entry.get("judge") or {}
     if judge.get("passed") is False:
-        dims = {d: judge.get(d) for d in ("correctness", "format", "completeness") if judge.get(d) is not None}
+        dims = {
+            d: judge.get(d) for d in ("correctness", "format", "completeness") if judge.get(d) is not None
+        }
         weakest = min(dims, key=dims.get) if dims else "correctness"
         return f"judge_{weakest}", {"reason": judge.get("reason", ""), "scores": dims}
     if fmt == "text" and ref_len >= 20 and (out_len > 2.5 * ref_len or out_len < 0.3 * ref_len):
@@ -87,14 +91,19 @@ def _error_phrase(error: str) -> str:
         return "JSON that breaks the schema"
     if error.startswith("does not match"):
         return "text that does not match the required pattern"
-    return {"not valid JSON": "text that is not valid JSON", "no allowed label": "no allowed label",
-            "label wrapped in extra text": "the label wrapped in extra text", "empty reply": "an empty reply"
-            }.get(error, error)
+    return {
+        "not valid JSON": "text that is not valid JSON",
+        "no allowed label": "no allowed label",
+        "label wrapped in extra text": "the label wrapped in extra text",
+        "empty reply": "an empty reply",
+    }.get(error, error)
 
 
 def _describe(cause: str, group: list[dict], spec: Any, n: int) -> str:
     fmt = getattr(getattr(spec, "output", None), "format", "text")
-    want = {"json": "valid JSON that matches the schema", "label": "exactly one allowed label"}.get(fmt, "a clean answer")
+    want = {"json": "valid JSON that matches the schema", "label": "exactly one allowed label"}.get(
+        fmt, "a clean answer"
+    )
     if cause == "format_error":
         errs = Counter(_error_phrase(e) for g in group for e in g["details"].get("errors", []))
         top = " or ".join(e for e, _ in errs.most_common(2))
@@ -106,15 +115,22 @@ def _describe(cause: str, group: list[dict], spec: Any, n: int) -> str:
     if cause == "wrong_value":
         return f"{n} more inputs like these, where the model fills the JSON fields with wrong values instead of the ones in the input"
     if cause == "wrong_label":
-        conf = Counter((g["details"].get("predicted") or "no label", g["details"].get("expected")) for g in group)
+        conf = Counter(
+            (g["details"].get("predicted") or "no label", g["details"].get("expected")) for g in group
+        )
         (pred, exp), _ = conf.most_common(1)[0]
         return f"{n} more inputs like these, where the model answers {pred} instead of {exp}"
     if cause == "length":
-        errs = Counter(e.split(" ")[1] if e.startswith("too") else "off" for g in group
-                       for e in g["details"].get("errors", []))
+        errs = Counter(
+            e.split(" ")[1] if e.startswith("too") else "off"
+            for g in group
+            for e in g["details"].get("errors", [])
+        )
         way = errs.most_common(1)[0][0] if errs else "off"
-        return (f"{n} more inputs like these, where the model's answer is too {way} instead of matching the "
-                "expected length")
+        return (
+            f"{n} more inputs like these, where the model's answer is too {way} instead of matching the "
+            "expected length"
+        )
     if cause.startswith("judge_"):
         dim = cause.removeprefix("judge_")
         reasons = [g["details"].get("reason") for g in group if g["details"].get("reason")]
@@ -123,8 +139,9 @@ def _describe(cause: str, group: list[dict], spec: Any, n: int) -> str:
     return f"{n} more inputs like these, where the model's answer differs from the reference instead of matching it"
 
 
-def analyze_failures(report_or_outputs: Any, spec: Any, *, system: str | None = None,
-                     primary_metric: str | None = None) -> list[dict]:
+def analyze_failures(
+    report_or_outputs: Any, spec: Any, *, system: str | None = None, primary_metric: str | None = None
+) -> list[dict]:
     """Targeted-data requests, largest group first:
     {"cause", "description", "examples": [{"input", "output", "expected"}], "n", "count", "ids", "splits"}.
     """
@@ -149,17 +166,27 @@ def analyze_failures(report_or_outputs: Any, spec: Any, *, system: str | None = 
     requests = []
     for cause, group in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         n = max(10, min(50, 10 * len(group)))  # ~10 new inputs per failure, 10–50 per request
-        requests.append({
-            "cause": cause,
-            "description": _describe(cause, group, spec, n),
-            "examples": [{"input": g["row"].get("input", ""), "output": g["entry"].get("text", ""),
-                          "expected": g["row"].get("reference", "")} for g in group[:MAX_EXAMPLES]],
-            "n": n,
-            "count": len(group),
-            "ids": [g["row"].get("id") for g in group],
-            "splits": sorted({g["row"].get("split") or "test" for g in group}),
-            "categories": sorted({str(g["row"].get("category")) for g in group if g["row"].get("category")}),
-        })
+        requests.append(
+            {
+                "cause": cause,
+                "description": _describe(cause, group, spec, n),
+                "examples": [
+                    {
+                        "input": g["row"].get("input", ""),
+                        "output": g["entry"].get("text", ""),
+                        "expected": g["row"].get("reference", ""),
+                    }
+                    for g in group[:MAX_EXAMPLES]
+                ],
+                "n": n,
+                "count": len(group),
+                "ids": [g["row"].get("id") for g in group],
+                "splits": sorted({g["row"].get("split") or "test" for g in group}),
+                "categories": sorted(
+                    {str(g["row"].get("category")) for g in group if g["row"].get("category")}
+                ),
+            }
+        )
     return requests
 
 

@@ -158,8 +158,9 @@ def parse_pairwise(text: str, parsed: dict | None = None) -> tuple[str | None, s
     t = (text or "").strip()
     choice = _normalize_choice(t)
     if choice is None:
-        m = re.search(r"\b(?:winner|verdict|better)\W{0,5}(?:is\s+)?(?:answer\s+)?(A|B|tie)\b", t, re.I) or \
-            re.search(r"\b(?:answer|response)\s+(A|B)\s+is\s+better\b", t, re.I)
+        m = re.search(
+            r"\b(?:winner|verdict|better)\W{0,5}(?:is\s+)?(?:answer\s+)?(A|B|tie)\b", t, re.I
+        ) or re.search(r"\b(?:answer|response)\s+(A|B)\s+is\s+better\b", t, re.I)
         choice = _normalize_choice(m.group(1)) if m else None
     return choice, ""
 
@@ -197,8 +198,9 @@ def requirements_text(spec: Any) -> str:
 class Judge:
     """An LLM judge over any provider. Deterministic by default (temperature 0, fixed seed)."""
 
-    def __init__(self, provider, *, spec: Any = None, temperature: float = 0.0, max_tokens: int = 160,
-                 seed: int = 0):
+    def __init__(
+        self, provider, *, spec: Any = None, temperature: float = 0.0, max_tokens: int = 160, seed: int = 0
+    ):
         self.provider = provider
         self.spec = spec
         self.temperature = temperature
@@ -213,7 +215,7 @@ class Judge:
         return {
             "model": describe() if callable(describe) else str(getattr(self.provider, "model", "?")),
             "prompt_version": f"judge_pointwise@{self.pointwise_prompt.version} "
-                              f"judge_pairwise@{self.pairwise_prompt.version}",
+            f"judge_pairwise@{self.pairwise_prompt.version}",
             "temperature": self.temperature,
         }
 
@@ -231,19 +233,27 @@ class Judge:
 
         return GenParams(temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed)
 
-    def score(self, items: Sequence[dict], *, on_result: Callable[[int, Any], None] | None = None
-              ) -> list[PointwiseVerdict]:
+    def score(
+        self, items: Sequence[dict], *, on_result: Callable[[int, Any], None] | None = None
+    ) -> list[PointwiseVerdict]:
         """Rubric verdicts for items {"input", "output", "reference"?}, in order."""
         from tools.llm import Request
 
         params = self._params()
-        reqs = [Request(self.pointwise_prompt.messages(**self._common(it), output=it.get("output") or "(empty)"),
-                        params, json_schema=POINTWISE_SCHEMA) for it in items]
+        reqs = [
+            Request(
+                self.pointwise_prompt.messages(**self._common(it), output=it.get("output") or "(empty)"),
+                params,
+                json_schema=POINTWISE_SCHEMA,
+            )
+            for it in items
+        ]
         comps = self.provider.map(reqs, on_result=on_result) if reqs else []
         return [parse_pointwise(c.text, c.parsed) for c in comps]
 
-    def compare(self, pairs: Sequence[dict], *, on_result: Callable[[int, Any], None] | None = None
-                ) -> list[PairwiseVerdict]:
+    def compare(
+        self, pairs: Sequence[dict], *, on_result: Callable[[int, Any], None] | None = None
+    ) -> list[PairwiseVerdict]:
         """Blinded A/B for pairs {"input", "candidate", "baseline", "reference"?}, each asked in both orders."""
         from tools.llm import Request
 
@@ -252,10 +262,20 @@ class Judge:
         for p in pairs:
             common = self._common(p)
             cand, base = p.get("candidate") or "(empty)", p.get("baseline") or "(empty)"
-            reqs.append(Request(self.pairwise_prompt.messages(**common, answer_a=cand, answer_b=base), params,
-                                json_schema=PAIRWISE_SCHEMA))
-            reqs.append(Request(self.pairwise_prompt.messages(**common, answer_a=base, answer_b=cand), params,
-                                json_schema=PAIRWISE_SCHEMA))
+            reqs.append(
+                Request(
+                    self.pairwise_prompt.messages(**common, answer_a=cand, answer_b=base),
+                    params,
+                    json_schema=PAIRWISE_SCHEMA,
+                )
+            )
+            reqs.append(
+                Request(
+                    self.pairwise_prompt.messages(**common, answer_a=base, answer_b=cand),
+                    params,
+                    json_schema=PAIRWISE_SCHEMA,
+                )
+            )
         comps = self.provider.map(reqs, on_result=on_result) if reqs else []
         verdicts = []
         for i in range(0, len(comps), 2):
@@ -266,8 +286,9 @@ class Judge:
         return verdicts
 
 
-def default_judge(spec: Any = None, *, workspace=None, budget=None, provider=None, model=None,
-                  base_url=None) -> Judge:
+def default_judge(
+    spec: Any = None, *, workspace=None, budget=None, provider=None, model=None, base_url=None
+) -> Judge:
     """The judge the spec asks for (spec.judge), else the auto-picked judge role (embedded offline)."""
     from tools.llm import get_provider
 
@@ -275,5 +296,7 @@ def default_judge(spec: Any = None, *, workspace=None, budget=None, provider=Non
     provider = provider or getattr(role, "provider", None)
     model = model or getattr(role, "model", None)
     base_url = base_url or getattr(role, "base_url", None)
-    return Judge(get_provider("judge", provider, model, base_url=base_url, workspace=workspace, budget=budget),
-                 spec=spec)
+    return Judge(
+        get_provider("judge", provider, model, base_url=base_url, workspace=workspace, budget=budget),
+        spec=spec,
+    )

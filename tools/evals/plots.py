@@ -21,10 +21,20 @@ def plot_scores(systems: dict, metric: str, path: Path) -> Path | None:
         return None
     plt = _plt()
     means = [systems[n]["metrics"][metric]["mean"] for n in names]
-    lows = [m - (systems[n]["metrics"][metric]["ci"][0] if systems[n]["metrics"][metric]["ci"][0] is not None else m)
-            for n, m in zip(names, means, strict=True)]
-    highs = [(systems[n]["metrics"][metric]["ci"][1] if systems[n]["metrics"][metric]["ci"][1] is not None else m) - m
-             for n, m in zip(names, means, strict=True)]
+    lows = [
+        m
+        - (
+            systems[n]["metrics"][metric]["ci"][0]
+            if systems[n]["metrics"][metric]["ci"][0] is not None
+            else m
+        )
+        for n, m in zip(names, means, strict=True)
+    ]
+    highs = [
+        (systems[n]["metrics"][metric]["ci"][1] if systems[n]["metrics"][metric]["ci"][1] is not None else m)
+        - m
+        for n, m in zip(names, means, strict=True)
+    ]
     fig, ax = plt.subplots(figsize=(max(4, 1.3 * len(names) + 2), 3.6))
     bars = ax.bar(names, means, yerr=[lows, highs], capsize=6, color="#4C78A8")
     ax.bar_label(bars, labels=[f"{m:.2f}" for m in means], padding=3)  # a zero score still shows a number

@@ -23,11 +23,18 @@ def _provider_entry(s: SystemSpec, port: int) -> dict:
         prefix = "openai:chat" if s.provider == "openai" else "anthropic:messages"
         return {"id": f"{prefix}:{s.model}", "label": s.name, "config": params}
     if s.kind == "external" and s.base_url:
-        return {"id": f"openai:chat:{s.model}", "label": s.name, "config": {**params, "apiBaseUrl": s.base_url}}
+        return {
+            "id": f"openai:chat:{s.model}",
+            "label": s.name,
+            "config": {**params, "apiBaseUrl": s.base_url},
+        }
     serve = "tunewise serve" + (f" --adapter {s.adapter}" if s.adapter else "") + f" --port {port}"
-    return {"id": f"openai:chat:{s.name}", "label": s.name,
-            "config": {**params, "apiBaseUrl": f"http://127.0.0.1:{port}/v1", "apiKey": "not-needed"},
-            "_serve": serve}
+    return {
+        "id": f"openai:chat:{s.name}",
+        "label": s.name,
+        "config": {**params, "apiBaseUrl": f"http://127.0.0.1:{port}/v1", "apiKey": "not-needed"},
+        "_serve": serve,
+    }
 
 
 def _assertions(reference: str, spec: Any) -> list[dict]:
@@ -41,15 +48,21 @@ def _assertions(reference: str, spec: Any) -> list[dict]:
             ref = None
         if isinstance(ref, dict):
             # field-level check: the share of reference fields reproduced, like json_field_accuracy
-            js = ("const ref = " + json.dumps(ref, ensure_ascii=False) + "; let o; try { o = JSON.parse(output); } "
-                  "catch (e) { return 0; } const keys = Object.keys(ref); if (!keys.length) return 1; "
-                  "return keys.filter(k => JSON.stringify(o[k]) === JSON.stringify(ref[k])).length / keys.length;")
+            js = (
+                "const ref = "
+                + json.dumps(ref, ensure_ascii=False)
+                + "; let o; try { o = JSON.parse(output); } "
+                "catch (e) { return 0; } const keys = Object.keys(ref); if (!keys.length) return 1; "
+                "return keys.filter(k => JSON.stringify(o[k]) === JSON.stringify(ref[k])).length / keys.length;"
+            )
             asserts.append({"type": "javascript", "value": js, "threshold": 1.0})
     elif out.format == "label":
         asserts.append({"type": "equals", "value": reference.strip()})
     else:
         asserts.append({"type": "rouge-n", "value": reference, "threshold": 0.5})
-        asserts.append({"type": "llm-rubric", "value": f"{spec.spec} The answer should agree with: {reference}"})
+        asserts.append(
+            {"type": "llm-rubric", "value": f"{spec.spec} The answer should agree with: {reference}"}
+        )
     if out.regex:
         asserts.append({"type": "regex", "value": out.regex})
     return asserts
@@ -59,10 +72,17 @@ def promptfoo_config(spec: Any, systems: Sequence[SystemSpec], rows: Sequence[di
     """A Promptfoo config dict: one prompt per system (its exact messages, the `input` var for the input)."""
     prompts, providers, serve_cmds = [], [], []
     for n, s in enumerate(systems):
-        template_row = {"messages": [{"role": "user", "content": "\u0000INPUT\u0000"},
-                                     {"role": "assistant", "content": ""}]}
-        msgs = build_messages(s, template_row) if s.kind != "rag" else build_messages(
-            SystemSpec(s.name, "prompted", system_prompt=s.system_prompt), template_row)
+        template_row = {
+            "messages": [
+                {"role": "user", "content": "\u0000INPUT\u0000"},
+                {"role": "assistant", "content": ""},
+            ]
+        }
+        msgs = (
+            build_messages(s, template_row)
+            if s.kind != "rag"
+            else build_messages(SystemSpec(s.name, "prompted", system_prompt=s.system_prompt), template_row)
+        )
         # `dump` JSON-encodes the input, so quotes and newlines in it keep the chat prompt valid JSON
         raw = json.dumps(msgs, ensure_ascii=False).replace('"\\u0000INPUT\\u0000"', "{{ input | dump }}")
         prompts.append({"id": f"prompt-{s.name}", "label": s.name, "raw": raw})
@@ -75,13 +95,26 @@ def promptfoo_config(spec: Any, systems: Sequence[SystemSpec], rows: Sequence[di
     tests = []
     for i, r in enumerate(rows):
         _, _, ref = split_row(r)
-        tests.append({"description": row_id(r, i), "vars": {"input": row_input(r)}, "assert": _assertions(ref, spec),
-                      "metadata": {"category": (r.get("metadata") or {}).get("category") or ""}})
-    return {"description": f"tunewise export: {spec.spec}", "prompts": prompts, "providers": providers,
-            "tests": tests, "_serve": serve_cmds}
+        tests.append(
+            {
+                "description": row_id(r, i),
+                "vars": {"input": row_input(r)},
+                "assert": _assertions(ref, spec),
+                "metadata": {"category": (r.get("metadata") or {}).get("category") or ""},
+            }
+        )
+    return {
+        "description": f"tunewise export: {spec.spec}",
+        "prompts": prompts,
+        "providers": providers,
+        "tests": tests,
+        "_serve": serve_cmds,
+    }
 
 
-def export_promptfoo(spec: Any, systems: Sequence[SystemSpec], rows: Sequence[dict], path: str | Path) -> Path:
+def export_promptfoo(
+    spec: Any, systems: Sequence[SystemSpec], rows: Sequence[dict], path: str | Path
+) -> Path:
     """Write promptfooconfig.yaml with a header saying which local servers to start first."""
     import yaml
 

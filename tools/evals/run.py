@@ -44,15 +44,24 @@ def load_rows(path: Path) -> list[dict]:
     from tools.workspace import read_jsonl
 
     if not Path(path).exists():
-        raise UserError("file not found", where=str(path), fix="check the path (chat JSONL, last turn = reference)")
+        raise UserError(
+            "file not found", where=str(path), fix="check the path (chat JSONL, last turn = reference)"
+        )
     rows = []
     for i, r in enumerate(read_jsonl(path), 1):
         msgs = r.get("messages") if isinstance(r, dict) else None
-        if not isinstance(msgs, list) or not msgs or not isinstance(msgs[-1], dict) \
-                or msgs[-1].get("role") != "assistant" or not any(m.get("role") == "user" for m in msgs):
-            raise UserError("each row needs `messages` with a user turn and a final assistant turn (the reference)",
-                            where=f"{path}:{i}", fix='use {"messages": [{"role": "user", ...}, '
-                                                     '{"role": "assistant", ...}]}')
+        if (
+            not isinstance(msgs, list)
+            or not msgs
+            or not isinstance(msgs[-1], dict)
+            or msgs[-1].get("role") != "assistant"
+            or not any(m.get("role") == "user" for m in msgs)
+        ):
+            raise UserError(
+                "each row needs `messages` with a user turn and a final assistant turn (the reference)",
+                where=f"{path}:{i}",
+                fix='use {"messages": [{"role": "user", ...}, {"role": "assistant", ...}]}',
+            )
         rows.append(r)
     return rows
 
@@ -80,7 +89,9 @@ def _primary_value(entry: dict, metric: str) -> float | None:
     return (entry.get("metrics") or {}).get(metric)
 
 
-def aggregate_system(system: SystemSpec, entries: list[dict], labels_refs: list[str] | None, seed: int) -> dict:
+def aggregate_system(
+    system: SystemSpec, entries: list[dict], labels_refs: list[str] | None, seed: int
+) -> dict:
     """{"kind", "metrics": {name: {"mean", "ci", "n"}}, "prompt_tokens_mean", "format_rate", ...}."""
     per = [e["metrics"] for e in entries]
     metrics = {name: mean_with_ci([p.get(name) for p in per], seed=seed) for name in _metric_names(per)}
@@ -90,8 +101,11 @@ def aggregate_system(system: SystemSpec, entries: list[dict], labels_refs: list[
         for dim in ("correctness", "format", "completeness"):
             metrics[f"judge_{dim}"] = mean_with_ci([j.get(dim) for j in judged], seed=seed)
     if labels_refs is not None:
-        metrics["macro_f1"] = {"mean": macro_f1([p.get("label_pred") for p in per], labels_refs), "ci": [None, None],
-                               "n": len(per)}
+        metrics["macro_f1"] = {
+            "mean": macro_f1([p.get("label_pred") for p in per], labels_refs),
+            "ci": [None, None],
+            "n": len(per),
+        }
     fmt = metrics.get("format_ok", {}).get("mean")
     return {
         "kind": system.kind,
@@ -108,8 +122,9 @@ def aggregate_system(system: SystemSpec, entries: list[dict], labels_refs: list[
     }
 
 
-def pick_baseline_and_candidate(systems: dict, specs: Sequence[SystemSpec], metric: str,
-                                candidate: str | None = None) -> tuple[str | None, str | None]:
+def pick_baseline_and_candidate(
+    systems: dict, specs: Sequence[SystemSpec], metric: str, candidate: str | None = None
+) -> tuple[str | None, str | None]:
     """Candidate: the one asked for, else the newest tuned system, else the last system listed.
     Baseline: the best-scoring baseline-kind system other than the candidate (any other system if none)."""
     names = [s.name for s in specs]
@@ -117,9 +132,12 @@ def pick_baseline_and_candidate(systems: dict, specs: Sequence[SystemSpec], metr
         tuned = [s.name for s in specs if s.kind == "tuned"]
         candidate = tuned[-1] if tuned else (names[-1] if len(names) > 1 else None)
     elif candidate not in systems:
-        raise UserError(f"candidate {candidate!r} is not among the evaluated systems", fix=f"use one of {names}")
-    pool = [s.name for s in specs if s.kind in BASELINE_KINDS and s.name != candidate] or \
-           [n for n in names if n != candidate]
+        raise UserError(
+            f"candidate {candidate!r} is not among the evaluated systems", fix=f"use one of {names}"
+        )
+    pool = [s.name for s in specs if s.kind in BASELINE_KINDS and s.name != candidate] or [
+        n for n in names if n != candidate
+    ]
 
     def score(n):
         m = systems[n]["metrics"].get(metric, {}).get("mean")
@@ -130,12 +148,26 @@ def pick_baseline_and_candidate(systems: dict, specs: Sequence[SystemSpec], metr
 
 
 # ---------------------------------------------------------------- the driver
-def evaluate(run, *, data_version: str | None = None, systems: Sequence[SystemSpec] | None = None, spec=None,
-             judge=None, test_file: str | Path | None = None, out_dir: str | Path | None = None,
-             use_judge: bool = True, on_progress: Callable[[dict], None] | None = None,
-             candidate: str | None = None, providers: dict | None = None, forgetting_limit: int | None = None,
-             agreement_limit: int = 40, max_tokens: int | None = None, workspace=None, budget=None,
-             seed: int = 0) -> dict:
+def evaluate(
+    run,
+    *,
+    data_version: str | None = None,
+    systems: Sequence[SystemSpec] | None = None,
+    spec=None,
+    judge=None,
+    test_file: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    use_judge: bool = True,
+    on_progress: Callable[[dict], None] | None = None,
+    candidate: str | None = None,
+    providers: dict | None = None,
+    forgetting_limit: int | None = None,
+    agreement_limit: int = 40,
+    max_tokens: int | None = None,
+    workspace=None,
+    budget=None,
+    seed: int = 0,
+) -> dict:
     """Evaluate `systems` (default: base, prompted, rag when documents exist, every tuned adapter) on the
     run's test split (or `test_file`) and regression set; judge, compare, decide; write the eval version.
 
@@ -151,23 +183,42 @@ def evaluate(run, *, data_version: str | None = None, systems: Sequence[SystemSp
     progress = on_progress or (lambda event: None)
     if spec is None:
         if not (run_path / "spec.yaml").exists():
-            raise UserError("run has no spec.yaml", where=str(run_path), fix="create the run with a task spec")
+            raise UserError(
+                "run has no spec.yaml", where=str(run_path), fix="create the run with a task spec"
+            )
         spec = load_spec(run_path / "spec.yaml")
     data_dir = None
-    versions = sorted((p.name for p in (run_path / "data").glob("v*") if p.is_dir() and p.name[1:].isdigit()),
-                      key=lambda v: int(v[1:])) if (run_path / "data").is_dir() else []
+    versions = (
+        sorted(
+            (p.name for p in (run_path / "data").glob("v*") if p.is_dir() and p.name[1:].isdigit()),
+            key=lambda v: int(v[1:]),
+        )
+        if (run_path / "data").is_dir()
+        else []
+    )
     if data_version or versions:
         data_version = data_version or versions[-1]
         data_dir = run_path / "data" / data_version
         if not data_dir.is_dir():
-            raise UserError(f"data version {data_version} not found", where=str(run_path / "data"),
-                            fix=f"use one of: {', '.join(versions) or 'none yet'}")
+            raise UserError(
+                f"data version {data_version} not found",
+                where=str(run_path / "data"),
+                fix=f"use one of: {', '.join(versions) or 'none yet'}",
+            )
     if test_file is None and data_dir is None:
-        raise UserError(f"run {run_path.name} has no data version", fix="build data first, or pass --test FILE")
+        raise UserError(
+            f"run {run_path.name} has no data version", fix="build data first, or pass --test FILE"
+        )
     test_path = Path(test_file) if test_file else data_dir / "test.jsonl"
     test_rows = load_rows(test_path)
-    reg_rows = load_rows(data_dir / "regression.jsonl") if data_dir and (data_dir / "regression.jsonl").exists() else []
-    train_rows = load_rows(data_dir / "train.jsonl") if data_dir and (data_dir / "train.jsonl").exists() else []
+    reg_rows = (
+        load_rows(data_dir / "regression.jsonl")
+        if data_dir and (data_dir / "regression.jsonl").exists()
+        else []
+    )
+    train_rows = (
+        load_rows(data_dir / "train.jsonl") if data_dir and (data_dir / "train.jsonl").exists() else []
+    )
     if not test_rows:
         raise UserError("no test rows", where=str(test_path), fix="the test file needs at least one example")
 
@@ -181,8 +232,11 @@ def evaluate(run, *, data_version: str | None = None, systems: Sequence[SystemSp
         raise UserError("no systems to evaluate", fix="pass --systems base,prompted,…")
     if out_dir is None:
         eval_base = run_path / "eval"
-        existing = [int(p.name[1:]) for p in eval_base.glob("v*") if p.is_dir() and p.name[1:].isdigit()] \
-            if eval_base.is_dir() else []
+        existing = (
+            [int(p.name[1:]) for p in eval_base.glob("v*") if p.is_dir() and p.name[1:].isdigit()]
+            if eval_base.is_dir()
+            else []
+        )
         out_dir = eval_base / f"v{max(existing, default=0) + 1}"
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -190,8 +244,11 @@ def evaluate(run, *, data_version: str | None = None, systems: Sequence[SystemSp
     if use_judge and judge is None:
         from tools.evals.judge import Judge, default_judge
 
-        judge = Judge(providers["judge"], spec=spec) if "judge" in providers else \
-            default_judge(spec, workspace=ws, budget=budget)
+        judge = (
+            Judge(providers["judge"], spec=spec)
+            if "judge" in providers
+            else default_judge(spec, workspace=ws, budget=budget)
+        )
     if not use_judge:
         judge = None
     metric = primary_metric_for(spec, judge_available=judge is not None)
@@ -231,8 +288,16 @@ def evaluate(run, *, data_version: str | None = None, systems: Sequence[SystemSp
             _count[0] += 1
             progress({"stage": "generate", "system": _name, "done": _count[0], "total": _total})
 
-        outputs[s.name] = generate_outputs(s, all_rows, provider=provider, retriever=retriever, workspace=ws,
-                                           budget=budget, seed=seed, on_result=_tick)
+        outputs[s.name] = generate_outputs(
+            s,
+            all_rows,
+            provider=provider,
+            retriever=retriever,
+            workspace=ws,
+            budget=budget,
+            seed=seed,
+            on_result=_tick,
+        )
 
     refs = [split_row(r)[2] for r in all_rows]
     inputs = [row_input(r) for r in all_rows]
@@ -256,7 +321,9 @@ def evaluate(run, *, data_version: str | None = None, systems: Sequence[SystemSp
 
     # 3. aggregate --------------------------------------------------------
     labels_refs = [refs[i] for i in range(n_test)] if fmt == "label" else None
-    report_systems = {s.name: aggregate_system(s, outputs[s.name][:n_test], labels_refs, seed) for s in systems}
+    report_systems = {
+        s.name: aggregate_system(s, outputs[s.name][:n_test], labels_refs, seed) for s in systems
+    }
     baseline, candidate = pick_baseline_and_candidate(report_systems, systems, metric, candidate)
 
     # by category
@@ -265,22 +332,37 @@ def evaluate(run, *, data_version: str | None = None, systems: Sequence[SystemSp
     if len(set(cats)) > 1 or cats[0] != "uncategorized":
         for c in sorted(set(cats)):
             idx = [i for i, x in enumerate(cats) if x == c]
-            by_category[c] = {name: mean_with_ci([_primary_value(outputs[name][i], metric) for i in idx], seed=seed)
-                              for name in outputs}
+            by_category[c] = {
+                name: mean_with_ci([_primary_value(outputs[name][i], metric) for i in idx], seed=seed)
+                for name in outputs
+            }
 
     # 4. pairwise: candidate vs baseline on the test split ----------------------
     pairwise, pair_verdicts = None, []
     if judge is not None and candidate and baseline:
         progress({"stage": "pairwise", "done": 0, "total": n_test})
-        pair_verdicts = judge.compare([{"input": inputs[i], "candidate": outputs[candidate][i]["text"],
-                                        "baseline": outputs[baseline][i]["text"], "reference": refs[i]}
-                                       for i in range(n_test)])
-        pairwise = {"candidate": candidate, "baseline": baseline,
-                    **win_rate([v.outcome for v in pair_verdicts], seed=seed)}
+        pair_verdicts = judge.compare(
+            [
+                {
+                    "input": inputs[i],
+                    "candidate": outputs[candidate][i]["text"],
+                    "baseline": outputs[baseline][i]["text"],
+                    "reference": refs[i],
+                }
+                for i in range(n_test)
+            ]
+        )
+        pairwise = {
+            "candidate": candidate,
+            "baseline": baseline,
+            **win_rate([v.outcome for v in pair_verdicts], seed=seed),
+        }
         report_systems[candidate]["win_rate_vs_baseline"] = pairwise
 
     # 5. regression set ----------------------------------------------------
-    regression = regression_suite(outputs, all_rows, n_test, baseline, candidate, metric, judge, inputs, refs, seed)
+    regression = regression_suite(
+        outputs, all_rows, n_test, baseline, candidate, metric, judge, inputs, refs, seed
+    )
 
     # 6. forgetting --------------------------------------------------------
     forgetting = {"skipped": "no tuned candidate"}
@@ -290,8 +372,17 @@ def evaluate(run, *, data_version: str | None = None, systems: Sequence[SystemSp
             forgetting = {"skipped": "needs a judge (run without --no-judge)"}
         else:
             progress({"stage": "forgetting"})
-            forgetting = forgetting_suite(cand_spec, providers.get(candidate), judge, spec, ws, budget, seed,
-                                          forgetting_limit, base_provider=_base_provider(systems, providers))
+            forgetting = forgetting_suite(
+                cand_spec,
+                providers.get(candidate),
+                judge,
+                spec,
+                ws,
+                budget,
+                seed,
+                forgetting_limit,
+                base_provider=_base_provider(systems, providers),
+            )
     pos_bias = None
     if pair_verdicts or forgetting.get("_verdicts"):
         from tools.evals.judge import position_bias_rate
@@ -303,8 +394,15 @@ def evaluate(run, *, data_version: str | None = None, systems: Sequence[SystemSp
     # 7. verdict, agreement, failures ---------------------------------------
     from tools.evals.verdict import decide_verdict
 
-    verdict = decide_verdict(primary_metric=metric, baseline=baseline, candidate=candidate, systems=report_systems,
-                             success=spec.success, regression=regression, forgetting=forgetting)
+    verdict = decide_verdict(
+        primary_metric=metric,
+        baseline=baseline,
+        candidate=candidate,
+        systems=report_systems,
+        success=spec.success,
+        regression=regression,
+        forgetting=forgetting,
+    )
     agreement = None
     if judge is not None and data_dir is not None:
         from tools.evals.agreement import judge_agreement
@@ -313,7 +411,9 @@ def evaluate(run, *, data_version: str | None = None, systems: Sequence[SystemSp
         if agreement and agreement.get("warning"):
             verdict["reasons"].append(f"! {agreement['warning']}")
 
-    rows_out = _outputs_rows(all_rows, n_test, outputs, refs, inputs, pair_verdicts, regression, forgetting_rows)
+    rows_out = _outputs_rows(
+        all_rows, n_test, outputs, refs, inputs, pair_verdicts, regression, forgetting_rows
+    )
     from tools.evals.analysis import analyze_failures
 
     failures = analyze_failures(rows_out, spec, system=candidate, primary_metric=metric) if candidate else []
@@ -336,9 +436,17 @@ def evaluate(run, *, data_version: str | None = None, systems: Sequence[SystemSp
         "by_category": by_category,
         "regression": regression,
         "forgetting": forgetting,
-        "judge": ({**judge_info, "position_bias_rate": pos_bias} if judge_info else
-                  {"model": None, "prompt_version": None, "temperature": None, "position_bias_rate": None,
-                   "note": "judge not used (--no-judge)"}),
+        "judge": (
+            {**judge_info, "position_bias_rate": pos_bias}
+            if judge_info
+            else {
+                "model": None,
+                "prompt_version": None,
+                "temperature": None,
+                "position_bias_rate": None,
+                "note": "judge not used (--no-judge)",
+            }
+        ),
         "judge_agreement": agreement,
         "template_default_system_prompt": template_notes or None,
         "failures": failures,
@@ -361,8 +469,12 @@ def evaluate(run, *, data_version: str | None = None, systems: Sequence[SystemSp
         if p:
             plots["loss"] = p.name
     report["plots"] = plots
-    report["paths"] = {"dir": str(out_dir), "outputs": str(out_dir / "outputs.jsonl"),
-                       "report_json": str(out_dir / "report.json"), "report_md": str(out_dir / "report.md")}
+    report["paths"] = {
+        "dir": str(out_dir),
+        "outputs": str(out_dir / "outputs.jsonl"),
+        "report_json": str(out_dir / "report.json"),
+        "report_md": str(out_dir / "report.md"),
+    }
     atomic_write_jsonl(out_dir / "outputs.jsonl", rows_out)
     atomic_write_json(out_dir / "report.json", report)
     from tools.workspace import atomic_write_text
@@ -379,15 +491,20 @@ def _base_provider(systems, providers):
     return None
 
 
-def regression_suite(outputs, all_rows, n_test, baseline, candidate, metric, judge, inputs, refs, seed) -> dict:
+def regression_suite(
+    outputs, all_rows, n_test, baseline, candidate, metric, judge, inputs, refs, seed
+) -> dict:
     """Per-example primary scores of candidate vs baseline on regression.jsonl; drops are flagged."""
     n_reg = len(all_rows) - n_test
     if not n_reg or not candidate or not baseline:
         return {"n": 0, "per_example": [], "regressed_ids": []}
     idx = list(range(n_test, len(all_rows)))
     if metric == "judge" and judge is not None:
-        items = [{"input": inputs[i], "output": outputs[name][i]["text"], "reference": refs[i]}
-                 for name in (baseline, candidate) for i in idx]
+        items = [
+            {"input": inputs[i], "output": outputs[name][i]["text"], "reference": refs[i]}
+            for name in (baseline, candidate)
+            for i in idx
+        ]
         verdicts = judge.score(items)
         for k, v in enumerate(verdicts):
             name = baseline if k < n_reg else candidate
@@ -397,17 +514,33 @@ def regression_suite(outputs, all_rows, n_test, baseline, candidate, metric, jud
         b, c = _primary_value(outputs[baseline][i], metric), _primary_value(outputs[candidate][i], metric)
         rid = row_id(all_rows[i], i)
         flag = b is not None and c is not None and c < b - REGRESSED_BY
-        per.append({"id": rid, "baseline": b, "candidate": c,
-                    "delta": None if b is None or c is None else c - b, "regressed": flag})
+        per.append(
+            {
+                "id": rid,
+                "baseline": b,
+                "candidate": c,
+                "delta": None if b is None or c is None else c - b,
+                "regressed": flag,
+            }
+        )
         if flag:
             regressed.append(rid)
     diff = paired_bootstrap_diff([p["candidate"] for p in per], [p["baseline"] for p in per], seed=seed)
-    return {"n": n_reg, "baseline": baseline, "candidate": candidate, "metric": metric,
-            "delta": diff["mean"], "delta_ci": diff["ci"], "per_example": per, "regressed_ids": regressed}
+    return {
+        "n": n_reg,
+        "baseline": baseline,
+        "candidate": candidate,
+        "metric": metric,
+        "delta": diff["mean"],
+        "delta_ci": diff["ci"],
+        "per_example": per,
+        "regressed_ids": regressed,
+    }
 
 
-def forgetting_suite(cand: SystemSpec, cand_provider, judge, spec, ws, budget, seed, limit=None,
-                     base_provider=None) -> dict:
+def forgetting_suite(
+    cand: SystemSpec, cand_provider, judge, spec, ws, budget, seed, limit=None, base_provider=None
+) -> dict:
     """General prompts (no system prompt, as a general assistant): the tuned model vs the base model,
     pairwise (both orders) and pointwise; a loss on a prompt is flagged, a mean drop decides significance."""
     from tools.evals.systems import provider_for
@@ -415,48 +548,98 @@ def forgetting_suite(cand: SystemSpec, cand_provider, judge, spec, ws, budget, s
     rows = load_forgetting_set(limit)
     if not rows:
         return {"skipped": "empty forgetting set"}
-    tuned_general = SystemSpec(cand.name, "base", provider=cand.provider, model=cand.model, adapter=cand.adapter,
-                               max_tokens=cand.max_tokens)
-    base_general = SystemSpec("base", "base", provider=cand.provider, model=cand.model, max_tokens=cand.max_tokens)
+    tuned_general = SystemSpec(
+        cand.name,
+        "base",
+        provider=cand.provider,
+        model=cand.model,
+        adapter=cand.adapter,
+        max_tokens=cand.max_tokens,
+    )
+    base_general = SystemSpec(
+        "base", "base", provider=cand.provider, model=cand.model, max_tokens=cand.max_tokens
+    )
     cand_provider = cand_provider or provider_for(tuned_general, workspace=ws, budget=budget)
     base_provider = base_provider or provider_for(base_general, workspace=ws, budget=budget)
-    chat_rows = [{"messages": [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": ""}],
-                  "metadata": {"id": r.get("id"), "category": r.get("category")}} for r in rows]
+    chat_rows = [
+        {
+            "messages": [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": ""}],
+            "metadata": {"id": r.get("id"), "category": r.get("category")},
+        }
+        for r in rows
+    ]
     tuned_out = generate_outputs(tuned_general, chat_rows, provider=cand_provider, seed=seed)
     base_out = generate_outputs(base_general, chat_rows, provider=base_provider, seed=seed)
-    verdicts = judge.compare([{"input": r["prompt"], "candidate": t["text"], "baseline": b["text"]}
-                              for r, t, b in zip(rows, tuned_out, base_out, strict=True)])
-    points = judge.score([{"input": r["prompt"], "output": o["text"]}
-                          for o_list in (tuned_out, base_out) for r, o in zip(rows, o_list, strict=True)])
-    tuned_pts, base_pts = points[:len(rows)], points[len(rows):]
+    verdicts = judge.compare(
+        [
+            {"input": r["prompt"], "candidate": t["text"], "baseline": b["text"]}
+            for r, t, b in zip(rows, tuned_out, base_out, strict=True)
+        ]
+    )
+    points = judge.score(
+        [
+            {"input": r["prompt"], "output": o["text"]}
+            for o_list in (tuned_out, base_out)
+            for r, o in zip(rows, o_list, strict=True)
+        ]
+    )
+    tuned_pts, base_pts = points[: len(rows)], points[len(rows) :]
     diff = paired_bootstrap_diff([p.score for p in tuned_pts], [p.score for p in base_pts], seed=seed)
     drop = -diff["mean"] if diff["mean"] is not None else None
     wr = win_rate([v.outcome for v in verdicts], seed=seed)
     max_drop = spec.success.max_forgetting_drop
-    significant = bool(drop is not None and drop > max_drop and diff["ci"][1] is not None and diff["ci"][1] < 0)
+    significant = bool(
+        drop is not None and drop > max_drop and diff["ci"][1] is not None and diff["ci"][1] < 0
+    )
     per_rows = []
     for r, t, b, v, tp, bp in zip(rows, tuned_out, base_out, verdicts, tuned_pts, base_pts, strict=True):
-        per_rows.append({"id": r.get("id"), "split": "forgetting", "category": r.get("category"), "input": r["prompt"],
-                         "reference": None, "outputs": {cand.name: {"text": t["text"], "judge": tp.to_dict()},
-                                                        "base": {"text": b["text"], "judge": bp.to_dict()}},
-                         "pairwise": v.to_dict(), "forgotten": v.outcome == "loss"})
-    return {"n": len(rows), "wins": wr["wins"], "losses": wr["losses"], "ties": wr["ties"],
-            "win_rate": wr["win_rate"], "score_drop": drop, "score_drop_ci": [None if x is None else -x
-                                                                              for x in reversed(diff["ci"])],
-            "significant": significant, "max_drop": max_drop,
-            "forgotten_ids": [p["id"] for p in per_rows if p["forgotten"]],
-            "_rows": per_rows, "_verdicts": verdicts}
+        per_rows.append(
+            {
+                "id": r.get("id"),
+                "split": "forgetting",
+                "category": r.get("category"),
+                "input": r["prompt"],
+                "reference": None,
+                "outputs": {
+                    cand.name: {"text": t["text"], "judge": tp.to_dict()},
+                    "base": {"text": b["text"], "judge": bp.to_dict()},
+                },
+                "pairwise": v.to_dict(),
+                "forgotten": v.outcome == "loss",
+            }
+        )
+    return {
+        "n": len(rows),
+        "wins": wr["wins"],
+        "losses": wr["losses"],
+        "ties": wr["ties"],
+        "win_rate": wr["win_rate"],
+        "score_drop": drop,
+        "score_drop_ci": [None if x is None else -x for x in reversed(diff["ci"])],
+        "significant": significant,
+        "max_drop": max_drop,
+        "forgotten_ids": [p["id"] for p in per_rows if p["forgotten"]],
+        "_rows": per_rows,
+        "_verdicts": verdicts,
+    }
 
 
-def _outputs_rows(all_rows, n_test, outputs, refs, inputs, pair_verdicts, regression, forgetting_rows) -> list[dict]:
+def _outputs_rows(
+    all_rows, n_test, outputs, refs, inputs, pair_verdicts, regression, forgetting_rows
+) -> list[dict]:
     reg_by_id = {p["id"]: p for p in regression.get("per_example", [])}
     rows = []
     for i, r in enumerate(all_rows):
         meta = r.get("metadata") or {}
         rid = row_id(r, i)
-        row = {"id": rid, "split": "test" if i < n_test else "regression", "category": meta.get("category"),
-               "input": inputs[i], "reference": refs[i],
-               "outputs": {name: {k: v for k, v in outs[i].items()} for name, outs in outputs.items()}}
+        row = {
+            "id": rid,
+            "split": "test" if i < n_test else "regression",
+            "category": meta.get("category"),
+            "input": inputs[i],
+            "reference": refs[i],
+            "outputs": {name: {k: v for k, v in outs[i].items()} for name, outs in outputs.items()},
+        }
         if i < n_test and pair_verdicts:
             row["pairwise"] = pair_verdicts[i].to_dict()
         if i >= n_test and rid in reg_by_id:

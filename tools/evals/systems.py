@@ -49,8 +49,11 @@ def split_row(row: dict) -> tuple[str | None, list[dict], str]:
     """(system message or None, conversation before the answer, reference = the last assistant turn)."""
     msgs = row.get("messages") or []
     if not msgs or msgs[-1].get("role") != "assistant":
-        raise UserError("row does not end with an assistant turn (the reference)",
-                        where=str(row.get("metadata", {}).get("id", "?")), fix="end each row with the expected answer")
+        raise UserError(
+            "row does not end with an assistant turn (the reference)",
+            where=str(row.get("metadata", {}).get("id", "?")),
+            fix="end each row with the expected answer",
+        )
     system = msgs[0]["content"] if msgs[0].get("role") == "system" else None
     convo = [{"role": m["role"], "content": m["content"]} for m in msgs[:-1] if m.get("role") != "system"]
     return system, convo, msgs[-1]["content"]
@@ -86,7 +89,9 @@ def examples_from_rows(rows: Sequence[dict]) -> list[dict]:
             _, _, ref = split_row(r)
         except UserError:
             continue
-        out.append({"input": row_input(r), "output": ref, "category": (r.get("metadata") or {}).get("category")})
+        out.append(
+            {"input": row_input(r), "output": ref, "category": (r.get("metadata") or {}).get("category")}
+        )
     return out
 
 
@@ -126,7 +131,9 @@ def nearest_examples(query: str, pool: Sequence[dict], k: int) -> list[dict]:
     q = _bag(query)
     scored = sorted(range(len(pool)), key=lambda i: (-_jaccard(q, _bag(pool[i]["input"])), i))
     picked = [pool[i] for i in scored if pool[i]["input"].strip() != query.strip()][:k]
-    return [{"input": e["input"], "output": e["output"]} for e in reversed(picked)]  # most similar last, nearest the input
+    return [
+        {"input": e["input"], "output": e["output"]} for e in reversed(picked)
+    ]  # most similar last, nearest the input
 
 
 # ---------------------------------------------------------------- messages
@@ -142,8 +149,11 @@ def build_messages(system: SystemSpec, row: dict, retriever=None) -> list[dict]:
         hits = retriever.search(row_input(row))
         context = format_context(hits, (system.retrieval or {}).get("max_context_chars", 2000))
         if context:
-            sys_prompt = (f"{sys_prompt}\n\n" if sys_prompt else "") + \
-                "Use these excerpts from the reference documents when they are relevant:\n" + context
+            sys_prompt = (
+                (f"{sys_prompt}\n\n" if sys_prompt else "")
+                + "Use these excerpts from the reference documents when they are relevant:\n"
+                + context
+            )
     shots = system.few_shot
     if system.few_shot_strategy == "knn" and system.few_shot_pool:
         shots = nearest_examples(row_input(row), system.few_shot_pool, max(1, len(system.few_shot) or 4))
@@ -168,45 +178,87 @@ def template_default_system_prompt(provider) -> str | None:
 
 # ---------------------------------------------------------------- builders
 def base_system(max_tokens: int = 256) -> SystemSpec:
-    return SystemSpec("base", "base", max_tokens=max_tokens,
-                      notes=["zero-shot, no system prompt (the honest baseline)"])
+    return SystemSpec(
+        "base", "base", max_tokens=max_tokens, notes=["zero-shot, no system prompt (the honest baseline)"]
+    )
 
 
-def prompted_system(spec, train_rows: Sequence[dict] = (), *, k: int = 4, strategy: str = "static",
-                    max_tokens: int = 256) -> SystemSpec:
+def prompted_system(
+    spec, train_rows: Sequence[dict] = (), *, k: int = 4, strategy: str = "static", max_tokens: int = 256
+) -> SystemSpec:
     """Base model + the spec's system prompt + k few-shot examples from train (never from test)."""
     pool = examples_from_rows(train_rows)
     preferred = [{"input": e.input, "output": e.output} for e in getattr(spec, "examples", [])]
     shots = choose_few_shot(pool, k, preferred)
-    return SystemSpec("prompted", "prompted", system_prompt=spec.effective_system_prompt, few_shot=shots,
-                      few_shot_strategy=strategy, few_shot_pool=pool if strategy == "knn" else [],
-                      max_tokens=max_tokens,
-                      notes=[f"{len(shots)} few-shot examples ({strategy}; spec examples first, then by "
-                             "category coverage and typicality)"])
+    return SystemSpec(
+        "prompted",
+        "prompted",
+        system_prompt=spec.effective_system_prompt,
+        few_shot=shots,
+        few_shot_strategy=strategy,
+        few_shot_pool=pool if strategy == "knn" else [],
+        max_tokens=max_tokens,
+        notes=[
+            f"{len(shots)} few-shot examples ({strategy}; spec examples first, then by "
+            "category coverage and typicality)"
+        ],
+    )
 
 
-def rag_system(spec, documents: str | Path, *, k: int = 3, method: str = "bm25", max_tokens: int = 256) -> SystemSpec:
+def rag_system(
+    spec, documents: str | Path, *, k: int = 3, method: str = "bm25", max_tokens: int = 256
+) -> SystemSpec:
     from tools.rag import RetrievalConfig
 
     cfg = RetrievalConfig(documents=str(documents), k=k, method=method)  # type: ignore[arg-type]
-    return SystemSpec("rag", "rag", system_prompt=spec.effective_system_prompt, retrieval=cfg.to_dict(),
-                      max_tokens=max_tokens, notes=[f"{method} retrieval, top {k} chunks"])
+    return SystemSpec(
+        "rag",
+        "rag",
+        system_prompt=spec.effective_system_prompt,
+        retrieval=cfg.to_dict(),
+        max_tokens=max_tokens,
+        notes=[f"{method} retrieval, top {k} chunks"],
+    )
 
 
-def tuned_system(version: str, adapter: str | Path, spec, *, model: str | None = None,
-                 max_tokens: int = 256) -> SystemSpec:
+def tuned_system(
+    version: str, adapter: str | Path, spec, *, model: str | None = None, max_tokens: int = 256
+) -> SystemSpec:
     """A trained adapter, prompted zero-shot with the system prompt it was trained with."""
-    return SystemSpec(f"tuned-{version}", "tuned", model=model, adapter=str(adapter),
-                      system_prompt=spec.effective_system_prompt, use_row_system=True, max_tokens=max_tokens,
-                      notes=["zero-shot with the training system prompt"])
+    return SystemSpec(
+        f"tuned-{version}",
+        "tuned",
+        model=model,
+        adapter=str(adapter),
+        system_prompt=spec.effective_system_prompt,
+        use_row_system=True,
+        max_tokens=max_tokens,
+        notes=["zero-shot with the training system prompt"],
+    )
 
 
-def external_system(name: str, provider: str, model: str | None = None, base_url: str | None = None, *,
-                    spec=None, few_shot: Sequence[dict] = (), max_tokens: int = 256) -> SystemSpec:
+def external_system(
+    name: str,
+    provider: str,
+    model: str | None = None,
+    base_url: str | None = None,
+    *,
+    spec=None,
+    few_shot: Sequence[dict] = (),
+    max_tokens: int = 256,
+) -> SystemSpec:
     """Any model the user names (e.g. the teacher) with the same best prompt as `prompted`."""
-    return SystemSpec(name, "external", provider=provider, model=model, base_url=base_url,
-                      system_prompt=spec.effective_system_prompt if spec is not None else None,
-                      few_shot=list(few_shot), max_tokens=max_tokens, notes=["best prompt (system + few-shot)"])
+    return SystemSpec(
+        name,
+        "external",
+        provider=provider,
+        model=model,
+        base_url=base_url,
+        system_prompt=spec.effective_system_prompt if spec is not None else None,
+        few_shot=list(few_shot),
+        max_tokens=max_tokens,
+        notes=["best prompt (system + few-shot)"],
+    )
 
 
 def tuned_adapters(run_path: Path) -> list[tuple[str, Path]]:
@@ -214,13 +266,23 @@ def tuned_adapters(run_path: Path) -> list[tuple[str, Path]]:
     base = Path(run_path) / "train"
     if not base.is_dir():
         return []
-    found = [(p.name, p / "adapter") for p in base.iterdir()
-             if re.fullmatch(r"v\d+", p.name) and (p / "adapter" / "adapter_config.json").exists()]
+    found = [
+        (p.name, p / "adapter")
+        for p in base.iterdir()
+        if re.fullmatch(r"v\d+", p.name) and (p / "adapter" / "adapter_config.json").exists()
+    ]
     return sorted(found, key=lambda t: int(t[0][1:]))
 
 
-def build_systems(spec, run_path: Path, train_rows: Sequence[dict] = (), *, names: Sequence[str] | None = None,
-                  max_tokens: int = 256, external: Sequence[str] = ()) -> list[SystemSpec]:
+def build_systems(
+    spec,
+    run_path: Path,
+    train_rows: Sequence[dict] = (),
+    *,
+    names: Sequence[str] | None = None,
+    max_tokens: int = 256,
+    external: Sequence[str] = (),
+) -> list[SystemSpec]:
     """The systems a run is evaluated with. `names` picks among: base, prompted, rag, tuned (all versions),
     tuned-vK, teacher (the spec's teacher role), or provider:model (an external model).
     """
@@ -237,26 +299,49 @@ def build_systems(spec, run_path: Path, train_rows: Sequence[dict] = (), *, name
             if getattr(spec, "documents", None):
                 systems.append(rag_system(spec, spec.documents, max_tokens=max_tokens))
             elif names:
-                raise UserError("system rag needs documents", where="spec.documents",
-                                fix="set `documents:` to a folder in the task")
+                raise UserError(
+                    "system rag needs documents",
+                    where="spec.documents",
+                    fix="set `documents:` to a folder in the task",
+                )
         elif name == "tuned" or name.startswith("tuned-"):
             pick = adapters if name == "tuned" else [a for a in adapters if f"tuned-{a[0]}" == name]
             if not pick and names and name != "tuned":
-                raise UserError(f"no trained adapter for {name}", where=str(Path(run_path) / "train"),
-                                fix="train first, or pick one of: " + ", ".join(f"tuned-{v}" for v, _ in adapters))
-            systems += [tuned_system(v, a, spec, model=getattr(spec.student, "model", None), max_tokens=max_tokens)
-                        for v, a in pick]
+                raise UserError(
+                    f"no trained adapter for {name}",
+                    where=str(Path(run_path) / "train"),
+                    fix="train first, or pick one of: " + ", ".join(f"tuned-{v}" for v, _ in adapters),
+                )
+            systems += [
+                tuned_system(v, a, spec, model=getattr(spec.student, "model", None), max_tokens=max_tokens)
+                for v, a in pick
+            ]
         elif name == "teacher":
             t = spec.teacher
-            systems.append(external_system("teacher", t.provider or _auto_provider("teacher"), t.model, t.base_url,
-                                           spec=spec, few_shot=prompted.few_shot, max_tokens=max_tokens))
+            systems.append(
+                external_system(
+                    "teacher",
+                    t.provider or _auto_provider("teacher"),
+                    t.model,
+                    t.base_url,
+                    spec=spec,
+                    few_shot=prompted.few_shot,
+                    max_tokens=max_tokens,
+                )
+            )
         elif ":" in name:
             prov, model = name.split(":", 1)
-            systems.append(external_system(name, prov, model or None, spec=spec, few_shot=prompted.few_shot,
-                                           max_tokens=max_tokens))
+            systems.append(
+                external_system(
+                    name, prov, model or None, spec=spec, few_shot=prompted.few_shot, max_tokens=max_tokens
+                )
+            )
         else:
-            raise UserError(f"unknown system {name!r}", where="--systems",
-                            fix="use base, prompted, rag, tuned, tuned-vK, teacher or provider:model")
+            raise UserError(
+                f"unknown system {name!r}",
+                where="--systems",
+                fix="use base, prompted, rag, tuned, tuned-vK, teacher or provider:model",
+            )
     seen, unique = set(), []
     for s in systems:
         if s.name not in seen:
@@ -276,14 +361,36 @@ def provider_for(system: SystemSpec, *, workspace=None, budget=None):
     from tools.llm import get_provider
 
     if system.kind == "external":
-        return get_provider("teacher", system.provider, system.model, base_url=system.base_url,
-                            workspace=workspace, budget=budget)
-    return get_provider("student", system.provider or "local", system.model or "embedded", base_url=system.base_url,
-                        adapter=system.adapter, workspace=workspace, budget=budget)
+        return get_provider(
+            "teacher",
+            system.provider,
+            system.model,
+            base_url=system.base_url,
+            workspace=workspace,
+            budget=budget,
+        )
+    return get_provider(
+        "student",
+        system.provider or "local",
+        system.model or "embedded",
+        base_url=system.base_url,
+        adapter=system.adapter,
+        workspace=workspace,
+        budget=budget,
+    )
 
 
-def generate_outputs(system: SystemSpec, rows: Sequence[dict], *, provider=None, retriever=None, workspace=None,
-                     budget=None, seed: int = 0, on_result: Callable[[int, Any], None] | None = None) -> list[dict]:
+def generate_outputs(
+    system: SystemSpec,
+    rows: Sequence[dict],
+    *,
+    provider=None,
+    retriever=None,
+    workspace=None,
+    budget=None,
+    seed: int = 0,
+    on_result: Callable[[int, Any], None] | None = None,
+) -> list[dict]:
     """One answer per row: {"text", "prompt_tokens", "completion_tokens", "cached", "latency_s", "cost_usd"}."""
     from tools.llm import GenParams, Request
 
@@ -291,6 +398,15 @@ def generate_outputs(system: SystemSpec, rows: Sequence[dict], *, provider=None,
     params = GenParams(temperature=0.0, max_tokens=system.max_tokens, seed=seed)
     reqs = [Request(build_messages(system, r, retriever), params, tag=i) for i, r in enumerate(rows)]
     comps = provider.map(reqs, on_result=on_result) if reqs else []
-    return [{"text": c.text, "prompt_tokens": c.usage.prompt_tokens, "completion_tokens": c.usage.completion_tokens,
-             "cached": c.cached, "latency_s": round(c.latency_s, 4), "cost_usd": c.cost_usd,
-             "finish_reason": c.finish_reason} for c in comps]
+    return [
+        {
+            "text": c.text,
+            "prompt_tokens": c.usage.prompt_tokens,
+            "completion_tokens": c.usage.completion_tokens,
+            "cached": c.cached,
+            "latency_s": round(c.latency_s, 4),
+            "cost_usd": c.cost_usd,
+            "finish_reason": c.finish_reason,
+        }
+        for c in comps
+    ]

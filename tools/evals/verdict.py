@@ -24,8 +24,16 @@ def _fmt(m: dict | None) -> str:
     return f"{m['mean']:.3f}{ci}"
 
 
-def decide_verdict(*, primary_metric: str, baseline: str | None, candidate: str | None, systems: dict,
-                   success: Any = None, regression: dict | None = None, forgetting: dict | None = None) -> dict:
+def decide_verdict(
+    *,
+    primary_metric: str,
+    baseline: str | None,
+    candidate: str | None,
+    systems: dict,
+    success: Any = None,
+    regression: dict | None = None,
+    forgetting: dict | None = None,
+) -> dict:
     """{"passed", "reasons", "improvement", "checks"} from the report's aggregates and the criteria.
 
     Criteria (defaults from `TaskSpec.success`): ≥ min_improvement over the best baseline on the
@@ -39,8 +47,12 @@ def decide_verdict(*, primary_metric: str, baseline: str | None, candidate: str 
     reasons: list[str] = []
     checks: dict[str, bool | None] = {}
     if candidate is None or candidate not in systems:
-        return {"passed": False, "improvement": None, "checks": {"candidate": False},
-                "reasons": ["no candidate system to judge (train an adapter, or evaluate at least two systems)"]}
+        return {
+            "passed": False,
+            "improvement": None,
+            "checks": {"candidate": False},
+            "reasons": ["no candidate system to judge (train an adapter, or evaluate at least two systems)"],
+        }
     cand = systems[candidate]
     cm = cand["metrics"].get(primary_metric)
     bm = systems[baseline]["metrics"].get(primary_metric) if baseline in systems else None
@@ -52,8 +64,10 @@ def decide_verdict(*, primary_metric: str, baseline: str | None, candidate: str 
         ok = improvement >= min_imp
         checks["improvement"] = ok
         kind = "absolute" if (bm["mean"] < ABSOLUTE_BELOW) else "relative"
-        reasons.append(f"{'✓' if ok else '✗'} {primary_metric}: {candidate} {_fmt(cm)} vs best baseline {baseline} "
-                       f"{_fmt(bm)} → {improvement:+.1%} {kind} (need ≥ {min_imp:+.0%})")
+        reasons.append(
+            f"{'✓' if ok else '✗'} {primary_metric}: {candidate} {_fmt(cm)} vs best baseline {baseline} "
+            f"{_fmt(bm)} → {improvement:+.1%} {kind} (need ≥ {min_imp:+.0%})"
+        )
     fmt_rate = cand.get("format_rate")
     if fmt_rate is not None:
         ok = fmt_rate >= min_fmt
@@ -65,9 +79,11 @@ def decide_verdict(*, primary_metric: str, baseline: str | None, candidate: str 
         lost = delta is not None and delta < 0
         ok = (not lost) or allow_reg
         checks["regression"] = ok
-        reasons.append(f"{'✓' if ok else '✗'} regression set: mean {primary_metric} change {delta:+.3f} over "
-                       f"{regression['n']} examples, {n_reg} example(s) regressed"
-                       + (" (loss allowed by the spec)" if lost and allow_reg else ""))
+        reasons.append(
+            f"{'✓' if ok else '✗'} regression set: mean {primary_metric} change {delta:+.3f} over "
+            f"{regression['n']} examples, {n_reg} example(s) regressed"
+            + (" (loss allowed by the spec)" if lost and allow_reg else "")
+        )
     else:
         checks["regression"] = None
         reasons.append("· regression set: not run (no regression.jsonl)")
@@ -76,9 +92,15 @@ def decide_verdict(*, primary_metric: str, baseline: str | None, candidate: str 
         significant = bool(forgetting.get("significant"))
         ok = not significant
         checks["forgetting"] = ok
-        drop_txt = f"judge score drop {drop + 0.0:+.2f} (max {max_drop})" if drop is not None else "no pointwise scores"
-        reasons.append(f"{'✓' if ok else '✗'} forgetting: {drop_txt}, {forgetting.get('losses', 0)} of "
-                       f"{forgetting['n']} general prompts worse than base")
+        drop_txt = (
+            f"judge score drop {drop + 0.0:+.2f} (max {max_drop})"
+            if drop is not None
+            else "no pointwise scores"
+        )
+        reasons.append(
+            f"{'✓' if ok else '✗'} forgetting: {drop_txt}, {forgetting.get('losses', 0)} of "
+            f"{forgetting['n']} general prompts worse than base"
+        )
     else:
         checks["forgetting"] = None
         why = (forgetting or {}).get("skipped") or "not run"

@@ -154,4 +154,6 @@ def can_grade(provider) -> bool:
     (every reply needs the repair retry) and yields ties. Callers fall back to programmatic checks."""
     from tools.llm.embedded import ALIASES
 
-    return not (getattr(provider, "name", "") == "local" and str(getattr(provider, "model", "")).lower() in ALIASES)
+    return not (
+        getattr(provider, "name", "") == "local" and str(getattr(provider, "model", "")).lower() in ALIASES
+    )

@@ -12,5 +12,13 @@ from tools.rag.config import RetrievalConfig
 from tools.rag.embeddings import embeddings_available
 from tools.rag.index import Hit, Retriever, format_context
 
-__all__ = ["Chunk", "Hit", "RetrievalConfig", "Retriever", "chunk_text", "embeddings_available", "format_context",
-           "load_documents"]
+__all__ = [
+    "Chunk",
+    "Hit",
+    "RetrievalConfig",
+    "Retriever",
+    "chunk_text",
+    "embeddings_available",
+    "format_context",
+    "load_documents",
+]

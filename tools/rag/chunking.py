@@ -9,7 +9,19 @@ from pathlib import Path
 
 from tools.errors import UserError
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".html", ".htm", ".csv", ".json", ".jsonl", ".yaml", ".yml"}
+TEXT_SUFFIXES = {
+    ".txt",
+    ".md",
+    ".markdown",
+    ".rst",
+    ".html",
+    ".htm",
+    ".csv",
+    ".json",
+    ".jsonl",
+    ".yaml",
+    ".yml",
+}
 
 
 @dataclass(frozen=True)
@@ -69,14 +81,22 @@ def load_documents(folder: str | Path) -> dict[str, str]:
     """{relative path: text} for the text files under `folder` (sorted, so indexes are reproducible)."""
     root = Path(folder)
     if not root.exists():
-        raise UserError("documents folder not found", where=str(root), fix="set `documents:` in the task to a folder")
-    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()
-                                                  and p.suffix.lower() in TEXT_SUFFIXES)
+        raise UserError(
+            "documents folder not found", where=str(root), fix="set `documents:` in the task to a folder"
+        )
+    files = (
+        [root]
+        if root.is_file()
+        else sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+    )
     docs = {str(p.relative_to(root) if root.is_dir() else p.name): _read_text(p) for p in files}
     docs = {k: v for k, v in docs.items() if v.strip()}
     if not docs:
-        raise UserError("no text documents found", where=str(root),
-                        fix=f"add files ending in {', '.join(sorted(TEXT_SUFFIXES))}")
+        raise UserError(
+            "no text documents found",
+            where=str(root),
+            fix=f"add files ending in {', '.join(sorted(TEXT_SUFFIXES))}",
+        )
     return docs
 
 

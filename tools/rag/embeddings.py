@@ -53,7 +53,9 @@ def embed(texts: list[str], model_dir: str, batch_size: int = 32):
     tok, model = _load(model_dir)
     rows = []
     for i in range(0, len(texts), batch_size):
-        enc = tok(texts[i:i + batch_size], padding=True, truncation=True, max_length=256, return_tensors="pt")
+        enc = tok(
+            texts[i : i + batch_size], padding=True, truncation=True, max_length=256, return_tensors="pt"
+        )
         with torch.inference_mode():
             hidden = model(**enc).last_hidden_state
         mask = enc["attention_mask"].unsqueeze(-1).float()

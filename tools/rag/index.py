@@ -10,8 +10,10 @@ from tools.rag.config import RetrievalConfig
 from tools.rag.embeddings import embed, embeddings_available
 
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("a an the of to in and or is are was were be for on with as by at it this that what how which "
-                  "who do does did i you".split())
+_STOP = frozenset(
+    "a an the of to in and or is are was were be for on with as by at it this that what how which "
+    "who do does did i you".split()
+)
 
 
 def bm25_tokens(text: str) -> list[str]:
@@ -47,8 +49,11 @@ class Retriever:
     @classmethod
     def build(cls, config: RetrievalConfig) -> Retriever:
         docs = load_documents(config.documents)
-        chunks = [Chunk(text, src, i) for src, text in docs.items()
-                  for i, text in enumerate(chunk_text(text, config.chunk_words, config.overlap))]
+        chunks = [
+            Chunk(text, src, i)
+            for src, text in docs.items()
+            for i, text in enumerate(chunk_text(text, config.chunk_words, config.overlap))
+        ]
         config.documents_sha = documents_fingerprint(docs)
         config.n_chunks = len(chunks)
         return cls(config, chunks)
@@ -67,8 +72,11 @@ class Retriever:
             w = self.config.embedding_weight
             scores = (1 - w) * scores / top + w * dense
         order = sorted(range(len(self.chunks)), key=lambda i: (-scores[i], i))[:k]
-        return [Hit(self.chunks[i].text, self.chunks[i].source, float(scores[i])) for i in order
-                if scores[i] > 0 or self._dense is not None]
+        return [
+            Hit(self.chunks[i].text, self.chunks[i].source, float(scores[i]))
+            for i in order
+            if scores[i] > 0 or self._dense is not None
+        ]
 
 
 def format_context(hits: list[Hit], max_chars: int = 2000) -> str:

@@ -41,11 +41,13 @@ class TrainConfig:
     backend: str = _f("local", "where training runs: local (TRL+PEFT) or a managed API", choices=BACKENDS)
     data_version: str | None = _f(None, "data version (vN) under runs/<id>/data/")
     data_dir: str | None = _f(None, "absolute path of the data version directory (set by the runner)")
-    system_prompt: str | None = _f(None, "system prompt added to rows that have none (SmolLM2 otherwise "
-                                         "inserts its own default)")
+    system_prompt: str | None = _f(
+        None, "system prompt added to rows that have none (SmolLM2 otherwise inserts its own default)"
+    )
     # method
-    method: str = _f("lora", "lora (full-precision base) or qlora (4-bit nf4 base, CUDA + bitsandbytes)",
-                     choices=METHODS)
+    method: str = _f(
+        "lora", "lora (full-precision base) or qlora (4-bit nf4 base, CUDA + bitsandbytes)", choices=METHODS
+    )
     dtype: str = _f("float32", "compute dtype; bfloat16/float16 use mixed precision", choices=DTYPES)
     lora_r: int = _f(8, "LoRA rank", min=1, max=1024)
     lora_alpha: int = _f(16, "LoRA alpha (scaling = alpha / r)", min=1, max=4096)
@@ -75,8 +77,9 @@ class TrainConfig:
     save_steps: int = _f(10, "checkpoint every N steps (a multiple of eval_steps)", min=1)
     save_total_limit: int = _f(2, "checkpoints kept on disk (the best is always kept)", min=1)
     logging_steps: int = _f(1, "log loss/lr/grad-norm every N steps", min=1)
-    early_stopping_patience: int = _f(3, "stop after N evaluations without eval-loss improvement (0: off)",
-                                      min=0)
+    early_stopping_patience: int = _f(
+        3, "stop after N evaluations without eval-loss improvement (0: off)", min=0
+    )
     early_stopping_threshold: float = _f(0.0, "minimum eval-loss improvement that counts", min=0.0)
     # machines
     processes: int = _f(1, "processes (DDP via accelerate launch; gloo on CPU)", min=1, max=1024)
@@ -102,7 +105,11 @@ class TrainConfig:
 
     def explain(self) -> list[tuple[str, Any, str]]:
         """(field, value, reason) rows for display, in field order."""
-        return [(f.name, getattr(self, f.name), self.reasons[f.name]) for f in fields(self) if f.name in self.reasons]
+        return [
+            (f.name, getattr(self, f.name), self.reasons[f.name])
+            for f in fields(self)
+            if f.name in self.reasons
+        ]
 
 
 def field_help() -> dict[str, str]:
@@ -189,8 +196,12 @@ def read_model_info(model_path: str | os.PathLike) -> ModelInfo:
     per_layer = h * heads * head_dim * 2 + h * kv * head_dim * 2 + 3 * h * inter
     tied = bool(cfg.get("tie_word_embeddings", False))
     n = n_layers * per_layer + vocab * h * (1 if tied else 2)
-    return ModelInfo(n_params=n, context_length=int(cfg.get("max_position_embeddings", 2048)),
-                     hidden_size=h, num_layers=n_layers)
+    return ModelInfo(
+        n_params=n,
+        context_length=int(cfg.get("max_position_embeddings", 2048)),
+        hidden_size=h,
+        num_layers=n_layers,
+    )
 
 
 # ----------------------------------------------------------------- the decisions
@@ -198,8 +209,12 @@ def _round_up(x: int, to: int) -> int:
     return int(math.ceil(x / to) * to)
 
 
-def auto_config(stats: DatasetStats, model: str = "embedded", hardware: Hardware | None = None,
-                model_info: ModelInfo | None = None) -> TrainConfig:
+def auto_config(
+    stats: DatasetStats,
+    model: str = "embedded",
+    hardware: Hardware | None = None,
+    model_info: ModelInfo | None = None,
+) -> TrainConfig:
     """Pick every hyperparameter from the data, the model and the machine, with a reason each."""
     hw = hardware or Hardware()
     mi = model_info or ModelInfo()
@@ -224,16 +239,22 @@ def auto_config(stats: DatasetStats, model: str = "embedded", hardware: Hardware
         why["method"] = "CUDA without bitsandbytes: LoRA on a half-precision base"
         why["dtype"] = f"{cfg.dtype}: this GPU's fastest supported training precision"
         why["optim"] = "plain AdamW (no bitsandbytes for 8-bit optimizers)"
-        why["gradient_checkpointing"] = ("on: a ≥1B-parameter model's activations dominate memory" if big_model
-                                         else "off: a small model fits without it, and it costs ~30% speed")
+        why["gradient_checkpointing"] = (
+            "on: a ≥1B-parameter model's activations dominate memory"
+            if big_model
+            else "off: a small model fits without it, and it costs ~30% speed"
+        )
     else:
         cfg.method = "lora"
         # measured on this project's CPU: bf16 autocast ~1.7× faster per step and loss still falls
         cfg.dtype = "bfloat16" if hw.cpu_bf16 else "float32"
         cfg.gradient_checkpointing = False
         why["method"] = "no CUDA: plain LoRA (4-bit quantization does not speed up CPUs)"
-        why["dtype"] = ("bfloat16 mixed precision: this CPU has native bf16 (measured ~1.7× faster, loss still falls)"
-                        if hw.cpu_bf16 else "float32: this CPU has no native bf16 instructions")
+        why["dtype"] = (
+            "bfloat16 mixed precision: this CPU has native bf16 (measured ~1.7× faster, loss still falls)"
+            if hw.cpu_bf16
+            else "float32: this CPU has no native bf16 instructions"
+        )
         why["optim"] = "plain AdamW: 8-bit/paged optimizers need CUDA"
         why["gradient_checkpointing"] = "off: on CPU it only slows training and memory is not the limit"
 
@@ -256,9 +277,11 @@ def auto_config(stats: DatasetStats, model: str = "embedded", hardware: Hardware
     p99 = stats.percentile(99)
     if p99 > 0:
         cfg.max_length = min(_round_up(p99 + 8, 64), mi.context_length)
-        why["max_length"] = (f"p99 of the examples is {p99} tokens, rounded up to {cfg.max_length}"
-                             + (f" (capped by the {mi.context_length}-token context)"
-                                if cfg.max_length == mi.context_length else ""))
+        why["max_length"] = f"p99 of the examples is {p99} tokens, rounded up to {cfg.max_length}" + (
+            f" (capped by the {mi.context_length}-token context)"
+            if cfg.max_length == mi.context_length
+            else ""
+        )
     else:
         cfg.max_length = min(1024, mi.context_length)
         why["max_length"] = "no token lengths known: 1024 (or the model's context)"
@@ -282,9 +305,11 @@ def auto_config(stats: DatasetStats, model: str = "embedded", hardware: Hardware
     cfg.per_device_eval_batch_size = micro
     cfg.gradient_accumulation_steps = max(1, target_batch // micro)
     why["per_device_train_batch_size"] = f"{micro} × {cfg.max_length} tokens fits the {where}"
-    why["gradient_accumulation_steps"] = (f"{cfg.gradient_accumulation_steps} to reach an effective batch of "
-                                          f"{micro * cfg.gradient_accumulation_steps} ({'<200' if n < 200 else '≥200'}"
-                                          " examples)")
+    why["gradient_accumulation_steps"] = (
+        f"{cfg.gradient_accumulation_steps} to reach an effective batch of "
+        f"{micro * cfg.gradient_accumulation_steps} ({'<200' if n < 200 else '≥200'}"
+        " examples)"
+    )
     # padding-free flattens the batch into one sequence; only FlashAttention's varlen kernels keep the
     # examples apart. Measured here with SDPA on CPU: the loss changed (5.40 vs 5.89), i.e. attention
     # leaked across examples, so it is off everywhere else.
@@ -305,34 +330,54 @@ def auto_config(stats: DatasetStats, model: str = "embedded", hardware: Hardware
         cfg.num_train_epochs = 3.0
     else:
         cfg.num_train_epochs = 2.0 if n <= 10_000 else 1.0
-    why["num_train_epochs"] = (f"{n} examples: {cfg.num_train_epochs:g} epochs "
-                               + ("(small sets need several passes; early stopping guards overfitting)"
-                                  if n < 1000 else "(large sets need few passes)"))
+    why["num_train_epochs"] = f"{n} examples: {cfg.num_train_epochs:g} epochs " + (
+        "(small sets need several passes; early stopping guards overfitting)"
+        if n < 1000
+        else "(large sets need few passes)"
+    )
 
     # schedule from the total step count
     steps_per_epoch = max(1, math.ceil(n / max(1, cfg.effective_batch_size)))
     total = max(1, int(steps_per_epoch * cfg.num_train_epochs))
     cfg.learning_rate = 2e-4
-    why["learning_rate"] = "2e-4: the standard LoRA learning rate (TRL's 2e-5 default is for full fine-tuning)"
+    why["learning_rate"] = (
+        "2e-4: the standard LoRA learning rate (TRL's 2e-5 default is for full fine-tuning)"
+    )
     why["lr_scheduler_type"] = "cosine decay after warm-up"
     cfg.warmup_steps = max(1, round(0.05 * total)) if total >= 10 else 0
-    why["warmup_steps"] = f"~5% of the {total} optimizer steps" if cfg.warmup_steps else f"none: only {total} steps"
+    why["warmup_steps"] = (
+        f"~5% of the {total} optimizer steps" if cfg.warmup_steps else f"none: only {total} steps"
+    )
     evals = 8
     cfg.eval_steps = max(1, total // evals)
     cfg.save_steps = cfg.eval_steps
-    why["eval_steps"] = f"every {cfg.eval_steps} steps: ~{min(evals, total)} validation checks over {total} steps"
+    why["eval_steps"] = (
+        f"every {cfg.eval_steps} steps: ~{min(evals, total)} validation checks over {total} steps"
+    )
     why["save_steps"] = "same as eval_steps so the best evaluated checkpoint is on disk"
     cfg.logging_steps = 1 if total <= 200 else max(1, total // 200)
     why["logging_steps"] = f"every {cfg.logging_steps} step(s): a smooth live loss curve"
     cfg.early_stopping_patience = 3 if stats.n_val > 0 else 0
-    why["early_stopping_patience"] = ("3 evaluations without eval-loss improvement stop training; the best "
-                                      "checkpoint is kept" if stats.n_val else "off: no validation split")
+    why["early_stopping_patience"] = (
+        "3 evaluations without eval-loss improvement stop training; the best checkpoint is kept"
+        if stats.n_val
+        else "off: no validation split"
+    )
     cfg.reasons = why
     return cfg
 
 
 # ----------------------------------------------------------------- overrides
-_BOOL = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+_BOOL = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
 
 
 def _coerce(name: str, ftype: Any, value: Any) -> Any:
@@ -360,14 +405,21 @@ def _coerce(name: str, ftype: Any, value: Any) -> Any:
             if not isinstance(value, dict):
                 raise ValueError
             return value
-        return None if (isinstance(value, str) and value.lower() in ("none", "null") and "None" in t) else str(value)
+        return (
+            None
+            if (isinstance(value, str) and value.lower() in ("none", "null") and "None" in t)
+            else str(value)
+        )
     except (TypeError, ValueError):
         kind = t.split(" ")[0].replace("|", "or")
-        raise ConfigError(f"invalid value {value!r} for {name}", where=name,
-                          fix=f"expected {kind}: {field_help()[name]}") from None
+        raise ConfigError(
+            f"invalid value {value!r} for {name}", where=name, fix=f"expected {kind}: {field_help()[name]}"
+        ) from None
 
 
-def apply_overrides(cfg: TrainConfig, overrides: dict[str, Any] | None, *, source: str = "override") -> TrainConfig:
+def apply_overrides(
+    cfg: TrainConfig, overrides: dict[str, Any] | None, *, source: str = "override"
+) -> TrainConfig:
     """A copy of `cfg` with validated overrides; each overridden field's reason says where it came from."""
     if not overrides:
         return cfg
@@ -383,8 +435,11 @@ def apply_overrides(cfg: TrainConfig, overrides: dict[str, Any] | None, *, sourc
         v = _coerce(name, f.type, value)
         meta = f.metadata
         if "choices" in meta and v not in meta["choices"]:
-            raise ConfigError(f"invalid value {v!r} for {name}", where=name,
-                              fix=f"allowed values: {', '.join(meta['choices'])}")
+            raise ConfigError(
+                f"invalid value {v!r} for {name}",
+                where=name,
+                fix=f"allowed values: {', '.join(meta['choices'])}",
+            )
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             lo, hi = meta.get("min"), meta.get("max")
             if (lo is not None and v < lo) or (hi is not None and v > hi):
@@ -403,11 +458,15 @@ def apply_overrides(cfg: TrainConfig, overrides: dict[str, Any] | None, *, sourc
 def validate_config(cfg: TrainConfig) -> None:
     """Cross-field rules a single field check cannot see."""
     if cfg.save_steps % cfg.eval_steps:
-        raise ConfigError(f"save_steps={cfg.save_steps} is not a multiple of eval_steps={cfg.eval_steps}",
-                          where="save_steps", fix="make save_steps a multiple of eval_steps (the best checkpoint "
-                          "must be an evaluated one)")
+        raise ConfigError(
+            f"save_steps={cfg.save_steps} is not a multiple of eval_steps={cfg.eval_steps}",
+            where="save_steps",
+            fix="make save_steps a multiple of eval_steps (the best checkpoint must be an evaluated one)",
+        )
     if cfg.method == "qlora" and cfg.dtype == "float32":
-        raise ConfigError("qlora needs a half-precision compute dtype", where="dtype", fix="use bfloat16 or float16")
+        raise ConfigError(
+            "qlora needs a half-precision compute dtype", where="dtype", fix="use bfloat16 or float16"
+        )
 
 
 def parse_set_flags(items: list[str] | None) -> dict[str, str]:
@@ -415,7 +474,9 @@ def parse_set_flags(items: list[str] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items or []:
         if "=" not in item:
-            raise ConfigError(f"--set {item!r} is not key=value", where="--set", fix="write e.g. --set lora_r=16")
+            raise ConfigError(
+                f"--set {item!r} is not key=value", where="--set", fix="write e.g. --set lora_r=16"
+            )
         k, v = item.split("=", 1)
         out[k.strip()] = v.strip()
     return out
@@ -427,8 +488,11 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
 
     data = read_yaml(path) or {}
     if not isinstance(data, dict):
-        raise ConfigError("a training config file must be a mapping of field: value", where=str(path),
-                          fix="write lines like `lora_r: 16`")
+        raise ConfigError(
+            "a training config file must be a mapping of field: value",
+            where=str(path),
+            fix="write lines like `lora_r: 16`",
+        )
     for key in ("training", "overrides"):
         if isinstance(data.get(key), dict) and len(data) == 1:
             data = data[key]

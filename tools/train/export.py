@@ -1,12 +1,12 @@
 """Export a trained adapter: merged standalone model, the adapter alone, an Ollama Modelfile, GGUF.
 
-    export_run(run, "v2") → runs/<id>/export/
-        merged/        base + adapter merged (`merge_and_unload`), a plain HF directory
-        adapter/       the LoRA adapter alone (apply with --adapter on the same base)
-        model.gguf     when llama.cpp's `convert_hf_to_gguf.py` is available (LLAMA_CPP_DIR or PATH)
-        Modelfile      for `ollama create`
-        README.md      how to serve each of them
-        export.json    what was exported from where, and what was skipped and why
+export_run(run, "v2") → runs/<id>/export/
+    merged/        base + adapter merged (`merge_and_unload`), a plain HF directory
+    adapter/       the LoRA adapter alone (apply with --adapter on the same base)
+    model.gguf     when llama.cpp's `convert_hf_to_gguf.py` is available (LLAMA_CPP_DIR or PATH)
+    Modelfile      for `ollama create`
+    README.md      how to serve each of them
+    export.json    what was exported from where, and what was skipped and why
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from tools.errors import UserError
 from tools.workspace import Run, Workspace, atomic_write_json, atomic_write_text, read_json
 
 CHATML_TEMPLATE = (
-    '{{- if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}'
-    '{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}'
-    '<|im_start|>assistant\n'
+    "{{- if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}"
+    "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}"
+    "<|im_start|>assistant\n"
 )
 
 
@@ -36,14 +36,19 @@ def find_gguf_converter() -> Path | None:
     which = shutil.which("convert_hf_to_gguf.py") or shutil.which("convert-hf-to-gguf.py")
     if which:
         candidates.append(Path(which))
-    candidates += [Path.home() / "llama.cpp" / "convert_hf_to_gguf.py", Path("/opt/llama.cpp/convert_hf_to_gguf.py")]
+    candidates += [
+        Path.home() / "llama.cpp" / "convert_hf_to_gguf.py",
+        Path("/opt/llama.cpp/convert_hf_to_gguf.py"),
+    ]
     return next((c for c in candidates if c.is_file()), None)
 
 
-GGUF_MISSING = ("GGUF skipped: llama.cpp's convert_hf_to_gguf.py was not found (looked in $LLAMA_CPP_DIR, PATH, "
-                "~/llama.cpp, /opt/llama.cpp). To get it: `git clone https://github.com/ggml-org/llama.cpp` and "
-                "set LLAMA_CPP_DIR to that checkout (its Python needs: gguf, numpy, torch, transformers, "
-                "sentencepiece), then rerun `tunewise export`.")
+GGUF_MISSING = (
+    "GGUF skipped: llama.cpp's convert_hf_to_gguf.py was not found (looked in $LLAMA_CPP_DIR, PATH, "
+    "~/llama.cpp, /opt/llama.cpp). To get it: `git clone https://github.com/ggml-org/llama.cpp` and "
+    "set LLAMA_CPP_DIR to that checkout (its Python needs: gguf, numpy, torch, transformers, "
+    "sentencepiece), then rerun `tunewise export`."
+)
 
 
 def modelfile_text(source: str, system_prompt: str | None, chat_template: str | None) -> str:
@@ -69,7 +74,7 @@ Base model: `{base}`. Everything here is standalone: no hub access is needed to 
 | `merged/` | base + LoRA merged into one Hugging Face model | `tunewise serve --model {out}/merged` |
 | `adapter/` | the LoRA adapter alone | `tunewise serve --model {base} --adapter {out}/adapter` |
 | `Modelfile` | Ollama recipe | `cd {out} && ollama create {run.id[:40].lower()} -f Modelfile` |
-| `model.gguf` | llama.cpp / Ollama weights | {'`llama-server -m ' + out + '/model.gguf`' if gguf else 'not built (see below)'} |
+| `model.gguf` | llama.cpp / Ollama weights | {"`llama-server -m " + out + "/model.gguf`" if gguf else "not built (see below)"} |
 
 Serve as an OpenAI-compatible API and ask it something:
 
@@ -79,15 +84,16 @@ Serve as an OpenAI-compatible API and ask it something:
 
 One-shot from the terminal: `tunewise chat --model {out}/merged "hello"`.
 Always send the task's system prompt (it is in the Modelfile's SYSTEM line): the model was trained with it.
-{('' if gguf else chr(10) + gguf_note + chr(10))}"""
+{("" if gguf else chr(10) + gguf_note + chr(10))}"""
 
 
 def _as_run(run: Run | str) -> Run:
     return run if isinstance(run, Run) else Workspace().get_run(run)
 
 
-def export_run(run: Run | str, version: str | None = None, *, gguf: bool = True,
-               gguf_outtype: str = "f16") -> Path:
+def export_run(
+    run: Run | str, version: str | None = None, *, gguf: bool = True, gguf_outtype: str = "f16"
+) -> Path:
     """Write `runs/<id>/export/` from `train/<version>/adapter` (default: the latest training)."""
     import torch
     from peft import PeftModel
@@ -99,8 +105,11 @@ def export_run(run: Run | str, version: str | None = None, *, gguf: bool = True,
     train_dir = run.version_dir("train", version)
     adapter = train_dir / "adapter"
     if not (adapter / "adapter_config.json").exists():
-        raise UserError(f"training {train_dir.name} has no adapter yet", where=str(adapter),
-                        fix=f"finish (or resume) it first: tunewise train resume {run.id} {train_dir.name}")
+        raise UserError(
+            f"training {train_dir.name} has no adapter yet",
+            where=str(adapter),
+            fix=f"finish (or resume) it first: tunewise train resume {run.id} {train_dir.name}",
+        )
     cfg = read_json(train_dir / "config.json")
     base = cfg.get("model") or "embedded"
     base_path = resolve_model_path(base)
@@ -117,7 +126,9 @@ def export_run(run: Run | str, version: str | None = None, *, gguf: bool = True,
     dtype = torch.bfloat16 if big else torch.float32
     model = AutoModelForCausalLM.from_pretrained(str(base_path), dtype=dtype)
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
-    tok = AutoTokenizer.from_pretrained(str(adapter if (adapter / "tokenizer_config.json").exists() else base_path))
+    tok = AutoTokenizer.from_pretrained(
+        str(adapter if (adapter / "tokenizer_config.json").exists() else base_path)
+    )
     merged.save_pretrained(str(tmp / "merged"), safe_serialization=True)
     tok.save_pretrained(str(tmp / "merged"))
     shutil.copytree(adapter, tmp / "adapter")
@@ -128,9 +139,19 @@ def export_run(run: Run | str, version: str | None = None, *, gguf: bool = True,
         if conv is None:
             gguf_note = GGUF_MISSING
         else:
-            res = subprocess.run([sys.executable, str(conv), str(tmp / "merged"), "--outfile",
-                                  str(tmp / "model.gguf"), "--outtype", gguf_outtype],
-                                 capture_output=True, text=True)
+            res = subprocess.run(
+                [
+                    sys.executable,
+                    str(conv),
+                    str(tmp / "merged"),
+                    "--outfile",
+                    str(tmp / "model.gguf"),
+                    "--outtype",
+                    gguf_outtype,
+                ],
+                capture_output=True,
+                text=True,
+            )
             if res.returncode == 0 and (tmp / "model.gguf").exists():
                 gguf_path = "model.gguf"
             else:
@@ -139,16 +160,29 @@ def export_run(run: Run | str, version: str | None = None, *, gguf: bool = True,
         gguf_note = "GGUF skipped (gguf=False)."
 
     system_prompt = cfg.get("system_prompt")
-    atomic_write_text(tmp / "Modelfile", modelfile_text(f"./{gguf_path}" if gguf_path else "./merged",
-                                                        system_prompt, tok.chat_template))
+    atomic_write_text(
+        tmp / "Modelfile",
+        modelfile_text(f"./{gguf_path}" if gguf_path else "./merged", system_prompt, tok.chat_template),
+    )
     atomic_write_text(tmp / "README.md", readme_text(run, train_dir.name, base, gguf_path, gguf_note))
     metrics = read_json(train_dir / "metrics.json") if (train_dir / "metrics.json").exists() else {}
-    atomic_write_json(tmp / "export.json", {
-        "run_id": run.id, "train_version": train_dir.name, "base_model": base, "base_path": str(base_path),
-        "merged": "merged", "adapter": "adapter", "gguf": gguf_path, "gguf_note": gguf_note,
-        "merge_dtype": str(dtype).removeprefix("torch."), "system_prompt": system_prompt,
-        "metrics": metrics, "created": time.time(),
-    })
+    atomic_write_json(
+        tmp / "export.json",
+        {
+            "run_id": run.id,
+            "train_version": train_dir.name,
+            "base_model": base,
+            "base_path": str(base_path),
+            "merged": "merged",
+            "adapter": "adapter",
+            "gguf": gguf_path,
+            "gguf_note": gguf_note,
+            "merge_dtype": str(dtype).removeprefix("torch."),
+            "system_prompt": system_prompt,
+            "metrics": metrics,
+            "created": time.time(),
+        },
+    )
     # swap into place: a crash leaves the previous export or the new one, never a half-written one
     old = run.path / f".export.old-{os.getpid()}"
     if final.exists():

@@ -35,10 +35,23 @@ OPENAI_REFUSED = (
     "OpenAI refused to start a fine-tuning job for this account: OpenAI is winding down self-serve "
     "fine-tuning (no new training jobs after 2027-01-06), so this account cannot train there"
 )
-OPENAI_REFUSED_FIX = ("train locally (tunewise train RUN) or on Together AI (--backend together, TOGETHER_API_KEY); "
-                      "existing ft: models keep working for inference")
-_REFUSAL_WORDS = ("not available", "no longer", "not allowed", "disabled", "deprecat", "not permitted",
-                  "does not have access", "not eligible", "sunset", "discontinued", "wind")
+OPENAI_REFUSED_FIX = (
+    "train locally (tunewise train RUN) or on Together AI (--backend together, TOGETHER_API_KEY); "
+    "existing ft: models keep working for inference"
+)
+_REFUSAL_WORDS = (
+    "not available",
+    "no longer",
+    "not allowed",
+    "disabled",
+    "deprecat",
+    "not permitted",
+    "does not have access",
+    "not eligible",
+    "sunset",
+    "discontinued",
+    "wind",
+)
 
 
 def _clean_rows(data_dir: Path, split: str) -> bytes:
@@ -46,8 +59,9 @@ def _clean_rows(data_dir: Path, split: str) -> bytes:
     p = data_dir / f"{split}.jsonl"
     if not p.exists():
         return b""
-    return "".join(json.dumps({"messages": r["messages"]}, ensure_ascii=False) + "\n"
-                   for r in read_jsonl(p)).encode()
+    return "".join(
+        json.dumps({"messages": r["messages"]}, ensure_ascii=False) + "\n" for r in read_jsonl(p)
+    ).encode()
 
 
 class ManagedBackend:
@@ -61,8 +75,11 @@ class ManagedBackend:
 
         key = api_key or os.environ.get(self.env_key)
         if not key:
-            raise UserError(f"{self.env_key} is not set", where=self.env_key,
-                            fix=f"export {self.env_key}=… (or train locally: tunewise train RUN)")
+            raise UserError(
+                f"{self.env_key} is not set",
+                where=self.env_key,
+                fix=f"export {self.env_key}=… (or train locally: tunewise train RUN)",
+            )
         self.base_url = (base_url or self.base_url).rstrip("/")
         self.client = client or httpx.Client(timeout=60)
         self._headers = {"Authorization": f"Bearer {key}"}
@@ -73,8 +90,11 @@ class ManagedBackend:
         try:
             r = self.client.request(method, self.base_url + path, headers=self._headers, **kw)
         except httpx.HTTPError as e:
-            raise ProviderError(f"{self.name} unreachable ({type(e).__name__})", where=self.base_url,
-                                fix="check the network and the base URL") from None
+            raise ProviderError(
+                f"{self.name} unreachable ({type(e).__name__})",
+                where=self.base_url,
+                fix="check the network and the base URL",
+            ) from None
         if r.status_code >= 400:
             self._raise(r, path)
         return r.json()
@@ -86,13 +106,20 @@ class ManagedBackend:
         except Exception:  # noqa: BLE001
             msg = r.text[:300]
         if r.status_code == 401:
-            raise ProviderError(f"{self.name} rejected the API key", where=self.env_key, fix=f"check {self.env_key}")
-        raise ProviderError(f"{self.name} {path} failed ({r.status_code}): {msg}", where=self.base_url,
-                            fix="see the message; nothing was trained")
+            raise ProviderError(
+                f"{self.name} rejected the API key", where=self.env_key, fix=f"check {self.env_key}"
+            )
+        raise ProviderError(
+            f"{self.name} {path} failed ({r.status_code}): {msg}",
+            where=self.base_url,
+            fix="see the message; nothing was trained",
+        )
 
     # provider-specific
     def upload(self, content: bytes, filename: str) -> str: ...
-    def create(self, cfg: TrainConfig, training_file: str, validation_file: str | None, suffix: str) -> dict: ...
+    def create(
+        self, cfg: TrainConfig, training_file: str, validation_file: str | None, suffix: str
+    ) -> dict: ...
     def get(self, job_id: str) -> dict: ...
     def events(self, job_id: str, after: str | None) -> list[dict]: ...
     def cancel(self, job_id: str) -> dict: ...
@@ -114,21 +141,34 @@ class OpenAIFineTuning(ManagedBackend):
                 err = {}
             text = f"{err.get('code') or ''} {err.get('message') or ''}".lower()
             if r.status_code in (403, 410) or any(w in text for w in _REFUSAL_WORDS):
-                raise ProviderError(OPENAI_REFUSED + (f" (OpenAI said: {err.get('message')})"
-                                                      if err.get("message") else ""), fix=OPENAI_REFUSED_FIX)
+                raise ProviderError(
+                    OPENAI_REFUSED + (f" (OpenAI said: {err.get('message')})" if err.get("message") else ""),
+                    fix=OPENAI_REFUSED_FIX,
+                )
         super()._raise(r, path)
 
     def upload(self, content: bytes, filename: str) -> str:
-        res = self._req("POST", "/files", data={"purpose": "fine-tune"},
-                        files={"file": (filename, io.BytesIO(content), "application/jsonl")})
+        res = self._req(
+            "POST",
+            "/files",
+            data={"purpose": "fine-tune"},
+            files={"file": (filename, io.BytesIO(content), "application/jsonl")},
+        )
         return res["id"]
 
     def create(self, cfg: TrainConfig, training_file: str, validation_file: str | None, suffix: str) -> dict:
-        hp: dict[str, Any] = {"n_epochs": max(1, round(cfg.num_train_epochs)),
-                              "batch_size": cfg.effective_batch_size,
-                              "learning_rate_multiplier": "auto"}  # OpenAI scales its own base lr
-        body = {"model": cfg.model, "training_file": training_file, "suffix": suffix[:40], "seed": cfg.seed,
-                "method": {"type": "supervised", "supervised": {"hyperparameters": hp}}}
+        hp: dict[str, Any] = {
+            "n_epochs": max(1, round(cfg.num_train_epochs)),
+            "batch_size": cfg.effective_batch_size,
+            "learning_rate_multiplier": "auto",
+        }  # OpenAI scales its own base lr
+        body = {
+            "model": cfg.model,
+            "training_file": training_file,
+            "suffix": suffix[:40],
+            "seed": cfg.seed,
+            "method": {"type": "supervised", "supervised": {"hyperparameters": hp}},
+        }
         if validation_file:
             body["validation_file"] = validation_file
         return self._req("POST", "/fine_tuning/jobs", json=body)
@@ -155,9 +195,17 @@ class OpenAIFineTuning(ManagedBackend):
         d = e.get("data") or {}
         if e.get("type") == "metrics" and "step" in d:
             if d.get("valid_loss") is not None and d.get("train_loss") is None:
-                return make_event("eval", step=d["step"], max_steps=d.get("total_steps"), eval_loss=d["valid_loss"])
-            return make_event("log", step=d["step"], max_steps=d.get("total_steps"), loss=d.get("train_loss"),
-                              eval_loss=d.get("valid_loss"), message=e.get("message"))
+                return make_event(
+                    "eval", step=d["step"], max_steps=d.get("total_steps"), eval_loss=d["valid_loss"]
+                )
+            return make_event(
+                "log",
+                step=d["step"],
+                max_steps=d.get("total_steps"),
+                loss=d.get("train_loss"),
+                eval_loss=d.get("valid_loss"),
+                message=e.get("message"),
+            )
         return make_event("log", message=e.get("message"), level=e.get("level"))
 
 
@@ -166,18 +214,32 @@ class TogetherFineTuning(ManagedBackend):
     terminal = {"completed", "error", "cancelled", "failed"}
 
     def upload(self, content: bytes, filename: str) -> str:
-        res = self._req("POST", "/files/upload", data={"purpose": "fine-tune", "file_name": filename},
-                        files={"file": (filename, io.BytesIO(content), "application/jsonl")})
+        res = self._req(
+            "POST",
+            "/files/upload",
+            data={"purpose": "fine-tune", "file_name": filename},
+            files={"file": (filename, io.BytesIO(content), "application/jsonl")},
+        )
         return res["id"]
 
     def create(self, cfg: TrainConfig, training_file: str, validation_file: str | None, suffix: str) -> dict:
         body: dict[str, Any] = {
-            "model": cfg.model, "training_file": training_file, "suffix": suffix[:40],
-            "n_epochs": max(1, round(cfg.num_train_epochs)), "learning_rate": cfg.learning_rate,
-            "batch_size": "max", "max_seq_length": cfg.max_length, "n_checkpoints": 1,
+            "model": cfg.model,
+            "training_file": training_file,
+            "suffix": suffix[:40],
+            "n_epochs": max(1, round(cfg.num_train_epochs)),
+            "learning_rate": cfg.learning_rate,
+            "batch_size": "max",
+            "max_seq_length": cfg.max_length,
+            "n_checkpoints": 1,
             "train_on_inputs": False,  # loss on the assistant answer only, as locally
-            "training_type": {"type": "Lora", "lora_r": cfg.lora_r, "lora_alpha": cfg.lora_alpha,
-                              "lora_dropout": cfg.lora_dropout, "lora_trainable_modules": "all-linear"},
+            "training_type": {
+                "type": "Lora",
+                "lora_r": cfg.lora_r,
+                "lora_alpha": cfg.lora_alpha,
+                "lora_dropout": cfg.lora_dropout,
+                "lora_trainable_modules": "all-linear",
+            },
         }
         if validation_file:
             body.update(validation_file=validation_file, n_evals=max(1, round(cfg.num_train_epochs)))
@@ -189,7 +251,7 @@ class TogetherFineTuning(ManagedBackend):
     def events(self, job_id: str, after: str | None) -> list[dict]:
         data = self._req("GET", f"/fine-tunes/{job_id}/events").get("data", [])
         if after is not None:  # no cursor in this API: skip what we have seen
-            data = data[int(after):]
+            data = data[int(after) :]
         return data
 
     def cancel(self, job_id: str) -> dict:
@@ -208,8 +270,13 @@ class TogetherFineTuning(ManagedBackend):
 
 
 BACKENDS = {"openai": OpenAIFineTuning, "together": TogetherFineTuning}
-TERMINAL_STATUS = {"succeeded": "completed", "completed": "completed", "failed": "failed", "error": "failed",
-                   "cancelled": "stopped"}
+TERMINAL_STATUS = {
+    "succeeded": "completed",
+    "completed": "completed",
+    "failed": "failed",
+    "error": "failed",
+    "cancelled": "stopped",
+}
 
 
 def get_backend(name: str, client=None, **kw) -> ManagedBackend:
@@ -218,16 +285,26 @@ def get_backend(name: str, client=None, **kw) -> ManagedBackend:
     return BACKENDS[name](client=client, **kw)
 
 
-def start_managed(run: Run | str, backend: str, *, model: str, data_version: str | None = None,
-                  overrides: dict[str, Any] | None = None, client=None, today: _dt.date | None = None,
-                  workspace: Workspace | None = None) -> Path:
+def start_managed(
+    run: Run | str,
+    backend: str,
+    *,
+    model: str,
+    data_version: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    client=None,
+    today: _dt.date | None = None,
+    workspace: Workspace | None = None,
+) -> Path:
     """Upload the data version, create the job, record it in `train/vN/`; returns that directory."""
     from tools.train.config import apply_overrides, auto_config
     from tools.train.runner import _as_run, check_dataset
 
     run = _as_run(run, workspace)
     if backend == "openai" and (today or _dt.date.today()) >= OPENAI_SUNSET:
-        raise UserError(OPENAI_REFUSED.replace("refused to start", "no longer accepts"), fix=OPENAI_REFUSED_FIX)
+        raise UserError(
+            OPENAI_REFUSED.replace("refused to start", "no longer accepts"), fix=OPENAI_REFUSED_FIX
+        )
     data_dir = run.version_dir("data", data_version)
     check_dataset(data_dir)
     from tools.train.config import DatasetStats
@@ -245,15 +322,32 @@ def start_managed(run: Run | str, backend: str, *, model: str, data_version: str
     with run.lock():
         out = run.path / "train" / run.next_version("train")
         atomic_write_json(out / "config.json", {**cfg.to_dict(), "run_id": run.id, "created": time.time()})
-    atomic_write_json(out / "job.json", {"backend": backend, "job_id": job["id"], "training_file": train_id,
-                                         "validation_file": val_id, "created": time.time(), "job": job})
-    append_jsonl(out / "events.jsonl", make_event("start", step=0, job_id=job["id"], backend=backend,
-                                                  status=api.status_of(job)))
+    atomic_write_json(
+        out / "job.json",
+        {
+            "backend": backend,
+            "job_id": job["id"],
+            "training_file": train_id,
+            "validation_file": val_id,
+            "created": time.time(),
+            "job": job,
+        },
+    )
+    append_jsonl(
+        out / "events.jsonl",
+        make_event("start", step=0, job_id=job["id"], backend=backend, status=api.status_of(job)),
+    )
     return out
 
 
-def wait_managed(out_dir: Path, on_event: Callable[[dict], None] | None = None, *, client=None,
-                 poll_s: float = 10.0, timeout_s: float | None = None) -> dict:
+def wait_managed(
+    out_dir: Path,
+    on_event: Callable[[dict], None] | None = None,
+    *,
+    client=None,
+    poll_s: float = 10.0,
+    timeout_s: float | None = None,
+) -> dict:
     """Poll the job until it ends: provider events → events.jsonl; the end → metrics.json."""
     out_dir = Path(out_dir)
     info = read_json(out_dir / "job.json")
@@ -287,18 +381,36 @@ def wait_managed(out_dir: Path, on_event: Callable[[dict], None] | None = None, 
     err = job.get("error") or None
     if isinstance(err, dict) and not any(err.values()):
         err = None
-    metrics = {"status": TERMINAL_STATUS.get(status, "failed"), "backend": info["backend"], "job_id": job_id,
-               "provider_status": status, "fine_tuned_model": api.model_of(job), "final_step": last_step,
-               "max_steps": max_steps, "trained_tokens": job.get("trained_tokens") or job.get("total_tokens"),
-               "best_eval_loss": None, "train_loss": None}
-    losses = [json.loads(line) for line in (out_dir / "events.jsonl").read_text().splitlines() if line.strip()]
+    metrics = {
+        "status": TERMINAL_STATUS.get(status, "failed"),
+        "backend": info["backend"],
+        "job_id": job_id,
+        "provider_status": status,
+        "fine_tuned_model": api.model_of(job),
+        "final_step": last_step,
+        "max_steps": max_steps,
+        "trained_tokens": job.get("trained_tokens") or job.get("total_tokens"),
+        "best_eval_loss": None,
+        "train_loss": None,
+    }
+    losses = [
+        json.loads(line) for line in (out_dir / "events.jsonl").read_text().splitlines() if line.strip()
+    ]
     train_losses = [e["loss"] for e in losses if e.get("event") == "log" and e.get("loss") is not None]
     evals = [e["eval_loss"] for e in losses if e.get("eval_loss") is not None]
-    metrics.update(train_loss=train_losses[-1] if train_losses else None, best_eval_loss=min(evals) if evals else None)
+    metrics.update(
+        train_loss=train_losses[-1] if train_losses else None, best_eval_loss=min(evals) if evals else None
+    )
     if err:
         metrics["error"] = err.get("message") if isinstance(err, dict) else str(err)
-    end = make_event("end", step=last_step, max_steps=max_steps, status=metrics["status"],
-                     fine_tuned_model=metrics["fine_tuned_model"], loss=metrics["train_loss"])
+    end = make_event(
+        "end",
+        step=last_step,
+        max_steps=max_steps,
+        status=metrics["status"],
+        fine_tuned_model=metrics["fine_tuned_model"],
+        loss=metrics["train_loss"],
+    )
     append_jsonl(out_dir / "events.jsonl", end)
     if on_event:
         on_event(end)

@@ -15,7 +15,9 @@ def sparkline(values: list[float], width: int = 32) -> str:
     lo, hi = min(vals), max(vals)
     if hi - lo < 1e-12:
         return SPARK[3] * len(vals)
-    return "".join(SPARK[min(len(SPARK) - 1, int((v - lo) / (hi - lo) * (len(SPARK) - 1) + 0.5))] for v in vals)
+    return "".join(
+        SPARK[min(len(SPARK) - 1, int((v - lo) / (hi - lo) * (len(SPARK) - 1) + 0.5))] for v in vals
+    )
 
 
 def format_duration(seconds: float | None) -> str:

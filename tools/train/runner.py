@@ -63,15 +63,27 @@ def validate_chat_rows(path: Path, *, max_problems: int = 20) -> list[str]:
                 continue
             msgs = row.get("messages") if isinstance(row, dict) else None
             if not isinstance(msgs, list) or not msgs:
-                problems.append(f"{where}: no `messages` list — fix: write {{\"messages\": [...]}} rows")
+                problems.append(f'{where}: no `messages` list — fix: write {{"messages": [...]}} rows')
                 continue
-            bad = next((j for j, m in enumerate(msgs) if not isinstance(m, dict) or m.get("role") not in ROLES
-                        or not isinstance(m.get("content"), str)), None)
+            bad = next(
+                (
+                    j
+                    for j, m in enumerate(msgs)
+                    if not isinstance(m, dict)
+                    or m.get("role") not in ROLES
+                    or not isinstance(m.get("content"), str)
+                ),
+                None,
+            )
             if bad is not None:
-                problems.append(f"{where}: message {bad} needs role system|user|assistant and string content "
-                                "— fix: correct that message")
+                problems.append(
+                    f"{where}: message {bad} needs role system|user|assistant and string content "
+                    "— fix: correct that message"
+                )
             elif msgs[-1]["role"] != "assistant" or not msgs[-1]["content"].strip():
-                problems.append(f"{where}: last message must be a non-empty assistant answer — fix: add the answer")
+                problems.append(
+                    f"{where}: last message must be a non-empty assistant answer — fix: add the answer"
+                )
             elif not any(m["role"] == "user" for m in msgs):
                 problems.append(f"{where}: no user message — fix: add the input as a user turn")
     return problems
@@ -83,15 +95,22 @@ def check_dataset(data_dir: Path) -> None:
     if (data_dir / "val.jsonl").exists():
         problems += validate_chat_rows(data_dir / "val.jsonl")
     if problems:
-        raise UserError(f"dataset failed validation ({len(problems)} problem(s)): " + "; ".join(problems[:5]),
-                        where=str(data_dir), fix="fix the rows listed (or `tunewise data validate`), then retry")
+        raise UserError(
+            f"dataset failed validation ({len(problems)} problem(s)): " + "; ".join(problems[:5]),
+            where=str(data_dir),
+            fix="fix the rows listed (or `tunewise data validate`), then retry",
+        )
     if not any(line.strip() for line in open(data_dir / "train.jsonl", encoding="utf-8")):
-        raise UserError("train.jsonl has no examples", where=str(data_dir / "train.jsonl"),
-                        fix="generate or import data first")
+        raise UserError(
+            "train.jsonl has no examples",
+            where=str(data_dir / "train.jsonl"),
+            fix="generate or import data first",
+        )
 
 
 def dataset_stats(data_dir: Path, tokenizer) -> DatasetStats:
     """Counts and per-example token lengths (full chat rendering, as trained)."""
+
     def lengths(split: str) -> list[int]:
         p = data_dir / f"{split}.jsonl"
         if not p.exists():
@@ -120,9 +139,12 @@ def check_free_disk(path: Path, need_bytes: int) -> None:
     path.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(path).free
     if free < need_bytes:
-        raise UserError(f"not enough disk for checkpoints: {free / 2**30:.2f} GiB free, about "
-                        f"{need_bytes / 2**30:.2f} GiB needed", where=str(path),
-                        fix="free some space, or lower save_total_limit (--set save_total_limit=1)")
+        raise UserError(
+            f"not enough disk for checkpoints: {free / 2**30:.2f} GiB free, about "
+            f"{need_bytes / 2**30:.2f} GiB needed",
+            where=str(path),
+            fix="free some space, or lower save_total_limit (--set save_total_limit=1)",
+        )
 
 
 def oom_advice(cfg: TrainConfig) -> str:
@@ -130,16 +152,21 @@ def oom_advice(cfg: TrainConfig) -> str:
     tips = []
     if cfg.per_device_train_batch_size > 1:
         b = cfg.per_device_train_batch_size // 2
-        tips.append(f"--set per_device_train_batch_size={b} --set gradient_accumulation_steps="
-                    f"{cfg.gradient_accumulation_steps * 2} (same effective batch)")
+        tips.append(
+            f"--set per_device_train_batch_size={b} --set gradient_accumulation_steps="
+            f"{cfg.gradient_accumulation_steps * 2} (same effective batch)"
+        )
     if not cfg.gradient_checkpointing:
         tips.append("--set gradient_checkpointing=true")
     if cfg.max_length > 256:
         tips.append(f"--set max_length={cfg.max_length // 2}")
     if cfg.method == "lora":
         tips.append("QLoRA (--set method=qlora, needs bitsandbytes)")
-    return "CUDA ran out of memory; retry with " + " or ".join(tips) + \
-        " — or pass auto_retry_oom (tunewise train --auto-retry-oom) to halve the batch automatically"
+    return (
+        "CUDA ran out of memory; retry with "
+        + " or ".join(tips)
+        + " — or pass auto_retry_oom (tunewise train --auto-retry-oom) to halve the batch automatically"
+    )
 
 
 def halve_batch(cfg: TrainConfig) -> TrainConfig | None:
@@ -148,11 +175,15 @@ def halve_batch(cfg: TrainConfig) -> TrainConfig | None:
         if cfg.gradient_checkpointing:
             return None
         return apply_overrides(cfg, {"gradient_checkpointing": True}, source="auto OOM retry")
-    return apply_overrides(cfg, {
-        "per_device_train_batch_size": cfg.per_device_train_batch_size // 2,
-        "per_device_eval_batch_size": max(1, cfg.per_device_eval_batch_size // 2),
-        "gradient_accumulation_steps": cfg.gradient_accumulation_steps * 2,
-    }, source="auto OOM retry")
+    return apply_overrides(
+        cfg,
+        {
+            "per_device_train_batch_size": cfg.per_device_train_batch_size // 2,
+            "per_device_eval_batch_size": max(1, cfg.per_device_eval_batch_size // 2),
+            "gradient_accumulation_steps": cfg.gradient_accumulation_steps * 2,
+        },
+        source="auto OOM retry",
+    )
 
 
 # ----------------------------------------------------------------- helpers
@@ -184,10 +215,17 @@ def _data_system_prompt(data_dir: Path) -> str | None:
     return None
 
 
-def plan_training(run: Run | str, *, data_version: str | None = None, model: str = "embedded",
-                  overrides: dict[str, Any] | None = None, config_file: str | os.PathLike | None = None,
-                  processes: int = 1, hardware: Hardware | None = None,
-                  workspace: Workspace | None = None) -> tuple[TrainConfig, dict]:
+def plan_training(
+    run: Run | str,
+    *,
+    data_version: str | None = None,
+    model: str = "embedded",
+    overrides: dict[str, Any] | None = None,
+    config_file: str | os.PathLike | None = None,
+    processes: int = 1,
+    hardware: Hardware | None = None,
+    workspace: Workspace | None = None,
+) -> tuple[TrainConfig, dict]:
     """The config a training would use (auto + spec + file + flag overrides) and its record; writes nothing."""
     from tools.llm.embedded import resolve_model_path
     from tools.train.config import detect_hardware
@@ -209,31 +247,59 @@ def plan_training(run: Run | str, *, data_version: str | None = None, model: str
     spec_system, spec_overrides = _spec_bits(run)
     cfg = apply_overrides(cfg, spec_overrides, source="spec.yaml training.overrides")
     if config_file:
-        cfg = apply_overrides(cfg, load_config_file(config_file), source=f"config file {Path(config_file).name}")
+        cfg = apply_overrides(
+            cfg, load_config_file(config_file), source=f"config file {Path(config_file).name}"
+        )
     cfg = apply_overrides(cfg, overrides, source="--set")
     if processes != 1:
         cfg = apply_overrides(cfg, {"processes": processes}, source="--processes")
     cfg.data_version, cfg.data_dir = data_dir.name, str(data_dir.resolve())
     cfg.system_prompt = cfg.system_prompt or _data_system_prompt(data_dir) or spec_system
     if cfg.backend != "local":
-        raise UserError(f"backend {cfg.backend!r} is a managed API", where="backend",
-                        fix="use tools.train.managed (tunewise train --backend openai|together)")
+        raise UserError(
+            f"backend {cfg.backend!r} is a managed API",
+            where="backend",
+            fix="use tools.train.managed (tunewise train --backend openai|together)",
+        )
     doc = cfg.to_dict()
-    doc.update(run_id=run.id, created=time.time(), hardware=hw.__dict__,
-               disk_needed_bytes=disk_needed_bytes(cfg, info.n_params, info.hidden_size, info.num_layers),
-               dataset={"n_train": stats.n_train, "n_val": stats.n_val, "p50_tokens": stats.percentile(50),
-                        "p99_tokens": stats.percentile(99), "max_tokens": max(stats.token_lengths or [0])})
+    doc.update(
+        run_id=run.id,
+        created=time.time(),
+        hardware=hw.__dict__,
+        disk_needed_bytes=disk_needed_bytes(cfg, info.n_params, info.hidden_size, info.num_layers),
+        dataset={
+            "n_train": stats.n_train,
+            "n_val": stats.n_val,
+            "p50_tokens": stats.percentile(50),
+            "p99_tokens": stats.percentile(99),
+            "max_tokens": max(stats.token_lengths or [0]),
+        },
+    )
     return cfg, doc
 
 
-def prepare_training(run: Run | str, *, data_version: str | None = None, model: str = "embedded",
-                     overrides: dict[str, Any] | None = None, config_file: str | os.PathLike | None = None,
-                     processes: int = 1, hardware: Hardware | None = None,
-                     workspace: Workspace | None = None) -> Path:
+def prepare_training(
+    run: Run | str,
+    *,
+    data_version: str | None = None,
+    model: str = "embedded",
+    overrides: dict[str, Any] | None = None,
+    config_file: str | os.PathLike | None = None,
+    processes: int = 1,
+    hardware: Hardware | None = None,
+    workspace: Workspace | None = None,
+) -> Path:
     """Create `runs/<id>/train/vN/config.json` (auto config + reasons + overrides); nothing is launched."""
     run = _as_run(run, workspace)
-    cfg, doc = plan_training(run, data_version=data_version, model=model, overrides=overrides,
-                             config_file=config_file, processes=processes, hardware=hardware)
+    cfg, doc = plan_training(
+        run,
+        data_version=data_version,
+        model=model,
+        overrides=overrides,
+        config_file=config_file,
+        processes=processes,
+        hardware=hardware,
+    )
     with run.lock():  # two `train` commands must not pick the same vN
         out = run.path / "train" / run.next_version("train")
         check_free_disk(out, doc["disk_needed_bytes"])
@@ -247,9 +313,25 @@ def _command(out_dir: Path, cfg: TrainConfig, resume: bool) -> list[str]:
         return [sys.executable, "-m", "tools.train.sft", *tail]
     # `--multi_gpu` selects accelerate's torchrun launcher; on CPU the Trainer then uses gloo (`--cpu`
     # would fall back to one process)
-    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
-            str(cfg.processes), "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-            "--main_process_port", str(_free_port()), "-m", "tools.train.sft", *tail]
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        str(cfg.processes),
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        str(_free_port()),
+        "-m",
+        "tools.train.sft",
+        *tail,
+    ]
 
 
 def _free_port() -> int:
@@ -265,28 +347,53 @@ def launch(out_dir: Path, *, resume: bool = False) -> subprocess.Popen:
     out_dir = Path(out_dir).resolve()
     cfg = TrainConfig.from_dict(read_json(out_dir / "config.json"))
     if is_running(out_dir):
-        raise UserError(f"training in {out_dir} is already running", fix="wait for it, or `tunewise train stop`")
+        raise UserError(
+            f"training in {out_dir} is already running", fix="wait for it, or `tunewise train stop`"
+        )
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     if cfg.processes > 1 and "OMP_NUM_THREADS" not in env:
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // cfg.processes))
     log = open(out_dir / "train.log", "ab")
-    proc = subprocess.Popen(_command(out_dir, cfg, resume), cwd=str(PROJECT_ROOT), env=env, stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        _command(out_dir, cfg, resume),
+        cwd=str(PROJECT_ROOT),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     log.close()
-    atomic_write_json(out_dir / "process.json", {"pid": proc.pid, "started": time.time(), "resume": resume,
-                                                 "processes": cfg.processes})
+    atomic_write_json(
+        out_dir / "process.json",
+        {"pid": proc.pid, "started": time.time(), "resume": resume, "processes": cfg.processes},
+    )
     _PROCS[str(out_dir)] = proc
     return proc
 
 
-def start_training(run: Run | str, *, data_version: str | None = None, model: str = "embedded",
-                   overrides: dict[str, Any] | None = None, processes: int = 1,
-                   config_file: str | os.PathLike | None = None, workspace: Workspace | None = None) -> Path:
+def start_training(
+    run: Run | str,
+    *,
+    data_version: str | None = None,
+    model: str = "embedded",
+    overrides: dict[str, Any] | None = None,
+    processes: int = 1,
+    config_file: str | os.PathLike | None = None,
+    workspace: Workspace | None = None,
+) -> Path:
     """Create `train/vN/` and launch the runner; returns the version directory at once."""
-    out = prepare_training(run, data_version=data_version, model=model, overrides=overrides,
-                           config_file=config_file, processes=processes, workspace=workspace)
+    out = prepare_training(
+        run,
+        data_version=data_version,
+        model=model,
+        overrides=overrides,
+        config_file=config_file,
+        processes=processes,
+        workspace=workspace,
+    )
     launch(out)
     return out
 
@@ -295,8 +402,11 @@ def resume_training(out_dir: Path) -> Path:
     """Relaunch with `--resume`: it continues from the newest complete checkpoint (or starts over if none)."""
     out_dir = Path(out_dir).resolve()
     if not (out_dir / "config.json").exists():
-        raise UserError("not a training directory (no config.json)", where=str(out_dir),
-                        fix="pass a train/vN directory of a run")
+        raise UserError(
+            "not a training directory (no config.json)",
+            where=str(out_dir),
+            fix="pass a train/vN directory of a run",
+        )
     launch(out_dir, resume=True)
     return out_dir
 
@@ -342,8 +452,14 @@ def stop_training(out_dir: Path) -> bool:
     return True
 
 
-def wait_training(out_dir: Path, on_event: Callable[[dict], None] | None = None, *, poll_s: float = 0.5,
-                  timeout_s: float | None = None, from_start: bool = False) -> dict:
+def wait_training(
+    out_dir: Path,
+    on_event: Callable[[dict], None] | None = None,
+    *,
+    poll_s: float = 0.5,
+    timeout_s: float | None = None,
+    from_start: bool = False,
+) -> dict:
     """Tail `events.jsonl` until the runner exits; return `metrics.json` (or a `failed` stub if it died).
 
     `on_event` gets every new event (from the current end of the log, or from the start with
@@ -394,18 +510,30 @@ def training_result(out_dir: Path, returncode: int | None = None) -> dict:
     from tools.train.sft import last_complete_checkpoint
 
     ckpt = last_complete_checkpoint(out_dir / "checkpoints")
-    return {"status": "failed", "returncode": returncode, "final_step": None,
-            "error": f"the training process ended without a result (exit code {returncode})"
-                     + (f"; last checkpoint: {ckpt.name}" if ckpt else "; no checkpoint yet"),
-            "resumable": ckpt is not None,
-            "advice": f"tunewise train resume {out_dir.parent.parent.name} {out_dir.name} (see {out_dir}/train.log)"}
+    return {
+        "status": "failed",
+        "returncode": returncode,
+        "final_step": None,
+        "error": f"the training process ended without a result (exit code {returncode})"
+        + (f"; last checkpoint: {ckpt.name}" if ckpt else "; no checkpoint yet"),
+        "resumable": ckpt is not None,
+        "advice": f"tunewise train resume {out_dir.parent.parent.name} {out_dir.name} (see {out_dir}/train.log)",
+    }
 
 
-def train_blocking(run: Run | str, *, data_version: str | None = None, model: str = "embedded",
-                   overrides: dict[str, Any] | None = None, processes: int = 1,
-                   config_file: str | os.PathLike | None = None, on_event: Callable[[dict], None] | None = None,
-                   auto_retry_oom: bool = False, workspace: Workspace | None = None,
-                   out_dir: Path | None = None) -> dict:
+def train_blocking(
+    run: Run | str,
+    *,
+    data_version: str | None = None,
+    model: str = "embedded",
+    overrides: dict[str, Any] | None = None,
+    processes: int = 1,
+    config_file: str | os.PathLike | None = None,
+    on_event: Callable[[dict], None] | None = None,
+    auto_retry_oom: bool = False,
+    workspace: Workspace | None = None,
+    out_dir: Path | None = None,
+) -> dict:
     """Train to the end and return metrics (+ `out_dir`). Reuses `out_dir` if given (resuming it when it
     has checkpoints and no result, so an agent node that restarts after a crash picks up its own run)."""
     if out_dir is not None and (Path(out_dir) / "config.json").exists():
@@ -416,11 +544,19 @@ def train_blocking(run: Run | str, *, data_version: str | None = None, model: st
         if not is_running(out):
             resume_training(out)
     else:
-        out = start_training(run, data_version=data_version, model=model, overrides=overrides,
-                             processes=processes, config_file=config_file, workspace=workspace)
+        out = start_training(
+            run,
+            data_version=data_version,
+            model=model,
+            overrides=overrides,
+            processes=processes,
+            config_file=config_file,
+            workspace=workspace,
+        )
     metrics = wait_training(out, on_event=on_event, from_start=True)
-    while metrics.get("error_kind") == "oom" and (auto_retry_oom or
-                                                   TrainConfig.from_dict(read_json(out / "config.json")).auto_retry_oom):
+    while metrics.get("error_kind") == "oom" and (
+        auto_retry_oom or TrainConfig.from_dict(read_json(out / "config.json")).auto_retry_oom
+    ):
         cfg = TrainConfig.from_dict(read_json(out / "config.json"))
         smaller = halve_batch(cfg)
         if smaller is None:

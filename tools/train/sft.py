@@ -43,8 +43,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-EVENT_KEYS = ("event", "time", "step", "max_steps", "epoch", "loss", "eval_loss", "lr", "grad_norm",
-              "tokens_per_s", "mem_mb", "eta_s")
+EVENT_KEYS = (
+    "event",
+    "time",
+    "step",
+    "max_steps",
+    "epoch",
+    "loss",
+    "eval_loss",
+    "lr",
+    "grad_norm",
+    "tokens_per_s",
+    "mem_mb",
+    "eta_s",
+)
 EVENT_TYPES = ("start", "log", "eval", "checkpoint", "end", "error")
 EXIT_OK, EXIT_FAILED, EXIT_OOM = 0, 1, 3
 
@@ -105,8 +117,11 @@ def truncate_events(events_path: Path, step: int) -> int:
     if not events_path.exists():
         return 0
     rows = list(read_jsonl(events_path))
-    kept = [r for r in rows
-            if r.get("event") not in ("end", "error") and (r.get("step") is None or r["step"] <= step)]
+    kept = [
+        r
+        for r in rows
+        if r.get("event") not in ("end", "error") and (r.get("step") is None or r["step"] <= step)
+    ]
     atomic_write_jsonl(events_path, kept)
     return len(rows) - len(kept)
 
@@ -175,8 +190,17 @@ def make_events_callback(events_path: Path, stop: StopRequest):
             if state.is_world_process_zero:
                 from tools.workspace import append_jsonl
 
-                append_jsonl(events_path, make_event(event, step=state.global_step, max_steps=state.max_steps,
-                                                     epoch=round(state.epoch or 0.0, 4), mem_mb=peak_mem_mb(), **kw))
+                append_jsonl(
+                    events_path,
+                    make_event(
+                        event,
+                        step=state.global_step,
+                        max_steps=state.max_steps,
+                        epoch=round(state.epoch or 0.0, 4),
+                        mem_mb=peak_mem_mb(),
+                        **kw,
+                    ),
+                )
 
         def eta(self, state) -> float | None:
             done = state.global_step - self.step0
@@ -189,8 +213,9 @@ def make_events_callback(events_path: Path, stop: StopRequest):
             control.should_training_stop = False
             self.t0, self.step0 = time.time(), state.global_step
             self.last_time = self.t0
-            self._emit(state, "start", resumed_from=getattr(args, "_resumed_from", None),
-                       world_size=args.world_size)
+            self._emit(
+                state, "start", resumed_from=getattr(args, "_resumed_from", None), world_size=args.world_size
+            )
 
         def on_log(self, args, state, control, logs=None, **kw):
             logs = logs or {}
@@ -207,8 +232,15 @@ def make_events_callback(events_path: Path, stop: StopRequest):
             elif tokens is not None and self.last_tokens is None and state.global_step > self.step0:
                 tps = round(tokens / max(1e-6, now - self.t0), 1)
             self.last_tokens, self.last_time = tokens, now
-            self._emit(state, "log", loss=logs["loss"], lr=logs.get("learning_rate"),
-                       grad_norm=logs.get("grad_norm"), tokens_per_s=tps, eta_s=self.eta(state))
+            self._emit(
+                state,
+                "log",
+                loss=logs["loss"],
+                lr=logs.get("learning_rate"),
+                grad_norm=logs.get("grad_norm"),
+                tokens_per_s=tps,
+                eta_s=self.eta(state),
+            )
 
         def on_save(self, args, state, control, **kw):
             path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
@@ -247,8 +279,11 @@ def load_model_and_tokenizer(cfg, model_path: Path, on_cuda: bool):
         from transformers import BitsAndBytesConfig
 
         kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=getattr(torch, cfg.dtype))
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=getattr(torch, cfg.dtype),
+        )
         kwargs["dtype"] = getattr(torch, cfg.dtype)
     elif on_cuda and cfg.dtype != "float32":
         kwargs["dtype"] = getattr(torch, cfg.dtype)  # half-precision weights on GPU
@@ -276,33 +311,54 @@ def build_sft_config(cfg, out_dir: Path, has_eval: bool, on_cuda: bool):
 
     flat_ok = varlen_attention_ok(on_cuda)
     if (cfg.padding_free or cfg.packing) and not flat_ok:
-        print("padding_free/packing need CUDA + flash-attn here; training with padded batches instead",
-              file=sys.stderr)
+        print(
+            "padding_free/packing need CUDA + flash-attn here; training with padded batches instead",
+            file=sys.stderr,
+        )
 
     half = cfg.dtype != "float32"
     kw: dict[str, Any] = dict(
         output_dir=str(out_dir / "checkpoints"),
-        learning_rate=cfg.learning_rate, lr_scheduler_type=cfg.lr_scheduler_type, warmup_steps=cfg.warmup_steps,
-        weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, optim=cfg.optim,
-        num_train_epochs=cfg.num_train_epochs, max_steps=cfg.max_steps, seed=cfg.seed, data_seed=cfg.seed,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        warmup_steps=cfg.warmup_steps,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        optim=cfg.optim,
+        num_train_epochs=cfg.num_train_epochs,
+        max_steps=cfg.max_steps,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
         per_device_train_batch_size=cfg.per_device_train_batch_size,
         per_device_eval_batch_size=cfg.per_device_eval_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         gradient_checkpointing=cfg.gradient_checkpointing,
-        max_length=cfg.max_length, padding_free=flat_ok and cfg.padding_free and not cfg.packing,
-        packing=flat_ok and cfg.packing, completion_only_loss=True,
-        bf16=half and cfg.dtype == "bfloat16", fp16=half and cfg.dtype == "float16",
+        max_length=cfg.max_length,
+        padding_free=flat_ok and cfg.padding_free and not cfg.packing,
+        packing=flat_ok and cfg.packing,
+        completion_only_loss=True,
+        bf16=half and cfg.dtype == "bfloat16",
+        fp16=half and cfg.dtype == "float16",
         use_cpu=not on_cuda,
-        logging_steps=cfg.logging_steps, save_strategy="steps", save_steps=cfg.save_steps,
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
         save_total_limit=cfg.save_total_limit,
-        report_to="none", disable_tqdm=True, dataloader_num_workers=0,
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
         use_liger_kernel=cfg.use_liger_kernel and on_cuda,
     )
     if cfg.gradient_checkpointing:
         kw["gradient_checkpointing_kwargs"] = {"use_reentrant": False}
     if has_eval:
-        kw.update(eval_strategy="steps", eval_steps=cfg.eval_steps, load_best_model_at_end=True,
-                  metric_for_best_model="eval_loss", greater_is_better=False)
+        kw.update(
+            eval_strategy="steps",
+            eval_steps=cfg.eval_steps,
+            load_best_model_at_end=True,
+            metric_for_best_model="eval_loss",
+            greater_is_better=False,
+        )
     else:
         kw.update(eval_strategy="no")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
@@ -317,8 +373,14 @@ def lora_config(cfg):
     targets: Any = cfg.target_modules
     if targets != "all-linear":
         targets = [t.strip() for t in targets.split(",") if t.strip()]
-    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=targets, task_type="CAUSAL_LM", bias="none")
+    return LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+        bias="none",
+    )
 
 
 # ----------------------------------------------------------------- the run
@@ -377,9 +439,15 @@ def train(out_dir: Path, resume: bool = False) -> int:
         if val_rows and cfg.early_stopping_patience > 0:
             early = EarlyStoppingCallback(cfg.early_stopping_patience, cfg.early_stopping_threshold)
             callbacks.append(early)
-        trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(train_rows),
-                             eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
-                             processing_class=tok, peft_config=lora_config(cfg), callbacks=callbacks)
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_list(train_rows),
+            eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
+            processing_class=tok,
+            peft_config=lora_config(cfg),
+            callbacks=callbacks,
+        )
         from transformers.trainer_callback import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)  # events.jsonl is the log; no dict dumps on stdout
@@ -428,7 +496,9 @@ def train(out_dir: Path, resume: bool = False) -> int:
         "tokens_per_s": round(tokens / runtime, 1) if tokens and runtime else None,
         "peak_mem_mb": peak_mem_mb(),
         "resumed_from": str(resume_from) if resume_from else None,
-        "adapter": str(out_dir / "adapter") if (out_dir / "adapter" / "adapter_config.json").exists() else None,
+        "adapter": str(out_dir / "adapter")
+        if (out_dir / "adapter" / "adapter_config.json").exists()
+        else None,
     }
     if metrics["best_eval_loss"] is not None and math.isnan(metrics["best_eval_loss"]):
         metrics["best_eval_loss"] = None
@@ -436,12 +506,31 @@ def train(out_dir: Path, resume: bool = False) -> int:
 
     if err is not None:
         metrics.update(status="failed", error=err, error_kind=kind)
-        append_jsonl(events, make_event("error", step=metrics["final_step"], max_steps=metrics["max_steps"],
-                                        message=err, error_kind=kind, mem_mb=metrics["peak_mem_mb"]))
-    append_jsonl(events, make_event("end", step=metrics["final_step"], max_steps=metrics["max_steps"],
-                                    status=metrics["status"], best_eval_loss=metrics["best_eval_loss"],
-                                    loss=metrics["train_loss"], tokens_per_s=metrics["tokens_per_s"],
-                                    mem_mb=metrics["peak_mem_mb"], eta_s=0))
+        append_jsonl(
+            events,
+            make_event(
+                "error",
+                step=metrics["final_step"],
+                max_steps=metrics["max_steps"],
+                message=err,
+                error_kind=kind,
+                mem_mb=metrics["peak_mem_mb"],
+            ),
+        )
+    append_jsonl(
+        events,
+        make_event(
+            "end",
+            step=metrics["final_step"],
+            max_steps=metrics["max_steps"],
+            status=metrics["status"],
+            best_eval_loss=metrics["best_eval_loss"],
+            loss=metrics["train_loss"],
+            tokens_per_s=metrics["tokens_per_s"],
+            mem_mb=metrics["peak_mem_mb"],
+            eta_s=0,
+        ),
+    )
     atomic_write_json(out_dir / "metrics.json", metrics)
     if lock is not None:
         lock.release()

@@ -19,8 +19,12 @@ def register(app: typer.Typer) -> None:
 
 # ------------------------------------------------------------------ decide
 def decide_cmd(
-    answers: str = typer.Option(None, "--answers", help="YAML with keys spec, problem, knowledge_needed, "
-                                "knowledge_changes, examples, prompted_success, goals, volume, constraints"),
+    answers: str = typer.Option(
+        None,
+        "--answers",
+        help="YAML with keys spec, problem, knowledge_needed, "
+        "knowledge_changes, examples, prompted_success, goals, volume, constraints",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the decision as JSON"),
     probe: bool = typer.Option(True, "--probe/--no-probe", help="measure prompted success on the examples"),
 ) -> None:
@@ -34,7 +38,9 @@ def decide_cmd(
         if not isinstance(data, dict):
             from tools.errors import ConfigError
 
-            raise ConfigError("answers must be a YAML mapping", where=answers, fix="see `tunewise decide --help`")
+            raise ConfigError(
+                "answers must be a YAML mapping", where=answers, fix="see `tunewise decide --help`"
+            )
         if isinstance(data.get("examples"), (list, str)) and not str(data.get("examples")).isdigit():
             examples = _examples_from(data["examples"], answers)
         a = Answers.from_dict(data, where=answers)
@@ -42,7 +48,9 @@ def decide_cmd(
         if not sys.stdin.isatty():
             from tools.errors import UserError
 
-            raise UserError("no terminal to ask questions in", fix="pass --answers FILE (add --json for machines)")
+            raise UserError(
+                "no terminal to ask questions in", fix="pass --answers FILE (add --json for machines)"
+            )
         a, examples = _interactive_answers()
     probe_result = None
     if probe and a.prompted_success is None and len(examples) >= 4:
@@ -58,8 +66,11 @@ def decide_cmd(
         a.prompted_success = probe_result["prompted_success"]
     from tools.llm.registry import choose
 
-    d = decide(a, teacher=str(choose("teacher")),
-               probe={k: v for k, v in probe_result.items() if k != "rows"} if probe_result else None)
+    d = decide(
+        a,
+        teacher=str(choose("teacher")),
+        probe={k: v for k, v in probe_result.items() if k != "rows"} if probe_result else None,
+    )
     if as_json:
         print(json.dumps(d.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -96,8 +107,9 @@ def _interactive_answers():
             continue
         hint = f" [{'/'.join(q.choices)}]" if q.choices else ""
         while True:
-            raw = typer.prompt(f"{q.text}{hint}", default="" if q.optional or q.kind == "multi" else None,
-                               show_default=False)
+            raw = typer.prompt(
+                f"{q.text}{hint}", default="" if q.optional or q.kind == "multi" else None, show_default=False
+            )
             try:
                 parse_answer(q.key, raw, answers, task)
                 break
@@ -111,8 +123,13 @@ def print_decision(d) -> None:
     from rich.table import Table
 
     con = common.console()
-    con.print(Panel(f"[bold]{d.approach}[/bold]\n\n" + "\n".join(f"• {r}" for r in d.reasons),
-                    title="Recommendation", expand=False))
+    con.print(
+        Panel(
+            f"[bold]{d.approach}[/bold]\n\n" + "\n".join(f"• {r}" for r in d.reasons),
+            title="Recommendation",
+            expand=False,
+        )
+    )
     t = Table(title="Rubric")
     t.add_column("rule")
     t.add_column("fired")
@@ -121,11 +138,16 @@ def print_decision(d) -> None:
         t.add_row(r.rule, "yes" if r.fired else "no", r.evidence)
     con.print(t)
     if d.probe:
-        con.print(f"Probe: prompted success {d.probe.get('prompted_success', 0):.0%} on {d.probe.get('n_test')} "
-                  f"held-out examples with {d.probe.get('n_shots')} demonstrations ({d.probe.get('student')})")
+        con.print(
+            f"Probe: prompted success {d.probe.get('prompted_success', 0):.0%} on {d.probe.get('n_test')} "
+            f"held-out examples with {d.probe.get('n_shots')} demonstrations ({d.probe.get('student')})"
+        )
     e = d.estimate
-    con.print("Estimate: " + ", ".join(f"{k} {v}" for k, v in e.items() if k not in ("path", "assumptions"))
-              + f"\n  ({e.get('assumptions')})")
+    con.print(
+        "Estimate: "
+        + ", ".join(f"{k} {v}" for k, v in e.items() if k not in ("path", "assumptions"))
+        + f"\n  ({e.get('assumptions')})"
+    )
     con.print("Next steps:\n" + "\n".join(f"  {i}. {s}" for i, s in enumerate(d.next_steps, 1)))
 
 
@@ -152,20 +174,30 @@ def _event_printer(con):
                 last["step"] = (step, data.get("event"))
                 loss = data.get("loss") if data.get("loss") is not None else data.get("eval_loss")
                 eta = data.get("eta_s")
-                con.print(f"[dim]  train step {step}/{mx} loss {loss if loss is None else round(loss, 4)} "
-                          f"{'eval ' if data.get('event') == 'eval' else ''}"
-                          f"{'' if eta is None else f'ETA {eta:.0f}s'}[/dim]")
+                con.print(
+                    f"[dim]  train step {step}/{mx} loss {loss if loss is None else round(loss, 4)} "
+                    f"{'eval ' if data.get('event') == 'eval' else ''}"
+                    f"{'' if eta is None else f'ETA {eta:.0f}s'}[/dim]"
+                )
 
     return on_event
 
 
 def run_cmd(
     task: str = typer.Argument(..., help="task.yaml (see README)"),
-    yes: bool = typer.Option(False, "--yes", "-y", help="no questions: review by thresholds, spend within --budget"),
-    max_iterations: int = typer.Option(None, "--max-iterations", help="stop after this many train/eval rounds"),
-    budget: float = typer.Option(None, "--budget", help="USD for the whole run (overrides the task's budget)"),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="no questions: review by thresholds, spend within --budget"
+    ),
+    max_iterations: int = typer.Option(
+        None, "--max-iterations", help="stop after this many train/eval rounds"
+    ),
+    budget: float = typer.Option(
+        None, "--budget", help="USD for the whole run (overrides the task's budget)"
+    ),
     run_id: str = typer.Option(None, "--run-id", help="use this run id (default: generated)"),
-    smoke: bool = typer.Option(False, "--smoke", help="a quick smoke run: small generation, no judge, no mixing"),
+    smoke: bool = typer.Option(
+        False, "--smoke", help="a quick smoke run: small generation, no judge, no mixing"
+    ),
     train_max_steps: int = typer.Option(None, "--train-max-steps", help="cap training steps per iteration"),
 ) -> None:
     """Run the whole loop headless: decide → generate → critique → split → train → evaluate → iterate → report."""
@@ -185,8 +217,13 @@ def run_cmd(
     run = create_run_for(ws, spec, run_id)
     con = common.console()
     con.print(f"[bold]run[/bold] {run.id} → {run.path}")
-    state = initial_state(run.id, spec, headless=True, max_iterations=max_iterations,
-                          options={"smoke": smoke, "train_max_steps": train_max_steps})
+    state = initial_state(
+        run.id,
+        spec,
+        headless=True,
+        max_iterations=max_iterations,
+        options={"smoke": smoke, "train_max_steps": train_max_steps},
+    )
     ctx = context_for(ws, state, on_event=_event_printer(con))
     result = drive(ws, run.id, state, ctx, on_update=_printer(con))
     _finish(con, ws, run.id, result)
@@ -212,8 +249,10 @@ def resume_cmd(
 
         payload = Command(resume=answer if answer is not None else _ask(state["interrupt"]))
     elif not state["next"]:
-        con.print(f"session {run.id} is finished ({state['values'].get('stop_reason')}); report: "
-                  f"{(state['values'].get('artifacts') or {}).get('report')}")
+        con.print(
+            f"session {run.id} is finished ({state['values'].get('stop_reason')}); report: "
+            f"{(state['values'].get('artifacts') or {}).get('report')}"
+        )
         return
     con.print(f"[bold]resume[/bold] {run.id} at {', '.join(state['next'])}")
     result = drive(ws, run.id, payload, ctx, on_update=_printer(con))
@@ -237,8 +276,10 @@ def _ask(intr: dict):
         print_decision(Decision(**{**d, "rubric": [RuleRow(**r) for r in d["rubric"]]}))
         return typer.prompt("accept, or pick another approach", default="accept")
     if intr.get("kind") == "review":
-        common.console().print(f"{intr['n']} examples in {intr['file']}: review them in the TUI (`tunewise`), "
-                               "or press enter to accept the critique's choices")
+        common.console().print(
+            f"{intr['n']} examples in {intr['file']}: review them in the TUI (`tunewise`), "
+            "or press enter to accept the critique's choices"
+        )
         typer.prompt("", default="", show_default=False)
         return []
     return typer.prompt(str(intr))
@@ -250,8 +291,10 @@ def _finish(con, ws, run_id: str, result: dict) -> None:
     values = result["values"]
     if result["interrupt"] is not None:
         q = result["interrupt"]
-        con.print(f"[yellow]waiting:[/yellow] {q.get('question') or q.get('kind')} — "
-                  f"answer with `tunewise resume {run_id} --answer …` or in the TUI")
+        con.print(
+            f"[yellow]waiting:[/yellow] {q.get('question') or q.get('kind')} — "
+            f"answer with `tunewise resume {run_id} --answer …` or in the TUI"
+        )
         return
     run = ws.get_run(run_id)
     summary = summarize(run, values)
@@ -264,16 +307,25 @@ def _finish(con, ws, run_id: str, result: dict) -> None:
         for r in summary["rows"]:
             ci = r.get("ci") or [None, None]
             fmt = lambda x, d=3: "–" if x is None else f"{x:.{d}f}"  # noqa: E731
-            t.add_row(r["system"], fmt(r["primary"]), f"{fmt(ci[0])}–{fmt(ci[1])}", fmt(r["format_rate"]),
-                      fmt(r["prompt_tokens"], 0))
+            t.add_row(
+                r["system"],
+                fmt(r["primary"]),
+                f"{fmt(ci[0])}–{fmt(ci[1])}",
+                fmt(r["format_rate"]),
+                fmt(r["prompt_tokens"], 0),
+            )
         con.print(t)
         for g in gain_lines(summary):
             con.print(f"  {g}")
         v = summary["verdict"]
-        con.print(f"Verdict: {'[green]PASS[/green]' if v.get('passed') else '[red]FAIL[/red]'} — "
-                  + "; ".join(v.get("reasons", [])))
+        con.print(
+            f"Verdict: {'[green]PASS[/green]' if v.get('passed') else '[red]FAIL[/red]'} — "
+            + "; ".join(v.get("reasons", []))
+        )
     arts = values.get("artifacts") or {}
-    con.print(f"Stopped: {values.get('stop_reason')}. Report: {arts.get('report') or arts.get('prompt') or run.path}")
+    con.print(
+        f"Stopped: {values.get('stop_reason')}. Report: {arts.get('report') or arts.get('prompt') or run.path}"
+    )
     if arts.get("export"):
         con.print(f"Export: {arts['export']}")
 
@@ -293,6 +345,12 @@ def sessions_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     for col in ("id", "status", "next", "approach", "stop", "spec"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r["id"], r["status"], ",".join(r["next"]) or "-", r.get("approach") or "-",
-                  r.get("stop_reason") or "-", (r.get("spec") or "")[:40])
+        t.add_row(
+            r["id"],
+            r["status"],
+            ",".join(r["next"]) or "-",
+            r.get("approach") or "-",
+            r.get("stop_reason") or "-",
+            (r.get("spec") or "")[:40],
+        )
     common.console().print(t)

@@ -39,11 +39,17 @@ def _summary_table(summary: dict):
 def validate_cmd(
     file: Path = typer.Argument(..., help="chat JSONL file"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
-    model: str = typer.Option(None, "--model", help="student model whose tokenizer counts tokens (default: embedded)"),
+    model: str = typer.Option(
+        None, "--model", help="student model whose tokenizer counts tokens (default: embedded)"
+    ),
     spec: Path = typer.Option(None, "--spec", help="task spec: checks labels, JSON schema and regex too"),
-    max_tokens: int = typer.Option(None, "--max-tokens", help="token limit per example (default: model context)"),
+    max_tokens: int = typer.Option(
+        None, "--max-tokens", help="token limit per example (default: model context)"
+    ),
     no_tokens: bool = typer.Option(False, "--no-tokens", help="skip token counting (no tokenizer load)"),
-    min_examples: int = typer.Option(20, "--min-examples", help="fewer usable examples than this is a problem"),
+    min_examples: int = typer.Option(
+        20, "--min-examples", help="fewer usable examples than this is a problem"
+    ),
     limit: int = typer.Option(200, "--limit", help="problems to print"),
 ) -> int:
     """Report every problem with its line number and a fix. Exit 0 clean, 1 problems, 2 unreadable."""
@@ -56,8 +62,14 @@ def validate_cmd(
         from tools.spec import load_spec
 
         task = load_spec(spec)
-    report = validate_file(file, model=model, task=task, count_tokens=not no_tokens, max_tokens=max_tokens,
-                           min_examples=min_examples)
+    report = validate_file(
+        file,
+        model=model,
+        task=task,
+        count_tokens=not no_tokens,
+        max_tokens=max_tokens,
+        min_examples=min_examples,
+    )
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -71,16 +83,20 @@ def validate_cmd(
             if hidden > 0:
                 con.print(f"… and {hidden} more (use --json or --limit)")
             con.print("by kind: " + ", ".join(f"{k} {v}" for k, v in report.problem_counts.items()))
-        con.print(f"{s['lines']} lines, {s['valid_examples']} valid examples, "
-                  f"{s['distinct_system_prompts']} distinct system prompt(s)")
+        con.print(
+            f"{s['lines']} lines, {s['valid_examples']} valid examples, "
+            f"{s['distinct_system_prompts']} distinct system prompt(s)"
+        )
         if s.get("tokens", {}).get("example", {}).get("n"):
             con.print(_summary_table(s))
         est = s.get("estimates")
         if est:
             managed = ", ".join(f"{k} ${v:.2f}" for k, v in est["managed_usd"].items())
-            con.print(f"training: {est['training_tokens']:,} tokens over {est['epochs']} epochs; managed {managed}; "
-                      f"local ≈ {est['local_gpu_hours']:.2f} GPU-h (${est['local_gpu_usd']:.2f}) or "
-                      f"{est['local_cpu_hours']:.1f} CPU-h")
+            con.print(
+                f"training: {est['training_tokens']:,} tokens over {est['epochs']} epochs; managed {managed}; "
+                f"local ≈ {est['local_gpu_hours']:.2f} GPU-h (${est['local_gpu_usd']:.2f}) or "
+                f"{est['local_cpu_hours']:.1f} CPU-h"
+            )
         if s.get("note"):
             con.print(f"note: {s['note']}")
         for note in s.get("index_notes", []):
@@ -89,8 +105,11 @@ def validate_cmd(
 
 
 @app.command("stats")
-def stats_cmd(run: str = typer.Argument(..., help="run id"), version: str = typer.Argument(None, help="vN (default: latest)"),
-              as_json: bool = typer.Option(False, "--json")) -> None:
+def stats_cmd(
+    run: str = typer.Argument(..., help="run id"),
+    version: str = typer.Argument(None, help="vN (default: latest)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Summary of a data version: counts, scores, categories, sources."""
     from rich.table import Table
 
@@ -123,8 +142,12 @@ def stats_cmd(run: str = typer.Argument(..., help="run id"), version: str = type
 
 
 @app.command("diff")
-def diff_cmd(run: str = typer.Argument(...), a: str = typer.Argument(...), b: str = typer.Argument(...),
-             as_json: bool = typer.Option(False, "--json")) -> None:
+def diff_cmd(
+    run: str = typer.Argument(...),
+    a: str = typer.Argument(...),
+    b: str = typer.Argument(...),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """What changed between two data versions."""
     from rich.table import Table
 
@@ -139,8 +162,14 @@ def diff_cmd(run: str = typer.Argument(...), a: str = typer.Argument(...), b: st
     for c in ("split", a, b, "added", "removed", "changed"):
         t.add_column(c, justify="right" if c != "split" else "left")
     for split, s in d["splits"].items():
-        t.add_row(split, str(s["count_a"]), str(s["count_b"]), str(len(s["added"])), str(len(s["removed"])),
-                  str(len(s["changed"])))
+        t.add_row(
+            split,
+            str(s["count_a"]),
+            str(s["count_b"]),
+            str(len(s["added"])),
+            str(len(s["removed"])),
+            str(len(s["changed"])),
+        )
     console().print(t)
     ms = d["mean_score"]
     console().print(f"mean critique score: {ms[0]} → {ms[1]}")
@@ -181,8 +210,21 @@ def import_cmd(
         previous = read_split(r, parent, "all") if parent else []
         prev_reg = read_split(r, parent, "regression") if parent else None
         splits = split_rows(previous + rows, seed=seed, previous_regression=prev_reg or None)
-        v = write_data_version(r, splits, {"reason": f"imported {file.name}", "sources": [
-            {"kind": "import", "path": str(file.resolve()), "format": fmt or "detected", "rows": len(rows)}]})
+        v = write_data_version(
+            r,
+            splits,
+            {
+                "reason": f"imported {file.name}",
+                "sources": [
+                    {
+                        "kind": "import",
+                        "path": str(file.resolve()),
+                        "format": fmt or "detected",
+                        "rows": len(rows),
+                    }
+                ],
+            },
+        )
     m = load_manifest(r, v)
     console().print(f"run {r.id}: data {v} — " + ", ".join(f"{k} {n}" for k, n in m["counts"].items()))
 
@@ -195,10 +237,16 @@ def generate_cmd(
     batch: bool = typer.Option(False, "--batch", help="use OpenAI's Batch API (half price, slower)"),
     concurrency: int = typer.Option(8, "--concurrency", help="parallel requests (API providers)"),
     answer_tokens: int = typer.Option(256, "--max-tokens", help="max tokens per teacher answer"),
-    threshold: int = typer.Option(3, "--threshold", help="critique score under which an example is repaired/dropped"),
+    threshold: int = typer.Option(
+        3, "--threshold", help="critique score under which an example is repaired/dropped"
+    ),
     no_critique: bool = typer.Option(False, "--no-critique", help="skip the judge (validators still run)"),
-    hardness: bool = typer.Option(False, "--hardness", help="mark/remove examples the student already gets right"),
-    general_file: Path = typer.Option(None, "--general-file", help="general examples to mix in against forgetting"),
+    hardness: bool = typer.Option(
+        False, "--hardness", help="mark/remove examples the student already gets right"
+    ),
+    general_file: Path = typer.Option(
+        None, "--general-file", help="general examples to mix in against forgetting"
+    ),
     budget: float = typer.Option(None, "--budget", help="USD limit (default: the spec's budget)"),
 ) -> None:
     """Generate inputs and answers with the teacher, critique, mix, split and write a new data version.
@@ -224,24 +272,42 @@ def generate_cmd(
 
         if not r.spec_path.exists():
             atomic_write_yaml(r.spec_path, spec.to_yaml_dict())
-        out = build_dataset(r, spec, n=n or spec.n_examples, batch=batch, concurrency=concurrency,
-                            answer_max_tokens=answer_tokens, threshold=threshold, critique=not no_critique,
-                            hardness=hardness, general_file=general_file, budget=budget, on_progress=progress)
+        out = build_dataset(
+            r,
+            spec,
+            n=n or spec.n_examples,
+            batch=batch,
+            concurrency=concurrency,
+            answer_max_tokens=answer_tokens,
+            threshold=threshold,
+            critique=not no_critique,
+            hardness=hardness,
+            general_file=general_file,
+            budget=budget,
+            on_progress=progress,
+        )
     m = out["manifest"]
     con.print(f"run {r.id}: data {out['version']} — " + ", ".join(f"{k} {v}" for k, v in m["counts"].items()))
     g = m.get("generation", {})
-    con.print(f"generated {g.get('rows')} (inputs rejected: {sum(g.get('rejected_inputs', {}).values())}), "
-              f"critique kept {m['critique_summary']['kept']}, repaired {m['critique_summary']['repaired']}, "
-              f"dropped {m['critique_summary']['dropped']}; provider calls {g.get('provider_calls')}, "
-              f"cost ${g.get('cost_usd', 0):.4f}")
+    con.print(
+        f"generated {g.get('rows')} (inputs rejected: {sum(g.get('rejected_inputs', {}).values())}), "
+        f"critique kept {m['critique_summary']['kept']}, repaired {m['critique_summary']['repaired']}, "
+        f"dropped {m['critique_summary']['dropped']}; provider calls {g.get('provider_calls')}, "
+        f"cost ${g.get('cost_usd', 0):.4f}"
+    )
     if g.get("stopped"):
-        con.print(f"[yellow]stopped early ({g['stopped']}): a valid partial version was written; rerun to continue[/]")
+        con.print(
+            f"[yellow]stopped early ({g['stopped']}): a valid partial version was written; rerun to continue[/]"
+        )
 
 
 @app.command("review")
-def review_cmd(run: str = typer.Argument(...), version: str = typer.Argument(None),
-               share: float = typer.Option(0.1, "--share", help="random sample share on top of flagged rows"),
-               as_json: bool = typer.Option(False, "--json")) -> None:
+def review_cmd(
+    run: str = typer.Argument(...),
+    version: str = typer.Argument(None),
+    share: float = typer.Option(0.1, "--share", help="random sample share on top of flagged rows"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """List the examples that need a person's review (flagged, low score, and a random sample)."""
     from rich.table import Table
 
@@ -257,6 +323,12 @@ def review_cmd(run: str = typer.Argument(...), version: str = typer.Argument(Non
         t.add_column(c)
     for it in items:
         msgs = it["row"]["messages"]
-        t.add_row(it["id"][:8], it["split"], str(it["score"]), "; ".join(it["why"]),
-                  msgs[-2]["content"][:60] if len(msgs) > 1 else "", msgs[-1]["content"][:60])
+        t.add_row(
+            it["id"][:8],
+            it["split"],
+            str(it["score"]),
+            "; ".join(it["why"]),
+            msgs[-2]["content"][:60] if len(msgs) > 1 else "",
+            msgs[-1]["content"][:60],
+        )
     console().print(t)

@@ -27,8 +27,12 @@ class _DefaultRunGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-app = typer.Typer(cls=_DefaultRunGroup, help="Evaluate systems on held-out data with metrics, a judge, suites and a "
-                  "verdict (tunewise eval RUN).", no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(
+    cls=_DefaultRunGroup,
+    help="Evaluate systems on held-out data with metrics, a judge, suites and a verdict (tunewise eval RUN).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 
 def _run_and_spec(run_id: str):
@@ -47,8 +51,10 @@ def print_report(report: dict) -> None:
 
     con = common.console()
     cols = metric_columns(report)
-    table = Table(title=f"eval {report['eval_version']} · {report['n_test']} test examples · primary: "
-                        f"{report['primary_metric']}")
+    table = Table(
+        title=f"eval {report['eval_version']} · {report['n_test']} test examples · primary: "
+        f"{report['primary_metric']}"
+    )
     table.add_column("system")
     table.add_column("kind")
     for c in cols:
@@ -56,16 +62,29 @@ def print_report(report: dict) -> None:
     table.add_column("prompt tok", justify="right")
     table.add_column("format", justify="right")
     for name, s in report["systems"].items():
-        mark = " (candidate)" if name == report["candidate"] else " (baseline)" if name == report["baseline"] else ""
+        mark = (
+            " (candidate)"
+            if name == report["candidate"]
+            else " (baseline)"
+            if name == report["baseline"]
+            else ""
+        )
         fr = s.get("format_rate")
-        table.add_row(name + mark, s["kind"], *[fmt_metric(s["metrics"].get(c)) for c in cols],
-                      f"{s['prompt_tokens_mean']:.0f}", "–" if fr is None else f"{fr:.0%}")
+        table.add_row(
+            name + mark,
+            s["kind"],
+            *[fmt_metric(s["metrics"].get(c)) for c in cols],
+            f"{s['prompt_tokens_mean']:.0f}",
+            "–" if fr is None else f"{fr:.0%}",
+        )
     con.print(table)
     if report.get("pairwise"):
         p = report["pairwise"]
-        con.print(f"pairwise {p['candidate']} vs {p['baseline']}: {p['wins']}W {p['losses']}L {p['ties']}T → "
-                  f"win rate {p['win_rate']:.2f}; judge position-bias rate "
-                  f"{report['judge'].get('position_bias_rate') or 0:.0%}")
+        con.print(
+            f"pairwise {p['candidate']} vs {p['baseline']}: {p['wins']}W {p['losses']}L {p['ties']}T → "
+            f"win rate {p['win_rate']:.2f}; judge position-bias rate "
+            f"{report['judge'].get('position_bias_rate') or 0:.0%}"
+        )
     v = report["verdict"]
     con.print(f"[bold {'green' if v['passed'] else 'red'}]{'PASS' if v['passed'] else 'FAIL'}[/]")
     for r in v["reasons"]:
@@ -80,14 +99,22 @@ def print_report(report: dict) -> None:
 @app.command("run")
 def run_cmd(
     run_id: str = typer.Argument(..., help="run id (or a unique prefix/suffix)"),
-    systems: str = typer.Option(None, "--systems", help="comma list: base,prompted,rag,tuned,tuned-vK,teacher,"
-                                "provider:model (default: base,prompted,rag when documents exist, every tuned)"),
+    systems: str = typer.Option(
+        None,
+        "--systems",
+        help="comma list: base,prompted,rag,tuned,tuned-vK,teacher,"
+        "provider:model (default: base,prompted,rag when documents exist, every tuned)",
+    ),
     data: str = typer.Option(None, "--data", help="data version (default: latest)"),
-    test: Path = typer.Option(None, "--test", help="chat JSONL test file you bring (last assistant turn = reference)"),
+    test: Path = typer.Option(
+        None, "--test", help="chat JSONL test file you bring (last assistant turn = reference)"
+    ),
     no_judge: bool = typer.Option(False, "--no-judge", help="skip the LLM judge (metrics only)"),
     candidate: str = typer.Option(None, "--candidate", help="system to judge against the baselines"),
     max_tokens: int = typer.Option(None, "--max-tokens", help="answer length limit for every system"),
-    forgetting_limit: int = typer.Option(None, "--forgetting-limit", help="use only the first N forgetting prompts"),
+    forgetting_limit: int = typer.Option(
+        None, "--forgetting-limit", help="use only the first N forgetting prompts"
+    ),
 ) -> None:
     """Evaluate every system on the held-out test split and print the comparison with the verdict."""
     from rich.progress import BarColumn, Progress, TextColumn
@@ -100,10 +127,20 @@ def run_cmd(
     run, spec = _run_and_spec(run_id)
     names = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
     data_dir = run.version_dir("data", data) if (data or run.latest_version("data")) else None
-    train_rows = list(read_jsonl(data_dir / "train.jsonl")) if data_dir and (data_dir / "train.jsonl").exists() else []
+    train_rows = (
+        list(read_jsonl(data_dir / "train.jsonl")) if data_dir and (data_dir / "train.jsonl").exists() else []
+    )
     specs = build_systems(spec, run.path, train_rows, names=names, max_tokens=max_tokens or 256)
-    with run.lock(), Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                              console=common.err_console(), transient=True) as bar:
+    with (
+        run.lock(),
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            console=common.err_console(),
+            transient=True,
+        ) as bar,
+    ):
         task = bar.add_task("evaluating", total=None)
 
         def on_progress(ev: dict) -> None:
@@ -113,9 +150,20 @@ def run_cmd(
         # A test file you bring is evaluated besides the run's own split (each gets its own eval version).
         own_split = data_dir is not None and (data_dir / "test.jsonl").exists()
         sources = ([None] if own_split or test is None else []) + ([test] if test is not None else [])
-        reports = [evaluate(run, data_version=data, systems=specs, spec=spec, test_file=src, use_judge=not no_judge,
-                            on_progress=on_progress, candidate=candidate, forgetting_limit=forgetting_limit)
-                   for src in sources]
+        reports = [
+            evaluate(
+                run,
+                data_version=data,
+                systems=specs,
+                spec=spec,
+                test_file=src,
+                use_judge=not no_judge,
+                on_progress=on_progress,
+                candidate=candidate,
+                forgetting_limit=forgetting_limit,
+            )
+            for src in sources
+        ]
     for report in reports:
         if len(reports) > 1:
             common.console().rule(f"test set: {report.get('test_source')}")
@@ -139,9 +187,11 @@ def compare_cmd(
     res = compare_evals(run.path, version_a, version_b)
     con = common.console()
     ma, mb = res["mean_a"], res["mean_b"]
-    con.print(f"{res['metric']}: {res['a']['system']}@{version_a} {ma if ma is None else f'{ma:.3f}'} → "
-              f"{res['b']['system']}@{version_b} {mb if mb is None else f'{mb:.3f}'} · {len(res['better'])} better, "
-              f"{len(res['worse'])} worse, {res['same']} unchanged")
+    con.print(
+        f"{res['metric']}: {res['a']['system']}@{version_a} {ma if ma is None else f'{ma:.3f}'} → "
+        f"{res['b']['system']}@{version_b} {mb if mb is None else f'{mb:.3f}'} · {len(res['better'])} better, "
+        f"{len(res['worse'])} worse, {res['same']} unchanged"
+    )
     for title, items in (("better", res["better"]), ("worse", res["worse"])):
         if not items:
             continue
@@ -149,15 +199,21 @@ def compare_cmd(
         for c in ("id", "input", version_a, version_b, "Δ"):
             t.add_column(c, overflow="fold")
         for it in items[:limit]:
-            t.add_row(str(it["id"]), it["input"][:60], str(it["a"])[:60], str(it["b"])[:60], f"{it['delta']:+.2f}")
+            t.add_row(
+                str(it["id"]), it["input"][:60], str(it["a"])[:60], str(it["b"])[:60], f"{it['delta']:+.2f}"
+            )
         con.print(t)
 
 
 @app.command("export")
 def export_cmd(
     run_id: str = typer.Argument(..., help="run id"),
-    promptfoo: bool = typer.Option(False, "--promptfoo", help="write a Promptfoo config (the only format so far)"),
-    out: Path = typer.Option(None, "--out", help="output file (default: runs/<id>/export/promptfooconfig.yaml)"),
+    promptfoo: bool = typer.Option(
+        False, "--promptfoo", help="write a Promptfoo config (the only format so far)"
+    ),
+    out: Path = typer.Option(
+        None, "--out", help="output file (default: runs/<id>/export/promptfooconfig.yaml)"
+    ),
     data: str = typer.Option(None, "--data", help="data version (default: latest)"),
     systems: str = typer.Option(None, "--systems", help="comma list of systems, as for `tunewise eval RUN`"),
 ) -> None:
@@ -175,6 +231,7 @@ def export_cmd(
     train = list(read_jsonl(data_dir / "train.jsonl")) if (data_dir / "train.jsonl").exists() else []
     names = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
     specs = build_systems(spec, run.path, train, names=names)
-    path = export_promptfoo(spec, specs, load_rows(data_dir / "test.jsonl"),
-                            out or run.path / "export" / "promptfooconfig.yaml")
+    path = export_promptfoo(
+        spec, specs, load_rows(data_dir / "test.jsonl"), out or run.path / "export" / "promptfooconfig.yaml"
+    )
     common.console().print(f"wrote {path} ({len(specs)} systems) — run: npx promptfoo eval -c {path}")

@@ -72,6 +72,7 @@ def follow(out_dir: Path, *, from_start: bool = False) -> dict:
 
     stops = 0
     with Live(render(), console=con, refresh_per_second=4, transient=False) as live:
+
         def on_event(e: dict) -> None:
             state.update(e)
             live.update(render())
@@ -87,8 +88,10 @@ def follow(out_dir: Path, *, from_start: bool = False) -> dict:
                     con.print("[yellow]stopping: saving a checkpoint… (Ctrl-C again to detach)[/yellow]")
                     runner.stop_training(out_dir)
                 else:
-                    con.print(f"[yellow]detached; training continues. Stop it: tunewise train stop "
-                              f"{out_dir.parent.parent.name} {out_dir.name}[/yellow]")
+                    con.print(
+                        f"[yellow]detached; training continues. Stop it: tunewise train stop "
+                        f"{out_dir.parent.parent.name} {out_dir.name}[/yellow]"
+                    )
                     return {"status": "detached", "out_dir": str(out_dir)}
     return metrics
 
@@ -99,14 +102,18 @@ def _report(metrics: dict, out_dir: Path) -> int:
     run_id, version = out_dir.parent.parent.name, out_dir.name
     if status in ("completed", "early_stopped", "stopped"):
         best = metrics.get("best_eval_loss")
-        con.print(f"{status} at step {metrics.get('final_step')}/{metrics.get('max_steps')} · train loss "
-                  f"{metrics.get('train_loss') or float('nan'):.4f}"
-                  + (f" · best eval loss {best:.4f}" if best is not None else "")
-                  + f" · {metrics.get('tokens_per_s') or 0:.0f} tok/s · peak {metrics.get('peak_mem_mb') or 0:.0f} MB")
+        con.print(
+            f"{status} at step {metrics.get('final_step')}/{metrics.get('max_steps')} · train loss "
+            f"{metrics.get('train_loss') or float('nan'):.4f}"
+            + (f" · best eval loss {best:.4f}" if best is not None else "")
+            + f" · {metrics.get('tokens_per_s') or 0:.0f} tok/s · peak {metrics.get('peak_mem_mb') or 0:.0f} MB"
+        )
         if metrics.get("adapter"):
             con.print(f"adapter: {metrics['adapter']}")
-            con.print(f"try it:  tunewise chat --adapter {metrics['adapter']} \"…\"   ·   "
-                      f"export: tunewise export {run_id} {version}")
+            con.print(
+                f'try it:  tunewise chat --adapter {metrics["adapter"]} "…"   ·   '
+                f"export: tunewise export {run_id} {version}"
+            )
         if status == "stopped":
             con.print(f"continue: tunewise train resume {run_id} {version}")
         return 0
@@ -119,17 +126,26 @@ def _report(metrics: dict, out_dir: Path) -> int:
 
 
 def train(
-    target: str = typer.Argument(..., metavar="RUN | resume RUN [vN] | stop RUN [vN]",
-                                 help="run id (or prefix), or the word resume/stop followed by one"),
+    target: str = typer.Argument(
+        ...,
+        metavar="RUN | resume RUN [vN] | stop RUN [vN]",
+        help="run id (or prefix), or the word resume/stop followed by one",
+    ),
     rest: list[str] = typer.Argument(None, hidden=True),
     data: str = typer.Option(None, "--data", help="data version (default: the latest)"),
-    model: str = typer.Option("embedded", "--model", "-m", help="embedded, a local model directory or a .gguf file"),
+    model: str = typer.Option(
+        "embedded", "--model", "-m", help="embedded, a local model directory or a .gguf file"
+    ),
     config: Path = typer.Option(None, "--config", help="YAML file of training overrides (field: value)"),
     set_: list[str] = typer.Option(None, "--set", help="override one field: --set lora_r=16 (repeatable)"),
     processes: int = typer.Option(1, "--processes", "--gpus", help="processes (DDP via accelerate launch)"),
     max_steps: int = typer.Option(None, "--max-steps", help="stop after N optimizer steps"),
-    auto_retry_oom: bool = typer.Option(False, "--auto-retry-oom", help="on CUDA OOM, retry with half the batch"),
-    detach: bool = typer.Option(False, "--detach", help="start and return; follow with `tunewise train resume`"),
+    auto_retry_oom: bool = typer.Option(
+        False, "--auto-retry-oom", help="on CUDA OOM, retry with half the batch"
+    ),
+    detach: bool = typer.Option(
+        False, "--detach", help="start and return; follow with `tunewise train resume`"
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="show the chosen config and reasons; do not train"),
 ) -> None:
     """Train a LoRA/QLoRA adapter on a run's data (live progress; Ctrl-C stops with a checkpoint)."""
@@ -138,8 +154,11 @@ def train(
     rest = list(rest or [])
     if target in ("resume", "stop"):
         if not rest or len(rest) > 2:
-            raise UserError(f"`tunewise train {target}` needs RUN [vN]", where=target,
-                            fix=f"e.g. tunewise train {target} my-run v1")
+            raise UserError(
+                f"`tunewise train {target}` needs RUN [vN]",
+                where=target,
+                fix=f"e.g. tunewise train {target} my-run v1",
+            )
         out = _train_dir(rest[0], rest[1] if len(rest) > 1 else None)
         from tools.train import runner
 
@@ -147,10 +166,14 @@ def train(
             if runner.stop_training(out):
                 common.console().print(f"stop requested for {out} (it saves a checkpoint first)")
                 raise typer.Exit(0)
-            raise UserError(f"no training is running in {out}", fix=f"resume it: tunewise train resume {rest[0]}")
+            raise UserError(
+                f"no training is running in {out}", fix=f"resume it: tunewise train resume {rest[0]}"
+            )
         m = runner.training_result(out)
         if m.get("status") in ("completed", "early_stopped") and not runner.is_running(out):
-            common.console().print(f"{out.name} already {m['status']} at step {m.get('final_step')}; nothing to resume")
+            common.console().print(
+                f"{out.name} already {m['status']} at step {m.get('final_step')}; nothing to resume"
+            )
             raise typer.Exit(0)
         common.quiet_libraries()
         if not runner.is_running(out):
@@ -169,12 +192,19 @@ def train(
     if auto_retry_oom:
         overrides["auto_retry_oom"] = True
     if dry_run:
-        _cfg, doc = runner.plan_training(target, data_version=data, model=model, overrides=overrides,
-                                         config_file=config, processes=processes)
+        _cfg, doc = runner.plan_training(
+            target,
+            data_version=data,
+            model=model,
+            overrides=overrides,
+            config_file=config,
+            processes=processes,
+        )
         _show_config(doc)
         raise typer.Exit(0)
-    out = runner.prepare_training(target, data_version=data, model=model, overrides=overrides,
-                                  config_file=config, processes=processes)
+    out = runner.prepare_training(
+        target, data_version=data, model=model, overrides=overrides, config_file=config, processes=processes
+    )
     from tools.workspace import read_json
 
     _show_config(read_json(out / "config.json"))
@@ -192,7 +222,9 @@ def train(
 def export(
     run_id: str = typer.Argument(..., metavar="RUN", help="run id (or prefix)"),
     version: str = typer.Argument(None, metavar="[vN]", help="training version (default: the latest)"),
-    gguf: bool = typer.Option(True, "--gguf/--no-gguf", help="also convert to GGUF when llama.cpp is available"),
+    gguf: bool = typer.Option(
+        True, "--gguf/--no-gguf", help="also convert to GGUF when llama.cpp is available"
+    ),
 ) -> None:
     """Export a trained adapter: merged model, adapter, Ollama Modelfile, GGUF (when possible), README."""
     from tools.train.export import export_run

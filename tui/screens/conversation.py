@@ -20,8 +20,17 @@ def first_question() -> dict:
     from agent.questions import QUESTIONS
 
     q = QUESTIONS[0]
-    return {"kind": "question", "key": q.key, "question": q.text, "input": q.kind, "choices": list(q.choices),
-            "help": q.help, "optional": q.optional, "error": None, "spec_so_far": {}}
+    return {
+        "kind": "question",
+        "key": q.key,
+        "question": q.text,
+        "input": q.kind,
+        "choices": list(q.choices),
+        "help": q.help,
+        "optional": q.optional,
+        "error": None,
+        "spec_so_far": {},
+    }
 
 
 def question_markdown(payload: dict) -> str:
@@ -42,7 +51,9 @@ def transcript(spec_so_far: dict) -> list[tuple[str, str]]:
     for q in QUESTIONS:
         if q.key in answers:
             v = answers[q.key]
-            out.append((q.text, ", ".join(map(str, v)) if isinstance(v, list) else str(v if v is not None else "")))
+            out.append(
+                (q.text, ", ".join(map(str, v)) if isinstance(v, list) else str(v if v is not None else ""))
+            )
     return out
 
 
@@ -89,8 +100,11 @@ class ConversationScreen(Screen):
                 self._say(answer or "_(skipped)_", "user")
             self.show_question(self.pending)
         elif self.run_id:
-            self._status("Waiting for the agent…" if self.run_id in self.app.busy else
-                         "This session has no open question. Resume it from Home, or open another screen (ctrl+p).")
+            self._status(
+                "Waiting for the agent…"
+                if self.run_id in self.app.busy
+                else "This session has no open question. Resume it from Home, or open another screen (ctrl+p)."
+            )
             self._set_mode(None)
 
     # ------------------------------------------------------------------ display
@@ -138,7 +152,9 @@ class ConversationScreen(Screen):
             sl.focus()
         else:
             inp = self.query_one("#answer-input", Input)
-            inp.value = "" if default is None else (", ".join(default) if isinstance(default, list) else str(default))
+            inp.value = (
+                "" if default is None else (", ".join(default) if isinstance(default, list) else str(default))
+            )
             inp.type = "text"
             inp.focus()
         self._status("")

@@ -14,9 +14,14 @@ from textual.widgets import Button, DataTable, Footer, Header, Markdown, Select,
 APPROACHES = ("prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune")
 
 ESTIMATE_LABELS = {
-    "cost_usd": "cost (USD)", "time_minutes": "time (minutes)", "data_generation_tokens": "data generation tokens",
-    "training_tokens": "training tokens", "evaluation_tokens": "evaluation tokens", "gpu_hours": "GPU hours",
-    "gpu_cost_usd": "GPU cost (USD)", "cpu_minutes_embedded": "CPU minutes (embedded model)",
+    "cost_usd": "cost (USD)",
+    "time_minutes": "time (minutes)",
+    "data_generation_tokens": "data generation tokens",
+    "training_tokens": "training tokens",
+    "evaluation_tokens": "evaluation tokens",
+    "gpu_hours": "GPU hours",
+    "gpu_cost_usd": "GPU cost (USD)",
+    "cpu_minutes_embedded": "CPU minutes (embedded model)",
 }
 
 
@@ -80,7 +85,9 @@ class DecisionScreen(Screen):
         with Horizontal(id="decision-actions"):
             yield Button("Accept", id="accept", variant="success")
             yield Button("Change answers", id="change")
-            yield Select([(a, a) for a in APPROACHES], prompt="override…", id="override-choice", allow_blank=True)
+            yield Select(
+                [(a, a) for a in APPROACHES], prompt="override…", id="override-choice", allow_blank=True
+            )
             yield Button("Override", id="override", variant="warning")
         yield Footer()
 
@@ -103,30 +110,40 @@ class DecisionScreen(Screen):
     def show_decision(self, decision: dict) -> None:
         self.decision = decision
         if not decision:
-            self.query_one("#decision-md", Markdown).update("# No decision yet\n\nFinish the interview first.")
+            self.query_one("#decision-md", Markdown).update(
+                "# No decision yet\n\nFinish the interview first."
+            )
             return
         self.query_one("#decision-md", Markdown).update(decision_markdown(decision))
         rubric = self.query_one("#rubric", DataTable)
         rubric.clear()
         for r in decision.get("rubric") or []:
-            rubric.add_row("✔" if r.get("fired") else "·",
-                           Text.assemble(r.get("rule", ""), "\n", (f"  {r.get('evidence', '')}", "dim")), height=2)
+            rubric.add_row(
+                "✔" if r.get("fired") else "·",
+                Text.assemble(r.get("rule", ""), "\n", (f"  {r.get('evidence', '')}", "dim")),
+                height=2,
+            )
         self.query_one("#probe", Static).update(probe_text(decision.get("probe")))
         est = self.query_one("#estimate", DataTable)
         est.clear()
         for k, v in estimate_rows(decision.get("estimate")):
             est.add_row(k, v)
         self.query_one("#assumptions", Static).update(
-            f"Assumptions: {(decision.get('estimate') or {}).get('assumptions', '—')}")
+            f"Assumptions: {(decision.get('estimate') or {}).get('assumptions', '—')}"
+        )
         steps = decision.get("next_steps") or []
-        self.query_one("#next-steps", Markdown).update("## Next steps\n\n" + "\n".join(f"1. {s}" for s in steps))
+        self.query_one("#next-steps", Markdown).update(
+            "## Next steps\n\n" + "\n".join(f"1. {s}" for s in steps)
+        )
         waiting = self.pending is not None
         for bid in ("#accept", "#override", "#override-choice"):
             self.query_one(bid).disabled = not waiting
 
     def _resume(self, answer: str) -> None:
         if self.pending is None:
-            self.notify("This decision is already made; start a new session to decide again.", severity="warning")
+            self.notify(
+                "This decision is already made; start a new session to decide again.", severity="warning"
+            )
             return
         self.sent = answer
         self.pending = None

@@ -25,14 +25,18 @@ def output_panel_text(system: str, entry: dict | None) -> str:
     judge = entry.get("judge") or {}
     bits = [f"[b]{escape(system)}[/b]", escape(str(entry.get("text", entry.get("output", "")))), ""]
     metrics = entry.get("metrics") or {}
-    shown = [f"{k} {v:.2f}" for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    shown = [
+        f"{k} {v:.2f}" for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
     if shown:
         bits.append("[dim]" + escape(" · ".join(shown[:4])) + "[/dim]")
     if entry.get("format_errors"):
         bits.append("[red]format: " + escape("; ".join(map(str, entry["format_errors"]))) + "[/red]")
     if judge:
         verdict = "pass" if judge.get("passed") else ("fail" if judge.get("passed") is False else "")
-        scores = " ".join(f"{d} {judge[d]}" for d in ("correctness", "format", "completeness") if judge.get(d) is not None)
+        scores = " ".join(
+            f"{d} {judge[d]}" for d in ("correctness", "format", "completeness") if judge.get(d) is not None
+        )
         bits.append(f"[i]judge {verdict} {scores}[/i]: {escape(str(judge.get('reason') or ''))}")
     return "\n".join(bits)
 
@@ -66,8 +70,12 @@ class EvaluationScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#systems", DataTable).add_columns("system", "kind", "primary", "95% CI", "format", "prompt tok")
-        self.query_one("#examples", DataTable).add_columns("id", "split", "regr.", "pair", "input", "reference")
+        self.query_one("#systems", DataTable).add_columns(
+            "system", "kind", "primary", "95% CI", "format", "prompt tok"
+        )
+        self.query_one("#examples", DataTable).add_columns(
+            "id", "split", "regr.", "pair", "input", "reference"
+        )
         self.action_reload()
 
     def action_reload(self) -> None:
@@ -90,7 +98,8 @@ class EvaluationScreen(Screen):
             color = "green" if passed else ("red" if passed is False else "default")
             self.query_one("#verdict", Static).update(
                 f"[b]Evaluation {view.version}[/b] · primary metric {escape(pm)}\n[b {color}]{escape(head)}[/]"
-                + (f"\n{escape(rest)}" if rest else ""))
+                + (f"\n{escape(rest)}" if rest else "")
+            )
         systems = self.query_one("#systems", DataTable)
         systems.clear()
         for row in system_table_rows(rep):
@@ -103,13 +112,20 @@ class EvaluationScreen(Screen):
         table.clear()
         self.shown = self.eval_view.filtered(self.regressions_only)
         for ex in self.shown:
-            table.add_row(ex.id, ex.split, "yes" if self.eval_view.is_regression(ex) else "",
-                          str(ex.pairwise.get("outcome") or ""), _short(ex.input, 26), _short(ex.reference, 18),
-                          key=ex.key)
+            table.add_row(
+                ex.id,
+                ex.split,
+                "yes" if self.eval_view.is_regression(ex) else "",
+                str(ex.pairwise.get("outcome") or ""),
+                _short(ex.input, 26),
+                _short(ex.reference, 18),
+                key=ex.key,
+            )
         what = "regressions" if self.regressions_only else "examples"
         self.query_one("#examples-title", Static).update(
             f"{len(self.shown)} {what} (g: {'all' if self.regressions_only else 'regressions only'}; "
-            f"s: {'two' if self.all_systems else 'all'} systems)")
+            f"s: {'two' if self.all_systems else 'all'} systems)"
+        )
         self.show_example()
 
     def show_example(self) -> None:
@@ -124,15 +140,19 @@ class EvaluationScreen(Screen):
         if ex.pairwise:
             reasons = "; ".join(map(str, ex.pairwise.get("reasons") or []))
             flipped = " (changed when the order was swapped)" if ex.pairwise.get("flipped") else ""
-            pair.update(f"[b]pairwise[/b] candidate {escape(str(ex.pairwise.get('outcome')))}{flipped}"
-                        + (f": {escape(reasons)}" if reasons else ""))
+            pair.update(
+                f"[b]pairwise[/b] candidate {escape(str(ex.pairwise.get('outcome')))}{flipped}"
+                + (f": {escape(reasons)}" if reasons else "")
+            )
         if self.all_systems:  # every system that answered this example
             systems = [s for s in self.eval_view.systems if s in ex.outputs] or self.eval_view.systems
         else:
             systems = self.eval_view.compared()
         panels = []
         for name in systems:
-            panels.append(VerticalScroll(Static(output_panel_text(name, ex.outputs.get(name))), classes="sbs-panel"))
+            panels.append(
+                VerticalScroll(Static(output_panel_text(name, ex.outputs.get(name))), classes="sbs-panel")
+            )
         box.mount_all(panels)
 
     @on(DataTable.RowHighlighted, "#examples")

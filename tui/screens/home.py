@@ -24,11 +24,27 @@ def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
         state = f"waiting: {waiting}" if waiting else (s.get("status") or "?")
         if s.get("stop_reason"):
             state = f"{state} ({s['stop_reason']})"
-        rows.append({"id": s["id"], "state": state, "approach": s.get("approach") or r.get("approach") or "—",
-                     "verdict": _verdict(r.get("verdict")), "spec": s.get("spec") or "", "resumable": True})
+        rows.append(
+            {
+                "id": s["id"],
+                "state": state,
+                "approach": s.get("approach") or r.get("approach") or "—",
+                "verdict": _verdict(r.get("verdict")),
+                "spec": s.get("spec") or "",
+                "resumable": True,
+            }
+        )
     for r in sorted(by_id.values(), key=lambda r: r["id"], reverse=True):
-        rows.append({"id": r["id"], "state": "files only", "approach": r.get("approach") or "—",
-                     "verdict": _verdict(r.get("verdict")), "spec": "", "resumable": False})
+        rows.append(
+            {
+                "id": r["id"],
+                "state": "files only",
+                "approach": r.get("approach") or "—",
+                "verdict": _verdict(r.get("verdict")),
+                "spec": "",
+                "resumable": False,
+            }
+        )
     return rows
 
 
@@ -54,7 +70,9 @@ class HomeScreen(Screen):
         with Vertical(id="home"):
             yield Static(
                 "[b]tunewise[/b] — decide between prompting, retrieval and fine-tuning, then build, train and "
-                "judge it. Start a session, or resume one where you left it.", id="home-intro")
+                "judge it. Start a session, or resume one where you left it.",
+                id="home-intro",
+            )
             with Horizontal(id="home-actions"):
                 yield Button("New session", id="new", variant="primary")
                 yield Button("Resume", id="resume")
@@ -97,8 +115,11 @@ class HomeScreen(Screen):
         for r in msg.rows:
             table.add_row(r["state"], r["approach"], r["verdict"], r["id"], key=r["id"])
         status = self.query_one("#sessions-status", Static)
-        status.update(f"{len(msg.rows)} run(s). Enter or r resumes the highlighted one; n starts a new one."
-                      if msg.rows else "No sessions yet: press n to start one.")
+        status.update(
+            f"{len(msg.rows)} run(s). Enter or r resumes the highlighted one; n starts a new one."
+            if msg.rows
+            else "No sessions yet: press n to start one."
+        )
         if msg.rows and not isinstance(self.focused, DataTable):
             table.focus()
 

@@ -36,15 +36,24 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
     approach = values.get("approach") or summary.get("approach")
     if (run_path / "decision.json").exists() and not approach:
         try:
-            approach = read_json(run_path / "decision.json").get("chosen") or read_json(run_path / "decision.json").get("approach")
+            approach = read_json(run_path / "decision.json").get("chosen") or read_json(
+                run_path / "decision.json"
+            ).get("approach")
         except Exception:  # noqa: BLE001
             pass
     stop = values.get("stop_reason") or summary.get("stop_reason")
     lines += [f"**Approach:** {approach or '—'}  ", f"**Stopped because:** {stop or '—'}", ""]
     lines += ["## Files", "", "| what | where |", "|---|---|"]
-    files = [("task spec", "spec.yaml"), ("decision", "decision.json"), ("report", "report.md"),
-             ("summary", "summary.json"), ("data versions", "data"), ("training runs", "train"),
-             ("evaluations", "eval"), ("export", "export")]
+    files = [
+        ("task spec", "spec.yaml"),
+        ("decision", "decision.json"),
+        ("report", "report.md"),
+        ("summary", "summary.json"),
+        ("data versions", "data"),
+        ("training runs", "train"),
+        ("evaluations", "eval"),
+        ("export", "export"),
+    ]
     for label, name in files:
         if (run_path / name).exists():
             lines.append(f"| {label} | `{rel}/{name}` |")
@@ -53,21 +62,39 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             shown = path.split(f"/runs/{run_id}/", 1)[-1]
             lines.append(f"| {key} | `{rel}/{shown}` |" if shown != path else f"| {key} | `{path}` |")
     lines.append("")
-    adapter = next((p for p in (run_path / "export" / "adapter", *sorted(run_path.glob("train/v*/adapter"))) if p.exists()),
-                   None)
+    adapter = next(
+        (
+            p
+            for p in (run_path / "export" / "adapter", *sorted(run_path.glob("train/v*/adapter")))
+            if p.exists()
+        ),
+        None,
+    )
     lines += ["## Serve it", ""]
     if adapter is not None:
         shown = adapter.relative_to(run_path).as_posix()
-        lines += ["An OpenAI-compatible server with your adapter:", "",
-                  f"```\ntunewise serve --adapter {rel}/{shown} --port 8000\n```", "",
-                  "Then point any OpenAI client at `http://127.0.0.1:8000/v1`."]
+        lines += [
+            "An OpenAI-compatible server with your adapter:",
+            "",
+            f"```\ntunewise serve --adapter {rel}/{shown} --port 8000\n```",
+            "",
+            "Then point any OpenAI client at `http://127.0.0.1:8000/v1`.",
+        ]
         if (run_path / "export" / "Modelfile").exists():
             lines += ["", f"Ollama: `ollama create my-model -f {rel}/export/Modelfile`"]
     else:
-        lines.append("No trained adapter in this run: serve the base model with the prompt "
-                     "(`tunewise serve`), or use your provider as before.")
-    lines += ["", "## Next steps", "", f"- {NEXT_STEPS.get(approach or '', 'Read the report and decide.')}",
-              "- Re-run the evaluation after any change: `tunewise eval …` (see `tunewise --help`).", ""]
+        lines.append(
+            "No trained adapter in this run: serve the base model with the prompt "
+            "(`tunewise serve`), or use your provider as before."
+        )
+    lines += [
+        "",
+        "## Next steps",
+        "",
+        f"- {NEXT_STEPS.get(approach or '', 'Read the report and decide.')}",
+        "- Re-run the evaluation after any change: `tunewise eval …` (see `tunewise --help`).",
+        "",
+    ]
     if (run_path / "report.md").exists():
         lines += ["---", "", (run_path / "report.md").read_text(encoding="utf-8", errors="replace")]
     return "\n".join(lines)

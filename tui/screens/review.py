@@ -24,7 +24,9 @@ def _short(text: str, n: int) -> str:
 
 def latest_critiqued(run_path: Path) -> Path | None:
     """The newest iteration's critiqued.jsonl (for a session that is not waiting on a review)."""
-    files = sorted((run_path / "work").glob("iter*/critiqued.jsonl"), key=lambda p: int(p.parent.name[4:] or 0))
+    files = sorted(
+        (run_path / "work").glob("iter*/critiqued.jsonl"), key=lambda p: int(p.parent.name[4:] or 0)
+    )
     return files[-1] if files else None
 
 
@@ -67,7 +69,9 @@ class ReviewScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#review-table", DataTable).add_columns("id", "score", "flags", "status", "input", "output")
+        self.query_one("#review-table", DataTable).add_columns(
+            "id", "score", "flags", "status", "input", "output"
+        )
         self.load_items()
 
     @work(thread=True, exit_on_error=False)
@@ -95,10 +99,19 @@ class ReviewScreen(Screen):
         self.shown = self.model.filtered(self.active_filter)
         table.clear()
         for it in self.shown:
-            table.add_row(it.id, "—" if it.score is None else str(it.score), ",".join(it.flags) or "",
-                          self.model.status(it.id), _short(it.input, 28), _short(it.output, 28), key=it.id)
+            table.add_row(
+                it.id,
+                "—" if it.score is None else str(it.score),
+                ",".join(it.flags) or "",
+                self.model.status(it.id),
+                _short(it.input, 28),
+                _short(it.output, 28),
+                key=it.id,
+            )
         for f in FILTERS:
-            self.query_one(f"#filter-{f.replace(' ', '-')}", Button).variant = "primary" if f == self.active_filter else "default"
+            self.query_one(f"#filter-{f.replace(' ', '-')}", Button).variant = (
+                "primary" if f == self.active_filter else "default"
+            )
         if keep_id is not None:
             ids = [it.id for it in self.shown]
             if keep_id in ids:
@@ -108,10 +121,12 @@ class ReviewScreen(Screen):
 
     def _update_progress(self) -> None:
         m = self.model
-        self.query_one("#review-progress", ProgressBar).update(total=max(m.required, 1),
-                                                               progress=min(m.reviewed, max(m.required, 1)))
+        self.query_one("#review-progress", ProgressBar).update(
+            total=max(m.required, 1), progress=min(m.reviewed, max(m.required, 1))
+        )
         self.query_one("#review-progress-text", Static).update(
-            f"{m.progress_text()} · showing {len(self.shown)} ({self.active_filter})")
+            f"{m.progress_text()} · showing {len(self.shown)} ({self.active_filter})"
+        )
 
     def current(self) -> ReviewItem | None:
         table = self.query_one("#review-table", DataTable)
@@ -125,10 +140,12 @@ class ReviewScreen(Screen):
         if it is None:
             text.update("Nothing here with this filter." if self.model.items else "")
             return
-        text.update(f"[b]{escape(it.id)}[/b] score {it.score if it.score is not None else '—'} · "
-                    f"{escape(it.category or 'no category')} · flags: {escape(', '.join(it.flags) or 'none')} · "
-                    f"{self.model.status(it.id)}\n[b]input[/b] {escape(it.input)}\n[b]output[/b] {escape(it.output)}\n"
-                    f"[b]critique[/b] {escape(it.critique or '—')}")
+        text.update(
+            f"[b]{escape(it.id)}[/b] score {it.score if it.score is not None else '—'} · "
+            f"{escape(it.category or 'no category')} · flags: {escape(', '.join(it.flags) or 'none')} · "
+            f"{self.model.status(it.id)}\n[b]input[/b] {escape(it.input)}\n[b]output[/b] {escape(it.output)}\n"
+            f"[b]critique[/b] {escape(it.critique or '—')}"
+        )
 
     @on(DataTable.RowHighlighted, "#review-table")
     def _highlighted(self) -> None:
@@ -174,8 +191,10 @@ class ReviewScreen(Screen):
             return
         on_ = self.model.toggle_propagate(it.id)
         self.refresh_table(keep_id=it.id)
-        self.notify(f"{'Applies' if on_ else 'No longer applies'} to every example with category "
-                    f"{it.category or '—'} or flags {', '.join(it.flags) or '—'}.")
+        self.notify(
+            f"{'Applies' if on_ else 'No longer applies'} to every example with category "
+            f"{it.category or '—'} or flags {', '.join(it.flags) or '—'}."
+        )
 
     def action_edit(self) -> None:
         it = self.current()
@@ -186,8 +205,10 @@ class ReviewScreen(Screen):
             if text is not None:
                 self._decide("edit", content=text, item=it)
 
-        self.app.push_screen(EditDialog(it.id, it.input, (self.model.decisions.get(it.id) or {}).get("content")
-                                        or it.output), done)
+        self.app.push_screen(
+            EditDialog(it.id, it.input, (self.model.decisions.get(it.id) or {}).get("content") or it.output),
+            done,
+        )
 
     def set_filter(self, name: str) -> None:
         self.active_filter = name
@@ -201,8 +222,11 @@ class ReviewScreen(Screen):
             self.notify("This session is not waiting on a review.", severity="warning")
             return
         if not self.model.enough:
-            self.notify(f"Review at least {self.model.required} examples (10%) before submitting; "
-                        f"{self.model.reviewed} so far.", severity="warning")
+            self.notify(
+                f"Review at least {self.model.required} examples (10%) before submitting; "
+                f"{self.model.reviewed} so far.",
+                severity="warning",
+            )
             return
         self.submitted = self.model.decisions_list()
         self.pending = None

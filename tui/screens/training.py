@@ -81,8 +81,11 @@ class TrainingScreen(Screen):
 
     def render_progress(self) -> None:
         p = self.progress
-        title = (f"[b]Training[/b] run {self.run_id} · {self.version}" if self.version
-                 else f"[b]Training[/b] run {self.run_id} · not started yet")
+        title = (
+            f"[b]Training[/b] run {self.run_id} · {self.version}"
+            if self.version
+            else f"[b]Training[/b] run {self.run_id} · not started yet"
+        )
         self.query_one("#train-title", Static).update(title)
         bar = self.query_one("#train-progress", ProgressBar)
         bar.update(total=p.max_steps or 100, progress=p.step if p.max_steps else 0)
@@ -96,7 +99,9 @@ class TrainingScreen(Screen):
         if p.losses:
             plt.plot([s for s, _ in p.losses], [v for _, v in p.losses], label="train", marker="braille")
         if p.eval_losses:
-            plt.plot([s for s, _ in p.eval_losses], [v for _, v in p.eval_losses], label="eval", marker="braille")
+            plt.plot(
+                [s for s, _ in p.eval_losses], [v for _, v in p.eval_losses], label="eval", marker="braille"
+            )
         plt.xlabel("step")
         plot.refresh()
         self.query_one("#stop", Button).disabled = p.status not in ("running",)
@@ -119,8 +124,11 @@ class TrainingScreen(Screen):
             self.app.call_from_thread(self.notify, "This build has no training runner.", severity="error")
             return
         stopped = stop_training(out_dir)
-        msg = ("Stop requested: the trainer saves a checkpoint and exits (r resumes)." if stopped
-               else "No training process is running for this version.")
+        msg = (
+            "Stop requested: the trainer saves a checkpoint and exits (r resumes)."
+            if stopped
+            else "No training process is running for this version."
+        )
         self.app.call_from_thread(self.notify, msg)
 
     def action_resume(self) -> None:

@@ -13,8 +13,13 @@ def _clean(values: Sequence[float | None]) -> np.ndarray:
     return np.array([float(v) for v in values if v is not None], dtype=float)
 
 
-def bootstrap_ci(values: Sequence[float | None], *, confidence: float = 0.95, n_resamples: int = DEFAULT_RESAMPLES,
-                 seed: int = 0) -> tuple[float | None, float | None]:
+def bootstrap_ci(
+    values: Sequence[float | None],
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> tuple[float | None, float | None]:
     """(low, high) of the mean; None values are skipped; (None, None) with no values."""
     arr = _clean(values)
     if arr.size == 0:
@@ -35,8 +40,14 @@ def mean_with_ci(values: Sequence[float | None], **kw) -> dict:
     return {"mean": float(arr.mean()) if arr.size else None, "ci": [lo, hi], "n": int(arr.size)}
 
 
-def paired_bootstrap_diff(a: Sequence[float | None], b: Sequence[float | None], *, confidence: float = 0.95,
-                          n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
+def paired_bootstrap_diff(
+    a: Sequence[float | None],
+    b: Sequence[float | None],
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> dict:
     """Mean of a−b over examples both scored, with a paired bootstrap CI (resampling examples, not systems)."""
     diffs = [x - y for x, y in zip(a, b, strict=True) if x is not None and y is not None]
     return mean_with_ci(diffs, confidence=confidence, n_resamples=n_resamples, seed=seed)

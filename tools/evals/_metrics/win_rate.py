@@ -13,8 +13,16 @@ def win_rate(outcomes: Sequence[str], *, seed: int = 0) -> dict:
     losses = sum(1 for o in outcomes if o == "loss")
     ties = sum(1 for o in outcomes if o == "tie")
     n = wins + losses + ties
-    points = [1.0 if o == "win" else 0.0 if o == "loss" else 0.5 for o in outcomes if o in ("win", "loss", "tie")]
+    points = [
+        1.0 if o == "win" else 0.0 if o == "loss" else 0.5 for o in outcomes if o in ("win", "loss", "tie")
+    ]
     lo, hi = bootstrap_ci(points, seed=seed)
-    return {"wins": wins, "losses": losses, "ties": ties, "n": n,
-            "win_rate": (wins + 0.5 * ties) / n if n else None, "ci": [lo, hi],
-            "tie_rate": ties / n if n else None}
+    return {
+        "wins": wins,
+        "losses": losses,
+        "ties": ties,
+        "n": n,
+        "win_rate": (wins + 0.5 * ties) / n if n else None,
+        "ci": [lo, hi],
+        "tie_rate": ties / n if n else None,
+    }

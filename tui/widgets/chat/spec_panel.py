@@ -3,9 +3,17 @@ from __future__ import annotations
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
-LABELS = {"spec": "Spec", "problem": "Problem today", "knowledge_needed": "Needs outside facts",
-          "knowledge_changes": "Facts change", "examples": "Examples on hand", "prompted_success": "Prompted success",
-          "goals": "Goals", "volume": "Requests/day", "constraints": "Constraints"}
+LABELS = {
+    "spec": "Spec",
+    "problem": "Problem today",
+    "knowledge_needed": "Needs outside facts",
+    "knowledge_changes": "Facts change",
+    "examples": "Examples on hand",
+    "prompted_success": "Prompted success",
+    "goals": "Goals",
+    "volume": "Requests/day",
+    "constraints": "Constraints",
+}
 
 
 def spec_markdown(spec_so_far: dict | None) -> str:

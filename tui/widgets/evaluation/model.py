@@ -47,7 +47,11 @@ class EvalView:
         return ex.regressed or (ex.split in ("", "regression") and ex.id in self.regressed_ids)
 
     def filtered(self, regressions_only: bool) -> list[ExampleRow]:
-        return [ex for ex in self.examples if self.is_regression(ex)] if regressions_only else list(self.examples)
+        return (
+            [ex for ex in self.examples if self.is_regression(ex)]
+            if regressions_only
+            else list(self.examples)
+        )
 
     def compared(self) -> list[str]:
         """Baseline and candidate side by side by default (the pair the verdict is about)."""
@@ -63,17 +67,24 @@ def _fold(rows: list[dict]) -> list[ExampleRow]:
         rid = str(r.get("id") or (r.get("metadata") or {}).get("id") or f"row-{i + 1}")
         ex = by_id.get((str(r.get("split") or ""), rid))
         if ex is None:
-            ex = by_id[(str(r.get("split") or ""), rid)] = ExampleRow(id=rid, input=str(r.get("input") or ""),
-                                         reference=str(r.get("reference") or r.get("expected") or ""),
-                                         split=str(r.get("split") or ""), regressed=bool(r.get("regressed")))
+            ex = by_id[(str(r.get("split") or ""), rid)] = ExampleRow(
+                id=rid,
+                input=str(r.get("input") or ""),
+                reference=str(r.get("reference") or r.get("expected") or ""),
+                split=str(r.get("split") or ""),
+                regressed=bool(r.get("regressed")),
+            )
         if isinstance(r.get("pairwise"), dict):
             ex.pairwise = r["pairwise"]
         if isinstance(r.get("outputs"), dict):
             for name, entry in r["outputs"].items():
                 ex.outputs[name] = entry if isinstance(entry, dict) else {"text": str(entry)}
         elif r.get("system"):
-            ex.outputs[str(r["system"])] = {"text": str(r.get("output") or r.get("text") or ""),
-                                            "judge": r.get("judge") or {}, "metrics": r.get("metrics") or {}}
+            ex.outputs[str(r["system"])] = {
+                "text": str(r.get("output") or r.get("text") or ""),
+                "judge": r.get("judge") or {},
+                "metrics": r.get("metrics") or {},
+            }
     return list(by_id.values())
 
 
@@ -82,8 +93,14 @@ def load_eval(run_path: Path, version: str | None = None) -> EvalView:
 
     base = run_path / "eval"
     if version is None:
-        versions = sorted((p.name for p in base.glob("v*") if p.is_dir() and p.name[1:].isdigit()),
-                          key=lambda v: int(v[1:])) if base.is_dir() else []
+        versions = (
+            sorted(
+                (p.name for p in base.glob("v*") if p.is_dir() and p.name[1:].isdigit()),
+                key=lambda v: int(v[1:]),
+            )
+            if base.is_dir()
+            else []
+        )
         version = versions[-1] if versions else None
     if version is None:
         return EvalView(None, {}, [])
@@ -94,7 +111,11 @@ def load_eval(run_path: Path, version: str | None = None) -> EvalView:
             report = read_json(d / "report.json") or {}
         except Exception:  # noqa: BLE001 - a half-written report shows as empty, not a crash
             report = {}
-    rows = list(read_jsonl(d / "outputs.jsonl")) if (d / "outputs.jsonl").exists() else list(report.get("_outputs") or [])
+    rows = (
+        list(read_jsonl(d / "outputs.jsonl"))
+        if (d / "outputs.jsonl").exists()
+        else list(report.get("_outputs") or [])
+    )
     return EvalView(version, report, _fold(rows))
 
 
@@ -109,10 +130,21 @@ def system_table_rows(report: dict) -> list[tuple[str, ...]]:
     for name, s in (report.get("systems") or {}).items():
         m = (s.get("metrics") or {}).get(pm) or {}
         ci = m.get("ci") or [None, None]
-        role = " (candidate)" if name == report.get("candidate") else (" (baseline)" if name == report.get("baseline") else "")
-        out.append((name + role, str(s.get("kind") or ""), _fmt(m.get("mean")),
-                    f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci and ci[0] is not None else "—",
-                    _fmt(s.get("format_rate"), ".0%"), _fmt(s.get("prompt_tokens_mean"), ".0f")))
+        role = (
+            " (candidate)"
+            if name == report.get("candidate")
+            else (" (baseline)" if name == report.get("baseline") else "")
+        )
+        out.append(
+            (
+                name + role,
+                str(s.get("kind") or ""),
+                _fmt(m.get("mean")),
+                f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci and ci[0] is not None else "—",
+                _fmt(s.get("format_rate"), ".0%"),
+                _fmt(s.get("prompt_tokens_mean"), ".0f"),
+            )
+        )
     return out
 
 
@@ -120,7 +152,11 @@ def verdict_text(report: dict) -> str:
     v = report.get("verdict") or {}
     if not v:
         return "No verdict yet."
-    head = "PASS — the success criteria are met" if v.get("passed") else "NOT MET — the success criteria are not met yet"
+    head = (
+        "PASS — the success criteria are met"
+        if v.get("passed")
+        else "NOT MET — the success criteria are not met yet"
+    )
     imp = v.get("improvement")
     if isinstance(imp, (int, float)):
         head += f" (improvement {imp:+.1%})"

@@ -19,8 +19,11 @@ class EditDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="edit-dialog"):
-            yield Static(f"[b]Edit {escape(self.item_id)}[/b] — input: {escape(self.user_text[:200])}", id="edit-input",
-                         markup=True)
+            yield Static(
+                f"[b]Edit {escape(self.item_id)}[/b] — input: {escape(self.user_text[:200])}",
+                id="edit-input",
+                markup=True,
+            )
             yield TextArea(self.answer, id="edit-area", soft_wrap=True)
             with Horizontal(id="edit-actions"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary")

@@ -41,10 +41,16 @@ def item_from_row(row: dict, index: int) -> ReviewItem:
     meta = row.get("metadata") or {}
     user = next((m.get("content", "") for m in reversed(msgs) if m.get("role") == "user"), "")
     answer = msgs[-1].get("content", "") if msgs and msgs[-1].get("role") == "assistant" else ""
-    return ReviewItem(id=str(meta.get("id") or f"row-{index + 1}"), input=str(user), output=str(answer),
-                      score=meta.get("score"), critique=str(meta.get("critique") or ""),
-                      category=str(meta.get("category") or ""), flags=[str(f) for f in meta.get("flags") or []],
-                      source=str(meta.get("source") or ""))
+    return ReviewItem(
+        id=str(meta.get("id") or f"row-{index + 1}"),
+        input=str(user),
+        output=str(answer),
+        score=meta.get("score"),
+        critique=str(meta.get("critique") or ""),
+        category=str(meta.get("category") or ""),
+        flags=[str(f) for f in meta.get("flags") or []],
+        source=str(meta.get("source") or ""),
+    )
 
 
 def load_review_items(path: str | Path) -> list[ReviewItem]:
@@ -63,7 +69,9 @@ class ReviewModel:
         self.decisions: dict[str, dict] = {}
 
     # decisions
-    def decide(self, item_id: str, action: str, *, content: str | None = None, reason: str | None = None) -> dict:
+    def decide(
+        self, item_id: str, action: str, *, content: str | None = None, reason: str | None = None
+    ) -> dict:
         if item_id not in self.by_id:
             raise KeyError(item_id)
         if action not in ("accept", "edit", "reject"):
@@ -94,7 +102,8 @@ class ReviewModel:
         if d is None:
             return "unreviewed"
         return {"accept": "accepted", "edit": "edited", "reject": "rejected"}[d["action"]] + (
-            " +all like it" if d.get("propagate") else "")
+            " +all like it" if d.get("propagate") else ""
+        )
 
     def decisions_list(self) -> list[dict]:
         """In the file's order, so the result does not depend on the order the person went in."""
@@ -123,6 +132,8 @@ class ReviewModel:
         return self.reviewed >= self.required
 
     def progress_text(self) -> str:
-        return (f"reviewed {self.reviewed}/{len(self.items)} · need ≥{self.required} (10%) · "
-                f"{sum(1 for d in self.decisions.values() if d['action'] == 'reject')} rejected · "
-                f"{sum(1 for d in self.decisions.values() if d['action'] == 'edit')} edited")
+        return (
+            f"reviewed {self.reviewed}/{len(self.items)} · need ≥{self.required} (10%) · "
+            f"{sum(1 for d in self.decisions.values() if d['action'] == 'reject')} rejected · "
+            f"{sum(1 for d in self.decisions.values() if d['action'] == 'edit')} edited"
+        )
