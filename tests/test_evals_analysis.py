@@ -135,11 +135,13 @@ def test_review_agreement_and_kappa_warning(tmp_path):
     good = review_agreement([True, True, False, False], [True, True, False, False])
     assert good["kappa"] == 1.0 and good["warning"] is None
     d = tmp_path / "data" / "v1"
+
     def row(i, rev):
         return {
             "messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}],
             "metadata": {"id": f"r{i}", **({"review": rev} if rev else {})},
         }
+
     atomic_write_jsonl(
         d / "train.jsonl",
         [
