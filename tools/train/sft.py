@@ -136,16 +136,35 @@ def peak_mem_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
+def busy_cores(sample_s: float = 0.3) -> float:
+    """Cores busy right now, from /proc/stat sampled over `sample_s` (the 1-minute load average lags:
+    right after the agent's own generation finishes it still reads ~2 on an idle 2-core machine)."""
+
+    def read() -> tuple[int, int]:
+        with open("/proc/stat") as fh:
+            vals = [int(x) for x in fh.readline().split()[1:]]
+        idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+        return sum(vals) - idle, sum(vals)
+
+    try:
+        b0, t0 = read()
+        time.sleep(sample_s)
+        b1, t1 = read()
+    except (OSError, ValueError, IndexError):
+        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    cpus = os.cpu_count() or 1
+    return cpus * (b1 - b0) / max(1, t1 - t0)
+
+
 def pick_cpu_threads() -> int:
-    """Torch CPU threads: OMP_NUM_THREADS if set, else the cores not already busy (load average).
+    """Torch CPU threads: OMP_NUM_THREADS if set, else the cores not busy right now.
 
     On a shared machine, OpenMP threads that spin-wait for a busy core collapse: measured here, a
     step took 25–50 s with 2 threads under load 9 on 2 cores, and ~5 s with 1 thread."""
     if os.environ.get("OMP_NUM_THREADS"):
         return max(1, int(os.environ["OMP_NUM_THREADS"]))
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return max(1, min(cpus, int(cpus - busy + 0.5)))
+    return max(1, min(cpus, int(cpus - busy_cores() + 0.5)))
 
 
 def is_oom(exc: BaseException) -> bool:
