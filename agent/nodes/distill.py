@@ -334,8 +334,15 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         from tools.llm.registry import can_grade
 
         judge = ctx.provider("judge", spec, run.id)
+        from tools.data.versions import read_split
+
+        # Answers far longer than any reference are wrong anyway: cap generation at twice the longest
+        # reference (≈3 characters a token) plus slack, so a rambling baseline does not cost 256 tokens a row.
+        refs = [r["messages"][-1]["content"] for r in read_split(run, state["data_version"], "test")]
+        max_tokens = min(256, 32 + 2 * max((len(t) // 3 for t in refs), default=112))
         report = run_eval(
             run,
+            max_tokens=max_tokens,
             data_version=state["data_version"],
             systems=systems,
             spec=spec,
