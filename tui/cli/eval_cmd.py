@@ -124,6 +124,14 @@ def run_cmd(
     from tools.workspace import read_jsonl
 
     common.quiet_libraries()
+    if test is not None and not Path(test).is_file():
+        from tools.errors import UserError
+
+        raise UserError(
+            "test file not found",
+            where=str(test),
+            fix="pass a chat JSONL file (last assistant turn = reference)",
+        )
     run, spec = _run_and_spec(run_id)
     names = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
     data_dir = run.version_dir("data", data) if (data or run.latest_version("data")) else None
