@@ -270,9 +270,9 @@ async def test_training_stop_sends_sigint_to_the_runner(workspace):
         app = TunewiseApp(workspace)
         async with app.run_test(size=SIZE) as pilot:
             app.show(TrainingScreen(RUN_ID))
-            await wait_for(pilot, lambda: app.screen.progress.step == 2)
+            await wait_for(pilot, lambda: app.screen.progress.step == 2, timeout=90)
             await pilot.press("s")
-            await wait_for(pilot, lambda: proc.poll() is not None, timeout=20)
+            await wait_for(pilot, lambda: proc.poll() is not None, timeout=90)
         assert proc.returncode != 0  # interrupted (KeyboardInterrupt), not finished
         assert (d / "STOP").exists()
     finally:
