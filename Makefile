@@ -29,7 +29,7 @@ demo: setup
 	$(VENV)/bin/tunewise run examples/demo_task.yaml --yes
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 test-all: setup
 	$(PY) -m pytest -q -m ''
