@@ -293,9 +293,7 @@ class Provider:
     ) -> list[Completion]:
         results: list[Completion | None] = [None] * len(requests)
         prepared = [self._prepare(r) for r in requests]
-        self._run_batched_round(
-            requests, prepared, list(range(len(requests))), results, use_cache, on_result, final=False
-        )
+        self._run_batched_round(requests, prepared, list(range(len(requests))), results, use_cache, on_result)
         if any(r.json_schema is not None for r in requests):
             repair_idx, repair_msgs = [], {}
             for i, (req, comp) in enumerate(zip(requests, results, strict=True)):
@@ -312,7 +310,7 @@ class Provider:
             if repair_idx:
                 first = {i: results[i] for i in repair_idx}
                 msgs = [repair_msgs.get(i, prepared[i]) for i in range(len(requests))]
-                self._run_batched_round(requests, msgs, repair_idx, results, use_cache, None, final=True)
+                self._run_batched_round(requests, msgs, repair_idx, results, use_cache, None)
                 for i in repair_idx:
                     comp, prev = results[i], first[i]
                     comp.parsed, comp.parse_error = parse_structured(comp.text, requests[i].json_schema)
@@ -327,7 +325,7 @@ class Provider:
                     on_result(i, results[i])
         return results  # type: ignore[return-value]
 
-    def _run_batched_round(self, requests, messages, indices, results, use_cache, on_result, final) -> None:
+    def _run_batched_round(self, requests, messages, indices, results, use_cache, on_result) -> None:
         todo = []
         for i in indices:
             req = requests[i]
