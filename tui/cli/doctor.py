@@ -37,7 +37,7 @@ def collect(load_model: bool = False) -> list[tuple[str, str, str]]:
                     "cuda",
                     "warn",
                     f"no GPU: CPU training ({os.cpu_count()} cores, bf16 "
-                    f"{'yes' if cpu_has_bf16() else 'no'}); LoRA fp32 on the embedded model",
+                    f"{'yes' if cpu_has_bf16() else 'no'}); plain LoRA, bf16 where the CPU has it",
                 )
             )
     except Exception as e:  # noqa: BLE001
