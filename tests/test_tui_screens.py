@@ -262,7 +262,14 @@ async def test_training_stop_sends_sigint_to_the_runner(workspace):
     d = write_train_dir(workspace, train_events(range(1, 3))).resolve()
     # a stand-in process whose command line looks like the runner's, so stop_training trusts the pid
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import time,sys; time.sleep(60)", "tools.train.sft", str(d)],
+        # SIGINT handling made explicit: a child inherits an ignored SIGINT from its parent otherwise
+        [
+            sys.executable,
+            "-c",
+            "import signal,time; signal.signal(signal.SIGINT, signal.default_int_handler); time.sleep(60)",
+            "tools.train.sft",
+            str(d),
+        ],
         start_new_session=True,
     )
     atomic_write_json(d / "process.json", {"pid": proc.pid})
@@ -272,7 +279,8 @@ async def test_training_stop_sends_sigint_to_the_runner(workspace):
             app.show(TrainingScreen(RUN_ID))
             await wait_for(pilot, lambda: app.screen.progress.step == 2, timeout=90)
             await pilot.press("s")
-            await wait_for(pilot, lambda: proc.poll() is not None, timeout=90)
+            await wait_for(pilot, lambda: (d / "STOP").exists(), timeout=60)  # the runner trusted the pid
+            await wait_for(pilot, lambda: proc.poll() is not None, timeout=60)
         assert proc.returncode != 0  # interrupted (KeyboardInterrupt), not finished
         assert (d / "STOP").exists()
     finally:
