@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
+from tools.evals._primary import KNOWN_METRICS
+
 SIDE_BY_SIDE_MAX = 20
-SHOW_METRICS = (
-    "exact_match",
-    "token_f1",
-    "rouge_l",
-    "label_accuracy",
-    "macro_f1",
-    "json_valid",
-    "json_field_accuracy",
-    "schema_conformance",
-    "regex_match",
-    "format_ok",
-    "judge",
-)
+SHOW_METRICS = KNOWN_METRICS  # every known metric, in the same order
 
 
 def fmt_metric(m: dict | None) -> str:
