@@ -19,6 +19,7 @@ class AgentContext:
     on_event: Callable[[str, dict], None] | None = None  # progress callback (CLI/TUI)
     train_max_steps: int | None = None  # tests: cap training steps
     quick: bool = False  # tests: tiny generation/eval sizes
+    stream: bool = False  # a person watches (TUI): stream model text where the provider streams
     _providers: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -52,3 +53,9 @@ class AgentContext:
     def emit(self, kind: str, **data) -> None:
         if self.on_event:
             self.on_event(kind, data)
+
+    def stream_callback(self) -> Callable[[dict], None] | None:
+        """Where streamed model text goes (as "stream" events), or None when nobody watches."""
+        if self.on_event is None or not self.stream:
+            return None
+        return lambda piece: self.emit("stream", **piece)

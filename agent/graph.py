@@ -13,6 +13,8 @@ from agent.state import AgentState
 
 
 def route_approach(state: AgentState) -> str:
+    if state.get("rewind"):
+        return "interview"  # "change answers" at the decision
     return {"prompt": "prompt", "few-shot": "prompt", "rag": "rag"}.get(state.get("approach", ""), "generate")
 
 
@@ -46,7 +48,7 @@ def build_graph() -> StateGraph:
 
     g.add_edge(START, "interview")
     g.add_edge("interview", "decide")
-    g.add_conditional_edges("decide", route_approach, ["prompt", "rag", "generate"])
+    g.add_conditional_edges("decide", route_approach, ["interview", "prompt", "rag", "generate"])
     g.add_edge("prompt", END)
     g.add_edge("rag", END)
     g.add_conditional_edges("generate", route_after_paid_step("critique"), ["critique", "report"])

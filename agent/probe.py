@@ -7,8 +7,10 @@ own metric (JSON equality for json, label match for labels, token F1 ≥ 0.6 for
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from tools.spec import Example, TaskSpec
@@ -54,10 +56,35 @@ def is_correct(spec: TaskSpec, prediction: str, reference: str) -> bool:
     return _token_f1(prediction, reference) >= 0.6
 
 
+def probe_signature(spec: TaskSpec) -> str:
+    """What a probe's result depends on: the prompt, the examples, the format and the student."""
+    blob = json.dumps(
+        [
+            spec.effective_system_prompt,
+            [e.model_dump() for e in spec.examples],
+            spec.output.format,
+            spec.student.model_dump(),
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
 def run_probe(
-    spec: TaskSpec, student, *, max_test: int = 12, max_shots: int = 6, max_tokens: int = 128
+    spec: TaskSpec,
+    student,
+    *,
+    max_test: int = 12,
+    max_shots: int = 6,
+    max_tokens: int = 128,
+    on_stream: Callable[[dict], None] | None = None,
 ) -> dict[str, Any]:
-    """Measure prompted success on the user's examples; needs at least 4."""
+    """Measure prompted success on the user's examples; needs at least 4.
+
+    With `on_stream` and a provider that streams, the first test example is answered token by token
+    (events: start, delta, end) so a person watches the base model at work; the rest run batched.
+    """
     from tools.llm import GenParams, Request
 
     exs = list(spec.examples)
@@ -68,15 +95,32 @@ def run_probe(
     reqs = [
         Request(few_shot_messages(spec, shots, ex.input), GenParams(max_tokens=max_tokens)) for ex in test
     ]
-    outs = student.map(reqs)
+    texts: list[str] = []
+    if on_stream is not None and callable(getattr(student, "stream", None)):
+        on_stream(
+            {
+                "phase": "start",
+                "title": f"The base model ({student.describe()}) answers one of your examples "
+                f"with a {n_shots}-shot prompt:",
+                "input": test[0].input,
+            }
+        )
+        pieces = []
+        for piece in student.stream(reqs[0].messages, reqs[0].params):
+            pieces.append(piece)
+            on_stream({"phase": "delta", "text": piece})
+        texts.append("".join(pieces).strip())
+        ok = is_correct(spec, texts[0], test[0].output)
+        on_stream({"phase": "end", "correct": ok, "reference": test[0].output})
+    texts += [out.text for out in student.map(reqs[len(texts) :])] if len(reqs) > len(texts) else []
     rows = []
-    for ex, out in zip(test, outs, strict=True):
+    for ex, text in zip(test, texts, strict=True):
         rows.append(
             {
                 "input": ex.input,
                 "reference": ex.output,
-                "prediction": out.text,
-                "correct": is_correct(spec, out.text, ex.output),
+                "prediction": text,
+                "correct": is_correct(spec, text, ex.output),
             }
         )
     rate = sum(r["correct"] for r in rows) / len(rows)
@@ -86,5 +130,7 @@ def run_probe(
         "n_test": len(rows),
         "n_shots": n_shots,
         "student": student.describe(),
+        "signature": probe_signature(spec),
+        "streamed": on_stream is not None and callable(getattr(student, "stream", None)),
         "rows": rows,
     }

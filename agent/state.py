@@ -25,6 +25,7 @@ class AgentState(TypedDict, total=False):
     headless: bool  # no person: interview answers come from the task, review by thresholds
     task: dict  # TaskSpec as a dict (spec.yaml)
     answers: dict  # interview answers (rubric keys)
+    rewind: dict | None  # "change answers": the earlier answers, offered as defaults by the interview
     decision: dict  # rubric Decision.to_dict()
     approach: str
     iteration: int

@@ -180,6 +180,7 @@ class TunewiseApp(App):
                 budget_usd=self.budget_usd,
                 quick=self.quick,
                 train_max_steps=self.train_max_steps,
+                stream=True,
                 on_event=lambda kind, data: self.post_message(AgentEvent(run_id, kind, dict(data))),
             )
         return self._contexts[run_id]

@@ -14,18 +14,25 @@ from agent.state import AgentState
 from tools.spec import parse_spec_dict
 from tools.workspace import atomic_write_json
 
+CHANGE = "change answers"
+
 
 def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx = runtime.context
     run = ctx.run(state["run_id"])
     spec = parse_spec_dict(state["task"])
     answers = Answers.from_dict({k: v for k, v in (state.get("answers") or {}).items() if k != "budget"})
+    from agent.probe import probe_signature
+
     probe = load_step(run, 0, "probe")
+    if probe is not None and probe.get("signature") != probe_signature(spec):
+        probe = None  # the examples or the prompt changed since ("change answers"): measure again
     if probe is None and answers.prompted_success is None and len(spec.examples) >= 4:
         from agent.probe import run_probe
 
         ctx.emit("status", message="probe: measuring the base model with the best prompt on your examples")
-        probe = save_step(run, 0, "probe", run_probe(spec, ctx.provider("student", spec, run.id)))
+        result = run_probe(spec, ctx.provider("student", spec, run.id), on_stream=ctx.stream_callback())
+        probe = save_step(run, 0, "probe", result)
     if probe and probe.get("measured") and answers.prompted_success is None:
         answers.prompted_success = probe["prompted_success"]
     teacher = ctx.provider("teacher", spec, run.id).describe() if spec.teacher.provider else _auto_teacher()
@@ -42,8 +49,20 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         approach = spec.approach
     if not state.get("headless"):
         choice = interrupt(
-            {"kind": "decision", "decision": decision.to_dict(), "choices": ["accept", *APPROACHES]}
+            {
+                "kind": "decision",
+                "decision": decision.to_dict(),
+                "choices": ["accept", CHANGE, *APPROACHES],
+            }
         )
+        if choice == CHANGE:
+            # back to the interview in the same session, every earlier answer offered as the default
+            return {
+                "rewind": dict(state.get("answers") or {}),
+                "answers": {},
+                "decision": {},
+                "log": ["decide: back to the interview to change your answers"],
+            }
         if isinstance(choice, str) and choice in APPROACHES and choice != approach:
             note = f"overridden by you: {choice} (the rubric recommended {decision.approach})"
             approach = choice
@@ -52,7 +71,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     lines = [f"decide: {decision.approach} — {decision.reasons[0]}"]
     if note:
         lines.append(f"decide: {note}")
-    return {"decision": out, "approach": approach, "log": lines}
+    return {"decision": out, "approach": approach, "rewind": None, "log": lines}
 
 
 def _auto_teacher() -> str:

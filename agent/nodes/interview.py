@@ -105,14 +105,18 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         answers = derive_answers(task)
     else:
         answers = dict(state.get("answers") or {})
+        # after "change answers" every question is asked again, the earlier answer as its default
+        defaults = dict(state.get("rewind") or {})
+        if defaults:
+            defaults["budget"] = task.get("budget")
         for q in QUESTIONS:
             if (
                 q.key in answers
-                or (q.key == "budget" and "budget" in task and task["budget"] is not None)
+                or (q.key == "budget" and task.get("budget") is not None and not defaults)
                 or not applicable(q, answers)
             ):
                 continue
-            if q.key == "spec" and task.get("spec"):
+            if q.key == "spec" and task.get("spec") and not defaults:
                 answers["spec"] = task["spec"]
                 continue
             error = None
@@ -127,6 +131,7 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                         "help": q.help,
                         "optional": q.optional,
                         "error": error,
+                        "default": defaults.get(q.key),
                         "spec_so_far": {**task, "answers": answers},
                     }
                 )
@@ -141,5 +146,6 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     return {
         "task": spec.to_yaml_dict(),
         "answers": answers,
+        "rewind": None,
         "log": [f"interview: spec = {spec.spec!r}; {len(spec.examples)} examples on hand"],
     }

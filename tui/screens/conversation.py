@@ -33,6 +33,14 @@ def first_question() -> dict:
     }
 
 
+def fenced(text: str) -> str:
+    """Model output shown verbatim (JSON, markup) inside a code fence that its backticks cannot close."""
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}\n{text}\n{fence}\n"
+
+
 def question_markdown(payload: dict) -> str:
     text = f"**{payload.get('question', '')}**"
     if payload.get("help"):
@@ -135,7 +143,9 @@ class ConversationScreen(Screen):
         self.query_one(SpecPanel).show(payload.get("spec_so_far"))
         mode = payload.get("input") or "text"
         self._set_mode(mode, bool(payload.get("optional")))
-        default = self.defaults.get(key)
+        default = payload.get("default")
+        if default is None:
+            default = self.defaults.get(key)
         if mode == "choice":
             ol = self.query_one("#answer-choices", OptionList)
             ol.clear_options()
@@ -164,11 +174,42 @@ class ConversationScreen(Screen):
             self.show_question(msg.interrupt)
 
     def on_agent_event(self, kind: str, data: dict) -> None:
+        if kind == "stream":
+            self.show_stream(data)
+            return
         line = data.get("line") or data.get("message")
         if kind == "progress":
             line = f"{data.get('step')}: {data.get('done')}/{data.get('total')}"
         if line:
             self._status(line)
+
+    def show_stream(self, data: dict) -> None:
+        """Model text as it is generated (the probe's base model answering one of your examples)."""
+        phase = data.get("phase")
+        if phase == "start":
+            self._stream_head = f"_{data.get('title', '')}_\n\n> {data.get('input', '')}\n\n"
+            self._stream_body = ""
+            self._stream_msg = ChatMessage(self._stream_head + "…", "model")
+            chat = self.query_one("#chat", VerticalScroll)
+            chat.mount(self._stream_msg)
+            chat.anchor()
+            self._status("The base model is answering…")
+            return
+        msg = getattr(self, "_stream_msg", None)
+        if msg is None:
+            return
+        if phase == "delta":
+            self._stream_body += str(data.get("text", ""))
+            msg.update(self._stream_head + fenced(self._stream_body + "▌"))
+        elif phase == "end":
+            verdict = (
+                "✔ matches your reference"
+                if data.get("correct")
+                else f"✗ differs from your reference: `{str(data.get('reference', ''))[:200]}`"
+            )
+            msg.update(self._stream_head + fenced(self._stream_body) + "\n" + verdict)
+            self._stream_msg = None
+            self._status("Measuring the rest of your examples…")
 
     # ------------------------------------------------------------------ answering
     def submit(self, answer: Any) -> None:

@@ -1,5 +1,6 @@
 """Decision: the recommendation with its reasons, the rubric table, the probe's evidence and the estimate.
-Accept it, change the answers (a new session pre-filled with them), or override the approach."""
+Accept it, change the answers (the interview again, in the same session, earlier answers as defaults),
+or override the approach."""
 
 from __future__ import annotations
 
@@ -149,7 +150,10 @@ class DecisionScreen(Screen):
         self.pending = None
         for bid in ("#accept", "#override", "#override-choice"):
             self.query_one(bid).disabled = True
-        self.notify(f"Going ahead with {self.decision.get('approach') if answer == 'accept' else answer}…")
+        if answer == "accept":
+            self.notify(f"Going ahead with {self.decision.get('approach')}…")
+        elif answer in APPROACHES:
+            self.notify(f"Going ahead with {answer}…")
         self.app.answer(self.run_id, answer)
 
     def action_accept(self) -> None:
@@ -164,6 +168,13 @@ class DecisionScreen(Screen):
             self.notify("Pick an approach in the list, then Override.")
 
     def action_change_answers(self) -> None:
+        """Back to the interview in this same session (every earlier answer offered as the default);
+        once the decision is made, a new session pre-filled with the answers."""
+        if self.pending is not None:
+            from agent.nodes.decide import CHANGE
+
+            self._resume(CHANGE)
+            return
         values = self.app.run_values.get(self.run_id) or {}
         answers = dict(values.get("answers") or {})
         if not answers:
