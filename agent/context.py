@@ -21,15 +21,24 @@ class AgentContext:
     quick: bool = False  # tests: tiny generation/eval sizes
     stream: bool = False  # a person watches (TUI): stream model text where the provider streams
     _providers: dict[str, Any] = field(default_factory=dict)
+    _budgets: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, run_id: str) -> Run:
         return self.workspace.run(run_id)
 
-    def budget(self, run_id: str):
+    def budget(self, run_id: str, spec: TaskSpec | None = None):
+        """The run's budget: the caller's limit, else the task's (the interview's budget answer)."""
         from tools.llm.budget import Budget
 
-        return Budget(self.budget_usd, self.run(run_id).budget_path)
+        limit = self.budget_usd if self.budget_usd is not None else (spec.budget if spec else None)
+        # one Budget per run, shared by every role: each role's spending counts against the others
+        b = self._budgets.get(run_id)
+        if b is None:
+            b = self._budgets[run_id] = Budget(limit, self.run(run_id).budget_path)
+        elif limit is not None:
+            b.limit_usd = limit
+        return b
 
     def provider(self, role: str, spec: TaskSpec, run_id: str, adapter: str | None = None):
         """One provider per role (and adapter), sharing the run's budget."""
@@ -46,7 +55,7 @@ class AgentContext:
                     base_url=rs.base_url if rs else None,
                     adapter=adapter,
                     workspace=self.workspace,
-                    budget=self.budget(run_id),
+                    budget=self.budget(run_id, spec),
                 )
             return self._providers[key]
 

@@ -50,12 +50,28 @@ MICRO_TASK = {
 }
 
 
+def test_every_role_spends_from_one_budget_set_by_the_interview(workspace):
+    from tools.errors import BudgetExceeded
+
+    spec = parse_spec_dict({**MICRO_TASK, "budget": 0.5})
+    run = create_run_for(workspace, spec)
+    ctx = AgentContext(workspace)  # no caller limit: the task's (the interview's answer) applies
+    teacher_budget, judge_budget = ctx.budget(run.id, spec), ctx.budget(run.id, spec)
+    assert teacher_budget is judge_budget and teacher_budget.limit_usd == 0.5
+    teacher_budget.charge(0.4, "teacher")
+    with pytest.raises(BudgetExceeded):
+        judge_budget.reserve(0.2, "judge")
+    saved = json.loads(run.budget_path.read_text())
+    assert saved["total"] == pytest.approx(0.4) and saved["limit_usd"] == 0.5
+
+
 def test_routing_functions():
     assert route_approach({"approach": "prompt"}) == "prompt"
     assert route_approach({"approach": "few-shot"}) == "prompt"
     assert route_approach({"approach": "rag"}) == "rag"
     assert route_approach({"approach": "fine-tune"}) == "generate"
     assert route_approach({"approach": "rag+fine-tune"}) == "generate"
+    assert route_approach({"approach": "fine-tune", "rewind": {"spec": "x"}}) == "interview"
     assert route_after_analyze({"stop_reason": "success"}) == "report"
     assert route_after_analyze({"history": [{"rolled_back": True}]}) == "train"
     assert route_after_analyze({"history": [{"rolled_back": False}]}) == "generate"

@@ -77,6 +77,39 @@ async def test_interview_to_decision_and_resume(workspace):
         assert app2.screen.decision["approach"] == "fine-tune"
         assert app2.screen.pending["kind"] == "decision"
 
+        # "change answers": back to the interview in the same session, earlier answers as defaults
+        await pilot.press("c")
+        await wait_for(pilot, lambda: pending_key(app2) == "spec")
+        conv2 = app2.screen
+        assert type(conv2).__name__ == "ConversationScreen" and conv2.run_id == run_id
+        assert conv2.query_one("#answer-input").value == "Extract the city from a sentence as JSON."
+        await pilot.press("enter")  # keep the spec
+        await wait_for(pilot, lambda: pending_key(app2) == "problem")
+        assert conv2.query_one("#answer-input").value == "It ignores the JSON format"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: pending_key(app2) == "knowledge_needed")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: pending_key(app2) == "examples")
+        assert conv2.query_one("#answer-input").value == "3"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: pending_key(app2) == "prompted_success")
+        assert conv2.query_one("#answer-input").value == "30%"
+        conv2.query_one("#answer-input").value = "95%"  # the one answer that changes
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: pending_key(app2) == "goals")
+        assert list(conv2.query_one("#answer-multi").selected) == ["format"]  # the earlier pick
+        await pilot.click("#send")
+        for key in ("volume", "constraints", "budget"):
+            await wait_for(pilot, lambda k=key: pending_key(app2) == k)
+            await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app2.screen).__name__ == "DecisionScreen", timeout=60)
+        await pilot.pause()
+        changed = app2.screen.decision
+        assert app2.current_run == run_id
+        assert changed["approach"] != "fine-tune"  # the base model is right 95% of the time
+        assert any("95%" in r["evidence"] for r in changed["rubric"])
+        assert conv2.sent[-5:-3] == ["95%", ["format"]] and conv2.sent[-2] == "offline"
+
 
 async def test_interview_with_examples_runs_the_probe_on_the_embedded_model(
     workspace, tmp_path, embedded_dir
@@ -96,6 +129,16 @@ async def test_interview_with_examples_runs_the_probe_on_the_embedded_model(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
         await pilot.pause()
+        conv = app.screen
+        streamed: list[tuple[dict, str]] = []  # each stream event, and the model bubble's text after it
+        show = conv.show_stream
+
+        def watch(data: dict) -> None:
+            show(data)
+            bubbles = list(conv.query(".model"))
+            streamed.append((data, bubbles[-1]._markdown if bubbles else ""))
+
+        conv.show_stream = watch
         await pilot.press(*"Repeat the requested word.", "enter")
         await answer_text(pilot, app, "problem", "")
         await wait_for(pilot, lambda: pending_key(app) == "knowledge_needed")
@@ -114,3 +157,16 @@ async def test_interview_with_examples_runs_the_probe_on_the_embedded_model(
         assert "measured by probe" in decision["rubric"][1]["evidence"]
         assert "Probe:" in str(app.screen.query_one("#probe").render())
         assert decision["approach"] in ("prompt", "few-shot")  # 4 examples, no behaviour goals
+
+    # the base model's first answer streamed into the chat, token by token, then got its verdict
+    phases = [d["phase"] for d, _ in streamed]
+    assert phases[0] == "start" and phases[-1] == "end" and phases.count("delta") >= 2
+    assert "cloud" in streamed[0][0]["input"] or "stone" in streamed[0][0]["input"]
+    text = "".join(d["text"] for d, _ in streamed if d["phase"] == "delta").strip()
+    from agent.artifacts import load_step
+
+    saved = load_step(workspace.run(app.current_run), 0, "probe")
+    assert saved["streamed"] and text == saved["rows"][0]["prediction"]
+    assert len({shown for _, shown in streamed}) >= 3  # the bubble grew while the model wrote
+    final = streamed[-1][1]
+    assert text[:20] in final and ("✔ matches" in final) == streamed[-1][0]["correct"]

@@ -137,7 +137,13 @@ class TunewiseApp(App):
 
         spec = TaskSpec(name=spec_text[:40], spec=spec_text)
         run = create_run_for(self.workspace, spec)
-        state = initial_state(run.id, spec, headless=False)
+        state = initial_state(
+            run.id,
+            spec,
+            headless=False,
+            options={"smoke": self.quick, "train_max_steps": self.train_max_steps},
+        )
+        self.run_values[run.id] = state
         if answers:
             state["answers"] = {"spec": spec_text, **answers}
         self.current_run = run.id
@@ -165,6 +171,7 @@ class TunewiseApp(App):
         except UserError as e:
             self.post_message(GraphFailed(run_id, e.message))
             return
+        self.run_values[run_id] = st["values"]  # its options (smoke, step cap) shape the context
         if st["interrupt"] is None and st["next"]:
             # stopped between steps (closed or crashed): carry on from the last checkpoint
             self.call_from_thread(self.drive, run_id, None)
@@ -175,11 +182,13 @@ class TunewiseApp(App):
         from agent.context import AgentContext
 
         if run_id not in self._contexts:
+            # a resumed session keeps the options it was started with (smoke sizes, step cap)
+            opts = (self.run_values.get(run_id) or {}).get("options") or {}
             self._contexts[run_id] = AgentContext(
                 self.workspace,
                 budget_usd=self.budget_usd,
-                quick=self.quick,
-                train_max_steps=self.train_max_steps,
+                quick=self.quick or bool(opts.get("smoke")),
+                train_max_steps=self.train_max_steps or opts.get("train_max_steps"),
                 stream=True,
                 on_event=lambda kind, data: self.post_message(AgentEvent(run_id, kind, dict(data))),
             )

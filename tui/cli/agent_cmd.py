@@ -274,7 +274,7 @@ def _ask(intr: dict):
 
         d = intr["decision"]
         print_decision(Decision(**{**d, "rubric": [RuleRow(**r) for r in d["rubric"]]}))
-        return typer.prompt("accept, or pick another approach", default="accept")
+        return typer.prompt("accept, 'change answers', or pick another approach", default="accept")
     if intr.get("kind") == "review":
         common.console().print(
             f"{intr['n']} examples in {intr['file']}: review them in the TUI (`tunewise`), "
