@@ -433,3 +433,18 @@ async def test_agent_events_show_status_and_open_the_training_monitor(workspace)
         md = app.screen.query_one("#report-md")
         await wait_for(pilot, lambda: "success" in md.source)
         assert "tunewise serve --adapter" not in md.source  # no adapter in this run
+
+
+async def test_status_changes_while_a_screen_is_taken_apart_do_not_end_the_app(workspace):
+    """The worker sets the sub-title often; one landing while a header loses its title must be harmless."""
+    from textual.widgets._header import HeaderTitle
+
+    from tui.widgets.header import StatusHeader
+
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        header = app.screen.query_one(StatusHeader)
+        await header.query_one(HeaderTitle).remove()
+        app.sub_title = "generate: 3/12"
+        await pilot.pause()
+        assert app.is_running and app.return_code is None

@@ -44,6 +44,7 @@ class TunewiseApp(App):
         quick: bool = False,
         budget_usd: float | None = None,
         train_max_steps: int | None = None,
+        max_iterations: int | None = None,
         theme: str | None = None,
     ) -> None:
         super().__init__()
@@ -53,6 +54,7 @@ class TunewiseApp(App):
         self.quick = quick
         self.budget_usd = budget_usd
         self.train_max_steps = train_max_steps
+        self.max_iterations = max_iterations
         self.current_run: str | None = None
         self.pending: dict[str, Any] = {}  # run id → the interrupt payload it waits on
         self.run_values: dict[str, dict] = {}  # run id → the graph's latest values
@@ -141,6 +143,7 @@ class TunewiseApp(App):
             run.id,
             spec,
             headless=False,
+            max_iterations=self.max_iterations,
             options={"smoke": self.quick, "train_max_steps": self.train_max_steps},
         )
         self.run_values[run.id] = state
@@ -253,6 +256,15 @@ class TunewiseApp(App):
         if target is None:
             return
         current = self.screen
+        if (
+            msg.finished
+            and getattr(current, "SCREEN_NAME", None) == "evaluation"
+            and getattr(current, "run_id", None) == msg.run_id
+        ):
+            # the person is reading the results side by side: leave them there, say where the report is
+            stop = msg.values.get("stop_reason") or "done"
+            self.notify(f"The run finished ({stop}). Press o for the report.", title="Finished", timeout=15)
+            return
         if (
             getattr(current, "SCREEN_NAME", None) == target
             and getattr(current, "run_id", None) == msg.run_id

@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, OptionList, SelectionList, Static
+from textual.widgets import Button, Footer, Input, OptionList, SelectionList, Static
 
 from tui.widgets.chat import ChatMessage, SpecPanel
+from tui.widgets.header import StatusHeader
 
 
 def first_question() -> dict:
@@ -83,7 +84,7 @@ class ConversationScreen(Screen):
         self.sent: list[Any] = []  # answers sent, in order
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield StatusHeader()
         with Horizontal(id="conversation"):
             with Vertical(id="chat-column"):
                 yield VerticalScroll(id="chat")

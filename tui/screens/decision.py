@@ -10,7 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Markdown, Select, Static
+from textual.widgets import Button, DataTable, Footer, Markdown, Select, Static
+
+from tui.widgets.header import StatusHeader
 
 APPROACHES = ("prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune")
 
@@ -73,7 +75,7 @@ class DecisionScreen(Screen):
         self.sent: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield StatusHeader()
         with VerticalScroll(id="decision-body"):
             yield Markdown("", id="decision-md")
             yield Static("Rubric", classes="section-title")

@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from tui.widgets.evaluation import EvalView, ExampleRow, load_eval, system_table_rows, verdict_text
+from tui.widgets.header import StatusHeader
 
 
 def _short(text: str, n: int) -> str:
@@ -48,6 +49,7 @@ class EvaluationScreen(Screen):
         Binding("g", "toggle_regressions", "Regressions only"),
         Binding("s", "toggle_all_systems", "All systems"),
         Binding("f5", "reload", "Reload"),
+        Binding("o", "open_report", "Report"),
     ]
 
     def __init__(self, run_id: str, version: str | None = None) -> None:
@@ -60,7 +62,7 @@ class EvaluationScreen(Screen):
         self.shown: list[ExampleRow] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield StatusHeader()
         yield Static("", id="verdict")
         yield DataTable(id="systems", show_cursor=False)
         yield Static("", id="examples-title", classes="section-title")
@@ -80,6 +82,9 @@ class EvaluationScreen(Screen):
 
     def action_reload(self) -> None:
         self.load()
+
+    def action_open_report(self) -> None:
+        self.app.open("report", self.run_id)
 
     @work(thread=True, exit_on_error=False)
     def load(self) -> None:

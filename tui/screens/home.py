@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Static
+from textual.widgets import Button, DataTable, Footer, Static
 
 from tui.messages import SessionsLoaded
+from tui.widgets.header import StatusHeader
 
 WAITING = {"question": "your answer", "decision": "your decision", "review": "your review"}
 
@@ -66,7 +67,7 @@ class HomeScreen(Screen):
         self.rows: list[dict] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield StatusHeader()
         with Vertical(id="home"):
             yield Static(
                 "[b]tunewise[/b] — decide between prompting, retrieval and fine-tuning, then build, train and "

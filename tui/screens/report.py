@@ -9,7 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Markdown
+from textual.widgets import Footer, Markdown
+
+from tui.widgets.header import StatusHeader
 
 NEXT_STEPS = {
     "prompt": "Use the prompt tunewise wrote (see the prompt file above); re-evaluate when the task changes.",
@@ -110,7 +112,7 @@ class ReportScreen(Screen):
         self.values = values
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield StatusHeader()
         with VerticalScroll(id="report-body"):
             yield Markdown("Loading…", id="report-md")
         yield Footer()

@@ -12,8 +12,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import Button, DataTable, Footer, ProgressBar, Static
 
+from tui.widgets.header import StatusHeader
 from tui.widgets.review import FILTERS, EditDialog, ReviewItem, ReviewModel, load_review_items
 
 
@@ -55,7 +56,7 @@ class ReviewScreen(Screen):
         self.last_decided: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield StatusHeader()
         with Horizontal(id="review-filters"):
             for f in FILTERS:
                 yield Button(f, id=f"filter-{f.replace(' ', '-')}", classes="filter")

@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, ProgressBar, Static
+from textual.widgets import Button, Footer, ProgressBar, Static
 from textual_plotext import PlotextPlot
 
+from tui.widgets.header import StatusHeader
 from tui.widgets.training import EventTail, TrainProgress
 
 
@@ -35,7 +36,7 @@ class TrainingScreen(Screen):
         self.poll_enabled = poll
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield StatusHeader()
         yield Static("", id="train-title")
         with Horizontal(id="train-progress-row"):
             yield ProgressBar(id="train-progress", total=100, show_eta=False)
