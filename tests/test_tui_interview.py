@@ -83,6 +83,7 @@ async def test_interview_to_decision_and_resume(workspace):
         conv2 = app2.screen
         assert type(conv2).__name__ == "ConversationScreen" and conv2.run_id == run_id
         assert conv2.query_one("#answer-input").value == "Extract the city from a sentence as JSON."
+        assert "Enter keeps an earlier answer" in conv2.query("ChatMessage")[0].text
         await pilot.press("enter")  # keep the spec
         await wait_for(pilot, lambda: pending_key(app2) == "problem")
         assert conv2.query_one("#answer-input").value == "It ignores the JSON format"

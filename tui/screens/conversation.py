@@ -136,6 +136,8 @@ class ConversationScreen(Screen):
     def show_question(self, payload: dict) -> None:
         self.pending = payload
         key = payload.get("key", "")
+        if payload.get("default") is not None and not self.asked:
+            self._say("Back to the interview: Enter keeps an earlier answer, or change it.", "note")
         if not payload.get("error") or not self.asked or self.asked[-1] != key:
             self._say(question_markdown(payload), "agent")
             self.asked.append(key)
