@@ -96,7 +96,7 @@ def run_probe(
         Request(few_shot_messages(spec, shots, ex.input), GenParams(max_tokens=max_tokens)) for ex in test
     ]
     texts: list[str] = []
-    if on_stream is not None and callable(getattr(student, "stream", None)):
+    if on_stream is not None and getattr(student, "streams", False):
         on_stream(
             {
                 "phase": "start",
@@ -131,6 +131,6 @@ def run_probe(
         "n_shots": n_shots,
         "student": student.describe(),
         "signature": probe_signature(spec),
-        "streamed": on_stream is not None and callable(getattr(student, "stream", None)),
+        "streamed": on_stream is not None and getattr(student, "streams", False),
         "rows": rows,
     }

@@ -167,3 +167,88 @@ def test_missing_key_names_the_variable(monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     with pytest.raises(ProviderError, match="ANTHROPIC_API_KEY"):
         AnthropicProvider("claude-sonnet-4-5")
+
+
+def sse(*events: tuple[str, dict]) -> httpx.Response:
+    """A Messages API stream as the real API sends it (server-sent events)."""
+    body = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body.encode())
+
+
+def stream_events(
+    pieces: list[str], input_tokens: int = 25, output_tokens: int = 6
+) -> list[tuple[str, dict]]:
+    start = message_payload("", input_tokens, 1) | {"content": [], "stop_reason": None}
+    events = [
+        ("message_start", {"type": "message_start", "message": start}),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
+        ("ping", {"type": "ping"}),
+    ]
+    events += [
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}},
+        )
+        for p in pieces
+    ]
+    events += [
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": output_tokens},
+            },
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    return events
+
+
+def test_stream_yields_text_deltas_charges_the_budget_and_fills_the_cache(tmp_path):
+    from tools.llm.budget import Budget
+    from tools.llm.cache import ResponseCache
+    from tools.llm.types import GenParams
+
+    rec = Recorder(sse(*stream_events(["Hel", "lo ", "there!"])))
+    budget = Budget(1.0, tmp_path / "budget.json")
+    p = make_provider(rec, [], budget=budget, cache=ResponseCache(tmp_path / "cache.sqlite"))
+    msgs = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    info: dict = {}
+    pieces = list(p.stream(msgs, GenParams(max_tokens=50), info=info))
+    assert pieces == ["Hel", "lo ", "there!"]
+    assert rec.bodies[0]["stream"] is True and rec.bodies[0]["system"] == "Be brief."
+    assert (info["prompt_tokens"], info["completion_tokens"], info["finish_reason"]) == (25, 6, "end_turn")
+    assert budget.total == pytest.approx((25 * 3.0 + 6 * 15.0) / 1e6)
+    again = p.complete(msgs, max_tokens=50)  # the streamed answer is cached: no second request
+    assert again.cached and again.text == "Hello there!" and len(rec.requests) == 1
+
+
+def test_stream_error_is_one_clear_line_without_the_key(tmp_path):
+    from tools.llm.budget import Budget
+    from tools.llm.types import GenParams
+
+    rec = Recorder(httpx.Response(401, json=error_payload("authentication_error", f"bad key {FAKE_KEY}")))
+    budget = Budget(1.0)
+    p = make_provider(rec, [], budget=budget)
+    with pytest.raises(ProviderError) as e:
+        list(p.stream([{"role": "user", "content": "Hi"}], GenParams(max_tokens=5)))
+    assert "rejected the API key" in str(e.value) and FAKE_KEY not in str(e.value)
+    assert budget.remaining == pytest.approx(1.0)  # nothing was spent, nothing stays reserved
+
+
+def test_stream_retries_an_overloaded_api_before_the_first_token():
+    from tools.llm.types import GenParams
+
+    rec = Recorder(
+        httpx.Response(529, json=error_payload("overloaded_error", "Overloaded")),
+        sse(*stream_events(["O", "k"])),
+    )
+    sleeps: list[float] = []
+    p = make_provider(rec, sleeps)
+    assert "".join(p.stream([{"role": "user", "content": "Hi"}], GenParams(max_tokens=5))) == "Ok"
+    assert len(rec.requests) == 2 and len(sleeps) == 1

@@ -238,3 +238,23 @@ def test_serves_model_plus_lora_adapter(embedded_dir, tmp_path):
 
     plain = LocalProvider("embedded", dtype="float32").complete(USER, max_tokens=8)
     assert tuned.text != plain.text
+
+
+def test_openai_provider_streams_from_the_server_over_sse(served, tmp_path):
+    """The `openai` provider's stream against `tunewise serve` over real HTTP: the same answer as a
+    plain call, in several pieces, with the server's usage; the finished answer is cached."""
+    from tools.llm.cache import ResponseCache
+    from tools.llm.openai_provider import OpenAIProvider
+    from tools.llm.types import GenParams
+
+    p = OpenAIProvider("embedded", base_url=served, cache=ResponseCache(tmp_path / "cache.sqlite"))
+    info: dict = {}
+    pieces = list(p.stream(USER, GenParams(max_tokens=12), info=info))
+    plain = _post(served, {"model": "embedded", "messages": USER, "max_tokens": 12}).json()
+    assert len(pieces) >= 2
+    assert "".join(pieces).strip() == plain["choices"][0]["message"]["content"].strip()
+    assert info["completion_tokens"] == plain["usage"]["completion_tokens"]
+    assert info["finish_reason"] == plain["choices"][0]["finish_reason"]
+    calls = p.calls
+    again = p.complete(USER, max_tokens=12)
+    assert again.cached and p.calls == calls and again.text == "".join(pieces).strip()

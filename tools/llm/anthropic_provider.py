@@ -27,6 +27,7 @@ def split_system(messages: list[Message]) -> tuple[str | None, list[Message]]:
 
 class AnthropicProvider(Provider):
     name = "anthropic"
+    streams = True
 
     def __init__(
         self,
@@ -59,9 +60,7 @@ class AnthropicProvider(Provider):
     def _client(self):
         return self._clients.get()
 
-    async def _agenerate(
-        self, messages: list[Message], params: GenParams, json_schema: dict | None
-    ) -> RawResult:
+    def _request(self, messages: list[Message], params: GenParams) -> dict:
         system, turns = split_system(messages)
         # The Messages API of anthropic>=2 takes no temperature/top_p (the SDK rejects them): sampling is
         # the model's own; temperature/seed stay in the cache key only.
@@ -70,7 +69,25 @@ class AnthropicProvider(Provider):
             kwargs["system"] = system
         if params.stop:
             kwargs["stop_sequences"] = list(params.stop)
-        resp = await self._client.messages.create(**kwargs)
+        return kwargs
+
+    async def _astream(self, messages: list[Message], params: GenParams, info: dict):
+        async with self._client.messages.stream(**self._request(messages, params)) as stream:
+            async for event in stream:
+                kind = getattr(event, "type", "")
+                if kind == "message_start":
+                    info["model"] = event.message.model
+                    info["prompt_tokens"] = event.message.usage.input_tokens
+                elif kind == "content_block_delta" and getattr(event.delta, "type", "") == "text_delta":
+                    yield event.delta.text
+                elif kind == "message_delta":
+                    info["finish_reason"] = event.delta.stop_reason
+                    info["completion_tokens"] = event.usage.output_tokens
+
+    async def _agenerate(
+        self, messages: list[Message], params: GenParams, json_schema: dict | None
+    ) -> RawResult:
+        resp = await self._client.messages.create(**self._request(messages, params))
         text = "".join(getattr(b, "text", "") for b in resp.content if getattr(b, "type", "") == "text")
         return RawResult(
             text=text.strip(),

@@ -85,6 +85,7 @@ def approx_tokens(messages: Sequence[Message]) -> int:
 class Provider:
     name: str = "base"
     batched: bool = False  # True: map() groups requests into _generate_batch calls
+    streams: bool = False  # True: stream() yields the answer's text as it is generated
 
     def __init__(
         self,
@@ -119,6 +120,12 @@ class Provider:
     def _generate_batch(self, batch: list[tuple[list[Message], GenParams, dict | None]]) -> list[RawResult]:
         raise NotImplementedError
 
+    async def _astream(self, messages: list[Message], params: GenParams, info: dict):
+        """API backends that stream: an async generator of text pieces; fills `info` with
+        prompt_tokens, completion_tokens and finish_reason when the backend reports them."""
+        raise NotImplementedError
+        yield ""  # pragma: no cover - makes this an async generator
+
     def _classify_error(self, exc: BaseException) -> tuple[bool, float | None]:
         """(retryable, retry_after_seconds)."""
         return False, None
@@ -135,6 +142,96 @@ class Provider:
         self, messages: list[Message], *, json_schema: dict | None = None, use_cache: bool = True, **params
     ) -> Completion:
         return self.map([Request(messages, GenParams(**_norm(params)), json_schema)], use_cache=use_cache)[0]
+
+    def stream(
+        self,
+        messages: list[Message],
+        params: GenParams,
+        *,
+        stop_event: threading.Event | None = None,
+        info: dict | None = None,
+    ):
+        """Yield text pieces as they are generated (one request; a person watching, e.g. the TUI).
+
+        Around the backend's `_astream`, the same guards as a plain call: the budget is reserved before
+        and charged after from the usage reported (the estimate when the stream is cut short), retries
+        while nothing has been shown yet, errors come back wrapped (no keys), and a finished answer goes
+        into the response cache. Setting
+        `stop_event` ends the stream early.
+        """
+        import queue
+
+        if not self.streams:
+            raise NotImplementedError(f"{self.describe()} does not stream")
+        info = {} if info is None else info
+        estimate = self._estimate(messages, params)
+        if self.budget:
+            self.budget.reserve(estimate, f"{self.describe()} call")
+        pieces: queue.Queue = queue.Queue()
+        done = object()
+
+        sent = 0
+
+        async def attempt() -> None:
+            nonlocal sent
+            async for piece in self._astream(messages, params, info):
+                sent += 1
+                pieces.put(piece)
+                if stop_event is not None and stop_event.is_set():
+                    info["finish_reason"] = "stopped"
+                    break
+
+        def classify(exc: BaseException) -> tuple[bool, float | None]:
+            retryable, after = self._classify_error(exc)
+            return retryable and sent == 0, after  # once text is shown, a retry would repeat it
+
+        async def pump() -> None:
+            await with_retries(attempt, classify, self.retry)
+
+        def worker() -> None:
+            try:
+                asyncio.run(pump())
+                pieces.put(done)
+            except BaseException as e:  # noqa: BLE001 - re-raised in the consumer's thread
+                pieces.put(e)
+
+        threading.Thread(target=worker, daemon=True).start()
+        text: list[str] = []
+        finished = failed = False
+        try:
+            while True:
+                item = pieces.get()
+                if item is done:
+                    finished = True
+                    break
+                if isinstance(item, BaseException):
+                    failed = True
+                    raise self._wrap_error(item) from None
+                text.append(item)
+                yield item
+        finally:
+            if self.budget:
+                self.budget.release(estimate)
+                if not finished and (text or not failed):
+                    # cut short by the consumer, or broken mid-answer: charge what it may have cost
+                    self.budget.charge(estimate, "llm")
+        self.calls += 1
+        answer = "".join(text).strip()
+        raw = RawResult(
+            text=answer,
+            prompt_tokens=int(info.get("prompt_tokens") or approx_tokens(messages)),
+            completion_tokens=int(info.get("completion_tokens") or max(1, len(answer) // 4)),
+            finish_reason=info.get("finish_reason"),
+            model=info.get("model"),
+        )
+        info.setdefault("prompt_tokens", raw.prompt_tokens)
+        info.setdefault("completion_tokens", raw.completion_tokens)
+        if self.budget:
+            self.budget.charge(
+                self.prices.cost(self.name, self.model, raw.prompt_tokens, raw.completion_tokens), "llm"
+            )
+        if self.cache is not None and info.get("finish_reason") != "stopped":
+            self.cache.put(self._key(messages, params, None), self.name, self.model, raw)
 
     async def acomplete(
         self, messages: list[Message], *, json_schema: dict | None = None, use_cache: bool = True, **params

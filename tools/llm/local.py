@@ -81,6 +81,7 @@ def load_model(model_path: Path, adapter: str | None, device: str, dtype: str):
 class LocalProvider(Provider):
     name = "local"
     batched = True
+    streams = True
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ from tools.llm.types import GenParams, Message, RawResult
 
 class OpenAIProvider(Provider):
     name = "openai"
+    streams = True
 
     def __init__(
         self,
@@ -63,6 +64,38 @@ class OpenAIProvider(Provider):
     async def _agenerate(
         self, messages: list[Message], params: GenParams, json_schema: dict | None
     ) -> RawResult:
+        resp = await self._client.chat.completions.create(**self._request(messages, params, json_schema))
+        choice = resp.choices[0]
+        usage = resp.usage
+        return RawResult(
+            text=(choice.message.content or "").strip(),
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            finish_reason=choice.finish_reason,
+            model=getattr(resp, "model", None),
+        )
+
+    async def _astream(self, messages: list[Message], params: GenParams, info: dict):
+        kwargs = self._request(messages, params, None)
+        kwargs.update(stream=True, stream_options={"include_usage": True})
+        stream = await self._client.chat.completions.create(**kwargs)
+        try:
+            async for chunk in stream:
+                if getattr(chunk, "model", None):
+                    info["model"] = chunk.model
+                if chunk.usage is not None:
+                    info["prompt_tokens"] = chunk.usage.prompt_tokens or 0
+                    info["completion_tokens"] = chunk.usage.completion_tokens or 0
+                for choice in chunk.choices or ():
+                    if choice.finish_reason:
+                        info["finish_reason"] = choice.finish_reason
+                    if choice.delta is not None and choice.delta.content:
+                        yield choice.delta.content
+        finally:
+            await stream.close()
+
+    def _request(self, messages: list[Message], params: GenParams, json_schema: dict | None) -> dict:
+        """The Chat Completions arguments for one request (plain or streamed)."""
         kwargs: dict = {"model": self.model, "messages": messages}
         if self.base_url is None and self.model.startswith(("gpt-5", "o1", "o3", "o4")):
             # reasoning models: max_completion_tokens, no temperature other than default
@@ -80,16 +113,7 @@ class OpenAIProvider(Provider):
                 "type": "json_schema",
                 "json_schema": {"name": "output", "schema": json_schema, "strict": False},
             }
-        resp = await self._client.chat.completions.create(**kwargs)
-        choice = resp.choices[0]
-        usage = resp.usage
-        return RawResult(
-            text=(choice.message.content or "").strip(),
-            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-            finish_reason=choice.finish_reason,
-            model=getattr(resp, "model", None),
-        )
+        return kwargs
 
     def _classify_error(self, exc: BaseException) -> tuple[bool, float | None]:
         import openai
