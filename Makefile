@@ -35,7 +35,7 @@ test-all: setup
 	$(PY) -m pytest -q -m ''
 
 bench: setup
-	for b in generate data train eval tui_startup; do $(PY) bench/$$b.py || exit 1; done
+	for b in generate data train eval tui_startup stream; do $(PY) bench/$$b.py || exit 1; done
 
 lint: setup
 	$(VENV)/bin/ruff check agent tools tui prompts tests bench
