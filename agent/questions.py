@@ -47,6 +47,18 @@ QUESTIONS: tuple[Question, ...] = (
         help="0 is fine: a teacher model can generate them.",
     ),
     Question(
+        "output_format",
+        "What should each answer look like?",
+        kind="choice",
+        choices=("text", "json", "label"),
+        help="json: one JSON object (its keys read from your examples); label: one of a fixed set of "
+        "labels; text: free text. It sets how answers are checked and scored.",
+    ),
+    Question(
+        "labels",
+        "Which labels may an answer be? (comma-separated, e.g. 'urgent, normal, low')",
+    ),
+    Question(
         "prompted_success",
         "With your best prompt, how often is the base model right? (e.g. 60%, or "
         "'unknown' — tunewise will measure it on your examples)",
@@ -73,7 +85,14 @@ QUESTIONS: tuple[Question, ...] = (
 )
 
 
-def applicable(q: Question, answers: dict) -> bool:
+# questions whose answers shape the task's output spec, not the rubric's answers
+OUTPUT_KEYS = ("output_format", "labels")
+
+
+def applicable(q: Question, answers: dict, task: dict | None = None) -> bool:
     if q.key == "knowledge_changes":
         return str(answers.get("knowledge_needed", "no")).lower() in ("yes", "true", "y", "1")
+    if q.key == "labels":
+        out = (task or {}).get("output") or {}
+        return out.get("format") == "label" and not out.get("labels")
     return True

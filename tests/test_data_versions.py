@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from tools.data.review import apply_review, edit_replacements, review_queue
 from tools.data.schema import make_row, row_id
 from tools.data.versions import (
@@ -65,6 +67,20 @@ def _rows(n=60, labels=("yes", "no")):
             )
         )
     return rows
+
+
+@pytest.mark.parametrize("n, held_out", [(2, (0, 0)), (3, (1, 0)), (5, (1, 1)), (9, (1, 1))])
+def test_tiny_sets_still_hold_out_a_test_row(n, held_out):
+    """A handful of surviving examples still gives the evaluation something to measure (3+ rows) and the
+    trainer a validation row (5+), never at the cost of an empty training split."""
+    rows = [
+        make_row(f"Where does person {i} live? {TOPICS[i]} street {i * 7}", f"city {i}", source="teacher")
+        for i in range(n)
+    ]
+    splits = split_rows(rows, seed=0)
+    assert (len(splits["test"]), len(splits["val"])) == held_out
+    assert len(splits["train"]) == n - sum(held_out) >= 2
+    assert not leakage(splits)
 
 
 def test_split_has_no_leakage_even_with_near_duplicates():

@@ -41,13 +41,18 @@ async def test_interview_to_decision_and_resume(workspace):
         assert "no file at no-such-file.jsonl" in str(conv.query_one("#question-error").render())
         conv.query_one("#answer-input").value = "3"
         await pilot.press("enter")
+        # the answer shape: guessed from the spec ("as JSON"), confirmed with Enter
+        await wait_for(pilot, lambda: pending_key(app) == "output_format")
+        assert app.pending[app.current_run]["default"] == "json"
+        await pilot.press("enter")
         await answer_text(pilot, app, "prompted_success", "30%")
         await wait_for(pilot, lambda: pending_key(app) == "goals")
-        await pilot.press("enter")  # select "format" (first, highlighted)
+        assert list(conv.query_one("#answer-multi").selected) == ["format"]  # offered for a JSON answer
         await pilot.click("#send")
         await wait_for(pilot, lambda: pending_key(app) == "volume")
         spec_md = conv.query_one("#spec-md").source
         assert "Extract the city" in spec_md and "Goals: format" in spec_md
+        assert "Output: a JSON object" in spec_md
         await pilot.press("ctrl+g")  # optional: skip
         await answer_text(pilot, app, "constraints", "offline")
         await answer_text(pilot, app, "budget", "")
@@ -93,6 +98,8 @@ async def test_interview_to_decision_and_resume(workspace):
         await wait_for(pilot, lambda: pending_key(app2) == "examples")
         assert conv2.query_one("#answer-input").value == "3"
         await pilot.press("enter")
+        await wait_for(pilot, lambda: pending_key(app2) == "output_format")
+        await pilot.press("enter")  # json, as before
         await wait_for(pilot, lambda: pending_key(app2) == "prompted_success")
         assert conv2.query_one("#answer-input").value == "30%"
         conv2.query_one("#answer-input").value = "95%"  # the one answer that changes
@@ -110,6 +117,7 @@ async def test_interview_to_decision_and_resume(workspace):
         assert changed["approach"] != "fine-tune"  # the base model is right 95% of the time
         assert any("95%" in r["evidence"] for r in changed["rubric"])
         assert conv2.sent[-5:-3] == ["95%", ["format"]] and conv2.sent[-2] == "offline"
+        assert conv2.sent[-6] == "json"
 
 
 async def test_interview_with_examples_runs_the_probe_on_the_embedded_model(
@@ -145,6 +153,8 @@ async def test_interview_with_examples_runs_the_probe_on_the_embedded_model(
         await wait_for(pilot, lambda: pending_key(app) == "knowledge_needed")
         await pilot.press("enter")
         await answer_text(pilot, app, "examples", str(examples))
+        await wait_for(pilot, lambda: pending_key(app) == "output_format")
+        await pilot.press("enter")  # text (four different words are no label set)
         await answer_text(pilot, app, "prompted_success", "unknown")
         await wait_for(pilot, lambda: pending_key(app) == "goals")
         await pilot.click("#send")  # no goals picked

@@ -59,6 +59,7 @@ class TunewiseApp(App):
         self.pending: dict[str, Any] = {}  # run id → the interrupt payload it waits on
         self.run_values: dict[str, dict] = {}  # run id → the graph's latest values
         self.busy: set[str] = set()  # runs whose graph is being driven right now
+        self.errors: dict[str, str] = {}  # run id → the error its graph last stopped on
         self.first_paint_s: float | None = None
         self._contexts: dict[str, Any] = {}
         for t in THEMES:
@@ -203,6 +204,7 @@ class TunewiseApp(App):
             self.notify("The agent is still working on this session.", severity="warning")
             return False
         self.busy.add(run_id)
+        self.errors.pop(run_id, None)
         self.drive_graph(run_id, payload)
         return True
 
@@ -296,6 +298,7 @@ class TunewiseApp(App):
 
     @on(GraphFailed)
     def _route_failed(self, msg: GraphFailed) -> None:
+        self.errors[msg.run_id] = msg.error
         self.sub_title = "stopped on an error — ctrl+r retries from the last checkpoint"
         self.notify(
             msg.error + "\n(ctrl+r retries from the last checkpoint)",

@@ -204,6 +204,14 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
 
         rows = list(read_jsonl(work_dir(run, it) / "reviewed.jsonl"))
         base = state.get("data_version")
+        if not base and len(rows) < 3:
+            from tools.errors import UserError
+
+            raise UserError(
+                f"only {len(rows)} example(s) left after critique and review: too few to train and test on",
+                where=str(work_dir(run, it) / "reviewed.jsonl"),
+                fix="generate more (n_examples in the task), accept more in the review, or use a stronger teacher",
+            )
         label_key = "label" if spec.output.format == "label" else None
         if base:
             # Later iterations keep the test and regression sets fixed (fair comparison) and add the

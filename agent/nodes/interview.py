@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agent.context import AgentContext
-from agent.questions import QUESTIONS, applicable
+from agent.questions import OUTPUT_KEYS, QUESTIONS, applicable
 from agent.state import AgentState
 from tools.errors import UserError
 from tools.spec import Example, parse_spec_dict
@@ -68,11 +68,76 @@ def _load_examples_file(path: str) -> list[dict]:
     return [Example(input=str(r["input"]), output=str(r["output"])).model_dump() for r in rows]
 
 
+def _json_object(text: str) -> dict | None:
+    import json
+
+    try:
+        v = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return None
+    return v if isinstance(v, dict) else None
+
+
+def guess_output_format(spec_text: str, examples: list[dict]) -> str:
+    """The likeliest answer shape: from the examples when there are some, else from the spec's words."""
+    outs = [str(e.get("output", "")).strip() for e in examples]
+    if outs and all(_json_object(o) is not None for o in outs):
+        return "json"
+    distinct = set(outs)
+    if (
+        len(outs) >= 4
+        and len(distinct) <= max(2, len(outs) // 2)
+        and all(len(o) <= 30 and "\n" not in o for o in outs)
+    ):
+        return "label"
+    if not outs and "json" in spec_text.lower():
+        return "json"
+    return "text"
+
+
+def output_spec_for(fmt: str, examples: list[dict], previous: dict | None = None) -> dict:
+    """The task's `output:` block for a chosen format, filled in from the examples: a JSON object's
+    required keys (those every example has) and whether its values are copied from the input (grounded);
+    a label task's labels (the distinct example outputs)."""
+    out: dict = {"format": fmt}
+    pairs = [(str(e.get("input", "")), str(e.get("output", "")).strip()) for e in examples]
+    if fmt == "json":
+        objs = [(i, _json_object(o)) for i, o in pairs]
+        objs = [(i, o) for i, o in objs if o is not None]
+        if objs:
+            keys = set(objs[0][1])
+            for _, o in objs[1:]:
+                keys &= set(o)
+            out["schema"] = {"type": "object", "required": sorted(keys)}
+            values = [(i, v) for i, o in objs for v in o.values()]
+            if values and all(isinstance(v, str) and v.lower() in i.lower() for i, v in values):
+                out["grounded"] = True
+    elif fmt == "label":
+        labels = sorted({o for _, o in pairs if o})
+        if 2 <= len(labels) <= 50:
+            out["labels"] = labels
+        elif previous and previous.get("format") == "label" and previous.get("labels"):
+            out["labels"] = list(previous["labels"])
+    return out
+
+
 def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
     """Validate one answer into `answers`/`task`; raise UserError with a message to show when invalid."""
     from agent.rubric import Answers
 
     raw = raw if not isinstance(raw, str) else raw.strip()
+    if key == "output_format":
+        fmt = str(raw or "").lower()
+        if fmt not in ("text", "json", "label"):
+            raise UserError(f"{raw!r} is not an answer shape", fix="answer text, json or label")
+        task["output"] = output_spec_for(fmt, task.get("examples") or [], task.get("output"))
+        return
+    if key == "labels":
+        labels = [x.strip() for x in str(raw or "").split(",") if x.strip()]
+        if len(set(labels)) < 2:
+            raise UserError("give at least two labels", fix="comma-separated, e.g. 'urgent, normal, low'")
+        task["output"] = {**(task.get("output") or {}), "format": "label", "labels": labels}
+        return
     if key == "examples" and isinstance(raw, str) and raw and not raw.replace(",", "").isdigit():
         if not Path(raw).expanduser().exists():
             raise UserError(
@@ -97,6 +162,23 @@ def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
         task["spec"] = raw
 
 
+def _default(key: str, defaults: dict, answers: dict, task: dict):
+    """What a question offers before the person answers: the earlier answer after "change answers",
+    else a guess the person confirms with Enter (the answer shape, and format as a goal for it)."""
+    out = task.get("output") or {}
+    if key == "output_format":
+        if defaults:
+            return out.get("format", "text")
+        return guess_output_format(
+            str(answers.get("spec") or task.get("spec") or ""), task.get("examples") or []
+        )
+    if key == "labels" and defaults and out.get("labels"):
+        return ", ".join(out["labels"])
+    if key == "goals" and "goals" not in defaults and out.get("format") in ("json", "label"):
+        return ["format"]
+    return defaults.get(key)
+
+
 def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx = runtime.context
     run = ctx.run(state["run_id"])
@@ -109,6 +191,7 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         defaults = dict(state.get("rewind") or {})
         if defaults:
             defaults["budget"] = task.get("budget")
+        given_format = (task.get("output") or {}).get("format", "text")
         for q in QUESTIONS:
             if (
                 q.key in answers
@@ -118,6 +201,10 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 continue
             if q.key == "spec" and task.get("spec") and not defaults:
                 answers["spec"] = task["spec"]
+                continue
+            if q.key in OUTPUT_KEYS and given_format != "text" and not defaults:
+                continue  # the task file says what answers look like
+            if q.key == "labels" and not applicable(q, answers, task):
                 continue
             error = None
             while True:
@@ -131,7 +218,7 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                         "help": q.help,
                         "optional": q.optional,
                         "error": error,
-                        "default": defaults.get(q.key),
+                        "default": _default(q.key, defaults, answers, task),
                         "spec_so_far": {**task, "answers": answers},
                     }
                 )

@@ -210,6 +210,17 @@ def split_rows(
                 out["val"].extend(grp)
             else:
                 out["train"].extend(grp)
+    if 3 <= total < 10:
+        # too small for the ratios to round to a held-out row: still keep one to test on (and one to
+        # validate on from 5 rows), taken from the training side, smallest near-duplicate group first
+        for name, ratio, least in (("test", ratios[2], 3), ("val", ratios[1], 5)):
+            if ratio > 0 and total >= least and not out[name] and out["train"]:
+                groups_in_train = defaultdict(list)
+                for r in out["train"]:
+                    groups_in_train[groups[rows.index(r)]].append(r)
+                smallest = min(groups_in_train.values(), key=lambda g: (len(g), row_id(g[0])))
+                out["train"] = [r for r in out["train"] if r not in smallest]
+                out[name].extend(smallest)
     out["test"].extend(leaked_into_regression)
     if previous_regression is None:
         pool = out["test"] + out["val"]

@@ -94,7 +94,7 @@ def _examples_from(value, where: str) -> list[dict]:
 
 def _interactive_answers():
     from agent.nodes.interview import parse_answer
-    from agent.questions import QUESTIONS, applicable
+    from agent.questions import OUTPUT_KEYS, QUESTIONS, applicable
     from agent.rubric import Answers
     from tools.errors import UserError
 
@@ -103,7 +103,7 @@ def _interactive_answers():
     answers: dict = {}
     task: dict = {}
     for q in QUESTIONS:
-        if q.key == "budget" or not applicable(q, answers):
+        if q.key == "budget" or q.key in OUTPUT_KEYS or not applicable(q, answers):
             continue
         hint = f" [{'/'.join(q.choices)}]" if q.choices else ""
         while True:

@@ -31,6 +31,16 @@ def spec_markdown(spec_so_far: dict | None) -> str:
         if isinstance(v, list):
             v = ", ".join(map(str, v)) or "none"
         lines.append(f"- {label}: {v if v not in (None, '') else '—'}")
+    out = s.get("output") or {}
+    if out.get("format") == "json":
+        keys = ((out.get("schema") or {}).get("required")) or []
+        lines.append(
+            "- Output: a JSON object"
+            + (f" with keys {', '.join(keys)}" if keys else "")
+            + (" (values copied from the input)" if out.get("grounded") else "")
+        )
+    elif out.get("format") == "label":
+        lines.append(f"- Output: one label of {', '.join(out.get('labels') or ['(to be given)'])}")
     if s.get("examples"):
         lines.append(f"- Example pairs loaded: {len(s['examples'])}")
     if s.get("budget") is not None:

@@ -1,0 +1,85 @@
+"""The interview's answer shape: guessed from the examples or the spec, filled in from the examples
+(JSON keys, grounding, labels), validated, and asked only when the task file does not say."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.nodes.interview import guess_output_format, output_spec_for, parse_answer
+from agent.questions import QUESTIONS, applicable
+from tools.errors import UserError
+from tools.spec import parse_spec_dict
+
+PEOPLE = [
+    {"input": "Anna lives in Porto.", "output": json.dumps({"name": "Anna", "city": "Porto"})},
+    {"input": "Tom moved to Leeds.", "output": json.dumps({"name": "Tom", "city": "Leeds", "year": "2020"})},
+]
+TICKETS = [
+    {"input": f"ticket {i}", "output": label}
+    for i, label in enumerate(["urgent", "low", "urgent", "normal", "low", "low"])
+]
+
+
+def test_the_answer_shape_is_guessed_from_examples_then_from_the_spec():
+    assert guess_output_format("anything", PEOPLE) == "json"
+    assert guess_output_format("anything", TICKETS) == "label"
+    words = [{"input": f"say {w}", "output": w} for w in ("apple", "river", "stone", "cloud")]
+    assert guess_output_format("anything", words) == "text"  # every output differs: no label set
+    assert guess_output_format("Extract the city as JSON.", []) == "json"
+    assert guess_output_format("Summarise the email.", []) == "text"
+
+
+def test_json_keys_every_example_has_are_required_and_copied_values_are_grounded():
+    out = output_spec_for("json", PEOPLE)
+    assert out["schema"] == {"type": "object", "required": ["city", "name"]}
+    assert out.get("grounded") is None  # "2020" is not in its input
+    out = output_spec_for("json", PEOPLE[:1])
+    assert out["grounded"] is True
+    parse_spec_dict({"spec": "x", "output": out})  # a valid task output block
+
+
+def test_labels_come_from_the_examples_or_are_asked():
+    assert output_spec_for("label", TICKETS)["labels"] == ["low", "normal", "urgent"]
+    task: dict = {"spec": "Classify tickets", "examples": []}
+    parse_answer("output_format", "Label", {}, task)
+    assert task["output"] == {"format": "label"}
+    labels_q = next(q for q in QUESTIONS if q.key == "labels")
+    assert applicable(labels_q, {}, task)  # no labels known: the interview asks for them
+    with pytest.raises(UserError, match="at least two labels"):
+        parse_answer("labels", "urgent", {}, task)
+    parse_answer("labels", "urgent, normal , low", {}, task)
+    assert task["output"]["labels"] == ["urgent", "normal", "low"]
+    assert not applicable(labels_q, {}, task)
+    assert parse_spec_dict({"spec": "x", "output": task["output"]}).output.labels == [
+        "urgent",
+        "normal",
+        "low",
+    ]
+
+
+def test_a_bad_answer_shape_says_what_to_answer():
+    with pytest.raises(UserError) as e:
+        parse_answer("output_format", "xml", {}, {"spec": "x"})
+    assert "text, json or label" in (e.value.fix or "")
+
+
+def test_the_interview_skips_the_shape_when_the_task_file_gives_it(workspace):
+    from agent.context import AgentContext
+    from agent.runner import create_run_for, drive, initial_state
+
+    spec = parse_spec_dict(
+        {"spec": "Classify tickets", "output": {"format": "label", "labels": ["a", "b"]}, "examples": TICKETS}
+    )
+    run = create_run_for(workspace, spec)
+    ctx = AgentContext(workspace)
+    out = drive(workspace, run.id, initial_state(run.id, spec, headless=False), ctx)
+    from langgraph.types import Command
+
+    seen = []
+    for answer in ("", "no", "6"):
+        seen.append(out["interrupt"]["key"])
+        out = drive(workspace, run.id, Command(resume=answer), ctx)
+    assert seen == ["problem", "knowledge_needed", "examples"]
+    assert out["interrupt"]["key"] == "prompted_success"  # no shape question, no labels question
