@@ -156,8 +156,7 @@ class Provider:
         Around the backend's `_astream`, the same guards as a plain call: the budget is reserved before
         and charged after from the usage reported (the estimate when the stream is cut short), retries
         while nothing has been shown yet, errors come back wrapped (no keys), and a finished answer goes
-        into the response cache. Setting
-        `stop_event` ends the stream early.
+        into the response cache. Setting `stop_event` ends the stream early.
         """
         import queue
 
@@ -169,7 +168,6 @@ class Provider:
             self.budget.reserve(estimate, f"{self.describe()} call")
         pieces: queue.Queue = queue.Queue()
         done = object()
-
         sent = 0
 
         async def attempt() -> None:
