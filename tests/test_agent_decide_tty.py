@@ -67,3 +67,60 @@ def test_interactive_decide_in_a_terminal():
     assert proc.returncode == 0, screen[-2000:]
     assert "Recommendation" in screen and "rag" in screen
     assert "retrieval" in screen  # the reason is tied to the knowledge answer
+
+
+def test_resume_in_a_terminal_offers_the_guessed_answer_shape(tmp_path):
+    """`tunewise resume RUN` at the answer-shape question shows the guess (JSON, read from the examples);
+    Enter keeps it and the session moves on to the next question."""
+    import json
+
+    from agent.context import AgentContext
+    from agent.runner import create_run_for, drive, initial_state, session_state
+    from tools.spec import parse_spec_dict
+    from tools.workspace import Workspace
+
+    ws = Workspace(tmp_path)
+    examples = [
+        {"input": f"{n} lives in {c}.", "output": json.dumps({"name": n, "city": c})}
+        for n, c in (("Anna", "Porto"), ("Tom", "Leeds"))
+    ]
+    spec = parse_spec_dict({"spec": "Extract name and city.", "examples": examples})
+    run = create_run_for(ws, spec)
+    st = initial_state(run.id, spec, headless=False)
+    st["answers"] = {"spec": spec.spec, "problem": "", "knowledge_needed": "no", "examples": 2}
+    out = drive(ws, run.id, st, AgentContext(ws))
+    assert out["interrupt"]["key"] == "output_format" and out["interrupt"]["default"] == "json"
+
+    master, slave = pty.openpty()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "COLUMNS": "120",
+        "TERM": "dumb",
+        "TUNEWISE_HOME": str(tmp_path),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli.main", "resume", run.id],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=REPO,
+        close_fds=True,
+    )
+    os.close(slave)
+    buf: list[str] = []
+    try:
+        screen = _read_until(master, "What should each answer look like? (text/json/label) [json]:", buf)
+        os.write(master, b"\n")
+        screen = _read_until(master, "waiting:", buf)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert proc.returncode == 0, screen[-2000:]
+    assert "how often is the base model right" in screen  # the next question
+    state = session_state(ws, run.id)
+    assert state["interrupt"]["key"] == "prompted_success"
+    assert state["interrupt"]["spec_so_far"]["output"]["format"] == "json"

@@ -265,10 +265,18 @@ def _ask(intr: dict):
     if not sys.stdin.isatty():
         raise UserError("the session waits on a question and there is no terminal", fix="pass --answer TEXT")
     if intr.get("kind") == "question":
-        hint = f" [{'/'.join(intr['choices'])}]" if intr.get("choices") else ""
+        hint = f" ({'/'.join(intr['choices'])})" if intr.get("choices") else ""
         if intr.get("error"):
             common.console().print(f"[red]{intr['error']}[/red]")
-        return typer.prompt(intr["question"] + hint, default="", show_default=False)
+        default = intr.get("default")
+        if isinstance(default, list):
+            default = ", ".join(map(str, default))
+        # Enter keeps the offered default (a guess, or the earlier answer after "change answers")
+        return typer.prompt(
+            intr["question"] + hint,
+            default="" if default is None else str(default),
+            show_default=default not in (None, ""),
+        )
     if intr.get("kind") == "decision":
         from agent.rubric import Decision, RuleRow
 
