@@ -448,3 +448,15 @@ async def test_status_changes_while_a_screen_is_taken_apart_do_not_end_the_app(w
         app.sub_title = "generate: 3/12"
         await pilot.pause()
         assert app.is_running and app.return_code is None
+
+
+def test_a_resumed_transcript_includes_the_answer_shape_before_the_pending_question():
+    from tui.screens.conversation import transcript
+
+    spec_so_far = {
+        "output": {"format": "json", "schema": {"type": "object", "required": ["city"]}},
+        "answers": {"spec": "Extract the city", "problem": "", "knowledge_needed": "no", "examples": "3"},
+    }
+    shown = transcript(spec_so_far, "prompted_success")
+    assert [a for _, a in shown] == ["Extract the city", "", "no", "3", "json"]
+    assert transcript(spec_so_far, "examples")[-1][1] == "no"  # nothing past the pending question

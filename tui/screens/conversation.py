@@ -51,14 +51,22 @@ def question_markdown(payload: dict) -> str:
     return text
 
 
-def transcript(spec_so_far: dict) -> list[tuple[str, str]]:
-    """Earlier questions and answers of a resumed session, in interview order."""
+def transcript(spec_so_far: dict, pending_key: str | None = None) -> list[tuple[str, str]]:
+    """Earlier questions and answers of a resumed session, in interview order (the answer shape, kept in
+    the task's output block, for questions before the pending one)."""
     from agent.questions import QUESTIONS
 
     answers = (spec_so_far or {}).get("answers") or {}
+    output = (spec_so_far or {}).get("output") or {}
     out = []
     for q in QUESTIONS:
-        if q.key in answers:
+        if q.key == pending_key:
+            break
+        if q.key == "output_format" and pending_key and output.get("format"):
+            out.append((q.text, str(output["format"])))
+        elif q.key == "labels" and pending_key and output.get("labels"):
+            out.append((q.text, ", ".join(map(str, output["labels"]))))
+        elif q.key in answers:
             v = answers[q.key]
             out.append(
                 (q.text, ", ".join(map(str, v)) if isinstance(v, list) else str(v if v is not None else ""))
@@ -104,7 +112,7 @@ class ConversationScreen(Screen):
             self.pending = first_question()
         if self.pending:
             spec = self.pending.get("spec_so_far") or {}
-            for question, answer in transcript(spec):
+            for question, answer in transcript(spec, self.pending.get("key")):
                 self._say(f"**{question}**", "agent")
                 self._say(answer or "_(skipped)_", "user")
             self.show_question(self.pending)
