@@ -460,3 +460,17 @@ def test_a_resumed_transcript_includes_the_answer_shape_before_the_pending_quest
     shown = transcript(spec_so_far, "prompted_success")
     assert [a for _, a in shown] == ["Extract the city", "", "no", "3", "json"]
     assert transcript(spec_so_far, "examples")[-1][1] == "no"  # nothing past the pending question
+
+
+async def test_home_marks_a_session_that_stopped_on_an_error(workspace):
+    from tui.messages import GraphFailed
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        home = app.screen
+        await wait_for(pilot, lambda: len(home.rows) == 1)
+        app.post_message(GraphFailed(RUN_ID, "no test rows — add examples"))
+        await wait_for(pilot, lambda: app.errors.get(RUN_ID) == "no test rows — add examples")
+        home.refresh_sessions()
+        await wait_for(pilot, lambda: home.rows and home.rows[0]["state"].startswith("stopped: error"))

@@ -110,6 +110,11 @@ class HomeScreen(Screen):
 
     @on(SessionsLoaded)
     def _show_sessions(self, msg: SessionsLoaded) -> None:
+        errors = getattr(self.app, "errors", {})
+        for r in msg.rows:
+            # a session this app saw stop on an error says so (Enter retries from its last checkpoint)
+            if r["id"] in errors and r["id"] not in self.app.busy:
+                r["state"] = "stopped: error (Enter retries)"
         self.rows = msg.rows
         table = self.query_one("#sessions", DataTable)
         table.clear()
