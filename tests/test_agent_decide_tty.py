@@ -28,19 +28,24 @@ def _read_until(fd: int, needle: str, buf: list[str], timeout: float = 60) -> st
     raise AssertionError(f"did not see {needle!r}; screen so far:\n{''.join(buf)[-2000:]}")
 
 
-def test_interactive_decide_in_a_terminal():
+def spawn_in_terminal(*args: str, **env: str) -> tuple[subprocess.Popen, int]:
+    """`tunewise ARGS` in a pseudo-terminal: the process and the terminal's master end."""
     master, slave = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120", "TERM": "dumb"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli.main", "decide"],
+        [sys.executable, "-m", "tui.cli.main", *args],
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120", "TERM": "dumb", **env},
         cwd=REPO,
         close_fds=True,
     )
     os.close(slave)
+    return proc, master
+
+
+def test_interactive_decide_in_a_terminal():
+    proc, master = spawn_in_terminal("decide")
     buf: list[str] = []
     answers = [
         ("what should the model do", "Answer customer questions about our refund policy"),
@@ -91,24 +96,7 @@ def test_resume_in_a_terminal_offers_the_guessed_answer_shape(tmp_path):
     out = drive(ws, run.id, st, AgentContext(ws))
     assert out["interrupt"]["key"] == "output_format" and out["interrupt"]["default"] == "json"
 
-    master, slave = pty.openpty()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "COLUMNS": "120",
-        "TERM": "dumb",
-        "TUNEWISE_HOME": str(tmp_path),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli.main", "resume", run.id],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        cwd=REPO,
-        close_fds=True,
-    )
-    os.close(slave)
+    proc, master = spawn_in_terminal("resume", run.id, TUNEWISE_HOME=str(tmp_path))
     buf: list[str] = []
     try:
         screen = _read_until(master, "What should each answer look like? (text/json/label) [json]:", buf)
