@@ -37,6 +37,7 @@ def _session_at_review(workspace) -> str:
         "constraints": "",
     }
     state["task"]["budget"] = 1.0
+    state["task"]["output"] = {"format": "json"}  # the answer shape is known: not asked
     out = drive(workspace, run.id, state, AgentContext(workspace))
     assert out["interrupt"]["kind"] == "decision" and out["interrupt"]["decision"]["approach"] == "fine-tune"
     write_critiqued(workspace, 20, run_id=run.id)
