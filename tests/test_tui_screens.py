@@ -350,7 +350,7 @@ async def test_palette_reaches_screens_help_and_theme(workspace):
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ReportScreen")
         md = app.screen.query_one("#report-md")
         await wait_for(pilot, lambda: "Files" in md.source)
-        assert ".tunewise/runs/demo-run/eval" in md.source
+        assert "Under `.tunewise/runs/demo-run/`" in md.source and "| evaluations | `eval` |" in md.source
         await pilot.press("f1")
         assert type(app.screen).__name__ == "HelpScreen"
         await pilot.press("escape")
@@ -474,3 +474,20 @@ async def test_home_marks_a_session_that_stopped_on_an_error(workspace):
         await wait_for(pilot, lambda: app.errors.get(RUN_ID) == "no test rows — add examples")
         home.refresh_sessions()
         await wait_for(pilot, lambda: home.rows and home.rows[0]["state"].startswith("stopped: error"))
+
+
+def test_report_shows_the_results_and_the_verdict():
+    from tui.screens.report import results_markdown
+
+    summary = {
+        "primary_metric": "json_field_accuracy",
+        "rows": [
+            {"system": "base few-shot", "primary": 0.889, "format_rate": 0.889, "prompt_tokens": 347.0},
+            {"system": "tuned v1", "primary": 0.87, "format_rate": 0.944, "prompt_tokens": 71.0},
+        ],
+        "verdict": {"passed": False, "reasons": ["✗ format rate 94.4% (need ≥ 95%)"]},
+    }
+    text = "\n".join(results_markdown(summary))
+    assert "| tuned v1 | 0.870 | 0.94 | 71 |" in text
+    assert "**Verdict: not met**" in text and "format rate 94.4%" in text
+    assert results_markdown({}) == []

@@ -22,6 +22,33 @@ NEXT_STEPS = {
 }
 
 
+def results_markdown(summary: dict) -> list[str]:
+    """The final evaluation as a small table and the verdict, when the run got that far."""
+    rows = summary.get("rows") or []
+    if not rows:
+        return []
+
+    def f(x, d=3):
+        return "–" if x is None else f"{x:.{d}f}"
+
+    lines = [
+        f"## Results ({summary.get('primary_metric') or 'primary metric'})",
+        "",
+        "| system | score | format | prompt tok |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.get('system')} | {f(r.get('primary'))} | {f(r.get('format_rate'), 2)} "
+            f"| {f(r.get('prompt_tokens'), 0)} |"
+        )
+    verdict = summary.get("verdict") or {}
+    if verdict:
+        lines += ["", f"**Verdict: {'PASS' if verdict.get('passed') else 'not met'}**", ""]
+        lines += [f"- {reason}" for reason in verdict.get("reasons") or []]
+    return [*lines, ""]
+
+
 def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> str:
     """What a finished (or partial) run left behind, with relative paths so it reads the same anywhere."""
     from tools.workspace import read_json
@@ -45,7 +72,8 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             pass
     stop = values.get("stop_reason") or summary.get("stop_reason")
     lines += [f"**Approach:** {approach or '—'}  ", f"**Stopped because:** {stop or '—'}", ""]
-    lines += ["## Files", "", "| what | where |", "|---|---|"]
+    lines += results_markdown(summary.get("summary") or {})
+    lines += ["## Files", "", f"Under `{rel}/`:", "", "| what | file |", "|---|---|"]
     files = [
         ("task spec", "spec.yaml"),
         ("decision", "decision.json"),
@@ -58,11 +86,11 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
     ]
     for label, name in files:
         if (run_path / name).exists():
-            lines.append(f"| {label} | `{rel}/{name}` |")
+            lines.append(f"| {label} | `{name}` |")
     for key, path in sorted((values.get("artifacts") or {}).items()):
         if isinstance(path, str) and "error" not in key:
             shown = path.split(f"/runs/{run_id}/", 1)[-1]
-            lines.append(f"| {key} | `{rel}/{shown}` |" if shown != path else f"| {key} | `{path}` |")
+            lines.append(f"| {key} | `{shown}` |")
     lines.append("")
     adapter = next(
         (
