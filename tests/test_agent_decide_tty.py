@@ -44,9 +44,25 @@ def spawn_in_terminal(*args: str, **env: str) -> tuple[subprocess.Popen, int]:
     return proc, master
 
 
+def converse(proc: subprocess.Popen, master: int, steps: list[tuple[str, str]], until: str) -> str:
+    """Answer each prompt as it appears, read until `until`, let the process end; returns the screen."""
+    buf: list[str] = []
+    try:
+        for prompt, reply in steps:
+            _read_until(master, prompt, buf)
+            os.write(master, (reply + "\n").encode())
+        screen = _read_until(master, until, buf, timeout=60)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert proc.returncode == 0, screen[-2000:]
+    return screen
+
+
 def test_interactive_decide_in_a_terminal():
     proc, master = spawn_in_terminal("decide")
-    buf: list[str] = []
     answers = [
         ("what should the model do", "Answer customer questions about our refund policy"),
         ("What goes wrong today", "it makes up policy details"),
@@ -59,17 +75,7 @@ def test_interactive_decide_in_a_terminal():
         ("how many requests per day", "2000"),
         ("Where must the model run", "cloud ok"),
     ]
-    try:
-        for prompt, reply in answers:
-            _read_until(master, prompt, buf)
-            os.write(master, (reply + "\n").encode())
-        screen = _read_until(master, "Next steps", buf, timeout=60)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
-    assert proc.returncode == 0, screen[-2000:]
+    screen = converse(proc, master, answers, "Next steps")
     assert "Recommendation" in screen and "rag" in screen
     assert "retrieval" in screen  # the reason is tied to the knowledge answer
 
@@ -97,17 +103,10 @@ def test_resume_in_a_terminal_offers_the_guessed_answer_shape(tmp_path):
     assert out["interrupt"]["key"] == "output_format" and out["interrupt"]["default"] == "json"
 
     proc, master = spawn_in_terminal("resume", run.id, TUNEWISE_HOME=str(tmp_path))
-    buf: list[str] = []
-    try:
-        screen = _read_until(master, "What should each answer look like? (text/json/label) [json]:", buf)
-        os.write(master, b"\n")
-        screen = _read_until(master, "waiting:", buf)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
-    assert proc.returncode == 0, screen[-2000:]
+    # Enter keeps the offered guess
+    screen = converse(
+        proc, master, [("What should each answer look like? (text/json/label) [json]:", "")], "waiting:"
+    )
     assert "how often is the base model right" in screen  # the next question
     state = session_state(ws, run.id)
     assert state["interrupt"]["key"] == "prompted_success"
