@@ -96,7 +96,8 @@ def run_probe(
         Request(few_shot_messages(spec, shots, ex.input), GenParams(max_tokens=max_tokens)) for ex in test
     ]
     texts: list[str] = []
-    if on_stream is not None and getattr(student, "streams", False):
+    streaming = on_stream is not None and getattr(student, "streams", False)
+    if streaming:
         on_stream(
             {
                 "phase": "start",
@@ -112,7 +113,8 @@ def run_probe(
         texts.append("".join(pieces).strip())
         ok = is_correct(spec, texts[0], test[0].output)
         on_stream({"phase": "end", "correct": ok, "reference": test[0].output})
-    texts += [out.text for out in student.map(reqs[len(texts) :])] if len(reqs) > len(texts) else []
+    if len(reqs) > len(texts):
+        texts += [out.text for out in student.map(reqs[len(texts) :])]
     rows = []
     for ex, text in zip(test, texts, strict=True):
         rows.append(
@@ -131,6 +133,6 @@ def run_probe(
         "n_shots": n_shots,
         "student": student.describe(),
         "signature": probe_signature(spec),
-        "streamed": on_stream is not None and getattr(student, "streams", False),
+        "streamed": streaming,
         "rows": rows,
     }

@@ -470,10 +470,15 @@ async def test_home_marks_a_session_that_stopped_on_an_error(workspace):
     async with app.run_test(size=SIZE) as pilot:
         home = app.screen
         await wait_for(pilot, lambda: len(home.rows) == 1)
+        assert home.rows[0]["state"] == "files only"
         app.post_message(GraphFailed(RUN_ID, "no test rows — add examples"))
-        await wait_for(pilot, lambda: app.errors.get(RUN_ID) == "no test rows — add examples")
+        await wait_for(pilot, lambda: RUN_ID in app.errors)
+        assert app.errors == {RUN_ID: "no test rows — add examples"}
         home.refresh_sessions()
-        await wait_for(pilot, lambda: home.rows and home.rows[0]["state"].startswith("stopped: error"))
+        await wait_for(pilot, lambda: home.rows and home.rows[0]["state"] != "files only")
+        assert home.rows[0]["state"] == "stopped: error (Enter retries)"
+        table = home.query_one("#sessions")
+        assert table.get_row_at(0)[0] == "stopped: error (Enter retries)"
 
 
 def test_report_shows_the_results_and_the_verdict():

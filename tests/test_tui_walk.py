@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from test_tui_interview import answer_text as answer
+from test_tui_interview import pending_key
 from test_tui_screens import SIZE, wait_for
 
 from tui.app import TunewiseApp
@@ -36,17 +38,6 @@ def no_error(app) -> bool:
     if app.errors:
         raise AssertionError(f"the agent stopped: {app.errors}")
     return True
-
-
-def pending_key(app) -> str | None:
-    p = app.pending.get(app.current_run)
-    return p.get("key") if isinstance(p, dict) and p.get("kind") == "question" else None
-
-
-async def answer(pilot, app, key: str, text: str) -> None:
-    await wait_for(pilot, lambda: pending_key(app) == key, timeout=60)
-    app.screen.query_one("#answer-input").value = text
-    await pilot.press("enter")
 
 
 def make_app(workspace) -> TunewiseApp:

@@ -8,6 +8,7 @@ from langgraph.types import interrupt
 
 from agent.artifacts import load_step, save_step
 from agent.context import AgentContext
+from agent.probe import probe_signature, run_probe
 from agent.rubric import APPROACHES, Answers
 from agent.rubric import decide as apply_rubric
 from agent.state import AgentState
@@ -22,14 +23,10 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     run = ctx.run(state["run_id"])
     spec = parse_spec_dict(state["task"])
     answers = Answers.from_dict({k: v for k, v in (state.get("answers") or {}).items() if k != "budget"})
-    from agent.probe import probe_signature
-
     probe = load_step(run, 0, "probe")
     if probe is not None and probe.get("signature") != probe_signature(spec):
         probe = None  # the examples or the prompt changed since ("change answers"): measure again
     if probe is None and answers.prompted_success is None and len(spec.examples) >= 4:
-        from agent.probe import run_probe
-
         ctx.emit("status", message="probe: measuring the base model with the best prompt on your examples")
         result = run_probe(spec, ctx.provider("student", spec, run.id), on_stream=ctx.stream_callback())
         probe = save_step(run, 0, "probe", result)

@@ -69,13 +69,11 @@ def _load_examples_file(path: str) -> list[dict]:
 
 
 def _json_object(text: str) -> dict | None:
-    import json
+    """The answer as a JSON object, read as strictly as the evaluation reads it; else None."""
+    from tools.evals import parse_json_output
 
-    try:
-        v = json.loads(text)
-    except (json.JSONDecodeError, TypeError):
-        return None
-    return v if isinstance(v, dict) else None
+    value, _ = parse_json_output(text)
+    return value if isinstance(value, dict) else None
 
 
 def guess_output_format(spec_text: str, examples: list[dict]) -> str:
@@ -196,7 +194,7 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             if (
                 q.key in answers
                 or (q.key == "budget" and task.get("budget") is not None and not defaults)
-                or not applicable(q, answers)
+                or not applicable(q, answers, task)
             ):
                 continue
             if q.key == "spec" and task.get("spec") and not defaults:
@@ -204,8 +202,6 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 continue
             if q.key in OUTPUT_KEYS and given_format != "text" and not defaults:
                 continue  # the task file says what answers look like
-            if q.key == "labels" and not applicable(q, answers, task):
-                continue
             error = None
             while True:
                 raw = interrupt(

@@ -194,6 +194,7 @@ def split_rows(
         strata[row_label(by_group[g][0], label_key) or ""].append(by_group[g])
     out: dict[str, list] = {"train": [], "val": [], "test": []}
     total = sum(len(v) for v in by_group.values())
+    train_groups: list[list[dict]] = []
     for label in sorted(strata):
         grp_list = strata[label]
         rng.shuffle(grp_list)
@@ -209,18 +210,16 @@ def split_rows(
             elif len([x for x in out["val"] if (row_label(x, label_key) or "") == label]) < want_val:
                 out["val"].extend(grp)
             else:
-                out["train"].extend(grp)
+                train_groups.append(grp)
     if 3 <= total < 10:
         # too small for the ratios to round to a held-out row: still keep one to test on (and one to
         # validate on from 5 rows), taken from the training side, smallest near-duplicate group first
         for name, ratio, least in (("test", ratios[2], 3), ("val", ratios[1], 5)):
-            if ratio > 0 and total >= least and not out[name] and out["train"]:
-                groups_in_train = defaultdict(list)
-                for r in out["train"]:
-                    groups_in_train[groups[rows.index(r)]].append(r)
-                smallest = min(groups_in_train.values(), key=lambda g: (len(g), row_id(g[0])))
-                out["train"] = [r for r in out["train"] if r not in smallest]
+            if ratio > 0 and total >= least and not out[name] and train_groups:
+                smallest = min(train_groups, key=lambda g: (len(g), row_id(g[0])))
+                train_groups.remove(smallest)
                 out[name].extend(smallest)
+    out["train"] = [r for grp in train_groups for r in grp]
     out["test"].extend(leaked_into_regression)
     if previous_regression is None:
         pool = out["test"] + out["val"]

@@ -90,6 +90,8 @@ class ConversationScreen(Screen):
         self.defaults = dict(defaults or {})
         self.asked: list[str] = []  # question keys shown, in order
         self.sent: list[Any] = []  # answers sent, in order
+        self._stream_msg: ChatMessage | None = None  # the model's answer being streamed, if any
+        self._stream_head = self._stream_body = ""
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -206,7 +208,7 @@ class ConversationScreen(Screen):
             chat.anchor()
             self._status("The base model is answering…")
             return
-        msg = getattr(self, "_stream_msg", None)
+        msg = self._stream_msg
         if msg is None:
             return
         if phase == "delta":

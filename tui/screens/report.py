@@ -24,13 +24,11 @@ NEXT_STEPS = {
 
 def results_markdown(summary: dict) -> list[str]:
     """The final evaluation as a small table and the verdict, when the run got that far."""
+    from tui.widgets.evaluation.model import _fmt
+
     rows = summary.get("rows") or []
     if not rows:
         return []
-
-    def f(x, d=3):
-        return "–" if x is None else f"{x:.{d}f}"
-
     lines = [
         f"## Results ({summary.get('primary_metric') or 'primary metric'})",
         "",
@@ -39,8 +37,8 @@ def results_markdown(summary: dict) -> list[str]:
     ]
     for r in rows:
         lines.append(
-            f"| {r.get('system')} | {f(r.get('primary'))} | {f(r.get('format_rate'), 2)} "
-            f"| {f(r.get('prompt_tokens'), 0)} |"
+            f"| {r.get('system')} | {_fmt(r.get('primary'))} | {_fmt(r.get('format_rate'), '.2f')} "
+            f"| {_fmt(r.get('prompt_tokens'), '.0f')} |"
         )
     verdict = summary.get("verdict") or {}
     if verdict:
