@@ -2,17 +2,18 @@
 
 Half of the user's examples become few-shot demonstrations, the other half are the test; the student
 base model answers with the spec's system prompt + demonstrations; answers are scored by the task's
-own metric (JSON equality for json, label match for labels, token F1 ≥ 0.6 for text).
+own scorer (`tools.evals.correct.score`, the evaluation's): `prompted_success` is the mean of the
+task's primary metric, the same number the verdict is later measured on.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
+from tools.evals.correct import answer_metric, score
 from tools.spec import Example, TaskSpec
 
 
@@ -22,38 +23,6 @@ def few_shot_messages(spec: TaskSpec, shots: list[Example], user_input: str) -> 
         msgs += [{"role": "user", "content": ex.input}, {"role": "assistant", "content": ex.output}]
     msgs.append({"role": "user", "content": user_input})
     return msgs
-
-
-def _norm(s: str) -> str:
-    return re.sub(r"\s+", " ", s.strip().lower()).strip(" .")
-
-
-def _json_or_none(s: str):
-    try:
-        return json.loads(s.strip().removeprefix("```json").removeprefix("```").removesuffix("```"))
-    except (json.JSONDecodeError, ValueError):
-        return None
-
-
-def _token_f1(a: str, b: str) -> float:
-    ta, tb = _norm(a).split(), _norm(b).split()
-    if not ta or not tb:
-        return float(ta == tb)
-    common = sum(min(ta.count(t), tb.count(t)) for t in set(ta))
-    if common == 0:
-        return 0.0
-    p, r = common / len(ta), common / len(tb)
-    return 2 * p * r / (p + r)
-
-
-def is_correct(spec: TaskSpec, prediction: str, reference: str) -> bool:
-    fmt = spec.output.format
-    if fmt == "json":
-        p, r = _json_or_none(prediction), _json_or_none(reference)
-        return p is not None and p == r
-    if fmt == "label":
-        return _norm(prediction) == _norm(reference)
-    return _token_f1(prediction, reference) >= 0.6
 
 
 def probe_signature(spec: TaskSpec) -> str:
@@ -111,24 +80,30 @@ def run_probe(
             pieces.append(piece)
             on_stream({"phase": "delta", "text": piece})
         texts.append("".join(pieces).strip())
-        ok = is_correct(spec, texts[0], test[0].output)
-        on_stream({"phase": "end", "correct": ok, "reference": test[0].output})
+        first = score(spec, texts[0], test[0].output)
+        on_stream(
+            {"phase": "end", "correct": first.correct, "value": first.value, "reference": test[0].output}
+        )
     if len(reqs) > len(texts):
         texts += [out.text for out in student.map(reqs[len(texts) :])]
     rows = []
     for ex, text in zip(test, texts, strict=True):
+        s = score(spec, text, ex.output)
         rows.append(
             {
                 "input": ex.input,
                 "reference": ex.output,
                 "prediction": text,
-                "correct": is_correct(spec, text, ex.output),
+                "correct": s.correct,
+                "value": s.value,
             }
         )
-    rate = sum(r["correct"] for r in rows) / len(rows)
     return {
         "measured": True,
-        "prompted_success": rate,
+        # the mean of the evaluation's primary metric (not a share of exact hits): the verdict's number
+        "prompted_success": sum(r["value"] for r in rows) / len(rows),
+        "correct_share": sum(r["correct"] for r in rows) / len(rows),
+        "metric": answer_metric(spec),
         "n_test": len(rows),
         "n_shots": n_shots,
         "student": student.describe(),

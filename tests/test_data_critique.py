@@ -159,11 +159,26 @@ def test_grounded_extraction_rejects_values_missing_from_the_input():
     assert check_answer('{"name": "Diego", "city": "Kumasi"}', spec, "Diego commutes from Kyiv.") == []
 
 
-def test_answers_match_is_as_strict_as_the_evaluation():
-    from tools.data.schema import answers_match
+def test_one_scorer_is_as_strict_as_the_evaluation():
+    from tools.evals import score_output
+    from tools.evals.correct import score
+    from tools.spec import TaskSpec
 
+    spec = TaskSpec(spec="extract", output={"format": "json"})
     ref = '{"name": "Ana", "age": 3}'
-    assert answers_match('{"age": 3, "name": "Ana"}', ref)
-    assert answers_match('```json\n{"name": "Ana", "age": 3}\n```', ref)
+    assert score(spec, '{"age": 3, "name": "Ana"}', ref).correct
+    assert score(spec, '```json\n{"name": "Ana", "age": 3}\n```', ref).correct
     # prose around the JSON is what the tuned model must unlearn: not "already correct"
-    assert not answers_match('Here is the JSON:\n```json\n{"name": "Ana", "age": 3}\n```', ref)
+    assert not score(spec, 'Here is the JSON:\n```json\n{"name": "Ana", "age": 3}\n```', ref).correct
+    # half the fields right: half a point, not correct; the same value the evaluation computes
+    half = score(spec, '{"name": "Ana", "age": 4}', ref)
+    assert half.metric == "json_field_accuracy" and not half.correct
+    assert half.value == score_output('{"name": "Ana", "age": 4}', ref, spec)["json_field_accuracy"] == 0.5
+    # labels and free text use the evaluation's rules too
+    lab = TaskSpec(spec="route", output={"format": "label", "labels": ["billing", "shipping"]})
+    assert (
+        score(lab, "Billing.", "billing").correct and not score(lab, "billing or shipping", "billing").correct
+    )
+    txt = TaskSpec(spec="rewrite")
+    s = score(txt, "please send the invoice today", "please send the invoice by today")
+    assert s.metric == "token_f1" and s.correct and 0.6 <= s.value < 1.0

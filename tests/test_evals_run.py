@@ -90,7 +90,16 @@ def test_base_vs_prompted_end_to_end(micro_run, embedded):
         "failures",
     }
     assert saved["primary_metric"] == "label_accuracy"
-    assert (saved["baseline"], saved["candidate"]) == ("base", "prompted")
+    assert saved["candidate"] == "prompted"
+    # every eval scores the majority answer too (a constant must never pass); the baseline is the best one
+    trivial = saved["systems"]["majority answer"]
+    assert trivial["kind"] == "trivial" and trivial["prompt_tokens_mean"] == 0
+    means = {n: saved["systems"][n]["metrics"]["label_accuracy"]["mean"] for n in ("base", "majority answer")}
+    assert saved["baseline"] == max(means, key=lambda n: (means[n], n == "base"))
+    assert saved["verdict"]["status"] in ("pass", "fail", "inconclusive")
+    dist = saved["distributions"]
+    assert dist["fields"] == ["label"] and sum(dist["reference"]["label"].values()) == 4
+    assert sum(dist["systems"]["prompted"]["label"].values()) == 4
     for name in ("base", "prompted"):
         s = saved["systems"][name]
         assert s["metrics"]["label_accuracy"]["n"] == 4
@@ -107,7 +116,7 @@ def test_base_vs_prompted_end_to_end(micro_run, embedded):
     assert set(saved["by_category"]) == {"electronics", "food"}
     rows = list(read_jsonl(out / "outputs.jsonl"))
     assert len(rows) == 6 and {r["split"] for r in rows} == {"test", "regression"}
-    assert all(set(r["outputs"]) == {"base", "prompted"} for r in rows)
+    assert all(set(r["outputs"]) == {"base", "prompted", "majority answer"} for r in rows)
     md = (out / "report.md").read_text()
     assert "## Verdict:" in md and "| prompted | prompted |" in md and "ex-10" in md
     assert (
@@ -126,7 +135,9 @@ def test_base_vs_prompted_end_to_end(micro_run, embedded):
         use_judge=False,
     )
     assert again["eval_version"] == "v2"
-    assert all(s["cached"] == 4 for s in again["systems"].values())  # every test answer from the cache
+    assert all(
+        s["cached"] == 4 for s in again["systems"].values() if s["kind"] != "trivial"
+    )  # every test answer from the cache
     rows2 = list(read_jsonl(micro_run.path / "eval" / "v2" / "outputs.jsonl"))
     assert [r["outputs"]["prompted"]["text"] for r in rows2] == [
         r["outputs"]["prompted"]["text"] for r in rows
@@ -188,7 +199,13 @@ def test_tuned_adapter_with_judge_suites_and_plots(micro_run, embedded_dir, embe
     assert [s.name for s in systems] == ["base", "tuned-v1"]
     judge = Judge(RubricJudgeProvider(), spec=spec)
     report = evaluate(micro_run, systems=systems, spec=spec, judge=judge, forgetting_limit=2)
-    assert report["candidate"] == "tuned-v1" and report["baseline"] == "base"
+    assert report["candidate"] == "tuned-v1" and report["baseline"] in ("base", "majority answer")
+    m = report["primary_metric"]
+    best = max(("base", "majority answer"), key=lambda n: report["systems"][n]["metrics"][m]["mean"])
+    assert (
+        report["systems"][report["baseline"]]["metrics"][m]["mean"]
+        == report["systems"][best]["metrics"][m]["mean"]
+    )
     tuned = report["systems"]["tuned-v1"]
     assert tuned["kind"] == "tuned" and tuned["metrics"]["judge"]["n"] == 4
     assert tuned["win_rate_vs_baseline"]["n"] == 4

@@ -7,8 +7,9 @@ from langgraph.runtime import Runtime
 from agent.artifacts import load_step, save_step
 from agent.context import AgentContext
 from agent.nodes.common import budget_stop, spec_of
-from agent.probe import few_shot_messages, is_correct
+from agent.probe import few_shot_messages
 from agent.state import AgentState
+from tools.evals.correct import score
 from tools.workspace import atomic_write_json, atomic_write_text
 
 
@@ -30,7 +31,7 @@ def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 
                 for ex in held
             ]
         )
-        acc = sum(is_correct(spec, o.text, ex.output) for o, ex in zip(outs, held, strict=True)) / len(held)
+        acc = sum(score(spec, o.text, ex.output).value for o, ex in zip(outs, held, strict=True)) / len(held)
         tokens = sum(o.usage.prompt_tokens for o in outs) / len(outs)
         trials.append({"shots": k, "accuracy": acc, "prompt_tokens_mean": tokens, "n_held_out": len(held)})
     # best accuracy; ties go to the shorter prompt

@@ -5,7 +5,9 @@ answer's words are in the retrieved passages (a recall proxy)."""
 from __future__ import annotations
 
 from agent.artifacts import load_step, save_step
-from agent.probe import _token_f1, few_shot_messages, is_correct
+from agent.probe import few_shot_messages
+from tools.evals._match import token_f1
+from tools.evals.correct import score
 from tools.workspace import atomic_write_text
 
 
@@ -35,7 +37,7 @@ def build_and_evaluate_rag(ctx, run, spec) -> dict:
                     {
                         "input": ex.input,
                         "reference": ex.output,
-                        "context_recall": _token_f1(context, ex.output) > 0
+                        "context_recall": token_f1(context, ex.output) > 0
                         and all(w in context.lower() for w in ex.output.lower().split()[:5]),
                     }
                 )
@@ -45,8 +47,8 @@ def build_and_evaluate_rag(ctx, run, spec) -> dict:
                 row |= {
                     "without": a.text,
                     "with": b.text,
-                    "correct_without": is_correct(spec, a.text, ex.output),
-                    "correct_with": is_correct(spec, b.text, ex.output),
+                    "correct_without": score(spec, a.text, ex.output).correct,
+                    "correct_with": score(spec, b.text, ex.output).correct,
                 }
         n = len(rows) or 1
         result = save_step(

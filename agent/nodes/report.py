@@ -6,6 +6,7 @@ from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
 from agent.state import AgentState
+from tools.evals.verdict import verdict_word
 from tools.workspace import atomic_write_json, atomic_write_text, read_json
 
 STOP_REASONS = {
@@ -129,7 +130,7 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             "",
             *[f"- {g}" for g in gain_lines(summary)],
             "",
-            f"Verdict: {'PASS' if summary['verdict'].get('passed') else 'FAIL'}",
+            f"Verdict: {verdict_word(summary['verdict'])}",
             *[f"- {x}" for x in summary["verdict"].get("reasons", [])],
             "",
             f"Full report: {summary['report']}",

@@ -7,7 +7,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from tools.data.schema import answer_text, answers_match, make_row, row_id, user_text, with_metadata
+from tools.data.schema import answer_text, make_row, row_id, user_text, with_metadata
+from tools.evals.correct import score
 from tools.llm.types import GenParams, Request
 from tools.spec import TaskSpec
 
@@ -26,7 +27,7 @@ def hardness_filter(
 ) -> tuple[list[dict], dict[str, Any]]:
     """Run the student base model (system prompt only, as after training) on every input.
 
-    Rows it already answers correctly (normalized exact match or equal JSON) get the flag `student_correct`;
+    Rows it already answers correctly (the task's scorer, `tools.evals.correct`) get the flag `student_correct`;
     up to `max_replace_share` of all rows are removed, so the caller can replace them with harder ones
     (`report["n_to_replace"]`). Rows where the teacher beats the student are the ones that teach.
 
@@ -66,7 +67,7 @@ def hardness_filter(
     easy = []
     out = []
     for r, c in zip(rows, comps, strict=True):
-        if answers_match(c.text, answer_text(r)):
+        if score(spec, c.text, answer_text(r)).correct:
             r = with_metadata(r, flags=list(r["metadata"]["flags"]) + ["student_correct"])
             easy.append(row_id(r))
         out.append(r)

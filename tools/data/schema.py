@@ -140,17 +140,5 @@ def row_label(row: dict, label_key: str | None) -> str | None:
     return None if val is None else str(val)
 
 
-def answers_match(a: str, b: str) -> bool:
-    """Exact after normalization, or equal as JSON values. Strict like the evaluation: the whole reply must be
-    the JSON (one code fence allowed) — prose around it is a format failure, not a correct answer."""
-    if normalize_text(a) == normalize_text(b):
-        return True
-    from tools.evals._json import parse_json_output
-
-    va, ea = parse_json_output(a)
-    vb, eb = parse_json_output(b)
-    return ea is None and eb is None and va == vb
-
-
 def dumps_row(row: dict) -> str:
     return json.dumps(row, ensure_ascii=False)

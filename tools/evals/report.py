@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tools.evals._primary import KNOWN_METRICS
+from tools.evals.verdict import verdict_word
 
 SIDE_BY_SIDE_MAX = 20
 SHOW_METRICS = KNOWN_METRICS  # every known metric, in the same order
@@ -40,7 +41,7 @@ def render_markdown(report: dict, rows: list[dict]) -> str:
         f"Test set: {report['test_source']} ({report['n_test']} examples); regression set: "
         f"{report['n_regression']} examples; data {report.get('data_version') or '–'}",
         "",
-        f"## Verdict: {'PASS' if v['passed'] else 'FAIL'}",
+        f"## Verdict: {verdict_word(v)}",
         "",
         f"Candidate **{report['candidate']}** vs best baseline **{report['baseline']}** on "
         f"**{report['primary_metric']}**.",

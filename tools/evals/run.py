@@ -29,6 +29,7 @@ from tools.evals.systems import (
     split_row,
     template_default_system_prompt,
 )
+from tools.evals.systems import TRIVIAL_NAME
 
 FORGETTING_SET = Path(__file__).with_name("forgetting.jsonl")
 REGRESSED_BY = 1e-9  # any drop in the per-example primary score flags the example
@@ -127,7 +128,7 @@ def pick_baseline_and_candidate(
 ) -> tuple[str | None, str | None]:
     """Candidate: the one asked for, else the newest tuned system, else the last system listed.
     Baseline: the best-scoring baseline-kind system other than the candidate (any other system if none)."""
-    names = [s.name for s in specs]
+    names = [s.name for s in specs if s.kind != "trivial"]
     if candidate is None:
         tuned = [s.name for s in specs if s.kind == "tuned"]
         candidate = tuned[-1] if tuned else (names[-1] if len(names) > 1 else None)
@@ -145,6 +146,55 @@ def pick_baseline_and_candidate(
 
     baseline = max(pool, key=lambda n: (score(n), -pool.index(n))) if pool else None
     return baseline, candidate
+
+
+def trivial_system(spec, train_rows: Sequence[dict], systems: Sequence[SystemSpec]):
+    """(SystemSpec, output entry) of the majority-answer baseline, from the training answers and the
+    spec's examples (never the test's references); None when there is nothing to count or one exists."""
+    from tools.evals.distribution import majority_answer
+
+    if any(s.kind == "trivial" for s in systems):
+        return None
+    answers = [split_row(r)[2] for r in train_rows] + [e.output for e in getattr(spec, "examples", [])]
+    answer = majority_answer(answers, spec)
+    if answer is None:
+        return None
+    system = SystemSpec(
+        name=TRIVIAL_NAME,
+        kind="trivial",
+        notes=[f"always answers the most common training answer: {answer[:120]}"],
+    )
+    entry = {
+        "text": answer,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "cached": False,
+        "latency_s": 0.0,
+        "cost_usd": 0.0,
+        "finish_reason": "stop",
+    }
+    return system, entry
+
+
+def answer_distributions(spec, outputs: dict, references: Sequence[str], n_test: int) -> dict:
+    """How the test's references, the user's examples and each system's answers spread over the
+    task's categorical fields (labels, enum values), with the fields where a system collapsed."""
+    from tools.evals.distribution import categorical_fields, collapsed_fields, distribution
+
+    fields = categorical_fields(spec, references)
+    if not fields:
+        return {"fields": []}
+    ref = distribution(references, spec, fields)
+    systems = {
+        n: distribution([o["text"] for o in outs[:n_test]], spec, fields) for n, outs in outputs.items()
+    }
+    return {
+        "fields": fields,
+        "reference": ref,
+        "seeds": distribution([e.output for e in getattr(spec, "examples", [])], spec, fields),
+        "systems": systems,
+        "collapsed": {n: c for n, d in systems.items() if (c := collapsed_fields(d, ref))},
+    }
 
 
 # ---------------------------------------------------------------- the driver
@@ -259,7 +309,13 @@ def evaluate(
     # 1. generate ---------------------------------------------------------
     outputs: dict[str, list[dict]] = {}
     template_notes: dict[str, str] = {}
+    trivial = trivial_system(spec, train_rows, systems)
+    if trivial is not None:
+        systems.insert(0, trivial[0])
+        outputs[trivial[0].name] = [dict(trivial[1]) for _ in all_rows]
     for s in systems:
+        if s.kind == "trivial":
+            continue
         provider = providers.get(s.name)
         if provider is None:
             from tools.evals.systems import provider_for
@@ -311,6 +367,8 @@ def evaluate(
     if judge is not None:
         items, index = [], []
         for name, outs in outputs.items():
+            if name == TRIVIAL_NAME:
+                continue  # a constant answer needs no judge to be told apart
             for i in range(n_test):
                 items.append({"input": inputs[i], "output": outs[i]["text"], "reference": refs[i]})
                 index.append((name, i))
@@ -325,6 +383,14 @@ def evaluate(
         s.name: aggregate_system(s, outputs[s.name][:n_test], labels_refs, seed) for s in systems
     }
     baseline, candidate = pick_baseline_and_candidate(report_systems, systems, metric, candidate)
+    distributions = answer_distributions(spec, outputs, refs[:n_test], n_test)
+    paired = None
+    if candidate and baseline:
+        paired = paired_bootstrap_diff(
+            [_primary_value(o, metric) for o in outputs[candidate][:n_test]],
+            [_primary_value(o, metric) for o in outputs[baseline][:n_test]],
+            seed=seed,
+        )
 
     # by category
     cats = [str((r.get("metadata") or {}).get("category") or "uncategorized") for r in test_rows]
@@ -402,6 +468,9 @@ def evaluate(
         success=spec.success,
         regression=regression,
         forgetting=forgetting,
+        paired=paired,
+        distributions=distributions,
+        n_test=n_test,
     )
     agreement = None
     if judge is not None and data_dir is not None:
@@ -433,6 +502,8 @@ def evaluate(
         "candidate": candidate,
         "verdict": verdict,
         "pairwise": pairwise,
+        "paired_difference": paired,
+        "distributions": distributions,
         "by_category": by_category,
         "regression": regression,
         "forgetting": forgetting,

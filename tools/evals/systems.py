@@ -16,8 +16,10 @@ from typing import Any, Literal
 
 from tools.errors import UserError
 
-SystemKind = Literal["base", "prompted", "rag", "tuned", "external"]
-BASELINE_KINDS = ("base", "prompted", "rag")
+SystemKind = Literal["base", "prompted", "rag", "tuned", "external", "trivial"]
+# "trivial": the majority answer, a constant (tools/evals/distribution.py) — a tuned model must beat it too
+BASELINE_KINDS = ("base", "prompted", "rag", "trivial")
+TRIVIAL_NAME = "majority answer"
 MAX_SHOT_CHARS = 600  # a longer example costs more context than it teaches a small model
 
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 ABSOLUTE_BELOW = 0.05  # below this baseline score a relative gain is meaningless: use the absolute gain
+
+
+def verdict_word(verdict: dict | None) -> str:
+    """PASS / FAIL / INCONCLUSIVE for a verdict dict (older reports have only `passed`)."""
+    v = verdict or {}
+    status = v.get("status") or ("pass" if v.get("passed") else "fail")
+    return status.upper()
 
 
 def relative_improvement(candidate: float | None, baseline: float | None) -> float | None:
@@ -33,12 +41,21 @@ def decide_verdict(
     success: Any = None,
     regression: dict | None = None,
     forgetting: dict | None = None,
+    paired: dict | None = None,
+    distributions: dict | None = None,
+    n_test: int | None = None,
 ) -> dict:
-    """{"passed", "reasons", "improvement", "checks"} from the report's aggregates and the criteria.
+    """{"status", "passed", "reasons", "improvement", "checks", ...} from the report's aggregates.
 
     Criteria (defaults from `TaskSpec.success`): ≥ min_improvement over the best baseline on the
-    primary metric, ≥ min_format_rate, no loss on the regression set (unless allowed), forgetting
-    within max_forgetting_drop. Each check states its numbers; any failed check fails the verdict.
+    primary metric (the baselines include the majority answer), ≥ min_format_rate, answers that do
+    not collapse to one value, no loss on the regression set (unless allowed), forgetting within
+    max_forgetting_drop. Each check states its numbers; any failed check fails the verdict.
+
+    With `paired` (the bootstrap CI of candidate − baseline per example) the improvement is only
+    called met or missed when the whole CI is on one side of the bar; a CI that straddles it makes
+    the verdict "inconclusive" with the number of test rows that would settle it. A test whose
+    label/enum values are far from the user's examples also makes it inconclusive.
     """
     min_imp = getattr(success, "min_improvement", 0.10)
     min_fmt = getattr(success, "min_format_rate", 0.95)
@@ -57,17 +74,56 @@ def decide_verdict(
     cm = cand["metrics"].get(primary_metric)
     bm = systems[baseline]["metrics"].get(primary_metric) if baseline in systems else None
     improvement = relative_improvement(cm and cm.get("mean"), bm and bm.get("mean"))
+    inconclusive: list[str] = []
+    add_rows = None
     if improvement is None:
         checks["improvement"] = False
         reasons.append(f"✗ {primary_metric}: cannot compare {candidate} with a baseline (missing scores)")
     else:
         ok = improvement >= min_imp
-        checks["improvement"] = ok
         kind = "absolute" if (bm["mean"] < ABSOLUTE_BELOW) else "relative"
-        reasons.append(
-            f"{'✓' if ok else '✗'} {primary_metric}: {candidate} {_fmt(cm)} vs best baseline {baseline} "
+        line = (
+            f"{primary_metric}: {candidate} {_fmt(cm)} vs best baseline {baseline} "
             f"{_fmt(bm)} → {improvement:+.1%} {kind} (need ≥ {min_imp:+.0%})"
         )
+        straddle = _straddles(paired, min_imp, bm["mean"])
+        if straddle is not None:
+            add_rows = rows_to_settle(paired, straddle, n_test)
+            more = f"about {add_rows} more test rows" if add_rows else "many more test rows"
+            inconclusive.append(
+                f"the test cannot tell yet: the difference is {paired['mean']:+.3f} with 95% CI "
+                f"[{paired['ci'][0]:+.3f}, {paired['ci'][1]:+.3f}], which includes the bar {straddle:+.3f}; "
+                f"{more} would settle it"
+            )
+            checks["improvement"] = None
+            reasons.append(f"? {line} — inconclusive")
+        else:
+            checks["improvement"] = ok
+            reasons.append(f"{'✓' if ok else '✗'} {line}")
+    trivial = next((n for n, s_ in systems.items() if s_.get("kind") == "trivial"), None)
+    if trivial and trivial != baseline and cm and cm.get("mean") is not None:
+        tm = systems[trivial]["metrics"].get(primary_metric) or {}
+        if tm.get("mean") is not None:
+            ok = cm["mean"] > tm["mean"]
+            checks["beats_trivial"] = ok
+            reasons.append(
+                f"{'✓' if ok else '✗'} beats always giving the most common answer: "
+                f"{cm['mean']:.3f} vs {tm['mean']:.3f}"
+            )
+    collapsed = ((distributions or {}).get("collapsed") or {}).get(candidate)
+    if distributions and distributions.get("fields"):
+        checks["varied_answers"] = not collapsed
+        if collapsed:
+            for c in collapsed:
+                reasons.append(
+                    f"✗ {candidate} answers {c['field']} = {c['value']} for {c['count']} of {c['n']} inputs "
+                    f"while the references use {c['reference_values']} values: its answers collapsed"
+                )
+        else:
+            reasons.append(f"✓ answers vary like the references ({', '.join(distributions['fields'])})")
+        shift = test_shift(distributions)
+        if shift:
+            inconclusive.append(shift)
     fmt_rate = cand.get("format_rate")
     if fmt_rate is not None:
         ok = fmt_rate >= min_fmt
@@ -105,5 +161,66 @@ def decide_verdict(
         checks["forgetting"] = None
         why = (forgetting or {}).get("skipped") or "not run"
         reasons.append(f"· forgetting: {why}")
-    passed = all(v is not False for v in checks.values())
-    return {"passed": passed, "improvement": improvement, "checks": checks, "reasons": reasons}
+    if paired and paired.get("ci") and paired["ci"][0] is not None:
+        half = (paired["ci"][1] - paired["ci"][0]) / 2
+        reasons.append(
+            f"· this test ({n_test or paired.get('n')} rows) can tell differences larger than about ±{half:.3f}"
+        )
+    failed = any(v is False for v in checks.values())
+    status = "fail" if failed else ("inconclusive" if inconclusive else "pass")
+    reasons += [f"? {x}" for x in inconclusive]
+    return {
+        "status": status,
+        "passed": status == "pass",
+        "improvement": improvement,
+        "checks": checks,
+        "reasons": reasons,
+        "inconclusive": inconclusive,
+        "add_test_rows": add_rows,
+    }
+
+
+def _bar(min_imp: float, baseline_mean: float) -> float:
+    """The smallest candidate − baseline difference that meets the criterion, in metric units."""
+    return min_imp if baseline_mean < ABSOLUTE_BELOW else min_imp * baseline_mean
+
+
+def _straddles(paired: dict | None, min_imp: float, baseline_mean: float) -> float | None:
+    """The bar, when the paired CI includes it (the test cannot tell); None when it is clear."""
+    if not paired or not paired.get("ci") or paired["ci"][0] is None or paired.get("mean") is None:
+        return None
+    lo, hi = paired["ci"]
+    bar = _bar(min_imp, baseline_mean)
+    if lo < bar - 1e-12 and hi > bar + 1e-12 and hi - lo > 1e-9:
+        return bar
+    return None
+
+
+def rows_to_settle(paired: dict, bar: float, n_test: int | None) -> int | None:
+    """Rows to add so the CI half-width shrinks (∝ 1/√n) below the distance between the estimate and the
+    bar; None when the estimate sits on the bar."""
+    n = n_test or paired.get("n") or 0
+    lo, hi = paired["ci"]
+    margin = abs(paired["mean"] - bar)
+    if not n or margin < 1e-6:
+        return None
+    need = math.ceil(n * ((hi - lo) / 2 / margin) ** 2)
+    return max(1, need - n) if need - n < 100_000 else None
+
+
+def test_shift(distributions: dict) -> str | None:
+    """A reason when the test's label/enum values are far from those of the user's examples."""
+    from tools.evals.distribution import SHIFT_TVD, total_variation
+
+    seeds, ref = distributions.get("seeds") or {}, distributions.get("reference") or {}
+    for f in distributions.get("fields") or []:
+        if sum((seeds.get(f) or {}).values()) < 4:
+            continue
+        tvd = total_variation(ref.get(f) or {}, seeds.get(f) or {})
+        if tvd > SHIFT_TVD:
+            top = next(iter((ref.get(f) or {"?": 0})))
+            return (
+                f"the test's {f} values are far from your examples' (distance {tvd:.2f}; the test's most "
+                f"common is {top!r}): its score may not reflect your task — check the test's references"
+            )
+    return None

@@ -326,8 +326,10 @@ def _finish(con, ws, run_id: str, result: dict) -> None:
         for g in gain_lines(summary):
             con.print(f"  {g}")
         v = summary["verdict"]
+        from tools.evals.verdict import verdict_word
+
         con.print(
-            f"Verdict: {'[green]PASS[/green]' if v.get('passed') else '[red]FAIL[/red]'} — "
+            f"Verdict: {verdict_word(v)} — "
             + "; ".join(v.get("reasons", []))
         )
     arts = values.get("artifacts") or {}

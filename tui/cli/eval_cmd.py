@@ -86,7 +86,10 @@ def print_report(report: dict) -> None:
             f"{report['judge'].get('position_bias_rate') or 0:.0%}"
         )
     v = report["verdict"]
-    con.print(f"[bold {'green' if v['passed'] else 'red'}]{'PASS' if v['passed'] else 'FAIL'}[/]")
+    from tools.evals.verdict import verdict_word
+
+    word = verdict_word(v)
+    con.print(f"[bold {dict(PASS='green', FAIL='red').get(word, 'yellow')}]{word}[/]")
     for r in v["reasons"]:
         con.print(f"  {r}")
     if report.get("failures"):

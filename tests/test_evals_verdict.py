@@ -1,0 +1,160 @@
+"""The verdict cannot be fooled: a constant answer never passes, a CI that straddles the bar is
+inconclusive (with the rows that would settle it), a test far from the user's examples is flagged."""
+
+from __future__ import annotations
+
+import json
+
+from tools.evals import decide_verdict
+from tools.evals._metrics import paired_bootstrap_diff
+from tools.evals.distribution import (
+    categorical_fields,
+    collapsed_fields,
+    distribution,
+    majority_answer,
+)
+from tools.evals.verdict import rows_to_settle, verdict_word
+from tools.spec import TaskSpec
+
+SIZES = {"type": "string", "enum": ["small", "medium", "large"]}
+SPEC = TaskSpec(
+    spec="orders",
+    output={
+        "format": "json",
+        "schema": {"type": "object", "properties": {"item": {"type": "string"}, "size": SIZES}},
+    },
+)
+
+
+def _sys(kind, mean, ci=None, fmt=1.0):
+    return {
+        "kind": kind,
+        "metrics": {"acc": {"mean": mean, "ci": ci or [mean, mean], "n": 80}},
+        "format_rate": fmt,
+    }
+
+
+def test_majority_answer_is_per_field_for_json_and_the_top_label():
+    answers = [
+        '{"item": "latte", "size": "large"}',
+        '{"item": "tea", "size": "large"}',
+        '{"item": "latte", "size": "small"}',
+    ]
+    assert json.loads(majority_answer(answers, SPEC)) == {"item": "latte", "size": "large"}
+    lab = TaskSpec(spec="route", output={"format": "label", "labels": ["billing", "shipping"]})
+    assert majority_answer(["Billing", "shipping", "billing."], lab) == "billing"
+    assert majority_answer([], SPEC) is None
+
+
+def test_collapse_is_found_only_when_the_references_vary():
+    refs = [json.dumps({"item": "tea", "size": s}) for s in ["small", "medium", "large", "small"] * 5]
+    fields = categorical_fields(SPEC, refs)
+    assert fields == ["size"]  # the schema's enum; free-text `item` with one value is not categorical
+    ref = distribution(refs, SPEC, fields)
+    const = distribution(['{"item": "tea", "size": "large"}'] * 20, SPEC, fields)
+    varied = distribution(refs, SPEC, fields)
+    assert collapsed_fields(const, ref) == [
+        {"field": "size", "value": "large", "count": 20, "n": 20, "reference_values": 3}
+    ]
+    assert collapsed_fields(varied, ref) == []
+    same = distribution(['{"size": "large"}'] * 20, SPEC, fields)
+    assert collapsed_fields(const, same) == []  # the references are constant too: not a collapse
+
+
+def test_a_collapsed_candidate_fails_even_with_a_higher_score():
+    refs = [json.dumps({"size": s}) for s in ["large"] * 12 + ["small"] * 4 + ["medium"] * 4]
+    fields = categorical_fields(SPEC, refs)
+    dist = {
+        "fields": fields,
+        "reference": distribution(refs, SPEC, fields),
+        "seeds": distribution(refs, SPEC, fields),
+        "systems": {"tuned": distribution(['{"size": "large"}'] * 20, SPEC, fields)},
+    }
+    dist["collapsed"] = {"tuned": collapsed_fields(dist["systems"]["tuned"], dist["reference"])}
+    systems = {"prompted": _sys("prompted", 0.4), "tuned": _sys("tuned", 0.6)}
+    v = decide_verdict(
+        primary_metric="acc", baseline="prompted", candidate="tuned", systems=systems, distributions=dist
+    )
+    assert v["status"] == "fail" and not v["passed"] and v["checks"]["varied_answers"] is False
+    assert any("size = large for 20 of 20" in r for r in v["reasons"])
+
+
+def test_the_trivial_baseline_must_be_beaten():
+    systems = {
+        "majority answer": _sys("trivial", 0.31),
+        "prompted": _sys("prompted", 0.20),
+        "tuned": _sys("tuned", 0.31),
+    }
+    v = decide_verdict(
+        primary_metric="acc",
+        baseline="majority answer",
+        candidate="tuned",
+        systems=systems,
+        success=type("S", (), {"min_improvement": -0.5})(),
+    )
+    # within the (lenient) bar of the best baseline, but exactly as good as a constant: refused
+    assert v["checks"]["improvement"] is True
+    systems["prompted"] = _sys("prompted", 0.35)
+    v = decide_verdict(
+        primary_metric="acc",
+        baseline="prompted",
+        candidate="tuned",
+        systems=systems,
+        success=type("S", (), {"min_improvement": -0.5})(),
+    )
+    assert v["checks"]["beats_trivial"] is False and v["status"] == "fail"
+
+
+def test_a_ci_that_straddles_the_bar_is_inconclusive_with_rows_to_settle():
+    cand = [1.0, 1.0, 0.0] * 6
+    base = [1.0, 0.0, 0.0, 1.0] * 4 + [0.0, 0.0]
+    paired = paired_bootstrap_diff(cand, base, seed=0)
+    assert paired["ci"][0] < 0.1 * (sum(base) / len(base)) < paired["ci"][1]
+    systems = {
+        "prompted": _sys("prompted", sum(base) / 18),
+        "tuned": _sys("tuned", sum(cand) / 18),
+    }
+    v = decide_verdict(
+        primary_metric="acc",
+        baseline="prompted",
+        candidate="tuned",
+        systems=systems,
+        paired=paired,
+        n_test=18,
+    )
+    assert v["status"] == "inconclusive" and not v["passed"] and verdict_word(v) == "INCONCLUSIVE"
+    assert v["checks"]["improvement"] is None and v["add_test_rows"] and v["add_test_rows"] > 0
+    assert any("more test rows would settle it" in r for r in v["reasons"])
+    assert any("can tell differences larger than about ±" in r for r in v["reasons"])
+    # the same difference measured on a test 25x larger is no longer ambiguous
+    big = paired_bootstrap_diff(cand * 25, base * 25, seed=0)
+    v = decide_verdict(
+        primary_metric="acc", baseline="prompted", candidate="tuned", systems=systems, paired=big, n_test=450
+    )
+    assert v["status"] == "pass"
+
+
+def test_rows_to_settle_shrinks_with_a_larger_margin():
+    near = rows_to_settle({"mean": 0.05, "ci": [-0.1, 0.2], "n": 20}, 0.0, 20)
+    far = rows_to_settle({"mean": 0.12, "ci": [-0.03, 0.27], "n": 20}, 0.0, 20)
+    assert near > far > 0
+    assert rows_to_settle({"mean": 0.0, "ci": [-0.1, 0.1], "n": 20}, 0.0, 20) is None
+
+
+def test_a_test_far_from_the_users_examples_is_inconclusive():
+    lab = TaskSpec(spec="route", output={"format": "label", "labels": ["a", "b", "c", "d"]})
+    refs = ["a"] * 70 + ["b"] * 10
+    seeds = ["a", "b", "c", "d"] * 4
+    fields = categorical_fields(lab, refs)
+    dist = {
+        "fields": fields,
+        "reference": distribution(refs, lab, fields),
+        "seeds": distribution(seeds, lab, fields),
+        "systems": {"tuned": distribution(refs, lab, fields)},
+        "collapsed": {},
+    }
+    systems = {"prompted": _sys("prompted", 0.2), "tuned": _sys("tuned", 0.9)}
+    v = decide_verdict(
+        primary_metric="acc", baseline="prompted", candidate="tuned", systems=systems, distributions=dist
+    )
+    assert v["status"] == "inconclusive" and any("far from your examples" in r for r in v["reasons"])
