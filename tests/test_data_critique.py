@@ -83,14 +83,15 @@ def test_hardness_filter_marks_what_the_student_already_knows(embedded):
         make_row("France", "Paris", system="Reply with only the capital city of the country."),
         make_row(
             "Japan",
-            "The capital of Japan is Tokyo, a very large city.",
+            "Tokyo (東京), seat of government since 1868.",
             system="Reply with only the capital city of the country.",
         ),
     ]
     kept, report = hardness_filter(rows, None, student=embedded, max_replace_share=0.5, max_tokens=6)
     assert report["checked"] == 2
     flagged = [r for r in kept if "student_correct" in r["metadata"]["flags"]]
-    # at most half may be removed; the long answer is one a 6-token student cannot produce
+    # at most half may be removed; the long answer is one a 6-token student cannot produce (by the
+    # evaluation's own scorer: token F1 for text)
     assert len(report["removed"]) <= 1 and report["n_to_replace"] == len(report["removed"])
     assert report["student_correct"] == len(flagged) + len(report["removed"])
     assert any(r["messages"][1]["content"] == "Japan" for r in kept)

@@ -21,6 +21,7 @@ from tools.evals._metrics import mean_with_ci, paired_bootstrap_diff, win_rate
 from tools.evals._primary import primary_metric_for, score_output
 from tools.evals.systems import (
     BASELINE_KINDS,
+    TRIVIAL_NAME,
     SystemSpec,
     build_systems,
     generate_outputs,
@@ -29,7 +30,6 @@ from tools.evals.systems import (
     split_row,
     template_default_system_prompt,
 )
-from tools.evals.systems import TRIVIAL_NAME
 
 FORGETTING_SET = Path(__file__).with_name("forgetting.jsonl")
 REGRESSED_BY = 1e-9  # any drop in the per-example primary score flags the example
