@@ -278,7 +278,15 @@ def generate_examples(
         if reason is None:
             seen_sigs.append(minhash(text))
         journal.add(entry)
-        progress({"event": "input", "slot": slot, "accepted": reason is None, "reason": reason})
+        progress(
+            {
+                "event": "input",
+                "slot": slot,
+                "accepted": reason is None,
+                "reason": reason,
+                "total": sum(g["n"] for g in groups),
+            }
+        )
 
     try:
         for group in groups:
@@ -382,7 +390,14 @@ def generate_examples(
                     },
                 )
                 journal.add({"kind": "answer", "key": key, "row": row, "cost_usd": comp.cost_usd})
-                progress({"event": "answer", "key": key, "done": len(journal.answers)})
+                progress(
+                    {
+                        "event": "answer",
+                        "key": key,
+                        "done": len(journal.answers),
+                        "total": sum(len(g.get("inputs") or []) for g in groups),
+                    }
+                )
 
             if todo:
                 _run(
