@@ -27,10 +27,10 @@ class OutputSpec(BaseModel):
     regex: str | None = Field(default=None, description="a pattern every answer must match")
     max_chars: int | None = None
     min_chars: int | None = None
-    grounded: bool = Field(
+    grounded: bool | list[str] = Field(
         default=False,
-        description="extraction tasks: every string value of a JSON answer (or a "
-        "text answer) must appear in the input",
+        description="extraction tasks: every value of a JSON answer (or a text answer) must be written "
+        "in the input (numbers as digits or words); a list names the JSON fields this holds for",
     )
 
     def describe(self) -> str:
@@ -50,8 +50,10 @@ class OutputSpec(BaseModel):
             parts = [f"the answer is exactly one of: {', '.join(self.labels or [])}"]
         else:
             parts = ["the answer is plain text"]
-        if self.grounded:
+        if self.grounded is True:
             parts.append("every value it gives appears in the input")
+        elif self.grounded:
+            parts.append(f"the values of {', '.join(self.grounded)} appear in the input")
         if self.regex:
             parts.append(f"it matches the pattern {self.regex}")
         if self.max_chars:

@@ -230,5 +230,13 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "task": spec.to_yaml_dict(),
         "answers": answers,
         "rewind": None,
-        "log": [f"interview: spec = {spec.spec!r}; {len(spec.examples)} examples on hand"],
+        "log": [f"interview: spec = {spec.spec!r}; {len(spec.examples)} examples on hand"]
+        + [f"inferred from your examples: {n}" for n in _inferred_notes(run)],
     }
+
+
+def _inferred_notes(run) -> list[str]:
+    from tools.workspace import read_json
+
+    p = run.path / "inferred.json"
+    return list(read_json(p).get("notes") or []) if p.exists() else []

@@ -1,0 +1,91 @@
+"""What a task's examples say about its answers, and the checks that follow from it."""
+
+from __future__ import annotations
+
+from tools.data.checks import check_answer
+from tools.data.infer import grounded_fields, infer_output, numbers_in, output_spec_for
+from tools.spec import parse_spec_dict
+
+SIZES = ["small", "medium", "large"]
+ORDERS = {
+    "spec": "Turn a cafe order into JSON.",
+    "examples": [
+        {"input": "two large lattes with oat milk", "output": '{"item": "latte", "size": "large", "quantity": 2, "milk": "oat"}'},
+        {"input": "One medium cappuccino please", "output": '{"item": "cappuccino", "size": "medium", "quantity": 1, "milk": "none"}'},
+        {"input": "3 large mochas, soy", "output": '{"item": "mocha", "size": "large", "quantity": 3, "milk": "soy"}'},
+        {"input": "a medium flat white with whole milk", "output": '{"item": "flat white", "size": "medium", "quantity": 1, "milk": "whole"}'},
+    ],
+    "output": {"format": "json", "schema": {"type": "object", "properties": {"size": {"type": "string", "enum": SIZES}}}},
+}  # fmt: skip
+
+
+def test_numbers_are_read_as_digits_and_words():
+    assert numbers_in("Two lattes and a dozen cookies, 3 teas") == {2.0, 12.0, 3.0}
+
+
+def test_grounded_fields_are_those_written_in_every_input():
+    # milk "none" is not written in the input: only item, size, quantity are grounded ("two" is 2)
+    assert grounded_fields(ORDERS["examples"]) == ["item", "quantity", "size"]
+    assert output_spec_for("json", ORDERS["examples"])["grounded"] == ["item", "quantity", "size"]
+
+
+def test_a_headless_task_gets_what_its_examples_show_and_says_so():
+    spec = parse_spec_dict(ORDERS)
+    notes = infer_output(spec)
+    assert spec.output.grounded == ["item", "quantity", "size"] and spec.output.format == "json"
+    assert len(notes) == 1 and "grounded fields: item, quantity, size" in notes[0]
+    # no output block at all: the shape is inferred too
+    bare = parse_spec_dict({k: v for k, v in ORDERS.items() if k != "output"})
+    notes = infer_output(bare)
+    assert bare.output.format == "json" and any("answer shape: json" in n for n in notes)
+    # what the task file says explicitly is never overridden
+    said = parse_spec_dict(ORDERS | {"output": ORDERS["output"] | {"grounded": False}})
+    assert infer_output(said) == [] and said.output.grounded is False
+    labels = parse_spec_dict(
+        {"spec": "route", "examples": [{"input": f"m{i}", "output": lab} for i, lab in enumerate("abab")]}
+    )
+    infer_output(labels)
+    assert labels.output.format == "label" and labels.output.labels == ["a", "b"]
+
+
+def test_checks_catch_the_wrong_answers_a_weak_teacher_gives():
+    spec = parse_spec_dict(ORDERS)
+    infer_output(spec)
+    # "three small coffee cups" → size large: the input names exactly one size, the answer another
+    bad = check_answer(
+        '{"item": "coffee", "size": "large", "quantity": 3, "milk": "none"}', spec, "three small coffee cups"
+    )
+    assert ("incorrect", "the input says 'small' but size is 'large'") in bad
+    # "a pair of small lutosos" → quantity 1: the input names one number, 2
+    bad = check_answer(
+        '{"item": "lutoso", "size": "small", "quantity": 1, "milk": "none"}', spec, "a pair of small lutosos"
+    )
+    assert bad == [("incorrect", "value(s) '1' do not appear in the input")]
+    # an item that is nowhere in the sentence
+    bad = check_answer(
+        '{"item": "sushi", "size": "small", "quantity": 2, "milk": "none"}', spec, "two small teas"
+    )
+    assert bad == [("incorrect", "value(s) 'sushi' do not appear in the input")]
+    # right answers pass, with number words and an implied quantity of one
+    assert (
+        check_answer(
+            '{"item": "tea", "size": "small", "quantity": 2, "milk": "none"}', spec, "Two small teas"
+        )
+        == []
+    )
+    assert (
+        check_answer(
+            '{"item": "latte", "size": "large", "quantity": 1, "milk": "oat"}', spec, "a large latte, oat"
+        )
+        == []
+    )
+
+
+def test_a_label_that_contradicts_the_input_is_flagged():
+    spec = parse_spec_dict(
+        {"spec": "route", "output": {"format": "label", "labels": ["billing", "shipping"]}}
+    )
+    assert check_answer("shipping", spec, "My billing address is wrong") == [
+        ("incorrect", "the input says 'billing' but the label is 'shipping'")
+    ]
+    assert check_answer("billing", spec, "billing for shipping is too high") == []  # names both: cannot tell

@@ -1,0 +1,152 @@
+"""What a task's own examples say about its answers: the answer shape, a JSON answer's keys, which
+fields are copied from the input (grounded), the labels. The interview asks the person to confirm
+these guesses; a headless run applies them and says so in the spec it writes. Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+    "forty": 40, "fifty": 50, "dozen": 12, "pair": 2, "couple": 2, "single": 1, "double": 2, "triple": 3,
+    "half-dozen": 6,
+}  # fmt: skip
+WORD_FOR = {v: k for k, v in reversed(list(_NUMBER_WORDS.items()))}
+_TOKEN = re.compile(r"[\w-]+")
+
+
+def _json_object(text: str) -> dict | None:
+    from tools.evals import parse_json_output
+
+    value, _ = parse_json_output(text)
+    return value if isinstance(value, dict) else None
+
+
+def numbers_in(text: str) -> set[float]:
+    """Every number written in `text`, as digits ("3", "2.5") or words ("three", "a dozen")."""
+    out: set[float] = set()
+    for tok in _TOKEN.findall(text.lower()):
+        if tok in _NUMBER_WORDS:
+            out.add(float(_NUMBER_WORDS[tok]))
+        else:
+            try:
+                out.add(float(tok.replace(",", "")))
+            except ValueError:
+                pass
+    return out
+
+
+def value_in_input(value: Any, input_text: str) -> bool | None:
+    """Is a JSON leaf value written in the input? None when it cannot be told (booleans, null, and
+    0/1, which are usually implied — "a latte" is quantity 1 — unless the input names another number)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        nums = numbers_in(input_text)
+        if value in (0, 1):  # usually implied; wrong only when the input names one other number
+            return None if len(nums) != 1 else float(value) in nums
+        return float(value) in nums
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        return " ".join(value.lower().split()) in " ".join(input_text.lower().split())
+    return None
+
+
+def grounded_fields(examples: list[dict]) -> list[str]:
+    """Top-level JSON fields whose value is written in the input in every example that can tell
+    (at least 2, and in at least half of the examples)."""
+    pairs = [(str(e.get("input", "")), _json_object(str(e.get("output", "")))) for e in examples]
+    pairs = [(i, o) for i, o in pairs if o is not None]
+    if not pairs:
+        return []
+    keys = set(pairs[0][1])
+    for _, o in pairs[1:]:
+        keys &= set(o)
+    out = []
+    for k in sorted(keys):
+        seen = [value_in_input(o[k], i) for i, o in pairs]
+        told = [s for s in seen if s is not None]
+        if len(told) >= max(2, len(pairs) // 2) and all(told):
+            out.append(k)
+    return out
+
+
+def guess_output_format(spec_text: str, examples: list[dict]) -> str:
+    """The likeliest answer shape: from the examples when there are some, else from the spec's words."""
+    outs = [str(e.get("output", "")).strip() for e in examples]
+    if outs and all(_json_object(o) is not None for o in outs):
+        return "json"
+    distinct = set(outs)
+    if (
+        len(outs) >= 4
+        and len(distinct) <= max(2, len(outs) // 2)
+        and all(len(o) <= 30 and "\n" not in o for o in outs)
+    ):
+        return "label"
+    if not outs and "json" in spec_text.lower():
+        return "json"
+    return "text"
+
+
+def output_spec_for(fmt: str, examples: list[dict], previous: dict | None = None) -> dict:
+    """The task's `output:` block for a chosen format, filled in from the examples: a JSON object's
+    required keys (those every example has) and the fields copied from the input (`grounded`: true
+    when every field is, else the list of those that are); a label task's labels."""
+    out: dict = {"format": fmt}
+    pairs = [(str(e.get("input", "")), str(e.get("output", "")).strip()) for e in examples]
+    if fmt == "json":
+        objs = [o for _, o in pairs if _json_object(o) is not None]
+        if objs:
+            keys = set(_json_object(objs[0]))
+            for o in objs[1:]:
+                keys &= set(_json_object(o))
+            out["schema"] = {"type": "object", "required": sorted(keys)}
+            fields = grounded_fields(examples)
+            if fields:
+                out["grounded"] = True if set(fields) == keys else fields
+    elif fmt == "label":
+        labels = sorted({o for _, o in pairs if o})
+        if 2 <= len(labels) <= 50:
+            out["labels"] = labels
+        elif previous and previous.get("format") == "label" and previous.get("labels"):
+            out["labels"] = list(previous["labels"])
+    return out
+
+
+def infer_output(spec) -> list[str]:
+    """Fill in what the task file left out and its examples show; returns one note per inference
+    (the headless run prints them and they are kept in the spec it writes). Mutates `spec.output`."""
+    examples = [e.model_dump() for e in spec.examples]
+    out = spec.output
+    notes: list[str] = []
+    if not examples:
+        return notes
+    explicit = out.model_fields_set
+    if "format" not in explicit:
+        fmt = guess_output_format(spec.spec, examples)
+        if fmt != out.format:
+            out.format = fmt
+            notes.append(f"answer shape: {fmt} (every example's answer is {_shape_words(fmt)})")
+    if out.format == "json" and "grounded" not in explicit:
+        keys = set(_json_object(examples[0]["output"]) or {})
+        fields = grounded_fields(examples)
+        if fields:
+            out.grounded = True if set(fields) == keys else fields
+            notes.append(
+                f"grounded fields: {', '.join(fields)} (in every example their value is written in the input)"
+            )
+    if out.format == "label" and not out.labels:
+        labels = sorted({str(e["output"]).strip() for e in examples if str(e["output"]).strip()})
+        if len(labels) >= 2:
+            out.labels = labels
+            notes.append(f"labels: {', '.join(labels)} (from the examples)")
+    return notes
+
+
+def _shape_words(fmt: str) -> str:
+    return {"json": "a JSON object", "label": "one of a few short labels", "text": "free text"}[fmt]
