@@ -16,9 +16,12 @@ def _compiled(pattern: str) -> re.Pattern:
     return re.compile(pattern, re.S)
 
 
-def ungrounded_values(obj, input_text: str) -> list[str]:
-    """String values (at any depth) of a JSON answer that do not occur in the input, case-insensitively. Pure."""
-    haystack = " ".join(input_text.lower().split())
+def ungrounded_values(obj, input_text: str, fields: list[str] | None = None) -> list[str]:
+    """Values (at any depth) of a JSON answer that are not written in the input: strings
+    case-insensitively, numbers as digits or words ("three" is 3). With `fields`, only those top-level
+    fields are checked. Values that cannot be told (booleans, null, 0 and 1) pass. Pure."""
+    from tools.data.infer import value_in_input
+
     out: list[str] = []
 
     def walk(v) -> None:
@@ -28,20 +31,52 @@ def ungrounded_values(obj, input_text: str) -> list[str]:
         elif isinstance(v, list):
             for x in v:
                 walk(x)
-        elif isinstance(v, str) and v.strip() and " ".join(v.lower().split()) not in haystack:
-            out.append(v)
-        elif isinstance(v, (int, float)) and not isinstance(v, bool) and str(v) not in haystack:
+        elif value_in_input(v, input_text) is False:
             out.append(str(v))
 
-    walk(obj)
+    if fields is not None and isinstance(obj, dict):
+        for f in fields:
+            if f in obj:
+                walk(obj[f])
+    else:
+        walk(obj)
     return out
+
+
+def _mentions(text: str, value: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(value.lower())}(?!\w)", text.lower()) is not None
+
+
+def contradicted_choices(answer_obj, spec: TaskSpec, input_text: str) -> list[str]:
+    """Where the input names exactly one of a field's allowed values (a schema enum, or a label) and
+    the answer picks another: "the input says 'small' but size is 'large'". Pure."""
+    out = spec.output
+    problems = []
+    if out.format == "label" and out.labels and isinstance(answer_obj, str):
+        named = [lab for lab in out.labels if _mentions(input_text, lab)]
+        if len(named) == 1 and answer_obj.strip().lower() != named[0].lower():
+            problems.append(f"the input says {named[0]!r} but the label is {answer_obj.strip()!r}")
+        return problems
+    props = (out.json_schema or {}).get("properties") if isinstance(out.json_schema, dict) else None
+    if not isinstance(answer_obj, dict) or not isinstance(props, dict):
+        return problems
+    for field, sub in props.items():
+        enum = sub.get("enum") if isinstance(sub, dict) else None
+        if not isinstance(enum, list) or field not in answer_obj:
+            continue
+        named = [v for v in enum if isinstance(v, str) and _mentions(input_text, v)]
+        got = answer_obj[field]
+        if len(named) == 1 and str(got).lower() != named[0].lower():
+            problems.append(f"the input says {named[0]!r} but {field} is {got!r}")
+    return problems
 
 
 def check_answer(answer: str, spec: TaskSpec | None, input_text: str | None = None) -> list[tuple[str, str]]:
     """A list of (category, reason) for every way `answer` breaks the spec's output rules; [] when fine.
 
     With `output.grounded` and the input given, extracted values must occur in the input (catches a teacher
-    that copies values from its few-shot examples)."""
+    that copies values from its few-shot examples); and where the input names exactly one allowed value
+    of an enum field or label, the answer must pick that one."""
     if spec is None:
         return []
     out = spec.output
@@ -60,21 +95,26 @@ def check_answer(answer: str, spec: TaskSpec | None, input_text: str | None = No
             err = validate_against(obj, out.json_schema)
             if err:
                 problems.append(("format", f"answer does not match the JSON Schema: {err}"))
-            elif out.grounded and input_text is not None:
-                missing = ungrounded_values(obj, input_text)
-                if missing:
-                    problems.append(
-                        (
-                            "incorrect",
-                            f"value(s) {', '.join(map(repr, missing[:3]))} do not appear in the input",
+            elif input_text is not None:
+                if out.grounded:
+                    fields = None if out.grounded is True else list(out.grounded)
+                    missing = ungrounded_values(obj, input_text, fields)
+                    if missing:
+                        problems.append(
+                            (
+                                "incorrect",
+                                f"value(s) {', '.join(map(repr, missing[:3]))} do not appear in the input",
+                            )
                         )
-                    )
+                problems += [("incorrect", p) for p in contradicted_choices(obj, spec, input_text)]
     elif out.format == "label" and out.labels:
         allowed = {lab.strip().lower() for lab in out.labels}
         if text.lower() not in allowed:
             problems.append(
                 ("label", f"answer {text[:40]!r} is not one of the labels {', '.join(out.labels)}")
             )
+        elif input_text is not None:
+            problems += [("incorrect", p) for p in contradicted_choices(text, spec, input_text)]
     if out.regex:
         try:
             if not _compiled(out.regex).fullmatch(text):
