@@ -218,7 +218,7 @@ def test_shift(distributions: dict) -> str | None:
             continue
         tvd = total_variation(ref.get(f) or {}, seeds.get(f) or {})
         if tvd > SHIFT_TVD:
-            top = next(iter((ref.get(f) or {"?": 0})))
+            top = next(iter(ref.get(f) or {"?": 0}))
             return (
                 f"the test's {f} values are far from your examples' (distance {tvd:.2f}; the test's most "
                 f"common is {top!r}): its score may not reflect your task — check the test's references"
