@@ -5,18 +5,66 @@ Stored as `spec.yaml` in a run; `tunewise run task.yaml` reads the same schema.
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from tools.errors import ConfigError
+
+MAX_EXAMPLES = 100_000  # examples generated per iteration
+MAX_ITERATIONS = 100
+
+
+def _check_range(v, lo, hi):
+    """A number within [lo, hi] (finite), else a ValueError that says the range."""
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValueError(f"must be a finite number from {_num(lo)} to {_num(hi)}")
+    if v < lo or v > hi:
+        raise ValueError(f"{_num(v)} is out of range: use a value from {_num(lo)} to {_num(hi)}")
+    return v
+
+
+def _num(x) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+class FieldProblem(ValueError):
+    """A problem inside a free-form field (e.g. `training.learning_rate`): names the sub-field and a fix."""
+
+    def __init__(self, sub: str, message: str, fix: str | None = None):
+        self.sub, self.message, self.fix = sub, message, fix
+        super().__init__(message)
+
+
+def check_training_overrides(overrides: dict[str, Any]) -> None:
+    """Validate `training:` with the training config's own rules (names, types, choices, ranges, and the
+    cross-field rules among the fields given). Values the automatic config picks are not known yet, so a
+    neutral base is used: only the fields given here can conflict."""
+    if not overrides:
+        return
+    from tools.train.config import TrainConfig, apply_overrides
+
+    base = TrainConfig(method="lora", dtype="bfloat16", eval_steps=1, save_steps=0)
+    try:
+        apply_overrides(base, dict(overrides), source="task training")
+    except ConfigError as e:
+        raise FieldProblem(str(e.where or ""), e.message, e.fix) from None
 
 
 class Example(BaseModel):
     model_config = ConfigDict(extra="forbid")
     input: str
     output: str
+
+    @field_validator("input", "output")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v
 
 
 class OutputSpec(BaseModel):
@@ -32,6 +80,52 @@ class OutputSpec(BaseModel):
         description="extraction tasks: every value of a JSON answer (or a text answer) must be written "
         "in the input (numbers as digits or words); a list names the JSON fields this holds for",
     )
+
+    @field_validator("json_schema")
+    @classmethod
+    def _valid_schema(cls, v: dict | None) -> dict | None:
+        if v is not None:
+            from jsonschema import SchemaError, validators
+
+            try:
+                validators.validator_for(v).check_schema(v)
+            except SchemaError as e:
+                where = "/".join(str(p) for p in e.path) or "(top)"
+                raise ValueError(f"not a valid JSON Schema at {where}: {e.message}") from None
+        return v
+
+    @field_validator("labels")
+    @classmethod
+    def _valid_labels(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None:
+            if not v or any(not str(x).strip() for x in v):
+                raise ValueError("list at least one non-empty label")
+            dup = sorted({x for x in v if v.count(x) > 1})
+            if dup:
+                raise ValueError(f"duplicate label(s): {', '.join(dup)}")
+        return v
+
+    @field_validator("regex")
+    @classmethod
+    def _valid_regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            import re
+
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a valid regular expression ({e})") from None
+        return v
+
+    @field_validator("max_chars", "min_chars")
+    @classmethod
+    def _valid_chars(cls, v: int | None, info: ValidationInfo) -> int | None:
+        if v is not None:
+            _check_range(v, 1, 1_000_000)
+            hi = info.data.get("max_chars") if info.field_name == "min_chars" else None
+            if hi is not None and v > hi:
+                raise ValueError(f"min_chars {v} is larger than max_chars {hi}")
+        return v
 
     def describe(self) -> str:
         """The output constraints in one sentence, for judge, critique and repair prompts. Pure."""
@@ -69,6 +163,31 @@ class RoleSpec(BaseModel):
     model: str | None = None
     base_url: str | None = None
 
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, v: str | None) -> str | None:
+        from tools.llm.registry import PROVIDERS
+
+        if v is not None and v not in PROVIDERS:
+            raise ValueError(
+                f"unknown provider {v!r}; use one of {', '.join(PROVIDERS)} (or leave it out: auto)"
+            )
+        return v
+
+    @field_validator("model")
+    @classmethod
+    def _model_not_blank(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("must not be empty (leave it out for the provider's default)")
+        return v
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError(f"{v!r} is not an http(s) URL, e.g. http://localhost:8000/v1")
+        return v
+
 
 class SuccessCriteria(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -83,6 +202,31 @@ class SuccessCriteria(BaseModel):
     max_forgetting_drop: float = Field(
         0.5, description="max mean judge-score drop on the forgetting set (1–5 scale)"
     )
+
+    @field_validator("primary_metric")
+    @classmethod
+    def _known_metric(cls, v: str | None) -> str | None:
+        if v is not None:
+            from tools.evals._primary import KNOWN_METRICS
+
+            if v not in KNOWN_METRICS:
+                raise ValueError(f"unknown metric {v!r}; use one of {', '.join(KNOWN_METRICS)}")
+        return v
+
+    @field_validator("min_improvement")
+    @classmethod
+    def _improvement_range(cls, v: float) -> float:
+        return _check_range(v, -1.0, 10.0)
+
+    @field_validator("min_format_rate")
+    @classmethod
+    def _rate_range(cls, v: float) -> float:
+        return _check_range(v, 0.0, 1.0)
+
+    @field_validator("max_forgetting_drop")
+    @classmethod
+    def _drop_range(cls, v: float) -> float:
+        return _check_range(v, 0.0, 4.0)
 
 
 class TaskSpec(BaseModel):
@@ -126,6 +270,56 @@ class TaskSpec(BaseModel):
             raise ValueError("must be a non-empty sentence")
         return v.strip()
 
+    @field_validator("name")
+    @classmethod
+    def _name_not_empty(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty (it names the run)")
+        return v.strip()
+
+    @field_validator("system_prompt", "inputs", "documents")
+    @classmethod
+    def _not_blank(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("must not be empty (leave the field out instead)")
+        return v
+
+    @field_validator("budget")
+    @classmethod
+    def _budget_range(cls, v: float | None) -> float | None:
+        return None if v is None else _check_range(v, 0.0, 1_000_000.0)
+
+    @field_validator("n_examples")
+    @classmethod
+    def _n_range(cls, v: int) -> int:
+        return _check_range(v, 1, MAX_EXAMPLES)
+
+    @field_validator("max_iterations")
+    @classmethod
+    def _iterations_range(cls, v: int) -> int:
+        return _check_range(v, 1, MAX_ITERATIONS)
+
+    @field_validator("general_share")
+    @classmethod
+    def _share_range(cls, v: float) -> float:
+        return _check_range(v, 0.0, 0.5)
+
+    @field_validator("axes")
+    @classmethod
+    def _axes_values(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, values in v.items():
+            if not str(name).strip():
+                raise ValueError("an axis needs a name")
+            if not values or any(not str(x).strip() for x in values):
+                raise ValueError(f"axis {name!r} needs at least one non-empty value")
+        return v
+
+    @field_validator("training")
+    @classmethod
+    def _training_config(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_training_overrides(v)
+        return v
+
     @property
     def effective_system_prompt(self) -> str:
         return self.system_prompt or self.spec
@@ -146,29 +340,107 @@ def load_spec(path: str | Path) -> TaskSpec:
 
 
 def parse_spec_dict(data: dict, where: str = "spec", base_dir: Path | None = None) -> TaskSpec:
+    """A validated TaskSpec, or one `ConfigError` naming the first bad field (and how many more there are).
+
+    The error's `field` attribute is the dotted field path (e.g. `training.learning_rate`)."""
     try:
         spec = TaskSpec.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "(root)"
-        extra = ""
-        if err["type"] == "extra_forbidden":
-            extra = f"; allowed: {', '.join(_allowed_fields(err['loc']))}"
-        raise ConfigError(
-            f"field `{field}`: {err['msg']}{extra}", where=where, fix="see the README's task.yaml example"
+        errs = e.errors()
+        first, fix = _describe_error(errs[0])
+        more = [_describe_error(x)[0][0] for x in errs[1:]]
+        field, msg = first
+        tail = f" (and {len(more)} more: {', '.join(dict.fromkeys(more))})" if more else ""
+        raise _config_error(
+            f"field `{field}`: {msg}{tail}", where, fix or "see the README's task.yaml example", field
         ) from None
     if base_dir is not None:
         for attr in ("inputs", "documents"):
             val = getattr(spec, attr)
             if val and not Path(val).is_absolute():
                 setattr(spec, attr, str((base_dir / val).resolve()))
+            if val and not Path(getattr(spec, attr)).exists():
+                kind = "file" if attr == "inputs" else "folder"
+                raise _config_error(
+                    f"field `{attr}`: {kind} {getattr(spec, attr)} not found",
+                    where,
+                    f"give a path relative to the task file ({base_dir}) or an absolute one",
+                    attr,
+                )
     if spec.output.format == "label" and not spec.output.labels:
-        raise ConfigError(
+        raise _config_error(
             "field `output.labels` is required when output.format is label",
-            where=where,
-            fix="list the allowed labels, e.g. labels: [positive, negative]",
+            where,
+            "list the allowed labels, e.g. labels: [positive, negative]",
+            "output.labels",
         )
+    _check_examples(spec, where)
     return spec
+
+
+def _describe_error(err: dict) -> tuple[tuple[str, str], str | None]:
+    """((dotted field, message), fix) for one pydantic error."""
+    loc = [str(p) for p in err["loc"]]
+    problem = (err.get("ctx") or {}).get("error")
+    if isinstance(problem, FieldProblem):
+        field = ".".join(loc + ([problem.sub] if problem.sub else []))
+        return (field, problem.message), problem.fix
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg += f"; allowed: {', '.join(_allowed_fields(err['loc']))}"
+    return (".".join(loc) or "(root)", msg), None
+
+
+def _config_error(message: str, where: str, fix: str, field: str) -> ConfigError:
+    e = ConfigError(message, where=where, fix=fix)
+    e.field = field
+    return e
+
+
+def _check_examples(spec: TaskSpec, where: str) -> None:
+    """Examples must have the answer shape the task asks for: they become few-shot prompts and seeds."""
+    import json
+
+    out = spec.output
+    for i, ex in enumerate(spec.examples):
+        field = f"examples.{i}.output"
+        if out.format == "json":
+            try:
+                value = json.loads(ex.output)
+            except json.JSONDecodeError as e:
+                raise _config_error(
+                    f"field `{field}`: not valid JSON ({e.msg}) but output.format is json",
+                    where,
+                    "write the example answer as a JSON value, quoted in YAML: output: '{\"key\": 1}'",
+                    field,
+                ) from None
+            if out.json_schema:
+                from jsonschema import validators
+
+                problem = next(
+                    iter(validators.validator_for(out.json_schema)(out.json_schema).iter_errors(value)), None
+                )
+                if problem is not None:
+                    raise _config_error(
+                        f"field `{field}`: does not match output.schema ({problem.message})",
+                        where,
+                        "fix the example or the schema",
+                        field,
+                    )
+        elif out.format == "label" and out.labels and ex.output.strip() not in out.labels:
+            raise _config_error(
+                f"field `{field}`: {ex.output.strip()!r} is not one of output.labels ({', '.join(out.labels)})",
+                where,
+                "use one of the labels, or add it to output.labels",
+                field,
+            )
+        if out.regex and not re.search(out.regex, ex.output):
+            raise _config_error(
+                f"field `{field}`: does not match output.regex {out.regex!r}",
+                where,
+                "fix the example or the pattern",
+                field,
+            )
 
 
 def _allowed_fields(loc) -> list[str]:
