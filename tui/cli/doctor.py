@@ -95,9 +95,20 @@ def collect(load_model: bool = False) -> list[tuple[str, str, str]]:
     return rows
 
 
-def run_doctor(brief: bool = False) -> int:
-    rows = collect(load_model=False)
+def run_doctor(brief: bool = False, as_json: bool = False) -> int:
+    from tui.cli.common import json_mode, print_json
+
+    with json_mode(as_json):
+        rows = collect(load_model=False)
     failed = any(s == "fail" for _, s, _ in rows)
+    if as_json:
+        print_json(
+            {
+                "ok": not failed,
+                "checks": [{"check": n, "status": s, "detail": d} for n, s, d in rows],
+            }
+        )
+        return 1 if failed else 0
     if brief:
         for name, status, detail in rows:
             print(f"{status:4} {name}: {detail}")

@@ -12,6 +12,7 @@ app = typer.Typer(
     name="tunewise",
     help="Decide prompt vs RAG vs fine-tune, build data with a teacher, train LoRA/QLoRA, judge the result.\n\n"
     "Run with no command to open the terminal app.",
+    epilog=common.EXIT_CODES_HELP,
     no_args_is_help=False,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -19,8 +20,25 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("tunewise")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            v = "unknown (not installed)"
+        print(f"tunewise {v}")
+        raise typer.Exit(0)
+
+
 @app.callback(invoke_without_command=True)
-def _root(ctx: typer.Context) -> None:
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False, "--version", help="print the version and exit", is_eager=True, callback=_print_version
+    ),
+) -> None:
     if ctx.invoked_subcommand is None:
         from tui.app import run_app
 
@@ -28,16 +46,21 @@ def _root(ctx: typer.Context) -> None:
 
 
 @app.command()
-def doctor(brief: bool = typer.Option(False, "--brief", help="one line per check, no model load")) -> None:
-    """Check Python, torch/CUDA, bitsandbytes, providers (keys present/absent), the embedded model, the workspace."""
+def doctor(
+    brief: bool = typer.Option(False, "--brief", help="one line per check, no model load"),
+    as_json: bool = typer.Option(False, "--json", help="print the checks as one JSON document"),
+) -> None:
+    """Check Python, torch/CUDA, bitsandbytes, providers (keys present/absent), the embedded model, the workspace.
+
+    Exit code: 0 every check passed or warned, 1 a check failed."""
     from tui.cli.doctor import run_doctor
 
-    raise typer.Exit(run_doctor(brief=brief))
+    raise typer.Exit(run_doctor(brief=brief, as_json=as_json))
 
 
 @app.command()
 def chat(
-    prompt: str = typer.Argument(..., help="the message to send"),
+    prompt: str = typer.Argument(..., metavar="PROMPT", help="the message to send"),
     provider: str = typer.Option(
         None, "--provider", "-p", help="local | openai | anthropic | compatible (default: auto)"
     ),
