@@ -22,6 +22,17 @@ def _it(state: AgentState) -> int:
     return int(state.get("iteration") or 1)
 
 
+MIN_TEST_ROWS = 60  # below this a 95% CI is too wide to tell a 10% gain from noise
+MAX_TEST_SHARE = 0.3
+
+
+def test_ratios(n: int) -> tuple[float, float, float]:
+    """(train, val, test): the test gets MIN_TEST_ROWS when that is at most MAX_TEST_SHARE of the rows,
+    else that share (the verdict then says what difference the smaller test can detect). Pure."""
+    test = min(MAX_TEST_SHARE, max(0.1, MIN_TEST_ROWS / n)) if n else 0.1
+    return (round(0.9 - test, 4), 0.1, round(test, 4))
+
+
 @budget_stop
 def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx = runtime.context
@@ -42,10 +53,14 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             for split in ("train", "val", "test"):
                 existing += [_user_text(r) for r in read_split(run, state["data_version"], split)]
         ctx.emit("status", message=f"generate: {n} examples with the teacher (iteration {it})")
+        from tools.llm.registry import can_grade
+
+        judge = ctx.provider("judge", spec, run.id)
         rows = generate_examples(
             spec,
             n,
             teacher=ctx.provider("teacher", spec, run.id),
+            grader=judge if can_grade(judge) else None,
             workdir=wd / "gen",
             budget=None,
             targeted=targeted,
@@ -59,21 +74,52 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             raise BudgetExceeded(
                 f"budget stop during generation after {len(rows)} examples (kept in {wd / 'gen'})"
             )
-        atomic_write_jsonl(wd / "generated.jsonl", list(rows))
+        from tools.data.generate import generation_summary
+
+        augmented = augment_for(spec, rows, n, quick=ctx.quick) if not targeted else []
+        atomic_write_jsonl(wd / "generated.jsonl", list(rows) + augmented)
+        summary = generation_summary(rows)
         done = save_step(
             run,
             it,
             "generate",
             {
-                "n": len(rows),
+                "n": len(rows) + len(augmented),
+                "teacher": len(rows),
+                "augmented": len(augmented),
                 "targeted": bool(targeted),
                 "provider_calls": rows.provider_calls,
                 "cost_usd": rows.cost_usd,
+                "rejected_inputs": summary["rejected_inputs"],
+                "shortfall": summary["shortfall"],
             },
         )
+    rejected = done.get("rejected_inputs") or {}
+    off = sum(v for k, v in rejected.items() if k.startswith("off task"))
     return {
-        "log": [f"generate: {done['n']} examples (iteration {it}{', targeted' if done['targeted'] else ''})"]
+        "log": [
+            f"generate: {done['n']} examples (iteration {it}{', targeted' if done['targeted'] else ''}"
+            + (
+                f"; {done['augmented']} made from your examples by swapping values"
+                if done.get("augmented")
+                else ""
+            )
+            + (f"; {off} off-task inputs rejected" if off else "")
+            + ")"
+        ]
     }
+
+
+def augment_for(spec, rows, n: int, *, quick: bool = False) -> list[dict]:
+    """Exact pairs made from the seeds by value substitution (grounded extraction tasks only), up to
+    AUGMENT_SHARE of the requested examples."""
+    from tools.data.augment import AUGMENT_SHARE, augment_examples
+
+    if not spec.output.grounded or spec.output.format != "json":
+        return []
+    k = min(4, n) if quick else round(AUGMENT_SHARE * n)
+    seen = [_user_text(r) for r in rows]
+    return augment_examples(spec, k, avoid=seen)
 
 
 @budget_stop
@@ -218,12 +264,17 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             # new examples to train/val only.
             new = split_rows(rows, ratios=(0.9, 0.1, 0.0), seed=it, label_key=label_key, regression_n=0)
             splits = {s: read_split(run, base, s) + new.get(s, []) for s in ("train", "val")}
+                "generate": load_step(run, it, "generate"),
             splits["test"] = read_split(run, base, "test")
             splits["regression"] = read_split(run, base, "regression")
             reason = f"iteration {it}: +{len(rows)} targeted examples on top of {base}"
         else:
             splits = split_rows(
-                rows, seed=0, label_key=label_key, regression_n=min(30, max(4, len(rows) // 8))
+                rows,
+                ratios=test_ratios(len(rows)),
+                seed=0,
+                label_key=label_key,
+                regression_n=min(30, max(4, len(rows) // 8)),
             )
             reason = "iteration 1: teacher-generated, critiqued and reviewed examples"
         version = write_data_version(

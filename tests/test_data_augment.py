@@ -1,0 +1,73 @@
+"""Exact pairs made from the seeds by swapping values, and the test split's size."""
+
+from __future__ import annotations
+
+import json
+
+from tools.data.augment import augment_examples, candidates
+from tools.data.checks import check_answer
+from tools.data.infer import infer_output
+from tools.spec import parse_spec_dict
+
+SIZES = {"type": "string", "enum": ["small", "medium", "large"]}
+TASK = {
+    "spec": "Turn a cafe order into JSON.",
+    "examples": [
+        {"input": "Can I get two large oat milk lattes, please?", "output": '{"item": "latte", "size": "large", "quantity": 2, "milk": "oat"}'},
+        {"input": "One small americano, black.", "output": '{"item": "americano", "size": "small", "quantity": 1, "milk": "none"}'},
+        {"input": "I'd like 3 small cappuccinos with soy milk.", "output": '{"item": "cappuccino", "size": "small", "quantity": 3, "milk": "soy"}'},
+        {"input": "Large mocha, skim milk please.", "output": '{"item": "mocha", "size": "large", "quantity": 1, "milk": "skim"}'},
+    ],
+    "output": {"format": "json", "schema": {"type": "object", "properties": {"size": SIZES}}},
+}  # fmt: skip
+
+
+def _spec():
+    spec = parse_spec_dict(TASK)
+    infer_output(spec)  # grounded: item, quantity, size (milk "none" is not written in the input)
+    return spec
+
+
+def test_swapped_pairs_are_right_by_construction():
+    spec = _spec()
+    rows = augment_examples(spec, 40, avoid=["Can I get two large oat milk mochas, please?"])
+    assert 10 <= len(rows) <= 40
+    seeds = {e.input for e in spec.examples}
+    inputs = [r["messages"][1]["content"] for r in rows]
+    assert len(set(inputs)) == len(inputs) and not seeds & set(inputs)
+    assert "Can I get two large oat milk mochas, please?" not in inputs
+    for r in rows:
+        user, answer = r["messages"][1]["content"], r["messages"][2]["content"]
+        assert (
+            r["metadata"]["source"] == "augment"
+            and r["messages"][0]["content"] == spec.effective_system_prompt
+        )
+        assert check_answer(answer, spec, user) == [], (user, answer)  # grounded and consistent
+    # the enum value no seed uses gets examples; milk (not grounded) is never swapped
+    assert any(json.loads(r["messages"][2]["content"])["size"] == "medium" for r in rows)
+    assert all(r["metadata"]["swapped"] != ["milk"] for r in rows)
+
+
+def test_numbers_keep_their_form_and_plurals_stay_plural():
+    spec = _spec()
+    got = {(t, json.dumps(o, sort_keys=True)) for t, o, _ in candidates(spec)}
+    three = {"item": "cappuccino", "size": "small", "quantity": 7, "milk": "soy"}
+    assert ("I'd like 7 small cappuccinos with soy milk.", json.dumps(three, sort_keys=True)) in got
+    two = {"item": "latte", "size": "large", "quantity": 5, "milk": "oat"}
+    assert ("Can I get five large oat milk lattes, please?", json.dumps(two, sort_keys=True)) in got
+    # "One small americano" is never made plural: quantity 1 is not swapped
+    assert not any(t.startswith(("Two small americano", "2 small americano")) for t, _ in got)
+
+
+def test_no_augmentation_without_grounded_fields():
+    spec = parse_spec_dict(TASK | {"output": TASK["output"] | {"grounded": False}})
+    assert augment_examples(spec, 10) == []
+
+
+def test_the_test_split_is_sized_to_tell_a_difference():
+    from agent.nodes.distill import test_ratios
+
+    assert test_ratios(600) == (0.8, 0.1, 0.1)  # 60 rows at 10%
+    tr, va, te = test_ratios(200)
+    assert round(200 * te) == 60 and abs(tr + va + te - 1) < 1e-9
+    assert test_ratios(100)[2] == 0.3  # never more than 30%: the rest must train
