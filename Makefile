@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup demo test test-all bench lint format clean
+.PHONY: setup demo test test-all bench bench-loop lint format clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ test-all: setup
 
 bench: setup
 	for b in generate data train eval tui_startup stream; do $(PY) bench/$$b.py || exit 1; done
+
+# The whole loop on the four bench tasks (hours on 2 CPU cores): make bench-loop BENCH_ARGS='--tasks routing'
+bench-loop: setup
+	$(PY) bench/loop.py $(BENCH_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check agent tools tui prompts tests bench

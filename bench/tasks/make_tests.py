@@ -1,0 +1,783 @@
+"""Write the bench's private test sets: `bench/tasks/<task>/test.jsonl`, chat JSONL, never shown to tunewise.
+
+    .venv/bin/python bench/tasks/make_tests.py               # all four, into bench/tasks/<task>/test.jsonl
+    .venv/bin/python bench/tasks/make_tests.py --out DIR     # into DIR/<task>/test.jsonl (the test compares)
+
+No model writes a row: each input is composed from vocabularies below with a seeded `random.Random`, and its
+reference is built from the same parts, so it is correct by construction. Running the script twice writes
+byte-identical files. Each row is
+`{"messages": [system = the task's system prompt, user = input, assistant = reference], "metadata": {id, category}}`
+(the category feeds the eval's per-category breakdown). No test input equals a seed input of its task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TASKS = ("orders", "routing", "rewrite", "faq")
+SIZES = {"orders": 80, "routing": 80, "rewrite": 60, "faq": 60}
+SEED = 20261124
+
+
+# ---------------------------------------------------------------- helpers
+def load_task(name: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((HERE / name / "task.yaml").read_text(encoding="utf-8"))
+
+
+def system_prompt(task: dict) -> str:
+    return (task.get("system_prompt") or task["spec"]).strip()
+
+
+def seed_inputs(task: dict) -> set[str]:
+    return {_norm(e["input"]) for e in task.get("examples") or []}
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def unique_rows(
+    name: str, n: int, make: Callable[[random.Random, int], tuple[str, str, str]], rng: random.Random
+) -> list[tuple[str, str, str]]:
+    """n distinct (input, reference, category) triples from `make(rng, i)`, none equal to a seed input."""
+    seeds = seed_inputs(load_task(name))
+    seen: set[str] = set()
+    out: list[tuple[str, str, str]] = []
+    tries = 0
+    while len(out) < n:
+        tries += 1
+        if tries > n * 200:
+            raise SystemExit(f"{name}: could not compose {n} distinct inputs (got {len(out)})")
+        text, ref, cat = make(rng, len(out))
+        key = _norm(text)
+        if key in seen or key in seeds:
+            continue
+        seen.add(key)
+        out.append((text, ref, cat))
+    return out
+
+
+# ---------------------------------------------------------------- orders (JSON extraction)
+# (singular, plural, may be served black)
+DRINKS = [
+    ("latte", "lattes", False),
+    ("cappuccino", "cappuccinos", False),
+    ("flat white", "flat whites", False),
+    ("mocha", "mochas", False),
+    ("chai latte", "chai lattes", False),
+    ("hot chocolate", "hot chocolates", False),
+    ("matcha latte", "matcha lattes", False),
+    ("cortado", "cortados", False),
+    ("iced latte", "iced lattes", False),
+    ("macchiato", "macchiatos", False),
+    ("americano", "americanos", True),
+    ("cold brew", "cold brews", True),
+    ("filter coffee", "filter coffees", True),
+    ("iced americano", "iced americanos", True),
+]
+MILK_WORDS = {
+    "whole": ["whole milk", "regular milk", "full-fat milk"],
+    "skim": ["skim milk", "skimmed milk", "non-fat milk"],
+    "oat": ["oat milk", "oat"],
+    "soy": ["soy milk", "soya milk"],
+    "almond": ["almond milk"],
+}
+BLACK_WORDS = ["black", "no milk", "without milk", "with nothing in it"]
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
+ASKING = ["Can I get", "Could I get", "Could I have", "Can we get", "Please can I have", "May I have"]
+TELLING = ["I'd like", "I'll have", "Let me get", "We'll take", "I'll grab", "I need"]
+OPENERS = ASKING + TELLING
+TAILS = [
+    "",
+    " to go",
+    " for here",
+    " with an extra shot",
+    " extra hot",
+    " with no sugar",
+    " to take away",
+    " with a caramel drizzle",
+]
+ENDS = {"ask": ["?", ", please?", " please?"], "tell": [".", ", please.", ", thanks!", ", thank you."]}
+
+
+def _quantity(rng: random.Random, q: int, article: str) -> str:
+    if q == 1:
+        return rng.choice([article, "one", "1", "just one"])
+    if q == 2 and rng.random() < 0.2:
+        return "a couple of"
+    if q == 6 and rng.random() < 0.4:
+        return "half a dozen"
+    return rng.choice([NUMBER_WORDS[q], str(q)])
+
+
+def make_order(rng: random.Random, i: int) -> tuple[str, str, str]:
+    item, plural, may_be_black = rng.choice(DRINKS)
+    size = rng.choice(["small", "medium", "large"])
+    q = rng.choice([1, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8])
+    if may_be_black and rng.random() < 0.5:
+        milk, milk_word = "none", rng.choice(BLACK_WORDS)
+    else:
+        milk = rng.choice(list(MILK_WORDS))
+        milk_word = rng.choice(MILK_WORDS[milk])
+    noun = item if q == 1 else plural
+    qty = _quantity(rng, q, "an" if size[0] in "aeiou" else "a")
+    size_word = rng.choice([size, size, f"{size}-size"]) if size == "medium" else size
+    with_milk = milk_word if milk == "none" else f"with {milk_word}"
+    opener, tail = rng.choice(OPENERS), rng.choice(TAILS)
+    end = rng.choice(ENDS["ask" if opener in ASKING else "tell"])
+    shape = rng.randrange(6)
+    if shape == 0:  # Could I get two medium lattes with oat milk to go?
+        if milk == "none":
+            text = f"{opener} {qty} {size_word} {noun}{tail}, {milk_word}{end}"
+        else:
+            text = f"{opener} {qty} {size_word} {noun} {with_milk}{tail}{end}"
+    elif shape == 1 and milk != "none":  # Three large oat milk flat whites, please.
+        word = milk_word if milk_word.endswith("milk") else f"{milk_word} milk"
+        text = f"{cap(qty)} {size_word} {word} {noun}{tail}{rng.choice(ENDS['tell'])}"
+    elif shape == 2:  # I'll have 4 mochas, medium, with soy milk.
+        text = f"{opener} {qty} {noun}, {size_word}, {with_milk}{end}"
+    elif shape == 3 and q == 1:  # Medium cappuccino with almond milk for me, please.
+        text = f"{cap(size_word)} {item} {with_milk} for me{rng.choice(['.', ', please.', ', cheers.'])}"
+    elif shape == 4 and q > 1:  # Order for the office: five large americanos, black.
+        who = rng.choice(["the office", "table 6", "the team", "my colleagues", "the meeting room"])
+        text = f"Order for {who}: {qty} {size_word} {noun}, {with_milk}{rng.choice(ENDS['tell'])}"
+    else:  # Hi! I'd like one large mocha made with whole milk, thanks!
+        greet = rng.choice(["Hi! ", "Hello, ", "Morning! ", "Hey there, ", "Good afternoon! "])
+        opener = opener if greet.endswith("! ") or opener.startswith("I") else opener[0].lower() + opener[1:]
+        if milk == "none":
+            text = f"{greet}{opener} {qty} {size_word} {noun}{tail}, {milk_word}{end}"
+        else:
+            text = f"{greet}{opener} {qty} {size_word} {noun} made with {milk_word}{tail}{end}"
+    text = re.sub(r"\s+", " ", text).replace(" ,", ",").strip()
+    ref = json.dumps({"item": item, "size": size, "quantity": q, "milk": milk}, ensure_ascii=False)
+    return text, ref, f"size={size}"
+
+
+# ---------------------------------------------------------------- routing (labels)
+PRODUCTS = [
+    "wireless headset",
+    "smartwatch",
+    "4K monitor",
+    "robot vacuum",
+    "e-reader",
+    "gaming mouse",
+    "mesh router",
+    "action camera",
+    "soundbar",
+    "fitness tracker",
+    "mechanical keyboard",
+    "smart doorbell",
+    "tablet",
+    "bluetooth speaker",
+]
+NAMES = ["Priya", "Tom", "Ines", "Kwame", "Sofia", "Lukas", "Mei", "Daniel", "Aisha", "Marco", "Hanna", "Joe"]
+COUNTRIES = ["Iceland", "Portugal", "Poland", "Ireland", "Greece", "Switzerland", "Estonia", "Malta"]
+DATES = ["last Monday", "the 3rd", "March 14", "Friday", "two weeks ago", "the 21st", "last week", "Tuesday"]
+
+BODIES = {
+    "billing": [
+        "I was charged twice for order {order}.",
+        "My card was billed {amount} but the invoice only says {amount2}.",
+        "I returned the {product} {n} weeks ago and still haven't had my refund.",
+        "There's a charge of {amount} on my bank statement that I don't recognise.",
+        "The discount code {code} didn't come off my total at checkout.",
+        "Could you resend the invoice for order {order}? I need it for my expenses.",
+        "My payment for the {product} failed, but the money has left my account.",
+        "Please stop charging me {amount} a month for the extended warranty, I cancelled it.",
+        "I was charged full price for the {product} even though it was on sale for {amount}.",
+        "Can I split the payment for a {product} into monthly instalments?",
+        "I need a VAT receipt for the {product} I bought {date}.",
+        "The refund for my cancelled order {order} was {amount} short.",
+        "Why was I charged a {amount} restocking fee?",
+        "Can I pay for order {order} by bank transfer instead of card?",
+    ],
+    "technical": [
+        "My {product} won't turn on since the update last night.",
+        "The {product} keeps disconnecting from Bluetooth every few minutes.",
+        "The app shows error {err} whenever I try to pair the {product}.",
+        "After installing firmware {ver} the {product} is stuck on the logo screen.",
+        "The touchscreen on my {product} stopped responding in the bottom corner.",
+        "The {product} gets really hot after ten minutes of use.",
+        "The battery in my {product} drains from full to empty in about two hours.",
+        "How do I reset the {product} to factory settings? It froze completely.",
+        "The {product} isn't showing up in the app even though it's switched on.",
+        "Sound from the {product} cuts out every few seconds.",
+        "The {product} won't connect to my 5 GHz Wi-Fi network.",
+        "My {product} restarts by itself several times a day.",
+    ],
+    "shipping": [
+        "My order {order} still hasn't arrived after {n} days.",
+        "The tracking for order {order} hasn't moved since {date}.",
+        "The courier left my parcel with a neighbour I don't know.",
+        "Can I change the delivery address for order {order} to my office?",
+        "Do you deliver to {country}, and how long does it take?",
+        "Can I upgrade order {order} to next-day delivery?",
+        "The tracking page says my parcel was delivered {date}, but nothing came.",
+        "Only one of the two boxes in order {order} was delivered.",
+        "Can I collect my {product} from a pickup point instead of having it delivered?",
+        "The delivery driver never rang the bell and just left a card.",
+        "When will the {product} I pre-ordered be shipped?",
+        "The parcel with my {product} went to my old address.",
+    ],
+    "account": [
+        "I can't log in: it says my password is wrong even after I reset it.",
+        "The password reset link in your email has already expired.",
+        "How do I change the phone number on my account?",
+        "Please close my account and delete my personal data.",
+        "My account got locked after too many login attempts.",
+        "The two-factor code never arrives on my new phone.",
+        "I have two accounts with different emails, can you merge them?",
+        "I'd like to change the name on my profile to {name2}.",
+        "Somebody changed the email address on my account without my permission.",
+        "How do I download a copy of the personal data you store about me?",
+        "I signed up with my work email and need to move the account to my private address.",
+        "I never get the verification email when I try to sign in.",
+    ],
+}
+CONTEXT = {
+    "billing": [
+        "I paid with the card ending in {last4}.",
+        "The order total was {amount}.",
+        "I'd like this sorted before my next statement.",
+        "I have the bank statement if you need it.",
+    ],
+    "technical": [
+        "I've already tried turning it off and on again.",
+        "The app is on the latest version.",
+        "I bought it {n} weeks ago.",
+        "My phone is an Android, if that helps.",
+    ],
+    "shipping": [
+        "I paid for express delivery.",
+        "My postcode is {postcode}.",
+        "I need it before the weekend.",
+        "It is a birthday present, so the date matters.",
+    ],
+    "account": [
+        "My username is {user}.",
+        "I still have access to my old email address.",
+        "I've had this account for years.",
+        "I'm using the website, not the app.",
+    ],
+}
+GREETINGS = ["", "", "Hi,", "Hello,", "Hi there!", "Good morning,", "Hey,", "Dear support team,"]
+SIGNOFFS = ["", "", "Thanks.", "Thanks in advance!", "Cheers, {name}", "Regards, {name}", "Please help."]
+
+
+def _slots(rng: random.Random) -> dict:
+    a = rng.randrange(5, 400) + rng.choice([0.0, 0.99, 0.49, 0.5])
+    return {
+        "order": f"#{rng.randrange(100000, 999999)}",
+        "amount": f"€{a:.2f}",
+        "amount2": f"€{a - rng.randrange(3, 40):.2f}",
+        "product": rng.choice(PRODUCTS),
+        "n": rng.randrange(2, 15),
+        "date": rng.choice(DATES),
+        "code": rng.choice(["SPRING10", "WELCOME15", "BLACKFRI", "STUDENT20", "FREESHIP"]),
+        "err": f"E-{rng.randrange(100, 999)}",
+        "ver": f"{rng.randrange(1, 5)}.{rng.randrange(0, 20)}.{rng.randrange(0, 9)}",
+        "country": rng.choice(COUNTRIES),
+        "name": rng.choice(NAMES),
+        "name2": f"{rng.choice(NAMES)} {rng.choice(['Okafor', 'Lindqvist', 'Moreau', 'Tanaka', 'Silva', 'Novak'])}",
+        "last4": f"{rng.randrange(0, 10000):04d}",
+        "postcode": f"{rng.randrange(10000, 99999)}",
+        "user": f"{rng.choice(NAMES).lower()}{rng.randrange(10, 99)}",
+    }
+
+
+def make_routing(rng: random.Random, i: int) -> tuple[str, str, str]:
+    labels = list(BODIES)
+    block = random.Random(SEED + i // 4).sample(labels, len(labels))  # every 4 rows: each label once
+    label = block[i % 4]
+    s = _slots(rng)
+    greeting, body = rng.choice(GREETINGS), rng.choice(BODIES[label]).format(**s)
+    if greeting.endswith(",") and not re.match(r"I\b|I'", body):
+        body = body[0].lower() + body[1:]
+    parts = [greeting, body]
+    if rng.random() < 0.45:
+        parts.append(rng.choice(CONTEXT[label]).format(**s))
+    parts.append(rng.choice(SIGNOFFS).format(**s))
+    return " ".join(p for p in parts if p), label, label
+
+
+# ---------------------------------------------------------------- rewrite (news sentence → headline)
+# category: ([(actor in a sentence, actor in a headline)], [(action in a sentence, action in a headline)], sources)
+EVENTS = {
+    "city": (
+        [
+            ("the town council of Ravensholt", "Ravensholt Council"),
+            ("the city of Marrowby", "Marrowby"),
+            ("Dunmere city hall", "Dunmere"),
+            ("the regional government of Westfold", "Westfold"),
+        ],
+        [
+            (
+                "approved a plan to plant 5,000 trees along its main roads",
+                "Approves Plan to Plant 5,000 Trees",
+            ),
+            ("banned cars from the old town centre on weekends", "Bans Cars From Old Town on Weekends"),
+            ("raised parking fees by 20 percent", "Raises Parking Fees by 20 Percent"),
+            ("opened a new public swimming pool", "Opens New Public Swimming Pool"),
+            ("cut the price of monthly bus passes to 30 euros", "Cuts Monthly Bus Pass Price to 30 Euros"),
+            ("delayed the opening of its new library until spring", "Delays New Library Until Spring"),
+        ],
+        ["officials said", "a spokesperson said", "local media reported"],
+    ),
+    "company": (
+        [
+            ("the furniture maker Oakhollow", "Oakhollow"),
+            ("online grocer Basketly", "Basketly"),
+            ("the carmaker Veltro", "Veltro"),
+            ("software company Nimbusoft", "Nimbusoft"),
+        ],
+        [
+            ("cut 300 jobs at its head office", "Cuts 300 Jobs at Head Office"),
+            ("reported record sales for the third quarter", "Reports Record Third-Quarter Sales"),
+            (
+                "recalled 12,000 products because of a safety fault",
+                "Recalls 12,000 Products Over Safety Fault",
+            ),
+            (
+                "agreed to buy its smaller rival for 2 billion euros",
+                "Agrees to Buy Rival for 2 Billion Euros",
+            ),
+            ("moved its headquarters to the capital", "Moves Headquarters to the Capital"),
+            ("named a new chief executive", "Names New Chief Executive"),
+        ],
+        ["the company said", "a spokesperson said", "analysts said"],
+    ),
+    "science": (
+        [
+            ("scientists at Harrowgate University", "Harrowgate Scientists"),
+            ("researchers at the Pellow Institute", "Pellow Researchers"),
+            ("scientists at the Aldren Research Centre", "Aldren Scientists"),
+        ],
+        [
+            ("discovered a new species of frog in the northern hills", "Discover New Frog Species"),
+            ("developed a battery that charges in five minutes", "Develop Five-Minute Battery"),
+            ("found that daily walks cut the risk of heart disease", "Find Daily Walks Cut Heart Risk"),
+            ("mapped the sea floor around the Skerry Islands", "Map Sea Floor Around Skerry Islands"),
+            ("tested a cheap blood test for early cancer", "Trial Cheap Blood Test for Cancer"),
+        ],
+        ["a study showed", "the team said", "a report said"],
+    ),
+    "sport": (
+        [
+            ("the Kestrel Rovers", "Kestrel Rovers"),
+            ("the Ashby Hawks", "Ashby Hawks"),
+            ("the Tidewater Otters", "Tidewater Otters"),
+        ],
+        [
+            ("signed the young striker Leo Brandt", "Sign Young Striker Leo Brandt"),
+            ("won the regional championship for the first time", "Win Regional Championship for First Time"),
+            (
+                "sacked their head coach after ten straight defeats",
+                "Sack Head Coach After Ten Straight Defeats",
+            ),
+            ("unveiled plans for a new 20,000-seat stadium", "Unveil Plans for New 20,000-Seat Stadium"),
+            ("beat their local rivals 4-0", "Beat Local Rivals 4-0"),
+        ],
+        ["the club said", "the club confirmed", "local media reported"],
+    ),
+}
+WHEN = [
+    "on Monday",
+    "on Tuesday",
+    "on Wednesday",
+    "on Thursday",
+    "on Friday",
+    "this week",
+    "yesterday",
+    "late on Sunday",
+]
+SMALL_WORDS = {"a", "an", "the", "and", "or", "for", "of", "in", "on", "at", "to", "by", "as", "vs"}
+
+
+def is_title_case(headline: str) -> bool:
+    words = headline.split()
+    for k, w in enumerate(words):
+        first = next((c for c in w if c.isalpha()), None)
+        if first is None or (w.lower() in SMALL_WORDS and 0 < k < len(words) - 1):
+            continue
+        if not first.isupper():
+            return False
+    return True
+
+
+REWRITE_COMBOS = [
+    (cat, actor, action)
+    for cat, (actors, actions, _) in EVENTS.items()
+    for actor in actors
+    for action in actions
+]
+
+
+def make_rewrite(rng: random.Random, i: int) -> tuple[str, str, str]:
+    cat, (actor, actor_h), (action, action_h) = REWRITE_COMBOS[_REWRITE_ORDER[i % len(_REWRITE_ORDER)]]
+    source, when = rng.choice(EVENTS[cat][2]), rng.choice(WHEN)
+    shape = rng.randrange(4)
+    if shape == 0:
+        text = f"{cap(when)}, {actor} {action}."
+    elif shape == 1:
+        text = f"{cap(actor)} {action} {when}, {source}."
+    elif shape == 2:
+        text = f"{cap(actor)} {action}, {source} {when}."
+    else:
+        text = f"{cap(actor)} {action} {when}."
+    headline = f"{actor_h} {action_h}"
+    if len(headline) >= 60 or not is_title_case(headline):
+        raise SystemExit(f"rewrite: bad reference headline {headline!r}")
+    return text, headline, cat
+
+
+_REWRITE_ORDER: list[int] = []
+
+
+# ---------------------------------------------------------------- faq (documents)
+# (document, the answer: a sentence copied from it, questions in different wordings). None of these facts
+# is covered by a seed in faq/task.yaml: the test asks only about facts the seeds never show.
+FAQ_FACTS = [
+    (
+        "pricing.md",
+        "A ten-visit card costs €160 and is valid for six months from the first visit.",
+        [
+            "How much is a ten-visit card?",
+            "Do you sell a card for ten visits, and how long is it valid?",
+            "What does the 10-visit pass cost?",
+        ],
+    ),
+    (
+        "pricing.md",
+        "The Flex membership costs €189 per month and gives access to any free desk during opening hours.",
+        [
+            "What is the monthly price of the Flex membership?",
+            "How much does Flex cost per month?",
+            "What do I get with a Flex membership and what does it cost?",
+        ],
+    ),
+    (
+        "pricing.md",
+        "The Dedicated Desk membership costs €279 per month and includes your own desk and a small lockable cabinet.",
+        [
+            "How much is a dedicated desk?",
+            "What's the price of having my own fixed desk?",
+            "What does the Dedicated Desk plan include?",
+        ],
+    ),
+    (
+        "pricing.md",
+        "A private office for up to four people costs €1,150 per month.",
+        [
+            "How much is a private office?",
+            "What would an office for our team of four cost per month?",
+            "Do you rent private offices, and at what price?",
+        ],
+    ),
+    (
+        "pricing.md",
+        "Students with a valid student card get 25% off the Flex membership.",
+        [
+            "Is there a student discount?",
+            "I'm a student, do I get a reduced price?",
+            "How much cheaper is Flex for students?",
+        ],
+    ),
+    (
+        "pricing.md",
+        "Members who pay for twelve months in advance get one month free.",
+        [
+            "Is there a discount for paying a year upfront?",
+            "What do I get if I pay for a whole year in advance?",
+            "Do annual payments come with any deal?",
+        ],
+    ),
+    (
+        "pricing.md",
+        "The large boardroom seats 14 people and costs €65 per hour for everyone.",
+        [
+            "How many people fit in the boardroom?",
+            "What does the big boardroom cost per hour?",
+            "Can we book the boardroom for a meeting of twelve, and what's the rate?",
+        ],
+    ),
+    (
+        "hours.md",
+        "Harbourlight Workspace is open Monday to Friday from 07:00 to 22:00.",
+        [
+            "What are your opening hours during the week?",
+            "How early can I come in on a Tuesday?",
+            "Until what time are you open on weekdays?",
+        ],
+    ),
+    (
+        "hours.md",
+        "The space is closed on Sundays.",
+        ["Are you open on Sundays?", "Can I come and work on a Sunday?", "What are the Sunday hours?"],
+    ),
+    (
+        "hours.md",
+        "On public holidays the space is open from 10:00 to 16:00.",
+        [
+            "Are you open on bank holidays?",
+            "What are the hours on a public holiday?",
+            "Can I work there on New Year's Day?",
+        ],
+    ),
+    (
+        "hours.md",
+        "Dedicated Desk and private office members have 24-hour access with their key fob.",
+        [
+            "Can I get in at night?",
+            "Who has access around the clock?",
+            "Is there 24/7 access for some members?",
+        ],
+    ),
+    (
+        "hours.md",
+        "The reception desk is staffed on weekdays from 08:30 to 17:30.",
+        [
+            "When is someone at reception?",
+            "What hours is the front desk staffed?",
+            "Until what time can I speak to reception on a weekday?",
+        ],
+    ),
+    (
+        "hours.md",
+        "The members' kitchen closes 30 minutes before the space closes.",
+        [
+            "When does the kitchen close?",
+            "Can I use the kitchen until closing time?",
+            "What time does the members' kitchen shut?",
+        ],
+    ),
+    (
+        "house-rules.md",
+        "Policy HL-12: phone and video calls are only allowed in the phone booths and meeting rooms, never in the quiet zone on the second floor.",
+        [
+            "Where am I allowed to take phone calls?",
+            "Can I do a video call at my desk in the quiet zone?",
+            "What's the rule about calls?",
+        ],
+    ),
+    (
+        "house-rules.md",
+        "There are six phone booths, and each booth can be used for at most 45 minutes at a time.",
+        [
+            "How many phone booths do you have?",
+            "How long can I stay in a phone booth?",
+            "Is there a time limit for the call booths?",
+        ],
+    ),
+    (
+        "house-rules.md",
+        "Guests of a member can stay for free for up to three hours.",
+        [
+            "How long can my guest stay without paying?",
+            "Do my visitors have to pay?",
+            "Is there a time limit for free guest visits?",
+        ],
+    ),
+    (
+        "house-rules.md",
+        "Policy HL-30: a meeting room booking cancelled less than 24 hours in advance is charged at 50% of the price.",
+        [
+            "What if I cancel a meeting room booking at short notice?",
+            "Is there a cancellation fee for meeting rooms?",
+            "I need to cancel tomorrow's room booking, will I be charged?",
+        ],
+    ),
+    (
+        "membership.md",
+        "You must be at least 18 years old to become a member.",
+        [
+            "Is there a minimum age for members?",
+            "Can my 16-year-old son become a member?",
+            "How old do I have to be to join?",
+        ],
+    ),
+    (
+        "membership.md",
+        "Memberships can be cancelled with 30 days' written notice, sent to the membership email address.",
+        [
+            "How do I cancel my membership?",
+            "What is the notice period for cancelling?",
+            "How much notice do I need to give to quit?",
+        ],
+    ),
+    (
+        "membership.md",
+        "Invoices are sent on the first day of each month and are paid by card or SEPA direct debit.",
+        [
+            "When do you send invoices?",
+            "How can I pay my monthly invoice?",
+            "Which payment methods do you accept?",
+        ],
+    ),
+    (
+        "facilities.md",
+        "Monthly members get 100 free printed pages per month, and every further page costs €0.08.",
+        [
+            "How much does printing cost?",
+            "Is printing included in my membership?",
+            "How many pages can I print for free?",
+        ],
+    ),
+    (
+        "facilities.md",
+        "Lockers can be rented for €12 per month.",
+        ["Can I rent a locker?", "How much is a locker per month?", "What does it cost to have a locker?"],
+    ),
+    (
+        "facilities.md",
+        "There are 40 bike parking spaces in the basement, and they are free for members.",
+        [
+            "Where can I park my bike?",
+            "Is there bike parking, and do I have to pay for it?",
+            "How many bike spaces do you have?",
+        ],
+    ),
+    (
+        "facilities.md",
+        "Two showers are available on the ground floor, and towels cost €2 each.",
+        [
+            "Do you have showers?",
+            "Can I shower after cycling in, and do you have towels?",
+            "Where are the showers?",
+        ],
+    ),
+    (
+        "facilities.md",
+        "The members' kitchen has free tea, and filter coffee costs €1 per cup for non-members.",
+        ["Is the tea free?", "How much is a coffee for a non-member?", "What do drinks cost in the kitchen?"],
+    ),
+    (
+        "location.md",
+        "Harbourlight Workspace is at 14 Pilchard Quay, Port Averly.",
+        ["What is your address?", "Where exactly are you located?", "Where is Harbourlight Workspace?"],
+    ),
+    (
+        "location.md",
+        "Car parking at the Quay garage costs €2.50 per hour, and members get the first two hours free.",
+        [
+            "Where can I park my car and what does it cost?",
+            "Do members get free parking?",
+            "How much is parking at the Quay garage?",
+        ],
+    ),
+    (
+        "location.md",
+        "The community lunch takes place every Thursday at 12:30 and costs €6.",
+        [
+            "When is the community lunch?",
+            "How much does the Thursday lunch cost?",
+            "Do you have any social events like a shared lunch?",
+        ],
+    ),
+    (
+        "location.md",
+        "You can reach the team at hello@harbourlight.example, and we answer within one business day.",
+        ["What's your email address?", "How fast do you reply to emails?", "How can I contact the team?"],
+    ),
+    (
+        "location.md",
+        "For urgent problems outside reception hours, call the duty phone on 0301 555 0142.",
+        [
+            "Who do I call in an emergency at night?",
+            "Is there a phone number for urgent problems?",
+            "What's the duty phone number?",
+        ],
+    ),
+]
+FAQ_PREFIXES = ["", "", "", "Quick question: ", "Hi! ", "Hello, ", "Sorry to bother you, but ", "Hey, "]
+
+
+def _faq_plan(rng: random.Random) -> list[tuple[int, int]]:
+    """(fact, question) pairs: two different wordings of every fact, in a shuffled order."""
+    plan = [(f, q) for f in range(len(FAQ_FACTS)) for q in rng.sample(range(len(FAQ_FACTS[f][2])), 2)]
+    rng.shuffle(plan)
+    return plan
+
+
+_FAQ_PLAN: list[tuple[int, int]] = []
+
+
+def make_faq(rng: random.Random, i: int) -> tuple[str, str, str]:
+    f, q = _FAQ_PLAN[i % len(_FAQ_PLAN)]
+    doc, answer, questions = FAQ_FACTS[f]
+    text = questions[q]
+    prefix = rng.choice(FAQ_PREFIXES)
+    if prefix and not prefix.endswith("! ") and not re.match(r"I\b|I'", text):
+        text = text[0].lower() + text[1:]
+    return prefix + text, answer, doc.removesuffix(".md")
+
+
+def check_faq_answers(docs_dir: Path) -> None:
+    texts = {p.name: p.read_text(encoding="utf-8") for p in docs_dir.glob("*.md")}
+    for doc, answer, _ in FAQ_FACTS:
+        if answer not in texts.get(doc, ""):
+            raise SystemExit(f"faq: answer not copied verbatim from documents/{doc}: {answer!r}")
+
+
+# ---------------------------------------------------------------- driver
+def build(name: str) -> list[dict]:
+    rng = random.Random(f"{SEED}-{name}")
+    n = SIZES[name]
+    if name == "orders":
+        rows = unique_rows(name, n, make_order, rng)
+    elif name == "routing":
+        rows = unique_rows(name, n, make_routing, rng)
+    elif name == "rewrite":
+        _REWRITE_ORDER[:] = rng.sample(range(len(REWRITE_COMBOS)), len(REWRITE_COMBOS))
+        rows = unique_rows(name, n, make_rewrite, rng)
+    elif name == "faq":
+        check_faq_answers(HERE / "faq" / "documents")
+        _FAQ_PLAN[:] = _faq_plan(rng)
+        rows = unique_rows(name, n, make_faq, rng)
+    else:
+        raise SystemExit(f"unknown task {name!r}; known: {', '.join(TASKS)}")
+    sys_prompt = system_prompt(load_task(name))
+    return [
+        {
+            "messages": [
+                {"role": "system", "content": sys_prompt},
+                {"role": "user", "content": text},
+                {"role": "assistant", "content": ref},
+            ],
+            "metadata": {"id": f"{name}-{k:03d}", "category": cat},
+        }
+        for k, (text, ref, cat) in enumerate(rows, 1)
+    ]
+
+
+def write(name: str, out_root: Path) -> Path:
+    path = out_root / name / "test.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in build(name))
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=HERE, help="root folder (default: bench/tasks)")
+    ap.add_argument("--tasks", default=",".join(TASKS), help="comma list (default: all)")
+    args = ap.parse_args(argv)
+    for name in [t.strip() for t in args.tasks.split(",") if t.strip()]:
+        path = write(name, args.out)
+        print(f"{name}: {SIZES[name]} rows → {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""The bench tasks (bench/tasks/): specs load, private test sets are valid and deterministic. No model."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TASKS_DIR = ROOT / "bench" / "tasks"
+TASKS = ("orders", "routing", "rewrite", "faq")
+SIZES = {"orders": 80, "routing": 80, "rewrite": 60, "faq": 60}
+
+
+def _loop():
+    spec = importlib.util.spec_from_file_location("bench_loop", ROOT / "bench" / "loop.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _spec(name):
+    from tools.spec import load_spec
+
+    return load_spec(TASKS_DIR / name / "task.yaml")
+
+
+def _rows(name):
+    from tools.evals.run import load_rows
+
+    return load_rows(TASKS_DIR / name / "test.jsonl")
+
+
+def _user(row) -> str:
+    return next(m["content"] for m in row["messages"] if m["role"] == "user")
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_task_spec_loads_with_bench_sizes(name):
+    spec = _spec(name)
+    assert spec.max_iterations == 2
+    assert 60 <= spec.n_examples <= 150
+    assert spec.examples and spec.approach == "auto"
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_test_set_is_valid_and_disjoint_from_seeds(name):
+    spec, rows = _spec(name), _rows(name)
+    assert len(rows) == SIZES[name]
+    seeds = {" ".join(e.input.lower().split()) for e in spec.examples}
+    inputs = [" ".join(_user(r).lower().split()) for r in rows]
+    assert not set(inputs) & seeds, "a test input equals a seed input"
+    assert len(set(inputs)) == len(inputs), "duplicate test inputs"
+    for r in rows:
+        assert [m["role"] for m in r["messages"]] == ["system", "user", "assistant"]
+        assert r["messages"][0]["content"] == spec.effective_system_prompt
+    assert _loop().validate_task(name) == []
+
+
+def test_routing_test_set_is_balanced():
+    spec, rows = _spec("routing"), _rows("routing")
+    counts = Counter(r["messages"][-1]["content"] for r in rows)
+    assert set(counts) == set(spec.output.labels)
+    assert len(set(counts.values())) == 1
+    # every block of four rows holds each label once, so a --test-limit of 4k rows stays balanced
+    for i in range(0, len(rows), 4):
+        assert len({r["messages"][-1]["content"] for r in rows[i : i + 4]}) == 4
+
+
+def test_orders_references_match_the_schema_and_cover_an_unseeded_enum_value():
+    from tools.llm.structured import validate_against
+
+    spec, rows = _spec("orders"), _rows("orders")
+    assert spec.output.format == "json" and not spec.output.grounded and spec.inputs is None
+    schema = spec.output.json_schema
+    for r in rows:
+        assert validate_against(json.loads(r["messages"][-1]["content"]), schema) is None
+    seeded = {json.loads(e.output)["size"] for e in spec.examples}
+    unseeded = set(schema["properties"]["size"]["enum"]) - seeded
+    assert unseeded, "the seeds should leave one size unused"
+    tested = Counter(json.loads(r["messages"][-1]["content"])["size"] for r in rows)
+    assert all(tested[v] >= 10 for v in unseeded)
+
+
+def test_faq_answers_are_copied_from_the_documents():
+    spec, rows = _spec("faq"), _rows("faq")
+    docs = sorted(Path(spec.documents).glob("*.md"))
+    assert 5 <= len(docs) <= 8
+    text = "\n".join(p.read_text(encoding="utf-8") for p in docs)
+    assert all(r["messages"][-1]["content"] in text for r in rows)
+    assert all(e.output in text for e in spec.examples)
+    # held out: the test asks only about facts no seed answer shows
+    assert not {r["messages"][-1]["content"] for r in rows} & {e.output for e in spec.examples}
+
+
+def test_rewrite_references_fit_the_length_limit():
+    spec, rows = _spec("rewrite"), _rows("rewrite")
+    assert all(len(r["messages"][-1]["content"]) <= spec.output.max_chars for r in rows)
+
+
+def test_make_tests_is_deterministic_and_matches_the_committed_files(tmp_path):
+    outs = []
+    for k in (1, 2):
+        out = tmp_path / f"run{k}"
+        subprocess.run(
+            [sys.executable, str(TASKS_DIR / "make_tests.py"), "--out", str(out)],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
+        outs.append({n: (out / n / "test.jsonl").read_bytes() for n in TASKS})
+    assert outs[0] == outs[1]
+    for n in TASKS:
+        assert outs[0][n] == (TASKS_DIR / n / "test.jsonl").read_bytes(), f"rerun make_tests.py: {n} is stale"
+
+
+def test_loop_table_survives_no_tuned_system_and_a_failed_task():
+    loop = _loop()
+    results = [
+        {
+            "task": "routing",
+            "run_id": "bench-routing-x",
+            "home": "/tmp/w/routing",
+            "decision": "few-shot",
+            "iterations": 0,
+            "steps": {"probe": 30.0, "decide": 1.0, "prompt": 61.0, "bench eval": 100.0},
+            "calls_loop": 20,
+            "calls_eval": 160,
+            "metric": "label_accuracy",
+            "n_test": 80,
+            "systems": {
+                "base": {"mean": 0.2, "ci": [0.1, 0.3], "format_rate": 0.5, "prompt_tokens": 30.0},
+                "prompted": {"mean": 0.6, "ci": [0.5, 0.7], "format_rate": 1.0, "prompt_tokens": 200.0},
+            },
+        },
+        {
+            "task": "faq",
+            "run_id": "bench-faq-x",
+            "home": "/tmp/w/faq",
+            "decision": "rag+fine-tune",
+            "error": "tunewise run exited 1: error: too few | examples",
+            "steps": {"probe": 3.0},
+        },
+    ]
+    text = loop.table(results)
+    lines = text.splitlines()
+    assert len(lines) == 4 and all(line.count("|") == lines[0].count("|") for line in lines)
+    assert "0.600 [0.50, 0.70]" in lines[2] and "200 → —" in lines[2] and "prompt 1m01s" in lines[2]
+    assert "**failed:** tunewise run exited 1: error: too few / examples" in lines[3]
+
+
+def test_loop_appends_inside_its_own_section(tmp_path):
+    loop = _loop()
+    path = tmp_path / "RESULTS.md"
+    path.write_text("# Benchmarks\n\n## Other\n\nx\n", encoding="utf-8")
+    loop.append_results(path, "FIRST\n")
+    path.write_text(path.read_text(encoding="utf-8") + "\n## Later\n\ny\n", encoding="utf-8")
+    loop.append_results(path, "SECOND\n")
+    text = path.read_text(encoding="utf-8")
+    assert text.count(loop.SECTION) == 1
+    assert text.index("FIRST") < text.index("SECOND") < text.index("## Later")
+    assert text.index("## Other") < text.index(loop.SECTION)
