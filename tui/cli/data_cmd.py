@@ -197,11 +197,12 @@ def import_cmd(
     output_col: str = typer.Option(None, "--output-col", help="CSV/JSONL column holding the answer"),
     system: str = typer.Option(None, "--system", help="system prompt to put on every example"),
     seed: int = typer.Option(0, "--seed", help="split seed"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as one JSON document on stdout"),
 ) -> None:
     """Convert a file into canonical chat JSONL and write a new data version (train/val/test/regression)."""
     from tools.data.convert import import_file
     from tools.data.versions import load_manifest, read_split, split_rows, write_data_version
-    from tui.cli.common import console
+    from tui.cli.common import console, print_json
 
     rows = import_file(file, fmt=fmt, input_col=input_col, output_col=output_col, system=system)
     r = _run_for(run, file.stem)
@@ -226,16 +227,21 @@ def import_cmd(
             },
         )
     m = load_manifest(r, v)
+    if as_json:
+        print_json({"run_id": r.id, "version": v, "path": str(r.path / "data" / v), "counts": m["counts"]})
+        return
     console().print(f"run {r.id}: data {v} — " + ", ".join(f"{k} {n}" for k, n in m["counts"].items()))
 
 
 @app.command("generate")
 def generate_cmd(
     spec_path: Path = typer.Option(..., "--spec", help="task spec YAML"),
-    n: int = typer.Option(None, "--n", help="examples to generate (default: the spec's n_examples)"),
+    n: int = typer.Option(
+        None, "--n", min=1, max=100_000, help="examples to generate (default: the spec's n_examples)"
+    ),
     run: str = typer.Option(None, "--run", help="run id (default: a new run named after the spec)"),
     batch: bool = typer.Option(False, "--batch", help="use OpenAI's Batch API (half price, slower)"),
-    concurrency: int = typer.Option(8, "--concurrency", help="parallel requests (API providers)"),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, help="parallel requests (API providers)"),
     answer_tokens: int = typer.Option(256, "--max-tokens", help="max tokens per teacher answer"),
     threshold: int = typer.Option(
         3, "--threshold", help="critique score under which an example is repaired/dropped"
@@ -247,7 +253,10 @@ def generate_cmd(
     general_file: Path = typer.Option(
         None, "--general-file", help="general examples to mix in against forgetting"
     ),
-    budget: float = typer.Option(None, "--budget", help="USD limit (default: the spec's budget)"),
+    budget: float = typer.Option(None, "--budget", min=0.0, help="USD limit (default: the spec's budget)"),
+    as_json: bool = typer.Option(
+        False, "--json", help="print the result as one JSON document on stdout (progress stays on stderr)"
+    ),
 ) -> None:
     """Generate inputs and answers with the teacher, critique, mix, split and write a new data version.
 
@@ -255,38 +264,58 @@ def generate_cmd(
     """
     from tools.data.pipeline import build_dataset
     from tools.spec import load_spec
-    from tui.cli.common import console, err_console, quiet_libraries
+    from tui.cli.common import console, json_mode, print_json, quiet_libraries
+    from tui.cli.progress import Progress
 
     quiet_libraries()
-    spec = load_spec(spec_path)
-    r = _run_for(run, spec.name)
-    con = console()
-    err = err_console()
+    spec = load_spec(spec_path)  # every field, before a run is created or a model called
+    with json_mode(as_json):
+        r = _run_for(run, spec.name)
+        if r.spec_path.exists():  # a run id names one task: data for another task goes elsewhere
+            from tools.errors import UserError
+            from tools.workspace import read_yaml
+            from tui.cli.common import task_differences
 
-    def progress(event: dict) -> None:
-        if event.get("event") in ("stage", "budget_stop"):
-            err.print(f"[dim]{event.get('message')}[/]")
+            differs = task_differences(read_yaml(r.spec_path), spec)
+            if differs:
+                raise UserError(
+                    f"run {r.id} belongs to another task (differs in: {', '.join(differs)})",
+                    where=str(spec_path),
+                    fix="leave out --run for a new run, or pass the spec that run was made with",
+                )
+        with r.lock(), Progress(run_path=r.path) as progress:
+            from tools.workspace import atomic_write_yaml
 
-    with r.lock():
-        from tools.workspace import atomic_write_yaml
-
-        if not r.spec_path.exists():
-            atomic_write_yaml(r.spec_path, spec.to_yaml_dict())
-        out = build_dataset(
-            r,
-            spec,
-            n=n or spec.n_examples,
-            batch=batch,
-            concurrency=concurrency,
-            answer_max_tokens=answer_tokens,
-            threshold=threshold,
-            critique=not no_critique,
-            hardness=hardness,
-            general_file=general_file,
-            budget=budget,
-            on_progress=progress,
-        )
+            if not r.spec_path.exists():
+                atomic_write_yaml(r.spec_path, spec.to_yaml_dict())
+            out = build_dataset(
+                r,
+                spec,
+                n=n or spec.n_examples,
+                batch=batch,
+                concurrency=concurrency,
+                answer_max_tokens=answer_tokens,
+                threshold=threshold,
+                critique=not no_critique,
+                hardness=hardness,
+                general_file=general_file,
+                budget=budget,
+                on_progress=progress.on_generation,
+            )
     m = out["manifest"]
+    if as_json:
+        print_json(
+            {
+                "run_id": r.id,
+                "version": out["version"],
+                "path": str(r.path / "data" / out["version"]),
+                "counts": m["counts"],
+                "generation": m.get("generation", {}),
+                "critique": m.get("critique_summary", {}),
+            }
+        )
+        return
+    con = console()
     con.print(f"run {r.id}: data {out['version']} — " + ", ".join(f"{k} {v}" for k, v in m["counts"].items()))
     g = m.get("generation", {})
     con.print(

@@ -99,9 +99,53 @@ def print_report(report: dict) -> None:
     con.print(f"[dim]{report['paths']['report_md']}[/dim]")
 
 
+def check_test_file(path: Path) -> int:
+    """A test file you bring, checked completely before anything is created: readable chat JSONL, every
+    row with a user turn and a final assistant turn (the reference). Returns the number of rows."""
+    import json
+
+    from tools.errors import UserError
+    from tools.evals.run import load_rows
+
+    path = Path(path)
+    fix = 'one JSON object per line: {"messages": [{"role": "user", …}, {"role": "assistant", …}]}'
+    if not path.is_file():
+        raise UserError(
+            "test file not found",
+            where=str(path),
+            fix="pass a chat JSONL file (last assistant turn = reference)",
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path), fix=fix) from None
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(f"invalid JSON ({e.msg})", where=f"{path}:{i}", fix=fix) from None
+    rows = load_rows(path)
+    if not rows:
+        raise UserError("the test file has no rows", where=str(path), fix=fix)
+    line_of = [i for i, line in enumerate(text.splitlines(), 1) if line.strip()]
+    for i, row in zip(line_of, rows, strict=False):
+        for m in row["messages"]:
+            if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant"):
+                raise UserError(
+                    "a message needs a role: system, user or assistant", where=f"{path}:{i}", fix=fix
+                )
+            if not isinstance(m.get("content"), str):
+                raise UserError(
+                    f"the {m['role']} message has no text `content`", where=f"{path}:{i}", fix=fix
+                )
+    return len(rows)
+
+
 @app.command("run")
 def run_cmd(
-    run_id: str = typer.Argument(..., help="run id (or a unique prefix/suffix)"),
+    run_id: str = typer.Argument(..., metavar="RUN", help="run id (or a unique prefix/suffix)"),
     systems: str = typer.Option(
         None,
         "--systems",
@@ -114,27 +158,26 @@ def run_cmd(
     ),
     no_judge: bool = typer.Option(False, "--no-judge", help="skip the LLM judge (metrics only)"),
     candidate: str = typer.Option(None, "--candidate", help="system to judge against the baselines"),
-    max_tokens: int = typer.Option(None, "--max-tokens", help="answer length limit for every system"),
+    max_tokens: int = typer.Option(None, "--max-tokens", min=1, help="answer length limit for every system"),
     forgetting_limit: int = typer.Option(
-        None, "--forgetting-limit", help="use only the first N forgetting prompts"
+        None, "--forgetting-limit", min=0, help="use only the first N forgetting prompts"
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="print the reports as one JSON document on stdout (progress stays on stderr)"
     ),
 ) -> None:
-    """Evaluate every system on the held-out test split and print the comparison with the verdict."""
-    from rich.progress import BarColumn, Progress, TextColumn
+    """Evaluate every system on the held-out test split and print the comparison with the verdict.
 
+    Exit code: 0 the verdict passed (on every test set), 3 failed or inconclusive, 2 bad input, 1 internal error.
+    """
     from tools.evals.run import evaluate
     from tools.evals.systems import build_systems
     from tools.workspace import read_jsonl
+    from tui.cli.progress import Progress
 
+    if test is not None:
+        check_test_file(test)  # before anything is created: a bad file leaves no eval version behind
     common.quiet_libraries()
-    if test is not None and not Path(test).is_file():
-        from tools.errors import UserError
-
-        raise UserError(
-            "test file not found",
-            where=str(test),
-            fix="pass a chat JSONL file (last assistant turn = reference)",
-        )
     run, spec = _run_and_spec(run_id)
     names = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
     data_dir = run.version_dir("data", data) if (data or run.latest_version("data")) else None
@@ -142,62 +185,71 @@ def run_cmd(
         list(read_jsonl(data_dir / "train.jsonl")) if data_dir and (data_dir / "train.jsonl").exists() else []
     )
     specs = build_systems(spec, run.path, train_rows, names=names, max_tokens=max_tokens or 256)
-    with (
-        run.lock(),
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            console=common.err_console(),
-            transient=True,
-        ) as bar,
-    ):
-        task = bar.add_task("evaluating", total=None)
-
-        def on_progress(ev: dict) -> None:
-            desc = ev.get("stage", "") + (f" · {ev['system']}" if ev.get("system") else "")
-            bar.update(task, description=desc, completed=ev.get("done", 0), total=ev.get("total"))
-
-        # A test file you bring is evaluated besides the run's own split (each gets its own eval version).
-        own_split = data_dir is not None and (data_dir / "test.jsonl").exists()
-        sources = ([None] if own_split or test is None else []) + ([test] if test is not None else [])
-        reports = [
-            evaluate(
-                run,
-                data_version=data,
-                systems=specs,
-                spec=spec,
-                test_file=src,
-                use_judge=not no_judge,
-                on_progress=on_progress,
-                candidate=candidate,
-                forgetting_limit=forgetting_limit,
-            )
-            for src in sources
-        ]
-    for report in reports:
-        if len(reports) > 1:
-            common.console().rule(f"test set: {report.get('test_source')}")
-        print_report(report)
+    with common.json_mode(as_json):
+        with run.lock(), Progress(run_path=run.path) as progress:
+            # A test file you bring is evaluated besides the run's own split (each gets its own eval version).
+            own_split = data_dir is not None and (data_dir / "test.jsonl").exists()
+            sources = ([None] if own_split or test is None else []) + ([test] if test is not None else [])
+            reports = [
+                evaluate(
+                    run,
+                    data_version=data,
+                    systems=specs,
+                    spec=spec,
+                    test_file=src,
+                    use_judge=not no_judge,
+                    on_progress=progress.on_evaluation,
+                    candidate=candidate,
+                    forgetting_limit=forgetting_limit,
+                )
+                for src in sources
+            ]
+        for report in reports:
+            if len(reports) > 1:
+                common.console().rule(f"test set: {report.get('test_source')}")
+            print_report(report)
+    codes = [common.verdict_exit(r.get("verdict")) for r in reports]
+    code = common.EXIT_OK if codes and all(c == common.EXIT_OK for c in codes) else common.EXIT_NOT_PASSED
+    if as_json:
+        common.print_json(
+            {
+                "run_id": run.id,
+                "passed": code == common.EXIT_OK,
+                "exit_code": code,
+                "reports": reports,
+            }
+        )
+    raise typer.Exit(code)
 
 
 @app.command("compare")
 def compare_cmd(
-    run_id: str = typer.Argument(..., help="run id"),
-    version_a: str = typer.Argument(..., help="earlier eval version, e.g. v1"),
-    version_b: str = typer.Argument(..., help="later eval version, e.g. v2"),
-    limit: int = typer.Option(10, "--limit", help="examples to show per direction"),
+    run_id: str = typer.Argument(..., metavar="RUN", help="run id"),
+    version_a: str = typer.Argument(..., metavar="VA", help="earlier eval version, e.g. v1"),
+    version_b: str = typer.Argument(..., metavar="VB", help="later eval version, e.g. v2"),
+    limit: int = typer.Option(10, "--limit", min=0, help="examples to show per direction"),
+    as_json: bool = typer.Option(False, "--json", help="print the comparison as one JSON document"),
 ) -> None:
-    """What got better and worse between two eval versions, example by example."""
+    """What got better and worse between two eval versions, example by example.
+
+    Exit code: 0 when the later version's verdict passed and its primary metric is not below the earlier
+    one's; 3 otherwise; 2 bad input; 1 internal error.
+    """
     from rich.table import Table
 
     from tools.evals.compare import compare_evals
-    from tools.workspace import Workspace
+    from tools.workspace import Workspace, read_json
 
     run = Workspace().get_run(run_id)
     res = compare_evals(run.path, version_a, version_b)
-    con = common.console()
+    verdict = read_json(run.path / "eval" / version_b / "report.json").get("verdict")
     ma, mb = res["mean_a"], res["mean_b"]
+    not_worse = ma is None or (mb is not None and mb >= ma)
+    code = common.verdict_exit(verdict) if not_worse else common.EXIT_NOT_PASSED
+    if as_json:
+        common.print_json({**res, "verdict_b": verdict, "passed": code == common.EXIT_OK, "exit_code": code})
+        raise typer.Exit(code)
+    con = common.console()
     con.print(
         f"{res['metric']}: {res['a']['system']}@{version_a} {ma if ma is None else f'{ma:.3f}'} → "
         f"{res['b']['system']}@{version_b} {mb if mb is None else f'{mb:.3f}'} · {len(res['better'])} better, "
@@ -214,6 +266,13 @@ def compare_cmd(
                 str(it["id"]), it["input"][:60], str(it["a"])[:60], str(it["b"])[:60], f"{it['delta']:+.2f}"
             )
         con.print(t)
+    from tools.evals.verdict import verdict_word
+
+    con.print(
+        f"{version_b} verdict: {verdict_word(verdict)}"
+        + ("" if not_worse else f"; {res['metric']} fell from {version_a}")
+    )
+    raise typer.Exit(code)
 
 
 @app.command("export")

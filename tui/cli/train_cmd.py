@@ -138,8 +138,10 @@ def train(
     ),
     config: Path = typer.Option(None, "--config", help="YAML file of training overrides (field: value)"),
     set_: list[str] = typer.Option(None, "--set", help="override one field: --set lora_r=16 (repeatable)"),
-    processes: int = typer.Option(1, "--processes", "--gpus", help="processes (DDP via accelerate launch)"),
-    max_steps: int = typer.Option(None, "--max-steps", help="stop after N optimizer steps"),
+    processes: int = typer.Option(
+        1, "--processes", "--gpus", min=1, help="processes (DDP via accelerate launch)"
+    ),
+    max_steps: int = typer.Option(None, "--max-steps", min=1, help="stop after N optimizer steps"),
     auto_retry_oom: bool = typer.Option(
         False, "--auto-retry-oom", help="on CUDA OOM, retry with half the batch"
     ),
@@ -147,8 +149,26 @@ def train(
         False, "--detach", help="start and return; follow with `tunewise train resume`"
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="show the chosen config and reasons; do not train"),
+    as_json: bool = typer.Option(
+        False, "--json", help="print the result as one JSON document on stdout (progress stays on stderr)"
+    ),
 ) -> None:
     """Train a LoRA/QLoRA adapter on a run's data (live progress; Ctrl-C stops with a checkpoint)."""
+    with common.json_mode(as_json):
+        doc, code = _train(
+            target, rest, data, model, config, set_, processes, max_steps, auto_retry_oom, detach, dry_run
+        )
+    if as_json:
+        common.print_json({**doc, "exit_code": code})
+    raise typer.Exit(code)
+
+
+def _metrics_doc(metrics: dict, out: Path) -> dict:
+    return {"run_id": out.parent.parent.name, "version": out.name, "out_dir": str(out), **metrics}
+
+
+def _train(target, rest, data, model, config, set_, processes, max_steps, auto_retry_oom, detach, dry_run):
+    """`tunewise train …`; returns (JSON document, exit code)."""
     from tools.errors import UserError
 
     rest = list(rest or [])
@@ -165,7 +185,7 @@ def train(
         if target == "stop":
             if runner.stop_training(out):
                 common.console().print(f"stop requested for {out} (it saves a checkpoint first)")
-                raise typer.Exit(0)
+                return {**_metrics_doc({}, out), "stop_requested": True}, 0
             raise UserError(
                 f"no training is running in {out}", fix=f"resume it: tunewise train resume {rest[0]}"
             )
@@ -174,11 +194,12 @@ def train(
             common.console().print(
                 f"{out.name} already {m['status']} at step {m.get('final_step')}; nothing to resume"
             )
-            raise typer.Exit(0)
+            return _metrics_doc(m, out), 0
         common.quiet_libraries()
         if not runner.is_running(out):
             runner.resume_training(out)
-        raise typer.Exit(_report(follow(out, from_start=True), out))
+        metrics = follow(out, from_start=True)
+        return _metrics_doc(metrics, out), _report(metrics, out)
     if rest:
         raise UserError(f"unexpected argument(s): {' '.join(rest)}", fix="tunewise train RUN [options]")
 
@@ -201,7 +222,7 @@ def train(
             processes=processes,
         )
         _show_config(doc)
-        raise typer.Exit(0)
+        return {"dry_run": True, "config": doc}, 0
     out = runner.prepare_training(
         target, data_version=data, model=model, overrides=overrides, config_file=config, processes=processes
     )
@@ -212,11 +233,11 @@ def train(
     common.err_console().print(f"training {out} (log: {out / 'train.log'})")
     if detach:
         common.console().print(str(out))
-        raise typer.Exit(0)
+        return {**_metrics_doc({}, out), "status": "detached"}, 0
     metrics = follow(out, from_start=True)
     if metrics.get("error_kind") == "oom" and auto_retry_oom:
         metrics = runner.train_blocking(target, out_dir=out, auto_retry_oom=True)
-    raise typer.Exit(_report(metrics, out))
+    return _metrics_doc(metrics, out), _report(metrics, out)
 
 
 def export(
@@ -225,14 +246,29 @@ def export(
     gguf: bool = typer.Option(
         True, "--gguf/--no-gguf", help="also convert to GGUF when llama.cpp is available"
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="print the result as one JSON document on stdout (progress stays on stderr)"
+    ),
 ) -> None:
     """Export a trained adapter: merged model, adapter, Ollama Modelfile, GGUF (when possible), README."""
     from tools.train.export import export_run
     from tools.workspace import Workspace, read_json
 
     common.quiet_libraries()
-    out = export_run(Workspace().get_run(run_id), version, gguf=gguf)
+    with common.json_mode(as_json):
+        out = export_run(Workspace().get_run(run_id), version, gguf=gguf)
     info = read_json(out / "export.json")
+    if as_json:
+        common.print_json(
+            {
+                **info,
+                "out_dir": str(out),
+                "merged": str(out / "merged"),
+                "adapter": str(out / "adapter"),
+                "modelfile": str(out / "Modelfile"),
+            }
+        )
+        return
     con = common.console()
     con.print(f"exported {info['train_version']} to {out}")
     con.print(f"  merged model: {out / 'merged'}   serve: tunewise serve --model {out / 'merged'}")
