@@ -152,111 +152,379 @@ def print_decision(d) -> None:
 
 
 # ------------------------------------------------------------------ run / resume
-def _printer(con):
+def _printer(progress):
     def on_update(node: str, update: dict) -> None:
         for line in update.get("log") or []:
-            con.print(f"[cyan]●[/cyan] {line}")
+            progress.log(f"[cyan]●[/cyan] {line}")
 
     return on_update
 
 
-def _event_printer(con):
-    last = {"step": None}
+def _drive(ws, run_id: str, payload, values: dict):
+    """Drive the session with live progress on stderr; a bad task value says how to fix and resume."""
+    from agent.runner import context_for, drive
+    from tools.errors import ConfigError
+    from tui.cli.progress import Progress
 
-    def on_event(kind: str, data: dict) -> None:
-        if kind == "status":
-            con.print(f"[dim]  … {data.get('message')}[/dim]")
-        elif kind == "train" and data.get("event") in ("log", "eval"):
-            step, mx = data.get("step"), data.get("max_steps")
-            # every 5th step, every evaluation and the last step: a readable log, not a wall of lines
-            wanted = data.get("event") == "eval" or step == mx or (step or 0) % 5 == 0
-            if wanted and (step, data.get("event")) != last["step"]:
-                last["step"] = (step, data.get("event"))
-                loss = data.get("loss") if data.get("loss") is not None else data.get("eval_loss")
-                eta = data.get("eta_s")
-                con.print(
-                    f"[dim]  train step {step}/{mx} loss {loss if loss is None else round(loss, 4)} "
-                    f"{'eval ' if data.get('event') == 'eval' else ''}"
-                    f"{'' if eta is None else f'ETA {eta:.0f}s'}[/dim]"
-                )
+    run = ws.get_run(run_id)
+    with Progress(run_path=run.path) as progress:
+        ctx = context_for(ws, values, on_event=progress.on_agent_event)
+        try:
+            return drive(ws, run_id, payload, ctx, on_update=_printer(progress))
+        except ConfigError as e:
+            field = _task_field(e)
+            if field:
+                then = f"then: tunewise resume {run_id} --set {field}=VALUE"
+                e.fix = f"{e.fix}; {then}" if e.fix else then
+            raise
 
-    return on_event
+
+def _task_field(e) -> str | None:
+    """The task field (dotted) a ConfigError is about: from the spec's validation, or a training field."""
+    field = getattr(e, "field", None)
+    if field:
+        return field
+    from dataclasses import fields
+
+    from tools.train.config import TrainConfig
+
+    where = str(e.where or "")
+    return f"training.{where}" if where in {f.name for f in fields(TrainConfig)} else None
+
+
+def _check_answers(spec, where: str) -> None:
+    """The interview answers a headless run takes from the task, checked as the decide step will."""
+    from agent.nodes.interview import derive_answers
+    from agent.rubric import Answers
+
+    answers = derive_answers(spec.to_yaml_dict())
+    Answers.from_dict({k: v for k, v in answers.items() if k != "budget"}, where=f"{where}: answers")
+
+
+def _claim_run(ws, spec, run_id: str | None, task_path):
+    """(run, session or None). A run id names one task for good: a new id starts a run, the same task
+    continues its session (or finds it finished), another task is refused before anything is written."""
+    from agent.runner import create_run_for, session_state
+    from tools.errors import UserError
+    from tools.workspace import read_yaml
+
+    if run_id is None:
+        return create_run_for(ws, spec), None
+    run = ws.run(run_id)  # checks the id's characters
+    if not run.path.exists():
+        return create_run_for(ws, spec, run_id), None
+    if not run.spec_path.exists():
+        held = sorted(p.name for p in run.path.iterdir() if p.name != "lock")
+        if held:
+            raise UserError(
+                f"run {run_id} already exists and holds work that was not started from a task file "
+                f"({', '.join(held[:4])})",
+                where=str(run.path),
+                fix="pick another --run-id, or leave it out for a new run",
+            )
+        return create_run_for(ws, spec, run_id), None
+    differs = common.task_differences(read_yaml(run.spec_path), spec)
+    if differs:
+        raise UserError(
+            f"run {run_id} belongs to another task (differs in: {', '.join(differs)}); a run id names one task",
+            where=str(task_path),
+            fix=f"leave out --run-id for a new run, or pass the task file run {run_id} was started with",
+        )
+    try:
+        session = session_state(ws, run.id)
+    except UserError:  # stopped before its first checkpoint: nothing to continue, start it
+        return create_run_for(ws, spec, run_id), None
+    return run, session
 
 
 def run_cmd(
-    task: str = typer.Argument(..., help="task.yaml (see README)"),
+    task: str = typer.Argument(..., metavar="TASK", help="task.yaml (see README)"),
     yes: bool = typer.Option(
         False, "--yes", "-y", help="no questions: review by thresholds, spend within --budget"
     ),
     max_iterations: int = typer.Option(
-        None, "--max-iterations", help="stop after this many train/eval rounds"
+        None, "--max-iterations", min=1, max=100, help="stop after this many train/eval rounds"
     ),
     budget: float = typer.Option(
-        None, "--budget", help="USD for the whole run (overrides the task's budget)"
+        None, "--budget", min=0.0, help="USD for the whole run (overrides the task's budget)"
     ),
-    run_id: str = typer.Option(None, "--run-id", help="use this run id (default: generated)"),
+    run_id: str = typer.Option(
+        None,
+        "--run-id",
+        help="use this run id (default: generated); an existing id continues its run when the task is "
+        "the same, and is refused for another task",
+    ),
     smoke: bool = typer.Option(
         False, "--smoke", help="a quick smoke run: small generation, no judge, no mixing"
     ),
-    train_max_steps: int = typer.Option(None, "--train-max-steps", help="cap training steps per iteration"),
+    train_max_steps: int = typer.Option(
+        None, "--train-max-steps", min=1, help="cap training steps per iteration"
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="print the result as one JSON document on stdout (progress stays on stderr)"
+    ),
 ) -> None:
-    """Run the whole loop headless: decide → generate → critique → split → train → evaluate → iterate → report."""
-    from agent.runner import context_for, create_run_for, drive, initial_state, resolve_task_path
+    """Run the whole loop headless: decide → generate → critique → split → train → evaluate → iterate → report.
+
+    Exit code: 0 the verdict passed; 3 it failed or is inconclusive (no verdict, budget stop, waiting on
+    a question); 2 bad input; 1 internal error.
+    """
+    from pathlib import Path
+
     from tools.spec import load_spec
     from tools.workspace import Workspace
 
-    common.quiet_libraries()
-    spec = load_spec(resolve_task_path(task))
+    task_path = Path(task)
+    spec = load_spec(task_path)  # every field, before anything is written or any model is called
     if budget is not None:
-        spec.budget = budget
+        spec = spec.model_copy(update={"budget": budget})
+    _check_answers(spec, str(task_path))
+    common.quiet_libraries()
     if not yes and sys.stdin.isatty():
         cost = "no limit" if spec.budget is None else f"up to ${spec.budget:.2f}"
-        if not typer.confirm(f"Run '{spec.name}' headless ({cost})?", default=True):
+        if not typer.confirm(f"Run '{spec.name}' headless ({cost})?", default=True, err=True):
             raise typer.Exit(1)
-    ws = Workspace().ensure()
-    run = create_run_for(ws, spec, run_id)
-    con = common.console()
-    con.print(f"[bold]run[/bold] {run.id} → {run.path}")
-    state = initial_state(
-        run.id,
-        spec,
-        headless=True,
-        max_iterations=max_iterations,
-        options={"smoke": smoke, "train_max_steps": train_max_steps},
-    )
-    ctx = context_for(ws, state, on_event=_event_printer(con))
-    result = drive(ws, run.id, state, ctx, on_update=_printer(con))
-    _finish(con, ws, run.id, result)
+    with common.json_mode(as_json):
+        ws = Workspace().ensure()
+        run, session = _claim_run(ws, spec, run_id, task_path)
+        con = common.console()
+        if session is None:
+            from agent.runner import initial_state
+
+            con.print(f"[bold]run[/bold] {run.id} → {run.path}")
+            state = initial_state(
+                run.id,
+                spec,
+                headless=True,
+                max_iterations=max_iterations,
+                options={"smoke": smoke, "train_max_steps": train_max_steps},
+            )
+            result = _drive(ws, run.id, state, state)
+        else:
+            values = session["values"]
+            _note_ignored_flags(con, run.id, values, spec, budget, max_iterations, smoke, train_max_steps)
+            if not session["next"] and session["interrupt"] is None:
+                con.print(f"run {run.id} is finished ({values.get('stop_reason')}): nothing to do")
+                result = session
+            else:
+                con.print(
+                    f"[bold]run[/bold] {run.id} exists for this task: continuing at {', '.join(session['next'])}"
+                )
+                result = _drive(ws, run.id, None, values)
+        doc, code = _finish(con, ws, run.id, result)
+    if as_json:
+        common.print_json(doc)
+    raise typer.Exit(code)
+
+
+def _note_ignored_flags(con, run_id, values, spec, budget, max_iterations, smoke, train_max_steps) -> None:
+    """A continued session keeps what it started with: say so when a flag asks for something else."""
+    opts = values.get("options") or {}
+    task = values.get("task") or {}
+    notes = []
+    if budget is not None and task.get("budget") != spec.budget:
+        notes.append(
+            f"--budget (the session's budget is {task.get('budget')}; change it with --set budget=…)"
+        )
+    elif budget is None and task.get("budget") != spec.budget:
+        notes.append(
+            f"the task's budget (the session's is {task.get('budget')}; change it with --set budget=…)"
+        )
+    if max_iterations is not None and max_iterations != values.get("max_iterations"):
+        notes.append(f"--max-iterations (the session's is {values.get('max_iterations')})")
+    if smoke != bool(opts.get("smoke")):
+        notes.append("--smoke" if smoke else "no --smoke")
+    if train_max_steps is not None and train_max_steps != opts.get("train_max_steps"):
+        notes.append("--train-max-steps")
+    if notes:
+        common.err_console().print(
+            f"[yellow]note:[/yellow] run {run_id} continues with its own settings; ignored: {'; '.join(notes)}. "
+            f"Change a task field with `tunewise resume {run_id} --set FIELD=VALUE`."
+        )
 
 
 def resume_cmd(
-    run_id: str = typer.Argument(..., help="the run/session id (a unique prefix is enough)"),
+    run_id: str = typer.Argument(..., metavar="RUN", help="the run/session id (a unique prefix is enough)"),
     answer: str = typer.Option(None, "--answer", help="answer to the pending question (else asked here)"),
+    set_: list[str] = typer.Option(
+        None,
+        "--set",
+        help="change a task field before continuing, checked like the task file and saved to the run's "
+        "spec.yaml and session: --set training.learning_rate=2e-4 (repeatable)",
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="print the result as one JSON document on stdout (progress stays on stderr)"
+    ),
 ) -> None:
-    """Continue a session where it stopped: after a crash, a kill -9, or at a pending question."""
-    from agent.runner import context_for, drive, session_state
+    """Continue a session where it stopped: after a crash, a kill -9, a bad task value, or at a pending question.
+
+    Exit code: as for `tunewise run` (0 passed, 3 failed/inconclusive, 2 bad input, 1 internal error).
+    """
+    from agent.runner import session_state
+    from tools.errors import UserError
     from tools.workspace import Workspace
 
     common.quiet_libraries()
     ws = Workspace()
     run = ws.get_run(run_id)
     state = session_state(ws, run.id)
-    con = common.console()
-    ctx = context_for(ws, state["values"], on_event=_event_printer(con))
-    payload = None
-    if state["interrupt"] is not None:
-        from langgraph.types import Command
+    finished = not state["next"] and state["interrupt"] is None
+    changes: list[str] = []
+    if set_:
+        if finished:
+            raise UserError(
+                f"session {run.id} is finished: --set would change nothing",
+                where="--set",
+                fix="start a new run with the changed task file: tunewise run TASK.yaml",
+            )
+        changes = set_task_fields(ws, run, state["values"], set_)
+    elif not finished:
+        check_session_task(run, state["values"])
+    with common.json_mode(as_json):
+        con = common.console()
+        for c in changes:
+            con.print(f"set {c}")
+        if finished:
+            con.print(
+                f"session {run.id} is finished ({state['values'].get('stop_reason')}); report: "
+                f"{(state['values'].get('artifacts') or {}).get('report')}"
+            )
+            result = state
+        else:
+            if changes and state["interrupt"] is not None:
+                # the changed session asks its question again; then the answer goes to that question
+                state = _drive(ws, run.id, None, session_state(ws, run.id)["values"])
+            if state["interrupt"] is not None:
+                from langgraph.types import Command
 
-        payload = Command(resume=answer if answer is not None else _ask(state["interrupt"]))
-    elif not state["next"]:
-        con.print(
-            f"session {run.id} is finished ({state['values'].get('stop_reason')}); report: "
-            f"{(state['values'].get('artifacts') or {}).get('report')}"
+                payload = Command(resume=answer if answer is not None else _ask(state["interrupt"]))
+                con.print(f"[bold]resume[/bold] {run.id} at {', '.join(state['next'])}")
+                result = _drive(ws, run.id, payload, state["values"])
+            elif state["next"]:
+                con.print(f"[bold]resume[/bold] {run.id} at {', '.join(state['next'])}")
+                result = _drive(ws, run.id, None, session_state(ws, run.id)["values"])
+            else:
+                result = state
+        doc, code = _finish(con, ws, run.id, result)
+    if as_json:
+        common.print_json(doc)
+    raise typer.Exit(code)
+
+
+def check_session_task(run, values: dict) -> None:
+    """A session whose stored task no longer passes validation stops here with how to fix it."""
+    from tools.errors import ConfigError
+    from tools.spec import parse_spec_dict
+
+    try:
+        parse_spec_dict(values.get("task") or {}, where=f"run {run.id} ({run.spec_path})")
+    except ConfigError as e:
+        field = getattr(e, "field", None) or "FIELD"
+        e.fix = f"fix it and continue: tunewise resume {run.id} --set {field}=VALUE"
+        raise
+
+
+def _parse_set_value(raw: str):
+    import re
+
+    import yaml
+
+    if raw == "":
+        return None
+    if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", raw):  # YAML 1.1 reads 2e-4 as a string
+        return float(raw)
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+
+
+def set_task_fields(ws, run, values: dict, items: list[str]) -> list[str]:
+    """Apply `--set a.b=value` to a session's task: validated like a task file, then saved to the
+    session state and the run's spec.yaml (atomically, under the run's lock). Returns what changed."""
+    import copy
+
+    from tools.errors import ConfigError
+    from tools.spec import parse_spec_dict
+    from tools.workspace import atomic_write_yaml
+
+    task = copy.deepcopy(values.get("task") or {})
+    changes = []
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        parts = key.split(".")
+        if not sep or not key or not all(parts):
+            raise ConfigError(
+                f"--set {item!r} is not FIELD=VALUE",
+                where="--set",
+                fix="e.g. --set training.learning_rate=2e-4",
+            )
+        value = _parse_set_value(raw.strip())
+        node = task
+        for i, part in enumerate(parts[:-1]):
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                raise ConfigError(
+                    f"--set {key}: `{'.'.join(parts[: i + 1])}` is a value, not a group of fields",
+                    where="--set",
+                    fix=f"set it directly: --set {'.'.join(parts[: i + 1])}=VALUE",
+                )
+            node = nxt
+        old = node.get(parts[-1], "(not set)")
+        if value is None:
+            node.pop(parts[-1], None)
+        else:
+            node[parts[-1]] = value
+        changes.append(f"{key}: {old!r} → {'(not set)' if value is None else repr(value)}")
+    spec = parse_spec_dict(task, where="--set")
+    new_task = spec.to_yaml_dict()
+    updates: dict = {"task": new_task}
+    if any(item.split("=", 1)[0].strip() == "max_iterations" for item in items):
+        updates["max_iterations"] = spec.max_iterations
+    with run.lock():
+        update_session_values(ws, run.id, updates)
+        atomic_write_yaml(run.spec_path, new_task)
+    return changes
+
+
+def update_session_values(ws, run_id: str, updates: dict) -> None:
+    """Write `updates` into a session's newest checkpoint without changing where it continues.
+
+    LangGraph applies an update as if a node had written it and then follows that node's edges, so the
+    writer must be the node that leads to the pending one: the inferred last writer first, then every
+    predecessor of the pending node; a try that would move the session is undone (the checkpoint is
+    copied back)."""
+    from langgraph.errors import InvalidUpdateError
+
+    from agent.graph import compile_graph
+    from agent.sessions import open_checkpointer
+    from tools.errors import UserError
+
+    with open_checkpointer(ws) as saver:
+        graph = compile_graph(saver)
+        snap = graph.get_state({"configurable": {"thread_id": run_id}})
+        want = tuple(snap.next)
+        candidates: list = [None]
+        for target in want:
+            candidates += [s for s, d in graph.builder.edges if d == target]
+            for src, branches in graph.builder.branches.items():
+                for branch in branches.values():
+                    ends = branch.ends or {}
+                    if target in (ends.values() if isinstance(ends, dict) else ends):
+                        candidates.append(src)
+        for as_node in dict.fromkeys(candidates):
+            try:
+                cfg = graph.update_state(snap.config, updates, as_node=as_node)
+            except InvalidUpdateError:
+                continue
+            if tuple(graph.get_state(cfg).next) == want:
+                return
+        graph.update_state(snap.config, None, as_node="__copy__")  # back to where it was
+        raise UserError(
+            f"could not change session {run_id} without moving it",
+            fix="start a new run with the corrected task file",
         )
-        return
-    con.print(f"[bold]resume[/bold] {run.id} at {', '.join(state['next'])}")
-    result = drive(ws, run.id, payload, ctx, on_update=_printer(con))
-    _finish(con, ws, run.id, result)
 
 
 def _ask(intr: dict):
@@ -293,22 +561,41 @@ def _ask(intr: dict):
     return typer.prompt(str(intr))
 
 
-def _finish(con, ws, run_id: str, result: dict) -> None:
+def _finish(con, ws, run_id: str, result: dict) -> tuple[dict, int]:
+    """Print where the session ended (table, verdict, files); return the JSON document and the exit code."""
     from agent.nodes.report import gain_lines, summarize
 
     values = result["values"]
+    run = ws.get_run(run_id)
+    arts = values.get("artifacts") or {}
+    doc: dict = {
+        "run_id": run_id,
+        "path": str(run.path),
+        "status": "waiting"
+        if result["interrupt"] is not None
+        else ("done" if not result["next"] else "stopped"),
+        "next": list(result["next"]),
+        "stop_reason": values.get("stop_reason"),
+        "approach": values.get("approach"),
+        "iterations": values.get("history") or [],
+        "verdict": None,
+        "summary": None,
+        "artifacts": arts,
+    }
     if result["interrupt"] is not None:
         q = result["interrupt"]
+        doc["waiting_on"] = {k: q.get(k) for k in ("kind", "key", "question") if q.get(k) is not None}
         con.print(
             f"[yellow]waiting:[/yellow] {q.get('question') or q.get('kind')} — "
             f"answer with `tunewise resume {run_id} --answer …` or in the TUI"
         )
-        return
-    run = ws.get_run(run_id)
+        doc["exit_code"] = common.EXIT_NOT_PASSED
+        return doc, common.EXIT_NOT_PASSED
     summary = summarize(run, values)
     if summary:
         from rich.table import Table
 
+        doc["summary"], doc["verdict"] = summary, summary.get("verdict")
         t = Table(title=f"Final evaluation — primary metric: {summary['primary_metric']}")
         for col in ("system", "primary", "95% CI", "format rate", "prompt tokens"):
             t.add_column(col)
@@ -326,18 +613,20 @@ def _finish(con, ws, run_id: str, result: dict) -> None:
         for g in gain_lines(summary):
             con.print(f"  {g}")
         v = summary["verdict"]
-        from tools.evals.verdict import verdict_word
-
         con.print(
-            f"Verdict: {verdict_word(v)} — "
+            f"Verdict: {'[green]PASS[/green]' if v.get('passed') else '[red]FAIL[/red]'} — "
             + "; ".join(v.get("reasons", []))
         )
-    arts = values.get("artifacts") or {}
+    else:
+        con.print("Verdict: none (no evaluation of a tuned model in this run)")
     con.print(
         f"Stopped: {values.get('stop_reason')}. Report: {arts.get('report') or arts.get('prompt') or run.path}"
     )
     if arts.get("export"):
         con.print(f"Export: {arts['export']}")
+    code = common.verdict_exit(doc["verdict"])
+    doc["exit_code"] = code
+    return doc, code
 
 
 def sessions_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
