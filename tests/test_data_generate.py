@@ -16,6 +16,7 @@ from tools.data.generate import (
     input_rejection,
     plan_focuses,
 )
+from tools.data.schema import make_row
 from tools.data.similarity import minhash
 from tools.spec import parse_spec_dict
 
@@ -43,10 +44,26 @@ def test_axes_and_focus_plan_cover_every_value():
     axes = derive_axes(SPEC)
     assert {"difficulty", "length", "case"} <= axes.keys()
     assert any("decline" in v for v in axes["case"])  # refusals for free-text tasks
-    label_axes = derive_axes(
-        parse_spec_dict({"spec": "s", "output": {"format": "label", "labels": ["a", "b"]}})
-    )
-    assert len(label_axes["label"]) == 2
+    from tools.data.coverage import coverage_axes, coverage_table, with_coverage
+
+    label_spec = parse_spec_dict({"spec": "s", "output": {"format": "label", "labels": ["a", "b", "c"]}})
+    assert coverage_axes(label_spec) == {"label": ["a", "b", "c"]}
+    planned = with_coverage(["x"] * 9, coverage_axes(label_spec))
+    assert [sum(f.endswith(f"label is {v}") for f in planned) for v in "abc"] == [3, 3, 3]  # equal shares
+    enum = {"type": "object", "properties": {"size": {"enum": ["small", "medium", "large"]}}}
+    json_spec = parse_spec_dict({"spec": "s", "output": {"format": "json", "schema": enum}})
+    assert coverage_axes(json_spec) == {"size": ["small", "medium", "large"]}
+    rows = [
+        make_row("i", '{"size": "small"}'),
+        make_row("j", '{"size": "large"}'),
+        make_row("k", '{"size": "small"}'),
+    ]
+    table = coverage_table(rows, json_spec, planned_total=6)
+    assert [(t["value"], t["planned"], t["kept"], t["short"]) for t in table] == [
+        ("small", 2, 2, False),
+        ("medium", 2, 0, True),
+        ("large", 2, 1, False),
+    ]
     focuses = plan_focuses({"x": ["1", "2"], "y": ["a", "b", "c"]}, 6)
     assert len(set(focuses)) == 6  # the full product before any repeat
     assert plan_focuses({"x": ["1", "2"]}, 5, seed=3) == plan_focuses({"x": ["1", "2"]}, 5, seed=3)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tools.data.coverage import coverage_axes, with_coverage
 from tools.data.ontask import OnTaskModel, llm_on_task
 from tools.data.schema import make_row, normalize_text, stable_hash
 from tools.errors import BudgetExceeded
@@ -49,7 +50,8 @@ class GenerationResult(list):
 
 # ---------------------------------------------------------------- pure planning helpers
 def derive_axes(spec: TaskSpec) -> dict[str, list[str]]:
-    """Diversity axes: the spec's own, else difficulty/length/case (+ one axis per label)."""
+    """Diversity axes: the spec's own, else difficulty/length/case. Labels and enum values are planned
+    apart, in equal shares (`tools.data.coverage`)."""
     if spec.axes:
         return {k: list(v) for k, v in spec.axes.items() if v}
     axes = {
@@ -57,9 +59,7 @@ def derive_axes(spec: TaskSpec) -> dict[str, list[str]]:
         "length": ["short", "medium length", "long"],
         "case": ["a typical case", "an edge case", "unusual phrasing", "noisy or informal wording"],
     }
-    if spec.output.format == "label" and spec.output.labels:
-        axes["label"] = [f"an input whose correct label is {lab}" for lab in spec.output.labels]
-    elif spec.output.format == "text":
+    if spec.output.format == "text":
         axes["case"].append("an out-of-scope request the assistant should politely decline")
     return axes
 
@@ -351,6 +351,8 @@ def generate_examples(
                     break
                 k = candidates_needed(need, journal, group["key"])
                 focuses = plan_focuses(group["axes"], k, seed=hash_int(f"{seed}:{group['key']}:{rnd}"))
+                tried = sum(1 for e in journal.inputs.values() if e["group"] == group["key"])
+                focuses = with_coverage(focuses, coverage_axes(spec), start=tried)
                 todo = []
                 for i, focus in enumerate(focuses):
                     slot = f"{group['key']}:{rnd}:{i}"

@@ -1,0 +1,66 @@
+"""Coverage: every label and every enum value of the answer gets a planned share of the generated
+inputs, and the data version says how many examples of each it kept (planned vs kept). Pure."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from tools.spec import TaskSpec
+
+
+def coverage_axes(spec: TaskSpec) -> dict[str, list[str]]:
+    """{field: values} the data must cover: `label` for label tasks, each enum field of a JSON schema."""
+    out = spec.output
+    if out.format == "label" and out.labels:
+        return {"label": list(out.labels)}
+    if out.format != "json" or not isinstance(out.json_schema, dict):
+        return {}
+    props = out.json_schema.get("properties") or {}
+    return {
+        f: [str(v) for v in sub["enum"]]
+        for f, sub in props.items()
+        if isinstance(sub, dict) and isinstance(sub.get("enum"), list) and 2 <= len(sub["enum"]) <= 20
+    }
+
+
+def coverage_focus(field: str, value: str) -> str:
+    if field == "label":
+        return f"an input whose correct label is {value}"
+    return f"an input whose answer has {field} = {value}"
+
+
+def with_coverage(focuses: Sequence[str], axes: dict[str, list[str]], start: int = 0) -> list[str]:
+    """Each focus gets one value of every coverage field, round-robin from `start` (equal planned shares;
+    fields are offset so their values do not move in lockstep)."""
+    out = []
+    for i, focus in enumerate(focuses):
+        parts = [focus]
+        for j, (field, values) in enumerate(sorted(axes.items())):
+            parts.append(coverage_focus(field, values[(start + i + j * 7) % len(values)]))
+        out.append("; ".join(parts))
+    return out
+
+
+def answer_values(rows: Sequence[dict], spec: TaskSpec, field: str) -> Counter:
+    from tools.data.schema import answer_text
+    from tools.evals.distribution import field_value
+
+    return Counter(field_value(answer_text(r), field, spec) for r in rows)
+
+
+def coverage_table(rows: Sequence[dict], spec: TaskSpec, planned_total: int) -> list[dict]:
+    """[{field, value, planned, kept, short}] — kept counts the rows whose answer gives the value;
+    `short` when fewer than half the planned share were kept."""
+    from tools.evals._normalize import normalize_text
+
+    table = []
+    for field, values in coverage_axes(spec).items():
+        kept = answer_values(rows, spec, field)
+        planned = planned_total / len(values) if values else 0
+        for v in values:
+            k = kept.get(normalize_text(v), 0)
+            table.append(
+                {"field": field, "value": v, "planned": round(planned), "kept": k, "short": k < planned / 2}
+            )
+    return table
