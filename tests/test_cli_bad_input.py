@@ -8,6 +8,8 @@ in test_cli_run_id.py):
 | `tunewise frobnicate`                               | unknown command                     | 2    | usage line + problem    |
 | `tunewise run`                                      | missing TASK                        | 2    | usage line + problem    |
 | `tunewise chat hi --temperature hot`                | not a number                        | 2    | usage line + problem    |
+| `tunewise chat hi --max-tokens 0`                   | below 1                             | 2    | usage line + problem    |
+| `tunewise serve --port 70000`                       | above 65535                         | 2    | usage line + problem    |
 | `tunewise run T --train-max-steps -1`               | below 1                             | 2    | usage line + problem    |
 | `tunewise run T --max-iterations 0`                 | below 1                             | 2    | usage line + problem    |
 | `tunewise run T --budget -5`                        | below 0                             | 2    | usage line + problem    |
@@ -80,6 +82,8 @@ def one_error_line(r: subprocess.CompletedProcess) -> str:
         (["frobnicate"], "No such command 'frobnicate'"),
         (["run"], "Missing argument"),
         (["chat", "hi", "--temperature", "hot"], "--temperature"),
+        (["chat", "hi", "--max-tokens", "0"], "--max-tokens"),
+        (["serve", "--port", "70000"], "--port"),
         (["run", "task.yaml", "--train-max-steps", "-1"], "--train-max-steps"),
         (["run", "task.yaml", "--max-iterations", "0"], "--max-iterations"),
         (["run", "task.yaml", "--budget", "-5"], "--budget"),

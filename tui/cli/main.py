@@ -68,8 +68,8 @@ def chat(
     system: str = typer.Option(None, "--system", "-s", help="system prompt"),
     adapter: str = typer.Option(None, "--adapter", help="LoRA adapter directory (local provider)"),
     base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible server URL"),
-    max_tokens: int = typer.Option(256, "--max-tokens"),
-    temperature: float = typer.Option(0.0, "--temperature", "-t"),
+    max_tokens: int = typer.Option(256, "--max-tokens", min=1),
+    temperature: float = typer.Option(0.0, "--temperature", "-t", min=0.0, max=2.0),
     no_cache: bool = typer.Option(False, "--no-cache", help="bypass the response cache"),
     as_json: bool = typer.Option(False, "--json", help="print the completion as JSON"),
 ) -> None:
@@ -101,9 +101,9 @@ def serve(
     ),
     adapter: str = typer.Option(None, "--adapter", help="LoRA adapter directory to apply"),
     host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8000, "--port"),
+    port: int = typer.Option(8000, "--port", min=0, max=65535),
     name: str = typer.Option(None, "--name", help="model id to report in /v1/models"),
-    batch_size: int = typer.Option(8, "--batch-size", help="requests generated together"),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="requests generated together"),
 ) -> None:
     """Serve a local model (optionally + adapter) as an OpenAI-compatible HTTP API."""
     from tools.llm.server import serve as _serve
