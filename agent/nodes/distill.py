@@ -333,6 +333,7 @@ def train(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             raise UserError(
                 f"training failed: {result.get('error') or result.get('status')}",
                 where=started["out_dir"],
+        from tools.data.coverage import balanced_order
                 fix=result.get("advice") or "see train.log there",
             )
         result["version"] = Path(result["out_dir"]).name
@@ -364,7 +365,7 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 provider="local",
                 model=student,
                 system_prompt=spec.effective_system_prompt,
-                few_shot=[e.model_dump() for e in spec.examples[:6]],
+                few_shot=[e.model_dump() for e in balanced_order(spec.examples, spec)[:6]],
             ),
         ]
         prev = state.get("best_train_version")
