@@ -54,9 +54,10 @@ def run_probe(
     With `on_stream` and a provider that streams, the first test example is answered token by token
     (events: start, delta, end) so a person watches the base model at work; the rest run batched.
     """
+    from tools.data.coverage import balanced_order
     from tools.llm import GenParams, Request
 
-    exs = list(spec.examples)
+    exs = balanced_order(list(spec.examples), spec)  # demonstrations and test both see every label
     if len(exs) < 4:
         return {"measured": False, "reason": f"only {len(exs)} examples (need ≥4 to measure)"}
     n_shots = min(max_shots, len(exs) // 2)

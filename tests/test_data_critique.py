@@ -183,3 +183,36 @@ def test_one_scorer_is_as_strict_as_the_evaluation():
     txt = TaskSpec(spec="rewrite")
     s = score(txt, "please send the invoice today", "please send the invoice by today")
     assert s.metric == "token_f1" and s.correct and 0.6 <= s.value < 1.0
+
+
+def test_an_answer_that_disagrees_with_the_label_its_input_was_written_for_is_flagged():
+    from tools.data.critique import programmatic_issues
+    from tools.data.schema import make_row
+    from tools.spec import TaskSpec
+
+    spec = TaskSpec(spec="route", output={"format": "label", "labels": ["billing", "shipping", "account"]})
+    focus = "difficulty: easy; an input whose correct label is shipping"
+    bad = make_row("Where is my parcel?", "account", extra={"focus": focus})
+    assert programmatic_issues(bad, spec) == [
+        ("incorrect", "written as an input for 'shipping' but answered 'account'")
+    ]
+    assert (
+        programmatic_issues(make_row("Where is my parcel?", "shipping", extra={"focus": focus}), spec) == []
+    )
+    assert programmatic_issues(make_row("Where is my parcel?", "account"), spec) == []  # no plan: no claim
+
+
+def test_examples_are_shown_label_by_label():
+    from tools.data.coverage import balanced_order
+    from tools.spec import parse_spec_dict
+
+    spec = parse_spec_dict(
+        {
+            "spec": "route",
+            "output": {"format": "label", "labels": ["a", "b", "c"]},
+            "examples": [{"input": f"m{i}", "output": lab} for i, lab in enumerate("aaabbbccc")],
+        }
+    )
+    order = [e.output for e in balanced_order(spec.examples, spec)]
+    assert order == list("abcabcabc")
+    assert [e.input for e in balanced_order(spec.examples, spec)][:3] == ["m0", "m3", "m6"]  # stable

@@ -64,3 +64,28 @@ def coverage_table(rows: Sequence[dict], spec: TaskSpec, planned_total: int) -> 
                 {"field": field, "value": v, "planned": round(planned), "kept": k, "short": k < planned / 2}
             )
     return table
+
+
+def balanced_order(examples: Sequence, spec: TaskSpec) -> list:
+    """The examples reordered round-robin over their answer's label (or first enum field's value), so any
+    prefix — the few-shot prompt, the probe's demonstrations — shows every class before repeating one.
+    People write examples grouped by label; the first four must not all be "billing". Stable otherwise."""
+    from tools.evals.distribution import field_value
+
+    axes = coverage_axes(spec)
+    if not axes or not examples:
+        return list(examples)
+    field = sorted(axes)[0]
+
+    def output(e):
+        return e["output"] if isinstance(e, dict) else e.output
+
+    groups: dict[str | None, list] = {}
+    for e in examples:
+        groups.setdefault(field_value(output(e), field, spec), []).append(e)
+    out = []
+    while any(groups.values()):
+        for g in groups.values():
+            if g:
+                out.append(g.pop(0))
+    return out

@@ -53,9 +53,30 @@ def programmatic_issues(row: dict, spec: TaskSpec) -> list[tuple[str, str]]:
     if normalize_text(answer) == normalize_text(user_text(row)) and spec.output.format != "label":
         # weak teachers often echo the input; a judge that cannot score must not let that through
         issues.append(("incorrect", "the answer only repeats the input"))
+    planned = planned_label(row, spec)
+    if planned and not any(c == "label" for c, _ in issues):
+        from tools.evals._classification import extract_label
+
+        got = extract_label(answer, spec.output.labels or [])
+        if got is not None and got.lower() != planned.lower():
+            # the teacher wrote this input as a `planned` case and then answered otherwise: one of the two
+            # is wrong, so the pair cannot be trusted as it is
+            issues.append(("incorrect", f"written as an input for {planned!r} but answered {got!r}"))
     if "truncated" in (row.get("metadata") or {}).get("flags", []):
         issues.append(("incomplete", "the answer was cut off at the token limit"))
     return issues
+
+
+def planned_label(row: dict, spec: TaskSpec) -> str | None:
+    """The label the input was generated for (from its focus), when the task has labels."""
+    if spec.output.format != "label" or not spec.output.labels:
+        return None
+    focus = str((row.get("metadata") or {}).get("focus") or "")
+    m = re.search(r"correct label is (.+?)(?:;|$)", focus)
+    if not m:
+        return None
+    want = m.group(1).strip().lower()
+    return next((lab for lab in spec.output.labels if lab.lower() == want), None)
 
 
 def _judge_requests(rows: list[dict], spec: TaskSpec, max_tokens: int) -> list[Request]:

@@ -190,7 +190,11 @@ def prompted_system(
 ) -> SystemSpec:
     """Base model + the spec's system prompt + k few-shot examples from train (never from test)."""
     pool = examples_from_rows(train_rows)
-    preferred = [{"input": e.input, "output": e.output} for e in getattr(spec, "examples", [])]
+    from tools.data.coverage import balanced_order
+
+    preferred = [
+        {"input": e.input, "output": e.output} for e in balanced_order(getattr(spec, "examples", []), spec)
+    ]
     shots = choose_few_shot(pool, k, preferred)
     return SystemSpec(
         "prompted",
