@@ -276,7 +276,7 @@ def generate_examples(
         progress(
             {
                 "event": "on_task_model",
-                "kind": on_task.kind,
+                "model": on_task.kind,
                 "threshold": round(on_task.threshold, 4),
                 "seeds": len(on_task.seeds),
             }
