@@ -143,7 +143,11 @@ BAD_TASKS = [
     ({"training": {"learning_rate": 5}}, "training.learning_rate", "out of range"),
     ({"training": {"epochs": 2}}, "training.epochs", "num_train_epochs"),
     ({"training": {"method": "qlora", "dtype": "float32"}}, "training.dtype", "half-precision"),
-    ({"output": {"format": "json", "schema": {"type": "objekt"}}}, "output.schema", "not a valid JSON Schema"),
+    (
+        {"output": {"format": "json", "schema": {"type": "objekt"}}},
+        "output.schema",
+        "not a valid JSON Schema",
+    ),
     ({"output": {"regex": "([a-z"}}, "output.regex", "not a valid regular expression"),
     ({"output": {"format": "label", "labels": ["a", "a"]}}, "output.labels", "duplicate"),
     ({"output": {"min_chars": 10, "max_chars": 5}}, "output.min_chars", "larger than max_chars"),
@@ -161,7 +165,10 @@ BAD_TASKS = [
         "does not match output.schema",
     ),
     (
-        {"output": {"format": "label", "labels": ["pos", "neg"]}, "examples": [{"input": "x", "output": "meh"}]},
+        {
+            "output": {"format": "label", "labels": ["pos", "neg"]},
+            "examples": [{"input": "x", "output": "meh"}],
+        },
         "examples.0.output",
         "not one of output.labels",
     ),

@@ -41,7 +41,11 @@ def _eval_version(run, version: str, scores: list[float], verdict: dict) -> None
     [
         ({"passed": True, "status": "pass", "reasons": []}, [1.0, 1.0, 0.0], 0),
         ({"passed": False, "status": "fail", "reasons": ["below"]}, [1.0, 1.0, 0.0], 3),
-        ({"passed": False, "status": "inconclusive", "reasons": ["CI straddles the bar"]}, [1.0, 1.0, 0.0], 3),
+        (
+            {"passed": False, "status": "inconclusive", "reasons": ["CI straddles the bar"]},
+            [1.0, 1.0, 0.0],
+            3,
+        ),
         ({"passed": True, "status": "pass", "reasons": []}, [0.0, 0.0, 0.0], 3),  # worse than v1
     ],
 )
@@ -84,7 +88,9 @@ def test_doctor_json():
 
 
 def test_data_import_json(tmp_path):
-    rows = [{"instruction": f"Say hi to person {i}", "input": "", "output": f"Hi person {i}!"} for i in range(30)]
+    rows = [
+        {"instruction": f"Say hi to person {i}", "input": "", "output": f"Hi person {i}!"} for i in range(30)
+    ]
     (tmp_path / "alpaca.json").write_text(json.dumps(rows))
     r = run_cli("data", "import", "alpaca.json", "--json")
     assert r.returncode == 0, r.stderr
@@ -99,7 +105,12 @@ def test_train_json_dry_run_and_bad_input(workspace, tmp_path):
     run = workspace.create_run("tr", run_id="tr")
     atomic_write_yaml(run.spec_path, TASK)
     rows = [
-        {"messages": [{"role": "user", "content": f"I am P{i}."}, {"role": "assistant", "content": f"Hello P{i}!"}]}
+        {
+            "messages": [
+                {"role": "user", "content": f"I am P{i}."},
+                {"role": "assistant", "content": f"Hello P{i}!"},
+            ]
+        }
         for i in range(12)
     ]
     for split in ("train", "val"):

@@ -72,7 +72,12 @@ def test_generation_counts_accepted_inputs_from_the_journal_and_shows_the_latest
     entries = [
         {"kind": "input", "slot": "g:0:0", "text": "Anna lives in Porto.", "accepted": True},
         {"kind": "input", "slot": "g:0:1", "text": "rejected one", "accepted": False},
-        {"kind": "input", "slot": "g:0:2", "text": "Tom moved to Leeds " + "very " * 30 + "long", "accepted": True},
+        {
+            "kind": "input",
+            "slot": "g:0:2",
+            "text": "Tom moved to Leeds " + "very " * 30 + "long",
+            "accepted": True,
+        },
     ]
     journal.write_text("".join(json.dumps(e) + "\n" for e in entries) + '{"kind": "inp')  # torn tail
     assert latest_input(journal).startswith("Tom moved to Leeds")
@@ -80,9 +85,11 @@ def test_generation_counts_accepted_inputs_from_the_journal_and_shows_the_latest
     with p:
         p.on_agent_event("status", {"message": "generate: 20 examples with the teacher (iteration 1)"})
         p.on_agent_event("progress", {"step": "generate", "event": "input", "accepted": True, "total": 20})
-        for i in range(3):
+        for _ in range(3):
             clock.t += 1
-            p.on_agent_event("progress", {"step": "generate", "event": "input", "accepted": True, "total": 20})
+            p.on_agent_event(
+                "progress", {"step": "generate", "event": "input", "accepted": True, "total": 20}
+            )
     text = buf.getvalue()
     assert "… generate: 20 examples with the teacher (iteration 1)" in text
     # 2 accepted in the journal when the first event came (it is already journaled), then +3
@@ -97,14 +104,17 @@ def test_train_and_evaluation_events_through_the_agent_callback():
         p.on_agent_event("status", {"message": "train: LoRA on data v1"})
         for step in range(0, 11):
             clock.t += 3
-            p.on_agent_event("train", {"event": "log", "step": step, "max_steps": 10, "loss": 2.0 - step / 10})
+            p.on_agent_event(
+                "train", {"event": "log", "step": step, "max_steps": 10, "loss": 2.0 - step / 10}
+            )
         p.on_agent_event("train", {"event": "end", "step": 10, "max_steps": 10, "loss": None})
         p.on_agent_event("status", {"message": "evaluate: 2 systems on the held-out test split"})
         for system in ("base zero-shot", "tuned v1"):
             for i in range(0, 5):
                 clock.t += 1
                 p.on_agent_event(
-                    "progress", {"step": "evaluate", "stage": "generate", "system": system, "done": i, "total": 4}
+                    "progress",
+                    {"step": "evaluate", "stage": "generate", "system": system, "done": i, "total": 4},
                 )
         p.on_agent_event("progress", {"step": "evaluate", "stage": "done", "dir": "x"})
     text = buf.getvalue()
@@ -121,7 +131,8 @@ def test_bars_in_a_terminal_show_step_counts_rate_eta_and_the_latest_input(tmp_p
         for i in range(0, 6):
             clock.t += 2
             p.on_agent_event(
-                "progress", {"step": "evaluate", "stage": "generate", "system": "tuned v1", "done": i, "total": 20}
+                "progress",
+                {"step": "evaluate", "stage": "generate", "system": "tuned v1", "done": i, "total": 20},
             )
         p._rich.refresh()
         shown = buf.getvalue()
@@ -131,8 +142,12 @@ def test_bars_in_a_terminal_show_step_counts_rate_eta_and_the_latest_input(tmp_p
 
 
 # ---------------------------------------------------------------- end to end: data generate
-WORDS = "river lantern copper meadow violet harbor orbit maple quartz falcon ember willow cobalt thistle".split()
-NAMES = "Ana Bruno Chen Dalia Emeka Farah Goran Hana Ivo Jun Kaia Luis Mira Nils Oona Pavel Quinn Rosa".split()
+WORDS = (
+    "river lantern copper meadow violet harbor orbit maple quartz falcon ember willow cobalt thistle".split()
+)
+NAMES = (
+    "Ana Bruno Chen Dalia Emeka Farah Goran Hana Ivo Jun Kaia Luis Mira Nils Oona Pavel Quinn Rosa".split()
+)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -167,7 +182,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "object": "chat.completion",
                 "created": 0,
                 "model": "canned",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                ],
                 "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
             }
         )

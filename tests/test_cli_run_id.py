@@ -151,7 +151,9 @@ def _stuck(workspace) -> object:
         stop_reason="budget",
         data_version="v1",
     )
-    save_step(run, 1, "train", {"version": "v1", "status": "completed", "final_step": 2, "best_eval_loss": 1.0})
+    save_step(
+        run, 1, "train", {"version": "v1", "status": "completed", "final_step": 2, "best_eval_loss": 1.0}
+    )
     return run
 
 
@@ -186,7 +188,9 @@ def test_set_keeps_the_session_where_it_stands(workspace):
 
     run = make_session(workspace, "keep", TASK, as_node="split", data_version="v1")
     values = session_values(workspace, "keep")["values"]
-    changes = set_task_fields(workspace, run, values, ["budget=5", "max_iterations=2", "success.min_format_rate=0.9"])
+    changes = set_task_fields(
+        workspace, run, values, ["budget=5", "max_iterations=2", "success.min_format_rate=0.9"]
+    )
     assert len(changes) == 3
     st = session_values(workspace, "keep")
     assert st["next"] == ["train"]
