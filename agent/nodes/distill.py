@@ -128,6 +128,9 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     run, spec, it = ctx.run(state["run_id"]), spec_of(state), _it(state)
     done = load_step(run, it, "critique")
     if done is None:
+        from collections import Counter
+
+        from tools.data.coverage import coverage_table
         from tools.data.critique import critique_examples
         from tools.data.filters import hardness_filter, mix_general
 
@@ -161,14 +164,30 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 "hardness": hard,
                 "general_share": share,
                 "judged": judge is not None,
+                "consistency": {
+                    "dropped": sum(1 for d in decisions if d.get("stage") == "consistency"),
+                    "replaced": sum(1 for r in kept if "consistency_replaced" in r["metadata"]["flags"]),
+                },
+                "dropped_by": dict(
+                    Counter(d.get("category") or "?" for d in decisions if d["action"] == "dropped")
+                ),
+                "coverage": coverage_table(kept, spec, planned_total=len(rows)),
             },
         )
     how = "validators + judge" if done.get("judged") else "validators only: no capable judge"
+    cons = done.get("consistency") or {}
+    short = [
+        f"{c['field']}={c['value']} ({c['kept']}/{c['planned']})"
+        for c in done.get("coverage") or []
+        if c["short"]
+    ]
     return {
         "log": [
             f"critique: kept {done['kept']} of {done['generated']} ({how}; "
+            f"{cons.get('dropped', 0)} dropped and {cons.get('replaced', 0)} corrected by a second/third teacher answer; "
             f"{done['general_share']:.0%} general examples mixed in)"
         ]
+        + ([f"coverage: few examples of {', '.join(short)}"] if short else [])
     }
 
 
