@@ -216,3 +216,60 @@ def test_examples_are_shown_label_by_label():
     order = [e.output for e in balanced_order(spec.examples, spec)]
     assert order == list("abcabcabc")
     assert [e.input for e in balanced_order(spec.examples, spec)][:3] == ["m0", "m3", "m6"]  # stable
+
+
+def test_self_consistency_keeps_the_majority_of_three_answers():
+    """A control teacher scripted per input: what it answers the 2nd and 3rd time it is asked."""
+    from tools.llm.base import Provider
+    from tools.llm.types import RawResult
+
+    script = {
+        "stable": ["positive"],  # the second answer agrees: no third call
+        "flip": ["negative", "positive"],  # 2nd disagrees, 3rd sides with the original: kept as is
+        "replace": ["negative", "negative"],  # 2nd and 3rd agree against the original: replaced
+        "chaos": ["negative", "neutral"],  # three different answers: dropped
+    }
+
+    class Scripted(Provider):
+        name = "local"
+        batched = True
+
+        def __init__(self):
+            super().__init__("scripted")
+            self.asked: dict[str, int] = {}
+
+        def _generate_batch(self, batch):
+            out = []
+            for messages, _params, _schema in batch:
+                user = messages[-1]["content"]
+                n = self.asked.get(user, 0)
+                self.asked[user] = n + 1
+                out.append(RawResult(text=script[user][n]))
+            return out
+
+    spec = parse_spec_dict(
+        {
+            "spec": "sentiment",
+            "output": {"format": "label", "labels": ["positive", "negative", "neutral"]},
+            "examples": [
+                {"input": f"e{i}", "output": lab} for i, lab in enumerate(["positive", "negative"] * 2)
+            ],
+        }
+    )
+    rows = [make_row(k, "positive", source="teacher") for k in script] + [
+        make_row("seed", "positive", source="seed")
+    ]
+    teacher = Scripted()
+    kept, decisions = critique_examples(rows, spec, judge=None, teacher=teacher)
+    answers = {r["messages"][-2]["content"]: r for r in kept}
+    assert set(answers) == {"stable", "flip", "replace", "seed"}
+    assert answers["replace"]["messages"][-1]["content"] == "negative"
+    assert "consistency_replaced" in answers["replace"]["metadata"]["flags"]
+    assert answers["flip"]["messages"][-1]["content"] == "positive"
+    dropped = [d for d in decisions if d["action"] == "dropped"]
+    assert (
+        len(dropped) == 1
+        and dropped[0]["stage"] == "consistency"
+        and "three different answers" in dropped[0]["reason"]
+    )
+    assert teacher.asked == {"stable": 1, "flip": 2, "replace": 2, "chaos": 2}  # seeds are never re-asked

@@ -171,6 +171,73 @@ def _with_answer(row: dict, answer: str) -> dict:
     return {"messages": msgs, "metadata": dict(row.get("metadata") or {})}
 
 
+CONSISTENCY_SOURCES = ("teacher", "targeted")  # answers a model wrote (seeds, augmented, imported: not)
+
+
+def self_consistency(
+    rows: list[dict], issues: list, spec: TaskSpec, teacher, max_tokens: int
+) -> tuple[list[dict], dict[int, str]]:
+    """Ask the teacher again with other demonstrations; keep what two of (up to) three answers agree on.
+
+    Returns (rows, {index: why} of rows with no majority). A row whose second answer disagrees gets a
+    third; when the third agrees with the second, the row takes that answer (flag `consistency_replaced`).
+    Agreement is the task's own scorer (`tools.evals.correct.score(...).correct`)."""
+    from tools.data.coverage import balanced_order
+    from tools.data.generate import answer_messages
+    from tools.evals.correct import score
+
+    idx = [
+        i
+        for i, r in enumerate(rows)
+        if not issues[i] and (r.get("metadata") or {}).get("source") in CONSISTENCY_SOURCES
+    ]
+    if not idx:
+        return rows, {}
+    shots = [e.model_dump() for e in balanced_order(spec.examples, spec)]
+    half = max(1, len(shots) // 2)
+    variants = [shots[half:] + shots[:half], list(reversed(shots))]  # other order, other nearest examples
+    schema = spec.output.json_schema if spec.output.format == "json" else None
+
+    def ask(which: list[int], demos: list[dict]) -> list[str]:
+        reqs = [
+            Request(
+                answer_messages(spec, user_text(rows[i]), demos),
+                GenParams(temperature=0.0, max_tokens=max_tokens),
+                json_schema=schema,
+            )
+            for i in which
+        ]
+        return [
+            json.dumps(c.parsed, ensure_ascii=False) if c.parsed is not None else c.text.strip()
+            for c in teacher.map(reqs)
+        ]
+
+    second = dict(zip(idx, ask(idx, variants[0]), strict=True))
+    split_ = [i for i in idx if not score(spec, second[i], answer_text(rows[i])).correct]
+    third = dict(zip(split_, ask(split_, variants[1]), strict=True)) if split_ else {}
+    unstable: dict[int, str] = {}
+    rows = list(rows)
+    for i in split_:
+        first = answer_text(rows[i])
+        if score(spec, third[i], first).correct:
+            continue  # two of three agree with the original
+        if score(spec, third[i], second[i]).correct and not programmatic_issues(
+            _with_answer(rows[i], second[i]), spec
+        ):
+            meta = rows[i]["metadata"]
+            rows[i] = with_metadata(
+                _with_answer(rows[i], second[i]),
+                flags=list(meta.get("flags") or []) + ["consistency_replaced"],
+                replaced_answer=first,
+            )
+            continue
+        unstable[i] = (
+            f"the teacher gave three different answers with different examples shown "
+            f"({first[:60]!r} / {second[i][:60]!r} / {third[i][:60]!r})"
+        )
+    return rows, unstable
+
+
 def critique_examples(
     rows: list[dict],
     spec: TaskSpec,
@@ -180,20 +247,31 @@ def critique_examples(
     threshold: int = 3,
     repair_max_tokens: int = 256,
     judge_max_tokens: int = JUDGE_MAX_TOKENS,
+    consistency: bool = True,
 ) -> tuple[list[dict], list[dict[str, Any]]]:
     """(kept rows with score/critique/category in metadata, one decision per input row).
 
-    Order: programmatic validators → judge → one repair by the teacher for rows under `threshold` (or failing a
-    validator) → validators and judge again → keep or drop. A row the judge could not score but that passes
-    every validator is kept with the flag `unjudged` (a weak judge must not empty the dataset).
+    Order: programmatic validators → self-consistency (with `teacher`: teacher-written answers must agree
+    with a second answer from other demonstrations under the task's scorer; a disagreement gets a third
+    answer and the majority wins, no majority → dropped) → judge → one repair by the teacher for rows under
+    `threshold` (or failing a validator) → validators and judge again → keep or drop. A row the judge could
+    not score but that passes every validator is kept with the flag `unjudged` (a weak judge must not empty
+    the dataset).
     """
     rows = [with_metadata(r) for r in rows]
     issues = [programmatic_issues(r, spec) for r in rows]
-    to_judge = [i for i, iss in enumerate(issues) if not iss]
+    unstable: dict[int, str] = {}
+    if consistency and teacher is not None:
+        rows, unstable = self_consistency(rows, issues, spec, teacher, repair_max_tokens)
+    to_judge = [i for i, iss in enumerate(issues) if not iss and i not in unstable]
     verdicts: dict[int, dict] = dict(
         zip(to_judge, judge_rows([rows[i] for i in to_judge], spec, judge, judge_max_tokens), strict=True)
     )
+    for i, why in unstable.items():
+        verdicts[i] = {"score": 1, "category": "inconsistent", "reason": why, "stage": "consistency"}
     for i, iss in enumerate(issues):
+        if i in unstable:
+            continue
         if iss:
             verdicts[i] = {
                 "score": 1,
@@ -207,7 +285,7 @@ def critique_examples(
     def failing(v: dict) -> bool:
         return v["score"] is not None and v["score"] < threshold
 
-    bad = [i for i in range(len(rows)) if failing(verdicts[i])]
+    bad = [i for i in range(len(rows)) if failing(verdicts[i]) and i not in unstable]
     repaired: dict[int, dict] = {}
     if bad and teacher is not None:
         new_answers = _repair(
