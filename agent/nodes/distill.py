@@ -110,6 +110,25 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     }
 
 
+def top_up_coverage(spec, kept: list[dict], planned_total: int) -> list[dict]:
+    """Exact examples for the labels/enum values that fell short of half their planned share, made from
+    the seeds by swapping values (grounded JSON tasks; others are reported short in the log)."""
+    from tools.data.augment import augment_examples
+    from tools.data.coverage import coverage_table
+
+    if not spec.output.grounded or spec.output.format != "json":
+        return []
+    extra: list[dict] = []
+    seen = [_user_text(r) for r in kept]
+    for cell in coverage_table(kept, spec, planned_total):
+        if cell["short"]:
+            want = (cell["planned"] + 1) // 2 - cell["kept"]
+            new = augment_examples(spec, want, avoid=seen, where=(cell["field"], cell["value"]))
+            seen += [_user_text(r) for r in new]
+            extra += new
+    return extra
+
+
 def augment_for(spec, rows, n: int, *, quick: bool = False) -> list[dict]:
     """Exact pairs made from the seeds by value substitution (grounded extraction tasks only), up to
     AUGMENT_SHARE of the requested examples."""
@@ -149,6 +168,7 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             rows, spec, judge=judge, teacher=ctx.provider("teacher", spec, run.id)
         )
         kept, hard = hardness_filter(kept, spec, student=ctx.provider("student", spec, run.id))
+        kept += top_up_coverage(spec, kept, planned_total=len(rows))
         share = float((state.get("mix") or {}).get("general_share", spec.general_share))
         if not ctx.quick:
             kept = mix_general(kept, share, teacher=ctx.provider("teacher", spec, run.id), spec=spec)
