@@ -71,3 +71,26 @@ def test_the_test_split_is_sized_to_tell_a_difference():
     tr, va, te = test_ratios(200)
     assert round(200 * te) == 60 and abs(tr + va + te - 1) < 1e-9
     assert test_ratios(100)[2] == 0.3  # never more than 30%: the rest must train
+
+
+def test_a_short_coverage_cell_is_topped_up_with_exact_examples():
+    from agent.nodes.distill import top_up_coverage
+    from tools.data.coverage import coverage_table
+    from tools.data.schema import make_row
+
+    spec = _spec()
+    kept = [
+        make_row(
+            f"{i} large teas", json.dumps({"item": "tea", "size": "large", "quantity": i, "milk": "none"})
+        )
+        for i in range(2, 9)
+    ]
+    before = {c["value"]: c for c in coverage_table(kept, spec, planned_total=12)}
+    assert before["medium"]["short"] and before["small"]["short"]
+    extra = top_up_coverage(spec, kept, planned_total=12)
+    after = {c["value"]: c for c in coverage_table(kept + extra, spec, planned_total=12)}
+    assert not after["medium"]["short"] and not after["small"]["short"]
+    assert all(r["metadata"]["source"] == "augment" for r in extra)
+    assert all(
+        check_answer(r["messages"][2]["content"], spec, r["messages"][1]["content"]) == [] for r in extra
+    )

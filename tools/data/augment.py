@@ -103,12 +103,18 @@ def candidates(spec) -> list[tuple[str, dict, list[str]]]:
     return out
 
 
-def augment_examples(spec, k: int, *, avoid: Sequence[str] = (), seed: int = 0) -> list[dict]:
-    """Up to `k` augmented rows, spread over seeds and fields, none repeating a seed or `avoid` input."""
+def augment_examples(
+    spec, k: int, *, avoid: Sequence[str] = (), seed: int = 0, where: tuple[str, str] | None = None
+) -> list[dict]:
+    """Up to `k` augmented rows, spread over seeds and fields, none repeating a seed or `avoid` input;
+    with `where=(field, value)` only rows whose answer has that value (a coverage top-up)."""
     if k <= 0:
         return []
     seen = {normalize_text(t) for t in avoid} | {normalize_text(e.input) for e in spec.examples}
     pool = candidates(spec)
+    if where is not None:
+        f, v = where
+        pool = [c for c in pool if normalize_text(str(c[1].get(f))) == normalize_text(v) and f in c[2]]
     rng = random.Random(seed)
     rng.shuffle(pool)
     rows = []
