@@ -51,16 +51,8 @@ def context_for(workspace: Workspace, values: dict, on_event=None) -> AgentConte
 
 
 def create_run_for(workspace: Workspace, spec: TaskSpec, run_id: str | None = None):
-    """A new run for a task file. What the task leaves out and its examples show (answer shape, grounded
-    fields, labels) is filled in first and listed in `inferred.json`; the spec it writes says it."""
-    from tools.data.infer import infer_output
-    from tools.workspace import atomic_write_json
-
-    notes = infer_output(spec)
     run = workspace.create_run(spec.name, run_id=run_id)
     atomic_write_yaml(run.spec_path, spec.to_yaml_dict())
-    if notes:
-        atomic_write_json(run.path / "inferred.json", {"notes": notes})
     return run
 
 

@@ -276,6 +276,9 @@ def run_cmd(
 
     task_path = Path(task)
     spec = load_spec(task_path)  # every field, before anything is written or any model is called
+    from tools.data.infer import infer_output
+
+    inferred = infer_output(spec)  # headless: what the interview would ask, read from the examples
     if budget is not None:
         spec = spec.model_copy(update={"budget": budget})
     _check_answers(spec, str(task_path))
@@ -291,6 +294,10 @@ def run_cmd(
         if session is None:
             from agent.runner import initial_state
 
+            if inferred:
+                from tools.workspace import atomic_write_json
+
+                atomic_write_json(run.path / "inferred.json", {"notes": inferred})
             con.print(f"[bold]run[/bold] {run.id} → {run.path}")
             state = initial_state(
                 run.id,
