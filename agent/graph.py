@@ -31,9 +31,10 @@ def route_after_paid_step(next_node: str):
 def route_after_analyze(state: AgentState) -> str:
     if state.get("stop_reason"):
         return "report"
-    # A rollback retrains on the previous good data with a gentler mix; otherwise targeted data first.
-    last = (state.get("history") or [{}])[-1]
-    return "train" if last.get("rolled_back") else "generate"
+    # Every further round changes the data first: targeted examples (after a rollback, on top of the last
+    # good version, with a stricter on-task filter). Retraining the same data with a gentler mix alone made
+    # the model worse on the bench.
+    return "generate"
 
 
 def build_graph() -> StateGraph:

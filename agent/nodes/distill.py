@@ -61,6 +61,7 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             n,
             teacher=ctx.provider("teacher", spec, run.id),
             grader=judge if can_grade(judge) else None,
+            on_task_strictness=float((state.get("mix") or {}).get("on_task_strictness", 0.0)),
             workdir=wd / "gen",
             budget=None,
             targeted=targeted,
@@ -76,7 +77,7 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             )
         from tools.data.generate import generation_summary
 
-        augmented = augment_for(spec, rows, n, quick=ctx.quick) if not targeted else []
+        augmented = augment_for(spec, list(rows), n, quick=ctx.quick, existing=existing)
         atomic_write_jsonl(wd / "generated.jsonl", list(rows) + augmented)
         summary = generation_summary(rows)
         done = save_step(
@@ -129,16 +130,16 @@ def top_up_coverage(spec, kept: list[dict], planned_total: int) -> list[dict]:
     return extra
 
 
-def augment_for(spec, rows, n: int, *, quick: bool = False) -> list[dict]:
+def augment_for(spec, rows, n: int, *, quick: bool = False, existing=()) -> list[dict]:
     """Exact pairs made from the seeds by value substitution (grounded extraction tasks only), up to
-    AUGMENT_SHARE of the requested examples."""
+    AUGMENT_SHARE of the requested examples, none repeating an input of this or an earlier version."""
     from tools.data.augment import AUGMENT_SHARE, augment_examples
 
     if not spec.output.grounded or spec.output.format != "json":
         return []
     k = min(4, n) if quick else round(AUGMENT_SHARE * n)
-    seen = [_user_text(r) for r in rows]
-    return augment_examples(spec, k, avoid=seen)
+    seen = [_user_text(r) for r in rows] + list(existing)
+    return augment_examples(spec, k, avoid=seen, seed=len(existing))
 
 
 @budget_stop
@@ -496,6 +497,8 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "data_version": state.get("data_version"),
         "train_version": cand,
         "eval_version": state.get("eval_version"),
+        # the next round must change the data, not only the mix: a stricter on-task filter for new inputs
+        mix["on_task_strictness"] = round(float(mix.get("on_task_strictness", 0.0)) + 0.1, 2)
         "passed": bool(verdict.get("passed")),
         "primary": primary,
         "regressed": regressed,
@@ -519,7 +522,7 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             "rolled_back": True,
             "note": f"{'regression/forgetting' if regressed else 'worse than before'}: rolled back to data "
             f"{state['good_data_version']}, general share → {mix['general_share']:.0%}, "
-            f"lr → {tr['learning_rate']:.1e}",
+            f"lr → {tr['learning_rate']:.1e}, stricter on-task filter for new inputs",
         }
         update |= {"data_version": state["good_data_version"], "mix": mix}
     else:
@@ -534,7 +537,8 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             requests = list(report.get("failures") or [])
             if ctx.quick:
                 requests = [dict(r, n=min(int(r.get("n", 4)), 4)) for r in requests][:2]
-            if not requests and not record["rolled_back"]:
+            if not requests:
+                # retraining the same data with other settings made things worse before (bench): stop
                 update["stop_reason"] = "no_failures_to_target"
             update |= {"targeted": requests, "iteration": it + 1}
             record.setdefault("note", f"{len(requests)} targeted data requests for iteration {it + 1}")
