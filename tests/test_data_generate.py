@@ -406,6 +406,8 @@ def test_off_task_inputs_are_rejected_with_their_reason_and_replaced(tmp_path):
     )
     model = OnTaskModel.fit(ORDER_SEEDS)
     assert all(model.judge(t)[0] for t in ON_TASK) and not any(model.judge(t)[0] for t in OFF_TASK)
+    stricter = OnTaskModel.fit(ORDER_SEEDS, strictness=0.1)
+    assert stricter.threshold > model.threshold and stricter.kind == model.kind
     # leave-one-out calibration: every seed but the oddest one would pass against the others
     assert sum(s < model.threshold for s in model.loo_scores) <= 1
     server = ScriptedInputs(ON_TASK[:1] + OFF_TASK + ON_TASK[1:])

@@ -206,6 +206,7 @@ def generate_examples(
     batch: bool = False,
     batch_client=None,
     on_task_check: bool = True,
+    on_task_strictness: float = 0.0,
     grader=None,
 ) -> GenerationResult:
     """Generate `n` examples (or, with `targeted`, the requested ones) as canonical rows.
@@ -270,7 +271,11 @@ def generate_examples(
     seed_lengths = [len(t) for t in seen_texts] or [200]
     user_inputs = load_spec_inputs(spec) if not targeted else []
     on_task = (
-        OnTaskModel.fit([e.input for e in spec.examples] + load_spec_inputs(spec)) if on_task_check else None
+        OnTaskModel.fit(
+            [e.input for e in spec.examples] + load_spec_inputs(spec), strictness=on_task_strictness
+        )
+        if on_task_check
+        else None
     )
     if on_task is not None:
         progress(

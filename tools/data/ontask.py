@@ -54,9 +54,12 @@ class OnTaskModel:
     _model_dir: str | None = None
 
     @classmethod
-    def fit(cls, seeds: Sequence[str], *, embeddings: bool | None = None) -> OnTaskModel | None:
+    def fit(
+        cls, seeds: Sequence[str], *, embeddings: bool | None = None, strictness: float = 0.0
+    ) -> OnTaskModel | None:
         """None with fewer than 3 distinct seed inputs (nothing to calibrate on: every input passes).
-        `embeddings=None` uses them when the package is installed."""
+        `embeddings=None` uses them when the package is installed; `strictness` raises the relative
+        threshold (a later iteration after data made the model worse)."""
         seeds = list(dict.fromkeys(s for s in seeds if s.strip()))
         if len(seeds) < 3:
             return None
@@ -77,7 +80,7 @@ class OnTaskModel:
             model = cls(seeds, "ngram", 0.0, loo, _ngram=_NgramSpace(seeds))
         ranked = sorted(loo)
         anchor = ranked[1] if len(ranked) > 3 else ranked[0]
-        model.threshold = max(FLOOR, RELATIVE[model.kind] * anchor)
+        model.threshold = max(FLOOR, (RELATIVE[model.kind] + strictness) * anchor)
         return model
 
     def similarities(self, texts: Sequence[str]) -> list[float]:
