@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agent.answers import GOAL_CHOICES
+
 
 @dataclass(frozen=True)
 class Question:
@@ -14,6 +16,7 @@ class Question:
     choices: tuple[str, ...] = ()
     help: str = ""
     optional: bool = False
+    choice_labels: tuple[str, ...] = ()  # plain words shown for each choice (the choice itself when empty)
 
 
 QUESTIONS: tuple[Question, ...] = (
@@ -44,7 +47,7 @@ QUESTIONS: tuple[Question, ...] = (
         "examples",
         "How many input → output examples do you have? (a number, or a path to a JSONL/YAML file "
         "of {input, output} pairs)",
-        help="0 is fine: a teacher model can generate them.",
+        help="e.g. 20, 'none' or 'a few hundred'. 0 is fine: a teacher model can generate them.",
     ),
     Question(
         "output_format",
@@ -60,17 +63,24 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "prompted_success",
-        "With your best prompt, how often is the base model right? (e.g. 60%, or "
+        "With your best prompt, how often is the base model right? (e.g. 60%, 'about half', or "
         "'unknown' — tunewise will measure it on your examples)",
         optional=True,
     ),
     Question(
         "goals",
-        "What matters most? Pick any.",
+        "What matters most? Pick any that apply.",
         kind="multi",
-        choices=("format", "style", "terminology", "latency", "cost", "privacy", "accuracy"),
+        choices=tuple(k for k, _ in GOAL_CHOICES),
+        choice_labels=tuple(label for _, label in GOAL_CHOICES),
+        help="None is fine too.",
     ),
-    Question("volume", "Roughly how many requests per day?", kind="number", optional=True),
+    Question(
+        "volume",
+        "Roughly how many requests per day? (e.g. 200, 'a few hundred', 'no idea')",
+        kind="number",
+        optional=True,
+    ),
     Question(
         "constraints",
         "Where must the model run, and any limits? (e.g. 'on-prem', 'offline', 'cloud ok')",
@@ -78,7 +88,8 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "budget",
-        "Budget for this run in USD (teacher, judge and training together)? (blank = no limit)",
+        "Budget for this run in US dollars (teacher, judge and training together)? "
+        "(e.g. 5 or '$20'; blank = no limit)",
         kind="number",
         optional=True,
     ),

@@ -185,12 +185,29 @@ def decide(
     elif r_few.fired and not (
         behaviour and n_examples >= MIN_EXAMPLES_TO_TRAIN and ps is not None and ps < 0.5
     ):
-        approach = "few-shot"
-        reasons.append(
-            f"Only {a.examples} examples on hand (< {MIN_EXAMPLES_TO_TRAIN}): put the best of them in the "
-            "prompt; collect or generate more before training."
-        )
-        if behaviour:
+        if a.examples == 0:
+            # nothing to show the model yet: a clearer prompt now, real examples next
+            approach = "prompt"
+            reasons.append(
+                "You have no examples yet, so there is nothing to show the model: write a clearer prompt now "
+                "(what to do, what the answer should look like, one made-up example)."
+            )
+            reasons.append(
+                "Collect about 20 real inputs with the answers you want, to check the prompt on and to show "
+                f"it the best of them; at least {MIN_EXAMPLES_TO_TRAIN} before a fine-tune."
+            )
+            if behaviour:
+                reasons.append(
+                    f"Your goals ({', '.join(behaviour)}) point to a fine-tune later: from those real "
+                    f"examples a teacher model can generate {n_examples} more."
+                )
+        else:
+            approach = "few-shot"
+            reasons.append(
+                f"Only {a.examples} examples on hand (< {MIN_EXAMPLES_TO_TRAIN}): put the best of them in "
+                "the prompt; collect or generate more before training."
+            )
+        if behaviour and a.examples:
             reasons.append(
                 f"Your goals ({', '.join(behaviour)}) point to a fine-tune later: a teacher model can "
                 f"generate {n_examples} examples from these seeds."
@@ -314,101 +331,56 @@ def _knowledge_reason(a: Answers) -> str:
 
 
 # ------------------------------------------------------------------ answer coercion
-def _as_bool(v, key, where) -> bool:
-    from tools.errors import ConfigError
+# One lenient parser per answer kind (agent/answers.py), shared with the interview (TUI) and the CLI; here a
+# failure becomes a ConfigError that names the field and where it was read.
+def _parsed(parse, v, key, where, **kw):
+    from tools.errors import ConfigError, UserError
 
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, str) and v.strip().lower() in ("yes", "y", "true", "1", "no", "n", "false", "0", ""):
-        return v.strip().lower() in ("yes", "y", "true", "1")
-    if v is None:
-        return False
-    raise ConfigError(
-        f"`{key}` must be yes/no, got {v!r}", where=where, fix=f"write `{key}: yes` or `{key}: no`"
-    )
+    try:
+        return parse(v, key, **kw)
+    except ConfigError:
+        raise
+    except UserError as e:
+        msg = e.message if f"`{key}`" in e.message else f"`{key}`: {e.message}"
+        raise ConfigError(msg, where=where, fix=e.fix) from None
+
+
+def _as_bool(v, key, where) -> bool:
+    from agent.answers import parse_yes_no
+
+    return _parsed(parse_yes_no, v, key, where)
 
 
 def _as_change(v, where) -> str:
-    from tools.errors import ConfigError
+    from agent.answers import parse_change
 
-    if isinstance(v, bool):
-        return "often" if v else "never"
-    s = str(v or "never").strip().lower()
-    aliases = {
-        "no": "never",
-        "false": "never",
-        "yes": "often",
-        "true": "often",
-        "daily": "often",
-        "weekly": "often",
-        "monthly": "rarely",
-        "yearly": "rarely",
-        "sometimes": "rarely",
-    }
-    s = aliases.get(s, s)
-    if s not in ("never", "rarely", "often"):
-        raise ConfigError(
-            f"`knowledge_changes` must be never, rarely or often, got {v!r}",
-            where=where,
-            fix="write e.g. `knowledge_changes: often`",
-        )
-    return s
+    return _parsed(parse_change, v, "knowledge_changes", where)
 
 
 def _as_count(v, where) -> int:
-    if isinstance(v, list):
-        return len(v)
-    return _as_int(v, "examples", where)
+    from agent.answers import parse_count
+
+    return _parsed(parse_count, v, "examples", where)
 
 
 def _as_int(v, key, where) -> int:
-    from tools.errors import ConfigError
+    from agent.answers import parse_count
 
-    if v is None or v == "":
-        return 0
-    try:
-        n = int(str(v).replace(",", "").replace("_", ""))
-    except ValueError:
-        raise ConfigError(
-            f"`{key}` must be a whole number, got {v!r}", where=where, fix=f"write e.g. `{key}: 200`"
-        ) from None
-    if n < 0:
-        raise ConfigError(f"`{key}` must be ≥ 0", where=where)
-    return n
+    return _parsed(parse_count, v, key, where, per_day=key == "volume")
 
 
 def _as_rate(v, where) -> float | None:
-    from tools.errors import ConfigError
+    from agent.answers import parse_rate
 
-    if v is None or v == "":
-        return None
-    try:
-        s = str(v).strip()
-        x = float(s.rstrip("%")) / (100 if s.endswith("%") else 1)
-        if x > 1:
-            x /= 100
-    except ValueError:
-        raise ConfigError(
-            f"`prompted_success` must be a share like 0.7 or 70%, got {v!r}",
-            where=where,
-            fix="write e.g. `prompted_success: 0.6`",
-        ) from None
-    if not 0 <= x <= 1:
-        raise ConfigError("`prompted_success` must be between 0 and 1", where=where)
-    return x
+    return _parsed(parse_rate, v, "prompted_success", where)
 
 
 def _as_list(v, key, where, allowed=None) -> list[str]:
-    from tools.errors import ConfigError
+    if allowed:
+        from agent.answers import parse_goals
 
+        return _parsed(parse_goals, v, key, where, allowed=tuple(allowed))
     if v is None or v == "":
         return []
     items = [s.strip() for s in v.split(",")] if isinstance(v, str) else list(v)
-    items = [str(i).strip().lower() for i in items if str(i).strip()]
-    if allowed:
-        bad = [i for i in items if i not in allowed]
-        if bad:
-            raise ConfigError(
-                f"`{key}` has unknown value(s) {bad}", where=where, fix=f"use any of: {', '.join(allowed)}"
-            )
-    return items
+    return [str(i).strip().lower() for i in items if str(i).strip()]

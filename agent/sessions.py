@@ -74,6 +74,7 @@ def list_sessions(workspace: Workspace) -> list[dict]:
             for task in snap.tasks:
                 for intr in task.interrupts or ():
                     pending = intr.value
+            error_node, error = stopped_on(snap)
             rows.append(
                 {
                     "id": tid,
@@ -86,7 +87,43 @@ def list_sessions(workspace: Workspace) -> list[dict]:
                     "pending": pending.get("kind") if isinstance(pending, dict) else None,
                     "spec": (values.get("task") or {}).get("spec"),
                     "updated": snap.created_at,
+                    "error": error,
+                    "error_node": error_node,
                 }
             )
     rows.sort(key=lambda r: r.get("updated") or "", reverse=True)
     return rows
+
+
+def stopped_on(snap) -> tuple[str | None, str | None]:
+    """(node, error) when the session's next step raised and was not retried since, else (None, None). A
+    step stopped on purpose (the person quit: `Cancelled`) is no error: it simply resumes. LangGraph keeps a
+    step's error beside the question it shows: a question asked again (it carries an error) is no stop."""
+    for task in snap.tasks:
+        err = getattr(task, "error", None)
+        if err is None:
+            continue
+        text = err if isinstance(err, str) else f"{type(err).__name__}: {err}"
+        if text.startswith(("Cancelled", "GraphInterrupt")):
+            continue
+        if any(isinstance(i.value, dict) and i.value.get("error") for i in task.interrupts or ()):
+            continue  # the step ran again after the error and asks its question again, with the reason
+        return task.name, text
+    return None, None
+
+
+def rewind_to_interview(workspace: Workspace, run_id: str) -> None:
+    """Change my answers, for a session stopped at or before its decision: the checkpoint moves back to
+    the interview, every earlier answer offered as the default (the decision screen's "change answers")."""
+    from agent.graph import compile_graph
+
+    run = workspace.get_run(run_id)
+    with run.lock(), open_checkpointer(workspace) as saver:
+        graph = compile_graph(saver)
+        config = {"configurable": {"thread_id": run.id}}
+        answers = dict((graph.get_state(config).values or {}).get("answers") or {})
+        if not answers:
+            raise UserError(
+                "this session has no answers to change yet", fix="retry it: the interview asks again"
+            )
+        graph.update_state(config, {"rewind": answers, "answers": {}, "decision": {}}, as_node="decide")

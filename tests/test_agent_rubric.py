@@ -73,8 +73,8 @@ def test_few_seed_examples_but_prompting_fails_distills():
     "bad, field",
     [
         ({"prompted_success": "lots"}, "prompted_success"),
-        ({"goals": ["speed"]}, "goals"),
-        ({"knowledge_changes": "hourly"}, "knowledge_changes"),
+        ({"goals": ["purple"]}, "goals"),  # "speed" is read as latency
+        ({"knowledge_changes": "maybe"}, "knowledge_changes"),  # "hourly" is read as often
         ({"volume": "many"}, "volume"),
         ({"colour": "red"}, "colour"),
     ],

@@ -36,9 +36,11 @@ async def test_interview_to_decision_and_resume(workspace):
         assert conv.query_one("#answer-choices").display  # a choice question shows the option list
         await pilot.press("enter")  # "no" is highlighted first
         await answer_text(pilot, app, "examples", "no-such-file.jsonl")
-        # the graph validates the answer and asks again with its error
-        await wait_for(pilot, lambda: (app.pending.get(app.current_run) or {}).get("error") is not None)
+        # the answer is read as the interview reads it before the graph resumes: asked again with the
+        # reason, and the graph never gets it (its pending question carries no error)
+        await wait_for(pilot, lambda: "no file at" in str(conv.query_one("#question-error").render()))
         assert "no file at no-such-file.jsonl" in str(conv.query_one("#question-error").render())
+        assert app.pending[app.current_run]["key"] == "examples" and not app.pending[app.current_run]["error"]
         conv.query_one("#answer-input").value = "3"
         await pilot.press("enter")
         # the answer shape: guessed from the spec ("as JSON"), confirmed with Enter

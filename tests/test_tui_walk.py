@@ -65,7 +65,7 @@ async def test_newcomer_walks_from_interview_to_evaluation_and_resumes_after_clo
         await pilot.press("enter")
         await answer(pilot, app, "prompted_success", "30%")
         await wait_for(pilot, lambda: pending_key(app) == "goals")
-        await pilot.press("down", "down", "down", "enter")  # format is offered; add latency
+        await pilot.press("down", "down", "down", "space")  # format is offered; tick latency too
         await pilot.click("#send")
         await answer(pilot, app, "volume", "50000")
         await answer(pilot, app, "constraints", "offline")

@@ -45,11 +45,18 @@ def _load_examples_file(path: str) -> list[dict]:
     import yaml
 
     p = Path(path).expanduser()
-    text = p.read_text(encoding="utf-8")
+    if p.is_dir():
+        raise UserError(f"{p} is a folder", fix="give the path of one JSONL or YAML file of examples")
+    text = p.read_text(encoding="utf-8", errors="replace")
     rows = []
     if p.suffix in (".yaml", ".yml"):
-        data = yaml.safe_load(text) or []
+        try:
+            data = yaml.safe_load(text) or []
+        except yaml.YAMLError as e:
+            raise UserError(f"not valid YAML ({str(e).splitlines()[0]})", where=str(p)) from None
         rows = data.get("examples", data) if isinstance(data, dict) else data
+        if not isinstance(rows, list):
+            raise UserError("no list of examples", where=str(p), fix="a list of {input, output} pairs")
     else:
         for i, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -60,12 +67,21 @@ def _load_examples_file(path: str) -> list[dict]:
                 raise UserError(
                     "invalid JSON", where=f"{p}:{i}", fix="one {input, output} object per line"
                 ) from None
-            if "messages" in r:
+            if isinstance(r, dict) and "messages" in r:
                 msgs = r["messages"]
                 user = next((m["content"] for m in msgs if m.get("role") == "user"), "")
                 r = {"input": user, "output": msgs[-1].get("content", "")}
             rows.append(r)
-    return [Example(input=str(r["input"]), output=str(r["output"])).model_dump() for r in rows]
+    out = []
+    for i, r in enumerate(rows, 1):
+        if not isinstance(r, dict) or "input" not in r or "output" not in r:
+            raise UserError(
+                f"example {i} has no input and output",
+                where=str(p),
+                fix="each example needs `input` and `output`",
+            )
+        out.append(Example(input=str(r["input"]), output=str(r["output"])).model_dump())
+    return out
 
 
 def _json_object(text: str) -> dict | None:
@@ -91,6 +107,31 @@ def guess_output_format(spec_text: str, examples: list[dict]) -> str:
     if not outs and "json" in spec_text.lower():
         return "json"
     return "text"
+
+
+def guess_note(spec_text: str, examples: list[dict]) -> tuple[str, str]:
+    """The guessed answer shape and the sentence that says why (shown with the question)."""
+    fmt = guess_output_format(spec_text, examples)
+    outs = [str(e.get("output", "")).strip() for e in examples]
+    n = len(outs)
+    if fmt == "json":
+        why = (
+            f"Your {'example is a JSON object' if n == 1 else f'{n} examples are all JSON objects'}"
+            if outs
+            else "Your description mentions JSON"
+        ) + ", so I'll treat answers as JSON"
+    elif fmt == "label":
+        distinct = sorted(set(outs))
+        shown = ", ".join(distinct[:5]) + ("…" if len(distinct) > 5 else "")
+        why = (
+            f"Your {n} examples use only {len(distinct)} different answers ({shown}), "
+            "so I'll treat answers as labels"
+        )
+    elif outs:
+        why = "Your examples' answers are free text, so I'll treat answers as text"
+    else:
+        why = "Nothing says the answers have a fixed shape, so I'll treat them as free text"
+    return fmt, why + " — Enter to keep, or pick another."
 
 
 def output_spec_for(fmt: str, examples: list[dict], previous: dict | None = None) -> dict:
@@ -119,45 +160,87 @@ def output_spec_for(fmt: str, examples: list[dict], previous: dict | None = None
     return out
 
 
+_PATH_HINT = (".jsonl", ".json", ".yaml", ".yml", ".csv", ".txt")
+
+
+def _looks_like_path(text: str) -> bool:
+    return "/" in text or "\\" in text or text.lower().endswith(_PATH_HINT) or text.startswith("~")
+
+
+def normalize_answer(key: str, raw):
+    """One answer as stored: read leniently by its kind's parser (agent/answers.py); UserError when unreadable."""
+    from agent import answers as A
+
+    if key == "knowledge_needed":
+        return "yes" if A.parse_yes_no(raw, key) else "no"
+    if key == "knowledge_changes":
+        return A.parse_change(raw, key)
+    if key == "examples":
+        return A.parse_count(raw, key)
+    if key == "prompted_success":
+        return A.parse_rate(raw, key)
+    if key == "goals":
+        return A.parse_goals(raw, key)
+    if key == "volume":
+        return A.parse_count(raw, key, per_day=True)
+    if isinstance(raw, str) or raw is None:
+        return (raw or "").strip()
+    return raw
+
+
 def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
-    """Validate one answer into `answers`/`task`; raise UserError with a message to show when invalid."""
+    """Read one answer into `answers`/`task` (leniently, one parser per kind); raise UserError with a
+    message and an example to answer with when it cannot be read. Nothing is stored on failure."""
+    from agent import answers as A
     from agent.rubric import Answers
 
     raw = raw if not isinstance(raw, str) else raw.strip()
     if key == "output_format":
-        fmt = str(raw or "").lower()
-        if fmt not in ("text", "json", "label"):
-            raise UserError(f"{raw!r} is not an answer shape", fix="answer text, json or label")
+        fmt = A.parse_output_format(raw, key)
         task["output"] = output_spec_for(fmt, task.get("examples") or [], task.get("output"))
         return
     if key == "labels":
-        labels = [x.strip() for x in str(raw or "").split(",") if x.strip()]
-        if len(set(labels)) < 2:
-            raise UserError("give at least two labels", fix="comma-separated, e.g. 'urgent, normal, low'")
+        labels = A.parse_labels(raw, key)
         task["output"] = {**(task.get("output") or {}), "format": "label", "labels": labels}
         return
-    if key == "examples" and isinstance(raw, str) and raw and not raw.replace(",", "").isdigit():
-        if not Path(raw).expanduser().exists():
+    if key == "examples" and isinstance(raw, str) and raw:
+        if Path(raw).expanduser().is_file():
+            examples = _load_examples_file(raw)
+            task["examples"] = examples
+            answers["examples"] = len(examples)
+            return
+        if _looks_like_path(raw):
             raise UserError(
                 f"no file at {raw}", fix="give a number, or the path of a JSONL/YAML file of examples"
             )
-        task["examples"] = _load_examples_file(raw)
-        answers["examples"] = len(task["examples"])
-        return
     if key == "budget":
-        task["budget"] = float(raw) if raw not in (None, "", "none") else None
+        task["budget"] = A.parse_money(raw, key)
         return
-    if (
-        key == "prompted_success"
-        and isinstance(raw, str)
-        and raw.lower() in ("unknown", "?", "dont know", "don't know")
-    ):
-        raw = None
-    trial = {**answers, "spec": answers.get("spec") or task.get("spec") or "x", key: raw}
+    value = normalize_answer(key, raw)
+    trial = {**answers, "spec": answers.get("spec") or task.get("spec") or "x", key: value}
     Answers.from_dict({k: v for k, v in trial.items() if k != "budget"}, where=f"answer to `{key}`")
-    answers[key] = raw
+    answers[key] = value
     if key == "spec":
-        task["spec"] = raw
+        task["spec"] = value
+
+
+def check_answer(payload: dict | None, answer) -> str | None:
+    """Read an answer to a pending question the way the interview will, before the graph resumes with it:
+    None when it reads, else the message to show (what could not be read, and an example). The TUI and
+    the CLI call this, so a bad answer never reaches the session's checkpoint."""
+    if not isinstance(payload, dict) or payload.get("kind") != "question" or not payload.get("key"):
+        return None
+    task = dict(payload.get("spec_so_far") or {})
+    answers = dict(task.pop("answers", None) or {})
+    try:
+        parse_answer(payload["key"], answer, answers, task)
+    except UserError as e:
+        return e.message + (f" — {e.fix}" if e.fix else "")
+    except Exception as e:  # noqa: BLE001 - anything unreadable is asked again
+        return f"I could not use that answer ({type(e).__name__}: {e})" + (
+            f" — {payload['help']}" if payload.get("help") else ""
+        )
+    return None
 
 
 def _default(key: str, defaults: dict, answers: dict, task: dict):
@@ -174,7 +257,28 @@ def _default(key: str, defaults: dict, answers: dict, task: dict):
         return ", ".join(out["labels"])
     if key == "goals" and "goals" not in defaults and out.get("format") in ("json", "label"):
         return ["format"]
-    return defaults.get(key)
+    value = defaults.get(key)
+    if key in ("prompted_success", "examples", "volume", "budget", "constraints") and value is not None:
+        from agent.answers import display
+
+        return display(key, value)  # the earlier answer as the person would type it ("30%", not 0.3)
+    return value
+
+
+def _note(key: str, defaults: dict, answers: dict, task: dict) -> str | None:
+    """What the question says about its preselected answer when that answer is a guess, not the person's."""
+    if defaults:
+        return None
+    out = task.get("output") or {}
+    if key == "output_format":
+        return guess_note(str(answers.get("spec") or task.get("spec") or ""), task.get("examples") or [])[1]
+    if key == "goals" and out.get("format") in ("json", "label"):
+        from agent.answers import GOAL_CHOICES
+
+        label = dict(GOAL_CHOICES)["format"]
+        shape = "JSON" if out["format"] == "json" else "one of your labels"
+        return f"I've ticked “{label}” because each answer must be {shape} — space unticks it."
+    return None
 
 
 def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
@@ -215,14 +319,22 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                         "optional": q.optional,
                         "error": error,
                         "default": _default(q.key, defaults, answers, task),
+                        "note": _note(q.key, defaults, answers, task),
+                        "choice_labels": list(q.choice_labels),
                         "spec_so_far": {**task, "answers": answers},
                     }
                 )
+                # a bad answer is asked again, never stored and never raised: an answer the checkpoint
+                # replays on resume (an old session's '$5') must not stop the session for good
                 try:
                     parse_answer(q.key, raw, answers, task)
                     break
                 except UserError as e:
                     error = e.message + (f" — {e.fix}" if e.fix else "")
+                except Exception as e:  # noqa: BLE001 - any unreadable answer is re-asked
+                    error = f"I could not use {raw!r} ({type(e).__name__}: {e})" + (
+                        f" — {q.help}" if q.help else ""
+                    )
     task.setdefault("name", (answers.get("spec") or "task")[:40])
     spec = parse_spec_dict({k: v for k, v in task.items() if k != "answers"} | {"answers": answers})
     atomic_write_yaml(run.spec_path, spec.to_yaml_dict())

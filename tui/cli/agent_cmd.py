@@ -74,7 +74,7 @@ def decide_cmd(
     if as_json:
         print(json.dumps(d.to_dict(), indent=2, ensure_ascii=False))
         return
-    print_decision(d)
+    print_decision(d, example=(probe_result.get("rows") or [None])[0] if probe_result else None)
 
 
 def _examples_from(value, where: str) -> list[dict]:
@@ -105,11 +105,13 @@ def _interactive_answers():
     for q in QUESTIONS:
         if q.key == "budget" or q.key in OUTPUT_KEYS or not applicable(q, answers):
             continue
-        hint = f" [{'/'.join(q.choices)}]" if q.choices else ""
+        _print_choices(con, q.choices, q.choice_labels)
+        hint = f" [{'/'.join(q.choices)}]" if q.choices and not q.choice_labels else ""
         while True:
             raw = typer.prompt(
                 f"{q.text}{hint}", default="" if q.optional or q.kind == "multi" else None, show_default=False
             )
+            # the interview's own lenient reading ($5, 'about half', 'fast and cheap'); else asked again
             try:
                 parse_answer(q.key, raw, answers, task)
                 break
@@ -118,7 +120,15 @@ def _interactive_answers():
     return Answers.from_dict(answers), task.get("examples", [])
 
 
-def print_decision(d) -> None:
+def _print_choices(con, choices, labels) -> None:
+    """Plain-words choices, numbered: the person may answer with numbers, the words, or the keys."""
+    if choices and labels and len(labels) == len(choices):
+        for i, label in enumerate(labels, 1):
+            con.print(f"  {i}. {label}", highlight=False)
+        con.print("  (numbers or words, comma-separated; Enter for none)", style="dim", highlight=False)
+
+
+def print_decision(d, example: dict | None = None) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
@@ -139,9 +149,20 @@ def print_decision(d) -> None:
     con.print(t)
     if d.probe:
         con.print(
-            f"Probe: prompted success {d.probe.get('prompted_success', 0):.0%} on {d.probe.get('n_test')} "
-            f"held-out examples with {d.probe.get('n_shots')} demonstrations ({d.probe.get('student')})"
+            f"Probe: with the best prompt the base model ({d.probe.get('student')}) scored "
+            f"{d.probe.get('prompted_success', 0):.0%} on {d.probe.get('n_test')} of your examples "
+            f"(with {d.probe.get('n_shots')} others shown to it in the prompt)",
+            highlight=False,
         )
+        if example:
+            con.print(
+                f"  One of its answers — input: {example.get('input')!s:.120}\n"
+                f"    it answered: {example.get('prediction')!s:.120}\n"
+                f"    you expected: {example.get('reference')!s:.120}"
+                f"  ({'right' if example.get('correct') else 'not what you expected'})",
+                highlight=False,
+                markup=False,
+            )
     e = d.estimate
     con.print(
         "Estimate: "
@@ -539,19 +560,30 @@ def _ask(intr: dict):
 
     if not sys.stdin.isatty():
         raise UserError("the session waits on a question and there is no terminal", fix="pass --answer TEXT")
-    if intr.get("kind") == "question":
-        hint = f" ({'/'.join(intr['choices'])})" if intr.get("choices") else ""
+    if intr.get("kind") in ("question", "round"):
+        labels = intr.get("choice_labels") or []
+        _print_choices(common.console(), intr.get("choices") or [], labels)
+        hint = f" ({'/'.join(intr['choices'])})" if intr.get("choices") and not labels else ""
+        if intr.get("note"):
+            common.console().print(intr["note"], highlight=False)  # a preselected guess says it is one
         if intr.get("error"):
             common.console().print(f"[red]{intr['error']}[/red]")
         default = intr.get("default")
         if isinstance(default, list):
             default = ", ".join(map(str, default))
         # Enter keeps the offered default (a guess, or the earlier answer after "change answers")
-        return typer.prompt(
-            intr["question"] + hint,
-            default="" if default is None else str(default),
-            show_default=default not in (None, ""),
-        )
+        from agent.nodes.interview import check_answer
+
+        while True:
+            raw = typer.prompt(
+                intr["question"] + hint,
+                default="" if default is None else str(default),
+                show_default=default not in (None, ""),
+            )
+            problem = check_answer(intr, raw)  # read here first: a bad answer never reaches the session
+            if problem is None:
+                return raw
+            common.console().print(f"[red]{problem}[/red]", highlight=False)
     if intr.get("kind") == "decision":
         from agent.rubric import Decision, RuleRow
 

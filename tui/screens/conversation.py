@@ -10,10 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, OptionList, SelectionList, Static
+from textual.widgets import Button, Footer, Input, OptionList, Static
 
 from tui.widgets.chat import ChatMessage, SpecPanel
+from tui.widgets.chat.tick_list import TickList
 from tui.widgets.header import StatusHeader
+
+ASKS = ("question", "round")  # interrupts the chat answers: interview questions, "another round?"
 
 
 def first_question() -> dict:
@@ -67,10 +70,9 @@ def transcript(spec_so_far: dict, pending_key: str | None = None) -> list[tuple[
         elif q.key == "labels" and pending_key and output.get("labels"):
             out.append((q.text, ", ".join(map(str, output["labels"]))))
         elif q.key in answers:
-            v = answers[q.key]
-            out.append(
-                (q.text, ", ".join(map(str, v)) if isinstance(v, list) else str(v if v is not None else ""))
-            )
+            from agent.answers import display
+
+            out.append((q.text, display(q.key, answers[q.key])))
     return out
 
 
@@ -100,7 +102,7 @@ class ConversationScreen(Screen):
                 yield VerticalScroll(id="chat")
                 yield Static("", id="question-error")
                 yield OptionList(id="answer-choices")
-                yield SelectionList[str](id="answer-multi")
+                yield TickList(id="answer-multi")
                 with Horizontal(id="answer-row"):
                     yield Input(placeholder="Type your answer and press Enter", id="answer-input")
                     yield Button("Send", id="send", variant="primary")
@@ -146,10 +148,12 @@ class ConversationScreen(Screen):
     def show_question(self, payload: dict) -> None:
         self.pending = payload
         key = payload.get("key", "")
-        if payload.get("default") is not None and not self.asked:
+        if payload.get("default") is not None and not self.asked and payload.get("kind") != "round":
             self._say("Back to the interview: Enter keeps an earlier answer, or change it.", "note")
         if not payload.get("error") or not self.asked or self.asked[-1] != key:
             self._say(question_markdown(payload), "agent")
+            if payload.get("note"):
+                self._say(str(payload["note"]), "note")  # a preselected guess says it is one
             self.asked.append(key)
         err = self.query_one("#question-error", Static)
         err.update(f"⚠ {payload['error']}" if payload.get("error") else "")
@@ -159,18 +163,20 @@ class ConversationScreen(Screen):
         default = payload.get("default")
         if default is None:
             default = self.defaults.get(key)
+        choices = list(payload.get("choices") or [])
+        labels = list(payload.get("choice_labels") or [])
+        labels = labels if len(labels) == len(choices) else choices
         if mode == "choice":
             ol = self.query_one("#answer-choices", OptionList)
             ol.clear_options()
-            ol.add_options(payload.get("choices") or [])
-            choices = payload.get("choices") or []
+            ol.add_options(labels)
             ol.highlighted = choices.index(default) if default in choices else 0
             ol.focus()
         elif mode == "multi":
-            sl = self.query_one("#answer-multi", SelectionList)
+            sl = self.query_one("#answer-multi", TickList)
             sl.clear_options()
             chosen = set(default or [])
-            sl.add_options([(c, c, c in chosen) for c in payload.get("choices") or []])
+            sl.add_options([(label, c, c in chosen) for c, label in zip(choices, labels, strict=True)])
             sl.highlighted = 0
             sl.focus()
         else:
@@ -183,7 +189,7 @@ class ConversationScreen(Screen):
         self._status("")
 
     def on_graph_paused(self, msg) -> None:
-        if isinstance(msg.interrupt, dict) and msg.interrupt.get("kind") == "question":
+        if isinstance(msg.interrupt, dict) and msg.interrupt.get("kind") in ASKS:
             self.show_question(msg.interrupt)
 
     def on_agent_event(self, kind: str, data: dict) -> None:
@@ -228,8 +234,21 @@ class ConversationScreen(Screen):
     def submit(self, answer: Any) -> None:
         if self.pending is None:
             return
-        shown = ", ".join(answer) if isinstance(answer, list) else str(answer)
+        choices = list(self.pending.get("choices") or [])
+        labels = list(self.pending.get("choice_labels") or [])
+        named = dict(zip(choices, labels, strict=True)) if len(labels) == len(choices) else {}
+        shown = ", ".join(named.get(a, a) for a in answer) if isinstance(answer, list) else str(answer)
         self._say(shown or "_(skipped)_", "user")
+        problem = None
+        if self.run_id is not None:
+            from agent.nodes.interview import check_answer
+
+            problem = check_answer(self.pending, answer)
+        if problem is not None:
+            # asked again here, with the reason and an example: the graph never sees this answer
+            self.sent.append(answer)
+            self.show_question({**self.pending, "error": problem, "default": answer})
+            return
         self.sent.append(answer)
         self._set_mode(None)
         self.query_one("#question-error", Static).update("")
@@ -251,11 +270,11 @@ class ConversationScreen(Screen):
             return
         mode = self.pending.get("input") or "text"
         if mode == "multi":
-            self.submit(list(self.query_one("#answer-multi", SelectionList).selected))
+            self.submit(list(self.query_one("#answer-multi", TickList).selected))
         elif mode == "choice":
             ol = self.query_one("#answer-choices", OptionList)
             if ol.highlighted is not None:
-                self.submit(str(ol.get_option_at_index(ol.highlighted).prompt))
+                self.submit(self._choice_at(ol.highlighted))
         else:
             self.submit(self.query_one("#answer-input", Input).value.strip())
 
@@ -271,9 +290,20 @@ class ConversationScreen(Screen):
     def _input_submitted(self) -> None:
         self.action_send()
 
+    def _choice_at(self, index: int) -> str:
+        """The choice's value (what the graph takes), whatever plain words the list shows for it."""
+        choices = list((self.pending or {}).get("choices") or [])
+        if 0 <= index < len(choices):
+            return str(choices[index])
+        return str(self.query_one("#answer-choices", OptionList).get_option_at_index(index).prompt)
+
     @on(OptionList.OptionSelected, "#answer-choices")
     def _choice_selected(self, event: OptionList.OptionSelected) -> None:
-        self.submit(str(event.option.prompt))
+        self.submit(self._choice_at(event.option_index))
+
+    @on(TickList.Submitted, "#answer-multi")
+    def _ticks_submitted(self) -> None:
+        self.action_send()
 
     @on(Button.Pressed, "#send")
     def _send_pressed(self) -> None:

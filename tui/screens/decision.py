@@ -4,6 +4,7 @@ or override the approach."""
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -36,17 +37,40 @@ def decision_markdown(decision: dict) -> str:
     return "\n".join(lines)
 
 
-def probe_text(probe: dict | None) -> str:
+def probe_text(probe: dict | None, example: dict | None = None) -> str:
+    """The probe's evidence in plain words: the score, on how many of the person's examples, and one answer."""
     if not probe:
         return "No probe was needed: the rubric used your answers (give ≥4 examples and no success rate to measure it)."
+    if probe.get("measured") is False:
+        return f"Probe: not measured — {probe.get('reason') or 'too few examples'}."
     bits = []
-    if probe.get("prompted_success") is not None:
-        bits.append(f"base model right {probe['prompted_success']:.0%} of the time with the best prompt")
-    for k in ("n", "format_rate", "judge_mean", "mean_score", "metric"):
+    ps, n = probe.get("prompted_success"), probe.get("n_test")
+    if ps is not None:
+        on = f" on {n} of your examples" if n else ""
+        shots = probe.get("n_shots")
+        shown = f" (with {shots} others shown to it in the prompt)" if shots else ""
+        bits.append(f"with the best prompt the base model scored {ps:.0%}{on}{shown}")
+    cs = probe.get("correct_share")
+    if cs is not None and n:
+        bits.append(f"{round(cs * n)} of {n} answers right")
+    for k in ("format_rate", "judge_mean", "mean_score", "metric"):
         if probe.get(k) is not None:
             v = probe[k]
             bits.append(f"{k} = {v:.2f}" if isinstance(v, float) else f"{k} = {v}")
-    return "Probe: " + ("; ".join(bits) if bits else ", ".join(f"{k}={v}" for k, v in probe.items()))
+    text = "Probe: " + ("; ".join(bits) if bits else ", ".join(f"{k}={v}" for k, v in probe.items()))
+    if example:
+        mark = "✔ right" if example.get("correct") else "✗ not what you expected"
+        text += (
+            f"\nOne of its answers — input: {_clip(example.get('input'))}\n"
+            f"  it answered: {_clip(example.get('prediction'))}\n"
+            f"  you expected: {_clip(example.get('reference'))}  ({mark})"
+        )
+    return text
+
+
+def _clip(text, n: int = 120) -> str:
+    s = " ".join(str(text or "").split())
+    return escape(s if len(s) <= n else s[: n - 1] + "…")
 
 
 def estimate_rows(estimate: dict | None) -> list[tuple[str, str]]:
@@ -110,6 +134,17 @@ class DecisionScreen(Screen):
         decision = read_json(p) if p.exists() else {}
         self.app.call_from_thread(self.show_decision, decision)
 
+    @work(thread=True, exit_on_error=False, group="probe-example")
+    def load_probe_example(self, probe: dict) -> None:
+        """One of the probe's answers (kept with the probe's result in the run), shown under its score."""
+        from agent.artifacts import load_step
+
+        saved = load_step(self.app.workspace.run(self.run_id), 0, "probe") or {}
+        rows = saved.get("rows") or []
+        if rows and saved.get("signature") == probe.get("signature"):
+            text = probe_text(probe, rows[0])
+            self.app.call_from_thread(self.query_one("#probe", Static).update, text)
+
     def show_decision(self, decision: dict) -> None:
         self.decision = decision
         if not decision:
@@ -127,6 +162,8 @@ class DecisionScreen(Screen):
                 height=2,
             )
         self.query_one("#probe", Static).update(probe_text(decision.get("probe")))
+        if (decision.get("probe") or {}).get("measured"):
+            self.load_probe_example(decision["probe"])
         est = self.query_one("#estimate", DataTable)
         est.clear()
         for k, v in estimate_rows(decision.get("estimate")):

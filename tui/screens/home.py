@@ -6,13 +6,19 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from tui.messages import SessionsLoaded
 from tui.widgets.header import StatusHeader
 
-WAITING = {"question": "your answer", "decision": "your decision", "review": "your review"}
+WAITING = {
+    "question": "your answer",
+    "round": "your go-ahead",
+    "decision": "your decision",
+    "review": "your review",
+}
+STOPPED = "stopped: error (Enter retries)"
 
 
 def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
@@ -25,10 +31,15 @@ def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
         state = f"waiting: {waiting}" if waiting else (s.get("status") or "?")
         if s.get("stop_reason"):
             state = f"{state} ({s['stop_reason']})"
+        if s.get("error"):
+            # its question may still be listed, but the step raised on the answer it got: Enter repairs
+            state = STOPPED
         rows.append(
             {
                 "id": s["id"],
                 "state": state,
+                "error": s.get("error"),
+                "error_node": s.get("error_node"),
                 "approach": s.get("approach") or r.get("approach") or "—",
                 "verdict": _verdict(r.get("verdict")),
                 "spec": s.get("spec") or "",
@@ -114,7 +125,12 @@ class HomeScreen(Screen):
         for r in msg.rows:
             # a session this app saw stop on an error says so (Enter retries from its last checkpoint)
             if r["id"] in errors and r["id"] not in self.app.busy:
-                r["state"] = "stopped: error (Enter retries)"
+                r["state"] = STOPPED
+                r["error"] = r.get("error") or errors[r["id"]]
+            # working now, or training in the background after a quit: Enter opens its live screen
+            note = self.app.session_note(r["id"]) if r["resumable"] and hasattr(self.app, "session_note") else None
+            if note:
+                r["state"] = note
         self.rows = msg.rows
         table = self.query_one("#sessions", DataTable)
         table.clear()
@@ -146,12 +162,56 @@ class HomeScreen(Screen):
         if row is None:
             self.notify("No session selected.", severity="warning")
             return
-        if row["resumable"]:
+        if row.get("error") and row["resumable"] and row["id"] not in self.app.busy:
+            self.repair(row)
+        elif row["resumable"]:
             self.notify(f"Resuming {row['id']}…")
             self.app.resume_session(row["id"])
         else:
             self.app.current_run = row["id"]
             self.app.open("report", row["id"])
+
+    def repair(self, row: dict) -> None:
+        """A session stopped on an error is never a dead end: a failed interview asks its question again
+        (the interview reads old answers leniently and re-asks what it cannot read); any other step offers
+        to try again, to change the answers, or to go back."""
+        run_id = row["id"]
+        self.app.current_run = run_id
+        if row.get("error_node") == "interview":
+            self.notify("Asking the interview's question again…")
+            self.app.drive(run_id, None)
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice == "retry":
+                self.notify("Trying the step again from the last checkpoint…")
+                self.app.drive(run_id, None)
+            elif choice == "change":
+                self.change_answers(run_id, row.get("error_node"))
+
+        self.app.push_screen(StoppedDialog(run_id, row.get("error") or "", row.get("error_node")), chosen)
+
+    @work(thread=True, exit_on_error=False, group="repair")
+    def change_answers(self, run_id: str, node: str | None) -> None:
+        """Back to the interview: in the same session when it stopped at its decision, else a new session
+        with the earlier answers pre-filled (what was built after the decision stays in the old run)."""
+        from tools.errors import UserError
+
+        if node == "decide":
+            from agent.sessions import rewind_to_interview
+
+            try:
+                rewind_to_interview(self.app.workspace, run_id)
+            except UserError as e:
+                self.app.call_from_thread(self.notify, e.message, severity="warning")
+                return
+            self.app.call_from_thread(self.app.drive, run_id, None)
+            return
+        from tools.workspace import read_yaml
+
+        p = self.app.workspace.run(run_id).spec_path
+        answers = dict((read_yaml(p) or {}).get("answers") or {}) if p.exists() else {}
+        self.app.call_from_thread(self.app.new_session, answers)
 
     @on(DataTable.RowSelected, "#sessions")
     def _row_selected(self) -> None:
@@ -168,3 +228,43 @@ class HomeScreen(Screen):
     @on(Button.Pressed, "#refresh")
     def _refresh(self) -> None:
         self.refresh_sessions()
+
+
+class StoppedDialog(ModalScreen[str | None]):
+    """What stopped a session, and the ways on: try again, change the answers, or back to Home."""
+
+    BINDINGS = [
+        Binding("escape", "choose('back')", "Back"),
+        Binding("t", "choose('retry')", "Try again"),
+        Binding("c", "choose('change')", "Change answers"),
+    ]
+
+    def __init__(self, run_id: str, error: str, node: str | None) -> None:
+        super().__init__()
+        self.run_id, self.error, self.node = run_id, error, node
+
+    def compose(self) -> ComposeResult:
+        from rich.markup import escape
+
+        where = f" in its {self.node} step" if self.node else ""
+        same = "in this session" if self.node == "decide" else "in a new session, pre-filled"
+        with Vertical(id="stopped-dialog"):
+            yield Static(
+                f"[b]{escape(self.run_id)}[/b] stopped on an error{escape(where)}:\n\n{escape(self.error)}\n\n"
+                f"[b]t[/b] tries the step again · [b]c[/b] changes your answers ({same}) · "
+                "[b]esc[/b] goes back",
+                id="stopped-text",
+            )
+            with Horizontal(id="stopped-actions"):
+                yield Button("Try again", id="retry", variant="primary")
+                yield Button("Change my answers", id="change")
+                yield Button("Back", id="back")
+
+    def on_mount(self) -> None:
+        self.query_one("#retry", Button).focus()
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(None if choice == "back" else choice)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_choose(event.button.id or "back")

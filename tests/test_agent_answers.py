@@ -1,0 +1,246 @@
+"""Interview answers in a person's own words: one lenient parser per kind (agent/answers.py) used by the
+interview, the CLI and the rubric; what cannot be read is asked again with an example, never stored and
+never raised — also when an old session's checkpoint replays an answer the old code choked on."""
+
+from __future__ import annotations
+
+import pytest
+from langgraph.types import Command
+
+from agent.answers import (
+    parse_change,
+    parse_count,
+    parse_goals,
+    parse_money,
+    parse_output_format,
+    parse_rate,
+    parse_yes_no,
+)
+from agent.rubric import Answers, decide
+from tools.errors import ConfigError, UserError
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("$5", 5.0),
+        ("5 USD", 5.0),
+        ("five dollars", 5.0),
+        ("€10", 10.0),
+        ("about 20 bucks", 20.0),
+        ("5-10 dollars", 10.0),  # a range: its upper end is the cap
+        ("a few hundred", 300.0),
+        ("", None),
+        ("no limit", None),
+        ("0", 0.0),
+    ],
+)
+def test_money(text, value):
+    assert parse_money(text) == value
+
+
+@pytest.mark.parametrize("text", ["no idea", "lots", "unknown"])
+def test_money_that_cannot_be_read_says_what_to_type(text):
+    with pytest.raises(UserError) as e:
+        parse_money(text)
+    assert "5" in (e.value.fix or "") and "blank" in (e.value.fix or "")
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("~70%", 0.7),
+        ("70", 0.7),
+        ("0.7", 0.7),
+        ("7/10", 0.7),
+        ("7 out of 10", 0.7),
+        ("right about 60% of the time", 0.6),
+        ("about half the time", 0.5),
+        ("no idea", None),
+        ("unknown", None),
+        ("", None),
+    ],
+)
+def test_rate(text, value):
+    assert parse_rate(text) == value
+
+
+@pytest.mark.parametrize(
+    "text, per_day, value",
+    [
+        ("maybe 200 a day", True, 200),
+        ("a few hundred", True, 300),
+        ("2k", True, 2000),
+        ("1,200", True, 1200),
+        ("10 an hour", True, 240),
+        ("no idea", True, 0),
+        ("about 50", False, 50),
+        ("twenty five", False, 25),
+        ("none", False, 0),
+    ],
+)
+def test_counts(text, per_day, value):
+    assert parse_count(text, per_day=per_day) == value
+
+
+def test_choices_goals_and_shapes_in_plain_words():
+    assert parse_yes_no("yeah") is True and parse_yes_no("nope") is False
+    assert parse_change("prices change every week") == "often"
+    assert parse_change("the menu changes each season") == "rarely"
+    assert parse_change("no idea") == "rarely"
+    assert parse_goals("fast and cheap") == ["latency", "cost"]
+    assert parse_goals("Same shape every time (e.g. valid JSON), 7") == ["format", "accuracy"]
+    assert parse_goals("no idea") == []
+    assert parse_output_format("a JSON object") == "json"
+    assert parse_output_format("one of a few categories") == "label"
+    for bad, parse in (("perhaps", parse_yes_no), ("maybe", parse_change), ("purple", parse_goals)):
+        with pytest.raises(UserError):
+            parse(bad)
+
+
+def test_the_rubric_reads_answers_with_the_same_parsers():
+    a = Answers.from_dict(
+        {
+            "spec": "Answer questions about our cafe",
+            "examples": "a few hundred",
+            "prompted_success": "~70%",
+            "goals": "fast and cheap",
+            "volume": "maybe 200 a day",
+            "knowledge_changes": "weekly",
+        }
+    )
+    assert (a.examples, a.prompted_success, a.goals, a.volume) == (300, 0.7, ["latency", "cost"], 200)
+    assert a.knowledge_changes == "often"
+    with pytest.raises(ConfigError) as e:
+        Answers.from_dict({"spec": "x", "volume": "loads"})
+    assert "volume" in str(e.value) and e.value.fix
+
+
+def test_no_examples_recommends_a_better_prompt_and_how_many_to_collect():
+    d = decide(Answers(spec="Answer questions about our cafe", examples=0, prompted_success=0.6))
+    assert d.approach == "prompt"  # not few-shot: there is nothing to show
+    text = " ".join(d.reasons)
+    assert "no examples" in text and "clearer prompt" in text and "Collect about 20" in text
+    # with examples on hand the few-shot advice stands
+    assert decide(Answers(spec="x", examples=12, prompted_success=0.6)).approach == "few-shot"
+
+
+# ------------------------------------------------------------------ the interview node
+ANSWERED = {
+    "spec": "Extract the city from a sentence as JSON.",
+    "problem": "",
+    "knowledge_needed": "no",
+    "examples": 0,
+    "prompted_success": "20%",
+    "goals": ["format"],
+    "volume": "",
+    "constraints": "",
+}
+
+
+def session_at(workspace, answers: dict, *, run_id: str = "answers-run", output=None) -> str:
+    """A real session (SQLite checkpoint) waiting on the first question `answers` leaves open."""
+    from agent.context import AgentContext
+    from agent.runner import create_run_for, drive, initial_state
+    from tools.spec import TaskSpec
+
+    spec = TaskSpec(name="cities", spec=ANSWERED["spec"])
+    run = create_run_for(workspace, spec, run_id=run_id)
+    state = initial_state(run.id, spec, headless=False)
+    state["answers"] = dict(answers)
+    state["task"]["output"] = output or {"format": "json"}
+    out = drive(workspace, run.id, state, AgentContext(workspace))
+    assert out["interrupt"]["kind"] == "question"
+    return run.id
+
+
+def old_interview(monkeypatch):
+    """The interview node as it was before lenient answers, at its last open question: `float(raw)` on the
+    budget answer, raising ValueError out of the node (LangGraph keeps the answer and the error)."""
+    from langgraph.types import interrupt
+
+    import agent.graph
+
+    def interview(state, runtime):
+        raw = interrupt({"kind": "question", "key": "budget", "question": "Budget?", "input": "number"})
+        return {"task": {**state["task"], "budget": float(raw) if raw not in (None, "") else None}}
+
+    monkeypatch.setattr(agent.graph, "interview", interview)
+
+
+def test_a_bad_answer_is_asked_again_and_never_stored(workspace):
+    from agent.context import AgentContext
+    from agent.runner import drive, session_state
+
+    run_id = session_at(workspace, ANSWERED)
+    ctx = AgentContext(workspace)
+    out = drive(workspace, run_id, Command(resume="lots of money"), ctx)
+    q = out["interrupt"]
+    assert q["key"] == "budget" and "could not read an amount" in q["error"] and "5" in q["error"]
+    assert session_state(workspace, run_id)["values"]["task"].get("budget") is None
+    out = drive(workspace, run_id, Command(resume="five dollars"), ctx)
+    assert out["interrupt"]["kind"] == "decision"
+    assert out["values"]["task"]["budget"] == 5.0
+
+
+def test_an_old_checkpoint_replaying_an_unreadable_answer_asks_again(workspace, monkeypatch):
+    """The node re-runs from its first line on resume and LangGraph replays every answer it got: a value
+    the old code raised on is read leniently now, or asked again — never a crash, never a dead end."""
+    from agent.context import AgentContext
+    from agent.runner import drive
+    from agent.sessions import list_sessions
+
+    run_id = session_at(workspace, ANSWERED)
+    ctx = AgentContext(workspace)
+    with monkeypatch.context() as m:
+        old_interview(m)
+        with pytest.raises(ValueError, match="could not convert"):
+            drive(workspace, run_id, Command(resume="lots"), ctx)
+    row = list_sessions(workspace)[0]
+    assert row["error_node"] == "interview" and "could not convert" in row["error"]
+    out = drive(workspace, run_id, None, ctx)  # what Home's Enter does for a failed interview
+    assert out["interrupt"]["key"] == "budget" and "lots" in out["interrupt"]["error"]
+    assert list_sessions(workspace)[0]["error"] is None  # asked again: waiting, no longer stopped
+    out = drive(workspace, run_id, Command(resume="$5"), ctx)
+    assert out["interrupt"]["kind"] == "decision" and out["values"]["task"]["budget"] == 5.0
+
+
+def test_stored_answers_are_read_values_offered_back_as_typed(workspace):
+    from agent.context import AgentContext
+    from agent.runner import drive
+
+    answers = {k: v for k, v in ANSWERED.items() if k not in ("prompted_success", "goals", "volume")}
+    run_id = session_at(workspace, answers)
+    ctx = AgentContext(workspace)
+    out = drive(workspace, run_id, Command(resume="~70%"), ctx)
+    assert out["interrupt"]["key"] == "goals"
+    assert out["interrupt"]["spec_so_far"]["answers"]["prompted_success"] == 0.7
+    # the preselected goal says it is a guess, and the choices come in plain words
+    q = out["interrupt"]
+    assert q["default"] == ["format"] and "ticked" in q["note"] and "JSON" in q["note"]
+    assert q["choice_labels"][q["choices"].index("format")].startswith("Same shape every time")
+    out = drive(workspace, run_id, Command(resume="fast and cheap"), ctx)
+    out = drive(workspace, run_id, Command(resume="maybe 200 a day"), ctx)
+    assert out["interrupt"]["spec_so_far"]["answers"]["goals"] == ["latency", "cost"]
+    assert out["interrupt"]["spec_so_far"]["answers"]["volume"] == 200
+
+    from agent.nodes.interview import _default
+
+    assert _default("prompted_success", {"prompted_success": 0.7}, {}, {}) == "70%"
+
+
+def test_the_guessed_answer_shape_says_why(workspace):
+    import json
+
+    from agent.nodes.interview import guess_note
+
+    people = [{"input": f"{n} lives in Porto.", "output": json.dumps({"name": n})} for n in ("Ana", "Rui")]
+    fmt, note = guess_note("Extract names", people)
+    assert fmt == "json" and note.startswith(
+        "Your 2 examples are all JSON objects, so I'll treat answers as JSON"
+    )
+    assert "Enter to keep" in note
+    tickets = [{"input": str(i), "output": lab} for i, lab in enumerate(["urgent", "low", "urgent", "low"])]
+    assert guess_note("x", tickets)[1].startswith(
+        "Your 4 examples use only 2 different answers (low, urgent)"
+    )
