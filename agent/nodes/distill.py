@@ -130,6 +130,22 @@ def top_up_coverage(spec, kept: list[dict], planned_total: int) -> list[dict]:
     return extra
 
 
+PROMPT_SHOTS = 6  # the few-shot baseline's demonstrations: the first of the balanced examples
+MIN_GOLDEN = 3
+
+
+def golden_rows(spec) -> list[dict]:
+    """The person's own examples that no prompt shows (beyond the few-shot baseline's PROMPT_SHOTS), as a
+    golden test: references a person wrote, scored for every system and quoted first. Pure."""
+    from tools.data.coverage import balanced_order
+    from tools.data.schema import make_row
+
+    held = balanced_order(spec.examples, spec)[PROMPT_SHOTS:]
+    if len(held) < MIN_GOLDEN:
+        return []
+    return [make_row(e.input, e.output, system=spec.effective_system_prompt, source="golden") for e in held]
+
+
 def augment_for(spec, rows, n: int, *, quick: bool = False, existing=()) -> list[dict]:
     """Exact pairs made from the seeds by value substitution (grounded extraction tasks only), up to
     AUGMENT_SHARE of the requested examples, none repeating an input of this or an earlier version."""
@@ -287,6 +303,7 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     done = load_step(run, it, "split")
     if done is None:
         from tools.data.versions import read_split, split_rows, write_data_version
+            splits["golden"] = read_split(run, base, "golden")
 
         rows = list(read_jsonl(work_dir(run, it) / "reviewed.jsonl"))
         base = state.get("data_version")
@@ -296,6 +313,7 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             raise UserError(
                 f"only {len(rows)} example(s) left after critique and review: too few to train and test on",
                 where=str(work_dir(run, it) / "reviewed.jsonl"),
+            splits["golden"] = golden_rows(spec)
                 fix="generate more (n_examples in the task), accept more in the review, or use a stronger teacher",
             )
         label_key = "label" if spec.output.format == "label" else None
@@ -405,7 +423,7 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 provider="local",
                 model=student,
                 system_prompt=spec.effective_system_prompt,
-                few_shot=[e.model_dump() for e in balanced_order(spec.examples, spec)[:6]],
+                few_shot=[e.model_dump() for e in balanced_order(spec.examples, spec)[:PROMPT_SHOTS]],
             ),
         ]
         prev = state.get("best_train_version")
