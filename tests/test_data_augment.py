@@ -94,3 +94,21 @@ def test_a_short_coverage_cell_is_topped_up_with_exact_examples():
     assert all(
         check_answer(r["messages"][2]["content"], spec, r["messages"][1]["content"]) == [] for r in extra
     )
+
+
+def test_the_persons_examples_beyond_the_prompt_are_held_out_as_golden():
+    from agent.nodes.distill import PROMPT_SHOTS, golden_rows
+    from tools.data.coverage import balanced_order
+
+    spec = parse_spec_dict(
+        {
+            "spec": "route",
+            "output": {"format": "label", "labels": ["a", "b"]},
+            "examples": [{"input": f"m{i}", "output": lab} for i, lab in enumerate("aaaaabbbbb")],
+        }
+    )
+    gold = golden_rows(spec)
+    shown = {e.input for e in balanced_order(spec.examples, spec)[:PROMPT_SHOTS]}
+    assert len(gold) == 10 - PROMPT_SHOTS and not shown & {r["messages"][1]["content"] for r in gold}
+    assert all(r["metadata"]["source"] == "golden" for r in gold)
+    assert golden_rows(parse_spec_dict({"spec": "x", "examples": spec.model_dump()["examples"][:8]})) == []

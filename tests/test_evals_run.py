@@ -221,3 +221,26 @@ def test_tuned_adapter_with_judge_suites_and_plots(micro_run, embedded_dir, embe
     rows = list(read_jsonl(out / "outputs.jsonl"))
     assert sum(1 for r in rows if r["split"] == "forgetting") == 2
     assert all("reason" in r["outputs"]["tuned-v1"]["judge"] for r in rows if r["split"] == "test")
+
+
+def test_the_persons_own_held_out_examples_are_scored_for_every_system(micro_run, embedded):
+    """golden.jsonl (the person's examples no prompt shows) is scored for each system, with the same
+    scorer, and the verdict quotes it first; a test file given from outside replaces it."""
+    spec = parse_spec_dict(SPEC)
+    atomic_write_jsonl(micro_run.path / "data" / "v1" / "golden.jsonl", TEST[:3])
+    systems = [base_system(max_tokens=6), prompted_system(spec, TRAIN, k=2, max_tokens=6)]
+    report = evaluate(micro_run, systems=systems, spec=spec, use_judge=False)
+    g = report["golden"]
+    assert g["n"] == 3 and set(g["systems"]) == {"base", "prompted", "majority answer"}
+    for s in g["systems"].values():
+        assert 0 <= s["correct"] <= 3 and 0.0 <= s["mean"] <= 1.0
+    assert len(g["rows"]) == 3 and all(set(r["outputs"]) == set(g["systems"]) for r in g["rows"])
+    assert report["verdict"]["reasons"][0].startswith("· on your own 3 held-out examples: prompted")
+    other = evaluate(
+        micro_run,
+        systems=systems,
+        spec=spec,
+        use_judge=False,
+        test_file=micro_run.path / "data" / "v1" / "test.jsonl",
+    )
+    assert other["golden"] is None

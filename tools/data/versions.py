@@ -17,7 +17,8 @@ from tools.data.schema import answer_text, normalize_text, row_id, row_label, us
 from tools.errors import UserError
 from tools.workspace import Run, Workspace, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
 
-SPLITS = ("train", "val", "test", "regression")
+# golden: the person's own examples held out as the most trusted test (never trained on, never in a prompt)
+SPLITS = ("train", "val", "test", "regression", "golden")
 REGRESSION_MIN, REGRESSION_MAX = 20, 50
 
 

@@ -425,6 +425,11 @@ def evaluate(
         }
         report_systems[candidate]["win_rate_vs_baseline"] = pairwise
 
+    # 4b. the person's own held-out examples (golden) ------------------------
+    golden = golden_suite(
+        data_dir if test_file is None else None, systems, providers, outputs, spec, ws, budget, seed
+    )
+
     # 5. regression set ----------------------------------------------------
     regression = regression_suite(
         outputs, all_rows, n_test, baseline, candidate, metric, judge, inputs, refs, seed
@@ -472,6 +477,12 @@ def evaluate(
         distributions=distributions,
         n_test=n_test,
     )
+    if golden and candidate in golden["systems"]:
+        g = golden["systems"]
+        line = f"· on your own {golden['n']} held-out examples: {candidate} {g[candidate]['correct']} right"
+        if baseline in g:
+            line += f", {baseline} {g[baseline]['correct']} right"
+        verdict["reasons"].insert(0, line + f" ({golden['metric']} {g[candidate]['mean']:.3f})")
     agreement = None
     if judge is not None and data_dir is not None:
         from tools.evals.agreement import judge_agreement
@@ -503,6 +514,7 @@ def evaluate(
         "verdict": verdict,
         "pairwise": pairwise,
         "paired_difference": paired,
+        "golden": golden,
         "distributions": distributions,
         "by_category": by_category,
         "regression": regression,
@@ -553,6 +565,45 @@ def evaluate(
     atomic_write_text(out_dir / "report.md", render_markdown(report, rows_out))
     progress({"stage": "done", "dir": str(out_dir)})
     return report
+
+
+def golden_suite(data_dir, systems, providers, outputs, spec, ws, budget, seed) -> dict | None:
+    """Every system on the data version's golden.jsonl (the person's own examples no prompt shows):
+    {"n", "metric", "systems": {name: {"mean", "ci", "n", "correct"}}, "rows": [...]}; None without one."""
+    from tools.evals.correct import answer_metric, score
+
+    path = Path(data_dir) / "golden.jsonl" if data_dir else None
+    if path is None or not path.exists():
+        return None
+    rows = load_rows(path)
+    if not rows:
+        return None
+    refs = [split_row(r)[2] for r in rows]
+    texts: dict[str, list[str]] = {}
+    per_system = {}
+    for s in systems:
+        if s.kind == "trivial":
+            texts[s.name] = [outputs[s.name][0]["text"]] * len(rows)
+        else:
+            gen = generate_outputs(
+                s, rows, provider=providers.get(s.name), workspace=ws, budget=budget, seed=seed
+            )
+            texts[s.name] = [g["text"] for g in gen]
+        scores = [score(spec, t, ref) for t, ref in zip(texts[s.name], refs, strict=True)]
+        per_system[s.name] = {
+            **mean_with_ci([x.value for x in scores], seed=seed),
+            "correct": sum(x.correct for x in scores),
+        }
+    return {
+        "n": len(rows),
+        "metric": answer_metric(spec),
+        "note": "your own examples that no prompt showed; the references are yours",
+        "systems": per_system,
+        "rows": [
+            {"input": row_input(r), "reference": ref, "outputs": {n: t[i] for n, t in texts.items()}}
+            for i, (r, ref) in enumerate(zip(rows, refs, strict=True))
+        ],
+    }
 
 
 def _base_provider(systems, providers):
