@@ -187,10 +187,10 @@ async def test_review_edit_with_textarea_and_minimum_share(workspace):
             "action": "edit",
             "content": '{"city": "Paris"}',
         }
-        await pilot.press("p")  # apply to all like it
-        assert screen.model.decisions["ex-01"]["propagate"] is True
-        assert screen.current().id == "ex-01"  # the cursor follows the decision it changed
-        await pilot.press("down", "u")  # undo on an undecided row: nothing changes
+        await pilot.press("p")  # category "ok" names no problem: nothing to apply it to (test_tui_review_guard)
+        assert "propagate" not in screen.model.decisions["ex-01"]
+        assert screen.current().id == "ex-02"  # the cursor moved on after the edit
+        await pilot.press("u")  # undo on an undecided row: nothing changes
         assert "ex-01" in screen.model.decisions
         await pilot.press("up", "u")
         assert screen.model.decisions == {}

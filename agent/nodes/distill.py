@@ -253,48 +253,29 @@ def review(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 or []
             )
             mode = "person"
+        if not isinstance(decisions, list):
+            decisions = []  # an answer that is no list of decisions (an old CLI's Enter) decides nothing
         rows, applied = apply_decisions(rows, decisions)
         atomic_write_jsonl(wd / "reviewed.jsonl", rows)
         done = save_step(run, it, "review", {"mode": mode, "decisions": applied, "kept": len(rows)})
+    own = [d for d in done["decisions"] if not d.get("propagated_from") and not d.get("skipped")]
+    spread = len(done["decisions"]) - len(own) - sum(1 for d in done["decisions"] if d.get("skipped"))
     return {
-        "log": [f"review: {done['mode']} — {len(done['decisions'])} decisions, {done['kept']} examples kept"]
+        "log": [
+            f"review: {done['mode']} — {len(own)} decisions"
+            + (f" (+{spread} applied to similar examples)" if spread else "")
+            + f", {done['kept']} examples kept"
+        ]
     }
 
 
 def apply_decisions(rows: list[dict], decisions: list[dict]) -> tuple[list[dict], list[dict]]:
-    """accept / edit (new assistant content) / reject by example id; with `propagate`, a rejection or
-    a correction applies to every example sharing the same critique category or flag."""
-    by_id = {r.get("metadata", {}).get("id"): r for r in rows}
-    applied, rejected = [], set()
-    for d in decisions or []:
-        target = by_id.get(d.get("id"))
-        if target is None:
-            continue
-        group = [target]
-        if d.get("propagate"):
-            meta = target.get("metadata", {})
-            cat, flags = meta.get("category"), set(meta.get("flags") or [])
-            group += [
-                r
-                for r in rows
-                if r is not target
-                and (
-                    (cat and r.get("metadata", {}).get("category") == cat)
-                    or (flags and flags & set(r.get("metadata", {}).get("flags") or []))
-                )
-            ]
-        for r in group:
-            meta = r.setdefault("metadata", {})
-            if d["action"] == "reject":
-                rejected.add(meta.get("id"))
-                meta["review"] = "rejected"
-            elif d["action"] == "edit" and r is target and d.get("content") is not None:
-                r["messages"][-1]["content"] = d["content"]
-                meta["review"] = "edited"
-            elif d["action"] == "accept":
-                meta["review"] = "accepted"
-        applied.append({**d, "affected": [r.get("metadata", {}).get("id") for r in group]})
-    return [r for r in rows if r.get("metadata", {}).get("id") not in rejected], applied
+    """accept / edit / reject by example id, a `propagate` decision spreading to similar examples: the one
+    review implementation (tools.data.review.apply_decisions), which never spreads over a catch-all
+    category or a flag every example shares."""
+    from tools.data.review import apply_decisions as apply_review_decisions
+
+    return apply_review_decisions(rows, decisions or [])
 
 
 def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:

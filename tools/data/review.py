@@ -1,9 +1,12 @@
-"""The review queue and systematic repair.
+"""The review queue and systematic repair: the one implementation the TUI, the agent and the CLI share.
 
 `review_queue` lists examples a person should look at (flagged, low score, plus a random sample of at
-least `sample_share`); `apply_review` writes the person's accept/edit/reject decisions into a new data
-version, and with `propagate=True` applies the same correction to similar examples (same failure flag
-or critique category): a rejection rejects them too, an edit's text replacements are applied to them.
+least `sample_share`); `apply_decisions` applies the person's accept/edit/reject decisions to a list of
+rows (the agent's review step), `apply_review` writes them into a new data version. A propagated decision
+applies the same correction to similar examples (same failure flag or critique category): a rejection
+rejects them too, an edit's text replacements are applied to them. Propagation never spreads over a
+catch-all category ("ok", "unjudged", none…) or a flag or category every row shares: `similar_ids` says
+beforehand which rows a propagation would touch. `is_low_score` is the one low-score rule.
 """
 
 from __future__ import annotations
@@ -17,10 +20,33 @@ from tools.data.schema import answer_text, row_id, with_metadata
 from tools.data.versions import SPLITS, _as_run, load_manifest, read_split, write_data_version
 from tools.errors import UserError
 
-LOW_SCORE = 3
+LOW_SCORE = 3  # critique scores are 1–5; below 3 the critic found a real problem (its repair threshold)
 ACTIONS = ("accept", "edit", "reject")
-# flags that say something about the example's quality (propagation groups by these, not by provenance)
-QUALITY_FLAGS_IGNORED = {"repaired", "student_correct"}
+# flags that say where an example came from or how it was judged, not what is wrong with it
+QUALITY_FLAGS_IGNORED = {"repaired", "student_correct", "unjudged"}
+# categories that name no problem: grouping by them would sweep up most or all of the data
+CATCH_ALL_CATEGORIES = {
+    "",
+    "none",
+    "null",
+    "ok",
+    "good",
+    "fine",
+    "pass",
+    "unjudged",
+    "uncategorized",
+    "uncategorised",
+    "unknown",
+    "other",
+    "lenient_parse",
+}
+POOR_DATA_MIN_REVIEWED = 5  # reject this many or more of what you reviewed, and …
+POOR_DATA_SHARE = 0.5  # … more than this share of it: the data looks poor
+
+
+def is_low_score(score) -> bool:
+    """The low-score rule (review queue, TUI filter): a critique score under LOW_SCORE."""
+    return isinstance(score, (int, float)) and not isinstance(score, bool) and score < LOW_SCORE
 
 
 def review_queue(run, version: str | None = None, sample_share: float = 0.1, *, seed: int = 0) -> list[dict]:
@@ -37,7 +63,7 @@ def review_queue(run, version: str | None = None, sample_share: float = 0.1, *, 
             flags = [f for f in meta.get("flags") or [] if f not in QUALITY_FLAGS_IGNORED]
             if flags:
                 why.append("flagged: " + ", ".join(flags))
-            if isinstance(meta.get("score"), (int, float)) and meta["score"] < LOW_SCORE + 1:
+            if is_low_score(meta.get("score")):
                 why.append(f"score {meta['score']}")
             item = {
                 "id": row_id(row),
@@ -73,101 +99,169 @@ def edit_replacements(before: str, after: str) -> list[tuple[str, str]]:
     return out
 
 
-def _similar_keys(row: dict) -> set[str]:
-    meta = row.get("metadata") or {}
+def _meta(row_or_meta: dict) -> dict:
+    return row_or_meta.get("metadata") or {} if "messages" in row_or_meta else row_or_meta
+
+
+def _raw_keys(meta: dict) -> set[str]:
     keys = {f"flag:{f}" for f in meta.get("flags") or [] if f not in QUALITY_FLAGS_IGNORED}
-    cat = meta.get("category")
-    if cat and cat not in ("ok", "unjudged", "lenient_parse"):
+    cat = str(meta.get("category") or "").strip().lower()
+    if cat not in CATCH_ALL_CATEGORIES:
         keys.add(f"category:{cat}")
     return keys
 
 
-def apply_review(run, version: str | None, decisions: list[dict[str, Any]], propagate: bool = False) -> str:
-    """Write a new data version with the decisions applied; returns the new version ("vN").
+def similarity_keys(rows: list[dict]) -> dict[str, set[str]]:
+    """id → the flags and category a propagation may group that row by: quality flags and specific
+    categories only, and none that every row shares (that would be the whole data set, not "similar").
+    `rows` are chat rows or their metadata dicts ({id, category, flags})."""
+    metas = [_meta(r) for r in rows]
+    keys = {
+        str(m.get("id") or (row_id(r) if "messages" in r else "")): _raw_keys(m)
+        for r, m in zip(rows, metas, strict=True)
+    }
+    if len(keys) > 1:
+        shared = set.intersection(*keys.values()) if keys else set()
+        if shared:
+            keys = {k: v - shared for k, v in keys.items()}
+    return keys
 
-    A decision is {id, action: accept|edit|reject, content?, reason?}; `content` is the new answer for edit.
+
+def similar_ids(rows: list[dict], target_id: str, keys: dict[str, set[str]] | None = None) -> list[str]:
+    """The other rows a propagated decision on `target_id` would touch (in row order); [] when none may."""
+    keys = keys if keys is not None else similarity_keys(rows)
+    mine = keys.get(target_id) or set()
+    if not mine:
+        return []
+    return [rid for rid, k in keys.items() if rid != target_id and k & mine]
+
+
+def poor_data_advice(reviewed: int, rejected: int) -> str | None:
+    """When a person rejects most of what they review, the generated data is poor: say so and what helps."""
+    if reviewed < POOR_DATA_MIN_REVIEWED or rejected / reviewed <= POOR_DATA_SHARE:
+        return None
+    return (
+        f"You rejected {rejected} of the {reviewed} examples you reviewed: the generated data looks poor. "
+        "What helps: regenerate with a stricter on-task filter, a stronger teacher (TUNEWISE_TEACHER or "
+        "`teacher:` in the task), or more seed examples of good answers."
+    )
+
+
+def apply_decisions(
+    rows: list[dict], decisions: list[dict[str, Any]], *, propagate: bool = False
+) -> tuple[list[dict], list[dict]]:
+    """Apply accept/edit/reject decisions to `rows`: (kept rows, one record per change made).
+
+    A decision is {id, action: accept|edit|reject, content?, reason?, propagate?}; `content` is the new answer
+    for an edit. With `propagate` (for all decisions, or per decision) a rejection or an edit also applies to
+    the rows `similar_ids` names. Ids not in `rows` are recorded as skipped, not raised: decisions written for
+    one file must not stop a session resumed on another. Pure: the input rows are not modified.
     """
-    run = _as_run(run)
-    version = version or run.latest_version("data")
-    splits = {s: read_split(run, version, s) for s in SPLITS}
-    where: dict[str, tuple[str, int]] = {}
-    for s in ("train", "val", "test"):
-        for i, r in enumerate(splits[s]):
-            where[row_id(r)] = (s, i)
-    records = []
+    rows = [
+        {"messages": [dict(m) for m in r["messages"]], "metadata": dict(r.get("metadata") or {})}
+        for r in rows
+    ]
+    index = {row_id(r): i for i, r in enumerate(rows)}
+    keys = similarity_keys(rows)
+    records: list[dict] = []
     rejected: set[str] = set()
-    for d in decisions:
+
+    def mark(i: int, **updates) -> None:
+        meta = dict(rows[i].get("metadata") or {})
+        meta.update(updates)
+        meta.setdefault("id", row_id(rows[i]))
+        rows[i]["metadata"] = meta
+
+    for d in decisions or []:
         rid, action = d.get("id"), d.get("action")
         if action not in ACTIONS:
             raise UserError(f"review action {action!r} for {rid}", fix=f"use one of {', '.join(ACTIONS)}")
-        if rid not in where:
-            raise UserError(f"example {rid} is not in data {version}", fix="take ids from review_queue()")
-        s, i = where[rid]
-        row = splits[s][i]
+        if rid not in index:
+            records.append({"id": rid, "action": action, "skipped": "not in this data"})
+            continue
+        i = index[rid]
         reason = d.get("reason")
+        spread = similar_ids(rows, rid, keys) if (propagate or d.get("propagate")) else []
         if action == "accept":
-            splits[s][i] = with_metadata(row, review="accepted")
+            mark(i, review="accepted")
             records.append({"id": rid, "action": "accept", "reason": reason})
             continue
         if action == "reject":
             rejected.add(rid)
-            records.append({"id": rid, "action": "reject", "reason": reason})
-            similar = _similar_keys(row)
-            if propagate and similar:
-                for other_id, (os_, oi) in where.items():
-                    other = splits[os_][oi]
-                    if other_id != rid and other_id not in rejected and _similar_keys(other) & similar:
-                        rejected.add(other_id)
-                        records.append(
-                            {
-                                "id": other_id,
-                                "action": "reject",
-                                "reason": reason,
-                                "propagated_from": rid,
-                                "via": sorted(_similar_keys(other) & similar),
-                            }
-                        )
+            mark(i, review="rejected")
+            records.append({"id": rid, "action": "reject", "reason": reason, "affected": len(spread)})
+            for other in spread:
+                if other in rejected:
+                    continue
+                rejected.add(other)
+                mark(index[other], review="rejected")
+                records.append(
+                    {
+                        "id": other,
+                        "action": "reject",
+                        "reason": reason,
+                        "propagated_from": rid,
+                        "via": sorted(keys[other] & keys[rid]),
+                    }
+                )
             continue
         content = d.get("content")
         if not isinstance(content, str) or not content.strip():
             raise UserError(f"edit for {rid} has no content", fix="pass the corrected answer as `content`")
-        before = answer_text(row)
-        msgs = [dict(m) for m in row["messages"]]
-        msgs[-1]["content"] = content
-        splits[s][i] = with_metadata(
-            {"messages": msgs, "metadata": row.get("metadata")}, review="edited", edit_reason=reason
-        )
-        records.append({"id": rid, "action": "edit", "reason": reason})
-        similar = _similar_keys(row)
-        if propagate and similar:
-            repl = edit_replacements(before, content)
-            for other_id, (os_, oi) in where.items():
-                other = splits[os_][oi]
-                if other_id == rid or other_id in rejected or not (_similar_keys(other) & similar):
-                    continue
-                text = answer_text(other)
-                new_text = text
-                for old, new in repl:
-                    new_text = new_text.replace(old, new)
-                if new_text != text:
-                    omsgs = [dict(m) for m in other["messages"]]
-                    omsgs[-1]["content"] = new_text
-                    splits[os_][oi] = with_metadata(
-                        {"messages": omsgs, "metadata": other.get("metadata")},
-                        review="edited",
-                        edit_reason=reason,
-                    )
-                    records.append(
-                        {
-                            "id": other_id,
-                            "action": "edit",
-                            "reason": reason,
-                            "propagated_from": rid,
-                            "replacements": repl,
-                        }
-                    )
-    for s in ("train", "val", "test", "regression"):
-        splits[s] = [r for r in splits[s] if row_id(r) not in rejected]
+        before = answer_text(rows[i])
+        rows[i]["messages"][-1]["content"] = content
+        mark(i, review="edited", edit_reason=reason)
+        records.append({"id": rid, "action": "edit", "reason": reason, "affected": len(spread)})
+        repl = edit_replacements(before, content) if spread else []
+        for other in spread:
+            j = index[other]
+            if other in rejected:
+                continue
+            text = answer_text(rows[j])
+            new_text = text
+            for old, new in repl:
+                new_text = new_text.replace(old, new)
+            if new_text != text:
+                rows[j]["messages"][-1]["content"] = new_text
+                mark(j, review="edited", edit_reason=reason)
+                records.append(
+                    {
+                        "id": other,
+                        "action": "edit",
+                        "reason": reason,
+                        "propagated_from": rid,
+                        "replacements": repl,
+                    }
+                )
+    return [r for r in rows if row_id(r) not in rejected], records
+
+
+def apply_review(run, version: str | None, decisions: list[dict[str, Any]], propagate: bool = False) -> str:
+    """Write a new data version with the decisions applied (`apply_decisions` over every split); returns
+    the new version ("vN"). Every decision must name an example of that version."""
+    run = _as_run(run)
+    version = version or run.latest_version("data")
+    splits = {s: read_split(run, version, s) for s in SPLITS}
+    where: dict[str, str] = {}
+    for s in ("train", "val", "test"):
+        for r in splits[s]:
+            where[row_id(r)] = s
+    for d in decisions:
+        if d.get("action") not in ACTIONS:
+            raise UserError(
+                f"review action {d.get('action')!r} for {d.get('id')}", fix=f"use one of {', '.join(ACTIONS)}"
+            )
+        if d.get("id") not in where:
+            raise UserError(
+                f"example {d.get('id')} is not in data {version}", fix="take ids from review_queue()"
+            )
+    every = [r for s in ("train", "val", "test") for r in splits[s]]
+    kept, records = apply_decisions(every, decisions, propagate=propagate)
+    by_id = {row_id(r): r for r in kept}
+    for s in ("train", "val", "test"):
+        splits[s] = [with_metadata(by_id[row_id(r)]) for r in splits[s] if row_id(r) in by_id]
+    rejected = {r["id"] for r in records if r["action"] == "reject" and not r.get("skipped")}
+    splits["regression"] = [r for r in splits["regression"] if row_id(r) not in rejected]
     n_prop = sum(1 for r in records if r.get("propagated_from"))
     parent_manifest = load_manifest(run, version)
     return write_data_version(

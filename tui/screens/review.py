@@ -1,6 +1,9 @@
 """Data review: generated examples with critique scores and validator flags. Filter (all / flagged / low
 score / unreviewed), accept / edit / reject by key, reach ≥10% reviewed, submit: the graph resumes with the
-decisions and the agent writes the next data version from them."""
+decisions and the agent writes the next data version from them (tools.data.review, the one implementation).
+
+"Apply to similar" says how many examples it reaches and asks first, and refuses a catch-all group; the
+counter counts ("reviewed 12 of 206 (target 21)"); rejecting most of what one reviews brings advice."""
 
 from __future__ import annotations
 
@@ -15,12 +18,41 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, ProgressBar, Static
 
 from tui.widgets.header import StatusHeader
-from tui.widgets.review import FILTERS, EditDialog, ReviewItem, ReviewModel, load_review_items
+from tui.widgets.review import FILTERS, ConfirmDialog, EditDialog, ReviewItem, ReviewModel, load_review_items
+
+ID_WIDTH = 8  # ids are 32-character hashes: the first 8 tell rows apart and leave room for the answer
+FIXED = {"id": ID_WIDTH, "score": 5, "status": 12}  # score "2 ⚑": ⚑ marks a flagged example
 
 
 def _short(text: str, n: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def compact(text: str) -> str:
+    """An answer as short as it reads: a JSON answer without the spaces after its commas and colons."""
+    stripped = text.strip()
+    if stripped[:1] in "{[":
+        import json
+
+        try:
+            return json.dumps(json.loads(stripped), ensure_ascii=False, separators=(",", ":"))
+        except ValueError:
+            pass
+    return text
+
+
+def short_id(item_id: str) -> str:
+    return item_id if len(item_id) <= ID_WIDTH else item_id[:ID_WIDTH]
+
+
+def column_widths(width: int) -> dict[str, int]:
+    """Column widths for a terminal `width`: fixed narrow columns, the rest split 3:7 input:output (the
+    answer is what a review judges)."""
+    padding = 2 * (len(FIXED) + 2)  # one cell of padding each side of every column
+    free = max(20, width - sum(FIXED.values()) - padding - 2)  # 2: the vertical scrollbar
+    input_w = max(8, free * 3 // 10)
+    return {**FIXED, "input": input_w, "output": max(12, free - input_w)}
 
 
 def latest_critiqued(run_path: Path) -> Path | None:
@@ -33,15 +65,16 @@ def latest_critiqued(run_path: Path) -> Path | None:
 
 class ReviewScreen(Screen):
     SCREEN_NAME = "review"
+    # Submit first: at 80 columns the footer shows the first keys and cuts the rest (F1 lists them all)
     BINDINGS = [
-        Binding("escape", "app.go_home", "Home"),
-        Binding("a", "accept", "Accept"),
-        Binding("e", "edit", "Edit"),
-        Binding("r", "reject", "Reject"),
-        Binding("u", "undo", "Undo"),
-        Binding("p", "propagate", "Apply to similar"),
-        Binding("f", "next_filter", "Filter"),
         Binding("ctrl+s", "submit", "Submit"),
+        Binding("a", "accept", "Accept"),
+        Binding("r", "reject", "Reject"),
+        Binding("e", "edit", "Edit"),
+        Binding("p", "propagate", "Apply to similar"),
+        Binding("u", "undo", "Undo"),
+        Binding("f", "next_filter", "Filter"),
+        Binding("escape", "app.go_home", "Home"),
     ]
 
     def __init__(self, run_id: str, pending: dict | None = None, *, file: str | Path | None = None) -> None:
@@ -54,6 +87,7 @@ class ReviewScreen(Screen):
         self.shown: list[ReviewItem] = []
         self.submitted: list[dict] | None = None
         self.last_decided: str | None = None
+        self._widths: dict[str, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -61,19 +95,34 @@ class ReviewScreen(Screen):
             for f in FILTERS:
                 yield Button(f, id=f"filter-{f.replace(' ', '-')}", classes="filter")
         yield DataTable(id="review-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="review-advice")
         with VerticalScroll(id="review-detail"):
             yield Static("", id="review-detail-text")
         with Horizontal(id="review-progress-row"):
-            yield ProgressBar(id="review-progress", show_eta=False)
+            yield ProgressBar(id="review-progress", show_eta=False, show_percentage=False)
             yield Static("", id="review-progress-text")
             yield Button("Submit", id="submit", variant="primary")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#review-table", DataTable).add_columns(
-            "id", "score", "flags", "status", "input", "output"
-        )
+        self._setup_columns()
         self.load_items()
+
+    def _setup_columns(self) -> bool:
+        """(Re)create the table's columns for the terminal's width; True when they changed."""
+        widths = column_widths(self.app.size.width)
+        if widths == self._widths:
+            return False
+        self._widths = widths
+        table = self.query_one("#review-table", DataTable)
+        table.clear(columns=True)
+        for key, w in widths.items():
+            table.add_column(key, width=w, key=key)
+        return True
+
+    def on_resize(self) -> None:
+        if self._setup_columns():
+            self.refresh_table(keep_id=(self.current() or ReviewItem("", "", "")).id or None)
 
     @work(thread=True, exit_on_error=False)
     def load_items(self) -> None:
@@ -98,15 +147,15 @@ class ReviewScreen(Screen):
     def refresh_table(self, keep_id: str | None = None) -> None:
         table = self.query_one("#review-table", DataTable)
         self.shown = self.model.filtered(self.active_filter)
+        w = self._widths or column_widths(self.app.size.width)
         table.clear()
         for it in self.shown:
             table.add_row(
-                it.id,
-                "—" if it.score is None else str(it.score),
-                ",".join(it.flags) or "",
-                self.model.status(it.id),
-                _short(it.input, 28),
-                _short(it.output, 28),
+                short_id(it.id),
+                ("—" if it.score is None else str(it.score)) + (" ⚑" if it.flagged else ""),
+                self.short_status(it.id),
+                _short(it.input, w["input"]),
+                _short(compact(it.output), w["output"]),
                 key=it.id,
             )
         for f in FILTERS:
@@ -120,14 +169,27 @@ class ReviewScreen(Screen):
         self._update_progress()
         self._show_detail()
 
+    def short_status(self, item_id: str) -> str:
+        """The status cell: the decision, and +N when it also applies to N similar examples."""
+        d = self.model.decisions.get(item_id)
+        if d is None:
+            return "—"
+        word = {"accept": "accepted", "edit": "edited", "reject": "rejected"}[d["action"]]
+        return word + (f" +{len(self.model.similar(item_id))}" if d.get("propagate") else "")
+
     def _update_progress(self) -> None:
         m = self.model
         self.query_one("#review-progress", ProgressBar).update(
             total=max(m.required, 1), progress=min(m.reviewed, max(m.required, 1))
         )
         self.query_one("#review-progress-text", Static).update(
-            f"{m.progress_text()} · showing {len(self.shown)} ({self.active_filter})"
+            m.progress_text()
+            + (f" · {len(self.shown)} {self.active_filter}" if self.active_filter != "all" else "")
         )
+        advice = self.query_one("#review-advice", Static)
+        text = m.advice()
+        advice.update(escape(text or ""))
+        advice.display = text is not None
 
     def current(self) -> ReviewItem | None:
         table = self.query_one("#review-table", DataTable)
@@ -142,7 +204,7 @@ class ReviewScreen(Screen):
             text.update("Nothing here with this filter." if self.model.items else "")
             return
         text.update(
-            f"[b]{escape(it.id)}[/b] score {it.score if it.score is not None else '—'} · "
+            f"[b]{escape(short_id(it.id))}[/b] score {it.score if it.score is not None else '—'} · "
             f"{escape(it.category or 'no category')} · flags: {escape(', '.join(it.flags) or 'none')} · "
             f"{self.model.status(it.id)}\n[b]input[/b] {escape(it.input)}\n[b]output[/b] {escape(it.output)}\n"
             f"[b]critique[/b] {escape(it.critique or '—')}"
@@ -165,7 +227,7 @@ class ReviewScreen(Screen):
             self.refresh_table()
             table.move_cursor(row=min(row, max(len(self.shown) - 1, 0)))
         else:
-            table.update_cell(it.id, table.ordered_columns[3].key, self.model.status(it.id))
+            table.update_cell(it.id, "status", self.short_status(it.id))
             table.move_cursor(row=min(row + 1, len(self.shown) - 1))
             self._update_progress()
         self._show_detail()
@@ -183,19 +245,45 @@ class ReviewScreen(Screen):
             self.refresh_table(keep_id=it.id)
 
     def action_propagate(self) -> None:
-        """Apply the highlighted example's decision (or the one just made) to every example like it."""
+        """Apply the highlighted example's decision (or the one just made) to every example like it: says
+        how many that is and asks first; refuses when "like it" would be a catch-all group."""
         it = self.current()
         if (it is None or it.id not in self.model.decisions) and self.last_decided in self.model.decisions:
             it = self.model.by_id[self.last_decided]
         if it is None or it.id not in self.model.decisions:
             self.notify("Decide on this example first, then p applies it to all like it.", severity="warning")
             return
-        on_ = self.model.toggle_propagate(it.id)
-        self.refresh_table(keep_id=it.id)
-        self.notify(
-            f"{'Applies' if on_ else 'No longer applies'} to every example with category "
-            f"{it.category or '—'} or flags {', '.join(it.flags) or '—'}."
+        d = self.model.decisions[it.id]
+        if d.get("propagate"):
+            self.model.toggle_propagate(it.id)
+            self.refresh_table(keep_id=it.id)
+            self.notify(f"{short_id(it.id)}: now applies to this example only.")
+            return
+        others = self.model.similar(it.id)
+        if not others:
+            what = f"category “{it.category or 'none'}”" + (
+                f", flags {', '.join(it.flags)}" if it.flags else ""
+            )
+            self.notify(
+                f"Nothing to apply it to: this example's {what} names no specific problem, or every "
+                "example shares it. Decide the others one by one.",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        verb = {"reject": "Reject", "edit": "Apply the same edit to", "accept": "Accept"}[d["action"]]
+        question = (
+            f"{verb} {len(others)} other example{'s' if len(others) != 1 else ''} of {len(self.model.items)} "
+            f"({', '.join(self.model.similar_by(it.id))}) as well? You will not see them one by one."
         )
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.model.decisions.get(it.id) is d and not d.get("propagate"):
+                self.model.toggle_propagate(it.id)
+                self.refresh_table(keep_id=it.id)
+                self.notify(f"{verb} {len(others)} similar example(s) too, when you submit.")
+
+        self.app.push_screen(ConfirmDialog(question), answered)
 
     def action_edit(self) -> None:
         it = self.current()

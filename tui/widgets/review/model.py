@@ -2,7 +2,9 @@
 
 Rows are canonical chat rows whose `metadata` carries {id, score (1–5 or None), critique, category,
 flags, source}. Decisions are what the graph's review interrupt takes back:
-{"id", "action": "accept|edit|reject", "content"?, "reason"?, "propagate"?}.
+{"id", "action": "accept|edit|reject", "content"?, "reason"?, "propagate"?}. Which rows a propagated
+decision reaches, the low-score rule and the poor-data advice come from tools.data.review, the one review
+implementation the agent applies the decisions with.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LOW_SCORE = 3  # critique scores are 1–5; below 3 the critic found a real problem
+from tools.data.review import LOW_SCORE, is_low_score, poor_data_advice, similar_ids, similarity_keys  # noqa: F401
+
 FILTERS = ("all", "flagged", "low score", "unreviewed")
 REVIEW_SHARE = 0.10  # a person reviews at least 10% of the generated examples
 
@@ -33,7 +36,7 @@ class ReviewItem:
 
     @property
     def low(self) -> bool:
-        return self.score is not None and self.score < LOW_SCORE
+        return is_low_score(self.score)
 
 
 def item_from_row(row: dict, index: int) -> ReviewItem:
@@ -67,6 +70,9 @@ class ReviewModel:
         self.items = items
         self.by_id = {it.id: it for it in items}
         self.decisions: dict[str, dict] = {}
+        self._keys = similarity_keys(
+            [{"id": it.id, "category": it.category, "flags": it.flags} for it in items]
+        )
 
     # decisions
     def decide(
@@ -86,10 +92,19 @@ class ReviewModel:
         self.decisions[item_id] = d
         return d
 
+    def similar(self, item_id: str) -> list[str]:
+        """The other examples a propagated decision on this one would reach (never a catch-all group)."""
+        return similar_ids([], item_id, self._keys)
+
+    def similar_by(self, item_id: str) -> list[str]:
+        """What those examples share with this one, in words: `category format`, `flag too_short`."""
+        return sorted(k.replace(":", " ", 1) for k in self._keys.get(item_id) or set())
+
     def toggle_propagate(self, item_id: str) -> bool:
-        """Apply this decision to every example sharing its category or flag (the agent does the spreading)."""
+        """Apply this decision to every example similar to it (the agent does the spreading). Refused (False)
+        when nothing is similar in a way that is safe to spread over."""
         d = self.decisions.get(item_id)
-        if d is None:
+        if d is None or (not d.get("propagate") and not self.similar(item_id)):
             return False
         d["propagate"] = not d.get("propagate", False)
         return d["propagate"]
@@ -102,7 +117,7 @@ class ReviewModel:
         if d is None:
             return "unreviewed"
         return {"accept": "accepted", "edit": "edited", "reject": "rejected"}[d["action"]] + (
-            " +all like it" if d.get("propagate") else ""
+            f" +{len(self.similar(item_id))} like it" if d.get("propagate") else ""
         )
 
     def decisions_list(self) -> list[dict]:
@@ -131,9 +146,18 @@ class ReviewModel:
     def enough(self) -> bool:
         return self.reviewed >= self.required
 
+    @property
+    def rejected(self) -> int:
+        return sum(1 for d in self.decisions.values() if d["action"] == "reject")
+
     def progress_text(self) -> str:
+        """Counts only, of one kind: how many reviewed of how many, and the target (10%)."""
         return (
-            f"reviewed {self.reviewed}/{len(self.items)} · need ≥{self.required} (10%) · "
-            f"{sum(1 for d in self.decisions.values() if d['action'] == 'reject')} rejected · "
+            f"reviewed {self.reviewed} of {len(self.items)} (target {self.required}) · "
+            f"{self.rejected} rejected · "
             f"{sum(1 for d in self.decisions.values() if d['action'] == 'edit')} edited"
         )
+
+    def advice(self) -> str | None:
+        """Said on the screen when the person rejects most of what they review: the data looks poor."""
+        return poor_data_advice(self.reviewed, self.rejected)
