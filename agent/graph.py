@@ -8,6 +8,7 @@ from agent.context import AgentContext
 from agent.nodes import branches, distill
 from agent.nodes.decide import decide
 from agent.nodes.interview import interview
+from agent.nodes.next_round import next_round
 from agent.nodes.report import report
 from agent.state import AgentState
 
@@ -45,6 +46,7 @@ def build_graph() -> StateGraph:
     g.add_node("rag", branches.rag_branch)
     for name in ("generate", "critique", "review", "split", "train", "evaluate", "analyze"):
         g.add_node(name, getattr(distill, name))
+    g.add_node("next_round", next_round)  # a person watching says whether to spend another round
     g.add_node("report", report)
 
     g.add_edge(START, "interview")
@@ -58,7 +60,8 @@ def build_graph() -> StateGraph:
     g.add_edge("split", "train")
     g.add_conditional_edges("train", route_after_paid_step("evaluate"), ["evaluate", "report"])
     g.add_conditional_edges("evaluate", route_after_paid_step("analyze"), ["analyze", "report"])
-    g.add_conditional_edges("analyze", route_after_analyze, ["generate", "train", "report"])
+    g.add_edge("analyze", "next_round")
+    g.add_conditional_edges("next_round", route_after_analyze, ["generate", "train", "report"])
     g.add_edge("report", END)
     return g
 

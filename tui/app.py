@@ -252,7 +252,12 @@ class TunewiseApp(App):
         if msg.interrupt is not None:
             self.pending[msg.run_id] = msg.interrupt
         kind = msg.interrupt.get("kind") if isinstance(msg.interrupt, dict) else None
-        target = {"question": "conversation", "decision": "decision", "review": "review"}.get(kind or "")
+        target = {
+            "question": "conversation",
+            "round": "conversation",
+            "decision": "decision",
+            "review": "review",
+        }.get(kind or "")
         if msg.finished:
             target = "report"
         if target is None:

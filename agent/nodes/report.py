@@ -14,6 +14,7 @@ STOP_REASONS = {
     "iteration_limit": "the iteration limit was reached before the criteria were met",
     "budget": "the budget would have been exceeded by the next paid call",
     "no_failures_to_target": "no failures left to target with more data",
+    "stopped_by_you": "you stopped before another round",
 }
 
 

@@ -27,7 +27,7 @@ def make_screen(name: str, run_id: str | None, pending: Any = None, values: dict
     if name == "conversation":
         from tui.screens.conversation import ConversationScreen
 
-        return ConversationScreen(run_id, pending if _kind(pending) == "question" else None)
+        return ConversationScreen(run_id, pending if _kind(pending) in ("question", "round") else None)
     if name == "decision":
         from tui.screens.decision import DecisionScreen
 

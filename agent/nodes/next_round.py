@@ -1,0 +1,111 @@
+"""next_round: before another train/evaluate round is spent, a person watching says whether to spend it.
+
+Runs after `analyze`. When analyze planned another iteration and a person is there (not headless), it asks
+with `interrupt()`: "The tuned model is not good enough yet: <reason>. Try another round (about N minutes)?
+/ Stop here and see the report". Headless runs (`--yes`) and stopped runs pass straight through. Everything
+before the interrupt only reads files, so the node is safe to re-run on resume.
+"""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from agent.artifacts import load_step
+from agent.context import AgentContext
+from agent.state import AgentState
+
+ANOTHER, STOP = "Try another round", "Stop here and see the report"
+STOPPED_BY_YOU = "stopped_by_you"
+
+
+def round_reason(run, last: dict) -> str:
+    """Why the round just measured is not good enough, in one clause."""
+    if last.get("rolled_back"):
+        return str(last.get("note") or "it got worse than the round before")
+    verdict = (load_step(run, int(last.get("iteration") or 1), "evaluate") or {}).get("verdict") or {}
+    for r in verdict.get("reasons") or []:
+        text = str(r)
+        if text.startswith("✗"):
+            return text.lstrip("✗ ").strip()
+    for r in verdict.get("reasons") or []:
+        if str(r).startswith("?"):
+            return str(r).lstrip("? ").strip()
+    return "it did not meet the success criteria"
+
+
+def round_minutes(run, iteration: int) -> int | None:
+    """About how long a round takes: what the last one took, from its files' times (None when unknown)."""
+    d = run.path / "work" / f"iter{iteration}"
+    done = d / "evaluate.json"
+    if not done.exists():
+        return None
+    times = [p.stat().st_mtime for p in d.rglob("*") if p.is_file()]
+    if not times:
+        return None
+    return max(1, round((done.stat().st_mtime - min(times)) / 60))
+
+
+def read_round_answer(raw) -> bool | None:
+    """True: another round; False: stop; None: not understood (asked again)."""
+    s = str(raw or "").strip().lower()
+    if s in (
+        ANOTHER.lower(),
+        "another",
+        "another round",
+        "try",
+        "try again",
+        "yes",
+        "y",
+        "continue",
+        "go",
+        "ok",
+    ):
+        return True
+    if s in (STOP.lower(), "stop", "stop here", "no", "n", "report", "done", "enough", "quit"):
+        return False
+    if s.startswith(("try", "yes", "another", "continue")):
+        return True
+    if s.startswith(("stop", "no", "see the report")):
+        return False
+    return None
+
+
+def next_round(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    if state.get("headless") or state.get("stop_reason"):
+        return {}
+    run = runtime.context.run(state["run_id"])
+    last = (state.get("history") or [{}])[-1]
+    done_it = int(last.get("iteration") or max(1, int(state.get("iteration") or 2) - 1))
+    minutes = round_minutes(run, done_it)
+    question = (
+        f"The tuned model is not good enough yet: {round_reason(run, last)}. Try another round"
+        + (f" (about {minutes} minute{'s' if minutes != 1 else ''})" if minutes else "")
+        + "?"
+    )
+    error = None
+    while True:
+        answer = interrupt(
+            {
+                "kind": "round",
+                "key": "next_round",
+                "question": question,
+                "input": "choice",
+                "choices": [ANOTHER, STOP],
+                "help": f"Round {state.get('iteration')} of at most {state.get('max_iterations')}: "
+                "new examples aimed at what failed, another training and another evaluation.",
+                "optional": False,
+                "error": error,
+                "default": ANOTHER,
+            }
+        )
+        go = read_round_answer(answer)
+        if go is not None:
+            break
+        error = f"I did not understand {str(answer)!r} — answer '{ANOTHER}' or '{STOP}'"
+    if not go:
+        return {
+            "stop_reason": STOPPED_BY_YOU,
+            "log": [f"next round: you stopped after round {done_it}; the report shows where it stands"],
+        }
+    return {"log": [f"next round: you chose to try round {state.get('iteration')}"]}
