@@ -122,3 +122,27 @@ async def test_pick_any_shows_ticks_says_its_guess_and_sends_on_enter(workspace)
         shown = [m.text for m in conv.query("ChatMessage") if m.role == "user"]
         assert "Same shape every time (e.g. valid JSON), A set tone or voice (e.g. warm, short)" in shown[-1]
         assert app.pending[run_id]["spec_so_far"]["answers"]["goals"] == ["format", "style"]
+
+
+async def test_the_probe_says_on_how_many_examples_and_shows_one_answer(workspace):
+    from test_tui_helpers import RUN_ID, make_run
+
+    from agent.artifacts import save_step
+    from agent.rubric import Answers, decide
+    from tui.screens.decision import DecisionScreen
+
+    run = make_run(workspace)
+    probe = {"measured": True, "prompted_success": 0.2, "correct_share": 0.2, "n_test": 5, "n_shots": 6}
+    probe |= {"student": "local:embedded", "signature": "sig-1"}
+    row = {"input": "Do you have oat milk?", "prediction": "Yes we do.", "reference": "Yes, 0.50 extra."}
+    save_step(run, 0, "probe", {**probe, "rows": [{**row, "correct": False, "value": 0.2}]})
+    d = decide(Answers(spec="Answer cafe questions", examples=11, goals=["style"]), probe=probe)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(DecisionScreen(RUN_ID, {"kind": "decision", "decision": d.to_dict(), "choices": ["accept"]}))
+        await pilot.pause()
+        shown = app.screen.query_one("#probe")
+        await wait_for(pilot, lambda: "One of its answers" in str(shown.render()))
+        text = str(shown.render())
+        assert "scored 20% on 5 of your examples" in text and "1 of 5 answers right" in text
+        assert "Do you have oat milk?" in text and "Yes we do." in text and "Yes, 0.50 extra." in text
