@@ -151,8 +151,9 @@ class LocalProvider(Provider):
         gen_kwargs = {"max_new_tokens": params.max_tokens, "pad_token_id": tok.pad_token_id}
         if params.temperature and params.temperature > 0:
             gen_kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
-            if params.seed is not None:
-                torch.manual_seed(params.seed)
+            seeds = [p.seed for _, p, _ in batch if p.seed is not None]
+            if seeds:  # one draw per batch, reproducible from the seeds of the requests in it
+                torch.manual_seed(hash(tuple(seeds)) % (2**31) if len(seeds) > 1 else seeds[0])
         else:
             gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         with torch.inference_mode():
