@@ -318,14 +318,16 @@ async def test_evaluation_systems_side_by_side_and_regression_filter(workspace):
         examples = screen.query_one("#examples")
         assert examples.row_count == 5  # 3 test + 1 regression + 1 forgetting (same id as a test row)
         panels = screen.query(".sbs-panel")
-        assert len(panels) == 2  # baseline and candidate
-        assert "base few-shot judged on t-1" in str(panels[0].query_one("Static").render())
-        assert "candidate win: candidate names Town1" in str(screen.query_one("#pairwise").render())
+        assert len(panels) == 3  # the expected answer, the candidate, the baseline
+        texts = [str(p.query_one("Static").render()) for p in panels]
+        assert texts[0].startswith("expected answer") and '{"city": "Town1"}' in texts[0]
+        assert "the judge preferred the tuned model: candidate names Town1" in texts[1]
+        assert "base few-shot judged on t-1" in texts[2]
         await pilot.press("g")
         assert examples.row_count == 1 and screen.shown[0].id == "reg-02"
         await pilot.press("s")
         await pilot.pause()
-        assert len(screen.query(".sbs-panel")) == 3
+        assert len(screen.query(".sbs-panel")) == 4
         await pilot.press("g")
         assert examples.row_count == 5
 
@@ -496,3 +498,115 @@ def test_report_shows_the_results_and_the_verdict():
     assert "| tuned v1 | 0.870 | 0.94 | 71 |" in text
     assert "**Verdict: not met**" in text and "format rate 94.4%" in text
     assert results_markdown({}) == []
+
+
+# ---------------------------------------------------------------- evaluation in plain words (issue #13)
+async def test_evaluation_leads_with_the_plain_sentence_and_shows_the_expected_answer(workspace):
+    from eval_fixture import write_cafe_eval
+
+    from tui.screens.evaluation import EvaluationScreen
+
+    make_run(workspace)
+    write_cafe_eval(workspace, RUN_ID, status="fail")
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(EvaluationScreen(RUN_ID))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.eval_view.version == "v1")
+        await pilot.pause()
+        verdict = screen.query_one("#verdict")
+        first = str(verdict.render()).splitlines()[0]
+        assert verdict.region.y == 1  # the first line under the header
+        assert first.startswith("The tuned model got 6 of 10 orders fully right; your prompt with 6")
+        said = str(verdict.render())
+        assert "It is not better yet: your prompt with 6 examples still does better." in said
+        assert "→ Keep using your prompt with 6 examples for now." in said
+        assert "Serve" not in said and "--" not in said
+        table = screen.query_one("#systems")
+        assert [str(c.label) for c in table.columns.values()][1] == "fully right"
+        assert str(table.get_row_at(0)[0]) == "tuned model ★" and table.get_row_at(0)[1] == "6/10"
+        assert "field accuracy" in str(table.tooltip)  # every metric explained on hover
+        # the side-by-side shows the expected answer first, then the tuned model and the prompt
+        panels = [str(p.query_one("Static").render()) for p in screen.query(".sbs-panel")]
+        assert len(panels) == 3 and panels[0].startswith("expected answer")
+        assert '{"drink": "latte", "size": "small", "milk": "oat"}' in panels[0]
+        assert panels[1].startswith("tuned model") and "✓ right" in panels[1]
+        assert screen.query(".sbs-panel").first().region.height >= 5  # visible at 80×24
+        await pilot.press("d")  # the checks, in words, with every number explained; no command-line flags
+        details = str(screen.query_one("#eval-details-text").render())
+        assert "forgetting: not checked (it needs a judge model)" in details
+        assert "field accuracy: the share of the expected JSON fields" in details and "--" not in details
+
+
+async def test_marking_an_expected_answer_wrong_records_it_for_the_next_data_version(workspace):
+    from eval_fixture import write_cafe_eval
+
+    from tools.evals.reference_flags import read_reference_flags
+    from tui.screens.evaluation import EvaluationScreen
+
+    make_run(workspace)
+    d = write_cafe_eval(workspace, RUN_ID, status="fail")
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(EvaluationScreen(RUN_ID))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.eval_view.version == "v1")
+        await pilot.pause()
+        await pilot.press("down", "down", "down", "down")  # t-04: the order says large, the reference small
+        assert screen.shown[screen.query_one("#examples").cursor_row].id == "t-04"
+        await pilot.press("w")
+        await pilot.pause()
+        flags = read_reference_flags(d)
+        assert list(flags) == [("test", "t-04")]
+        flag = flags[("test", "t-04")]
+        assert flag["problem"] == "wrong_reference" and flag["data_version"] == "v1"
+        assert flag["input"].startswith("A large americano") and '"size": "small"' in flag["reference"]
+        assert (d / "reference_flags.jsonl").exists()
+        assert screen.shown[screen.query_one("#examples").cursor_row].id == "t-04"  # the cursor stays
+        expected = str(screen.query(".sbs-panel").first().query_one("Static").render())
+        assert "marked wrong" in expected and "next data version" in expected
+        assert "1 expected answer marked wrong" in str(screen.query_one("#examples-title").render())
+        await pilot.press("w")  # unmark
+        await pilot.pause()
+        assert read_reference_flags(d) == {}
+        assert "marked wrong" not in str(screen.query(".sbs-panel").first().query_one("Static").render())
+
+
+async def test_report_screen_says_the_same_and_never_serves_a_model_that_did_not_pass(workspace):
+    from eval_fixture import write_cafe_eval
+
+    from tui.screens.report import ReportScreen
+
+    make_run(workspace)
+    write_cafe_eval(workspace, RUN_ID, status="fail")
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(ReportScreen(RUN_ID, {"approach": "fine-tune", "stop_reason": "iteration_limit"}))
+        await wait_for(
+            pilot,
+            lambda: app.screen.query("#report-md") and "Files" in app.screen.query_one("#report-md").source,
+        )
+        text = app.screen.query_one("#report-md").source
+        assert text.index("The tuned model got 6 of 10 orders fully right") < text.index("| system |")
+        assert "**What to do:** Keep using your prompt with 6 examples for now." in text
+        assert "Stopped because:** the iteration limit was reached" in text
+        assert "Serve the adapter" not in text and "tunewise serve" not in text
+        assert "Not yet: the tuned model (`train/v1/adapter`) did not pass" in text
+        assert "--no-judge" not in text and "tunewise eval" not in text  # no command-line flags in the TUI
+        assert "| tuned model ★ | 6/10 | 100% | 71 |" in text
+
+
+def test_report_after_a_pass_shows_the_whole_serve_command_and_always_a_stop_reason(workspace):
+    from eval_fixture import write_cafe_eval
+
+    from tui.screens.report import report_markdown
+
+    make_run(workspace)
+    write_cafe_eval(workspace, RUN_ID, status="pass")
+    text = report_markdown(RUN_ID, workspace.run(RUN_ID).path, {"approach": "fine-tune"})
+    assert text.splitlines()[2].startswith("**The tuned model got 9 of 10 orders fully right")
+    assert "tunewise serve \\\n  --adapter .tunewise/runs/demo-run/train/v1/adapter" in text
+    assert all(len(line) <= 72 for line in text.split("```")[1].splitlines())  # fits 80 columns, not cut
+    assert "**Where it stands:** not finished" in text  # no "Stopped because: —" while it runs
+    done = report_markdown(RUN_ID, workspace.run(RUN_ID).path, {"stop_reason": "done"})
+    assert "**Stopped because:** the run finished its steps" in done

@@ -105,3 +105,33 @@ def test_snapshot_evaluation(snap_compare, ws):
 
 def test_snapshot_help(snap_compare, ws):
     assert snap_compare(TunewiseApp(ws), terminal_size=SIZE, press=["f1"], run_before=settle())
+
+
+def test_snapshot_evaluation_not_better_yet(snap_compare, ws):
+    """The cafe owner's failed evaluation at 80×24: the plain sentence, the table, the expected answer."""
+    from eval_fixture import write_cafe_eval
+
+    from tui.screens.evaluation import EvaluationScreen
+
+    make_run(ws)
+    write_cafe_eval(ws, RUN_ID, status="fail")
+    assert snap_compare(
+        TunewiseApp(ws), terminal_size=SIZE, run_before=settle(lambda app: EvaluationScreen(RUN_ID))
+    )
+
+
+def test_snapshot_report_after_a_pass(snap_compare, ws):
+    """The report at 80×24 after a pass: the sentence, what to do and the whole serve command."""
+    from eval_fixture import write_cafe_eval
+
+    from tui.screens.report import ReportScreen
+
+    make_run(ws)
+    write_cafe_eval(ws, RUN_ID, status="pass")
+    assert snap_compare(
+        TunewiseApp(ws),
+        terminal_size=SIZE,
+        run_before=settle(
+            lambda app: ReportScreen(RUN_ID, {"approach": "fine-tune", "stop_reason": "success"})
+        ),
+    )

@@ -50,6 +50,11 @@ def help_markdown() -> str:
         lines += [f"**{title}**", "", "```"]
         lines += [f"{k:<14} {d}" for k, d in keys]
         lines += ["```", ""]
+    from tools.evals.summary import METRIC_HELP
+
+    lines += ["**What the evaluation's numbers mean**", ""]
+    lines += [f"- `{name}` — {text}" for name, text in METRIC_HELP.items()]
+    lines.append("")
     lines.append("Sessions are saved at every step: close tunewise any time and resume from Home.")
     return "\n".join(lines)
 

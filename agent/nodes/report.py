@@ -6,8 +6,15 @@ from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
 from agent.state import AgentState
+from tools.evals.summary import (
+    count_train_rows,
+    metric_help,
+    metric_in_words,
+    plain_summary,
+    system_rows,
+)
 from tools.evals.verdict import verdict_word
-from tools.workspace import atomic_write_json, atomic_write_text, read_json
+from tools.workspace import atomic_write_json, atomic_write_text, read_json, read_jsonl
 
 STOP_REASONS = {
     "success": "the success criteria were met",
@@ -24,6 +31,8 @@ def summarize(run, state: AgentState) -> dict:
     if not ev or not (run.path / "eval" / ev / "report.json").exists():
         return {}
     rep = read_json(run.path / "eval" / ev / "report.json")
+    outputs = run.path / "eval" / ev / "outputs.jsonl"
+    out_rows = list(read_jsonl(outputs)) if outputs.exists() else []
     pm = rep.get("primary_metric")
     rows = []
     for name, s in rep.get("systems", {}).items():
@@ -44,7 +53,29 @@ def summarize(run, state: AgentState) -> dict:
         "verdict": rep.get("verdict", {}),
         "eval_version": ev,
         "report": str(run.path / "eval" / ev / "report.md"),
+        # the same sentence, recommendation and table as the TUI, report.md and the CLI (tools/evals/summary.py)
+        "plain": plain_summary(rep, out_rows, n_train=count_train_rows(run.path, rep.get("data_version"))),
+        "plain_rows": [
+            {k: r[k] for k in ("name", "label", "role", "format", "prompt_tokens")}
+            | {"score": r["score"]["cell"]}
+            for r in system_rows(rep, out_rows)
+        ],
+        "primary_in_words": metric_in_words(pm),
     }
+
+
+def stop_text(reason: str | None, summary: dict | None = None) -> str:
+    """Why the run stopped, in words, never empty: a missing or unknown code still says something true."""
+    if reason in STOP_REASONS:
+        return STOP_REASONS[reason]
+    status = ((summary or {}).get("plain") or {}).get("status")
+    if reason in (None, "", "done"):
+        if status == "pass":
+            return STOP_REASONS["success"]
+        if status in ("fail", "inconclusive"):
+            return "the run finished its steps before the criteria were met"
+        return "the run finished its steps"
+    return str(reason).replace("_", " ")
 
 
 def gain_lines(summary: dict) -> list[str]:
@@ -89,14 +120,14 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             artifacts["export_error"] = str(e)[:300]
     elif (run.path / "export").exists():
         artifacts["export"] = str(run.path / "export")
-    lines = [
-        f"# tunewise run {run.id}",
-        "",
-        f"**Task:** {state['task']['spec']}",
-        "",
+    plain = summary.get("plain") or {}
+    lines = [f"# tunewise run {run.id}", "", f"**Task:** {state['task']['spec']}", ""]
+    if plain:
+        lines += [f"**{plain['sentence']}**", "", f"**What to do:** {plain['recommendation']}", ""]
+    lines += [
         f"**Approach:** {state.get('approach')} — {(state.get('decision') or {}).get('reasons', [''])[0]}",
         "",
-        f"**Stopped because:** {STOP_REASONS.get(reason, reason)}",
+        f"**Stopped because:** {stop_text(reason, summary)}",
         "",
     ]
     if state.get("history"):
@@ -115,8 +146,21 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             )
         lines.append("")
     if summary:
+        pm = summary["primary_metric"]
         lines += [
-            f"## Final evaluation ({summary['eval_version']}, primary metric: {summary['primary_metric']})",
+            f"## Final evaluation ({summary['eval_version']})",
+            "",
+            f"| system | {summary['primary_in_words']} | right format | prompt tokens |",
+            "|---|---|---|---|",
+        ]
+        for r in summary["plain_rows"]:
+            star = " ★" if r["role"] == "candidate" else ""
+            lines.append(f"| {r['label']}{star} | {r['score']} | {r['format']} | {r['prompt_tokens']} |")
+        lines += [
+            "",
+            f"★ the tuned model. {summary['primary_in_words']}: {metric_help(pm)}.",
+            "",
+            "### Details",
             "",
             "| system | primary | 95% CI | format rate | prompt tokens |",
             "|---|---|---|---|---|",
@@ -137,12 +181,22 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             f"Full report: {summary['report']}",
             "",
         ]
-    if artifacts.get("export"):
+    if artifacts.get("export") and plain.get("status") == "pass":
         lines += [
             "## Use it",
             "",
             f"- Serve: `tunewise serve --model {artifacts['export']}/merged`",
             f"- Or with the adapter: `tunewise serve --adapter {artifacts['export']}/adapter`",
+            "",
+        ]
+    elif plain.get("status") == "pass" and plain.get("serve_command"):
+        lines += ["## Use it", "", f"- Serve: `{plain['serve_command']}`", ""]
+    elif artifacts.get("export"):
+        lines += [
+            "## Not ready to serve",
+            "",
+            f"The tuned model is kept in {artifacts['export']}, but it did not pass its evaluation"
+            + (f": {plain['recommendation']}" if plain.get("recommendation") else "."),
             "",
         ]
     atomic_write_text(run.path / "report.md", "\n".join(lines))
@@ -160,7 +214,7 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "status": "done",
         "artifacts": artifacts,
         "stop_reason": reason,
-        "log": [f"report: stopped because {STOP_REASONS.get(reason, reason)} → {run.path / 'report.md'}"],
+        "log": [f"report: stopped because {stop_text(reason, summary)} → {run.path / 'report.md'}"],
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tools.evals._primary import KNOWN_METRICS
+from tools.evals.summary import metric_help, n_train_for, plain_summary
 from tools.evals.verdict import verdict_word
 
 SIDE_BY_SIDE_MAX = 20
@@ -32,6 +33,24 @@ def _cell(text: str | None, limit: int = 160) -> str:
     return t if len(t) <= limit else t[: limit - 1] + "…"
 
 
+def _plain_lines(report: dict, rows: list[dict]) -> list[str]:
+    """The result in one plain sentence and what to do: the same words as the TUI and the CLI."""
+    s = plain_summary(report, rows, n_train=n_train_for(report))
+    lines = [
+        "## In plain words",
+        "",
+        f"**{s['sentence']}**",
+        "",
+        f"**What to do:** {s['recommendation']}",
+        "",
+    ]
+    if s.get("serve_command"):
+        lines += ["```", s["serve_command"], "```", ""]
+    if s.get("own_examples"):
+        lines += [s["own_examples"], ""]
+    return lines
+
+
 def render_markdown(report: dict, rows: list[dict]) -> str:
     v = report["verdict"]
     lines = [
@@ -41,6 +60,7 @@ def render_markdown(report: dict, rows: list[dict]) -> str:
         f"Test set: {report['test_source']} ({report['n_test']} examples); regression set: "
         f"{report['n_regression']} examples; data {report.get('data_version') or '–'}",
         "",
+        *_plain_lines(report, rows),
         f"## Verdict: {verdict_word(v)}",
         "",
         f"Candidate **{report['candidate']}** vs best baseline **{report['baseline']}** on "
@@ -63,6 +83,13 @@ def render_markdown(report: dict, rows: list[dict]) -> str:
             + " | ".join(fmt_metric(s["metrics"].get(c)) for c in cols)
             + f" | {s['prompt_tokens_mean']:.0f} | {'–' if fr is None else f'{fr:.0%}'} |"
         )
+    lines += ["", "What the columns mean:", ""]
+    lines += [f"- {metric_help(c)}" for c in cols]
+    lines += [
+        f"- {metric_help('prompt_tokens')}",
+        f"- {metric_help('format_rate')}",
+        f"- {metric_help('ci')}",
+    ]
     notes = [(n, note) for n, s in report["systems"].items() for note in s.get("notes", [])]
     if notes:
         lines += [""] + [f"- *{n}*: {note}" for n, note in notes]
@@ -144,7 +171,7 @@ def render_markdown(report: dict, rows: list[dict]) -> str:
             f"### {row['id']}" + (f" · {row['category']}" if row.get("category") else ""),
             "",
             f"**Input:** {_cell(row['input'], 400)}  ",
-            f"**Reference:** {_cell(row['reference'], 400)}",
+            f"**Expected answer:** {_cell(row['reference'], 400)}",
             "",
             "| system | output | " + report["primary_metric"] + " | judge reason |",
             "|---|---|---|---|",

@@ -43,40 +43,97 @@ def _run_and_spec(run_id: str):
     return run, load_spec(run.spec_path)
 
 
-def print_report(report: dict) -> None:
-    """The comparison table with CIs, the pairwise result and the verdict."""
-    from rich.table import Table
+def print_report(report: dict, *, show_all: bool = False) -> None:
+    """The result in one plain sentence and what to do, then a short table that fits 80 columns (the
+    primary score in words, format rate, prompt tokens), then the verdict's checks. `show_all`: every
+    metric with its 95% CI, the pairwise result and the targeted data requests too."""
+    from rich.markup import escape
 
-    from tools.evals.report import fmt_metric, metric_columns
+    from tools.evals.summary import n_train_for, plain_summary, rows_for
+    from tools.evals.verdict import verdict_word
 
     con = common.console()
-    cols = metric_columns(report)
-    table = Table(
-        title=f"eval {report['eval_version']} · {report['n_test']} test examples · primary: "
-        f"{report['primary_metric']}"
-    )
-    table.add_column("system")
-    table.add_column("kind")
-    for c in cols:
-        table.add_column(c + (" ★" if c == report["primary_metric"] else ""), justify="right")
-    table.add_column("prompt tok", justify="right")
-    table.add_column("format", justify="right")
-    for name, s in report["systems"].items():
-        mark = (
-            " (candidate)"
-            if name == report["candidate"]
-            else " (baseline)"
-            if name == report["baseline"]
-            else ""
-        )
-        fr = s.get("format_rate")
+    rows = rows_for(report)
+    plain = plain_summary(report, rows, n_train=n_train_for(report))
+    word = verdict_word(report["verdict"])
+    color = dict(PASS="green", FAIL="red").get(word, "yellow")
+    con.print(f"[bold {color}]{escape(plain['sentence'])}[/]")
+    con.print(f"→ {escape(plain['recommendation'])}")
+    if plain.get("serve_command"):
+        con.print(f"  {escape(plain['serve_command'])}", soft_wrap=True)  # the terminal wraps it: never cut
+    if plain.get("own_examples"):
+        con.print(escape(plain["own_examples"]))
+    _short_table(con, report, rows, plain["noun"])
+    if show_all:
+        _full_table(con, report)
+    con.print(f"Verdict: [bold {color}]{word}[/]")
+    for r in report["verdict"]["reasons"]:
+        con.print(f"  {escape(r)}")
+    if show_all and report.get("failures"):
+        con.print("targeted data requests:")
+        for f in report["failures"][:5]:
+            con.print(f"  - {escape(f['cause'])} ×{f['count']}: {escape(f['description'])}")
+    more = "" if show_all else " (--all: every metric with its 95% CI)"
+    con.print(f"[dim]{report['paths']['report_md']}{more}[/dim]", soft_wrap=True)
+
+
+def _short_table(con, report: dict, rows: list[dict] | None, noun: str) -> None:
+    """system · the primary score in words · right format · prompt tokens: fits 80 columns."""
+    from rich.table import Table
+
+    from tools.evals.summary import metric_in_words, system_rows
+
+    what = noun if noun.startswith("test") else f"test {noun}"
+    table = Table(title=f"eval {report['eval_version']} · {report['n_test']} {what}", title_justify="left")
+    table.add_column("system", overflow="fold")
+    table.add_column(metric_in_words(report["primary_metric"]), justify="right", no_wrap=True)
+    table.add_column("right format", justify="right", no_wrap=True)
+    table.add_column("prompt tokens", justify="right", no_wrap=True)
+    for r in system_rows(report, rows):
         table.add_row(
-            name + mark,
-            s["kind"],
-            *[fmt_metric(s["metrics"].get(c)) for c in cols],
-            f"{s['prompt_tokens_mean']:.0f}",
-            "–" if fr is None else f"{fr:.0%}",
+            r["label"] + (" ★" if r["role"] == "candidate" else ""),
+            r["score"]["cell"],
+            r["format"],
+            r["prompt_tokens"],
         )
+    con.print(table)
+    con.print("[dim]★ the candidate the verdict is about[/dim]")
+
+
+def _full_table(con, report: dict) -> None:
+    """Every metric of every system with its CI, under `--all`: one row per metric, so it fits 80 columns."""
+    from rich.table import Table
+
+    from tools.evals.report import metric_columns
+
+    cols = metric_columns(report)
+    table = Table(title=f"every metric · primary: {report['primary_metric']} ★", title_justify="left")
+    table.add_column("system", overflow="fold")
+    table.add_column("metric", overflow="fold")
+    table.add_column("mean", justify="right", no_wrap=True)
+    table.add_column("95% CI", justify="right", no_wrap=True)
+    for name, s in report["systems"].items():
+        role = {report["candidate"]: "candidate", report["baseline"]: "baseline"}.get(name) or s["kind"]
+        cells = [(c + (" ★" if c == report["primary_metric"] else ""), s["metrics"].get(c)) for c in cols]
+        cells += [("prompt tokens", {"mean": s.get("prompt_tokens_mean")}), ("format rate", None)]
+        for i, (metric, m) in enumerate(cells):
+            m = m or {}
+            if metric == "format rate":
+                fr = s.get("format_rate")
+                mean = "–" if fr is None else f"{fr:.0%}"
+            elif m.get("mean") is None:
+                mean = "–"
+            else:
+                mean = f"{m['mean']:.0f}" if metric == "prompt tokens" else f"{m['mean']:.3f}"
+            lo, hi = (m.get("ci") or [None, None])[:2]
+            ci = "" if lo is None or hi is None else f"[{lo:.2f}, {hi:.2f}]"
+            table.add_row(
+                f"{name} ({role})" if i == 0 else "",
+                metric,
+                mean,
+                ci,
+                end_section=i == len(cells) - 1,
+            )
     con.print(table)
     if report.get("pairwise"):
         p = report["pairwise"]
@@ -85,18 +142,6 @@ def print_report(report: dict) -> None:
             f"win rate {p['win_rate']:.2f}; judge position-bias rate "
             f"{report['judge'].get('position_bias_rate') or 0:.0%}"
         )
-    v = report["verdict"]
-    from tools.evals.verdict import verdict_word
-
-    word = verdict_word(v)
-    con.print(f"[bold {dict(PASS='green', FAIL='red').get(word, 'yellow')}]{word}[/]")
-    for r in v["reasons"]:
-        con.print(f"  {r}")
-    if report.get("failures"):
-        con.print("targeted data requests:")
-        for f in report["failures"][:5]:
-            con.print(f"  - {f['cause']} ×{f['count']}: {f['description']}")
-    con.print(f"[dim]{report['paths']['report_md']}[/dim]")
 
 
 def check_test_file(path: Path) -> int:
@@ -165,6 +210,9 @@ def run_cmd(
     as_json: bool = typer.Option(
         False, "--json", help="print the reports as one JSON document on stdout (progress stays on stderr)"
     ),
+    show_all: bool = typer.Option(
+        False, "--all", help="every metric with its 95% CI, the pairwise result and the data requests"
+    ),
 ) -> None:
     """Evaluate every system on the held-out test split and print the comparison with the verdict.
 
@@ -207,7 +255,7 @@ def run_cmd(
         for report in reports:
             if len(reports) > 1:
                 common.console().rule(f"test set: {report.get('test_source')}")
-            print_report(report)
+            print_report(report, show_all=show_all)
     codes = [common.verdict_exit(r.get("verdict")) for r in reports]
     code = common.EXIT_OK if codes and all(c == common.EXIT_OK for c in codes) else common.EXIT_NOT_PASSED
     if as_json:

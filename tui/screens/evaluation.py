@@ -1,5 +1,7 @@
-"""Evaluation: systems with confidence intervals and the verdict; per-example outputs side by side with
-the judge's reasons; a filter to the regressions."""
+"""Evaluation: first the result in one plain sentence and what to do about it, then a small table, then
+every test example with its expected answer beside the systems' answers. A person who sees a wrong
+expected answer marks it (`w`); the mark goes to eval/vN/reference_flags.jsonl for the next data version.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +13,21 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from tui.widgets.evaluation import EvalView, ExampleRow, load_eval, system_table_rows, verdict_text
+from tools.evals.summary import (
+    COUNTED,
+    METRIC_HELP,
+    OVERLAP,
+    metric_help,
+    plain_reason,
+    system_phrase,
+    system_rows,
+)
+from tui.widgets.evaluation import EvalView, ExampleRow, load_eval, system_table_rows, table_header
 from tui.widgets.header import StatusHeader
+
+STATUS_COLOR = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
+SPLIT_WORD = {"regression": "keep", "forgetting": "general"}  # must-keep examples; general questions
+KIND_WORD = {"tuned": "tuned", "prompted": "prompt", "trivial": "common", "base": "base", "rag": "docs"}
 
 
 def _short(text: str, n: int) -> str:
@@ -20,32 +35,118 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def output_panel_text(system: str, entry: dict | None) -> str:
+def _values(text: str) -> str:
+    """A JSON object's values for a narrow cell ("latte, large, oat"); anything else as it is."""
+    import json
+
+    try:
+        obj = json.loads(text)
+    except (TypeError, ValueError):
+        return str(text)
+    if isinstance(obj, dict) and obj:
+        return ", ".join(json.dumps(v) if isinstance(v, (dict, list)) else str(v) for v in obj.values())
+    return str(text)
+
+
+def result_words(entry: dict | None, metric: str) -> str:
+    """How one answer did on the primary metric, in words: "✓ right", "✗ 2 of 3 fields right (67%)"."""
+    if not entry:
+        return ""
+    if metric == "judge":
+        judge = entry.get("judge") or {}
+        if judge.get("passed") is None:
+            return ""
+        return "✓ the judge accepts it" if judge.get("passed") else "✗ the judge rejects it"
+    v = (entry.get("metrics") or {}).get(metric)
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return ""
+    if metric in OVERLAP:
+        return f"{v:.0%} of the words match"
+    if v >= 1.0 - 1e-9:
+        return "✓ right"
+    if metric == "json_field_accuracy" and v > 0:
+        return f"✗ {v:.0%} of the fields right"
+    if metric in COUNTED:
+        return "✗ wrong"
+    return f"{metric.replace('_', ' ')} {v:.2f}"
+
+
+def output_panel_text(system: str, entry: dict | None, metric: str = "") -> str:
+    """One system's answer to one example: the answer, how it did, format problems, the judge's reason."""
     if entry is None:
-        return f"[b]{escape(system)}[/b]\n(no output)"
+        return f"[b]{escape(system)}[/b]\n(no answer)"
     judge = entry.get("judge") or {}
-    bits = [f"[b]{escape(system)}[/b]", escape(str(entry.get("text", entry.get("output", "")))), ""]
-    metrics = entry.get("metrics") or {}
-    shown = [
-        f"{k} {v:.2f}" for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-    ]
-    if shown:
-        bits.append("[dim]" + escape(" · ".join(shown[:4])) + "[/dim]")
+    bits = [f"[b]{escape(system)}[/b]", escape(str(entry.get("text", entry.get("output", ""))))]
+    said = result_words(entry, metric)
+    if said:
+        color = "green" if said.startswith("✓") else ("red" if said.startswith("✗") else "default")
+        bits.append(f"[{color}]{escape(said)}[/]")
     if entry.get("format_errors"):
         bits.append("[red]format: " + escape("; ".join(map(str, entry["format_errors"]))) + "[/red]")
-    if judge:
-        verdict = "pass" if judge.get("passed") else ("fail" if judge.get("passed") is False else "")
-        scores = " ".join(
-            f"{d} {judge[d]}" for d in ("correctness", "format", "completeness") if judge.get(d) is not None
-        )
-        bits.append(f"[i]judge {verdict} {scores}[/i]: {escape(str(judge.get('reason') or ''))}")
+    if judge.get("reason"):
+        bits.append(f"[i]judge:[/i] {escape(str(judge.get('reason')))}")
     return "\n".join(bits)
+
+
+def expected_panel_text(ex: ExampleRow, flagged: bool) -> str:
+    if ex.split == "forgetting" or not ex.reference:
+        return (
+            "[b]expected answer[/b]\n(none: a general question; the judge compares the tuned model's "
+            "answer with the base model's)"
+        )
+    if flagged:
+        return (
+            f"[b]expected answer[/b] [b yellow]marked wrong[/]\n{escape(ex.reference)}\n"
+            "[yellow]the next data version fixes or drops this example (w: unmark)[/]"
+        )
+    return f"[b]expected answer[/b]\n{escape(ex.reference)}"
+
+
+def pairwise_words(pairwise: dict, report: dict) -> str:
+    """The judge's side-by-side preference in words."""
+    outcome = pairwise.get("outcome")
+    cand = system_phrase(report.get("candidate"), report)
+    base = system_phrase(report.get("baseline"), report)
+    said = {
+        "win": f"the judge preferred {cand}",
+        "loss": f"the judge preferred {base}",
+        "tie": "the judge saw no difference",
+    }.get(str(outcome), f"judge: {outcome}")
+    if pairwise.get("flipped"):
+        said += " (it changed its mind when the order was swapped)"
+    reasons = "; ".join(map(str, pairwise.get("reasons") or []))
+    return said + (f": {reasons}" if reasons else "")
+
+
+def details_text(view: EvalView) -> str:
+    """The checks behind the sentence, the scores with their ranges, and what every number means."""
+    rep = view.report
+    pm = rep.get("primary_metric") or ""
+    v = rep.get("verdict") or {}
+    own = view.summary().get("own_examples")
+    lines = [escape(own), ""] if own else []
+    lines += ["[b]The checks[/b]"]
+    lines += [escape(plain_reason(r)) for r in v.get("reasons") or []] or ["(no verdict)"]
+    lines += ["", f"[b]Scores[/b] ({escape(metric_help(pm))})"]
+    systems = rep.get("systems") or {}
+    for name in [r["name"] for r in system_rows(rep)]:
+        m = (systems[name].get("metrics") or {}).get(pm) or {}
+        ci = m.get("ci") or [None, None]
+        rng = f", 95% range {ci[0]:.2f}–{ci[1]:.2f}" if ci and ci[0] is not None else ""
+        mean = "–" if m.get("mean") is None else f"{m['mean']:.2f}"
+        lines.append(escape(f"{system_phrase(name, rep, short=True)}: {mean}{rng}"))
+    shown = [pm, "format_rate", "prompt_tokens", "ci"]
+    lines += ["", "[b]What the numbers mean[/b]"]
+    lines += [escape(METRIC_HELP[k]) for k in shown if k in METRIC_HELP]
+    return "\n".join(lines)
 
 
 class EvaluationScreen(Screen):
     SCREEN_NAME = "evaluation"
     BINDINGS = [
         Binding("escape", "app.go_home", "Home"),
+        Binding("w", "flag_reference", "Expected answer is wrong"),
+        Binding("d", "toggle_details", "Details"),
         Binding("g", "toggle_regressions", "Regressions only"),
         Binding("s", "toggle_all_systems", "All systems"),
         Binding("f5", "reload", "Reload"),
@@ -59,25 +160,22 @@ class EvaluationScreen(Screen):
         self.eval_view = EvalView(None, {}, [])
         self.regressions_only = False
         self.all_systems = False
+        self.details = False
         self.shown: list[ExampleRow] = []
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
-        yield Static("", id="verdict")
+        yield Static("Loading the evaluation…", id="verdict")
         yield DataTable(id="systems", show_cursor=False)
+        with VerticalScroll(id="eval-details"):
+            yield Static("", id="eval-details-text")
         yield Static("", id="examples-title", classes="section-title")
         yield DataTable(id="examples", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="pairwise")
         yield Horizontal(id="side-by-side")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#systems", DataTable).add_columns(
-            "system", "kind", "primary", "95% CI", "format", "prompt tok"
-        )
-        self.query_one("#examples", DataTable).add_columns(
-            "id", "split", "regr.", "pair", "input", "reference"
-        )
+        self.query_one("#eval-details").display = False
         self.action_reload()
 
     def action_reload(self) -> None:
@@ -94,43 +192,63 @@ class EvaluationScreen(Screen):
     def set_view(self, view: EvalView) -> None:
         self.eval_view = view
         rep = view.report
+        verdict = self.query_one("#verdict", Static)
+        pm = rep.get("primary_metric") or ""
         if view.version is None:
-            self.query_one("#verdict", Static).update("No evaluation yet for this run.")
+            verdict.update("No evaluation yet for this run.")
         else:
-            pm = rep.get("primary_metric") or "?"
-            head, _, rest = verdict_text(rep).partition("\n")
-            passed = (rep.get("verdict") or {}).get("passed")
-            color = "green" if passed else ("red" if passed is False else "default")
-            self.query_one("#verdict", Static).update(
-                f"[b]Evaluation {view.version}[/b] · primary metric {escape(pm)}\n[b {color}]{escape(head)}[/]"
-                + (f"\n{escape(rest)}" if rest else "")
-            )
+            s = view.summary()
+            color = STATUS_COLOR.get(s["status"], "default")
+            text = f"[b {color}]{escape(s['sentence'])}[/]\n[b]→[/b] {escape(s['recommendation'])}"
+            if s.get("serve_command"):
+                text += f"\n  [b]{escape(s['serve_command'])}[/b]"
+            verdict.update(text)
+            verdict.tooltip = metric_help(pm)
         systems = self.query_one("#systems", DataTable)
-        systems.clear()
-        for row in system_table_rows(rep):
+        systems.clear(columns=True)
+        systems.add_columns(*table_header(rep))
+        for row in system_table_rows(rep, view.rows):
             systems.add_row(*row)
+        systems.tooltip = "\n".join(
+            [metric_help(pm), METRIC_HELP["format_rate"], METRIC_HELP["prompt_tokens"], "★ the tuned model"]
+        )
+        self.query_one("#eval-details-text", Static).update(details_text(view))
+        table = self.query_one("#examples", DataTable)
+        table.clear(columns=True)
+        cand, base = rep.get("candidate"), rep.get("baseline")
+        table.add_columns("id", "input", "expected", self._column(cand), self._column(base))
         self.refresh_examples()
-        self.query_one("#examples", DataTable).focus()
+        table.focus()
+
+    def _column(self, name: str | None) -> str:
+        kind = ((self.eval_view.report.get("systems") or {}).get(name) or {}).get("kind")
+        return KIND_WORD.get(kind, _short(name or "–", 7))
+
+    def _mark(self, ex: ExampleRow, system: str | None) -> str:
+        said = result_words(ex.outputs.get(system or ""), self.eval_view.report.get("primary_metric") or "")
+        return said[:1] if said[:1] in ("✓", "✗") else (said.split(" ")[0] if said else "")
 
     def refresh_examples(self) -> None:
         table = self.query_one("#examples", DataTable)
         table.clear()
+        rep = self.eval_view.report
         self.shown = self.eval_view.filtered(self.regressions_only)
         for ex in self.shown:
+            flag = "wrong? " if self.eval_view.is_flagged(ex) else ""
+            regressed = "↓ " if self.eval_view.is_regression(ex) else ""
             table.add_row(
-                ex.id,
-                ex.split,
-                "yes" if self.eval_view.is_regression(ex) else "",
-                str(ex.pairwise.get("outcome") or ""),
-                _short(ex.input, 26),
-                _short(ex.reference, 18),
+                ex.id if ex.split in ("", "test") else f"{SPLIT_WORD.get(ex.split, ex.split)}:{ex.id}",
+                regressed + _short(ex.input, 24),
+                flag + _short(_values(ex.reference) if ex.reference else "—", 22 - len(flag)),
+                self._mark(ex, rep.get("candidate")),
+                self._mark(ex, rep.get("baseline")),
                 key=ex.key,
             )
         what = "regressions" if self.regressions_only else "examples"
-        self.query_one("#examples-title", Static).update(
-            f"{len(self.shown)} {what} (g: {'all' if self.regressions_only else 'regressions only'}; "
-            f"s: {'two' if self.all_systems else 'all'} systems)"
-        )
+        n_flags = len(self.eval_view.flags)
+        marked = f" · {n_flags} expected answer{'s' if n_flags != 1 else ''} marked wrong" if n_flags else ""
+        version = f" (evaluation {self.eval_view.version})" if self.eval_view.version else ""
+        self.query_one("#examples-title", Static).update(f"{len(self.shown)} {what}{version}{marked}")
         self.show_example()
 
     def show_example(self) -> None:
@@ -140,29 +258,51 @@ class EvaluationScreen(Screen):
         if not self.shown or table.cursor_row is None or table.cursor_row >= len(self.shown):
             return
         ex = self.shown[table.cursor_row]
-        pair = self.query_one("#pairwise", Static)
-        pair.display = bool(ex.pairwise)
-        if ex.pairwise:
-            reasons = "; ".join(map(str, ex.pairwise.get("reasons") or []))
-            flipped = " (changed when the order was swapped)" if ex.pairwise.get("flipped") else ""
-            pair.update(
-                f"[b]pairwise[/b] candidate {escape(str(ex.pairwise.get('outcome')))}{flipped}"
-                + (f": {escape(reasons)}" if reasons else "")
-            )
+        rep = self.eval_view.report
+        pm = rep.get("primary_metric") or ""
         if self.all_systems:  # every system that answered this example
             systems = [s for s in self.eval_view.systems if s in ex.outputs] or self.eval_view.systems
         else:
-            systems = self.eval_view.compared()
-        panels = []
+            pair = self.eval_view.compared()
+            systems = [pair[1], pair[0]] if len(pair) == 2 else pair  # the tuned model next to the expected
+        expected = Static(expected_panel_text(ex, self.eval_view.is_flagged(ex)), id="expected-text")
+        panels = [VerticalScroll(expected, classes="sbs-panel sbs-expected")]
         for name in systems:
-            panels.append(
-                VerticalScroll(Static(output_panel_text(name, ex.outputs.get(name))), classes="sbs-panel")
-            )
+            text = output_panel_text(system_phrase(name, rep, short=True), ex.outputs.get(name), pm)
+            if ex.pairwise and name == rep.get("candidate"):
+                text += "\n[i]" + escape(pairwise_words(ex.pairwise, rep)) + "[/i]"
+            panel = VerticalScroll(Static(text), classes="sbs-panel")
+            panel.tooltip = metric_help(pm)
+            panels.append(panel)
         box.mount_all(panels)
 
     @on(DataTable.RowHighlighted, "#examples")
     def _highlighted(self) -> None:
         self.show_example()
+
+    def action_flag_reference(self) -> None:
+        table = self.query_one("#examples", DataTable)
+        if not self.shown or table.cursor_row is None or table.cursor_row >= len(self.shown):
+            return
+        ex = self.shown[table.cursor_row]
+        if ex.split == "forgetting" or not ex.reference:
+            self.notify("This example has no expected answer to mark.", severity="warning")
+            return
+        row = table.cursor_row
+        wrong = self.eval_view.toggle_flag(ex)
+        self.notify(
+            f"Marked the expected answer of {ex.id} wrong: the next data version fixes or drops it."
+            if wrong
+            else f"The expected answer of {ex.id} is no longer marked wrong."
+        )
+        self.refresh_examples()
+        table.move_cursor(row=row)
+
+    def action_toggle_details(self) -> None:
+        self.details = not self.details
+        self.query_one("#eval-details").display = self.details
+        for sel in ("#examples-title", "#examples", "#side-by-side"):
+            self.query_one(sel).display = not self.details
 
     def action_toggle_regressions(self) -> None:
         self.regressions_only = not self.regressions_only

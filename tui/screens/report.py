@@ -13,19 +13,69 @@ from textual.widgets import Footer, Markdown
 
 from tui.widgets.header import StatusHeader
 
-NEXT_STEPS = {
+NEXT_STEPS = {  # when there is no evaluation to decide from
     "prompt": "Use the prompt tunewise wrote (see the prompt file above); re-evaluate when the task changes.",
     "few-shot": "Use the few-shot prompt; collect more examples if you later want a smaller, faster model.",
     "rag": "Keep the documents folder current: re-index, no retraining needed.",
-    "fine-tune": "Serve the adapter, watch real traffic, and add failures as examples for the next iteration.",
-    "rag+fine-tune": "Serve the adapter with retrieval in front; keep the documents current.",
+    "fine-tune": "Finish training and the evaluation: serve a tuned model only once its verdict passes.",
+    "rag+fine-tune": "Finish training and the evaluation: serve a tuned model only once its verdict passes.",
 }
+NOT_STOPPED = "not finished: the session is in progress or waiting for you (resume it from Home)"
 
 
-def results_markdown(summary: dict) -> list[str]:
-    """The final evaluation as a small table and the verdict, when the run got that far."""
+def stop_reason_text(code: str | None) -> str:
+    """Why the run stopped, in words, never empty."""
+    if not code:
+        return NOT_STOPPED
+    try:
+        from agent.nodes.report import STOP_REASONS
+    except Exception:  # noqa: BLE001 - the phrases are a nicety; the code itself still says why
+        STOP_REASONS = {}
+    if code == "done" and code not in STOP_REASONS:
+        return "the run finished its steps"
+    return STOP_REASONS.get(code, code.replace("_", " "))
+
+
+def wrapped_command(cmd: str, width: int = 60) -> str:
+    """A shell command on several lines (`\\` continuations, one option per line) so it is never cut."""
+    parts = cmd.split(" --")
+    if len(cmd) <= width or len(parts) == 1:
+        return cmd
+    return " \\\n  --".join(parts)
+
+
+def plain_markdown(plain: dict | None) -> list[str]:
+    """The evaluation's plain sentence and what to do, first thing in every report."""
+    if not plain:
+        return []
+    lines = [f"**{plain['sentence']}**", "", f"**What to do:** {plain['recommendation']}", ""]
+    if plain.get("serve_command"):
+        lines += ["```", wrapped_command(plain["serve_command"]), "```", ""]
+    if plain.get("own_examples"):
+        lines += [plain["own_examples"], ""]
+    return lines
+
+
+def results_markdown(summary: dict, plain_rows: list[dict] | None = None) -> list[str]:
+    """The final evaluation as a small table in words, when the run got that far."""
     from tui.widgets.evaluation.model import _fmt
 
+    if plain_rows:
+        header = plain_rows[0].get("header") or "score"
+        lines = [
+            "## Results",
+            "",
+            f"| system | {header} | right format | prompt tokens |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['label']}{' ★' if r['role'] == 'candidate' else ''} | {r['score']['cell']} | {r['format']} "
+            f"| {r['prompt_tokens']} |"
+            for r in plain_rows
+        ]
+        if plain_rows[0].get("explain"):
+            lines += ["", f"★ the tuned model · {header}: {plain_rows[0]['explain']}"]
+        return [*lines, ""]
     rows = summary.get("rows") or []
     if not rows:
         return []
@@ -42,13 +92,34 @@ def results_markdown(summary: dict) -> list[str]:
         )
     verdict = summary.get("verdict") or {}
     if verdict:
-        lines += ["", f"**Verdict: {'PASS' if verdict.get('passed') else 'not met'}**", ""]
-        lines += [f"- {reason}" for reason in verdict.get("reasons") or []]
+        from tools.evals.summary import plain_reason
+        from tools.evals.verdict import verdict_word
+
+        word = {"PASS": "PASS", "FAIL": "not met"}.get(verdict_word(verdict), "inconclusive")
+        lines += ["", f"**Verdict: {word}**", ""]
+        lines += [f"- {plain_reason(reason)}" for reason in verdict.get("reasons") or []]
     return [*lines, ""]
 
 
+def _eval_dir(run_path: Path, summary: dict) -> Path | None:
+    from tools.evals.summary import latest_eval_dir
+
+    ev = (summary.get("summary") or {}).get("eval_version")
+    if ev and (run_path / "eval" / ev / "report.json").exists():
+        return run_path / "eval" / ev
+    return latest_eval_dir(run_path)
+
+
 def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> str:
-    """What a finished (or partial) run left behind, with relative paths so it reads the same anywhere."""
+    """What a finished (or partial) run left behind, with relative paths so it reads the same anywhere:
+    the evaluation in one plain sentence and what to do, then why it stopped, the table, the files."""
+    from tools.evals.summary import (
+        load_plain_summary,
+        metric_help,
+        metric_in_words,
+        system_rows,
+        without_cli_hints,
+    )
     from tools.workspace import read_json
 
     values = values or {}
@@ -60,6 +131,9 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             summary = read_json(run_path / "summary.json") or {}
         except Exception:  # noqa: BLE001
             summary = {}
+    eval_dir = _eval_dir(run_path, summary)
+    plain = load_plain_summary(eval_dir, run_path) if eval_dir else None
+    lines += plain_markdown(plain)
     approach = values.get("approach") or summary.get("approach")
     if (run_path / "decision.json").exists() and not approach:
         try:
@@ -69,8 +143,26 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
         except Exception:  # noqa: BLE001
             pass
     stop = values.get("stop_reason") or summary.get("stop_reason")
-    lines += [f"**Approach:** {approach or '—'}  ", f"**Stopped because:** {stop or '—'}", ""]
-    lines += results_markdown(summary.get("summary") or {})
+    where = (
+        f"**Stopped because:** {stop_reason_text(stop)}" if stop else f"**Where it stands:** {NOT_STOPPED}"
+    )
+    lines += [f"**Approach:** {approach or '—'}  ", where, ""]
+    plain_rows = []
+    if eval_dir is not None:
+        try:
+            from tools.workspace import read_jsonl
+
+            rep = read_json(eval_dir / "report.json") or {}
+            out_rows = (
+                list(read_jsonl(eval_dir / "outputs.jsonl")) if (eval_dir / "outputs.jsonl").exists() else []
+            )
+            plain_rows = system_rows(rep, out_rows)
+            if plain_rows:
+                plain_rows[0]["header"] = metric_in_words(rep.get("primary_metric"))
+                plain_rows[0]["explain"] = metric_help(rep.get("primary_metric") or "")
+        except Exception:  # noqa: BLE001 - a half-written evaluation: the summary's table instead
+            plain_rows = []
+    lines += results_markdown(summary.get("summary") or {}, plain_rows)
     lines += ["## Files", "", f"Under `{rel}/`:", "", "| what | file |", "|---|---|"]
     files = [
         ("task spec", "spec.yaml"),
@@ -85,6 +177,16 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
     for label, name in files:
         if (run_path / name).exists():
             lines.append(f"| {label} | `{name}` |")
+    if eval_dir is not None:
+        from tools.evals.reference_flags import flags_path, read_reference_flags
+
+        try:
+            n_flags = len(read_reference_flags(eval_dir))
+        except Exception:  # noqa: BLE001
+            n_flags = 0
+        if n_flags:
+            shown = flags_path(eval_dir).relative_to(run_path).as_posix()
+            lines.append(f"| expected answers you marked wrong ({n_flags}) | `{shown}` |")
     for key, path in sorted((values.get("artifacts") or {}).items()):
         if isinstance(path, str) and "error" not in key:
             shown = path.split(f"/runs/{run_id}/", 1)[-1]
@@ -98,33 +200,52 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
         ),
         None,
     )
+    status = (plain or {}).get("status")
     lines += ["## Serve it", ""]
-    if adapter is not None:
+    if status == "pass" and adapter is not None:
         shown = adapter.relative_to(run_path).as_posix()
+        cmd = (plain or {}).get("serve_command") or f"tunewise serve --adapter {rel}/{shown}"
         lines += [
-            "An OpenAI-compatible server with your adapter:",
+            "An OpenAI-compatible server with your tuned model:",
             "",
-            f"```\ntunewise serve --adapter {rel}/{shown} --port 8000\n```",
+            "```",
+            wrapped_command(f"{cmd} --port 8000"),
+            "```",
             "",
             "Then point any OpenAI client at `http://127.0.0.1:8000/v1`.",
         ]
         if (run_path / "export" / "Modelfile").exists():
             lines += ["", f"Ollama: `ollama create my-model -f {rel}/export/Modelfile`"]
+    elif adapter is not None:
+        shown = adapter.relative_to(run_path).as_posix()
+        lines.append(
+            f"Not yet: the tuned model (`{shown}`) did not pass its evaluation"
+            + (" (the test could not tell)" if status == "inconclusive" else "")
+            + ". Do what the report says above first."
+        )
     else:
         lines.append(
-            "No trained adapter in this run: serve the base model with the prompt "
-            "(`tunewise serve`), or use your provider as before."
+            "No trained adapter in this run: use the prompt with the base model, or your provider as before."
         )
-    lines += [
-        "",
-        "## Next steps",
-        "",
-        f"- {NEXT_STEPS.get(approach or '', 'Read the report and decide.')}",
-        "- Re-run the evaluation after any change: `tunewise eval …` (see `tunewise --help`).",
-        "",
-    ]
-    if (run_path / "report.md").exists():
-        lines += ["---", "", (run_path / "report.md").read_text(encoding="utf-8", errors="replace")]
+    next_step = (plain or {}).get("recommendation") or NEXT_STEPS.get(
+        approach or "", "Read the report and decide."
+    )
+    lines += ["", "## Next steps", "", f"- {next_step}", ""]
+    history = summary.get("history") or []
+    if history:
+        lines += [
+            "## Rounds",
+            "",
+            "| round | data | trained | evaluated | passed | note |",
+            "|---|---|---|---|---|---|",
+        ]
+        for h in history:
+            lines.append(
+                f"| {h.get('iteration')} | {h.get('data_version') or '–'} | {h.get('train_version') or '–'} | "
+                f"{h.get('eval_version') or '–'} | {'yes' if h.get('passed') else 'no'} | "
+                f"{without_cli_hints(h.get('note') or '')} |"
+            )
+        lines.append("")
     return "\n".join(lines)
 
 

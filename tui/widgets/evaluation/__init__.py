@@ -5,7 +5,8 @@ from tui.widgets.evaluation.model import (
     ExampleRow,
     load_eval,
     system_table_rows,
+    table_header,
     verdict_text,
 )
 
-__all__ = ["EvalView", "ExampleRow", "load_eval", "system_table_rows", "verdict_text"]
+__all__ = ["EvalView", "ExampleRow", "load_eval", "system_table_rows", "table_header", "verdict_text"]

@@ -31,6 +31,34 @@ class EvalView:
     version: str | None
     report: dict
     examples: list[ExampleRow]
+    rows: list[dict] = field(default_factory=list)  # outputs.jsonl as written (for plain_summary)
+    eval_dir: Path | None = None
+    flags: dict = field(default_factory=dict)  # (split, id) → a reference the person marked wrong
+    n_train: int | None = None
+
+    def summary(self) -> dict:
+        """The plain sentence and recommendation (tools/evals/summary.py), the same as every report's."""
+        from tools.evals.summary import plain_summary
+
+        return plain_summary(self.report, self.rows, n_train=self.n_train)
+
+    def is_flagged(self, ex: ExampleRow) -> bool:
+        return (ex.split or "test", ex.id) in self.flags
+
+    def toggle_flag(self, ex: ExampleRow) -> bool:
+        """Mark / unmark the expected answer of `ex` as wrong (eval/vN/reference_flags.jsonl); the new state."""
+        from tools.evals.reference_flags import set_reference_flag
+
+        if self.eval_dir is None:
+            return False
+        wrong = not self.is_flagged(ex)
+        self.flags = set_reference_flag(
+            self.eval_dir,
+            {"id": ex.id, "split": ex.split or "test", "input": ex.input, "reference": ex.reference},
+            wrong,
+            report=self.report,
+        )
+        return wrong
 
     @property
     def systems(self) -> list[str]:
@@ -116,49 +144,47 @@ def load_eval(run_path: Path, version: str | None = None) -> EvalView:
         if (d / "outputs.jsonl").exists()
         else list(report.get("_outputs") or [])
     )
-    return EvalView(version, report, _fold(rows))
+    from tools.evals.reference_flags import read_reference_flags
+    from tools.evals.summary import count_train_rows
+
+    try:
+        flags = read_reference_flags(d)
+    except Exception:  # noqa: BLE001 - a damaged flags file must not hide the evaluation
+        flags = {}
+    n_train = count_train_rows(run_path, report.get("data_version"))
+    return EvalView(version, report, _fold(rows), rows, d, flags, n_train)
 
 
 def _fmt(v, spec=".3f") -> str:
     return "—" if v is None else (format(v, spec) if isinstance(v, (int, float)) else str(v))
 
 
-def system_table_rows(report: dict) -> list[tuple[str, ...]]:
-    """(system, kind, primary mean, 95% CI, format rate, prompt tokens) per system, marking baseline/candidate."""
-    pm = report.get("primary_metric")
+def system_table_rows(report: dict, rows: list[dict] | None = None) -> list[tuple[str, ...]]:
+    """(system in plain words, primary score in words, right format, prompt tokens) per system: the
+    candidate first, then the baseline it is compared with."""
+    from tools.evals.summary import system_rows
+
     out = []
-    for name, s in (report.get("systems") or {}).items():
-        m = (s.get("metrics") or {}).get(pm) or {}
-        ci = m.get("ci") or [None, None]
-        role = (
-            " (candidate)"
-            if name == report.get("candidate")
-            else (" (baseline)" if name == report.get("baseline") else "")
-        )
-        out.append(
-            (
-                name + role,
-                str(s.get("kind") or ""),
-                _fmt(m.get("mean")),
-                f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci and ci[0] is not None else "—",
-                _fmt(s.get("format_rate"), ".0%"),
-                _fmt(s.get("prompt_tokens_mean"), ".0f"),
-            )
-        )
+    for r in system_rows(report, rows):
+        mark = " ★" if r["role"] == "candidate" else ""
+        out.append((r["label"] + mark, r["score"]["cell"], r["format"], r["prompt_tokens"]))
     return out
 
 
-def verdict_text(report: dict) -> str:
-    v = report.get("verdict") or {}
-    if not v:
+def table_header(report: dict) -> tuple[str, ...]:
+    from tools.evals.summary import metric_in_words
+
+    return ("system", metric_in_words(report.get("primary_metric")), "right format", "prompt tokens")
+
+
+def verdict_text(report: dict, rows: list[dict] | None = None) -> str:
+    """The plain sentence, then what to do (and the serve command after a pass)."""
+    from tools.evals.summary import plain_summary
+
+    if not report.get("verdict") and not report.get("systems"):
         return "No verdict yet."
-    head = (
-        "PASS — the success criteria are met"
-        if v.get("passed")
-        else "NOT MET — the success criteria are not met yet"
-    )
-    imp = v.get("improvement")
-    if isinstance(imp, (int, float)):
-        head += f" (improvement {imp:+.1%})"
-    reasons = v.get("reasons") or []
-    return head + ("\n" + "\n".join(f"• {r}" for r in reasons[:4]) if reasons else "")
+    s = plain_summary(report, rows)
+    text = s["sentence"] + "\n→ " + s["recommendation"]
+    if s.get("serve_command"):
+        text += "\n" + s["serve_command"]
+    return text

@@ -1,0 +1,51 @@
+"""The run's final report (agent/nodes/report.py) leads with the same plain sentence as every other view,
+always says why it stopped, and never tells anyone to serve a model that did not pass."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from eval_fixture import SPEC, write_cafe_eval
+
+
+def _finish(workspace, status: str, stop_reason: str | None):
+    from agent.nodes.report import report
+
+    run = workspace.create_run("cafe", run_id="cafe-run")
+    write_cafe_eval(workspace, run.id, status=status)
+    (run.path / "export" / "adapter").mkdir(parents=True)  # exported before: the "use it" section applies
+    state = {
+        "run_id": run.id,
+        "task": {"spec": SPEC},
+        "approach": "fine-tune",
+        "decision": {"reasons": ["the format has to be exact and cheap"]},
+        "stop_reason": stop_reason,
+        "eval_version": "v1",
+        "history": [],
+        "artifacts": {},
+    }
+    ctx = SimpleNamespace(run=lambda _id: run, quick=True)
+    out = report(state, SimpleNamespace(context=ctx))
+    return run, out, (run.path / "report.md").read_text()
+
+
+@pytest.mark.parametrize("stop_reason", [None, "done"])
+def test_a_failed_run_says_why_it_stopped_and_what_to_do_never_serve(workspace, stop_reason):
+    run, out, text = _finish(workspace, "fail", stop_reason)
+    lines = text.splitlines()
+    assert lines[4].startswith("**The tuned model got 6 of 10 orders fully right; your prompt with 6 examples")
+    assert "**What to do:** Keep using your prompt with 6 examples for now." in text
+    assert "**Stopped because:** the run finished its steps before the criteria were met" in text
+    assert "tunewise serve" not in text and "Serve" not in text and "## Not ready to serve" in text
+    assert "| tuned model ★ | 6/10 | 100% | 71 |" in text
+    summary = json.loads((run.path / "summary.json").read_text())
+    assert summary["summary"]["plain"]["kind"] == "keep_prompt"
+    assert "before the criteria were met" in out["log"][0]
+
+
+def test_a_passing_run_serves_it(workspace):
+    _, _, text = _finish(workspace, "pass", "success")
+    assert "**Stopped because:** the success criteria were met" in text
+    assert "## Use it" in text and "tunewise serve --adapter" in text

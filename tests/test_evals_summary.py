@@ -1,0 +1,272 @@
+"""plain_summary: the evaluation in one sentence and one recommendation, the same everywhere it is shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.evals.summary import (
+    METRIC_HELP,
+    plain_reason,
+    plain_summary,
+    system_rows,
+    task_noun,
+)
+
+CAFE = "Turn a cafe order into JSON with size, milk and drink."
+
+
+def _rows(cand_right: int, base_right: int, n: int = 10, metric: str = "json_field_accuracy") -> list[dict]:
+    """n test rows; the tuned model is fully right on the first `cand_right`, the prompt on `base_right`;
+    the other rows are partly right (0.67), which must not count as right."""
+    rows = []
+    for i in range(n):
+        rows.append(
+            {
+                "id": f"t-{i}",
+                "split": "test",
+                "input": f"a large oat latte please #{i}",
+                "reference": '{"size": "large", "milk": "oat", "drink": "latte"}',
+                "outputs": {
+                    "tuned-v1": {"text": "…", "metrics": {metric: 1.0 if i < cand_right else 0.67}},
+                    "prompted": {"text": "…", "metrics": {metric: 1.0 if i < base_right else 0.67}},
+                    "majority answer": {"text": "…", "metrics": {metric: 0.33}},
+                },
+            }
+        )
+    rows.append({"id": "r-1", "split": "regression", "outputs": {"tuned-v1": {"metrics": {metric: 0.0}}}})
+    return rows
+
+
+def _report(
+    *,
+    status: str,
+    cand: float,
+    base: float,
+    checks: dict,
+    reasons: tuple = (),
+    add_rows: int | None = None,
+    collapsed: list | None = None,
+    inconclusive: tuple = (),
+    metric: str = "json_field_accuracy",
+) -> dict:
+    def system(kind, mean, tokens, **extra):
+        return {
+            "kind": kind,
+            "metrics": {metric: {"mean": mean, "ci": [mean - 0.1, mean + 0.1], "n": 10}},
+            "format_rate": 1.0,
+            "prompt_tokens_mean": tokens,
+            **extra,
+        }
+
+    return {
+        "task": {"spec": CAFE, "format": "json"},
+        "primary_metric": metric,
+        "n_test": 10,
+        "candidate": "tuned-v1",
+        "baseline": "prompted",
+        "systems": {
+            "majority answer": system("trivial", 0.33, 0),
+            "prompted": system("prompted", base, 350, config={"few_shot": [{}] * 6}),
+            "tuned-v1": system(
+                "tuned",
+                cand,
+                70,
+                adapter="/home/ann/cafe/.tunewise/runs/cafe-orders-2026-05-01/train/v1/adapter",
+                config={"model": None},
+            ),
+        },
+        "verdict": {
+            "status": status,
+            "passed": status == "pass",
+            "checks": checks,
+            "reasons": list(reasons),
+            "inconclusive": list(inconclusive),
+            "add_test_rows": add_rows,
+        },
+        "distributions": {"fields": ["size"], "collapsed": {"tuned-v1": collapsed} if collapsed else {}},
+    }
+
+
+def test_pass_counts_fully_right_rows_and_serves_with_the_full_command():
+    rep = _report(
+        status="pass",
+        cand=0.93,
+        base=0.9,
+        checks={"improvement": True, "beats_trivial": True, "format_rate": True, "varied_answers": True},
+    )
+    s = plain_summary(rep, _rows(8, 7))
+    assert s["status"] == "pass" and s["kind"] == "serve"
+    assert s["sentence"].startswith(
+        "The tuned model got 8 of 10 orders fully right; your prompt with 6 examples got 7."
+    )
+    assert "5× shorter prompt" in s["sentence"]
+    assert s["recommendation"].startswith("Serve it")
+    assert s["serve_command"] == (
+        "tunewise serve --adapter .tunewise/runs/cafe-orders-2026-05-01/train/v1/adapter"
+    )
+
+
+def test_fail_with_the_prompt_better_recommends_keeping_the_prompt():
+    rep = _report(
+        status="fail",
+        cand=0.8,
+        base=0.86,
+        checks={"improvement": False, "beats_trivial": True, "format_rate": True},
+    )
+    s = plain_summary(rep, _rows(6, 7), n_train=120)
+    assert s["status"] == "fail" and s["kind"] == "keep_prompt"
+    assert s["sentence"] == (
+        "The tuned model got 6 of 10 orders fully right; your prompt with 6 examples got 7. "
+        "It is not better yet: your prompt with 6 examples still does better."
+    )
+    assert s["recommendation"].startswith("Keep using your prompt with 6 examples for now.")
+    assert "about 120 more examples" in s["recommendation"] and "stronger teacher" in s["recommendation"]
+    assert s["serve_command"] is None and "Serve" not in s["recommendation"]
+
+
+def test_fail_better_but_not_enough_asks_for_more_data():
+    rep = _report(
+        status="fail",
+        cand=0.9,
+        base=0.86,
+        checks={"improvement": False, "beats_trivial": True},
+        reasons=("✗ json_field_accuracy: tuned-v1 … → +4.7% relative (need ≥ +10%)",),
+    )
+    s = plain_summary(rep, _rows(8, 7))
+    assert "It is better, but not by enough yet (your goal is 10% better)." in s["sentence"]
+    assert s["kind"] == "more_data" and "stronger teacher" in s["recommendation"]
+
+
+def test_inconclusive_asks_for_test_rows():
+    rep = _report(status="inconclusive", cand=0.9, base=0.86, checks={"improvement": None}, add_rows=37)
+    s = plain_summary(rep, _rows(8, 7))
+    assert s["status"] == "inconclusive" and s["kind"] == "more_test_rows"
+    assert s["sentence"].endswith(
+        "The test is too small to tell: add about 37 test rows (or your own examples)."
+    )
+    assert s["recommendation"] == "Add about 37 test rows (or your own examples) and evaluate again."
+
+
+def test_collapsed_answers_say_it_learned_a_shortcut():
+    collapsed = [{"field": "size", "value": "medium", "count": 19, "n": 20, "reference_values": 3}]
+    rep = _report(
+        status="fail",
+        cand=0.9,
+        base=0.6,
+        checks={"improvement": True, "varied_answers": False},
+        collapsed=collapsed,
+    )
+    s = plain_summary(rep, _rows(8, 4))
+    assert (
+        "The tuned model gives the same size for almost every order, so it learned a shortcut"
+        in s["sentence"]
+    )
+    assert s["kind"] == "more_data" and "stronger teacher" in s["recommendation"]
+
+
+def test_word_overlap_metrics_are_a_percentage_and_no_candidate_says_train():
+    rep = _report(status="fail", cand=0.62, base=0.55, checks={"improvement": False}, metric="token_f1")
+    s = plain_summary(rep, _rows(0, 0, metric="token_f1"))
+    assert s["sentence"].startswith(
+        "The tuned model matched the expected answers about 62% word for word; your prompt with 6 "
+        "examples about 55%."
+    )
+    rep["candidate"] = None
+    assert plain_summary(rep)["kind"] == "train"
+
+
+def test_without_rows_a_binary_metric_still_counts():
+    rep = _report(status="fail", cand=0.7, base=0.8, checks={"improvement": False}, metric="exact_match")
+    assert plain_summary(rep)["sentence"].startswith("The tuned model got 7 of 10 orders fully right;")
+
+
+def test_tables_and_reasons_are_plain():
+    rep = _report(status="pass", cand=0.93, base=0.9, checks={"improvement": True})
+    table = system_rows(rep, _rows(8, 7))
+    assert [r["label"] for r in table] == ["tuned model", "your prompt (6 examples)", "most common answer"]
+    assert table[0]["score"]["cell"] == "8/10" and table[0]["prompt_tokens"] == "70"
+    assert plain_reason("· forgetting: needs a judge (run without --no-judge)") == (
+        "· forgetting: not checked (it needs a judge model)"
+    )
+    assert "--" not in plain_reason("· regression set: not run (no regression.jsonl)")
+    for name in ("json_field_accuracy", "exact_match", "token_f1", "label_accuracy", "judge", "format_rate"):
+        assert METRIC_HELP[name] and "\n" not in METRIC_HELP[name]
+
+
+@pytest.mark.parametrize(
+    ("spec", "noun"),
+    [
+        ("Extract the person's name, city and age from a sentence as a JSON object.", "sentences"),
+        (CAFE, "orders"),
+        ("Classify support tickets by urgency.", "tickets"),
+        ("Write a haiku.", "test examples"),
+    ],
+)
+def test_the_task_noun(spec, noun):
+    assert task_noun({"task": {"spec": spec}})[0] == noun
+
+
+@pytest.mark.parametrize("status", ["fail", "pass"])
+def test_the_cli_table_fits_80_columns_and_leads_with_the_sentence(workspace, monkeypatch, capsys, status):
+    import json
+
+    from eval_fixture import write_cafe_eval
+
+    from tui.cli.eval_cmd import print_report
+
+    monkeypatch.setenv("COLUMNS", "80")
+    workspace.create_run("cafe", run_id="cafe-orders")
+    d = write_cafe_eval(workspace, "cafe-orders", status=status)
+    report = json.loads((d / "report.json").read_text())
+    print_report(report)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].startswith("The tuned model got")
+    table = [ln for ln in lines if ln.startswith(("┃", "│"))]
+    assert "fully right" in table[0] and "right format" in table[0] and "prompt tokens" in table[0]
+    assert "│ tuned model ★" in table[1] and "…" not in "".join(table)  # no cell cut
+    assert all(len(ln) <= 80 for ln in table)
+    assert "json_field_accuracy ★" not in out  # the metric names and CIs only under --all
+    if status == "pass":
+        assert "  tunewise serve --adapter .tunewise/runs/cafe-orders/train/v1/adapter" in out  # whole
+    else:
+        assert "tunewise serve" not in out and "Keep using your prompt with 6 examples" in out
+    print_report(report, show_all=True)
+    full = capsys.readouterr().out
+    assert "json_field_accuracy ★" in full and "95% CI" in full and "tuned-v1 (candidate)" in full
+    assert all(len(ln) <= 80 for ln in full.splitlines() if ln.startswith(("┃", "│")))
+
+
+def test_report_md_says_the_same_before_the_verdict_and_explains_every_column(workspace):
+    import json
+
+    from eval_fixture import write_cafe_eval
+
+    from tools.evals.report import render_markdown
+    from tools.workspace import read_jsonl
+
+    workspace.create_run("cafe", run_id="cafe-orders")
+    d = write_cafe_eval(workspace, "cafe-orders", status="fail")
+    report = json.loads((d / "report.json").read_text())
+    rows = list(read_jsonl(d / "outputs.jsonl"))
+    md = render_markdown(report, rows)
+    plain = plain_summary(report, rows)
+    assert md.index(f"**{plain['sentence']}**") < md.index("## Verdict: FAIL")
+    assert f"**What to do:** {plain['recommendation']}" in md
+    for name in ("json_field_accuracy", "exact_match", "format_ok"):
+        assert f"- {METRIC_HELP[name]}" in md
+    assert '**Expected answer:** {"drink": "latte"' in md
+
+
+def test_the_persons_own_held_out_examples_are_said_in_words():
+    rep = _report(status="fail", cand=0.8, base=0.86, checks={"improvement": False})
+    assert plain_summary(rep)["own_examples"] is None
+    rep["golden"] = {
+        "n": 12,
+        "metric": "json_field_accuracy",
+        "systems": {"tuned-v1": {"mean": 0.8, "correct": 9}, "prompted": {"mean": 0.9, "correct": 10}},
+    }
+    assert plain_summary(rep)["own_examples"] == (
+        "On your own 12 examples that no prompt showed, the tuned model got 9 right and your prompt with "
+        "6 examples 10."
+    )

@@ -1,0 +1,518 @@
+"""The evaluation in plain words: one sentence, one recommendation, one table, for a person who is not an
+expert. Pure (report.json + outputs.jsonl rows in, text out), and the single source for the TUI's
+evaluation and report screens, report.md, the run's final report and the CLI, so they never disagree.
+
+    >>> s = plain_summary(report, rows)
+    >>> s["sentence"]        # "The tuned model got 68 of 100 orders fully right; your prompt with 6 …"
+    >>> s["recommendation"]  # "Keep using your prompt with 6 examples for now. …"
+    >>> s["status"]          # "pass" | "fail" | "inconclusive" | "none"
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+# One line per metric name, for tooltips, F1 and report footnotes.
+METRIC_HELP: dict[str, str] = {
+    "exact_match": "exact match: the answer is the expected answer word for word (case and spaces ignored)",
+    "token_f1": "word overlap: how many words the answer shares with the expected answer (1 = all)",
+    "rouge_l": "ROUGE-L: the longest run of words the answer and the expected answer share, in order",
+    "label_accuracy": "label accuracy: the answer picks the expected label",
+    "macro_f1": "macro F1: label accuracy averaged per label, so rare labels count as much as common ones",
+    "json_valid": "valid JSON: the answer can be read as JSON",
+    "json_field_accuracy": "field accuracy: the share of the expected JSON fields the answer got right "
+    "(1 = every field right)",
+    "schema_conformance": "schema: the answer has the required keys and value types",
+    "regex_match": "pattern: the answer matches the pattern the task requires",
+    "format_ok": "right format: the answer is in the shape the task asks for",
+    "format_rate": "right format: the share of answers in the shape the task asks for",
+    "judge": "judge score: a judge model rates correctness, format and completeness 1–5 (shown as 0–1)",
+    "judge_correctness": "judge correctness: is the answer right? 1–5",
+    "judge_format": "judge format: is it in the asked-for shape? 1–5",
+    "judge_completeness": "judge completeness: does it say everything it should? 1–5",
+    "prompt_tokens": "prompt tokens: how much text goes with every request (fewer = cheaper and faster)",
+    "ci": "95% range: where the true score likely lies; a small test gives a wide range",
+    "win_rate": "win rate: how often the judge preferred the tuned model's answer over the other's",
+}
+
+COUNTED = {  # per-row value 1.0 means "right"; the count of such rows is what a person understands
+    "exact_match",
+    "label_accuracy",
+    "json_field_accuracy",
+    "json_valid",
+    "schema_conformance",
+    "regex_match",
+    "format_ok",
+}
+OVERLAP = {"token_f1", "rouge_l"}  # partial credit: a percentage "word for word"
+EPS = 1e-9
+
+
+def metric_help(name: str) -> str:
+    return METRIC_HELP.get(name, name.replace("_", " "))
+
+
+def metric_in_words(metric: str | None) -> str:
+    """The primary metric as a column header a non-expert reads."""
+    if metric in COUNTED:
+        return "fully right"
+    if metric in OVERLAP:
+        return "word match"
+    if metric == "judge":
+        return "judge accepted"
+    return (metric or "score").replace("_", " ")
+
+
+# ---------------------------------------------------------------- the task's own noun
+_LEADS = (
+    r"from",
+    r"(?:classify|label|categori[sz]e|tag|route|triage|answer|summari[sz]e|translate|turn|convert|parse|"
+    r"read|rewrite|reply to|respond to|extract)",
+)
+_DET = r"(?:(?:a|an|the|each|every|one|incoming|short|any|all|our|your|my)\s+)*"
+_END = (
+    r"(?=\s*(?:$|[.,;:!?()]|\s(?:as|into|to|with|by|and|in|from|using|so|that|for|on|about|per|where|who)\b))"
+)
+_NOT_NOUNS = {"it", "them", "this", "that", "these", "those", "json", "text", "object", "objects", "me", "us"}
+
+
+def task_noun(report: dict) -> tuple[str, str]:
+    """(plural, singular) of what one test row is for this task: "orders"/"order" for "Turn a cafe
+    order into JSON …"; ("test examples", "example") when the spec does not say."""
+    task = report.get("task") or {}
+    if task.get("noun"):
+        n = str(task["noun"])
+        return _plural(n), n
+    spec = " " + str(task.get("spec") or "").lower() + " "
+    for lead in _LEADS:
+        for m in re.finditer(rf"\b{lead}\s+{_DET}(?:[a-z'-]+\s+){{0,2}}?([a-z]+){_END}", spec):
+            word = m.group(1)
+            if word in _NOT_NOUNS or len(word) < 3 or word.endswith("'s"):
+                continue
+            singular = word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+            return _plural(singular), singular
+    return "test examples", "example"
+
+
+def _plural(word: str) -> str:
+    if word.endswith("s"):
+        return word
+    if word.endswith(("x", "ch", "sh")):
+        return word + "es"
+    if word.endswith("y") and len(word) > 1 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+# ---------------------------------------------------------------- systems in plain words
+def _few_shot_count(system: dict) -> int | None:
+    shots = (system.get("config") or {}).get("few_shot")
+    return len(shots) if isinstance(shots, list) else None
+
+
+def system_phrase(name: str | None, report: dict, *, short: bool = False) -> str:
+    """The system in plain words: "the tuned model", "your prompt with 6 examples", "always giving the
+    most common answer", "the base model"; `short` for table cells ("tuned model", "your prompt (6 examples)", "most common answer")."""
+    systems = report.get("systems") or {}
+    s = systems.get(name) or {}
+    kind = s.get("kind")
+    if kind == "tuned":
+        tuned = [n for n, x in systems.items() if x.get("kind") == "tuned"]
+        version = (name or "").removeprefix("tuned-").removeprefix("tuned ")
+        tag = f" {version}" if len(tuned) > 1 and name != report.get("candidate") else ""
+        return f"tuned model{tag}" if short else f"the tuned model{tag}"
+    if kind == "prompted":
+        k = _few_shot_count(s)
+        if short:
+            return f"your prompt ({k} examples)" if k else "your prompt"
+        return f"your prompt with {k} example{'s' if k != 1 else ''}" if k else "your prompt"
+    if kind == "trivial":
+        return "most common answer" if short else "always giving the most common answer"
+    if kind == "base":
+        return "base model" if short else "the base model"
+    if kind == "rag":
+        return "base + your documents" if short else "the base model reading your documents"
+    return str(name or "?")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# ---------------------------------------------------------------- per-row counts
+def _test_rows(rows: Sequence[dict] | None) -> list[dict]:
+    return [r for r in rows or [] if isinstance(r, dict) and r.get("split") in (None, "", "test")]
+
+
+def _row_value(entry: dict, metric: str) -> float | None:
+    if metric == "judge":
+        return (entry.get("judge") or {}).get("normalized")
+    v = (entry.get("metrics") or {}).get(metric)
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def score_of(report: dict, rows: Sequence[dict] | None, system: str) -> dict:
+    """{"right", "n", "share", "text", "cell"}: the primary score of `system` the way a person reads it."""
+    metric = report.get("primary_metric") or ""
+    m = ((report.get("systems") or {}).get(system) or {}).get("metrics", {}).get(metric) or {}
+    mean, n_agg = m.get("mean"), m.get("n") or report.get("n_test")
+    test = [r for r in _test_rows(rows) if system in (r.get("outputs") or {})]
+    right = n = None
+    if test and (metric in COUNTED or metric == "judge"):
+        entries = [r["outputs"][system] or {} for r in test]
+        if metric == "judge":
+            passed = [(e.get("judge") or {}).get("passed") for e in entries]
+            if any(p is not None for p in passed):
+                right, n = sum(1 for p in passed if p), len(entries)
+        else:
+            vals = [_row_value(e, metric) for e in entries]
+            right, n = sum(1 for v in vals if v is not None and v >= 1.0 - EPS), len(entries)
+    elif metric in COUNTED and metric != "json_field_accuracy" and mean is not None and n_agg:
+        right, n = round(mean * n_agg), int(n_agg)  # binary per row: mean × n is the count
+    if right is not None and n:
+        return {"right": right, "n": n, "share": right / n, "text": f"{right} of {n}", "cell": f"{right}/{n}"}
+    if mean is None:
+        return {"right": None, "n": None, "share": None, "text": "no score", "cell": "–"}
+    return {"right": None, "n": n_agg, "share": mean, "text": f"about {mean:.0%}", "cell": f"{mean:.0%}"}
+
+
+def _score_clause(report: dict, rows, system: str, noun: str, *, first: bool) -> str:
+    """First: "the tuned model got 68 of 100 orders fully right"; second: "your prompt got 74"."""
+    metric = report.get("primary_metric") or ""
+    who = system_phrase(system, report)
+    sc = score_of(report, rows, system)
+    if sc["share"] is None:
+        return f"{who} has no score" if first else f"{who} has none"
+    if metric in OVERLAP:
+        return (
+            f"{who} matched the expected answers about {sc['share']:.0%} word for word"
+            if first
+            else f"{who} about {sc['share']:.0%}"
+        )
+    if metric == "judge":
+        if sc["right"] is not None:
+            return (
+                f"{who} had {sc['right']} of {sc['n']} answers accepted by the judge"
+                if first
+                else f"{who} had {sc['right']}"
+            )
+        return f"a judge scored {who} about {sc['share']:.0%}" if first else f"{who} about {sc['share']:.0%}"
+    if metric in COUNTED and sc["right"] is not None:
+        return (
+            f"{who} got {sc['right']} of {sc['n']} {noun} fully right"
+            if first
+            else f"{who} got {sc['right']}"
+        )
+    if metric == "json_field_accuracy":
+        return (
+            f"{who} got about {sc['share']:.0%} of the fields right"
+            if first
+            else f"{who} about {sc['share']:.0%}"
+        )
+    return (
+        f"{who} scored {sc['share']:.2f} on {metric_help(metric).split(':')[0]}"
+        if first
+        else f"{who} {sc['share']:.2f}"
+    )
+
+
+# ---------------------------------------------------------------- the summary
+def _status(verdict: dict) -> str:
+    if not verdict:
+        return "none"
+    return verdict.get("status") or ("pass" if verdict.get("passed") else "fail")
+
+
+def _mean(report: dict, system: str | None) -> float | None:
+    m = ((report.get("systems") or {}).get(system) or {}).get("metrics", {}).get(report.get("primary_metric"))
+    return (m or {}).get("mean")
+
+
+def _min_improvement(verdict: dict) -> float | None:
+    for r in verdict.get("reasons") or []:
+        m = re.search(r"need ≥ ([+-]?\d+(?:\.\d+)?)%\)", str(r))
+        if m and "format rate" not in r:
+            return float(m.group(1)) / 100
+    return None
+
+
+def _more_examples(n_train: int | None) -> str:
+    if n_train:
+        return f"about {max(50, n_train)} more examples"
+    return "more examples (about twice as many)"
+
+
+def serve_command(report: dict) -> str | None:
+    """`tunewise serve …` for the candidate's adapter, the path shown from `.tunewise/` when it lives there."""
+    cand = (report.get("systems") or {}).get(report.get("candidate")) or {}
+    cfg = cand.get("config") or {}
+    adapter = cand.get("adapter") or cfg.get("adapter")
+    if not adapter:
+        return None
+    path = str(adapter)
+    if "/.tunewise/" in path:
+        path = ".tunewise/" + path.split("/.tunewise/", 1)[1]
+    model = cfg.get("model")
+    return "tunewise serve" + (f" --model {model}" if model else "") + f" --adapter {path}"
+
+
+def plain_summary(report: dict, rows: Sequence[dict] | None = None, *, n_train: int | None = None) -> dict:
+    """{"status", "sentence", "recommendation", "kind", "serve_command", "noun"} for one evaluation.
+
+    `rows` are outputs.jsonl's rows (counts of fully right answers need them; without them the
+    share is given); `n_train` (training rows) sizes the "collect more examples" advice.
+    kind: serve | use | keep_prompt | more_data | more_test_rows | train.
+    """
+    report = report or {}
+    verdict = report.get("verdict") or {}
+    checks = verdict.get("checks") or {}
+    status = _status(verdict)
+    noun, singular = task_noun(report)
+    cand, base = report.get("candidate"), report.get("baseline")
+    systems = report.get("systems") or {}
+    out = {"status": status, "noun": noun, "serve_command": None, "own_examples": own_examples_line(report)}
+    if not cand or cand not in systems:
+        best = base if base in systems else next(iter(systems), None)
+        sentence = (
+            _cap(_score_clause(report, rows, best, noun, first=True)) + ", the best so far; no tuned model "
+            "was evaluated yet."
+            if best
+            else "Nothing was evaluated yet."
+        )
+        return {
+            **out,
+            "status": "none",
+            "sentence": sentence,
+            "recommendation": "Train a model on your examples, then evaluate it against this.",
+            "kind": "train",
+        }
+    cand_phrase, base_phrase = system_phrase(cand, report), system_phrase(base, report)
+    score = _cap(_score_clause(report, rows, cand, noun, first=True))
+    if base in systems:
+        score += "; " + _score_clause(report, rows, base, noun, first=False)
+    score += "."
+    cm, bm = _mean(report, cand), _mean(report, base)
+    collapsed = ((report.get("distributions") or {}).get("collapsed") or {}).get(cand) or []
+    base_kind = (systems.get(base) or {}).get("kind")
+    more = _more_examples(n_train)
+    data_advice = (
+        f"Give it more and better data: collect {more} of your own, or let a stronger teacher model "
+        "write them, then train again."
+    )
+
+    if status == "pass":
+        ratio = None
+        bt, ct = (systems.get(base) or {}).get("prompt_tokens_mean"), systems[cand].get("prompt_tokens_mean")
+        if bt and ct and bt / ct >= 1.5:
+            ratio = bt / ct
+        times = f"{ratio:.0f}" if ratio else ""
+        article = "an" if times.startswith("8") or times in ("11", "18") else "a"
+        why = "It is good enough: it meets your goal" + (
+            f" with {article} {times}× shorter prompt." if ratio else "."
+        )
+        cmd = serve_command(report)
+        rec = (
+            "Serve it: start the server with the command below and send your requests to it."
+            if cmd
+            else f"Use {cand_phrase} for your task."
+        )
+        return {
+            **out,
+            "sentence": f"{score} {why}",
+            "recommendation": rec,
+            "kind": "serve" if cmd else "use",
+            "serve_command": cmd,
+        }
+
+    if status == "inconclusive":
+        add = verdict.get("add_test_rows")
+        if add:
+            why = f"The test is too small to tell: add about {add} test rows (or your own examples)."
+            rec = f"Add about {add} test rows (or your own examples) and evaluate again."
+        elif any("far from your examples" in str(x) for x in verdict.get("inconclusive") or []):
+            why = (
+                "The test's expected answers look different from your examples, so it cannot tell yet: "
+                "check them."
+            )
+            rec = (
+                "Check the test's expected answers (mark wrong ones), add some of your own examples, "
+                "and evaluate again."
+            )
+        else:
+            why = "The test is too small to tell: add more test rows (or your own examples)."
+            rec = "Add more test rows (or your own examples) and evaluate again."
+        return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_test_rows"}
+
+    # fail: the first problem a person should hear about, and the advice that follows from it
+    if collapsed and checks.get("varied_answers") is not False:
+        collapsed = []
+    if collapsed:
+        c = collapsed[0]
+        every = "every" if c.get("count") == c.get("n") else "almost every"
+        why = (
+            f"{_cap(cand_phrase)} gives the same {c.get('field')} for {every} {singular}, so it learned a "
+            "shortcut: it is not better yet."
+        )
+        return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
+    if checks.get("improvement") is False or checks.get("beats_trivial") is False:
+        if checks.get("beats_trivial") is False and base_kind != "trivial":
+            why = "It is not better yet: it does no better than always giving the most common answer."
+        elif cm is not None and bm is not None and cm <= bm + EPS:
+            word = "still does better" if cm < bm - EPS else "does just as well"
+            why = f"It is not better yet: {base_phrase} {word}."
+        else:
+            need = _min_improvement(verdict)
+            goal = (
+                f" (your goal is {need:.0%} better)"
+                if need and need > 0
+                else (f" (your goal is at most {-need:.0%} worse)" if need and need < 0 else "")
+            )
+            why = f"It is better, but not by enough yet{goal}."
+        if base_kind == "prompted" and cm is not None and bm is not None and cm < bm - EPS:
+            rec = (
+                f"Keep using {base_phrase} for now. To make a tuned model worth it, collect {more} or let "
+                "a stronger teacher model write them, then train again."
+            )
+            return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "keep_prompt"}
+        return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
+    if checks.get("format_rate") is False:
+        fr = systems[cand].get("format_rate")
+        fr_txt = f"only {fr:.0%} of its answers" if fr is not None else "too few of its answers"
+        why = f"It is not ready: {fr_txt} have the right format."
+        rec = (
+            f"Give it more examples in exactly the right format: collect {more}, or let a stronger teacher "
+            "model write them, then train again."
+        )
+        return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_data"}
+    if checks.get("regression") is False:
+        n_reg = len((report.get("regression") or {}).get("regressed_ids") or [])
+        why = f"It is not ready: it now gets {n_reg or 'some'} of the examples it must keep right wrong."
+        rec = "Add the examples it got wrong to the training data (or let a stronger teacher model write "
+        rec += "similar ones), then train again."
+        return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_data"}
+    if checks.get("forgetting") is False:
+        why = "It is not ready: it got worse at general questions it used to answer (it forgot)."
+        rec = "Train again with more general examples mixed in and fewer passes over the data."
+        return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_data"}
+    why = "It is not better yet."
+    return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
+
+
+def own_examples_line(report: dict) -> str | None:
+    """The person's own held-out examples (report["golden"]) in words: "On your own 12 examples that no
+    prompt showed, the tuned model got 9 right and your prompt with 6 examples 10." None without them."""
+    golden = report.get("golden") or {}
+    g = golden.get("systems") or {}
+    cand, base = report.get("candidate"), report.get("baseline")
+    if not golden.get("n") or cand not in g:
+        return None
+    line = (
+        f"On your own {golden['n']} examples that no prompt showed, {system_phrase(cand, report)} got "
+        f"{g[cand].get('correct', 0)} right"
+    )
+    if base in g:
+        line += f" and {system_phrase(base, report)} {g[base].get('correct', 0)}"
+    return line + "."
+
+
+# ---------------------------------------------------------------- tables and reasons
+def system_rows(report: dict, rows: Sequence[dict] | None = None) -> list[dict]:
+    """One row per system for the short tables: plain label, the primary score in words, format rate,
+    prompt tokens; the candidate first, then the baseline, then the rest."""
+    systems = report.get("systems") or {}
+    order = [n for n in (report.get("candidate"), report.get("baseline")) if n in systems]
+    order += [n for n in systems if n not in order]
+    out = []
+    for name in order:
+        s = systems[name]
+        fr, pt = s.get("format_rate"), s.get("prompt_tokens_mean")
+        role = (
+            "candidate"
+            if name == report.get("candidate")
+            else ("baseline" if name == report.get("baseline") else "")
+        )
+        out.append(
+            {
+                "name": name,
+                "label": system_phrase(name, report, short=True),
+                "kind": s.get("kind") or "",
+                "role": role,
+                "score": score_of(report, rows, name),
+                "format": "–" if fr is None else f"{fr:.0%}",
+                "prompt_tokens": "–" if pt is None else f"{pt:.0f}",
+            }
+        )
+    return out
+
+
+_CLI_HINT = re.compile(r"\s*\((?:[^()]*?\s)?(?:--[a-z][\w-]*|`tunewise [^`]*`)[^()]*\)")
+_REASON_WORDS = (
+    (re.compile(r"not run \(no regression\.jsonl\)"), "not checked (this data has no must-keep examples)"),
+    (re.compile(r"needs a judge\b.*$"), "not checked (it needs a judge model)"),
+)
+
+
+def without_cli_hints(text: str) -> str:
+    """Drop "(run without --no-judge)"-style hints: the TUI never points at a command-line flag."""
+    return _CLI_HINT.sub("", str(text))
+
+
+def plain_reason(reason: str) -> str:
+    """A verdict reason for a screen: known technical phrasings in words, no command-line flags."""
+    text = str(reason)
+    for pat, repl in _REASON_WORDS:
+        text = pat.sub(repl, text)
+    return without_cli_hints(text)
+
+
+# ---------------------------------------------------------------- reading an eval directory
+def count_train_rows(run_path: Path | None, data_version: str | None) -> int | None:
+    if not run_path or not data_version:
+        return None
+    p = Path(run_path) / "data" / data_version / "train.jsonl"
+    if not p.exists():
+        return None
+    with p.open(encoding="utf-8", errors="replace") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def n_train_for(report: dict) -> int | None:
+    """Training rows of the data version the evaluation used, found from the eval's own directory."""
+    d = (report.get("paths") or {}).get("dir")
+    return count_train_rows(Path(d).parent.parent, report.get("data_version")) if d else None
+
+
+def rows_for(report: dict) -> list[dict] | None:
+    """outputs.jsonl of an evaluation, from the path report.json records; None when it is not there."""
+    from tools.workspace import read_jsonl
+
+    p = (report.get("paths") or {}).get("outputs")
+    if not p or not Path(p).exists():
+        return None
+    return list(read_jsonl(p))
+
+
+def load_plain_summary(eval_dir: Path, run_path: Path | None = None) -> dict | None:
+    """plain_summary of `eval_dir` (report.json + outputs.jsonl); None when there is no report."""
+    from tools.workspace import read_json, read_jsonl
+
+    eval_dir = Path(eval_dir)
+    if not (eval_dir / "report.json").exists():
+        return None
+    try:
+        report = read_json(eval_dir / "report.json") or {}
+        rows = list(read_jsonl(eval_dir / "outputs.jsonl")) if (eval_dir / "outputs.jsonl").exists() else None
+    except Exception:  # noqa: BLE001 - a half-written eval reads as none, not a crash
+        return None
+    run_path = run_path or eval_dir.parent.parent
+    return plain_summary(report, rows, n_train=count_train_rows(run_path, report.get("data_version")))
+
+
+def latest_eval_dir(run_path: Path) -> Path | None:
+    base = Path(run_path) / "eval"
+    if not base.is_dir():
+        return None
+    versions = [p for p in base.glob("v*") if p.is_dir() and p.name[1:].isdigit()]
+    return max(versions, key=lambda p: int(p.name[1:])) if versions else None
