@@ -284,7 +284,6 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     done = load_step(run, it, "split")
     if done is None:
         from tools.data.versions import read_split, split_rows, write_data_version
-            splits["golden"] = read_split(run, base, "golden")
 
         rows = list(read_jsonl(work_dir(run, it) / "reviewed.jsonl"))
         base = state.get("data_version")
@@ -294,7 +293,6 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             raise UserError(
                 f"only {len(rows)} example(s) left after critique and review: too few to train and test on",
                 where=str(work_dir(run, it) / "reviewed.jsonl"),
-            splits["golden"] = golden_rows(spec)
                 fix="generate more (n_examples in the task), accept more in the review, or use a stronger teacher",
             )
         label_key = "label" if spec.output.format == "label" else None
@@ -303,9 +301,9 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             # new examples to train/val only.
             new = split_rows(rows, ratios=(0.9, 0.1, 0.0), seed=it, label_key=label_key, regression_n=0)
             splits = {s: read_split(run, base, s) + new.get(s, []) for s in ("train", "val")}
-                "generate": load_step(run, it, "generate"),
             splits["test"] = read_split(run, base, "test")
             splits["regression"] = read_split(run, base, "regression")
+            splits["golden"] = read_split(run, base, "golden")
             reason = f"iteration {it}: +{len(rows)} targeted examples on top of {base}"
         else:
             splits = split_rows(
@@ -315,6 +313,7 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 label_key=label_key,
                 regression_n=min(30, max(4, len(rows) // 8)),
             )
+            splits["golden"] = golden_rows(spec)
             reason = "iteration 1: teacher-generated, critiqued and reviewed examples"
         version = write_data_version(
             run,
@@ -323,6 +322,7 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 "parent": base,
                 "reason": reason,
                 "iteration": it,
+                "generate": load_step(run, it, "generate"),
                 "critique": load_step(run, it, "critique"),
                 "review": load_step(run, it, "review"),
             },
@@ -372,7 +372,6 @@ def train(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             raise UserError(
                 f"training failed: {result.get('error') or result.get('status')}",
                 where=started["out_dir"],
-        from tools.data.coverage import balanced_order
                 fix=result.get("advice") or "see train.log there",
             )
         result["version"] = Path(result["out_dir"]).name
@@ -392,6 +391,7 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     run, spec, it = ctx.run(state["run_id"]), spec_of(state), _it(state)
     done = load_step(run, it, "evaluate")
     if done is None:
+        from tools.data.coverage import balanced_order
         from tools.evals import SystemSpec
         from tools.evals import evaluate as run_eval
 
@@ -496,8 +496,6 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "data_version": state.get("data_version"),
         "train_version": cand,
         "eval_version": state.get("eval_version"),
-        # the next round must change the data, not only the mix: a stricter on-task filter for new inputs
-        mix["on_task_strictness"] = round(float(mix.get("on_task_strictness", 0.0)) + 0.1, 2)
         "passed": bool(verdict.get("passed")),
         "primary": primary,
         "regressed": regressed,
@@ -517,6 +515,8 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         tr = dict(mix.get("training", {}))
         tr["learning_rate"] = float(tr.get("learning_rate", spec.training.get("learning_rate", 2e-4))) / 2
         mix["training"] = tr
+        # the next round must change the data, not only the mix: a stricter on-task filter for new inputs
+        mix["on_task_strictness"] = round(float(mix.get("on_task_strictness", 0.0)) + 0.1, 2)
         record |= {
             "rolled_back": True,
             "note": f"{'regression/forgetting' if regressed else 'worse than before'}: rolled back to data "
