@@ -283,42 +283,22 @@ def estimate(
     prices=None,
     tokens_per_example: int = 180,
     epochs: int = 3,
+    rates: dict | None = None,
 ) -> dict[str, Any]:
-    """Tokens, dollars and time for the recommended path (order-of-magnitude, shown with assumptions)."""
-    from tools.llm.pricing import PriceTable
+    """Tokens, dollars and minutes for the recommended path on this machine (CPU or GPU, said so), from
+    `rates` measured here (agent.rates.machine_rates) or, until measured, benchmark figures — shown with
+    the assumptions and where each rate came from."""
+    from agent.rates import estimate_path
 
-    prices = prices or PriceTable.load()
-    prov, _, model = teacher.partition(":")
-    if approach not in ("fine-tune", "rag+fine-tune"):
-        probe_tokens = 50 * tokens_per_example * 2
-        cost = prices.cost(prov, model or "default", probe_tokens // 2, probe_tokens // 2)
-        return {
-            "path": approach,
-            "data_generation_tokens": 0,
-            "evaluation_tokens": probe_tokens,
-            "training_tokens": 0,
-            "gpu_hours": 0.0,
-            "cost_usd": round(cost, 4),
-            "time_minutes": 5,
-            "assumptions": "evaluate the prompt on ~50 held-out examples",
-        }
-    # inputs + answers + critique per example, at the teacher's prices
-    gen_in, gen_out = n_examples * 700, n_examples * 2 * tokens_per_example
-    gen_cost = prices.cost(prov, model or "default", gen_in, gen_out)
-    train_tokens = n_examples * tokens_per_example * epochs
-    gpu_hours = train_tokens / 1500 / 3600  # ~1.5k tokens/s for a 7–8B QLoRA on one GPU
-    cpu_minutes = train_tokens / 200 / 60  # ~200 tokens/s for the embedded 135M model on 2 CPU cores
-    return {
-        "path": approach,
-        "data_generation_tokens": gen_in + gen_out,
-        "training_tokens": train_tokens,
-        "gpu_hours": round(gpu_hours, 3),
-        "gpu_cost_usd": round(gpu_hours * prices.gpu_hour, 2),
-        "cpu_minutes_embedded": round(cpu_minutes, 1),
-        "cost_usd": round(gen_cost + gpu_hours * prices.gpu_hour, 4),
-        "time_minutes": round(cpu_minutes + n_examples * 0.6 / 60 * 10, 0),
-        "assumptions": f"{n_examples} examples × ~{tokens_per_example} tokens × {epochs} epochs; teacher {teacher}",
-    }
+    return estimate_path(
+        approach,
+        n_examples=n_examples,
+        teacher=teacher,
+        prices=prices,
+        tokens_per_example=tokens_per_example,
+        epochs=epochs,
+        rates=rates,
+    )
 
 
 def _knowledge_reason(a: Answers) -> str:

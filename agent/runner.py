@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent.context import AgentContext
+from agent.context import AgentContext, Cancelled
 from agent.sessions import open_checkpointer
 from tools.errors import UserError
 from tools.spec import TaskSpec
@@ -68,22 +68,65 @@ def drive(
     from langgraph.types import Command  # noqa: F401 - payload may be one
 
     run = workspace.get_run(run_id)
-    with run.lock(), open_checkpointer(workspace) as saver:
-        from agent.graph import compile_graph
+    try:
+        with run.lock(), open_checkpointer(workspace) as saver:
+            from agent.graph import compile_graph
 
-        graph = compile_graph(saver)
-        config = {"configurable": {"thread_id": run.id}, "recursion_limit": 500}
-        # durability="sync": paid and long steps must be checkpointed before the next one starts
-        for chunk in graph.stream(payload, config, context=ctx, stream_mode="updates", durability="sync"):
-            for node, update in chunk.items():
-                if on_update and node != "__interrupt__":
-                    on_update(node, update or {})
-        snap = graph.get_state(config)
-        pending = None
-        for task in snap.tasks:
-            for intr in task.interrupts or ():
-                pending = intr.value
-        return {"values": snap.values or {}, "next": list(snap.next), "interrupt": pending}
+            graph = compile_graph(saver)
+            config = {"configurable": {"thread_id": run.id}, "recursion_limit": 500}
+            # durability="sync": paid and long steps must be checkpointed before the next one starts
+            stream = graph.stream(payload, config, context=ctx, stream_mode="updates", durability="sync")
+            try:
+                for chunk in stream:
+                    for node, update in chunk.items():
+                        if on_update and node != "__interrupt__":
+                            on_update(node, update or {})
+                    # between steps is a safe point too: the finished step is checkpointed
+                    ctx.check_cancelled()
+            finally:
+                stream.close()
+            snap = graph.get_state(config)
+    except Cancelled:
+        _after_cancel(run, ctx)
+        raise
+    except Exception as e:
+        if ctx.cancelled:
+            # a step that noticed the stop its own way (the trainer exited "stopped"): still a cancel
+            _after_cancel(run, ctx)
+            raise Cancelled(str(e)) from e
+        raise
+    pending = None
+    for task in snap.tasks:
+        for intr in task.interrupts or ():
+            pending = intr.value
+    return {"values": snap.values or {}, "next": list(snap.next), "interrupt": pending}
+
+
+def _after_cancel(run, ctx: AgentContext) -> None:
+    """A cancelled drive leaves no trainer of its run behind unless the person chose to keep it going."""
+    if not ctx.keep_training:
+        stop_run_training(run)
+
+
+def running_trainings(run) -> list[Path]:
+    """The run's training directories whose trainer process is alive (started by us or another process)."""
+    base = run.path / "train"
+    if not base.is_dir():
+        return []
+    from tools.train.runner import is_running
+
+    return [d for d in sorted(base.iterdir()) if (d / "process.json").exists() and is_running(d)]
+
+
+def stop_run_training(run) -> list[Path]:
+    """Ask every running trainer of the run to checkpoint and stop (the next resume continues from it)."""
+    from tools.train.runner import stop_training
+
+    stopped = []
+    for d in running_trainings(run):
+        if stop_training(d):
+            stopped.append(d)
+    return stopped
 
 
 def session_state(workspace: Workspace, run_id: str) -> dict:

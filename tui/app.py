@@ -3,10 +3,17 @@
 Kept light at import (no torch/transformers/langgraph): the agent is imported inside the worker, so
 the first screen paints before any model or graph code loads. Messages go up (the worker posts
 `GraphPaused`, `AgentEvent`…), the app routes them to screens.
+
+The graph runs in a daemon thread per session (not a Textual thread worker: leaving the app must never
+wait for a model step to end). Quitting (ctrl+q, ctrl+c) cancels every session's context — the step stops
+at its next safe point without saving a result — asks a running trainer to checkpoint and stop (unless the
+person chose to keep training in the background), and exits at once; the session resumes from its last
+checkpoint and journal.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -18,6 +25,7 @@ from textual.screen import ModalScreen, Screen
 from tui.commands import TunewiseCommands
 from tui.messages import AgentEvent, GraphFailed, GraphPaused, GraphUpdate
 from tui.themes import THEMES, TUNEWISE_DARK, other_theme
+from tui.widgets.progress.model import LONG_STEPS
 
 _START = time.perf_counter()
 
@@ -34,8 +42,10 @@ class TunewiseApp(App):
         Binding("ctrl+t", "toggle_theme", "Theme"),
         Binding("ctrl+h", "go_home", "Home", show=False),
         Binding("ctrl+r", "retry", "Retry step", show=False),
-        Binding("ctrl+q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
+    QUIT_GRACE_S = 2.0  # how long `run_app` lets a cancelled step reach its safe point before leaving
 
     def __init__(
         self,
@@ -62,6 +72,10 @@ class TunewiseApp(App):
         self.errors: dict[str, str] = {}  # run id → the error its graph last stopped on
         self.first_paint_s: float | None = None
         self._contexts: dict[str, Any] = {}
+        self.drivers: dict[str, threading.Thread] = {}  # run id → the thread driving its graph
+        self.progress: dict[str, Any] = {}  # run id → StepProgress of its current long step
+        self.quitting = False
+        self.kept_training = False  # the person quit with training left running in the background
         for t in THEMES:
             self.register_theme(t)
         self.theme = theme or TUNEWISE_DARK.name
@@ -161,9 +175,50 @@ class TunewiseApp(App):
         self.drive(run_id, ("resume", answer))
 
     def resume_session(self, run_id: str) -> None:
-        """Open a saved session where it stands: its pending question/decision/review, or continue it."""
+        """Open a saved session where it stands: its pending question/decision/review, or continue it.
+        A session the agent is working on right now opens its live screen (progress or training)."""
         self.current_run = run_id
+        if run_id in self.busy:
+            self.open_live(run_id)
+            return
         self.load_session(run_id)
+
+    def continue_session(self, run_id: str) -> None:
+        """Drive a session that stopped between steps from its last checkpoint, on its live screen."""
+        if self.drive(run_id, None):
+            self.open_live(run_id)
+
+    def open_live(self, run_id: str) -> None:
+        """The screen that shows a running session's current step: the training monitor or the progress."""
+        prog = self.progress.get(run_id)
+        self.current_run = run_id
+        self.open("training" if prog is not None and prog.step == "train" else "progress", run_id)
+
+    def step_progress(self, run_id: str):
+        """The run's long-step progress (created empty on first use)."""
+        from tui.widgets.progress import StepProgress
+
+        if run_id not in self.progress:
+            self.progress[run_id] = StepProgress()
+        return self.progress[run_id]
+
+    def session_note(self, run_id: str) -> str | None:
+        """What Home says about a session beyond its checkpoint: working now, or training in the background."""
+        if run_id in self.busy:
+            prog = self.progress.get(run_id)
+            what = prog.short_activity().lower() if prog is not None and prog.step else "working"
+            return f"working: {what} (Enter watches)"
+        base = self.workspace.run(run_id).path / "train"
+        if not base.is_dir():
+            return None
+        try:
+            from tools.train.runner import is_running  # light: no torch, no langgraph
+
+            if any((d / "process.json").exists() and is_running(d) for d in base.iterdir()):
+                return "training in the background (Enter watches)"
+        except Exception:  # noqa: BLE001 - a note is optional
+            return None
+        return None
 
     @work(thread=True, group="sessions", exit_on_error=False)
     def load_session(self, run_id: str) -> None:
@@ -177,8 +232,8 @@ class TunewiseApp(App):
             return
         self.run_values[run_id] = st["values"]  # its options (smoke, step cap) shape the context
         if st["interrupt"] is None and st["next"]:
-            # stopped between steps (closed or crashed): carry on from the last checkpoint
-            self.call_from_thread(self.drive, run_id, None)
+            # stopped between steps (closed, quit or crashed): carry on from the last checkpoint, and watch
+            self.call_from_thread(self.continue_session, run_id)
             return
         self.post_message(GraphPaused(run_id, st["values"], st["next"], st["interrupt"]))
 
@@ -194,28 +249,52 @@ class TunewiseApp(App):
                 quick=self.quick or bool(opts.get("smoke")),
                 train_max_steps=self.train_max_steps or opts.get("train_max_steps"),
                 stream=True,
-                on_event=lambda kind, data: self.post_message(AgentEvent(run_id, kind, dict(data))),
+                on_event=lambda kind, data: self._post(AgentEvent(run_id, kind, dict(data))),
             )
         return self._contexts[run_id]
+
+    def _post(self, message) -> None:
+        """Post from the graph thread; once the app has closed there is nobody to tell."""
+        try:
+            self.post_message(message)
+        except RuntimeError:  # the event loop is closed: the app has exited
+            pass
 
     def drive(self, run_id: str, payload: Any) -> bool:
         """Start driving a run's graph unless it is already being driven (one driver per run)."""
         if run_id in self.busy:
-            self.notify("The agent is still working on this session.", severity="warning")
+            self.open_live(run_id)
+            return False
+        if self.quitting:
             return False
         self.busy.add(run_id)
         self.errors.pop(run_id, None)
-        self.drive_graph(run_id, payload)
+        t = threading.Thread(
+            target=self.drive_graph, args=(run_id, payload), name=f"tunewise-graph-{run_id}", daemon=True
+        )
+        self.drivers[run_id] = t
+        t.start()
         return True
 
-    @work(thread=True, group="graph", exit_on_error=False)
     def drive_graph(self, run_id: str, payload: Any) -> None:
-        """Stream the graph until its next interrupt or its end; long model work happens here, off the UI."""
+        """Stream the graph until its next interrupt or its end; long model work happens here, off the UI.
+        Runs in its own daemon thread (see the module docstring)."""
+        try:
+            self._drive_graph(run_id, payload)
+        finally:
+            self.busy.discard(run_id)
+
+    def _drive_graph(self, run_id: str, payload: Any) -> None:
+        from agent.context import Cancelled
         from agent.runner import drive
         from tools.errors import UserError
         from tui.cli.common import quiet_libraries
 
         quiet_libraries()  # progress bars and warnings must not draw over the screen
+        ctx = self.context_for(run_id)
+        ctx.reset_cancel()
+        if self.quitting:  # quit landed before this thread started: do nothing
+            return
         if isinstance(payload, tuple) and payload and payload[0] == "resume":
             from langgraph.types import Command
 
@@ -225,22 +304,61 @@ class TunewiseApp(App):
                 self.workspace,
                 run_id,
                 payload,
-                self.context_for(run_id),
-                on_update=lambda node, upd: self.post_message(
+                ctx,
+                on_update=lambda node, upd: self._post(
                     GraphUpdate(run_id, node, list((upd or {}).get("log") or []))
                 ),
             )
+        except Cancelled:
+            if not self.quitting:
+                self._post(
+                    GraphFailed(run_id, "stopped at a safe point — ctrl+r continues from the checkpoint")
+                )
+            return
         except UserError as e:
-            self.post_message(
-                GraphFailed(run_id, e.message + (f" — {e.fix}" if getattr(e, "fix", None) else ""))
-            )
+            self._post(GraphFailed(run_id, e.message + (f" — {e.fix}" if getattr(e, "fix", None) else "")))
             return
         except Exception as e:  # noqa: BLE001 - shown on screen, never a traceback in the terminal
-            self.post_message(GraphFailed(run_id, f"{type(e).__name__}: {e}"[:500]))
+            self._post(GraphFailed(run_id, f"{type(e).__name__}: {e}"[:500]))
             return
-        finally:
-            self.busy.discard(run_id)
-        self.post_message(GraphPaused(run_id, result["values"], result["next"], result["interrupt"]))
+        self._post(GraphPaused(run_id, result["values"], result["next"], result["interrupt"]))
+
+    # ------------------------------------------------------------------ quitting
+    def stop_all(self, *, keep_training: bool = False) -> None:
+        """Cancel every session the app is driving: each stops at its next safe point. Running trainers are
+        asked to checkpoint and stop at once (they are separate processes) unless `keep_training`."""
+        self.quitting = True
+        for run_id in list(self.busy):
+            ctx = self._contexts.get(run_id)
+            if ctx is not None:
+                ctx.cancel(keep_training=keep_training)
+            try:
+                from agent.runner import running_trainings, stop_run_training
+
+                run = self.workspace.run(run_id)
+                if not keep_training:
+                    stop_run_training(run)
+                elif running_trainings(run):
+                    self.kept_training = True
+            except Exception:  # noqa: BLE001 - quitting must not fail; the driver retries the stop
+                pass
+
+    async def action_quit(self) -> None:
+        """Quit now: the work stops at a safe point and the session resumes later from its checkpoint."""
+        self.stop_all()
+        self.exit()
+
+    def action_quit_keep_training(self) -> None:
+        """Quit and leave a running training going in the background (Home shows it; Enter watches it)."""
+        self.stop_all(keep_training=True)
+        self.exit()
+
+    def wait_for_drivers(self, timeout: float) -> bool:
+        """Give the cancelled steps up to `timeout` seconds to reach their safe points; True if all did."""
+        end = time.monotonic() + timeout
+        for t in list(self.drivers.values()):
+            t.join(max(0.0, end - time.monotonic()))
+        return not any(t.is_alive() for t in self.drivers.values())
 
     # ------------------------------------------------------------------ routing
     @on(GraphPaused)
@@ -285,6 +403,7 @@ class TunewiseApp(App):
     def _route_update(self, msg: GraphUpdate) -> None:
         if msg.log:
             self.sub_title = msg.log[-1][:70]
+        self.step_progress(msg.run_id).apply("log", {"node": msg.node})
         for line in msg.log:
             self._forward("log", msg.run_id, {"line": line, "node": msg.node})
         if msg.node == "evaluate":
@@ -292,13 +411,30 @@ class TunewiseApp(App):
 
     @on(AgentEvent)
     def _route_event(self, msg: AgentEvent) -> None:
-        if msg.kind == "train" and getattr(self.screen, "SCREEN_NAME", None) != "training":
+        prog = self.step_progress(msg.run_id)
+        was = prog.step if prog.active else None
+        if msg.kind in ("status", "progress", "train"):
+            prog.apply(msg.kind, msg.data)
+        name = getattr(self.screen, "SCREEN_NAME", None)
+        if msg.kind == "train" and name != "training":
             self.open("training", msg.run_id)
+        elif (
+            prog.active
+            and prog.step != was
+            and prog.step in LONG_STEPS
+            and getattr(self.screen, "run_id", None) == msg.run_id
+            and name not in ("evaluation", "report")  # reading results: the header says what runs
+        ):
+            # a long step began in the session on screen (accepted decision, submitted review, trained
+            # model): show it live — the monitor for training, the progress screen for the rest
+            target = "training" if prog.step == "train" else "progress"
+            if name != target:
+                self.open(target, msg.run_id)
         # the header's subtitle is the one status line every screen shows while the agent works
         if msg.kind == "status" and msg.data.get("message"):
             self.sub_title = str(msg.data["message"])[:70]
-        elif msg.kind == "progress":
-            self.sub_title = f"{msg.data.get('step')}: {msg.data.get('done')}/{msg.data.get('total')}"
+        elif msg.kind in ("progress", "train") and prog.step is not None:
+            self.sub_title = prog.headline()
         self._forward(msg.kind, msg.run_id, msg.data)
 
     @on(GraphFailed)
@@ -327,11 +463,16 @@ def run_app(workspace: Any = None) -> int:
     app = TunewiseApp(workspace)
     app.run()
     code = app.return_code or 0
-    if app.busy:
-        # a graph step is still running in a worker thread: its last checkpoint is saved (and the run lock
-        # is a flock the OS drops), so leave now instead of waiting for the step to finish
+    if app.kept_training:
         print(
-            "tunewise: the agent was mid-step; the session resumes from its last checkpoint (Home → Resume).",
+            "tunewise: training goes on in the background; run `tunewise` again — Home shows it, Enter watches it.",
+            file=sys.stderr,
+        )
+    if app.busy and not app.wait_for_drivers(app.QUIT_GRACE_S):
+        # a step with no safe point in reach (one long model call) is still running in its thread: its last
+        # checkpoint and journal are saved and the run lock is a flock the OS drops, so leave now
+        print(
+            "tunewise: the agent was mid-step; the session resumes from its last checkpoint (Home → Enter).",
             file=sys.stderr,
         )
         sys.stderr.flush()

@@ -19,7 +19,7 @@ class TunewiseCommands(Provider):
             ("session: new", app.new_session, "start a new session (the interview)"),
             ("theme: toggle light/dark", app.action_toggle_theme, "switch between the light and dark theme"),
             ("help: keys", app.action_help, "list every key binding"),
-            ("app: quit", app.exit, "leave tunewise (sessions are saved)"),
+            ("app: quit", app.action_quit, "leave tunewise now (sessions resume from their checkpoint)"),
         ]
         return cmds
 

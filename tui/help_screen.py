@@ -25,6 +25,7 @@ def help_markdown() -> str:
     from tui.screens.decision import DecisionScreen
     from tui.screens.evaluation import EvaluationScreen
     from tui.screens.home import HomeScreen
+    from tui.screens.progress import ProgressScreen
     from tui.screens.report import ReportScreen
     from tui.screens.review import ReviewScreen
     from tui.screens.training import TrainingScreen
@@ -40,6 +41,7 @@ def help_markdown() -> str:
         ("Conversation", ConversationScreen),
         ("Decision", DecisionScreen),
         ("Data review", ReviewScreen),
+        ("Progress (generation, critique, evaluation)", ProgressScreen),
         ("Training", TrainingScreen),
         ("Evaluation", EvaluationScreen),
         ("Report", ReportScreen),

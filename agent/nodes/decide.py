@@ -39,6 +39,8 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         teacher=teacher,
         probe={k: v for k, v in (probe or {}).items() if k != "rows"} or None,
     )
+    if decision.approach in ("fine-tune", "rag+fine-tune"):
+        decision.estimate = _estimate_here(ctx, state, spec, run, decision.approach, teacher)
     approach = decision.approach
     note = None
     if spec.approach != "auto" and spec.approach != approach:
@@ -69,6 +71,26 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     if note:
         lines.append(f"decide: {note}")
     return {"decision": out, "approach": approach, "rewind": None, "log": lines}
+
+
+def _estimate_here(ctx: AgentContext, state: AgentState, spec, run, approach: str, teacher: str) -> dict:
+    """The estimate from this machine's rates; a person deciding gets the student's speed measured here
+    (once per machine, cached in the workspace; a re-run after the interrupt reads the cache)."""
+    from agent.rates import load_rates, machine_rates
+    from agent.rubric import estimate
+
+    measure = (
+        not state.get("headless")
+        and not ctx.quick
+        and "generate_tokens_per_s" not in load_rates(ctx.workspace)
+    )
+    student = None
+    if measure:
+        student = ctx.provider("student", spec, run.id)
+        if getattr(student, "name", None) == "local":
+            ctx.emit("status", message="estimate: measuring how fast this machine generates (once)")
+    rates = machine_rates(ctx.workspace, student=student)
+    return estimate(approach, n_examples=spec.n_examples, teacher=teacher, rates=rates)
 
 
 def _auto_teacher() -> str:

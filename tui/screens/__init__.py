@@ -6,13 +6,14 @@ from typing import Any
 
 from textual.screen import Screen
 
-SCREEN_NAMES = ("home", "conversation", "decision", "review", "training", "evaluation", "report")
+SCREEN_NAMES = ("home", "conversation", "decision", "review", "progress", "training", "evaluation", "report")
 
 SCREEN_HELP = {
     "home": "sessions: start a new one, resume a saved one, recent runs",
     "conversation": "the interview as a chat, with the running spec",
     "decision": "the recommendation, its reasons, the rubric and the estimate",
     "review": "review generated examples: accept / edit / reject",
+    "progress": "the step running now: what it does, done / total, rate, ETA, latest samples",
     "training": "live training: progress, loss curves, stop and resume",
     "evaluation": "systems with confidence intervals, outputs side by side",
     "report": "files, how to serve the model, next steps",
@@ -36,6 +37,10 @@ def make_screen(name: str, run_id: str | None, pending: Any = None, values: dict
         from tui.screens.review import ReviewScreen
 
         return ReviewScreen(run_id, pending if _kind(pending) == "review" else None)
+    if name == "progress":
+        from tui.screens.progress import ProgressScreen
+
+        return ProgressScreen(run_id)
     if name == "training":
         from tui.screens.training import TrainingScreen
 

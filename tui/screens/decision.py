@@ -18,8 +18,12 @@ from tui.widgets.header import StatusHeader
 APPROACHES = ("prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune")
 
 ESTIMATE_LABELS = {
+    "hardware": "runs on",
     "cost_usd": "cost (USD)",
-    "time_minutes": "time (minutes)",
+    "time_minutes": "time (minutes, all steps)",
+    "generate_minutes": "  data generation + checks (minutes)",
+    "train_minutes": "  training (minutes)",
+    "evaluate_minutes": "  evaluation (minutes)",
     "data_generation_tokens": "data generation tokens",
     "training_tokens": "training tokens",
     "evaluation_tokens": "evaluation tokens",
@@ -78,6 +82,8 @@ def estimate_rows(estimate: dict | None) -> list[tuple[str, str]]:
     for k, v in (estimate or {}).items():
         if k in ("path", "assumptions"):
             continue
+        if k.startswith("gpu_") and not v:
+            continue  # no GPU here (or none needed): "GPU hours 0" would only mislead
         rows.append((ESTIMATE_LABELS.get(k, k), f"{v:,}" if isinstance(v, int) else str(v)))
     return rows
 
@@ -178,6 +184,15 @@ class DecisionScreen(Screen):
         waiting = self.pending is not None
         for bid in ("#accept", "#override", "#override-choice"):
             self.query_one(bid).disabled = not waiting
+        if not waiting:
+            self._working()
+
+    def _working(self) -> None:
+        """Once accepted (or decided earlier), no Accept to press: the button says the agent works on it."""
+        accept = self.query_one("#accept", Button)
+        accept.disabled = True
+        working = self.sent is not None or self.run_id in getattr(self.app, "busy", ())
+        accept.label = "working…" if working else "decided"
 
     def _resume(self, answer: str) -> None:
         if self.pending is None:
@@ -189,6 +204,7 @@ class DecisionScreen(Screen):
         self.pending = None
         for bid in ("#accept", "#override", "#override-choice"):
             self.query_one(bid).disabled = True
+        self._working()
         if answer == "accept":
             self.notify(f"Going ahead with {self.decision.get('approach')}…")
         elif answer in APPROACHES:

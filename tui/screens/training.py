@@ -14,7 +14,21 @@ from textual.widgets import Button, Footer, ProgressBar, Static
 from textual_plotext import PlotextPlot
 
 from tui.widgets.header import StatusHeader
-from tui.widgets.training import EventTail, TrainProgress
+from tui.widgets.training import EventTail, TrainProgress, format_eta
+
+
+def training_headline(p: TrainProgress) -> str:
+    """One header line for the trainer's progress (never "None")."""
+    if p.status == "waiting":
+        return "Training: starting the trainer…"
+    bits = [f"Training: step {p.step}/{p.max_steps}" if p.max_steps else f"Training: step {p.step}"]
+    if p.tokens_per_s is not None:
+        bits.append(f"{p.tokens_per_s:.0f} tokens/s")
+    if p.status == "running":
+        bits.append(f"ETA {format_eta(p.eta_s)}" if p.eta_s is not None else "measuring the rate…")
+    else:
+        bits.append(p.status)
+    return " · ".join(bits)[:70]
 
 
 class TrainingScreen(Screen):
@@ -23,6 +37,7 @@ class TrainingScreen(Screen):
         Binding("escape", "app.go_home", "Home"),
         Binding("s", "stop", "Stop"),
         Binding("r", "resume", "Resume"),
+        Binding("b", "app.quit_keep_training", "Quit, keep training"),
     ]
     POLL_S = 0.5
 
@@ -105,6 +120,8 @@ class TrainingScreen(Screen):
             )
         plt.xlabel("step")
         plot.refresh()
+        # the same facts the header shows for every long step: what, how far, how fast, how long
+        self.sub_title = training_headline(p)
         self.query_one("#stop", Button).disabled = p.status not in ("running",)
         self.query_one("#resume", Button).disabled = p.status in ("running", "done") or self.version is None
 

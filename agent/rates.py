@@ -1,0 +1,241 @@
+"""How fast this machine really is, so the decision's estimate is honest.
+
+    rates = machine_rates(workspace, student=provider)   # measures once per machine, then reads the cache
+    estimate_path("fine-tune", n_examples=200, teacher="local:embedded", rates=rates)
+
+Rates live in `.tunewise/cache/rates.json`, one entry per machine (host, CPU count, GPU). Generation
+tokens/s is measured with a quick batched call of the local student (a few seconds); training tokens/s
+comes from the last real training on this machine (the context records the trainer's own figure), else
+from the benchmark figures in bench/RESULTS.md and DESIGN.md for the device — and the estimate says which.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+RATES_FILE = "rates.json"
+
+# Benchmarks on an idle machine (DESIGN.md facts; bench/RESULTS.md): used until this machine is measured.
+BENCH = {
+    "cpu": {"generate_tokens_per_s": 68.0, "train_tokens_per_s": 200.0},
+    "cuda": {"generate_tokens_per_s": 1500.0, "train_tokens_per_s": 1500.0},
+}
+API_TOKENS_PER_S = 400.0  # a hosted teacher/judge answering ~8 requests at once (assumed, not measured)
+
+
+# ---------------------------------------------------------------- the machine
+def device() -> dict[str, Any]:
+    """CPU or GPU, cheaply: torch's view when torch is already loaded, else the NVIDIA driver's files."""
+    forced = os.environ.get("TUNEWISE_DEVICE", "")
+    cores = os.cpu_count() or 1
+    if forced.startswith("cpu"):
+        return {"kind": "cpu", "name": f"CPU ({cores} cores)", "cores": cores}
+    gpu = None
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            if torch.cuda.is_available():
+                gpu = torch.cuda.get_device_name(0)
+        except Exception:  # noqa: BLE001 - a broken driver is "no GPU"
+            gpu = None
+    elif Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidia0").exists():
+        gpu = "NVIDIA GPU"
+    if gpu:
+        return {"kind": "cuda", "name": f"GPU ({gpu})", "cores": cores}
+    return {"kind": "cpu", "name": f"CPU ({cores} cores, no GPU)", "cores": cores}
+
+
+def machine_key(dev: dict | None = None) -> str:
+    dev = dev or device()
+    return f"{platform.node()}|{dev['cores']}cpu|{dev['name']}"
+
+
+# ---------------------------------------------------------------- the cache
+def _path(workspace) -> Path:
+    return Path(workspace.cache_dir) / RATES_FILE
+
+
+def load_rates(workspace) -> dict[str, Any]:
+    """This machine's recorded rates (empty when none were measured in this workspace)."""
+    if workspace is None:
+        return {}
+    p = _path(workspace)
+    if not p.exists():
+        return {}
+    try:
+        doc = json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    entry = doc.get(machine_key()) if isinstance(doc, dict) else None
+    return dict(entry) if isinstance(entry, dict) else {}
+
+
+def record_rate(workspace, name: str, value: float, how: str) -> None:
+    """Keep a measured rate for this machine (atomic write; the newest measurement wins)."""
+    if workspace is None or not value or value <= 0:
+        return
+    from tools.workspace import atomic_write_json
+
+    p = _path(workspace)
+    try:
+        doc = json.loads(p.read_text()) if p.exists() else {}
+    except (OSError, json.JSONDecodeError):
+        doc = {}
+    key = machine_key()
+    entry = dict(doc.get(key) or {})
+    entry[name] = round(float(value), 2)
+    entry[f"{name}_source"] = how
+    entry[f"{name}_at"] = time.strftime("%Y-%m-%d %H:%M")
+    doc[key] = entry
+    p.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(p, doc)
+
+
+# ---------------------------------------------------------------- measuring
+def measure_generation(provider, *, n: int = 4, max_tokens: int = 24) -> float | None:
+    """Generated tokens per second of one batched call (no cache), as generation runs it."""
+    from tools.llm import GenParams, Request
+
+    prompts = [
+        "Write one sentence about the sea.",
+        "Name three colours and one fruit.",
+        "Describe a bicycle in one sentence.",
+        "Give a short tip for writing clear emails.",
+    ]
+    reqs = [
+        Request(
+            [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": prompts[i % 4]}],
+            GenParams(max_tokens=max_tokens, temperature=0.0),
+        )
+        for i in range(n)
+    ]
+    if hasattr(provider, "_loaded"):
+        provider._loaded()  # loading the weights is not generating: keep it out of the clock
+    t0 = time.perf_counter()
+    comps = provider.map(reqs, use_cache=False)
+    seconds = time.perf_counter() - t0
+    tokens = sum(c.usage.completion_tokens for c in comps)
+    return tokens / seconds if tokens and seconds > 0 else None
+
+
+def machine_rates(workspace, *, student=None, measure: bool = True) -> dict[str, Any]:
+    """Rates for the estimate: measured on this machine where possible, benchmark figures otherwise.
+
+    With a local `student` and no cached measurement, measures its generation speed once (a few seconds)
+    and records it. Returns {"device", "generate_tokens_per_s", "train_tokens_per_s", "*_source"}."""
+    dev = device()
+    if student is not None and getattr(student, "name", None) == "local":
+        dev_name = getattr(student, "device", "") or ""
+        if str(dev_name).startswith("cuda") and dev["kind"] != "cuda":
+            dev = {"kind": "cuda", "name": "GPU", "cores": dev["cores"]}
+    cached = load_rates(workspace)
+    bench = BENCH[dev["kind"]]
+    if (
+        measure
+        and student is not None
+        and getattr(student, "name", None) == "local"
+        and "generate_tokens_per_s" not in cached
+    ):
+        try:
+            tps = measure_generation(student)
+        except Exception:  # noqa: BLE001 - an estimate never fails a decision
+            tps = None
+        if tps:
+            record_rate(
+                workspace, "generate_tokens_per_s", tps, f"measured here ({student.describe()}, batched)"
+            )
+            cached = load_rates(workspace)
+    out: dict[str, Any] = {"device": dev["kind"], "device_name": dev["name"]}
+    for name in ("generate_tokens_per_s", "train_tokens_per_s"):
+        if cached.get(name):
+            out[name] = float(cached[name])
+            how = cached.get(f"{name}_source") or "measured here"
+            out[f"{name}_source"] = f"{how} {cached.get(f'{name}_at', '')}".strip()
+        else:
+            out[name] = bench[name]
+            out[f"{name}_source"] = f"benchmark figure for a {dev['kind'].upper()} (not yet measured here)"
+    return out
+
+
+# ---------------------------------------------------------------- the estimate
+def estimate_path(
+    approach: str,
+    *,
+    n_examples: int = 200,
+    teacher: str = "local:embedded",
+    prices=None,
+    tokens_per_example: int = 180,
+    epochs: int = 3,
+    rates: dict | None = None,
+) -> dict[str, Any]:
+    """Tokens, dollars and minutes for the recommended path, from this machine's rates (see module doc)."""
+    from tools.llm.pricing import PriceTable
+
+    prices = prices or PriceTable.load()
+    rates = rates or machine_rates(None, measure=False)
+    prov, _, model = teacher.partition(":")
+    local_teacher = prov in ("local", "embedded", "")
+    gen_tps = rates["generate_tokens_per_s"]
+    train_tps = rates["train_tokens_per_s"]
+    on_gpu = rates.get("device") == "cuda"
+    hw = rates.get("device_name") or ("GPU" if on_gpu else "CPU")
+    if approach not in ("fine-tune", "rag+fine-tune"):
+        n_probe = 50
+        probe_tokens = n_probe * tokens_per_example * 2
+        cost = prices.cost(prov, model or "default", probe_tokens // 2, probe_tokens // 2)
+        minutes = (n_probe * tokens_per_example) / (gen_tps if local_teacher else API_TOKENS_PER_S) / 60
+        return {
+            "path": approach,
+            "hardware": hw,
+            "data_generation_tokens": 0,
+            "evaluation_tokens": probe_tokens,
+            "training_tokens": 0,
+            "gpu_hours": 0.0,
+            "cost_usd": round(cost, 4),
+            "time_minutes": max(1, round(minutes + 1)),
+            "assumptions": f"evaluate the prompt on ~{n_probe} held-out examples at "
+            f"{gen_tps:.0f} tokens/s ({rates.get('generate_tokens_per_s_source', '')})",
+        }
+    # inputs + answers + critique per example, at the teacher's prices
+    gen_in, gen_out = n_examples * 700, n_examples * 2 * tokens_per_example
+    gen_cost = prices.cost(prov, model or "default", gen_in, gen_out)
+    gen_minutes = gen_out / (gen_tps if local_teacher else API_TOKENS_PER_S) / 60
+    # the critique's hardness check has the student answer each example once
+    critique_minutes = n_examples * 64 / gen_tps / 60
+    train_tokens = n_examples * tokens_per_example * epochs
+    train_minutes = train_tokens / train_tps / 60
+    # three systems (base, prompted, tuned) answer the test and regression rows (~25% of the data)
+    eval_tokens = 3 * max(8, n_examples // 4) * tokens_per_example
+    eval_minutes = 3 * max(8, n_examples // 4) * 64 / gen_tps / 60
+    overhead_minutes = 2  # loading models, starting the trainer, writing reports
+    gpu_hours = train_minutes / 60 if on_gpu else 0.0
+    total = gen_minutes + critique_minutes + train_minutes + eval_minutes + overhead_minutes
+    out = {
+        "path": approach,
+        "hardware": hw,
+        "data_generation_tokens": gen_in + gen_out,
+        "training_tokens": train_tokens,
+        "evaluation_tokens": eval_tokens,
+        "generate_minutes": round(gen_minutes + critique_minutes, 1),
+        "train_minutes": round(train_minutes, 1),
+        "evaluate_minutes": round(eval_minutes, 1),
+        "gpu_hours": round(gpu_hours, 3),
+        "cost_usd": round(gen_cost + gpu_hours * prices.gpu_hour, 4),
+        "time_minutes": round(total),
+        "assumptions": (
+            f"{n_examples} examples × ~{tokens_per_example} tokens × {epochs} epochs on {hw}; teacher {teacher}; "
+            f"generation {gen_tps:.0f} tokens/s ({rates.get('generate_tokens_per_s_source', '')}), training "
+            f"{train_tps:.0f} tokens/s ({rates.get('train_tokens_per_s_source', '')})"
+            + ("" if local_teacher else f"; the hosted teacher at ~{API_TOKENS_PER_S:.0f} tokens/s (assumed)")
+            + "; the progress screens show live rates and ETAs once the work runs"
+        ),
+    }
+    if on_gpu:
+        out["gpu_cost_usd"] = round(gpu_hours * prices.gpu_hour, 2)
+    return out

@@ -1,0 +1,449 @@
+"""Long work in the TUI: quitting is immediate and resumable, every long step has a live screen with plain
+words, counts, rate, ETA and samples, the header never reads "None", Accept goes away once accepted, and
+the decision's estimate comes from this machine's measured speed (CPU or GPU, said so)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from test_tui_helpers import RUN_ID, make_run
+from test_tui_screens import SIZE, capture_answers, wait_for
+
+from tui.app import TunewiseApp
+
+
+def _header_text(app) -> str:
+    from textual.widgets._header import HeaderTitle
+
+    return str(app.screen.query_one(HeaderTitle).render())
+
+
+# ---------------------------------------------------------------- the progress model (pure)
+def test_generation_events_without_total_fall_back_to_the_planned_count():
+    from tui.widgets.progress import StepProgress
+
+    p = StepProgress()
+    p.apply("status", {"message": "generate: 12 examples with the teacher (iteration 1)"}, now=0.0)
+    assert p.step == "generate" and p.planned == 12 and p.iteration == 1
+    assert p.activity() == "Writing practice questions with the teacher model"
+    for i in range(4):  # today's events: no total, no text
+        p.apply(
+            "progress",
+            {"step": "generate", "event": "input", "slot": f"g:0:{i}", "accepted": i != 2},
+            now=2.0,
+        )
+    assert (p.done, p.total, p.rejected) == (3, 12, 1)
+    assert p.rate() == 1.5 and p.eta_s(now=2.0) == 6.0  # 9 left at 1.5/s, measured live
+    assert "None" not in p.headline(now=2.0) and "3/12" in p.headline(now=2.0)
+    # answers, with the fields being added (total, text): they win over the plan and fill the samples
+    p.apply(
+        "progress",
+        {"step": "generate", "event": "answer", "key": "k", "done": 1, "total": 10, "text": "Porto"},
+        3.0,
+    )
+    p.apply("progress", {"step": "generate", "event": "answer", "key": "k2", "done": 2, "total": 10}, now=5.0)
+    assert p.activity() == "Writing the teacher's answers to the practice questions"
+    assert (p.done, p.total) == (2, 10) and list(p.samples) == [("answer", "Porto")]
+    assert p.counts_line(now=5.0).startswith("2/10 examples")
+
+
+def test_evaluation_names_each_system_in_plain_words():
+    from tui.widgets.progress import StepProgress
+
+    p = StepProgress()
+    p.apply("status", {"message": "evaluate: 3 systems on the held-out test split"}, now=0.0)
+    for name in ("base zero-shot", "base few-shot"):
+        p.apply(
+            "progress", {"step": "evaluate", "stage": "generate", "system": name, "done": 0, "total": 42}, 1.0
+        )
+    p.apply(
+        "progress",
+        {"step": "evaluate", "stage": "generate", "system": "base few-shot", "done": 7, "total": 42},
+        3.0,
+    )
+    assert p.activity() == "Testing the tuned model against your prompt (system 2 of 3: your prompt)"
+    assert p.headline(now=3.0).startswith("Testing 2/3: 7/42")
+    assert p.system_counts == {"base zero-shot": (0, 42), "base few-shot": (7, 42)}
+    p.apply("log", {"node": "evaluate"})
+    assert p.finished and not p.active
+
+
+# ---------------------------------------------------------------- the screens (events posted)
+async def test_progress_screen_counts_move_as_events_arrive_and_the_header_never_shows_none(workspace):
+    from tui.messages import AgentEvent
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.busy.add(RUN_ID)  # the agent works on this session (its driver is simulated by the events)
+        app.open("progress", RUN_ID)
+        await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "progress")
+        screen = app.screen
+        app.post_message(
+            AgentEvent(RUN_ID, "status", {"message": "generate: 12 examples with the teacher (iteration 1)"})
+        )
+        # an event with nothing to count (the shape that used to print "generate: None/None")
+        app.post_message(
+            AgentEvent(RUN_ID, "progress", {"step": "generate", "event": "input", "accepted": False})
+        )
+        await pilot.pause()
+        assert "None" not in _header_text(app)
+        counts = screen.query_one("#progress-counts")
+        for i in range(1, 4):
+            app.post_message(
+                AgentEvent(
+                    RUN_ID,
+                    "progress",
+                    {
+                        "step": "generate",
+                        "event": "input",
+                        "slot": f"g:0:{i}",
+                        "accepted": True,
+                        "text": f"Q{i} lives in Oslo.",
+                    },
+                )
+            )
+            await wait_for(pilot, lambda i=i: f"{i}/12 questions" in str(counts.render()))
+        assert "Writing practice questions with the teacher model" in str(
+            screen.query_one("#progress-title").render()
+        )
+        assert "Q3 lives in Oslo." in str(screen.query_one("#progress-samples").render())
+        assert screen.query_one("#step-progress").percentage == 0.25
+        assert "None" not in _header_text(app) and "3/12" in _header_text(app)
+        # the evaluation, system by system, named
+        app.post_message(
+            AgentEvent(RUN_ID, "status", {"message": "evaluate: 3 systems on the held-out test split"})
+        )
+        for name in ("base zero-shot", "base few-shot", "tuned v1"):
+            app.post_message(
+                AgentEvent(
+                    RUN_ID,
+                    "progress",
+                    {"step": "evaluate", "stage": "generate", "system": name, "done": 5, "total": 42},
+                )
+            )
+        await wait_for(
+            pilot,
+            lambda: "system 3 of 3: the tuned model v1" in str(screen.query_one("#progress-title").render()),
+        )
+        assert "5/42 answers" in str(counts.render())
+        assert "None" not in _header_text(app)
+
+
+async def test_home_enter_on_a_running_session_opens_its_progress(workspace):
+    from agent.context import AgentContext
+    from agent.runner import create_run_for, drive, initial_state
+    from tools.spec import TaskSpec
+    from tui.messages import AgentEvent
+
+    spec = TaskSpec(name="cities", spec="Extract the city from a sentence as JSON.")
+    run = create_run_for(workspace, spec, run_id="cities-run")
+    drive(workspace, run.id, initial_state(run.id, spec, headless=False), AgentContext(workspace))
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        home = app.screen
+        await wait_for(pilot, lambda: len(home.rows) == 1)
+        app.busy.add(run.id)  # the agent is working on it (its driver is simulated by the events)
+        app.post_message(AgentEvent(run.id, "status", {"message": "critique: 12 examples — validators only"}))
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HomeScreen"  # a step starting does not pull the person off Home
+        home.refresh_sessions()
+        await wait_for(pilot, lambda: home.rows and home.rows[0]["state"].startswith("working"))
+        assert home.rows[0]["state"] == "working: checking the teacher's answers (Enter watches)"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "progress")
+        assert app.screen.run_id == run.id
+        title = app.screen.query_one("#progress-title")
+        await wait_for(pilot, lambda: "Checking the teacher's answers" in str(title.render()))
+        assert "12 examples to check" in str(app.screen.query_one("#progress-counts").render())
+
+
+async def test_accept_turns_into_working_once_accepted(workspace):
+    from test_tui_screens import _decision_payload
+
+    from tui.screens.decision import DecisionScreen
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sent = capture_answers(app)
+        app.push_screen(DecisionScreen(RUN_ID, _decision_payload()))
+        await pilot.pause()
+        accept = app.screen.query_one("#accept")
+        assert not accept.disabled and str(accept.label) == "Accept"
+        await pilot.press("a")
+        assert sent == [(RUN_ID, "accept")]
+        assert accept.disabled and str(accept.label) == "working…"
+        await pilot.press("a")  # a second press sends nothing
+        assert sent == [(RUN_ID, "accept")]
+
+
+async def test_ctrl_c_quits_even_from_a_text_field(workspace):
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")  # the conversation: the answer field has the focus
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConversationScreen")
+        await pilot.pause()
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: not app.is_running, timeout=5)
+    assert app.return_code == 0
+
+
+# ---------------------------------------------------------------- the estimate
+def test_estimate_says_cpu_and_uses_the_rates_measured_here():
+    from agent.rubric import estimate
+    from tui.screens.decision import estimate_rows
+
+    cpu = {
+        "device": "cpu",
+        "device_name": "CPU (2 cores, no GPU)",
+        "generate_tokens_per_s": 6.0,
+        "generate_tokens_per_s_source": "measured here",
+        "train_tokens_per_s": 25.0,
+        "train_tokens_per_s_source": "measured here (last training)",
+    }
+    slow = estimate("fine-tune", n_examples=200, rates=cpu)
+    fast = estimate(
+        "fine-tune", n_examples=200, rates=cpu | {"generate_tokens_per_s": 60.0, "train_tokens_per_s": 250.0}
+    )
+    assert slow["hardware"] == "CPU (2 cores, no GPU)" and slow["gpu_hours"] == 0.0
+    assert (
+        slow["time_minutes"] > 5 * fast["time_minutes"]
+    )  # slower machine, longer estimate: measured, not assumed
+    assert slow["train_minutes"] == round(200 * 180 * 3 / 25 / 60, 1)
+    labels = dict(estimate_rows(slow))
+    assert labels["runs on"] == "CPU (2 cores, no GPU)"
+    assert not any("GPU hours" in k for k in labels)  # no "GPU hours 0.02" on a machine without a GPU
+    gpu = estimate("fine-tune", n_examples=200, rates=cpu | {"device": "cuda", "device_name": "GPU (H100)"})
+    assert gpu["gpu_hours"] > 0 and any("GPU hours" in k for k in dict(estimate_rows(gpu)))
+
+
+# ---------------------------------------------------------------- quitting, on the embedded model
+def _session_at_decision(workspace) -> tuple[str, dict]:
+    """A session waiting on its decision (fine-tune); the decide node measures this machine on the way."""
+    from agent.context import AgentContext
+    from agent.runner import create_run_for, drive, initial_state
+    from tools.spec import TaskSpec
+
+    spec = TaskSpec(name="cities", spec="Extract the city from a sentence as JSON.", budget=None)
+    run = create_run_for(workspace, spec, run_id="quit-run")
+    state = initial_state(run.id, spec, headless=False, options={"smoke": True})
+    state["answers"] = {
+        "spec": spec.spec,
+        "problem": "",
+        "knowledge_needed": "no",
+        "examples": 0,
+        "prompted_success": "20%",
+        "goals": ["format"],
+        "volume": "",
+        "constraints": "",
+    }
+    state["task"]["budget"] = 1.0
+    state["task"]["output"] = {"format": "json"}
+    out = drive(workspace, run.id, state, AgentContext(workspace))
+    assert out["interrupt"]["kind"] == "decision" and out["interrupt"]["decision"]["approach"] == "fine-tune"
+    return run.id, out["interrupt"]["decision"]
+
+
+def _journal(workspace, run_id: str) -> list[dict]:
+    p = workspace.run(run_id).path / "work" / "iter1" / "gen" / "generation.jsonl"
+    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()] if p.exists() else []
+
+
+def test_quit_during_generation_returns_within_5_s_and_the_session_resumes_from_its_journal(workspace):
+    """The app runs as `tunewise` runs it (its own event loop, closed at exit): ctrl+q mid-generation must
+    give the terminal back within 5 s, not when the step ends; resuming continues where the journal stops."""
+    from agent.context import AgentContext, Cancelled
+    from agent.runner import drive, session_state
+
+    run_id, decision = _session_at_decision(workspace)
+    est = decision["estimate"]
+    assert est["hardware"].startswith(("CPU", "GPU")) and "measured here" in est["assumptions"]
+
+    app = TunewiseApp(workspace, quick=True)
+    seen: dict = {}
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            home = app.screen
+            await wait_for(pilot, lambda: len(home.rows) == 1)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "decision", timeout=60)
+            await pilot.pause()
+            accept = app.screen.query_one("#accept")
+            await pilot.press("a")
+            seen["accept"] = (accept.disabled, str(accept.label))
+            # the generation opens its progress screen by itself; the first questions arrive
+            await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "progress", timeout=120)
+            await wait_for(pilot, lambda: app.step_progress(run_id).done >= 1, timeout=600)
+            # Home says the session is working, and Enter brings its progress back
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "HomeScreen")
+            home = app.screen
+            await wait_for(
+                pilot, lambda: home.rows and home.rows[0]["state"].startswith("working"), timeout=60
+            )
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "progress")
+            done = app.step_progress(run_id).done
+            await wait_for(
+                pilot,
+                lambda: f"{done}/12 questions" in str(app.screen.query_one("#progress-counts").render()),
+            )
+            seen["header"] = _header_text(app)
+            seen["key"] = time.monotonic()
+            await pilot.press("ctrl+q")
+
+    asyncio.run(scenario())  # returns when the app's loop has closed, as `tunewise` returns to the shell
+    quit_s = time.monotonic() - seen["key"]
+    assert quit_s < 5.0, f"quitting took {quit_s:.1f} s"
+    assert seen["accept"] == (True, "working…")
+    assert "None" not in seen["header"] and "/12" in seen["header"]
+
+    # the cancelled step stops at its next safe point and saves no result
+    driver = app.drivers[run_id]
+    driver.join(600)
+    assert not driver.is_alive()
+    run = workspace.run(run_id)
+    assert not (run.path / "work" / "iter1" / "generate.json").exists()
+    before = _journal(workspace, run_id)
+    assert before and all(e["kind"] == "input" for e in before)
+    st = session_state(workspace, run_id)
+    assert st["next"] == ["generate"] and st["interrupt"] is None  # resumable, not failed
+
+    # resuming continues from the journal: nothing journaled is asked again
+    new: list[dict] = []
+    ctx = AgentContext(workspace, quick=True)
+
+    def on_event(kind: str, data: dict) -> None:
+        if kind == "progress":
+            new.append(data)
+            ctx.cancel()  # one new item is enough to see where it continued
+
+    ctx.on_event = on_event
+    try:
+        drive(workspace, run_id, None, ctx)
+        raise AssertionError("the resumed step should have been cancelled")
+    except Cancelled:
+        pass
+    after = _journal(workspace, run_id)
+    assert after[: len(before)] == before and len(after) > len(before)
+    slots = [e["slot"] for e in after if e["kind"] == "input"]
+    assert len(slots) == len(set(slots))  # no journaled question was generated twice
+    assert new and new[0]["slot"] == after[len(before)]["slot"]
+
+
+def _session_at_review(workspace, run_id: str) -> str:
+    """A session whose critiqued examples wait on the person's review (generation replaced by a fixture)."""
+    from test_tui_helpers import write_critiqued
+
+    from agent.context import AgentContext
+    from agent.graph import compile_graph
+    from agent.runner import create_run_for, drive, initial_state
+    from agent.sessions import open_checkpointer
+    from tools.spec import TaskSpec
+
+    spec = TaskSpec(name="cities", spec="Extract the city from a sentence as JSON.", budget=None)
+    run = create_run_for(workspace, spec, run_id=run_id)
+    state = initial_state(run.id, spec, headless=False, options={"smoke": True, "train_max_steps": 12})
+    state["answers"] = {"spec": spec.spec, "knowledge_needed": "no", "examples": 0, "prompted_success": "20%"}
+    state["answers"] |= {"problem": "", "goals": ["format"], "volume": "", "constraints": ""}
+    state["task"]["budget"] = 1.0
+    state["task"]["output"] = {"format": "json"}
+    out = drive(workspace, run.id, state, AgentContext(workspace, quick=True))
+    assert out["interrupt"]["kind"] == "decision"
+    write_critiqued(workspace, 20, run_id=run.id)
+    with open_checkpointer(workspace) as saver:
+        graph = compile_graph(saver)
+        graph.update_state(
+            {"configurable": {"thread_id": run.id}}, {"approach": "fine-tune"}, as_node="critique"
+        )
+    return run.id
+
+
+def test_training_keeps_going_in_the_background_only_when_chosen_and_quit_stops_it_at_a_checkpoint(workspace):
+    """b on the training monitor quits and leaves the trainer running (Home says so, Enter watches it);
+    ctrl+q quits at once and the trainer saves a checkpoint and stops; the next run resumes from it."""
+    from agent.context import AgentContext, Cancelled
+    from agent.runner import drive, running_trainings, session_state, stop_run_training
+
+    run_id = _session_at_review(workspace, "train-quit")
+    run = workspace.run(run_id)
+
+    def session(steps) -> tuple[TunewiseApp, float]:
+        app = TunewiseApp(workspace, quick=True, train_max_steps=12)
+        seen: dict = {}
+
+        async def scenario() -> None:
+            async with app.run_test(size=SIZE) as pilot:
+                key = await steps(app, pilot)  # the steps end on the screen where the key is pressed
+                seen["key"] = time.monotonic()
+                await pilot.press(key)
+
+        asyncio.run(scenario())
+        return app, time.monotonic() - seen["key"]
+
+    def training_step(app) -> int:
+        screen = app.screen
+        return screen.progress.step if getattr(screen, "SCREEN_NAME", None) == "training" else -1
+
+    try:
+        # 1. review submitted → training, live; b quits and keeps it training
+        async def submit_review(app, pilot) -> str:
+            home = app.screen
+            await wait_for(pilot, lambda: len(home.rows) == 1)
+            await pilot.press("enter")
+            await wait_for(
+                pilot, lambda: type(app.screen).__name__ == "ReviewScreen" and app.screen.model.items, 60
+            )
+            await pilot.press("a", "a", "ctrl+s")  # 2 of 20 reviewed: the 10% minimum
+            await wait_for(pilot, lambda: training_step(app) >= 1, timeout=600)
+            assert "None" not in _header_text(app) and "Training: step" in _header_text(app)
+            return "b"
+
+        app, quit_s = session(submit_review)
+        assert quit_s < 5.0, f"quitting took {quit_s:.1f} s"
+        app.drivers[run_id].join(120)  # this process goes on (a real quit ends it): let go of the run's lock
+        assert running_trainings(run), "b keeps the trainer running in the background"
+
+        # 2. Home says so; Enter watches it; ctrl+q stops it at a checkpoint
+        async def watch_and_quit(app, pilot) -> str:
+            home = app.screen
+            await wait_for(pilot, lambda: len(home.rows) == 1)
+            assert home.rows[0]["state"] == "training in the background (Enter watches)"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: training_step(app) >= 1 and run_id in app.busy, timeout=300)
+            return "ctrl+q"
+
+        app, quit_s = session(watch_and_quit)
+        assert quit_s < 5.0, f"quitting took {quit_s:.1f} s"
+        app.drivers[run_id].join(120)
+        end = time.monotonic() + 300
+        while running_trainings(run) and time.monotonic() < end:
+            time.sleep(0.5)  # the trainer saves a checkpoint at its step's end, then exits
+        assert not running_trainings(run)
+        out = run.path / "train" / "v1"
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["status"] == "stopped" and metrics["final_step"] < 12
+        assert not (run.path / "work" / "iter1" / "train.json").exists()
+        assert session_state(workspace, run_id)["next"] == ["train"]
+
+        # 3. resuming continues from that checkpoint (stopped again when the evaluation starts)
+        ctx = AgentContext(workspace, quick=True, train_max_steps=12)
+
+        def on_event(kind: str, data: dict) -> None:
+            if kind == "status" and str(data.get("message", "")).startswith("evaluate"):
+                ctx.cancel()
+
+        ctx.on_event = on_event
+        try:
+            drive(workspace, run_id, None, ctx)
+        except Cancelled:
+            pass
+        done = json.loads((run.path / "work" / "iter1" / "train.json").read_text())
+        assert done["status"] == "completed" and done["final_step"] == 12
+        assert done["resumed_from"] and done["resumed_from"].endswith(f"checkpoint-{metrics['final_step']}")
+    finally:
+        stop_run_training(run)

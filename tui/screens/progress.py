@@ -1,0 +1,132 @@
+"""Progress of a long step (generation, critique, evaluation; training has its own monitor): what is being
+done now in plain words, items done / total, the live rate and ETA, and the latest samples.
+
+The app folds every agent event of the run into a `StepProgress` (so this screen can open mid-step, from
+Home or the palette, with the counts so far); the screen redraws on each event and once a second (the ETA
+counts down, the elapsed time goes up). When the events carry no sample text, the newest question and
+answer come from the generation journal (`work/iter<k>/gen/generation.jsonl`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, ProgressBar, Static
+
+from tui.widgets.header import StatusHeader
+from tui.widgets.progress import StepProgress, journal_samples, system_words
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("[", r"\[")
+
+
+class ProgressScreen(Screen):
+    SCREEN_NAME = "progress"
+    BINDINGS = [
+        Binding("escape", "app.go_home", "Home (work goes on)"),
+        Binding("t", "training", "Training monitor"),
+    ]
+    TICK_S = 1.0
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.journal_seen: list[tuple[str, str]] = []
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        with Vertical(id="progress-body"):
+            yield Static("", id="progress-title")
+            yield ProgressBar(id="step-progress", total=None, show_eta=False)
+            yield Static("", id="progress-counts")
+            yield Static("Latest", classes="section-title", id="progress-samples-title")
+            yield Static("", id="progress-samples")
+            yield Static(
+                "[dim]Escape: Home (the work goes on; Enter on the session brings you back). "
+                "ctrl+q quits: the step stops at a safe point and the session resumes from its checkpoint.[/dim]",
+                id="progress-note",
+            )
+        yield Footer()
+
+    @property
+    def model(self) -> StepProgress:
+        return self.app.step_progress(self.run_id)
+
+    def on_mount(self) -> None:
+        self.render_progress()
+        self.set_interval(self.TICK_S, self.render_progress)
+
+    def on_agent_event(self, kind: str, data: dict) -> None:
+        self.render_progress()
+
+    def _journal(self) -> Path | None:
+        m = self.model
+        if m.step != "generate":
+            return None
+        it = m.iteration or int((self.app.run_values.get(self.run_id) or {}).get("iteration") or 1)
+        return self.app.workspace.run(self.run_id).path / "work" / f"iter{it}" / "gen" / "generation.jsonl"
+
+    def samples(self) -> list[tuple[str, str]]:
+        m = self.model
+        if m.samples:
+            return list(m.samples)
+        path = self._journal()
+        if path is not None:
+            try:
+                self.journal_seen = journal_samples(path, k=2)
+            except OSError:
+                pass
+            return self.journal_seen
+        return []
+
+    def render_progress(self) -> None:
+        if not self.is_mounted:
+            return
+        m = self.model
+        busy = self.run_id in self.app.busy
+        self.sub_title = m.headline()  # the header's facts, ticking with the ETA
+        title = f"[b]{_esc(m.activity())}[/b]"
+        where = f"run {self.run_id}" + (f" · iteration {m.iteration}" if m.iteration else "")
+        if not busy and m.step is not None:
+            where += " · the agent is not running this session now (Home → Enter continues it)"
+        self.query_one("#progress-title", Static).update(f"{title}\n[dim]{_esc(where)}[/dim]")
+        bar = self.query_one("#step-progress", ProgressBar)
+        if m.total:
+            bar.update(total=m.total, progress=min(m.done, m.total))
+        else:
+            bar.update(total=None)
+        counts = _esc(m.counts_line())
+        if m.error:
+            counts += f"\n[red]{_esc(m.error)}[/red]"
+        self.query_one("#progress-counts", Static).update(counts)
+        self.query_one("#progress-samples", Static).update(self._samples_text(m))
+
+    def _samples_text(self, m: StepProgress) -> str:
+        if m.step == "evaluate" and m.system_counts:
+            lines = []
+            for i, name in enumerate(m.systems, 1):
+                done, total = m.system_counts.get(name, (0, None))
+                mark = "✔" if total and done >= total else ("…" if name == m.system else " ")
+                lines.append(f"{mark} system {i}: {_esc(system_words(name))} — {done}/{total or '?'} answers")
+            return "\n".join(lines)
+        shown = self.samples()
+        if not shown:
+            if m.step == "critique":
+                return (
+                    "[dim]The validators and the judge check each example; kept ones go to your review.[/dim]"
+                )
+            return "[dim]Samples appear here as they are written.[/dim]"
+        return "\n".join(f"[b]{label}:[/b] {_esc(_one_line(text, 150))}" for label, text in shown[-3:])
+
+    def action_training(self) -> None:
+        self.app.open("training", self.run_id)
+
+
+def _one_line(text: str, n: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -1,0 +1,376 @@
+"""What a long step (generate, critique, train, evaluate) is doing, folded from the agent's events.
+
+Pure and testable: `StepProgress.apply(kind, data)` takes the same (kind, data) the graph worker posts —
+`status` {"message"}, `progress` {"step", ...the tool's event}, `train` (a trainer event from events.jsonl)
+and `log` {"node"} when a node finishes. Events it reads:
+
+- generation: {"event": "input", "slot", "accepted", "reason"[, "text", "total", "done"]} then
+  {"event": "answer", "key", "done"[, "text", "total"]}; without "total" the count planned in the status
+  message ("generate: 12 examples …") is the total;
+- evaluation: {"stage": "generate", "system", "done", "total"}, {"stage": "judge"|"pairwise", …},
+  {"stage": "forgetting"}, {"stage": "done"};
+- training: {"event": "start|log|eval|checkpoint|end|error", "step", "max_steps", "tokens_per_s", "eta_s"}.
+
+Rates and ETAs are measured live (items per second since the phase began), never assumed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from tui.widgets.training.progress import format_eta
+
+LONG_STEPS = ("generate", "critique", "train", "evaluate")
+
+ACTIVITY = {
+    ("generate", "inputs"): "Writing practice questions with the teacher model",
+    ("generate", "answers"): "Writing the teacher's answers to the practice questions",
+    ("critique", None): "Checking the teacher's answers",
+    ("train", None): "Training the model on the reviewed examples",
+    ("evaluate", "generate"): "Testing the tuned model against your prompt",
+    ("evaluate", "judge"): "Judging every answer against your task",
+    ("evaluate", "pairwise"): "Comparing the tuned model with the best baseline, answer by answer",
+    ("evaluate", "forgetting"): "Checking that the tuned model kept its general skills",
+    ("evaluate", "done"): "Writing the evaluation report",
+    ("probe", None): "Measuring the base model on your examples",
+}
+SHORT = {
+    ("generate", "inputs"): "Writing practice questions",
+    ("generate", "answers"): "Writing the teacher's answers",
+    ("critique", None): "Checking the teacher's answers",
+    ("train", None): "Training",
+    ("evaluate", "generate"): "Testing",
+    ("evaluate", "judge"): "Judging answers",
+    ("evaluate", "pairwise"): "Comparing answers",
+    ("evaluate", "forgetting"): "Checking general skills",
+    ("evaluate", "done"): "Writing the report",
+    ("probe", None): "Measuring the base model",
+}
+UNITS = {"generate": "examples", "critique": "examples", "evaluate": "answers", "train": "steps"}
+_STEP = re.compile(r"^\s*(generate|critique|train|evaluate|probe)\b")
+_COUNT = {
+    "generate": re.compile(r"(\d+) examples"),
+    "critique": re.compile(r"(\d+) examples"),
+    "evaluate": re.compile(r"(\d+) systems"),
+}
+_ITER = re.compile(r"iteration (\d+)")
+
+
+def system_words(name: str | None) -> str:
+    """An evaluation system's name in plain words."""
+    if not name:
+        return "a system"
+    n = name.strip()
+    if n == "base zero-shot":
+        return "the base model with no prompt"
+    if n == "base few-shot":
+        return "your prompt"
+    if n.startswith("tuned "):
+        return f"the tuned model {n[6:]}"
+    if n.startswith("rag"):
+        return "retrieval over your documents"
+    return n
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+@dataclass
+class StepProgress:
+    """One run's current long step. `step` is None until a step announces itself."""
+
+    step: str | None = None
+    phase: str | None = None
+    message: str = ""  # the step's last status line, as the node wrote it
+    iteration: int | None = None
+    planned: int | None = None  # the count the status message announced (examples, systems)
+    done: int = 0
+    total: int | None = None
+    rejected: int = 0
+    system: str | None = None
+    systems: list[str] = field(default_factory=list)
+    n_systems: int | None = None
+    system_counts: dict = field(default_factory=dict)  # evaluation: system → (done, total)
+    samples: deque = field(default_factory=lambda: deque(maxlen=4))  # (label, text), newest last
+    started_at: float | None = None
+    phase_started_at: float | None = None
+    phase_done0: int = 0
+    last_event_at: float | None = None
+    finished: bool = False
+    events: int = 0
+    # training (from the trainer's own events)
+    tokens_per_s: float | None = None
+    train_eta_s: float | None = None
+    train_status: str | None = None
+    error: str | None = None
+
+    # ------------------------------------------------------------------ folding
+    def apply(self, kind: str, data: dict, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self.events += 1
+        if kind == "status":
+            self._status(str(data.get("message") or ""), now)
+        elif kind == "progress":
+            step = data.get("step")
+            if step and step != self.step:
+                self._begin(step, now)
+            if self.step == "generate":
+                self._generation(data, now)
+            elif self.step == "evaluate":
+                self._evaluation(data, now)
+            self.last_event_at = now
+        elif kind == "train":
+            if self.step != "train":
+                self._begin("train", now)
+            self._training(data, now)
+            self.last_event_at = now
+        elif kind == "log":
+            if data.get("node") and data.get("node") == self.step:
+                self.finished = True
+        elif kind == "error":
+            self.error = str(data.get("line") or "")
+
+    def _begin(self, step: str, now: float) -> None:
+        self.step, self.phase, self.finished, self.error = step, None, False, None
+        self.done, self.total, self.rejected, self.system = 0, None, 0, None
+        self.systems, self.n_systems, self.planned, self.system_counts = [], None, None, {}
+        self.samples.clear()
+        self.tokens_per_s = self.train_eta_s = self.train_status = None
+        self.started_at = now
+        self._phase(None, now)
+
+    def _phase(self, phase: str | None, now: float, done0: int = 0) -> None:
+        self.phase, self.phase_started_at, self.phase_done0 = phase, now, done0
+        self.last_event_at = None
+
+    def _status(self, message: str, now: float) -> None:
+        m = _STEP.match(message)
+        if m is None:
+            self.message = message  # a free status line: shown, counts kept
+            return
+        step = m.group(1)
+        if step != self.step or self.finished:
+            self._begin(step, now)
+        self.message = message
+        if step in _COUNT and (c := _COUNT[step].search(message)):
+            if step == "evaluate":
+                self.n_systems = int(c.group(1))
+            else:
+                self.planned = int(c.group(1))
+        if i := _ITER.search(message):
+            self.iteration = int(i.group(1))
+        if step == "generate" and self.phase is None:
+            self._phase("inputs", now)
+        elif step == "evaluate" and self.phase is None:
+            self._phase("generate", now)
+
+    def _generation(self, ev: dict, now: float) -> None:
+        kind = ev.get("event")
+        if kind == "input":
+            if self.phase != "inputs":
+                self._phase("inputs", now)
+            if ev.get("accepted"):
+                self.done = int(ev["done"]) if ev.get("done") is not None else self.done + 1
+                if ev.get("text"):
+                    self.samples.append(("question", str(ev["text"])))
+            else:
+                self.rejected += 1
+            self.total = _int(ev.get("total")) or self.planned
+        elif kind == "answer":
+            if self.phase != "answers":
+                done = _int(ev.get("done")) or 0
+                self._phase("answers", now, done0=max(done - 1, 0))
+            if ev.get("done") is not None:
+                self.done = int(ev["done"])
+            else:
+                self.done += 1
+            self.total = _int(ev.get("total")) or self.planned
+            if ev.get("text"):
+                self.samples.append(("answer", str(ev["text"])))
+        elif kind == "budget_stop":
+            self.error = str(ev.get("message") or "budget stop")
+
+    def _evaluation(self, ev: dict, now: float) -> None:
+        stage = ev.get("stage")
+        if stage == "generate":
+            system = ev.get("system")
+            if system != self.system or self.phase != "generate":
+                self.system = system
+                if system not in self.systems:
+                    self.systems.append(system)
+                self._phase("generate", now, done0=_int(ev.get("done")) or 0)
+        elif stage in ("judge", "pairwise", "forgetting", "done") and stage != self.phase:
+            self._phase(stage, now, done0=_int(ev.get("done")) or 0)
+            self.system = None
+        if ev.get("done") is not None:
+            self.done = int(ev["done"])
+        if ev.get("total") is not None:
+            self.total = int(ev["total"])
+        elif stage in ("forgetting", "done"):
+            self.done, self.total = 0, None
+        if stage == "generate" and self.system:
+            self.system_counts[self.system] = (self.done, self.total)
+
+    def _training(self, ev: dict, now: float) -> None:
+        if ev.get("step") is not None:
+            if ev.get("event") == "start" or self.last_event_at is None:
+                # the rate counts steps from here (a resume starts at its checkpoint's step)
+                self.phase_started_at, self.phase_done0 = now, int(ev["step"])
+            self.done = int(ev["step"])
+        if ev.get("max_steps") is not None:
+            self.total = int(ev["max_steps"])
+        if ev.get("tokens_per_s") is not None:
+            self.tokens_per_s = float(ev["tokens_per_s"])
+        if ev.get("eta_s") is not None:
+            self.train_eta_s = float(ev["eta_s"])
+        kind = ev.get("event")
+        if kind in ("start", "log", "eval", "checkpoint"):
+            self.train_status = "running"
+        elif kind == "end":
+            self.train_status = ev.get("status") or "done"
+        elif kind == "error":
+            self.train_status, self.error = "failed", str(ev.get("message") or ev.get("error") or "")
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def active(self) -> bool:
+        return self.step is not None and not self.finished
+
+    def activity(self) -> str:
+        """What is being done now, in plain words."""
+        if self.step is None:
+            return "Continuing from the last checkpoint…"
+        text = ACTIVITY.get((self.step, self.phase)) or ACTIVITY.get((self.step, None))
+        if text is None:
+            text = self.message or self.step
+        if self.step == "evaluate" and self.phase == "generate" and self.system:
+            k = self.systems.index(self.system) + 1 if self.system in self.systems else len(self.systems)
+            of = f" of {self.n_systems}" if self.n_systems else ""
+            text += f" (system {k}{of}: {system_words(self.system)})"
+        if self.finished:
+            text += " — done"
+        return text
+
+    def short_activity(self) -> str:
+        if self.step is None:
+            return "Working"
+        return SHORT.get((self.step, self.phase)) or SHORT.get((self.step, None)) or self.step
+
+    def unit(self) -> str:
+        if self.step == "generate" and self.phase == "inputs":
+            return "questions"
+        return UNITS.get(self.step or "", "items")
+
+    def rate(self) -> float | None:
+        """Items per second in the current phase, measured since it began (None until one is done)."""
+        if self.phase_started_at is None or self.last_event_at is None:
+            return None
+        n = self.done - self.phase_done0
+        dt = self.last_event_at - self.phase_started_at
+        return n / dt if n > 0 and dt > 0 else None
+
+    def eta_s(self, now: float | None = None) -> float | None:
+        """Seconds left in this phase at the live rate, counted down since the last event."""
+        now = time.monotonic() if now is None else now
+        since = now - self.last_event_at if self.last_event_at is not None else 0.0
+        if self.step == "train" and self.train_eta_s is not None:
+            return max(self.train_eta_s - since, 0.0)
+        r = self.rate()
+        if r is None or self.total is None:
+            return None
+        return max((self.total - self.done) / r - since, 0.0)
+
+    def elapsed_s(self, now: float | None = None) -> float | None:
+        now = time.monotonic() if now is None else now
+        return None if self.started_at is None else now - self.started_at
+
+    def counts_line(self, now: float | None = None) -> str:
+        """Done / total, rate, ETA and elapsed time; every figure says "—" or is left out, never None."""
+        if self.step is None:
+            return "Nothing running yet."
+        parts = []
+        if self.total:
+            parts.append(f"{self.done}/{self.total} {self.unit()}")
+        elif self.done:
+            parts.append(f"{self.done} {self.unit()} done")
+        elif self.step == "critique" and self.planned:
+            parts.append(f"{self.planned} examples to check")
+        if self.rejected:
+            parts.append(f"{self.rejected} rejected")
+        r = self.rate()
+        if self.step == "train" and self.tokens_per_s is not None:
+            parts.append(f"{self.tokens_per_s:.0f} tokens/s")
+        if r is not None:
+            parts.append(f"{r * 60:.1f} {self.unit()}/min" if r < 1 else f"{r:.1f} {self.unit()}/s")
+        eta = self.eta_s(now)
+        if not self.finished:
+            if eta is not None:
+                parts.append(f"about {format_eta(eta)} left" if eta > 0 else "finishing…")
+            elif self.total or self.step in ("generate", "evaluate"):
+                parts.append("measuring the rate…")
+        el = self.elapsed_s(now)
+        if el is not None:
+            parts.append(f"running {format_eta(el)}")
+        return " · ".join(parts)
+
+    def headline(self, now: float | None = None) -> str:
+        """One line for the header (≤70 characters, never "None")."""
+        if self.step is None:
+            return _clip(self.message or "working…", 70)
+        bits = [self.short_activity()]
+        if self.step == "evaluate" and self.phase == "generate" and self.system:
+            k = self.systems.index(self.system) + 1 if self.system in self.systems else len(self.systems)
+            bits[0] += f" {k}/{self.n_systems}" if self.n_systems else f" system {k}"
+        if self.total:
+            bits.append(f"{self.done}/{self.total}")
+        elif self.done:
+            bits.append(f"{self.done} done")
+        eta = self.eta_s(now)
+        if self.finished:
+            bits.append("done")
+        elif eta is not None:
+            bits.append(f"ETA {format_eta(eta)}")
+        return _clip(": ".join(bits[:2]) + (" · " + " · ".join(bits[2:]) if bits[2:] else ""), 70)
+
+
+def _int(v) -> int | None:
+    try:
+        return None if v is None else int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def journal_samples(path, k: int = 2) -> list[tuple[str, str]]:
+    """The newest accepted question and answer in a generation journal (its last ~16 KB), oldest first."""
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        return []
+    size = p.stat().st_size
+    with open(p, "rb") as fh:
+        fh.seek(max(0, size - 16384))
+        chunk = fh.read().decode("utf-8", errors="replace")
+    out: list[tuple[str, str]] = []
+    for line in chunk.splitlines():
+        try:
+            e = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # the first line may be cut, the last may be torn
+        if not isinstance(e, dict):
+            continue
+        if e.get("kind") == "input" and e.get("accepted") and e.get("text"):
+            out.append(("question", str(e["text"])))
+        elif e.get("kind") == "answer":
+            msgs = (e.get("row") or {}).get("messages") or []
+            user = next((m.get("content") for m in msgs if m.get("role") == "user"), None)
+            answer = msgs[-1].get("content") if msgs else None
+            if answer:
+                out.append(("answer", f"{_clip(user, 60)} → {answer}" if user else str(answer)))
+    return out[-k:]
