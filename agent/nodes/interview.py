@@ -14,6 +14,7 @@ from langgraph.types import interrupt
 from agent.context import AgentContext
 from agent.questions import OUTPUT_KEYS, QUESTIONS, applicable
 from agent.state import AgentState
+from tools.data.infer import guess_output_format, output_spec_for  # noqa: F401 - the interview's guesses
 from tools.errors import UserError
 from tools.spec import Example, parse_spec_dict
 from tools.workspace import atomic_write_yaml
@@ -84,31 +85,6 @@ def _load_examples_file(path: str) -> list[dict]:
     return out
 
 
-def _json_object(text: str) -> dict | None:
-    """The answer as a JSON object, read as strictly as the evaluation reads it; else None."""
-    from tools.evals import parse_json_output
-
-    value, _ = parse_json_output(text)
-    return value if isinstance(value, dict) else None
-
-
-def guess_output_format(spec_text: str, examples: list[dict]) -> str:
-    """The likeliest answer shape: from the examples when there are some, else from the spec's words."""
-    outs = [str(e.get("output", "")).strip() for e in examples]
-    if outs and all(_json_object(o) is not None for o in outs):
-        return "json"
-    distinct = set(outs)
-    if (
-        len(outs) >= 4
-        and len(distinct) <= max(2, len(outs) // 2)
-        and all(len(o) <= 30 and "\n" not in o for o in outs)
-    ):
-        return "label"
-    if not outs and "json" in spec_text.lower():
-        return "json"
-    return "text"
-
-
 def guess_note(spec_text: str, examples: list[dict]) -> tuple[str, str]:
     """The guessed answer shape and the sentence that says why (shown with the question)."""
     fmt = guess_output_format(spec_text, examples)
@@ -132,32 +108,6 @@ def guess_note(spec_text: str, examples: list[dict]) -> tuple[str, str]:
     else:
         why = "Nothing says the answers have a fixed shape, so I'll treat them as free text"
     return fmt, why + " — Enter to keep, or pick another."
-
-
-def output_spec_for(fmt: str, examples: list[dict], previous: dict | None = None) -> dict:
-    """The task's `output:` block for a chosen format, filled in from the examples: a JSON object's
-    required keys (those every example has) and whether its values are copied from the input (grounded);
-    a label task's labels (the distinct example outputs)."""
-    out: dict = {"format": fmt}
-    pairs = [(str(e.get("input", "")), str(e.get("output", "")).strip()) for e in examples]
-    if fmt == "json":
-        objs = [(i, _json_object(o)) for i, o in pairs]
-        objs = [(i, o) for i, o in objs if o is not None]
-        if objs:
-            keys = set(objs[0][1])
-            for _, o in objs[1:]:
-                keys &= set(o)
-            out["schema"] = {"type": "object", "required": sorted(keys)}
-            values = [(i, v) for i, o in objs for v in o.values()]
-            if values and all(isinstance(v, str) and v.lower() in i.lower() for i, v in values):
-                out["grounded"] = True
-    elif fmt == "label":
-        labels = sorted({o for _, o in pairs if o})
-        if 2 <= len(labels) <= 50:
-            out["labels"] = labels
-        elif previous and previous.get("format") == "label" and previous.get("labels"):
-            out["labels"] = list(previous["labels"])
-    return out
 
 
 _PATH_HINT = (".jsonl", ".json", ".yaml", ".yml", ".csv", ".txt")

@@ -71,7 +71,7 @@ def grounded_fields(examples: list[dict]) -> list[str]:
     for k in sorted(keys):
         seen = [value_in_input(o[k], i) for i, o in pairs]
         told = [s for s in seen if s is not None]
-        if len(told) >= max(2, len(pairs) // 2) and all(told):
+        if len(told) >= max(min(2, len(pairs)), len(pairs) // 2) and all(told):
             out.append(k)
     return out
 
@@ -107,8 +107,9 @@ def output_spec_for(fmt: str, examples: list[dict], previous: dict | None = None
                 keys &= set(_json_object(o))
             out["schema"] = {"type": "object", "required": sorted(keys)}
             fields = grounded_fields(examples)
+            every_key = {k for o in objs for k in _json_object(o)}
             if fields:
-                out["grounded"] = True if set(fields) == keys else fields
+                out["grounded"] = True if set(fields) == every_key else fields
     elif fmt == "label":
         labels = sorted({o for _, o in pairs if o})
         if 2 <= len(labels) <= 50:
@@ -133,7 +134,7 @@ def infer_output(spec) -> list[str]:
             out.format = fmt
             notes.append(f"answer shape: {fmt} (every example's answer is {_shape_words(fmt)})")
     if out.format == "json" and "grounded" not in explicit:
-        keys = set(_json_object(examples[0]["output"]) or {})
+        keys = {k for e in examples for k in (_json_object(e["output"]) or {})}
         fields = grounded_fields(examples)
         if fields:
             out.grounded = True if set(fields) == keys else fields
