@@ -112,3 +112,21 @@ def test_the_persons_examples_beyond_the_prompt_are_held_out_as_golden():
     assert len(gold) == 10 - PROMPT_SHOTS and not shown & {r["messages"][1]["content"] for r in gold}
     assert all(r["metadata"]["source"] == "golden" for r in gold)
     assert golden_rows(parse_spec_dict({"spec": "x", "examples": spec.model_dump()["examples"][:8]})) == []
+
+
+def test_expected_answers_marked_wrong_leave_the_next_data_version(workspace):
+    from agent.nodes.distill import drop_flagged_references
+    from tools.data.schema import make_row, row_id
+    from tools.evals.reference_flags import set_reference_flag
+
+    run = workspace.create_run("flags", run_id="flags")
+    rows = [make_row(f"order {i}", '{"size": "large"}') for i in range(4)]
+    (run.path / "eval" / "v1").mkdir(parents=True)
+    set_reference_flag(
+        run.path / "eval" / "v1",
+        {"id": row_id(rows[1]), "split": "test", "input": "order 1", "reference": "x"},
+        True,
+    )
+    splits = {"train": rows[:1], "test": rows[1:3], "regression": rows[3:]}
+    assert drop_flagged_references(run, splits) == 1
+    assert [row_id(r) for r in splits["test"]] == [row_id(rows[2])] and len(splits["train"]) == 1

@@ -130,6 +130,23 @@ def top_up_coverage(spec, kept: list[dict], planned_total: int) -> list[dict]:
     return extra
 
 
+def drop_flagged_references(run, splits: dict) -> int:
+    """Remove the rows whose expected answer a person marked wrong in any evaluation of this run
+    (eval/v*/reference_flags.jsonl) from every split; returns how many were removed."""
+    from tools.data.schema import row_id
+    from tools.evals.reference_flags import read_reference_flags
+
+    ids = {i for d in sorted((run.path / "eval").glob("v*")) for _, i in read_reference_flags(d)}
+    if not ids:
+        return 0
+    removed = 0
+    for name, rows in splits.items():
+        keep = [r for r in rows if row_id(r) not in ids]
+        removed += len(rows) - len(keep)
+        splits[name] = keep
+    return removed
+
+
 PROMPT_SHOTS = 6  # the few-shot baseline's demonstrations: the first of the balanced examples
 MIN_GOLDEN = 3
 
@@ -304,7 +321,10 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             splits["test"] = read_split(run, base, "test")
             splits["regression"] = read_split(run, base, "regression")
             splits["golden"] = read_split(run, base, "golden")
-            reason = f"iteration {it}: +{len(rows)} targeted examples on top of {base}"
+            flagged = drop_flagged_references(run, splits)
+            reason = f"iteration {it}: +{len(rows)} targeted examples on top of {base}" + (
+                f"; {flagged} examples whose expected answer you marked wrong removed" if flagged else ""
+            )
         else:
             splits = split_rows(
                 rows,
