@@ -422,3 +422,19 @@ def test_off_task_inputs_are_rejected_with_their_reason_and_replaced(tmp_path):
 
     summary = generation_summary(rows)
     assert sum(n for r, n in summary["rejected_inputs"].items() if r.startswith("off task")) >= len(reasons)
+
+
+def test_inputs_about_the_task_or_in_the_assistants_voice_are_rejected():
+    from tools.data.ontask import meta_reason
+
+    assert meta_reason("This input contains milk and a small size", ORDER_SEEDS).startswith(
+        "talks about the task"
+    )
+    assert meta_reason("This is a typical customer's order.", ORDER_SEEDS).startswith("talks about the task")
+    assert (
+        meta_reason("I'd be happy to pour a mocha!", ORDER_SEEDS)
+        == "written in the assistant's voice, not the user's"
+    )
+    assert meta_reason("Three medium lattes, please.", ORDER_SEEDS) is None
+    # a task whose real inputs talk about answers keeps them
+    assert meta_reason("Which answer is right?", ["Is this answer right?", "a", "b"]) is None

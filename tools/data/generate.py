@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.data.coverage import coverage_axes, with_coverage
-from tools.data.ontask import OnTaskModel, llm_on_task
+from tools.data.ontask import OnTaskModel, llm_on_task, meta_reason
 from tools.data.schema import make_row, normalize_text, stable_hash
 from tools.errors import BudgetExceeded
 from tools.llm.types import Completion, GenParams, Request
@@ -288,6 +288,9 @@ def generate_examples(
         )
 
     def off_task_reason(text: str) -> str | None:
+        why = meta_reason(text, [e.input for e in spec.examples]) if on_task_check else None
+        if why:
+            return why
         if on_task is not None:
             ok, sim = on_task.judge(text)
             if not ok:

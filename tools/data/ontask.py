@@ -133,6 +133,34 @@ def _dot(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(x * b.get(k, 0.0) for k, x in a.items())
 
 
+# Words a weak teacher leaks from the generation prompt ("This input contains…", "a typical case"),
+# rejected unless the seed inputs use them too. And the assistant's voice instead of the user's.
+_META_WORDS = (
+    "input", "inputs", "output", "example", "examples", "answer", "json", "task", "typical", "edge case",
+    "phrasing", "wording", "scenario",
+)  # fmt: skip
+_ASSISTANT_VOICE = re.compile(
+    r"^(i'?d be (happy|glad)|i would be (happy|glad)|i can help|certainly|of course|sure[,!]|"
+    r"as an ai|here(?:'s| is) (an?|the|your)|thank you for (your|contacting))",
+    re.I,
+)
+
+
+def meta_reason(text: str, seed_inputs: Sequence[str]) -> str | None:
+    """Why `text` is about the task or in the wrong voice, None when it is neither. Pure."""
+    low = text.lower()
+    seeds = " ".join(seed_inputs).lower()
+    for w in _META_WORDS:
+        pat = rf"(?<!\w){re.escape(w)}(?!\w)"
+        if re.search(pat, low) and not re.search(pat, seeds):
+            return f"talks about the task (uses {w!r}, which no seed input does)"
+    if _ASSISTANT_VOICE.match(text.strip()) and not any(
+        _ASSISTANT_VOICE.match(s.strip()) for s in seed_inputs
+    ):
+        return "written in the assistant's voice, not the user's"
+    return None
+
+
 ON_TASK_SCHEMA = {
     "type": "object",
     "required": ["realistic"],
