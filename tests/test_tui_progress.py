@@ -49,6 +49,32 @@ def test_generation_events_without_total_fall_back_to_the_planned_count():
     assert p.counts_line(now=5.0).startswith("2/10 examples")
 
 
+def test_a_resumed_generation_counts_its_journal_and_measures_only_new_items(tmp_path):
+    from tui.widgets.progress import StepProgress, journal_counts, journal_samples
+
+    journal = tmp_path / "generation.jsonl"
+    rows = [{"kind": "input", "slot": f"g:0:{i}", "accepted": i != 3, "text": f"Q{i}"} for i in range(8)]
+    row = {
+        "messages": [
+            {"role": "user", "content": "Ann lives in Porto."},
+            {"role": "assistant", "content": "Porto"},
+        ]
+    }
+    rows.append({"kind": "answer", "key": "g:0:0:a", "row": row})
+    journal.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"kind": "inp')  # a torn last line
+    assert journal_counts(journal) == (7, 1)
+    assert journal_samples(journal) == [("question", "Q7"), ("answer", "Ann lives in Porto. → Porto")]
+
+    p = StepProgress()
+    p.apply("status", {"message": "generate: 12 examples with the teacher (iteration 1)"}, now=0.0)
+    assert (p.done, p.total) == (0, 12)  # the plan, before any event
+    p.sync_journal(6, 0)  # replayed on resume: counted, not measured
+    assert p.done == 6 and p.rate() is None
+    p.apply("progress", {"step": "generate", "event": "input", "slot": "g:1:0", "accepted": True}, now=10.0)
+    p.sync_journal(7, 0)  # the same item, seen in the journal too: not counted twice
+    assert p.done == 7 and p.rate() == 0.1
+
+
 def test_evaluation_names_each_system_in_plain_words():
     from tui.widgets.progress import StepProgress
 

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
 from tui.widgets.header import StatusHeader
-from tui.widgets.progress import StepProgress, journal_samples, system_words
+from tui.widgets.progress import StepProgress, journal_counts, journal_samples, system_words
 
 
 def _esc(text: str) -> str:
@@ -27,16 +27,14 @@ def _esc(text: str) -> str:
 
 class ProgressScreen(Screen):
     SCREEN_NAME = "progress"
-    BINDINGS = [
-        Binding("escape", "app.go_home", "Home (work goes on)"),
-        Binding("t", "training", "Training monitor"),
-    ]
+    BINDINGS = [Binding("escape", "app.go_home", "Home (work goes on)")]
     TICK_S = 1.0
 
     def __init__(self, run_id: str) -> None:
         super().__init__()
         self.run_id = run_id
         self.journal_seen: list[tuple[str, str]] = []
+        self._journal_size = -1
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -71,6 +69,19 @@ class ProgressScreen(Screen):
         it = m.iteration or int((self.app.run_values.get(self.run_id) or {}).get("iteration") or 1)
         return self.app.workspace.run(self.run_id).path / "work" / f"iter{it}" / "gen" / "generation.jsonl"
 
+    def _sync_journal(self) -> None:
+        """A resumed generation replays its journal without events: count what it holds (when it grew)."""
+        path = self._journal()
+        if path is None:
+            return
+        try:
+            size = path.stat().st_size if path.exists() else 0
+            if size != self._journal_size:
+                self._journal_size = size
+                self.model.sync_journal(*journal_counts(path))
+        except OSError:
+            pass
+
     def samples(self) -> list[tuple[str, str]]:
         m = self.model
         if m.samples:
@@ -87,6 +98,7 @@ class ProgressScreen(Screen):
     def render_progress(self) -> None:
         if not self.is_mounted:
             return
+        self._sync_journal()
         m = self.model
         busy = self.run_id in self.app.busy
         self.sub_title = m.headline()  # the header's facts, ticking with the ETA
@@ -122,9 +134,6 @@ class ProgressScreen(Screen):
                 )
             return "[dim]Samples appear here as they are written.[/dim]"
         return "\n".join(f"[b]{label}:[/b] {_esc(_one_line(text, 150))}" for label, text in shown[-3:])
-
-    def action_training(self) -> None:
-        self.app.open("training", self.run_id)
 
 
 def _one_line(text: str, n: int) -> str:

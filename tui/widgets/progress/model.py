@@ -100,6 +100,9 @@ class StepProgress:
     started_at: float | None = None
     phase_started_at: float | None = None
     phase_done0: int = 0
+    phase_items: int = 0  # items the events reported in this phase (the live rate counts these)
+    counted: int = 0  # generation: items the events counted in this phase
+    journal: dict = field(default_factory=dict)  # generation: counts in its journal, per phase
     last_event_at: float | None = None
     finished: bool = False
     events: int = 0
@@ -140,12 +143,14 @@ class StepProgress:
         self.done, self.total, self.rejected, self.system = 0, None, 0, None
         self.systems, self.n_systems, self.planned, self.system_counts = [], None, None, {}
         self.samples.clear()
+        self.journal = {}
         self.tokens_per_s = self.train_eta_s = self.train_status = None
         self.started_at = now
         self._phase(None, now)
 
     def _phase(self, phase: str | None, now: float, done0: int = 0) -> None:
         self.phase, self.phase_started_at, self.phase_done0 = phase, now, done0
+        self.phase_items, self.counted = 0, 0
         self.last_event_at = None
 
     def _status(self, message: str, now: float) -> None:
@@ -166,6 +171,8 @@ class StepProgress:
             self.iteration = int(i.group(1))
         if step == "generate" and self.phase is None:
             self._phase("inputs", now)
+        if step == "generate" and self.total is None:
+            self.total = self.planned  # the plan until the events say otherwise
         elif step == "evaluate" and self.phase is None:
             self._phase("generate", now)
 
@@ -175,25 +182,41 @@ class StepProgress:
             if self.phase != "inputs":
                 self._phase("inputs", now)
             if ev.get("accepted"):
-                self.done = int(ev["done"]) if ev.get("done") is not None else self.done + 1
+                self.counted = int(ev["done"]) if ev.get("done") is not None else self.counted + 1
+                self.phase_items += 1
                 if ev.get("text"):
                     self.samples.append(("question", str(ev["text"])))
             else:
                 self.rejected += 1
-            self.total = _int(ev.get("total")) or self.planned
         elif kind == "answer":
             if self.phase != "answers":
-                done = _int(ev.get("done")) or 0
-                self._phase("answers", now, done0=max(done - 1, 0))
-            if ev.get("done") is not None:
-                self.done = int(ev["done"])
-            else:
-                self.done += 1
-            self.total = _int(ev.get("total")) or self.planned
+                self._phase("answers", now)
+            self.counted = int(ev["done"]) if ev.get("done") is not None else self.counted + 1
+            self.phase_items += 1
             if ev.get("text"):
                 self.samples.append(("answer", str(ev["text"])))
         elif kind == "budget_stop":
             self.error = str(ev.get("message") or "budget stop")
+        if kind in ("input", "answer"):
+            self.total = _int(ev.get("total")) or self.planned
+            self._generation_done()
+
+    def _generation_done(self) -> None:
+        """Done = what the events counted or the journal holds, whichever is further (a resumed step
+        replays its journal without events); never more than the total."""
+        journal = self.journal.get(self.phase or "inputs", 0)
+        done = max(self.counted, journal)
+        self.done = min(done, self.total) if self.total else done
+
+    def sync_journal(self, accepted_inputs: int, answers: int, now: float | None = None) -> None:
+        """Counts from the generation journal (see `_generation_done`)."""
+        if self.step != "generate":
+            return
+        if self.phase == "inputs" and answers and self.total and accepted_inputs >= self.total:
+            # resumed after every question was written: the answers are what runs now
+            self._phase("answers", time.monotonic() if now is None else now)
+        self.journal = {"inputs": accepted_inputs, "answers": answers}
+        self._generation_done()
 
     def _evaluation(self, ev: dict, now: float) -> None:
         stage = ev.get("stage")
@@ -270,7 +293,8 @@ class StepProgress:
         """Items per second in the current phase, measured since it began (None until one is done)."""
         if self.phase_started_at is None or self.last_event_at is None:
             return None
-        n = self.done - self.phase_done0
+        # generation counts the items its events reported (not what a resume replayed from the journal)
+        n = self.phase_items if self.step == "generate" else self.done - self.phase_done0
         dt = self.last_event_at - self.phase_started_at
         return n / dt if n > 0 and dt > 0 else None
 
@@ -343,6 +367,30 @@ def _int(v) -> int | None:
         return None if v is None else int(v)
     except (TypeError, ValueError):
         return None
+
+
+def journal_counts(path) -> tuple[int, int]:
+    """(accepted inputs, answers) journaled so far in a generation journal."""
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        return 0, 0
+    inputs, answers = set(), set()
+    with open(p, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            try:
+                e = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if not isinstance(e, dict):
+                continue
+            if e.get("kind") == "input" and e.get("accepted"):
+                inputs.add(e.get("slot"))
+            elif e.get("kind") == "answer":
+                answers.add(e.get("key"))
+    return len(inputs), len(answers)
 
 
 def journal_samples(path, k: int = 2) -> list[tuple[str, str]]:
