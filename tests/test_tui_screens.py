@@ -187,7 +187,9 @@ async def test_review_edit_with_textarea_and_minimum_share(workspace):
             "action": "edit",
             "content": '{"city": "Paris"}',
         }
-        await pilot.press("p")  # category "ok" names no problem: nothing to apply it to (test_tui_review_guard)
+        await pilot.press(
+            "p"
+        )  # category "ok" names no problem: nothing to apply it to (test_tui_review_guard)
         assert "propagate" not in screen.model.decisions["ex-01"]
         assert screen.current().id == "ex-02"  # the cursor moved on after the edit
         await pilot.press("u")  # undo on an undecided row: nothing changes
@@ -610,3 +612,38 @@ def test_report_after_a_pass_shows_the_whole_serve_command_and_always_a_stop_rea
     assert "**Where it stands:** not finished" in text  # no "Stopped because: —" while it runs
     done = report_markdown(RUN_ID, workspace.run(RUN_ID).path, {"stop_reason": "done"})
     assert "**Stopped because:** the run finished its steps" in done
+
+
+async def test_review_says_what_the_checks_removed_before_the_person_looks(workspace):
+    from agent.artifacts import save_step
+    from tui.screens.review import ReviewScreen
+
+    run = make_run(workspace)
+    path = write_critiqued(workspace, 4)
+    save_step(
+        run,
+        1,
+        "generate",
+        {
+            "rejected_inputs": {
+                "off task: unlike the seed inputs (similarity 0.20 < 0.39)": 5,
+                "talks about the task (uses 'input', which no seed input does)": 2,
+                "near-duplicate of an existing input": 3,
+            },
+            "augmented": 30,
+        },
+    )
+    save_step(run, 1, "critique", {"dropped_by": {"inconsistent": 4, "incorrect": 1}})
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(
+            ReviewScreen(
+                RUN_ID, {"kind": "review", "run_id": RUN_ID, "iteration": 1, "file": str(path), "n": 4}
+            )
+        )
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.model.items) == 4)
+        text = str(screen.query_one("#review-filtered").render())
+        assert "10 generated inputs rejected (7 off task, 3 near-duplicates)" in text
+        assert "5 answers dropped by the checks (4 inconsistent, 1 incorrect)" in text
+        assert "30 made exactly from your examples" in text

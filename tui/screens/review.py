@@ -94,6 +94,7 @@ class ReviewScreen(Screen):
         with Horizontal(id="review-filters"):
             for f in FILTERS:
                 yield Button(f, id=f"filter-{f.replace(' ', '-')}", classes="filter")
+        yield Static("", id="review-filtered")
         yield DataTable(id="review-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="review-advice")
         with VerticalScroll(id="review-detail"):
@@ -107,6 +108,7 @@ class ReviewScreen(Screen):
     def on_mount(self) -> None:
         self._setup_columns()
         self.load_items()
+        self._show_filtered()
 
     def _setup_columns(self) -> bool:
         """(Re)create the table's columns for the terminal's width; True when they changed."""
@@ -327,6 +329,13 @@ class ReviewScreen(Screen):
         self.pending = msg.interrupt
         self.file = Path(msg.interrupt.get("file") or "")
         self.load_items()
+        self._show_filtered()
+
+    def _show_filtered(self) -> None:
+        text = filtered_summary(self.file.parent) if self.file else None
+        w = self.query_one("#review-filtered", Static)
+        w.update(escape(text or ""))
+        w.display = text is not None
 
     @on(Button.Pressed, ".filter")
     def _filter_pressed(self, event: Button.Pressed) -> None:
@@ -335,3 +344,50 @@ class ReviewScreen(Screen):
     @on(Button.Pressed, "#submit")
     def _submit_pressed(self) -> None:
         self.action_submit()
+
+
+def filtered_summary(workdir: Path) -> str | None:
+    """One line on what the checks already removed before the person reviews (from the generate and
+    critique steps of this round), so the review starts from what the machine could not tell."""
+    import json
+
+    def step(name: str) -> dict:
+        p = Path(workdir) / f"{name}.json"
+        try:
+            return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
+        except (OSError, ValueError):
+            return {}
+
+    gen, crit = step("generate"), step("critique")
+    if not gen and not crit:
+        return None
+    parts = []
+    rejected = gen.get("rejected_inputs") or {}
+    if rejected:
+        groups: dict[str, int] = {}
+        for reason, n in rejected.items():
+            key = (
+                "off task"
+                if reason.startswith(("off task", "talks about", "written in the assistant"))
+                else "near-duplicates"
+                if reason.startswith("near-duplicate")
+                else "other"
+            )
+            groups[key] = groups.get(key, 0) + n
+        parts.append(
+            f"{sum(rejected.values())} generated inputs rejected ("
+            + ", ".join(f"{n} {k}" for k, n in sorted(groups.items(), key=lambda kv: -kv[1]))
+            + ")"
+        )
+    dropped = crit.get("dropped_by") or {}
+    if dropped:
+        parts.append(
+            f"{sum(dropped.values())} answers dropped by the checks ("
+            + ", ".join(
+                f"{n} {k.replace('_', ' ')}" for k, n in sorted(dropped.items(), key=lambda kv: -kv[1])
+            )
+            + ")"
+        )
+    if gen.get("augmented"):
+        parts.append(f"{gen['augmented']} made exactly from your examples")
+    return ("Before you: " + "; ".join(parts) + ".") if parts else None
