@@ -151,7 +151,10 @@ def print_decision(d, example: dict | None = None) -> None:
         con.print(
             f"Probe: with the best prompt the base model ({d.probe.get('student')}) scored "
             f"{d.probe.get('prompted_success', 0):.0%} on {d.probe.get('n_test')} of your examples "
-            f"(with {d.probe.get('n_shots')} others shown to it in the prompt)",
+            f"(with {d.probe.get('n_shots')} others shown to it in the prompt)"
+            + (
+                f" — {d.probe['metric']}, the measure the final verdict uses" if d.probe.get("metric") else ""
+            ),
             highlight=False,
         )
         if example:
