@@ -244,3 +244,7 @@ def test_the_persons_own_held_out_examples_are_scored_for_every_system(micro_run
         test_file=micro_run.path / "data" / "v1" / "test.jsonl",
     )
     assert other["golden"] is None
+    # no judge asked for: the auto-picked embedded model cannot grade, so the eval says so and uses metrics
+    auto = evaluate(micro_run, systems=systems, spec=spec)
+    assert auto["judge"]["model"] is None and "cannot grade" in auto["judge"]["note"]
+    assert auto["primary_metric"] == "label_accuracy"

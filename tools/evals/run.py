@@ -299,7 +299,12 @@ def evaluate(
             if "judge" in providers
             else default_judge(spec, workspace=ws, budget=budget)
         )
+    judge_note = "judge not used (--no-judge)"
     if not use_judge:
+        judge = None
+    elif judge is not None and not _judge_can_grade(judge):
+        # an auto-picked embedded judge never gives a readable score: metrics only, and say so
+        judge_note = f"no judge: {judge.provider.describe()} cannot grade (set a judge model to use one)"
         judge = None
     metric = primary_metric_for(spec, judge_available=judge is not None)
     fmt = spec.output.format
@@ -527,7 +532,7 @@ def evaluate(
                 "prompt_version": None,
                 "temperature": None,
                 "position_bias_rate": None,
-                "note": "judge not used (--no-judge)",
+                "note": judge_note,
             }
         ),
         "judge_agreement": agreement,
@@ -565,6 +570,13 @@ def evaluate(
     atomic_write_text(out_dir / "report.md", render_markdown(report, rows_out))
     progress({"stage": "done", "dir": str(out_dir)})
     return report
+
+
+def _judge_can_grade(judge) -> bool:
+    from tools.llm.registry import can_grade
+
+    provider = getattr(judge, "provider", None)
+    return provider is None or can_grade(provider)
 
 
 def golden_suite(data_dir, systems, providers, outputs, spec, ws, budget, seed) -> dict | None:
