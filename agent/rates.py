@@ -193,12 +193,12 @@ def estimate_path(
         return {
             "path": approach,
             "hardware": hw,
+            "time_minutes": max(1, round(minutes + 1)),
+            "cost_usd": round(cost, 4),
             "data_generation_tokens": 0,
             "evaluation_tokens": probe_tokens,
             "training_tokens": 0,
             "gpu_hours": 0.0,
-            "cost_usd": round(cost, 4),
-            "time_minutes": max(1, round(minutes + 1)),
             "assumptions": f"evaluate the prompt on ~{n_probe} held-out examples at "
             f"{gen_tps:.0f} tokens/s ({rates.get('generate_tokens_per_s_source', '')})",
         }
@@ -219,15 +219,15 @@ def estimate_path(
     out = {
         "path": approach,
         "hardware": hw,
-        "data_generation_tokens": gen_in + gen_out,
-        "training_tokens": train_tokens,
-        "evaluation_tokens": eval_tokens,
+        "time_minutes": round(total),
         "generate_minutes": round(gen_minutes + critique_minutes, 1),
         "train_minutes": round(train_minutes, 1),
         "evaluate_minutes": round(eval_minutes, 1),
-        "gpu_hours": round(gpu_hours, 3),
         "cost_usd": round(gen_cost + gpu_hours * prices.gpu_hour, 4),
-        "time_minutes": round(total),
+        "data_generation_tokens": gen_in + gen_out,
+        "training_tokens": train_tokens,
+        "evaluation_tokens": eval_tokens,
+        "gpu_hours": round(gpu_hours, 3),
         "assumptions": (
             f"{n_examples} examples × ~{tokens_per_example} tokens × {epochs} epochs on {hw}; teacher {teacher}; "
             f"generation {gen_tps:.0f} tokens/s ({rates.get('generate_tokens_per_s_source', '')}), training "
