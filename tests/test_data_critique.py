@@ -260,7 +260,10 @@ def test_self_consistency_keeps_the_majority_of_three_answers():
         make_row("seed", "positive", source="seed")
     ]
     teacher = Scripted()
-    kept, decisions = critique_examples(rows, spec, judge=None, teacher=teacher)
+    events = []
+    kept, decisions = critique_examples(rows, spec, judge=None, teacher=teacher, on_progress=events.append)
+    assert {"stage": "second answers", "done": 4, "total": 4} in events
+    assert events[-1] == {"stage": "third answers", "done": 3, "total": 3}
     answers = {r["messages"][-2]["content"]: r for r in kept}
     assert set(answers) == {"stable", "flip", "replace", "seed"}
     assert answers["replace"]["messages"][-1]["content"] == "negative"

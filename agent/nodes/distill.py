@@ -199,7 +199,11 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             + (f" + judge {judge.describe()}" if judge else " only (the embedded model cannot grade)"),
         )
         kept, decisions = critique_examples(
-            rows, spec, judge=judge, teacher=ctx.provider("teacher", spec, run.id)
+            rows,
+            spec,
+            judge=judge,
+            teacher=ctx.provider("teacher", spec, run.id),
+            on_progress=lambda ev: ctx.emit("progress", step="critique", **ev),
         )
         kept, hard = hardness_filter(kept, spec, student=ctx.provider("student", spec, run.id))
         kept += top_up_coverage(spec, kept, planned_total=len(rows))

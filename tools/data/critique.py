@@ -175,7 +175,7 @@ CONSISTENCY_SOURCES = ("teacher", "targeted")  # answers a model wrote (seeds, a
 
 
 def self_consistency(
-    rows: list[dict], issues: list, spec: TaskSpec, teacher, max_tokens: int
+    rows: list[dict], issues: list, spec: TaskSpec, teacher, max_tokens: int, on_progress=None
 ) -> tuple[list[dict], dict[int, str]]:
     """Ask the teacher again with other demonstrations; keep what two of (up to) three answers agree on.
 
@@ -198,7 +198,16 @@ def self_consistency(
     variants = [shots[half:] + shots[:half], list(reversed(shots))]  # other order, other nearest examples
     schema = spec.output.json_schema if spec.output.format == "json" else None
 
-    def ask(which: list[int], demos: list[dict]) -> list[str]:
+    progress = on_progress or (lambda ev: None)
+
+    def ask(which: list[int], demos: list[dict], stage: str) -> list[str]:
+        done = [0]
+
+        def tick(_i, _c) -> None:
+            done[0] += 1
+            progress({"stage": stage, "done": done[0], "total": len(which)})
+
+        progress({"stage": stage, "done": 0, "total": len(which)})
         reqs = [
             Request(
                 answer_messages(spec, user_text(rows[i]), demos),
@@ -209,12 +218,12 @@ def self_consistency(
         ]
         return [
             json.dumps(c.parsed, ensure_ascii=False) if c.parsed is not None else c.text.strip()
-            for c in teacher.map(reqs)
+            for c in teacher.map(reqs, on_result=tick)
         ]
 
-    second = dict(zip(idx, ask(idx, variants[0]), strict=True))
+    second = dict(zip(idx, ask(idx, variants[0], "second answers"), strict=True))
     split_ = [i for i in idx if not score(spec, second[i], answer_text(rows[i])).correct]
-    third = dict(zip(split_, ask(split_, variants[1]), strict=True)) if split_ else {}
+    third = dict(zip(split_, ask(split_, variants[1], "third answers"), strict=True)) if split_ else {}
     unstable: dict[int, str] = {}
     rows = list(rows)
     for i in split_:
@@ -248,6 +257,7 @@ def critique_examples(
     repair_max_tokens: int = 256,
     judge_max_tokens: int = JUDGE_MAX_TOKENS,
     consistency: bool = True,
+    on_progress=None,
 ) -> tuple[list[dict], list[dict[str, Any]]]:
     """(kept rows with score/critique/category in metadata, one decision per input row).
 
@@ -262,7 +272,7 @@ def critique_examples(
     issues = [programmatic_issues(r, spec) for r in rows]
     unstable: dict[int, str] = {}
     if consistency and teacher is not None:
-        rows, unstable = self_consistency(rows, issues, spec, teacher, repair_max_tokens)
+        rows, unstable = self_consistency(rows, issues, spec, teacher, repair_max_tokens, on_progress)
     to_judge = [i for i, iss in enumerate(issues) if not iss and i not in unstable]
     verdicts: dict[int, dict] = dict(
         zip(to_judge, judge_rows([rows[i] for i in to_judge], spec, judge, judge_max_tokens), strict=True)

@@ -258,6 +258,9 @@ class Progress:
             self.on_generation(data)
         elif kind == "progress" and data.get("step") == "evaluate":
             self.on_evaluation(data)
+        elif kind == "progress" and data.get("step") == "critique" and data.get("total") is not None:
+            stage = str(data.get("stage") or "checking")
+            self.update(f"critique:{stage}", f"critique · {stage}", int(data.get("done") or 0), data["total"])
         elif kind == "train":
             self.on_train(data)
 
