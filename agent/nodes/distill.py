@@ -15,6 +15,7 @@ from agent.artifacts import load_step, save_step, work_dir
 from agent.context import AgentContext
 from agent.nodes.common import budget_stop, spec_of
 from agent.state import AgentState
+from tools.data.schema import user_text
 from tools.workspace import atomic_write_jsonl, read_jsonl
 
 
@@ -51,7 +52,7 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             from tools.data.versions import read_split
 
             for split in ("train", "val", "test"):
-                existing += [_user_text(r) for r in read_split(run, state["data_version"], split)]
+                existing += [user_text(r) for r in read_split(run, state["data_version"], split)]
         ctx.emit("status", message=f"generate: {n} examples with the teacher (iteration {it})")
         from tools.llm.registry import can_grade
 
@@ -120,12 +121,12 @@ def top_up_coverage(spec, kept: list[dict], planned_total: int) -> list[dict]:
     if not spec.output.grounded or spec.output.format != "json":
         return []
     extra: list[dict] = []
-    seen = [_user_text(r) for r in kept]
+    seen = [user_text(r) for r in kept]
     for cell in coverage_table(kept, spec, planned_total):
         if cell["short"]:
             want = (cell["planned"] + 1) // 2 - cell["kept"]
             new = augment_examples(spec, want, avoid=seen, where=(cell["field"], cell["value"]))
-            seen += [_user_text(r) for r in new]
+            seen += [user_text(r) for r in new]
             extra += new
     return extra
 
@@ -171,7 +172,7 @@ def augment_for(spec, rows, n: int, *, quick: bool = False, existing=()) -> list
     if not spec.output.grounded or spec.output.format != "json":
         return []
     k = min(4, n) if quick else round(AUGMENT_SHARE * n)
-    seen = [_user_text(r) for r in rows] + list(existing)
+    seen = [user_text(r) for r in rows] + list(existing)
     return augment_examples(spec, k, avoid=seen, seed=len(existing))
 
 
@@ -577,7 +578,3 @@ def _load_report(run, eval_version: str | None) -> dict | None:
         return None
     p = run.path / "eval" / eval_version / "report.json"
     return read_json(p) if p.exists() else None
-
-
-def _user_text(row: dict) -> str:
-    return next((m["content"] for m in reversed(row.get("messages", [])) if m.get("role") == "user"), "")
