@@ -144,5 +144,15 @@ async def test_the_probe_says_on_how_many_examples_and_shows_one_answer(workspac
         shown = app.screen.query_one("#probe")
         await wait_for(pilot, lambda: "One of its answers" in str(shown.render()))
         text = str(shown.render())
-        assert "scored 20% on 5 of your examples" in text and "1 of 5 answers right" in text
+        assert "shown 6 of your examples, got 1 of 5 fully right on 5 others" in text
+        assert "measured the same way" in text
         assert "Do you have oat milk?" in text and "Yes we do." in text and "Yes, 0.50 extra." in text
+
+
+def test_a_partial_score_is_never_shown_as_a_share_of_answers():
+    """'65%' next to '0 of 5 answers right' read as a contradiction in the walk: the field share is named."""
+    from tui.screens.decision import probe_text
+
+    probe = {"measured": True, "prompted_success": 0.65, "correct_share": 0.0, "n_test": 5, "n_shots": 5}
+    text = probe_text(probe | {"metric": "json_field_accuracy"})
+    assert "got 0 of 5 fully right on 5 others (65% of the fields right on average)" in text

@@ -168,7 +168,7 @@ async def test_interview_with_examples_runs_the_probe_on_the_embedded_model(
         probe = decision["probe"]
         assert probe and probe.get("measured") and 0.0 <= probe["prompted_success"] <= 1.0
         assert "measured by probe" in decision["rubric"][1]["evidence"]
-        assert "Probe:" in str(app.screen.query_one("#probe").render())
+        assert "How well prompting works now" in str(app.screen.query_one("#probe").render())
         assert decision["approach"] in ("prompt", "few-shot")  # 4 examples, no behaviour goals
 
     # the base model's first answer streamed into the chat, token by token, then got its verdict

@@ -49,19 +49,23 @@ def probe_text(probe: dict | None, example: dict | None = None) -> str:
         return f"Probe: not measured — {probe.get('reason') or 'too few examples'}."
     bits = []
     ps, n = probe.get("prompted_success"), probe.get("n_test")
-    if ps is not None:
-        on = f" on {n} of your examples" if n else ""
-        shots = probe.get("n_shots")
-        shown = f" (with {shots} others shown to it in the prompt)" if shots else ""
-        bits.append(f"with the best prompt the base model scored {ps:.0%}{on}{shown}")
+    shots = probe.get("n_shots")
     cs = probe.get("correct_share")
-    if cs is not None and n:
-        bits.append(f"{round(cs * n)} of {n} answers right")
-    for k in ("format_rate", "judge_mean", "mean_score", "metric"):
-        if probe.get(k) is not None:
-            v = probe[k]
-            bits.append(f"{k} = {v:.2f}" if isinstance(v, float) else f"{k} = {v}")
-    text = "Probe: " + ("; ".join(bits) if bits else ", ".join(f"{k}={v}" for k, v in probe.items()))
+    if ps is not None:
+        who = "The base model, shown " + (f"{shots} of your examples" if shots else "your instructions")
+        on = f" on {n} others" if n else ""
+        partial = PARTIAL_WORDS.get(str(probe.get("metric") or ""))
+        if cs is not None and n:
+            right = f"got {round(cs * n)} of {n} fully right"
+            bits.append(
+                f"{who}, {right}{on}" + (f" ({ps:.0%} {partial} on average)" if partial else f" ({ps:.0%})")
+            )
+        else:
+            bits.append(f"{who}, scored {ps:.0%}{on}")
+        bits.append("the final verdict is measured the same way")
+    text = "How well prompting works now: " + (
+        "; ".join(bits) if bits else ", ".join(f"{k}={v}" for k, v in probe.items())
+    )
     if example:
         mark = "✔ right" if example.get("correct") else "✗ not what you expected"
         text += (
@@ -70,6 +74,14 @@ def probe_text(probe: dict | None, example: dict | None = None) -> str:
             f"  you expected: {_clip(example.get('reference'))}  ({mark})"
         )
     return text
+
+
+# what a partial score means, per metric (a share of fields is not a share of answers)
+PARTIAL_WORDS = {
+    "json_field_accuracy": "of the fields right",
+    "token_f1": "of the words matching",
+    "rouge_l": "of the words matching",
+}
 
 
 def _clip(text, n: int = 120) -> str:
