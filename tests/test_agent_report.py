@@ -49,3 +49,20 @@ def test_a_passing_run_serves_it(workspace):
     _, _, text = _finish(workspace, "pass", "success")
     assert "**Stopped because:** the success criteria were met" in text
     assert "## Use it" in text and "tunewise serve --adapter" in text
+
+
+def test_a_prompt_decision_reports_how_the_prompt_did_in_plain_words():
+    """The walk ended a few-shot session on 'Stopped because: approach:few-shot' and no measured quality."""
+    from agent.nodes.report import STOP_REASONS, prompt_plain
+
+    best = {"shots": 2, "accuracy": 0.8, "correct": 4, "n_held_out": 5}
+    plain = prompt_plain({"best": best})
+    assert plain["sentence"] == (
+        "With your prompt with 2 of your examples in it, the base model got 4 of 5 of your other examples "
+        "fully right (80% on average). No model was trained."
+    )
+    assert plain["recommendation"].startswith("Use this prompt")
+    weak = prompt_plain({"best": best | {"correct": 1, "accuracy": 0.4}})
+    assert "Collect about 50 examples" in weak["recommendation"]
+    assert prompt_plain({"best": {"shots": 0, "accuracy": None}}) is None
+    assert "nothing to train" in STOP_REASONS["approach:few-shot"]

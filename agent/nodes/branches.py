@@ -31,9 +31,18 @@ def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 
                 for ex in held
             ]
         )
-        acc = sum(score(spec, o.text, ex.output).value for o, ex in zip(outs, held, strict=True)) / len(held)
+        scores = [score(spec, o.text, ex.output) for o, ex in zip(outs, held, strict=True)]
+        acc = sum(x.value for x in scores) / len(held)
         tokens = sum(o.usage.prompt_tokens for o in outs) / len(outs)
-        trials.append({"shots": k, "accuracy": acc, "prompt_tokens_mean": tokens, "n_held_out": len(held)})
+        trials.append(
+            {
+                "shots": k,
+                "accuracy": acc,
+                "correct": sum(x.correct for x in scores),
+                "prompt_tokens_mean": tokens,
+                "n_held_out": len(held),
+            }
+        )
     # best accuracy; ties go to the shorter prompt
     best = max(trials, key=lambda t: (t["accuracy"], -t["prompt_tokens_mean"]))
     return {"trials": trials, "best": best, "shots": [e.model_dump() for e in pool[: best["shots"]]]}

@@ -22,7 +22,35 @@ STOP_REASONS = {
     "budget": "the budget would have been exceeded by the next paid call",
     "no_failures_to_target": "no failures left to target with more data",
     "stopped_by_you": "you stopped before another round",
+    "approach:few-shot": "the decision was a prompt with some of your examples in it: nothing to train",
+    "approach:prompt": "the decision was a better prompt: nothing to train",
+    "approach:rag": "the decision was retrieval over your documents: nothing to train",
 }
+
+
+def prompt_plain(result: dict | None) -> dict | None:
+    """The prompt branch's result in plain words (how the chosen prompt did on the person's held-out
+    examples), in the shape of the evaluation's plain summary. Pure."""
+    best = (result or {}).get("best") or {}
+    n = best.get("n_held_out")
+    if not n or best.get("accuracy") is None:
+        return None
+    shots, acc, right = best.get("shots", 0), best["accuracy"], best.get("correct")
+    with_ = f"your prompt with {shots} of your examples in it" if shots else "your instructions alone"
+    got = f"got {right} of {n}" if right is not None else f"scored {acc:.0%} on"
+    sentence = (
+        f"With {with_}, the base model {got} of your other examples fully right"
+        + (f" ({acc:.0%} on average)" if right is not None else "")
+        + ". No model was trained."
+    )
+    good = (right / n if right is not None else acc) >= 0.8
+    rec = (
+        "Use this prompt (prompt.md) with your model."
+        if good
+        else "Use this prompt for now, but check its answers: it is often wrong. Collect about 50 examples "
+        "and run again — with that many, a fine-tuned model can do better."
+    )
+    return {"sentence": sentence, "recommendation": rec, "status": "none", "kind": "prompt"}
 
 
 def summarize(run, state: AgentState) -> dict:
@@ -121,6 +149,10 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     elif (run.path / "export").exists():
         artifacts["export"] = str(run.path / "export")
     plain = summary.get("plain") or {}
+    if not plain and state.get("approach") in ("prompt", "few-shot"):
+        from agent.artifacts import load_step
+
+        plain = prompt_plain(load_step(run, 0, "prompt")) or {}
     lines = [f"# tunewise run {run.id}", "", f"**Task:** {state['task']['spec']}", ""]
     if plain:
         lines += [f"**{plain['sentence']}**", "", f"**What to do:** {plain['recommendation']}", ""]
@@ -204,6 +236,7 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         run.path / "summary.json",
         {
             "stop_reason": reason,
+            "plain": plain or None,
             "summary": summary,
             "artifacts": artifacts,
             "history": state.get("history", []),

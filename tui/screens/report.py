@@ -132,7 +132,7 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
         except Exception:  # noqa: BLE001
             summary = {}
     eval_dir = _eval_dir(run_path, summary)
-    plain = load_plain_summary(eval_dir, run_path) if eval_dir else None
+    plain = load_plain_summary(eval_dir, run_path) if eval_dir else summary.get("plain")
     lines += plain_markdown(plain)
     approach = values.get("approach") or summary.get("approach")
     if (run_path / "decision.json").exists() and not approach:
