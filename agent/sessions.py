@@ -80,7 +80,11 @@ def list_sessions(workspace: Workspace) -> list[dict]:
                     "id": tid,
                     "next": list(snap.next),
                     "status": values.get("status")
-                    or ("waiting" if pending else ("running" if snap.next else "done")),
+                    or (
+                        "waiting"
+                        if pending
+                        else (_running_or_stopped(workspace, tid) if snap.next else "done")
+                    ),
                     "approach": values.get("approach"),
                     "iteration": values.get("iteration"),
                     "stop_reason": values.get("stop_reason"),
@@ -93,6 +97,18 @@ def list_sessions(workspace: Workspace) -> list[dict]:
             )
     rows.sort(key=lambda r: r.get("updated") or "", reverse=True)
     return rows
+
+
+def _running_or_stopped(workspace, run_id: str) -> str:
+    """A session with steps left is "running" only while some process holds its run; after a quit or a
+    kill it is "stopped" (resume continues it)."""
+    from tools.workspace import RunLock
+
+    try:
+        held = RunLock(workspace.run(run_id).path).held_by_someone()
+    except Exception:  # noqa: BLE001 - an odd id or folder: say what the graph says
+        return "running"
+    return "running" if held else "stopped"
 
 
 def stopped_on(snap) -> tuple[str | None, str | None]:

@@ -198,3 +198,37 @@ def test_lock_is_reentrant_within_a_process(tmp_path):
     with open(tmp_path / "lock") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def test_a_run_reads_as_running_only_while_someone_holds_it(tmp_path):
+    """`sessions` and Home listed a quit session as "running" because its lock file stayed behind."""
+    import subprocess
+    import sys
+
+    from tools.workspace import RunLock
+
+    run_dir = tmp_path / "r1"
+    run_dir.mkdir()
+    lock = RunLock(run_dir)
+    assert not lock.held_by_someone()  # no lock file yet
+    with RunLock(run_dir):
+        assert lock.held_by_someone()  # this process works on it
+    assert (run_dir / "lock").exists() and not lock.held_by_someone()  # a stale file is not a holder
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys,time; from tools.workspace import RunLock; "
+            f"RunLock({str(run_dir)!r}).acquire(); print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert lock.held_by_someone()  # another process holds it
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    assert not lock.held_by_someone()  # its holder exited: the OS dropped the flock

@@ -159,6 +159,24 @@ class RunLock:
             self._acquired = True
         return self
 
+    def held_by_someone(self) -> bool:
+        """Is the run being worked on right now (by this process or another)? Probes the flock without
+        taking it for long; a holder that died released it, so a stale `lock` file reads as free."""
+        import fcntl
+
+        with RunLock._held_lock:
+            if self._key in RunLock._held:
+                return True
+        if not self.path.exists():
+            return False
+        with open(self.path, "a+") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return False
+
     def release(self) -> None:
         if not self._acquired:
             return

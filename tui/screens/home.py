@@ -29,6 +29,8 @@ def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
         r = by_id.pop(s["id"], {})
         waiting = WAITING.get(s.get("pending") or "", "")
         state = f"waiting: {waiting}" if waiting else (s.get("status") or "?")
+        if state == "stopped":
+            state = "stopped (Enter resumes)"  # quit or killed mid-step: nothing is running it
         if s.get("stop_reason"):
             state = f"{state} ({s['stop_reason']})"
         if s.get("error"):
@@ -128,7 +130,11 @@ class HomeScreen(Screen):
                 r["state"] = STOPPED
                 r["error"] = r.get("error") or errors[r["id"]]
             # working now, or training in the background after a quit: Enter opens its live screen
-            note = self.app.session_note(r["id"]) if r["resumable"] and hasattr(self.app, "session_note") else None
+            note = (
+                self.app.session_note(r["id"])
+                if r["resumable"] and hasattr(self.app, "session_note")
+                else None
+            )
             if note:
                 r["state"] = note
         self.rows = msg.rows
