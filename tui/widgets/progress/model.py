@@ -169,10 +169,11 @@ class StepProgress:
                 self.planned = int(c.group(1))
         if i := _ITER.search(message):
             self.iteration = int(i.group(1))
-        if step == "generate" and self.phase is None:
-            self._phase("inputs", now)
-        if step == "generate" and self.total is None:
-            self.total = self.planned  # the plan until the events say otherwise
+        if step == "generate":
+            if self.phase is None:
+                self._phase("inputs", now)
+            if self.total is None:
+                self.total = self.planned  # the plan until the events say otherwise
         elif step == "evaluate" and self.phase is None:
             self._phase("generate", now)
 
