@@ -96,6 +96,21 @@ def test_evaluation_names_each_system_in_plain_words():
     assert p.finished and not p.active
 
 
+def test_the_critique_counts_the_teachers_second_answers():
+    from tui.widgets.progress import StepProgress
+
+    p = StepProgress()
+    p.apply("status", {"message": "critique: 12 examples — validators only"}, now=0.0)
+    assert p.counts_line(now=1.0).startswith("12 examples to check")
+    for done in (0, 4):
+        p.apply(
+            "progress", {"step": "critique", "stage": "second answers", "done": done, "total": 10}, 4.0 * done
+        )
+    assert p.activity() == "Checking the teacher's answers: asking it again to see if it agrees"
+    assert (p.done, p.total, p.rate()) == (4, 10, 0.25)
+    assert p.counts_line(now=16.0).startswith("4/10 answers") and "about 24s left" in p.counts_line(now=16.0)
+
+
 # ---------------------------------------------------------------- the screens (events posted)
 async def test_progress_screen_counts_move_as_events_arrive_and_the_header_never_shows_none(workspace):
     from tui.messages import AgentEvent

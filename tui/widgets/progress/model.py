@@ -29,6 +29,11 @@ ACTIVITY = {
     ("generate", "inputs"): "Writing practice questions with the teacher model",
     ("generate", "answers"): "Writing the teacher's answers to the practice questions",
     ("critique", None): "Checking the teacher's answers",
+    ("critique", "second answers"): "Checking the teacher's answers: asking it again to see if it agrees",
+    (
+        "critique",
+        "third answers",
+    ): "Checking the teacher's answers: a third answer where the first two disagree",
     ("train", None): "Training the model on the reviewed examples",
     ("evaluate", "generate"): "Testing the tuned model against your prompt",
     ("evaluate", "judge"): "Judging every answer against your task",
@@ -41,6 +46,8 @@ SHORT = {
     ("generate", "inputs"): "Writing practice questions",
     ("generate", "answers"): "Writing the teacher's answers",
     ("critique", None): "Checking the teacher's answers",
+    ("critique", "second answers"): "Checking answers (second opinion)",
+    ("critique", "third answers"): "Checking answers (third opinion)",
     ("train", None): "Training",
     ("evaluate", "generate"): "Testing",
     ("evaluate", "judge"): "Judging answers",
@@ -126,6 +133,8 @@ class StepProgress:
                 self._generation(data, now)
             elif self.step == "evaluate":
                 self._evaluation(data, now)
+            elif self.step == "critique":
+                self._counted_stage(data, now)
             self.last_event_at = now
         elif kind == "train":
             if self.step != "train":
@@ -219,6 +228,16 @@ class StepProgress:
         self.journal = {"inputs": accepted_inputs, "answers": answers}
         self._generation_done()
 
+    def _counted_stage(self, ev: dict, now: float) -> None:
+        """A step's stage with done/total (the critique's second and third teacher answers)."""
+        stage = ev.get("stage")
+        if stage and stage != self.phase:
+            self._phase(stage, now, done0=_int(ev.get("done")) or 0)
+        if ev.get("done") is not None:
+            self.done = int(ev["done"])
+        if ev.get("total") is not None:
+            self.total = int(ev["total"])
+
     def _evaluation(self, ev: dict, now: float) -> None:
         stage = ev.get("stage")
         if stage == "generate":
@@ -269,9 +288,11 @@ class StepProgress:
         """What is being done now, in plain words."""
         if self.step is None:
             return "Continuing from the last checkpoint…"
-        text = ACTIVITY.get((self.step, self.phase)) or ACTIVITY.get((self.step, None))
+        text = ACTIVITY.get((self.step, self.phase))
         if text is None:
-            text = self.message or self.step
+            text = ACTIVITY.get((self.step, None)) or self.message or self.step
+            if self.phase and self.step == "critique":
+                text += f" ({self.phase})"
         if self.step == "evaluate" and self.phase == "generate" and self.system:
             k = self.systems.index(self.system) + 1 if self.system in self.systems else len(self.systems)
             of = f" of {self.n_systems}" if self.n_systems else ""
@@ -288,6 +309,8 @@ class StepProgress:
     def unit(self) -> str:
         if self.step == "generate" and self.phase == "inputs":
             return "questions"
+        if self.step == "critique" and self.phase:
+            return "answers"
         return UNITS.get(self.step or "", "items")
 
     def rate(self) -> float | None:
