@@ -204,6 +204,7 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             spec,
             judge=judge,
             teacher=ctx.provider("teacher", spec, run.id),
+            repair_max_tokens=64 if ctx.quick else 256,
             on_progress=lambda ev: ctx.emit("progress", step="critique", **ev),
         )
         kept, hard = hardness_filter(kept, spec, student=ctx.provider("student", spec, run.id))

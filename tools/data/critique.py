@@ -194,6 +194,10 @@ def self_consistency(
     if not idx:
         return rows, {}
     shots = [e.model_dump() for e in balanced_order(spec.examples, spec)]
+    # an answer far longer than any first answer cannot agree with it: cap like the evaluation does
+    # (≈3 characters a token, twice the longest, some slack) — a weak teacher rambles to the limit
+    longest = max((len(answer_text(rows[i])) for i in idx), default=0)
+    max_tokens = min(max_tokens, 32 + 2 * (longest // 3))
     half = max(1, len(shots) // 2)
     variants = [shots[half:] + shots[:half], list(reversed(shots))]  # other order, other nearest examples
     schema = spec.output.json_schema if spec.output.format == "json" else None
