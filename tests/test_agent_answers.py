@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from langgraph.types import Command
+from test_tui_helpers import ANSWERED_CITIES as ANSWERED
 
 from agent.answers import (
     parse_change,
@@ -126,16 +127,6 @@ def test_no_examples_recommends_a_better_prompt_and_how_many_to_collect():
 
 
 # ------------------------------------------------------------------ the interview node
-ANSWERED = {
-    "spec": "Extract the city from a sentence as JSON.",
-    "problem": "",
-    "knowledge_needed": "no",
-    "examples": 0,
-    "prompted_success": "20%",
-    "goals": ["format"],
-    "volume": "",
-    "constraints": "",
-}
 
 
 def session_at(workspace, answers: dict, *, run_id: str = "answers-run", output=None) -> str:

@@ -182,3 +182,17 @@ def write_eval(ws: Workspace, run_id: str = RUN_ID, version: str = "v1") -> Path
     )
     atomic_write_jsonl(d / "outputs.jsonl", rows)
     return d
+
+
+# Every interview question answered for the "cities" task (no examples, JSON answers): the graph goes
+# straight on to the decision. Shared by the tests that need a session past its interview.
+ANSWERED_CITIES = {
+    "spec": "Extract the city from a sentence as JSON.",
+    "problem": "",
+    "knowledge_needed": "no",
+    "examples": 0,
+    "prompted_success": "20%",
+    "goals": ["format"],
+    "volume": "",
+    "constraints": "",
+}

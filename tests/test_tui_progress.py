@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 
-from test_tui_helpers import RUN_ID, make_run
+from test_tui_helpers import ANSWERED_CITIES, RUN_ID, make_run
 from test_tui_screens import SIZE, capture_answers, wait_for
 
 from tui.app import TunewiseApp
@@ -271,16 +271,7 @@ def _session_at_decision(workspace) -> tuple[str, dict]:
     spec = TaskSpec(name="cities", spec="Extract the city from a sentence as JSON.", budget=None)
     run = create_run_for(workspace, spec, run_id="quit-run")
     state = initial_state(run.id, spec, headless=False, options={"smoke": True})
-    state["answers"] = {
-        "spec": spec.spec,
-        "problem": "",
-        "knowledge_needed": "no",
-        "examples": 0,
-        "prompted_success": "20%",
-        "goals": ["format"],
-        "volume": "",
-        "constraints": "",
-    }
+    state["answers"] = dict(ANSWERED_CITIES)
     state["task"]["budget"] = 1.0
     state["task"]["output"] = {"format": "json"}
     out = drive(workspace, run.id, state, AgentContext(workspace))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from test_tui_helpers import write_critiqued
+from test_tui_helpers import ANSWERED_CITIES, write_critiqued
 from test_tui_screens import SIZE, wait_for
 
 from tui.app import TunewiseApp
@@ -26,16 +26,7 @@ def _session_at_review(workspace) -> str:
     spec = TaskSpec(name="cities", spec="Extract the city from a sentence as JSON.", budget=None)
     run = create_run_for(workspace, spec, run_id="review-run")
     state = initial_state(run.id, spec, headless=False)
-    state["answers"] = {
-        "spec": spec.spec,
-        "problem": "",
-        "knowledge_needed": "no",
-        "examples": 0,
-        "prompted_success": "20%",
-        "goals": ["format"],
-        "volume": "",
-        "constraints": "",
-    }
+    state["answers"] = dict(ANSWERED_CITIES)
     state["task"]["budget"] = 1.0
     state["task"]["output"] = {"format": "json"}  # the answer shape is known: not asked
     out = drive(workspace, run.id, state, AgentContext(workspace))
