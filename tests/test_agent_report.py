@@ -35,7 +35,9 @@ def _finish(workspace, status: str, stop_reason: str | None):
 def test_a_failed_run_says_why_it_stopped_and_what_to_do_never_serve(workspace, stop_reason):
     run, out, text = _finish(workspace, "fail", stop_reason)
     lines = text.splitlines()
-    assert lines[4].startswith("**The tuned model got 6 of 10 orders fully right; your prompt with 6 examples")
+    assert lines[4].startswith(
+        "**The tuned model got 6 of 10 orders fully right; your prompt with 6 examples"
+    )
     assert "**What to do:** Keep using your prompt with 6 examples for now." in text
     assert "**Stopped because:** the run finished its steps before the criteria were met" in text
     assert "tunewise serve" not in text and "Serve" not in text and "## Not ready to serve" in text
