@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from agent.rates import estimate_path as estimate  # the estimate from this machine's rates
+
 APPROACHES = ("prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune")
 BEHAVIOUR_GOALS = ("format", "style", "terminology", "latency", "cost", "privacy")
 ANSWER_KEYS = (
@@ -273,32 +275,6 @@ def next_steps(approach: str) -> list[str]:
         ],
     }
     return steps[approach]
-
-
-def estimate(
-    approach: str,
-    *,
-    n_examples: int = 200,
-    teacher: str = "local:embedded",
-    prices=None,
-    tokens_per_example: int = 180,
-    epochs: int = 3,
-    rates: dict | None = None,
-) -> dict[str, Any]:
-    """Tokens, dollars and minutes for the recommended path on this machine (CPU or GPU, said so), from
-    `rates` measured here (agent.rates.machine_rates) or, until measured, benchmark figures — shown with
-    the assumptions and where each rate came from."""
-    from agent.rates import estimate_path
-
-    return estimate_path(
-        approach,
-        n_examples=n_examples,
-        teacher=teacher,
-        prices=prices,
-        tokens_per_example=tokens_per_example,
-        epochs=epochs,
-        rates=rates,
-    )
 
 
 def _knowledge_reason(a: Answers) -> str:
