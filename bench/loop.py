@@ -233,6 +233,16 @@ class Child:
         return last[:300] or "no output"
 
 
+def run_child(cmd: list[str], cwd: Path, env: dict, log: Path, prefix: str, echo: bool, timeout) -> int:
+    """Run `cmd` as a Child and wait for its exit code; Ctrl-C stops it before passing on."""
+    child = Child(cmd, cwd=cwd, env=env, log=log, prefix=prefix, echo=echo)
+    try:
+        return child.wait(timeout)
+    except KeyboardInterrupt:
+        child.stop()
+        raise
+
+
 def cache_rows(home: Path, until: float | None = None) -> int:
     """Responses in the workspace's cache (written up to `until`, a Unix time): the provider calls made."""
     db = home / ".tunewise" / "cache" / "llm.sqlite"
@@ -370,12 +380,7 @@ def run_task(name: str, args, stamp: str, workdir: Path) -> dict:
         res["command"] = " ".join(["tunewise", *cmd[len(tunewise_cmd()) :]])
         print(f"── {name}: {res['command']}  (workspace {home})", flush=True)
         t0 = time.time()
-        child = Child(cmd, cwd=home, env=env, log=log, prefix=f"[{name}] ", echo=not args.quiet)
-        try:
-            rc = child.wait(timeout)
-        except KeyboardInterrupt:
-            child.stop()
-            raise
+        rc = run_child(cmd, home, env, log, f"[{name}] ", not args.quiet, timeout)
         t1 = time.time()
     res["loop_s"] = t1 - t0
     res["steps"] = step_times(run_dir, t0, t1)
@@ -421,12 +426,7 @@ def run_task(name: str, args, stamp: str, workdir: Path) -> dict:
     print(f"── {name}: {res['eval_command']}", flush=True)
     calls_before = cache_rows(home)
     t2 = time.time()
-    child = Child(ecmd, cwd=home, env=env, log=log, prefix=f"[{name} eval] ", echo=not args.quiet)
-    try:
-        rc = child.wait(timeout)
-    except KeyboardInterrupt:
-        child.stop()
-        raise
+    rc = run_child(ecmd, home, env, log, f"[{name} eval] ", not args.quiet, timeout)
     res["steps"]["bench eval"] = time.time() - t2
     res["calls_eval"] = cache_rows(home) - calls_before
     report = find_report(run_dir, test) if rc in DONE_CODES else {}
