@@ -269,11 +269,10 @@ def generate_examples(
     seen_texts = [e.input for e in spec.examples] + list(existing_inputs)
     seen_sigs = [minhash(t) for t in seen_texts]
     seed_lengths = [len(t) for t in seen_texts] or [200]
-    user_inputs = load_spec_inputs(spec) if not targeted else []
+    spec_inputs = load_spec_inputs(spec)  # the user's own inputs: answered first, and on-task by definition
+    user_inputs = spec_inputs if not targeted else []
     on_task = (
-        OnTaskModel.fit(
-            [e.input for e in spec.examples] + load_spec_inputs(spec), strictness=on_task_strictness
-        )
+        OnTaskModel.fit([e.input for e in spec.examples] + spec_inputs, strictness=on_task_strictness)
         if on_task_check
         else None
     )
