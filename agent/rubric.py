@@ -176,8 +176,9 @@ def decide(
     elif r_prompt.fired:
         approach = "prompt"
         reasons.append(
-            f"The base model is already right {ps:.0%} of the time with a good prompt (≥"
-            f"{PROMPT_GOOD_ENOUGH:.0%}): improve the prompt instead of training."
+            f"With a good prompt the base model already scores {ps:.0%}"
+            + _fully_right(probe)
+            + f" (≥{PROMPT_GOOD_ENOUGH:.0%}): improve the prompt instead of training."
         )
         if behaviour and (high_volume or privacy):
             reasons.append(
@@ -275,6 +276,16 @@ def next_steps(approach: str) -> list[str]:
         ],
     }
     return steps[approach]
+
+
+def _fully_right(probe: dict | None) -> str:
+    """ ", 3 of 5 of your examples fully right" when the probe measured a partial score (field accuracy,
+    word overlap): a share of fields must not read as a share of answers."""
+    p = probe or {}
+    n, cs = p.get("n_test"), p.get("correct_share")
+    if not n or cs is None or p.get("metric") in (None, "label_accuracy", "exact_match"):
+        return ""
+    return f", with {round(cs * n)} of {n} of your examples fully right"
 
 
 def _knowledge_reason(a: Answers) -> str:

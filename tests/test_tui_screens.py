@@ -647,3 +647,31 @@ async def test_review_says_what_the_checks_removed_before_the_person_looks(works
         assert "10 generated inputs rejected (7 off task, 3 near-duplicates)" in text
         assert "5 answers dropped by the checks (4 inconsistent, 1 incorrect)" in text
         assert "30 made exactly from your examples" in text
+
+
+def test_a_prompt_decision_ends_on_how_the_prompt_did(workspace):
+    """The walk ended a prompt session on files and 'Serve it' with no score: the branch's own result is
+    now said first, in words."""
+    from agent.artifacts import save_step
+    from tui.screens.report import report_markdown
+
+    run = make_run(workspace)
+    save_step(run, 0, "prompt", {"best": {"shots": 4, "accuracy": 0.85, "correct": 2, "n_held_out": 5}})
+    text = report_markdown(RUN_ID, run.path, {"approach": "prompt", "stop_reason": "approach:prompt"})
+    assert text.splitlines()[2] == (
+        "**With your prompt with 4 of your examples in it, the base model got 2 of 5 of your other examples "
+        "fully right (85% on average). No model was trained.**"
+    )
+    assert "Collect about 50 examples" in text and "nothing to train" in text
+
+
+def test_the_prompt_verdict_never_reads_a_field_share_as_answers_right():
+    from agent.rubric import Answers, decide
+
+    probe = {"measured": True, "prompted_success": 0.9, "correct_share": 0.6, "n_test": 5}
+    probe |= {"metric": "json_field_accuracy"}
+    d = decide(Answers(spec="orders", examples=10, goals=["format"], prompted_success=0.9), probe=probe)
+    assert d.approach == "prompt"
+    assert d.reasons[0].startswith(
+        "With a good prompt the base model already scores 90%, with 3 of 5 of your examples fully right"
+    )

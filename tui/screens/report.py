@@ -44,6 +44,19 @@ def wrapped_command(cmd: str, width: int = 60) -> str:
     return " \\\n  --".join(parts)
 
 
+def _prompt_plain(run_path: Path) -> dict | None:
+    """A prompt/few-shot decision ends in its branch, before the run's report: how the chosen prompt did
+    on the person's other examples, from the branch's own result."""
+    from agent.nodes.report import prompt_plain
+    from tools.workspace import read_json
+
+    p = run_path / "work" / "iter0" / "prompt.json"
+    try:
+        return prompt_plain(read_json(p)) if p.exists() else None
+    except Exception:  # noqa: BLE001 - a half-written file: the report still opens
+        return None
+
+
 def plain_markdown(plain: dict | None) -> list[str]:
     """The evaluation's plain sentence and what to do, first thing in every report."""
     if not plain:
@@ -132,7 +145,11 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
         except Exception:  # noqa: BLE001
             summary = {}
     eval_dir = _eval_dir(run_path, summary)
-    plain = load_plain_summary(eval_dir, run_path) if eval_dir else summary.get("plain")
+    plain = (
+        load_plain_summary(eval_dir, run_path)
+        if eval_dir
+        else (summary.get("plain") or _prompt_plain(run_path))
+    )
     lines += plain_markdown(plain)
     approach = values.get("approach") or summary.get("approach")
     if (run_path / "decision.json").exists() and not approach:
