@@ -8,7 +8,7 @@ import pytest
 from test_train_run import write_data
 
 from tools.errors import UserError
-from tools.train.config import TrainConfig
+from tools.train.config import TrainConfig, short_system_prompt, trained_system_prompt
 from tools.train.progress import ProgressState, format_duration, sparkline
 from tools.train.runner import (
     check_dataset,
@@ -144,6 +144,64 @@ def test_prompt_completion_split_keeps_the_system_prompt():
     pc = row_to_prompt_completion(row, system_prompt="S")
     assert pc["prompt"] == [{"role": "system", "content": "S"}, {"role": "user", "content": "q"}]
     assert pc["completion"] == [{"role": "assistant", "content": "a"}]
+
+
+def test_the_tuned_model_is_trained_with_the_short_prompt_that_replaces_the_full_one():
+    full = (
+        "Read the order and reply with only a JSON object with the keys item, size, quantity and milk. " * 3
+    )
+    line = "Turn a cafe order into a JSON object."
+    words = lambda t: len(t.split())  # noqa: E731 - a token counter for the rule
+    assert short_system_prompt(full, line, words)[0] == line
+    assert short_system_prompt(line + " Be brief.", line, words)[0] == line + " Be brief."  # not 2x longer
+    assert short_system_prompt(full, "Orders.", words)[0] == full  # a description too short to instruct
+    assert short_system_prompt(None, line, words)[0] is None
+    row = {
+        "messages": [
+            {"role": "system", "content": full},
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": "a"},
+        ]
+    }
+    assert row_to_prompt_completion(row, line, replaces=full)["prompt"][0]["content"] == line
+    general = {**row, "messages": [{"role": "system", "content": "You are helpful."}, *row["messages"][1:]]}
+    assert (
+        row_to_prompt_completion(general, line, replaces=full)["prompt"][0]["content"] == "You are helpful."
+    )
+
+
+def test_prepare_picks_the_spec_line_as_the_tuned_prompt_and_the_evaluation_sends_it(workspace):
+    from test_train_run import SYSTEM
+
+    from tools.evals.systems import tuned_system
+    from tools.spec import parse_spec_dict
+
+    run = workspace.create_run("short")
+    write_data(run)
+    long_system = (
+        SYSTEM
+        + " Answer with the city's name exactly as it is written in the sentence, never translated, never abbreviated, and never with the country."
+    )
+    for split in ("train", "val"):
+        f = run.path / "data" / "v1" / f"{split}.jsonl"
+        f.write_text(f.read_text().replace(json.dumps(SYSTEM)[1:-1], long_system))
+    spec_dict = {"spec": "Find the city the traveller went to, as JSON.", "system_prompt": long_system}
+    spec_dict["examples"] = [{"input": "I flew to Oslo.", "output": '{"city": "Oslo"}'}]
+    import yaml
+
+    run.spec_path.write_text(yaml.safe_dump(spec_dict))
+    out = prepare_training(run, workspace=workspace)
+    doc = json.loads((out / "config.json").read_text())
+    assert doc["system_prompt"] == spec_dict["spec"] and doc["replaces_system_prompt"] == long_system
+    assert "tokens shorter" in doc["reasons"]["system_prompt"]
+    (out / "adapter").mkdir()
+    assert trained_system_prompt(out / "adapter") == spec_dict["spec"]
+    system = tuned_system("v1", out / "adapter", parse_spec_dict(spec_dict))
+    assert system.system_prompt == spec_dict["spec"] and not system.use_row_system
+    # a user's own choice wins and still replaces the full prompt in the rows
+    mine = prepare_training(run, overrides={"system_prompt": "Cities as JSON."}, workspace=workspace)
+    doc = json.loads((mine / "config.json").read_text())
+    assert doc["system_prompt"] == "Cities as JSON." and doc["replaces_system_prompt"] == long_system
 
 
 def test_progress_state_and_sparkline():

@@ -420,6 +420,7 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         from tools.data.coverage import balanced_order
         from tools.evals import SystemSpec
         from tools.evals import evaluate as run_eval
+        from tools.train.config import trained_system_prompt
 
         student = spec.student.model or "embedded"
         systems = [
@@ -441,7 +442,8 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                     kind="tuned",
                     provider="local",
                     model=student,
-                    system_prompt=spec.effective_system_prompt,
+                    system_prompt=trained_system_prompt(run.path / "train" / prev / "adapter")
+                    or spec.effective_system_prompt,
                     adapter=str(run.path / "train" / prev / "adapter"),
                 )
             )
@@ -451,7 +453,8 @@ def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 kind="tuned",
                 provider="local",
                 model=student,
-                system_prompt=spec.effective_system_prompt,
+                system_prompt=trained_system_prompt(run.path / "train" / state["train_version"] / "adapter")
+                or spec.effective_system_prompt,
                 adapter=str(run.path / "train" / state["train_version"] / "adapter"),
             )
         )

@@ -230,14 +230,18 @@ def rag_system(
 def tuned_system(
     version: str, adapter: str | Path, spec, *, model: str | None = None, max_tokens: int = 256
 ) -> SystemSpec:
-    """A trained adapter, prompted zero-shot with the system prompt it was trained with."""
+    """A trained adapter, prompted zero-shot with the system prompt it was trained with (its training
+    config says which; an adapter from elsewhere gets each test row's own system message)."""
+    from tools.train.config import trained_system_prompt
+
+    trained = trained_system_prompt(adapter)
     return SystemSpec(
         f"tuned-{version}",
         "tuned",
         model=model,
         adapter=str(adapter),
-        system_prompt=spec.effective_system_prompt,
-        use_row_system=True,
+        system_prompt=trained or spec.effective_system_prompt,
+        use_row_system=trained is None,
         max_tokens=max_tokens,
         notes=["zero-shot with the training system prompt"],
     )

@@ -329,6 +329,10 @@ def create_app(
         provider = _load_provider(model, adapter, dtype, batch_size)
     model_id = served_model_id(model, adapter or getattr(provider, "adapter", None), name)
     accepted_ids = {model_id, model or "embedded"}
+    from tools.train.config import trained_system_prompt
+
+    # a tuned adapter answers best with the system prompt it was trained with: requests without one get it
+    default_system = trained_system_prompt(adapter or getattr(provider, "adapter", None))
     created = int(time.time())
     context_length = provider.context_length
     model_lock = threading.Lock()
@@ -406,6 +410,8 @@ def create_app(
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise BadRequest("the request body is not valid JSON") from None
         req = parse_chat_request(body)
+        if default_system and req.messages[0]["role"] != "system":
+            req.messages.insert(0, {"role": "system", "content": default_system})
         if req.model not in accepted_ids:
             raise BadRequest(
                 f"model {req.model!r} not found; this server serves {model_id!r}",

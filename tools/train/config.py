@@ -42,7 +42,13 @@ class TrainConfig:
     data_version: str | None = _f(None, "data version (vN) under runs/<id>/data/")
     data_dir: str | None = _f(None, "absolute path of the data version directory (set by the runner)")
     system_prompt: str | None = _f(
-        None, "system prompt added to rows that have none (SmolLM2 otherwise inserts its own default)"
+        None,
+        "the system prompt the tuned model is trained and served with: added to rows that have none "
+        "(SmolLM2 otherwise inserts its own default) and replacing `replaces_system_prompt` (auto: the "
+        "task's one-line description when its system prompt is much longer)",
+    )
+    replaces_system_prompt: str | None = _f(
+        None, "the task's full system prompt; training rows that carry it get `system_prompt` instead"
     )
     # method
     method: str = _f(
@@ -497,3 +503,39 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
         if isinstance(data.get(key), dict) and len(data) == 1:
             data = data[key]
     return data
+
+
+def trained_system_prompt(adapter: str | os.PathLike | None) -> str | None:
+    """The system prompt an adapter was trained with (its training config, or an export's manifest):
+    the prompt to send it, since a model behaves best on the prompt it saw in training."""
+    if not adapter:
+        return None
+    import json
+
+    a = Path(adapter)
+    for f, key in ((a.parent / "config.json", "data_version"), (a.parent / "export.json", "train_version")):
+        try:
+            doc = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and key in doc and isinstance(doc.get("system_prompt"), str):
+            return doc["system_prompt"] or None
+    return None
+
+
+def short_system_prompt(full: str | None, description: str | None, count_tokens) -> tuple[str | None, str]:
+    """(the system prompt to train the tuned model with, why). A fine-tuned model learns the
+    instructions from its data, so when the task has a one-line description much shorter than its
+    system prompt (≤ half the tokens), the tuned model is trained and served with the description:
+    every request is shorter (the seeds: fine-tuning "eliminates long system prompts")."""
+    if not full:
+        return None, "no system prompt in the task"
+    if description and description.strip() != full.strip():
+        nf, nd = count_tokens(full), count_tokens(description)
+        if len(description.split()) >= 5 and 2 * nd <= nf:
+            return description.strip(), (
+                f"the task's one-line description ({nd} tokens) instead of its {nf}-token system prompt: "
+                "the tuned model learns the instructions from its data, so every request is "
+                f"{nf - nd} tokens shorter (set training.overrides.system_prompt to keep another)"
+            )
+    return full, "the task's system prompt (already short)"

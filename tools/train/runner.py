@@ -193,19 +193,19 @@ def _as_run(run: Run | str, workspace: Workspace | None = None) -> Run:
     return (workspace or Workspace()).get_run(run)
 
 
-def _spec_bits(run: Run) -> tuple[str | None, dict]:
-    """(system prompt, training overrides) from the run's spec.yaml when there is one."""
+def _spec_bits(run: Run) -> tuple[str | None, str | None, dict]:
+    """(full system prompt, one-line description, training overrides) from the run's spec.yaml."""
     if not run.spec_path.exists():
-        return None, {}
+        return None, None, {}
     try:
         from tools.spec import load_spec
 
         spec = load_spec(run.spec_path)
     except Exception:  # noqa: BLE001 - a spec problem is reported by the commands that own it
-        return None, {}
+        return None, None, {}
     training = getattr(spec, "training", None)
     overrides = dict(getattr(training, "overrides", None) or {}) if training is not None else {}
-    return spec.effective_system_prompt, overrides
+    return spec.effective_system_prompt, spec.spec, overrides
 
 
 def _data_system_prompt(data_dir: Path) -> str | None:
@@ -228,7 +228,7 @@ def plan_training(
 ) -> tuple[TrainConfig, dict]:
     """The config a training would use (auto + spec + file + flag overrides) and its record; writes nothing."""
     from tools.llm.embedded import resolve_model_path
-    from tools.train.config import detect_hardware
+    from tools.train.config import detect_hardware, short_system_prompt
 
     run = _as_run(run, workspace)
     data_dir = run.version_dir("data", data_version)
@@ -244,7 +244,7 @@ def plan_training(
     info = read_model_info(model_path)
     hw = hardware or detect_hardware()
     cfg = auto_config(stats, model, hw, info)
-    spec_system, spec_overrides = _spec_bits(run)
+    spec_system, spec_line, spec_overrides = _spec_bits(run)
     cfg = apply_overrides(cfg, spec_overrides, source="spec.yaml training.overrides")
     if config_file:
         cfg = apply_overrides(
@@ -254,7 +254,13 @@ def plan_training(
     if processes != 1:
         cfg = apply_overrides(cfg, {"processes": processes}, source="--processes")
     cfg.data_version, cfg.data_dir = data_dir.name, str(data_dir.resolve())
-    cfg.system_prompt = cfg.system_prompt or _data_system_prompt(data_dir) or spec_system
+    full = spec_system or _data_system_prompt(data_dir)
+    if cfg.system_prompt is None:  # not set by an override: the tuned model's own (shorter) prompt
+        cfg.system_prompt, cfg.reasons["system_prompt"] = short_system_prompt(
+            full, spec_line, lambda t: len(tok(t)["input_ids"])
+        )
+    if cfg.system_prompt and full and full != cfg.system_prompt:
+        cfg.replaces_system_prompt = full
     if cfg.backend != "local":
         raise UserError(
             f"backend {cfg.backend!r} is a managed API",

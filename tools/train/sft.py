@@ -71,24 +71,32 @@ def make_event(event: str, **fields: Any) -> dict:
 
 
 # ----------------------------------------------------------------- data
-def row_to_prompt_completion(row: dict, system_prompt: str | None = None) -> dict:
+def row_to_prompt_completion(
+    row: dict, system_prompt: str | None = None, replaces: str | None = None
+) -> dict:
     """Chat row → TRL conversational prompt/completion: loss on the final assistant answer only.
+    A row without a system message gets `system_prompt`; one whose system message is `replaces` (the
+    task's full prompt) gets `system_prompt` instead (the tuned model's shorter prompt).
 
     SmolLM2's chat template lacks `{% generation %}` markers, so `assistant_only_loss` cannot work;
     a prompt/completion split gives the same masking (and was faster here)."""
     msgs = [{"role": m["role"], "content": m["content"]} for m in row["messages"]]
     if system_prompt and msgs[0]["role"] != "system":
         msgs.insert(0, {"role": "system", "content": system_prompt})  # else the template adds its own default
+    elif system_prompt and replaces and msgs[0]["content"] == replaces:
+        msgs[0]["content"] = system_prompt
     return {"prompt": msgs[:-1], "completion": msgs[-1:]}
 
 
-def load_split(data_dir: Path, split: str, system_prompt: str | None = None) -> list[dict]:
+def load_split(
+    data_dir: Path, split: str, system_prompt: str | None = None, replaces: str | None = None
+) -> list[dict]:
     from tools.workspace import read_jsonl
 
     path = Path(data_dir) / f"{split}.jsonl"
     if not path.exists():
         return []
-    return [row_to_prompt_completion(r, system_prompt) for r in read_jsonl(path)]
+    return [row_to_prompt_completion(r, system_prompt, replaces) for r in read_jsonl(path)]
 
 
 # ----------------------------------------------------------------- checkpoints and events
@@ -443,8 +451,8 @@ def train(out_dir: Path, resume: bool = False) -> int:
         torch.manual_seed(cfg.seed)
         if not on_cuda:
             torch.set_num_threads(pick_cpu_threads())
-        train_rows = load_split(Path(cfg.data_dir), "train", cfg.system_prompt)
-        val_rows = load_split(Path(cfg.data_dir), "val", cfg.system_prompt)
+        train_rows = load_split(Path(cfg.data_dir), "train", cfg.system_prompt, cfg.replaces_system_prompt)
+        val_rows = load_split(Path(cfg.data_dir), "val", cfg.system_prompt, cfg.replaces_system_prompt)
         from datasets import Dataset
         from transformers import EarlyStoppingCallback
         from trl import SFTTrainer
