@@ -89,3 +89,40 @@ def test_a_label_that_contradicts_the_input_is_flagged():
         ("incorrect", "the input says 'billing' but the label is 'shipping'")
     ]
     assert check_answer("billing", spec, "billing for shipping is too high") == []  # names both: cannot tell
+
+
+def test_a_teachers_habitual_default_is_flagged_where_the_examples_always_name_the_value():
+    milks = ["none", "oat", "soy", "whole", "almond", "skim"]
+    schema = {"type": "object", "properties": {"size": {"enum": SIZES}, "milk": {"enum": milks}}}
+    spec = parse_spec_dict(ORDERS | {"output": {"format": "json", "schema": schema}})
+    from tools.data.checks import implicit_choices
+
+    # the examples write every milk but "none" ("One medium cappuccino please"), and every size
+    assert implicit_choices(spec) == {"milk": {"none"}, "size": set()}
+    bad = check_answer(
+        '{"item": "latte", "size": "small", "quantity": 1, "milk": "almond"}',
+        spec,
+        "One small latte, no milk",
+    )
+    assert bad == [
+        (
+            "incorrect",
+            "milk is 'almond' but the input does not say 'almond' (your examples leave only 'none' unwritten)",
+        )
+    ]
+    ok = '{"item": "latte", "size": "small", "quantity": 1, "milk": "skim"}'
+    assert check_answer(ok, spec, "a small latte with skimmed milk") == []  # "skim" starts "skimmed"
+    assert check_answer(ok.replace("skim", "none"), spec, "a small latte, black") == []
+    # a size the input does not name has no default in the examples: flagged
+    assert check_answer(ok.replace("small", "large"), spec, "a latte with skim")[0][1].startswith(
+        "size is 'large'"
+    )
+    # a label task whose labels are not written in the inputs gets no such rule
+    routing = parse_spec_dict(
+        {
+            "spec": "route",
+            "examples": [{"input": f"message {i}", "output": lab} for i, lab in enumerate("abab")],
+            "output": {"format": "label", "labels": ["a", "b"]},
+        }
+    )
+    assert implicit_choices(routing) == {}

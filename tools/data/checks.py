@@ -71,12 +71,65 @@ def contradicted_choices(answer_obj, spec: TaskSpec, input_text: str) -> list[st
     return problems
 
 
+def _loosely_mentions(text: str, value: str) -> bool:
+    """`value` starts a word of `text` ("skim" in "skimmed milk", "latte" in "lattes")."""
+    return re.search(rf"(?<!\w){re.escape(value.lower())}", text.lower()) is not None
+
+
+def implicit_choices(spec: TaskSpec) -> dict[str, set[str]]:
+    """For each enum field of the JSON schema whose value the person's examples write in the input in
+    most cases: the values they use without writing them ("black" → milk "none"). Another value of that
+    field must be written in the input. Fields the examples mostly leave unwritten are not listed."""
+    props = (
+        (spec.output.json_schema or {}).get("properties")
+        if isinstance(spec.output.json_schema, dict)
+        else None
+    )
+    if not isinstance(props, dict) or not spec.examples:
+        return {}
+    from tools.data.infer import _json_object
+
+    out: dict[str, set[str]] = {}
+    for field, sub in props.items():
+        enum = sub.get("enum") if isinstance(sub, dict) else None
+        if not isinstance(enum, list) or not all(isinstance(v, str) for v in enum):
+            continue
+        used = []
+        for e in spec.examples:
+            obj = _json_object(e.output)
+            if obj is not None and isinstance(obj.get(field), str):
+                used.append((obj[field], _loosely_mentions(e.input, obj[field])))
+        if len(used) >= 3 and sum(written for _, written in used) >= 0.6 * len(used):
+            out[field] = {v.lower() for v, written in used if not written}
+    return out
+
+
+def unwritten_choices(answer_obj, spec: TaskSpec, input_text: str) -> list[str]:
+    """An enum value the input does not name, in a field where the person's examples always name it
+    except for a few defaults: "milk is 'almond' but the input does not say 'almond' (your examples
+    leave only 'none' unwritten)". Catches a teacher's habitual default. Pure."""
+    if not isinstance(answer_obj, dict):
+        return []
+    problems = []
+    for field, implicit in implicit_choices(spec).items():
+        got = answer_obj.get(field)
+        if isinstance(got, str) and got.lower() not in implicit and not _loosely_mentions(input_text, got):
+            left = (
+                f"leave only {', '.join(map(repr, sorted(implicit)))} unwritten"
+                if implicit
+                else "always name it"
+            )
+            problems.append(f"{field} is {got!r} but the input does not say {got!r} (your examples {left})")
+    return problems
+
+
 def check_answer(answer: str, spec: TaskSpec | None, input_text: str | None = None) -> list[tuple[str, str]]:
     """A list of (category, reason) for every way `answer` breaks the spec's output rules; [] when fine.
 
     With `output.grounded` and the input given, extracted values must occur in the input (catches a teacher
     that copies values from its few-shot examples); and where the input names exactly one allowed value
-    of an enum field or label, the answer must pick that one."""
+    of an enum field or label, the answer must pick that one; an enum value the input does not name is
+    wrong where the person's examples always name it (but for their unwritten defaults)."""
     if spec is None:
         return []
     out = spec.output
@@ -107,6 +160,7 @@ def check_answer(answer: str, spec: TaskSpec | None, input_text: str | None = No
                             )
                         )
                 problems += [("incorrect", p) for p in contradicted_choices(obj, spec, input_text)]
+                problems += [("incorrect", p) for p in unwritten_choices(obj, spec, input_text)]
     elif out.format == "label" and out.labels:
         allowed = {lab.strip().lower() for lab in out.labels}
         if text.lower() not in allowed:
