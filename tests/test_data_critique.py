@@ -276,3 +276,44 @@ def test_self_consistency_keeps_the_majority_of_three_answers():
         and "three different answers" in dropped[0]["reason"]
     )
     assert teacher.asked == {"stable": 1, "flip": 2, "replace": 2, "chaos": 2}  # seeds are never re-asked
+
+
+def test_a_teacher_label_unlike_the_persons_nearest_examples_is_dropped():
+    import pytest
+
+    from tools.data.ontask import neighbour_labels
+    from tools.rag.embeddings import embeddings_available
+
+    if not embeddings_available()[0]:
+        pytest.skip("sentence embeddings not installed (make setup installs them)")
+    examples = [
+        ("I was charged twice for my order, please refund one payment.", "billing"),
+        ("Why is there a fee on my invoice I never agreed to?", "billing"),
+        ("My parcel still hasn't arrived after ten days.", "shipping"),
+        ("Tracking says delivered but nothing is at my door.", "shipping"),
+        ("I can't log in and the password reset email never comes.", "account"),
+        ("Please delete my account and my personal data.", "account"),
+    ]
+    spec = parse_spec_dict(
+        {
+            "spec": "Route a support message to a team.",
+            "examples": [{"input": i, "output": o} for i, o in examples],
+            "output": {"format": "label", "labels": ["billing", "shipping", "account"]},
+        }
+    )
+    late = "The courier lost my package and the delivery is a week late."
+    refund = "I want my money back for the double charge on my card."
+    assert neighbour_labels([late, refund], examples, ["billing", "shipping", "account"]) == [
+        "shipping",
+        "billing",
+    ]
+    rows = [
+        make_row(late, "account", source="teacher"),  # the weak teacher's favourite label: dropped
+        make_row(refund, "billing", source="teacher"),  # agrees with the nearest examples: kept
+        make_row(late, "account", source="augment"),  # the person's or exact data is not second-guessed
+    ]
+    kept, decisions = critique_examples(rows, spec, judge=None, teacher=None, consistency=False)
+    assert [d["action"] for d in decisions] == ["dropped", "kept", "kept"]
+    assert (
+        decisions[0]["reason"] == "the person's examples most like this input are 'shipping', not 'account'"
+    )

@@ -67,6 +67,32 @@ def programmatic_issues(row: dict, spec: TaskSpec) -> list[tuple[str, str]]:
     return issues
 
 
+TRUSTED_SOURCES = ("seed", "golden", "augment", "import")
+
+
+def _nearest_seed_labels(rows: list[dict], spec: TaskSpec) -> list[str | None]:
+    """The label of the person's examples each row's input is clearly nearest to (label tasks)."""
+    if spec.output.format != "label" or not spec.output.labels:
+        return [None] * len(rows)
+    from tools.data.ontask import neighbour_labels
+
+    return neighbour_labels(
+        [user_text(r) for r in rows], [(e.input, e.output) for e in spec.examples], spec.output.labels
+    )
+
+
+def _neighbour_issue(near: str | None, row: dict, spec: TaskSpec, issues: list) -> list[tuple[str, str]]:
+    """A teacher's label that differs from the one the person's nearest examples clearly have."""
+    if near is None or issues or (row.get("metadata") or {}).get("source") in TRUSTED_SOURCES:
+        return []
+    from tools.evals._classification import extract_label
+
+    got = extract_label(answer_text(row), spec.output.labels or [])
+    if got is None or got.lower() == near.lower():
+        return []
+    return [("incorrect", f"the person's examples most like this input are {near!r}, not {got!r}")]
+
+
 def planned_label(row: dict, spec: TaskSpec) -> str | None:
     """The label the input was generated for (from its focus), when the task has labels."""
     if spec.output.format != "label" or not spec.output.labels:
@@ -274,6 +300,9 @@ def critique_examples(
     """
     rows = [with_metadata(r) for r in rows]
     issues = [programmatic_issues(r, spec) for r in rows]
+    near = _nearest_seed_labels(rows, spec)
+    for i, row in enumerate(rows):
+        issues[i] += _neighbour_issue(near[i], row, spec, issues[i])
     unstable: dict[int, str] = {}
     if consistency and teacher is not None:
         rows, unstable = self_consistency(rows, issues, spec, teacher, repair_max_tokens, on_progress)
@@ -306,7 +335,11 @@ def critique_examples(
             [rows[i] for i in bad], [verdicts[i]["reason"] for i in bad], spec, teacher, repair_max_tokens
         )
         cand = {i: _with_answer(rows[i], a) for i, a in zip(bad, new_answers, strict=True)}
-        cand_ok = [i for i in bad if not programmatic_issues(cand[i], spec)]
+        cand_ok = [
+            i
+            for i in bad
+            if not programmatic_issues(cand[i], spec) and not _neighbour_issue(near[i], cand[i], spec, [])
+        ]
         second = dict(
             zip(cand_ok, judge_rows([cand[i] for i in cand_ok], spec, judge, judge_max_tokens), strict=True)
         )

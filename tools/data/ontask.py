@@ -101,6 +101,44 @@ class OnTaskModel:
         return s >= self.threshold, s
 
 
+LABEL_MARGIN = 0.05  # routing bench: 76 of 80 test inputs clear it, all 76 labelled right (bench/RESULTS.md)
+
+
+def neighbour_labels(
+    texts: Sequence[str],
+    examples: Sequence[tuple[str, str]],
+    labels: Sequence[str],
+    margin: float = LABEL_MARGIN,
+) -> list[str | None]:
+    """For each text, the label of the person's examples it is clearly closest to: per label, the mean
+    embedding similarity to its two nearest examples of that label; the best label when it leads the
+    next by `margin`, else None. All None without sentence embeddings or with a label that has fewer
+    than two examples (nothing to compare with). A second opinion on a teacher's label that does not
+    share the teacher's mistakes: on the routing bench's 80-row test, 16 seeds label 97.5% right."""
+    by_label: dict[str, list[str]] = {lab: [] for lab in labels}
+    for text, lab in examples:
+        key = next((x for x in labels if x.lower() == str(lab).strip().lower()), None)
+        if key is not None and text.strip():
+            by_label[key].append(text)
+    if not texts or len(by_label) < 2 or min(len(v) for v in by_label.values()) < 2:
+        return [None] * len(texts)
+    from tools.rag.embeddings import embed, embeddings_available
+
+    ok, model_dir = embeddings_available()
+    if not ok:
+        return [None] * len(texts)
+    names = list(by_label)
+    seeds = [t for lab in names for t in by_label[lab]]
+    owner = [lab for lab in names for _ in by_label[lab]]
+    sims = embed(list(texts), model_dir) @ embed(seeds, model_dir).T
+    out: list[str | None] = []
+    for row in sims.tolist():
+        score = {lab: _top2([x for x, o in zip(row, owner, strict=True) if o == lab]) for lab in names}
+        ranked = sorted(score.items(), key=lambda t: -t[1])
+        out.append(ranked[0][0] if ranked[0][1] - ranked[1][1] >= margin else None)
+    return out
+
+
 def _top2(sims: list[float], skip: int | None = None) -> float:
     vals = sorted((x for i, x in enumerate(sims) if i != skip), reverse=True)[:2]
     return sum(vals) / len(vals) if vals else 0.0
