@@ -15,6 +15,7 @@ from agent.context import AgentContext
 from agent.questions import OUTPUT_KEYS, QUESTIONS, applicable
 from agent.state import AgentState
 from tools.data.infer import guess_output_format, output_spec_for  # noqa: F401 - the interview's guesses
+from tools.data.schema import user_text
 from tools.errors import UserError
 from tools.spec import Example, parse_spec_dict
 from tools.workspace import atomic_write_yaml
@@ -69,9 +70,7 @@ def _load_examples_file(path: str) -> list[dict]:
                     "invalid JSON", where=f"{p}:{i}", fix="one {input, output} object per line"
                 ) from None
             if isinstance(r, dict) and "messages" in r:
-                msgs = r["messages"]
-                user = next((m["content"] for m in msgs if m.get("role") == "user"), "")
-                r = {"input": user, "output": msgs[-1].get("content", "")}
+                r = {"input": user_text(r), "output": r["messages"][-1].get("content", "")}
             rows.append(r)
     out = []
     for i, r in enumerate(rows, 1):

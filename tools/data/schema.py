@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 ROLES = ("system", "user", "assistant")
@@ -17,6 +18,109 @@ SOURCES = ("seed", "teacher", "import", "general", "repair", "targeted")
 REVIEW_STATES = ("accepted", "edited", "rejected")
 
 _WS = re.compile(r"\s+")
+
+
+# How to fix each structural problem (tools/data/validate.py adds the content checks' fixes).
+STRUCTURE_FIXES = {
+    "not_object": 'each line must be an object like {"messages": [...]}',
+    "missing_messages": 'put the conversation in a "messages" list; convert other formats with `tunewise data import`',
+    "empty_messages": "add at least a user and an assistant message",
+    "bad_message": 'each message must be an object with "role" and "content"',
+    "missing_role": 'add "role": "system", "user" or "assistant" to the message',
+    "unknown_role": "use only the roles system, user and assistant",
+    "non_string_content": "make content a string (serialize JSON answers with json.dumps)",
+    "empty_content": "write the missing text or drop the example",
+    "wrong_order": "start with an optional system message, then alternate user and assistant",
+    "last_not_assistant": "end each example with the assistant's answer (the text to learn)",
+}
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One structural problem of a row; the caller adds where it is (file:line)."""
+
+    kind: str  # a key of STRUCTURE_FIXES
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.message} — fix: {self.fix}"
+
+
+def check_chat_row(obj: Any) -> tuple[list[RowProblem], list[dict] | None]:
+    """Every structural problem of one parsed row, and its messages when they are usable for
+    further checks (each an object with a known role and string content), else None.
+
+    The one structure check: `tunewise data validate` and the evaluator's row loader judge a row
+    by it (each adds its own file:line).
+    """
+    problems: list[RowProblem] = []
+
+    def add(kind: str, message: str, fix: str | None = None) -> None:
+        problems.append(RowProblem(kind, message, fix or STRUCTURE_FIXES[kind]))
+
+    if not isinstance(obj, dict):
+        add("not_object", f"the line is a JSON {type(obj).__name__}, not an object")
+        return problems, None
+    msgs = obj.get("messages")
+    if msgs is None:
+        keys = ", ".join(sorted(obj)[:6])
+        hint = None
+        if {"instruction", "output"} <= obj.keys() or "conversations" in obj:
+            hint = "this looks like Alpaca/ShareGPT: convert it with `tunewise data import FILE`"
+        add("missing_messages", f'no "messages" list (keys: {keys or "none"})', hint)
+        return problems, None
+    if not isinstance(msgs, list):
+        add("missing_messages", f'"messages" is a {type(msgs).__name__}, not a list')
+        return problems, None
+    if not msgs:
+        add("empty_messages", '"messages" is empty')
+        return problems, None
+    usable = True
+    for i, m in enumerate(msgs, 1):
+        if not isinstance(m, dict):
+            add("bad_message", f"message {i} is a {type(m).__name__}, not an object")
+            usable = False
+            continue
+        role = m.get("role")
+        if role is None:
+            add("missing_role", f"message {i} has no role")
+            usable = False
+        elif role not in ROLES:
+            add(
+                "unknown_role",
+                f"message {i} has unknown role {str(role)[:20]!r}",
+                "use system, user or assistant (e.g. human→user, gpt→assistant)",
+            )
+            usable = False
+        content = m.get("content")
+        if not isinstance(content, str):
+            what = "no content" if content is None else f"{type(content).__name__} content"
+            add("non_string_content", f"message {i} ({role}) has {what}")
+            usable = False
+        elif not content.strip():
+            add("empty_content", f"message {i} ({role}) is empty or whitespace")
+    if not usable:
+        return problems, None
+    roles = [m["role"] for m in msgs]
+    body = roles[1:] if roles[0] == "system" else roles
+    if "system" in body:
+        add(
+            "wrong_order",
+            f"a system message at position {roles.index('system', 1) + 1}; only the first "
+            "message may be system",
+        )
+    elif not body or body[0] != "user":
+        add("wrong_order", "the conversation must start with a user message (after an optional system)")
+    else:
+        for i in range(1, len(body)):
+            if body[i] == body[i - 1]:
+                pos = i + (2 if roles[0] == "system" else 1)
+                add("wrong_order", f"two {body[i]} messages in a row (message {pos})")
+                break
+    if roles[-1] != "assistant":
+        add("last_not_assistant", f"the last message is {roles[-1]}, not assistant")
+    return problems, msgs
 
 
 def normalize_text(text: str) -> str:

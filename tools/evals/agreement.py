@@ -50,7 +50,8 @@ def reviewed_items(data_dir: Path, limit: int = 40) -> list[dict]:
     For an edited row the judged answer must be the one the person saw: `metadata.review.original` (or
     `original_output`); edited rows without it are skipped.
     """
-    from tools.evals.systems import row_input, split_row
+    from tools.data.schema import row_id, user_text
+    from tools.evals.systems import split_row
     from tools.workspace import read_jsonl
 
     data_dir = Path(data_dir)
@@ -58,9 +59,9 @@ def reviewed_items(data_dir: Path, limit: int = 40) -> list[dict]:
     for name in ("train.jsonl", "val.jsonl", "test.jsonl", "regression.jsonl"):
         p = data_dir / name
         if p.exists():
-            for i, r in enumerate(read_jsonl(p)):
-                rid = str((r.get("metadata") or {}).get("id") or f"{name}:{i}")
-                rows[rid] = r
+            for r in read_jsonl(p):
+                if isinstance(r, dict) and isinstance(r.get("messages"), list):
+                    rows[row_id(r)] = r  # malformed rows are the data validator's business
     decisions: dict[str, dict] = {}
     for rid, r in rows.items():
         rev = (r.get("metadata") or {}).get("review")
@@ -87,7 +88,7 @@ def reviewed_items(data_dir: Path, limit: int = 40) -> list[dict]:
             if not original:
                 continue
             answer = original
-        items.append({"id": rid, "input": row_input(row), "output": answer, "human_pass": label})
+        items.append({"id": rid, "input": user_text(row), "output": answer, "human_pass": label})
         if len(items) >= limit:
             break
     return items

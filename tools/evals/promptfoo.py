@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.evals.systems import SystemSpec, build_messages, row_id, row_input, split_row
+from tools.data.schema import row_id, user_text
+from tools.evals.systems import SystemSpec, build_messages, split_row
 
 SERVE_PORT = 8000
 
@@ -93,12 +94,12 @@ def promptfoo_config(spec: Any, systems: Sequence[SystemSpec], rows: Sequence[di
         p["prompts"] = [s.name]  # each provider runs with its own system's prompt
         providers.append(p)
     tests = []
-    for i, r in enumerate(rows):
+    for r in rows:
         _, _, ref = split_row(r)
         tests.append(
             {
-                "description": row_id(r, i),
-                "vars": {"input": row_input(r)},
+                "description": row_id(r),
+                "vars": {"input": user_text(r)},
                 "assert": _assertions(ref, spec),
                 "metadata": {"category": (r.get("metadata") or {}).get("category") or ""},
             }

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tools.data.schema import check_chat_row, row_id, user_text
 from tools.errors import UserError
 from tools.evals._classification import macro_f1
 from tools.evals._length import length_stats, prompt_tokens_per_request
@@ -25,8 +26,6 @@ from tools.evals.systems import (
     SystemSpec,
     build_systems,
     generate_outputs,
-    row_id,
-    row_input,
     split_row,
     template_default_system_prompt,
 )
@@ -50,18 +49,15 @@ def load_rows(path: Path) -> list[dict]:
         )
     rows = []
     for i, r in enumerate(read_jsonl(path), 1):
-        msgs = r.get("messages") if isinstance(r, dict) else None
-        if (
-            not isinstance(msgs, list)
-            or not msgs
-            or not isinstance(msgs[-1], dict)
-            or msgs[-1].get("role") != "assistant"
-            or not any(m.get("role") == "user" for m in msgs)
-        ):
+        problems, _ = check_chat_row(r)
+        # an empty reference is scored as such; every other structural problem stops the eval
+        bad = next((p for p in problems if p.kind != "empty_content"), None)
+        if bad is not None:
             raise UserError(
-                "each row needs `messages` with a user turn and a final assistant turn (the reference)",
+                "each row needs `messages` with a user turn and a final assistant turn (the reference): "
+                + bad.message,
                 where=f"{path}:{i}",
-                fix='use {"messages": [{"role": "user", ...}, {"role": "assistant", ...}]}',
+                fix=bad.fix,
             )
         rows.append(r)
     return rows
@@ -361,7 +357,7 @@ def evaluate(
         )
 
     refs = [split_row(r)[2] for r in all_rows]
-    inputs = [row_input(r) for r in all_rows]
+    inputs = [user_text(r) for r in all_rows]
     for outs in outputs.values():
         for o, ref in zip(outs, refs, strict=True):
             o["metrics"] = score_output(o["text"], ref, spec)
@@ -612,7 +608,7 @@ def golden_suite(data_dir, systems, providers, outputs, spec, ws, budget, seed) 
         "note": "your own examples that no prompt showed; the references are yours",
         "systems": per_system,
         "rows": [
-            {"input": row_input(r), "reference": ref, "outputs": {n: t[i] for n, t in texts.items()}}
+            {"input": user_text(r), "reference": ref, "outputs": {n: t[i] for n, t in texts.items()}}
             for i, (r, ref) in enumerate(zip(rows, refs, strict=True))
         ],
     }
@@ -646,7 +642,7 @@ def regression_suite(
     per, regressed = [], []
     for i in idx:
         b, c = _primary_value(outputs[baseline][i], metric), _primary_value(outputs[candidate][i], metric)
-        rid = row_id(all_rows[i], i)
+        rid = row_id(all_rows[i])
         flag = b is not None and c is not None and c < b - REGRESSED_BY
         per.append(
             {
@@ -765,7 +761,7 @@ def _outputs_rows(
     rows = []
     for i, r in enumerate(all_rows):
         meta = r.get("metadata") or {}
-        rid = row_id(r, i)
+        rid = row_id(r)
         row = {
             "id": rid,
             "split": "test" if i < n_test else "regression",

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from tools.data.schema import user_text
 from tools.errors import UserError
 
 SystemKind = Literal["base", "prompted", "rag", "tuned", "external", "trivial"]
@@ -61,17 +62,6 @@ def split_row(row: dict) -> tuple[str | None, list[dict], str]:
     return system, convo, msgs[-1]["content"]
 
 
-def row_input(row: dict) -> str:
-    """The last user turn: what the judge, retrieval and few-shot similarity look at."""
-    _, convo, _ = split_row(row)
-    users = [m["content"] for m in convo if m["role"] == "user"]
-    return users[-1] if users else ""
-
-
-def row_id(row: dict, index: int) -> str:
-    return str((row.get("metadata") or {}).get("id") or f"row-{index}")
-
-
 # ---------------------------------------------------------------- few-shot choice
 _WORD = re.compile(r"\w+")
 
@@ -92,7 +82,7 @@ def examples_from_rows(rows: Sequence[dict]) -> list[dict]:
         except UserError:
             continue
         out.append(
-            {"input": row_input(r), "output": ref, "category": (r.get("metadata") or {}).get("category")}
+            {"input": user_text(r), "output": ref, "category": (r.get("metadata") or {}).get("category")}
         )
     return out
 
@@ -148,7 +138,7 @@ def build_messages(system: SystemSpec, row: dict, retriever=None) -> list[dict]:
     if system.kind == "rag" and retriever is not None:
         from tools.rag import format_context
 
-        hits = retriever.search(row_input(row))
+        hits = retriever.search(user_text(row))
         context = format_context(hits, (system.retrieval or {}).get("max_context_chars", 2000))
         if context:
             sys_prompt = (
@@ -158,7 +148,7 @@ def build_messages(system: SystemSpec, row: dict, retriever=None) -> list[dict]:
             )
     shots = system.few_shot
     if system.few_shot_strategy == "knn" and system.few_shot_pool:
-        shots = nearest_examples(row_input(row), system.few_shot_pool, max(1, len(system.few_shot) or 4))
+        shots = nearest_examples(user_text(row), system.few_shot_pool, max(1, len(system.few_shot) or 4))
     msgs: list[dict] = [{"role": "system", "content": sys_prompt}] if sys_prompt else []
     for e in shots:
         msgs += [{"role": "user", "content": e["input"]}, {"role": "assistant", "content": e["output"]}]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.data.review import LOW_SCORE, is_low_score, poor_data_advice, similar_ids, similarity_keys  # noqa: F401
+from tools.data.schema import answer_text, row_id, user_text
 
 FILTERS = ("all", "flagged", "low score", "unreviewed")
 REVIEW_SHARE = 0.10  # a person reviews at least 10% of the generated examples
@@ -39,15 +40,13 @@ class ReviewItem:
         return is_low_score(self.score)
 
 
-def item_from_row(row: dict, index: int) -> ReviewItem:
-    msgs = row.get("messages") or []
+def item_from_row(row: dict) -> ReviewItem:
+    """The row's id is tools.data.schema's, so the decisions name rows the agent can find."""
     meta = row.get("metadata") or {}
-    user = next((m.get("content", "") for m in reversed(msgs) if m.get("role") == "user"), "")
-    answer = msgs[-1].get("content", "") if msgs and msgs[-1].get("role") == "assistant" else ""
     return ReviewItem(
-        id=str(meta.get("id") or f"row-{index + 1}"),
-        input=str(user),
-        output=str(answer),
+        id=row_id({"messages": row.get("messages") or [], "metadata": meta}),
+        input=user_text(row),
+        output=answer_text(row),
         score=meta.get("score"),
         critique=str(meta.get("critique") or ""),
         category=str(meta.get("category") or ""),
@@ -62,7 +61,7 @@ def load_review_items(path: str | Path) -> list[ReviewItem]:
     p = Path(path)
     if not p.exists():
         return []
-    return [item_from_row(r, i) for i, r in enumerate(read_jsonl(p)) if isinstance(r, dict)]
+    return [item_from_row(r) for r in read_jsonl(p) if isinstance(r, dict)]
 
 
 class ReviewModel:
