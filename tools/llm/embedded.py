@@ -87,7 +87,10 @@ def embedded_model_dir() -> Path:
 
 
 def resolve_model_path(model: str | None) -> Path:
-    """`embedded`/None → converted embedded dir; a GGUF file → converted cache dir; a directory → itself."""
+    """`embedded`/None → converted embedded dir; a GGUF file → converted cache dir; a directory → itself;
+    a Hub id `org/name[@revision]` → its snapshot in the Hugging Face cache (downloaded only when online).
+
+    Every model name in tunewise (student, teacher, judge, every --model) is resolved here."""
     if model is None or model.lower() in ALIASES:
         return embedded_model_dir()
     p = Path(model).expanduser()
@@ -105,8 +108,12 @@ def resolve_model_path(model: str | None) -> Path:
                 fix="point to a Hugging Face model directory or a .gguf file",
             )
         return p
+    from tools.llm.hub import resolve_model_id
+
+    hub = resolve_model_id(model)
+    if hub is not None:
+        return hub
     raise UserError(
         f"model {model!r} not found",
-        fix="use `embedded`, a local model directory, or a .gguf file "
-        "(hub downloads are off: set a local path)",
+        fix="use `embedded`, a local model directory, a .gguf file, or a Hub id org/name[@revision]",
     )

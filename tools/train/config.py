@@ -37,7 +37,10 @@ class TrainConfig:
     """Everything one training run needs. Serialized as `train/vN/config.json`."""
 
     # what to train
-    model: str = _f("embedded", "base model: `embedded`, a local HF directory or a .gguf file")
+    model: str = _f(
+        "embedded",
+        "base model: `embedded`, a local HF directory, a .gguf file or a Hub id org/name[@revision]",
+    )
     backend: str = _f("local", "where training runs: local (TRL+PEFT) or a managed API", choices=BACKENDS)
     data_version: str | None = _f(None, "data version (vN) under runs/<id>/data/")
     data_dir: str | None = _f(None, "absolute path of the data version directory (set by the runner)")

@@ -81,6 +81,7 @@ def collect(load_model: bool = False) -> list[tuple[str, str, str]]:
         )
     except Exception as e:  # noqa: BLE001
         rows.append(("embedded model", "fail", str(e)))
+    rows += hub_student_rows()
     from tools.workspace import Workspace
 
     ws = Workspace()
@@ -92,6 +93,37 @@ def collect(load_model: bool = False) -> list[tuple[str, str, str]]:
             f"{ws.path} ({len(runs)} runs)" if ws.path.exists() else f"{ws.path} (not created yet)",
         )
     )
+    return rows
+
+
+def hub_student_rows() -> list[tuple[str, str, str]]:
+    """Causal LMs in the Hugging Face cache, each usable as `--model ORG/NAME` (student) offline."""
+    from tools.llm.hub import cached_causal_lms, hub_cache_dir
+
+    try:
+        models = cached_causal_lms()
+    except Exception as e:  # noqa: BLE001 - an unreadable cache must not break doctor
+        return [("hub models", "warn", f"cannot read {hub_cache_dir()}: {e}")]
+    if not models:
+        return [
+            (
+                "hub models",
+                "ok",
+                f"no cached causal LM in {hub_cache_dir()} (students by id: `hf download ORG/NAME`, "
+                "then --model ORG/NAME)",
+            )
+        ]
+    rows = []
+    for m in models:
+        size = f"{m.n_params / 1e6:.0f}M params, " if m.n_params else ""
+        rows.append(
+            (
+                f"student {m.repo_id}",
+                "ok",
+                f"cached ({m.architecture}, {size}{m.size_bytes / 1e6:.0f} MB, rev {m.revision[:10]}): "
+                f"--model {m.repo_id}",
+            )
+        )
     return rows
 
 

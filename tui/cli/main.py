@@ -64,7 +64,9 @@ def chat(
     provider: str = typer.Option(
         None, "--provider", "-p", help="local | openai | anthropic | compatible (default: auto)"
     ),
-    model: str = typer.Option(None, "--model", "-m", help="model name, local directory or .gguf file"),
+    model: str = typer.Option(
+        None, "--model", "-m", help="model name, local directory, .gguf file or Hub id org/name[@revision]"
+    ),
     system: str = typer.Option(None, "--system", "-s", help="system prompt"),
     adapter: str = typer.Option(None, "--adapter", help="LoRA adapter directory (local provider)"),
     base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible server URL"),
@@ -97,7 +99,10 @@ def chat(
 @app.command()
 def serve(
     model: str = typer.Option(
-        "embedded", "--model", "-m", help="embedded, a local model directory or a .gguf file"
+        "embedded",
+        "--model",
+        "-m",
+        help="embedded, a local model directory, a .gguf file or a Hub id org/name[@revision]",
     ),
     adapter: str = typer.Option(None, "--adapter", help="LoRA adapter directory to apply"),
     host: str = typer.Option("127.0.0.1", "--host"),
