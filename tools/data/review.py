@@ -6,7 +6,8 @@ rows (the agent's review step), `apply_review` writes them into a new data versi
 applies the same correction to similar examples (same failure flag or critique category): a rejection
 rejects them too, an edit's text replacements are applied to them. Propagation never spreads over a
 catch-all category ("ok", "unjudged", none…) or a flag or category every row shares: `similar_ids` says
-beforehand which rows a propagation would touch. `is_low_score` is the one low-score rule.
+beforehand which rows a propagation would touch. `is_low_score` is the one low-score rule and
+`quality_flags` the one rule for which flags mark a problem.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ POOR_DATA_MIN_REVIEWED = 5  # reject this many or more of what you reviewed, and
 POOR_DATA_SHARE = 0.5  # … more than this share of it: the data looks poor
 
 
+def quality_flags(flags) -> list[str]:
+    """The flags that say something is wrong with an example (the one flag rule: review queue, TUI filter,
+    propagation)."""
+    return [str(f) for f in flags or [] if f not in QUALITY_FLAGS_IGNORED]
+
+
 def is_low_score(score) -> bool:
     """The low-score rule (review queue, TUI filter): a critique score under LOW_SCORE."""
     return isinstance(score, (int, float)) and not isinstance(score, bool) and score < LOW_SCORE
@@ -60,7 +67,7 @@ def review_queue(run, version: str | None = None, sample_share: float = 0.1, *, 
             if meta.get("review"):
                 continue  # already reviewed in an earlier version
             why = []
-            flags = [f for f in meta.get("flags") or [] if f not in QUALITY_FLAGS_IGNORED]
+            flags = quality_flags(meta.get("flags"))
             if flags:
                 why.append("flagged: " + ", ".join(flags))
             if is_low_score(meta.get("score")):
@@ -104,7 +111,7 @@ def _meta(row_or_meta: dict) -> dict:
 
 
 def _raw_keys(meta: dict) -> set[str]:
-    keys = {f"flag:{f}" for f in meta.get("flags") or [] if f not in QUALITY_FLAGS_IGNORED}
+    keys = {f"flag:{f}" for f in quality_flags(meta.get("flags"))}
     cat = str(meta.get("category") or "").strip().lower()
     if cat not in CATCH_ALL_CATEGORIES:
         keys.add(f"category:{cat}")

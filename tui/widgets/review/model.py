@@ -3,7 +3,7 @@
 Rows are canonical chat rows whose `metadata` carries {id, score (1–5 or None), critique, category,
 flags, source}. Decisions are what the graph's review interrupt takes back:
 {"id", "action": "accept|edit|reject", "content"?, "reason"?, "propagate"?}. Which rows a propagated
-decision reaches, the low-score rule and the poor-data advice come from tools.data.review, the one review
+decision reaches, the low-score and flag rules and the poor-data advice come from tools.data.review, the one review
 implementation the agent applies the decisions with.
 """
 
@@ -13,7 +13,14 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.data.review import LOW_SCORE, is_low_score, poor_data_advice, similar_ids, similarity_keys  # noqa: F401
+from tools.data.review import (  # noqa: F401 - LOW_SCORE re-exported for the screen
+    LOW_SCORE,
+    is_low_score,
+    poor_data_advice,
+    quality_flags,
+    similar_ids,
+    similarity_keys,
+)
 from tools.data.schema import answer_text, row_id, user_text
 
 FILTERS = ("all", "flagged", "low score", "unreviewed")
@@ -33,7 +40,8 @@ class ReviewItem:
 
     @property
     def flagged(self) -> bool:
-        return bool(self.flags)
+        """A flag that names a problem ("unjudged", "repaired" say how it was made): tools.data.review's rule."""
+        return bool(quality_flags(self.flags))
 
     @property
     def low(self) -> bool:
