@@ -68,3 +68,44 @@ def test_a_prompt_decision_reports_how_the_prompt_did_in_plain_words():
     assert "Collect about 50 examples" in weak["recommendation"]
     assert prompt_plain({"best": {"shots": 0, "accuracy": None}}) is None
     assert "nothing to train" in STOP_REASONS["approach:few-shot"]
+
+
+def test_the_report_says_what_data_the_model_was_trained_on(workspace):
+    from agent.artifacts import save_step
+    from agent.nodes.report import data_lines
+
+    run = workspace.create_run("cafe", run_id="cafe-data")
+    assert data_lines(run, 1) == []  # no data step: nothing to say
+    save_step(
+        run,
+        1,
+        "generate",
+        {
+            "teacher": 120,
+            "augmented": 30,
+            "rejected_inputs": {"unlike the seed inputs": 16, "about the task": 9},
+        },
+    )
+    coverage = [
+        {"field": "size", "value": "small", "planned": 50, "kept": 25, "short": False},
+        {"field": "size", "value": "medium", "planned": 50, "kept": 13, "short": True},
+    ]
+    save_step(
+        run,
+        1,
+        "critique",
+        {
+            "kept": 68,
+            "generated": 150,
+            "judged": False,
+            "dropped_by": {"incorrect": 77, "inconsistent": 16},
+            "coverage": coverage,
+        },
+    )
+    text = "\n".join(data_lines(run, 1))
+    assert (
+        "The teacher wrote 120 answered inputs; 25 more were set aside before answering "
+        "(16 unlike the seed inputs; 9 about the task); 30 exact examples were made from yours" in text
+    )
+    assert "Checks dropped 93 of 150 answers (77 incorrect; 16 inconsistent); 68 examples were kept" in text
+    assert "| size | medium | 50 | 13 (short) |" in text

@@ -132,6 +132,58 @@ def gain_lines(summary: dict) -> list[str]:
     return out
 
 
+def data_lines(run, iteration: int | None) -> list[str]:
+    """The data behind the last model, in a few lines and a coverage table: what the teacher wrote, what
+    was set aside before answering and why, what critique dropped and why, what was kept by source, and
+    every label / enum value's planned vs kept count. [] when that iteration made no data."""
+    from agent.artifacts import load_step
+
+    if not iteration:
+        return []
+    gen, crit = load_step(run, iteration, "generate"), load_step(run, iteration, "critique")
+    if not gen or not crit:
+        return []
+    lines = ["## The data", ""]
+
+    def top(counts: dict, n: int = 3) -> str:
+        items = sorted((counts or {}).items(), key=lambda t: -t[1])
+        return "; ".join(f"{v} {k}" for k, v in items[:n]) + ("; …" if len(items) > n else "")
+
+    rejected = gen.get("rejected_inputs") or {}
+    teacher = gen.get("teacher", 0)
+    lines.append(
+        f"- The teacher wrote {teacher} answered inputs"
+        + (
+            f"; {sum(rejected.values())} more were set aside before answering ({top(rejected)})"
+            if rejected
+            else ""
+        )
+        + (
+            f"; {gen['augmented']} exact examples were made from yours by swapping values"
+            if gen.get("augmented")
+            else ""
+        )
+        + "."
+    )
+    dropped = crit.get("dropped_by") or {}
+    lines.append(
+        f"- Checks dropped {sum(dropped.values())} of {crit.get('generated', '?')} answers"
+        + (f" ({top(dropped, 4)})" if dropped else "")
+        + f"; {crit.get('kept', '?')} examples were kept"
+        + ("" if crit.get("judged") else " (no judge graded them: programmatic checks and agreement only)")
+        + "."
+    )
+    cells = crit.get("coverage") or []
+    if cells:
+        lines += ["", "| field | value | planned | kept |", "|---|---|---:|---:|"]
+        lines += [
+            f"| {c.get('field') or 'label'} | {c.get('value')} | {c.get('planned')} | {c.get('kept')}"
+            f"{' (short)' if c.get('short') else ''} |"
+            for c in cells
+        ]
+    return lines + [""]
+
+
 def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx = runtime.context
     run = ctx.run(state["run_id"])
@@ -213,6 +265,7 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             f"Full report: {summary['report']}",
             "",
         ]
+    lines += data_lines(run, (state.get("history") or [{}])[-1].get("iteration") or state.get("iteration"))
     if artifacts.get("export") and plain.get("status") == "pass":
         lines += [
             "## Use it",
