@@ -232,6 +232,31 @@ def split_rows(
     return out
 
 
+def with_own_test(
+    rows: list[dict],
+    own_test: list[dict],
+    *,
+    seed: int = 0,
+    label_key: str | None = None,
+    regression_n: int = 30,
+) -> dict[str, list]:
+    """Splits when the person brought their own test set (`test:` in the task): it is the test split, as
+    given, never regenerated; made rows that repeat or nearly repeat one of its inputs stay out of every
+    split (no leakage); the rest go to train/val, and the regression set comes from val."""
+    from tools.data.similarity import near_duplicate_groups
+
+    groups = near_duplicate_groups([user_text(r) for r in rows] + [user_text(r) for r in own_test])
+    test_groups = set(groups[len(rows) :])
+    clean = [r for r, g in zip(rows, groups, strict=False) if g not in test_groups]
+    splits = split_rows(
+        clean, ratios=(0.9, 0.1, 0.0), seed=seed, label_key=label_key, regression_n=regression_n
+    )
+    splits["test"] = [
+        with_metadata(r, source=(r.get("metadata") or {}).get("source") or "own test") for r in own_test
+    ]
+    return splits
+
+
 def leakage(splits: dict[str, list[dict]], threshold: float = 0.8) -> list[tuple[str, str, str]]:
     """(split_a, split_b, id) for every train input that exactly or nearly repeats a held-out input."""
     from tools.data.similarity import jaccard_estimate, minhash
