@@ -559,6 +559,9 @@ def evaluate(
         "report_json": str(out_dir / "report.json"),
         "report_md": str(out_dir / "report.md"),
     }
+    from tools.evals.tracking import log_eval_to_trackers
+
+    report["trackers"] = log_eval_to_trackers(report)  # the same TensorBoard (W&B, MLflow) run as training
     atomic_write_jsonl(out_dir / "outputs.jsonl", rows_out)
     atomic_write_json(out_dir / "report.json", report)
     from tools.workspace import atomic_write_text

@@ -59,11 +59,13 @@ def hub_cache_dir() -> Path:
     return Path(os.path.expandvars(home)).expanduser() / "hub"
 
 
-def hub_offline() -> bool:
-    return any(
-        (os.environ.get(v) or "").strip().lower() in _TRUE
-        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
-    )
+def hub_offline(repo_type: str = "model") -> bool:
+    """huggingface_hub's rule (HF_HUB_OFFLINE, else TRANSFORMERS_OFFLINE), read now; for datasets,
+    HF_DATASETS_OFFLINE wins when it is set (the `datasets` rule)."""
+    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    if repo_type == "dataset" and os.environ.get("HF_DATASETS_OFFLINE"):
+        value = os.environ["HF_DATASETS_OFFLINE"]
+    return value.strip().lower() in _TRUE
 
 
 def _folder(repo_id: str, repo_type: str) -> str:
@@ -77,7 +79,7 @@ def not_cached_error(
     rid = repo_id + (f"@{revision}" if revision else "")
     flag = " --repo-type dataset" if repo_type == "dataset" else ""
     rev = f" --revision {revision}" if revision else ""
-    offline = hub_offline()
+    offline = hub_offline(repo_type)
     return UserError(
         f"{repo_type} {rid} is not in the Hugging Face cache ({hub_cache_dir()})"
         + (
@@ -115,9 +117,9 @@ def snapshot(
     except LocalEntryNotFoundError:
         pass
     except Exception as e:  # noqa: BLE001 - an incomplete snapshot, a bad revision: say which id
-        if hub_offline():
+        if hub_offline(repo_type):
             raise not_cached_error(repo_id, revision, repo_type, type(e).__name__) from None
-    if hub_offline():
+    if hub_offline(repo_type):
         raise not_cached_error(repo_id, revision, repo_type)
     try:
         return Path(

@@ -23,6 +23,7 @@ DTYPES = ("float32", "bfloat16", "float16")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_min_lr")
 OPTIMS = ("adamw_torch", "adamw_torch_fused", "paged_adamw_8bit", "adamw_8bit", "sgd")
 BACKENDS = ("local", "openai", "together")
+TRACKERS = ("tensorboard", "wandb", "mlflow")  # report_to: any of these (comma list) or none
 
 
 def _f(default: Any, help: str, **meta: Any) -> Any:
@@ -93,6 +94,12 @@ class TrainConfig:
     # machines
     processes: int = _f(1, "processes (DDP via accelerate launch; gloo on CPU)", min=1, max=1024)
     auto_retry_oom: bool = _f(False, "on CUDA out-of-memory, retry with half the batch size")
+    # experiment tracking
+    report_to: str = _f(
+        "none",
+        "experiment trackers for the loss curves and the evaluation: tensorboard (event files in "
+        "train/vN/tensorboard), wandb, mlflow (a comma list), or none",
+    )
     # why each value was chosen (field -> one line)
     reasons: dict = _f({}, "one-line reason per automatically chosen field")
 
@@ -157,6 +164,7 @@ class Hardware:
     cuda_bf16: bool = False
     has_bitsandbytes: bool = False
     has_flash_attn: bool = False  # flash-attn installed (padding-free needs varlen attention kernels)
+    has_tensorboard: bool = False  # tensorboard installed: training curves go to event files by default
 
 
 @dataclass
@@ -177,6 +185,7 @@ def detect_hardware() -> Hardware:
     hw = Hardware(ram_gb=psutil.virtual_memory().available / 2**30)
     hw.has_bitsandbytes = importlib.util.find_spec("bitsandbytes") is not None
     hw.has_flash_attn = importlib.util.find_spec("flash_attn") is not None
+    hw.has_tensorboard = importlib.util.find_spec("tensorboard") is not None
     if torch.cuda.is_available() and os.environ.get("TUNEWISE_DEVICE", "cuda").startswith("cuda"):
         props = torch.cuda.get_device_properties(0)
         hw.device, hw.gpu_name, hw.n_gpus = "cuda", props.name, torch.cuda.device_count()
@@ -372,6 +381,19 @@ def auto_config(
         if stats.n_val
         else "off: no validation split"
     )
+    # experiment tracking
+    if hw.has_tensorboard:
+        cfg.report_to = "tensorboard"
+        why["report_to"] = (
+            "tensorboard: event files in train/vN/tensorboard (loss, lr, eval loss, then the evaluation's "
+            "metrics and verdict); `tensorboard --logdir .tunewise/runs` shows them. wandb/mlflow: "
+            "--set report_to=wandb"
+        )
+    else:
+        cfg.report_to = "none"
+        why["report_to"] = (
+            "none: tensorboard is not installed (pip install tensorboard); events.jsonl still has every step"
+        )
     cfg.reasons = why
     return cfg
 
@@ -464,8 +486,39 @@ def apply_overrides(
     return new
 
 
+def trackers(report_to: str | None) -> list[str]:
+    """'tensorboard, wandb' → ['tensorboard', 'wandb']; 'none' or empty → []."""
+    items = [t.strip().lower() for t in (report_to or "").split(",") if t.strip()]
+    return [] if items in ([], ["none"]) else list(dict.fromkeys(items))
+
+
+TRACKER_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}
+
+
+def check_trackers(report_to: str | None) -> list[str]:
+    """The trackers named, each known and installed, or a ConfigError saying what to install."""
+    import importlib.util
+
+    names = trackers(report_to)
+    for t in names:
+        if t not in TRACKERS:
+            raise ConfigError(
+                f"unknown tracker {t!r} in report_to",
+                where="report_to",
+                fix=f"use {', '.join(TRACKERS)} (a comma list) or none",
+            )
+        if importlib.util.find_spec(TRACKER_PACKAGES[t]) is None:
+            raise ConfigError(
+                f"report_to asks for {t}, which is not installed",
+                where="report_to",
+                fix=f"pip install {TRACKER_PACKAGES[t]} (into tunewise's environment), or set report_to=none",
+            )
+    return names
+
+
 def validate_config(cfg: TrainConfig) -> None:
     """Cross-field rules a single field check cannot see."""
+    check_trackers(cfg.report_to)
     if cfg.save_steps % cfg.eval_steps:
         raise ConfigError(
             f"save_steps={cfg.save_steps} is not a multiple of eval_steps={cfg.eval_steps}",

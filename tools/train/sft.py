@@ -35,6 +35,7 @@ resumes from, so each step appears once. Only the main process (rank 0) writes e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import signal
@@ -333,6 +334,49 @@ def varlen_attention_ok(on_cuda: bool) -> bool:
     return on_cuda and importlib.util.find_spec("flash_attn") is not None
 
 
+def tensorboard_dir(out_dir: Path) -> Path:
+    """Where a training's TensorBoard event files go (the evaluation writes to the same run)."""
+    return Path(out_dir) / "tensorboard"
+
+
+def tracker_setup(cfg, out_dir: Path) -> list[str]:
+    """The Trainer's `report_to` for `cfg.report_to`, with each tracker pointed at this training:
+    TensorBoard writes into train/vN/tensorboard; W&B and MLflow get the project/experiment `tunewise`
+    unless WANDB_PROJECT / MLFLOW_EXPERIMENT_NAME say otherwise."""
+    from tools.train.config import check_trackers
+
+    names = check_trackers(getattr(cfg, "report_to", "none"))
+    if "tensorboard" in names:
+        os.environ["TENSORBOARD_LOGGING_DIR"] = str(tensorboard_dir(out_dir))
+    if "wandb" in names:
+        os.environ.setdefault("WANDB_PROJECT", "tunewise")
+    if "mlflow" in names:
+        os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", "tunewise")
+    return names
+
+
+def tracker_run_ids(cfg) -> dict:
+    """W&B / MLflow run ids of this training, so the evaluation can log into the same runs."""
+    from tools.train.config import trackers
+
+    ids: dict = {}
+    names = trackers(getattr(cfg, "report_to", "none"))
+    with contextlib.suppress(Exception):
+        if "wandb" in names:
+            import wandb
+
+            if wandb.run is not None:
+                ids["wandb"] = wandb.run.id
+    with contextlib.suppress(Exception):
+        if "mlflow" in names:
+            import mlflow
+
+            last = mlflow.last_active_run()
+            if last is not None:
+                ids["mlflow"] = last.info.run_id
+    return ids
+
+
 def build_sft_config(cfg, out_dir: Path, has_eval: bool, on_cuda: bool):
     from trl import SFTConfig
 
@@ -371,7 +415,8 @@ def build_sft_config(cfg, out_dir: Path, has_eval: bool, on_cuda: bool):
         save_strategy="steps",
         save_steps=cfg.save_steps,
         save_total_limit=cfg.save_total_limit,
-        report_to="none",
+        report_to=tracker_setup(cfg, out_dir) or "none",
+        run_name=f"{getattr(cfg, 'extras', {}).get('run_id') or out_dir.parent.parent.name}/{out_dir.name}",
         disable_tqdm=True,
         dataloader_num_workers=0,
         use_liger_kernel=cfg.use_liger_kernel and on_cuda,
@@ -523,6 +568,8 @@ def train(out_dir: Path, resume: bool = False) -> int:
         "tokens_per_s": round(tokens / runtime, 1) if tokens and runtime else None,
         "peak_mem_mb": peak_mem_mb(),
         "resumed_from": str(resume_from) if resume_from else None,
+        "tensorboard": str(tensorboard_dir(out_dir)) if tensorboard_dir(out_dir).is_dir() else None,
+        "trackers": tracker_run_ids(cfg),
         "adapter": str(out_dir / "adapter")
         if (out_dir / "adapter" / "adapter_config.json").exists()
         else None,
