@@ -190,22 +190,50 @@ def _run_for(run: str | None, name: str):
 
 @app.command("import")
 def import_cmd(
-    file: Path = typer.Argument(..., help="Alpaca / ShareGPT JSON(L), CSV, or chat JSONL"),
+    source: str = typer.Argument(
+        ...,
+        metavar="SOURCE",
+        help="Alpaca / ShareGPT JSON(L), CSV, chat JSONL, a .parquet file, a datasets.save_to_disk folder, "
+        "or hf://datasets/ORG/NAME[@REV][:SPLIT] (from the Hugging Face cache first)",
+    ),
     run: str = typer.Option(None, "--run", help="add to this run (default: a new run)"),
     fmt: str = typer.Option(None, "--format", help="alpaca | sharegpt | csv | jsonl (default: detected)"),
-    input_col: str = typer.Option(None, "--input-col", help="CSV/JSONL column holding the input"),
-    output_col: str = typer.Option(None, "--output-col", help="CSV/JSONL column holding the answer"),
+    input_col: str = typer.Option(
+        None, "--input-col", help="column holding the input (CSV, JSONL, parquet, Hub)"
+    ),
+    output_col: str = typer.Option(
+        None, "--output-col", help="column holding the answer (CSV, JSONL, parquet, Hub)"
+    ),
     system: str = typer.Option(None, "--system", help="system prompt to put on every example"),
+    split: str = typer.Option(
+        None, "--split", help="split of a Hub dataset or a saved DatasetDict (default: train)"
+    ),
     seed: int = typer.Option(0, "--seed", help="split seed"),
     as_json: bool = typer.Option(False, "--json", help="print the result as one JSON document on stdout"),
 ) -> None:
-    """Convert a file into canonical chat JSONL and write a new data version (train/val/test/regression)."""
+    """Convert a file or dataset into canonical chat JSONL and write a new data version (train/val/test/regression)."""
     from tools.data.convert import import_file
+    from tools.data.sources import import_source, is_tabular_source
     from tools.data.versions import load_manifest, read_split, split_rows, write_data_version
-    from tui.cli.common import console, print_json
+    from tui.cli.common import console, print_json, quiet_libraries
 
-    rows = import_file(file, fmt=fmt, input_col=input_col, output_col=output_col, system=system)
-    r = _run_for(run, file.stem)
+    if is_tabular_source(source):
+        quiet_libraries()
+        rows, source_info = import_source(
+            source, fmt=fmt, input_col=input_col, output_col=output_col, system=system, split=split
+        )
+        name = source.rstrip("/").split("/")[-1].split(":")[0].split("@")[0].removesuffix(".parquet")
+    else:
+        file = Path(source)
+        rows = import_file(file, fmt=fmt, input_col=input_col, output_col=output_col, system=system)
+        source_info = {
+            "kind": "import",
+            "path": str(file.resolve()),
+            "format": fmt or "detected",
+            "rows": len(rows),
+        }
+        name = file.stem
+    r = _run_for(run, name)
     with r.lock():
         parent = r.latest_version("data")
         previous = read_split(r, parent, "all") if parent else []
@@ -215,15 +243,8 @@ def import_cmd(
             r,
             splits,
             {
-                "reason": f"imported {file.name}",
-                "sources": [
-                    {
-                        "kind": "import",
-                        "path": str(file.resolve()),
-                        "format": fmt or "detected",
-                        "rows": len(rows),
-                    }
-                ],
+                "reason": f"imported {source.rstrip('/').split('/')[-1]}",
+                "sources": [source_info],
             },
         )
     m = load_manifest(r, v)
@@ -269,6 +290,10 @@ def generate_cmd(
 
     quiet_libraries()
     spec = load_spec(spec_path)  # every field, before a run is created or a model called
+    if general_file is not None:  # read at the mixing step, after paid generation: check it now
+        from tools.data.convert import import_file
+
+        import_file(general_file)
     with json_mode(as_json):
         r = _run_for(run, spec.name)
         if r.spec_path.exists():  # a run id names one task: data for another task goes elsewhere
@@ -361,3 +386,31 @@ def review_cmd(
             msgs[-1]["content"][:60],
         )
     console().print(t)
+
+
+@app.command("export")
+def export_cmd(
+    run: str = typer.Argument(..., metavar="RUN", help="run id (or prefix)"),
+    version: str = typer.Argument(None, metavar="[vN]", help="data version (default: the latest)"),
+    fmt: str = typer.Option(
+        "jsonl", "--format", help="jsonl | parquet | alpaca | sharegpt | hf (a datasets.save_to_disk folder)"
+    ),
+    out: Path = typer.Option(
+        None, "--out", help="output folder (default: runs/<id>/export-data/<vN>/<format>)"
+    ),
+    push_to_hub: str = typer.Option(
+        None,
+        "--push-to-hub",
+        metavar="ORG/NAME",
+        help="also upload the version (parquet + dataset card) to the Hub",
+    ),
+    private: bool = typer.Option(False, "--private", help="create the Hub repository private"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="with --push-to-hub: write the card and the files to upload, upload nothing"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print the result as one JSON document on stdout"),
+) -> None:
+    """Write a data version's splits as JSONL, parquet, Alpaca, ShareGPT or a datasets folder; optionally push it."""
+    from tui.cli.publish import data_export
+
+    data_export(run, version, fmt, out, push_to_hub, private, dry_run, as_json)
