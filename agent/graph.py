@@ -38,16 +38,18 @@ def route_after_analyze(state: AgentState) -> str:
     return "generate"
 
 
-def build_graph() -> StateGraph:
-    g = StateGraph(AgentState, context_schema=AgentContext)
-    g.add_node("interview", interview)
-    g.add_node("decide", decide)
-    g.add_node("prompt", branches.prompt_branch)
-    g.add_node("rag", branches.rag_branch)
+def build_graph(context_schema: type = AgentContext, wrap=None) -> StateGraph:
+    """The workflow. `wrap(fn, first=...)` adapts every node (LangGraph Studio: agent/studio.py)."""
+    w = wrap or (lambda fn, first=False: fn)
+    g = StateGraph(AgentState, context_schema=context_schema)
+    g.add_node("interview", w(interview, first=True))
+    g.add_node("decide", w(decide))
+    g.add_node("prompt", w(branches.prompt_branch))
+    g.add_node("rag", w(branches.rag_branch))
     for name in ("generate", "critique", "review", "split", "train", "evaluate", "analyze"):
-        g.add_node(name, getattr(distill, name))
-    g.add_node("next_round", next_round)  # a person watching says whether to spend another round
-    g.add_node("report", report)
+        g.add_node(name, w(getattr(distill, name)))
+    g.add_node("next_round", w(next_round))  # a person watching says whether to spend another round
+    g.add_node("report", w(report))
 
     g.add_edge(START, "interview")
     g.add_edge("interview", "decide")
@@ -68,3 +70,11 @@ def build_graph() -> StateGraph:
 
 def compile_graph(checkpointer):
     return build_graph().compile(checkpointer=checkpointer)
+
+
+def make_graph(config=None):
+    """The compiled graph for LangGraph Studio / `langgraph dev` (langgraph.json). The server adds its own
+    checkpointer; each run's context is an agent.studio.StudioContext (JSON, every field has a default)."""
+    from agent.studio import StudioContext, studio_node
+
+    return build_graph(context_schema=StudioContext, wrap=studio_node).compile(name="tunewise")
