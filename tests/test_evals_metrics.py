@@ -47,11 +47,47 @@ def test_token_f1_hand_computed():
 
 
 def test_rouge_l_hand_computed():
-    # pred [police, killed, gunman], ref [police, kill, gunman]: LCS = [police, gunman] = 2, P=R=2/3 → F=2/3
-    assert rouge_l("police killed the gunman", "police kill the gunman") == pytest.approx(2 / 3)
+    # articles count (as in rouge-score): [police, killed, the, gunman] vs [police, kill, the, gunman]:
+    # LCS = [police, the, gunman] = 3, P=R=3/4 → F=0.75
+    assert rouge_l("police killed the gunman", "police kill the gunman") == pytest.approx(0.75)
     # pred [b, c, d, e] ref [a, b, c, e]: LCS b c e = 3; P=3/4 R=3/4 → 0.75
     assert rouge_l("b c d e", "x b c e") == pytest.approx(0.75)
     assert rouge_l("same words", "same words") == 1.0
+
+
+ROUGE_PAIRS = [  # (output, reference)
+    ("police killed the gunman", "police kill the gunman"),
+    ("The cat sat on the mat.", "A cat was sitting on a mat"),
+    ("", "something"),
+    ("something", ""),
+    ("", ""),
+    ("Paris is the capital of France", "the capital of France is Paris"),
+    ("It's 3:45 PM, e-mail me at x@y.com", "its 345 pm email me at x y com"),
+    ("dog dog dog", "dog"),
+    ("New York's mayor, Eric Adams, spoke.", "Mayor Eric Adams of New York spoke"),
+    ('{"name": "Anna", "age": 34}', '{"name": "Anna", "city": "Porto", "age": 34}'),
+    ("Café au lait in Zürich costs 5.50 CHF", "cafe au lait in zurich costs 5 50 chf"),
+    ("東京は日本の首都です", "東京は日本の首都です"),
+    ("  leading   and trailing   spaces ", "leading and trailing spaces"),
+    ("UPPER lower MiXeD", "upper LOWER mixed"),
+    ("the the the", "the"),
+    ("a b c d e f g", "g f e d c b a"),
+    ("one two three four five six seven eight", "one three five seven"),
+    ("tab\tseparated\nlines", "tab separated lines"),
+    ("positive", "Positive."),
+    ("The quick brown fox jumps over the lazy dog", "A quick brown dog jumps over the lazy fox"),
+    ("n/a", "N.A."),
+    ("version 2.0.1 released", "released version 2 0 1"),
+]
+
+
+def test_rouge_l_agrees_with_the_rouge_score_package():
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    for output, reference in ROUGE_PAIRS:
+        expected = scorer.score(reference, output)["rougeL"].fmeasure
+        assert rouge_l(output, reference) == pytest.approx(expected, abs=1e-12), (output, reference)
 
 
 def test_labels_extraction_accuracy_and_macro_f1():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from tools.evals._normalize import normalize_text, tokens
@@ -40,7 +41,21 @@ def _lcs_length(a: list[str], b: list[str]) -> int:
     return prev[-1]
 
 
+_ROUGE_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def rouge_tokens(text: str) -> list[str]:
+    """The `rouge-score` package's tokenizer (no stemming): lowercase, anything but ASCII a-z/0-9 splits."""
+    return _ROUGE_NON_ALNUM.sub(" ", str(text or "").lower()).split()
+
+
 def rouge_l(output: str, reference: str) -> float:
-    """ROUGE-L F1: longest common subsequence of normalized words, precision/recall harmonic mean."""
-    pred, ref = tokens(output), tokens(reference)
+    """ROUGE-L F1 exactly as `rouge_score.rouge_scorer.RougeScorer(["rougeL"]).score(reference, output)
+    ["rougeL"].fmeasure` computes it (tests/test_evals_metrics.py checks agreement): longest common
+    subsequence of the library's tokens, harmonic mean of precision and recall; 0.0 when either side has no
+    token. Like the library it keeps articles (token_f1 drops them) and sees only ASCII letters and digits:
+    text in other scripts scores 0 — use token_f1 or the judge for it."""
+    pred, ref = rouge_tokens(output), rouge_tokens(reference)
+    if not pred or not ref:
+        return 0.0
     return _f1(_lcs_length(pred, ref), len(pred), len(ref))

@@ -18,7 +18,8 @@ from pathlib import Path
 METRIC_HELP: dict[str, str] = {
     "exact_match": "exact match: the answer is the expected answer word for word (case and spaces ignored)",
     "token_f1": "word overlap: how many words the answer shares with the expected answer (1 = all)",
-    "rouge_l": "ROUGE-L: the longest run of words the answer and the expected answer share, in order",
+    "rouge_l": "ROUGE-L (as the rouge-score package computes it): the longest run of words the answer and "
+    "the expected answer share, in order",
     "label_accuracy": "label accuracy: the answer picks the expected label",
     "macro_f1": "macro F1: label accuracy averaged per label, so rare labels count as much as common ones",
     "json_valid": "valid JSON: the answer can be read as JSON",
