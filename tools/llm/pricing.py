@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from tools.errors import ConfigError, UserError
 
 BUILTIN_PRICES = Path(__file__).with_name("prices.yaml")
+STALE_AFTER_DAYS = 90  # prices change; `tunewise doctor` warns after this many days
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,23 @@ def _check_number(value, where: str, field: str) -> float:
             fix="write USD per 1M tokens, e.g. `input: 0.25`",
         )
     return float(value)
+
+
+def _check_date(value, where: str) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ConfigError(
+            f"as_of must be a date, got {value!r}",
+            where=where,
+            fix="write the day the prices were checked as YYYY-MM-DD, e.g. `as_of: 2026-11-23`",
+        ) from None
 
 
 class PriceTable:
@@ -57,6 +76,7 @@ class PriceTable:
             self.training[provider] = {
                 str(m): _check_number(v, source, f"training.{provider}.{m}") for m, v in (table or {}).items()
             }
+        self.as_of = _check_date(data.get("as_of"), source)
         self.batch_discount = _check_number(data.get("batch_discount", 0.5), source, "batch_discount")
         self.gpu_hour = _check_number(data.get("gpu_hour", 2.0), source, "gpu_hour")
 
@@ -88,13 +108,37 @@ class PriceTable:
                         raise ConfigError(f"models.{prov} must be a mapping", where=str(cand))
                     merged_models.setdefault(prov, {}).update(table)
                 merged["models"] = merged_models
-                for k in ("batch_discount", "gpu_hour", "training"):
+                for k in ("batch_discount", "gpu_hour", "training", "as_of"):
                     if k in override:
                         merged[k] = override[k]
                 return cls(merged, source=str(cand))
             if cand and cand == path:
                 raise ConfigError("price file not found", where=str(cand), fix="check the path")
         return cls(base, source=str(BUILTIN_PRICES))
+
+    def age_days(self, today: dt.date | None = None) -> int | None:
+        """Days since the prices were checked (None when the table has no `as_of`)."""
+        if self.as_of is None:
+            return None
+        return ((today or dt.date.today()) - self.as_of).days
+
+    def staleness(self, today: dt.date | None = None) -> tuple[str, str]:
+        """("ok" | "warn", one line): how old the table is, and what to do when it is too old."""
+        age = self.age_days(today)
+        where = f"{self.source}"
+        fix = (
+            f"check the providers' pricing pages, then update the prices and `as_of` in {BUILTIN_PRICES.name} "
+            "(or override them in .tunewise/prices.yaml / $TUNEWISE_PRICES)"
+        )
+        if age is None:
+            return "warn", f"{where} has no `as_of` date: cost estimates may be out of date — {fix}"
+        if age > STALE_AFTER_DAYS:
+            return (
+                "warn",
+                f"{where} is {age} days old (as of {self.as_of}, more than {STALE_AFTER_DAYS}): cost estimates "
+                f"and budget stops may be wrong — {fix}",
+            )
+        return "ok", f"{where}, as of {self.as_of} ({age} days old)"
 
     @staticmethod
     def _lookup(table: dict, model: str):

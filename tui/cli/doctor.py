@@ -85,6 +85,7 @@ def collect(load_model: bool = False) -> list[tuple[str, str, str]]:
     from tools.workspace import Workspace
 
     ws = Workspace()
+    rows.append(price_row(ws))
     runs = ws.list_runs()
     rows.append(
         (
@@ -94,6 +95,19 @@ def collect(load_model: bool = False) -> list[tuple[str, str, str]]:
         )
     )
     return rows
+
+
+def price_row(ws=None, today=None) -> tuple[str, str, str]:
+    """The price table's date: a warning when it is older than STALE_AFTER_DAYS (90) days."""
+    from tools.errors import UserError
+    from tools.llm.pricing import PriceTable
+
+    try:
+        table = PriceTable.load(workspace_dir=ws.path if ws is not None else None)
+    except UserError as e:
+        return ("prices", "fail", e.one_line())
+    status, detail = table.staleness(today)
+    return ("prices", status, detail)
 
 
 def hub_student_rows() -> list[tuple[str, str, str]]:
