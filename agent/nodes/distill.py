@@ -411,53 +411,37 @@ def train(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     }
 
 
+def tuned_name(version: str) -> str:
+    """The name a tuned version has in the agent's evaluations (the analyze step and the TUI read it)."""
+    return f"tuned {version}"
+
+
+def eval_systems(run, spec, train_version: str, best_version: str | None = None) -> list:
+    """What the evaluate step compares, built by tools.evals.systems: the base model zero-shot, the base
+    model with the task's prompt and its first PROMPT_SHOTS balanced examples, the best earlier tuned
+    version (when it is another) and the new one, each sent the system prompt it was trained with."""
+    from tools.evals.systems import base_system, prompted_system, tuned_system
+
+    student = spec.student.model or "embedded"
+    systems = [
+        base_system(name="base zero-shot", model=student),
+        prompted_system(spec, k=PROMPT_SHOTS, name="base few-shot", model=student),
+    ]
+    for v in dict.fromkeys(x for x in (best_version, train_version) if x):
+        adapter = run.path / "train" / v / "adapter"
+        systems.append(tuned_system(v, adapter, spec, model=student, name=tuned_name(v)))
+    return systems
+
+
 @budget_stop
 def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx = runtime.context
     run, spec, it = ctx.run(state["run_id"]), spec_of(state), _it(state)
     done = load_step(run, it, "evaluate")
     if done is None:
-        from tools.data.coverage import balanced_order
-        from tools.evals import SystemSpec
         from tools.evals import evaluate as run_eval
-        from tools.train.config import trained_system_prompt
 
-        student = spec.student.model or "embedded"
-        systems = [
-            SystemSpec(name="base zero-shot", kind="base", provider="local", model=student),
-            SystemSpec(
-                name="base few-shot",
-                kind="prompted",
-                provider="local",
-                model=student,
-                system_prompt=spec.effective_system_prompt,
-                few_shot=[e.model_dump() for e in balanced_order(spec.examples, spec)[:PROMPT_SHOTS]],
-            ),
-        ]
-        prev = state.get("best_train_version")
-        if prev and prev != state["train_version"]:
-            systems.append(
-                SystemSpec(
-                    name=f"tuned {prev}",
-                    kind="tuned",
-                    provider="local",
-                    model=student,
-                    system_prompt=trained_system_prompt(run.path / "train" / prev / "adapter")
-                    or spec.effective_system_prompt,
-                    adapter=str(run.path / "train" / prev / "adapter"),
-                )
-            )
-        systems.append(
-            SystemSpec(
-                name=f"tuned {state['train_version']}",
-                kind="tuned",
-                provider="local",
-                model=student,
-                system_prompt=trained_system_prompt(run.path / "train" / state["train_version"] / "adapter")
-                or spec.effective_system_prompt,
-                adapter=str(run.path / "train" / state["train_version"] / "adapter"),
-            )
-        )
+        systems = eval_systems(run, spec, state["train_version"], state.get("best_train_version"))
         ctx.emit("status", message=f"evaluate: {len(systems)} systems on the held-out test split")
         from tools.llm.registry import can_grade
 
@@ -515,7 +499,7 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ev = load_step(run, it, "evaluate") or {}
     verdict = ev.get("verdict", {})
     cand = state.get("train_version")
-    primary = (ev.get("systems", {}).get(ev.get("candidate") or f"tuned {cand}") or {}).get("mean")
+    primary = (ev.get("systems", {}).get(ev.get("candidate") or tuned_name(cand)) or {}).get("mean")
     history = list(state.get("history") or [])
     prev_best = max((h.get("primary") or 0 for h in history if not h.get("rolled_back")), default=None)
     regressed = bool(ev.get("regressed_ids")) or bool((ev.get("forgetting") or {}).get("significant"))

@@ -169,16 +169,28 @@ def template_default_system_prompt(provider) -> str | None:
 
 
 # ---------------------------------------------------------------- builders
-def base_system(max_tokens: int = 256) -> SystemSpec:
+def base_system(max_tokens: int = 256, *, name: str = "base", model: str | None = None) -> SystemSpec:
     return SystemSpec(
-        "base", "base", max_tokens=max_tokens, notes=["zero-shot, no system prompt (the honest baseline)"]
+        name,
+        "base",
+        model=model,
+        max_tokens=max_tokens,
+        notes=["zero-shot, no system prompt (the honest baseline)"],
     )
 
 
 def prompted_system(
-    spec, train_rows: Sequence[dict] = (), *, k: int = 4, strategy: str = "static", max_tokens: int = 256
+    spec,
+    train_rows: Sequence[dict] = (),
+    *,
+    k: int = 4,
+    strategy: str = "static",
+    max_tokens: int = 256,
+    name: str = "prompted",
+    model: str | None = None,
 ) -> SystemSpec:
-    """Base model + the spec's system prompt + k few-shot examples from train (never from test)."""
+    """Base model + the spec's system prompt + k few-shot examples: the spec's own examples first (in
+    balanced order), then from train (never from test)."""
     pool = examples_from_rows(train_rows)
     from tools.data.coverage import balanced_order
 
@@ -187,8 +199,9 @@ def prompted_system(
     ]
     shots = choose_few_shot(pool, k, preferred)
     return SystemSpec(
+        name,
         "prompted",
-        "prompted",
+        model=model,
         system_prompt=spec.effective_system_prompt,
         few_shot=shots,
         few_shot_strategy=strategy,
@@ -218,7 +231,13 @@ def rag_system(
 
 
 def tuned_system(
-    version: str, adapter: str | Path, spec, *, model: str | None = None, max_tokens: int = 256
+    version: str,
+    adapter: str | Path,
+    spec,
+    *,
+    model: str | None = None,
+    max_tokens: int = 256,
+    name: str | None = None,
 ) -> SystemSpec:
     """A trained adapter, prompted zero-shot with the system prompt it was trained with (its training
     config says which; an adapter from elsewhere gets each test row's own system message)."""
@@ -226,7 +245,7 @@ def tuned_system(
 
     trained = trained_system_prompt(adapter)
     return SystemSpec(
-        f"tuned-{version}",
+        name or f"tuned-{version}",
         "tuned",
         model=model,
         adapter=str(adapter),
