@@ -63,7 +63,7 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "prompted_success",
-        "With your best prompt, how often is the base model right? (e.g. 60%, 'about half', or "
+        "With your best prompt, how often is the model you start from right today? (e.g. 60%, 'about half', or "
         "'unknown' — tunewise will measure it on your examples)",
         optional=True,
     ),

@@ -159,7 +159,7 @@ def machine_rates(workspace, *, student=None, measure: bool = True) -> dict[str,
             out[f"{name}_source"] = f"{how} {cached.get(f'{name}_at', '')}".strip()
         else:
             out[name] = bench[name]
-            out[f"{name}_source"] = f"benchmark figure for a {dev['kind'].upper()} (not yet measured here)"
+            out[f"{name}_source"] = f"benchmark figure for a {dev['kind'].upper()}, not yet measured here"
     return out
 
 
@@ -199,8 +199,9 @@ def estimate_path(
             "evaluation_tokens": probe_tokens,
             "training_tokens": 0,
             "gpu_hours": 0.0,
-            "assumptions": f"evaluate the prompt on ~{n_probe} held-out examples at "
-            f"{gen_tps:.0f} tokens/s ({rates.get('generate_tokens_per_s_source', '')})",
+            "assumptions": f"the prompt is checked on ~{n_probe} examples it has not seen, at "
+            f"{gen_tps:.0f} tokens/s ({rates.get('generate_tokens_per_s_source', '')}); a token is about "
+            "¾ of a word",
         }
     # inputs + answers + critique per example, at the teacher's prices
     gen_in, gen_out = n_examples * 700, n_examples * 2 * tokens_per_example
@@ -229,13 +230,22 @@ def estimate_path(
         "evaluation_tokens": eval_tokens,
         "gpu_hours": round(gpu_hours, 3),
         "assumptions": (
-            f"{n_examples} examples × ~{tokens_per_example} tokens × {epochs} epochs on {hw}; teacher {teacher}; "
-            f"generation {gen_tps:.0f} tokens/s ({rates.get('generate_tokens_per_s_source', '')}), training "
+            f"{n_examples} practice examples × ~{tokens_per_example} tokens × {epochs} passes (epochs) on {hw}, "
+            f"written by {_who(teacher)}; writing at {gen_tps:.0f} tokens/s "
+            f"({rates.get('generate_tokens_per_s_source', '')}), training at "
             f"{train_tps:.0f} tokens/s ({rates.get('train_tokens_per_s_source', '')})"
-            + ("" if local_teacher else f"; the hosted teacher at ~{API_TOKENS_PER_S:.0f} tokens/s (assumed)")
-            + "; the progress screens show live rates and ETAs once the work runs"
+            + ("" if local_teacher else f"; the hosted model at ~{API_TOKENS_PER_S:.0f} tokens/s (assumed)")
+            + "; a token is about ¾ of a word; the progress screens show live rates and times once the work runs"
         ),
     }
     if on_gpu:
         out["gpu_cost_usd"] = round(gpu_hours * prices.gpu_hour, 2)
     return out
+
+
+def _who(teacher: str) -> str:
+    """The model that writes the practice examples, in words ('local:embedded' means nothing to a newcomer)."""
+    prov, _, model = str(teacher).partition(":")
+    if prov in ("local", "embedded", "") and model in ("", "embedded", "default"):
+        return "the small model on this computer"
+    return str(teacher)

@@ -28,6 +28,23 @@ ANSWER_KEYS = (
     "constraints",
 )
 
+# each approach in plain words (what a person who never trained a model reads), and what its name means
+APPROACH_WORDS = {
+    "prompt": "better instructions (a prompt)",
+    "few-shot": "a prompt with examples",
+    "rag": "look things up in your documents",
+    "fine-tune": "train your own small model",
+    "rag+fine-tune": "your own small model that looks things up in your documents",
+}
+APPROACH_HELP = {
+    "prompt": "a prompt: the instructions sent to the model with every request",
+    "few-shot": "few-shot: a few of your examples go into the instructions",
+    "rag": "RAG: the passages of your documents that match a request go in with it",
+    "fine-tune": "fine-tune: the model practises on examples until it answers your way",
+    "rag+fine-tune": "RAG + fine-tune: a model trained for your format, given the matching passages of your "
+    "documents",
+}
+
 PROMPT_GOOD_ENOUGH = 0.80  # base right this often with a good prompt → keep prompting
 MIN_EXAMPLES_TO_TRAIN = 50  # below this, few-shot in the prompt beats a fine-tune
 HIGH_VOLUME = 10_000  # requests/day where a shorter prompt's savings add up
@@ -116,74 +133,75 @@ def decide(
     reasons: list[str] = []
 
     r_knowledge = RuleRow(
-        "knowledge gap or changing facts → RAG",
+        "Facts from your documents, or facts that change → look them up",
         knowledge,
-        f"knowledge_needed={a.knowledge_needed}, knowledge_changes={a.knowledge_changes}",
+        f"you said: outside facts needed — {'yes' if a.knowledge_needed else 'no'}; "
+        f"they change — {a.knowledge_changes}",
     )
     r_prompt = RuleRow(
-        f"base right ≥{PROMPT_GOOD_ENOUGH:.0%} with a good prompt → prompt",
+        f"Already right ≥{PROMPT_GOOD_ENOUGH:.0%} with good instructions → keep the prompt",
         ps is not None and ps >= PROMPT_GOOD_ENOUGH,
-        f"prompted_success={'unknown' if ps is None else f'{ps:.0%}'}"
-        + (" (measured by probe)" if probe else ""),
+        _prompted_evidence(ps, probe),
     )
     r_few = RuleRow(
-        f"fewer than {MIN_EXAMPLES_TO_TRAIN} examples → few-shot",
+        f"Fewer than {MIN_EXAMPLES_TO_TRAIN} examples → a prompt with examples",
         a.examples < MIN_EXAMPLES_TO_TRAIN,
-        f"examples={a.examples}",
+        f"you have {a.examples}",
     )
     r_behaviour = RuleRow(
-        "format/style/terminology/latency/cost/privacy needs → fine-tune",
+        "Fixed shape, tone, wording, speed, cost or privacy → train a model",
         bool(behaviour),
-        f"goals={a.goals or []}",
+        f"what matters to you: {goal_words(a.goals)}",
     )
     high_volume = a.volume >= HIGH_VOLUME
     cost_goals = sorted({"latency", "cost"} & set(behaviour))
     r_distil = RuleRow(
-        f"latency/cost goals at ≥{HIGH_VOLUME:,} requests/day → distil the prompt into a fine-tune",
+        f"Quick or cheap at ≥{HIGH_VOLUME:,} requests a day → train a model (no long prompt)",
         bool(cost_goals) and high_volume,
-        f"goals={cost_goals or []}, volume={a.volume:,}/day",
+        f"{goal_words(cost_goals)}; {a.volume:,} requests a day",
     )
     rows += [r_knowledge, r_prompt, r_few, r_behaviour, r_distil]
 
     if knowledge and behaviour and not r_prompt.fired:
         approach = "rag+fine-tune"
         reasons.append(
-            f"The task needs knowledge the model lacks ({_knowledge_reason(a)}): retrieval supplies facts; "
-            "fine-tuning cannot keep them current."
+            f"The task needs facts the model does not have ({_knowledge_reason(a)}): looking them up in your "
+            "documents (retrieval) supplies them; training cannot keep facts current."
         )
         reasons.append(
-            f"It also has behaviour goals ({', '.join(behaviour)}) that a fine-tune teaches reliably."
+            f"It also needs {goal_words(behaviour)}, which training your own small model teaches reliably."
         )
     elif knowledge:
         approach = "rag"
         reasons.append(
-            f"The task needs knowledge the model lacks ({_knowledge_reason(a)}): that is a retrieval "
-            "problem — fine-tuning is for behaviour, not facts."
+            f"The task needs facts the model does not have ({_knowledge_reason(a)}): let it look them up in "
+            "your documents (retrieval) — training teaches a way of answering, not facts."
         )
     elif r_distil.fired:
         approach = "fine-tune"
         works = "A good prompt already works" if ps is None or ps >= 0.5 else "Prompting alone is not enough"
         measured = "" if ps is None else f" ({ps:.0%} with examples in the prompt)"
+        wait_cost = " and ".join({"latency": "waiting", "cost": "cost"}[g] for g in cost_goals)
         reasons.append(
-            f"{works}{measured}, but at {a.volume:,} requests/day its instructions and examples are paid "
-            f"on every call: distil it into the model (context distillation) so a tuned model answers "
-            f"zero-shot with a short prompt — {' and '.join(cost_goals)} drop."
+            f"{works}{measured}, but at {a.volume:,} requests a day its long instructions and examples are "
+            f"paid on every request: train your own small model on the prompt's answers (context "
+            f"distillation), so it answers with short instructions — {wait_cost} drop."
         )
         reasons.append(
-            "The prompted model is the teacher: it answers generated inputs, and the tuned model is "
-            "measured against it, so quality is kept while the prompt shrinks."
+            "The model with the long prompt writes the practice answers, and your trained model is measured "
+            "against it, so quality is kept while the prompt shrinks."
         )
     elif r_prompt.fired:
         approach = "prompt"
         reasons.append(
-            f"With a good prompt the base model already scores {ps:.0%}"
+            f"With good instructions the model you start from already {_score_words(ps, probe)}"
             + _fully_right(probe)
-            + f" (≥{PROMPT_GOOD_ENOUGH:.0%}): improve the prompt instead of training."
+            + f" (≥{PROMPT_GOOD_ENOUGH:.0%}): improve the prompt instead of training a model."
         )
         if behaviour and (high_volume or privacy):
             reasons.append(
-                "At your volume/privacy needs a small fine-tuned model could still cut cost and latency "
-                "later: revisit once the prompt is settled."
+                "At your volume or privacy needs your own small model could still cut cost and waiting "
+                "later: come back to it once the prompt is settled."
             )
     elif r_few.fired and not (
         behaviour and n_examples >= MIN_EXAMPLES_TO_TRAIN and ps is not None and ps < 0.5
@@ -201,46 +219,53 @@ def decide(
             )
             if behaviour:
                 reasons.append(
-                    f"Your goals ({', '.join(behaviour)}) point to a fine-tune later: from those real "
-                    f"examples a teacher model can generate {n_examples} more."
+                    f"What matters to you ({goal_words(behaviour)}) points to training your own small model "
+                    f"later: from those real examples a bigger model can write {n_examples} more."
                 )
         else:
             approach = "few-shot"
             reasons.append(
-                f"Only {a.examples} examples on hand (< {MIN_EXAMPLES_TO_TRAIN}): put the best of them in "
-                "the prompt; collect or generate more before training."
+                f"Only {a.examples} examples on hand (fewer than {MIN_EXAMPLES_TO_TRAIN}): put the best of them "
+                "in the prompt; collect or generate more before training a model."
             )
         if behaviour and a.examples:
             reasons.append(
-                f"Your goals ({', '.join(behaviour)}) point to a fine-tune later: a teacher model can "
-                f"generate {n_examples} examples from these seeds."
+                f"What matters to you ({goal_words(behaviour)}) points to training your own small model "
+                f"later: a bigger model can write {n_examples} practice examples from yours."
             )
     elif behaviour:
         approach = "fine-tune"
         reasons.append(
-            f"Your goals ({', '.join(behaviour)}) are behaviour a fine-tune teaches and prompting does not "
-            "reliably hold" + (f" (the prompted base is right only {ps:.0%})" if ps is not None else "") + "."
+            f"What matters to you ({goal_words(behaviour)}) is what training your own small model teaches "
+            "reliably; instructions alone often slip"
+            + (
+                f" (with instructions the model you start from scores only {ps:.0%})"
+                if ps is not None
+                else ""
+            )
+            + "."
         )
         if a.examples < MIN_EXAMPLES_TO_TRAIN:
             reasons.append(
-                f"You have only {a.examples} examples, but prompting with them is not enough: the teacher "
-                f"generates ~{n_examples} more from them (distillation), each critiqued before training."
+                f"You have only {a.examples} examples, but instructions with them are not enough: a bigger "
+                f"model writes ~{n_examples} practice examples from them (distillation), each checked before "
+                "training."
             )
         if {"latency", "cost"} & set(behaviour) or high_volume:
             reasons.append(
-                "A tuned model answers zero-shot, so every request drops the long instructions and "
-                "few-shot examples: fewer prompt tokens, lower latency and cost."
+                "Your trained model answers without the long instructions and examples, so every request is "
+                "shorter (fewer prompt tokens — a token is about ¾ of a word): quicker and cheaper."
             )
     else:
         approach = "few-shot" if a.examples else "prompt"
         reasons.append(
-            "No knowledge gap and no format/style/latency/cost/privacy need: prompting with examples is "
-            "the cheapest path" + (f" (prompted success {ps:.0%})" if ps is not None else "") + "."
+            "No facts to look up and no need for a fixed shape, tone, speed, cost or privacy: a prompt with "
+            "examples is the cheapest path"
+            + (f" (with instructions it scores {ps:.0%})" if ps is not None else "")
+            + "."
         )
     if privacy and approach in ("fine-tune", "rag+fine-tune"):
-        reasons.append(
-            "Privacy/on-prem constraints: train and serve a local model (LoRA adapter, `tunewise serve`)."
-        )
+        reasons.append("Your data must stay with you: the model is trained and run on your own machine.")
 
     return Decision(
         approach=approach,
@@ -255,27 +280,62 @@ def decide(
 def next_steps(approach: str) -> list[str]:
     steps = {
         "prompt": [
-            "Write the spec as a system prompt with 3–6 examples (tunewise writes the best prompt found).",
-            "Evaluate it on held-out examples; fine-tune only if it stays under your bar.",
+            "tunewise writes clear instructions with 3–6 of your examples (it tries a few and keeps the best).",
+            "It checks them on your other examples; train a model only if the prompt stays under your bar.",
         ],
         "few-shot": [
-            "Pick the 4–8 most representative examples for the prompt (tunewise selects them on held-out data).",
-            "Collect or generate ≥200 examples if you later need a shorter prompt or a smaller model.",
+            "tunewise puts the 4–8 most typical of your examples in the prompt (it tests which work best).",
+            "Collect or generate ≥200 examples if you later want shorter instructions or your own small model.",
         ],
         "rag": [
-            "Point tunewise at your documents folder: it builds and evaluates a BM25 retrieval setup.",
-            "Keep documents current; re-index when they change — no retraining needed.",
+            "Point tunewise at your documents folder: it builds a search over them and checks the answers.",
+            "Keep the documents current: nothing needs retraining when they change.",
         ],
         "fine-tune": [
-            "Generate and critique ~200–500 examples with the teacher; review ≥10%.",
-            "Train a LoRA adapter; evaluate against base zero-shot and base few-shot; iterate on failures.",
+            "A bigger model writes ~200–500 practice examples from yours; each is checked, and you look over "
+            "at least 1 in 10.",
+            "Your own small model is trained on them and compared with the model you start from (with and "
+            "without your examples in the prompt); weak spots get more examples.",
         ],
         "rag+fine-tune": [
-            "Build retrieval over your documents first and evaluate it.",
-            "Then fine-tune on retrieved-context examples for the format/style you need.",
+            "tunewise builds the search over your documents first and checks it.",
+            "Then it trains your own small model on answers that use the passages found, for the shape and "
+            "tone you need.",
         ],
     }
     return steps[approach]
+
+
+def goal_words(goals) -> str:
+    """What matters to the person, in the words the interview offered ('same shape every time, cheap to run')."""
+    from agent.answers import GOAL_CHOICES
+
+    short = {k: label.split(" (")[0].lower() for k, label in GOAL_CHOICES}
+    return ", ".join(short.get(str(g), str(g)) for g in goals or []) or "none of these"
+
+
+def _score_words(ps: float, probe: dict | None) -> str:
+    """'gets 90% of the answer fields right' (a share of fields is not a share of answers), else 'scores 90%'."""
+    metric = (probe or {}).get("metric")
+    if metric == "json_field_accuracy":
+        return f"gets {ps:.0%} of the answer fields right"
+    if metric in ("token_f1", "rouge_l"):
+        return f"matches {ps:.0%} of the expected words"
+    return f"scores {ps:.0%}"
+
+
+def _prompted_evidence(ps: float | None, probe: dict | None) -> str:
+    """How well instructions work now, in words: measured on the person's examples, or what they said."""
+    if ps is None:
+        return "not known yet"
+    if not probe:
+        return f"you said: right about {ps:.0%} of the time"
+    p = probe or {}
+    n, cs = p.get("n_test"), p.get("correct_share")
+    if p.get("metric") in (None, "label_accuracy", "exact_match") or not n or cs is None:
+        return f"measured on your examples: {ps:.0%} right"
+    part = "of the fields right" if p.get("metric") == "json_field_accuracy" else "of the words matching"
+    return f"measured on {n} of your examples: {round(cs * n)} fully right, {ps:.0%} {part}"
 
 
 def _fully_right(probe: dict | None) -> str:

@@ -112,8 +112,10 @@ async def test_pick_any_shows_ticks_says_its_guess_and_sends_on_enter(workspace)
         lines = [ticks.render_line(y).text for y in range(ticks.option_count)]
         assert lines[0].startswith("[x] Same shape every time")  # the guess, ticked and visible
         assert lines[1].startswith("[ ] A set tone or voice")
-        notes = [m.text for m in conv.query("ChatMessage") if m.role == "note"]
-        assert any("I've ticked" in n and "JSON" in n for n in notes)  # and it says it guessed
+        notes = [m.text for m in conv.query("ChatMessage") if "What matters most" in m.text]
+        assert any(
+            "I've ticked" in n and "JSON" in n for n in notes
+        )  # and it says it guessed, in the question
         await pilot.press("down", "space")  # space ticks
         assert ticks.render_line(1).text.startswith("[x] A set tone")
         await pilot.press("enter")  # Enter sends, it does not toggle

@@ -52,9 +52,9 @@ async def test_interview_to_decision_and_resume(workspace):
         assert list(conv.query_one("#answer-multi").selected) == ["format"]  # offered for a JSON answer
         await pilot.click("#send")
         await wait_for(pilot, lambda: pending_key(app) == "volume")
-        spec_md = conv.query_one("#spec-md").source
-        assert "Extract the city" in spec_md and "Goals: format" in spec_md
-        assert "Output: a JSON object" in spec_md
+        spec_md = conv.query_one("#spec-panel").plain
+        assert "Extract the city" in spec_md and "Matters most: same shape every time" in spec_md
+        assert "Answer: JSON" in spec_md
         await pilot.press("ctrl+g")  # optional: skip
         await answer_text(pilot, app, "constraints", "offline")
         await answer_text(pilot, app, "budget", "")
@@ -63,7 +63,9 @@ async def test_interview_to_decision_and_resume(workspace):
         decision = app.screen
         assert decision.decision["approach"] == "fine-tune"
         assert decision.query_one("#rubric").row_count == len(decision.decision["rubric"]) >= 4
-        assert any("format" in r for r in decision.decision["reasons"])
+        assert any(
+            "same shape every time" in r for r in decision.decision["reasons"]
+        )  # the goal in plain words
         run_id = app.current_run
         assert conv.sent[:4] == [
             "Extract the city from a sentence as JSON.",
@@ -167,7 +169,7 @@ async def test_interview_with_examples_runs_the_probe_on_the_embedded_model(
         decision = app.screen.decision
         probe = decision["probe"]
         assert probe and probe.get("measured") and 0.0 <= probe["prompted_success"] <= 1.0
-        assert "measured by probe" in decision["rubric"][1]["evidence"]
+        assert decision["rubric"][1]["evidence"].startswith("measured on ")  # by the probe, on their examples
         assert "How well prompting works now" in str(app.screen.query_one("#probe").render())
         assert decision["approach"] in ("prompt", "few-shot")  # 4 examples, no behaviour goals
 

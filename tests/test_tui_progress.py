@@ -27,7 +27,7 @@ def test_generation_events_without_total_fall_back_to_the_planned_count():
     p = StepProgress()
     p.apply("status", {"message": "generate: 12 examples with the teacher (iteration 1)"}, now=0.0)
     assert p.step == "generate" and p.planned == 12 and p.iteration == 1
-    assert p.activity() == "Writing practice questions with the teacher model"
+    assert p.activity() == "Writing new practice inputs like your examples"
     for i in range(4):  # today's events: no total, no text
         p.apply(
             "progress",
@@ -44,7 +44,7 @@ def test_generation_events_without_total_fall_back_to_the_planned_count():
         3.0,
     )
     p.apply("progress", {"step": "generate", "event": "answer", "key": "k2", "done": 2, "total": 10}, now=5.0)
-    assert p.activity() == "Writing the teacher's answers to the practice questions"
+    assert p.activity() == "Writing the answers to the practice inputs"
     assert (p.done, p.total) == (2, 10) and list(p.samples) == [("answer", "Porto")]
     assert p.counts_line(now=5.0).startswith("2/10 examples")
 
@@ -106,7 +106,7 @@ def test_the_critique_counts_the_teachers_second_answers():
         p.apply(
             "progress", {"step": "critique", "stage": "second answers", "done": done, "total": 10}, 4.0 * done
         )
-    assert p.activity() == "Checking the teacher's answers: asking it again to see if it agrees"
+    assert p.activity() == "Checking the practice answers: answering again to see if it agrees"
     assert (p.done, p.total, p.rate()) == (4, 10, 0.25)
     assert p.counts_line(now=16.0).startswith("4/10 answers") and "about 24s left" in p.counts_line(now=16.0)
 
@@ -146,8 +146,8 @@ async def test_progress_screen_counts_move_as_events_arrive_and_the_header_never
                     },
                 )
             )
-            await wait_for(pilot, lambda i=i: f"{i}/12 questions" in str(counts.render()))
-        assert "Writing practice questions with the teacher model" in str(
+            await wait_for(pilot, lambda i=i: f"{i}/12 inputs" in str(counts.render()))
+        assert "Writing new practice inputs like your examples" in str(
             screen.query_one("#progress-title").render()
         )
         assert "Q3 lives in Oslo." in str(screen.query_one("#progress-samples").render())
@@ -192,12 +192,12 @@ async def test_home_enter_on_a_running_session_opens_its_progress(workspace):
         assert type(app.screen).__name__ == "HomeScreen"  # a step starting does not pull the person off Home
         home.refresh_sessions()
         await wait_for(pilot, lambda: home.rows and home.rows[0]["state"].startswith("working"))
-        assert home.rows[0]["state"] == "working: checking the teacher's answers (Enter watches)"
+        assert home.rows[0]["state"] == "working: checking the practice answers (Enter watches)"
         await pilot.press("enter")
         await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "progress")
         assert app.screen.run_id == run.id
         title = app.screen.query_one("#progress-title")
-        await wait_for(pilot, lambda: "Checking the teacher's answers" in str(title.render()))
+        await wait_for(pilot, lambda: "Checking the practice answers" in str(title.render()))
         assert "12 examples to check" in str(app.screen.query_one("#progress-counts").render())
 
 
@@ -322,7 +322,7 @@ def test_quit_during_generation_returns_within_5_s_and_the_session_resumes_from_
             done = app.step_progress(run_id).done
             await wait_for(
                 pilot,
-                lambda: f"{done}/12 questions" in str(app.screen.query_one("#progress-counts").render()),
+                lambda: f"{done}/12 inputs" in str(app.screen.query_one("#progress-counts").render()),
             )
             seen["header"] = _header_text(app)
             seen["key"] = time.monotonic()

@@ -98,6 +98,9 @@ async def test_decision_accept_override_and_change_answers(workspace):
         assert sent == []
         screen.query_one("#override-choice").value = "few-shot"
         await pilot.click("#override")
+        assert sent == []  # another path than the advice: its estimate first, and a yes
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
+        await pilot.press("y")
         assert sent == [(RUN_ID, "few-shot")]
         await pilot.press("a")  # already answered: not sent twice
         assert sent == [(RUN_ID, "few-shot")]
@@ -674,5 +677,6 @@ def test_the_prompt_verdict_never_reads_a_field_share_as_answers_right():
     d = decide(Answers(spec="orders", examples=10, goals=["format"], prompted_success=0.9), probe=probe)
     assert d.approach == "prompt"
     assert d.reasons[0].startswith(
-        "With a good prompt the base model already scores 90%, with 3 of 5 of your examples fully right"
+        "With good instructions the model you start from already gets 90% of the answer fields right, with 3 of 5 "
+        "of your examples fully right"
     )

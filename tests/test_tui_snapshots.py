@@ -135,3 +135,38 @@ def test_snapshot_report_after_a_pass(snap_compare, ws):
             lambda app: ReportScreen(RUN_ID, {"approach": "fine-tune", "stop_reason": "success"})
         ),
     )
+
+
+def test_snapshot_goals_question(snap_compare, ws):
+    """The goals question at 80×24: the question, its guess and the ticks all on screen, Send one line."""
+    from test_tui_newcomer80 import _goals_question
+
+    from tui.screens.conversation import ConversationScreen
+
+    make_run(ws)
+
+    async def run_before(pilot) -> None:
+        await settle(lambda app: ConversationScreen(RUN_ID, _goals_question()))(pilot)
+        await pilot.pause()
+
+    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_override_confirmation(snap_compare, ws):
+    """The advice was a prompt and the person picked fine-tune: its own estimate, before anything starts."""
+    from test_tui_newcomer80 import _prompt_decision_payload
+
+    from tui.screens.decision import DecisionScreen
+
+    make_run(ws)
+
+    async def run_before(pilot) -> None:
+        await settle(lambda app: DecisionScreen(RUN_ID, _prompt_decision_payload(True)))(pilot)
+        pilot.app.screen.query_one("#override-choice").value = "fine-tune"
+        await pilot.pause()
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(TunewiseApp(ws), terminal_size=SIZE, run_before=run_before)

@@ -19,6 +19,38 @@ def _keys(bindings) -> list[tuple[str, str]]:
     return out
 
 
+# words the screens use that a newcomer may not know, each in one line (the decision screen points here)
+GLOSSARY = (
+    (
+        "the model you start from (base model)",
+        "the ready-made model tunewise begins with; with no API key it is a "
+        "small model that runs on this computer",
+    ),
+    ("prompt", "the instructions sent to the model with every request"),
+    (
+        "a prompt with examples (few-shot)",
+        "a few of your examples go into the instructions so the model copies their shape",
+    ),
+    (
+        "train your own small model (fine-tune)",
+        "the model practises on examples until it answers your way with short instructions",
+    ),
+    ("adapter (LoRA)", "the small file training makes; it sits on top of the model you start from"),
+    (
+        "a bigger model (teacher)",
+        "the model that writes the practice examples; with no API key it is the same "
+        "small model, given your examples as a long prompt",
+    ),
+    (
+        "look things up (retrieval, RAG)",
+        "the passages of your documents that match a request go into the prompt",
+    ),
+    ("token", "a piece of text the model reads or writes, about ¾ of a word"),
+    ("epoch", "one pass over all the practice examples while training"),
+    ("judge", "a model that grades answers when there is no exact right answer to compare with"),
+)
+
+
 def help_markdown() -> str:
     from tui.app import TunewiseApp
     from tui.screens.conversation import ConversationScreen
@@ -47,7 +79,15 @@ def help_markdown() -> str:
         ("Report", ReportScreen),
     ):
         sections.append((title, _keys(cls.BINDINGS)))
-    lines = ["# Keys", ""]
+    lines = ["# Words you will see", ""]
+    lines += [f"- **{term}** — {text}" for term, text in GLOSSARY]
+    lines += [
+        "",
+        "# Keys",
+        "",
+        "A narrow terminal's footer shows the main keys; every key is listed here.",
+        "",
+    ]
     for title, keys in sections:
         lines += [f"**{title}**", "", "```"]
         lines += [f"{k:<14} {d}" for k, d in keys]

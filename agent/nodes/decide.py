@@ -27,7 +27,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     if probe is not None and probe.get("signature") != probe_signature(spec):
         probe = None  # the examples or the prompt changed since ("change answers"): measure again
     if probe is None and answers.prompted_success is None and len(spec.examples) >= 4:
-        ctx.emit("status", message="probe: measuring the base model with the best prompt on your examples")
+        ctx.emit("status", message="probe: measuring the model you start from on your examples")
         result = run_probe(spec, ctx.provider("student", spec, run.id), on_stream=ctx.stream_callback())
         probe = save_step(run, 0, "probe", result)
     if probe and probe.get("measured") and answers.prompted_success is None:
@@ -41,6 +41,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     )
     if decision.approach in ("fine-tune", "rag+fine-tune"):
         decision.estimate = _estimate_here(ctx, state, spec, run, decision.approach, teacher)
+    estimates = _estimates(ctx, spec, teacher, decision)
     approach = decision.approach
     note = None
     if spec.approach != "auto" and spec.approach != approach:
@@ -52,6 +53,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 "kind": "decision",
                 "decision": decision.to_dict(),
                 "choices": ["accept", CHANGE, *APPROACHES],
+                "estimates": estimates,  # every path's estimate: an override shows its own before it starts
             }
         )
         if choice == CHANGE:
@@ -91,6 +93,25 @@ def _estimate_here(ctx: AgentContext, state: AgentState, spec, run, approach: st
             ctx.emit("status", message="estimate: measuring how fast this machine generates (once)")
     rates = machine_rates(ctx.workspace, student=student)
     return estimate(approach, n_examples=spec.n_examples, teacher=teacher, rates=rates)
+
+
+def _estimates(ctx: AgentContext, spec, teacher: str, decision) -> dict:
+    """The estimate of every path on this machine's rates (those measured here, else benchmark figures), so a
+    person who overrides the recommendation sees what their choice costs before any work starts."""
+    from agent.rates import machine_rates
+    from agent.rubric import estimate
+
+    rates = machine_rates(ctx.workspace, measure=False)
+    out = {}
+    for approach in APPROACHES:
+        if approach == decision.approach:
+            out[approach] = decision.estimate
+            continue
+        try:
+            out[approach] = estimate(approach, n_examples=spec.n_examples, teacher=teacher, rates=rates)
+        except Exception:  # noqa: BLE001 - an estimate never fails a decision
+            continue
+    return out
 
 
 def _auto_teacher() -> str:

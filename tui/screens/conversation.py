@@ -3,6 +3,7 @@ option list (or a selection list for "pick any"), free text goes in an input; th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from textual import on
@@ -10,10 +11,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, OptionList, Static
+from textual.widgets import Button, Input, OptionList, Static
 
 from tui.widgets.chat import ChatMessage, SpecPanel
 from tui.widgets.chat.tick_list import TickList
+from tui.widgets.footer import FitFooter
 from tui.widgets.header import StatusHeader
 
 ASKS = ("question", "round")  # interrupts the chat answers: interview questions, "another round?"
@@ -45,10 +47,27 @@ def fenced(text: str) -> str:
     return f"{fence}\n{text}\n{fence}\n"
 
 
+_SHOT_TITLE = re.compile(r"^The base model \(.*?\) answers one of your examples with a (\d+)-shot prompt:?$")
+
+
+def plain_stream_title(title: str) -> str:
+    """The probe's title in plain words: 'The base model (local:embedded) answers one of your examples with a
+    5-shot prompt' read as jargon in the newcomer walk."""
+    m = _SHOT_TITLE.match(title.strip())
+    if m:
+        return (
+            f"The model you start from answers one of your examples, shown {m.group(1)} others as examples:"
+        )
+    return title
+
+
 def question_markdown(payload: dict) -> str:
     text = f"**{payload.get('question', '')}**"
-    if payload.get("help"):
-        text += f"\n\n_{payload['help']}_"
+    help_ = str(payload.get("help") or "")
+    if payload.get("input") == "multi":
+        help_ = f"{help_} Space ticks or unticks; Enter sends.".strip()
+    if help_:
+        text += f"\n\n_{help_}_"
     if payload.get("optional"):
         text += "\n\n_(optional: press Skip or leave it blank)_"
     return text
@@ -81,9 +100,10 @@ class ConversationScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.go_home", "Home"),
         Binding("ctrl+s", "send", "Send"),
-        Binding("ctrl+g", "skip", "Skip (optional)"),
+        Binding("ctrl+g", "skip", "Skip"),
         Binding("ctrl+b", "toggle_spec", "Spec panel"),
     ]
+    FOOTER_OPTIONAL = ("toggle_spec",)  # dropped from a narrow footer first (F1 lists every key)
 
     def __init__(self, run_id: str | None, pending: dict | None = None, defaults: dict | None = None) -> None:
         super().__init__()
@@ -109,7 +129,7 @@ class ConversationScreen(Screen):
                     yield Button("Skip", id="skip")
                 yield Static("", id="agent-status")
             yield SpecPanel(id="spec-panel")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         if self.pending is None and self.run_id is None:
@@ -140,6 +160,12 @@ class ConversationScreen(Screen):
     def _set_mode(self, mode: str | None, optional: bool = False) -> None:
         """Show the input that fits the question: text/number → Input, choice → OptionList, multi → SelectionList."""
         self.query_one("#answer-row").display = mode in ("text", "number", "multi")
+        # under a "pick any" list the buttons take one line, not three: at 80×24 the three-line row pushed
+        # the question itself off the screen (Enter sends too, and the question says so)
+        row = self.query_one("#answer-row")
+        row.set_class(mode == "multi", "-slim")
+        for button in row.query(Button):
+            button.compact = mode == "multi"
         self.query_one("#answer-input").display = mode in ("text", "number")
         self.query_one("#answer-choices").display = mode == "choice"
         self.query_one("#answer-multi").display = mode == "multi"
@@ -151,9 +177,12 @@ class ConversationScreen(Screen):
         if payload.get("default") is not None and not self.asked and payload.get("kind") != "round":
             self._say("Back to the interview: Enter keeps an earlier answer, or change it.", "note")
         if not payload.get("error") or not self.asked or self.asked[-1] != key:
-            self._say(question_markdown(payload), "agent")
+            text = question_markdown(payload)
             if payload.get("note"):
-                self._say(str(payload["note"]), "note")  # a preselected guess says it is one
+                # a preselected guess says it is one, in the question's own bubble: a second bubble's margins
+                # pushed the question off the top of an 80×24 screen
+                text += f"\n\n→ {payload['note']}"
+            self._say(text, "agent")
             self.asked.append(key)
         err = self.query_one("#question-error", Static)
         err.update(f"⚠ {payload['error']}" if payload.get("error") else "")
@@ -206,13 +235,15 @@ class ConversationScreen(Screen):
         """Model text as it is generated (the probe's base model answering one of your examples)."""
         phase = data.get("phase")
         if phase == "start":
-            self._stream_head = f"_{data.get('title', '')}_\n\n> {data.get('input', '')}\n\n"
+            self._stream_head = (
+                f"_{plain_stream_title(str(data.get('title', '')))}_\n\n> {data.get('input', '')}\n\n"
+            )
             self._stream_body = ""
             self._stream_msg = ChatMessage(self._stream_head + "…", "model")
             chat = self.query_one("#chat", VerticalScroll)
             chat.mount(self._stream_msg)
             chat.anchor()
-            self._status("The base model is answering…")
+            self._status("The model you start from is answering…")
             return
         msg = self._stream_msg
         if msg is None:

@@ -11,40 +11,107 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Markdown, Select, Static
+from textual.widgets import Button, DataTable, Markdown, Select, Static
 
+from tui.widgets.footer import FitFooter
 from tui.widgets.header import StatusHeader
 
 APPROACHES = ("prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune")
+# the override list's labels: short enough for its 26 columns at 80×24 (the full words are in the dialog)
+SHORT_WORDS = {
+    "prompt": "better prompt",
+    "few-shot": "prompt + examples",
+    "rag": "your documents",
+    "fine-tune": "own small model",
+    "rag+fine-tune": "own model + docs",
+}
 
 ESTIMATE_LABELS = {
     "hardware": "runs on",
-    "cost_usd": "cost (USD)",
-    "time_minutes": "time (minutes, all steps)",
-    "generate_minutes": "  data generation + checks (minutes)",
-    "train_minutes": "  training (minutes)",
-    "evaluate_minutes": "  evaluation (minutes)",
-    "data_generation_tokens": "data generation tokens",
-    "training_tokens": "training tokens",
-    "evaluation_tokens": "evaluation tokens",
+    "cost_usd": "cost (US dollars)",
+    "time_minutes": "time, all steps (minutes)",
+    "generate_minutes": "  writing + checking examples",
+    "train_minutes": "  training your model",
+    "evaluate_minutes": "  testing the results",
     "gpu_hours": "GPU hours",
-    "gpu_cost_usd": "GPU cost (USD)",
+    "gpu_cost_usd": "GPU cost (US dollars)",
     "cpu_minutes_embedded": "CPU minutes (embedded model)",
 }
+# token counts are in decision.json and the CLI; on screen they only raise the question "what is a token?"
+HIDDEN_ESTIMATE_KEYS = (
+    "path",
+    "assumptions",
+    "data_generation_tokens",
+    "training_tokens",
+    "evaluation_tokens",
+)
+
+
+def words(approach: str | None) -> str:
+    """An approach in plain words ('train your own small model'), the name itself when unknown."""
+    from agent.rubric import APPROACH_WORDS
+
+    return APPROACH_WORDS.get(str(approach), str(approach or "?"))
 
 
 def decision_markdown(decision: dict) -> str:
-    lines = [f"## Recommendation: **{decision.get('approach', '?')}**", ""]
+    from agent.rubric import APPROACH_HELP
+
+    approach = decision.get("approach", "?")
+    lines = [f"## My advice: **{words(approach)}**", ""]
+    if approach in APPROACH_HELP:
+        lines += [f"_({APPROACH_HELP[approach]})_", ""]
     if decision.get("chosen") and decision.get("chosen") != decision.get("approach"):
-        lines += [f"_Chosen: **{decision['chosen']}** — {decision.get('override_note') or ''}_", ""]
+        lines += [f"_You chose: **{words(decision['chosen'])}** instead._", ""]
     lines += ["**Why**", ""] + [f"- {r}" for r in decision.get("reasons") or []]
+    return "\n".join(lines)
+
+
+def override_text(
+    choice: str, recommended: str | None, estimate: dict | None, recommended_estimate=None
+) -> str:
+    """What the confirmation before an override says: the choice, what was advised, and the choice's own estimate."""
+    lines = [f"You chose: {words(choice)} ({choice}).", f"I advised: {words(recommended)}.", ""]
+    e = estimate or {}
+    if e:
+        parts = [
+            f"{label.strip()} {e[k]}"
+            for k, label in (
+                ("generate_minutes", "writing + checking examples"),
+                ("train_minutes", "training"),
+                ("evaluate_minutes", "testing"),
+            )
+            if e.get(k)
+        ]
+        lines.append(
+            f"Estimate for your choice, on {e.get('hardware') or 'this machine'}: about {e.get('time_minutes', '?')} "
+            f"minutes"
+            + (f" ({', '.join(parts)})" if parts else "")
+            + f", cost ${float(e.get('cost_usd') or 0):.2f}."
+        )
+        if "not yet measured" in str(e.get("assumptions") or ""):
+            lines.append(
+                "This machine's speed is not measured yet (a benchmark figure is used): on a busy or slower "
+                "machine it takes longer. The progress screens show the live time left."
+            )
+    else:
+        lines.append("No estimate is available for this path.")
+    r = recommended_estimate or {}
+    if r.get("time_minutes") is not None:
+        lines.append(
+            f"(What I advised: about {r['time_minutes']} minutes, ${float(r.get('cost_usd') or 0):.2f}.)"
+        )
+    lines += ["", "Start your choice now?"]
     return "\n".join(lines)
 
 
 def probe_text(probe: dict | None, example: dict | None = None) -> str:
     """The probe's evidence in plain words: the score, on how many of the person's examples, and one answer."""
     if not probe:
-        return "No probe was needed: the rubric used your answers (give ≥4 examples and no success rate to measure it)."
+        return (
+            "I did not measure how well a prompt works: I used your answer (with 4 or more examples and "
+            "'unknown' as the answer, I measure it on them)."
+        )
     if probe.get("measured") is False:
         return f"Probe: not measured — {probe.get('reason') or 'too few examples'}."
     bits = []
@@ -52,7 +119,9 @@ def probe_text(probe: dict | None, example: dict | None = None) -> str:
     shots = probe.get("n_shots")
     cs = probe.get("correct_share")
     if ps is not None:
-        who = "The base model, shown " + (f"{shots} of your examples" if shots else "your instructions")
+        who = "The model you start from, shown " + (
+            f"{shots} of your examples" if shots else "your instructions"
+        )
         on = f" on {n} others" if n else ""
         partial = PARTIAL_WORDS.get(str(probe.get("metric") or ""))
         if cs is not None and n:
@@ -92,10 +161,13 @@ def _clip(text, n: int = 120) -> str:
 def estimate_rows(estimate: dict | None) -> list[tuple[str, str]]:
     rows = []
     for k, v in (estimate or {}).items():
-        if k in ("path", "assumptions"):
+        if k in HIDDEN_ESTIMATE_KEYS:
             continue
         if k.startswith("gpu_") and not v:
             continue  # no GPU here (or none needed): "GPU hours 0" would only mislead
+        if k in ("cost_usd", "gpu_cost_usd") and isinstance(v, (int, float)):
+            rows.append((ESTIMATE_LABELS.get(k, k), f"${v:,.2f}"))
+            continue
         rows.append((ESTIMATE_LABELS.get(k, k), f"{v:,}" if isinstance(v, int) else str(v)))
     return rows
 
@@ -120,24 +192,40 @@ class DecisionScreen(Screen):
         yield StatusHeader()
         with VerticalScroll(id="decision-body"):
             yield Markdown("", id="decision-md")
-            yield Static("Rubric", classes="section-title")
+            yield Static("How I decided: the rules, and what I know", classes="section-title")
             yield DataTable(id="rubric", cursor_type="row", show_cursor=False)
             yield Static("", id="probe")
-            yield Static("Estimate", classes="section-title")
+            yield Static("Estimate", classes="section-title", id="estimate-title")
             yield DataTable(id="estimate", show_cursor=False)
             yield Static("", id="assumptions")
             yield Markdown("", id="next-steps")
+            yield Static(
+                "Not what you want? Pick another path in the list at the bottom right, then Override: "
+                "you see its estimate before anything starts. F1 explains every word.",
+                id="decision-help",
+            )
         with Horizontal(id="decision-actions"):
             yield Button("Accept", id="accept", variant="success")
             yield Button("Change answers", id="change")
             yield Select(
-                [(a, a) for a in APPROACHES], prompt="override…", id="override-choice", allow_blank=True
+                [(SHORT_WORDS[a], a) for a in APPROACHES],
+                prompt="or choose…",
+                id="override-choice",
+                allow_blank=True,
             )
             yield Button("Override", id="override", variant="warning")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#rubric", DataTable).add_columns("fired", "rule and evidence")
+        from textual.css.query import NoMatches
+
+        try:
+            rubric = self.query_one("#rubric", DataTable)
+        except NoMatches:  # the app closed while this screen was being built: nothing to show
+            return
+        rubric.add_column("applies", width=7)
+        # a fixed width, and rows as tall as their wrapped text: nothing is cut at 80 columns
+        rubric.add_column("rule — and what I know", width=max(30, self.app.size.width - 16))
         self.query_one("#estimate", DataTable).add_columns("item", "value")
         if self.decision:
             self.show_decision(self.decision)
@@ -177,27 +265,70 @@ class DecisionScreen(Screen):
             rubric.add_row(
                 "✔" if r.get("fired") else "·",
                 Text.assemble(r.get("rule", ""), "\n", (f"  {r.get('evidence', '')}", "dim")),
-                height=2,
+                height=None,
             )
         self.query_one("#probe", Static).update(probe_text(decision.get("probe")))
         if (decision.get("probe") or {}).get("measured"):
             self.load_probe_example(decision["probe"])
-        est = self.query_one("#estimate", DataTable)
-        est.clear()
-        for k, v in estimate_rows(decision.get("estimate")):
-            est.add_row(k, v)
-        self.query_one("#assumptions", Static).update(
-            f"Assumptions: {(decision.get('estimate') or {}).get('assumptions', '—')}"
-        )
+        self.show_estimate(None)
         steps = decision.get("next_steps") or []
         self.query_one("#next-steps", Markdown).update(
-            "## Next steps\n\n" + "\n".join(f"1. {s}" for s in steps)
+            "## What happens next\n\n" + "\n".join(f"1. {s}" for s in steps)
         )
         waiting = self.pending is not None
         for bid in ("#accept", "#override", "#override-choice"):
             self.query_one(bid).disabled = not waiting
         if not waiting:
             self._working()
+
+    def show_estimate(self, choice: str | None) -> None:
+        """The estimate table: the recommendation's, or the path picked in the override list."""
+        recommended = self.decision.get("approach")
+        estimate = (
+            self.estimate_for(choice) if choice and choice != recommended else self.decision.get("estimate")
+        )
+        title = (
+            "Estimate"
+            if not choice or choice == recommended
+            else f"Estimate for your choice: {words(choice)}"
+        )
+        self.query_one("#estimate-title", Static).update(title)
+        est = self.query_one("#estimate", DataTable)
+        est.clear()
+        for k, v in estimate_rows(estimate):
+            est.add_row(k, v)
+        self.query_one("#assumptions", Static).update(
+            f"How this was estimated: {(estimate or {}).get('assumptions', '—')}"
+        )
+
+    def estimate_for(self, approach: str) -> dict:
+        """The estimate for any path: the decision step's own (it sends every path's), else worked out here
+        from this machine's recorded rates and the task's size (a session decided before it sent them)."""
+        given = ((self.pending or {}).get("estimates") or {}).get(approach)
+        if given:
+            return dict(given)
+        if approach == self.decision.get("approach") and self.decision.get("estimate"):
+            return dict(self.decision["estimate"])
+        try:
+            from agent.rates import estimate_path, machine_rates
+            from tools.workspace import read_yaml
+
+            spec_path = self.app.workspace.run(self.run_id).spec_path
+            task = (read_yaml(spec_path) or {}) if spec_path.exists() else {}
+            teacher = task.get("teacher") or {}
+            who = (
+                f"{teacher.get('provider')}:{teacher.get('model') or 'default'}"
+                if teacher.get("provider")
+                else None
+            )
+            return estimate_path(
+                approach,
+                n_examples=int(task.get("n_examples") or 200),
+                rates=machine_rates(self.app.workspace, measure=False),
+                **({"teacher": who} if who else {}),
+            )
+        except Exception:  # noqa: BLE001 - an estimate never blocks a choice
+            return {}
 
     def _working(self) -> None:
         """Once accepted (or decided earlier), no Accept to press: the button says the agent works on it."""
@@ -228,11 +359,34 @@ class DecisionScreen(Screen):
 
     def action_override(self) -> None:
         sel = self.query_one("#override-choice", Select)
-        if sel.value in APPROACHES:
-            self._resume(str(sel.value))
-        else:
+        if sel.value not in APPROACHES:
             sel.focus()
-            self.notify("Pick an approach in the list, then Override.")
+            self.notify("Pick a path in the list, then Override.")
+            return
+        if self.pending is None:
+            self._resume(str(sel.value))  # says the decision is already made
+            return
+        choice = str(sel.value)
+        recommended = self.decision.get("approach")
+        if choice == recommended:
+            self._resume(choice)
+            return
+        from tui.widgets.review.confirm_dialog import ConfirmDialog
+
+        text = override_text(choice, recommended, self.estimate_for(choice), self.decision.get("estimate"))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._resume(choice)
+            else:
+                self.notify("Nothing started: accept the advice, or pick another path.")
+
+        self.app.push_screen(ConfirmDialog(text, yes="Start it", no="Back"), answered)
+
+    @on(Select.Changed, "#override-choice")
+    def _choice_changed(self, event: Select.Changed) -> None:
+        if self.decision:
+            self.show_estimate(str(event.value) if event.value in APPROACHES else None)
 
     def action_change_answers(self) -> None:
         """Back to the interview in this same session (every earlier answer offered as the default);

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from tools.evals.summary import (
     COUNTED,
@@ -23,6 +23,7 @@ from tools.evals.summary import (
     system_rows,
 )
 from tui.widgets.evaluation import EvalView, ExampleRow, load_eval, system_table_rows, table_header
+from tui.widgets.footer import FitFooter
 from tui.widgets.header import StatusHeader
 
 STATUS_COLOR = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
@@ -152,6 +153,7 @@ class EvaluationScreen(Screen):
         Binding("f5", "reload", "Reload"),
         Binding("o", "open_report", "Report"),
     ]
+    FOOTER_OPTIONAL = ("toggle_all_systems", "toggle_regressions")  # dropped from a narrow footer first
 
     def __init__(self, run_id: str, version: str | None = None) -> None:
         super().__init__()
@@ -172,7 +174,7 @@ class EvaluationScreen(Screen):
         yield Static("", id="examples-title", classes="section-title")
         yield DataTable(id="examples", cursor_type="row", zebra_stripes=True)
         yield Horizontal(id="side-by-side")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.query_one("#eval-details").display = False

@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, DataTable, Static
 
 from tui.messages import SessionsLoaded
+from tui.widgets.footer import FitFooter
 from tui.widgets.header import StatusHeader
 
 WAITING = {
@@ -94,7 +95,7 @@ class HomeScreen(Screen):
             yield Static("Sessions and runs", classes="section-title")
             yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
             yield Static("Loading sessions…", id="sessions-status")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#sessions", DataTable)

@@ -15,8 +15,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 
+from tui.widgets.footer import FitFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.progress import StepProgress, journal_counts, journal_samples, system_words
 
@@ -49,7 +50,7 @@ class ProgressScreen(Screen):
                 "ctrl+q quits: the step stops at a safe point and the session resumes from its checkpoint.[/dim]",
                 id="progress-note",
             )
-        yield Footer()
+        yield FitFooter()
 
     @property
     def model(self) -> StepProgress:

@@ -9,8 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown
+from textual.widgets import Markdown
 
+from tui.widgets.footer import FitFooter
 from tui.widgets.header import StatusHeader
 
 NEXT_STEPS = {  # when there is no evaluation to decide from
@@ -279,7 +280,7 @@ class ReportScreen(Screen):
         yield StatusHeader()
         with VerticalScroll(id="report-body"):
             yield Markdown("Loading…", id="report-md")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.load()

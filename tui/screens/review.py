@@ -15,8 +15,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, ProgressBar, Static
+from textual.widgets import Button, DataTable, ProgressBar, Static
 
+from tui.widgets.footer import FitFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.review import FILTERS, ConfirmDialog, EditDialog, ReviewItem, ReviewModel, load_review_items
 
@@ -76,6 +77,7 @@ class ReviewScreen(Screen):
         Binding("f", "next_filter", "Filter"),
         Binding("escape", "app.go_home", "Home"),
     ]
+    FOOTER_OPTIONAL = ("undo", "next_filter")  # dropped from a narrow footer first (the filter buttons stay)
 
     def __init__(self, run_id: str, pending: dict | None = None, *, file: str | Path | None = None) -> None:
         super().__init__()
@@ -103,7 +105,7 @@ class ReviewScreen(Screen):
             yield ProgressBar(id="review-progress", show_eta=False, show_percentage=False)
             yield Static("", id="review-progress-text")
             yield Button("Submit", id="submit", variant="primary")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self._setup_columns()

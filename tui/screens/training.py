@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, Footer, ProgressBar, Static
+from textual.widgets import Button, ProgressBar, Static
 from textual_plotext import PlotextPlot
 
+from tui.widgets.footer import FitFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.training import EventTail, TrainProgress, format_eta
 
@@ -59,7 +60,7 @@ class TrainingScreen(Screen):
             yield Button("Resume", id="resume")
         yield Static("", id="train-stats")
         yield PlotextPlot(id="loss-plot")
-        yield Footer()
+        yield FitFooter()
 
     @property
     def out_dir(self) -> Path | None:

@@ -1,56 +1,97 @@
 from __future__ import annotations
 
+from rich.text import Text
 from textual.containers import VerticalScroll
-from textual.widgets import Markdown
+from textual.widgets import Static
 
 LABELS = {
-    "spec": "Spec",
+    "spec": "Task",
     "problem": "Problem today",
     "knowledge_needed": "Needs outside facts",
     "knowledge_changes": "Facts change",
-    "examples": "Examples on hand",
-    "prompted_success": "Prompted success",
-    "goals": "Goals",
-    "volume": "Requests/day",
-    "constraints": "Constraints",
+    "examples": "Examples",
+    "prompted_success": "Right with a prompt",
+    "goals": "Matters most",
+    "volume": "Requests a day",
+    "constraints": "Limits",
 }
+CLIP = 48  # a long answer is cut here: the panel must fit beside the chat at 80×24
 
 
-def spec_markdown(spec_so_far: dict | None) -> str:
-    """The running spec as Markdown: what the interview has established so far."""
+def _clip(text: str, n: int = CLIP) -> str:
+    s = " ".join(str(text).split())
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _goal_words(goals: list) -> str:
+    from agent.answers import GOAL_CHOICES
+
+    short = {k: label.split(" (")[0].lower() for k, label in GOAL_CHOICES}
+    return ", ".join(short.get(str(g), str(g)) for g in goals) or "none"
+
+
+def _value(key: str, v, s: dict) -> str:
+    if key == "goals":
+        return _goal_words(list(v or []))
+    if key == "prompted_success":
+        if v in (None, "", "unknown"):
+            return "I'll measure it"
+        from agent.answers import display
+
+        return display(key, v)
+    if key == "examples" and s.get("examples"):
+        return f"{v} (your file)"
+    if key == "knowledge_needed" and isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, list):
+        v = ", ".join(map(str, v)) or "none"
+    return _clip(v) if v not in (None, "") else "—"
+
+
+def spec_lines(spec_so_far: dict | None) -> tuple[str | None, list[tuple[str, str]]]:
+    """The running spec, short and in plain words: (the task sentence, [(label, value)])."""
     s = spec_so_far or {}
     answers = dict(s.get("answers") or {})
-    lines = ["### Your task so far", ""]
     spec = answers.get("spec") or s.get("spec")
-    lines.append(f"**{spec}**" if spec else "_not described yet_")
-    lines.append("")
+    items = []
     for key, label in LABELS.items():
         if key == "spec" or key not in answers:
             continue
-        v = answers[key]
-        if isinstance(v, list):
-            v = ", ".join(map(str, v)) or "none"
-        lines.append(f"- {label}: {v if v not in (None, '') else '—'}")
+        items.append((label, _value(key, answers[key], s)))
+    if s.get("examples") and "examples" not in answers:
+        items.append(("Examples", f"{len(s['examples'])} (from your file)"))
     out = s.get("output") or {}
     if out.get("format") == "json":
         keys = ((out.get("schema") or {}).get("required")) or []
-        lines.append(
-            "- Output: a JSON object"
-            + (f" with keys {', '.join(keys)}" if keys else "")
-            + (" (values copied from the input)" if out.get("grounded") else "")
-        )
+        items.append(("Answer", "JSON" + (f" with {', '.join(keys)}" if keys else "")))
     elif out.get("format") == "label":
-        lines.append(f"- Output: one label of {', '.join(out.get('labels') or ['(to be given)'])}")
-    if s.get("examples"):
-        lines.append(f"- Example pairs loaded: {len(s['examples'])}")
-    if s.get("budget") is not None:
-        lines.append(f"- Budget: ${s['budget']}")
-    return "\n".join(lines)
+        items.append(("Answer", f"one of {', '.join(out.get('labels') or ['(to be given)'])}"))
+    budget = s.get("budget")
+    if budget is not None:
+        items.append(("Budget", f"${budget:g}" if isinstance(budget, (int, float)) else str(budget)))
+    return (_clip(spec, 100) if spec else None), items
+
+
+def spec_text(spec_so_far: dict | None) -> Text:
+    """The panel's text: no Markdown margins, so the whole cafe task fits beside the chat at 80×24."""
+    spec, items = spec_lines(spec_so_far)
+    text = Text()
+    text.append("Your task so far\n", style="bold")
+    text.append(spec or "not described yet", style="bold" if spec else "italic")
+    text.append("\n")
+    for label, value in items:
+        text.append(f"\n• {label}: ", style="bold")
+        text.append(value)
+    return text
 
 
 class SpecPanel(VerticalScroll):
+    plain = spec_text(None).plain  # what the panel says, as plain text
+
     def compose(self):
-        yield Markdown(spec_markdown(None), id="spec-md")
+        yield Static(spec_text(None), id="spec-md")
 
     def show(self, spec_so_far: dict | None) -> None:
-        self.query_one("#spec-md", Markdown).update(spec_markdown(spec_so_far))
+        text = spec_text(spec_so_far)
+        self.plain = text.plain
+        self.query_one("#spec-md", Static).update(text)

@@ -26,26 +26,26 @@ from tui.widgets.training.progress import format_eta
 LONG_STEPS = ("generate", "critique", "train", "evaluate")
 
 ACTIVITY = {
-    ("generate", "inputs"): "Writing practice questions with the teacher model",
-    ("generate", "answers"): "Writing the teacher's answers to the practice questions",
-    ("critique", None): "Checking the teacher's answers",
-    ("critique", "second answers"): "Checking the teacher's answers: asking it again to see if it agrees",
+    ("generate", "inputs"): "Writing new practice inputs like your examples",
+    ("generate", "answers"): "Writing the answers to the practice inputs",
+    ("critique", None): "Checking the practice answers",
+    ("critique", "second answers"): "Checking the practice answers: answering again to see if it agrees",
     (
         "critique",
         "third answers",
-    ): "Checking the teacher's answers: a third answer where the first two disagree",
+    ): "Checking the practice answers: a third answer where the first two disagree",
     ("train", None): "Training the model on the reviewed examples",
     ("evaluate", "generate"): "Testing the tuned model against your prompt",
     ("evaluate", "judge"): "Judging every answer against your task",
-    ("evaluate", "pairwise"): "Comparing the tuned model with the best baseline, answer by answer",
+    ("evaluate", "pairwise"): "Comparing the tuned model with the best alternative, answer by answer",
     ("evaluate", "forgetting"): "Checking that the tuned model kept its general skills",
     ("evaluate", "done"): "Writing the evaluation report",
-    ("probe", None): "Measuring the base model on your examples",
+    ("probe", None): "Measuring the model you start from on your examples",
 }
 SHORT = {
-    ("generate", "inputs"): "Writing practice questions",
-    ("generate", "answers"): "Writing the teacher's answers",
-    ("critique", None): "Checking the teacher's answers",
+    ("generate", "inputs"): "Writing practice inputs",
+    ("generate", "answers"): "Writing practice answers",
+    ("critique", None): "Checking the practice answers",
     ("critique", "second answers"): "Checking answers (second opinion)",
     ("critique", "third answers"): "Checking answers (third opinion)",
     ("train", None): "Training",
@@ -54,7 +54,7 @@ SHORT = {
     ("evaluate", "pairwise"): "Comparing answers",
     ("evaluate", "forgetting"): "Checking general skills",
     ("evaluate", "done"): "Writing the report",
-    ("probe", None): "Measuring the base model",
+    ("probe", None): "Measuring the starting model",
 }
 UNITS = {"generate": "examples", "critique": "examples", "evaluate": "answers", "train": "steps"}
 _STEP = re.compile(r"^\s*(generate|critique|train|evaluate|probe)\b")
@@ -72,7 +72,7 @@ def system_words(name: str | None) -> str:
         return "a system"
     n = name.strip()
     if n == "base zero-shot":
-        return "the base model with no prompt"
+        return "the model you start from, with no prompt"
     if n == "base few-shot":
         return "your prompt"
     if n.startswith("tuned "):
@@ -308,7 +308,7 @@ class StepProgress:
 
     def unit(self) -> str:
         if self.step == "generate" and self.phase == "inputs":
-            return "questions"
+            return "inputs"
         if self.step == "critique" and self.phase:
             return "answers"
         return UNITS.get(self.step or "", "items")
@@ -349,7 +349,7 @@ class StepProgress:
         elif self.step == "critique" and self.planned:
             parts.append(f"{self.planned} examples to check")
         if self.rejected:
-            parts.append(f"{self.rejected} rejected")
+            parts.append(f"{self.rejected} set aside by the checks")
         r = self.rate()
         if self.step == "train" and self.tokens_per_s is not None:
             parts.append(f"{self.tokens_per_s:.0f} tokens/s")

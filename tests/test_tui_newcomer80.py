@@ -1,0 +1,427 @@
+"""The newcomer walk at 80×24 (issue 13): whole footer keys on every screen, questions that stay on screen,
+plain words on the decision screen, and an override that shows its own estimate before any work starts."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from test_tui_helpers import RUN_ID, make_run, train_events, write_critiqued, write_train_dir
+
+from tui.app import TunewiseApp
+from tui.widgets.footer import fit_keys, key_width
+
+SIZE = (80, 24)
+
+
+async def wait_for(pilot, cond, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+# ---------------------------------------------------------------- the footer
+def test_fit_keys_drops_the_optional_keys_in_order_then_goes_compact():
+    keys = [
+        ("home", "esc", "Home"),
+        ("report", "o", "Report"),
+        ("theme", "^t", "Theme"),
+        ("quit", "^q", "Quit"),
+    ]
+    full = sum(key_width(d, desc, compact=False) for _, d, desc in keys)
+    assert fit_keys(keys, full) == (["home", "report", "theme", "quit"], False)
+    assert fit_keys(keys, full - 1, ("theme",)) == (["home", "report", "quit"], False)
+    # nothing optional left to drop: compact (one column less per key) rather than cutting a key
+    essential = keys[:2]
+    width = sum(key_width(d, desc, compact=True) for _, d, desc in essential)
+    assert fit_keys(essential, width) == (["home", "report"], True)
+
+
+def _screens(ws):
+    from eval_fixture import write_cafe_eval
+    from test_tui_screens import _decision_payload
+
+    from tui.screens.conversation import ConversationScreen
+    from tui.screens.decision import DecisionScreen
+    from tui.screens.evaluation import EvaluationScreen
+    from tui.screens.progress import ProgressScreen
+    from tui.screens.report import ReportScreen
+    from tui.screens.review import ReviewScreen
+    from tui.screens.training import TrainingScreen
+
+    make_run(ws)
+    path = write_critiqued(ws)
+    write_train_dir(ws, train_events(range(1, 13)))
+    write_cafe_eval(ws, RUN_ID, status="fail")
+    return {
+        "conversation": (lambda: ConversationScreen(None, None), ["Send", "Skip"]),
+        "decision": (lambda: DecisionScreen(RUN_ID, _decision_payload()), ["Accept", "Override"]),
+        "review": (
+            lambda: ReviewScreen(RUN_ID, {"kind": "review", "file": str(path), "n": 20}),
+            ["Submit", "Accept", "Reject"],
+        ),
+        "training": (lambda: TrainingScreen(RUN_ID, poll=False), ["Stop"]),
+        "evaluation": (lambda: EvaluationScreen(RUN_ID), ["Report", "Details"]),
+        "report": (lambda: ReportScreen(RUN_ID, {"approach": "fine-tune"}), []),
+        "progress": (lambda: ProgressScreen(RUN_ID), []),
+    }
+
+
+async def test_every_footer_key_is_whole_at_80_columns_and_help_and_quit_are_always_there(workspace):
+    """At 80×24 the footer cut 'f1 H…', and the evaluation screen lost 'o Report', Quit and Help."""
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        for name, (factory, essential) in {"home": (None, ["New session"]), **_screens(workspace)}.items():
+            if factory is not None:
+                app.show(factory())
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+            await wait_for(pilot, lambda: len(list(app.screen.query("FooterKey"))) > 0)
+            await pilot.pause()
+            keys = [k for k in app.screen.query("FooterKey") if k.display]
+            shown = {k.description for k in keys}
+            for k in keys:
+                need = key_width(k.key_display, k.description, compact=True) - 1
+                assert k.region.right <= SIZE[0] and k.region.width >= need, (name, k.description, k.region)
+            assert {"Help", "Quit", *essential} <= shown, (name, shown)
+        # wide terminals keep everything, the theme and the palette too
+        from tui.screens.evaluation import EvaluationScreen
+
+        app.show(EvaluationScreen(RUN_ID))
+        await wait_for(pilot, lambda: "Report" in {k.description for k in app.screen.query("FooterKey")})
+        await pilot.resize_terminal(160, 40)
+        await wait_for(pilot, lambda: "All systems" in {k.description for k in app.screen.query("FooterKey")})
+        assert {"Theme", "palette", "Reload"} <= {k.description for k in app.screen.query("FooterKey")}
+
+
+# ---------------------------------------------------------------- the interview at 80×24
+CAFE_SO_FAR = {
+    "spec": "Turn a customer's coffee order into a JSON object with item, size, quantity and milk",
+    "answers": {
+        "spec": "Turn a customer's coffee order into a JSON object with item, size, quantity and milk",
+        "problem": "I don't know, I've never tried",
+        "knowledge_needed": "no",
+        "examples": 10,
+        "prompted_success": None,
+    },
+    "output": {
+        "format": "json",
+        "schema": {"required": ["item", "milk", "quantity", "size"]},
+        "grounded": True,
+    },
+    "examples": [{"input": f"order {i}", "output": "{}"} for i in range(10)],
+    "budget": 1.0,
+}
+
+
+def _goals_question() -> dict:
+    from agent.questions import QUESTIONS
+
+    q = next(q for q in QUESTIONS if q.key == "goals")
+    return {
+        "kind": "question",
+        "key": q.key,
+        "question": q.text,
+        "input": q.kind,
+        "choices": list(q.choices),
+        "choice_labels": list(q.choice_labels),
+        "help": q.help,
+        "optional": q.optional,
+        "error": None,
+        "spec_so_far": CAFE_SO_FAR,
+        "default": ["format"],
+        "note": "I've ticked “Same shape every time (e.g. valid JSON)” because each answer must be JSON — "
+        "space unticks it.",
+    }
+
+
+def _inside(widget, box) -> bool:
+    r = widget.region
+    return r.height > 0 and r.y >= box.y and r.bottom <= box.bottom
+
+
+async def test_the_goals_question_stays_on_screen_at_80x24_and_enter_sends_the_ticks(workspace):
+    """The walk saw only 'None is fine too.' above the list: the question itself had scrolled off."""
+    from tui.screens.conversation import ConversationScreen
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sent: list = []
+        app.answer = lambda run_id, answer: sent.append(answer)
+        await pilot.pause()
+        app.show(ConversationScreen(RUN_ID, _goals_question()))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.is_mounted)
+        screen = app.screen
+        chat = screen.query_one("#chat")
+
+        def question():
+            msgs = [m for m in screen.query("ChatMessage") if "What matters most" in m.text]
+            return msgs[-1] if msgs else None
+
+        await wait_for(pilot, lambda: question() is not None and question().region.height > 0)
+        await pilot.pause()
+        q = question()
+        assert _inside(q, chat.region), (q.region, chat.region)
+        assert "Enter sends" in q.text
+        assert screen.query_one("#answer-row").region.height == 1  # Send is one line under the list
+        ticks = screen.query_one("#answer-multi")
+        assert _inside(ticks, screen.region) and ticks.selected == ["format"]
+        await pilot.press("down", "down", "down", "down", "space", "enter")
+        assert sent == [["format", "cost"]]
+
+
+async def test_the_spec_panel_shows_the_whole_cafe_task_at_80x24_in_plain_words(workspace):
+    """At 80×24 the panel ran past the bottom ('Output: a JSON object with keys item, milk, quantity, size
+    (values copied from'…) and said 'Prompted success: —' and 'Goals: format, cost'."""
+    from tui.screens.conversation import ConversationScreen
+
+    so_far = dict(CAFE_SO_FAR)
+    so_far["answers"] = {
+        **CAFE_SO_FAR["answers"],
+        "goals": ["format", "cost"],
+        "volume": 150,
+        "constraints": ["on my own computer, cheap"],
+    }
+    payload = {**_goals_question(), "key": "budget", "question": "Budget?", "input": "number", "note": None}
+    payload["spec_so_far"] = so_far
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.show(ConversationScreen(RUN_ID, payload))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.is_mounted)
+        panel = app.screen.query_one("#spec-panel")
+        await wait_for(pilot, lambda: "Budget" in panel.plain and panel.virtual_size.height > 5)
+        await pilot.pause()
+        assert panel.max_scroll_y == 0, (panel.virtual_size, panel.size)  # nothing below the bottom edge
+        text = panel.plain
+        assert "same shape every time, cheap to run" in text and "I'll measure it" in text
+        assert "Answer: JSON with item, milk, quantity, size" in text and "Examples: 10 (your file)" in text
+        assert "Prompted success" not in text and "format, cost" not in text
+
+
+# ---------------------------------------------------------------- the decision in plain words
+# words the cafe owner did not understand on the decision screen and the rubric table (last walk)
+JARGON = (
+    "base model",
+    "provider",
+    "few-shot",
+    "LoRA",
+    "adapter",
+    "zero-shot",
+    "teacher",
+    "held-out",
+    "prompted_success",
+    "knowledge_needed",
+    "goals=",
+    "rubric",
+    "json_field_accuracy",
+    "system prompt",
+)
+
+
+def _decisions():
+    from agent.rubric import Answers, decide
+
+    probe = {
+        "measured": True,
+        "prompted_success": 0.8,
+        "correct_share": 0.4,
+        "n_test": 5,
+        "n_shots": 5,
+        "metric": "json_field_accuracy",
+    }
+    cafe = Answers(spec="Turn an order into JSON", examples=10, goals=["format", "cost"], volume=150)
+    cafe.prompted_success = 0.8
+    return {
+        "cafe (prompt, measured)": decide(cafe, probe=probe),
+        "few examples": decide(Answers(spec="x", examples=12, prompted_success=0.6, goals=["format"])),
+        "no examples": decide(Answers(spec="x", examples=0, prompted_success=0.6, goals=["style"])),
+        "fine-tune": decide(Answers(spec="x", examples=6, goals=["format", "latency"], prompted_success=0.2)),
+        "distil": decide(Answers(spec="x", examples=6, goals=["cost"], prompted_success=0.9, volume=50_000)),
+        "rag": decide(Answers(spec="x", knowledge_needed=True, examples=300)),
+        "rag+fine-tune": decide(
+            Answers(
+                spec="x",
+                knowledge_needed=True,
+                goals=["style", "privacy"],
+                examples=300,
+                prompted_success=0.4,
+            )
+        ),
+    }
+
+
+def _screen_words(screen) -> str:
+    """What the decision screen says, as text: the advice and its reasons, the rules, the probe, the estimate's
+    labels, what happens next and the override list (the one-line explanation of the name is left out)."""
+    from agent.rubric import APPROACH_HELP
+
+    md = screen.query_one("#decision-md").source
+    for help_line in APPROACH_HELP.values():
+        md = md.replace(help_line, "")
+    table = screen.query_one("#rubric")
+    cells = [str(c) for r in range(table.row_count) for c in table.get_row_at(r)]
+    est = screen.query_one("#estimate")
+    labels = [str(est.get_row_at(r)[0]) for r in range(est.row_count)]
+    options = [str(o[0]) for o in screen.query_one("#override-choice")._options]
+    return "\n".join(
+        [
+            md,
+            *cells,
+            str(screen.query_one("#probe").render()),
+            *labels,
+            screen.query_one("#next-steps").source,
+            *options,
+            str(screen.query_one(".section-title").render()),
+        ]
+    )
+
+
+async def test_the_decision_screen_speaks_plainly_and_explains_the_name_it_keeps(workspace):
+    from agent.rubric import APPROACH_HELP
+    from tui.screens.decision import DecisionScreen
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for name, d in _decisions().items():
+            app.show(
+                DecisionScreen(RUN_ID, {"kind": "decision", "decision": d.to_dict(), "choices": ["accept"]})
+            )
+            await wait_for(pilot, lambda: isinstance(app.screen, DecisionScreen) and app.screen.is_mounted)
+            screen = app.screen
+            await wait_for(pilot, lambda s=screen: s.query_one("#rubric").row_count == 5)
+            text = _screen_words(screen)
+            found = [w for w in JARGON if w.lower() in text.lower()]
+            assert not found, (name, found, text)
+            md = screen.query_one("#decision-md").source
+            assert (
+                "My advice:" in md and APPROACH_HELP[d.approach] in md
+            )  # the name stays, explained in a line
+            # no rule is cut at 80 columns: the rule column wraps inside the screen
+            table = screen.query_one("#rubric")
+            assert table.region.right <= SIZE[0] and table.virtual_size.width <= table.region.width
+    assert "measured on 5 of your examples: 2 fully right, 80% of the fields right" in "\n".join(
+        r.evidence for r in _decisions()["cafe (prompt, measured)"].rubric
+    )
+
+
+def test_f1_explains_every_word_the_decision_keeps():
+    from tui.help_screen import help_markdown
+
+    text = help_markdown()
+    assert text.index("Words you will see") < text.index("# Keys")
+    for term in ("base model", "few-shot", "fine-tune", "LoRA", "teacher", "token", "RAG"):
+        assert term in text, term
+
+
+# ---------------------------------------------------------------- an override shows its own estimate first
+def _prompt_decision_payload(with_estimates: bool) -> dict:
+    from agent.rates import estimate_path
+    from agent.rubric import Answers, decide
+
+    d = decide(Answers(spec="Turn an order into JSON", examples=10, prompted_success=0.85, goals=["format"]))
+    assert d.approach == "prompt"
+    payload = {"kind": "decision", "decision": d.to_dict(), "choices": ["accept", "fine-tune"]}
+    if with_estimates:
+        rates = {
+            "device": "cpu",
+            "device_name": "CPU (2 cores, no GPU)",
+            "generate_tokens_per_s": 30.0,
+            "train_tokens_per_s": 100.0,
+        }
+        payload["estimates"] = {"fine-tune": estimate_path("fine-tune", n_examples=200, rates=rates)}
+    return payload
+
+
+@pytest.mark.parametrize("with_estimates", [True, False])
+async def test_overriding_the_advice_shows_the_chosen_paths_estimate_and_asks_first(
+    workspace, with_estimates
+):
+    """The walk chose fine-tune over the advised prompt and the work started at once, on a 3-minute estimate
+    for the prompt path; fine-tuning then ran for an hour. The choice's own estimate comes first, and a 'no'
+    starts nothing."""
+    from tui.screens.decision import DecisionScreen
+    from tui.widgets.review.confirm_dialog import ConfirmDialog
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sent: list = []
+        app.answer = lambda run_id, answer: sent.append(answer)
+        await pilot.pause()
+        app.show(DecisionScreen(RUN_ID, _prompt_decision_payload(with_estimates)))
+        await wait_for(pilot, lambda: isinstance(app.screen, DecisionScreen) and app.screen.is_mounted)
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query_one("#estimate").row_count > 0)
+        screen.query_one("#override-choice").value = "fine-tune"
+        # the estimate on the screen follows the pick
+        await wait_for(pilot, lambda: "for your choice" in str(screen.query_one("#estimate-title").render()))
+        labels = [str(screen.query_one("#estimate").get_row_at(r)[0]) for r in range(4)]
+        assert any("training your model" in x for x in labels)
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        text = app.screen.text
+        assert "You chose: train your own small model (fine-tune)" in text
+        assert "I advised: better instructions (a prompt)" in text
+        assert "Estimate for your choice, on CPU" in text and "training" in text and "minutes" in text
+        if with_estimates:
+            assert (
+                f"about {_prompt_decision_payload(True)['estimates']['fine-tune']['time_minutes']} minutes"
+                in text
+            )
+        await pilot.press("n")  # back: nothing starts
+        await wait_for(pilot, lambda: isinstance(app.screen, DecisionScreen))
+        assert sent == []
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: sent == ["fine-tune"])
+        # taking the advice needs no confirmation
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sent = []
+        app.answer = lambda run_id, answer: sent.append(answer)
+        await pilot.pause()
+        app.show(DecisionScreen(RUN_ID, _prompt_decision_payload(with_estimates)))
+        await wait_for(pilot, lambda: isinstance(app.screen, DecisionScreen) and app.screen.is_mounted)
+        app.screen.query_one("#override-choice").value = "prompt"
+        await pilot.pause()
+        await pilot.press("o")
+        await wait_for(pilot, lambda: sent == ["prompt"])
+
+
+def test_the_decision_step_sends_every_paths_estimate(workspace):
+    from langgraph.types import Command
+    from test_agent_answers import session_at
+    from test_tui_helpers import ANSWERED_CITIES
+
+    from agent.context import AgentContext
+    from agent.runner import drive
+
+    run_id = session_at(workspace, ANSWERED_CITIES)
+    out = drive(workspace, run_id, Command(resume="5"), AgentContext(workspace, quick=True))
+    q = out["interrupt"]
+    assert q["kind"] == "decision" and q["decision"]["approach"] == "fine-tune"
+    assert set(q["estimates"]) == {"prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune"}
+    assert q["estimates"]["fine-tune"] == q["decision"]["estimate"]
+    assert (
+        q["estimates"]["prompt"]["training_tokens"] == 0 and q["estimates"]["fine-tune"]["train_minutes"] > 0
+    )
+
+
+def test_the_probes_streamed_answer_is_introduced_in_plain_words():
+    from tui.screens.conversation import plain_stream_title
+
+    title = "The base model (local:embedded) answers one of your examples with a 5-shot prompt:"
+    assert plain_stream_title(title) == (
+        "The model you start from answers one of your examples, shown 5 others as examples:"
+    )
+    assert plain_stream_title("Something else") == "Something else"
