@@ -191,7 +191,7 @@ def _run_for(run: str | None, name: str):
 @app.command("import")
 def import_cmd(
     source: str = typer.Argument(
-        ...,
+        None,
         metavar="SOURCE",
         help="Alpaca / ShareGPT JSON(L), CSV, chat JSONL, a .parquet file, a datasets.save_to_disk folder, "
         "or hf://datasets/ORG/NAME[@REV][:SPLIT] (from the Hugging Face cache first)",
@@ -209,9 +209,48 @@ def import_cmd(
         None, "--split", help="split of a Hub dataset or a saved DatasetDict (default: train)"
     ),
     seed: int = typer.Option(0, "--seed", help="split seed"),
+    from_serve_log: Path = typer.Option(
+        None,
+        "--from-serve-log",
+        metavar="DIR",
+        help="instead of SOURCE: a `tunewise serve --log DIR` log; corrected answers become rows (the "
+        "correction is the target), low-rated ones go to the run's review queue",
+    ),
+    since: str = typer.Option(None, "--since", help="with --from-serve-log: requests from this day on"),
+    max_rating: int = typer.Option(
+        None, "--max-rating", help="with --from-serve-log: queue answers rated this or lower (default 2)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the result as one JSON document on stdout"),
 ) -> None:
-    """Convert a file or dataset into canonical chat JSONL and write a new data version (train/val/test/regression)."""
+    """Convert a file or dataset into canonical chat JSONL and write a new data version (train/val/test/regression).
+
+    With --from-serve-log DIR: production answers people corrected or rated low, from a serve log."""
+    from tools.errors import UserError
+
+    if from_serve_log is not None:
+        if source:
+            raise UserError(
+                "give either SOURCE or --from-serve-log DIR, not both",
+                fix="run two imports into the same --run",
+            )
+        from tui.cli.serve_cmd import run_import
+
+        return run_import(
+            from_serve_log,
+            run=run,
+            since=since,
+            max_rating=2 if max_rating is None else max_rating,
+            seed=seed,
+            as_json=as_json,
+        )
+    if since is not None or max_rating is not None:
+        raise UserError(
+            "--since and --max-rating go with --from-serve-log DIR", fix="add --from-serve-log DIR"
+        )
+    if not source:
+        raise UserError(
+            "nothing to import", fix="give a SOURCE (file, folder or hf://datasets/…) or --from-serve-log DIR"
+        )
     from tools.data.convert import import_file
     from tools.data.sources import import_source, is_tabular_source
     from tools.data.versions import load_manifest, read_split, split_rows, write_data_version
