@@ -213,7 +213,12 @@ def write_gguf(
     }[outtype]
 
     tmp = out_path.with_name(f".{out_path.name}.tmp-{os.getpid()}")
-    w = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA])
+    parts = sorted(model_dir.glob("*.safetensors"))
+    if not parts:
+        raise ValueError(f"no *.safetensors in {model_dir} (save the merged model with safe_serialization)")
+    # the writer holds every tensor until it writes them: past ~2 GB of weights, hold them in a temp file
+    big = sum(p.stat().st_size for p in parts) > 2 * 2**30
+    w = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA], use_temp_file=big)
     w.add_type(gguf.GGUFType.MODEL)
     w.add_name(name or model_dir.name)
     w.add_block_count(n_blocks)
@@ -262,9 +267,6 @@ def write_gguf(
 
     # tensors
     tmap = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, n_blocks)
-    parts = sorted(model_dir.glob("*.safetensors"))
-    if not parts:
-        raise ValueError(f"no *.safetensors in {model_dir} (save the merged model with safe_serialization)")
     counts: dict[str, int] = {}
     n_params = 0
     if scaling and (scaling.get("rope_type") or scaling.get("type")) == "llama3":
@@ -305,8 +307,11 @@ def write_gguf(
         w.write_header_to_file()
         w.write_kv_data_to_file()
         w.write_tensors_to_file()
-    finally:
+    except BaseException:
         w.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    w.close()
     os.replace(tmp, out_path)
     return {
         "path": str(out_path),
