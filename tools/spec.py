@@ -5,6 +5,7 @@ Stored as `spec.yaml` in a run; `tunewise run task.yaml` reads the same schema.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from pathlib import Path
@@ -355,11 +356,14 @@ def parse_spec_dict(data: dict, where: str = "spec", base_dir: Path | None = Non
             f"field `{field}`: {msg}{tail}", where, fix or "see the README's task.yaml example", field
         ) from None
     if base_dir is not None:
+        from tools.userfile import path_exists
+
         for attr in ("inputs", "documents"):
             val = getattr(spec, attr)
             if val and not Path(val).is_absolute():
-                setattr(spec, attr, str((base_dir / val).resolve()))
-            if val and not Path(getattr(spec, attr)).exists():
+                with contextlib.suppress(OSError, ValueError):  # a name too long, a NUL: "not found" below
+                    setattr(spec, attr, str((base_dir / val).resolve()))
+            if val and not path_exists(getattr(spec, attr)):
                 kind = "file" if attr == "inputs" else "folder"
                 raise _config_error(
                     f"field `{attr}`: {kind} {getattr(spec, attr)} not found",

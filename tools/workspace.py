@@ -23,6 +23,22 @@ from tools.errors import RunLocked, UserError
 WORKSPACE_DIRNAME = ".tunewise"
 
 
+# ---------------------------------------------------------------- privacy
+PRIVATE_UMASK = 0o077  # the CLI sets it at start: every file 0600, every folder 0700 (sqlite, logs,
+# train.log, checkpoints and adapters written by the training subprocess too, which inherits it)
+
+
+def make_private(path: str | os.PathLike) -> None:
+    """Take group/other permissions off a folder we own (a workspace made before this was the rule).
+
+    With the workspace root at 0700 nothing inside it can be reached by another user, whatever the
+    modes of the files below it."""
+    with contextlib.suppress(OSError):
+        st = os.stat(path)
+        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+            os.chmod(path, st.st_mode & 0o700)
+
+
 # ---------------------------------------------------------------- atomic writes
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
@@ -72,9 +88,11 @@ def append_jsonl(path: str | os.PathLike, row: Any) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
+    from tools.userfile import loads_json
+
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return loads_json(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as e:
         raise UserError(
             f"invalid JSON ({e.msg})", where=f"{path}:{e.lineno}", fix="repair or delete the file"
@@ -82,15 +100,19 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
-    """Yield rows; a torn last line (from a crash mid-append) is skipped, any other bad line is an error."""
+    """Yield rows; a torn last line (from a crash mid-append) is skipped, any other bad line is an error.
+
+    A UTF-8 byte-order mark (from editors on Windows) is dropped."""
+    from tools.userfile import loads_json
+
     path = Path(path)
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8-sig") as fh:
         lines = fh.readlines()
     for i, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            yield json.loads(line)
+            yield loads_json(line)
         except json.JSONDecodeError as e:
             if i == len(lines) and not line.endswith("\n"):
                 return  # torn tail of an append-only log
@@ -98,19 +120,26 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
 
 
 def read_yaml(path: str | os.PathLike) -> Any:
+    """A YAML file, or one UserError (missing, a folder, unreadable, binary, not UTF-8, bad YAML, nested
+    absurdly deep). A byte-order mark is dropped."""
     import yaml
 
+    from tools.userfile import loads_yaml, read_text
+
+    text = read_text(path, what="YAML file")
     path = Path(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError("file not found", where=str(path), fix="check the path") from None
+        return loads_yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise UserError(
-            f"invalid YAML ({getattr(e, 'problem', e)})", where=where, fix="fix the YAML syntax"
-        ) from None
+        problem = getattr(e, "problem", None) or str(e)
+        fix = (
+            "flatten it (task, answers and config files are a few levels deep)"
+            if "nested" in problem
+            else "fix the YAML syntax"
+        )
+        raise UserError(f"invalid YAML ({problem})", where=where, fix=fix) from None
 
 
 # ---------------------------------------------------------------- lock
@@ -236,8 +265,10 @@ class Workspace:
         return self.path / "runs"
 
     def ensure(self) -> Workspace:
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private(self.path)  # prompts, answers, data and adapters are nobody else's business
+        self.runs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         return self
 
     def new_run_id(self, name: str = "run") -> str:

@@ -139,9 +139,10 @@ def check_answer(answer: str, spec: TaskSpec | None, input_text: str | None = No
         import json
 
         from tools.llm.structured import validate_against
+        from tools.userfile import loads_json
 
         try:
-            obj = json.loads(text)
+            obj = loads_json(text)
         except json.JSONDecodeError as e:
             problems.append(("format", f"answer is not valid JSON ({e.msg} at char {e.pos})"))
         else:

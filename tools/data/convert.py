@@ -28,12 +28,15 @@ INPUT_KEYS = ("input", "prompt", "question", "query", "text")
 OUTPUT_KEYS = ("output", "completion", "response", "answer", "label", "target")
 
 
-def _iter_json_records(path: Path):
+def _iter_json_records(path: Path, text: str | None = None):
     """(line, obj) from a JSONL file, or from a file holding one JSON array (line = element index + 1)."""
-    text_head = path.open(encoding="utf-8", errors="replace").read(2048).lstrip()
-    if text_head.startswith("["):
+    from tools.userfile import loads_json, read_text
+
+    if text is None:
+        text = read_text(path, what="JSON or JSONL file")
+    if text.lstrip().startswith("["):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = loads_json(text)
         except json.JSONDecodeError as e:
             raise UserError(
                 f"invalid JSON ({e.msg})", where=f"{path}:{e.lineno}", fix="repair the file"
@@ -41,24 +44,23 @@ def _iter_json_records(path: Path):
         for i, obj in enumerate(data, 1):
             yield i, obj
         return
-    with path.open(encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                yield i, json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(
-                    f"invalid JSON ({e.msg} at column {e.colno})",
-                    where=f"{path}:{i}",
-                    fix="repair the line, or run `tunewise data validate` to list every problem",
-                ) from None
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield i, loads_json(line)
+        except json.JSONDecodeError as e:
+            raise UserError(
+                f"invalid JSON ({e.msg} at column {e.colno})",
+                where=f"{path}:{i}",
+                fix="repair the line, or run `tunewise data validate` to list every problem",
+            ) from None
 
 
-def detect_format(path: Path) -> str:
+def detect_format(path: Path, text: str | None = None) -> str:
     if path.suffix.lower() in (".csv", ".tsv"):
         return "csv"
-    for _, obj in _iter_json_records(path):
+    for _, obj in _iter_json_records(path, text):
         if not isinstance(obj, dict):
             break
         if "conversations" in obj:
@@ -88,17 +90,19 @@ def import_file(
     system: str | None = None,
 ) -> list[dict]:
     """Canonical rows (metadata.source = import) from a file in any supported format."""
+    from tools.userfile import read_text
+
     path = Path(path)
-    if not path.is_file():
-        raise UserError("file not found", where=str(path), fix="check the path")
-    fmt = fmt or detect_format(path)
-    if fmt not in FORMATS:
+    if fmt is not None and fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
+    what = "CSV file" if fmt == "csv" or path.suffix.lower() in (".csv", ".tsv") else "JSON or JSONL file"
+    text = read_text(path, what=what)  # one reading: missing, folder, unreadable, binary, not UTF-8, BOM
+    fmt = fmt or detect_format(path, text)
     rows: list[dict] = []
     if fmt == "csv":
-        rows = _import_csv(path, input_col, output_col, system)
+        rows = _import_csv(path, input_col, output_col, system, text)
     else:
-        for line, obj in _iter_json_records(path):
+        for line, obj in _iter_json_records(path, text):
             where = f"{path}:{line}"
             if not isinstance(obj, dict):
                 raise UserError(f"expected a JSON object, got {type(obj).__name__}", where=where)
@@ -158,6 +162,11 @@ def _jsonl_row(
         msgs = obj["messages"]
         if not isinstance(msgs, list):
             raise UserError("`messages` must be a list", where=where)
+        from tools.data.schema import check_chat_row
+
+        problems, usable = check_chat_row({"messages": msgs})
+        if usable is None:  # not objects with a known role and text content: nothing to train on
+            raise UserError(problems[0].message, where=where, fix=problems[0].fix)
         if system and not (msgs and isinstance(msgs[0], dict) and msgs[0].get("role") == "system"):
             msgs = [{"role": "system", "content": system}] + msgs
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
@@ -178,12 +187,22 @@ def _jsonl_row(
     )
 
 
-def _import_csv(path: Path, input_col: str | None, output_col: str | None, system: str | None) -> list[dict]:
+def _import_csv(
+    path: Path, input_col: str | None, output_col: str | None, system: str | None, text: str | None = None
+) -> list[dict]:
+    import io
+
+    from tools.userfile import read_text
+
+    if text is None:
+        text = read_text(path, what="CSV file")
     delim = "\t" if path.suffix.lower() == ".tsv" else ","
     rows = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter=delim)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delim)
+    last = 0  # the line the last good record ended on: a bad record starts on the next one
+    try:
         cols = reader.fieldnames or []
+        last = reader.line_num
         in_key = input_col or next((k for k in INPUT_KEYS if k in cols), None)
         out_key = output_col or next((k for k in OUTPUT_KEYS if k in cols), None)
         for key, flag in ((in_key, "--input-col"), (out_key, "--output-col")):
@@ -193,13 +212,26 @@ def _import_csv(path: Path, input_col: str | None, output_col: str | None, syste
                     where=f"{path}:1",
                     fix=f"pass {flag} with one of the column names",
                 )
-        for i, rec in enumerate(reader, 2):
+        for rec in reader:
+            i, last = reader.line_num, reader.line_num
             user, answer = rec.get(in_key), rec.get(out_key)
             if user is None or answer is None:
                 raise UserError(
                     "row has fewer columns than the header", where=f"{path}:{i}", fix="fix the row"
                 )
             rows.append(make_row(user, answer, system=system, source="import"))
+    except csv.Error as e:
+        line = last + 1
+        if "field larger than field limit" in str(e):
+            raise UserError(
+                f"a field longer than {csv.field_size_limit():,} characters (far over any model's context)",
+                where=f"{path}:{line}",
+                fix="check the quoting on and before this line (an unclosed quote makes the rest of the "
+                "file one field), or shorten or drop that row",
+            ) from None
+        raise UserError(
+            f"not readable as CSV ({e})", where=f"{path}:{line}", fix="check the quoting on this line"
+        ) from None
     return rows
 
 

@@ -291,7 +291,9 @@ def validate_file(
     if not path.exists():
         raise UserError("file not found", where=str(path), fix="check the path")
     if path.is_dir():
-        raise UserError("is a directory, not a JSONL file", where=str(path), fix="pass the .jsonl file")
+        raise UserError(
+            "is a folder, not a JSONL file", where=str(path), fix="pass the path of the .jsonl file"
+        )
     try:
         fh = open(path, "rb")
     except OSError as e:
@@ -299,6 +301,12 @@ def validate_file(
             f"cannot read the file ({e.strerror})", where=str(path), fix="check permissions"
         ) from None
     with fh:
+        head = fh.read(8192)
+        fh.seek(0)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+            from tools.userfile import decode_text
+
+            decode_text(head, str(path), what="JSONL file")  # one line: UTF-16 or binary, and the fix
         return validate_lines(
             fh,
             str(path),
@@ -328,6 +336,7 @@ def validate_lines(
     file_size: int | None = None,
 ) -> ValidationReport:
     from tools.data.similarity import FixedTable, NearDuplicateIndex
+    from tools.userfile import loads_json
 
     col = _Collector()
     inputs = FixedTable(20)  # input hash → (first line, answer hash): duplicates and contradictions
@@ -373,6 +382,11 @@ def validate_lines(
     first_bytes = None
     for line_no, raw in enumerate(lines, 1):
         n_lines += 1
+        if line_no == 1:  # a byte-order mark (Windows editors) is not data
+            if isinstance(raw, bytes) and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            elif isinstance(raw, str) and raw.startswith("\ufeff"):
+                raw = raw[1:]
         if first_bytes is None:
             first_bytes = raw[:1]
         try:
@@ -384,7 +398,7 @@ def validate_lines(
             n_blank += 1
             continue
         try:
-            obj = json.loads(text)
+            obj = loads_json(text)
         except json.JSONDecodeError as e:
             hint = None
             if line_no == 1 and text.lstrip().startswith("["):

@@ -41,9 +41,11 @@ def decide_cmd(
             raise ConfigError(
                 "answers must be a YAML mapping", where=answers, fix="see `tunewise decide --help`"
             )
-        if isinstance(data.get("examples"), (list, str)) and not str(data.get("examples")).isdigit():
-            examples = _examples_from(data["examples"], answers)
-        a = Answers.from_dict(data, where=answers)
+        value = data.get("examples")
+        if isinstance(value, list) or (isinstance(value, str) and _looks_like_path(value)):
+            examples = _examples_from(value, answers)
+            data = {**data, "examples": len(examples)}
+        a = Answers.from_dict(data, where=answers)  # a count in words ('a few hundred') is read there
     else:
         if not sys.stdin.isatty():
             from tools.errors import UserError
@@ -77,16 +79,42 @@ def decide_cmd(
     print_decision(d, example=(probe_result.get("rows") or [None])[0] if probe_result else None)
 
 
+_EXAMPLE_FILE_SUFFIXES = (".jsonl", ".json", ".yaml", ".yml", ".csv", ".tsv", ".txt")
+
+
+def _looks_like_path(value: str) -> bool:
+    """`examples:` names a file (rather than a count like '200' or 'a few hundred')."""
+    from tools.userfile import path_exists
+
+    v = value.strip()
+    return bool(v) and ("/" in v or v.lower().endswith(_EXAMPLE_FILE_SUFFIXES) or path_exists(v))
+
+
 def _examples_from(value, where: str) -> list[dict]:
     from agent.nodes.interview import _load_examples_file
+    from tools.errors import ConfigError
 
     if isinstance(value, str):
-        return _load_examples_file(value)
+        from tools.errors import UserError
+        from tools.userfile import read_text
+
+        path = value.strip()
+        try:  # a missing, folder, unreadable, binary or non-UTF-8 file: one line, before the reader sees it
+            read_text(path, what="file of examples", fix="give a JSONL or YAML file of {input, output} pairs")
+        except UserError as e:
+            raise ConfigError(f"`examples`: {e.message}", where=f"{where} → {e.where}", fix=e.fix) from None
+        try:
+            return _load_examples_file(path)
+        except (RecursionError, AttributeError, TypeError, IndexError, KeyError):
+            # the interview's reader trusts the shape of chat rows and recurses on nesting
+            raise ConfigError(
+                "`examples`: not a file of {input, output} examples or chat rows",
+                where=f"{where} → {path}",
+                fix='one {"input": …, "output": …} object per line (or {"messages": [...]} rows)',
+            ) from None
     out = []
     for i, ex in enumerate(value):
         if not isinstance(ex, dict) or "input" not in ex or "output" not in ex:
-            from tools.errors import ConfigError
-
             raise ConfigError(f"examples[{i}] needs `input` and `output`", where=where)
         out.append({"input": str(ex["input"]), "output": str(ex["output"])})
     return out

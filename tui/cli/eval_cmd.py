@@ -148,29 +148,48 @@ def check_test_file(path: Path) -> int:
     """A test file you bring, checked completely before anything is created: readable chat JSONL, every
     row with a user turn and a final assistant turn (the reference). Returns the number of rows."""
     import json
+    import re
 
     from tools.errors import UserError
     from tools.evals.run import load_rows
+    from tools.userfile import MAX_DEPTH, loads_json, read_text
 
     path = Path(path)
     fix = 'one JSON object per line: {"messages": [{"role": "user", …}, {"role": "assistant", …}]}'
-    if not path.is_file():
+    if not path.exists():
         raise UserError(
             "test file not found",
             where=str(path),
             fix="pass a chat JSONL file (last assistant turn = reference)",
         )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path), fix=fix) from None
+    # a folder, no permission, binary, not UTF-8: one line each (a byte-order mark is dropped)
+    text = read_text(
+        path, what="chat JSONL file", fix="pass a chat JSONL file (last assistant turn = reference)"
+    )
     for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            json.loads(line)
+            row = loads_json(line)
         except json.JSONDecodeError as e:
             raise UserError(f"invalid JSON ({e.msg})", where=f"{path}:{i}", fix=fix) from None
+        # the metrics parse JSON references: one nested absurdly deep is refused here, not mid-evaluation
+        msgs = row.get("messages") if isinstance(row, dict) else None
+        for m in msgs if isinstance(msgs, list) else []:
+            content = m.get("content") if isinstance(m, dict) else None
+            if not isinstance(content, str) or content.count("[") + content.count("{") <= MAX_DEPTH:
+                continue
+            fenced = re.match(r"^```[A-Za-z]*\s*\n?(.*?)\n?```$", content.strip(), re.S)
+            for candidate in (content, fenced.group(1) if fenced else ""):
+                try:
+                    loads_json(candidate)
+                except json.JSONDecodeError as e:
+                    if "nested" in e.msg:
+                        raise UserError(
+                            f"the {m.get('role')} message holds JSON {e.msg}",
+                            where=f"{path}:{i}",
+                            fix="remove or flatten that row",
+                        ) from None
     rows = load_rows(path)
     if not rows:
         raise UserError("the test file has no rows", where=str(path), fix=fix)
