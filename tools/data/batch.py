@@ -2,6 +2,8 @@
 
 Half the price of live calls for large generation jobs. The batch id and request order are saved in
 `state_path` right after creation, so a killed run resumes polling the same batch instead of paying again.
+
+Calls go through the `openai` SDK (its own retries off) and the one retry layer (tools/llm/retry.py).
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from pathlib import Path
 
 from tools.errors import ProviderError
+from tools.llm.redact import redact
+from tools.llm.retry import RetryPolicy, classify_openai, retry_sync, status_fix
 from tools.llm.structured import parse_structured
 from tools.llm.types import Completion, Request, Usage
 from tools.workspace import atomic_write_json, read_json
@@ -38,27 +43,44 @@ def _body(teacher, req: Request) -> dict:
     return body
 
 
-def _client(client=None):
-    import httpx
+RETRY = RetryPolicy()
+retry_sleep = time.sleep  # how retries wait (tests replace it)
 
-    if client is not None:
-        return client
+
+def _client(client=None):
+    """The `openai` SDK, over `client` (an httpx.Client, e.g. a mock transport in tests) when given."""
+    import openai
+
     key = os.environ.get("OPENAI_API_KEY")
-    if not key:
+    if client is None and not key:
         raise ProviderError(
             "--batch needs OPENAI_API_KEY (the Batch API is OpenAI's)", fix="export OPENAI_API_KEY=…"
         )
-    base = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120)
+    base = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    if client is not None and str(getattr(client, "base_url", "") or "").startswith("http"):
+        base = str(client.base_url)
+    # max_retries=0: tools/llm/retry.py is the only retry layer
+    return openai.OpenAI(
+        api_key=key or "unused", base_url=base, max_retries=0, http_client=client, timeout=120
+    )
 
 
-def _check(resp, what: str):
-    if resp.status_code >= 400:
+def _call(what: str, fn, *args, **kw):
+    """One SDK call through the retry layer; what the retries did not mend becomes one ProviderError."""
+    import openai
+
+    try:
+        return retry_sync(lambda: fn(*args, **kw), classify_openai, RETRY, sleep=retry_sleep)
+    except openai.APIStatusError as e:
         raise ProviderError(
-            f"Batch API {what} failed with HTTP {resp.status_code}: {resp.text[:200]}",
-            fix="check the key and the request; rerun to resume",
-        )
-    return resp.json()
+            f"Batch API {what} failed with HTTP {e.status_code}: {redact(e.response.text[:200])}",
+            fix=status_fix(e.status_code) + "; rerun to resume",
+        ) from None
+    except openai.APIConnectionError as e:
+        raise ProviderError(
+            f"Batch API {what}: cannot reach OpenAI ({type(e).__name__})",
+            fix="check the network; rerun to resume",
+        ) from None
 
 
 def run_batch(
@@ -90,25 +112,22 @@ def run_batch(
             + "\n"
             for i, r in enumerate(requests)
         )
-        up = _check(
-            http.post(
-                "/files",
-                data={"purpose": "batch"},
-                files={"file": ("requests.jsonl", lines.encode(), "application/jsonl")},
-            ),
+        # one Idempotency-Key across the retries of a create: the file and the batch are made once
+        up = _call(
             "upload",
-        )
-        batch = _check(
-            http.post(
-                "/batches",
-                json={
-                    "input_file_id": up["id"],
-                    "endpoint": "/v1/chat/completions",
-                    "completion_window": "24h",
-                },
-            ),
+            http.files.create,
+            file=("requests.jsonl", lines.encode(), "application/jsonl"),
+            purpose="batch",
+            extra_headers={"Idempotency-Key": f"tunewise-{uuid.uuid4()}"},
+        ).model_dump()
+        batch = _call(
             "create",
-        )
+            http.batches.create,
+            input_file_id=up["id"],
+            endpoint="/v1/chat/completions",
+            completion_window="24h",
+            extra_headers={"Idempotency-Key": f"tunewise-{uuid.uuid4()}"},
+        ).model_dump()
         state = {
             "batch_id": batch["id"],
             "input_file_id": up["id"],
@@ -118,7 +137,7 @@ def run_batch(
         atomic_write_json(state_path, state)  # from here on a rerun resumes this batch
     started = time.monotonic()
     while True:
-        batch = _check(http.get(f"/batches/{state['batch_id']}"), "poll")
+        batch = _call("poll", http.batches.retrieve, state["batch_id"]).model_dump()
         if batch["status"] != state.get("status"):
             state["status"] = batch["status"]
             atomic_write_json(state_path, state)
@@ -135,11 +154,9 @@ def run_batch(
             f"batch {state['batch_id']} ended {batch['status']}",
             fix="rerun to submit a new batch for the unfinished items",
         )
-    resp = http.get(f"/files/{batch['output_file_id']}/content")
-    if resp.status_code >= 400:
-        raise ProviderError(f"Batch API download failed with HTTP {resp.status_code}", fix="rerun to retry")
+    text = _call("download", http.files.content, batch["output_file_id"]).text
     results: list[Completion | None] = [None] * len(requests)
-    for line in resp.text.splitlines():
+    for line in text.splitlines():
         if not line.strip():
             continue
         item = json.loads(line)

@@ -7,7 +7,7 @@ import os
 from tools.errors import ProviderError
 from tools.llm.base import LoopClients, Provider
 from tools.llm.redact import redact
-from tools.llm.retry import RETRYABLE_STATUS, parse_retry_after
+from tools.llm.retry import RETRYABLE_STATUS, parse_retry_after, status_fix
 from tools.llm.types import GenParams, Message, RawResult
 
 
@@ -120,6 +120,6 @@ class AnthropicProvider(Provider):
         if isinstance(exc, anthropic.APIStatusError):
             return ProviderError(
                 f"anthropic failed with HTTP {exc.status_code}: {redact(str(exc))[:200]}",
-                fix="retry later, or lower concurrency",
+                fix=status_fix(exc.status_code),
             )
         return exc

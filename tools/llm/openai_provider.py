@@ -7,7 +7,7 @@ import os
 from tools.errors import ProviderError
 from tools.llm.base import LoopClients, Provider
 from tools.llm.redact import redact
-from tools.llm.retry import RETRYABLE_STATUS, parse_retry_after
+from tools.llm.retry import classify_openai, status_fix
 from tools.llm.types import GenParams, Message, RawResult
 
 
@@ -29,7 +29,12 @@ class OpenAIProvider(Provider):
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         if self.base_url:
             self.name = "compatible" if "api.openai.com" not in self.base_url else "openai"
-        key = api_key or os.environ.get("OPENAI_API_KEY") or os.environ.get("TUNEWISE_API_KEY")
+        if self.base_url and self.name == "compatible":  # another server's key first, not OpenAI's
+            from tools.llm.registry import compatible_api_key
+
+            key = api_key or compatible_api_key()
+        else:
+            key = api_key or os.environ.get("OPENAI_API_KEY") or os.environ.get("TUNEWISE_API_KEY")
         if not key and not self.base_url:
             raise ProviderError(
                 "provider openai needs OPENAI_API_KEY",
@@ -116,20 +121,15 @@ class OpenAIProvider(Provider):
         return kwargs
 
     def _classify_error(self, exc: BaseException) -> tuple[bool, float | None]:
-        import openai
-
-        if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError)):
-            return True, None
-        if isinstance(exc, openai.APIStatusError):
-            return exc.status_code in RETRYABLE_STATUS, parse_retry_after(exc.response.headers)
-        return False, None
+        return classify_openai(exc)
 
     def _wrap_error(self, exc: BaseException) -> BaseException:
         import openai
 
         where = self.base_url or "api.openai.com"
+        key_var = "TUNEWISE_API_KEY" if self.name == "compatible" else "OPENAI_API_KEY"
         if isinstance(exc, openai.AuthenticationError):
-            return ProviderError(f"{self.describe()} rejected the API key (401)", fix="check OPENAI_API_KEY")
+            return ProviderError(f"{self.describe()} rejected the API key (401)", fix=f"check {key_var}")
         if isinstance(exc, openai.NotFoundError):
             return ProviderError(
                 f"model {self.model!r} not found at {where}",
@@ -137,11 +137,14 @@ class OpenAIProvider(Provider):
             )
         if isinstance(exc, openai.APIConnectionError):
             return ProviderError(
-                f"cannot reach {where}", fix="start the server or fix TUNEWISE_BASE_URL/--base-url"
+                f"cannot reach {where}",
+                fix="start the server or fix TUNEWISE_BASE_URL/--base-url"
+                if self.base_url
+                else "check the network connection (or OPENAI_BASE_URL / --base-url for a proxy)",
             )
         if isinstance(exc, openai.APIStatusError):
             return ProviderError(
                 f"{self.describe()} failed with HTTP {exc.status_code}: {redact(str(exc))[:200]}",
-                fix="retry later, or lower concurrency",
+                fix=status_fix(exc.status_code),
             )
         return exc

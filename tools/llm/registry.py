@@ -122,30 +122,55 @@ def get_provider(
 
         if choice.provider == "compatible" and not choice.model:
             choice.model = _first_served_model(choice.base_url)
-        return OpenAIProvider(
-            choice.model, base_url=choice.base_url if choice.provider == "compatible" else None, **common
-        )
+        # --base-url counts with --provider openai too (a proxy, Azure-style gateway, a local server)
+        return OpenAIProvider(choice.model, base_url=choice.base_url, **common)
     from tools.llm.anthropic_provider import AnthropicProvider
 
     return AnthropicProvider(choice.model, **common)
 
 
+def compatible_api_key() -> str | None:
+    """The key for an OpenAI-compatible server: TUNEWISE_API_KEY (e.g. `tunewise serve`'s key), else
+    OPENAI_API_KEY (servers that reuse it)."""
+    return os.environ.get("TUNEWISE_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
+
+
 def _first_served_model(base_url: str) -> str:
-    """Ask an OpenAI-compatible server which model it serves (GET /v1/models)."""
+    """Ask an OpenAI-compatible server which model it serves (GET /v1/models), with its API key."""
     import httpx
 
     url = base_url.rstrip("/") + "/models"
+    key = compatible_api_key()
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
-        resp = httpx.get(url, timeout=10)
-        resp.raise_for_status()
-        data = resp.json().get("data") or []
-    except (httpx.HTTPError, ValueError):
+        resp = httpx.get(url, timeout=10, headers=headers)
+    except httpx.HTTPError:
         raise ProviderError(
             f"cannot reach {url}", fix="start the server or fix TUNEWISE_BASE_URL/--base-url"
         ) from None
-    if not data:
+    if resp.status_code in (401, 403):
+        raise ProviderError(
+            f"{url} refused the request (HTTP {resp.status_code}): "
+            + ("the API key was not accepted" if key else "it needs an API key"),
+            fix="set TUNEWISE_API_KEY to the server's key (for `tunewise serve`: its --api-key / "
+            "TUNEWISE_SERVE_API_KEY)",
+        )
+    if resp.status_code >= 400:
+        raise ProviderError(
+            f"{url} answered HTTP {resp.status_code}",
+            fix="check TUNEWISE_BASE_URL/--base-url (it should end in /v1), or pass --model",
+        )
+    try:
+        data = resp.json().get("data") or []
+        first = data[0]["id"] if data else None
+    except (ValueError, AttributeError, KeyError, TypeError, IndexError):
+        raise ProviderError(
+            f"{url} did not answer with an OpenAI model list",
+            fix="check TUNEWISE_BASE_URL/--base-url (it should end in /v1), or pass --model",
+        ) from None
+    if not first:
         raise ProviderError(f"{url} lists no models", fix="pass --model")
-    return data[0]["id"]
+    return first
 
 
 def can_grade(provider) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -15,6 +16,18 @@ from typing import TypeVar
 T = TypeVar("T")
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
+
+
+def status_fix(status: int) -> str:
+    """What to do about an HTTP error the retry layer gave up on (or never retried): only a busy or
+    failing server is worth retrying later; a refused request fails the same way every time."""
+    if status in RETRYABLE_STATUS:
+        return "the server is busy or failing: retry later, or lower concurrency"
+    if status == 413:
+        return "the request is too large: shorten the prompt or lower max_tokens"
+    if status == 403:
+        return "this key may not use this model or endpoint: check the account's access"
+    return "the server refused this request (retrying will not help): see its message"
 
 
 @dataclass
@@ -74,3 +87,56 @@ async def with_retries(
                 on_retry(attempt + 1, wait, exc)
             await policy.sleep(wait)
             attempt += 1
+
+
+def retry_sync(
+    fn: Callable[[], T],
+    classify: Callable[[BaseException], tuple[bool, float | None]],
+    policy: RetryPolicy | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[int, float, BaseException], None] | None = None,
+) -> T:
+    """`with_retries` for blocking clients (the Batch API, managed fine-tuning): the same policy."""
+    policy = policy or RetryPolicy()
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - classified below
+            retryable, retry_after = classify(exc)
+            if not retryable or attempt >= policy.max_retries:
+                raise
+            wait = policy.delay(attempt, retry_after)
+            if on_retry:
+                on_retry(attempt + 1, wait, exc)
+            sleep(wait)
+            attempt += 1
+
+
+def classify_openai(exc: BaseException) -> tuple[bool, float | None]:
+    """(retryable, retry_after) for an exception of the `openai` SDK."""
+    import openai
+
+    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError)):
+        return True, None
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in RETRYABLE_STATUS, parse_retry_after(exc.response.headers)
+    return False, None
+
+
+class RetryableResponse(Exception):
+    """An HTTP response with a retryable status, raised so `retry_sync` can retry it."""
+
+    def __init__(self, response):
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+def classify_http(exc: BaseException) -> tuple[bool, float | None]:
+    """(retryable, retry_after) for plain httpx calls: transport errors and RetryableResponse."""
+    import httpx
+
+    if isinstance(exc, RetryableResponse):
+        return True, parse_retry_after(exc.response.headers)
+    return isinstance(exc, httpx.TransportError), None

@@ -10,6 +10,10 @@ hyperparameters sent), `job.json` (provider ids), `events.jsonl` in the same eve
 Together's output model name). Keys come from OPENAI_API_KEY / TOGETHER_API_KEY only and are never
 written anywhere. Pass `client=httpx.Client(transport=…)` to test without a network.
 
+Every request goes through the one retry layer (tools/llm/retry.py: 429, 5xx and connection errors, with
+`Retry-After`); the OpenAI parts use the `openai` SDK with its own retries off. A request that creates
+something carries one Idempotency-Key across its retries.
+
 OpenAI is winding self-serve fine-tuning down (no new training jobs after 2027-01-06): a refusal
 from the API is reported as exactly that, with the alternatives.
 """
@@ -17,7 +21,6 @@ from the API is reported as exactly that, with the alternatives.
 from __future__ import annotations
 
 import datetime as _dt
-import io
 import json
 import os
 import time
@@ -26,6 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from tools.errors import ProviderError, UserError
+from tools.llm.retry import (
+    RETRYABLE_STATUS,
+    RetryableResponse,
+    RetryPolicy,
+    classify_http,
+    classify_openai,
+    retry_sync,
+)
 from tools.train.config import TrainConfig
 from tools.train.sft import make_event
 from tools.workspace import Run, Workspace, append_jsonl, atomic_write_json, read_json, read_jsonl
@@ -36,7 +47,8 @@ OPENAI_REFUSED = (
     "fine-tuning (no new training jobs after 2027-01-06), so this account cannot train there"
 )
 OPENAI_REFUSED_FIX = (
-    "train locally (tunewise train RUN) or on Together AI (--backend together, TOGETHER_API_KEY); "
+    "train locally (tunewise train RUN) or on Together AI (tunewise train RUN --backend together --model "
+    "MODEL, with TOGETHER_API_KEY); "
     "existing ft: models keep working for inference"
 )
 _REFUSAL_WORDS = (
@@ -64,6 +76,10 @@ def _clean_rows(data_dir: Path, split: str) -> bytes:
     ).encode()
 
 
+RETRY = RetryPolicy()
+retry_sleep = time.sleep  # how retries wait (tests replace it: nothing sleeps there)
+
+
 class ManagedBackend:
     name = "managed"
     env_key = ""
@@ -82,19 +98,38 @@ class ManagedBackend:
             )
         self.base_url = (base_url or self.base_url).rstrip("/")
         self.client = client or httpx.Client(timeout=60)
+        self._key = key
         self._headers = {"Authorization": f"Bearer {key}"}
 
+    def _unreachable(self, e: BaseException) -> ProviderError:
+        return ProviderError(
+            f"{self.name} unreachable ({type(e).__name__}, after {RETRY.max_retries} retries)",
+            where=self.base_url,
+            fix="check the network and the base URL; rerunning resumes",
+        )
+
     def _req(self, method: str, path: str, **kw) -> dict:
+        """One request through the retry layer; an error status the retries did not mend → ProviderError."""
+        import uuid
+
         import httpx
 
+        headers = dict(self._headers)
+        if method != "GET":  # the same key on every retry: the provider creates the thing once
+            headers["Idempotency-Key"] = f"tunewise-{uuid.uuid4()}"
+
+        def once():
+            r = self.client.request(method, self.base_url + path, headers=headers, **kw)
+            if r.status_code in RETRYABLE_STATUS:
+                raise RetryableResponse(r)
+            return r
+
         try:
-            r = self.client.request(method, self.base_url + path, headers=self._headers, **kw)
+            r = retry_sync(once, classify_http, RETRY, sleep=retry_sleep)
+        except RetryableResponse as e:
+            r = e.response
         except httpx.HTTPError as e:
-            raise ProviderError(
-                f"{self.name} unreachable ({type(e).__name__})",
-                where=self.base_url,
-                fix="check the network and the base URL",
-            ) from None
+            raise self._unreachable(e) from None
         if r.status_code >= 400:
             self._raise(r, path)
         return r.json()
@@ -132,6 +167,29 @@ class OpenAIFineTuning(ManagedBackend):
 
     def __init__(self, client=None, api_key: str | None = None, base_url: str | None = None):
         super().__init__(client, api_key, base_url or os.environ.get("OPENAI_BASE_URL"))
+        import openai
+
+        # the SDK over our httpx client; max_retries=0: tools/llm/retry.py is the only retry layer
+        self.sdk = openai.OpenAI(
+            api_key=self._key, base_url=self.base_url, max_retries=0, http_client=self.client
+        )
+
+    def _call(self, path: str, fn: Callable[..., Any], **kw) -> Any:
+        """An SDK call through the retry layer, as a plain dict/list; errors said as `_raise` says them."""
+        import uuid
+
+        import openai
+
+        if path.endswith(("/jobs", "/files", "/cancel")):
+            kw["extra_headers"] = {"Idempotency-Key": f"tunewise-{uuid.uuid4()}"}
+        try:
+            res = retry_sync(lambda: fn(**kw), classify_openai, RETRY, sleep=retry_sleep)
+        except openai.APIStatusError as e:
+            self._raise(e.response, path)
+            raise  # _raise always raises
+        except openai.APIConnectionError as e:
+            raise self._unreachable(e) from None
+        return res.model_dump() if hasattr(res, "model_dump") else res
 
     def _raise(self, r, path: str) -> None:
         if "fine_tuning" in path and r.status_code in (400, 403, 404, 410):
@@ -148,11 +206,11 @@ class OpenAIFineTuning(ManagedBackend):
         super()._raise(r, path)
 
     def upload(self, content: bytes, filename: str) -> str:
-        res = self._req(
-            "POST",
+        res = self._call(
             "/files",
-            data={"purpose": "fine-tune"},
-            files={"file": (filename, io.BytesIO(content), "application/jsonl")},
+            self.sdk.files.create,
+            file=(filename, content, "application/jsonl"),
+            purpose="fine-tune",
         )
         return res["id"]
 
@@ -171,18 +229,27 @@ class OpenAIFineTuning(ManagedBackend):
         }
         if validation_file:
             body["validation_file"] = validation_file
-        return self._req("POST", "/fine_tuning/jobs", json=body)
+        return self._call("/fine_tuning/jobs", self.sdk.fine_tuning.jobs.create, **body)
 
     def get(self, job_id: str) -> dict:
-        return self._req("GET", f"/fine_tuning/jobs/{job_id}")
+        return self._call(
+            f"/fine_tuning/jobs/{job_id}", self.sdk.fine_tuning.jobs.retrieve, fine_tuning_job_id=job_id
+        )
 
     def events(self, job_id: str, after: str | None) -> list[dict]:
-        params = {"limit": 100, **({"after": after} if after else {})}
-        data = self._req("GET", f"/fine_tuning/jobs/{job_id}/events", params=params).get("data", [])
+        page = self._call(
+            f"/fine_tuning/jobs/{job_id}/events",
+            lambda **kw: self.sdk.fine_tuning.jobs.list_events(job_id, **kw).data,
+            limit=100,
+            **({"after": after} if after else {}),
+        )
+        data = [e.model_dump() if hasattr(e, "model_dump") else e for e in page]
         return sorted(data, key=lambda e: (e.get("created_at", 0), e.get("id", "")))  # API lists newest first
 
     def cancel(self, job_id: str) -> dict:
-        return self._req("POST", f"/fine_tuning/jobs/{job_id}/cancel")
+        return self._call(
+            f"/fine_tuning/jobs/{job_id}/cancel", self.sdk.fine_tuning.jobs.cancel, fine_tuning_job_id=job_id
+        )
 
     def status_of(self, job: dict) -> str:
         return job.get("status", "unknown")
@@ -218,7 +285,7 @@ class TogetherFineTuning(ManagedBackend):
             "POST",
             "/files/upload",
             data={"purpose": "fine-tune", "file_name": filename},
-            files={"file": (filename, io.BytesIO(content), "application/jsonl")},
+            files={"file": (filename, content, "application/jsonl")},  # bytes: read again on a retry
         )
         return res["id"]
 
@@ -285,6 +352,30 @@ def get_backend(name: str, client=None, **kw) -> ManagedBackend:
     return BACKENDS[name](client=client, **kw)
 
 
+def managed_config(
+    run: Run | str,
+    backend: str,
+    *,
+    model: str,
+    data_version: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    workspace: Workspace | None = None,
+) -> tuple[TrainConfig, Path]:
+    """The training config a managed job would be sent (checked), and the data version's folder."""
+    from tools.train.config import DatasetStats, apply_overrides, auto_config
+    from tools.train.runner import _as_run, check_dataset
+
+    run = _as_run(run, workspace)
+    data_dir = run.version_dir("data", data_version)
+    check_dataset(data_dir)
+    n_train = sum(1 for _ in read_jsonl(data_dir / "train.jsonl"))
+    n_val = sum(1 for _ in read_jsonl(data_dir / "val.jsonl")) if (data_dir / "val.jsonl").exists() else 0
+    cfg = auto_config(DatasetStats(n_train=n_train, n_val=n_val), model)
+    cfg = apply_overrides(cfg, {**(overrides or {}), "backend": backend}, source="managed")
+    cfg.model, cfg.data_version, cfg.data_dir = model, data_dir.name, str(data_dir.resolve())
+    return cfg, data_dir
+
+
 def start_managed(
     run: Run | str,
     backend: str,
@@ -297,23 +388,14 @@ def start_managed(
     workspace: Workspace | None = None,
 ) -> Path:
     """Upload the data version, create the job, record it in `train/vN/`; returns that directory."""
-    from tools.train.config import apply_overrides, auto_config
-    from tools.train.runner import _as_run, check_dataset
+    from tools.train.runner import _as_run
 
     run = _as_run(run, workspace)
     if backend == "openai" and (today or _dt.date.today()) >= OPENAI_SUNSET:
         raise UserError(
             OPENAI_REFUSED.replace("refused to start", "no longer accepts"), fix=OPENAI_REFUSED_FIX
         )
-    data_dir = run.version_dir("data", data_version)
-    check_dataset(data_dir)
-    from tools.train.config import DatasetStats
-
-    n_train = sum(1 for _ in read_jsonl(data_dir / "train.jsonl"))
-    n_val = sum(1 for _ in read_jsonl(data_dir / "val.jsonl")) if (data_dir / "val.jsonl").exists() else 0
-    cfg = auto_config(DatasetStats(n_train=n_train, n_val=n_val), model)
-    cfg = apply_overrides(cfg, {**(overrides or {}), "backend": backend}, source="managed")
-    cfg.model, cfg.data_version, cfg.data_dir = model, data_dir.name, str(data_dir.resolve())
+    cfg, data_dir = managed_config(run, backend, model=model, data_version=data_version, overrides=overrides)
     api = get_backend(backend, client)
     train_id = api.upload(_clean_rows(data_dir, "train"), f"{run.id}-{data_dir.name}-train.jsonl")
     val_bytes = _clean_rows(data_dir, "val")

@@ -265,7 +265,8 @@ def plan_training(
         raise UserError(
             f"backend {cfg.backend!r} is a managed API",
             where="backend",
-            fix="use tools.train.managed (tunewise train --backend openai|together)",
+            fix="train it there with `tunewise train RUN --backend together|openai --model MODEL`, or set "
+            "backend: local",
         )
     doc = cfg.to_dict()
     doc.update(

@@ -90,7 +90,14 @@ def crash_log(exc: BaseException) -> str | None:
         from tools.llm.redact import redact
         from tools.workspace import Workspace, atomic_write_text
 
-        path = Workspace().path / "logs" / f"crash-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
+        logs = Workspace().path / "logs"
+        # unique even for two crashes in one second, or in two processes at once: nothing is overwritten
+        stem = f"crash-{dt.datetime.now():%Y%m%d-%H%M%S-%f}-{os.getpid()}"
+        path = logs / f"{stem}.log"
+        n = 1
+        while path.exists():
+            n += 1
+            path = logs / f"{stem}-{n}.log"
         atomic_write_text(path, redact("".join(traceback.format_exception(exc))))
         return str(path)
     except Exception:  # noqa: BLE001
