@@ -3,7 +3,8 @@
     tunewise train RUN [--data vN] [--model embedded|PATH] [--config FILE] [--set k=v …] [--processes N]
     tunewise train resume RUN [vN]
     tunewise train stop RUN [vN]
-    tunewise export RUN [vN]
+    tunewise export RUN [vN] [--gguf --outtype f16|q8_0]
+    tunewise export RUN [vN] --push-to-hub ORG/NAME [--merged] [--private] [--dry-run]
 
 `train` is one command whose first argument may be the word `resume` or `stop`, so that both
 `tunewise train RUN` and `tunewise train resume RUN` work (a typer group would swallow RUN).
@@ -134,7 +135,10 @@ def train(
     rest: list[str] = typer.Argument(None, hidden=True),
     data: str = typer.Option(None, "--data", help="data version (default: the latest)"),
     model: str = typer.Option(
-        "embedded", "--model", "-m", help="embedded, a local model directory or a .gguf file"
+        "embedded",
+        "--model",
+        "-m",
+        help="embedded, a local model directory, a .gguf file or a Hub id org/name[@revision]",
     ),
     config: Path = typer.Option(None, "--config", help="YAML file of training overrides (field: value)"),
     set_: list[str] = typer.Option(None, "--set", help="override one field: --set lora_r=16 (repeatable)"),
@@ -149,15 +153,24 @@ def train(
         False, "--detach", help="start and return; follow with `tunewise train resume`"
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="show the chosen config and reasons; do not train"),
+    backend: str = typer.Option(
+        "local",
+        "--backend",
+        help="local (TRL+PEFT on this machine) | together | openai: managed fine-tuning of --model on that "
+        "service (uploads the data version, follows the job; TOGETHER_API_KEY / OPENAI_API_KEY)",
+    ),
     as_json: bool = typer.Option(
         False, "--json", help="print the result as one JSON document on stdout (progress stays on stderr)"
     ),
 ) -> None:
     """Train a LoRA/QLoRA adapter on a run's data (live progress; Ctrl-C stops with a checkpoint)."""
     with common.json_mode(as_json):
-        doc, code = _train(
-            target, rest, data, model, config, set_, processes, max_steps, auto_retry_oom, detach, dry_run
-        )
+        if backend != "local" or (target in ("resume", "stop") and _managed_dir(rest)):
+            doc, code = _train_managed(target, rest, data, model, config, set_, backend, dry_run)
+        else:
+            doc, code = _train(
+                target, rest, data, model, config, set_, processes, max_steps, auto_retry_oom, detach, dry_run
+            )
     if as_json:
         common.print_json({**doc, "exit_code": code})
     raise typer.Exit(code)
@@ -165,6 +178,100 @@ def train(
 
 def _metrics_doc(metrics: dict, out: Path) -> dict:
     return {"run_id": out.parent.parent.name, "version": out.name, "out_dir": str(out), **metrics}
+
+
+def _managed_dir(rest) -> Path | None:
+    """`train resume/stop RUN [vN]` of a managed job (its version has a job.json), else None."""
+    from tools.errors import UserError
+
+    rest = list(rest or [])
+    if not rest or len(rest) > 2:
+        return None
+    try:
+        out = _train_dir(rest[0], rest[1] if len(rest) > 1 else None)
+    except UserError:
+        return None
+    return out if (out / "job.json").exists() else None
+
+
+def _train_managed(target, rest, data, model, config, set_, backend, dry_run):
+    """`tunewise train RUN --backend together|openai --model M`, and resume/stop of such a job."""
+    from tools.errors import UserError
+    from tools.train import managed
+    from tools.train.config import BACKENDS, load_config_file, parse_set_flags
+
+    con = common.err_console()
+
+    def show(e: dict) -> None:
+        if e.get("message") or e.get("loss") is not None:
+            loss = f" loss {e['loss']:.4f}" if e.get("loss") is not None else ""
+            con.print(
+                f"[dim]{e.get('step') or 0}/{e.get('max_steps') or '?'}{loss} {e.get('message') or ''}[/dim]"
+            )
+
+    def follow_job(out: Path) -> tuple[dict, int]:
+        try:
+            m = managed.wait_managed(out, on_event=show)
+        except KeyboardInterrupt:
+            run_id = out.parent.parent.name
+            con.print(
+                f"[yellow]detached; the job keeps running there. Follow it: tunewise train resume {run_id} "
+                f"{out.name} · cancel it: tunewise train stop {run_id} {out.name}[/yellow]"
+            )
+            return {**_metrics_doc({}, out), "status": "detached"}, 0
+        if m.get("fine_tuned_model"):
+            common.console().print(
+                f"{m['status']}: fine-tuned model {m['fine_tuned_model']} ({backend_of(out)})"
+            )
+        else:
+            con.print(f"[red]{backend_of(out)} job {m.get('provider_status')}[/red] {m.get('error') or ''}")
+        return _metrics_doc(m, out), 0 if m.get("status") == "completed" else 1
+
+    def backend_of(out: Path) -> str:
+        from tools.workspace import read_json
+
+        return read_json(out / "job.json").get("backend", "managed")
+
+    if target in ("resume", "stop"):
+        out = _managed_dir(rest)
+        if out is None:
+            raise UserError(
+                f"`tunewise train {target}` needs RUN [vN]", fix=f"e.g. tunewise train {target} my-run v1"
+            )
+        if target == "stop":
+            managed.cancel_managed(out)
+            common.console().print(f"cancel requested for the {backend_of(out)} job of {out}")
+            return {**_metrics_doc({}, out), "stop_requested": True}, 0
+        if (out / "metrics.json").exists():
+            from tools.workspace import read_json
+
+            m = read_json(out / "metrics.json")
+            common.console().print(f"{out.name} already {m.get('status')}: {m.get('fine_tuned_model') or ''}")
+            return _metrics_doc(m, out), 0
+        return follow_job(out)
+    if backend not in BACKENDS:
+        raise UserError(
+            f"unknown backend {backend!r}", where="--backend", fix=f"use one of {', '.join(BACKENDS)}"
+        )
+    if rest:
+        raise UserError(f"unexpected argument(s): {' '.join(rest)}", fix="tunewise train RUN [options]")
+    if model in (None, "embedded"):
+        raise UserError(
+            f"--backend {backend} fine-tunes a model of that service: name it with --model",
+            where="--model",
+            fix="e.g. --model meta-llama/Meta-Llama-3.1-8B-Instruct-Reference (together) or "
+            "--model gpt-4.1-mini-2025-04-14 (openai)",
+        )
+    overrides = {**(load_config_file(config) if config else {}), **parse_set_flags(set_)}
+    if dry_run:
+        cfg, data_dir = managed.managed_config(
+            target, backend, model=model, data_version=data, overrides=overrides
+        )
+        _show_config(cfg.to_dict())
+        return {"dry_run": True, "config": cfg.to_dict()}, 0
+    out = managed.start_managed(target, backend, model=model, data_version=data, overrides=overrides)
+    con.print(f"{backend} job started ({out}): following it (Ctrl-C detaches)")
+    return follow_job(out)
 
 
 def _train(target, rest, data, model, config, set_, processes, max_steps, auto_retry_oom, detach, dry_run):
@@ -244,19 +351,50 @@ def export(
     run_id: str = typer.Argument(..., metavar="RUN", help="run id (or prefix)"),
     version: str = typer.Argument(None, metavar="[vN]", help="training version (default: the latest)"),
     gguf: bool = typer.Option(
-        True, "--gguf/--no-gguf", help="also convert to GGUF when llama.cpp is available"
+        True,
+        "--gguf/--no-gguf",
+        help="also write model.gguf (built in for Llama-architecture students; others need a llama.cpp checkout)",
+    ),
+    outtype: str = typer.Option("f16", "--outtype", help="GGUF weights: f16 | q8_0 (half the size) | f32"),
+    push_to_hub: str = typer.Option(
+        None,
+        "--push-to-hub",
+        metavar="ORG/NAME",
+        help="upload the adapter (or --merged model) with a model card made from the run (token: HF_TOKEN); "
+        "only what is pushed is built",
+    ),
+    merged: bool = typer.Option(
+        False, "--merged", help="with --push-to-hub: push the merged model, not the adapter"
+    ),
+    private: bool = typer.Option(
+        False, "--private", help="with --push-to-hub: create the repository private"
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="with --push-to-hub: write the card and the files to upload, upload nothing"
     ),
     as_json: bool = typer.Option(
         False, "--json", help="print the result as one JSON document on stdout (progress stays on stderr)"
     ),
 ) -> None:
-    """Export a trained adapter: merged model, adapter, Ollama Modelfile, GGUF (when possible), README."""
+    """Export a trained adapter: merged model, adapter, Ollama Modelfile, GGUF (when possible), README.
+
+    With --push-to-hub ORG/NAME: upload it to the Hugging Face Hub with a model card (--dry-run: the card only)."""
     from tools.train.export import export_run
     from tools.workspace import Workspace, read_json
 
+    if push_to_hub:
+        from tui.cli.publish import model_push
+
+        return model_push(run_id, version, push_to_hub, merged, private, dry_run, as_json)
+    if dry_run or merged or private:
+        from tools.errors import UserError
+
+        raise UserError(
+            "--dry-run, --merged and --private go with --push-to-hub", fix="add --push-to-hub ORG/NAME"
+        )
     common.quiet_libraries()
     with common.json_mode(as_json):
-        out = export_run(Workspace().get_run(run_id), version, gguf=gguf)
+        out = export_run(Workspace().get_run(run_id), version, gguf=gguf, gguf_outtype=outtype)
     info = read_json(out / "export.json")
     if as_json:
         common.print_json(
@@ -274,7 +412,15 @@ def export(
     con.print(f"  merged model: {out / 'merged'}   serve: tunewise serve --model {out / 'merged'}")
     con.print(f"  adapter:      {out / 'adapter'}")
     con.print(f"  Modelfile:    {out / 'Modelfile'}   (ollama create NAME -f {out / 'Modelfile'})")
-    con.print(f"  GGUF:         {out / info['gguf'] if info['gguf'] else info['gguf_note']}")
+    if info.get("gguf_info"):
+        from tools.train.to_gguf import describe
+
+        con.print(f"  GGUF:         {out / info['gguf']}   ({describe(info['gguf_info'])})")
+    else:
+        con.print(f"  GGUF:         {info['gguf_note']}")
+    con.print("serve it:")
+    for line in info.get("serve") or []:
+        con.print(f"  {line}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
