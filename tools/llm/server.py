@@ -8,12 +8,23 @@ milliseconds for more (up to `batch_size`), groups them by generation parameters
 batched `generate` per group in a thread. Requests that arrive while a batch is generating queue
 up and form the next batch, so N concurrent clients cost far less than N sequential calls.
 Streaming requests run one at a time (token by token) and share the model lock with the batcher.
+
+Under abuse: a client that disconnects stops costing anything (a queued request is dropped, a batch
+whose every client left is asked to stop; a stream stops at once); a request body over `max_body_bytes`
+is refused with 413 before it is read (Content-Length, then counted while streaming); with an API key
+every endpoint but `/health` needs `Authorization: Bearer <key>` (401 otherwise), and `serve` refuses
+to listen beyond the loopback interface without one unless told `insecure`; `/v1/models` names the
+model, never a path on this machine.
 """
 
 import asyncio
 import contextlib
+import hmac
+import inspect
+import ipaddress
 import json
 import logging
+import os
 import socket
 import threading
 import time
@@ -30,6 +41,9 @@ from tools.llm.types import GenParams, Message, RawResult
 log = logging.getLogger("tunewise.serve")
 
 ROLES = ("system", "user", "assistant", "developer", "tool")
+DEFAULT_MAX_BODY_MB = 4.0  # a chat request with a 128k-token context is well under 1 MB of JSON
+API_KEY_ENV = "TUNEWISE_SERVE_API_KEY"
+OPEN_PATHS = ("/health",)  # answered without the API key (load balancers, `start_server_process`)
 
 
 # ---------------------------------------------------------------- request parsing (pure)
@@ -184,7 +198,7 @@ def served_model_id(model: str | None, adapter: str | None, name: str | None = N
     base = "embedded" if model is None or model.lower() in ALIASES else Path(model).expanduser().name
     base = base.removesuffix(".gguf")
     if adapter:
-        a = Path(adapter).expanduser().resolve()
+        a = Path(adapter).expanduser()
         # training writes runs/<id>/train/vN/adapter: name it by its version, not "adapter"
         label = f"{a.parent.name}" if a.name == "adapter" else a.name
         return f"{base}+{label}"
@@ -205,6 +219,7 @@ class BatchStats:
     batches: int = 0
     max_batch: int = 0
     streams: int = 0
+    cancelled: int = 0  # requests whose client went away before the answer
 
     def to_dict(self) -> dict:
         return {
@@ -212,6 +227,7 @@ class BatchStats:
             "batches": self.batches,
             "max_batch": self.max_batch,
             "streams": self.streams,
+            "cancelled": self.cancelled,
         }
 
 
@@ -232,6 +248,11 @@ class MicroBatcher:
         self.stats = BatchStats()
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task | None = None
+        # a backend whose _generate_batch takes `stop_event` can abandon a batch every client has left
+        try:
+            self._can_stop = "stop_event" in inspect.signature(provider._generate_batch).parameters
+        except (TypeError, ValueError, AttributeError):
+            self._can_stop = False
 
     def start(self) -> None:
         self._queue = asyncio.Queue()
@@ -245,24 +266,41 @@ class MicroBatcher:
             self._task = None
 
     async def submit(self, messages: list[Message], params: GenParams) -> RawResult:
+        """The answer. Cancelling the awaiting task cancels the request: dropped while still queued,
+        and a batch whose every request was cancelled is asked to stop (when the backend can)."""
         assert self._queue is not None, "MicroBatcher.start() was not called"
         fut = asyncio.get_running_loop().create_future()
         self.stats.requests += 1
         await self._queue.put(_Pending(messages, params, fut))
         return await fut
 
-    def _generate(self, batch: list[tuple[list[Message], GenParams, None]]) -> list[RawResult]:
+    def _generate(
+        self, batch: list[tuple[list[Message], GenParams, None]], stop: threading.Event | None = None
+    ) -> list[RawResult]:
         with self.model_lock:
+            if stop is not None and stop.is_set():  # every client left while this batch waited for the lock
+                return [RawResult(text="", finish_reason="cancelled") for _ in batch]
+            if self._can_stop:
+                return self.provider._generate_batch(batch, stop_event=stop)
             return self.provider._generate_batch(batch)
+
+    async def _next_live(self, get) -> _Pending | None:
+        """The next queued request whose client is still waiting (cancelled ones are dropped here)."""
+        while True:
+            item = await get()
+            if not item.future.done():
+                return item
 
     async def _collect(self) -> list[_Pending]:
         q = self._queue
-        items = [await q.get()]
+        items = [await self._next_live(q.get)]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait_s
         while len(items) < self.batch_size:
             try:
-                items.append(q.get_nowait())
+                item = q.get_nowait()
+                if not item.future.done():
+                    items.append(item)
                 continue
             except asyncio.QueueEmpty:
                 pass
@@ -270,7 +308,7 @@ class MicroBatcher:
             if remaining <= 0:
                 break
             try:
-                items.append(await asyncio.wait_for(q.get(), remaining))
+                items.append(await asyncio.wait_for(self._next_live(q.get), remaining))
             except asyncio.TimeoutError:
                 break
         return items
@@ -284,11 +322,22 @@ class MicroBatcher:
                 if not it.future.done():  # a client that went away needs no answer
                     groups.setdefault(it.params, []).append(it)
             for params, group in groups.items():
+                group = [it for it in group if not it.future.done()]  # left during an earlier group
+                if not group:
+                    continue
                 self.stats.batches += 1
                 self.stats.max_batch = max(self.stats.max_batch, len(group))
+                stop = threading.Event()
+
+                def _maybe_stop(_fut, group=group, stop=stop) -> None:
+                    if all(it.future.cancelled() for it in group):
+                        stop.set()  # nobody is waiting for this batch any more
+
+                for it in group:
+                    it.future.add_done_callback(_maybe_stop)
                 try:
                     raws = await asyncio.to_thread(
-                        self._generate, [(it.messages, params, None) for it in group]
+                        self._generate, [(it.messages, params, None) for it in group], stop
                     )
                 except Exception as e:  # noqa: BLE001 - delivered to every waiting request
                     for it in group:
@@ -309,6 +358,111 @@ def _load_provider(model: str | None, adapter: str | None, dtype: str | None, ba
     return p
 
 
+# ---------------------------------------------------------------- HTTP guards
+class BearerAuth:
+    """ASGI middleware: every path but OPEN_PATHS needs `Authorization: Bearer <key>` (401 otherwise).
+
+    The key is compared in constant time and never echoed, logged or put in an error."""
+
+    def __init__(self, app, api_key: str):
+        self.app = app
+        self._key = api_key.encode()
+
+    def _authorized(self, scope) -> bool:
+        for name, value in scope.get("headers") or ():
+            if name == b"authorization":
+                scheme, _, token = value.partition(b" ")
+                return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self._key)
+        return False
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("path") in OPEN_PATHS or self._authorized(scope):
+            await self.app(scope, receive, send)
+            return
+        from fastapi.responses import JSONResponse
+
+        body = error_body(
+            "missing or wrong API key: send the header `Authorization: Bearer <key>` with the key this "
+            f"server was started with (--api-key or {API_KEY_ENV})",
+            "invalid_request_error",
+            code="invalid_api_key",
+        )
+        await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(
+            scope, receive, send
+        )
+
+
+def _too_large(limit: int) -> BadRequest:
+    return BadRequest(
+        f"the request body is larger than this server's limit of {limit:,} bytes "
+        "(tunewise serve --max-body-mb)",
+        status=413,
+        code="request_too_large",
+    )
+
+
+async def read_body(request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes: from the
+    Content-Length header before a byte is read, else counted while it streams in."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise _too_large(limit)
+        except ValueError:
+            raise BadRequest("Content-Length is not a number") from None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _until_disconnected(request) -> None:
+    """Returns when the client has gone away (the body is already read: the next ASGI message is the
+    disconnect, sent when the connection closes)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` is reachable only from this machine (127.0.0.0/8, ::1, localhost)."""
+    h = host.strip().strip("[]")
+    if h.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(h).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(h, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0].split("%")[0]).is_loopback for i in infos)
+
+
+def check_exposure(host: str, api_key: str | None, insecure: bool = False) -> None:
+    """Refuse to listen beyond the loopback interface with no API key, unless told `insecure`."""
+    if api_key is not None and len(api_key) < 8:
+        raise UserError(
+            "the API key is shorter than 8 characters",
+            where=f"--api-key / {API_KEY_ENV}",
+            fix="use a long random key, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`",
+        )
+    if api_key or insecure or is_loopback(host):
+        return
+    raise UserError(
+        f"refusing to listen on {host} (reachable from other machines) without an API key",
+        where="--host",
+        fix=f"set {API_KEY_ENV} (or --api-key) so clients must send `Authorization: Bearer <key>`, "
+        "or pass --insecure to serve without one",
+    )
+
+
 def create_app(
     model: str | None = "embedded",
     adapter: str | None = None,
@@ -318,12 +472,21 @@ def create_app(
     dtype: str | None = None,
     provider=None,
     max_wait_s: float = 0.005,
+    api_key: str | None = None,
+    max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 2**20),
+    log_dir: str | None = None,
+    log_max_bytes: int | None = None,
 ):
-    """The FastAPI app. Pass `provider` (a loaded LocalProvider) to share weights already in memory."""
-    from fastapi import FastAPI, Request
+    """The FastAPI app. Pass `provider` (a loaded LocalProvider) to share weights already in memory.
+
+    `api_key`: every endpoint but /health needs `Authorization: Bearer <api_key>`. `max_body_bytes`: a
+    larger request body is refused with 413 before it is read."""
+    from fastapi import FastAPI, Request, Response
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, StreamingResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from tools.userfile import loads_json
 
     if provider is None:
         provider = _load_provider(model, adapter, dtype, batch_size)
@@ -344,7 +507,9 @@ def create_app(
         yield
         await batcher.stop()
 
-    app = FastAPI(title="tunewise serve", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title="tunewise serve", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    if api_key:
+        app.add_middleware(BearerAuth, api_key=api_key)
     app.state.batcher = batcher
     app.state.model_id = model_id
     app.state.provider = provider
@@ -378,14 +543,8 @@ def create_app(
         return {"model": model_id, "batch_size": batcher.batch_size, **batcher.stats.to_dict()}
 
     def _model_card() -> dict:
-        return {
-            "id": model_id,
-            "object": "model",
-            "created": created,
-            "owned_by": "tunewise",
-            "root": str(provider.model_path),
-            "adapter": getattr(provider, "adapter", None),
-        }
+        # names only: a client must not learn paths on this machine (home folder, user name, run ids)
+        return {"id": model_id, "object": "model", "created": created, "owned_by": "tunewise"}
 
     @app.get("/v1/models")
     async def list_models() -> dict:
@@ -405,8 +564,9 @@ def create_app(
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request):
+        raw_body = await read_body(request, max_body_bytes)  # 413 before a too-large body is read
         try:
-            body = await request.json()
+            body = loads_json(raw_body)  # nesting beyond 100 levels is bad JSON, not a RecursionError
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise BadRequest("the request body is not valid JSON") from None
         req = parse_chat_request(body)
@@ -436,7 +596,20 @@ def create_app(
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        raw = await batcher.submit(req.messages, req.params)
+        # the client may leave while its request waits or generates: then cancel it (dropped from the
+        # queue, or its batch asked to stop) instead of generating an answer nobody reads
+        job = asyncio.ensure_future(batcher.submit(req.messages, req.params))
+        gone = asyncio.ensure_future(_until_disconnected(request))
+        try:
+            await asyncio.wait({job, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not job.done():
+                job.cancel()
+                batcher.stats.cancelled += 1
+        if job.cancelled():
+            return Response(status_code=499)  # nobody is listening; nginx's "client closed request"
+        raw = job.result()
         return {
             "id": cid,
             "object": "chat.completion",
@@ -454,7 +627,24 @@ def create_app(
             "usage": _usage(raw.prompt_tokens, raw.completion_tokens),
         }
 
+    if log_dir:  # `--log DIR`: requests, answers and feedback as JSONL (tools/llm/servelog.py)
+        _install_log(app, log_dir, log_max_bytes, model, adapter, provider, model_id, default_system)
     return app
+
+
+def _install_log(app, log_dir, log_max_bytes, model, adapter, provider, model_id, default_system) -> None:
+    from tools.llm.servelog import DEFAULT_MAX_BYTES, install
+
+    install(
+        app,
+        log_dir,
+        model_id=model_id,
+        model=model,
+        adapter=adapter or getattr(provider, "adapter", None),
+        provider=provider,
+        default_system=default_system,
+        max_bytes=log_max_bytes or DEFAULT_MAX_BYTES,
+    )
 
 
 def _usage(prompt: int, completion: int) -> dict:
@@ -580,6 +770,24 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def banner(model_id: str, base: str, batch_size: int, *, api_key: bool, host: str) -> str:
+    """What `tunewise serve` prints when it listens (never the key itself)."""
+    lines = [f"tunewise serve: {model_id} at {base}  (batch size {batch_size}; Ctrl-C stops)"]
+    if api_key:
+        lines.append(
+            "  every endpoint but /health needs `Authorization: Bearer <key>` (the key you gave)\n"
+            f'  try: curl -H "Authorization: Bearer $KEY" {base}/models   or   '
+            f"TUNEWISE_API_KEY=$KEY tunewise chat 'hi' --provider compatible --base-url {base}"
+        )
+    else:
+        if not is_loopback(host):
+            lines.append(f"  WARNING: --insecure: anyone who can reach {host} can use this model")
+        lines.append(
+            f"  try: curl {base}/models   or   tunewise chat 'hi' --provider compatible --base-url {base}"
+        )
+    return "\n".join(lines)
+
+
 def serve(
     model: str = "embedded",
     adapter: str | None = None,
@@ -588,22 +796,50 @@ def serve(
     name: str | None = None,
     batch_size: int = 8,
     dtype: str | None = None,
+    *,
+    api_key: str | None = None,
+    insecure: bool = False,
+    max_body_mb: float = DEFAULT_MAX_BODY_MB,
+    log_dir: str | None = None,
+    log_max_mb: float | None = None,
 ) -> None:
-    """Run the server in the foreground until Ctrl-C (`tunewise serve`)."""
+    """Run the server in the foreground until Ctrl-C (`tunewise serve`).
+
+    Without `api_key` it listens only on a loopback address unless `insecure` (one line, exit 2)."""
     import sys
 
     import uvicorn
 
+    api_key = api_key or os.environ.get(API_KEY_ENV) or None
+    check_exposure(host, api_key, insecure)
+    if api_key:  # the redactor hides the values of *KEY* variables in any log or error line
+        os.environ[API_KEY_ENV] = api_key
     sock = _bind(host, port)  # fail with one line before loading the model if the port is taken
-    app = create_app(model, adapter, name=name, batch_size=batch_size, dtype=dtype)
+    app = create_app(
+        model,
+        adapter,
+        name=name,
+        batch_size=batch_size,
+        dtype=dtype,
+        api_key=api_key,
+        max_body_bytes=int(max_body_mb * 2**20),
+        log_dir=log_dir,
+        log_max_bytes=int(log_max_mb * 2**20) if log_max_mb else None,
+    )
     bound_port = sock.getsockname()[1]
     base = f"http://{host}:{bound_port}/v1"
     print(
-        f"tunewise serve: {app.state.model_id} at {base}  (batch size {batch_size}; Ctrl-C stops)\n"
-        f"  try: curl {base}/models   or   tunewise chat 'hi' --provider compatible --base-url {base}",
+        banner(app.state.model_id, base, batch_size, api_key=bool(api_key), host=host),
         file=sys.stderr,
         flush=True,
     )
+    if log_dir:
+        print(
+            f"  logging requests, answers and feedback to {log_dir}/serve.jsonl; rate an answer: POST {base}"
+            '/feedback {"request_id": "<the completion id>", "rating": 1-5, "correction": "…"}',
+            file=sys.stderr,
+            flush=True,
+        )
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -619,6 +855,10 @@ def start_background_server(
     host: str = "127.0.0.1",
     port: int = 0,
     timeout_s: float = 120.0,
+    api_key: str | None = None,
+    max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 2**20),
+    log_dir: str | None = None,
+    log_max_bytes: int | None = None,
 ) -> tuple[str, Callable[[], None]]:
     """Start the server in a daemon thread of this process on a free port: (base_url ending in /v1, stop).
 
@@ -627,7 +867,18 @@ def start_background_server(
     import uvicorn
 
     sock = _bind(host, port)
-    app = create_app(model, adapter, name=name, batch_size=batch_size, dtype=dtype, provider=provider)
+    app = create_app(
+        model,
+        adapter,
+        name=name,
+        batch_size=batch_size,
+        dtype=dtype,
+        provider=provider,
+        api_key=api_key,
+        max_body_bytes=max_body_bytes,
+        log_dir=log_dir,
+        log_max_bytes=log_max_bytes,
+    )
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     thread = threading.Thread(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
@@ -109,18 +110,76 @@ def serve(
     port: int = typer.Option(8000, "--port", min=0, max=65535),
     name: str = typer.Option(None, "--name", help="model id to report in /v1/models"),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="requests generated together"),
+    api_key: str = typer.Option(
+        None,
+        "--api-key",
+        envvar="TUNEWISE_SERVE_API_KEY",
+        show_envvar=True,
+        show_default=False,
+        help="require `Authorization: Bearer <key>` on every endpoint but /health (prefer the "
+        "environment variable: a flag shows in the process list)",
+    ),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="allow a --host beyond this machine without an API key"
+    ),
+    max_body_mb: float = typer.Option(
+        4.0, "--max-body-mb", min=0.001, max=1024.0, help="refuse larger request bodies with 413"
+    ),
+    log_dir: Path = typer.Option(
+        None,
+        "--log",
+        metavar="DIR",
+        help="append every request and answer (latency, tokens, model/adapter version, request id; never a "
+        "key) to DIR/serve.jsonl and accept POST /v1/feedback {request_id, rating 1-5, correction?}",
+    ),
+    log_max_mb: float = typer.Option(
+        50.0, "--log-max-mb", min=0.01, help="with --log: start a new file when serve.jsonl reaches this size"
+    ),
 ) -> None:
-    """Serve a local model (optionally + adapter) as an OpenAI-compatible HTTP API."""
+    """Serve a local model (optionally + adapter) as an OpenAI-compatible HTTP API.
+
+    Listens on 127.0.0.1 by default; another --host needs an API key (or --insecure)."""
     from tools.llm.server import serve as _serve
 
     common.quiet_libraries()
-    _serve(model=model, adapter=adapter, host=host, port=port, name=name, batch_size=batch_size)
+    _serve(
+        model=model,
+        adapter=adapter,
+        host=host,
+        port=port,
+        name=name,
+        batch_size=batch_size,
+        api_key=api_key or None,
+        insecure=insecure,
+        max_body_mb=max_body_mb,
+        log_dir=str(log_dir) if log_dir else None,
+        log_max_mb=log_max_mb,
+    )
+
+
+@app.command()
+def monitor(
+    log_dir: Path = typer.Argument(..., metavar="DIR", help="the folder given to `tunewise serve --log`"),
+    spec: Path = typer.Option(None, "--spec", help="task file whose format checks the answers must pass"),
+    run: str = typer.Option(None, "--run", help="take the task from this run (default: the served run)"),
+    since: str = typer.Option(None, "--since", help="only requests from this day on (YYYY-MM-DD)"),
+    as_json: bool = typer.Option(False, "--json", help="print the days as one JSON document"),
+) -> None:
+    """Per day from a serve log: volume, latency p50/p95, ratings, corrections, format failures (+ a plot)."""
+    from tui.cli.serve_cmd import run_monitor
+
+    run_monitor(log_dir, spec=spec, run=run, since=since, as_json=as_json)
 
 
 common.register_subcommands(app)
 
 
 def main() -> None:
+    import os
+
+    from tools.workspace import PRIVATE_UMASK
+
+    os.umask(PRIVATE_UMASK)  # the workspace is 0700 folders / 0600 files throughout (and what we spawn)
     sys.exit(common.run_cli(app))
 
 
