@@ -1,16 +1,42 @@
-"""Helpers shared by the distill nodes."""
+"""Helpers shared by the distill nodes: the spec, the iteration, and the two decorators every paid or long
+step wears (`idempotent_step`: done once per iteration; `budget_stop`: a budget stop ends the loop cleanly)."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
 
+from agent.artifacts import load_step, save_step
 from tools.errors import BudgetExceeded
 from tools.spec import TaskSpec, parse_spec_dict
 
 
 def spec_of(state) -> TaskSpec:
     return parse_spec_dict(state["task"])
+
+
+def iteration(state) -> int:
+    """The distill loop's round (1 for the first)."""
+    return int(state.get("iteration") or 1)
+
+
+def idempotent_step(step: str) -> Callable:
+    """Do a node's work once per iteration. The decorated function `(state, runtime) -> result` does the work;
+    its result is saved as `work/iter<k>/<step>.json`, and a later call that finds that file (a resume after a
+    crash, a node re-run after an interrupt) returns it without doing the work again."""
+
+    def decorate(work: Callable[..., dict]) -> Callable[..., dict]:
+        @functools.wraps(work)
+        def once(state, runtime) -> dict:
+            run, it = runtime.context.run(state["run_id"]), iteration(state)
+            done = load_step(run, it, step)
+            if done is None:
+                done = save_step(run, it, step, work(state, runtime))
+            return done
+
+        return once
+
+    return decorate
 
 
 def budget_stop(node: Callable) -> Callable:

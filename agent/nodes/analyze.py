@@ -1,0 +1,93 @@
+"""analyze: what the next round changes — stop on success or at the limit, roll back to the last good data
+with a gentler mix after a regression, else ask for targeted examples of the failures the eval grouped."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from agent.artifacts import load_step
+from agent.context import AgentContext
+from agent.nodes.common import iteration, spec_of
+from agent.nodes.evaluate import tuned_name
+from agent.state import AgentState
+
+
+def rollback_mix(mix: dict | None, spec) -> dict:
+    """The gentler mix after a regression: more general examples (≤20%), half the learning rate, and a
+    stricter on-task filter for new inputs (the next round must change the data, not only the mix). Pure."""
+    mix = dict(mix or {})
+    mix["general_share"] = min(0.2, float(mix.get("general_share", spec.general_share)) + 0.05)
+    tr = dict(mix.get("training", {}))
+    tr["learning_rate"] = float(tr.get("learning_rate", spec.training.get("learning_rate", 2e-4))) / 2
+    mix["training"] = tr
+    mix["on_task_strictness"] = round(float(mix.get("on_task_strictness", 0.0)) + 0.1, 2)
+    return mix
+
+
+def _targeted_requests(run, eval_version: str | None, quick: bool) -> list[dict]:
+    """The eval report's grouped failures, as generation requests for the next round."""
+    from tools.workspace import read_json
+
+    p = run.path / "eval" / eval_version / "report.json" if eval_version else None
+    requests = list(((read_json(p) if p and p.exists() else None) or {}).get("failures") or [])
+    if quick:
+        requests = [dict(r, n=min(int(r.get("n", 4)), 4)) for r in requests][:2]
+    return requests
+
+
+def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    """Decide what the next iteration changes: targeted data, or a rollback with a gentler mix."""
+    ctx = runtime.context
+    run, spec, it = ctx.run(state["run_id"]), spec_of(state), iteration(state)
+    ev = load_step(run, it, "evaluate") or {}
+    verdict = ev.get("verdict", {})
+    cand = state.get("train_version")
+    primary = (ev.get("systems", {}).get(ev.get("candidate") or tuned_name(cand)) or {}).get("mean")
+    history = list(state.get("history") or [])
+    prev_best = max((h.get("primary") or 0 for h in history if not h.get("rolled_back")), default=None)
+    regressed = bool(ev.get("regressed_ids")) or bool((ev.get("forgetting") or {}).get("significant"))
+    worse = prev_best is not None and primary is not None and primary < prev_best
+    record = {
+        "iteration": it,
+        "data_version": state.get("data_version"),
+        "train_version": cand,
+        "eval_version": state.get("eval_version"),
+        "passed": bool(verdict.get("passed")),
+        "primary": primary,
+        "regressed": regressed,
+        "rolled_back": False,
+    }
+    update: dict = {}
+    if verdict.get("passed"):
+        update |= {
+            "stop_reason": "success",
+            "best_train_version": cand,
+            "good_data_version": state.get("data_version"),
+        }
+        record["note"] = "success criteria met"
+    elif (regressed or worse) and state.get("good_data_version") and it > 1:
+        mix = rollback_mix(state.get("mix"), spec)
+        record |= {
+            "rolled_back": True,
+            "note": f"{'regression/forgetting' if regressed else 'worse than before'}: rolled back to data "
+            f"{state['good_data_version']}, general share → {mix['general_share']:.0%}, "
+            f"lr → {mix['training']['learning_rate']:.1e}, stricter on-task filter for new inputs",
+        }
+        update |= {"data_version": state["good_data_version"], "mix": mix}
+    else:
+        update |= {"good_data_version": state.get("data_version")}
+        if prev_best is None or (primary or 0) >= prev_best:
+            update["best_train_version"] = cand
+    if "stop_reason" not in update:
+        if it >= int(state.get("max_iterations") or spec.max_iterations):
+            update["stop_reason"] = "iteration_limit"
+        else:
+            requests = _targeted_requests(run, state.get("eval_version"), ctx.quick)
+            if not requests:
+                # retraining the same data with other settings made things worse before (bench): stop
+                update["stop_reason"] = "no_failures_to_target"
+            update |= {"targeted": requests, "iteration": it + 1}
+            record.setdefault("note", f"{len(requests)} targeted data requests for iteration {it + 1}")
+    update["history"] = [record]
+    update["log"] = [f"analyze: iteration {it}: {record.get('note', '')}"]
+    return update

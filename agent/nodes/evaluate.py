@@ -1,0 +1,91 @@
+"""evaluate: the new tuned version against the base model zero-shot, the base model with the task's prompt
+and examples (few-shot), and the best earlier version, on the held-out test split, with a verdict."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from agent.context import AgentContext
+from agent.nodes.common import budget_stop, idempotent_step, spec_of
+from agent.state import AgentState
+
+PROMPT_SHOTS = 6  # the few-shot baseline's demonstrations: the first of the balanced examples
+
+
+def tuned_name(version: str) -> str:
+    """The name a tuned version has in the agent's evaluations (the analyze step and the TUI read it)."""
+    return f"tuned {version}"
+
+
+def eval_systems(run, spec, train_version: str, best_version: str | None = None) -> list:
+    """What the evaluate step compares, built by tools.evals.systems: the base model zero-shot, the base
+    model with the task's prompt and its first PROMPT_SHOTS balanced examples, the best earlier tuned
+    version (when it is another) and the new one, each sent the system prompt it was trained with."""
+    from tools.evals.systems import base_system, prompted_system, tuned_system
+
+    student = spec.student.model or "embedded"
+    systems = [
+        base_system(name="base zero-shot", model=student),
+        prompted_system(spec, k=PROMPT_SHOTS, name="base few-shot", model=student),
+    ]
+    for v in dict.fromkeys(x for x in (best_version, train_version) if x):
+        adapter = run.path / "train" / v / "adapter"
+        systems.append(tuned_system(v, adapter, spec, model=student, name=tuned_name(v)))
+    return systems
+
+
+def answer_token_cap(references: list[str]) -> int:
+    """Answers far longer than any reference are wrong anyway: generation stops at twice the longest
+    reference (≈3 characters a token) plus slack, so a rambling baseline does not cost 256 tokens a row."""
+    return min(256, 32 + 2 * max((len(t) // 3 for t in references), default=112))
+
+
+@idempotent_step("evaluate")
+def _evaluated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    from tools.data.schema import answer_text
+    from tools.data.versions import read_split
+    from tools.evals import evaluate as run_eval
+    from tools.llm.registry import can_grade
+
+    ctx = runtime.context
+    run, spec = ctx.run(state["run_id"]), spec_of(state)
+    systems = eval_systems(run, spec, state["train_version"], state.get("best_train_version"))
+    ctx.emit("status", message=f"evaluate: {len(systems)} systems on the held-out test split")
+    judge = ctx.provider("judge", spec, run.id)
+    refs = [answer_text(r) for r in read_split(run, state["data_version"], "test")]
+    report = run_eval(
+        run,
+        max_tokens=answer_token_cap(refs),
+        data_version=state["data_version"],
+        systems=systems,
+        spec=spec,
+        judge=judge,
+        use_judge=can_grade(judge) and not ctx.quick,
+        candidate=systems[-1].name,
+        workspace=ctx.workspace,
+        on_progress=lambda ev: ctx.emit("progress", step="evaluate", **ev),
+    )
+    pm = report.get("primary_metric")
+    return {
+        "eval_version": report["eval_version"],
+        "verdict": report.get("verdict", {}),
+        "candidate": report.get("candidate"),
+        "baseline": report.get("baseline"),
+        "primary_metric": pm,
+        "systems": {k: v.get("metrics", {}).get(pm, {}) for k, v in report.get("systems", {}).items()},
+        "regressed_ids": report.get("regression", {}).get("regressed_ids", []),
+        "forgetting": report.get("forgetting", {}),
+    }
+
+
+@budget_stop
+def evaluate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    done = _evaluated(state, runtime)
+    v = done["verdict"]
+    return {
+        "eval_version": done["eval_version"],
+        "log": [
+            f"evaluate: {done['eval_version']} — {'PASS' if v.get('passed') else 'not yet'}: "
+            + "; ".join(v.get("reasons", [])[:3])
+        ],
+    }

@@ -1,0 +1,99 @@
+"""generate: the teacher writes the iteration's examples (targeted ones after the first round), plus exact
+pairs made from the person's examples by swapping values."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from agent.artifacts import work_dir
+from agent.context import AgentContext
+from agent.nodes.common import budget_stop, idempotent_step, iteration, spec_of
+from agent.state import AgentState
+from tools.data.schema import user_text
+from tools.workspace import atomic_write_jsonl
+
+
+@idempotent_step("generate")
+def _generated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    from tools.data.generate import generate_examples, generation_summary
+    from tools.llm.registry import can_grade
+
+    ctx = runtime.context
+    run, spec, it = ctx.run(state["run_id"]), spec_of(state), iteration(state)
+    targeted = state.get("targeted") or None
+    n = sum(int(t.get("n", 0)) for t in targeted) if targeted else spec.n_examples
+    if ctx.quick:
+        n = min(n, 12)
+    wd = work_dir(run, it)
+    existing = []
+    if state.get("data_version"):
+        from tools.data.versions import read_split
+
+        for split in ("train", "val", "test"):
+            existing += [user_text(r) for r in read_split(run, state["data_version"], split)]
+    ctx.emit("status", message=f"generate: {n} examples with the teacher (iteration {it})")
+    judge = ctx.provider("judge", spec, run.id)
+    rows = generate_examples(
+        spec,
+        n,
+        teacher=ctx.provider("teacher", spec, run.id),
+        grader=judge if can_grade(judge) else None,
+        on_task_strictness=float((state.get("mix") or {}).get("on_task_strictness", 0.0)),
+        workdir=wd / "gen",
+        budget=None,
+        targeted=targeted,
+        existing_inputs=existing,
+        on_progress=lambda ev: ctx.emit("progress", step="generate", **ev),
+        answer_max_tokens=64 if ctx.quick else 256,
+    )
+    if rows.stopped == "budget":
+        from tools.errors import BudgetExceeded
+
+        raise BudgetExceeded(
+            f"budget stop during generation after {len(rows)} examples (kept in {wd / 'gen'})"
+        )
+    augmented = augment_for(spec, list(rows), n, quick=ctx.quick, existing=existing)
+    atomic_write_jsonl(wd / "generated.jsonl", list(rows) + augmented)
+    summary = generation_summary(rows)
+    return {
+        "n": len(rows) + len(augmented),
+        "teacher": len(rows),
+        "augmented": len(augmented),
+        "targeted": bool(targeted),
+        "provider_calls": rows.provider_calls,
+        "cost_usd": rows.cost_usd,
+        "rejected_inputs": summary["rejected_inputs"],
+        "shortfall": summary["shortfall"],
+    }
+
+
+@budget_stop
+def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    done = _generated(state, runtime)
+    rejected = done.get("rejected_inputs") or {}
+    off = sum(v for k, v in rejected.items() if k.startswith("off task"))
+    return {
+        "log": [
+            f"generate: {done['n']} examples (iteration {iteration(state)}"
+            + (", targeted" if done["targeted"] else "")
+            + (
+                f"; {done['augmented']} made from your examples by swapping values"
+                if done.get("augmented")
+                else ""
+            )
+            + (f"; {off} off-task inputs rejected" if off else "")
+            + ")"
+        ]
+    }
+
+
+def augment_for(spec, rows, n: int, *, quick: bool = False, existing=()) -> list[dict]:
+    """Exact pairs made from the seeds by value substitution (grounded extraction tasks only), up to
+    AUGMENT_SHARE of the requested examples, none repeating an input of this or an earlier version."""
+    from tools.data.augment import AUGMENT_SHARE, augment_examples
+
+    if not spec.output.grounded or spec.output.format != "json":
+        return []
+    k = min(4, n) if quick else round(AUGMENT_SHARE * n)
+    seen = [user_text(r) for r in rows] + list(existing)
+    return augment_examples(spec, k, avoid=seen, seed=len(existing))

@@ -1,0 +1,129 @@
+"""split: the reviewed examples become a data version — train/val/test/regression the first time (plus the
+person's own examples as a golden test); later rounds add to train/val and keep the test sets fixed."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from agent.artifacts import load_step, work_dir
+from agent.context import AgentContext
+from agent.nodes.common import idempotent_step, iteration, spec_of
+from agent.nodes.evaluate import PROMPT_SHOTS
+from agent.state import AgentState
+from tools.workspace import read_jsonl
+
+MIN_TEST_ROWS = 60  # below this a 95% CI is too wide to tell a 10% gain from noise
+MAX_TEST_SHARE = 0.3
+MIN_GOLDEN = 3
+
+
+def test_ratios(n: int) -> tuple[float, float, float]:
+    """(train, val, test): the test gets MIN_TEST_ROWS when that is at most MAX_TEST_SHARE of the rows,
+    else that share (the verdict then says what difference the smaller test can detect). Pure."""
+    test = min(MAX_TEST_SHARE, max(0.1, MIN_TEST_ROWS / n)) if n else 0.1
+    return (round(0.9 - test, 4), 0.1, round(test, 4))
+
+
+def golden_rows(spec) -> list[dict]:
+    """The person's own examples that no prompt shows (beyond the few-shot baseline's PROMPT_SHOTS), as a
+    golden test: references a person wrote, scored for every system and quoted first. Pure."""
+    from tools.data.coverage import balanced_order
+    from tools.data.schema import make_row
+
+    held = balanced_order(spec.examples, spec)[PROMPT_SHOTS:]
+    if len(held) < MIN_GOLDEN:
+        return []
+    return [make_row(e.input, e.output, system=spec.effective_system_prompt, source="golden") for e in held]
+
+
+def drop_flagged_references(run, splits: dict) -> int:
+    """Remove the rows whose expected answer a person marked wrong in any evaluation of this run
+    (eval/v*/reference_flags.jsonl) from every split; returns how many were removed."""
+    from tools.data.schema import row_id
+    from tools.evals.reference_flags import read_reference_flags
+
+    ids = {i for d in sorted((run.path / "eval").glob("v*")) for _, i in read_reference_flags(d)}
+    if not ids:
+        return 0
+    removed = 0
+    for name, rows in splits.items():
+        keep = [r for r in rows if row_id(r) not in ids]
+        removed += len(rows) - len(keep)
+        splits[name] = keep
+    return removed
+
+
+def _first_splits(rows: list[dict], spec, label_key: str | None) -> tuple[dict, str]:
+    from tools.data.versions import split_rows
+
+    splits = split_rows(
+        rows,
+        ratios=test_ratios(len(rows)),
+        seed=0,
+        label_key=label_key,
+        regression_n=min(30, max(4, len(rows) // 8)),
+    )
+    splits["golden"] = golden_rows(spec)
+    return splits, "iteration 1: teacher-generated, critiqued and reviewed examples"
+
+
+def _later_splits(run, base: str, rows: list[dict], it: int, label_key: str | None) -> tuple[dict, str]:
+    """Later iterations keep the test and regression sets fixed (fair comparison) and add the new examples
+    to train/val only."""
+    from tools.data.versions import read_split, split_rows
+
+    new = split_rows(rows, ratios=(0.9, 0.1, 0.0), seed=it, label_key=label_key, regression_n=0)
+    splits = {s: read_split(run, base, s) + new.get(s, []) for s in ("train", "val")}
+    for s in ("test", "regression", "golden"):
+        splits[s] = read_split(run, base, s)
+    flagged = drop_flagged_references(run, splits)
+    reason = f"iteration {it}: +{len(rows)} targeted examples on top of {base}" + (
+        f"; {flagged} examples whose expected answer you marked wrong removed" if flagged else ""
+    )
+    return splits, reason
+
+
+@idempotent_step("split")
+def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    from tools.data.versions import write_data_version
+
+    run, spec, it = runtime.context.run(state["run_id"]), spec_of(state), iteration(state)
+    rows = list(read_jsonl(work_dir(run, it) / "reviewed.jsonl"))
+    base = state.get("data_version")
+    if not base and len(rows) < 3:
+        from tools.errors import UserError
+
+        raise UserError(
+            f"only {len(rows)} example(s) left after critique and review: too few to train and test on",
+            where=str(work_dir(run, it) / "reviewed.jsonl"),
+            fix="generate more (n_examples in the task), accept more in the review, or use a stronger teacher",
+        )
+    label_key = "label" if spec.output.format == "label" else None
+    if base:
+        splits, reason = _later_splits(run, base, rows, it, label_key)
+    else:
+        splits, reason = _first_splits(rows, spec, label_key)
+    version = write_data_version(
+        run,
+        splits,
+        {
+            "parent": base,
+            "reason": reason,
+            "iteration": it,
+            "generate": load_step(run, it, "generate"),
+            "critique": load_step(run, it, "critique"),
+            "review": load_step(run, it, "review"),
+        },
+    )
+    return {"data_version": version, "counts": {k: len(v) for k, v in splits.items()}}
+
+
+def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    done = _split(state, runtime)
+    return {
+        "data_version": done["data_version"],
+        "log": [
+            f"split: data {done['data_version']} — "
+            + ", ".join(f"{k} {v}" for k, v in done["counts"].items())
+        ],
+    }
