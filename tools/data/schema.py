@@ -76,33 +76,41 @@ def check_chat_row(obj: Any) -> tuple[list[RowProblem], list[dict] | None]:
     if not msgs:
         add("empty_messages", '"messages" is empty')
         return problems, None
-    usable = True
-    for i, m in enumerate(msgs, 1):
-        if not isinstance(m, dict):
-            add("bad_message", f"message {i} is a {type(m).__name__}, not an object")
-            usable = False
-            continue
-        role = m.get("role")
-        if role is None:
-            add("missing_role", f"message {i} has no role")
-            usable = False
-        elif role not in ROLES:
-            add(
-                "unknown_role",
-                f"message {i} has unknown role {str(role)[:20]!r}",
-                "use system, user or assistant (e.g. human→user, gpt→assistant)",
-            )
-            usable = False
-        content = m.get("content")
-        if not isinstance(content, str):
-            what = "no content" if content is None else f"{type(content).__name__} content"
-            add("non_string_content", f"message {i} ({role}) has {what}")
-            usable = False
-        elif not content.strip():
-            add("empty_content", f"message {i} ({role}) is empty or whitespace")
-    if not usable:
+    if not all([_message_usable(i, m, add) for i, m in enumerate(msgs, 1)]):  # every message reported
         return problems, None
-    roles = [m["role"] for m in msgs]
+    _check_order([m["role"] for m in msgs], add)
+    return problems, msgs
+
+
+def _message_usable(i: int, m: Any, add) -> bool:
+    """Report message i's problems; usable = an object with a known role and string content."""
+    if not isinstance(m, dict):
+        add("bad_message", f"message {i} is a {type(m).__name__}, not an object")
+        return False
+    usable = True
+    role = m.get("role")
+    if role is None:
+        add("missing_role", f"message {i} has no role")
+        usable = False
+    elif role not in ROLES:
+        add(
+            "unknown_role",
+            f"message {i} has unknown role {str(role)[:20]!r}",
+            "use system, user or assistant (e.g. human→user, gpt→assistant)",
+        )
+        usable = False
+    content = m.get("content")
+    if not isinstance(content, str):
+        what = "no content" if content is None else f"{type(content).__name__} content"
+        add("non_string_content", f"message {i} ({role}) has {what}")
+        usable = False
+    elif not content.strip():
+        add("empty_content", f"message {i} ({role}) is empty or whitespace")
+    return usable
+
+
+def _check_order(roles: list[str], add) -> None:
+    """An optional first system message, then user and assistant alternating, the assistant last."""
     body = roles[1:] if roles[0] == "system" else roles
     if "system" in body:
         add(
@@ -120,7 +128,6 @@ def check_chat_row(obj: Any) -> tuple[list[RowProblem], list[dict] | None]:
                 break
     if roles[-1] != "assistant":
         add("last_not_assistant", f"the last message is {roles[-1]}, not assistant")
-    return problems, msgs
 
 
 def normalize_text(text: str) -> str:
