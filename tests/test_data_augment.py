@@ -130,3 +130,34 @@ def test_expected_answers_marked_wrong_leave_the_next_data_version(workspace):
     splits = {"train": rows[:1], "test": rows[1:3], "regression": rows[3:]}
     assert drop_flagged_references(run, splits) == 1
     assert [row_id(r) for r in splits["test"]] == [row_id(rows[2])] and len(splits["train"]) == 1
+
+
+def test_a_task_with_its_own_test_file_is_tested_on_it(tmp_path):
+    import pytest
+    import yaml
+
+    from agent.nodes.split import _first_splits
+    from tools.data.schema import make_row, user_text
+    from tools.errors import ConfigError, UserError
+    from tools.spec import load_spec
+
+    own = [
+        make_row(f"{n} small teas", json.dumps({"item": "tea", "size": "small", "quantity": n}))
+        for n in (2, 3)
+    ]
+    (tmp_path / "mine.jsonl").write_text("".join(json.dumps(r) + "\n" for r in own))
+    task = tmp_path / "task.yaml"
+    task.write_text(yaml.safe_dump({"spec": "Turn a cafe order into JSON.", "test": "mine.jsonl"}))
+    spec = load_spec(task)
+    assert spec.test == str(tmp_path / "mine.jsonl")  # relative to the task file
+    made = [make_row(f"{n} large lattes please", '{"item": "latte"}') for n in range(2, 30)]
+    splits, reason = _first_splits(made, spec, None)
+    assert [user_text(r) for r in splits["test"]] == ["2 small teas", "3 small teas"]
+    assert "your own" in reason and len(splits["train"]) + len(splits["val"]) == len(made)
+    task.write_text(yaml.safe_dump({"spec": "x", "test": "nope.jsonl"}))
+    with pytest.raises(ConfigError, match="field `test`: file .*nope.jsonl not found"):
+        load_spec(task)
+    (tmp_path / "mine.jsonl").write_text('{"messages": []}\n')
+    task.write_text(yaml.safe_dump({"spec": "x", "test": "mine.jsonl"}))
+    with pytest.raises(UserError, match="mine.jsonl:1"):
+        _first_splits(made, load_spec(task), None)

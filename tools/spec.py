@@ -240,6 +240,11 @@ class TaskSpec(BaseModel):
         default=None, description="file of inputs (one per line, or JSONL with `input`)"
     )
     documents: str | None = Field(default=None, description="folder of documents for retrieval")
+    test: str | None = Field(
+        default=None,
+        description="your own test set (chat JSONL, last turn = the expected answer): it replaces the "
+        "generated test split, and nothing like its inputs is trained on",
+    )
     output: OutputSpec = Field(default_factory=OutputSpec)
     teacher: RoleSpec = Field(default_factory=RoleSpec)
     student: RoleSpec = Field(default_factory=RoleSpec)
@@ -278,7 +283,7 @@ class TaskSpec(BaseModel):
             raise ValueError("must not be empty (it names the run)")
         return v.strip()
 
-    @field_validator("system_prompt", "inputs", "documents")
+    @field_validator("system_prompt", "inputs", "documents", "test")
     @classmethod
     def _not_blank(cls, v: str | None) -> str | None:
         if v is not None and not v.strip():
@@ -358,13 +363,13 @@ def parse_spec_dict(data: dict, where: str = "spec", base_dir: Path | None = Non
     if base_dir is not None:
         from tools.userfile import path_exists
 
-        for attr in ("inputs", "documents"):
+        for attr in ("inputs", "documents", "test"):
             val = getattr(spec, attr)
             if val and not Path(val).is_absolute():
                 with contextlib.suppress(OSError, ValueError):  # a name too long, a NUL: "not found" below
                     setattr(spec, attr, str((base_dir / val).resolve()))
             if val and not path_exists(getattr(spec, attr)):
-                kind = "file" if attr == "inputs" else "folder"
+                kind = "folder" if attr == "documents" else "file"
                 raise _config_error(
                     f"field `{attr}`: {kind} {getattr(spec, attr)} not found",
                     where,

@@ -54,17 +54,22 @@ def drop_flagged_references(run, splits: dict) -> int:
 
 
 def _first_splits(rows: list[dict], spec, label_key: str | None) -> tuple[dict, str]:
-    from tools.data.versions import split_rows
+    from tools.data.versions import split_rows, with_own_test
 
-    splits = split_rows(
-        rows,
-        ratios=test_ratios(len(rows)),
-        seed=0,
-        label_key=label_key,
-        regression_n=min(30, max(4, len(rows) // 8)),
-    )
+    regression_n = min(30, max(4, len(rows) // 8))
+    reason = "iteration 1: teacher-generated, critiqued and reviewed examples"
+    if spec.test:  # the person's own test set replaces the generated one, as given
+        from tools.evals.run import load_rows
+
+        own = load_rows(spec.test)
+        splits = with_own_test(rows, own, label_key=label_key, regression_n=regression_n)
+        reason += f"; the test split is your own {spec.test} ({len(own)} rows)"
+    else:
+        splits = split_rows(
+            rows, ratios=test_ratios(len(rows)), seed=0, label_key=label_key, regression_n=regression_n
+        )
     splits["golden"] = golden_rows(spec)
-    return splits, "iteration 1: teacher-generated, critiqued and reviewed examples"
+    return splits, reason
 
 
 def _later_splits(run, base: str, rows: list[dict], it: int, label_key: str | None) -> tuple[dict, str]:
