@@ -261,7 +261,7 @@ def _eval_run(workspace):
         ("{row}\n{{not json\n", "bad.jsonl:2: invalid JSON"),
         ('{{"messages": [{{"role": "user", "content": "hi"}}]}}\n', "bad.jsonl:1: each row needs"),
         ("\n\n", "no rows"),
-        ('{{"messages": [{{"role": "user"}}, {{"role": "assistant", "content": "x"}}]}}\n', "no text"),
+        ('{{"messages": [{{"role": "user"}}, {{"role": "assistant", "content": "x"}}]}}\n', "has no content"),
     ],
 )
 def test_eval_run_checks_the_test_file_before_creating_anything(workspace, tmp_path, content, fragment):
