@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.data.checks import check_answer
-from tools.data.schema import ROLES, hash64, normalize_text
+from tools.data.schema import ROLES, STRUCTURE_FIXES, check_chat_row, hash64, normalize_text
 from tools.errors import UserError
 from tools.spec import TaskSpec
 
@@ -35,16 +35,7 @@ TOKEN_BATCH = 256
 FIXES = {
     "invalid_json": "make the line one complete JSON object (check quotes, commas and brackets)",
     "invalid_encoding": "save the file as UTF-8",
-    "not_object": 'each line must be an object like {"messages": [...]}',
-    "missing_messages": 'put the conversation in a "messages" list; convert other formats with `tunewise data import`',
-    "empty_messages": "add at least a user and an assistant message",
-    "bad_message": 'each message must be an object with "role" and "content"',
-    "missing_role": 'add "role": "system", "user" or "assistant" to the message',
-    "unknown_role": "use only the roles system, user and assistant",
-    "non_string_content": "make content a string (serialize JSON answers with json.dumps)",
-    "empty_content": "write the missing text or drop the example",
-    "wrong_order": "start with an optional system message, then alternate user and assistant",
-    "last_not_assistant": "end each example with the assistant's answer (the text to learn)",
+    **STRUCTURE_FIXES,
     "short_answer": "write a complete answer or drop the example",
     "bad_format": "rewrite the answer to follow the task's output format",
     "unknown_label": "use one of the task's labels",
@@ -208,72 +199,10 @@ class _Collector:
 
 
 def _check_structure(obj: Any, line: int, col: _Collector) -> list[dict] | None:
-    """Structural problems of one parsed line; the messages when usable for further checks."""
-    if not isinstance(obj, dict):
-        col.add(line, "not_object", f"the line is a JSON {type(obj).__name__}, not an object")
-        return None
-    msgs = obj.get("messages")
-    if msgs is None:
-        keys = ", ".join(sorted(obj)[:6])
-        hint = None
-        if {"instruction", "output"} <= obj.keys() or "conversations" in obj:
-            hint = "this looks like Alpaca/ShareGPT: convert it with `tunewise data import FILE`"
-        col.add(line, "missing_messages", f'no "messages" list (keys: {keys or "none"})', hint)
-        return None
-    if not isinstance(msgs, list):
-        col.add(line, "missing_messages", f'"messages" is a {type(msgs).__name__}, not a list')
-        return None
-    if not msgs:
-        col.add(line, "empty_messages", '"messages" is empty')
-        return None
-    usable = True
-    for i, m in enumerate(msgs, 1):
-        if not isinstance(m, dict):
-            col.add(line, "bad_message", f"message {i} is a {type(m).__name__}, not an object")
-            usable = False
-            continue
-        role = m.get("role")
-        if role is None:
-            col.add(line, "missing_role", f"message {i} has no role")
-            usable = False
-        elif role not in ROLES:
-            col.add(
-                line,
-                "unknown_role",
-                f"message {i} has unknown role {str(role)[:20]!r}",
-                "use system, user or assistant (e.g. human→user, gpt→assistant)",
-            )
-            usable = False
-        content = m.get("content")
-        if not isinstance(content, str):
-            what = "no content" if content is None else f"{type(content).__name__} content"
-            col.add(line, "non_string_content", f"message {i} ({role}) has {what}")
-            usable = False
-        elif not content.strip():
-            col.add(line, "empty_content", f"message {i} ({role}) is empty or whitespace")
-    if not usable:
-        return None
-    roles = [m["role"] for m in msgs]
-    body = roles[1:] if roles[0] == "system" else roles
-    if "system" in body:
-        col.add(
-            line,
-            "wrong_order",
-            f"a system message at position {roles.index('system', 1) + 1}; only the first "
-            "message may be system",
-        )
-    elif not body or body[0] != "user":
-        col.add(
-            line, "wrong_order", "the conversation must start with a user message (after an optional system)"
-        )
-    else:
-        for i in range(1, len(body)):
-            if body[i] == body[i - 1]:
-                pos = i + (2 if roles[0] == "system" else 1)
-                col.add(line, "wrong_order", f"two {body[i]} messages in a row (message {pos})")
-                break
-    if roles[-1] != "assistant":
-        col.add(line, "last_not_assistant", f"the last message is {roles[-1]}, not assistant")
+    """Structural problems of one parsed line (tools.data.schema's check); the messages when usable."""
+    problems, msgs = check_chat_row(obj)
+    for p in problems:
+        col.add(line, p.kind, p.message, p.fix)
     return msgs
 
 
