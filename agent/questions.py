@@ -47,7 +47,7 @@ QUESTIONS: tuple[Question, ...] = (
         "examples",
         "How many input → output examples do you have? (a number, or a path to a JSONL/YAML file "
         "of {input, output} pairs)",
-        help="e.g. 20, 'none' or 'a few hundred'. 0 is fine: a teacher model can generate them.",
+        help="e.g. 20, 'none' or 'a few hundred'. 0 is fine: a bigger model can write them.",
     ),
     Question(
         "output_format",
@@ -83,13 +83,14 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "constraints",
-        "Where must the model run, and any limits? (e.g. 'on-prem', 'offline', 'cloud ok')",
+        "Where must the model run, and any limits? (e.g. 'offline', 'on-prem' = on your own machines, "
+        "'cloud ok')",
         optional=True,
     ),
     Question(
         "budget",
-        "Budget for this run in US dollars (teacher, judge and training together)? "
-        "(e.g. 5 or '$20'; blank = no limit)",
+        "Budget for this run in US dollars, for paid models and training together? With no API key "
+        "everything runs on this computer for $0. (e.g. 5 or '$20'; blank = no limit)",
         kind="number",
         optional=True,
     ),

@@ -398,16 +398,23 @@ async def test_overriding_the_advice_shows_the_chosen_paths_estimate_and_asks_fi
         await wait_for(pilot, lambda: sent == ["prompt"])
 
 
-def test_the_decision_step_sends_every_paths_estimate(workspace):
+def test_the_decision_step_sends_every_paths_estimate_and_a_quick_try_that_sets_the_size(
+    workspace, monkeypatch
+):
+    from types import SimpleNamespace
+
     from langgraph.types import Command
     from test_agent_answers import session_at
     from test_tui_helpers import ANSWERED_CITIES
 
     from agent.context import AgentContext
-    from agent.runner import drive
+    from agent.nodes import decide as node
+    from agent.runner import drive, session_state
+    from tools.workspace import read_yaml
 
     run_id = session_at(workspace, ANSWERED_CITIES)
-    out = drive(workspace, run_id, Command(resume="5"), AgentContext(workspace, quick=True))
+    ctx = AgentContext(workspace, quick=True)
+    out = drive(workspace, run_id, Command(resume="5"), ctx)
     q = out["interrupt"]
     assert q["kind"] == "decision" and q["decision"]["approach"] == "fine-tune"
     assert set(q["estimates"]) == {"prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune"}
@@ -415,6 +422,19 @@ def test_the_decision_step_sends_every_paths_estimate(workspace):
     assert (
         q["estimates"]["prompt"]["training_tokens"] == 0 and q["estimates"]["fine-tune"]["train_minutes"] > 0
     )
+    quick = q["quick"]
+    assert (quick["n_examples"], quick["full_n_examples"]) == (node.QUICK_TRY, 200)
+    assert quick["estimates"]["fine-tune"]["time_minutes"] < q["estimates"]["fine-tune"]["time_minutes"]
+    # the person picks the quick try: the task says so from here on (state and spec.yaml)
+    state = session_state(workspace, run_id)["values"]
+    monkeypatch.setattr(node, "interrupt", lambda payload: {"choice": "accept", "n_examples": node.QUICK_TRY})
+    upd = node.decide(state, SimpleNamespace(context=ctx))
+    assert upd["approach"] == "fine-tune" and upd["task"]["n_examples"] == node.QUICK_TRY
+    assert read_yaml(workspace.run(run_id).spec_path)["n_examples"] == node.QUICK_TRY
+    assert any("quick first try with 50" in line for line in upd["log"])
+    # the full run leaves the task as it was
+    monkeypatch.setattr(node, "interrupt", lambda payload: "accept")
+    assert "task" not in node.decide(state, SimpleNamespace(context=ctx))
 
 
 def test_the_probes_streamed_answer_is_introduced_in_plain_words():
@@ -425,3 +445,155 @@ def test_the_probes_streamed_answer_is_introduced_in_plain_words():
         "The model you start from answers one of your examples, shown 5 others as examples:"
     )
     assert plain_stream_title("Something else") == "Something else"
+
+
+def test_inputs_written_past_the_plan_say_the_last_batch_is_finishing():
+    """The walk sat on '200/200 questions · finishing…' for 10 minutes while the generator's last batch
+    wrote 66 more inputs than planned: the count says why it has not moved on."""
+    from tui.widgets.progress import StepProgress
+
+    p = StepProgress()
+    p.apply("status", {"message": "generate: 3 examples with the teacher (iteration 1)"}, now=0.0)
+    for i in range(5):
+        p.apply(
+            "progress", {"step": "generate", "event": "input", "slot": f"g:0:{i}", "accepted": True}, now=1.0
+        )
+    line = p.counts_line(now=2.0)
+    assert line.startswith("3/3 inputs") and "the last batch is finishing (2 spare)" in line
+    assert "finishing…" not in line
+    p.apply("progress", {"step": "generate", "event": "answer", "key": "k", "done": 1, "total": 3}, now=3.0)
+    assert "spare" not in p.counts_line(now=3.0)
+
+
+async def test_a_path_that_trains_a_model_asks_quick_try_or_full_run_with_both_estimates(workspace):
+    """A newcomer on a busy CPU waited hours for 200 practice examples: a quick first try is offered,
+    each size with its own estimate, for the advice and for an override alike."""
+    from agent.rates import estimate_path
+    from agent.rubric import Answers, decide
+    from tui.screens.decision import DecisionScreen
+    from tui.widgets.choice_dialog import ChoiceDialog
+
+    rates = {"device": "cpu", "device_name": "CPU (2 cores, no GPU)", "generate_tokens_per_s": 30.0}
+    rates["train_tokens_per_s"] = 100.0
+    ft = decide(Answers(spec="x", examples=10, goals=["format"], prompted_success=0.2))
+    assert ft.approach == "fine-tune"
+    full, small = (estimate_path("fine-tune", n_examples=n, rates=rates) for n in (200, 50))
+    payload = {
+        "kind": "decision",
+        "decision": ft.to_dict() | {"estimate": full},
+        "choices": ["accept"],
+        "estimates": {"fine-tune": full},
+        "quick": {"n_examples": 50, "full_n_examples": 200, "estimates": {"fine-tune": small}},
+    }
+    make_run(workspace)
+
+    async def accept_and_press(key: str) -> list:
+        app = TunewiseApp(workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            sent: list = []
+            app.answer = lambda run_id, answer: sent.append(answer)
+            await pilot.pause()
+            app.show(DecisionScreen(RUN_ID, payload))
+            await wait_for(pilot, lambda: isinstance(app.screen, DecisionScreen) and app.screen.is_mounted)
+            await pilot.press("a")
+            await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+            text = app.screen.text
+            assert "Going ahead: train your own small model" in text
+            assert f"Quick try: 50 practice examples, about {small['time_minutes']} minutes" in text
+            assert f"Full run: 200 practice examples, about {full['time_minutes']} minutes" in text
+            await pilot.press(key)
+            await wait_for(pilot, lambda: isinstance(app.screen, DecisionScreen))
+            await pilot.pause()
+        return sent
+
+    assert await accept_and_press("q") == [{"choice": "accept", "n_examples": 50}]
+    assert await accept_and_press("f") == ["accept"]
+    assert await accept_and_press("n") == []  # back: nothing starts
+    # an override to fine-tune: what was advised, and both sizes of the choice
+    prompt = _prompt_decision_payload(True)
+    prompt["quick"] = {"n_examples": 50, "full_n_examples": 200, "estimates": {"fine-tune": small}}
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sent = []
+        app.answer = lambda run_id, answer: sent.append(answer)
+        await pilot.pause()
+        app.show(DecisionScreen(RUN_ID, prompt))
+        await wait_for(pilot, lambda: isinstance(app.screen, DecisionScreen) and app.screen.is_mounted)
+        app.screen.query_one("#override-choice").value = "fine-tune"
+        await pilot.pause()
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        text = app.screen.text
+        assert (
+            "You chose: train your own small model (fine-tune)" in text and "I advised: better instr" in text
+        )
+        assert "Quick try: 50 practice examples" in text and "(What I advised: about" in text
+        await pilot.press("q")
+        await wait_for(pilot, lambda: sent == [{"choice": "fine-tune", "n_examples": 50}])
+
+
+async def test_the_streamed_answer_wraps_inside_the_chat_at_80x24(workspace):
+    """The probe's one-line JSON answer ran off the right edge of the chat ('"size": "small", "qu')."""
+    from tui.screens.conversation import ConversationScreen
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    answer = '{"item": "espresso", "size": "small", "quantity": 4, "milk": "water", "note": "none at all"}'
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.show(
+            ConversationScreen(RUN_ID, _goals_question() | {"key": "budget", "input": "number", "note": None})
+        )
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.is_mounted)
+        screen = app.screen
+        screen.show_stream(
+            {
+                "phase": "start",
+                "title": "The base model (x) answers one of your examples with a 5-shot prompt:",
+                "input": "4 small espressos",
+            }
+        )
+        await wait_for(pilot, lambda: screen._stream_msg is not None and screen._stream_msg.is_mounted)
+        await pilot.pause()
+        for i in range(0, len(answer), 7):
+            screen.show_stream({"phase": "delta", "text": answer[i : i + 7]})
+        screen.show_stream({"phase": "end", "correct": False, "reference": '{"item": "espresso"}'})
+        msg = [m for m in screen.query("ChatMessage") if m.role == "model"][-1]
+        await wait_for(
+            pilot,
+            lambda: "not what you expected" in msg.source and len(list(msg.query("MarkdownFence"))) == 1,
+        )
+        await pilot.pause()
+        await pilot.pause()
+        fence = msg.query_one("MarkdownFence")
+        assert fence.region.right <= screen.query_one("#chat").region.right
+        assert fence.virtual_size.width <= fence.size.width, (fence.virtual_size, fence.size)
+        assert "not what you expected" in msg.source and '"note": "none at all"}' in msg.source.replace(
+            "\n", ""
+        )
+
+
+def test_the_interview_questions_avoid_the_words_the_cafe_owner_did_not_know():
+    from agent.questions import QUESTIONS
+
+    for q in QUESTIONS:
+        text = f"{q.text} {q.help}".lower()
+        for word in ("teacher", "judge", "base model", "few-shot", "provider", "adapter"):
+            assert word not in text, (q.key, word)
+
+
+async def test_page_keys_scroll_the_decision_wherever_the_focus_is(workspace):
+    """With the override list focused, PageDown did nothing and the estimate of the choice stayed below."""
+    from tui.screens.decision import DecisionScreen
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.show(DecisionScreen(RUN_ID, _prompt_decision_payload(True)))
+        await wait_for(pilot, lambda: isinstance(app.screen, DecisionScreen) and app.screen.is_mounted)
+        body = app.screen.query_one("#decision-body")
+        await wait_for(pilot, lambda: body.max_scroll_y > 0)
+        app.screen.query_one("#override-choice").focus()
+        await pilot.press("pagedown")
+        await wait_for(pilot, lambda: body.scroll_y > 0)

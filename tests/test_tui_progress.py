@@ -63,7 +63,7 @@ def test_a_resumed_generation_counts_its_journal_and_measures_only_new_items(tmp
     rows.append({"kind": "answer", "key": "g:0:0:a", "row": row})
     journal.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"kind": "inp')  # a torn last line
     assert journal_counts(journal) == (7, 1)
-    assert journal_samples(journal) == [("question", "Q7"), ("answer", "Ann lives in Porto. → Porto")]
+    assert journal_samples(journal) == [("input", "Q7"), ("answer", "Ann lives in Porto. → Porto")]
 
     p = StepProgress()
     p.apply("status", {"message": "generate: 12 examples with the teacher (iteration 1)"}, now=0.0)
@@ -306,6 +306,10 @@ def test_quit_during_generation_returns_within_5_s_and_the_session_resumes_from_
             await pilot.pause()
             accept = app.screen.query_one("#accept")
             await pilot.press("a")
+            # a path that trains a model asks how big a first try: the full run
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "ChoiceDialog")
+            await pilot.press("f")
+            await pilot.pause()
             seen["accept"] = (accept.disabled, str(accept.label))
             # the generation opens its progress screen by itself; the first questions arrive
             await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "progress", timeout=120)

@@ -153,15 +153,23 @@ def test_snapshot_goals_question(snap_compare, ws):
 
 
 def test_snapshot_override_confirmation(snap_compare, ws):
-    """The advice was a prompt and the person picked fine-tune: its own estimate, before anything starts."""
+    """The advice was a prompt and the person picked fine-tune: a quick try or the full run, each with its
+    own estimate, before anything starts."""
     from test_tui_newcomer80 import _prompt_decision_payload
 
     from tui.screens.decision import DecisionScreen
 
     make_run(ws)
 
+    from agent.rates import estimate_path
+
+    payload = _prompt_decision_payload(True)
+    rates = {"device": "cpu", "device_name": "CPU (2 cores, no GPU)", "generate_tokens_per_s": 30.0}
+    small = estimate_path("fine-tune", n_examples=50, rates=rates | {"train_tokens_per_s": 100.0})
+    payload["quick"] = {"n_examples": 50, "full_n_examples": 200, "estimates": {"fine-tune": small}}
+
     async def run_before(pilot) -> None:
-        await settle(lambda app: DecisionScreen(RUN_ID, _prompt_decision_payload(True)))(pilot)
+        await settle(lambda app: DecisionScreen(RUN_ID, payload))(pilot)
         pilot.app.screen.query_one("#override-choice").value = "fine-tune"
         await pilot.pause()
         await pilot.press("o")

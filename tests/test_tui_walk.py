@@ -82,6 +82,10 @@ async def test_newcomer_walks_from_interview_to_evaluation_and_resumes_after_clo
         assert output.format == "json" and output.json_schema["required"] == ["city", "name"]
         assert output.grounded
         await pilot.press("a")
+        # a path that trains a model asks how big a first try (each size with its estimate): the full run
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ChoiceDialog")
+        assert "Quick try: 50 practice examples" in app.screen.text
+        await pilot.press("f")
 
         # the teacher generates, the validators critique, then the graph waits on the person's review
         await wait_for(pilot, lambda: no_error(app) and pending_kind(app) == "review", timeout=600)

@@ -16,6 +16,8 @@ from tools.spec import parse_spec_dict
 from tools.workspace import atomic_write_json
 
 CHANGE = "change answers"
+FINE_TUNES = ("fine-tune", "rag+fine-tune")
+QUICK_TRY = 50  # practice examples in a quick first try, offered beside the full run when a model is trained
 
 
 def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
@@ -42,6 +44,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     if decision.approach in ("fine-tune", "rag+fine-tune"):
         decision.estimate = _estimate_here(ctx, state, spec, run, decision.approach, teacher)
     estimates = _estimates(ctx, spec, teacher, decision)
+    quick = QUICK_TRY if spec.n_examples > QUICK_TRY else None
     approach = decision.approach
     note = None
     if spec.approach != "auto" and spec.approach != approach:
@@ -54,8 +57,20 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 "decision": decision.to_dict(),
                 "choices": ["accept", CHANGE, *APPROACHES],
                 "estimates": estimates,  # every path's estimate: an override shows its own before it starts
+                # a quick first try (fewer practice examples) for a path that trains a model, with its estimate
+                "quick": {
+                    "n_examples": quick,
+                    "full_n_examples": spec.n_examples,
+                    "estimates": _estimates(ctx, spec, teacher, None, quick),
+                }
+                if quick
+                else None,
             }
         )
+        size = None
+        if isinstance(choice, dict):  # {"choice": "accept" | an approach, "n_examples": N}
+            size = choice.get("n_examples")
+            choice = choice.get("choice")
         if choice == CHANGE:
             # back to the interview in the same session, every earlier answer offered as the default
             return {
@@ -67,12 +82,21 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         if isinstance(choice, str) and choice in APPROACHES and choice != approach:
             note = f"overridden by you: {choice} (the rubric recommended {decision.approach})"
             approach = choice
-    out = decision.to_dict() | {"chosen": approach, "override_note": note}
-    atomic_write_json(run.decision_path, out)
+    update: dict = {}
     lines = [f"decide: {decision.approach} — {decision.reasons[0]}"]
     if note:
         lines.append(f"decide: {note}")
-    return {"decision": out, "approach": approach, "rewind": None, "log": lines}
+    if not state.get("headless") and size and approach in FINE_TUNES and int(size) != spec.n_examples:
+        # the person chose a quick first try: fewer practice examples, the task says so from here on
+        from tools.workspace import atomic_write_yaml
+
+        spec = parse_spec_dict({**state["task"], "n_examples": int(size)})
+        atomic_write_yaml(run.spec_path, spec.to_yaml_dict())
+        update["task"] = spec.to_yaml_dict()
+        lines.append(f"decide: a quick first try with {spec.n_examples} practice examples")
+    out = decision.to_dict() | {"chosen": approach, "override_note": note, "n_examples": spec.n_examples}
+    atomic_write_json(run.decision_path, out)
+    return {"decision": out, "approach": approach, "rewind": None, "log": lines} | update
 
 
 def _estimate_here(ctx: AgentContext, state: AgentState, spec, run, approach: str, teacher: str) -> dict:
@@ -95,20 +119,22 @@ def _estimate_here(ctx: AgentContext, state: AgentState, spec, run, approach: st
     return estimate(approach, n_examples=spec.n_examples, teacher=teacher, rates=rates)
 
 
-def _estimates(ctx: AgentContext, spec, teacher: str, decision) -> dict:
+def _estimates(ctx: AgentContext, spec, teacher: str, decision, n_examples: int | None = None) -> dict:
     """The estimate of every path on this machine's rates (those measured here, else benchmark figures), so a
-    person who overrides the recommendation sees what their choice costs before any work starts."""
+    person who overrides the recommendation sees what their choice costs before any work starts; with
+    `n_examples`, the paths that train a model at that size (a quick first try)."""
     from agent.rates import machine_rates
     from agent.rubric import estimate
 
     rates = machine_rates(ctx.workspace, measure=False)
     out = {}
-    for approach in APPROACHES:
-        if approach == decision.approach:
+    for approach in FINE_TUNES if n_examples else APPROACHES:
+        if decision is not None and approach == decision.approach:
             out[approach] = decision.estimate
             continue
         try:
-            out[approach] = estimate(approach, n_examples=spec.n_examples, teacher=teacher, rates=rates)
+            n = n_examples or spec.n_examples
+            out[approach] = estimate(approach, n_examples=n, teacher=teacher, rates=rates)
         except Exception:  # noqa: BLE001 - an estimate never fails a decision
             continue
     return out

@@ -39,6 +39,21 @@ def first_question() -> dict:
     }
 
 
+def wrapped(text: str, width: int) -> str:
+    """Text broken into lines of at most `width` characters: a code fence does not wrap, and at 80×24 a
+    model's one-line JSON answer ran off the right edge."""
+    import textwrap
+
+    out = []
+    for line in text.split("\n"):
+        out += textwrap.wrap(
+            line, width, break_long_words=True, break_on_hyphens=False, drop_whitespace=False
+        )
+        if not line:
+            out.append("")
+    return "\n".join(out)
+
+
 def fenced(text: str) -> str:
     """Model output shown verbatim (JSON, markup) inside a code fence that its backticks cannot close."""
     fence = "```"
@@ -250,16 +265,22 @@ class ConversationScreen(Screen):
             return
         if phase == "delta":
             self._stream_body += str(data.get("text", ""))
-            msg.update(self._stream_head + fenced(self._stream_body + "▌"))
+            msg.update(self._stream_head + fenced(wrapped(self._stream_body + "▌", self._fence_width())))
         elif phase == "end":
             verdict = (
-                "✔ matches your reference"
+                "✔ what you expected"
                 if data.get("correct")
-                else f"✗ differs from your reference: `{str(data.get('reference', ''))[:200]}`"
+                else f"✗ not what you expected: `{str(data.get('reference', ''))[:200]}`"
             )
-            msg.update(self._stream_head + fenced(self._stream_body) + "\n" + verdict)
+            body = fenced(wrapped(self._stream_body, self._fence_width()))
+            msg.update(self._stream_head + body + "\n" + verdict)
             self._stream_msg = None
             self._status("Measuring the rest of your examples…")
+
+    def _fence_width(self) -> int:
+        """Characters a code block in a chat bubble shows without cutting (bubble border, padding, the
+        block's own padding)."""
+        return max(20, self.query_one("#chat", VerticalScroll).size.width - 10)
 
     # ------------------------------------------------------------------ answering
     def submit(self, answer: Any) -> None:

@@ -17,6 +17,7 @@ from tui.widgets.footer import FitFooter
 from tui.widgets.header import StatusHeader
 
 APPROACHES = ("prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune")
+FINE_TUNES = ("fine-tune", "rag+fine-tune")  # the paths that train a model: they offer a quick first try
 # the override list's labels: short enough for its 26 columns at 80×24 (the full words are in the dialog)
 SHORT_WORDS = {
     "prompt": "better prompt",
@@ -64,6 +65,59 @@ def decision_markdown(decision: dict) -> str:
     if decision.get("chosen") and decision.get("chosen") != decision.get("approach"):
         lines += [f"_You chose: **{words(decision['chosen'])}** instead._", ""]
     lines += ["**Why**", ""] + [f"- {r}" for r in decision.get("reasons") or []]
+    return "\n".join(lines)
+
+
+def _minutes(e: dict) -> str:
+    """'about 34 minutes (writing + checking examples 20.8, training 9.0, testing 2.4), $0.00'."""
+    parts = [
+        f"{label} {e[k]}"
+        for k, label in (
+            ("generate_minutes", "writing + checking examples"),
+            ("train_minutes", "training"),
+            ("evaluate_minutes", "testing"),
+        )
+        if e.get(k)
+    ]
+    return (
+        f"about {e.get('time_minutes', '?')} minutes"
+        + (f" ({', '.join(parts)})" if parts else "")
+        + f", ${float(e.get('cost_usd') or 0):.2f}"
+    )
+
+
+def size_text(
+    path: str,
+    recommended: str | None,
+    full: dict | None,
+    quick: dict | None,
+    quick_n: int,
+    full_n: int | None,
+    recommended_estimate: dict | None = None,
+) -> str:
+    """How big a first try: a quick one (fewer practice examples) or the full run, each with its estimate.
+    `recommended` is set when the person overrides the advice (what was advised, and its estimate)."""
+    lines = []
+    if recommended:
+        lines += [f"You chose: {words(path)} ({path}).", f"I advised: {words(recommended)}."]
+    else:
+        lines += [f"Going ahead: {words(path)} ({path})."]
+    where = (full or quick or {}).get("hardware") or "this machine"
+    lines += ["", f"How big a first try? On {where}:"]
+    if quick:
+        lines.append(
+            f"• Quick try: {quick_n} practice examples, {_minutes(quick)}. A first look: the test is small, so "
+            "the result may say it cannot tell yet."
+        )
+    if full:
+        lines.append(f"• Full run: {full_n or 'all the'} practice examples, {_minutes(full)}.")
+    if "not yet measured" in str((full or quick or {}).get("assumptions") or ""):
+        lines.append(
+            "This machine's speed is not measured yet (a benchmark figure is used): on a busy or slower "
+            "machine it takes longer. The progress screens show the live time left."
+        )
+    if recommended_estimate and recommended_estimate.get("time_minutes") is not None:
+        lines.append(f"(What I advised: {_minutes(recommended_estimate)}.)")
     return "\n".join(lines)
 
 
@@ -179,6 +233,9 @@ class DecisionScreen(Screen):
         Binding("a", "accept", "Accept"),
         Binding("c", "change_answers", "Change answers"),
         Binding("o", "override", "Override"),
+        # the page keys scroll the advice wherever the focus is (the override list kept them otherwise)
+        Binding("pagedown", "scroll_body('down')", "Scroll down", show=False),
+        Binding("pageup", "scroll_body('up')", "Scroll up", show=False),
     ]
 
     def __init__(self, run_id: str, pending: dict | None = None) -> None:
@@ -337,7 +394,7 @@ class DecisionScreen(Screen):
         working = self.sent is not None or self.run_id in getattr(self.app, "busy", ())
         accept.label = "working…" if working else "decided"
 
-    def _resume(self, answer: str) -> None:
+    def _resume(self, answer) -> None:
         if self.pending is None:
             self.notify(
                 "This decision is already made; start a new session to decide again.", severity="warning"
@@ -348,32 +405,66 @@ class DecisionScreen(Screen):
         for bid in ("#accept", "#override", "#override-choice"):
             self.query_one(bid).disabled = True
         self._working()
-        if answer == "accept":
-            self.notify(f"Going ahead with {self.decision.get('approach')}…")
-        elif answer in APPROACHES:
-            self.notify(f"Going ahead with {answer}…")
+        choice = answer.get("choice") if isinstance(answer, dict) else answer
+        path = self.decision.get("approach") if choice == "accept" else choice
+        if path in APPROACHES:
+            size = (
+                f" (a quick first try: {answer['n_examples']} examples)" if isinstance(answer, dict) else ""
+            )
+            self.notify(f"Going ahead: {words(path)}{size}…")
         self.app.answer(self.run_id, answer)
 
-    def action_accept(self) -> None:
-        self._resume("accept")
+    def action_scroll_body(self, direction: str) -> None:
+        body = self.query_one("#decision-body", VerticalScroll)
+        if direction == "down":
+            body.scroll_page_down()
+        else:
+            body.scroll_page_up()
 
-    def action_override(self) -> None:
-        sel = self.query_one("#override-choice", Select)
-        if sel.value not in APPROACHES:
-            sel.focus()
-            self.notify("Pick a path in the list, then Override.")
-            return
+    def action_accept(self) -> None:
+        self._go("accept")
+
+    def _go(self, choice: str) -> None:
+        """Send 'accept' or the chosen approach. A path that trains a model first asks how big a first try
+        (quick, or the full run, each with its estimate); another path than the advice first shows its
+        estimate and asks."""
         if self.pending is None:
-            self._resume(str(sel.value))  # says the decision is already made
+            self._resume(choice)  # says the decision is already made
             return
-        choice = str(sel.value)
         recommended = self.decision.get("approach")
-        if choice == recommended:
+        path = recommended if choice == "accept" else choice
+        overriding = path != recommended
+        quick = (self.pending or {}).get("quick") or {}
+        if path in FINE_TUNES and quick.get("n_examples"):
+            from tui.widgets.choice_dialog import ChoiceDialog
+
+            text = size_text(
+                path,
+                recommended if overriding else None,
+                self.estimate_for(path),
+                dict((quick.get("estimates") or {}).get(path) or {}),
+                int(quick["n_examples"]),
+                quick.get("full_n_examples"),
+                self.decision.get("estimate") if overriding else None,
+            )
+
+            def sized(answer: str | None) -> None:
+                if answer == "quick":
+                    self._resume({"choice": choice, "n_examples": int(quick["n_examples"])})
+                elif answer == "full":
+                    self._resume(choice)
+                else:
+                    self.notify("Nothing started: accept the advice, or pick another path.")
+
+            choices = [("quick", "Quick try", "q"), ("full", "Full run", "f"), ("back", "Back", "n")]
+            self.app.push_screen(ChoiceDialog(text, choices), sized)
+            return
+        if not overriding:
             self._resume(choice)
             return
         from tui.widgets.review.confirm_dialog import ConfirmDialog
 
-        text = override_text(choice, recommended, self.estimate_for(choice), self.decision.get("estimate"))
+        text = override_text(path, recommended, self.estimate_for(path), self.decision.get("estimate"))
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -382,6 +473,14 @@ class DecisionScreen(Screen):
                 self.notify("Nothing started: accept the advice, or pick another path.")
 
         self.app.push_screen(ConfirmDialog(text, yes="Start it", no="Back"), answered)
+
+    def action_override(self) -> None:
+        sel = self.query_one("#override-choice", Select)
+        if sel.value not in APPROACHES:
+            sel.focus()
+            self.notify("Pick a path in the list, then Override.")
+            return
+        self._go(str(sel.value))
 
     @on(Select.Changed, "#override-choice")
     def _choice_changed(self, event: Select.Changed) -> None:

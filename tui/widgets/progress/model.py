@@ -99,6 +99,7 @@ class StepProgress:
     done: int = 0
     total: int | None = None
     rejected: int = 0
+    spare: int = 0  # inputs kept beyond the planned count while the last batch finishes
     system: str | None = None
     systems: list[str] = field(default_factory=list)
     n_systems: int | None = None
@@ -150,6 +151,7 @@ class StepProgress:
     def _begin(self, step: str, now: float) -> None:
         self.step, self.phase, self.finished, self.error = step, None, False, None
         self.done, self.total, self.rejected, self.system = 0, None, 0, None
+        self.spare = 0
         self.systems, self.n_systems, self.planned, self.system_counts = [], None, None, {}
         self.samples.clear()
         self.journal = {}
@@ -195,7 +197,7 @@ class StepProgress:
                 self.counted = int(ev["done"]) if ev.get("done") is not None else self.counted + 1
                 self.phase_items += 1
                 if ev.get("text"):
-                    self.samples.append(("question", str(ev["text"])))
+                    self.samples.append(("input", str(ev["text"])))
             else:
                 self.rejected += 1
         elif kind == "answer":
@@ -217,6 +219,8 @@ class StepProgress:
         journal = self.journal.get(self.phase or "inputs", 0)
         done = max(self.counted, journal)
         self.done = min(done, self.total) if self.total else done
+        # the generator's last batch runs to its end after enough inputs were kept: say so, not "finishing…"
+        self.spare = max(0, done - self.total) if self.total and self.phase == "inputs" else 0
 
     def sync_journal(self, accepted_inputs: int, answers: int, now: float | None = None) -> None:
         """Counts from the generation journal (see `_generation_done`)."""
@@ -350,6 +354,8 @@ class StepProgress:
             parts.append(f"{self.planned} examples to check")
         if self.rejected:
             parts.append(f"{self.rejected} set aside by the checks")
+        if self.spare:
+            parts.append(f"enough kept; the last batch is finishing ({self.spare} spare)")
         r = self.rate()
         if self.step == "train" and self.tokens_per_s is not None:
             parts.append(f"{self.tokens_per_s:.0f} tokens/s")
@@ -357,7 +363,9 @@ class StepProgress:
             parts.append(f"{r * 60:.1f} {self.unit()}/min" if r < 1 else f"{r:.1f} {self.unit()}/s")
         eta = self.eta_s(now)
         if not self.finished:
-            if eta is not None:
+            if self.spare:
+                pass  # said above: the last batch is finishing
+            elif eta is not None:
                 parts.append(f"about {format_eta(eta)} left" if eta > 0 else "finishing…")
             elif self.total or self.step in ("generate", "evaluate"):
                 parts.append("measuring the rate…")
@@ -438,7 +446,7 @@ def journal_samples(path, k: int = 2) -> list[tuple[str, str]]:
         if not isinstance(e, dict):
             continue
         if e.get("kind") == "input" and e.get("accepted") and e.get("text"):
-            out.append(("question", str(e["text"])))
+            out.append(("input", str(e["text"])))
         elif e.get("kind") == "answer":
             msgs = (e.get("row") or {}).get("messages") or []
             user = next((m.get("content") for m in msgs if m.get("role") == "user"), None)
