@@ -441,11 +441,64 @@ def run_task(name: str, args, stamp: str, workdir: Path) -> dict:
         )
         res["error"] = f"tunewise eval {why}"
         return res
+    res["data"] = kept_inputs_check(run_dir, name)
     res["metric"] = report.get("primary_metric")
     res["systems"] = systems_from(report)
     res["eval_version"] = report.get("eval_version")
     res["eval_verdict"] = (report.get("verdict") or {}).get("passed")
     return res
+
+
+MADE_SOURCES = ("teacher", "targeted", "repair")
+
+
+def kept_inputs_check(run_dir: Path, name: str) -> dict:
+    """How many teacher-written inputs that made it into the run's last data version look unlike the
+    real inputs of the private test: less similar to the seeds than 95% of the test's inputs are (the
+    on-task model, calibrated here on the private test instead of on the seeds). An estimate of the
+    off-task share that the run's own check could not see; read a sample by eye beside it."""
+    from tools.data.ontask import OnTaskModel
+    from tools.data.schema import user_text
+    from tools.spec import load_spec
+    from tools.workspace import read_jsonl
+
+    versions = sorted(
+        (run_dir / "data").glob("v*"), key=lambda p: int(p.name[1:]) if p.name[1:].isdigit() else 0
+    )
+    if not versions:
+        return {}
+    made = [
+        user_text(r)
+        for split in ("train", "val", "test", "regression")
+        for r in (
+            read_jsonl(versions[-1] / f"{split}.jsonl") if (versions[-1] / f"{split}.jsonl").exists() else []
+        )
+        if (r.get("metadata") or {}).get("source") in MADE_SOURCES
+    ]
+    spec = load_spec(TASKS_DIR / name / "task.yaml")
+    model = OnTaskModel.fit([e.input for e in spec.examples])
+    real = [user_text(r) for r in read_jsonl(test_path(name))]
+    if model is None or not made or len(real) < 20:
+        return {"made_kept": len(made)}
+    real_sims = sorted(model.similarities(real))
+    p5 = real_sims[int(0.05 * len(real_sims))]
+    unlike = sum(s < p5 for s in model.similarities(made))
+    return {"made_kept": len(made), "unlike_real": unlike, "p5": round(p5, 3), "kind": model.kind}
+
+
+def data_table(results: list[dict]) -> str:
+    lines = [
+        "| task | teacher-written inputs kept | of them unlike the private test's inputs (< its 5th percentile) |",
+        "|---|---:|---:|",
+    ]
+    for r in results:
+        d = r.get("data") or {}
+        if "unlike_real" in d:
+            share = f"{d['unlike_real']}/{d['made_kept']} ({d['unlike_real'] / d['made_kept']:.0%}; {d['kind']} ≥ {d['p5']})"
+        else:
+            share = "—"
+        lines.append(f"| {r['task']} | {d.get('made_kept', '—')} | {share} |")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- the table
@@ -548,6 +601,8 @@ def section(results: list[dict], command: str, started: dt.datetime, note: str =
     when = started.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [f"### {when} · {machine()}", "", f"Command: `{command}`" + (f" — {note}" if note else ""), ""]
     parts += [table(results), ""]
+    if any(r.get("data") for r in results):
+        parts += [data_table(results), ""]
     runs = ", ".join(f"{r['task']} → `{r['home']}/.tunewise/runs/{r['run_id']}`" for r in results)
     parts += [f"Runs: {runs}", ""]
     return "\n".join(parts)
