@@ -184,3 +184,12 @@ def test_primary_metric_by_format_and_score_output():
     s = score_output('{"a": 1}', '{"a": 1, "b": 2}', js)
     assert s["json_field_accuracy"] == 0.5 and s["json_valid"] == 1.0 and s["schema_conformance"] == 1.0
     assert s["format_ok"] == 1.0 and s["format_errors"] == []
+
+
+def test_a_reply_nested_deeper_than_any_task_needs_is_invalid_json_not_a_crash():
+    from tools.evals._json import json_valid, parse_json_output, schema_error
+
+    deep = "[" * 100_000 + "]" * 100_000
+    assert parse_json_output(deep)[0] is None and "nested more than 100 levels" in parse_json_output(deep)[1]
+    assert json_valid(deep) == 0.0 and schema_error(deep, {"type": "object"}) is not None
+    assert json_valid('{"a": [[1]]}') == 1.0

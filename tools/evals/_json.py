@@ -21,8 +21,10 @@ def parse_json_output(text: str) -> tuple[Any, str | None]:
     m = _FENCE.match(s)
     if m:
         s = m.group(1).strip()
+    from tools.userfile import loads_json
+
     try:
-        return json.loads(s), None
+        return loads_json(s), None  # a reply nested over 100 levels is invalid, not a RecursionError
     except json.JSONDecodeError as e:
         return None, f"invalid JSON: {e.msg} at char {e.pos}"
 
