@@ -38,15 +38,28 @@ def initial_state(
     }
 
 
-def context_for(workspace: Workspace, values: dict, on_event=None) -> AgentContext:
-    """The runtime context a session needs, rebuilt from its persisted state (for resume)."""
+def context_for(
+    workspace: Workspace,
+    values: dict,
+    on_event=None,
+    *,
+    budget_usd: float | None = None,
+    quick: bool = False,
+    train_max_steps: int | None = None,
+    stream: bool = False,
+) -> AgentContext:
+    """The runtime context for a session (the CLI's and the TUI's): a resumed session keeps the options it
+    was started with (`values`: its persisted state; smoke sizes, step cap) unless the caller sets them.
+    `budget_usd` is the caller's limit; without one the task's budget applies (AgentContext.budget reads
+    it from the state's task, so a budget the interview changes later is the one spent against)."""
     opts = values.get("options") or {}
     return AgentContext(
         workspace=workspace,
-        budget_usd=(values.get("task") or {}).get("budget"),
+        budget_usd=budget_usd,
         on_event=on_event,
-        quick=bool(opts.get("smoke")),
-        train_max_steps=opts.get("train_max_steps"),
+        quick=quick or bool(opts.get("smoke")),
+        train_max_steps=train_max_steps or opts.get("train_max_steps"),
+        stream=stream,
     )
 
 

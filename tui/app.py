@@ -238,18 +238,18 @@ class TunewiseApp(App):
         self.post_message(GraphPaused(run_id, st["values"], st["next"], st["interrupt"]))
 
     def context_for(self, run_id: str):
-        from agent.context import AgentContext
+        """One context per run for the app's life (agent.runner.context_for builds it)."""
+        from agent.runner import context_for
 
         if run_id not in self._contexts:
-            # a resumed session keeps the options it was started with (smoke sizes, step cap)
-            opts = (self.run_values.get(run_id) or {}).get("options") or {}
-            self._contexts[run_id] = AgentContext(
+            self._contexts[run_id] = context_for(
                 self.workspace,
-                budget_usd=self.budget_usd,
-                quick=self.quick or bool(opts.get("smoke")),
-                train_max_steps=self.train_max_steps or opts.get("train_max_steps"),
-                stream=True,
+                self.run_values.get(run_id) or {},
                 on_event=lambda kind, data: self._post(AgentEvent(run_id, kind, dict(data))),
+                budget_usd=self.budget_usd,
+                quick=self.quick,
+                train_max_steps=self.train_max_steps,
+                stream=True,
             )
         return self._contexts[run_id]
 
