@@ -16,6 +16,20 @@ from typing import Any
 from tools.evals.correct import answer_metric, score
 from tools.spec import Example, TaskSpec
 
+MIN_PROBE_EXAMPLES = 4  # half shown in the prompt, half tested: fewer measure nothing
+
+
+def probe_needed(answers, n_examples: int) -> bool:
+    """The decide rule (the graph's decide step and `tunewise decide` alike): measure the prompted success
+    rate when the person did not say it and there are enough examples to split into shots and a test."""
+    return answers.prompted_success is None and n_examples >= MIN_PROBE_EXAMPLES
+
+
+def apply_probe(answers, probe: dict | None) -> None:
+    """A measured probe answers the prompted-success question the person left open (in place)."""
+    if probe and probe.get("measured") and answers.prompted_success is None:
+        answers.prompted_success = probe["prompted_success"]
+
 
 def few_shot_messages(spec: TaskSpec, shots: list[Example], user_input: str) -> list[dict]:
     msgs = [{"role": "system", "content": spec.effective_system_prompt}]
@@ -58,8 +72,11 @@ def run_probe(
     from tools.llm import GenParams, Request
 
     exs = balanced_order(list(spec.examples), spec)  # demonstrations and test both see every label
-    if len(exs) < 4:
-        return {"measured": False, "reason": f"only {len(exs)} examples (need ≥4 to measure)"}
+    if len(exs) < MIN_PROBE_EXAMPLES:
+        return {
+            "measured": False,
+            "reason": f"only {len(exs)} examples (need ≥{MIN_PROBE_EXAMPLES} to measure)",
+        }
     n_shots = min(max_shots, len(exs) // 2)
     shots, test = exs[:n_shots], exs[n_shots:][:max_test]
     reqs = [

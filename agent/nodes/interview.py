@@ -41,7 +41,7 @@ def derive_answers(task: dict) -> dict:
     return derived
 
 
-def _load_examples_file(path: str) -> list[dict]:
+def load_examples_file(path: str) -> list[dict]:
     import json
 
     import yaml
@@ -154,7 +154,7 @@ def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
         return
     if key == "examples" and isinstance(raw, str) and raw:
         if Path(raw).expanduser().is_file():
-            examples = _load_examples_file(raw)
+            examples = load_examples_file(raw)
             task["examples"] = examples
             answers["examples"] = len(examples)
             return

@@ -55,7 +55,9 @@ def decide_cmd(
             )
         a, examples = _interactive_answers()
     probe_result = None
-    if probe and a.prompted_success is None and len(examples) >= 4:
+    from agent.probe import apply_probe, probe_needed
+
+    if probe and probe_needed(a, len(examples)):  # the decide step's rule
         from agent.probe import run_probe
         from tools.llm import get_provider
         from tools.spec import parse_spec_dict
@@ -65,7 +67,7 @@ def decide_cmd(
         if not as_json:
             common.err_console().print("[dim]probe: measuring the base model with the best prompt…[/dim]")
         probe_result = run_probe(spec, get_provider("student"))
-        a.prompted_success = probe_result["prompted_success"]
+        apply_probe(a, probe_result)
     from tools.llm.registry import choose
 
     d = decide(
@@ -91,7 +93,7 @@ def _looks_like_path(value: str) -> bool:
 
 
 def _examples_from(value, where: str) -> list[dict]:
-    from agent.nodes.interview import _load_examples_file
+    from agent.nodes.interview import load_examples_file
     from tools.errors import ConfigError
 
     if isinstance(value, str):
@@ -104,7 +106,7 @@ def _examples_from(value, where: str) -> list[dict]:
         except UserError as e:
             raise ConfigError(f"`examples`: {e.message}", where=f"{where} → {e.where}", fix=e.fix) from None
         try:
-            return _load_examples_file(path)
+            return load_examples_file(path)
         except (RecursionError, AttributeError, TypeError, IndexError, KeyError):
             # the interview's reader trusts the shape of chat rows and recurses on nesting
             raise ConfigError(
