@@ -369,3 +369,17 @@ class Run:
                 with contextlib.suppress(Exception):
                     info["verdict"] = json.loads(rep.read_text()).get("verdict", {}).get("passed")
         return info
+
+
+def as_run(run: Run | str | os.PathLike, workspace: Workspace | None = None) -> Run:
+    """The one reading of a run argument, for every tool that takes a run: a Run as it is; a path, the run
+    directory it names (`.tunewise/runs/<id>`); a string, a run id or a unique prefix in `workspace` (default:
+    the current one)."""
+    if isinstance(run, Run):
+        return run
+    if isinstance(run, os.PathLike):
+        p = Path(run)
+        if p.parent.name != "runs":
+            raise UserError("not a run directory", where=str(p), fix="pass a run id, or .tunewise/runs/<id>")
+        return Workspace(p.parent.parent).run(p.name)
+    return (workspace or Workspace()).get_run(str(run))

@@ -18,8 +18,9 @@ import random
 from typing import Any
 
 from tools.data.schema import answer_text, row_id, with_metadata
-from tools.data.versions import SPLITS, _as_run, load_manifest, read_split, write_data_version
+from tools.data.versions import SPLITS, load_manifest, read_split, write_data_version
 from tools.errors import UserError
+from tools.workspace import as_run
 
 LOW_SCORE = 3  # critique scores are 1–5; below 3 the critic found a real problem (its repair threshold)
 ACTIONS = ("accept", "edit", "reject")
@@ -58,7 +59,7 @@ def is_low_score(score) -> bool:
 
 def review_queue(run, version: str | None = None, sample_share: float = 0.1, *, seed: int = 0) -> list[dict]:
     """Items to review: {id, split, row, score, category, flags, why}. Flagged and low-score rows first."""
-    run = _as_run(run)
+    run = as_run(run)
     items: list[dict] = []
     rest: list[dict] = []
     for split in ("train", "val", "test"):
@@ -246,7 +247,7 @@ def apply_decisions(
 def apply_review(run, version: str | None, decisions: list[dict[str, Any]], propagate: bool = False) -> str:
     """Write a new data version with the decisions applied (`apply_decisions` over every split); returns
     the new version ("vN"). Every decision must name an example of that version."""
-    run = _as_run(run)
+    run = as_run(run)
     version = version or run.latest_version("data")
     splits = {s: read_split(run, version, s) for s in SPLITS}
     where: dict[str, str] = {}

@@ -15,17 +15,18 @@ from typing import Any
 
 from tools.data.schema import answer_text, normalize_text, row_id, row_label, user_text, with_metadata
 from tools.errors import UserError
-from tools.workspace import Run, Workspace, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
+from tools.workspace import (
+    Run,
+    as_run,
+    atomic_write_json,
+    atomic_write_jsonl,
+    read_json,
+    read_jsonl,
+)
 
 # golden: the person's own examples held out as the most trusted test (never trained on, never in a prompt)
 SPLITS = ("train", "val", "test", "regression", "golden")
 REGRESSION_MIN, REGRESSION_MAX = 20, 50
-
-
-def _as_run(run: Run | str) -> Run:
-    if isinstance(run, Run):
-        return run
-    return Workspace().get_run(str(run))
 
 
 def _sha256(path: Path) -> str:
@@ -61,7 +62,7 @@ def write_data_version(run: Run | str, splits: dict[str, list[dict]], manifest: 
     The version directory is filled under a temporary name and renamed at the end, so a crash never
     leaves a half-written version behind.
     """
-    run = _as_run(run)
+    run = as_run(run)
     unknown = set(splits) - set(SPLITS)
     if unknown:
         raise ValueError(f"unknown splits {sorted(unknown)}; expected {SPLITS}")
@@ -114,7 +115,7 @@ def _version_dir(run: Run, version: str | None) -> Path:
 def read_split(run: Run | str, version: str | None, split: str) -> list[dict]:
     if split not in SPLITS and split != "all":
         raise UserError(f"unknown split {split!r}", fix=f"use one of {', '.join(SPLITS)}")
-    run = _as_run(run)
+    run = as_run(run)
     d = _version_dir(run, version)
     if split == "all":
         return [r for s in ("train", "val", "test") for r in read_split(run, d.name, s)]
@@ -123,7 +124,7 @@ def read_split(run: Run | str, version: str | None, split: str) -> list[dict]:
 
 
 def load_manifest(run: Run | str, version: str | None = None) -> dict:
-    run = _as_run(run)
+    run = as_run(run)
     return read_json(_version_dir(run, version) / "manifest.json")
 
 
@@ -277,7 +278,7 @@ def leakage(splits: dict[str, list[dict]], threshold: float = 0.8) -> list[tuple
 # ---------------------------------------------------------------- diff and stats
 def diff_versions(run: Run | str, a: str, b: str) -> dict[str, Any]:
     """What changed between two versions: added, removed and changed examples per split, by id."""
-    run = _as_run(run)
+    run = as_run(run)
     out: dict[str, Any] = {"a": a, "b": b, "splits": {}}
     for split in SPLITS:
         ra = {row_id(r): r for r in read_split(run, a, split)}
@@ -298,7 +299,7 @@ def diff_versions(run: Run | str, a: str, b: str) -> dict[str, Any]:
 
 
 def version_stats(run: Run | str, version: str | None = None) -> dict[str, Any]:
-    run = _as_run(run)
+    run = as_run(run)
     version = version or run.latest_version("data")
     manifest = load_manifest(run, version)
     rows = read_split(run, version, "all")

@@ -35,10 +35,6 @@ REGRESSED_BY = 1e-9  # any drop in the per-example primary score flags the examp
 
 
 # ---------------------------------------------------------------- inputs
-def _run_path(run) -> Path:
-    return Path(run.path if hasattr(run, "path") else run)
-
-
 def load_rows(path: Path) -> list[dict]:
     """Canonical chat rows; one clear error naming the file and line for anything else."""
     from tools.workspace import read_jsonl
@@ -221,10 +217,11 @@ def evaluate(
     Returns report.json's dict (plus "paths").
     """
     from tools.spec import load_spec
-    from tools.workspace import Workspace, atomic_write_json, atomic_write_jsonl
+    from tools.workspace import as_run, atomic_write_json, atomic_write_jsonl
 
-    run_path = _run_path(run)
-    ws = workspace or getattr(run, "workspace", None) or Workspace()
+    run = as_run(run, workspace)
+    run_path = run.path
+    ws = workspace or run.workspace
     providers = dict(providers or {})
     progress = on_progress or (lambda event: None)
     if spec is None:
