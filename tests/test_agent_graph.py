@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -297,12 +296,6 @@ def test_headless_run_survives_kill_9_and_resumes(tmp_path):
     assert r2.returncode == r.returncode and "is finished" in r2.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def postgres_url(tmp_path):
     initdb = shutil.which("initdb") or next(
@@ -336,7 +329,9 @@ def postgres_url(tmp_path):
         check=True,
         capture_output=True,
     )
-    port = _free_port()
+    from tools.llm.server import free_port
+
+    port = free_port()
     subprocess.run(
         [
             *run_as,
