@@ -8,7 +8,7 @@ from langgraph.types import interrupt
 
 from agent.artifacts import load_step, save_step
 from agent.context import AgentContext
-from agent.probe import probe_signature, run_probe
+from agent.probe import apply_probe, probe_needed, probe_signature, run_probe
 from agent.rubric import APPROACHES, Answers
 from agent.rubric import decide as apply_rubric
 from agent.state import AgentState
@@ -28,12 +28,11 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     probe = load_step(run, 0, "probe")
     if probe is not None and probe.get("signature") != probe_signature(spec):
         probe = None  # the examples or the prompt changed since ("change answers"): measure again
-    if probe is None and answers.prompted_success is None and len(spec.examples) >= 4:
+    if probe is None and probe_needed(answers, len(spec.examples)):
         ctx.emit("status", message="probe: measuring the model you start from on your examples")
         result = run_probe(spec, ctx.provider("student", spec, run.id), on_stream=ctx.stream_callback())
         probe = save_step(run, 0, "probe", result)
-    if probe and probe.get("measured") and answers.prompted_success is None:
-        answers.prompted_success = probe["prompted_success"]
+    apply_probe(answers, probe)
     teacher = ctx.provider("teacher", spec, run.id).describe() if spec.teacher.provider else _auto_teacher()
     decision = apply_rubric(
         answers,
