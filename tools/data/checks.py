@@ -123,7 +123,9 @@ def unwritten_choices(answer_obj, spec: TaskSpec, input_text: str) -> list[str]:
     return problems
 
 
-def check_answer(answer: str, spec: TaskSpec | None, input_text: str | None = None) -> list[tuple[str, str]]:
+def check_answer(  # noqa: C901 - one branch per output rule (format, schema, labels, grounding), side by side
+    answer: str, spec: TaskSpec | None, input_text: str | None = None
+) -> list[tuple[str, str]]:
     """A list of (category, reason) for every way `answer` breaks the spec's output rules; [] when fine.
 
     With `output.grounded` and the input given, extracted values must occur in the input (catches a teacher

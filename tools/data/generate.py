@@ -189,7 +189,7 @@ class Journal:
 
 
 # ---------------------------------------------------------------- generation
-def generate_examples(
+def generate_examples(  # noqa: C901, PLR0915 - the teacher loop with its journal, budget and progress; named phases pending (issue 15)
     spec: TaskSpec,
     n: int,
     *,

@@ -43,18 +43,12 @@ def review_agreement(human: Sequence[bool], judge: Sequence[bool | None]) -> dic
     return out
 
 
-def reviewed_items(data_dir: Path, limit: int = 40) -> list[dict]:
-    """Rows people reviewed: {"id", "input", "output", "human_pass"} from rows' `metadata.review` in the data
-    version's JSONL files, or from a `review.jsonl` log ({"id", "decision", "output"?}) beside them.
-
-    For an edited row the judged answer must be the one the person saw: `metadata.review.original` (or
-    `original_output`); edited rows without it are skipped.
-    """
-    from tools.data.schema import row_id, user_text
-    from tools.evals.systems import split_row
+def _reviewed_rows(data_dir: Path) -> tuple[dict[str, dict], dict[str, dict]]:
+    """(rows by id, the review decision of each reviewed id): from rows' `metadata.review`, then from a
+    `review.jsonl` log beside them (which wins)."""
+    from tools.data.schema import row_id
     from tools.workspace import read_jsonl
 
-    data_dir = Path(data_dir)
     rows: dict[str, dict] = {}
     for name in ("train.jsonl", "val.jsonl", "test.jsonl", "regression.jsonl"):
         p = data_dir / name
@@ -72,6 +66,20 @@ def reviewed_items(data_dir: Path, limit: int = 40) -> list[dict]:
         for entry in read_jsonl(log):
             if entry.get("id") is not None:
                 decisions[str(entry["id"])] = entry
+    return rows, decisions
+
+
+def reviewed_items(data_dir: Path, limit: int = 40) -> list[dict]:
+    """Rows people reviewed: {"id", "input", "output", "human_pass"} from rows' `metadata.review` in the data
+    version's JSONL files, or from a `review.jsonl` log ({"id", "decision", "output"?}) beside them.
+
+    For an edited row the judged answer must be the one the person saw: `metadata.review.original` (or
+    `original_output`); edited rows without it are skipped.
+    """
+    from tools.data.schema import user_text
+    from tools.evals.systems import split_row
+
+    rows, decisions = _reviewed_rows(Path(data_dir))
     items = []
     for rid, rev in decisions.items():
         label = review_label(rev)

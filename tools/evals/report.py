@@ -51,7 +51,7 @@ def _plain_lines(report: dict, rows: list[dict]) -> list[str]:
     return lines
 
 
-def render_markdown(report: dict, rows: list[dict]) -> str:
+def render_markdown(report: dict, rows: list[dict]) -> str:  # noqa: C901, PLR0915 - report.md's sections in reading order
     v = report["verdict"]
     lines = [
         f"# Evaluation {report['eval_version']} · run {report['run_id']}",

@@ -190,7 +190,7 @@ def answer_distributions(spec, outputs: dict, references: Sequence[str], n_test:
 
 
 # ---------------------------------------------------------------- the driver
-def evaluate(
+def evaluate(  # noqa: C901, PLR0915 - the eval driver, phases labelled inline (generate, judge, aggregate, pairwise, suites, verdict, write); a phase split is issue 15's
     run,
     *,
     data_version: str | None = None,

@@ -259,7 +259,9 @@ def serve_command(report: dict) -> str | None:
     return "tunewise serve" + (f" --model {model}" if model else "") + f" --adapter {path}"
 
 
-def plain_summary(report: dict, rows: Sequence[dict] | None = None, *, n_train: int | None = None) -> dict:
+def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per outcome (pass, inconclusive, each kind of fail), in the order a person should hear them
+    report: dict, rows: Sequence[dict] | None = None, *, n_train: int | None = None
+) -> dict:
     """{"status", "sentence", "recommendation", "kind", "serve_command", "noun"} for one evaluation.
 
     `rows` are outputs.jsonl's rows (counts of fully right answers need them; without them the

@@ -32,7 +32,7 @@ def _fmt(m: dict | None) -> str:
     return f"{m['mean']:.3f}{ci}"
 
 
-def decide_verdict(
+def decide_verdict(  # noqa: PLR0915 - one reason line per success criterion, in the order the report lists them
     *,
     primary_metric: str,
     baseline: str | None,
