@@ -208,5 +208,7 @@ def test_the_persons_own_test_set_is_the_test_split_and_nothing_leaks_into_train
     assert [user_text(r) for r in splits["test"]] == [user_text(r) for r in own]  # as given
     used = {user_text(r) for name in ("train", "val", "regression") for r in splits[name]}
     assert user_text(rows[3]) not in used  # the made row that repeats a test input is left out
-    assert 30 <= len(splits["train"]) + len(splits["val"]) <= 39 and splits["regression"]  # near-dups of it too
+    assert (
+        30 <= len(splits["train"]) + len(splits["val"]) <= 39 and splits["regression"]
+    )  # near-dups of it too
     assert not leakage(splits)
