@@ -37,6 +37,7 @@ in test_cli_run_id.py):
 | task `success.min_format_rate: 2`                   | out of range (0–1)                  | 2    | one `error:` line       |
 | task `axes: {difficulty: []}`                       | an axis without values              | 2    | one `error:` line       |
 | task `inputs: missing.txt`                          | no such file                        | 2    | one `error:` line       |
+| task `test: mine.jsonl` whose row has no answer       | not a test row (file:line)          | 2    | one `error:` line       |
 | task `answers: {goals: [fly]}`                      | unknown goal (the decide step's)    | 2    | one `error:` line       |
 | `tunewise eval run R --test bad.jsonl`              | invalid JSON on line 2              | 2    | one line; no eval/ dir  |
 | `tunewise eval run R --test noref.jsonl`            | last turn not the assistant's       | 2    | one line; no eval/ dir  |
@@ -236,6 +237,14 @@ def test_run_refuses_a_bad_task_before_anything_is_written(tmp_path, bad):
     line = one_error_line(run_cli("run", "task.yaml", "--yes"))
     assert line.startswith("error: task.yaml")
     assert not (tmp_path / ".tunewise").exists()  # no run, no session, no model call
+
+
+def test_run_checks_the_tasks_own_test_file_before_anything_is_written(tmp_path):
+    (tmp_path / "mine.jsonl").write_text('{"messages": [{"role": "user", "content": "x"}]}\n')
+    (tmp_path / "task.yaml").write_text(yaml.safe_dump({**GOOD, "test": "mine.jsonl"}))
+    line = one_error_line(run_cli("run", "task.yaml", "--yes"))
+    assert "mine.jsonl:1" in line and "final assistant turn" in line
+    assert not (tmp_path / ".tunewise").exists()
 
 
 def test_run_with_a_missing_task_file(tmp_path):

@@ -336,6 +336,10 @@ def run_cmd(
     if budget is not None:
         spec = spec.model_copy(update={"budget": budget})
     _check_answers(spec, str(task_path))
+    if spec.test:  # the person's own test set: checked now, not after a paid generation
+        from tools.evals.run import load_rows
+
+        load_rows(spec.test)
     common.quiet_libraries()
     if not yes and sys.stdin.isatty():
         cost = "no limit" if spec.budget is None else f"up to ${spec.budget:.2f}"
