@@ -4,6 +4,9 @@ Writes `runs/<id>/eval/vN/`: outputs.jsonl (per example, every system side by si
 reasons), report.json (the shape the agent and TUI read), report.md, PNG plots, and the retrieval
 config of any RAG system. Generation and judging go through the providers' cache, so rerunning an
 identical eval makes no provider calls.
+
+`evaluate` resolves its arguments into one `EvalRequest` (`prepare`), then runs six named phases, each a
+function of the request and the phases before it: generate → judge → aggregate → compare → verdict → write.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +195,79 @@ def answer_distributions(spec, outputs: dict, references: Sequence[str], n_test:
 
 
 # ---------------------------------------------------------------- the driver
-def evaluate(  # noqa: C901, PLR0915 - the eval driver, phases labelled inline (generate, judge, aggregate, pairwise, suites, verdict, write); a phase split is issue 15's
+@dataclass
+class EvalRequest:
+    """One evaluation, resolved from `evaluate`'s arguments by `prepare`: which systems answer which rows,
+    judged by what, written where. Every phase reads it; only `generate` adds to it (the trivial system)."""
+
+    run: Any  # tools.workspace.Run
+    spec: Any  # tools.spec.TaskSpec
+    systems: list[SystemSpec]
+    test_rows: list[dict]  # the held-out test split (or the file given), scored first
+    reg_rows: list[dict]  # the fixed regression set, answered after the test rows
+    train_rows: list[dict]  # for the few-shot pool and the majority answer, never scored
+    test_path: Path
+    own_test: bool  # the data version's own test split (not a file brought to the eval)
+    data_dir: Path | None
+    data_version: str | None
+    out_dir: Path
+    judge: Any  # a Judge, or None: metrics only
+    judge_note: str  # why there is no judge, when there is none
+    metric: str  # the primary metric the verdict uses
+    candidate: str | None  # the system asked for as the candidate (None: the newest tuned one)
+    providers: dict  # system name (and "judge") → ready provider; filled as systems are generated
+    progress: Callable[[dict], None]
+    workspace: Any
+    budget: Any = None
+    seed: int = 0
+    forgetting_limit: int | None = None
+    agreement_limit: int = 40
+
+    @cached_property
+    def all_rows(self) -> list[dict]:
+        """The test rows, then the regression rows: every system answers all of them."""
+        return self.test_rows + self.reg_rows
+
+    @property
+    def n_test(self) -> int:
+        return len(self.test_rows)
+
+    @cached_property
+    def references(self) -> list[str]:
+        return [split_row(r)[2] for r in self.all_rows]
+
+    @cached_property
+    def inputs(self) -> list[str]:
+        return [user_text(r) for r in self.all_rows]
+
+
+@dataclass
+class Aggregates:
+    """Phase 3: per-system metrics on the test split, who is compared with whom, and by how much."""
+
+    systems: dict  # report.json's "systems"
+    baseline: str | None
+    candidate: str | None
+    distributions: dict
+    paired: dict | None  # paired bootstrap difference, candidate − baseline, per test row
+    by_category: dict
+
+
+@dataclass
+class Comparison:
+    """Phase 4: the candidate against the baseline, pairwise and on the golden, regression and forgetting
+    suites."""
+
+    pairwise: dict | None
+    pair_verdicts: list
+    golden: dict | None
+    regression: dict
+    forgetting: dict
+    forgetting_rows: list[dict]
+    position_bias: float | None
+
+
+def evaluate(
     run,
     *,
     data_version: str | None = None,
@@ -216,14 +293,99 @@ def evaluate(  # noqa: C901, PLR0915 - the eval driver, phases labelled inline (
     `providers` maps system names (and "judge") to ready providers, e.g. to share one loaded model.
     Returns report.json's dict (plus "paths").
     """
+    req = prepare(
+        run,
+        data_version=data_version,
+        systems=systems,
+        spec=spec,
+        judge=judge,
+        test_file=test_file,
+        out_dir=out_dir,
+        use_judge=use_judge,
+        on_progress=on_progress,
+        candidate=candidate,
+        providers=providers,
+        forgetting_limit=forgetting_limit,
+        agreement_limit=agreement_limit,
+        max_tokens=max_tokens,
+        workspace=workspace,
+        budget=budget,
+        seed=seed,
+    )
+    outputs, template_notes = generate_phase(req)
+    judge_info = judge_phase(req, outputs)
+    agg = aggregate_phase(req, outputs)
+    cmp = compare_phase(req, outputs, agg)
+    verdict, agreement = verdict_phase(req, agg, cmp)
+    return write_phase(req, outputs, agg, cmp, verdict, agreement, judge_info, template_notes)
+
+
+def _data_versions(run_path: Path) -> list[str]:
+    if not (run_path / "data").is_dir():
+        return []
+    found = (p.name for p in (run_path / "data").glob("v*") if p.is_dir() and p.name[1:].isdigit())
+    return sorted(found, key=lambda v: int(v[1:]))
+
+
+def _next_eval_dir(run_path: Path) -> Path:
+    eval_base = run_path / "eval"
+    existing = (
+        [int(p.name[1:]) for p in eval_base.glob("v*") if p.is_dir() and p.name[1:].isdigit()]
+        if eval_base.is_dir()
+        else []
+    )
+    return eval_base / f"v{max(existing, default=0) + 1}"
+
+
+def _pick_judge(judge, use_judge: bool, spec, providers: dict, ws, budget) -> tuple[Any, str]:
+    """(the judge or None, why there is none)."""
+    if use_judge and judge is None:
+        from tools.evals.judge import Judge, default_judge
+
+        judge = (
+            Judge(providers["judge"], spec=spec)
+            if "judge" in providers
+            else default_judge(spec, workspace=ws, budget=budget)
+        )
+    judge_note = "judge not used (--no-judge)"
+    if not use_judge:
+        judge = None
+    elif judge is not None and not _judge_can_grade(judge):
+        # an auto-picked embedded judge never gives a readable score: metrics only, and say so
+        judge_note = f"no judge: {judge.provider.describe()} cannot grade (set a judge model to use one)"
+        judge = None
+    return judge, judge_note
+
+
+def prepare(
+    run,
+    *,
+    data_version: str | None = None,
+    systems: Sequence[SystemSpec] | None = None,
+    spec=None,
+    judge=None,
+    test_file: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    use_judge: bool = True,
+    on_progress: Callable[[dict], None] | None = None,
+    candidate: str | None = None,
+    providers: dict | None = None,
+    forgetting_limit: int | None = None,
+    agreement_limit: int = 40,
+    max_tokens: int | None = None,
+    workspace=None,
+    budget=None,
+    seed: int = 0,
+) -> EvalRequest:
+    """`evaluate`'s arguments resolved and checked (the spec, the data version, the rows, the systems, the
+    eval directory, the judge) before any model is called; a bad argument is one clear error."""
     from tools.spec import load_spec
-    from tools.workspace import as_run, atomic_write_json, atomic_write_jsonl
+    from tools.workspace import as_run
 
     run = as_run(run, workspace)
     run_path = run.path
     ws = workspace or run.workspace
     providers = dict(providers or {})
-    progress = on_progress or (lambda event: None)
     if spec is None:
         if not (run_path / "spec.yaml").exists():
             raise UserError(
@@ -231,14 +393,7 @@ def evaluate(  # noqa: C901, PLR0915 - the eval driver, phases labelled inline (
             )
         spec = load_spec(run_path / "spec.yaml")
     data_dir = None
-    versions = (
-        sorted(
-            (p.name for p in (run_path / "data").glob("v*") if p.is_dir() and p.name[1:].isdigit()),
-            key=lambda v: int(v[1:]),
-        )
-        if (run_path / "data").is_dir()
-        else []
-    )
+    versions = _data_versions(run_path)
     if data_version or versions:
         data_version = data_version or versions[-1]
         data_dir = run_path / "data" / data_version
@@ -273,115 +428,139 @@ def evaluate(  # noqa: C901, PLR0915 - the eval driver, phases labelled inline (
             s.max_tokens = max_tokens
     if not systems:
         raise UserError("no systems to evaluate", fix="pass --systems base,prompted,…")
-    if out_dir is None:
-        eval_base = run_path / "eval"
-        existing = (
-            [int(p.name[1:]) for p in eval_base.glob("v*") if p.is_dir() and p.name[1:].isdigit()]
-            if eval_base.is_dir()
-            else []
-        )
-        out_dir = eval_base / f"v{max(existing, default=0) + 1}"
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir) if out_dir is not None else _next_eval_dir(run_path)
     out_dir.mkdir(parents=True, exist_ok=True)
+    judge, judge_note = _pick_judge(judge, use_judge, spec, providers, ws, budget)
+    return EvalRequest(
+        run=run,
+        spec=spec,
+        systems=systems,
+        test_rows=test_rows,
+        reg_rows=reg_rows,
+        train_rows=train_rows,
+        test_path=test_path,
+        own_test=test_file is None,
+        data_dir=data_dir,
+        data_version=data_version,
+        out_dir=out_dir,
+        judge=judge,
+        judge_note=judge_note,
+        metric=primary_metric_for(spec, judge_available=judge is not None),
+        candidate=candidate,
+        providers=providers,
+        progress=on_progress or (lambda event: None),
+        workspace=ws,
+        budget=budget,
+        seed=seed,
+        forgetting_limit=forgetting_limit,
+        agreement_limit=agreement_limit,
+    )
 
-    if use_judge and judge is None:
-        from tools.evals.judge import Judge, default_judge
 
-        judge = (
-            Judge(providers["judge"], spec=spec)
-            if "judge" in providers
-            else default_judge(spec, workspace=ws, budget=budget)
-        )
-    judge_note = "judge not used (--no-judge)"
-    if not use_judge:
-        judge = None
-    elif judge is not None and not _judge_can_grade(judge):
-        # an auto-picked embedded judge never gives a readable score: metrics only, and say so
-        judge_note = f"no judge: {judge.provider.describe()} cannot grade (set a judge model to use one)"
-        judge = None
-    metric = primary_metric_for(spec, judge_available=judge is not None)
-    fmt = spec.output.format
-    all_rows = test_rows + reg_rows
-    n_test = len(test_rows)
+# ---------------------------------------------------------------- 1. generate
+def _provider_of(req: EvalRequest, s: SystemSpec, template_notes: dict[str, str]):
+    """The system's provider (a ready one from `req.providers`, else made and kept there); a base system
+    notes the default system prompt its chat template injects."""
+    provider = req.providers.get(s.name)
+    if provider is None:
+        from tools.evals.systems import provider_for
 
-    # 1. generate ---------------------------------------------------------
+        provider = provider_for(s, workspace=req.workspace, budget=req.budget)
+        req.providers[s.name] = provider
+    if s.kind == "base":
+        default = template_default_system_prompt(provider)
+        if default:
+            note = f"the chat template injects its own default system prompt: {default!r}"
+            template_notes[s.name] = default
+            if note not in s.notes:
+                s.notes.append(note)
+    return provider
+
+
+def _retriever_of(req: EvalRequest, s: SystemSpec):
+    """A RAG system's retriever, its config written beside the report; None for the others."""
+    if s.kind != "rag" or not s.retrieval:
+        return None
+    from tools.rag import RetrievalConfig, Retriever
+
+    cfg = RetrievalConfig.from_dict(s.retrieval)
+    retriever = Retriever.build(cfg)
+    s.retrieval = cfg.to_dict()
+    cfg.save(req.out_dir / f"retrieval_{s.name}.json")
+    return retriever
+
+
+def generate_phase(req: EvalRequest) -> tuple[dict[str, list[dict]], dict[str, str]]:
+    """Every system answers every test and regression row, each answer scored against its reference:
+    ({system: [output per row]}, {base system: its template's default system prompt})."""
     outputs: dict[str, list[dict]] = {}
     template_notes: dict[str, str] = {}
-    trivial = trivial_system(spec, train_rows, systems)
+    all_rows = req.all_rows
+    trivial = trivial_system(req.spec, req.train_rows, req.systems)
     if trivial is not None:
-        systems.insert(0, trivial[0])
+        req.systems.insert(0, trivial[0])
         outputs[trivial[0].name] = [dict(trivial[1]) for _ in all_rows]
-    for s in systems:
+    for s in req.systems:
         if s.kind == "trivial":
             continue
-        provider = providers.get(s.name)
-        if provider is None:
-            from tools.evals.systems import provider_for
-
-            provider = provider_for(s, workspace=ws, budget=budget)
-            providers[s.name] = provider
-        if s.kind == "base":
-            default = template_default_system_prompt(provider)
-            if default:
-                note = f"the chat template injects its own default system prompt: {default!r}"
-                template_notes[s.name] = default
-                if note not in s.notes:
-                    s.notes.append(note)
-        retriever = None
-        if s.kind == "rag" and s.retrieval:
-            from tools.rag import RetrievalConfig, Retriever
-
-            cfg = RetrievalConfig.from_dict(s.retrieval)
-            retriever = Retriever.build(cfg)
-            s.retrieval = cfg.to_dict()
-            cfg.save(out_dir / f"retrieval_{s.name}.json")
+        provider = _provider_of(req, s, template_notes)
+        retriever = _retriever_of(req, s)
         total = len(all_rows)
-        progress({"stage": "generate", "system": s.name, "done": 0, "total": total})
+        req.progress({"stage": "generate", "system": s.name, "done": 0, "total": total})
 
         def _tick(i, _c, _name=s.name, _total=total, _count=[0]):  # noqa: B006 - per-system counter
             _count[0] += 1
-            progress({"stage": "generate", "system": _name, "done": _count[0], "total": _total})
+            req.progress({"stage": "generate", "system": _name, "done": _count[0], "total": _total})
 
         outputs[s.name] = generate_outputs(
             s,
             all_rows,
             provider=provider,
             retriever=retriever,
-            workspace=ws,
-            budget=budget,
-            seed=seed,
+            workspace=req.workspace,
+            budget=req.budget,
+            seed=req.seed,
             on_result=_tick,
         )
-
-    refs = [split_row(r)[2] for r in all_rows]
-    inputs = [user_text(r) for r in all_rows]
+    refs = req.references
     for outs in outputs.values():
         for o, ref in zip(outs, refs, strict=True):
-            o["metrics"] = score_output(o["text"], ref, spec)
+            o["metrics"] = score_output(o["text"], ref, req.spec)
             o["format_errors"] = o["metrics"].pop("format_errors")
+    return outputs, template_notes
 
-    # 2. judge pointwise on the test split ------------------------------------
-    judge_info = None
-    if judge is not None:
-        items, index = [], []
-        for name, outs in outputs.items():
-            if name == TRIVIAL_NAME:
-                continue  # a constant answer needs no judge to be told apart
-            for i in range(n_test):
-                items.append({"input": inputs[i], "output": outs[i]["text"], "reference": refs[i]})
-                index.append((name, i))
-        progress({"stage": "judge", "done": 0, "total": len(items)})
-        for (name, i), v in zip(index, judge.score(items), strict=True):
-            outputs[name][i]["judge"] = v.to_dict()
-        judge_info = judge.info()
 
-    # 3. aggregate --------------------------------------------------------
-    labels_refs = [refs[i] for i in range(n_test)] if fmt == "label" else None
+# ---------------------------------------------------------------- 2. judge
+def judge_phase(req: EvalRequest, outputs: dict[str, list[dict]]) -> dict | None:
+    """The judge scores every system's test answers pointwise (into each output's "judge"); its info."""
+    if req.judge is None:
+        return None
+    refs, inputs = req.references, req.inputs
+    items, index = [], []
+    for name, outs in outputs.items():
+        if name == TRIVIAL_NAME:
+            continue  # a constant answer needs no judge to be told apart
+        for i in range(req.n_test):
+            items.append({"input": inputs[i], "output": outs[i]["text"], "reference": refs[i]})
+            index.append((name, i))
+    req.progress({"stage": "judge", "done": 0, "total": len(items)})
+    for (name, i), v in zip(index, req.judge.score(items), strict=True):
+        outputs[name][i]["judge"] = v.to_dict()
+    return req.judge.info()
+
+
+# ---------------------------------------------------------------- 3. aggregate
+def aggregate_phase(req: EvalRequest, outputs: dict[str, list[dict]]) -> Aggregates:
+    """Metrics with confidence intervals per system, baseline and candidate, the paired difference, answer
+    distributions and the primary metric by category, all on the test split."""
+    n_test, metric, seed = req.n_test, req.metric, req.seed
+    refs = req.references
+    labels_refs = [refs[i] for i in range(n_test)] if req.spec.output.format == "label" else None
     report_systems = {
-        s.name: aggregate_system(s, outputs[s.name][:n_test], labels_refs, seed) for s in systems
+        s.name: aggregate_system(s, outputs[s.name][:n_test], labels_refs, seed) for s in req.systems
     }
-    baseline, candidate = pick_baseline_and_candidate(report_systems, systems, metric, candidate)
-    distributions = answer_distributions(spec, outputs, refs[:n_test], n_test)
+    baseline, candidate = pick_baseline_and_candidate(report_systems, req.systems, metric, req.candidate)
+    distributions = answer_distributions(req.spec, outputs, refs[:n_test], n_test)
     paired = None
     if candidate and baseline:
         paired = paired_bootstrap_diff(
@@ -389,9 +568,7 @@ def evaluate(  # noqa: C901, PLR0915 - the eval driver, phases labelled inline (
             [_primary_value(o, metric) for o in outputs[baseline][:n_test]],
             seed=seed,
         )
-
-    # by category
-    cats = [str((r.get("metadata") or {}).get("category") or "uncategorized") for r in test_rows]
+    cats = [str((r.get("metadata") or {}).get("category") or "uncategorized") for r in req.test_rows]
     by_category: dict[str, dict] = {}
     if len(set(cats)) > 1 or cats[0] != "uncategorized":
         for c in sorted(set(cats)):
@@ -400,58 +577,84 @@ def evaluate(  # noqa: C901, PLR0915 - the eval driver, phases labelled inline (
                 name: mean_with_ci([_primary_value(outputs[name][i], metric) for i in idx], seed=seed)
                 for name in outputs
             }
+    return Aggregates(report_systems, baseline, candidate, distributions, paired, by_category)
 
-    # 4. pairwise: candidate vs baseline on the test split ----------------------
-    pairwise, pair_verdicts = None, []
-    if judge is not None and candidate and baseline:
-        progress({"stage": "pairwise", "done": 0, "total": n_test})
-        pair_verdicts = judge.compare(
-            [
-                {
-                    "input": inputs[i],
-                    "candidate": outputs[candidate][i]["text"],
-                    "baseline": outputs[baseline][i]["text"],
-                    "reference": refs[i],
-                }
-                for i in range(n_test)
-            ]
-        )
-        pairwise = {
-            "candidate": candidate,
-            "baseline": baseline,
-            **win_rate([v.outcome for v in pair_verdicts], seed=seed),
-        }
-        report_systems[candidate]["win_rate_vs_baseline"] = pairwise
 
-    # 4b. the person's own held-out examples (golden) ------------------------
+# ---------------------------------------------------------------- 4. compare
+def _pairwise(req: EvalRequest, outputs: dict, agg: Aggregates) -> tuple[dict | None, list]:
+    """Candidate vs baseline on the test split, judged blind in both orders: (win rates, verdicts)."""
+    candidate, baseline, n_test = agg.candidate, agg.baseline, req.n_test
+    if req.judge is None or not candidate or not baseline:
+        return None, []
+    refs, inputs = req.references, req.inputs
+    req.progress({"stage": "pairwise", "done": 0, "total": n_test})
+    verdicts = req.judge.compare(
+        [
+            {
+                "input": inputs[i],
+                "candidate": outputs[candidate][i]["text"],
+                "baseline": outputs[baseline][i]["text"],
+                "reference": refs[i],
+            }
+            for i in range(n_test)
+        ]
+    )
+    pairwise = {
+        "candidate": candidate,
+        "baseline": baseline,
+        **win_rate([v.outcome for v in verdicts], seed=req.seed),
+    }
+    agg.systems[candidate]["win_rate_vs_baseline"] = pairwise
+    return pairwise, verdicts
+
+
+def _forgetting(req: EvalRequest, candidate: str | None) -> dict:
+    cand_spec = next((s for s in req.systems if s.name == candidate), None)
+    if cand_spec is None or cand_spec.kind != "tuned":
+        return {"skipped": "no tuned candidate"}
+    if req.judge is None:
+        return {"skipped": "needs a judge (run without --no-judge)"}
+    req.progress({"stage": "forgetting"})
+    return forgetting_suite(
+        cand_spec,
+        req.providers.get(candidate),
+        req.judge,
+        req.spec,
+        req.workspace,
+        req.budget,
+        req.seed,
+        req.forgetting_limit,
+        base_provider=_base_provider(req.systems, req.providers),
+    )
+
+
+def compare_phase(req: EvalRequest, outputs: dict, agg: Aggregates) -> Comparison:
+    """The candidate against the baseline: pairwise on the test split, then every system on the person's
+    own held-out examples (golden), the regression set and the general forgetting set."""
+    pairwise, pair_verdicts = _pairwise(req, outputs, agg)
     golden = golden_suite(
-        data_dir if test_file is None else None, systems, providers, outputs, spec, ws, budget, seed
+        req.data_dir if req.own_test else None,
+        req.systems,
+        req.providers,
+        outputs,
+        req.spec,
+        req.workspace,
+        req.budget,
+        req.seed,
     )
-
-    # 5. regression set ----------------------------------------------------
     regression = regression_suite(
-        outputs, all_rows, n_test, baseline, candidate, metric, judge, inputs, refs, seed
+        outputs,
+        req.all_rows,
+        req.n_test,
+        agg.baseline,
+        agg.candidate,
+        req.metric,
+        req.judge,
+        req.inputs,
+        req.references,
+        req.seed,
     )
-
-    # 6. forgetting --------------------------------------------------------
-    forgetting = {"skipped": "no tuned candidate"}
-    cand_spec = next((s for s in systems if s.name == candidate), None)
-    if cand_spec is not None and cand_spec.kind == "tuned":
-        if judge is None:
-            forgetting = {"skipped": "needs a judge (run without --no-judge)"}
-        else:
-            progress({"stage": "forgetting"})
-            forgetting = forgetting_suite(
-                cand_spec,
-                providers.get(candidate),
-                judge,
-                spec,
-                ws,
-                budget,
-                seed,
-                forgetting_limit,
-                base_provider=_base_provider(systems, providers),
-            )
+    forgetting = _forgetting(req, agg.candidate)
     pos_bias = None
     if pair_verdicts or forgetting.get("_verdicts"):
         from tools.evals.judge import position_bias_rate
@@ -459,21 +662,27 @@ def evaluate(  # noqa: C901, PLR0915 - the eval driver, phases labelled inline (
         pos_bias = position_bias_rate(pair_verdicts + forgetting.get("_verdicts", []))
     forgetting_rows = forgetting.pop("_rows", [])
     forgetting.pop("_verdicts", None)
+    return Comparison(pairwise, pair_verdicts, golden, regression, forgetting, forgetting_rows, pos_bias)
 
-    # 7. verdict, agreement, failures ---------------------------------------
+
+# ---------------------------------------------------------------- 5. verdict
+def verdict_phase(req: EvalRequest, agg: Aggregates, cmp: Comparison) -> tuple[dict, dict | None]:
+    """The verdict against the success criteria (the golden result quoted first), and how well the judge
+    agrees with the person's review decisions: (verdict, agreement)."""
     from tools.evals.verdict import decide_verdict
 
+    candidate, baseline, golden = agg.candidate, agg.baseline, cmp.golden
     verdict = decide_verdict(
-        primary_metric=metric,
+        primary_metric=req.metric,
         baseline=baseline,
         candidate=candidate,
-        systems=report_systems,
-        success=spec.success,
-        regression=regression,
-        forgetting=forgetting,
-        paired=paired,
-        distributions=distributions,
-        n_test=n_test,
+        systems=agg.systems,
+        success=req.spec.success,
+        regression=cmp.regression,
+        forgetting=cmp.forgetting,
+        paired=agg.paired,
+        distributions=agg.distributions,
+        n_test=req.n_test,
     )
     if golden and candidate in golden["systems"]:
         g = golden["systems"]
@@ -482,89 +691,114 @@ def evaluate(  # noqa: C901, PLR0915 - the eval driver, phases labelled inline (
             line += f", {baseline} {g[baseline]['correct']} right"
         verdict["reasons"].insert(0, line + f" ({golden['metric']} {g[candidate]['mean']:.3f})")
     agreement = None
-    if judge is not None and data_dir is not None:
+    if req.judge is not None and req.data_dir is not None:
         from tools.evals.agreement import judge_agreement
 
-        agreement = judge_agreement(data_dir, judge, limit=agreement_limit)
+        agreement = judge_agreement(req.data_dir, req.judge, limit=req.agreement_limit)
         if agreement and agreement.get("warning"):
             verdict["reasons"].append(f"! {agreement['warning']}")
+    return verdict, agreement
 
-    rows_out = _outputs_rows(
-        all_rows, n_test, outputs, refs, inputs, pair_verdicts, regression, forgetting_rows
-    )
+
+# ---------------------------------------------------------------- 6. write
+def _plots(req: EvalRequest, agg: Aggregates) -> dict[str, str]:
+    from tools.evals.plots import plot_categories, plot_loss_curves, plot_scores, read_loss_curves
+
+    plots = {}
+    p = plot_scores(agg.systems, req.metric, req.out_dir / "scores.png")
+    if p:
+        plots["scores"] = p.name
+    if agg.by_category:
+        p = plot_categories(agg.by_category, req.metric, req.out_dir / "categories.png")
+        if p:
+            plots["categories"] = p.name
+    tuned_versions = [Path(s.adapter).parent.name for s in req.systems if s.kind == "tuned" and s.adapter]
+    if tuned_versions:
+        p = plot_loss_curves(read_loss_curves(req.run.path, tuned_versions), req.out_dir / "loss.png")
+        if p:
+            plots["loss"] = p.name
+    return plots
+
+
+def write_phase(
+    req: EvalRequest,
+    outputs: dict,
+    agg: Aggregates,
+    cmp: Comparison,
+    verdict: dict,
+    agreement: dict | None,
+    judge_info: dict | None,
+    template_notes: dict[str, str],
+) -> dict:
+    """The grouped failures, report.json, outputs.jsonl, report.md and plots in the eval directory, and
+    the trackers; returns the report (plus "paths")."""
     from tools.evals.analysis import analyze_failures
+    from tools.evals.report import render_markdown
+    from tools.evals.tracking import log_eval_to_trackers
+    from tools.workspace import atomic_write_json, atomic_write_jsonl, atomic_write_text
 
-    failures = analyze_failures(rows_out, spec, system=candidate, primary_metric=metric) if candidate else []
-
+    out_dir, candidate = req.out_dir, agg.candidate
+    rows_out = _outputs_rows(
+        req.all_rows,
+        req.n_test,
+        outputs,
+        req.references,
+        req.inputs,
+        cmp.pair_verdicts,
+        cmp.regression,
+        cmp.forgetting_rows,
+    )
+    failures = (
+        analyze_failures(rows_out, req.spec, system=candidate, primary_metric=req.metric) if candidate else []
+    )
     report = {
-        "run_id": run_path.name,
+        "run_id": req.run.path.name,
         "created_at": dt.datetime.now().isoformat(timespec="seconds"),
         "eval_version": out_dir.name,
-        "data_version": data_version,
-        "test_source": str(test_path),
-        "n_test": n_test,
-        "n_regression": len(reg_rows),
-        "task": {"name": spec.name, "spec": spec.spec, "format": fmt},
-        "systems": report_systems,
-        "primary_metric": metric,
-        "baseline": baseline,
+        "data_version": req.data_version,
+        "test_source": str(req.test_path),
+        "n_test": req.n_test,
+        "n_regression": len(req.reg_rows),
+        "task": {"name": req.spec.name, "spec": req.spec.spec, "format": req.spec.output.format},
+        "systems": agg.systems,
+        "primary_metric": req.metric,
+        "baseline": agg.baseline,
         "candidate": candidate,
         "verdict": verdict,
-        "pairwise": pairwise,
-        "paired_difference": paired,
-        "golden": golden,
-        "distributions": distributions,
-        "by_category": by_category,
-        "regression": regression,
-        "forgetting": forgetting,
+        "pairwise": cmp.pairwise,
+        "paired_difference": agg.paired,
+        "golden": cmp.golden,
+        "distributions": agg.distributions,
+        "by_category": agg.by_category,
+        "regression": cmp.regression,
+        "forgetting": cmp.forgetting,
         "judge": (
-            {**judge_info, "position_bias_rate": pos_bias}
+            {**judge_info, "position_bias_rate": cmp.position_bias}
             if judge_info
             else {
                 "model": None,
                 "prompt_version": None,
                 "temperature": None,
                 "position_bias_rate": None,
-                "note": judge_note,
+                "note": req.judge_note,
             }
         ),
         "judge_agreement": agreement,
         "template_default_system_prompt": template_notes or None,
         "failures": failures,
     }
-    # 8. write --------------------------------------------------------------
-    from tools.evals.plots import plot_categories, plot_loss_curves, plot_scores, read_loss_curves
-    from tools.evals.report import render_markdown
-
-    plots = {}
-    p = plot_scores(report_systems, metric, out_dir / "scores.png")
-    if p:
-        plots["scores"] = p.name
-    if by_category:
-        p = plot_categories(by_category, metric, out_dir / "categories.png")
-        if p:
-            plots["categories"] = p.name
-    tuned_versions = [Path(s.adapter).parent.name for s in systems if s.kind == "tuned" and s.adapter]
-    if tuned_versions:
-        p = plot_loss_curves(read_loss_curves(run_path, tuned_versions), out_dir / "loss.png")
-        if p:
-            plots["loss"] = p.name
-    report["plots"] = plots
+    report["plots"] = _plots(req, agg)
     report["paths"] = {
         "dir": str(out_dir),
         "outputs": str(out_dir / "outputs.jsonl"),
         "report_json": str(out_dir / "report.json"),
         "report_md": str(out_dir / "report.md"),
     }
-    from tools.evals.tracking import log_eval_to_trackers
-
     report["trackers"] = log_eval_to_trackers(report)  # the same TensorBoard (W&B, MLflow) run as training
     atomic_write_jsonl(out_dir / "outputs.jsonl", rows_out)
     atomic_write_json(out_dir / "report.json", report)
-    from tools.workspace import atomic_write_text
-
     atomic_write_text(out_dir / "report.md", render_markdown(report, rows_out))
-    progress({"stage": "done", "dir": str(out_dir)})
+    req.progress({"stage": "done", "dir": str(out_dir)})
     return report
 
 
