@@ -597,3 +597,42 @@ async def test_page_keys_scroll_the_decision_wherever_the_focus_is(workspace):
         app.screen.query_one("#override-choice").focus()
         await pilot.press("pagedown")
         await wait_for(pilot, lambda: body.scroll_y > 0)
+
+
+async def test_the_training_screen_says_in_words_what_the_figures_mean(workspace):
+    """'step 1/15 · epoch 0.33 · loss 0.7542 · eval — · lr 0.0e+00 · ckpt 0' told the cafe owner nothing."""
+    from tui.screens.training import TrainingScreen
+
+    make_run(workspace)
+    write_train_dir(workspace, train_events(range(1, 6)))
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.show(TrainingScreen(RUN_ID, poll=False))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, TrainingScreen) and app.screen.progress.step == 5
+        )
+        text = str(app.screen.query_one("#train-stats").render())
+        first = text.splitlines()[0]
+        assert first.startswith("Your model is practising on the checked examples: step 5 of 20, about ")
+        assert "it should go down" in text and "loss" in text  # the figures stay, below the words
+
+
+async def test_trying_a_failed_step_again_shows_it_running(workspace):
+    """After 't Try again' the walk stayed on Home beside the same 'stopped: error' row, nothing moving."""
+    from tui.screens.home import StoppedDialog
+    from tui.screens.progress import ProgressScreen
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        driven: list = []
+        app.drive = lambda run_id, payload: driven.append((run_id, payload)) or True
+        home = app.screen
+        await pilot.pause()
+        row = {"id": RUN_ID, "error": "ImportError(...)", "error_node": "evaluate", "resumable": True}
+        home.repair(row)
+        await wait_for(pilot, lambda: isinstance(app.screen, StoppedDialog))
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
+        assert driven == [(RUN_ID, None)] and app.screen.run_id == RUN_ID

@@ -192,7 +192,8 @@ class HomeScreen(Screen):
         def chosen(choice: str | None) -> None:
             if choice == "retry":
                 self.notify("Trying the step again from the last checkpoint…")
-                self.app.drive(run_id, None)
+                # and watch it: left on Home, the person saw the same "stopped: error" row and nothing moving
+                self.app.continue_session(run_id)
             elif choice == "change":
                 self.change_answers(run_id, row.get("error_node"))
 

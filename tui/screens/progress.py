@@ -131,7 +131,8 @@ class ProgressScreen(Screen):
         if not shown:
             if m.step == "critique":
                 return (
-                    "[dim]The validators and the judge check each example; kept ones go to your review.[/dim]"
+                    "[dim]Each practice example is checked (right shape, answered the same way twice); the "
+                    "ones kept go to your review.[/dim]"
                 )
             return "[dim]Samples appear here as they are written.[/dim]"
         return "\n".join(f"[b]{label}:[/b] {_esc(_one_line(text, 150))}" for label, text in shown[-3:])

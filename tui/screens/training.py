@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,6 +31,24 @@ def training_headline(p: TrainProgress) -> str:
     else:
         bits.append(p.status)
     return " · ".join(bits)[:70]
+
+
+def plain_training_line(p: TrainProgress) -> str:
+    """What the training is doing, in words a newcomer reads (the figures below it are for experts)."""
+    if p.status == "waiting":
+        return "Starting the trainer (loading the model you start from)…"
+    if p.status == "running":
+        of = f" of {p.max_steps}" if p.max_steps else ""
+        left = f", about {format_eta(p.eta_s)} left" if p.eta_s is not None else ""
+        return (
+            f"Your model is practising on the checked examples: step {p.step}{of}{left}. The line shows how far "
+            "its answers still are from the practice answers (the 'loss'): it should go down."
+        )
+    if p.status == "done":
+        return "Training finished: next, your model is tested against your prompt."
+    if p.status == "stopped":
+        return "Training stopped at a saved point: r resumes it."
+    return "Training failed: see the message below."
 
 
 class TrainingScreen(Screen):
@@ -106,13 +125,17 @@ class TrainingScreen(Screen):
         self.query_one("#train-title", Static).update(title)
         bar = self.query_one("#train-progress", ProgressBar)
         bar.update(total=p.max_steps or 100, progress=p.step if p.max_steps else 0)
-        stats = p.stats_line() + (f"\n[red]{p.error}[/red]" if p.error else "")
+        stats = (
+            plain_training_line(p)
+            + f"\n[dim]{p.stats_line()}[/dim]"
+            + (f"\n[red]{escape(p.error)}[/red]" if p.error else "")
+        )
         self.query_one("#train-stats", Static).update(stats)
         plot = self.query_one("#loss-plot", PlotextPlot)
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title("loss")
+        plt.title("loss: how far from the practice answers (lower is better)")
         if p.losses:
             plt.plot([s for s, _ in p.losses], [v for _, v in p.losses], label="train", marker="braille")
         if p.eval_losses:
