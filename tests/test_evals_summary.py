@@ -120,7 +120,7 @@ def test_fail_with_the_prompt_better_recommends_keeping_the_prompt():
         "It is not better yet: your prompt with 6 examples still does better."
     )
     assert s["recommendation"].startswith("Keep using your prompt with 6 examples for now.")
-    assert "about 120 more examples" in s["recommendation"] and "stronger teacher" in s["recommendation"]
+    assert "about 120 more examples" in s["recommendation"] and "bigger model" in s["recommendation"]
     assert s["serve_command"] is None and "Serve" not in s["recommendation"]
 
 
@@ -134,7 +134,7 @@ def test_fail_better_but_not_enough_asks_for_more_data():
     )
     s = plain_summary(rep, _rows(8, 7))
     assert "It is better, but not by enough yet (your goal is 10% better)." in s["sentence"]
-    assert s["kind"] == "more_data" and "stronger teacher" in s["recommendation"]
+    assert s["kind"] == "more_data" and "bigger model" in s["recommendation"]
 
 
 def test_inconclusive_asks_for_test_rows():
@@ -161,7 +161,7 @@ def test_collapsed_answers_say_it_learned_a_shortcut():
         "The tuned model gives the same size for almost every order, so it learned a shortcut"
         in s["sentence"]
     )
-    assert s["kind"] == "more_data" and "stronger teacher" in s["recommendation"]
+    assert s["kind"] == "more_data" and "bigger model" in s["recommendation"]
 
 
 def test_word_overlap_metrics_are_a_percentage_and_no_candidate_says_train():

@@ -636,3 +636,66 @@ async def test_trying_a_failed_step_again_shows_it_running(workspace):
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
         assert driven == [(RUN_ID, None)] and app.screen.run_id == RUN_ID
+
+
+ROUND_ASK = {
+    "kind": "round",
+    "key": "next_round",
+    "question": "The tuned model got 6 of 10 orders fully right; your prompt with 6 examples got 7. It is not "
+    "better yet: your prompt with 6 examples still does better. Try another round (about 21 minutes)?",
+    "help": "Round 2 of at most 3: new practice examples aimed at what it got wrong, another training and another "
+    "test.",
+    "choices": ["Try another round", "Stop here and see the report"],
+}
+
+
+async def test_another_round_is_asked_under_the_result_and_n_goes_on_to_the_progress(workspace):
+    from eval_fixture import write_cafe_eval
+
+    from tui.screens.evaluation import EvaluationScreen
+    from tui.screens.progress import ProgressScreen
+
+    make_run(workspace)
+    write_cafe_eval(workspace, RUN_ID, status="fail")
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sent: list = []
+        app.answer = lambda run_id, answer: sent.append(answer)
+        await pilot.pause()
+        app.show(EvaluationScreen(RUN_ID, round_ask=dict(ROUND_ASK)))
+        await wait_for(pilot, lambda: isinstance(app.screen, EvaluationScreen) and app.screen.is_mounted)
+        screen = app.screen
+        box = screen.query_one("#round-ask")
+        await wait_for(pilot, lambda: "orders fully right" in str(screen.query_one("#verdict").render()))
+        await wait_for(pilot, lambda: str(box.render()).startswith("Try another round (about 21 minutes)?"))
+        assert _inside(screen.query_one("#verdict"), screen.region) and _inside(box, screen.region)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
+        assert sent == ["Try another round"] and screen.round_ask is None
+
+
+async def test_evaluation_ids_are_short_so_the_right_and_wrong_marks_fit_at_80_columns(workspace):
+    """32-character ids took the table's width: the tuned/prompt ✓ ✗ columns were cut off."""
+    import json
+
+    from eval_fixture import write_cafe_eval
+
+    from tui.screens.evaluation import EvaluationScreen
+
+    make_run(workspace)
+    d = write_cafe_eval(workspace, RUN_ID, status="fail")
+    out = d / "outputs.jsonl" if (d / "outputs.jsonl").exists() else next(d.rglob("outputs.jsonl"))
+    rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    for i, r in enumerate(rows):
+        r["id"] = f"{i:02d}" + "0349c1050f605870d43adbe20cea7d"
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.show(EvaluationScreen(RUN_ID))
+        await wait_for(pilot, lambda: isinstance(app.screen, EvaluationScreen) and app.screen.is_mounted)
+        table = app.screen.query_one("#examples")
+        await wait_for(pilot, lambda: table.row_count > 0)
+        await pilot.pause()
+        assert len(str(table.get_row_at(0)[0])) <= 8
+        assert table.virtual_size.width <= table.region.width, (table.virtual_size, table.region)

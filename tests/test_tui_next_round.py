@@ -88,8 +88,11 @@ def test_headless_runs_never_ask(workspace):
     assert question is None and snap.next == ("generate",)
 
 
-async def test_the_conversation_asks_before_round_two_and_stop_shows_the_report(workspace):
+async def test_the_evaluation_screen_asks_before_round_two_and_stop_shows_the_report(workspace):
+    """The question is asked under the result it is about (the walk jumped from the results to a chat
+    question in jargon and never showed the evaluation screen)."""
     from agent.runner import session_state
+    from tui.screens.evaluation import EvaluationScreen
 
     run_id = session_after_analyze(workspace)
     app = TunewiseApp(workspace, quick=True)
@@ -97,16 +100,35 @@ async def test_the_conversation_asks_before_round_two_and_stop_shows_the_report(
         home = app.screen
         await wait_for(pilot, lambda: len(home.rows) == 1)
         await pilot.press("enter")  # continue the session: the graph asks before spending round 2
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConversationScreen", timeout=60)
-        conv = app.screen
-        await wait_for(pilot, lambda: conv.pending is not None and conv.pending.get("kind") == "round")
-        said = [m.text for m in conv.query("ChatMessage")]
-        assert any(f"not good enough yet: {REASON}. Try another round (about 12 minutes)?" in t for t in said)
-        options = conv.query_one("#answer-choices")
-        assert options.display and options.option_count == 2
-        await pilot.press("down", "enter")  # Stop here and see the report
+        await wait_for(pilot, lambda: isinstance(app.screen, EvaluationScreen), timeout=60)
+        screen = app.screen
+        box = screen.query_one("#round-ask")
+        await wait_for(pilot, lambda: box.display and "Try another round" in str(box.render()))
+        said = str(box.render())
+        assert f"not good enough yet: {REASON}. Try another round (about 12 minutes)?" in said
+        assert "n another round · x stop here and see the report" in said
+        await wait_for(
+            pilot,
+            lambda: {"Another round", "Stop here"} <= {k.description for k in screen.query("FooterKey")},
+        )
+        await pilot.press("x")  # Stop here and see the report
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ReportScreen", timeout=60)
         await wait_for(pilot, lambda: run_id not in app.busy)
     values = session_state(workspace, run_id)["values"]
     assert values["stop_reason"] == "stopped_by_you" and values["status"] == "done"
     assert "you stopped before another round" in (workspace.run(run_id).path / "report.md").read_text()
+
+
+def test_the_question_is_the_evaluations_plain_sentence_when_there_is_one(workspace):
+    """The walk read 'json_field_accuracy: tuned v1 0.528 [0.31, 0.72] vs best baseline base few-shot 0.750
+    [0.64, 0.86] → -29.6% relative (need ≥ +10%)'; the question now says what the evaluation screen says."""
+    from eval_fixture import write_cafe_eval
+
+    run_id = session_after_analyze(workspace)
+    write_cafe_eval(workspace, run_id, status="fail")
+    snap, question = drive_until_generate(workspace, run_id, None)
+    assert question["question"] == (
+        "The tuned model got 6 of 10 orders fully right; your prompt with 6 examples got 7. It is not better "
+        "yet: your prompt with 6 examples still does better. Try another round (about 12 minutes)?"
+    )
+    assert "new practice examples aimed at what it got wrong" in question["help"]

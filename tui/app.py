@@ -372,7 +372,7 @@ class TunewiseApp(App):
         kind = msg.interrupt.get("kind") if isinstance(msg.interrupt, dict) else None
         target = {
             "question": "conversation",
-            "round": "conversation",
+            "round": "evaluation",  # asked under the result it is about (the screen the person reads)
             "decision": "decision",
             "review": "review",
         }.get(kind or "")
@@ -385,6 +385,7 @@ class TunewiseApp(App):
             msg.finished
             and getattr(current, "SCREEN_NAME", None) == "evaluation"
             and getattr(current, "run_id", None) == msg.run_id
+            and not getattr(current, "wants_report", False)  # "stop here and see the report" was chosen
         ):
             # the person is reading the results side by side: leave them there, say where the report is
             stop = msg.values.get("stop_reason") or "done"

@@ -14,6 +14,7 @@ from langgraph.types import interrupt
 from agent.artifacts import load_step
 from agent.context import AgentContext
 from agent.state import AgentState
+from tools.evals.summary import plain_reason
 
 ANOTHER, STOP = "Try another round", "Stop here and see the report"
 STOPPED_BY_YOU = "stopped_by_you"
@@ -32,6 +33,22 @@ def round_reason(run, last: dict) -> str:
         if str(r).startswith("?"):
             return str(r).lstrip("? ").strip()
     return "it did not meet the success criteria"
+
+
+def round_sentence(run, state: dict, last: dict) -> str | None:
+    """The evaluation's own plain sentence ("The tuned model got 3 of 13 orders fully right; your prompt with
+    5 examples got 7. It is not better yet: …"), the one the evaluation screen leads with; None without it."""
+    if last.get("rolled_back") or not state.get("eval_version"):
+        return None
+    from tools.evals.summary import load_plain_summary
+
+    try:
+        s = load_plain_summary(run.path / "eval" / str(state["eval_version"]), run.path)
+    except Exception:  # noqa: BLE001 - the question falls back to the verdict's reason
+        return None
+    if not s or s.get("status") == "none" or not s.get("sentence"):
+        return None
+    return str(s["sentence"])
 
 
 def round_minutes(run, iteration: int) -> int | None:
@@ -78,8 +95,14 @@ def next_round(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     last = (state.get("history") or [{}])[-1]
     done_it = int(last.get("iteration") or max(1, int(state.get("iteration") or 2) - 1))
     minutes = round_minutes(run, done_it)
+    said = round_sentence(run, state, last)
     question = (
-        f"The tuned model is not good enough yet: {round_reason(run, last)}. Try another round"
+        (
+            f"{said} Try another round"
+            if said
+            else f"The tuned model is not good enough yet: "
+            f"{plain_reason(round_reason(run, last))}. Try another round"
+        )
         + (f" (about {minutes} minute{'s' if minutes != 1 else ''})" if minutes else "")
         + "?"
     )
@@ -93,7 +116,7 @@ def next_round(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 "input": "choice",
                 "choices": [ANOTHER, STOP],
                 "help": f"Round {state.get('iteration')} of at most {state.get('max_iterations')}: "
-                "new examples aimed at what failed, another training and another evaluation.",
+                "new practice examples aimed at what it got wrong, another training and another test.",
                 "optional": False,
                 "error": error,
                 "default": ANOTHER,

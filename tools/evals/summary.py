@@ -132,9 +132,9 @@ def system_phrase(name: str | None, report: dict, *, short: bool = False) -> str
     if kind == "trivial":
         return "most common answer" if short else "always giving the most common answer"
     if kind == "base":
-        return "base model" if short else "the base model"
+        return "model, no prompt" if short else "the model you start from, with no prompt"
     if kind == "rag":
-        return "base + your documents" if short else "the base model reading your documents"
+        return "model + your documents" if short else "the model you start from, reading your documents"
     return str(name or "?")
 
 
@@ -301,7 +301,7 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
     base_kind = (systems.get(base) or {}).get("kind")
     more = _more_examples(n_train)
     data_advice = (
-        f"Give it more and better data: collect {more} of your own, or let a stronger teacher model "
+        f"Give it more and better data: collect {more} of your own, or let a bigger model "
         "write them, then train again."
     )
 
@@ -376,7 +376,7 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
         if base_kind == "prompted" and cm is not None and bm is not None and cm < bm - EPS:
             rec = (
                 f"Keep using {base_phrase} for now. To make a tuned model worth it, collect {more} or let "
-                "a stronger teacher model write them, then train again."
+                "a bigger model write them, then train again."
             )
             return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "keep_prompt"}
         return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
@@ -385,14 +385,14 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
         fr_txt = f"only {fr:.0%} of its answers" if fr is not None else "too few of its answers"
         why = f"It is not ready: {fr_txt} have the right format."
         rec = (
-            f"Give it more examples in exactly the right format: collect {more}, or let a stronger teacher "
-            "model write them, then train again."
+            f"Give it more examples in exactly the right format: collect {more}, or let a bigger model "
+            "write them, then train again."
         )
         return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_data"}
     if checks.get("regression") is False:
         n_reg = len((report.get("regression") or {}).get("regressed_ids") or [])
         why = f"It is not ready: it now gets {n_reg or 'some'} of the examples it must keep right wrong."
-        rec = "Add the examples it got wrong to the training data (or let a stronger teacher model write "
+        rec = "Add the examples it got wrong to the training data (or let a bigger model write "
         rec += "similar ones), then train again."
         return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_data"}
     if checks.get("forgetting") is False:

@@ -48,7 +48,7 @@ def make_screen(name: str, run_id: str | None, pending: Any = None, values: dict
     if name == "evaluation":
         from tui.screens.evaluation import EvaluationScreen
 
-        return EvaluationScreen(run_id)
+        return EvaluationScreen(run_id, round_ask=pending if _kind(pending) == "round" else None)
     if name == "report":
         from tui.screens.report import ReportScreen
 

@@ -22,6 +22,7 @@ from tools.evals.summary import (
     system_phrase,
     system_rows,
 )
+from tui.screens.review import short_id
 from tui.widgets.evaluation import EvalView, ExampleRow, load_eval, system_table_rows, table_header
 from tui.widgets.footer import FitFooter
 from tui.widgets.header import StatusHeader
@@ -152,13 +153,19 @@ class EvaluationScreen(Screen):
         Binding("s", "toggle_all_systems", "All systems"),
         Binding("f5", "reload", "Reload"),
         Binding("o", "open_report", "Report"),
+        # shown only while the agent asks whether to spend another round (the question sits under the sentence)
+        Binding("n", "another_round", "Another round"),
+        Binding("x", "stop_here", "Stop here"),
     ]
-    FOOTER_OPTIONAL = ("toggle_all_systems", "toggle_regressions")  # dropped from a narrow footer first
+    # dropped from a narrow footer first, in this order (F1 lists every key)
+    FOOTER_OPTIONAL = ("toggle_all_systems", "toggle_regressions", "toggle_details", "flag_reference")
 
-    def __init__(self, run_id: str, version: str | None = None) -> None:
+    def __init__(self, run_id: str, version: str | None = None, round_ask: dict | None = None) -> None:
         super().__init__()
         self.run_id = run_id
         self.version = version
+        self.round_ask = round_ask  # the pending "another round?" question, if the agent asks it
+        self.wants_report = False
         self.eval_view = EvalView(None, {}, [])
         self.regressions_only = False
         self.all_systems = False
@@ -168,6 +175,7 @@ class EvaluationScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusHeader()
         yield Static("Loading the evaluation…", id="verdict")
+        yield Static("", id="round-ask")
         yield DataTable(id="systems", show_cursor=False)
         with VerticalScroll(id="eval-details"):
             yield Static("", id="eval-details-text")
@@ -178,7 +186,60 @@ class EvaluationScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#eval-details").display = False
+        self.show_round_ask()
         self.action_reload()
+
+    # ------------------------------------------------------------------ another round?
+    def show_round_ask(self) -> None:
+        """The agent's question, under the result it is about: the person reads the sentence, then answers."""
+        box = self.query_one("#round-ask", Static)
+        ask = self.round_ask
+        box.display = ask is not None
+        if ask is not None:
+            err = f"\n[red]{escape(str(ask['error']))}[/red]" if ask.get("error") else ""
+            question = str(ask.get("question") or "Try another round?")
+            said = self.eval_view.summary().get("sentence") if self.eval_view.version else None
+            if said and question.startswith(said):
+                question = question[len(said) :].strip()  # the sentence is right above: ask only the question
+            box.update(
+                f"[b]{escape(question)}[/b]\n"
+                f"{escape(str(ask.get('help') or ''))}\n"
+                "[b]n[/b] another round · [b]x[/b] stop here and see the report" + err
+            )
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("another_round", "stop_here"):
+            return self.round_ask is not None
+        return True
+
+    def on_graph_paused(self, msg) -> None:
+        ask = msg.interrupt if isinstance(msg.interrupt, dict) else None
+        self.round_ask = ask if (ask or {}).get("kind") == "round" else None
+        self.show_round_ask()
+        self.action_reload()  # the round's evaluation has just been written
+
+    def _answer_round(self, another: bool) -> None:
+        ask = self.round_ask
+        if ask is None:
+            return
+        choices = list(ask.get("choices") or ["Try another round", "Stop here and see the report"])
+        self.round_ask = None
+        self.show_round_ask()
+        if another:
+            self.notify("Another round: new practice examples first…")
+            self.app.answer(self.run_id, choices[0])
+            self.app.open("progress", self.run_id)
+        else:
+            self.notify("Stopping here: the report follows.")
+            self.wants_report = True  # the app opens the report when the run ends
+            self.app.answer(self.run_id, choices[-1])
+
+    def action_another_round(self) -> None:
+        self._answer_round(True)
+
+    def action_stop_here(self) -> None:
+        self._answer_round(False)
 
     def action_reload(self) -> None:
         self.load()
@@ -215,6 +276,8 @@ class EvaluationScreen(Screen):
             [metric_help(pm), METRIC_HELP["format_rate"], METRIC_HELP["prompt_tokens"], "★ the tuned model"]
         )
         self.query_one("#eval-details-text", Static).update(details_text(view))
+        if self.round_ask is not None:
+            self.show_round_ask()
         table = self.query_one("#examples", DataTable)
         table.clear(columns=True)
         cand, base = rep.get("candidate"), rep.get("baseline")
@@ -239,7 +302,10 @@ class EvaluationScreen(Screen):
             flag = "wrong? " if self.eval_view.is_flagged(ex) else ""
             regressed = "↓ " if self.eval_view.is_regression(ex) else ""
             table.add_row(
-                ex.id if ex.split in ("", "test") else f"{SPLIT_WORD.get(ex.split, ex.split)}:{ex.id}",
+                # a 32-character id took most of an 80-column table and cut the ✓/✗ columns off
+                short_id(ex.id)
+                if ex.split in ("", "test")
+                else f"{SPLIT_WORD.get(ex.split, ex.split)}:{short_id(ex.id)}",
                 regressed + _short(ex.input, 24),
                 flag + _short(_values(ex.reference) if ex.reference else "—", 22 - len(flag)),
                 self._mark(ex, rep.get("candidate")),
