@@ -688,6 +688,8 @@ async def test_evaluation_ids_are_short_so_the_right_and_wrong_marks_fit_at_80_c
     rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     for i, r in enumerate(rows):
         r["id"] = f"{i:02d}" + "0349c1050f605870d43adbe20cea7d"
+        if i % 3 == 0:
+            r["split"] = "regression"  # a must-keep example: it says so without widening the id column
     out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:

@@ -301,12 +301,12 @@ class EvaluationScreen(Screen):
         for ex in self.shown:
             flag = "wrong? " if self.eval_view.is_flagged(ex) else ""
             regressed = "↓ " if self.eval_view.is_regression(ex) else ""
+            # the id is 8 characters and a must-keep/general example says so in its input cell: a 32-character
+            # id (or "keep:" before it) took the width and cut the ✓/✗ columns off at 80 columns
+            kind = "" if ex.split in ("", "test") else f"{SPLIT_WORD.get(ex.split, ex.split)}: "
             table.add_row(
-                # a 32-character id took most of an 80-column table and cut the ✓/✗ columns off
-                short_id(ex.id)
-                if ex.split in ("", "test")
-                else f"{SPLIT_WORD.get(ex.split, ex.split)}:{short_id(ex.id)}",
-                regressed + _short(ex.input, 24),
+                short_id(ex.id),
+                _short(regressed + kind + " ".join(str(ex.input).split()), 24),
                 flag + _short(_values(ex.reference) if ex.reference else "—", 22 - len(flag)),
                 self._mark(ex, rep.get("candidate")),
                 self._mark(ex, rep.get("baseline")),
