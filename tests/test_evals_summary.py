@@ -189,6 +189,17 @@ def test_tables_and_reasons_are_plain():
         "· forgetting: not checked (it needs a judge model)"
     )
     assert "--" not in plain_reason("· regression set: not run (no regression.jsonl)")
+    # the newcomer walk's reasons: code names read as the screen says them
+    said = plain_reason(
+        "✗ json_field_accuracy: tuned v1 0.528 [0.31, 0.72] vs best baseline base few-shot 0.750 [0.64, 0.86]"
+    )
+    assert (
+        said.startswith("✗ field accuracy: the tuned model v1 0.528")
+        and "the best alternative your prompt" in said
+    )
+    assert "set-aside" in plain_reason(
+        "· on your own 4 held-out examples: tuned v1 1 right, base few-shot 1 right"
+    )
     for name in ("json_field_accuracy", "exact_match", "token_f1", "label_accuracy", "judge", "format_rate"):
         assert METRIC_HELP[name] and "\n" not in METRIC_HELP[name]
 

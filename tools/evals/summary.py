@@ -454,6 +454,13 @@ _CLI_HINT = re.compile(r"\s*\((?:[^()]*?\s)?(?:--[a-z][\w-]*|`tunewise [^`]*`)[^
 _REASON_WORDS = (
     (re.compile(r"not run \(no regression\.jsonl\)"), "not checked (this data has no must-keep examples)"),
     (re.compile(r"needs a judge\b.*$"), "not checked (it needs a judge model)"),
+    # the systems' and metrics' code names, as the rest of the screen says them
+    (re.compile(r"\bbase few-shot\b"), "your prompt"),
+    (re.compile(r"\bbase zero-shot\b"), "the model with no prompt"),
+    (re.compile(r"\btuned (v\d+)\b"), r"the tuned model \1"),
+    (re.compile(r"\bbest baseline\b"), "the best alternative"),
+    (re.compile(r"\bheld-out\b"), "set-aside"),
+    (re.compile(r"\bjson_field_accuracy\b"), "field accuracy"),
 )
 
 
