@@ -701,3 +701,15 @@ async def test_evaluation_ids_are_short_so_the_right_and_wrong_marks_fit_at_80_c
         await pilot.pause()
         assert len(str(table.get_row_at(0)[0])) <= 8
         assert table.virtual_size.width <= table.region.width, (table.virtual_size, table.region)
+
+
+def test_the_reports_file_list_names_each_file_once(workspace):
+    """The walk's report listed 'export' and 'report.md' twice (the table and the run's artifacts)."""
+    from tui.screens.report import report_markdown
+
+    run = make_run(workspace)
+    (run.path / "report.md").write_text("# report\n")
+    (run.path / "export").mkdir()
+    values = {"artifacts": {"report": str(run.path / "report.md"), "export": str(run.path / "export")}}
+    text = report_markdown(RUN_ID, run.path, values)
+    assert text.count("`report.md`") == 1 and text.count("`export`") == 1

@@ -192,9 +192,11 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
         ("evaluations", "eval"),
         ("export", "export"),
     ]
+    listed: set[str] = set()  # a file is listed once (the run's artifacts name report.md and export too)
     for label, name in files:
         if (run_path / name).exists():
             lines.append(f"| {label} | `{name}` |")
+            listed.add(name)
     if eval_dir is not None:
         from tools.evals.reference_flags import flags_path, read_reference_flags
 
@@ -208,7 +210,9 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
     for key, path in sorted((values.get("artifacts") or {}).items()):
         if isinstance(path, str) and "error" not in key:
             shown = path.split(f"/runs/{run_id}/", 1)[-1]
-            lines.append(f"| {key} | `{shown}` |")
+            if shown.rstrip("/") not in listed:
+                listed.add(shown.rstrip("/"))
+                lines.append(f"| {key} | `{shown}` |")
     lines.append("")
     adapter = next(
         (
