@@ -26,6 +26,7 @@ BENCH = {
     "cpu": {"generate_tokens_per_s": 68.0, "train_tokens_per_s": 200.0},
     "cuda": {"generate_tokens_per_s": 1500.0, "train_tokens_per_s": 1500.0},
 }
+CRITIQUE_ANSWERS = 2.5  # answers the critique writes per example (hardness check, second and third opinions)
 API_TOKENS_PER_S = 400.0  # a hosted teacher/judge answering ~8 requests at once (assumed, not measured)
 
 
@@ -208,7 +209,9 @@ def estimate_path(
     gen_cost = prices.cost(prov, model or "default", gen_in, gen_out)
     gen_minutes = gen_out / (gen_tps if local_teacher else API_TOKENS_PER_S) / 60
     # the critique's hardness check has the student answer each example once
-    critique_minutes = n_examples * 64 / gen_tps / 60
+    # the critique answers each example again: the hardness check (the student), a second opinion (the
+    # teacher) and, where the two disagree (about half, in the newcomer walk), a third
+    critique_minutes = n_examples * 64 * CRITIQUE_ANSWERS / gen_tps / 60
     train_tokens = n_examples * tokens_per_example * epochs
     train_minutes = train_tokens / train_tps / 60
     # three systems (base, prompted, tuned) answer the test and regression rows (~25% of the data)

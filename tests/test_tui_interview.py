@@ -184,4 +184,4 @@ async def test_interview_with_examples_runs_the_probe_on_the_embedded_model(
     assert saved["streamed"] and text == saved["rows"][0]["prediction"]
     assert len({shown for _, shown in streamed}) >= 3  # the bubble grew while the model wrote
     final = streamed[-1][1]
-    assert text[:20] in final and ("✔ matches" in final) == streamed[-1][0]["correct"]
+    assert text[:20] in final and ("✔ what you expected" in final) == streamed[-1][0]["correct"]

@@ -40,7 +40,9 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         teacher=teacher,
         probe={k: v for k, v in (probe or {}).items() if k != "rows"} or None,
     )
-    if decision.approach in ("fine-tune", "rag+fine-tune"):
+    if decision.approach in FINE_TUNES or not state.get("headless"):
+        # a person may pick a path that trains a model whatever the advice: its estimate needs this
+        # machine's measured speed (the walk's override was estimated from a benchmark: 10 minutes, took 33)
         decision.estimate = _estimate_here(ctx, state, spec, run, decision.approach, teacher)
     estimates = _estimates(ctx, spec, teacher, decision)
     quick = QUICK_TRY if spec.n_examples > QUICK_TRY else None
