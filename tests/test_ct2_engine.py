@@ -306,3 +306,23 @@ def test_prune_keeps_live_and_recent_conversions(tmp_path, embedded_dir):
     assert sorted(p.name for p in removed) == sorted([gone.name, old.name, dead_tmp.name])
     assert base.exists() and new.exists() and newest.exists()
     assert not gone.exists() and not old.exists() and not dead_tmp.exists()
+
+
+def test_serve_uses_and_reports_the_same_engine(embedded):
+    import httpx
+
+    from tools.llm.server import _engine_line, banner, start_background_server
+
+    base_url, stop = start_background_server(provider=embedded, batch_size=4)
+    try:
+        root = base_url.removesuffix("/v1")
+        assert httpx.get(f"{root}/stats").json()["engine"] == "ctranslate2"
+        body = {"model": "embedded", "messages": PROMPTS[:1][0], "max_tokens": 12, "temperature": 0}
+        served = httpx.post(f"{base_url}/chat/completions", json=body, timeout=120).json()
+    finally:
+        stop()
+    assert served["choices"][0]["message"]["content"] == embedded.complete(PROMPTS[0], max_tokens=12).text
+    text = banner(
+        "m", "http://127.0.0.1:8000/v1", 8, api_key=False, host="127.0.0.1", engine=_engine_line(embedded)
+    )
+    assert "engine: ctranslate2 (CTranslate2 float32 is" in text

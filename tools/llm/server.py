@@ -540,7 +540,12 @@ def create_app(
 
     @app.get("/stats")
     async def stats() -> dict:
-        return {"model": model_id, "batch_size": batcher.batch_size, **batcher.stats.to_dict()}
+        return {
+            "model": model_id,
+            "engine": getattr(provider, "engine", None),
+            "batch_size": batcher.batch_size,
+            **batcher.stats.to_dict(),
+        }
 
     def _model_card() -> dict:
         # names only: a client must not learn paths on this machine (home folder, user name, run ids)
@@ -770,9 +775,20 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def banner(model_id: str, base: str, batch_size: int, *, api_key: bool, host: str) -> str:
+def _engine_line(provider) -> str | None:
+    """The local provider's engine and why it was chosen (no paths)."""
+    engine = getattr(provider, "engine", None)
+    reason = getattr(provider, "engine_reason", None)
+    return f"{engine} ({reason})" if engine and reason else engine
+
+
+def banner(
+    model_id: str, base: str, batch_size: int, *, api_key: bool, host: str, engine: str | None = None
+) -> str:
     """What `tunewise serve` prints when it listens (never the key itself)."""
     lines = [f"tunewise serve: {model_id} at {base}  (batch size {batch_size}; Ctrl-C stops)"]
+    if engine:
+        lines.append(f"  engine: {engine}")
     if api_key:
         lines.append(
             "  every endpoint but /health needs `Authorization: Bearer <key>` (the key you gave)\n"
@@ -829,7 +845,14 @@ def serve(
     bound_port = sock.getsockname()[1]
     base = f"http://{host}:{bound_port}/v1"
     print(
-        banner(app.state.model_id, base, batch_size, api_key=bool(api_key), host=host),
+        banner(
+            app.state.model_id,
+            base,
+            batch_size,
+            api_key=bool(api_key),
+            host=host,
+            engine=_engine_line(app.state.provider),
+        ),
         file=sys.stderr,
         flush=True,
     )
