@@ -713,3 +713,31 @@ def test_the_reports_file_list_names_each_file_once(workspace):
     values = {"artifacts": {"report": str(run.path / "report.md"), "export": str(run.path / "export")}}
     text = report_markdown(RUN_ID, run.path, values)
     assert text.count("`report.md`") == 1 and text.count("`export`") == 1
+
+
+async def test_the_review_detail_reads_the_checks_in_words(workspace):
+    """'flags: consistency_replaced, unjudged' and 'critique no LLM judge: programmatic validators only'."""
+    import json
+
+    from tui.screens.review import ReviewScreen
+
+    make_run(workspace)
+    path = write_critiqued(workspace, n=3)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows[0]["metadata"] |= {
+        "flags": ["consistency_replaced", "unjudged"],
+        "category": "unjudged",
+        "critique": "no LLM judge: programmatic validators only",
+        "score": None,
+    }
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.show(ReviewScreen(RUN_ID, {"kind": "review", "file": str(path), "n": 3}))
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.is_mounted)
+        detail = app.screen.query_one("#review-detail-text")
+        await wait_for(pilot, lambda: "ex-01" in str(detail.render()))
+        text = str(detail.render())
+        assert "answer from a second opinion, not graded by a model" in text
+        assert "checked by rules only" in text and "unjudged" not in text and "LLM" not in text

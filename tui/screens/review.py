@@ -43,6 +43,24 @@ def compact(text: str) -> str:
     return text
 
 
+# the checks' code names, as a person reads them (the walk's detail said "unjudged, consistency_replaced")
+FLAG_WORDS = {
+    "unjudged": "not graded by a model",
+    "consistency_replaced": "answer from a second opinion",
+    "repaired": "answer fixed after a check",
+    "truncated": "answer cut at the length limit",
+    "student_correct": "the model you start from already gets it right",
+}
+CRITIQUE_WORDS = {
+    "no LLM judge: programmatic validators only": "checked by rules only (shape, fields, agreement), not graded "
+    "by a model",
+}
+
+
+def flag_words(flag: str) -> str:
+    return FLAG_WORDS.get(flag, str(flag).replace("_", " "))
+
+
 def short_id(item_id: str) -> str:
     return item_id if len(item_id) <= ID_WIDTH else item_id[:ID_WIDTH]
 
@@ -209,9 +227,10 @@ class ReviewScreen(Screen):
             return
         text.update(
             f"[b]{escape(short_id(it.id))}[/b] score {it.score if it.score is not None else '—'} · "
-            f"{escape(it.category or 'no category')} · flags: {escape(', '.join(it.flags) or 'none')} · "
+            f"{escape(flag_words(it.category) if it.category else 'no category')} · "
+            f"flags: {escape(', '.join(flag_words(f) for f in it.flags) or 'none')} · "
             f"{self.model.status(it.id)}\n[b]input[/b] {escape(it.input)}\n[b]output[/b] {escape(it.output)}\n"
-            f"[b]critique[/b] {escape(it.critique or '—')}"
+            f"[b]check[/b] {escape(CRITIQUE_WORDS.get(it.critique or '', it.critique or '—'))}"
         )
 
     @on(DataTable.RowHighlighted, "#review-table")
