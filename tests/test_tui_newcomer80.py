@@ -594,9 +594,12 @@ async def test_page_keys_scroll_the_decision_wherever_the_focus_is(workspace):
         await wait_for(pilot, lambda: isinstance(app.screen, DecisionScreen) and app.screen.is_mounted)
         body = app.screen.query_one("#decision-body")
         await wait_for(pilot, lambda: body.max_scroll_y > 0)
-        app.screen.query_one("#override-choice").focus()
+        choice = app.screen.query_one("#override-choice")
+        choice.focus()
+        assert body.scroll_y == 0
         await pilot.press("pagedown")
         await wait_for(pilot, lambda: body.scroll_y > 0)
+        assert body.scroll_y > 0 and app.focused is choice  # scrolled without taking the focus away
 
 
 async def test_the_training_screen_says_in_words_what_the_figures_mean(workspace):
