@@ -326,3 +326,25 @@ def test_serve_uses_and_reports_the_same_engine(embedded):
         "m", "http://127.0.0.1:8000/v1", 8, api_key=False, host="127.0.0.1", engine=_engine_line(embedded)
     )
     assert "engine: ctranslate2 (CTranslate2 float32 is" in text
+
+
+@pytest.mark.parametrize("engine", ["ctranslate2", "transformers"])
+def test_a_batch_stops_when_its_stop_event_is_set(engine, ct2_base, tf_base):
+    """The server sets a batch's stop event when every client of it left: both engines end the batch at
+    the next token and return what they had (a batch without the event runs to max_tokens)."""
+    import threading
+
+    from tools.llm.types import GenParams
+
+    provider = ct2_base if engine == "ctranslate2" else tf_base
+    batch = [(m, GenParams(max_tokens=24), None) for m in PROMPTS[:3]]
+    full = provider._generate_batch(batch)
+    assert max(r.completion_tokens for r in full) > 2
+    stop = threading.Event()
+    stop.set()
+    cut = provider._generate_batch(batch, stop_event=stop)
+    assert len(cut) == 3
+    assert all(r.completion_tokens <= 1 for r in cut), [r.completion_tokens for r in cut]
+    assert all(f.text.startswith(c.text) for c, f in zip(cut, full, strict=True))
+    unset = provider._generate_batch(batch, stop_event=threading.Event())  # never set: the same answers
+    assert [r.text for r in unset] == [r.text for r in full]

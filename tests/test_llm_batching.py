@@ -42,3 +42,42 @@ def test_a_sampled_batch_is_reproducible_from_its_seeds(embedded):
     a = [c.text for c in embedded.map(reqs)]
     b = [c.text for c in embedded.map(reqs)]
     assert a == b
+
+
+def test_json_answers_are_reported_as_each_batch_ends_and_repairs_after_their_round():
+    """Progress of JSON answers moves batch by batch (it used to come all at once after the last batch);
+    an answer that needs a repair is reported once, repaired."""
+    from tools.llm.base import Provider
+    from tools.llm.types import GenParams, RawResult, Request
+
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    events: list[tuple[str, int]] = []
+
+    class Scripted(Provider):
+        name = "local"
+        batched = True
+        batch_size = 2
+
+        def __init__(self):
+            super().__init__("scripted")
+
+        def _generate_batch(self, batch):
+            events.append(("batch", len(batch)))
+            out = []
+            for msgs, _, _ in batch:
+                text = next(m["content"] for m in msgs if m["role"] == "user")
+                repair = any(m["role"] == "assistant" for m in msgs)
+                out.append(RawResult(text='{"n": 1}' if repair or "good" in text else "not json"))
+            return out
+
+    reqs = [
+        Request([{"role": "user", "content": c}], GenParams(max_tokens=8), json_schema=schema)
+        for c in ("good a", "good b", "bad c", "good d")
+    ]
+    out = Scripted().map(reqs, on_result=lambda i, c: events.append(("result", i)))
+    assert [c.parsed for c in out] == [{"n": 1}] * 4
+    results = [e for e in events if e[0] == "result"]
+    assert sorted(i for _, i in results) == [0, 1, 2, 3]  # each reported once
+    first_result = events.index(results[0])
+    assert first_result < len(events) - 1 and ("batch", 2) in events[first_result + 1 :], events
+    assert events[-2:] == [("batch", 1), ("result", 2)], events  # the repaired one, after its repair batch

@@ -388,7 +388,26 @@ class Provider:
     ) -> list[Completion]:
         results: list[Completion | None] = [None] * len(requests)
         prepared = [self._prepare(r) for r in requests]
-        self._run_batched_round(requests, prepared, list(range(len(requests))), results, use_cache, on_result)
+        reported: set[int] = set()
+
+        def first_round(i: int, comp: Completion) -> None:
+            # reported as each batch ends (progress moves); a JSON answer that needs a repair is reported
+            # after its repair round instead
+            if requests[i].json_schema is not None:
+                comp.parsed, comp.parse_error = parse_structured(comp.text, requests[i].json_schema)
+                if comp.parse_error is not None:
+                    return
+            reported.add(i)
+            on_result(i, comp)
+
+        self._run_batched_round(
+            requests,
+            prepared,
+            list(range(len(requests))),
+            results,
+            use_cache,
+            first_round if on_result else None,
+        )
         if any(r.json_schema is not None for r in requests):
             repair_idx, repair_msgs = [], {}
             for i, (req, comp) in enumerate(zip(requests, results, strict=True)):
@@ -416,7 +435,7 @@ class Provider:
                     comp.latency_s += prev.latency_s
         if on_result:
             for i in range(len(requests)):
-                if requests[i].json_schema is not None:
+                if i not in reported:
                     on_result(i, results[i])
         return results  # type: ignore[return-value]
 
@@ -428,7 +447,7 @@ class Provider:
             hit = self.cache.get(key) if (use_cache and self.cache is not None) else None
             if hit is not None:
                 results[i] = self._finish(hit, req, 0.0, True)
-                if on_result and req.json_schema is None:
+                if on_result:
                     on_result(i, results[i])
             else:
                 todo.append((i, key))
@@ -457,7 +476,7 @@ class Provider:
                 if self.cache is not None:
                     self.cache.put(key, self.name, self.model, raw)
                 results[i] = self._finish(raw, requests[i], latency, False)
-                if on_result and requests[i].json_schema is None:
+                if on_result:
                     on_result(i, results[i])
 
 

@@ -437,9 +437,15 @@ class CT2Engine:
         top_p: float = 1.0,
         seed: int | None = None,
         stop: Sequence[str] = (),
+        stop_event: threading.Event | None = None,
     ) -> list[Generated]:
-        """One batch: prompt token ids (chat template applied, no extra specials) → one result each."""
+        """One batch: prompt token ids (chat template applied, no extra specials) → one result each.
+
+        Setting `stop_event` ends every answer of the batch at its next token (what was generated is kept).
+        """
         opts = self._options(max_tokens, temperature, top_p)
+        if stop_event is not None:
+            opts["callback"] = lambda _step: stop_event.is_set()
         tokens = [self.tokenizer.convert_ids_to_tokens(p) for p in prompts]
         results = self._run(tokens, opts, seed)
         return [

@@ -294,7 +294,13 @@ class LocalProvider(Provider):
         tok, _ = self._loaded()
         return len(tok(self.render(messages), add_special_tokens=False)["input_ids"])
 
-    def _generate_batch(self, batch: list[tuple[list[Message], GenParams, dict | None]]) -> list[RawResult]:
+    def _generate_batch(
+        self,
+        batch: list[tuple[list[Message], GenParams, dict | None]],
+        stop_event: threading.Event | None = None,
+    ) -> list[RawResult]:
+        """One batch on either engine. Setting `stop_event` ends it at the next token (a server whose
+        clients all left); the answers so far come back with finish_reason "stop"."""
         tok, model = self._loaded()
         params = batch[0][1]
         prompts = [self.render(msgs) for msgs, _, _ in batch]
@@ -308,6 +314,7 @@ class LocalProvider(Provider):
                 top_p=params.top_p,
                 seed=seed,
                 stop=params.stop,
+                stop_event=stop_event,
             )
             return [
                 RawResult(
@@ -328,6 +335,8 @@ class LocalProvider(Provider):
                 torch.manual_seed(seed)
         else:
             gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if stop_event is not None:
+            gen_kwargs["stopping_criteria"] = _stop_when_set(stop_event)
         with torch.inference_mode():
             out = model.generate(**enc, **gen_kwargs)
         prompt_len = enc["input_ids"].shape[1]
@@ -369,7 +378,7 @@ class LocalProvider(Provider):
         given, `info` is filled with prompt_tokens, completion_tokens and finish_reason at the end.
         """
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+        from transformers import TextIteratorStreamer
 
         tok, model = self._loaded()
         if getattr(model, "name", None) == "ctranslate2":
@@ -387,12 +396,7 @@ class LocalProvider(Provider):
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if stop_event is not None:
-
-            class _StopWhenSet(StoppingCriteria):
-                def __call__(self, input_ids, scores, **kw):
-                    return stop_event.is_set()
-
-            kwargs["stopping_criteria"] = StoppingCriteriaList([_StopWhenSet()])
+            kwargs["stopping_criteria"] = _stop_when_set(stop_event)
         prompt_len = enc["input_ids"].shape[1]
         failure: list[BaseException] = []
 
@@ -459,6 +463,20 @@ class LocalProvider(Provider):
         t.join()
         if failure:
             raise failure[0]
+
+
+def _stop_when_set(stop_event: threading.Event):
+    """transformers stopping criteria: every row of the batch ends once `stop_event` is set."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _StopWhenSet(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kw):
+            return torch.full(
+                (input_ids.shape[0],), stop_event.is_set(), dtype=torch.bool, device=input_ids.device
+            )
+
+    return StoppingCriteriaList([_StopWhenSet()])
 
 
 def batch_seed(seeds: list[int | None]) -> int | None:
