@@ -438,3 +438,17 @@ def test_inputs_about_the_task_or_in_the_assistants_voice_are_rejected():
     assert meta_reason("Three medium lattes, please.", ORDER_SEEDS) is None
     # a task whose real inputs talk about answers keeps them
     assert meta_reason("Which answer is right?", ["Is this answer right?", "a", "b"]) is None
+
+
+def test_a_round_stops_asking_for_inputs_once_enough_are_kept(tmp_path):
+    """Candidates are oversampled (1.6× before any were judged), but once the inputs kept reach the target
+    the rest of the round is not written: 8 needed, every candidate passes → 8 asked, not 13."""
+    from tools.data.generate import OVERSAMPLE
+
+    server = FakeOpenAI()
+    rows = generate_examples(
+        SPEC, 8, teacher=_teacher(server), workdir=tmp_path, concurrency=2, on_task_check=False
+    )
+    asked = [b for b in server.requests if b["messages"][-1]["content"].startswith("Write one new input")]
+    assert len(rows) == 8
+    assert len(asked) == 8 < int(8 * OVERSAMPLE)

@@ -375,20 +375,29 @@ def generate_examples(  # noqa: C901, PLR0915 - the teacher loop with its journa
                 if not todo:
                     continue
 
-                def on_input(i: int, comp: Completion, todo=todo, group=group) -> None:
-                    slot, focus = todo[i].tag
-                    if slot not in journal.inputs:
-                        journal_input(slot, comp.text, focus, group)
+                # in pieces, so the round ends once enough inputs are kept (the oversampled rest is not
+                # written); the Batch API gets the whole round as one job
+                for part in chunked(todo, len(todo) if batch else piece_size(teacher, concurrency)):
 
-                _run(
-                    teacher,
-                    todo,
-                    on_input,
-                    concurrency,
-                    batch,
-                    batch_client,
-                    workdir / f"batch-inputs-{group['key']}-{rnd}.json",
-                )
+                    def on_input(i: int, comp: Completion, part=part, group=group) -> None:
+                        slot, focus = part[i].tag
+                        if slot not in journal.inputs:
+                            journal_input(slot, comp.text, focus, group)
+
+                    _run(
+                        teacher,
+                        part,
+                        on_input,
+                        concurrency,
+                        batch,
+                        batch_client,
+                        workdir / f"batch-inputs-{group['key']}-{rnd}.json",
+                    )
+                    kept = sum(
+                        1 for e in journal.inputs.values() if e["group"] == group["key"] and e["accepted"]
+                    )
+                    if kept >= group["n"]:
+                        break
             accepted = [e for e in journal.inputs.values() if e["group"] == group["key"] and e["accepted"]]
             group["inputs"] = accepted[: group["n"]]
             result.shortfall += max(0, group["n"] - len(accepted))
@@ -487,6 +496,17 @@ def candidates_needed(need: int, journal: Journal, group_key: str) -> int:
     rate = sum(e["accepted"] for e in tried) / len(tried) if tried else 1 / OVERSAMPLE
     factor = min(MAX_OVERSAMPLE, 1.15 / max(rate, 1 / MAX_OVERSAMPLE))
     return max(1, math.ceil(need * factor))
+
+
+def piece_size(teacher, concurrency: int | None) -> int:
+    """Requests per call while writing inputs: one local batch, or two waves of concurrent API calls."""
+    if getattr(teacher, "batched", False):
+        return max(1, int(getattr(teacher, "batch_size", 8) or 8))
+    return 2 * max(1, concurrency or getattr(teacher, "concurrency", 8) or 8)
+
+
+def chunked(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), max(1, size))]
 
 
 def hash_int(text: str) -> int:
