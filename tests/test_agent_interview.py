@@ -87,3 +87,29 @@ def test_the_interview_skips_the_shape_when_the_task_file_gives_it(workspace):
         out = drive(workspace, run.id, Command(resume=answer), ctx)
     assert seen == ["problem", "knowledge_needed", "examples"]
     assert out["interrupt"]["key"] == "prompted_success"  # no shape question, no labels question
+
+
+@pytest.mark.parametrize(
+    "name, content, says",
+    [
+        (
+            "deep.jsonl",
+            ("[" * 100_000 + "]" * 100_000).encode(),
+            "deep.jsonl:1: invalid JSON (nested more than",
+        ),
+        ("deep.yaml", ("examples: " + "[" * 5_000 + "]" * 5_000).encode(), "nested more than"),
+        ("binary.jsonl", bytes(range(256)) * 4, "binary.jsonl"),
+        ("latin1.jsonl", '{"input": "caf\xe9", "output": "x"}\n'.encode("latin-1"), "latin1.jsonl"),
+    ],
+    ids=["deep-jsonl", "deep-yaml", "binary", "latin1"],
+)
+def test_an_examples_file_the_interview_cannot_read_is_one_user_error(tmp_path, name, content, says):
+    """The interview's examples answer (the TUI's path too): a file nested 100,000 deep, binary or not
+    UTF-8 is one line that names it, never a RecursionError or silently replaced characters."""
+    from agent.nodes.interview import load_examples_file
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(UserError) as e:
+        load_examples_file(str(path))
+    assert says in str(e.value).replace("\n", " ") or says in (e.value.where or ""), str(e.value)

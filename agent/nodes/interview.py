@@ -46,14 +46,16 @@ def load_examples_file(path: str) -> list[dict]:
 
     import yaml
 
+    from tools.userfile import loads_json, loads_yaml, read_text
+
     p = Path(path).expanduser()
     if p.is_dir():
         raise UserError(f"{p} is a folder", fix="give the path of one JSONL or YAML file of examples")
-    text = p.read_text(encoding="utf-8", errors="replace")
+    text = read_text(p, what="examples file")
     rows = []
     if p.suffix in (".yaml", ".yml"):
         try:
-            data = yaml.safe_load(text) or []
+            data = loads_yaml(text) or []
         except yaml.YAMLError as e:
             raise UserError(f"not valid YAML ({str(e).splitlines()[0]})", where=str(p)) from None
         rows = data.get("examples", data) if isinstance(data, dict) else data
@@ -64,10 +66,10 @@ def load_examples_file(path: str) -> list[dict]:
             if not line.strip():
                 continue
             try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
+                r = loads_json(line)
+            except json.JSONDecodeError as e:
                 raise UserError(
-                    "invalid JSON", where=f"{p}:{i}", fix="one {input, output} object per line"
+                    f"invalid JSON ({e.msg})", where=f"{p}:{i}", fix="one {input, output} object per line"
                 ) from None
             if isinstance(r, dict) and "messages" in r:
                 r = {"input": user_text(r), "output": r["messages"][-1].get("content", "")}
