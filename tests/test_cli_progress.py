@@ -19,7 +19,7 @@ import yaml
 from rich.console import Console
 
 from tests.test_cli_basic import run_cli
-from tui.cli.progress import Progress, latest_input
+from tui.cli.progress import Progress, latest_answer, latest_input
 
 
 class Clock:
@@ -96,6 +96,30 @@ def test_generation_counts_accepted_inputs_from_the_journal_and_shows_the_latest
     assert "generate · inputs: 2/20 (10%)" in text and "generate · inputs: 5/20 (25%)" in text
     assert "· “Tom moved to Leeds very very very very very ver…”" in text  # truncated to 48 characters
     assert "generate · inputs: 2/20 (10%) · –/s · “Tom" in text  # no ETA before a rate is known
+
+
+def test_while_answering_the_latest_input_and_its_answer_are_shown(tmp_path):
+    """The answers bar showed the last accepted input for the whole step (the same sentence for minutes);
+    it shows the latest answered input and the answer written for it."""
+    run_path = tmp_path / "run"
+    journal = run_path / "work" / "iter1" / "gen" / "generation.jsonl"
+    journal.parent.mkdir(parents=True)
+
+    def answer(user, text):
+        row = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": user}]}
+        row["messages"].append({"role": "assistant", "content": text})
+        return {"kind": "answer", "key": user, "row": row}
+
+    lines = [{"kind": "input", "slot": "a", "text": "last input written", "accepted": True}]
+    lines += [answer("my screen is cracked", "hardware"), answer("where is my parcel", "shipping")]
+    journal.write_text("".join(json.dumps(e) + "\n" for e in lines))
+    assert latest_answer(journal) == ("where is my parcel", "shipping")
+    p, buf, clock = plain(run_path)
+    with p:
+        p.on_agent_event("progress", {"step": "generate", "event": "answer", "done": 2, "total": 10})
+    text = buf.getvalue()
+    assert "generate · answers: 2/10 (20%)" in text
+    assert "“where is my parcel” → “shipping”" in text and "last input written" not in text
 
 
 def test_train_and_evaluation_events_through_the_agent_callback():

@@ -282,7 +282,7 @@ class Progress:
                 "generate · answers",
                 int(ev.get("done") or 0),
                 ev.get("total"),
-                self._latest_note(),
+                self._latest_note("answer"),
             )
         elif event in ("stage", "budget_stop") and ev.get("message"):
             self.log(f"[dim]{ev['message']}[/dim]", to_err=True)
@@ -345,18 +345,42 @@ class Progress:
             pass
         return n
 
-    def _latest_note(self) -> str | None:
-        """The latest accepted input, truncated — read from the journal's tail every few seconds."""
+    def _latest_note(self, kind: str = "input") -> str | None:
+        """The latest accepted input (or, while answering, the latest input → its answer), truncated —
+        read from the journal's tail every few seconds."""
         now = self.clock()
         if now - self._note_t < NOTE_EVERY_S:
             return None
         self._note_t = now
+        if kind == "answer":
+            pair = latest_answer(self._find_journal())
+            return (
+                f"“{truncate(pair[0], NOTE_CHARS // 2)}” → “{truncate(pair[1], NOTE_CHARS // 2)}”"
+                if pair
+                else None
+            )
         text = latest_input(self._find_journal())
         return f"“{truncate(text)}”" if text else None
 
 
-def latest_input(path: Path | None, tail_bytes: int = 65536) -> str | None:
+def latest_answer(path: Path | None) -> tuple[str, str] | None:
+    """(input, answer) of the last answer written to a generation journal (reads only its tail)."""
+    entry = _last_entry(path, lambda e: e.get("kind") == "answer" and isinstance(e.get("row"), dict))
+    if entry is None:
+        return None
+    msgs = entry["row"].get("messages") or []
+    user = next((m.get("content") for m in msgs if isinstance(m, dict) and m.get("role") == "user"), "")
+    answer = msgs[-1].get("content") if msgs and isinstance(msgs[-1], dict) else ""
+    return str(user or ""), str(answer or "")
+
+
+def latest_input(path: Path | None) -> str | None:
     """The text of the last accepted input in a generation journal (reads only its tail)."""
+    entry = _last_entry(path, lambda e: e.get("kind") == "input" and e.get("accepted"))
+    return None if entry is None else str(entry.get("text") or "")
+
+
+def _last_entry(path: Path | None, wanted, tail_bytes: int = 65536) -> dict | None:
     if path is None:
         return None
     try:
@@ -372,8 +396,8 @@ def latest_input(path: Path | None, tail_bytes: int = 65536) -> str | None:
             entry = json.loads(line)
         except json.JSONDecodeError:
             continue  # a torn line, or the first partial line of the chunk
-        if isinstance(entry, dict) and entry.get("kind") == "input" and entry.get("accepted"):
-            return str(entry.get("text") or "")
+        if isinstance(entry, dict) and wanted(entry):
+            return entry
     return None
 
 
