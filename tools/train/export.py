@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from tools.errors import UserError
-from tools.workspace import Run, Workspace, atomic_write_json, atomic_write_text, read_json
+from tools.workspace import Run, as_run, atomic_write_json, atomic_write_text, read_json
 
 CHATML_TEMPLATE = (
     "{{- if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}"
@@ -162,10 +162,6 @@ def _write_gguf(
     return None, f"GGUF conversion with {conv} failed: {(res.stderr or res.stdout)[-600:].strip()}", None
 
 
-def _as_run(run: Run | str) -> Run:
-    return run if isinstance(run, Run) else Workspace().get_run(run)
-
-
 def export_run(
     run: Run | str, version: str | None = None, *, gguf: bool = True, gguf_outtype: str = "f16"
 ) -> Path:
@@ -185,7 +181,7 @@ def export_run(
 
     from tools.llm.embedded import resolve_model_path
 
-    run = _as_run(run)
+    run = as_run(run)
     train_dir = run.version_dir("train", version)
     adapter = train_dir / "adapter"
     if not (adapter / "adapter_config.json").exists():

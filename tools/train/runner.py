@@ -35,16 +35,21 @@ from tools.train.config import (
     load_config_file,
     read_model_info,
 )
-from tools.workspace import Run, Workspace, atomic_write_json, read_json, read_jsonl
+from tools.workspace import Run, Workspace, as_run, atomic_write_json, read_json, read_jsonl
 
-ROLES = {"system", "user", "assistant"}
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _PROCS: dict[str, subprocess.Popen] = {}  # out_dir → the child we launched (so we can reap it)
 
 
 # ----------------------------------------------------------------- data checks
 def validate_chat_rows(path: Path, *, max_problems: int = 20) -> list[str]:
-    """Structural problems in a chat JSONL file, each as `file:line: what — fix` (empty = fine)."""
+    """Structural problems in a chat JSONL file, each as `file:line: what — fix` (empty = fine).
+
+    The rows are judged by `tools.data.schema.check_chat_row`, the one structure check (data validate
+    and the evaluator use it too)."""
+    from tools.data.schema import check_chat_row
+    from tools.userfile import loads_json
+
     problems: list[str] = []
     if not path.exists():
         return [f"{path}: missing — fix: create it (tunewise data …)"]
@@ -57,35 +62,13 @@ def validate_chat_rows(path: Path, *, max_problems: int = 20) -> list[str]:
                 continue
             where = f"{path}:{i}"
             try:
-                row = json.loads(line)
+                row = loads_json(line)
             except json.JSONDecodeError as e:
                 problems.append(f"{where}: invalid JSON ({e.msg}) — fix: repair the line")
                 continue
-            msgs = row.get("messages") if isinstance(row, dict) else None
-            if not isinstance(msgs, list) or not msgs:
-                problems.append(f'{where}: no `messages` list — fix: write {{"messages": [...]}} rows')
-                continue
-            bad = next(
-                (
-                    j
-                    for j, m in enumerate(msgs)
-                    if not isinstance(m, dict)
-                    or m.get("role") not in ROLES
-                    or not isinstance(m.get("content"), str)
-                ),
-                None,
-            )
-            if bad is not None:
-                problems.append(
-                    f"{where}: message {bad} needs role system|user|assistant and string content "
-                    "— fix: correct that message"
-                )
-            elif msgs[-1]["role"] != "assistant" or not msgs[-1]["content"].strip():
-                problems.append(
-                    f"{where}: last message must be a non-empty assistant answer — fix: add the answer"
-                )
-            elif not any(m["role"] == "user" for m in msgs):
-                problems.append(f"{where}: no user message — fix: add the input as a user turn")
+            found, _ = check_chat_row(row)
+            if found:
+                problems.append(f"{where}: {found[0]}")
     return problems
 
 
@@ -187,12 +170,6 @@ def halve_batch(cfg: TrainConfig) -> TrainConfig | None:
 
 
 # ----------------------------------------------------------------- helpers
-def _as_run(run: Run | str, workspace: Workspace | None = None) -> Run:
-    if isinstance(run, Run):
-        return run
-    return (workspace or Workspace()).get_run(run)
-
-
 def _spec_bits(run: Run) -> tuple[str | None, str | None, dict]:
     """(full system prompt, one-line description, training overrides) from the run's spec.yaml."""
     if not run.spec_path.exists():
@@ -230,7 +207,7 @@ def plan_training(
     from tools.llm.embedded import resolve_model_path
     from tools.train.config import detect_hardware, short_system_prompt
 
-    run = _as_run(run, workspace)
+    run = as_run(run, workspace)
     data_dir = run.version_dir("data", data_version)
     if not data_dir.is_dir():
         known = ", ".join(run.versions("data")) or "none"
@@ -297,7 +274,7 @@ def prepare_training(
     workspace: Workspace | None = None,
 ) -> Path:
     """Create `runs/<id>/train/vN/config.json` (auto config + reasons + overrides); nothing is launched."""
-    run = _as_run(run, workspace)
+    run = as_run(run, workspace)
     cfg, doc = plan_training(
         run,
         data_version=data_version,
@@ -318,6 +295,8 @@ def _command(out_dir: Path, cfg: TrainConfig, resume: bool) -> list[str]:
     tail = ["--out-dir", str(out_dir)] + (["--resume"] if resume else [])
     if cfg.processes <= 1:
         return [sys.executable, "-m", "tools.train.sft", *tail]
+    from tools.llm.server import free_port
+
     # `--multi_gpu` selects accelerate's torchrun launcher; on CPU the Trainer then uses gloo (`--cpu`
     # would fall back to one process)
     return [
@@ -334,19 +313,11 @@ def _command(out_dir: Path, cfg: TrainConfig, resume: bool) -> list[str]:
         "--dynamo_backend",
         "no",
         "--main_process_port",
-        str(_free_port()),
+        str(free_port()),
         "-m",
         "tools.train.sft",
         *tail,
     ]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def launch(out_dir: Path, *, resume: bool = False) -> subprocess.Popen:
