@@ -267,51 +267,16 @@ class Comparison:
     position_bias: float | None
 
 
-def evaluate(
-    run,
-    *,
-    data_version: str | None = None,
-    systems: Sequence[SystemSpec] | None = None,
-    spec=None,
-    judge=None,
-    test_file: str | Path | None = None,
-    out_dir: str | Path | None = None,
-    use_judge: bool = True,
-    on_progress: Callable[[dict], None] | None = None,
-    candidate: str | None = None,
-    providers: dict | None = None,
-    forgetting_limit: int | None = None,
-    agreement_limit: int = 40,
-    max_tokens: int | None = None,
-    workspace=None,
-    budget=None,
-    seed: int = 0,
-) -> dict:
+def evaluate(run, **options) -> dict:
     """Evaluate `systems` (default: base, prompted, rag when documents exist, every tuned adapter) on the
     run's test split (or `test_file`) and regression set; judge, compare, decide; write the eval version.
 
-    `providers` maps system names (and "judge") to ready providers, e.g. to share one loaded model.
-    Returns report.json's dict (plus "paths").
+    The options are `prepare`'s keywords (data_version, systems, spec, judge, test_file, out_dir,
+    use_judge, on_progress, candidate, providers, forgetting_limit, agreement_limit, max_tokens,
+    workspace, budget, seed), checked there once. `providers` maps system names (and "judge") to ready
+    providers, e.g. to share one loaded model. Returns report.json's dict (plus "paths").
     """
-    req = prepare(
-        run,
-        data_version=data_version,
-        systems=systems,
-        spec=spec,
-        judge=judge,
-        test_file=test_file,
-        out_dir=out_dir,
-        use_judge=use_judge,
-        on_progress=on_progress,
-        candidate=candidate,
-        providers=providers,
-        forgetting_limit=forgetting_limit,
-        agreement_limit=agreement_limit,
-        max_tokens=max_tokens,
-        workspace=workspace,
-        budget=budget,
-        seed=seed,
-    )
+    req = prepare(run, **options)
     outputs, template_notes = generate_phase(req)
     judge_info = judge_phase(req, outputs)
     agg = aggregate_phase(req, outputs)
