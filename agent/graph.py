@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from langgraph.graph import END, START, StateGraph
 
 from agent.context import AgentContext
@@ -13,10 +15,13 @@ from agent.nodes.report import report
 from agent.state import AgentState
 
 
-def route_approach(state: AgentState) -> str:
+def route_approach(state: AgentState) -> Literal["interview", "prompt", "rag", "generate"]:
     if state.get("rewind"):
         return "interview"  # "change answers" at the decision
-    return {"prompt": "prompt", "few-shot": "prompt", "rag": "rag"}.get(state.get("approach", ""), "generate")
+    approach = state.get("approach", "")
+    if approach in ("prompt", "few-shot"):
+        return "prompt"
+    return "rag" if approach == "rag" else "generate"
 
 
 def route_after_paid_step(next_node: str):
@@ -29,7 +34,7 @@ def route_after_paid_step(next_node: str):
     return route
 
 
-def route_after_analyze(state: AgentState) -> str:
+def route_after_analyze(state: AgentState) -> Literal["generate", "report"]:
     if state.get("stop_reason"):
         return "report"
     # Every further round changes the data first: targeted examples (after a rollback, on top of the last
@@ -53,7 +58,7 @@ def build_graph(context_schema: type = AgentContext, wrap=None) -> StateGraph:
 
     g.add_edge(START, "interview")
     g.add_edge("interview", "decide")
-    g.add_conditional_edges("decide", route_approach, ["interview", "prompt", "rag", "generate"])
+    g.add_conditional_edges("decide", route_approach)  # the targets: its Literal return type
     g.add_edge("prompt", END)
     g.add_edge("rag", END)
     g.add_conditional_edges("generate", route_after_paid_step("critique"), ["critique", "report"])
@@ -63,7 +68,7 @@ def build_graph(context_schema: type = AgentContext, wrap=None) -> StateGraph:
     g.add_conditional_edges("train", route_after_paid_step("evaluate"), ["evaluate", "report"])
     g.add_conditional_edges("evaluate", route_after_paid_step("analyze"), ["analyze", "report"])
     g.add_edge("analyze", "next_round")
-    g.add_conditional_edges("next_round", route_after_analyze, ["generate", "train", "report"])
+    g.add_conditional_edges("next_round", route_after_analyze)
     g.add_edge("report", END)
     return g
 
