@@ -317,3 +317,37 @@ def test_a_teacher_label_unlike_the_persons_nearest_examples_is_dropped():
     assert (
         decisions[0]["reason"] == "the person's examples most like this input are 'shipping', not 'account'"
     )
+
+
+def test_repairs_are_counted_as_they_come():
+    """The repair round asked the teacher for minutes with no progress shown (the CLI's bar stood at
+    'third answers: 9/9'): it reports `repairs` done / total like the other stages."""
+    from tools.llm.base import Provider
+    from tools.llm.types import RawResult
+
+    class Fixer(Provider):
+        name = "local"
+        batched = True
+
+        def __init__(self):
+            super().__init__("fixer")
+
+        def _generate_batch(self, batch):
+            return [RawResult(text="positive") for _ in batch]
+
+    spec = parse_spec_dict(
+        {
+            "spec": "sentiment",
+            "output": {"format": "label", "labels": ["positive", "negative"]},
+            "examples": [{"input": "e1", "output": "positive"}, {"input": "e2", "output": "negative"}],
+        }
+    )
+    rows = [make_row(f"text {i}", "furious", source="teacher") for i in range(3)]  # not a label
+    events: list[dict] = []
+    kept, decisions = critique_examples(
+        rows, spec, judge=None, teacher=Fixer(), consistency=False, on_progress=events.append
+    )
+    repairs = [(e["done"], e["total"]) for e in events if e.get("stage") == "repairs"]
+    assert repairs == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert [d["action"] for d in decisions] == ["repaired"] * 3
+    assert [r["messages"][-1]["content"] for r in kept] == ["positive"] * 3

@@ -162,7 +162,9 @@ def judge_rows(rows: list[dict], spec: TaskSpec, judge, max_tokens: int = JUDGE_
     return verdicts
 
 
-def _repair(rows: list[dict], critiques: list[str], spec: TaskSpec, teacher, max_tokens: int) -> list[str]:
+def _repair(
+    rows: list[dict], critiques: list[str], spec: TaskSpec, teacher, max_tokens: int, on_progress=None
+) -> list[str]:
     from prompts import load_prompt
 
     prompt = load_prompt("data_repair")
@@ -183,12 +185,23 @@ def _repair(rows: list[dict], critiques: list[str], spec: TaskSpec, teacher, max
         )
         for r, c in zip(rows, critiques, strict=True)
     ]
-    out = []
-    for comp in teacher.map(reqs):
-        out.append(
-            json.dumps(comp.parsed, ensure_ascii=False) if comp.parsed is not None else comp.text.strip()
-        )
-    return out
+    return _answers(teacher, reqs, "repairs", on_progress)
+
+
+def _answers(teacher, reqs: list[Request], stage: str, on_progress=None) -> list[str]:
+    """The teacher's answers (JSON re-serialised when parsed), counted as `{"stage", "done", "total"}`."""
+    progress = on_progress or (lambda ev: None)
+    done = [0]
+
+    def tick(_i, _c) -> None:
+        done[0] += 1
+        progress({"stage": stage, "done": done[0], "total": len(reqs)})
+
+    progress({"stage": stage, "done": 0, "total": len(reqs)})
+    return [
+        json.dumps(c.parsed, ensure_ascii=False) if c.parsed is not None else c.text.strip()
+        for c in teacher.map(reqs, on_result=tick)
+    ]
 
 
 def _with_answer(row: dict, answer: str) -> dict:
@@ -228,16 +241,7 @@ def self_consistency(
     variants = [shots[half:] + shots[:half], list(reversed(shots))]  # other order, other nearest examples
     schema = spec.output.json_schema if spec.output.format == "json" else None
 
-    progress = on_progress or (lambda ev: None)
-
     def ask(which: list[int], demos: list[dict], stage: str) -> list[str]:
-        done = [0]
-
-        def tick(_i, _c) -> None:
-            done[0] += 1
-            progress({"stage": stage, "done": done[0], "total": len(which)})
-
-        progress({"stage": stage, "done": 0, "total": len(which)})
         reqs = [
             Request(
                 answer_messages(spec, user_text(rows[i]), demos),
@@ -246,10 +250,7 @@ def self_consistency(
             )
             for i in which
         ]
-        return [
-            json.dumps(c.parsed, ensure_ascii=False) if c.parsed is not None else c.text.strip()
-            for c in teacher.map(reqs, on_result=tick)
-        ]
+        return _answers(teacher, reqs, stage, on_progress)
 
     second = dict(zip(idx, ask(idx, variants[0], "second answers"), strict=True))
     split_ = [i for i in idx if not score(spec, second[i], answer_text(rows[i])).correct]
@@ -332,7 +333,12 @@ def critique_examples(
     repaired: dict[int, dict] = {}
     if bad and teacher is not None:
         new_answers = _repair(
-            [rows[i] for i in bad], [verdicts[i]["reason"] for i in bad], spec, teacher, repair_max_tokens
+            [rows[i] for i in bad],
+            [verdicts[i]["reason"] for i in bad],
+            spec,
+            teacher,
+            repair_max_tokens,
+            on_progress,
         )
         cand = {i: _with_answer(rows[i], a) for i, a in zip(bad, new_answers, strict=True)}
         cand_ok = [
