@@ -8,6 +8,7 @@ from langgraph.types import interrupt
 
 from agent.artifacts import load_step, save_step
 from agent.context import AgentContext
+from agent.interrupts import DecisionAsk
 from agent.probe import apply_probe, probe_needed, probe_signature, run_probe
 from agent.rubric import APPROACHES, Answers
 from agent.rubric import decide as apply_rubric
@@ -53,20 +54,20 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         approach = spec.approach
     if not state.get("headless"):
         choice = interrupt(
-            {
-                "kind": "decision",
-                "decision": decision.to_dict(),
-                "choices": ["accept", CHANGE, *APPROACHES],
-                "estimates": estimates,  # every path's estimate: an override shows its own before it starts
+            DecisionAsk(
+                kind="decision",
+                decision=decision.to_dict(),
+                choices=["accept", CHANGE, *APPROACHES],
+                estimates=estimates,  # every path's estimate: an override shows its own before it starts
                 # a quick first try (fewer practice examples) for a path that trains a model, with its estimate
-                "quick": {
+                quick={
                     "n_examples": quick,
                     "full_n_examples": spec.n_examples,
                     "estimates": _estimates(ctx, spec, teacher, None, quick),
                 }
                 if quick
                 else None,
-            }
+            )
         )
         size = None
         if isinstance(choice, dict):  # {"choice": "accept" | an approach, "n_examples": N}

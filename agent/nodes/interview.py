@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agent.context import AgentContext
+from agent.interrupts import question as ask
 from agent.questions import OUTPUT_KEYS, QUESTIONS, applicable
 from agent.state import AgentState
 from tools.data.infer import guess_output_format, output_spec_for  # noqa: F401 - the interview's guesses
@@ -260,20 +261,19 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             error = None
             while True:
                 raw = interrupt(
-                    {
-                        "kind": "question",
-                        "key": q.key,
-                        "question": q.text,
-                        "input": q.kind,
-                        "choices": list(q.choices),
-                        "help": q.help,
-                        "optional": q.optional,
-                        "error": error,
-                        "default": _default(q.key, defaults, answers, task),
-                        "note": _note(q.key, defaults, answers, task),
-                        "choice_labels": list(q.choice_labels),
-                        "spec_so_far": {**task, "answers": answers},
-                    }
+                    ask(
+                        q.key,
+                        q.text,
+                        input=q.kind,
+                        choices=q.choices,
+                        help=q.help,
+                        optional=q.optional,
+                        error=error,
+                        default=_default(q.key, defaults, answers, task),
+                        note=_note(q.key, defaults, answers, task),
+                        choice_labels=list(q.choice_labels),
+                        spec_so_far={**task, "answers": answers},
+                    )
                 )
                 # a bad answer is asked again, never stored and never raised: an answer the checkpoint
                 # replays on resume (an old session's '$5') must not stop the session for good

@@ -13,6 +13,7 @@ from langgraph.types import interrupt
 
 from agent.artifacts import load_step
 from agent.context import AgentContext
+from agent.interrupts import question as ask
 from agent.state import AgentState
 from tools.evals.summary import plain_reason
 
@@ -109,18 +110,17 @@ def next_round(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     error = None
     while True:
         answer = interrupt(
-            {
-                "kind": "round",
-                "key": "next_round",
-                "question": question,
-                "input": "choice",
-                "choices": [ANOTHER, STOP],
-                "help": f"Round {state.get('iteration')} of at most {state.get('max_iterations')}: "
+            ask(
+                "next_round",
+                question,
+                kind="round",
+                input="choice",
+                choices=[ANOTHER, STOP],
+                help=f"Round {state.get('iteration')} of at most {state.get('max_iterations')}: "
                 "new practice examples aimed at what it got wrong, another training and another test.",
-                "optional": False,
-                "error": error,
-                "default": ANOTHER,
-            }
+                error=error,
+                default=ANOTHER,
+            )
         )
         go = read_round_answer(answer)
         if go is not None:

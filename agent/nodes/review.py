@@ -9,6 +9,7 @@ from langgraph.types import interrupt
 
 from agent.artifacts import work_dir
 from agent.context import AgentContext
+from agent.interrupts import ReviewAsk
 from agent.nodes.common import idempotent_step, iteration
 from agent.state import AgentState
 from tools.data.review import apply_decisions
@@ -24,13 +25,9 @@ def _reviewed(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         decisions, mode = [], "thresholds"
     else:
         # re-run from here on resume: everything above is a read, so it is safe to repeat
-        payload = {
-            "kind": "review",
-            "run_id": run.id,
-            "iteration": it,
-            "file": str(wd / "critiqued.jsonl"),
-            "n": len(rows),
-        }
+        payload = ReviewAsk(
+            kind="review", run_id=run.id, iteration=it, file=str(wd / "critiqued.jsonl"), n=len(rows)
+        )
         decisions, mode = interrupt(payload) or [], "person"
     if not isinstance(decisions, list):
         decisions = []  # an answer that is no list of decisions (an old CLI's Enter) decides nothing

@@ -593,11 +593,13 @@ def update_session_values(ws, run_id: str, updates: dict) -> None:
 
 
 def _ask(intr: dict):
+    from agent.interrupts import ASKS, kind_of
     from tools.errors import UserError
 
     if not sys.stdin.isatty():
         raise UserError("the session waits on a question and there is no terminal", fix="pass --answer TEXT")
-    if intr.get("kind") in ("question", "round"):
+    kind = kind_of(intr)
+    if kind in ASKS:
         labels = intr.get("choice_labels") or []
         _print_choices(common.console(), intr.get("choices") or [], labels)
         hint = f" ({'/'.join(intr['choices'])})" if intr.get("choices") and not labels else ""
@@ -621,13 +623,13 @@ def _ask(intr: dict):
             if problem is None:
                 return raw
             common.console().print(f"[red]{problem}[/red]", highlight=False)
-    if intr.get("kind") == "decision":
+    if kind == "decision":
         from agent.rubric import Decision, RuleRow
 
         d = intr["decision"]
         print_decision(Decision(**{**d, "rubric": [RuleRow(**r) for r in d["rubric"]]}))
         return typer.prompt("accept, 'change answers', or pick another approach", default="accept")
-    if intr.get("kind") == "review":
+    if kind == "review":
         common.console().print(
             f"{intr['n']} examples in {intr['file']}: review them in the TUI (`tunewise`), "
             "or press enter to accept the critique's choices"
