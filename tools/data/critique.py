@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from tools.data.checks import check_answer
@@ -162,11 +163,22 @@ def judge_rows(rows: list[dict], spec: TaskSpec, judge, max_tokens: int = JUDGE_
     return verdicts
 
 
+def answer_token_cap(answers: Sequence[str], max_tokens: int) -> int:
+    """Tokens enough for an answer as long as the longest of `answers` (≈3 characters a token, twice the
+    longest, some slack), at most `max_tokens`: a weak teacher rambles to the limit, and a label needs few."""
+    longest = max((len(a) for a in answers), default=0)
+    return min(max_tokens, 32 + 2 * (longest // 3))
+
+
 def _repair(
     rows: list[dict], critiques: list[str], spec: TaskSpec, teacher, max_tokens: int, on_progress=None
 ) -> list[str]:
     from prompts import load_prompt
 
+    # room for an answer like the person's (a label needs a few tokens; the answers being repaired may be
+    # rambles to the limit); without examples, like the answers being repaired
+    like = [e.output for e in spec.examples] or [answer_text(r) for r in rows]
+    max_tokens = answer_token_cap(like, max_tokens)
     prompt = load_prompt("data_repair")
     rules = output_rules(spec)
     schema = spec.output.json_schema if spec.output.format == "json" else None
@@ -235,8 +247,7 @@ def self_consistency(
     shots = [e.model_dump() for e in balanced_order(spec.examples, spec)]
     # an answer far longer than any first answer cannot agree with it: cap like the evaluation does
     # (≈3 characters a token, twice the longest, some slack) — a weak teacher rambles to the limit
-    longest = max((len(answer_text(rows[i])) for i in idx), default=0)
-    max_tokens = min(max_tokens, 32 + 2 * (longest // 3))
+    max_tokens = answer_token_cap([answer_text(rows[i]) for i in idx], max_tokens)
     half = max(1, len(shots) // 2)
     variants = [shots[half:] + shots[:half], list(reversed(shots))]  # other order, other nearest examples
     schema = spec.output.json_schema if spec.output.format == "json" else None
