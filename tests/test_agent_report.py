@@ -109,3 +109,8 @@ def test_the_report_says_what_data_the_model_was_trained_on(workspace):
     )
     assert "Checks dropped 93 of 150 answers (77 incorrect; 16 inconsistent); 68 examples were kept" in text
     assert "| size | medium | 50 | 13 (short) |" in text
+    save_step(run, 2, "generate", {"teacher": 120})
+    save_step(run, 2, "critique", {"kept": 90, "generated": 120, "judged": False, "relabelled": 61})
+    assert "90 examples were kept, 61 of them with the label of your most similar examples" in "\n".join(
+        data_lines(run, 2)
+    )

@@ -278,7 +278,7 @@ def test_self_consistency_keeps_the_majority_of_three_answers():
     assert teacher.asked == {"stable": 1, "flip": 2, "replace": 2, "chaos": 2}  # seeds are never re-asked
 
 
-def test_a_teacher_label_unlike_the_persons_nearest_examples_is_dropped():
+def test_a_teacher_label_unlike_the_persons_nearest_examples_takes_their_label():
     import pytest
 
     from tools.data.ontask import neighbour_labels
@@ -307,16 +307,24 @@ def test_a_teacher_label_unlike_the_persons_nearest_examples_is_dropped():
         "shipping",
         "billing",
     ]
+    vague = "Hello, I have a question."  # no label's examples are clearly nearest
     rows = [
-        make_row(late, "account", source="teacher"),  # the weak teacher's favourite label: dropped
+        make_row(late, "account", source="teacher"),  # the weak teacher's favourite label: relabelled
         make_row(refund, "billing", source="teacher"),  # agrees with the nearest examples: kept
         make_row(late, "account", source="augment"),  # the person's or exact data is not second-guessed
+        make_row(late, "furious", source="teacher"),  # not a label at all: relabelled too
+        make_row(vague, "frustrated", source="teacher"),  # not a label, and no clear neighbours: dropped
     ]
+    assert neighbour_labels([vague], examples, ["billing", "shipping", "account"]) == [None]
     kept, decisions = critique_examples(rows, spec, judge=None, teacher=None, consistency=False)
-    assert [d["action"] for d in decisions] == ["dropped", "kept", "kept"]
-    assert (
-        decisions[0]["reason"] == "the person's examples most like this input are 'shipping', not 'account'"
+    assert [d["action"] for d in decisions] == ["repaired", "kept", "kept", "repaired", "dropped"]
+    assert decisions[0]["before"]["reason"] == (
+        "the person's examples most like this input are 'shipping', not 'account'"
     )
+    assert decisions[0]["reason"].startswith("label 'shipping' from your examples most like this input")
+    relabelled = [r for r in kept if "label_from_examples" in r["metadata"]["flags"]]
+    assert [r["messages"][-1]["content"] for r in relabelled] == ["shipping", "shipping"]
+    assert all(r["metadata"]["repaired_from"] == "teacher" for r in relabelled)
 
 
 def test_repairs_are_counted_as_they_come():

@@ -59,6 +59,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             "dropped": sum(1 for d in decisions if d.get("stage") == "consistency"),
             "replaced": sum(1 for r in kept if "consistency_replaced" in r["metadata"]["flags"]),
         },
+        "relabelled": sum(1 for r in kept if "label_from_examples" in r["metadata"]["flags"]),
         "dropped_by": dict(Counter(d.get("category") or "?" for d in decisions if d["action"] == "dropped")),
         "coverage": coverage_table(kept, spec, planned_total=len(rows)),
     }
@@ -78,7 +79,12 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "log": [
             f"critique: kept {done['kept']} of {done['generated']} ({how}; "
             f"{cons.get('dropped', 0)} dropped and {cons.get('replaced', 0)} corrected by a second/third teacher answer; "
-            f"{done['general_share']:.0%} general examples mixed in)"
+            + (
+                f"{done['relabelled']} labels taken from your most similar examples; "
+                if done.get("relabelled")
+                else ""
+            )
+            + f"{done['general_share']:.0%} general examples mixed in)"
         ]
         + ([f"coverage: few examples of {', '.join(short)}"] if short else [])
     }

@@ -170,6 +170,11 @@ def data_lines(run, iteration: int | None) -> list[str]:
         f"- Checks dropped {sum(dropped.values())} of {crit.get('generated', '?')} answers"
         + (f" ({top(dropped, 4)})" if dropped else "")
         + f"; {crit.get('kept', '?')} examples were kept"
+        + (
+            f", {crit['relabelled']} of them with the label of your most similar examples instead of the teacher's"
+            if crit.get("relabelled")
+            else ""
+        )
         + ("" if crit.get("judged") else " (no judge graded them: programmatic checks and agreement only)")
         + "."
     )

@@ -94,6 +94,21 @@ def _neighbour_issue(near: str | None, row: dict, spec: TaskSpec, issues: list) 
     return [("incorrect", f"the person's examples most like this input are {near!r}, not {got!r}")]
 
 
+def _relabelled(row: dict, near: str | None, verdict: dict) -> tuple[dict, dict] | None:
+    """(the row with the label of the person's clearly nearest examples, its verdict), for a teacher's row
+    whose label failed; None when the examples do not clearly place the input or the row is trusted."""
+    if near is None or (row.get("metadata") or {}).get("source") in TRUSTED_SOURCES:
+        return None
+    was = answer_text(row).strip()
+    return _with_answer(row, near), {
+        "score": None,
+        "category": "relabelled",
+        "reason": f"label {near!r} from your examples most like this input (the teacher said {was[:40]!r})",
+        "stage": "neighbours",
+        "before": verdict,
+    }
+
+
 def planned_label(row: dict, spec: TaskSpec) -> str | None:
     """The label the input was generated for (from its focus), when the task has labels."""
     if spec.output.format != "label" or not spec.output.labels:
@@ -342,6 +357,14 @@ def critique_examples(
 
     bad = [i for i in range(len(rows)) if failing(verdicts[i]) and i not in unstable]
     repaired: dict[int, dict] = {}
+    # a label task: a failing teacher label (wrong, not a label, or no majority) whose input the person's
+    # examples clearly place takes their label, no teacher asked (the routing bench's 135M teacher said
+    # "account" for 107 of 120 messages and said it again when asked to repair)
+    for i in [*bad, *unstable]:
+        relabel = _relabelled(rows[i], near[i], verdicts[i])
+        if relabel is not None:
+            repaired[i], verdicts[i] = relabel
+    bad = [i for i in bad if i not in repaired]
     if bad and teacher is not None:
         new_answers = _repair(
             [rows[i] for i in bad],
@@ -369,6 +392,13 @@ def critique_examples(
             elif i not in second:
                 verdicts[i]["repair_failed"] = "; ".join(r for _, r in programmatic_issues(cand[i], spec))
 
+    return _outcomes(rows, verdicts, repaired, failing)
+
+
+def _outcomes(
+    rows: list[dict], verdicts: dict[int, dict], repaired: dict[int, dict], failing
+) -> tuple[list, list]:
+    """(kept rows with their critique in metadata, one decision per row): repaired, dropped or kept."""
     kept, decisions = [], []
     for i, row in enumerate(rows):
         v = verdicts[i]
@@ -381,7 +411,9 @@ def critique_examples(
                 score=v["score"],
                 critique=v["reason"],
                 category=v["category"],
-                flags=list(meta.get("flags") or []) + ["repaired"],
+                flags=list(meta.get("flags") or [])
+                + ["repaired"]
+                + (["label_from_examples"] if v["stage"] == "neighbours" else []),
                 repaired_from=meta.get("source"),
             )
             new["metadata"]["flags"] = [f for f in new["metadata"]["flags"] if f != "truncated"]
