@@ -431,7 +431,7 @@ async def test_agent_events_show_status_and_open_the_training_monitor(workspace)
     async with app.run_test(size=SIZE) as pilot:
         app.post_message(AgentEvent(RUN_ID, "status", {"message": "generate: 20 examples with the teacher"}))
         await pilot.pause()
-        assert app.sub_title == "generate: 20 examples with the teacher"
+        assert app.sub_title == "generate: 20 examples written by a bigger model"  # the screens' words
         app.post_message(AgentEvent(RUN_ID, "train", {"event": "log", "step": 3}))
         await wait_for(pilot, lambda: type(app.screen).__name__ == "TrainingScreen")
         await wait_for(pilot, lambda: app.screen.progress.step == 3)

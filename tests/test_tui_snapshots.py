@@ -83,6 +83,24 @@ def test_snapshot_review(snap_compare, ws):
     )
 
 
+def test_snapshot_review_cafe_orders(snap_compare, ws):
+    """A real review at 80×24: 32-character ids, orders and JSON answers; the input and the answer get the
+    room (the input showed 11 characters), an undecided row says why it deserves a look."""
+    from test_tui_newcomer_leftovers import _cafe_rows
+    from test_tui_review_guard import write_rows
+
+    from tui.screens.review import ReviewScreen
+
+    make_run(ws)
+    path = write_rows(ws, _cafe_rows(12))
+    assert snap_compare(
+        TunewiseApp(ws),
+        terminal_size=SIZE,
+        press=["r", "a"],
+        run_before=settle(lambda app: ReviewScreen(RUN_ID, {"kind": "review", "file": str(path)})),
+    )
+
+
 def test_snapshot_training(snap_compare, ws):
     from tui.screens.training import TrainingScreen
 

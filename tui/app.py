@@ -25,6 +25,7 @@ from textual.screen import ModalScreen, Screen
 from tui.commands import TunewiseCommands
 from tui.messages import AgentEvent, GraphFailed, GraphPaused, GraphUpdate
 from tui.themes import THEMES, TUNEWISE_DARK, other_theme
+from tui.widgets.header import plain_status
 from tui.widgets.progress.model import LONG_STEPS
 
 _START = time.perf_counter()
@@ -403,7 +404,7 @@ class TunewiseApp(App):
     @on(GraphUpdate)
     def _route_update(self, msg: GraphUpdate) -> None:
         if msg.log:
-            self.sub_title = msg.log[-1][:70]
+            self.sub_title = plain_status(msg.log[-1])[:70]
         self.step_progress(msg.run_id).apply("log", {"node": msg.node})
         for line in msg.log:
             self._forward("log", msg.run_id, {"line": line, "node": msg.node})
@@ -433,7 +434,7 @@ class TunewiseApp(App):
                 self.open(target, msg.run_id)
         # the header's subtitle is the one status line every screen shows while the agent works
         if msg.kind == "status" and msg.data.get("message"):
-            self.sub_title = str(msg.data["message"])[:70]
+            self.sub_title = plain_status(msg.data["message"])[:70]
         elif msg.kind in ("progress", "train") and prog.step is not None:
             self.sub_title = prog.headline()
         self._forward(msg.kind, msg.run_id, msg.data)

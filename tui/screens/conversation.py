@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, OptionList, Static
 from tui.widgets.chat import ChatMessage, SpecPanel
 from tui.widgets.chat.tick_list import TickList
 from tui.widgets.footer import FitFooter
-from tui.widgets.header import StatusHeader
+from tui.widgets.header import StatusHeader, clean_status
 
 ASKS = ("question", "round")  # interrupts the chat answers: interview questions, "another round?"
 
@@ -129,6 +129,7 @@ class ConversationScreen(Screen):
         self.sent: list[Any] = []  # answers sent, in order
         self._stream_msg: ChatMessage | None = None  # the model's answer being streamed, if any
         self._stream_head = self._stream_body = ""
+        self._just_sent: str | None = None  # the text answer just submitted (the input's other text is kept)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -173,15 +174,17 @@ class ConversationScreen(Screen):
         self.query_one("#agent-status", Static).update(text)
 
     def _set_mode(self, mode: str | None, optional: bool = False) -> None:
-        """Show the input that fits the question: text/number → Input, choice → OptionList, multi → SelectionList."""
-        self.query_one("#answer-row").display = mode in ("text", "number", "multi")
+        """Show the input that fits the question: text/number → Input, choice → OptionList, multi → SelectionList;
+        "wait" (the agent is thinking) leaves the text input alone on screen, to type the next answer ahead."""
+        self.query_one("#answer-row").display = mode in ("text", "number", "multi", "wait")
+        self.query_one("#send").display = mode != "wait"
         # under a "pick any" list the buttons take one line, not three: at 80×24 the three-line row pushed
         # the question itself off the screen (Enter sends too, and the question says so)
         row = self.query_one("#answer-row")
         row.set_class(mode == "multi", "-slim")
         for button in row.query(Button):
             button.compact = mode == "multi"
-        self.query_one("#answer-input").display = mode in ("text", "number")
+        self.query_one("#answer-input").display = mode in ("text", "number", "wait")
         self.query_one("#answer-choices").display = mode == "choice"
         self.query_one("#answer-multi").display = mode == "multi"
         self.query_one("#skip").display = optional and mode is not None
@@ -225,9 +228,14 @@ class ConversationScreen(Screen):
             sl.focus()
         else:
             inp = self.query_one("#answer-input", Input)
-            inp.value = (
-                "" if default is None else (", ".join(default) if isinstance(default, list) else str(default))
-            )
+            typed = inp.value.strip()
+            if not typed or typed == self._just_sent:
+                # text the person typed while the agent was thinking stays; only the answer just sent goes
+                inp.value = (
+                    ""
+                    if default is None
+                    else (", ".join(default) if isinstance(default, list) else str(default))
+                )
             inp.type = "text"
             inp.focus()
         self._status("")
@@ -244,7 +252,7 @@ class ConversationScreen(Screen):
         if kind == "progress":
             line = f"{data.get('step')}: {data.get('done')}/{data.get('total')}"
         if line:
-            self._status(line)
+            self._status(clean_status(line))  # the agent's line in the screens' words, never "None"
 
     def show_stream(self, data: dict) -> None:
         """Model text as it is generated (the probe's base model answering one of your examples)."""
@@ -291,6 +299,8 @@ class ConversationScreen(Screen):
         named = dict(zip(choices, labels, strict=True)) if len(labels) == len(choices) else {}
         shown = ", ".join(named.get(a, a) for a in answer) if isinstance(answer, list) else str(answer)
         self._say(shown or "_(skipped)_", "user")
+        typed = (self.pending.get("input") or "text") in ("text", "number") and not isinstance(answer, list)
+        self._just_sent = str(answer).strip() if typed else None
         problem = None
         if self.run_id is not None:
             from agent.nodes.interview import check_answer
@@ -302,7 +312,11 @@ class ConversationScreen(Screen):
             self.show_question({**self.pending, "error": problem, "default": answer})
             return
         self.sent.append(answer)
-        self._set_mode(None)
+        inp = self.query_one("#answer-input", Input)
+        if self._just_sent is not None and inp.value.strip() == self._just_sent:
+            inp.value = ""  # sent: the box is free for the next answer, which can be typed ahead
+        self._set_mode("wait")
+        inp.focus()
         self.query_one("#question-error", Static).update("")
         self.pending = None
         if self.run_id is None:

@@ -94,7 +94,7 @@ def expected_panel_text(ex: ExampleRow, flagged: bool) -> str:
     if ex.split == "forgetting" or not ex.reference:
         return (
             "[b]expected answer[/b]\n(none: a general question; the judge compares the tuned model's "
-            "answer with the base model's)"
+            "answer with the answer of the model you start from)"
         )
     if flagged:
         return (

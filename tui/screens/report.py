@@ -247,7 +247,8 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
         )
     else:
         lines.append(
-            "No trained adapter in this run: use the prompt with the base model, or your provider as before."
+            "No tuned model in this run: use the prompt with the model you start from, or your provider as "
+            "before."
         )
     next_step = (plain or {}).get("recommendation") or NEXT_STEPS.get(
         approach or "", "Read the report and decide."

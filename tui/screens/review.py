@@ -18,11 +18,15 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, ProgressBar, Static
 
 from tui.widgets.footer import FitFooter
-from tui.widgets.header import StatusHeader
+from tui.widgets.header import StatusHeader, plain_status
 from tui.widgets.review import FILTERS, ConfirmDialog, EditDialog, ReviewItem, ReviewModel, load_review_items
 
 ID_WIDTH = 8  # ids are 32-character hashes: the first 8 tell rows apart and leave room for the answer
 FIXED = {"id": ID_WIDTH, "score": 5, "status": 12}  # score "2 ⚑": ⚑ marks a flagged example
+# under WIDE columns (80×24) the input showed 11 characters: ids are cut to 5, and the score column goes (the
+# detail below shows it; an undecided row's status says "⚑ flagged" or "low score" instead of "—")
+WIDE = 100
+NARROW_FIXED = {"id": 5, "status": 12}
 
 
 def _short(text: str, n: int) -> str:
@@ -61,17 +65,19 @@ def flag_words(flag: str) -> str:
     return FLAG_WORDS.get(flag, str(flag).replace("_", " "))
 
 
-def short_id(item_id: str) -> str:
-    return item_id if len(item_id) <= ID_WIDTH else item_id[:ID_WIDTH]
+def short_id(item_id: str, width: int = ID_WIDTH) -> str:
+    return item_id if len(item_id) <= width else item_id[:width]
 
 
 def column_widths(width: int) -> dict[str, int]:
-    """Column widths for a terminal `width`: fixed narrow columns, the rest split 3:7 input:output (the
-    answer is what a review judges)."""
-    padding = 2 * (len(FIXED) + 2)  # one cell of padding each side of every column
-    free = max(20, width - sum(FIXED.values()) - padding - 2)  # 2: the vertical scrollbar
-    input_w = max(8, free * 3 // 10)
-    return {**FIXED, "input": input_w, "output": max(12, free - input_w)}
+    """Column widths for a terminal `width`: fixed narrow columns, the rest split between input and output,
+    3:7 from WIDE columns up (the answer is what a review judges), 2:3 below it, where the input needs its
+    room to be read at all (and the score column and the ids' last characters give it theirs)."""
+    fixed = FIXED if width >= WIDE else NARROW_FIXED
+    padding = 2 * (len(fixed) + 2)  # one cell of padding each side of every column
+    free = max(20, width - sum(fixed.values()) - padding - 2)  # 2: the vertical scrollbar
+    input_w = max(8, free * 3 // 10 if width >= WIDE else free * 2 // 5)
+    return {**fixed, "input": input_w, "output": max(12, free - input_w)}
 
 
 def latest_critiqued(run_path: Path) -> Path | None:
@@ -172,9 +178,10 @@ class ReviewScreen(Screen):
         w = self._widths or column_widths(self.app.size.width)
         table.clear()
         for it in self.shown:
+            score = ("—" if it.score is None else str(it.score)) + (" ⚑" if it.flagged else "")
             table.add_row(
-                short_id(it.id),
-                ("—" if it.score is None else str(it.score)) + (" ⚑" if it.flagged else ""),
+                short_id(it.id, w["id"]),
+                *([score] if "score" in w else []),
                 self.short_status(it.id),
                 _short(it.input, w["input"]),
                 _short(compact(it.output), w["output"]),
@@ -191,11 +198,19 @@ class ReviewScreen(Screen):
         self._update_progress()
         self._show_detail()
 
+    def shown_id(self, item_id: str) -> str:
+        """The id as the table shows it (the detail and messages name the row the same way)."""
+        return short_id(item_id, (self._widths or FIXED)["id"])
+
     def short_status(self, item_id: str) -> str:
-        """The status cell: the decision, and +N when it also applies to N similar examples."""
+        """The status cell: the decision, and +N when it also applies to N similar examples; undecided, in a
+        table without the score column, why the example deserves a look."""
         d = self.model.decisions.get(item_id)
         if d is None:
-            return "—"
+            it = self.model.by_id.get(item_id)
+            if it is None or "score" in (self._widths or FIXED):
+                return "—"
+            return "⚑ flagged" if it.flagged else ("low score" if it.low else "—")
         word = {"accept": "accepted", "edit": "edited", "reject": "rejected"}[d["action"]]
         return word + (f" +{len(self.model.similar(item_id))}" if d.get("propagate") else "")
 
@@ -210,7 +225,7 @@ class ReviewScreen(Screen):
         )
         advice = self.query_one("#review-advice", Static)
         text = m.advice()
-        advice.update(escape(text or ""))
+        advice.update(escape(plain_status(text)))  # "a stronger teacher" in the screens' words
         advice.display = text is not None
 
     def current(self) -> ReviewItem | None:
@@ -226,7 +241,7 @@ class ReviewScreen(Screen):
             text.update("Nothing here with this filter." if self.model.items else "")
             return
         text.update(
-            f"[b]{escape(short_id(it.id))}[/b] score {it.score if it.score is not None else '—'} · "
+            f"[b]{escape(self.shown_id(it.id))}[/b] score {it.score if it.score is not None else '—'} · "
             f"{escape(flag_words(it.category) if it.category else 'no category')} · "
             f"flags: {escape(', '.join(flag_words(f) for f in it.flags) or 'none')} · "
             f"{self.model.status(it.id)}\n[b]input[/b] {escape(it.input)}\n[b]output[/b] {escape(it.output)}\n"
@@ -280,7 +295,7 @@ class ReviewScreen(Screen):
         if d.get("propagate"):
             self.model.toggle_propagate(it.id)
             self.refresh_table(keep_id=it.id)
-            self.notify(f"{short_id(it.id)}: now applies to this example only.")
+            self.notify(f"{self.shown_id(it.id)}: now applies to this example only.")
             return
         others = self.model.similar(it.id)
         if not others:
