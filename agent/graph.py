@@ -34,6 +34,11 @@ def route_after_paid_step(next_node: str):
     return route
 
 
+def route_after_split(state: AgentState) -> Literal["train", "report"]:
+    """Too few examples held up to learn from: the report says why, nothing is trained."""
+    return "report" if state.get("stop_reason") else "train"
+
+
 def route_after_analyze(state: AgentState) -> Literal["generate", "report"]:
     if state.get("stop_reason"):
         return "report"
@@ -64,7 +69,7 @@ def build_graph(context_schema: type = AgentContext, wrap=None) -> StateGraph:
     g.add_conditional_edges("generate", route_after_paid_step("critique"), ["critique", "report"])
     g.add_conditional_edges("critique", route_after_paid_step("review"), ["review", "report"])
     g.add_edge("review", "split")
-    g.add_edge("split", "train")
+    g.add_conditional_edges("split", route_after_split)
     g.add_conditional_edges("train", route_after_paid_step("evaluate"), ["evaluate", "report"])
     g.add_conditional_edges("evaluate", route_after_paid_step("analyze"), ["analyze", "report"])
     g.add_edge("analyze", "next_round")

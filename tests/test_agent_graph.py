@@ -373,3 +373,45 @@ def test_sessions_in_postgres(workspace, postgres_url, monkeypatch):
     assert [r["id"] for r in rows] == [run.id] and rows[0]["pending"] == "question"
     # nothing went to SQLite
     assert not workspace.sessions_db.exists()
+
+
+def test_too_few_examples_stop_before_training_and_the_report_says_why_in_words(workspace):
+    """The routing bench once trained on 3 rows; with fewer than MIN_TRAIN_ROWS to learn from, the run stops
+    before training and the report (and its plain sentence) says why and what to do."""
+    from agent.artifacts import save_step, work_dir
+    from agent.graph import route_after_split
+    from agent.nodes.report import report
+    from agent.nodes.split import MIN_TRAIN_ROWS, split
+    from tools.data.schema import make_row
+    from tools.workspace import atomic_write_jsonl
+
+    spec = parse_spec_dict(MICRO_TASK)
+    run = create_run_for(workspace, spec)
+
+    class R:
+        context = AgentContext(workspace=workspace)
+
+    state = {"run_id": run.id, "task": spec.to_yaml_dict(), "iteration": 1, "approach": "fine-tune"}
+    rows = [
+        make_row(f"Person {i} lives in Town{i}.", json.dumps({"name": f"P{i}", "city": f"T{i}"}))
+        for i in range(6)
+    ]
+    atomic_write_jsonl(work_dir(run, 1) / "reviewed.jsonl", rows)
+    save_step(run, 1, "critique", {"kept": 6, "generated": 120, "judged": False})
+    update = split(state, R())
+    assert update["stop_reason"] == "too_few_examples" and route_after_split({**state, **update}) == "report"
+    assert f"at least {MIN_TRAIN_ROWS} are needed" in update["log"][-1]
+    done = report({**state, **update}, R())
+    text = (run.path / "report.md").read_text()
+    assert "Only " in text and "(6 of the 120 written for you passed the checks)" in text
+    assert "none was trained" in text and "too few examples held up after checking" in text
+    assert done["stop_reason"] == "too_few_examples"
+    # enough rows: the run goes on to training
+    run2 = create_run_for(workspace, spec)
+    more = [
+        make_row(f"Person {i} lives in Town{i}.", json.dumps({"name": f"P{i}", "city": f"T{i}"}))
+        for i in range(60)
+    ]
+    atomic_write_jsonl(work_dir(run2, 1) / "reviewed.jsonl", more)
+    update2 = split({**state, "run_id": run2.id}, R())
+    assert "stop_reason" not in update2 and route_after_split({**state, **update2}) == "train"

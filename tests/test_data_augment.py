@@ -161,3 +161,36 @@ def test_a_task_with_its_own_test_file_is_tested_on_it(tmp_path):
     task.write_text(yaml.safe_dump({"spec": "x", "test": "mine.jsonl"}))
     with pytest.raises(UserError, match="mine.jsonl:1"):
         _first_splits(made, load_spec(task), None)
+
+
+def test_the_persons_shown_examples_are_trained_on_and_never_tested_on():
+    """The few-shot prompt's examples go into train (the routing bench trained on 3 teacher rows while the
+    person's 6 shown examples sat unused); a held-out row repeating one of them moves to train with it;
+    the golden ones stay out of training."""
+    from agent.nodes.split import _first_splits, golden_rows, seed_train_rows
+    from tools.data.schema import make_row, user_text
+
+    labels = ["billing", "shipping"]
+    seeds = [f"refund my double charge number {i}" for i in range(5)] + [
+        f"my parcel {i} never arrived at the door" for i in range(5)
+    ]
+    spec = parse_spec_dict(
+        {
+            "spec": "route",
+            "output": {"format": "label", "labels": labels},
+            "examples": [{"input": t, "output": labels[i // 5]} for i, t in enumerate(seeds)],
+        }
+    )
+    shown = [user_text(r) for r in seed_train_rows(spec)]
+    gold = [user_text(r) for r in golden_rows(spec)]
+    assert len(shown) == 6 and len(gold) == 4 and not set(shown) & set(gold)
+    made = [make_row(f"teacher message about topic {i} and more words {i * 7}", labels[i % 2]) for i in range(40)]
+    made.append(make_row(shown[0] + "!", "billing"))  # nearly repeats a shown example
+    splits, reason = _first_splits(made, spec, "label")
+    train = [user_text(r) for r in splits["train"]]
+    assert set(shown) <= set(train) and not set(gold) & set(train)
+    held = [user_text(r) for s in ("val", "test", "regression") for r in splits[s]]
+    assert shown[0] + "!" in train and shown[0] + "!" not in held
+    assert not set(shown) & set(held)
+    assert "your examples shown in the prompt are in train" in reason
+    assert sum(len(splits[s]) for s in ("train", "val", "test")) == len(made) + len(shown)

@@ -22,6 +22,7 @@ STOP_REASONS = {
     "budget": "the budget would have been exceeded by the next paid call",
     "no_failures_to_target": "no failures left to target with more data",
     "stopped_by_you": "you stopped before another round",
+    "too_few_examples": "too few examples held up after checking to train a model on",
     "approach:few-shot": "the decision was a prompt with some of your examples in it: nothing to train",
     "approach:prompt": "the decision was a better prompt: nothing to train",
     "approach:rag": "the decision was retrieval over your documents: nothing to train",
@@ -51,6 +52,28 @@ def prompt_plain(result: dict | None) -> dict | None:
         "and run again — with that many, a fine-tuned model can do better."
     )
     return {"sentence": sentence, "recommendation": rec, "status": "none", "kind": "prompt"}
+
+
+def too_few_plain(run, state: AgentState) -> dict | None:
+    """The plain sentence and advice when too few examples held up to train on (shape of plain_summary)."""
+    from agent.artifacts import load_step
+
+    it = state.get("iteration") or 1
+    crit, split = load_step(run, it, "critique") or {}, load_step(run, it, "split") or {}
+    n_train = (split.get("counts") or {}).get("train")
+    if n_train is None:
+        return None
+    made = crit.get("generated")
+    sentence = (
+        f"Only {n_train} examples held up to learn from"
+        + (f" ({crit.get('kept', 0)} of the {made} written for you passed the checks)" if made else "")
+        + ": too few to train a model that does better than your prompt, so none was trained."
+    )
+    rec = (
+        "Keep using your prompt for now. To fine-tune, let a stronger model write the examples (set `teacher` "
+        "in the task to a bigger model) or write about 50 more examples yourself, then run again."
+    )
+    return {"sentence": sentence, "recommendation": rec, "status": "none", "kind": "data"}
 
 
 def summarize(run, state: AgentState) -> dict:
@@ -210,6 +233,8 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         from agent.artifacts import load_step
 
         plain = prompt_plain(load_step(run, 0, "prompt")) or {}
+    if not plain and reason == "too_few_examples":
+        plain = too_few_plain(run, state) or {}
     lines = [f"# tunewise run {run.id}", "", f"**Task:** {state['task']['spec']}", ""]
     if plain:
         lines += [f"**{plain['sentence']}**", "", f"**What to do:** {plain['recommendation']}", ""]

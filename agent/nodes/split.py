@@ -15,6 +15,9 @@ from tools.workspace import read_jsonl
 MIN_TEST_ROWS = 60  # below this a 95% CI is too wide to tell a 10% gain from noise
 MAX_TEST_SHARE = 0.3
 MIN_GOLDEN = 3
+# fewer examples than this teach a LoRA run noise (the routing bench once trained on 3 rows and was then
+# compared with the prompt it was meant to beat): stop before training and say why in plain words
+MIN_TRAIN_ROWS = 20
 
 
 def test_ratios(n: int) -> tuple[float, float, float]:
@@ -27,13 +30,51 @@ def test_ratios(n: int) -> tuple[float, float, float]:
 def golden_rows(spec) -> list[dict]:
     """The person's own examples that no prompt shows (beyond the few-shot baseline's PROMPT_SHOTS), as a
     golden test: references a person wrote, scored for every system and quoted first. Pure."""
-    from tools.data.coverage import balanced_order
     from tools.data.schema import make_row
 
-    held = balanced_order(spec.examples, spec)[PROMPT_SHOTS:]
-    if len(held) < MIN_GOLDEN:
-        return []
+    held = _person_examples(spec)[1]
     return [make_row(e.input, e.output, system=spec.effective_system_prompt, source="golden") for e in held]
+
+
+def seed_train_rows(spec) -> list[dict]:
+    """The person's examples that are not held out as the golden test: the few-shot prompt shows them, and
+    the tuned model learns from them too (the most trusted answers there are). Pure."""
+    from tools.data.schema import make_row
+
+    shown = _person_examples(spec)[0]
+    return [make_row(e.input, e.output, system=spec.effective_system_prompt, source="seed") for e in shown]
+
+
+def _person_examples(spec) -> tuple[list, list]:
+    """(shown and trained on, held out as the golden test): the golden test needs MIN_GOLDEN examples
+    beyond the PROMPT_SHOTS a prompt shows, else every example is shown."""
+    from tools.data.coverage import balanced_order
+
+    ordered = balanced_order(spec.examples, spec)
+    held = ordered[PROMPT_SHOTS:]
+    return (ordered, []) if len(held) < MIN_GOLDEN else (ordered[:PROMPT_SHOTS], held)
+
+
+def with_seeds_in_train(splits: dict, seeds: list[dict]) -> int:
+    """Add the person's shown examples to train; a held-out row that repeats or nearly repeats one moves to
+    train with it (it would test the model on an answer it was shown). Returns how many rows moved."""
+    from tools.data.schema import user_text
+    from tools.data.similarity import near_duplicate_groups
+
+    if not seeds:
+        return 0
+    held = [(name, r) for name in ("val", "test", "regression") for r in splits.get(name, [])]
+    texts = [user_text(r) for r in seeds] + [user_text(r) for _, r in held]
+    groups = near_duplicate_groups(texts)
+    seed_groups = set(groups[: len(seeds)])
+    near = {id(r): r for (_, r), g in zip(held, groups[len(seeds) :], strict=True) if g in seed_groups}
+    for name in ("val", "test", "regression"):
+        splits[name] = [r for r in splits.get(name, []) if id(r) not in near]
+    train = splits.get("train", [])
+    in_train = {user_text(r).strip().lower() for r in train}
+    fresh = [r for r in seeds if user_text(r).strip().lower() not in in_train]
+    splits["train"] = fresh + list(near.values()) + train
+    return len(near)
 
 
 def drop_flagged_references(run, splits: dict) -> int:
@@ -69,6 +110,10 @@ def _first_splits(rows: list[dict], spec, label_key: str | None) -> tuple[dict, 
             rows, ratios=test_ratios(len(rows)), seed=0, label_key=label_key, regression_n=regression_n
         )
     splits["golden"] = golden_rows(spec)
+    moved = with_seeds_in_train(splits, seed_train_rows(spec))
+    reason += "; your examples shown in the prompt are in train" + (
+        f" ({moved} held-out rows that repeated one moved with them)" if moved else ""
+    )
     return splits, reason
 
 
@@ -95,7 +140,7 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     run, spec, it = runtime.context.run(state["run_id"]), spec_of(state), iteration(state)
     rows = list(read_jsonl(work_dir(run, it) / "reviewed.jsonl"))
     base = state.get("data_version")
-    if not base and len(rows) < 3:
+    if not base and len(rows) + len(seed_train_rows(spec)) < 3:
         from tools.errors import UserError
 
         raise UserError(
@@ -125,10 +170,21 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
 
 def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     done = _split(state, runtime)
-    return {
+    out = {
         "data_version": done["data_version"],
         "log": [
             f"split: data {done['data_version']} — "
             + ", ".join(f"{k} {v}" for k, v in done["counts"].items())
         ],
     }
+    n_train = done["counts"].get("train", 0)
+    if not state.get("data_version") and n_train < MIN_TRAIN_ROWS and not runtime.context.quick:
+        out["stop_reason"] = TOO_FEW
+        out["log"].append(
+            f"split: only {n_train} examples to learn from (at least {MIN_TRAIN_ROWS} are needed): "
+            "no model is trained"
+        )
+    return out
+
+
+TOO_FEW = "too_few_examples"

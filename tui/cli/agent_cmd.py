@@ -697,8 +697,17 @@ def _finish(con, ws, run_id: str, result: dict) -> tuple[dict, int]:
         )
     else:
         con.print("Verdict: none (no evaluation of a tuned model in this run)")
+    from agent.nodes.report import stop_text
+    from tools.workspace import read_json
+
+    done = run.path / "summary.json"
+    plain = ((read_json(done) if done.exists() else None) or {}).get("plain") or {}
+    if plain.get("sentence") and not summary:  # with an evaluation the table and verdict say it
+        con.print(f"[bold]{plain['sentence']}[/bold]\n{plain.get('recommendation', '')}", highlight=False)
     con.print(
-        f"Stopped: {values.get('stop_reason')}. Report: {arts.get('report') or arts.get('prompt') or run.path}"
+        f"Stopped because {stop_text(values.get('stop_reason'), summary)}. "
+        f"Report: {arts.get('report') or arts.get('prompt') or run.path}",
+        highlight=False,
     )
     if arts.get("export"):
         con.print(f"Export: {arts['export']}")
