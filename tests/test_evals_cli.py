@@ -99,3 +99,62 @@ def test_eval_with_a_brought_test_file_runs_besides_the_own_split(workspace, mon
     ]
     assert sources[0].endswith("data/v1/test.jsonl") and sources[1] == str(mine)
     assert f"test set: {mine}" in res.output
+
+
+def test_eval_on_the_answers_people_corrected_in_a_serve_log(workspace, monkeypatch, embedded, tmp_path):
+    """`--test DIR` with a `serve --log` folder: the logged requests whose answers were corrected are the
+    test set, the corrections its references (issue 16, item 5); a log without corrections is one line."""
+    import json
+
+    from tools.llm.servelog import ServeLog
+    from tui.cli.main import app
+
+    monkeypatch.setenv("TUNEWISE_DTYPE", "float32")
+    run = _run(workspace)
+    log = ServeLog(tmp_path / "log")
+    for i, (text, served) in enumerate(
+        [("The battery died after a week.", "positive"), ("Best purchase this year!", "positive")]
+    ):
+        msgs = [{"role": "system", "content": SPEC["system_prompt"]}, {"role": "user", "content": text}]
+        log.append(
+            {
+                "type": "request",
+                "request_id": f"r{i}",
+                "ts": i,
+                "status": 200,
+                "messages": msgs,
+                "response": served,
+            }
+        )
+    log.append(
+        {"type": "request", "request_id": "r9", "ts": 9, "status": 200, "messages": msgs, "response": "x"}
+    )
+    runner = CliRunner(env={"COLUMNS": "200"})
+    args = [
+        "eval",
+        "run",
+        "clirun",
+        "--systems",
+        "base",
+        "--no-judge",
+        "--max-tokens",
+        "4",
+        "--test",
+        str(tmp_path / "log"),
+    ]
+    res = runner.invoke(app, args)
+    from tools.errors import UserError
+
+    assert isinstance(res.exception, UserError)  # the CLI prints it as one line, exit 2 (run_cli)
+    assert "no corrected answers in this serve log (3 requests)" in str(res.exception)
+    assert not (run.path / "eval").exists()  # nothing was evaluated
+    log.feedback("r0", 1, "negative")  # a person corrected the first answer
+    log.feedback("r1", 5, None)  # a rating alone is no reference
+    res = runner.invoke(app, args)
+    assert res.exit_code in (0, 3), res.output
+    report = json.loads((run.path / "eval" / "v2" / "report.json").read_text())
+    source = Path(report["test_source"])
+    assert source.parent == run.path / "tests" and source.name.startswith("serve-corrections-1-")
+    rows = [json.loads(x) for x in source.read_text().splitlines()]
+    assert [r["messages"][-1] for r in rows] == [{"role": "assistant", "content": "negative"}]
+    assert rows[0]["messages"][1]["content"] == "The battery died after a week."

@@ -144,6 +144,39 @@ def _full_table(con, report: dict) -> None:
         )
 
 
+def serve_log_rows(directory: Path) -> list[dict] | None:
+    """The corrected answers of a `tunewise serve --log` folder as test rows (the messages served, then the
+    correction as the reference); None when the folder is no serve log. A log without corrections is a
+    clear error: there is nothing to test against."""
+    from tools.data.from_serve import select
+    from tools.errors import UserError
+    from tools.llm.servelog import log_files
+
+    if not log_files(directory):
+        return None
+    found = select(directory, max_rating=5)
+    if not found["rows"]:
+        raise UserError(
+            f"no corrected answers in this serve log ({found['counts']['requests']} requests)",
+            where=str(directory),
+            fix="post corrections first: POST /v1/feedback {request_id, correction}",
+        )
+    return found["rows"]
+
+
+def write_serve_test(run, directory: Path, rows: list[dict]) -> Path:
+    """The corrected rows as the run's test file `tests/serve-corrections-<n rows>-<hash>.jsonl` (the same
+    log gives the same file); checked like any test file you bring."""
+    from tools.data.schema import stable_hash
+    from tools.workspace import atomic_write_jsonl
+
+    key = stable_hash(str(directory.resolve()), *(r["metadata"]["request_id"] for r in rows), size=4)
+    path = run.path / "tests" / f"serve-corrections-{len(rows)}-{key}.jsonl"
+    atomic_write_jsonl(path, [{"messages": r["messages"], "metadata": r["metadata"]} for r in rows])
+    check_test_file(path)
+    return path
+
+
 def check_test_file(path: Path) -> int:
     """A test file you bring, checked completely before anything is created: readable chat JSONL, every
     row with a user turn and a final assistant turn (the reference). Returns the number of rows."""
@@ -218,7 +251,10 @@ def run_cmd(
     ),
     data: str = typer.Option(None, "--data", help="data version (default: latest)"),
     test: Path = typer.Option(
-        None, "--test", help="chat JSONL test file you bring (last assistant turn = reference)"
+        None,
+        "--test",
+        help="chat JSONL test file you bring (last assistant turn = reference), or a `serve --log` folder: "
+        "the logged requests whose answers people corrected, with the corrections as references",
     ),
     no_judge: bool = typer.Option(False, "--no-judge", help="skip the LLM judge (metrics only)"),
     candidate: str = typer.Option(None, "--candidate", help="system to judge against the baselines"),
@@ -242,10 +278,13 @@ def run_cmd(
     from tools.workspace import read_jsonl
     from tui.cli.progress import Progress
 
-    if test is not None:
+    corrected = serve_log_rows(test) if test is not None and test.is_dir() else None
+    if test is not None and corrected is None:
         check_test_file(test)  # before anything is created: a bad file leaves no eval version behind
     common.quiet_libraries()
     run, spec = _run_and_spec(run_id)
+    if corrected is not None:
+        test = write_serve_test(run, test, corrected)
     names = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
     data_dir = run.version_dir("data", data) if (data or run.latest_version("data")) else None
     train_rows = (
