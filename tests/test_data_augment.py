@@ -184,7 +184,9 @@ def test_the_persons_shown_examples_are_trained_on_and_never_tested_on():
     shown = [user_text(r) for r in seed_train_rows(spec)]
     gold = [user_text(r) for r in golden_rows(spec)]
     assert len(shown) == 6 and len(gold) == 4 and not set(shown) & set(gold)
-    made = [make_row(f"teacher message about topic {i} and more words {i * 7}", labels[i % 2]) for i in range(40)]
+    made = [
+        make_row(f"teacher message about topic {i} and more words {i * 7}", labels[i % 2]) for i in range(40)
+    ]
     made.append(make_row(shown[0] + "!", "billing"))  # nearly repeats a shown example
     splits, reason = _first_splits(made, spec, "label")
     train = [user_text(r) for r in splits["train"]]

@@ -53,6 +53,9 @@ async def test_review_submission_resumes_the_graph_into_a_new_data_version(works
         raise RuntimeError("test stops before training")
 
     monkeypatch.setattr(distill, "train", stop_before_training)
+    import agent.nodes.split as split_node
+
+    monkeypatch.setattr(split_node, "MIN_TRAIN_ROWS", 1)  # 17 rows: this test is about the review
     run_id = _session_at_review(workspace)
     run = workspace.run(run_id)
 
@@ -102,6 +105,9 @@ def test_graph_review_applies_propagated_edits_and_rejections(workspace, monkeyp
         raise RuntimeError("test stops before training")
 
     monkeypatch.setattr(distill, "train", stop_before_training)
+    import agent.nodes.split as split_node
+
+    monkeypatch.setattr(split_node, "MIN_TRAIN_ROWS", 1)  # 17 rows: this test is about the review
     run_id = _session_at_review(workspace)
     run = workspace.run(run_id)
     # write_critiqued: ex-05/10/15/20 are category "format", ex-07/14 flagged "too_short", the rest "ok"
