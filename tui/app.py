@@ -364,19 +364,14 @@ class TunewiseApp(App):
     # ------------------------------------------------------------------ routing
     @on(GraphPaused)
     def _route_paused(self, msg: GraphPaused) -> None:
+        from agent.interrupts import screen_for
         from tui import screens
 
         self.run_values[msg.run_id] = msg.values
         self.sub_title = self.SUB_TITLE
         if msg.interrupt is not None:
             self.pending[msg.run_id] = msg.interrupt
-        kind = msg.interrupt.get("kind") if isinstance(msg.interrupt, dict) else None
-        target = {
-            "question": "conversation",
-            "round": "evaluation",  # asked under the result it is about (the screen the person reads)
-            "decision": "decision",
-            "review": "review",
-        }.get(kind or "")
+        target = screen_for(msg.interrupt)  # agent/interrupts.py: "round" is asked on the evaluation screen
         if msg.finished:
             target = "report"
         if target is None:

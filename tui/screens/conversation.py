@@ -13,30 +13,25 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Input, OptionList, Static
 
+from agent.interrupts import (  # the interrupts the chat answers: interview questions, "another round?"
+    ASKS,
+    kind_of,
+)
 from tui.widgets.chat import ChatMessage, SpecPanel
 from tui.widgets.chat.tick_list import TickList
 from tui.widgets.footer import FitFooter
 from tui.widgets.header import StatusHeader, clean_status
 
-ASKS = ("question", "round")  # interrupts the chat answers: interview questions, "another round?"
-
 
 def first_question() -> dict:
     """The spec question, asked before a run exists (the run is named after the answer)."""
+    from agent.interrupts import question
     from agent.questions import QUESTIONS
 
     q = QUESTIONS[0]
-    return {
-        "kind": "question",
-        "key": q.key,
-        "question": q.text,
-        "input": q.kind,
-        "choices": list(q.choices),
-        "help": q.help,
-        "optional": q.optional,
-        "error": None,
-        "spec_so_far": {},
-    }
+    return question(
+        q.key, q.text, input=q.kind, choices=q.choices, help=q.help, optional=q.optional, spec_so_far={}
+    )
 
 
 def wrapped(text: str, width: int) -> str:
@@ -241,7 +236,7 @@ class ConversationScreen(Screen):
         self._status("")
 
     def on_graph_paused(self, msg) -> None:
-        if isinstance(msg.interrupt, dict) and msg.interrupt.get("kind") in ASKS:
+        if kind_of(msg.interrupt) in ASKS:
             self.show_question(msg.interrupt)
 
     def on_agent_event(self, kind: str, data: dict) -> None:
