@@ -12,6 +12,7 @@ from agent.nodes.decide import decide
 from agent.nodes.interview import interview
 from agent.nodes.next_round import next_round
 from agent.nodes.report import report
+from agent.nodes.split import TOO_FEW
 from agent.state import AgentState
 
 
@@ -36,7 +37,7 @@ def route_after_paid_step(next_node: str):
 
 def route_after_split(state: AgentState) -> Literal["train", "report"]:
     """Too few examples held up to learn from: the report says why, nothing is trained."""
-    return "report" if state.get("stop_reason") else "train"
+    return "report" if state.get("stop_reason") == TOO_FEW else "train"
 
 
 def route_after_analyze(state: AgentState) -> Literal["generate", "report"]:

@@ -363,9 +363,10 @@ def managed_config(
 ) -> tuple[TrainConfig, Path]:
     """The training config a managed job would be sent (checked), and the data version's folder."""
     from tools.train.config import DatasetStats, apply_overrides, auto_config
-    from tools.train.runner import _as_run, check_dataset
+    from tools.train.runner import check_dataset
+    from tools.workspace import as_run
 
-    run = _as_run(run, workspace)
+    run = as_run(run, workspace)
     data_dir = run.version_dir("data", data_version)
     check_dataset(data_dir)
     n_train = sum(1 for _ in read_jsonl(data_dir / "train.jsonl"))
@@ -388,9 +389,9 @@ def start_managed(
     workspace: Workspace | None = None,
 ) -> Path:
     """Upload the data version, create the job, record it in `train/vN/`; returns that directory."""
-    from tools.train.runner import _as_run
+    from tools.workspace import as_run
 
-    run = _as_run(run, workspace)
+    run = as_run(run, workspace)
     if backend == "openai" and (today or _dt.date.today()) >= OPENAI_SUNSET:
         raise UserError(
             OPENAI_REFUSED.replace("refused to start", "no longer accepts"), fix=OPENAI_REFUSED_FIX
