@@ -50,6 +50,24 @@ def test_generation_events_without_total_fall_back_to_the_planned_count():
     assert p.counts_line(now=5.0).startswith("2/10 examples")
 
 
+def test_the_answer_rate_counts_from_the_last_input_not_from_the_first_answer():
+    """Answers come a batch at a time: eight at once, 60 s after the last input, are 8 per minute, not the
+    78 answers/s the walk's screen showed ('finishing…' at 8 of 50)."""
+    from tui.widgets.progress import StepProgress
+
+    p = StepProgress()
+    p.apply("status", {"message": "generate: 50 examples with the teacher (iteration 2)"}, now=0.0)
+    p.apply("progress", {"step": "generate", "event": "input", "slot": "g:0:0", "accepted": True}, now=30.0)
+    for i in range(8):
+        p.apply(
+            "progress",
+            {"step": "generate", "event": "answer", "key": f"k{i}", "done": i + 1, "total": 50},
+            now=90.0 + i * 0.01,
+        )
+    assert abs(p.rate() - 8 / 60.07) < 0.01
+    assert "about 5m" in p.counts_line(now=90.1) and "finishing" not in p.counts_line(now=90.1)
+
+
 def test_a_resumed_generation_counts_its_journal_and_measures_only_new_items(tmp_path):
     from tui.widgets.progress import StepProgress, journal_counts, journal_samples
 

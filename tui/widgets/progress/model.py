@@ -202,7 +202,9 @@ class StepProgress:
                 self.rejected += 1
         elif kind == "answer":
             if self.phase != "answers":
-                self._phase("answers", now)
+                # the answers began being written when the last input came, not at the first answer: a
+                # batch of answers arrives at once (a rate from that burst read 78 answers/s)
+                self._phase("answers", self.last_event_at if self.last_event_at is not None else now)
             self.counted = int(ev["done"]) if ev.get("done") is not None else self.counted + 1
             self.phase_items += 1
             if ev.get("text"):
