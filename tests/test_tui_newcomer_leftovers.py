@@ -92,18 +92,9 @@ def test_the_evaluation_and_the_report_say_the_model_you_start_from_and_the_tune
 
 # ---------------------------------------------------------------- 2. typing ahead in the interview
 def _text_question(key: str, text: str, default: str | None = None) -> dict:
-    return {
-        "kind": "question",
-        "key": key,
-        "question": text,
-        "input": "text",
-        "choices": [],
-        "help": "",
-        "optional": False,
-        "error": None,
-        "spec_so_far": {},
-        "default": default,
-    }
+    from agent.interrupts import question
+
+    return question(key, text, input="text", default=default, spec_so_far={})
 
 
 async def test_an_answer_typed_while_the_agent_thinks_survives_the_next_question(workspace):
