@@ -452,3 +452,17 @@ def test_a_round_stops_asking_for_inputs_once_enough_are_kept(tmp_path):
     asked = [b for b in server.requests if b["messages"][-1]["content"].startswith("Write one new input")]
     assert len(rows) == 8
     assert len(asked) == 8 < int(8 * OVERSAMPLE)
+
+
+def test_answers_get_room_for_an_answer_like_the_persons_not_the_whole_limit():
+    from agent.nodes.generate import answer_tokens
+
+    spec = parse_spec_dict(
+        {
+            "spec": "orders",
+            "examples": [{"input": "a latte", "output": '{"item": "latte", "size": "medium"}'}],
+        }
+    )
+    assert answer_tokens(spec, 256) == 32 + 2 * (35 // 3) < 256  # 35 characters → 54 tokens
+    assert answer_tokens(spec, 40) == 40  # never above the limit (the quick run's 64, a caller's cap)
+    assert answer_tokens(parse_spec_dict({"spec": "no examples"}), 256) == 256

@@ -44,7 +44,7 @@ def _generated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         targeted=targeted,
         existing_inputs=existing,
         on_progress=lambda ev: ctx.emit("progress", step="generate", **ev),
-        answer_max_tokens=64 if ctx.quick else 256,
+        answer_max_tokens=answer_tokens(spec, 64 if ctx.quick else 256),
     )
     if rows.stopped == "budget":
         from tools.errors import BudgetExceeded
@@ -85,6 +85,16 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             + ")"
         ]
     }
+
+
+def answer_tokens(spec, limit: int) -> int:
+    """Room for an answer like the person's (twice the longest, some slack), at most `limit`: the embedded
+    teacher rambles to whatever limit it is given, and 256 tokens for a 60-character JSON answer made the
+    orders bench's answers take minutes per batch."""
+    from tools.data.critique import answer_token_cap
+
+    outputs = [e.output for e in spec.examples]
+    return answer_token_cap(outputs, limit) if outputs else limit
 
 
 def augment_for(spec, rows, n: int, *, quick: bool = False, existing=()) -> list[dict]:
