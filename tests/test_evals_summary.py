@@ -164,6 +164,26 @@ def test_collapsed_answers_say_it_learned_a_shortcut():
     assert s["kind"] == "more_data" and "bigger model" in s["recommendation"]
 
 
+def test_answers_mostly_in_the_wrong_shape_lead_with_the_format_and_say_what_to_use_for_now():
+    """The walk's tuned model answered in free text (0% right format): the screen said it gave 'the same label
+    for every example, so it learned a shortcut' and never said what to use instead."""
+    from tools.evals.distribution import collapsed_fields
+
+    free_text = {"label": {"∅": 9}}  # no answer was one of the labels
+    assert collapsed_fields(free_text, {"label": {"booking": 3, "complaint": 3, "quote": 3}}) == []
+    rep = _report(
+        status="fail",
+        cand=0.0,
+        base=0.22,
+        checks={"improvement": False, "beats_trivial": False, "format_rate": False, "varied_answers": True},
+    )
+    rep["systems"]["tuned-v1"]["format_rate"] = 0.0
+    s = plain_summary(rep, _rows(0, 2))
+    assert s["sentence"].endswith("It is not ready: only 0% of its answers have the right format.")
+    assert "shortcut" not in s["sentence"]
+    assert s["recommendation"].endswith("Until then, keep using your prompt with 6 examples.")
+
+
 def test_word_overlap_metrics_are_a_percentage_and_no_candidate_says_train():
     rep = _report(status="fail", cand=0.62, base=0.55, checks={"improvement": False}, metric="token_f1")
     s = plain_summary(rep, _rows(0, 0, metric="token_f1"))

@@ -92,6 +92,8 @@ def collapsed_fields(pred: dict[str, dict[str, int]], ref: dict[str, dict[str, i
         if n < 5 or not rn or len(rc) < 2:
             continue
         value, top = next(iter(counts.items()))
+        if value == "∅":
+            continue  # mostly no valid value at all: a format problem, not one answer learned as a shortcut
         if top / n >= COLLAPSE_SHARE and max(rc.values()) / rn <= VARIED_SHARE:
             found.append({"field": f, "value": value, "count": top, "n": n, "reference_values": len(rc)})
     return found

@@ -349,8 +349,17 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
         return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_test_rows"}
 
     # fail: the first problem a person should hear about, and the advice that follows from it
+    use_now = _use_now(report, cand)
+    if use_now:
+        data_advice += f" Until then, keep using {use_now}."
     if collapsed and checks.get("varied_answers") is not False:
         collapsed = []
+    fr = systems[cand].get("format_rate")
+    if checks.get("format_rate") is False and fr is not None and fr < 0.5:
+        # most answers are not even of the right shape: that is the first thing to hear (the walk read
+        # "it does no better than the most common answer" about a model that answered in free text)
+        why = f"It is not ready: only {fr:.0%} of its answers have the right format."
+        return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
     if collapsed:
         c = collapsed[0]
         every = "every" if c.get("count") == c.get("n") else "almost every"
@@ -401,6 +410,22 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
         return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_data"}
     why = "It is not better yet."
     return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
+
+
+def _use_now(report: dict, cand: str | None) -> str | None:
+    """The best system that is not the tuned model nor the constant baseline, in words, when it scored
+    above the tuned model: what to keep using while the tuned model is not ready."""
+    systems = report.get("systems") or {}
+    cm = _mean(report, cand)
+    others = [
+        (m, n)
+        for n, s in systems.items()
+        if s.get("kind") not in ("tuned", "trivial") and (m := _mean(report, n)) is not None
+    ]
+    if not others:
+        return None
+    m, best = max(others)
+    return system_phrase(best, report) if cm is None or m > cm + EPS else None
 
 
 def own_examples_line(report: dict) -> str | None:
