@@ -213,3 +213,41 @@ async def test_the_review_table_gives_input_and_answer_the_room_at_80x24(workspa
         await pilot.resize_terminal(120, 30)
         await wait_for(pilot, lambda: "score" in {c.key.value for c in table.columns.values()})
         assert table.get_row_at(0)[0] == rows[0]["metadata"]["id"][:8]
+
+
+async def test_an_edited_answer_that_breaks_the_tasks_rules_is_not_saved(workspace):
+    """The walk saved 'complaintbooking' as a label (ctrl+a did not select the old text): an edit is checked
+    like the data (a label must be one of the labels) and a bad one is said under the box, not saved."""
+    import yaml
+
+    from tests.test_tui_helpers import write_critiqued
+    from tui.screens.review import ReviewScreen
+
+    run = make_run(workspace)
+    run.spec_path.write_text(
+        yaml.safe_dump(
+            {
+                "spec": "Sort bike shop emails.",
+                "output": {"format": "label", "labels": ["booking", "complaint", "quote request"]},
+            }
+        )
+    )
+    path = write_critiqued(workspace, 20)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(ReviewScreen(RUN_ID, {"kind": "review", "file": str(path), "n": 20}))
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.model.items) == 20)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "EditDialog")
+        dialog = app.screen
+        dialog.query_one("TextArea").text = "complaintbooking"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is dialog and "ex-01" not in screen.model.decisions
+        said = str(dialog.query_one("#edit-problem").render())
+        assert said.startswith("Not saved: answer 'complaintbooking' is not one of the labels"), said
+        dialog.query_one("TextArea").text = "complaint"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert screen.model.decisions["ex-01"]["content"] == "complaint"

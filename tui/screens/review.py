@@ -332,10 +332,24 @@ class ReviewScreen(Screen):
             if text is not None:
                 self._decide("edit", content=text, item=it)
 
-        self.app.push_screen(
-            EditDialog(it.id, it.input, (self.model.decisions.get(it.id) or {}).get("content") or it.output),
-            done,
-        )
+        current = (self.model.decisions.get(it.id) or {}).get("content") or it.output
+        self.app.push_screen(EditDialog(it.id, it.input, current, check=self._answer_check(it.input)), done)
+
+    def _answer_check(self, input_text: str):
+        """The task's own answer rules (labels, JSON schema, values copied from the input) for the edit box."""
+        from tools.data.checks import check_answer
+        from tools.spec import load_spec
+
+        try:
+            spec = load_spec(self.app.workspace.run(self.run_id).spec_path)
+        except Exception:  # noqa: BLE001 - no readable task: the edit is taken as typed
+            return None
+
+        def check(text: str) -> str | None:
+            problems = check_answer(text.strip(), spec, input_text)
+            return problems[0][1] if problems else None
+
+        return check
 
     def set_filter(self, name: str) -> None:
         self.active_filter = name

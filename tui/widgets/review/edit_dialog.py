@@ -13,9 +13,11 @@ class EditDialog(ModalScreen[str | None]):
 
     BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, item_id: str, user_text: str, answer: str) -> None:
+    def __init__(self, item_id: str, user_text: str, answer: str, check=None) -> None:
+        """`check(text)` → why the answer breaks the task's rules (one line), or None: a bad answer (a label
+        that is not one, JSON that does not parse) is said under the box and not saved."""
         super().__init__()
-        self.item_id, self.user_text, self.answer = item_id, user_text, answer
+        self.item_id, self.user_text, self.answer, self.check = item_id, user_text, answer, check
 
     def compose(self) -> ComposeResult:
         with Vertical(id="edit-dialog"):
@@ -25,6 +27,7 @@ class EditDialog(ModalScreen[str | None]):
                 markup=True,
             )
             yield TextArea(self.answer, id="edit-area", soft_wrap=True)
+            yield Static("", id="edit-problem")
             with Horizontal(id="edit-actions"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
@@ -33,7 +36,12 @@ class EditDialog(ModalScreen[str | None]):
         self.query_one(TextArea).focus()
 
     def action_save(self) -> None:
-        self.dismiss(self.query_one(TextArea).text)
+        text = self.query_one(TextArea).text
+        problem = self.check(text) if self.check is not None else None
+        if problem:
+            self.query_one("#edit-problem", Static).update(f"[red]Not saved: {escape(problem)}[/red]")
+            return
+        self.dismiss(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
