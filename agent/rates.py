@@ -52,6 +52,16 @@ def device() -> dict[str, Any]:
     return {"kind": "cpu", "name": f"CPU ({cores} cores, no GPU)", "cores": cores}
 
 
+def busy() -> float:
+    """How shared the CPU is now: runnable work per core over the last minute, at least 1.0 (1.0 = this
+    job alone). Work that shares the cores runs about this many times slower."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this platform
+        return 1.0
+    return max(1.0, load / (os.cpu_count() or 1))
+
+
 def machine_key(dev: dict | None = None) -> str:
     dev = dev or device()
     return f"{platform.node()}|{dev['cores']}cpu|{dev['name']}"
@@ -92,6 +102,7 @@ def record_rate(workspace, name: str, value: float, how: str) -> None:
     entry = dict(doc.get(key) or {})
     entry[name] = round(float(value), 2)
     entry[f"{name}_source"] = how
+    entry[f"{name}_busy"] = round(busy(), 2)  # how shared the cores were while it was measured
     entry[f"{name}_at"] = time.strftime("%Y-%m-%d %H:%M")
     doc[key] = entry
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -152,14 +163,17 @@ def machine_rates(workspace, *, student=None, measure: bool = True) -> dict[str,
                 workspace, "generate_tokens_per_s", tps, f"measured here ({student.describe()}, batched)"
             )
             cached = load_rates(workspace)
-    out: dict[str, Any] = {"device": dev["kind"], "device_name": dev["name"]}
+    now = busy() if dev["kind"] == "cpu" else 1.0
+    out: dict[str, Any] = {"device": dev["kind"], "device_name": dev["name"], "busy": now}
     for name in ("generate_tokens_per_s", "train_tokens_per_s"):
         if cached.get(name):
-            out[name] = float(cached[name])
+            # a rate measured on shared cores is that much slower than alone: scale it to how shared they
+            # are now (the walk's round, estimated at 11 minutes on a machine measured idle, took 34 busy)
+            out[name] = float(cached[name]) * float(cached.get(f"{name}_busy") or 1.0) / now
             how = cached.get(f"{name}_source") or "measured here"
             out[f"{name}_source"] = f"{how} {cached.get(f'{name}_at', '')}".strip()
         else:
-            out[name] = bench[name]
+            out[name] = bench[name] / now
             out[f"{name}_source"] = f"benchmark figure for a {dev['kind'].upper()}, not yet measured here"
     return out
 
@@ -238,6 +252,11 @@ def estimate_path(
             f"({rates.get('generate_tokens_per_s_source', '')}), training at "
             f"{train_tps:.0f} tokens/s ({rates.get('train_tokens_per_s_source', '')})"
             + ("" if local_teacher else f"; the hosted model at ~{API_TOKENS_PER_S:.0f} tokens/s (assumed)")
+            + (
+                f"; the computer is busy with other work now (about {rates['busy']:.1f}× slower than alone)"
+                if rates.get("busy", 1.0) >= 1.2
+                else ""
+            )
             + "; a token is about ¾ of a word; the progress screens show live rates and times once the work runs"
         ),
     }

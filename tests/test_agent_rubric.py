@@ -118,3 +118,26 @@ def test_decide_bad_answers_file_exits_2_with_one_line(tmp_path):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert "prompted_success" in r.stderr and str(f) in r.stderr
+
+
+def test_estimates_scale_with_how_busy_the_cores_are(workspace, monkeypatch):
+    """A rate measured alone is slower on shared cores: the walk's round, estimated at 11 minutes, took 34
+    while other work ran. Rates are kept with how busy the cores were and scaled to how busy they are now."""
+    import agent.rates as rates
+
+    monkeypatch.setattr(rates, "busy", lambda: 1.0)
+    rates.record_rate(workspace, "generate_tokens_per_s", 40.0, "measured here")
+    rates.record_rate(workspace, "train_tokens_per_s", 100.0, "measured here")
+    alone = rates.machine_rates(workspace, measure=False)
+    monkeypatch.setattr(rates, "busy", lambda: 2.5)
+    shared = rates.machine_rates(workspace, measure=False)
+    assert alone["generate_tokens_per_s"] == 40.0 and shared["generate_tokens_per_s"] == 16.0
+    a = rates.estimate_path("fine-tune", n_examples=100, rates=alone)
+    b = rates.estimate_path("fine-tune", n_examples=100, rates=shared)
+    assert b["time_minutes"] > 2 * a["time_minutes"] - 3  # the fixed overhead does not scale
+    assert "busy with other work now (about 2.5× slower than alone)" in b["assumptions"]
+    assert "busy" not in a["assumptions"]
+    # measured while busy, estimated alone: faster than measured
+    rates.record_rate(workspace, "generate_tokens_per_s", 16.0, "measured here")
+    monkeypatch.setattr(rates, "busy", lambda: 1.0)
+    assert rates.machine_rates(workspace, measure=False)["generate_tokens_per_s"] == 40.0
