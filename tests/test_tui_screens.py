@@ -94,10 +94,9 @@ async def test_decision_accept_override_and_change_answers(workspace):
         screen = app.screen
         assert screen.query_one("#rubric").row_count == len(screen.decision["rubric"]) >= 4
         assert "fine-tune" in screen.decision["approach"]
-        await pilot.press("o")  # override without a choice: nothing sent yet
-        assert sent == []
-        screen.query_one("#override-choice").value = "few-shot"
-        await pilot.click("#override")
+        await pilot.press("o")  # override without a choice: the list of paths opens, nothing sent yet
+        assert sent == [] and screen.query_one("#override-choice").expanded
+        screen.query_one("#override-choice").value = "few-shot"  # picked from the open list
         assert sent == []  # another path than the advice: its estimate first, and a yes
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
         await pilot.press("y")

@@ -477,8 +477,11 @@ class DecisionScreen(Screen):
     def action_override(self) -> None:
         sel = self.query_one("#override-choice", Select)
         if sel.value not in APPROACHES:
+            # open the list of paths right here (the walk needed Tab three times to find it): the path
+            # picked from it goes on as Override would, through the same "are you sure"
             sel.focus()
-            self.notify("Pick a path in the list, then Override.")
+            sel.action_show_overlay()
+            self._override_pending = True
             return
         self._go(str(sel.value))
 
@@ -486,6 +489,9 @@ class DecisionScreen(Screen):
     def _choice_changed(self, event: Select.Changed) -> None:
         if self.decision:
             self.show_estimate(str(event.value) if event.value in APPROACHES else None)
+        if getattr(self, "_override_pending", False) and event.value in APPROACHES:
+            self._override_pending = False
+            self._go(str(event.value))
 
     def action_change_answers(self) -> None:
         """Back to the interview in this same session (every earlier answer offered as the default);
