@@ -83,7 +83,11 @@ def test_the_report_says_what_data_the_model_was_trained_on(workspace):
         {
             "teacher": 120,
             "augmented": 30,
-            "rejected_inputs": {"unlike the seed inputs": 16, "about the task": 9},
+            "rejected_inputs": {
+                "unlike the seed inputs (similarity 0.12 < 0.23)": 10,
+                "unlike the seed inputs (similarity 0.20 < 0.23)": 6,
+                "about the task": 9,
+            },
         },
     )
     coverage = [

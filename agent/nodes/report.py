@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
@@ -169,7 +171,13 @@ def data_lines(run, iteration: int | None) -> list[str]:
     lines = ["## The data", ""]
 
     def top(counts: dict, n: int = 3) -> str:
-        items = sorted((counts or {}).items(), key=lambda t: -t[1])
+        # one reason, whatever its figures: "unlike the seed inputs (similarity 0.12 < 0.23)" and "(0.19 <
+        # 0.23)" are the same reason (each figure was its own entry, and the top three said little)
+        merged: dict[str, int] = {}
+        for k, v in (counts or {}).items():
+            key = re.sub(r" \([^()]*\)$", "", str(k))
+            merged[key] = merged.get(key, 0) + v
+        items = sorted(merged.items(), key=lambda t: -t[1])
         return "; ".join(f"{v} {k}" for k, v in items[:n]) + ("; …" if len(items) > n else "")
 
     rejected = gen.get("rejected_inputs") or {}
