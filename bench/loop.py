@@ -233,11 +233,12 @@ class Child:
         return last[:300] or "no output"
 
 
-def run_child(cmd: list[str], cwd: Path, env: dict, log: Path, prefix: str, echo: bool, timeout) -> int:
-    """Run `cmd` as a Child and wait for its exit code; Ctrl-C stops it before passing on."""
+def run_child(cmd: list[str], cwd: Path, env: dict, log: Path, prefix: str, echo: bool, timeout):
+    """Run `cmd` as a Child and wait: (exit code or None on a timeout, the child for its error line); Ctrl-C
+    stops it before passing on."""
     child = Child(cmd, cwd=cwd, env=env, log=log, prefix=prefix, echo=echo)
     try:
-        return child.wait(timeout)
+        return child.wait(timeout), child
     except KeyboardInterrupt:
         child.stop()
         raise
@@ -380,7 +381,7 @@ def run_task(name: str, args, stamp: str, workdir: Path) -> dict:
         res["command"] = " ".join(["tunewise", *cmd[len(tunewise_cmd()) :]])
         print(f"── {name}: {res['command']}  (workspace {home})", flush=True)
         t0 = time.time()
-        rc = run_child(cmd, home, env, log, f"[{name}] ", not args.quiet, timeout)
+        rc, child = run_child(cmd, home, env, log, f"[{name}] ", not args.quiet, timeout)
         t1 = time.time()
     res["loop_s"] = t1 - t0
     res["steps"] = step_times(run_dir, t0, t1)
@@ -426,7 +427,7 @@ def run_task(name: str, args, stamp: str, workdir: Path) -> dict:
     print(f"── {name}: {res['eval_command']}", flush=True)
     calls_before = cache_rows(home)
     t2 = time.time()
-    rc = run_child(ecmd, home, env, log, f"[{name} eval] ", not args.quiet, timeout)
+    rc, child = run_child(ecmd, home, env, log, f"[{name} eval] ", not args.quiet, timeout)
     res["steps"]["bench eval"] = time.time() - t2
     res["calls_eval"] = cache_rows(home) - calls_before
     report = find_report(run_dir, test) if rc in DONE_CODES else {}
