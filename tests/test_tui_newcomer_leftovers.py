@@ -97,18 +97,23 @@ def _text_question(key: str, text: str, default: str | None = None) -> dict:
     return question(key, text, input="text", default=default, spec_so_far={})
 
 
-async def test_an_answer_typed_while_the_agent_thinks_survives_the_next_question(workspace):
+async def _chat(app, pilot, question: dict):
+    """The conversation screen showing `question`, and the list the answers sent land in."""
     from tui.screens.conversation import ConversationScreen
 
+    sent: list = []
+    app.answer = lambda run_id, answer: sent.append(answer)
+    await pilot.pause()
+    app.show(ConversationScreen(RUN_ID, question))
+    await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.is_mounted)
+    return app.screen, sent
+
+
+async def test_an_answer_typed_while_the_agent_thinks_survives_the_next_question(workspace):
     make_run(workspace)
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
-        sent: list = []
-        app.answer = lambda run_id, answer: sent.append(answer)
-        await pilot.pause()
-        app.show(ConversationScreen(RUN_ID, _text_question("problem", "What goes wrong today?")))
-        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.is_mounted)
-        screen = app.screen
+        screen, sent = await _chat(app, pilot, _text_question("problem", "What goes wrong today?"))
         inp = screen.query_one("#answer-input")
         await pilot.pause()
         await pilot.press(*"It forgets the milk", "enter")
@@ -132,18 +137,11 @@ async def test_an_answer_typed_while_the_agent_thinks_survives_the_next_question
 
 async def test_an_answer_asked_again_keeps_the_person_s_text_to_correct(workspace):
     """A bad answer comes back with its reason: the box holds that answer to fix, not an empty line."""
-    from tui.screens.conversation import ConversationScreen
-
     make_run(workspace)
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
-        sent: list = []
-        app.answer = lambda run_id, answer: sent.append(answer)
-        await pilot.pause()
         question = _text_question("examples", "How many examples do you have?") | {"input": "number"}
-        app.show(ConversationScreen(RUN_ID, question))
-        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.is_mounted)
-        screen = app.screen
+        screen, sent = await _chat(app, pilot, question)
         await pilot.pause()
         await pilot.press(*"no-such-file.jsonl", "enter")
         await wait_for(pilot, lambda: "no file at" in str(screen.query_one("#question-error").render()))
