@@ -128,6 +128,10 @@ def test_the_critique_counts_the_teachers_second_answers():
     assert p.activity() == "Checking the practice answers: answering again to see if it agrees"
     assert (p.done, p.total, p.rate()) == (4, 10, 0.25)
     assert p.counts_line(now=16.0).startswith("4/10 answers") and "about 24s left" in p.counts_line(now=16.0)
+    # the repairs (the walk read "Checking the practice answers (repairs)" as bike repairs)
+    p.apply("progress", {"step": "critique", "stage": "repairs", "done": 0, "total": 6}, 20.0)
+    assert p.activity() == "Checking the practice answers: asking again for the answers that failed a check"
+    assert p.short_activity() == "Checking answers (fixing failed ones)"
 
 
 # ---------------------------------------------------------------- the screens (events posted)

@@ -34,6 +34,10 @@ ACTIVITY = {
         "critique",
         "third answers",
     ): "Checking the practice answers: a third answer where the first two disagree",
+    (
+        "critique",
+        "repairs",
+    ): "Checking the practice answers: asking again for the answers that failed a check",
     ("train", None): "Training the model on the reviewed examples",
     ("evaluate", "generate"): "Testing the tuned model against your prompt",
     ("evaluate", "judge"): "Judging every answer against your task",
@@ -48,6 +52,7 @@ SHORT = {
     ("critique", None): "Checking the practice answers",
     ("critique", "second answers"): "Checking answers (second opinion)",
     ("critique", "third answers"): "Checking answers (third opinion)",
+    ("critique", "repairs"): "Checking answers (fixing failed ones)",
     ("train", None): "Training",
     ("evaluate", "generate"): "Testing",
     ("evaluate", "judge"): "Judging answers",
