@@ -391,31 +391,24 @@ class Provider:
         reported: set[int] = set()
 
         def first_round(i: int, comp: Completion) -> None:
-            # reported as each batch ends (progress moves); a JSON answer that needs a repair is reported
-            # after its repair round instead
+            # JSON is parsed as each batch ends, once; the answer is reported then (progress moves), or after
+            # its repair round when it needs one
             if requests[i].json_schema is not None:
                 comp.parsed, comp.parse_error = parse_structured(comp.text, requests[i].json_schema)
                 if comp.parse_error is not None:
                     return
-            reported.add(i)
-            on_result(i, comp)
+            if on_result:
+                reported.add(i)
+                on_result(i, comp)
 
         self._run_batched_round(
-            requests,
-            prepared,
-            list(range(len(requests))),
-            results,
-            use_cache,
-            first_round if on_result else None,
+            requests, prepared, list(range(len(requests))), results, use_cache, first_round
         )
         if any(r.json_schema is not None for r in requests):
             repair_idx, repair_msgs = [], {}
             for i, (req, comp) in enumerate(zip(requests, results, strict=True)):
-                if req.json_schema is None:
-                    continue
-                obj, err = parse_structured(comp.text, req.json_schema)
-                comp.parsed, comp.parse_error = obj, err
-                if err is not None:
+                err = comp.parse_error
+                if req.json_schema is not None and err is not None:
                     repair_idx.append(i)
                     repair_msgs[i] = prepared[i] + [
                         {"role": "assistant", "content": comp.text},

@@ -418,12 +418,7 @@ class LocalProvider(Provider):
                     finish_reason="stop" if n is not None or len(gen) < params.max_tokens else "length",
                 )
 
-        t = threading.Thread(target=run, daemon=True)
-        t.start()
-        yield from streamer
-        t.join()
-        if failure:
-            raise failure[0]
+        yield from _pump(streamer, run, failure)
 
     def _stream_ct2(self, tok, engine, messages, params, stop_event, info):
         """The CTranslate2 stream: the same text pieces as transformers' streamer (it does the chunking)."""
@@ -457,12 +452,17 @@ class LocalProvider(Provider):
                 )
             streamer.end()
 
-        t = threading.Thread(target=run, daemon=True)
-        t.start()
-        yield from streamer
-        t.join()
-        if failure:
-            raise failure[0]
+        yield from _pump(streamer, run, failure)
+
+
+def _pump(streamer, run, failure: list[BaseException]):
+    """Run `run` in a thread and yield the streamer's text pieces as they come; its error is raised here."""
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    yield from streamer
+    t.join()
+    if failure:
+        raise failure[0]
 
 
 def _stop_when_set(stop_event: threading.Event):
