@@ -359,3 +359,106 @@ def test_repairs_are_counted_as_they_come():
     assert repairs == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert [d["action"] for d in decisions] == ["repaired"] * 3
     assert [r["messages"][-1]["content"] for r in kept] == ["positive"] * 3
+
+
+ORDERS = parse_spec_dict(
+    {
+        "spec": "Turn a cafe order into JSON.",
+        "examples": [
+            {"input": i, "output": json.dumps(o)}
+            for i, o in [
+                ("Two large oat lattes", {"item": "latte", "size": "large", "milk": "oat"}),
+                ("One small americano, black", {"item": "americano", "size": "small", "milk": "none"}),
+                ("Three small mochas with soy", {"item": "mocha", "size": "small", "milk": "soy"}),
+                ("Large cold brew, no milk", {"item": "cold brew", "size": "large", "milk": "none"}),
+                ("A large chai with whole milk", {"item": "chai", "size": "large", "milk": "whole"}),
+            ]
+        ],
+        "output": {
+            "format": "json",
+            "schema": {
+                "type": "object",
+                "required": ["item", "size", "milk"],
+                "properties": {
+                    "item": {"type": "string"},
+                    "size": {"type": "string", "enum": ["small", "medium", "large"]},
+                    "milk": {"type": "string", "enum": ["none", "whole", "oat", "soy"]},
+                },
+            },
+        },
+    }
+)
+
+
+def _order(item: str, size: str, milk: str) -> str:
+    return json.dumps({"item": item, "size": size, "milk": milk})
+
+
+def test_values_the_input_settles_are_fixed_by_rule_not_by_the_teacher():
+    """The embedded teacher answered size "large" and milk "almond" to most orders and said the same when
+    asked to repair; where the input names exactly one allowed value (or the person's examples leave one
+    value unwritten: no milk named → "none"), the answer takes it without a teacher."""
+    from tools.data.checks import fixed_choices, string_conventions
+
+    obj = {"item": "latte", "size": "large", "milk": "soy"}
+    assert fixed_choices(obj, ORDERS, "three small lattes, no milk") == (
+        {"item": "latte", "size": "small", "milk": "none"},
+        ["size 'large' → 'small'", "milk 'soy' → 'none'"],
+    )
+    # two milks named: the rules cannot tell which, so nothing changes there
+    assert fixed_choices(obj, ORDERS, "a large latte, oat or soy")[1] == []
+    # sizes are always written in the examples: no default to take when none is named
+    assert fixed_choices(obj, ORDERS, "a latte with soy") == (obj, [])
+    # the examples write the drink lowercase and singular where the order has "lattes"
+    assert string_conventions(ORDERS) == {"item": {"lower", "singular"}}
+    assert fixed_choices({**obj, "item": "Flat Whites"}, ORDERS, "2 small Flat Whites with soy")[0][
+        "item"
+    ] == ("flat white")
+    rows = [
+        make_row("three small lattes, no milk", _order("latte", "large", "soy"), source="teacher"),
+        make_row("a large latte, oat or soy", _order("latte", "large", "whole"), source="teacher"),
+    ]
+    kept, decisions = critique_examples(rows, ORDERS, judge=None, teacher=None, consistency=False)
+    assert [d["action"] for d in decisions] == ["kept", "dropped"]
+    fixed = kept[0]
+    assert json.loads(fixed["messages"][-1]["content"]) == {"item": "latte", "size": "small", "milk": "none"}
+    assert "fixed_by_rules" in fixed["metadata"]["flags"]
+    assert fixed["metadata"]["replaced_answer"] == _order("latte", "large", "soy")
+    assert "whole" in decisions[1]["reason"]  # "milk is 'whole' but the input does not say 'whole'"
+
+
+def test_repairs_stop_when_the_teachers_first_ones_all_fail():
+    """A teacher that answers every repair with the JSON Schema itself (the embedded one did, 42 of 109)
+    is asked REPAIR_PROBE repairs, not all of them; one that repairs is asked for every row."""
+    from tools.data.critique import REPAIR_PROBE
+    from tools.llm.base import Provider
+    from tools.llm.types import RawResult
+
+    class Teacher(Provider):
+        name = "local"
+        batched = True
+
+        def __init__(self, answer: str):
+            super().__init__("scripted")
+            self.answer, self.inputs = answer, set()
+
+        def _generate_batch(self, batch):
+            # a schema miss is asked again in the same conversation: count conversations by their first question
+            self.inputs |= {next(x["content"] for x in m if x["role"] == "user") for m, _p, _s in batch}
+            return [RawResult(text=self.answer) for _ in batch]
+
+    n = REPAIR_PROBE + 8
+    rows = [make_row(f"order {i}: a large latte with oat milk", "sure!", source="teacher") for i in range(n)]
+    echo = Teacher(json.dumps(ORDERS.output.json_schema))
+    kept, decisions = critique_examples(rows, ORDERS, judge=None, teacher=echo, consistency=False)
+    assert len(echo.inputs) == REPAIR_PROBE and kept == []
+    assert sum("not asked" in d.get("repair_failed", "") for d in decisions) == n - REPAIR_PROBE
+    good = Teacher(_order("latte", "small", "soy"))  # wrong values, settled by rule after the repair
+    events: list[dict] = []
+    kept, decisions = critique_examples(
+        rows, ORDERS, judge=None, teacher=good, consistency=False, on_progress=events.append
+    )
+    assert len(good.inputs) == n and [d["action"] for d in decisions] == ["repaired"] * n
+    assert {json.loads(r["messages"][-1]["content"])["milk"] for r in kept} == {"oat"}
+    assert [e["done"] for e in events if e["stage"] == "repairs"][-1] == n
+    assert {e["total"] for e in events if e["stage"] == "repairs"} == {n}

@@ -60,6 +60,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             "replaced": sum(1 for r in kept if "consistency_replaced" in r["metadata"]["flags"]),
         },
         "relabelled": sum(1 for r in kept if "label_from_examples" in r["metadata"]["flags"]),
+        "fixed_by_rules": sum(1 for r in kept if "fixed_by_rules" in r["metadata"]["flags"]),
         "dropped_by": dict(Counter(d.get("category") or "?" for d in decisions if d["action"] == "dropped")),
         "coverage": coverage_table(kept, spec, planned_total=len(rows)),
     }
@@ -82,6 +83,11 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             + (
                 f"{done['relabelled']} labels taken from your most similar examples; "
                 if done.get("relabelled")
+                else ""
+            )
+            + (
+                f"{done['fixed_by_rules']} answers with a value the input settles set by rule; "
+                if done.get("fixed_by_rules")
                 else ""
             )
             + f"{done['general_share']:.0%} general examples mixed in)"

@@ -206,6 +206,12 @@ def data_lines(run, iteration: int | None) -> list[str]:
             if crit.get("relabelled")
             else ""
         )
+        + (
+            f", {crit['fixed_by_rules']} with a value your examples' rules settle set instead of the teacher's "
+            "(a value the input names, or the one your examples leave unwritten)"
+            if crit.get("fixed_by_rules")
+            else ""
+        )
         + ("" if crit.get("judged") else " (no judge graded them: programmatic checks and agreement only)")
         + "."
     )

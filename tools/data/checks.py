@@ -123,6 +123,103 @@ def unwritten_choices(answer_obj, spec: TaskSpec, input_text: str) -> list[str]:
     return problems
 
 
+def string_conventions(spec: TaskSpec) -> dict[str, set[str]]:
+    """For each free-text field of the JSON schema, what the person's examples do to the words they copy
+    from the input: "lower" (every value is lowercase), "singular" (at least two examples write the value
+    where the input has its plural: "lattes" → "latte"). Fields with neither are not listed."""
+    props = (
+        (spec.output.json_schema or {}).get("properties")
+        if isinstance(spec.output.json_schema, dict)
+        else None
+    )
+    if not isinstance(props, dict) or len(spec.examples) < 3:
+        return {}
+    from tools.data.infer import _json_object
+
+    out: dict[str, set[str]] = {}
+    for field, sub in props.items():
+        if not isinstance(sub, dict) or sub.get("type") != "string" or "enum" in sub:
+            continue
+        pairs = [
+            (obj[field], e.input)
+            for e in spec.examples
+            if (obj := _json_object(e.output)) is not None and isinstance(obj.get(field), str) and obj[field]
+        ]
+        if len(pairs) < 3:
+            continue
+        rules = set()
+        if all(v == v.lower() for v, _ in pairs):
+            rules.add("lower")
+        plural = sum(
+            1
+            for v, text in pairs
+            if re.search(rf"(?<!\w){re.escape(v.lower())}e?s(?!\w)", text.lower()) and not _mentions(text, v)
+        )
+        if plural >= 2:
+            rules.add("singular")
+        if rules:
+            out[field] = rules
+    return out
+
+
+def _singular(value: str) -> str:
+    """`value` without an English plural ending ("chai lattes" → "chai latte", "boxes" → "box"); words
+    that only look plural ("glass", "hummus", "chassis") as they are."""
+    low = value.lower()
+    for cut in ("es", "s"):
+        if low.endswith(cut) and not low.endswith(("ss", "us", "is")) and len(low) > len(cut) + 2:
+            stem = value[: -len(cut)]
+            if cut == "es" and not re.search(r"(ch|sh|x|z|o)$", stem.lower()):
+                continue
+            return stem
+    return value
+
+
+def fixed_choices(answer_obj, spec: TaskSpec, input_text: str) -> tuple[dict, list[str]]:
+    """(the answer with its enum fields set by the input's own words, what changed). Where the input names
+    exactly one allowed value of a field, the field takes it ("small" in the order → size "small"); where
+    it names none and the person's examples leave exactly one value of that field unwritten, the field
+    takes that default (no milk named → milk "none"); a free-text field follows the examples' case and
+    number (`string_conventions`: "Lattes" → "latte"). Other fields are untouched. The rules
+    `contradicted_choices` and `unwritten_choices` check, applied instead of asking a teacher to repair
+    what the task's own words settle. Pure."""
+    props = (
+        (spec.output.json_schema or {}).get("properties")
+        if isinstance(spec.output.json_schema, dict)
+        else None
+    )
+    if not isinstance(answer_obj, dict) or not isinstance(props, dict):
+        return answer_obj, []
+    implicit = implicit_choices(spec)
+    fixed, notes = dict(answer_obj), []
+    for field, sub in props.items():
+        enum = sub.get("enum") if isinstance(sub, dict) else None
+        got = answer_obj.get(field)
+        if not isinstance(enum, list) or not isinstance(got, str):
+            continue
+        named = [v for v in enum if isinstance(v, str) and _mentions(input_text, v)]
+        loose = [v for v in enum if isinstance(v, str) and _loosely_mentions(input_text, v)]
+        want = None
+        if len(named) == 1:
+            want = named[0]
+        elif not loose and len(implicit.get(field, ())) == 1:
+            default = next(iter(implicit[field]))
+            want = next((v for v in enum if isinstance(v, str) and v.lower() == default), None)
+        if want is not None and got.lower() != want.lower():
+            fixed[field] = want
+            notes.append(f"{field} {got!r} → {want!r}")
+    for field, rules in string_conventions(spec).items():
+        got = fixed.get(field)
+        if not isinstance(got, str):
+            continue
+        want = _singular(got) if "singular" in rules else got
+        want = want.lower() if "lower" in rules else want
+        if want != got:
+            fixed[field] = want
+            notes.append(f"{field} {got!r} → {want!r}")
+    return fixed, notes
+
+
 def check_answer(  # noqa: C901 - one branch per output rule (format, schema, labels, grounding), side by side
     answer: str, spec: TaskSpec | None, input_text: str | None = None
 ) -> list[tuple[str, str]]:

@@ -186,7 +186,13 @@ def answer_token_cap(answers: Sequence[str], max_tokens: int) -> int:
 
 
 def _repair(
-    rows: list[dict], critiques: list[str], spec: TaskSpec, teacher, max_tokens: int, on_progress=None
+    rows: list[dict],
+    critiques: list[str],
+    spec: TaskSpec,
+    teacher,
+    max_tokens: int,
+    on_progress=None,
+    progress_from: tuple[int, int] | None = None,
 ) -> list[str]:
     from prompts import load_prompt
 
@@ -212,23 +218,100 @@ def _repair(
         )
         for r, c in zip(rows, critiques, strict=True)
     ]
-    return _answers(teacher, reqs, "repairs", on_progress)
+    return _answers(teacher, reqs, "repairs", on_progress, progress_from)
 
 
-def _answers(teacher, reqs: list[Request], stage: str, on_progress=None) -> list[str]:
-    """The teacher's answers (JSON re-serialised when parsed), counted as `{"stage", "done", "total"}`."""
+REPAIR_PROBE = 12  # repairs asked first; when none of them passes the checks, the rest are not asked
+
+
+def _repairs(
+    rows: list[dict], bad: list[int], verdicts: dict, spec: TaskSpec, teacher, max_tokens: int, on_progress
+) -> dict[int, dict]:
+    """{index: the row with the teacher's repaired answer (rule-settled fields fixed)} for the failing rows
+    that were asked (the others' verdicts say why not).
+
+    The first `REPAIR_PROBE` are asked first; when not one of them passes the task's checks the teacher
+    cannot repair this task (the embedded 135M teacher answered 42 of 109 JSON repairs with the JSON
+    Schema itself, 20 minutes of the orders bench) and the rest are not asked."""
+
+    def ask(which: list[int], done_before: int) -> dict[int, dict]:
+        answers = _repair(
+            [rows[i] for i in which],
+            [verdicts[i]["reason"] for i in which],
+            spec,
+            teacher,
+            max_tokens,
+            on_progress,
+            progress_from=(done_before, len(bad)),
+        )
+        return {
+            i: _with_answer(rows[i], rule_fixed_answer(a, spec, user_text(rows[i]))[0])
+            for i, a in zip(which, answers, strict=True)
+        }
+
+    cand = ask(bad[:REPAIR_PROBE], 0)
+    if len(bad) > REPAIR_PROBE and any(not programmatic_issues(r, spec) for r in cand.values()):
+        cand.update(ask(bad[REPAIR_PROBE:], REPAIR_PROBE))
+    for i in bad[REPAIR_PROBE:]:
+        if i not in cand:
+            verdicts[i]["repair_failed"] = (
+                f"not asked: the teacher's first {REPAIR_PROBE} repairs all failed the checks"
+            )
+    return cand
+
+
+def _answers(
+    teacher, reqs: list[Request], stage: str, on_progress=None, progress_from: tuple[int, int] | None = None
+) -> list[str]:
+    """The teacher's answers (JSON re-serialised when parsed), counted as `{"stage", "done", "total"}`
+    (from `progress_from` = (done before, total) when these requests are part of a larger count)."""
     progress = on_progress or (lambda ev: None)
-    done = [0]
+    start, total = progress_from or (0, len(reqs))
+    done = [start]
 
     def tick(_i, _c) -> None:
         done[0] += 1
-        progress({"stage": stage, "done": done[0], "total": len(reqs)})
+        progress({"stage": stage, "done": done[0], "total": total})
 
-    progress({"stage": stage, "done": 0, "total": len(reqs)})
+    progress({"stage": stage, "done": start, "total": total})
     return [
         json.dumps(c.parsed, ensure_ascii=False) if c.parsed is not None else c.text.strip()
         for c in teacher.map(reqs, on_result=tick)
     ]
+
+
+def rule_fixed_answer(answer: str, spec: TaskSpec, input_text: str) -> tuple[str, list[str]]:
+    """(a JSON answer with the enum fields the input's own words settle set to them, what changed): see
+    `tools.data.checks.fixed_choices`. Other answers, and answers that are not JSON, come back as they are."""
+    if spec.output.format != "json":
+        return answer, []
+    from tools.data.checks import fixed_choices
+    from tools.userfile import loads_json
+
+    try:
+        obj = loads_json(answer.strip())
+    except ValueError:
+        return answer, []
+    fixed, notes = fixed_choices(obj, spec, input_text)
+    return (json.dumps(fixed, ensure_ascii=False), notes) if notes else (answer, [])
+
+
+def _fixed_by_rules(row: dict, spec: TaskSpec) -> dict:
+    """A teacher's row with its answer's rule-settled fields fixed (flag `fixed_by_rules`); others as is.
+    The embedded teacher answers milk "almond" to "a cold brew, no milk" and stays there when asked to
+    repair: the input and the person's examples already say which value it is."""
+    if (row.get("metadata") or {}).get("source") in TRUSTED_SOURCES:
+        return row
+    answer, notes = rule_fixed_answer(answer_text(row), spec, user_text(row))
+    if not notes:
+        return row
+    meta = row["metadata"]
+    return with_metadata(
+        _with_answer(row, answer),
+        flags=list(meta.get("flags") or []) + ["fixed_by_rules"],
+        rule_fixes=notes,
+        replaced_answer=answer_text(row),
+    )
 
 
 def _with_answer(row: dict, answer: str) -> dict:
@@ -276,7 +359,11 @@ def self_consistency(
             )
             for i in which
         ]
-        return _answers(teacher, reqs, stage, on_progress)
+        # the same rules as the first answer had (a teacher's habitual default must not split the vote)
+        return [
+            rule_fixed_answer(a, spec, user_text(rows[i]))[0]
+            for i, a in zip(which, _answers(teacher, reqs, stage, on_progress), strict=True)
+        ]
 
     second = dict(zip(idx, ask(idx, variants[0], "second answers"), strict=True))
     split_ = [i for i in idx if not score(spec, second[i], answer_text(rows[i])).correct]
@@ -325,7 +412,7 @@ def critique_examples(
     not score but that passes every validator is kept with the flag `unjudged` (a weak judge must not empty
     the dataset).
     """
-    rows = [with_metadata(r) for r in rows]
+    rows = [_fixed_by_rules(with_metadata(r), spec) for r in rows]
     issues = [programmatic_issues(r, spec) for r in rows]
     near = _nearest_seed_labels(rows, spec)
     for i, row in enumerate(rows):
@@ -366,15 +453,8 @@ def critique_examples(
             repaired[i], verdicts[i] = relabel
     bad = [i for i in bad if i not in repaired]
     if bad and teacher is not None:
-        new_answers = _repair(
-            [rows[i] for i in bad],
-            [verdicts[i]["reason"] for i in bad],
-            spec,
-            teacher,
-            repair_max_tokens,
-            on_progress,
-        )
-        cand = {i: _with_answer(rows[i], a) for i, a in zip(bad, new_answers, strict=True)}
+        cand = _repairs(rows, bad, verdicts, spec, teacher, repair_max_tokens, on_progress)
+        bad = [i for i in bad if i in cand]
         cand_ok = [
             i
             for i in bad
