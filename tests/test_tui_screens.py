@@ -237,7 +237,7 @@ async def test_training_monitor_tails_appended_events(workspace):
             fh.write('{"event": "log", "step": 11, "max_st')  # a torn line waits for the rest
         await wait_for(pilot, lambda: screen.progress.step == 10)
         assert bar.progress == 10 and screen.progress.eval_loss == pytest.approx(1.7)
-        assert "ETA 40s" in str(screen.query_one("#train-stats").render())
+        assert "40s left" in str(screen.query_one("#train-stats").render())
         with open(d / "events.jsonl", "a") as fh:
             fh.write('eps": 20, "loss": 1.4}\n{"event": "end", "step": 11, "status": "completed"}\n')
         await wait_for(pilot, lambda: screen.progress.status == "done")

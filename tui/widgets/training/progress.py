@@ -127,8 +127,10 @@ class TrainProgress:
             return "—" if v is None else format(v, fmt)
 
         return (
-            f"step {self.step}/{self.max_steps or '?'} · epoch {f(self.epoch, '.2f')} · loss {f(self.loss, '.4f')} · "
-            f"eval {f(self.eval_loss, '.4f')} (best {f(self.best_eval_loss, '.4f')})\n"
-            f"lr {f(self.lr, '.1e')} · {f(self.tokens_per_s, '.0f')} tokens/s · memory {f(self.mem_mb, '.0f')} MB · "
-            f"ETA {format_eta(self.eta_s)} · ckpt {self.checkpoints} · {self.status}"
+            f"step {self.step}/{self.max_steps or '?'} · pass {f(self.epoch, '.2f')} over the examples · "
+            f"loss {f(self.loss, '.4f')} · on held-out examples {f(self.eval_loss, '.4f')} "
+            f"(best {f(self.best_eval_loss, '.4f')})\n"
+            f"learning rate {f(self.lr, '.1e')} · {f(self.tokens_per_s, '.0f')} tokens/s · "
+            f"memory {f(self.mem_mb, '.0f')} MB · {format_eta(self.eta_s)} left · "
+            f"saved {self.checkpoints}× · {self.status}"
         )
