@@ -112,6 +112,48 @@ def test_general_mix_from_a_file(tmp_path):
     assert len(mixed) == 44 and mixed[:40] == task
 
 
+def test_general_answers_cut_off_or_stuck_repeating_are_not_mixed_in():
+    """The routing bench's general examples from the embedded teacher: "Washing hands is a way to protect
+    ourselves…" seven times over, a letter ending in ten "P.S. I hope you have a wonderful day too.", answers
+    cut at the token limit. Trained on, they teach a label task's model to run on."""
+    from tools.data.filters import degenerate
+    from tools.llm.base import Provider
+    from tools.llm.types import RawResult
+
+    stuck = "Washing hands helps. " + "Washing hands is a way to protect ourselves. " * 4
+    assert degenerate(stuck) and degenerate("Hi.\nP.S. I hope you have a wonderful day too.\n" * 3)
+    assert not degenerate("Paris is the capital of France. It is on the Seine. Paris has many museums.")
+
+    class Teacher(Provider):
+        name = "local"
+        batched = True
+
+        def __init__(self):
+            super().__init__("scripted")
+            self.n = 0
+
+        def _generate_batch(self, batch):
+            out = []
+            for _ in batch:
+                self.n += 1
+                kind = self.n % 4  # half of them bad
+                if kind == 0:
+                    out.append(RawResult(text=stuck))
+                elif kind == 1:
+                    out.append(
+                        RawResult(text="A long answer that ran out of room and", finish_reason="length")
+                    )
+                else:
+                    out.append(RawResult(text=f"A plain answer number {self.n}."))
+            return out
+
+    task = [make_row(f"task input {i}", "x") for i in range(40)]
+    mixed = mix_general(task, 0.1, teacher=Teacher(), spec=LABEL_SPEC)
+    general = [r["messages"][-1]["content"] for r in mixed if r["metadata"]["source"] == "general"]
+    assert len(general) == general_count(40, 0.1) == 4  # twice as many asked, the bad ones left out
+    assert all(g.startswith("A plain answer number") for g in general)
+
+
 def test_hardness_filter_stops_after_a_sample_the_student_fails_entirely():
     """A control student that never answers right: only the probe sample is run, nothing is removed."""
     from tools.llm.base import Provider

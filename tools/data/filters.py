@@ -136,7 +136,8 @@ def mix_general(
         if teacher is None:
             raise ValueError("mix_general needs a general_file or a teacher")
         prompts = [p for p in load_general_prompts() if p.strip().lower() not in task_inputs]
-        chosen = rng.sample(prompts, min(k, len(prompts)))
+        # twice as many asked: answers cut off at the limit or stuck repeating themselves are dropped
+        chosen = rng.sample(prompts, min(2 * k, len(prompts)))
         system = load_prompt("data_general").messages()[0]["content"]
         reqs = [
             Request(
@@ -148,6 +149,17 @@ def mix_general(
         general = [
             make_row(p, c.text.strip(), system=system, source="general")
             for p, c in zip(chosen, teacher.map(reqs), strict=True)
-            if c.text.strip()
-        ]
+            if c.text.strip() and c.finish_reason != "length" and not degenerate(c.text)
+        ][:k]
     return list(rows) + general
+
+
+def degenerate(text: str, times: int = 3) -> bool:
+    """Does `text` repeat one sentence or line `times` times or more? A weak teacher's general answers get
+    stuck ("Washing hands is a way to protect ourselves…" ×7, "P.S. I hope you have a wonderful day too."
+    ×10): trained on, they teach the tuned model to run on instead of answering. Pure."""
+    import re
+    from collections import Counter
+
+    parts = [p.strip().lower() for p in re.split(r"(?<=[.!?])\s+|\n+", text) if len(p.strip()) >= 12]
+    return bool(parts) and Counter(parts).most_common(1)[0][1] >= times
