@@ -706,6 +706,33 @@ async def test_evaluation_ids_are_short_so_the_right_and_wrong_marks_fit_at_80_c
         assert table.virtual_size.width <= table.region.width, (table.virtual_size, table.region)
 
 
+async def test_the_persons_own_examples_are_quoted_right_under_the_result(workspace):
+    """The walk's test set was machine-written, some expected answers wrong; what the person wrote is what
+    they trust. The line on their own held-out examples sits under the sentence, before the advice."""
+    import json
+
+    from eval_fixture import write_cafe_eval
+
+    from tui.screens.evaluation import EvaluationScreen
+
+    make_run(workspace)
+    d = write_cafe_eval(workspace, RUN_ID, status="fail")
+    rep = json.loads((d / "report.json").read_text())
+    rep["golden"] = {"n": 6, "systems": {"tuned-v1": {"correct": 4}, "prompted": {"correct": 2}}}
+    (d / "report.json").write_text(json.dumps(rep))
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.show(EvaluationScreen(RUN_ID))
+        await wait_for(pilot, lambda: isinstance(app.screen, EvaluationScreen) and app.screen.is_mounted)
+        verdict = app.screen.query_one("#verdict")
+        await wait_for(pilot, lambda: "On your own" in str(verdict.render()))
+        lines = str(verdict.render()).splitlines()
+        own = next(i for i, line in enumerate(lines) if line.startswith("On your own 6 examples"))
+        advice = next(i for i, line in enumerate(lines) if line.startswith("→"))
+        assert 0 < own < advice and "got 4 right" in lines[own]
+
+
 def test_the_reports_file_list_names_each_file_once(workspace):
     """The walk's report listed 'export' and 'report.md' twice (the table and the run's artifacts)."""
     from tui.screens.report import report_markdown

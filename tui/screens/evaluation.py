@@ -125,9 +125,7 @@ def details_text(view: EvalView) -> str:
     rep = view.report
     pm = rep.get("primary_metric") or ""
     v = rep.get("verdict") or {}
-    own = view.summary().get("own_examples")
-    lines = [escape(own), ""] if own else []
-    lines += ["[b]The checks[/b]"]
+    lines = ["[b]The checks[/b]"]
     lines += [escape(plain_reason(r)) for r in v.get("reasons") or []] or ["(no verdict)"]
     lines += ["", f"[b]Scores[/b] ({escape(metric_help(pm))})"]
     systems = rep.get("systems") or {}
@@ -262,7 +260,10 @@ class EvaluationScreen(Screen):
         else:
             s = view.summary()
             color = STATUS_COLOR.get(s["status"], "default")
-            text = f"[b {color}]{escape(s['sentence'])}[/]\n[b]→[/b] {escape(s['recommendation'])}"
+            text = f"[b {color}]{escape(s['sentence'])}[/]"
+            if s.get("own_examples"):  # the answers the person trusts most, right under the result
+                text += f"\n{escape(s['own_examples'])}"
+            text += f"\n[b]→[/b] {escape(s['recommendation'])}"
             if s.get("serve_command"):
                 text += f"\n  [b]{escape(s['serve_command'])}[/b]"
             verdict.update(text)
