@@ -466,3 +466,28 @@ def test_answers_get_room_for_an_answer_like_the_persons_not_the_whole_limit():
     assert answer_tokens(spec, 256) == 32 + 2 * (35 // 3) < 256  # 35 characters → 54 tokens
     assert answer_tokens(spec, 40) == 40  # never above the limit (the quick run's 64, a caller's cap)
     assert answer_tokens(parse_spec_dict({"spec": "no examples"}), 256) == 256
+
+
+def test_a_documents_task_shows_the_teacher_the_excerpts_for_each_input(tmp_path):
+    """The FAQ bench's teacher wrote answers about a made-up shop without its documents. For a task with
+    `documents:` the answer prompt carries the excerpts retrieved for that input, as the RAG baseline's does."""
+    from tools.data.generate import answer_messages
+    from tools.spec import parse_spec_dict
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "returns.md").write_text("Returns: unused items can be sent back within 45 days for a refund.\n")
+    (docs / "hours.md").write_text("Opening hours: the Leeds shop opens at 9:30 and closes at 17:00.\n")
+    spec = parse_spec_dict(
+        {
+            "spec": "Answer customer questions about the shop.",
+            "system_prompt": "Answer from the shop's documents.",
+            "documents": str(docs),
+            "examples": [{"input": "When do you open?", "output": "At 9:30."}],
+        }
+    )
+    system = answer_messages(spec, "How many days do I have to return a jacket?")[0]["content"]
+    assert system.startswith("Answer from the shop's documents.\n\nUse these excerpts")
+    assert "(returns.md) Returns: unused items can be sent back within 45 days" in system
+    no_docs = parse_spec_dict({"spec": "Answer questions.", "system_prompt": "Be brief."})
+    assert answer_messages(no_docs, "How many days?")[0]["content"] == "Be brief."

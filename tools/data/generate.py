@@ -105,8 +105,17 @@ def input_rejection(text: str, *, seen_sigs: list, seed_lengths: Sequence[int]) 
 
 
 def answer_messages(spec: TaskSpec, user_input: str, examples: Sequence[dict] | None = None) -> list[dict]:
-    """The teacher's prompt for an answer: the spec's system prompt, few-shot examples, the input."""
-    msgs = [{"role": "system", "content": spec.effective_system_prompt}]
+    """The teacher's prompt for an answer: the spec's system prompt, few-shot examples, the input.
+
+    A task with `documents:` gets the excerpts retrieved for the input after its system prompt, as the
+    retrieval baseline sends them: the teacher answers from the documents instead of from memory (the
+    FAQ bench's answers were written without them — about a made-up shop the teacher cannot know)."""
+    system = spec.effective_system_prompt
+    if getattr(spec, "documents", None):
+        from tools.rag.index import documents_retriever, with_excerpts
+
+        system = with_excerpts(system, documents_retriever(spec.documents).search(user_input)) or system
+    msgs = [{"role": "system", "content": system}]
     shots = examples if examples is not None else [e.model_dump() for e in spec.examples]
     for ex in shots:
         msgs += [{"role": "user", "content": ex["input"]}, {"role": "assistant", "content": ex["output"]}]

@@ -136,16 +136,13 @@ def build_messages(system: SystemSpec, row: dict, retriever=None) -> list[dict]:
         return convo  # no system prompt: the chat template's own default applies (recorded in notes)
     sys_prompt = row_system if (system.use_row_system and row_system) else system.system_prompt
     if system.kind == "rag" and retriever is not None:
-        from tools.rag import format_context
+        from tools.rag.index import with_excerpts
 
-        hits = retriever.search(user_text(row))
-        context = format_context(hits, (system.retrieval or {}).get("max_context_chars", 2000))
-        if context:
-            sys_prompt = (
-                (f"{sys_prompt}\n\n" if sys_prompt else "")
-                + "Use these excerpts from the reference documents when they are relevant:\n"
-                + context
-            )
+        sys_prompt = with_excerpts(
+            sys_prompt,
+            retriever.search(user_text(row)),
+            (system.retrieval or {}).get("max_context_chars", 2000),
+        )
     shots = system.few_shot
     if system.few_shot_strategy == "knn" and system.few_shot_pool:
         shots = nearest_examples(user_text(row), system.few_shot_pool, max(1, len(system.few_shot) or 4))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from tools.rag.chunking import Chunk, chunk_text, documents_fingerprint, load_documents
 from tools.rag.config import RetrievalConfig
@@ -91,3 +92,26 @@ def format_context(hits: list[Hit], max_chars: int = 2000) -> str:
         parts.append(piece)
         used += len(piece)
     return "\n".join(parts)
+
+
+EXCERPTS_INTRO = "Use these excerpts from the reference documents when they are relevant:\n"
+
+
+def with_excerpts(system_prompt: str | None, hits: list[Hit], max_chars: int = 2000) -> str | None:
+    """`system_prompt` followed by the numbered excerpts of `hits` (as the retrieval baseline sends them);
+    unchanged when nothing was found."""
+    context = format_context(hits, max_chars)
+    if not context:
+        return system_prompt
+    return (f"{system_prompt}\n\n" if system_prompt else "") + EXCERPTS_INTRO + context
+
+
+_RETRIEVERS: dict[str, Retriever] = {}
+
+
+def documents_retriever(documents: str | Path) -> Retriever:
+    """A BM25 retriever over a documents folder, built once per process per folder."""
+    key = str(Path(documents).resolve())
+    if key not in _RETRIEVERS:
+        _RETRIEVERS[key] = Retriever.build(RetrievalConfig(documents=key))
+    return _RETRIEVERS[key]
