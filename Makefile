@@ -48,6 +48,7 @@ bench-loop: setup
 lint: setup
 	$(VENV)/bin/ruff check agent tools tui prompts tests bench
 	$(VENV)/bin/ruff format --check agent tools tui prompts tests bench
+	$(VENV)/bin/mypy
 
 format: setup
 	$(VENV)/bin/ruff format agent tools tui prompts tests bench

@@ -86,7 +86,7 @@ def question(
     unknown = set(extra) - set(Question.__annotations__)
     if unknown:
         raise TypeError(f"not a question field: {sorted(unknown)}")
-    return Question(
+    payload = Question(
         kind=kind,
         key=key,
         question=text,
@@ -95,5 +95,6 @@ def question(
         help=help,
         optional=optional,
         error=error,
-        **extra,
     )
+    payload.update(extra)  # type: ignore[typeddict-item]  # keys checked against Question above
+    return payload
