@@ -375,6 +375,60 @@ def test_sessions_in_postgres(workspace, postgres_url, monkeypatch):
     assert not workspace.sessions_db.exists()
 
 
+def test_split_evens_out_the_labels_in_train_only_and_the_floor_counts_unique_rows(workspace):
+    """A label task whose kept data leans on one label: train gets repeats of the rarer label's rows (never a
+    held-out split), the log and report.md say so in words, and repeats do not count toward the floor."""
+    from agent.artifacts import save_step, work_dir
+    from agent.nodes.report import data_lines
+    from agent.nodes.split import MIN_TRAIN_ROWS, split
+    from tools.data.coverage import REPEAT_FLAG
+    from tools.data.schema import make_row
+    from tools.data.versions import read_split
+    from tools.workspace import atomic_write_jsonl
+
+    spec = parse_spec_dict(
+        {
+            "name": "route",
+            "spec": "Route a support message to a team.",
+            "output": {"format": "label", "labels": ["billing", "shipping"]},
+            "examples": [
+                {"input": "I was charged twice.", "output": "billing"},
+                {"input": "Where is my parcel?", "output": "shipping"},
+            ],
+        }
+    )
+    run = create_run_for(workspace, spec)
+
+    class R:
+        context = AgentContext(workspace=workspace)
+
+    state = {"run_id": run.id, "task": spec.to_yaml_dict(), "iteration": 1, "approach": "fine-tune"}
+    rows = [make_row(f"Refund request number {i} for order {i * 7}.", "billing") for i in range(40)]
+    rows += [make_row(f"Parcel {i} has not arrived at street {i * 3}.", "shipping") for i in range(8)]
+    atomic_write_jsonl(work_dir(run, 1) / "reviewed.jsonl", rows)
+    save_step(run, 1, "generate", {"n": 60, "teacher": 60})
+    save_step(run, 1, "critique", {"kept": 48, "generated": 60, "judged": False})
+    update = split(state, R())
+    version = update["data_version"]
+    train = read_split(run, version, "train")
+    repeats = [r for r in train if REPEAT_FLAG in r["metadata"]["flags"]]
+    labels = [r["messages"][-1]["content"] for r in train]
+    assert repeats and all(r["messages"][-1]["content"] == "shipping" for r in repeats)
+    assert labels.count("shipping") == labels.count("billing") // 2
+    for held_out in ("val", "test", "regression", "golden"):
+        assert not any(REPEAT_FLAG in r["metadata"]["flags"] for r in read_split(run, version, held_out))
+    assert any("labels evened out in train" in line for line in update["log"])
+    assert "stop_reason" not in update  # enough unique rows
+    assert any("the rarer labels' examples were repeated" in line for line in data_lines(run, 1))
+    # the floor counts rows, not repeats: 12 unique with their repeats is still too few
+    run2 = create_run_for(workspace, spec)
+    few = rows[:10] + rows[40:42]
+    atomic_write_jsonl(work_dir(run2, 1) / "reviewed.jsonl", few)
+    save_step(run2, 1, "critique", {"kept": 12, "generated": 60, "judged": False})
+    update2 = split({**state, "run_id": run2.id}, R())
+    assert update2["stop_reason"] == "too_few_examples" and f"at least {MIN_TRAIN_ROWS}" in update2["log"][-1]
+
+
 def test_too_few_examples_stop_before_training_and_the_report_says_why_in_words(workspace):
     """The routing bench once trained on 3 rows; with fewer than MIN_TRAIN_ROWS to learn from, the run stops
     before training and the report (and its plain sentence) says why and what to do."""

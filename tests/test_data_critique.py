@@ -504,3 +504,51 @@ def test_repairs_stop_when_the_teachers_first_ones_all_fail():
     assert {json.loads(r["messages"][-1]["content"])["milk"] for r in kept} == {"oat"}
     assert [e["done"] for e in events if e["stage"] == "repairs"][-1] == n
     assert {e["total"] for e in events if e["stage"] == "repairs"} == {n}
+
+
+def test_the_rarer_labels_are_repeated_in_train_up_to_half_the_largest():
+    """Routing's train split after relabelling: billing 29 / shipping 13 / account 8 / technical 6, and the
+    tuned model answered billing for most of 80 balanced test messages (0.237). The same data with the
+    rarer labels repeated up to half the largest scored 0.400 (bench/RESULTS.md, same day)."""
+    from collections import Counter
+
+    from tools.data.coverage import REPEAT_FLAG, evened_labels
+    from tools.data.schema import row_id
+
+    spec = parse_spec_dict(
+        {
+            "spec": "Route a support message.",
+            "output": {"format": "label", "labels": ["billing", "shipping", "account", "technical"]},
+        }
+    )
+    rows = (
+        [make_row(f"b{i}", "billing", source="repair") for i in range(29)]
+        + [make_row(f"s{i}", "shipping", source="repair") for i in range(13)]
+        + [make_row(f"a{i}", "account", source="seed") for i in range(8)]
+        + [make_row(f"t{i}", "technical", source="repair") for i in range(6)]
+        + [make_row(f"g{i}", "a long general answer", source="general") for i in range(3)]
+    )
+    evened, added = evened_labels(rows, spec)
+    assert added == {"shipping": [13, 14], "account": [8, 14], "technical": [6, 14]}
+    labels = Counter(r["messages"][-1]["content"] for r in evened)
+    assert labels == {
+        "billing": 29,
+        "shipping": 14,
+        "account": 14,
+        "technical": 14,
+        "a long general answer": 3,
+    }
+    assert evened[: len(rows)] == rows  # the originals first, as they were
+    repeats = evened[len(rows) :]
+    assert all(REPEAT_FLAG in r["metadata"]["flags"] for r in repeats)
+    assert len({row_id(r) for r in evened}) == len(evened)  # every repeat has its own id …
+    assert {r["metadata"]["repeat_of"] for r in repeats} <= {row_id(r) for r in rows}  # … and says whose
+    technical = Counter(
+        r["metadata"]["repeat_of"] for r in repeats if r["messages"][-1]["content"] == "technical"
+    )
+    assert sorted(technical.values()) == [1, 1, 1, 1, 2, 2]  # spread over the six, not one repeated 8 times
+    full, _ = evened_labels(rows, spec, share=1.0)
+    assert Counter(r["messages"][-1]["content"] for r in full)["technical"] == 29
+    # evening an evened split again (a later iteration adds rows to train) does not compound
+    assert evened_labels(evened, spec) == (evened, added)
+    assert evened_labels(rows, JSON_SPEC) == (rows, {})

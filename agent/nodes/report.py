@@ -65,6 +65,7 @@ def too_few_plain(run, state: AgentState) -> dict | None:
     n_train = (split.get("counts") or {}).get("train")
     if n_train is None:
         return None
+    n_train -= split.get("repeats") or 0
     made = crit.get("generated")
     sentence = (
         f"Only {n_train} examples held up to learn from"
@@ -215,6 +216,14 @@ def data_lines(run, iteration: int | None) -> list[str]:
         + ("" if crit.get("judged") else " (no judge graded them: programmatic checks and agreement only)")
         + "."
     )
+    evened = (load_step(run, iteration, "split") or {}).get("evened") or {}
+    if evened:
+        lines.append(
+            "- So that the model does not learn to answer one label for everything, the rarer labels' "
+            "examples were repeated in training until each had as many as the largest: "
+            + ", ".join(f"{lab} {a} → {b}" for lab, (a, b) in evened.items())
+            + "."
+        )
     cells = crit.get("coverage") or []
     if cells:
         lines += ["", "| field | value | planned | kept |", "|---|---|---:|---:|"]

@@ -135,6 +135,7 @@ def _later_splits(run, base: str, rows: list[dict], it: int, label_key: str | No
 
 @idempotent_step("split")
 def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    from tools.data.coverage import evened_labels
     from tools.data.versions import write_data_version
 
     run, spec, it = runtime.context.run(state["run_id"]), spec_of(state), iteration(state)
@@ -153,6 +154,12 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         splits, reason = _later_splits(run, base, rows, it, label_key)
     else:
         splits, reason = _first_splits(rows, spec, label_key)
+    splits["train"], evened = evened_labels(splits["train"], spec)
+    repeats = sum(b - a for a, b in evened.values())
+    if evened:
+        reason += "; the rarer labels' examples repeated in train so each label has as many (" + (
+            ", ".join(f"{lab} {a} → {b}" for lab, (a, b) in evened.items()) + ")"
+        )
     version = write_data_version(
         run,
         splits,
@@ -165,7 +172,12 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             "review": load_step(run, it, "review"),
         },
     )
-    return {"data_version": version, "counts": {k: len(v) for k, v in splits.items()}}
+    return {
+        "data_version": version,
+        "counts": {k: len(v) for k, v in splits.items()},
+        "evened": evened,
+        "repeats": repeats,
+    }
 
 
 def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
@@ -177,7 +189,13 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             + ", ".join(f"{k} {v}" for k, v in done["counts"].items())
         ],
     }
-    n_train = done["counts"].get("train", 0)
+    if done.get("evened"):
+        out["log"].append(
+            "split: labels evened out in train by repeating the rarer ones ("
+            + ", ".join(f"{lab} {a} → {b}" for lab, (a, b) in done["evened"].items())
+            + ")"
+        )
+    n_train = done["counts"].get("train", 0) - done.get("repeats", 0)  # repeats teach nothing new
     if not state.get("data_version") and n_train < MIN_TRAIN_ROWS and not runtime.context.quick:
         out["stop_reason"] = TOO_FEW
         out["log"].append(
