@@ -69,3 +69,40 @@ def test_kill9_then_stop_then_resume_reaches_the_same_final_step(workspace):
     assert [e["event"] for e in ev].count("end") == 1 and ev[-1]["event"] == "end"
     evals = [e["step"] for e in ev if e["event"] == "eval"]
     assert len(evals) == len(set(evals))
+
+
+def test_a_trainer_stops_when_the_program_waiting_on_it_is_gone_unless_kept_going(workspace):
+    """The walk killed the terminal and the trainer kept the cores busy for its whole run. A trainer
+    launched for an owner (the agent, `tunewise train` without --detach) checkpoints and stops when the
+    owner is gone; after `detach_training` (the person chose to keep it going) it carries on."""
+    import subprocess
+    import sys
+
+    from tools.train import runner
+
+    run = workspace.create_run("owner")
+    write_data(run)
+    out = runner.prepare_training(
+        run, data_version="v1", overrides={**TINY, "max_steps": 40}, workspace=workspace
+    )
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    runner.launch(out, owner_pid=owner.pid)
+    _wait_for(out, lambda e: e["event"] == "log" and e["step"] >= 1)
+    owner.kill()
+    owner.wait()
+    m = runner.wait_training(out)
+    assert m["status"] == "stopped" and m["final_step"] < 40, m
+    assert f"pid {owner.pid}) is gone" in m["stop_reason"]
+    assert (out / "checkpoints" / f"checkpoint-{m['final_step']}").is_dir()  # resumable from there
+
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    runner.resume_training(out, owner_pid=owner.pid)
+    _wait_for(out, lambda e: e["event"] == "start" and e.get("resumed_from"))
+    runner.detach_training(out)
+    owner.kill()
+    owner.wait()
+    past = m["final_step"] + 3
+    _wait_for(out, lambda e: e["event"] == "log" and e["step"] >= past)  # still going without its owner
+    assert runner.is_running(out)
+    assert runner.stop_training(out)
+    assert runner.wait_training(out)["status"] == "stopped"

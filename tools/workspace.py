@@ -87,6 +87,21 @@ def append_jsonl(path: str | os.PathLike, row: Any) -> None:
         os.fsync(fh.fileno())
 
 
+def pid_alive(pid: int) -> bool:
+    """Is process `pid` still running? A zombie (exited, not yet reaped by its parent) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): os.kill said it exists
+    return state != "Z"
+
+
 def read_json(path: str | os.PathLike) -> Any:
     from tools.userfile import loads_json
 

@@ -339,7 +339,11 @@ class TunewiseApp(App):
                 run = self.workspace.run(run_id)
                 if not keep_training:
                     stop_run_training(run)
-                elif running_trainings(run):
+                elif kept := running_trainings(run):
+                    from tools.train.runner import detach_training
+
+                    for out_dir in kept:  # it would stop once this app is gone otherwise
+                        detach_training(out_dir)
                     self.kept_training = True
             except Exception:  # noqa: BLE001 - quitting must not fail; the driver retries the stop
                 pass

@@ -253,16 +253,6 @@ def _touch(out: Path, model_path: Path, adapter: str | None) -> None:
         pass
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def prune(
     root: Path | None = None, *, keep_adapters: int | None = None, protect: set[Path] = frozenset()
 ) -> list[Path]:
@@ -274,6 +264,8 @@ def prune(
     Conversions loaded in this process are kept; leftovers of killed conversions are removed. Returns
     the removed directories.
     """
+    from tools.workspace import pid_alive
+
     root = root or cache_root()
     if keep_adapters is None:
         keep_adapters = int(os.environ.get("TUNEWISE_CT2_KEEP") or 4)
@@ -289,7 +281,7 @@ def prune(
             continue
         m = re.match(r"^\.(.+)\.tmp-(\d+)-\d+$", d.name)
         if m:
-            if not _pid_alive(int(m.group(2))):
+            if not pid_alive(int(m.group(2))):
                 shutil.rmtree(d, ignore_errors=True)
                 removed.append(d)
             continue

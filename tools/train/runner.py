@@ -320,8 +320,15 @@ def _command(out_dir: Path, cfg: TrainConfig, resume: bool) -> list[str]:
     ]
 
 
-def launch(out_dir: Path, *, resume: bool = False) -> subprocess.Popen:
-    """Start the training subprocess for an existing `config.json` (its own session; log → train.log)."""
+OWNER_ENV = "TUNEWISE_TRAIN_OWNER"
+
+
+def launch(out_dir: Path, *, resume: bool = False, owner_pid: int | None = None) -> subprocess.Popen:
+    """Start the training subprocess for an existing `config.json` (its own session; log → train.log).
+
+    With `owner_pid` (the process that waits on it: the agent, `tunewise train` without --detach), the
+    trainer checkpoints and stops when that process is gone — a closed terminal or a killed app leaves no
+    trainer behind — unless `detach_training` was called first (the person chose to keep it going)."""
     out_dir = Path(out_dir).resolve()
     cfg = TrainConfig.from_dict(read_json(out_dir / "config.json"))
     if is_running(out_dir):
@@ -331,6 +338,10 @@ def launch(out_dir: Path, *, resume: bool = False) -> subprocess.Popen:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env.pop(OWNER_ENV, None)
+    if owner_pid is not None:
+        env[OWNER_ENV] = str(owner_pid)
+        (out_dir / "DETACHED").unlink(missing_ok=True)
     if cfg.processes > 1 and "OMP_NUM_THREADS" not in env:
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // cfg.processes))
     log = open(out_dir / "train.log", "ab")
@@ -376,7 +387,7 @@ def start_training(
     return out
 
 
-def resume_training(out_dir: Path) -> Path:
+def resume_training(out_dir: Path, *, owner_pid: int | None = None) -> Path:
     """Relaunch with `--resume`: it continues from the newest complete checkpoint (or starts over if none)."""
     out_dir = Path(out_dir).resolve()
     if not (out_dir / "config.json").exists():
@@ -385,7 +396,7 @@ def resume_training(out_dir: Path) -> Path:
             where=str(out_dir),
             fix="pass a train/vN directory of a run",
         )
-    launch(out_dir, resume=True)
+    launch(out_dir, resume=True, owner_pid=owner_pid)
     return out_dir
 
 
@@ -415,6 +426,11 @@ def is_running(out_dir: Path) -> bool:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         return "tools.train.sft" in cmd and str(out_dir) in cmd
     return True
+
+
+def detach_training(out_dir: Path) -> None:
+    """Let a running trainer outlive the process that started it (it checkpoints and stops otherwise)."""
+    atomic_write_json(Path(out_dir).resolve() / "DETACHED", {"since": time.time()})
 
 
 def stop_training(out_dir: Path) -> bool:
@@ -520,17 +536,18 @@ def train_blocking(
         if m.get("status") in ("completed", "early_stopped") and not is_running(out):
             return {**m, "out_dir": str(out)}
         if not is_running(out):
-            resume_training(out)
+            resume_training(out, owner_pid=os.getpid())
     else:
-        out = start_training(
+        out = prepare_training(
             run,
             data_version=data_version,
             model=model,
             overrides=overrides,
-            processes=processes,
             config_file=config_file,
+            processes=processes,
             workspace=workspace,
         )
+        launch(out, owner_pid=os.getpid())  # this process waits on it: it stops if this process is gone
     metrics = wait_training(out, on_event=on_event, from_start=True)
     while metrics.get("error_kind") == "oom" and (
         auto_retry_oom or TrainConfig.from_dict(read_json(out / "config.json")).auto_retry_oom

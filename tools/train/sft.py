@@ -184,11 +184,14 @@ def is_oom(exc: BaseException) -> bool:
 
 # ----------------------------------------------------------------- the callback
 class StopRequest:
-    """Set by SIGINT/SIGTERM or an OUT/STOP file; the callback turns it into save-and-stop."""
+    """Set by SIGINT/SIGTERM, an OUT/STOP file, or the owner process gone (`TUNEWISE_TRAIN_OWNER`, unless
+    OUT/DETACHED says the person chose to keep it going); the callback turns it into save-and-stop."""
 
-    def __init__(self, stop_file: Path):
+    def __init__(self, stop_file: Path, owner: int | None = None):
         self.stop_file = stop_file
         self.flag = False
+        self.owner = owner
+        self.why: str | None = None
 
     def install(self) -> None:
         def handler(signum, frame):  # noqa: ARG001
@@ -198,7 +201,18 @@ class StopRequest:
         signal.signal(signal.SIGTERM, handler)
 
     def requested(self) -> bool:
-        return self.flag or self.stop_file.exists()
+        if self.flag or self.stop_file.exists():
+            return True
+        from tools.workspace import pid_alive
+
+        if self.owner is not None and not pid_alive(self.owner):
+            if (self.stop_file.parent / "DETACHED").exists():
+                self.owner = None  # kept going on purpose: stop watching
+                return False
+            self.why = f"the program that started this training (pid {self.owner}) is gone"
+            self.flag = True
+            return True
+        return False
 
 
 def make_events_callback(events_path: Path, stop: StopRequest):
@@ -465,7 +479,8 @@ def train(out_dir: Path, resume: bool = False) -> int:
     cfg = TrainConfig.from_dict(read_json(out_dir / "config.json"))
     events = out_dir / "events.jsonl"
     rank0 = int(os.environ.get("RANK", "0")) == 0
-    stop = StopRequest(out_dir / "STOP")
+    owner = os.environ.get("TUNEWISE_TRAIN_OWNER", "")
+    stop = StopRequest(out_dir / "STOP", owner=int(owner) if owner.isdigit() else None)
     stop.install()
     t_start = time.time()
 
@@ -557,6 +572,7 @@ def train(out_dir: Path, resume: bool = False) -> int:
         tokens = tokens.item()
     metrics = {
         "status": status,
+        **({"stop_reason": stop.why} if status == "stopped" and stop.why else {}),
         "final_step": state.global_step if state else 0,
         "max_steps": state.max_steps if state else None,
         "best_eval_loss": state.best_metric if state else None,

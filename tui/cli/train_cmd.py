@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -304,7 +305,7 @@ def _train(target, rest, data, model, config, set_, processes, max_steps, auto_r
             return _metrics_doc(m, out), 0
         common.quiet_libraries()
         if not runner.is_running(out):
-            runner.resume_training(out)
+            runner.resume_training(out, owner_pid=os.getpid())  # followed here, like a new training
         metrics = follow(out, from_start=True)
         return _metrics_doc(metrics, out), _report(metrics, out)
     if rest:
@@ -336,7 +337,8 @@ def _train(target, rest, data, model, config, set_, processes, max_steps, auto_r
     from tools.workspace import read_json
 
     _show_config(read_json(out / "config.json"))
-    runner.launch(out)
+    # followed here: it checkpoints and stops if this terminal goes away; --detach: it runs on its own
+    runner.launch(out, owner_pid=None if detach else os.getpid())
     common.err_console().print(f"training {out} (log: {out / 'train.log'})")
     if detach:
         common.console().print(str(out))
