@@ -198,7 +198,7 @@ class Journal:
 
 
 # ---------------------------------------------------------------- generation
-def generate_examples(  # noqa: C901, PLR0915 - the teacher loop with its journal, budget and progress; named phases pending (issue 15)
+def generate_examples(
     spec: TaskSpec,
     n: int,
     *,
@@ -223,10 +223,13 @@ def generate_examples(  # noqa: C901, PLR0915 - the teacher loop with its journa
     `teacher` is a provider; `budget` a `Budget` or a USD limit. A budget stop returns the rows
     finished so far with `.stopped == "budget"`. Every teacher-written input must look like the seed inputs
     (`tools.data.ontask`; with `grader`, a model that can grade also says yes/no); rejected inputs are
-    journaled with their reason and replaced by asking for more (oversampling by the acceptance rate). `on_progress(event)` is called after each journaled item;
-    an exception it raises stops generation with everything finished so far kept in the journal.
+    journaled with their reason and replaced by asking for more (oversampling by the acceptance rate).
+    `on_progress(event)` is called after each journaled item; an exception it raises stops generation
+    with everything finished so far kept in the journal.
+
+    Phases: plan the groups → write the inputs (filtered, round by round) → write the answers → assemble
+    the rows from the journal.
     """
-    from tools.data.similarity import minhash
     from tools.llm.budget import Budget
 
     if batch and teacher.name != "openai":
@@ -236,36 +239,42 @@ def generate_examples(  # noqa: C901, PLR0915 - the teacher loop with its journa
             f"--batch uses OpenAI's Batch API; the teacher is {teacher.describe()}",
             fix="drop --batch, or use an OpenAI teacher (OPENAI_API_KEY / teacher.provider: openai)",
         )
-    workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    journal = Journal(workdir)
-    result = GenerationResult()
-    result.rejected_inputs = []
-    calls_before = teacher.calls
+    gen = _Generation(
+        spec,
+        plan_groups(spec, n, targeted),
+        teacher=teacher,
+        workdir=Path(workdir),
+        existing_inputs=existing_inputs,
+        progress=on_progress or (lambda event: None),
+        calls=dict(concurrency=concurrency, batch=batch, batch_client=batch_client),
+        input_max_tokens=input_max_tokens,
+        answer_max_tokens=answer_max_tokens,
+        seed=seed,
+    )
+    gen.fit_input_filter(on_task_check, on_task_strictness, grader, user_inputs=not targeted)
     if budget is not None and not isinstance(budget, Budget):
         budget = Budget(float(budget))
     saved_budget = teacher.budget
     if budget is not None:
         teacher.budget = budget
-    progress = on_progress or (lambda event: None)
+    try:
+        for group in gen.groups:
+            gen.write_inputs(group)
+        for group in gen.groups:
+            gen.write_answers(group)
+    except BudgetExceeded as e:
+        gen.result.stopped = "budget"
+        append_jsonl(gen.journal.path, {"kind": "stop", "reason": e.message})
+        gen.progress({"event": "budget_stop", "message": e.message})
+    finally:
+        teacher.budget = saved_budget
+    return gen.assemble()
 
-    # what to make: (group key, needed, focus axes, few-shot examples, source)
-    groups: list[dict] = []
-    if targeted:
-        for j, t in enumerate(targeted):
-            exs = [dict(e) for e in t.get("examples") or []] or [e.model_dump() for e in spec.examples]
-            groups.append(
-                {
-                    "key": f"t{j}-{stable_hash(t.get('description', ''), size=4)}",
-                    "n": int(t.get("n", 10)),
-                    "axes": {"target": [t.get("description") or "a harder case"]} | derive_axes(spec),
-                    "examples": exs,
-                    "source": "targeted",
-                    "description": t.get("description"),
-                }
-            )
-    else:
-        groups.append(
+
+def plan_groups(spec: TaskSpec, n: int, targeted: list[dict] | None) -> list[dict]:
+    """What to make, as groups: {key, n, axes (focus), examples (few-shot), source[, description]}. Pure."""
+    if not targeted:
+        return [
             {
                 "key": "g",
                 "n": n,
@@ -273,47 +282,117 @@ def generate_examples(  # noqa: C901, PLR0915 - the teacher loop with its journa
                 "examples": [e.model_dump() for e in spec.examples],
                 "source": "teacher",
             }
-        )
-
-    seen_texts = [e.input for e in spec.examples] + list(existing_inputs)
-    seen_sigs = [minhash(t) for t in seen_texts]
-    seed_lengths = [len(t) for t in seen_texts] or [200]
-    spec_inputs = load_spec_inputs(spec)  # the user's own inputs: answered first, and on-task by definition
-    user_inputs = spec_inputs if not targeted else []
-    on_task = (
-        OnTaskModel.fit([e.input for e in spec.examples] + spec_inputs, strictness=on_task_strictness)
-        if on_task_check
-        else None
-    )
-    if on_task is not None:
-        progress(
+        ]
+    groups = []
+    for j, t in enumerate(targeted):
+        exs = [dict(e) for e in t.get("examples") or []] or [e.model_dump() for e in spec.examples]
+        groups.append(
             {
-                "event": "on_task_model",
-                "model": on_task.kind,
-                "threshold": round(on_task.threshold, 4),
-                "seeds": len(on_task.seeds),
+                "key": f"t{j}-{stable_hash(t.get('description', ''), size=4)}",
+                "n": int(t.get("n", 10)),
+                "axes": {"target": [t.get("description") or "a harder case"]} | derive_axes(spec),
+                "examples": exs,
+                "source": "targeted",
+                "description": t.get("description"),
             }
         )
+    return groups
 
-    def off_task_reason(text: str) -> str | None:
-        why = meta_reason(text, [e.input for e in spec.examples]) if on_task_check else None
+
+class _Generation:
+    """One generation's state: the journal, the groups, the input filter, the calls' settings."""
+
+    def __init__(
+        self,
+        spec: TaskSpec,
+        groups: list[dict],
+        *,
+        teacher,
+        workdir: Path,
+        existing_inputs: Sequence[str],
+        progress: Callable[[dict], None],
+        calls: dict,
+        input_max_tokens: int,
+        answer_max_tokens: int,
+        seed: int,
+    ):
+        from tools.data.similarity import minhash
+
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.spec, self.groups, self.teacher, self.workdir = spec, groups, teacher, workdir
+        self.journal = Journal(workdir)
+        self.result = GenerationResult()
+        self.result.rejected_inputs = []
+        self.calls_before = teacher.calls
+        self.progress = progress
+        self.calls = calls  # concurrency, batch, batch_client
+        self.input_max_tokens, self.answer_max_tokens, self.seed = input_max_tokens, answer_max_tokens, seed
+        self.existing_inputs = list(existing_inputs)
+        seen_texts = [e.input for e in spec.examples] + self.existing_inputs
+        self.seen_sigs = [minhash(t) for t in seen_texts]
+        self.seed_lengths = [len(t) for t in seen_texts] or [200]
+        self.user_inputs: list[str] = []
+        self.on_task: OnTaskModel | None = None
+        self.check_meta, self.grader = True, None
+
+    def _accepted(self, group: dict) -> list[dict]:
+        return [e for e in self.journal.inputs.values() if e["group"] == group["key"] and e["accepted"]]
+
+    def _run(self, todo: list[Request], on_result, batch_file: str) -> None:
+        c = self.calls
+        _run(
+            self.teacher,
+            todo,
+            on_result,
+            c["concurrency"],
+            c["batch"],
+            c["batch_client"],
+            self.workdir / batch_file,
+        )
+
+    # ------------------------------------------------------------ phase: the input filter
+    def fit_input_filter(self, check: bool, strictness: float, grader, *, user_inputs: bool) -> None:
+        """The on-task model of the seed inputs (and the person's `inputs:` file, answered first)."""
+        spec = self.spec
+        spec_inputs = load_spec_inputs(spec)  # the user's own inputs: on-task by definition
+        self.user_inputs = spec_inputs if user_inputs else []
+        self.check_meta, self.grader = check, grader
+        if not check:
+            return
+        self.on_task = OnTaskModel.fit([e.input for e in spec.examples] + spec_inputs, strictness=strictness)
+        if self.on_task is not None:
+            self.progress(
+                {
+                    "event": "on_task_model",
+                    "model": self.on_task.kind,
+                    "threshold": round(self.on_task.threshold, 4),
+                    "seeds": len(self.on_task.seeds),
+                }
+            )
+
+    def off_task_reason(self, text: str) -> str | None:
+        seeds = [e.input for e in self.spec.examples]
+        why = meta_reason(text, seeds) if self.check_meta else None
         if why:
             return why
-        if on_task is not None:
-            ok, sim = on_task.judge(text)
+        if self.on_task is not None:
+            ok, sim = self.on_task.judge(text)
             if not ok:
-                return f"off task: unlike the seed inputs (similarity {sim:.2f} < {on_task.threshold:.2f})"
-        if grader is not None:
-            verdict = llm_on_task([text], spec, grader, [e.input for e in spec.examples])[0]
-            if verdict is False:
-                return f"off task: {grader.describe()} judged it unrealistic for the task"
+                return (
+                    f"off task: unlike the seed inputs (similarity {sim:.2f} < {self.on_task.threshold:.2f})"
+                )
+        if self.grader is not None:
+            if llm_on_task([text], self.spec, self.grader, seeds)[0] is False:
+                return f"off task: {self.grader.describe()} judged it unrealistic for the task"
         return None
 
-    def journal_input(slot: str, text: str, focus: str, group: dict) -> None:
+    def journal_input(self, slot: str, text: str, focus: str, group: dict) -> None:
+        from tools.data.similarity import minhash
+
         text = clean_input(text)
-        reason = input_rejection(text, seen_sigs=seen_sigs, seed_lengths=seed_lengths)
+        reason = input_rejection(text, seen_sigs=self.seen_sigs, seed_lengths=self.seed_lengths)
         if reason is None:
-            reason = off_task_reason(text)
+            reason = self.off_task_reason(text)
         entry = {
             "kind": "input",
             "slot": slot,
@@ -324,178 +403,132 @@ def generate_examples(  # noqa: C901, PLR0915 - the teacher loop with its journa
             "reason": reason,
         }
         if reason is None:
-            seen_sigs.append(minhash(text))
-        journal.add(entry)
-        progress(
-            {
-                "event": "input",
-                "slot": slot,
-                "accepted": reason is None,
-                "reason": reason,
-                "total": sum(g["n"] for g in groups),
-            }
+            self.seen_sigs.append(minhash(text))
+        self.journal.add(entry)
+        total = sum(g["n"] for g in self.groups)
+        self.progress(
+            {"event": "input", "slot": slot, "accepted": reason is None, "reason": reason, "total": total}
         )
 
-    try:
-        for group in groups:
-            # replay accepted inputs in journal order so near-duplicate checks see what they saw before
-            for entry in journal.inputs.values():
-                if entry["group"] == group["key"] and entry["accepted"]:
-                    seen_sigs.append(minhash(entry["text"]))
-            if group["source"] == "teacher" and user_inputs:
-                for i, text in enumerate(user_inputs[: group["n"]]):
-                    slot = f"{group['key']}:u{i}"
-                    if slot not in journal.inputs:
-                        journal.add(
-                            {
-                                "kind": "input",
-                                "slot": slot,
-                                "group": group["key"],
-                                "focus": "user input",
-                                "text": text,
-                                "accepted": True,
-                                "reason": None,
-                            }
-                        )
-            seed_inputs = [e["input"] for e in group["examples"]] or list(existing_inputs)[:FEW_SHOT_INPUTS]
-            for rnd in range(MAX_ROUNDS):
-                accepted = [
-                    e for e in journal.inputs.values() if e["group"] == group["key"] and e["accepted"]
-                ]
-                need = group["n"] - len(accepted)
-                if need <= 0:
-                    break
-                k = candidates_needed(need, journal, group["key"])
-                focuses = plan_focuses(group["axes"], k, seed=hash_int(f"{seed}:{group['key']}:{rnd}"))
-                tried = sum(1 for e in journal.inputs.values() if e["group"] == group["key"])
-                focuses = with_coverage(focuses, coverage_axes(spec), start=tried)
-                todo = []
-                for i, focus in enumerate(focuses):
-                    slot = f"{group['key']}:{rnd}:{i}"
-                    if slot in journal.inputs:
-                        continue
-                    msgs = input_messages_for(spec, focus, seed_inputs, random.Random(slot))
-                    params = GenParams(
-                        temperature=INPUT_TEMPERATURE,
-                        max_tokens=input_max_tokens,
-                        seed=hash_int(slot) % (2**31),
+    # ------------------------------------------------------------ phase: inputs
+    def write_inputs(self, group: dict) -> None:
+        """The group's inputs: the person's own first, then teacher-written rounds until enough are kept."""
+        from tools.data.similarity import minhash
+
+        # replay accepted inputs in journal order so near-duplicate checks see what they saw before
+        for entry in self._accepted(group):
+            self.seen_sigs.append(minhash(entry["text"]))
+        if group["source"] == "teacher":
+            for i, text in enumerate(self.user_inputs[: group["n"]]):
+                slot = f"{group['key']}:u{i}"
+                if slot not in self.journal.inputs:
+                    self.journal.add(
+                        {
+                            "kind": "input",
+                            "slot": slot,
+                            "group": group["key"],
+                            "focus": "user input",
+                            "text": text,
+                            "accepted": True,
+                            "reason": None,
+                        }
                     )
-                    todo.append(Request(msgs, params, tag=(slot, focus)))
-                if not todo:
-                    continue
+        seed_inputs = [e["input"] for e in group["examples"]] or self.existing_inputs[:FEW_SHOT_INPUTS]
+        for rnd in range(MAX_ROUNDS):
+            need = group["n"] - len(self._accepted(group))
+            if need <= 0:
+                break
+            self._input_round(group, rnd, need, seed_inputs)
+        accepted = self._accepted(group)
+        group["inputs"] = accepted[: group["n"]]
+        self.result.shortfall += max(0, group["n"] - len(accepted))
 
-                # in pieces, so the round ends once enough inputs are kept (the oversampled rest is not
-                # written); the Batch API gets the whole round as one job
-                for part in chunked(todo, len(todo) if batch else piece_size(teacher, concurrency)):
-
-                    def on_input(i: int, comp: Completion, part=part, group=group) -> None:
-                        slot, focus = part[i].tag
-                        if slot not in journal.inputs:
-                            journal_input(slot, comp.text, focus, group)
-
-                    _run(
-                        teacher,
-                        part,
-                        on_input,
-                        concurrency,
-                        batch,
-                        batch_client,
-                        workdir / f"batch-inputs-{group['key']}-{rnd}.json",
-                    )
-                    kept = sum(
-                        1 for e in journal.inputs.values() if e["group"] == group["key"] and e["accepted"]
-                    )
-                    if kept >= group["n"]:
-                        break
-            accepted = [e for e in journal.inputs.values() if e["group"] == group["key"] and e["accepted"]]
-            group["inputs"] = accepted[: group["n"]]
-            result.shortfall += max(0, group["n"] - len(accepted))
-
-        # answers
-        for group in groups:
-            todo = []
-            json_schema = spec.output.json_schema if spec.output.format == "json" else None
-            for entry in group["inputs"]:
-                key = f"{entry['slot']}:a"
-                if key in journal.answers:
-                    continue
-                msgs = answer_messages(spec, entry["text"], group["examples"])
-                todo.append(
-                    Request(
-                        msgs,
-                        GenParams(temperature=0.0, max_tokens=answer_max_tokens),
-                        json_schema=json_schema,
-                        tag=(key, entry),
-                    )
-                )
-
-            def on_answer(i: int, comp: Completion, todo=todo, group=group) -> None:
-                key, entry = todo[i].tag
-                if key in journal.answers:
-                    return
-                text = comp.text.strip()
-                if comp.parsed is not None:
-                    text = json.dumps(comp.parsed, ensure_ascii=False)
-                row = make_row(
-                    entry["text"],
-                    text,
-                    system=spec.effective_system_prompt,
-                    source=group["source"],
-                    flags=["truncated"] if comp.finish_reason == "length" else [],
-                    extra={
-                        "focus": entry["focus"],
-                        "teacher": teacher.describe(),
-                        **({"target": group["description"]} if group.get("description") else {}),
-                    },
-                )
-                journal.add({"kind": "answer", "key": key, "row": row, "cost_usd": comp.cost_usd})
-                progress(
-                    {
-                        "event": "answer",
-                        "key": key,
-                        "done": len(journal.answers),
-                        "total": sum(len(g.get("inputs") or []) for g in groups),
-                    }
-                )
-
-            if todo:
-                _run(
-                    teacher,
-                    todo,
-                    on_answer,
-                    concurrency,
-                    batch,
-                    batch_client,
-                    workdir / f"batch-answers-{group['key']}.json",
-                )
-    except BudgetExceeded as e:
-        result.stopped = "budget"
-        append_jsonl(journal.path, {"kind": "stop", "reason": e.message})
-        progress({"event": "budget_stop", "message": e.message})
-    finally:
-        teacher.budget = saved_budget
-
-    # assemble from the journal: stable order, one row per input
-    seen_ids = set()
-    for group in groups:
-        for entry in (
-            group.get("inputs")
-            or [e for e in journal.inputs.values() if e["group"] == group["key"] and e["accepted"]][
-                : group["n"]
-            ]
-        ):
-            ans = journal.answers.get(f"{entry['slot']}:a")
-            if ans is None:
+    def _input_round(self, group: dict, rnd: int, need: int, seed_inputs: list[str]) -> None:
+        k = candidates_needed(need, self.journal, group["key"])
+        focuses = plan_focuses(group["axes"], k, seed=hash_int(f"{self.seed}:{group['key']}:{rnd}"))
+        tried = sum(1 for e in self.journal.inputs.values() if e["group"] == group["key"])
+        focuses = with_coverage(focuses, coverage_axes(self.spec), start=tried)
+        todo = []
+        for i, focus in enumerate(focuses):
+            slot = f"{group['key']}:{rnd}:{i}"
+            if slot in self.journal.inputs:
                 continue
-            row = ans["row"]
-            if row["metadata"]["id"] in seen_ids:
+            msgs = input_messages_for(self.spec, focus, seed_inputs, random.Random(slot))
+            params = GenParams(
+                temperature=INPUT_TEMPERATURE, max_tokens=self.input_max_tokens, seed=hash_int(slot) % (2**31)
+            )
+            todo.append(Request(msgs, params, tag=(slot, focus)))
+        # in pieces, so the round ends once enough inputs are kept (the oversampled rest is not written);
+        # the Batch API gets the whole round as one job
+        size = len(todo) if self.calls["batch"] else piece_size(self.teacher, self.calls["concurrency"])
+        for part in chunked(todo, size):
+
+            def on_input(i: int, comp: Completion, part=part) -> None:
+                slot, focus = part[i].tag
+                if slot not in self.journal.inputs:
+                    self.journal_input(slot, comp.text, focus, group)
+
+            self._run(part, on_input, f"batch-inputs-{group['key']}-{rnd}.json")
+            if len(self._accepted(group)) >= group["n"]:
+                break
+
+    # ------------------------------------------------------------ phase: answers
+    def write_answers(self, group: dict) -> None:
+        spec, teacher = self.spec, self.teacher
+        json_schema = spec.output.json_schema if spec.output.format == "json" else None
+        todo = []
+        for entry in group["inputs"]:
+            key = f"{entry['slot']}:a"
+            if key in self.journal.answers:
                 continue
-            seen_ids.add(row["metadata"]["id"])
-            result.append(row)
-            result.cost_usd += ans.get("cost_usd") or 0.0
-    result.rejected_inputs = [e for e in journal.inputs.values() if not e["accepted"]]
-    result.provider_calls = teacher.calls - calls_before
-    return result
+            msgs = answer_messages(spec, entry["text"], group["examples"])
+            params = GenParams(temperature=0.0, max_tokens=self.answer_max_tokens)
+            todo.append(Request(msgs, params, json_schema=json_schema, tag=(key, entry)))
+        total = sum(len(g.get("inputs") or []) for g in self.groups)
+
+        def on_answer(i: int, comp: Completion) -> None:
+            key, entry = todo[i].tag
+            if key in self.journal.answers:
+                return
+            text = (
+                json.dumps(comp.parsed, ensure_ascii=False) if comp.parsed is not None else comp.text.strip()
+            )
+            row = make_row(
+                entry["text"],
+                text,
+                system=spec.effective_system_prompt,
+                source=group["source"],
+                flags=["truncated"] if comp.finish_reason == "length" else [],
+                extra={
+                    "focus": entry["focus"],
+                    "teacher": teacher.describe(),
+                    **({"target": group["description"]} if group.get("description") else {}),
+                },
+            )
+            self.journal.add({"kind": "answer", "key": key, "row": row, "cost_usd": comp.cost_usd})
+            self.progress({"event": "answer", "key": key, "done": len(self.journal.answers), "total": total})
+
+        if todo:
+            self._run(todo, on_answer, f"batch-answers-{group['key']}.json")
+
+    # ------------------------------------------------------------ phase: assemble
+    def assemble(self) -> GenerationResult:
+        """The rows from the journal: stable order, one row per input."""
+        result, seen_ids = self.result, set()
+        for group in self.groups:
+            for entry in group.get("inputs") or self._accepted(group)[: group["n"]]:
+                ans = self.journal.answers.get(f"{entry['slot']}:a")
+                if ans is None:
+                    continue
+                row = ans["row"]
+                if row["metadata"]["id"] in seen_ids:
+                    continue
+                seen_ids.add(row["metadata"]["id"])
+                result.append(row)
+                result.cost_usd += ans.get("cost_usd") or 0.0
+        result.rejected_inputs = [e for e in self.journal.inputs.values() if not e["accepted"]]
+        result.provider_calls = self.teacher.calls - self.calls_before
+        return result
 
 
 def candidates_needed(need: int, journal: Journal, group_key: str) -> int:
