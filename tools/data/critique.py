@@ -405,7 +405,8 @@ def critique_examples(
 ) -> tuple[list[dict], list[dict[str, Any]]]:
     """(kept rows with score/critique/category in metadata, one decision per input row).
 
-    Order: programmatic validators → self-consistency (with `teacher`: teacher-written answers must agree
+    Order: a teacher's JSON answer takes the values the input and the person's examples settle (enum value
+    named, unwritten default, case and number: `rule_fixed_answer`) → programmatic validators → self-consistency (with `teacher`: teacher-written answers must agree
     with a second answer from other demonstrations under the task's scorer; a disagreement gets a third
     answer and the majority wins, no majority → dropped) → judge → one repair by the teacher for rows under
     `threshold` (or failing a validator) → validators and judge again → keep or drop. A row the judge could
