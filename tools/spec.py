@@ -128,6 +128,22 @@ class OutputSpec(BaseModel):
                 raise ValueError(f"min_chars {v} is larger than max_chars {hi}")
         return v
 
+    def choices(self) -> str | None:
+        """The answer's closed vocabulary in a few words — the labels, or each enum field's values:
+        "Answer one of: billing, technical." / "Values: size small|medium|large; milk none|oat." None
+        when the answer has none. Pure."""
+        if self.format == "label" and self.labels:
+            return f"Answer one of: {', '.join(self.labels)}."
+        props = (self.json_schema or {}).get("properties") if isinstance(self.json_schema, dict) else None
+        if self.format != "json" or not isinstance(props, dict):
+            return None
+        fields = [
+            f"{name} {'|'.join(str(v) for v in sub['enum'])}"
+            for name, sub in props.items()
+            if isinstance(sub, dict) and isinstance(sub.get("enum"), list) and sub["enum"]
+        ]
+        return f"Values: {'; '.join(fields)}." if fields else None
+
     def describe(self) -> str:
         """The output constraints in one sentence, for judge, critique and repair prompts. Pure."""
         import json

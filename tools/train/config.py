@@ -579,19 +579,26 @@ def trained_system_prompt(adapter: str | os.PathLike | None) -> str | None:
     return None
 
 
-def short_system_prompt(full: str | None, description: str | None, count_tokens) -> tuple[str | None, str]:
+def short_system_prompt(
+    full: str | None, description: str | None, count_tokens, *, choices: str | None = None
+) -> tuple[str | None, str]:
     """(the system prompt to train the tuned model with, why). A fine-tuned model learns the
     instructions from its data, so when the task has a one-line description much shorter than its
     system prompt (≤ half the tokens), the tuned model is trained and served with the description:
-    every request is shorter (the seeds: fine-tuning "eliminates long system prompts")."""
+    every request is shorter (the seeds: fine-tuning "eliminates long system prompts"). `choices` (the
+    answer's labels or enum values, `OutputSpec.choices`) follow the description: a closed vocabulary
+    is cheap to say and is what a small model's data teaches least reliably."""
     if not full:
         return None, "no system prompt in the task"
     if description and description.strip() != full.strip():
         nf, nd = count_tokens(full), count_tokens(description)
         if len(description.split()) >= 5 and 2 * nd <= nf:
-            return description.strip(), (
-                f"the task's one-line description ({nd} tokens) instead of its {nf}-token system prompt: "
-                "the tuned model learns the instructions from its data, so every request is "
-                f"{nf - nd} tokens shorter (set training.overrides.system_prompt to keep another)"
+            short = f"{description.strip()} {choices}" if choices else description.strip()
+            ns = count_tokens(short)
+            return short, (
+                f"the task's one-line description{' and its allowed answers' if choices else ''} ({ns} tokens) "
+                f"instead of its {nf}-token system prompt: the tuned model learns the instructions from its "
+                f"data, so every request is {nf - ns} tokens shorter (set training.overrides.system_prompt "
+                "to keep another)"
             )
     return full, "the task's system prompt (already short)"

@@ -170,19 +170,20 @@ def halve_batch(cfg: TrainConfig) -> TrainConfig | None:
 
 
 # ----------------------------------------------------------------- helpers
-def _spec_bits(run: Run) -> tuple[str | None, str | None, dict]:
-    """(full system prompt, one-line description, training overrides) from the run's spec.yaml."""
+def _spec_bits(run: Run) -> tuple[str | None, str | None, str | None, dict]:
+    """(full system prompt, one-line description, the answer's closed vocabulary, training overrides) from
+    the run's spec.yaml."""
     if not run.spec_path.exists():
-        return None, None, {}
+        return None, None, None, {}
     try:
         from tools.spec import load_spec
 
         spec = load_spec(run.spec_path)
     except Exception:  # noqa: BLE001 - a spec problem is reported by the commands that own it
-        return None, None, {}
+        return None, None, None, {}
     training = getattr(spec, "training", None)
     overrides = dict(getattr(training, "overrides", None) or {}) if training is not None else {}
-    return spec.effective_system_prompt, spec.spec, overrides
+    return spec.effective_system_prompt, spec.spec, spec.output.choices(), overrides
 
 
 def _data_system_prompt(data_dir: Path) -> str | None:
@@ -221,7 +222,7 @@ def plan_training(
     info = read_model_info(model_path)
     hw = hardware or detect_hardware()
     cfg = auto_config(stats, model, hw, info)
-    spec_system, spec_line, spec_overrides = _spec_bits(run)
+    spec_system, spec_line, spec_choices, spec_overrides = _spec_bits(run)
     cfg = apply_overrides(cfg, spec_overrides, source="spec.yaml training.overrides")
     if config_file:
         cfg = apply_overrides(
@@ -234,7 +235,7 @@ def plan_training(
     full = spec_system or _data_system_prompt(data_dir)
     if cfg.system_prompt is None:  # not set by an override: the tuned model's own (shorter) prompt
         cfg.system_prompt, cfg.reasons["system_prompt"] = short_system_prompt(
-            full, spec_line, lambda t: len(tok(t)["input_ids"])
+            full, spec_line, lambda t: len(tok(t)["input_ids"]), choices=spec_choices
         )
     if cfg.system_prompt and full and full != cfg.system_prompt:
         cfg.replaces_system_prompt = full
