@@ -69,7 +69,12 @@ def too_few_plain(run, state: AgentState) -> dict | None:
     made = crit.get("generated")
     sentence = (
         f"Only {n_train} examples held up to learn from"
-        + (f" ({crit.get('kept', 0)} of the {made} written for you passed the checks)" if made else "")
+        + (
+            f" ({crit.get('kept', 0)} of the {made} written for you passed the checks; the rest of those are "
+            "kept aside to test with)"
+            if made and (crit.get("kept") or 0) > n_train
+            else (f" ({crit.get('kept', 0)} of the {made} written for you passed the checks)" if made else "")
+        )
         + ": too few to train a model that does better than your prompt, so none was trained."
     )
     rec = (
