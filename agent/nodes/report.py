@@ -78,8 +78,9 @@ def too_few_plain(run, state: AgentState) -> dict | None:
         + ": too few to train a model that does better than your prompt, so none was trained."
     )
     rec = (
-        "Keep using your prompt for now. To fine-tune, let a stronger model write the examples (set `teacher` "
-        "in the task to a bigger model) or write about 50 more examples yourself, then run again."
+        "Keep using your prompt for now. To fine-tune, write about 50 more examples yourself, or let a bigger "
+        "model write them: start tunewise with an OpenAI or Anthropic API key set (OPENAI_API_KEY=… or "
+        "ANTHROPIC_API_KEY=…) and it writes them; then run again."
     )
     return {"sentence": sentence, "recommendation": rec, "status": "none", "kind": "data"}
 
