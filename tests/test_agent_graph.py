@@ -434,6 +434,9 @@ def test_split_evens_out_the_labels_in_train_only_and_the_floor_counts_unique_ro
     assert (
         "12 of the 60 written for you passed the checks; the rest of those are kept aside to test" in sentence
     )
+    # how to get a bigger model, in steps a person can take (not a task-file key)
+    advice = too_few_plain(run2, {**state, "run_id": run2.id})["recommendation"]
+    assert "start tunewise with an OpenAI or Anthropic API key set" in advice
 
 
 def test_too_few_examples_stop_before_training_and_the_report_says_why_in_words(workspace):
