@@ -226,7 +226,7 @@ def data_lines(run, iteration: int | None) -> list[str]:
     if evened:
         lines.append(
             "- So that the model does not learn to answer one label for everything, the rarer labels' "
-            "examples were repeated in training until each had as many as the largest: "
+            "examples were repeated in training up to half as many as the largest: "
             + ", ".join(f"{lab} {a} → {b}" for lab, (a, b) in evened.items())
             + "."
         )

@@ -157,7 +157,7 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     splits["train"], evened = evened_labels(splits["train"], spec)
     repeats = sum(b - a for a, b in evened.values())
     if evened:
-        reason += "; the rarer labels' examples repeated in train so each label has as many (" + (
+        reason += "; the rarer labels' examples repeated in train up to half the largest label's count (" + (
             ", ".join(f"{lab} {a} → {b}" for lab, (a, b) in evened.items()) + ")"
         )
     version = write_data_version(
