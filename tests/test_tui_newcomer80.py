@@ -677,13 +677,21 @@ async def test_another_round_is_asked_under_the_result_and_n_goes_on_to_the_prog
         assert sent == ["Try another round"] and screen.round_ask is None
 
 
+async def _show_evaluation(app, pilot):
+    """The evaluation screen of RUN_ID, mounted."""
+    from tui.screens.evaluation import EvaluationScreen
+
+    await pilot.pause()
+    app.show(EvaluationScreen(RUN_ID))
+    await wait_for(pilot, lambda: isinstance(app.screen, EvaluationScreen) and app.screen.is_mounted)
+    return app.screen
+
+
 async def test_evaluation_ids_are_short_so_the_right_and_wrong_marks_fit_at_80_columns(workspace):
     """32-character ids took the table's width: the tuned/prompt ✓ ✗ columns were cut off."""
     import json
 
     from eval_fixture import write_cafe_eval
-
-    from tui.screens.evaluation import EvaluationScreen
 
     make_run(workspace)
     d = write_cafe_eval(workspace, RUN_ID, status="fail")
@@ -696,10 +704,7 @@ async def test_evaluation_ids_are_short_so_the_right_and_wrong_marks_fit_at_80_c
     out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        app.show(EvaluationScreen(RUN_ID))
-        await wait_for(pilot, lambda: isinstance(app.screen, EvaluationScreen) and app.screen.is_mounted)
-        table = app.screen.query_one("#examples")
+        table = (await _show_evaluation(app, pilot)).query_one("#examples")
         await wait_for(pilot, lambda: table.row_count > 0)
         await pilot.pause()
         assert len(str(table.get_row_at(0)[0])) <= 8
@@ -713,8 +718,6 @@ async def test_the_persons_own_examples_are_quoted_right_under_the_result(worksp
 
     from eval_fixture import write_cafe_eval
 
-    from tui.screens.evaluation import EvaluationScreen
-
     make_run(workspace)
     d = write_cafe_eval(workspace, RUN_ID, status="fail")
     rep = json.loads((d / "report.json").read_text())
@@ -722,10 +725,7 @@ async def test_the_persons_own_examples_are_quoted_right_under_the_result(worksp
     (d / "report.json").write_text(json.dumps(rep))
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        app.show(EvaluationScreen(RUN_ID))
-        await wait_for(pilot, lambda: isinstance(app.screen, EvaluationScreen) and app.screen.is_mounted)
-        verdict = app.screen.query_one("#verdict")
+        verdict = (await _show_evaluation(app, pilot)).query_one("#verdict")
         await wait_for(pilot, lambda: "On your own" in str(verdict.render()))
         lines = str(verdict.render()).splitlines()
         own = next(i for i, line in enumerate(lines) if line.startswith("On your own 6 examples"))
