@@ -405,7 +405,8 @@ def test_split_evens_out_the_labels_in_train_only_and_the_floor_counts_unique_ro
     state = {"run_id": run.id, "task": spec.to_yaml_dict(), "iteration": 1, "approach": "fine-tune"}
     rows = [make_row(f"Refund request number {i} for order {i * 7}.", "billing") for i in range(40)]
     rows += [make_row(f"Parcel {i} has not arrived at street {i * 3}.", "shipping") for i in range(8)]
-    atomic_write_jsonl(work_dir(run, 1) / "reviewed.jsonl", rows)
+    general = [make_row(f"Recommend novel {i}.", f"Read book {i}.", source="general") for i in range(4)]
+    atomic_write_jsonl(work_dir(run, 1) / "reviewed.jsonl", rows + general)
     save_step(run, 1, "generate", {"n": 60, "teacher": 60})
     save_step(run, 1, "critique", {"kept": 48, "generated": 60, "judged": False})
     update = split(state, R())
@@ -416,7 +417,10 @@ def test_split_evens_out_the_labels_in_train_only_and_the_floor_counts_unique_ro
     assert repeats and all(r["messages"][-1]["content"] == "shipping" for r in repeats)
     assert labels.count("shipping") == labels.count("billing") // 2
     for held_out in ("val", "test", "regression", "golden"):
-        assert not any(REPEAT_FLAG in r["metadata"]["flags"] for r in read_split(run, version, held_out))
+        kept_out = read_split(run, version, held_out)
+        assert not any(REPEAT_FLAG in r["metadata"]["flags"] for r in kept_out)
+        assert not any(r["metadata"]["source"] == "general" for r in kept_out)  # never tested on
+    assert sum(r["metadata"]["source"] == "general" for r in train) == 4  # they train
     assert any("labels evened out in train" in line for line in update["log"])
     assert "stop_reason" not in update  # enough unique rows
     assert any("the rarer labels' examples were repeated" in line for line in data_lines(run, 1))

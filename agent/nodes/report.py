@@ -65,7 +65,7 @@ def too_few_plain(run, state: AgentState) -> dict | None:
     n_train = (split.get("counts") or {}).get("train")
     if n_train is None:
         return None
-    n_train -= split.get("repeats") or 0
+    n_train -= (split.get("repeats") or 0) + (split.get("general") or 0)
     made = crit.get("generated")
     sentence = (
         f"Only {n_train} examples held up to learn from"

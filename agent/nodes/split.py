@@ -150,10 +150,15 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             fix="generate more (n_examples in the task), accept more in the review, or use a stronger teacher",
         )
     label_key = "label" if spec.output.format == "label" else None
+    # general examples (mixed in against forgetting) are not the task: they train, they are never tested on
+    # (the walk's dental test showed "Recommend a classic novel → The Hunger Games" scored as a label)
+    general = [r for r in rows if (r.get("metadata") or {}).get("source") == "general"]
+    rows = [r for r in rows if (r.get("metadata") or {}).get("source") != "general"]
     if base:
         splits, reason = _later_splits(run, base, rows, it, label_key)
     else:
         splits, reason = _first_splits(rows, spec, label_key)
+    splits["train"] += general
     splits["train"], evened = evened_labels(splits["train"], spec)
     repeats = sum(b - a for a, b in evened.values())
     if evened:
@@ -177,6 +182,7 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "counts": {k: len(v) for k, v in splits.items()},
         "evened": evened,
         "repeats": repeats,
+        "general": len(general),
     }
 
 
@@ -195,7 +201,8 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             + ", ".join(f"{lab} {a} → {b}" for lab, (a, b) in done["evened"].items())
             + ")"
         )
-    n_train = done["counts"].get("train", 0) - done.get("repeats", 0)  # repeats teach nothing new
+    # repeats teach nothing new, general examples not the task
+    n_train = done["counts"].get("train", 0) - done.get("repeats", 0) - done.get("general", 0)
     if not state.get("data_version") and n_train < MIN_TRAIN_ROWS and not runtime.context.quick:
         out["stop_reason"] = TOO_FEW
         out["log"].append(
