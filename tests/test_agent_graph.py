@@ -441,6 +441,11 @@ def test_split_evens_out_the_labels_in_train_only_and_the_floor_counts_unique_ro
     # how to get a bigger model, in steps a person can take (not a task-file key)
     advice = too_few_plain(run2, {**state, "run_id": run2.id})["recommendation"]
     assert "start tunewise with an OpenAI or Anthropic API key set" in advice
+    assert advice.startswith("Keep using your prompt")  # no measurement says otherwise
+    # when the decision measured the prompt at 17%, "keep using your prompt" would contradict it
+    run2.decision_path.write_text(json.dumps({"probe": {"measured": True, "prompted_success": 1 / 6}}))
+    advice = too_few_plain(run2, {**state, "run_id": run2.id})["recommendation"]
+    assert advice.startswith("Your prompt got only 17% right when it was checked, so it is no answer either")
 
 
 def test_too_few_examples_stop_before_training_and_the_report_says_why_in_words(workspace):

@@ -77,11 +77,20 @@ def too_few_plain(run, state: AgentState) -> dict | None:
         )
         + ": too few to train a model that does better than your prompt, so none was trained."
     )
-    rec = (
-        "Keep using your prompt for now. To fine-tune, write about 50 more examples yourself, or let a bigger "
-        "model write them: start tunewise with an OpenAI or Anthropic API key set (OPENAI_API_KEY=… or "
-        "ANTHROPIC_API_KEY=…) and it writes them; then run again."
+    how = (
+        "write about 50 more examples yourself, or let a bigger model write them: start tunewise with an "
+        "OpenAI or Anthropic API key set (OPENAI_API_KEY=… or ANTHROPIC_API_KEY=…) and it writes them; then "
+        "run again."
     )
+    prompted = _probe_score(run)
+    if prompted is not None and prompted < 0.5:
+        # "keep using your prompt" read as a contradiction when the same report said the prompt gets 17% right
+        rec = (
+            f"Your prompt got only {prompted:.0%} right when it was checked, so it is no answer either: "
+            f"to get a model that does better, {how}"
+        )
+    else:
+        rec = f"Keep using your prompt for now. To fine-tune, {how}"
     return {"sentence": sentence, "recommendation": rec, "status": "none", "kind": "data"}
 
 
@@ -162,6 +171,18 @@ def gain_lines(summary: dict) -> list[str]:
             f"({saving:.0%} fewer, {few['prompt_tokens'] / tuned['prompt_tokens']:.1f}× shorter)"
         )
     return out
+
+
+def _probe_score(run) -> float | None:
+    """The share the prompt with examples got right when the decision measured it (decision.json)."""
+    import json
+
+    try:
+        probe = json.loads(run.decision_path.read_text()).get("probe") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    score = probe.get("prompted_success") if probe.get("measured") else None
+    return float(score) if isinstance(score, (int, float)) else None
 
 
 def data_lines(run, iteration: int | None) -> list[str]:
