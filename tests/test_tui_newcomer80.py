@@ -431,7 +431,7 @@ def test_the_decision_step_sends_every_paths_estimate_and_a_quick_try_that_sets_
     upd = node.decide(state, SimpleNamespace(context=ctx))
     assert upd["approach"] == "fine-tune" and upd["task"]["n_examples"] == node.QUICK_TRY
     assert read_yaml(workspace.run(run_id).spec_path)["n_examples"] == node.QUICK_TRY
-    assert any("quick first try with 50" in line for line in upd["log"])
+    assert any(f"quick first try with {node.QUICK_TRY}" in line for line in upd["log"])
     # the full run leaves the task as it was
     monkeypatch.setattr(node, "interrupt", lambda payload: "accept")
     assert "task" not in node.decide(state, SimpleNamespace(context=ctx))

@@ -107,7 +107,8 @@ def size_text(
     if quick:
         lines.append(
             f"• Quick try: {quick_n} practice examples, {_minutes(quick)}. A first look: the test is small, so "
-            "the result may say it cannot tell yet."
+            "the result may say it cannot tell yet; with the built-in model about half of the examples pass "
+            "the checks, and with fewer than 20 left nothing is trained."
         )
     if full:
         lines.append(f"• Full run: {full_n or 'all the'} practice examples, {_minutes(full)}.")
