@@ -141,8 +141,9 @@ async def test_the_counter_counts_and_mostly_rejected_data_brings_advice(workspa
         assert advice.display
         text = str(advice.render())
         assert "You rejected 6 of the 7 examples you reviewed" in text and "looks poor" in text
-        assert "stricter on-task filter" in text and "stronger model to write the examples" in text
-        assert "seed examples" in text and "teacher " not in text  # the screens' words, not the agent's
+        # what a person can do, in steps they can take (the walk could not act on "TUNEWISE_TEACHER or teacher:")
+        assert "more examples of your own" in text and "a bigger model to write them" in text
+        assert "OPENAI_API_KEY" in text and "teacher" not in text and "on-task filter" not in text
         assert short_id("0123456789abcdef0123456789abcdef") == "01234567"
 
 

@@ -150,8 +150,8 @@ def poor_data_advice(reviewed: int, rejected: int) -> str | None:
         return None
     return (
         f"You rejected {rejected} of the {reviewed} examples you reviewed: the generated data looks poor. "
-        "What helps: regenerate with a stricter on-task filter, a stronger teacher (TUNEWISE_TEACHER or "
-        "`teacher:` in the task), or more seed examples of good answers."
+        "What helps: more examples of your own with good answers, or a bigger model to write them (start "
+        "tunewise with an OpenAI or Anthropic API key set: OPENAI_API_KEY=… or ANTHROPIC_API_KEY=…)."
     )
 
 
