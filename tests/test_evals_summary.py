@@ -231,6 +231,11 @@ def test_tables_and_reasons_are_plain():
         (CAFE, "orders"),
         ("Classify support tickets by urgency.", "tickets"),
         ("Write a haiku.", "test examples"),
+        # the walk: "13 of 34 patients fully right" — the rows are messages
+        (
+            "Sort messages from my dental clinic's patients into one of four kinds: book or cancel.",
+            "messages",
+        ),
     ],
 )
 def test_the_task_noun(spec, noun):

@@ -67,10 +67,13 @@ def metric_in_words(metric: str | None) -> str:
 
 
 # ---------------------------------------------------------------- the task's own noun
+# the task's verb first ("Sort messages from my clinic's patients" is about messages, not patients), but what
+# one extracts is a field, so "from a sentence" comes before "extract the person's name"
 _LEADS = (
+    r"(?:classify|label|categori[sz]e|tag|route|triage|sort|answer|summari[sz]e|translate|turn|convert|parse|"
+    r"read|rewrite|reply to|respond to)",
     r"from",
-    r"(?:classify|label|categori[sz]e|tag|route|triage|answer|summari[sz]e|translate|turn|convert|parse|"
-    r"read|rewrite|reply to|respond to|extract)",
+    r"extract",
 )
 _DET = r"(?:(?:a|an|the|each|every|one|incoming|short|any|all|our|your|my)\s+)*"
 _END = (
