@@ -621,6 +621,28 @@ async def test_the_training_screen_says_in_words_what_the_figures_mean(workspace
         assert "it should go down" in text and "loss" in text  # the figures stay, below the words
 
 
+async def test_the_training_screen_shows_a_session_that_stopped_before_its_trainer_started(workspace):
+    """The walk's training screen read 'Starting the trainer… waiting · step 0/?' for 3 minutes while the session
+    had stopped on an error (Home said 'stopped: error'). The error shows here, and goes when it is retried."""
+    from tui.messages import GraphFailed
+    from tui.screens.training import TrainingScreen
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.show(TrainingScreen(RUN_ID))
+        await wait_for(pilot, lambda: isinstance(app.screen, TrainingScreen) and app.screen.is_mounted)
+        stats = app.screen.query_one("#train-stats")
+        await wait_for(pilot, lambda: "Starting the trainer" in str(stats.render()))
+        app.post_message(GraphFailed(RUN_ID, "AttributeError: the trainer could not be prepared"))
+        await wait_for(pilot, lambda: "could not be prepared" in str(stats.render()))
+        text = str(stats.render())
+        assert text.startswith("Training failed") and "ctrl+r tries again" in text
+        app.errors.pop(RUN_ID)  # what a retry does
+        await wait_for(pilot, lambda: "Starting the trainer" in str(stats.render()))
+
+
 async def test_trying_a_failed_step_again_shows_it_running(workspace):
     """After 't Try again' the walk stayed on Home beside the same 'stopped: error' row, nothing moving."""
     from tui.screens.home import StoppedDialog

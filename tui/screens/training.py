@@ -112,8 +112,22 @@ class TrainingScreen(Screen):
             self.progress = TrainProgress()
         for ev in new:
             self.progress.apply(ev)
-        if new or self.progress.events == 0:
+        changed = self._session_error()
+        if new or changed or self.progress.events == 0:
             self.render_progress()
+
+    def _session_error(self) -> bool:
+        """A session that stopped on an error before its trainer wrote anything: say so here (the walk's screen
+        read "Starting the trainer… waiting" for 3 minutes while Home said "stopped: error"). True if changed."""
+        err = (getattr(self.app, "errors", None) or {}).get(self.run_id)
+        p = self.progress
+        if err and p.status == "waiting" and p.events == 0:
+            p.status, p.error, self._shown_error = "failed", f"{err} — ctrl+r tries again", True
+            return True
+        if not err and getattr(self, "_shown_error", False) and p.events == 0:
+            p.status, p.error, self._shown_error = "waiting", None, False  # retried: waiting again
+            return True
+        return False
 
     def render_progress(self) -> None:
         p = self.progress
