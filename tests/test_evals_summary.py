@@ -306,3 +306,41 @@ def test_the_persons_own_held_out_examples_are_said_in_words():
         "On your own 12 examples that no prompt showed, the tuned model got 9 right and your prompt with "
         "6 examples 10."
     )
+
+
+def test_a_tuned_model_level_with_the_constant_answer_hears_that_first():
+    """The walk's dental evaluation: tuned 13 of 34 = always the most common answer 13 of 34, the improvement
+    check inconclusive and one regression-set example worse; the sentence led with the regression. Being no
+    better than a constant answer is what a person must hear first."""
+
+    def system(kind: str, mean: float) -> dict:
+        return {
+            "kind": kind,
+            "metrics": {"label_accuracy": {"mean": mean, "ci": [mean - 0.1, mean + 0.1], "n": 34}},
+        }
+
+    rep = {
+        "task": {"spec": "Sort messages from my dental clinic's patients into book, cancel or question."},
+        "primary_metric": "label_accuracy",
+        "candidate": "tuned v1",
+        "baseline": "majority answer",
+        "systems": {
+            "majority answer": system("trivial", 13 / 34),
+            "base few-shot": system("prompted", 8 / 34),
+            "tuned v1": system("tuned", 13 / 34),
+        },
+        "regression": {"n": 14, "regressed_ids": ["r1"]},
+        "verdict": {
+            "status": "fail",
+            "checks": {"improvement": None, "varied_answers": True, "format_rate": True, "regression": False},
+        },
+    }
+    plain = plain_summary(rep)
+    assert plain["sentence"].endswith(
+        "It is not better yet: it does no better than always giving the most common answer."
+    )
+    assert "13 of 34 messages" in plain["sentence"] and plain["kind"] == "more_data"
+    # a tuned model above the constant answer hears about the regressed example, in words
+    rep["systems"]["tuned v1"] = system("tuned", 20 / 34)
+    said = plain_summary(rep)["sentence"]
+    assert "it gets 1 example wrong that always giving the most common answer got right" in said

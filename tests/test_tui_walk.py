@@ -84,7 +84,9 @@ async def test_newcomer_walks_from_interview_to_evaluation_and_resumes_after_clo
         await pilot.press("a")
         # a path that trains a model asks how big a first try (each size with its estimate): the full run
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ChoiceDialog")
-        assert "Quick try: 50 practice examples" in app.screen.text
+        from agent.nodes.decide import QUICK_TRY
+
+        assert f"Quick try: {QUICK_TRY} practice examples" in app.screen.text
         await pilot.press("f")
 
         # the teacher generates, the validators critique, then the graph waits on the person's review

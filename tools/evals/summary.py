@@ -371,6 +371,11 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
             "shortcut: it is not better yet."
         )
         return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
+    if base_kind == "trivial" and cm is not None and bm is not None and cm <= bm + EPS:
+        # level with a constant answer is the first thing to hear, whatever else failed (the walk's verdict
+        # led with one regressed example while the tuned model tied "always the most common answer")
+        why = "It is not better yet: it does no better than always giving the most common answer."
+        return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
     if checks.get("improvement") is False or checks.get("beats_trivial") is False:
         if checks.get("beats_trivial") is False and base_kind != "trivial":
             why = "It is not better yet: it does no better than always giving the most common answer."
@@ -403,7 +408,12 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
         return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_data"}
     if checks.get("regression") is False:
         n_reg = len((report.get("regression") or {}).get("regressed_ids") or [])
-        why = f"It is not ready: it now gets {n_reg or 'some'} of the examples it must keep right wrong."
+        # "gets 1 of the examples it must keep right wrong" read as a riddle in the walk
+        n_txt = "1 example" if n_reg == 1 else f"{n_reg or 'some'} examples"
+        why = (
+            f"It is not ready: it gets {n_txt} wrong that {base_phrase} got right "
+            f"({'it is' if n_reg == 1 else 'they are'} kept aside as a check that nothing gets worse)."
+        )
         rec = "Add the examples it got wrong to the training data (or let a bigger model write "
         rec += "similar ones), then train again."
         return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_data"}
