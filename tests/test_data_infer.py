@@ -126,3 +126,29 @@ def test_a_teachers_habitual_default_is_flagged_where_the_examples_always_name_t
         }
     )
     assert implicit_choices(routing) == {}
+
+
+def test_labels_the_description_lists_make_a_label_task_without_examples():
+    """The walk's clinic owner wrote "… into one of four kinds: book, cancel, reschedule or question" and had
+    no examples at hand; the interview said "Nothing says the answers have a fixed shape" (free text)."""
+    from agent.nodes.interview import guess_note, parse_answer
+    from tools.data.infer import guess_output_format, labels_in_text
+
+    clinic = "Sort messages from my dental clinic's patients into one of four kinds: book, cancel, reschedule or question."
+    assert labels_in_text(clinic) == ["book", "cancel", "reschedule", "question"]
+    assert labels_in_text("Classify reviews as positive or negative.") == ["positive", "negative"]
+    assert labels_in_text("Route a message to a team: billing, shipping and technical.") == [
+        "billing",
+        "shipping",
+        "technical",
+    ]
+    for free in ("Rewrite a news report as a headline.", "Extract the name, city and age from a sentence."):
+        assert labels_in_text(free) == []
+    assert guess_output_format(clinic, []) == "label"
+    fmt, why = guess_note(clinic, [])
+    assert fmt == "label" and why.startswith(
+        "Your description names 4 answers (book, cancel, reschedule, question), so I'll treat answers as labels"
+    )
+    answers, task = {"spec": clinic}, {"spec": clinic}
+    parse_answer("output_format", "label", answers, task)
+    assert task["output"] == {"format": "label", "labels": ["book", "cancel", "reschedule", "question"]}

@@ -15,7 +15,7 @@ from agent.context import AgentContext
 from agent.interrupts import question as ask
 from agent.questions import OUTPUT_KEYS, QUESTIONS, applicable
 from agent.state import AgentState
-from tools.data.infer import guess_output_format, output_spec_for  # noqa: F401 - the interview's guesses
+from tools.data.infer import guess_output_format, labels_in_text, output_spec_for  # noqa: F401 - the interview's guesses
 from tools.data.schema import user_text
 from tools.errors import UserError
 from tools.spec import Example, parse_spec_dict
@@ -98,6 +98,9 @@ def guess_note(spec_text: str, examples: list[dict]) -> tuple[str, str]:
             if outs
             else "Your description mentions JSON"
         ) + ", so I'll treat answers as JSON"
+    elif fmt == "label" and not outs:
+        named = labels_in_text(spec_text)
+        why = f"Your description names {len(named)} answers ({', '.join(named)}), so I'll treat answers as labels"
     elif fmt == "label":
         distinct = sorted(set(outs))
         shown = ", ".join(distinct[:5]) + ("…" if len(distinct) > 5 else "")
@@ -150,6 +153,11 @@ def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
     if key == "output_format":
         fmt = A.parse_output_format(raw, key)
         task["output"] = output_spec_for(fmt, task.get("examples") or [], task.get("output"))
+        if fmt == "label" and not task["output"].get("labels"):
+            # no examples to read them from: the ones the description lists ("… one of: a, b or c")
+            named = labels_in_text(str(answers.get("spec") or task.get("spec") or ""))
+            if named:
+                task["output"]["labels"] = named
         return
     if key == "labels":
         labels = A.parse_labels(raw, key)

@@ -76,6 +76,26 @@ def grounded_fields(examples: list[dict]) -> list[str]:
     return out
 
 
+_LABEL_LIST = re.compile(
+    r"(?:\b(?:one of|into|as|either|to)\b[^.:;]{0,40}?:\s*"  # "into one of four kinds: a, b, c or d"
+    r"([a-z][\w'-]*(?:\s*,\s*[a-z][\w'-]*)*,?\s+(?:or|and)\s+[a-z][\w'-]*)"
+    r"|\b(?:as|into)\s+([a-z][\w'-]*(?:\s*,\s*[a-z][\w'-]*)*,?\s+or\s+[a-z][\w'-]*)\s*[.!]?\s*$)",  # "as a or b."
+    re.I,
+)
+
+
+def labels_in_text(text: str) -> list[str]:
+    """The answers a description lists as the choices: "… into one of four kinds: book, cancel, reschedule
+    or question." → [book, cancel, reschedule, question]; [] when it lists none. Pure."""
+    m = _LABEL_LIST.search(text or "")
+    if not m:
+        return []
+    listed = m.group(1) or m.group(2)
+    words = [w.strip() for w in re.split(r"\s*,\s*|\s+(?:or|and)\s+", listed) if w.strip()]
+    words = list(dict.fromkeys(w.strip("'") for w in words))
+    return words if 2 <= len(words) <= 20 else []
+
+
 def guess_output_format(spec_text: str, examples: list[dict]) -> str:
     """The likeliest answer shape: from the examples when there are some, else from the spec's words."""
     outs = [str(e.get("output", "")).strip() for e in examples]
@@ -90,6 +110,8 @@ def guess_output_format(spec_text: str, examples: list[dict]) -> str:
         return "label"
     if not outs and "json" in spec_text.lower():
         return "json"
+    if not outs and labels_in_text(spec_text):
+        return "label"
     return "text"
 
 
