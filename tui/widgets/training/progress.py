@@ -127,7 +127,7 @@ class TrainProgress:
             return "—" if v is None else format(v, fmt)
 
         return (
-            f"step {self.step}/{self.max_steps or '?'} · pass {f(self.epoch, '.2f')} over the examples · "
+            f"step {self.step}/{self.max_steps or '?'} · {f(self.epoch, '.1f')}× through the examples · "
             f"loss {f(self.loss, '.4f')} · on held-out examples {f(self.eval_loss, '.4f')} "
             f"(best {f(self.best_eval_loss, '.4f')})\n"
             f"learning rate {f(self.lr, '.1e')} · {f(self.tokens_per_s, '.0f')} tokens/s · "
