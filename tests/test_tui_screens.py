@@ -679,3 +679,22 @@ def test_the_prompt_verdict_never_reads_a_field_share_as_answers_right():
         "With good instructions the model you start from already gets 90% of the answer fields right, with 3 of 5 "
         "of your examples fully right"
     )
+
+
+def test_home_says_why_a_finished_session_stopped_in_a_few_words():
+    """The walk's Home row read "done (too_few_examples)"."""
+    from tui.screens.home import session_rows
+
+    rows = session_rows(
+        [
+            {"id": "a", "status": "done", "stop_reason": "too_few_examples"},
+            {"id": "b", "status": "done", "stop_reason": "iteration_limit"},
+            {"id": "c", "status": "done", "stop_reason": "something_new"},
+        ],
+        [],
+    )
+    assert [r["state"] for r in rows] == [
+        "done (too few examples)",
+        "done (rounds used up)",
+        "done (something new)",
+    ]

@@ -20,6 +20,18 @@ WAITING = {
     "review": "your review",
 }
 STOPPED = "stopped: error (Enter retries)"
+# why a finished session stopped, in a few words for the Home column (the walk read "done (too_few_examples)")
+STOP_SHORT = {
+    "success": "goal met",
+    "iteration_limit": "rounds used up",
+    "budget": "budget reached",
+    "no_failures_to_target": "nothing left to fix",
+    "stopped_by_you": "stopped by you",
+    "too_few_examples": "too few examples",
+    "approach:few-shot": "a prompt with examples",
+    "approach:prompt": "a better prompt",
+    "approach:rag": "retrieval",
+}
 
 
 def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
@@ -33,7 +45,8 @@ def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
         if state == "stopped":
             state = "stopped (Enter resumes)"  # quit or killed mid-step: nothing is running it
         if s.get("stop_reason"):
-            state = f"{state} ({s['stop_reason']})"
+            why = s["stop_reason"]
+            state = f"{state} ({STOP_SHORT.get(why, why.replace('_', ' '))})"
         if s.get("error"):
             # its question may still be listed, but the step raised on the answer it got: Enter repairs
             state = STOPPED
