@@ -235,3 +235,15 @@ def test_the_guessed_answer_shape_says_why(workspace):
     assert guess_note("x", tickets)[1].startswith(
         "Your 4 examples use only 2 different answers (low, urgent)"
     )
+
+
+def test_not_knowing_how_many_examples_is_asked_again_not_taken_as_none():
+    """The walk's "idk" to the examples question became 0 examples and flipped the advice to "a better
+    prompt"; it is asked again (the answer never reaches the checkpoint), a number or a file is taken."""
+    from agent.interrupts import question
+    from agent.nodes.interview import check_answer
+
+    payload = question("examples", "How many examples do you have?", input="text")
+    said = check_answer(payload, "idk")
+    assert said is not None and "written down somewhere" in said and "0 if none" in said
+    assert check_answer(payload, "0") is None and check_answer(payload, "about 20") is None

@@ -173,6 +173,12 @@ def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
             raise UserError(
                 f"no file at {raw}", fix="give a number, or the path of a JSONL/YAML file of examples"
             )
+        if A.is_unknown(raw) and raw.strip().lower() not in ("n/a", "na"):  # "n/a": none
+            # "idk" became 0 examples and flipped the advice to "a better prompt" (the walk): ask once more
+            raise UserError(
+                f"'{raw}' — do you have example messages with the answers you want written down somewhere?",
+                fix="answer with how many (0 if none), or the path of a file with them",
+            )
     if key == "budget":
         task["budget"] = A.parse_money(raw, key)
         return
