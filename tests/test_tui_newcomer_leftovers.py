@@ -249,3 +249,9 @@ async def test_an_edited_answer_that_breaks_the_tasks_rules_is_not_saved(workspa
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen is screen)
         assert screen.model.decisions["ex-01"]["content"] == "complaint"
+        # the list shows the edited answer, not the old one (the dental walk changed a label to `book` and
+        # the list still said `cancel`), and still does after the table is rebuilt
+        table = screen.query_one("#review-table")
+        assert str(table.get_cell("ex-01", "output")) == "complaint"
+        screen.refresh_table(keep_id="ex-01")
+        assert str(table.get_cell("ex-01", "output")) == "complaint"

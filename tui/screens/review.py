@@ -172,6 +172,12 @@ class ReviewScreen(Screen):
             self.query_one("#review-detail-text", Static).update("No generated examples to review yet.")
 
     # ------------------------------------------------------------------ display
+    def shown_output(self, it: ReviewItem) -> str:
+        """The answer as it will be kept: the person's edit when they made one (the walk's edited label kept
+        showing the old value in the list)."""
+        d = self.model.decisions.get(it.id) or {}
+        return d["content"] if d.get("action") == "edit" and d.get("content") is not None else it.output
+
     def refresh_table(self, keep_id: str | None = None) -> None:
         table = self.query_one("#review-table", DataTable)
         self.shown = self.model.filtered(self.active_filter)
@@ -184,7 +190,7 @@ class ReviewScreen(Screen):
                 *([score] if "score" in w else []),
                 self.short_status(it.id),
                 _short(it.input, w["input"]),
-                _short(compact(it.output), w["output"]),
+                _short(compact(self.shown_output(it)), w["output"]),
                 key=it.id,
             )
         for f in FILTERS:
@@ -266,6 +272,8 @@ class ReviewScreen(Screen):
             table.move_cursor(row=min(row, max(len(self.shown) - 1, 0)))
         else:
             table.update_cell(it.id, "status", self.short_status(it.id))
+            w = self._widths or column_widths(self.app.size.width)
+            table.update_cell(it.id, "output", _short(compact(self.shown_output(it)), w["output"]))
             table.move_cursor(row=min(row + 1, len(self.shown) - 1))
             self._update_progress()
         self._show_detail()
