@@ -443,7 +443,7 @@ def test_split_evens_out_the_labels_in_train_only_and_the_floor_counts_unique_ro
     assert "start tunewise with an OpenAI or Anthropic API key set" in advice
     assert advice.startswith("Keep using your prompt")  # no measurement says otherwise
     # when the decision measured the prompt at 17%, "keep using your prompt" would contradict it
-    run2.decision_path.write_text(json.dumps({"probe": {"measured": True, "prompted_success": 1 / 6}}))
+    save_step(run2, 0, "probe", {"measured": True, "prompted_success": 1 / 6})
     advice = too_few_plain(run2, {**state, "run_id": run2.id})["recommendation"]
     assert advice.startswith("Your prompt got only 17% right when it was checked, so it is no answer either")
 

@@ -128,14 +128,19 @@ class OutputSpec(BaseModel):
                 raise ValueError(f"min_chars {v} is larger than max_chars {hi}")
         return v
 
+    def properties(self) -> dict | None:
+        """The JSON schema's `properties` (field → sub-schema), or None when there are none. Pure."""
+        props = (self.json_schema or {}).get("properties") if isinstance(self.json_schema, dict) else None
+        return props if isinstance(props, dict) else None
+
     def choices(self) -> str | None:
         """The answer's closed vocabulary in a few words — the labels, or each enum field's values:
         "Answer one of: billing, technical." / "Values: size small|medium|large; milk none|oat." None
         when the answer has none. Pure."""
         if self.format == "label" and self.labels:
             return f"Answer one of: {', '.join(self.labels)}."
-        props = (self.json_schema or {}).get("properties") if isinstance(self.json_schema, dict) else None
-        if self.format != "json" or not isinstance(props, dict):
+        props = self.properties()
+        if self.format != "json" or props is None:
             return None
         fields = [
             f"{name} {'|'.join(str(v) for v in sub['enum'])}"

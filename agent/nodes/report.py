@@ -66,15 +66,13 @@ def too_few_plain(run, state: AgentState) -> dict | None:
     if n_train is None:
         return None
     n_train -= (split.get("repeats") or 0) + (split.get("general") or 0)
-    made = crit.get("generated")
+    made, kept = crit.get("generated"), crit.get("kept") or 0
+    passed = f"{kept} of the {made} written for you passed the checks" if made else ""
+    if passed and kept > n_train:
+        passed += "; the rest of those are kept aside to test with"
     sentence = (
         f"Only {n_train} examples held up to learn from"
-        + (
-            f" ({crit.get('kept', 0)} of the {made} written for you passed the checks; the rest of those are "
-            "kept aside to test with)"
-            if made and (crit.get("kept") or 0) > n_train
-            else (f" ({crit.get('kept', 0)} of the {made} written for you passed the checks)" if made else "")
-        )
+        + (f" ({passed})" if passed else "")
         + ": too few to train a model that does better than your prompt, so none was trained."
     )
     how = (
@@ -174,13 +172,10 @@ def gain_lines(summary: dict) -> list[str]:
 
 
 def _probe_score(run) -> float | None:
-    """The share the prompt with examples got right when the decision measured it (decision.json)."""
-    import json
+    """The share the prompt with examples got right when the decision measured it (the probe step)."""
+    from agent.artifacts import load_step
 
-    try:
-        probe = json.loads(run.decision_path.read_text()).get("probe") or {}
-    except (OSError, ValueError, AttributeError):
-        return None
+    probe = load_step(run, 0, "probe") or {}
     score = probe.get("prompted_success") if probe.get("measured") else None
     return float(score) if isinstance(score, (int, float)) else None
 
@@ -243,12 +238,14 @@ def data_lines(run, iteration: int | None) -> list[str]:
         + ("" if crit.get("judged") else " (no judge graded them: programmatic checks and agreement only)")
         + "."
     )
+    from tools.data.coverage import evened_words
+
     evened = (load_step(run, iteration, "split") or {}).get("evened") or {}
     if evened:
         lines.append(
             "- So that the model does not learn to answer one label for everything, the rarer labels' "
             "examples were repeated in training up to half as many as the largest: "
-            + ", ".join(f"{lab} {a} → {b}" for lab, (a, b) in evened.items())
+            + evened_words(evened)
             + "."
         )
     cells = crit.get("coverage") or []

@@ -135,7 +135,7 @@ def _later_splits(run, base: str, rows: list[dict], it: int, label_key: str | No
 
 @idempotent_step("split")
 def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
-    from tools.data.coverage import evened_labels
+    from tools.data.coverage import evened_labels, evened_words
     from tools.data.versions import write_data_version
 
     run, spec, it = runtime.context.run(state["run_id"]), spec_of(state), iteration(state)
@@ -163,7 +163,7 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     repeats = sum(b - a for a, b in evened.values())
     if evened:
         reason += "; the rarer labels' examples repeated in train up to half the largest label's count (" + (
-            ", ".join(f"{lab} {a} → {b}" for lab, (a, b) in evened.items()) + ")"
+            evened_words(evened) + ")"
         )
     version = write_data_version(
         run,
@@ -187,6 +187,8 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
 
 
 def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    from tools.data.coverage import evened_words
+
     done = _split(state, runtime)
     out = {
         "data_version": done["data_version"],
@@ -198,7 +200,7 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     if done.get("evened"):
         out["log"].append(
             "split: labels evened out in train by repeating the rarer ones ("
-            + ", ".join(f"{lab} {a} → {b}" for lab, (a, b) in done["evened"].items())
+            + evened_words(done["evened"])
             + ")"
         )
     # repeats teach nothing new, general examples not the task

@@ -57,8 +57,8 @@ def contradicted_choices(answer_obj, spec: TaskSpec, input_text: str) -> list[st
         if len(named) == 1 and answer_obj.strip().lower() != named[0].lower():
             problems.append(f"the input says {named[0]!r} but the label is {answer_obj.strip()!r}")
         return problems
-    props = (out.json_schema or {}).get("properties") if isinstance(out.json_schema, dict) else None
-    if not isinstance(answer_obj, dict) or not isinstance(props, dict):
+    props = out.properties()
+    if not isinstance(answer_obj, dict) or props is None:
         return problems
     for field, sub in props.items():
         enum = sub.get("enum") if isinstance(sub, dict) else None
@@ -80,12 +80,8 @@ def implicit_choices(spec: TaskSpec) -> dict[str, set[str]]:
     """For each enum field of the JSON schema whose value the person's examples write in the input in
     most cases: the values they use without writing them ("black" → milk "none"). Another value of that
     field must be written in the input. Fields the examples mostly leave unwritten are not listed."""
-    props = (
-        (spec.output.json_schema or {}).get("properties")
-        if isinstance(spec.output.json_schema, dict)
-        else None
-    )
-    if not isinstance(props, dict) or not spec.examples:
+    props = spec.output.properties()
+    if props is None or not spec.examples:
         return {}
     from tools.data.infer import _json_object
 
@@ -127,12 +123,8 @@ def string_conventions(spec: TaskSpec) -> dict[str, set[str]]:
     """For each free-text field of the JSON schema, what the person's examples do to the words they copy
     from the input: "lower" (every value is lowercase), "singular" (at least two examples write the value
     where the input has its plural: "lattes" → "latte"). Fields with neither are not listed."""
-    props = (
-        (spec.output.json_schema or {}).get("properties")
-        if isinstance(spec.output.json_schema, dict)
-        else None
-    )
-    if not isinstance(props, dict) or len(spec.examples) < 3:
+    props = spec.output.properties()
+    if props is None or len(spec.examples) < 3:
         return {}
     from tools.data.infer import _json_object
 
@@ -183,12 +175,8 @@ def fixed_choices(answer_obj, spec: TaskSpec, input_text: str) -> tuple[dict, li
     number (`string_conventions`: "Lattes" → "latte"). Other fields are untouched. The rules
     `contradicted_choices` and `unwritten_choices` check, applied instead of asking a teacher to repair
     what the task's own words settle. Pure."""
-    props = (
-        (spec.output.json_schema or {}).get("properties")
-        if isinstance(spec.output.json_schema, dict)
-        else None
-    )
-    if not isinstance(answer_obj, dict) or not isinstance(props, dict):
+    props = spec.output.properties()
+    if not isinstance(answer_obj, dict) or props is None:
         return answer_obj, []
     implicit = implicit_choices(spec)
     fixed, notes = dict(answer_obj), []

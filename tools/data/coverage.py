@@ -141,3 +141,8 @@ def evened_labels(
         if len(have) < want:
             added[lab] = [len(have), want]
     return rows + extra, added
+
+
+def evened_words(evened: dict[str, list[int]]) -> str:
+    """`evened_labels`' counts in words: "shipping 13 → 14, technical 6 → 14". Pure."""
+    return ", ".join(f"{lab} {a} → {b}" for lab, (a, b) in evened.items())

@@ -373,8 +373,10 @@ def start_training(
     processes: int = 1,
     config_file: str | os.PathLike | None = None,
     workspace: Workspace | None = None,
+    owner_pid: int | None = None,
 ) -> Path:
-    """Create `train/vN/` and launch the runner; returns the version directory at once."""
+    """Create `train/vN/` and launch the runner (see `launch` for `owner_pid`); returns the version directory
+    at once."""
     out = prepare_training(
         run,
         data_version=data_version,
@@ -384,7 +386,7 @@ def start_training(
         processes=processes,
         workspace=workspace,
     )
-    launch(out)
+    launch(out, owner_pid=owner_pid)
     return out
 
 
@@ -539,16 +541,16 @@ def train_blocking(
         if not is_running(out):
             resume_training(out, owner_pid=os.getpid())
     else:
-        out = prepare_training(
+        out = start_training(
             run,
             data_version=data_version,
             model=model,
             overrides=overrides,
-            config_file=config_file,
             processes=processes,
+            config_file=config_file,
             workspace=workspace,
+            owner_pid=os.getpid(),  # this process waits on it: it stops if this process is gone
         )
-        launch(out, owner_pid=os.getpid())  # this process waits on it: it stops if this process is gone
     metrics = wait_training(out, on_event=on_event, from_start=True)
     while metrics.get("error_kind") == "oom" and (
         auto_retry_oom or TrainConfig.from_dict(read_json(out / "config.json")).auto_retry_oom
