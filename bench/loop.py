@@ -1,6 +1,6 @@
 """The whole loop, headless, on bench tasks nobody tuned tunewise for; scored on private test sets.
 
-    .venv/bin/python bench/loop.py                         # all four tasks (hours on 2 CPU cores)
+    .venv/bin/python bench/loop.py                         # all five tasks (hours on 2 CPU cores)
     .venv/bin/python bench/loop.py --tasks orders,routing
     .venv/bin/python bench/loop.py --dry-run               # validate task files and test sets only (seconds)
     .venv/bin/python bench/loop.py --tasks routing --smoke --train-max-steps 2 --max-iterations 1 --test-limit 8
@@ -44,10 +44,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TASKS_DIR = ROOT / "bench" / "tasks"
 RESULTS = ROOT / "bench" / "RESULTS.md"
-ALL_TASKS = ("orders", "routing", "rewrite", "faq")
+ALL_TASKS = ("orders", "routing", "rewrite", "faq", "expenses")
 SECTION = "## The whole loop on unseen tasks (`bench/loop.py`)"
 SECTION_INTRO = (
-    "`tunewise run TASK --yes` then `tunewise eval run RUN --test bench/tasks/<t>/test.jsonl` on four tasks\n"
+    "`tunewise run TASK --yes` then `tunewise eval run RUN --test bench/tasks/<t>/test.jsonl` on five tasks\n"
     "in bench/tasks/ (JSON extraction without an inputs file, 4-way label routing, a headline rewrite\n"
     "scored by token F1, FAQ over made-up documents), each in a fresh workspace. The test sets are written\n"
     "by bench/tasks/make_tests.py (seeded composition, references correct by construction) and never shown\n"
@@ -628,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description="The whole tunewise loop on the bench tasks, scored on private tests."
     )
-    ap.add_argument("--tasks", default=",".join(ALL_TASKS), help="comma list (default: all four)")
+    ap.add_argument("--tasks", default=",".join(ALL_TASKS), help="comma list (default: all five)")
     ap.add_argument("--dry-run", action="store_true", help="only validate the task files and test sets")
     ap.add_argument(
         "--smoke", action="store_true", help="pass --smoke to tunewise run (tiny generation, no judge)"

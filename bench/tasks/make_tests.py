@@ -1,6 +1,6 @@
 """Write the bench's private test sets: `bench/tasks/<task>/test.jsonl`, chat JSONL, never shown to tunewise.
 
-    .venv/bin/python bench/tasks/make_tests.py               # all four, into bench/tasks/<task>/test.jsonl
+    .venv/bin/python bench/tasks/make_tests.py               # all five, into bench/tasks/<task>/test.jsonl
     .venv/bin/python bench/tasks/make_tests.py --out DIR     # into DIR/<task>/test.jsonl (the test compares)
 
 No model writes a row: each input is composed from vocabularies below with a seeded `random.Random`, and its
@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TASKS = ("orders", "routing", "rewrite", "faq")
-SIZES = {"orders": 80, "routing": 80, "rewrite": 60, "faq": 60}
+TASKS = ("orders", "routing", "rewrite", "faq", "expenses")
+SIZES = {"orders": 80, "routing": 80, "rewrite": 60, "faq": 60, "expenses": 60}
 SEED = 20261124
 
 
@@ -730,6 +730,101 @@ def check_faq_answers(docs_dir: Path) -> None:
             raise SystemExit(f"faq: answer not copied verbatim from documents/{doc}: {answer!r}")
 
 
+# ---------------------------------------------------------------- expenses (JSON: decimal amount + two enums)
+EXPENSE_ITEMS = {
+    "meals": [
+        "Lunch with the supplier at Chez Marius",
+        "Sandwiches for the board meeting",
+        "Coffee and pastries for the workshop",
+        "Dinner with a prospective client",
+        "Team lunch after the product launch",
+        "Pizza for the late release night",
+    ],
+    "travel": [
+        "Taxi to the train station",
+        "Return flight to Madrid",
+        "Airport parking for three days",
+        "Bus ticket to the client site",
+        "Fuel for the rental car",
+        "Train from Zurich to Geneva",
+    ],
+    "lodging": [
+        "Hotel in Munich for two nights",
+        "One night at the Marriott near the venue",
+        "Airbnb for the offsite in Porto",
+        "Bed and breakfast in Edinburgh, 2 nights",
+        "Conference hotel room in Basel",
+    ],
+    "office": [
+        "Printer ink cartridges",
+        "Notebooks and pens for the new starters",
+        "A desk lamp for the home office",
+        "Box of A4 paper and staples",
+        "Whiteboard markers and a flip chart",
+    ],
+    "software": [
+        "Annual Figma licence",
+        "Zoom Pro subscription for March",
+        "Three GitHub Copilot seats",
+        "Adobe Acrobat monthly plan",
+        "One year of a password manager for the team",
+    ],
+    "other": [
+        "Visa application fee",
+        "Flowers for a colleague's farewell",
+        "Courier fee for the signed contracts",
+        "Bank charge for an international transfer",
+        "Coat check at the awards dinner",
+    ],
+}
+CURRENCY_FORMS = {  # how an amount x is written in that currency
+    "EUR": ["€{x}", "{x} euros", "{x} EUR", "EUR {x}", "{x}€"],
+    "USD": ["${x}", "{x} dollars", "{x} USD", "US${x}"],
+    "GBP": ["£{x}", "{x} pounds", "{x} GBP"],
+    "CHF": ["CHF {x}", "{x} Swiss francs", "{x} CHF", "{x} francs"],
+}
+CURRENCY_WORDS = {"EUR": "euros", "USD": "dollars", "GBP": "pounds", "CHF": "francs"}
+TENS = {20: "twenty", 30: "thirty", 40: "forty", 50: "fifty", 60: "sixty", 70: "seventy", 80: "eighty", 90: "ninety"}
+SMALL = {
+    **{k: v for k, v in NUMBER_WORDS.items()},
+    9: "nine",
+    10: "ten",
+    11: "eleven",
+    12: "twelve",
+    15: "fifteen",
+    18: "eighteen",
+}
+JOINERS = [", ", " - ", " — ", ": ", " for "]
+
+
+def _amount_words(rng: random.Random, cur: str) -> tuple[str, float]:
+    """'twelve euros fifty' (12.5) or 'forty dollars' (40)."""
+    if rng.random() < 0.5:
+        whole, cents = rng.choice(list(SMALL)), rng.choice([50, 20, 80])
+        return f"{SMALL[whole]} {CURRENCY_WORDS[cur]} {TENS[cents]}", whole + cents / 100
+    tens = rng.choice(list(TENS))
+    return f"{TENS[tens]} {CURRENCY_WORDS[cur]}", float(tens)
+
+
+def make_expense(rng: random.Random, i: int) -> tuple[str, str, str]:
+    category = list(EXPENSE_ITEMS)[i % len(EXPENSE_ITEMS)]
+    item = rng.choice(EXPENSE_ITEMS[category])
+    cur = rng.choice(list(CURRENCY_FORMS))
+    if rng.random() < 0.15:
+        written, amount = _amount_words(rng, cur)
+    else:
+        cents = rng.choice([0, 0, 0, 50, 90, 99, 40, 25, 75, 10])
+        top = 900 if category in ("lodging", "travel", "software") else 160
+        amount = rng.randint(4, top) + cents / 100
+        digits = f"{amount:.2f}" if cents else str(int(amount))
+        written = rng.choice(CURRENCY_FORMS[cur]).format(x=digits)
+    text = f"{item}{rng.choice(JOINERS)}{written}" if rng.random() < 0.8 else f"{written} {rng.choice(['for', 'on'])} {item[0].lower()}{item[1:]}"
+    text = text + rng.choice(["", "", ".", ". Receipt attached.", " (receipt in the app)"])
+    number = int(amount) if amount == int(amount) else round(amount, 2)
+    ref = json.dumps({"amount": number, "currency": cur, "category": category}, ensure_ascii=False)
+    return text, ref, f"category={category}"
+
+
 # ---------------------------------------------------------------- driver
 def build(name: str) -> list[dict]:
     rng = random.Random(f"{SEED}-{name}")
@@ -745,6 +840,8 @@ def build(name: str) -> list[dict]:
         check_faq_answers(HERE / "faq" / "documents")
         _FAQ_PLAN[:] = _faq_plan(rng)
         rows = unique_rows(name, n, make_faq, rng)
+    elif name == "expenses":
+        rows = unique_rows(name, n, make_expense, rng)
     else:
         raise SystemExit(f"unknown task {name!r}; known: {', '.join(TASKS)}")
     sys_prompt = system_prompt(load_task(name))
