@@ -106,13 +106,47 @@ def record_rate(workspace, name: str, value: float, how: str) -> None:
         doc = {}
     key = machine_key()
     entry = dict(doc.get(key) or {})
-    entry[name] = round(float(value), 2)
+    entry[name] = round(float(value), 4)
     entry[f"{name}_source"] = how
     entry[f"{name}_busy"] = round(busy(), 2)  # how shared the cores were while it was measured
     entry[f"{name}_at"] = time.strftime("%Y-%m-%d %H:%M")
     doc[key] = entry
     p.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(p, doc)
+
+
+def teacher_kind(teacher: str) -> str:
+    """'local' for a model on this computer, 'hosted' for an API: their speeds differ by 10× and more."""
+    prov = str(teacher).partition(":")[0]
+    return "local" if prov in ("local", "embedded", "") else "hosted"
+
+
+def example_tokens(examples) -> int:
+    """Tokens one practice example costs to write and train on, from the person's examples: their input and
+    answer (~4 characters a token) plus ~40 tokens of chat template and instructions; 180 without examples.
+    A dental clinic's one-line messages with one-word labels are ~60, not the 180 a long answer takes."""
+    sizes = [len(str(e.get("input", ""))) + len(str(e.get("output", ""))) for e in examples or [] if isinstance(e, dict)]
+    if not sizes:
+        return 180
+    return max(40, min(1000, round(sum(sizes) / len(sizes) / 4) + 40))
+
+
+# the steps whose time grows with the number of practice examples, as the estimate splits them
+TIMED_STEPS = ("generate", "critique", "evaluate")
+
+
+def record_step_time(workspace, step: str, seconds: float, n_examples: int, teacher: str) -> None:
+    """Keep how long a finished step took per practice example on this machine (with this kind of teacher):
+    the next estimate uses it instead of a token-rate guess. The walk's estimates were ~3× too long (36
+    minutes for a quick try that took 8) because a 4-prompt speed test said little about a real batch."""
+    if step not in TIMED_STEPS or n_examples <= 0 or seconds <= 0:
+        return
+    record_rate(
+        workspace,
+        f"{step}_s_per_example_{teacher_kind(teacher)}",
+        seconds / n_examples,
+        f"measured here ({step} of {n_examples} examples)",
+    )
 
 
 # ---------------------------------------------------------------- measuring
@@ -171,6 +205,10 @@ def machine_rates(workspace, *, student=None, measure: bool = True) -> dict[str,
             cached = load_rates(workspace)
     now = busy() if dev["kind"] == "cpu" else 1.0
     out: dict[str, Any] = {"device": dev["kind"], "device_name": dev["name"], "busy": now}
+    for name in [k for k in cached if "_s_per_example_" in k and not k.endswith(("_busy", "_source", "_at"))]:
+        # seconds scale the other way: shared cores make a step take longer
+        out[name] = float(cached[name]) / float(cached.get(f"{name}_busy") or 1.0) * now
+        out[f"{name}_source"] = f"{cached.get(f'{name}_source') or 'measured here'} {cached.get(f'{name}_at', '')}".strip()
     for name in ("generate_tokens_per_s", "train_tokens_per_s"):
         if cached.get(name):
             # a rate measured on shared cores is that much slower than alone: scale it to how shared they
@@ -237,6 +275,13 @@ def estimate_path(
     # three systems (base, prompted, tuned) answer the test and regression rows (~25% of the data)
     eval_tokens = 3 * max(8, n_examples // 4) * tokens_per_example
     eval_minutes = 3 * max(8, n_examples // 4) * 64 / gen_tps / 60
+    # a step already timed on this machine (same kind of teacher) beats the token-rate guess
+    kind = teacher_kind(teacher)
+    timed = [step for step in TIMED_STEPS if rates.get(f"{step}_s_per_example_{kind}")]
+    per = {step: rates[f"{step}_s_per_example_{kind}"] * n_examples / 60 for step in timed}
+    gen_minutes = per.get("generate", gen_minutes)
+    critique_minutes = per.get("critique", critique_minutes)
+    eval_minutes = per.get("evaluate", eval_minutes)
     overhead_minutes = 2  # loading models, starting the trainer, writing reports
     gpu_hours = train_minutes / 60 if on_gpu else 0.0
     total = gen_minutes + critique_minutes + train_minutes + eval_minutes + overhead_minutes
@@ -263,12 +308,17 @@ def estimate_path(
                 if rates.get("busy", 1.0) >= 1.2
                 else ""
             )
+            + (f"; {', '.join(_step_words(s) for s in timed)} timed on this computer's last run" if timed else "")
             + "; a token is about ¾ of a word; the progress screens show live rates and times once the work runs"
         ),
     }
     if on_gpu:
         out["gpu_cost_usd"] = round(gpu_hours * prices.gpu_hour, 2)
     return out
+
+
+def _step_words(step: str) -> str:
+    return {"generate": "writing", "critique": "checking", "evaluate": "testing"}.get(step, step)
 
 
 def _who(teacher: str) -> str:

@@ -141,3 +141,72 @@ def test_estimates_scale_with_how_busy_the_cores_are(workspace, monkeypatch):
     rates.record_rate(workspace, "generate_tokens_per_s", 16.0, "measured here")
     monkeypatch.setattr(rates, "busy", lambda: 1.0)
     assert rates.machine_rates(workspace, measure=False)["generate_tokens_per_s"] == 40.0
+
+
+def test_a_step_timed_here_replaces_the_token_rate_guess(workspace, monkeypatch):
+    """The walk's estimates were ~3× too long (a quick try estimated at 36 minutes took 8): a finished step's
+    seconds per practice example, kept per machine and kind of teacher, are what the next estimate uses."""
+    import agent.rates as rates
+
+    monkeypatch.setattr(rates, "busy", lambda: 1.0)
+    rates.record_rate(workspace, "generate_tokens_per_s", 10.0, "measured here")  # a slow speed test
+    guess = rates.estimate_path("fine-tune", n_examples=80, rates=rates.machine_rates(workspace, measure=False))
+    rates.record_step_time(workspace, "generate", 600.0, 100, "local:embedded")  # 6 s per example
+    rates.record_step_time(workspace, "critique", 300.0, 100, "local")  # 3 s per example
+    rates.record_step_time(workspace, "review", 900.0, 100, "local")  # a person's time: not a rate
+    timed = rates.estimate_path("fine-tune", n_examples=80, rates=rates.machine_rates(workspace, measure=False))
+    assert timed["generate_minutes"] == 12.0  # 80 × (6 + 3) s
+    assert guess["generate_minutes"] > 2 * timed["generate_minutes"]
+    assert "writing, checking timed on this computer's last run" in timed["assumptions"]
+    # a hosted teacher's speed is not this computer's
+    hosted = rates.estimate_path(
+        "fine-tune", n_examples=80, teacher="openai:gpt-5-mini", rates=rates.machine_rates(workspace, measure=False)
+    )
+    assert "timed on this computer" not in hosted["assumptions"]
+    # timed alone, estimated on shared cores: longer
+    monkeypatch.setattr(rates, "busy", lambda: 2.0)
+    shared = rates.estimate_path("fine-tune", n_examples=80, rates=rates.machine_rates(workspace, measure=False))
+    assert shared["generate_minutes"] == 24.0
+
+
+def test_a_finished_step_records_its_time_for_the_next_estimate(workspace, monkeypatch):
+    """`idempotent_step` times the work it does (not a step read back from its file) per practice example."""
+    from types import SimpleNamespace
+
+    import agent.rates as rates
+    from agent.nodes.common import idempotent_step
+
+    monkeypatch.setattr(rates, "busy", lambda: 1.0)
+    monkeypatch.delenv("TUNEWISE_TEACHER", raising=False)
+    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "TUNEWISE_BASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    run = workspace.create_run("timed")
+    ctx = SimpleNamespace(workspace=workspace, run=lambda _id: run)
+    state = {"run_id": run.id, "iteration": 1, "task": {"spec": "Sort clinic messages", "n_examples": 40}}
+    calls = []
+
+    clock = iter([100.0, 180.0])  # the work takes 80 s by this clock
+    monkeypatch.setattr("agent.nodes.common._clock", lambda: next(clock))
+
+    @idempotent_step("generate")
+    def work(state, runtime):
+        calls.append(1)
+        return {"n": 40}
+
+    assert work(state, SimpleNamespace(context=ctx)) == {"n": 40}
+    kept = rates.load_rates(workspace)
+    assert kept["generate_s_per_example_local"] == 2.0
+    assert kept["generate_s_per_example_local_source"] == "measured here (generate of 40 examples)"
+    rates.record_rate(workspace, "generate_s_per_example_local", 5.0, "marker")
+    work(state, SimpleNamespace(context=ctx))  # read back from its file: nothing timed
+    assert len(calls) == 1 and rates.load_rates(workspace)["generate_s_per_example_local"] == 5.0
+
+
+def test_example_tokens_follow_the_persons_examples():
+    from agent.rates import example_tokens
+
+    short = [{"input": "Can I move my cleaning to Friday afternoon?", "output": "reschedule"}] * 3
+    assert 40 <= example_tokens(short) <= 60
+    assert example_tokens([]) == 180 and example_tokens(None) == 180
+    long = [{"input": "x" * 800, "output": "y" * 1200}]
+    assert example_tokens(long) == 540

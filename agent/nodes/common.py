@@ -4,6 +4,7 @@ step wears (`idempotent_step`: done once per iteration; `budget_stop`: a budget 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 
 from agent.artifacts import load_step, save_step
@@ -20,6 +21,9 @@ def iteration(state) -> int:
     return int(state.get("iteration") or 1)
 
 
+_clock = time.monotonic  # a step's duration (tests pin it)
+
+
 def idempotent_step(step: str) -> Callable:
     """Do a node's work once per iteration. The decorated function `(state, runtime) -> result` does the work;
     its result is saved as `work/iter<k>/<step>.json`, and a later call that finds that file (a resume after a
@@ -31,12 +35,29 @@ def idempotent_step(step: str) -> Callable:
             run, it = runtime.context.run(state["run_id"]), iteration(state)
             done = load_step(run, it, step)
             if done is None:
+                started = _clock()
                 done = save_step(run, it, step, work(state, runtime))
+                _record_time(runtime.context, state, step, _clock() - started)
             return done
 
         return once
 
     return decorate
+
+
+def _record_time(ctx, state, step: str, seconds: float) -> None:
+    """How long a step took per practice example here, for the next estimate (agent.rates). Never fails."""
+    try:
+        from agent.rates import TIMED_STEPS, record_step_time
+        from tools.llm.registry import choose
+
+        if step not in TIMED_STEPS:
+            return
+        spec = spec_of(state)
+        teacher = spec.teacher.provider or choose("teacher").provider
+        record_step_time(ctx.workspace, step, seconds, int(spec.n_examples or 0), teacher)
+    except Exception:  # noqa: BLE001 - a rate is a nicety, never a failure
+        pass
 
 
 def budget_stop(node: Callable) -> Callable:

@@ -107,7 +107,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
 def _estimate_here(ctx: AgentContext, state: AgentState, spec, run, approach: str, teacher: str) -> dict:
     """The estimate from this machine's rates; a person deciding gets the student's speed measured here
     (once per machine, cached in the workspace; a re-run after the interrupt reads the cache)."""
-    from agent.rates import load_rates, machine_rates
+    from agent.rates import example_tokens, load_rates, machine_rates
     from agent.rubric import estimate
 
     measure = (
@@ -121,17 +121,24 @@ def _estimate_here(ctx: AgentContext, state: AgentState, spec, run, approach: st
         if getattr(student, "name", None) == "local":
             ctx.emit("status", message="estimate: measuring how fast this machine generates (once)")
     rates = machine_rates(ctx.workspace, student=student)
-    return estimate(approach, n_examples=spec.n_examples, teacher=teacher, rates=rates)
+    return estimate(
+        approach,
+        n_examples=spec.n_examples,
+        teacher=teacher,
+        rates=rates,
+        tokens_per_example=example_tokens([e.model_dump() for e in spec.examples]),
+    )
 
 
 def _estimates(ctx: AgentContext, spec, teacher: str, decision, n_examples: int | None = None) -> dict:
     """The estimate of every path on this machine's rates (those measured here, else benchmark figures), so a
     person who overrides the recommendation sees what their choice costs before any work starts; with
     `n_examples`, the paths that train a model at that size (a quick first try)."""
-    from agent.rates import machine_rates
+    from agent.rates import example_tokens, machine_rates
     from agent.rubric import estimate
 
     rates = machine_rates(ctx.workspace, measure=False)
+    per_example = example_tokens([e.model_dump() for e in spec.examples])
     out = {}
     for approach in FINE_TUNES if n_examples else APPROACHES:
         if decision is not None and approach == decision.approach:
@@ -139,7 +146,9 @@ def _estimates(ctx: AgentContext, spec, teacher: str, decision, n_examples: int 
             continue
         try:
             n = n_examples or spec.n_examples
-            out[approach] = estimate(approach, n_examples=n, teacher=teacher, rates=rates)
+            out[approach] = estimate(
+                approach, n_examples=n, teacher=teacher, rates=rates, tokens_per_example=per_example
+            )
         except Exception:  # noqa: BLE001 - an estimate never fails a decision
             continue
     return out

@@ -368,7 +368,7 @@ class DecisionScreen(Screen):
         if approach == self.decision.get("approach") and self.decision.get("estimate"):
             return dict(self.decision["estimate"])
         try:
-            from agent.rates import estimate_path, machine_rates
+            from agent.rates import estimate_path, example_tokens, machine_rates
             from tools.workspace import read_yaml
 
             spec_path = self.app.workspace.run(self.run_id).spec_path
@@ -383,6 +383,7 @@ class DecisionScreen(Screen):
                 approach,
                 n_examples=int(task.get("n_examples") or 200),
                 rates=machine_rates(self.app.workspace, measure=False),
+                tokens_per_example=example_tokens(task.get("examples")),
                 **({"teacher": who} if who else {}),
             )
         except Exception:  # noqa: BLE001 - an estimate never blocks a choice
