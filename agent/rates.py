@@ -125,7 +125,11 @@ def example_tokens(examples) -> int:
     """Tokens one practice example costs to write and train on, from the person's examples: their input and
     answer (~4 characters a token) plus ~40 tokens of chat template and instructions; 180 without examples.
     A dental clinic's one-line messages with one-word labels are ~60, not the 180 a long answer takes."""
-    sizes = [len(str(e.get("input", ""))) + len(str(e.get("output", ""))) for e in examples or [] if isinstance(e, dict)]
+    sizes = [
+        len(str(e.get("input", ""))) + len(str(e.get("output", "")))
+        for e in examples or []
+        if isinstance(e, dict)
+    ]
     if not sizes:
         return 180
     return max(40, min(1000, round(sum(sizes) / len(sizes) / 4) + 40))
@@ -208,7 +212,9 @@ def machine_rates(workspace, *, student=None, measure: bool = True) -> dict[str,
     for name in [k for k in cached if "_s_per_example_" in k and not k.endswith(("_busy", "_source", "_at"))]:
         # seconds scale the other way: shared cores make a step take longer
         out[name] = float(cached[name]) / float(cached.get(f"{name}_busy") or 1.0) * now
-        out[f"{name}_source"] = f"{cached.get(f'{name}_source') or 'measured here'} {cached.get(f'{name}_at', '')}".strip()
+        out[f"{name}_source"] = (
+            f"{cached.get(f'{name}_source') or 'measured here'} {cached.get(f'{name}_at', '')}".strip()
+        )
     for name in ("generate_tokens_per_s", "train_tokens_per_s"):
         if cached.get(name):
             # a rate measured on shared cores is that much slower than alone: scale it to how shared they
@@ -308,7 +314,11 @@ def estimate_path(
                 if rates.get("busy", 1.0) >= 1.2
                 else ""
             )
-            + (f"; {', '.join(_step_words(s) for s in timed)} timed on this computer's last run" if timed else "")
+            + (
+                f"; {', '.join(_step_words(s) for s in timed)} timed on this computer's last run"
+                if timed
+                else ""
+            )
             + "; a token is about ¾ of a word; the progress screens show live rates and times once the work runs"
         ),
     }

@@ -150,22 +150,31 @@ def test_a_step_timed_here_replaces_the_token_rate_guess(workspace, monkeypatch)
 
     monkeypatch.setattr(rates, "busy", lambda: 1.0)
     rates.record_rate(workspace, "generate_tokens_per_s", 10.0, "measured here")  # a slow speed test
-    guess = rates.estimate_path("fine-tune", n_examples=80, rates=rates.machine_rates(workspace, measure=False))
+    guess = rates.estimate_path(
+        "fine-tune", n_examples=80, rates=rates.machine_rates(workspace, measure=False)
+    )
     rates.record_step_time(workspace, "generate", 600.0, 100, "local:embedded")  # 6 s per example
     rates.record_step_time(workspace, "critique", 300.0, 100, "local")  # 3 s per example
     rates.record_step_time(workspace, "review", 900.0, 100, "local")  # a person's time: not a rate
-    timed = rates.estimate_path("fine-tune", n_examples=80, rates=rates.machine_rates(workspace, measure=False))
+    timed = rates.estimate_path(
+        "fine-tune", n_examples=80, rates=rates.machine_rates(workspace, measure=False)
+    )
     assert timed["generate_minutes"] == 12.0  # 80 × (6 + 3) s
     assert guess["generate_minutes"] > 2 * timed["generate_minutes"]
     assert "writing, checking timed on this computer's last run" in timed["assumptions"]
     # a hosted teacher's speed is not this computer's
     hosted = rates.estimate_path(
-        "fine-tune", n_examples=80, teacher="openai:gpt-5-mini", rates=rates.machine_rates(workspace, measure=False)
+        "fine-tune",
+        n_examples=80,
+        teacher="openai:gpt-5-mini",
+        rates=rates.machine_rates(workspace, measure=False),
     )
     assert "timed on this computer" not in hosted["assumptions"]
     # timed alone, estimated on shared cores: longer
     monkeypatch.setattr(rates, "busy", lambda: 2.0)
-    shared = rates.estimate_path("fine-tune", n_examples=80, rates=rates.machine_rates(workspace, measure=False))
+    shared = rates.estimate_path(
+        "fine-tune", n_examples=80, rates=rates.machine_rates(workspace, measure=False)
+    )
     assert shared["generate_minutes"] == 24.0
 
 

@@ -784,7 +784,16 @@ CURRENCY_FORMS = {  # how an amount x is written in that currency
     "CHF": ["CHF {x}", "{x} Swiss francs", "{x} CHF", "{x} francs"],
 }
 CURRENCY_WORDS = {"EUR": "euros", "USD": "dollars", "GBP": "pounds", "CHF": "francs"}
-TENS = {20: "twenty", 30: "thirty", 40: "forty", 50: "fifty", 60: "sixty", 70: "seventy", 80: "eighty", 90: "ninety"}
+TENS = {
+    20: "twenty",
+    30: "thirty",
+    40: "forty",
+    50: "fifty",
+    60: "sixty",
+    70: "seventy",
+    80: "eighty",
+    90: "ninety",
+}
 SMALL = {
     **{k: v for k, v in NUMBER_WORDS.items()},
     9: "nine",
@@ -818,7 +827,11 @@ def make_expense(rng: random.Random, i: int) -> tuple[str, str, str]:
         amount = rng.randint(4, top) + cents / 100
         digits = f"{amount:.2f}" if cents else str(int(amount))
         written = rng.choice(CURRENCY_FORMS[cur]).format(x=digits)
-    text = f"{item}{rng.choice(JOINERS)}{written}" if rng.random() < 0.8 else f"{written} {rng.choice(['for', 'on'])} {item[0].lower()}{item[1:]}"
+    text = (
+        f"{item}{rng.choice(JOINERS)}{written}"
+        if rng.random() < 0.8
+        else f"{written} {rng.choice(['for', 'on'])} {item[0].lower()}{item[1:]}"
+    )
     text = text + rng.choice(["", "", ".", ". Receipt attached.", " (receipt in the app)"])
     number = int(amount) if amount == int(amount) else round(amount, 2)
     ref = json.dumps({"amount": number, "currency": cur, "category": category}, ensure_ascii=False)
