@@ -390,6 +390,7 @@ def test_split_evens_out_the_labels_in_train_only_and_the_floor_counts_unique_ro
         {
             "name": "route",
             "spec": "Route a support message to a team.",
+            "system_prompt": "Route the customer's support message: reply billing or shipping.",
             "output": {"format": "label", "labels": ["billing", "shipping"]},
             "examples": [
                 {"input": "I was charged twice.", "output": "billing"},
@@ -446,6 +447,15 @@ def test_split_evens_out_the_labels_in_train_only_and_the_floor_counts_unique_ro
     save_step(run2, 0, "probe", {"measured": True, "prompted_success": 1 / 6})
     advice = too_few_plain(run2, {**state, "run_id": run2.id})["recommendation"]
     assert advice.startswith("Your prompt got only 17% right when it was checked, so it is no answer either")
+    # the walk: "'your prompt' — I never wrote a prompt"
+    nobodys = {
+        **state,
+        "run_id": run2.id,
+        "task": {k: v for k, v in state["task"].items() if k != "system_prompt"},
+    }
+    said = too_few_plain(run2, nobodys)
+    assert "your prompt" not in said["sentence"] + said["recommendation"]
+    assert said["recommendation"].startswith("A prompt with your examples got only 17% right")
 
 
 def test_too_few_examples_stop_before_training_and_the_report_says_why_in_words(workspace):

@@ -344,3 +344,33 @@ def test_a_tuned_model_level_with_the_constant_answer_hears_that_first():
     rep["systems"]["tuned v1"] = system("tuned", 20 / 34)
     said = plain_summary(rep)["sentence"]
     assert "it gets 1 example wrong that always giving the most common answer got right" in said
+
+
+def test_a_prompt_nobody_wrote_is_not_called_yours():
+    """The walk: "'your prompt' — I never wrote a prompt". Without a system prompt in the task, the prompted
+    system is the task's description and the person's examples, and is said that way."""
+    from tools.evals.summary import system_phrase
+
+    rep = _report(
+        status="fail",
+        cand=0.8,
+        base=0.86,
+        checks={"improvement": False, "beats_trivial": True, "format_rate": True},
+    )
+    rep["systems"]["prompted"]["config"]["own_instructions"] = False
+    s = plain_summary(rep, _rows(6, 7), n_train=120)
+    assert "your prompt" not in s["sentence"] + s["recommendation"]
+    assert "a prompt with 6 of your examples got 7" in s["sentence"]
+    assert system_phrase("prompted", rep, short=True) == "prompt + 6 examples"
+    rep["systems"]["prompted"]["config"]["own_instructions"] = True
+    assert system_phrase("prompted", rep) == "your prompt with 6 examples"
+
+
+def test_the_prompted_system_knows_whether_the_person_wrote_its_instructions():
+    from tools.evals.systems import prompted_system
+    from tools.spec import parse_spec_dict
+
+    base = {"spec": "Sort clinic messages into book, cancel or question.", "examples": []}
+    assert prompted_system(parse_spec_dict(base)).own_instructions is False
+    mine = prompted_system(parse_spec_dict(base | {"system_prompt": "You sort messages. Answer one word."}))
+    assert mine.own_instructions is True and mine.to_dict()["own_instructions"] is True

@@ -62,6 +62,10 @@ def too_few_plain(run, state: AgentState) -> dict | None:
 
     it = state.get("iteration") or 1
     crit, split = load_step(run, it, "critique") or {}, load_step(run, it, "split") or {}
+    # the walk: "'your prompt' — I never wrote a prompt": without one, it is the description and examples
+    prompt = (
+        "your prompt" if (state.get("task") or {}).get("system_prompt") else "a prompt with your examples"
+    )
     n_train = (split.get("counts") or {}).get("train")
     if n_train is None:
         return None
@@ -73,7 +77,7 @@ def too_few_plain(run, state: AgentState) -> dict | None:
     sentence = (
         f"Only {n_train} examples held up to learn from"
         + (f" ({passed})" if passed else "")
-        + ": too few to train a model that does better than your prompt, so none was trained."
+        + f": too few to train a model that does better than {prompt}, so none was trained."
     )
     how = (
         "write about 50 more examples yourself, or let a bigger model write them: start tunewise with an "
@@ -84,11 +88,12 @@ def too_few_plain(run, state: AgentState) -> dict | None:
     if prompted is not None and prompted < 0.5:
         # "keep using your prompt" read as a contradiction when the same report said the prompt gets 17% right
         rec = (
-            f"Your prompt got only {prompted:.0%} right when it was checked, so it is no answer either: "
+            f"{prompt[:1].upper()}{prompt[1:]} got only {prompted:.0%} right when it was checked, so it is no "
+            "answer either: "
             f"to get a model that does better, {how}"
         )
     else:
-        rec = f"Keep using your prompt for now. To fine-tune, {how}"
+        rec = f"Keep using {prompt} for now. To fine-tune, {how}"
     return {"sentence": sentence, "recommendation": rec, "status": "none", "kind": "data"}
 
 

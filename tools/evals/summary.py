@@ -129,6 +129,16 @@ def system_phrase(name: str | None, report: dict, *, short: bool = False) -> str
         return f"tuned model{tag}" if short else f"the tuned model{tag}"
     if kind == "prompted":
         k = _few_shot_count(s)
+        if (s.get("config") or {}).get("own_instructions") is False:
+            # nobody wrote instructions: the prompt is the task's description and the person's examples
+            # (the walk: "'your prompt' — I never wrote a prompt")
+            if short:
+                return f"prompt + {k} examples" if k else "a plain prompt"
+            return (
+                f"a prompt with {k} of your example{'s' if k != 1 else ''}"
+                if k
+                else "a prompt made from your description"
+            )
         if short:
             return f"your prompt ({k} examples)" if k else "your prompt"
         return f"your prompt with {k} example{'s' if k != 1 else ''}" if k else "your prompt"

@@ -38,6 +38,7 @@ class SystemSpec:
     few_shot_pool: list[dict] = field(default_factory=list, repr=False)  # knn picks per input from here
     retrieval: dict | None = None  # RetrievalConfig.to_dict()
     use_row_system: bool = False  # tuned: the row's own system message, as training saw it
+    own_instructions: bool = True  # prompted: the person wrote the system prompt (False: made from the spec)
     max_tokens: int = 256
     notes: list[str] = field(default_factory=list)
 
@@ -200,6 +201,7 @@ def prompted_system(
         "prompted",
         model=model,
         system_prompt=spec.effective_system_prompt,
+        own_instructions=bool(getattr(spec, "system_prompt", None)),
         few_shot=shots,
         few_shot_strategy=strategy,
         few_shot_pool=pool if strategy == "knn" else [],
