@@ -271,6 +271,9 @@ def parse_rate(raw: Any, key: str = "prompted_success") -> float | None:
     return round(x, 4)
 
 
+_MONEY = re.compile(r"[$€£¥]|\b(usd|eur|gbp|dollars?|euros?|pounds?|bucks|cents?)\b")
+
+
 def parse_count(raw: Any, key: str = "examples", *, per_day: bool = False) -> int:
     """A whole number ≥ 0; 0 for `none`/`no idea`. `about 50`, `a few hundred`, `2k`, `maybe 200 a day`
     (with `per_day`, `10 an hour` → 240)."""
@@ -296,6 +299,15 @@ def parse_count(raw: Any, key: str = "examples", *, per_day: bool = False) -> in
             "no examples",
         ):
             return 0
+        if _MONEY.search(s):
+            # the walk: "$5" to "how many requests a day?" became 5 requests a day
+            what = "requests a day" if per_day else "examples"
+            raise UserError(
+                f"{str(raw)!r} looks like an amount of money, and this asks how many {what}",
+                fix="answer with a count like 200 or 'about 50 a day'"
+                if per_day
+                else "answer with a count like 20, 'none', or the path of a file of examples",
+            )
         value = read_number(s)
         if value is None:
             what = "requests a day" if per_day else "examples"

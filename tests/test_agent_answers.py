@@ -247,3 +247,17 @@ def test_not_knowing_how_many_examples_is_asked_again_not_taken_as_none():
     said = check_answer(payload, "idk")
     assert said is not None and "written down somewhere" in said and "0 if none" in said
     assert check_answer(payload, "0") is None and check_answer(payload, "about 20") is None
+
+
+def test_money_to_a_count_question_is_asked_again():
+    """The walk: "$5" to "how many requests a day?" became "Requests a day: 5"."""
+    from agent.interrupts import question
+    from agent.nodes.interview import check_answer
+
+    for bad in ("$5", "5 USD", "about 20 dollars"):
+        with pytest.raises(UserError, match="looks like an amount of money"):
+            parse_count(bad, per_day=True)
+    payload = question("volume", "How many requests a day?", input="text")
+    said = check_answer(payload, "$5")
+    assert said is not None and "money" in said
+    assert check_answer(payload, "about 500 a day") is None
