@@ -75,16 +75,20 @@ def list_sessions(workspace: Workspace) -> list[dict]:
                 for intr in task.interrupts or ():
                     pending = intr.value
             error_node, error = stopped_on(snap)
+            status = values.get("status")
+            if status in (None, "running"):
+                # every session starts with status "running": with steps left, only a process holding the
+                # run makes that true (the walk's Home said "running" for a session it had quit)
+                status = (
+                    "waiting"
+                    if pending
+                    else (_running_or_stopped(workspace, tid) if snap.next else "done")
+                )
             rows.append(
                 {
                     "id": tid,
                     "next": list(snap.next),
-                    "status": values.get("status")
-                    or (
-                        "waiting"
-                        if pending
-                        else (_running_or_stopped(workspace, tid) if snap.next else "done")
-                    ),
+                    "status": status,
                     "approach": values.get("approach"),
                     "iteration": values.get("iteration"),
                     "stop_reason": values.get("stop_reason"),

@@ -498,3 +498,26 @@ def test_too_few_examples_stop_before_training_and_the_report_says_why_in_words(
     atomic_write_jsonl(work_dir(run2, 1) / "reviewed.jsonl", more)
     update2 = split({**state, "run_id": run2.id}, R())
     assert "stop_reason" not in update2 and route_after_split({**state, **update2}) == "train"
+
+
+def test_a_quit_session_is_listed_stopped_not_running(workspace):
+    """Every session starts with status "running"; after a quit nothing runs it (the walk's Home said
+    "running" for a session it had quit). It is "stopped" until a process holds its run again."""
+    from agent.context import Cancelled
+    from agent.sessions import list_sessions
+
+    spec = parse_spec_dict({"spec": "Summarise support tickets", "examples": []})
+    run = create_run_for(workspace, spec)
+    ctx = AgentContext(workspace=workspace)
+    with pytest.raises(Cancelled):
+        drive(
+            workspace,
+            run.id,
+            initial_state(run.id, spec, headless=True),
+            ctx,
+            on_update=lambda *_: ctx.cancel(),
+        )
+    (row,) = list_sessions(workspace)
+    assert row["next"] and row["status"] == "stopped"
+    with run.lock():  # a process working on it again
+        assert list_sessions(workspace)[0]["status"] == "running"
