@@ -134,6 +134,31 @@ def test_the_critique_counts_the_teachers_second_answers():
     assert p.short_activity() == "Checking answers (fixing failed ones)"
 
 
+def test_answers_replayed_from_the_cache_in_a_burst_do_not_make_the_rate():
+    """A resumed critique reads its first answers back from the cache in a burst: the walk's screen said
+    "520.9 answers/s · finishing…" at 16% and "about 1s left" at 17%. The rate starts after the burst."""
+    from tui.widgets.progress import StepProgress
+
+    p = StepProgress()
+    p.apply("status", {"message": "critique: 60 examples — validators only"}, now=0.0)
+    for done in range(1, 17):  # 16 cached answers within 0.3 s
+        p.apply(
+            "progress",
+            {"step": "critique", "stage": "second answers", "done": done, "total": 100},
+            5.0 + done / 50,
+        )
+    assert p.rate() is None and "finishing" not in p.counts_line(now=5.4)
+    for k, done in enumerate(range(17, 21), 1):  # then one answer every 4 s, really worked on
+        p.apply(
+            "progress",
+            {"step": "critique", "stage": "second answers", "done": done, "total": 100},
+            5.32 + 4 * k,
+        )
+    assert abs(p.rate() - 0.25) < 0.01
+    line = p.counts_line(now=21.4)
+    assert line.startswith("20/100 answers") and "finishing" not in line and "about 5m" in line
+
+
 # ---------------------------------------------------------------- the screens (events posted)
 async def test_progress_screen_counts_move_as_events_arrive_and_the_header_never_shows_none(workspace):
     from tui.messages import AgentEvent
