@@ -184,8 +184,8 @@ def decide(
         wait_cost = " and ".join({"latency": "waiting", "cost": "cost"}[g] for g in cost_goals)
         reasons.append(
             f"{works}{measured}, but at {a.volume:,} requests a day its long instructions and examples are "
-            f"paid on every request: train your own small model on the prompt's answers (context "
-            f"distillation), so it answers with short instructions — {wait_cost} drop."
+            f"paid on every request: train your own small model on the prompt's answers, so it "
+            f"answers with short instructions — {wait_cost} drop."
         )
         reasons.append(
             "The model with the long prompt writes the practice answers, and your trained model is measured "
@@ -248,7 +248,7 @@ def decide(
         if a.examples < MIN_EXAMPLES_TO_TRAIN:
             reasons.append(
                 f"You have only {a.examples} examples, but instructions with them are not enough: a bigger "
-                f"model writes ~{n_examples} practice examples from them (distillation), each checked before "
+                f"model writes ~{n_examples} practice examples from them, each checked before "
                 "training."
             )
         if {"latency", "cost"} & set(behaviour) or high_volume:

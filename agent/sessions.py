@@ -80,9 +80,7 @@ def list_sessions(workspace: Workspace) -> list[dict]:
                 # every session starts with status "running": with steps left, only a process holding the
                 # run makes that true (the walk's Home said "running" for a session it had quit)
                 status = (
-                    "waiting"
-                    if pending
-                    else (_running_or_stopped(workspace, tid) if snap.next else "done")
+                    "waiting" if pending else (_running_or_stopped(workspace, tid) if snap.next else "done")
                 )
             rows.append(
                 {

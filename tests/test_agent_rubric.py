@@ -36,7 +36,8 @@ def test_prompt_good_enough_keeps_prompting():
 def test_working_prompt_at_high_volume_with_cost_goals_is_distilled():
     d = _d(prompted_success=0.9, examples=6, goals=["format", "latency"], volume=50_000)
     assert d.approach == "fine-tune"
-    assert "context distillation" in d.reasons[0] and d.rubric[-1].fired
+    assert "train your own small model on the prompt's answers" in d.reasons[0] and d.rubric[-1].fired
+    assert not any("distillation" in r for r in d.reasons)  # the walk: jargon
     # the same prompt at low volume stays a prompt
     assert _d(prompted_success=0.9, examples=6, goals=["format", "latency"], volume=500).approach == "prompt"
 
@@ -66,7 +67,7 @@ def test_no_behaviour_need_stays_with_prompting():
 def test_few_seed_examples_but_prompting_fails_distills():
     d = _d(examples=6, goals=["format", "latency"], prompted_success=0.2)
     assert d.approach == "fine-tune"
-    assert any("distillation" in r for r in d.reasons)
+    assert any("a bigger model writes ~" in r and "practice examples" in r for r in d.reasons)
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,13 @@ FLAG_WORDS = {
     "repaired": "answer fixed after a check",
     "truncated": "answer cut at the length limit",
     "student_correct": "the model you start from already gets it right",
+    # the walk read "relabelled · label from examples" as jargon
+    "relabelled": "answer changed to match your examples",
+    "label_from_examples": "answer taken from your most similar example",
+    "fixed_by_rules": "answer corrected by a rule from your examples",
+    "inconsistent": "the model answered differently when asked again",
+    "lenient_parse": "grade read loosely",
+    "repeat": "repeated so rarer answers are learned too",
 }
 CRITIQUE_WORDS = {
     "no LLM judge: programmatic validators only": "checked by rules only (shape, fields, agreement), not graded "
@@ -307,8 +314,8 @@ class ReviewScreen(Screen):
             return
         others = self.model.similar(it.id)
         if not others:
-            what = f"category “{it.category or 'none'}”" + (
-                f", flags {', '.join(it.flags)}" if it.flags else ""
+            what = f"kind “{flag_words(it.category) if it.category else 'none'}”" + (
+                f", marks {', '.join(flag_words(f) for f in it.flags)}" if it.flags else ""
             )
             self.notify(
                 f"Nothing to apply it to: this example's {what} names no specific problem, or every "
