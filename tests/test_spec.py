@@ -15,5 +15,5 @@ def test_the_answers_closed_vocabulary_in_a_few_words():
         },
     }
     js = parse_spec_dict({"spec": "Orders as JSON.", "output": {"format": "json", "schema": schema}})
-    assert js.output.choices() == "Values: size small|large; milk none|oat."
+    assert js.output.choices() == "size: small, large; milk: none, oat."
     assert parse_spec_dict({"spec": "Headlines.", "output": {"format": "text"}}).output.choices() is None

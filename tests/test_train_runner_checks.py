@@ -157,7 +157,7 @@ def test_the_tuned_model_is_trained_with_the_short_prompt_that_replaces_the_full
     assert short_system_prompt(full, "Orders.", words)[0] == full  # a description too short to instruct
     assert short_system_prompt(None, line, words)[0] is None
     # the answer's closed vocabulary follows the description (it does not count against the 2x rule)
-    values = "Values: size small|large; milk none|oat."
+    values = "size: small, large; milk: none, oat."
     assert short_system_prompt(full, line, words, choices=values)[0] == f"{line} {values}"
     assert short_system_prompt(full, "Orders.", words, choices=values)[0] == full
     row = {
