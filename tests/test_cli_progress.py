@@ -51,6 +51,21 @@ def test_plain_lines_every_tenth_with_rate_and_eta():
     assert lines[-1] == "generate · answers: 100/100 (100%) · 1.00/s"
 
 
+def test_answers_replayed_in_a_burst_do_not_make_the_rate():
+    """A resumed evaluation reads its first answers back from the cache at once: the bench's line read
+    "9/90 (10%) · 1068/s · ETA 0s". The rate starts after the burst."""
+    p, buf, clock = plain()
+    with p:
+        for i in range(0, 10):  # nine cached answers within 0.1 s
+            clock.t += 0.01
+            p.on_evaluation({"stage": "generate", "system": "tuned v1", "done": i, "total": 90})
+        for i in range(10, 19):  # then one every 2 s
+            clock.t += 2.0
+            p.on_evaluation({"stage": "generate", "system": "tuned v1", "done": i, "total": 90})
+    lines = buf.getvalue().splitlines()
+    assert "evaluate · tuned v1: 18/90 (20%) · 0.50/s · ETA 2m24s" in lines, lines
+
+
 def test_plain_line_every_30_seconds_when_progress_is_slow():
     p, buf, clock = plain()
     with p:

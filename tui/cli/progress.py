@@ -23,6 +23,7 @@ NOTE_EVERY_S = 3.0  # the latest generated input is refreshed at most this often
 PLAIN_EVERY_S = 30.0  # non-terminal: a line at least this often while a bar moves…
 PLAIN_STEPS = 10  # …and whenever it crosses another tenth
 NOTE_CHARS = 48
+REPLAY_BURST_S = 1.0  # items this soon after a bar starts were replayed from the cache, not worked on
 
 
 def truncate(text: str, n: int = NOTE_CHARS) -> str:
@@ -190,11 +191,20 @@ class Progress:
             bar = self.bars[key] = _Bar(label, int(done), total, now)
         bar.label = label
         bar.done, bar.total = int(done), total or bar.total
+        # items within a second of the bar's start were read back from the cache (a resumed step replays
+        # them in a burst): the rate starts after them, not at "1068/s · ETA 0s"
+        replayed = not new and now - bar.start_t < REPLAY_BURST_S
+        if replayed:
+            bar.start_t, bar.start_done = now, bar.done
         if note is not None:
             bar.note = note
         if self._rich is not None:
             if new:
                 bar.task_id = self._rich.add_task(label, total=bar.total, completed=bar.done, note=bar.note)
+            elif replayed:
+                self._rich.reset(
+                    bar.task_id, total=bar.total, completed=bar.done, description=label, note=bar.note
+                )
             else:
                 self._rich.update(
                     bar.task_id, description=label, completed=bar.done, total=bar.total, note=bar.note
