@@ -81,6 +81,20 @@ def test_input_cleaning_and_rejection():
     assert input_rejection("Which city is the capital of Chile?", **kw) is None
 
 
+def test_an_input_with_far_more_numbers_than_the_seeds_is_rejected():
+    """The embedded teacher's expense notes listed ten amounts ("£1,000, EUR, 128 pounds, £2,000, …"): no
+    one right answer. The limit comes from the seeds (twice their most, plus one, at least 3)."""
+    from tools.data.generate import figures, figures_limit
+
+    seeds = ["Lunch with a client, 48.60 euros.", "Hotel in Boston, 3 nights, $540.", "Uber, twelve dollars"]
+    assert figures("€1,000.50 and 3 nights") == 2 and figures_limit(seeds) == 5
+    assert figures_limit(["Where is my parcel?"]) == 3  # no numbers in the seeds still allows a few
+    kw = {"seen_sigs": [], "seed_lengths": [40], "max_figures": figures_limit(seeds)}
+    many = "Dinner to the CEO's office, £1,000, EUR, 128 pounds, £2,000, £300, £400, £120"
+    assert input_rejection(many, **kw) == "more numbers than the seed inputs (6; theirs allow 5)"
+    assert input_rejection("Taxi to the station for 2 people, £23.50", **kw) is None
+
+
 # ---------------------------------------------------------------- an OpenAI-shaped HTTP server
 class FakeOpenAI:
     """Answers /v1/chat/completions like OpenAI does (same JSON shape) and records every request."""

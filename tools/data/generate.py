@@ -84,7 +84,24 @@ def clean_input(text: str) -> str:
     return text
 
 
-def input_rejection(text: str, *, seen_sigs: list, seed_lengths: Sequence[int]) -> str | None:
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def figures(text: str) -> int:
+    """How many numbers are written in digits ("€1,000.50" is one)."""
+    return len(_FIGURE.findall(text))
+
+
+def figures_limit(seed_inputs: Sequence[str]) -> int:
+    """The most numbers a generated input may hold: twice the seeds' most, plus one, at least 3. A weak
+    teacher's expense notes listed ten amounts ("£1,000, EUR, 128 pounds, £2,000, £300, …"), which have no
+    one right answer; none of the five bench tasks' 340 real test inputs goes over this limit."""
+    return max(2 * max((figures(t) for t in seed_inputs), default=0) + 1, 3)
+
+
+def input_rejection(
+    text: str, *, seen_sigs: list, seed_lengths: Sequence[int], max_figures: int | None = None
+) -> str | None:
     """Why a candidate input is unusable (None = keep). `seen_sigs` are MinHash signatures of kept inputs."""
     from tools.data.similarity import jaccard_estimate, minhash
 
@@ -93,6 +110,8 @@ def input_rejection(text: str, *, seen_sigs: list, seed_lengths: Sequence[int]) 
     longest = max(seed_lengths, default=200)
     if len(text) > max(4 * longest, 400):
         return "far longer than the seed inputs"
+    if max_figures is not None and figures(text) > max_figures:
+        return f"more numbers than the seed inputs ({figures(text)}; theirs allow {max_figures})"
     if _META_PREFIX.match(text):
         return "talks about the task instead of being an input"
     words = normalize_text(text).split()
@@ -331,6 +350,7 @@ class _Generation:
         seen_texts = [e.input for e in spec.examples] + self.existing_inputs
         self.seen_sigs = [minhash(t) for t in seen_texts]
         self.seed_lengths = [len(t) for t in seen_texts] or [200]
+        self.max_figures = figures_limit(seen_texts)
         self.user_inputs: list[str] = []
         self.on_task: OnTaskModel | None = None
         self.check_meta, self.grader = True, None
@@ -390,7 +410,9 @@ class _Generation:
         from tools.data.similarity import minhash
 
         text = clean_input(text)
-        reason = input_rejection(text, seen_sigs=self.seen_sigs, seed_lengths=self.seed_lengths)
+        reason = input_rejection(
+            text, seen_sigs=self.seen_sigs, seed_lengths=self.seed_lengths, max_figures=self.max_figures
+        )
         if reason is None:
             reason = self.off_task_reason(text)
         entry = {
