@@ -699,6 +699,41 @@ async def test_another_round_is_asked_under_the_result_and_n_goes_on_to_the_prog
         assert sent == ["Try another round"] and screen.round_ask is None
 
 
+async def test_the_advice_is_not_cut_off_under_the_another_round_question(workspace):
+    """The walk: "the '→ Add the examples…' line is hidden under the 'Try another round?' box" at 80×24.
+    While the question is asked, the sentence, the person's own examples, the advice and the question all
+    show whole; the examples below come back once it is answered."""
+    import json
+
+    from eval_fixture import write_cafe_eval
+
+    from tui.screens.evaluation import EvaluationScreen
+
+    make_run(workspace)
+    d = write_cafe_eval(workspace, RUN_ID, status="fail")
+    rep = json.loads((d / "report.json").read_text())
+    rep["golden"] = {"n": 6, "systems": {"tuned-v1": {"correct": 4}, "prompted": {"correct": 2}}}
+    (d / "report.json").write_text(json.dumps(rep))
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.answer = lambda run_id, answer: None
+        await pilot.pause()
+        app.show(EvaluationScreen(RUN_ID, round_ask=dict(ROUND_ASK)))
+        await wait_for(pilot, lambda: isinstance(app.screen, EvaluationScreen) and app.screen.is_mounted)
+        screen = app.screen
+        verdict, box = screen.query_one("#verdict"), screen.query_one("#round-ask")
+        await wait_for(pilot, lambda: "→" in str(verdict.render()) and box.display)
+        await pilot.pause()
+        for part in (verdict, box):  # every wrapped line of it has room
+            needed = part.get_content_height(screen.size, screen.size, part.content_region.width)
+            assert needed <= part.content_region.height, (part.id, needed, part.content_region)
+        assert _inside(verdict, screen.region) and _inside(box, screen.region)
+        assert box.region.y >= verdict.region.bottom
+        assert not screen.query_one("#side-by-side").display  # room for the question
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.query_one("#side-by-side").display)
+
+
 async def _show_evaluation(app, pilot):
     """The evaluation screen of RUN_ID, mounted."""
     from tui.screens.evaluation import EvaluationScreen

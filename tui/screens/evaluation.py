@@ -193,6 +193,10 @@ class EvaluationScreen(Screen):
         box = self.query_one("#round-ask", Static)
         ask = self.round_ask
         box.display = ask is not None
+        # while the question is asked, the result, the advice and the question have the room (at 80×24 the
+        # walk's advice was cut off under the question); the examples come back once it is answered
+        for part in ("#examples-title", "#examples", "#side-by-side"):
+            self.query_one(part).display = ask is None
         if ask is not None:
             err = f"\n[red]{escape(str(ask['error']))}[/red]" if ask.get("error") else ""
             question = str(ask.get("question") or "Try another round?")
