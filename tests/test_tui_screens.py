@@ -362,6 +362,10 @@ async def test_palette_reaches_screens_help_and_theme(workspace):
         assert type(app.screen).__name__ == "HelpScreen"
         await pilot.press("escape")
         assert type(app.screen).__name__ == "ReportScreen"
+        await pilot.press("question_mark")  # the walk pressed ? first
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ReportScreen")
         assert app.theme == "tunewise-dark"
         await pilot.press("ctrl+t")
         assert app.theme == "tunewise-light"

@@ -38,8 +38,14 @@ class TunewiseApp(App):
     TITLE = "tunewise"
     SUB_TITLE = "prompt, RAG or fine-tune — measured"
     COMMANDS = App.COMMANDS | {TunewiseCommands}
+    NOTIFICATION_TIMEOUT = (
+        12  # seconds a toast stays (the walk: "a toast vanished before I could read it" at 5)
+    )
     BINDINGS = [
         Binding("f1", "help", "Help"),
+        Binding(
+            "question_mark", "help", "Help", show=False
+        ),  # the walk pressed ? first (typing in a field wins)
         Binding("ctrl+t", "toggle_theme", "Theme"),
         Binding("ctrl+h", "go_home", "Home", show=False),
         Binding("ctrl+r", "retry", "Retry step", show=False),
