@@ -552,3 +552,135 @@ def test_the_rarer_labels_are_repeated_in_train_up_to_half_the_largest():
     # evening an evened split again (a later iteration adds rows to train) does not compound
     assert evened_labels(evened, spec) == (evened, added)
     assert evened_labels(rows, JSON_SPEC) == (rows, {})
+
+
+EXPENSES = parse_spec_dict(
+    {
+        "spec": "Turn an expense note into JSON with the amount, the currency and the category.",
+        "output": {
+            "format": "json",
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "amount": {"type": "number"},
+                    "currency": {"type": "string", "enum": ["EUR", "USD", "GBP", "CHF"]},
+                    "category": {"type": "string", "enum": ["meals", "travel", "lodging", "office"]},
+                },
+            },
+        },
+        "examples": [
+            {"input": i, "output": json.dumps({"amount": a, "currency": c, "category": k})}
+            for i, a, c, k in [
+                ("Lunch with a client at Da Vinci, 48.60 euros.", 48.6, "EUR", "meals"),
+                ("Taxi from the airport to the hotel, $32", 32, "USD", "travel"),
+                ("Two nights at the Ibis Berlin, 210 EUR total.", 210, "EUR", "lodging"),
+                ("Printer paper and toner for the office, £64.99", 64.99, "GBP", "office"),
+                ("Train ticket London to Manchester, 87.50 pounds", 87.5, "GBP", "travel"),
+                ("Team breakfast before the workshop, 36 dollars.", 36, "USD", "meals"),
+                ("Hotel in Boston for the conference, 3 nights, $540.", 540, "USD", "lodging"),
+                ("Sticky notes, markers and a whiteboard eraser, €18.40", 18.4, "EUR", "office"),
+                ("Dinner with the sales team in Lyon, 126 euros", 126, "EUR", "meals"),
+                ("Uber to the client's office, twelve dollars", 12, "USD", "travel"),
+            ]
+        ],
+    }
+)
+
+
+def test_a_sign_the_persons_examples_tie_to_one_value_settles_the_field():
+    """The embedded teacher answered "EUR" to "$24.44" and "£20"; the examples say "$" is USD, "£" GBP and
+    "€" EUR. Only signs, and only for a field whose values the examples write where they are the answer:
+    words like "hotel" went with one currency by chance, and "office" is a category and a word."""
+    from tools.data.checks import fixed_choices, marker_choices
+
+    assert marker_choices(EXPENSES) == {"currency": {"$": "USD", "£": "GBP", "€": "EUR"}}
+    obj = {"amount": 24.44, "currency": "EUR", "category": "meals"}
+    assert fixed_choices(obj, EXPENSES, "Lunch in Lyon, $24.44.")[0]["currency"] == "USD"
+    assert fixed_choices(obj, EXPENSES, "Cheers to me, £20.")[1] == ["currency 'EUR' → 'GBP'"]
+    assert fixed_choices(obj, EXPENSES, "Paid $10 and £5 for snacks")[1] == []  # two signs: not settled
+    assert fixed_choices(obj, EXPENSES, "Coffee, 4 francs")[1] == []  # no sign, no rule
+
+
+def test_a_field_the_teacher_answers_one_way_for_every_input_is_decided_by_the_persons_examples():
+    """The expense bench's embedded teacher gave category "lodging" to 112 of 112 notes, tacos and taxis
+    alike. Such a field is not trusted: a row takes the category of the person's most similar examples
+    where they clearly place it, and is out where they do not; other fields and other rows stay."""
+    from tools.data.critique import collapsed_fields
+
+    notes = [
+        "Dinner with two clients in Hamburg, 84 euros",
+        "Taxi from the station to the airport, $27",
+        "Lunch with the marketing team, 52 euros",
+        "Train ticket Paris to Lyon, 64 euros",
+        "Breakfast with the sales team before the pitch, 41 euros",
+        "Uber from the client's site to the airport, $19",
+        "Hotel near the trade fair, 2 nights, 380 euros",
+        "Dream home, 15 euros.",
+        "A box of chocolate at a store, 5.15 euros",
+        "Team dinner after the launch, 230 euros",
+    ]
+    rows = [
+        make_row(n, json.dumps({"amount": 1, "currency": "EUR", "category": "lodging"}), source="teacher")
+        for n in notes
+    ]
+    rows.append(make_row("Pens, €3", json.dumps({"amount": 3, "currency": "EUR", "category": "office"})))
+    assert collapsed_fields(rows, EXPENSES) == {"category": "lodging"}  # currency: "euros" and "$" vary it
+    kept, decisions = critique_examples(rows, EXPENSES, judge=None, teacher=None, consistency=False)
+    said = {d["id"]: d for d in decisions}
+    category = {
+        next(m["content"] for m in r["messages"] if m["role"] == "user"): json.loads(
+            r["messages"][-1]["content"]
+        )["category"]
+        for r in kept
+    }
+    assert category.get("Taxi from the station to the airport, $27") == "travel"
+    assert category.get("Dinner with two clients in Hamburg, 84 euros") == "meals"
+    assert category.get("Pens, €3") == "office"  # not the teacher's collapsed value: untouched
+    moved = [r for r in kept if "value_from_examples" in r["metadata"]["flags"]]
+    assert len(moved) >= 4
+    out = [d for d in said.values() if d["action"] == "dropped"]
+    assert all(d["category"] == "untrusted_field" and "'lodging'" in d["reason"] for d in out)
+    assert len(kept) + len(out) == len(rows)
+    # the examples the person wrote with a varied category: a teacher that varies too is not collapsed
+    varied = [
+        make_row(n, json.dumps({"amount": 1, "currency": "EUR", "category": c}), source="teacher")
+        for n, c in zip(
+            notes,
+            ["meals", "travel", "meals", "travel", "meals", "travel", "lodging", "meals", "meals", "meals"],
+            strict=True,
+        )
+    ]
+    assert collapsed_fields(varied, EXPENSES) == {}
+
+
+def test_a_collapsed_field_of_the_inputs_wording_is_not_guessed_from_similar_examples():
+    """A currency is in the input's wording, not its meaning: the examples most like "Train to Lyon, 64
+    francs" say nothing of francs. Where the teacher gives every such note "EUR", those rows are out."""
+    from tools.data.checks import surface_fields
+    from tools.data.critique import collapsed_fields
+
+    assert surface_fields(EXPENSES) == {"currency"}  # "210 EUR"; "office" is also a word (travel)
+    notes = [
+        f"{what}, {n} {unit}"
+        for n, (what, unit) in enumerate(
+            [
+                ("Train to Lyon", "francs"),
+                ("Lunch with the team", "dollars"),
+                ("Hotel, 2 nights", "pounds"),
+                ("Taxi to the airport", "francs"),
+                ("Dinner with a client", "pounds"),
+                ("Printer ink", "dollars"),
+                ("Bus to the venue", "francs"),
+                ("Team breakfast", "pounds"),
+            ],
+            10,
+        )
+    ]
+    rows = [
+        make_row(t, json.dumps({"amount": 1, "currency": "EUR", "category": "travel"}), source="teacher")
+        for t in notes
+    ]
+    assert collapsed_fields(rows, EXPENSES).get("currency") == "EUR"
+    kept, decisions = critique_examples(rows, EXPENSES, judge=None, teacher=None, consistency=False)
+    assert not kept  # every row rests on the untrusted currency: none is guessed from similar examples
+    assert {d["category"] for d in decisions} == {"untrusted_field"}

@@ -19,7 +19,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     from collections import Counter
 
     from tools.data.coverage import coverage_table
-    from tools.data.critique import critique_examples
+    from tools.data.critique import collapsed_fields, critique_examples
     from tools.data.filters import hardness_filter, mix_general
     from tools.llm.registry import can_grade
 
@@ -42,6 +42,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         repair_max_tokens=64 if ctx.quick else 256,
         on_progress=lambda ev: ctx.emit("progress", step="critique", **ev),
     )
+    collapsed = collapsed_fields(rows, spec)  # counted over the inputs whose own words leave the field open
     kept, hard = hardness_filter(kept, spec, student=ctx.provider("student", spec, run.id))
     kept += top_up_coverage(spec, kept, planned_total=len(rows))
     share = float((state.get("mix") or {}).get("general_share", spec.general_share))
@@ -61,6 +62,9 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         },
         "relabelled": sum(1 for r in kept if "label_from_examples" in r["metadata"]["flags"]),
         "fixed_by_rules": sum(1 for r in kept if "fixed_by_rules" in r["metadata"]["flags"]),
+        # a field the teacher answered one way for every input: its value taken from the person's examples
+        "collapsed": collapsed,
+        "from_examples": sum(1 for r in kept if "value_from_examples" in r["metadata"]["flags"]),
         "dropped_by": dict(Counter(d.get("category") or "?" for d in decisions if d["action"] == "dropped")),
         "coverage": coverage_table(kept, spec, planned_total=len(rows)),
     }
@@ -70,6 +74,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
 def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     done = _critiqued(state, runtime)
     how = "validators + judge" if done.get("judged") else "validators only: no capable judge"
+    dropped = done.get("dropped_by") or {}
     cons = done.get("consistency") or {}
     short = [
         f"{c['field']}={c['value']} ({c['kept']}/{c['planned']})"
@@ -89,6 +94,12 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 f"{done['fixed_by_rules']} answers with a value the input settles set by rule; "
                 if done.get("fixed_by_rules")
                 else ""
+            )
+            + "".join(
+                f"the teacher gave {field} {value!r} to nearly every input, so {done.get('from_examples', 0)} "
+                f"took the value of your most similar examples and {dropped.get('untrusted_field', 0)} that "
+                "they do not place are out; "
+                for field, value in (done.get("collapsed") or {}).items()
             )
             + f"{done['general_share']:.0%} general examples mixed in)"
         ]

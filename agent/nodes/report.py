@@ -236,9 +236,15 @@ def data_lines(run, iteration: int | None) -> list[str]:
         )
         + (
             f", {crit['fixed_by_rules']} with a value your examples' rules settle set instead of the teacher's "
-            "(a value the input names, or the one your examples leave unwritten)"
+            "(a value the input names, the one your examples leave unwritten, or a sign such as $)"
             if crit.get("fixed_by_rules")
             else ""
+        )
+        + "".join(
+            f"; the teacher gave {field} {value!r} to nearly every input, so its {field} was not trusted: "
+            f"{crit.get('from_examples', 0)} took the {field} of your most similar examples and "
+            f"{dropped.get('untrusted_field', 0)} that your examples do not place were dropped"
+            for field, value in (crit.get("collapsed") or {}).items()
         )
         + ("" if crit.get("judged") else " (no judge graded them: programmatic checks and agreement only)")
         + "."

@@ -100,6 +100,77 @@ def implicit_choices(spec: TaskSpec) -> dict[str, set[str]]:
     return out
 
 
+_MARK_SIGN = re.compile(r"[^\w\s.,;:!?'\"()\[\]{}\-–—/&*+=<>|~`^@#]")  # currency signs and the like
+
+
+def marker_choices(spec: TaskSpec) -> dict[str, dict[str, str]]:
+    """For each enum field of the JSON schema whose value the person's examples mostly leave unwritten but
+    write at least once, and only where it is the answer ("210 EUR": a field of the input's surface, not
+    of its meaning; "office" in "Uber to the client's office" (travel) is a word, not a value): the signs of their
+    inputs that go with one value only ("$" → USD, "€" → EUR, "£" → GBP). The expense bench's embedded
+    teacher answered "EUR" to "$24.44" and "£20": the examples already say which sign means which value.
+    Words are not used: with ten examples, "hotel" went with USD and "euros" with the category "meals"
+    by chance. Fields with no such signs are not listed. Pure."""
+    props = spec.output.properties()
+    if props is None or len(spec.examples) < 3:
+        return {}
+    from tools.data.infer import _json_object
+
+    mostly_written = implicit_choices(spec)
+    out: dict[str, dict[str, str]] = {}
+    for field, sub in props.items():
+        enum = sub.get("enum") if isinstance(sub, dict) else None
+        if field in mostly_written or not isinstance(enum, list) or not all(isinstance(v, str) for v in enum):
+            continue
+        if field not in surface_fields(spec):
+            continue
+        seen: dict[str, set[str]] = {}  # sign → values
+        for e in spec.examples:
+            obj = _json_object(e.output)
+            value = obj.get(field) if obj is not None else None
+            if isinstance(value, str):
+                for mark in set(_MARK_SIGN.findall(e.input)):
+                    seen.setdefault(mark, set()).add(value)
+        marks = {mark: next(iter(values)) for mark, values in seen.items() if len(values) == 1}
+        if marks:
+            out[field] = marks
+    return out
+
+
+def surface_fields(spec: TaskSpec) -> set[str]:
+    """Enum fields of the JSON schema whose values the person's examples write in the input at least once,
+    and only where it is the answer ("210 EUR" → EUR): the input's wording decides them, not its meaning.
+    "office" is a category and a word ("Uber to the client's office" is travel): not a surface field."""
+    props = spec.output.properties()
+    if props is None:
+        return set()
+    from tools.data.infer import _json_object
+
+    out = set()
+    for field, sub in props.items():
+        enum = sub.get("enum") if isinstance(sub, dict) else None
+        if not isinstance(enum, list):
+            continue
+        written, astray = False, False  # a value written where it is the answer / where another is
+        for e in spec.examples:
+            obj = _json_object(e.output)
+            value = obj.get(field) if obj is not None else None
+            if isinstance(value, str):
+                written = written or _mentions(e.input, value)
+                astray = astray or any(
+                    _mentions(e.input, v) for v in enum if isinstance(v, str) and v != value
+                )
+        if written and not astray:
+            out.add(field)
+    return out
+
+
+def _marked(input_text: str, marks: dict[str, str]) -> str | None:
+    """The one value the input's signs point to (None for none, or signs of two values)."""
+    found = {v for m, v in marks.items() if m in input_text}
+    return next(iter(found)) if len(found) == 1 else None
+
+
 def unwritten_choices(answer_obj, spec: TaskSpec, input_text: str) -> list[str]:
     """An enum value the input does not name, in a field where the person's examples always name it
     except for a few defaults: "milk is 'almond' but the input does not say 'almond' (your examples
@@ -167,32 +238,49 @@ def _singular(value: str) -> str:
     return value
 
 
+def settled_choice(
+    field: str, enum: list, input_text: str, implicit: dict[str, set[str]], marks: dict[str, dict[str, str]]
+) -> str | None:
+    """The value of an enum field the input's own words settle, else None: the one allowed value it names
+    ("small") or, failing that, the one a word of it starts with ("euros" → EUR); none named and one value
+    the examples leave unwritten (no milk named → "none"); none named
+    and the examples' marks of one value ("$" → "USD"). Pure."""
+    named = [v for v in enum if isinstance(v, str) and _mentions(input_text, v)]
+    if len(named) == 1:
+        return named[0]
+    loose = [v for v in enum if isinstance(v, str) and _loosely_mentions(input_text, v)]
+    if len(loose) == 1 and not named:
+        return loose[0]  # a word that starts with the value: "skimmed" → skim, "euros" → EUR
+    if loose:
+        return None
+    if len(implicit.get(field, ())) == 1:
+        default = next(iter(implicit[field]))
+        return next((v for v in enum if isinstance(v, str) and v.lower() == default), None)
+    if field in marks:
+        return _marked(input_text, marks[field])
+    return None
+
+
 def fixed_choices(answer_obj, spec: TaskSpec, input_text: str) -> tuple[dict, list[str]]:
     """(the answer with its enum fields set by the input's own words, what changed). Where the input names
     exactly one allowed value of a field, the field takes it ("small" in the order → size "small"); where
     it names none and the person's examples leave exactly one value of that field unwritten, the field
-    takes that default (no milk named → milk "none"); a free-text field follows the examples' case and
+    takes that default (no milk named → milk "none"), or the value the examples' marks point to ("$" →
+    currency "USD": `marker_choices`); a free-text field follows the examples' case and
     number (`string_conventions`: "Lattes" → "latte"). Other fields are untouched. The rules
     `contradicted_choices` and `unwritten_choices` check, applied instead of asking a teacher to repair
     what the task's own words settle. Pure."""
     props = spec.output.properties()
     if not isinstance(answer_obj, dict) or props is None:
         return answer_obj, []
-    implicit = implicit_choices(spec)
+    implicit, marks = implicit_choices(spec), marker_choices(spec)
     fixed, notes = dict(answer_obj), []
     for field, sub in props.items():
         enum = sub.get("enum") if isinstance(sub, dict) else None
         got = answer_obj.get(field)
         if not isinstance(enum, list) or not isinstance(got, str):
             continue
-        named = [v for v in enum if isinstance(v, str) and _mentions(input_text, v)]
-        loose = [v for v in enum if isinstance(v, str) and _loosely_mentions(input_text, v)]
-        want = None
-        if len(named) == 1:
-            want = named[0]
-        elif not loose and len(implicit.get(field, ())) == 1:
-            default = next(iter(implicit[field]))
-            want = next((v for v in enum if isinstance(v, str) and v.lower() == default), None)
+        want = settled_choice(field, enum, input_text, implicit, marks)
         if want is not None and got.lower() != want.lower():
             fixed[field] = want
             notes.append(f"{field} {got!r} → {want!r}")

@@ -321,6 +321,124 @@ def _with_answer(row: dict, answer: str) -> dict:
 
 
 CONSISTENCY_SOURCES = ("teacher", "targeted")  # answers a model wrote (seeds, augmented, imported: not)
+COLLAPSED_SHARE = 0.8  # a teacher giving one value to this share of the inputs its words do not settle…
+SEEDS_VARIED_SHARE = 0.6  # …where the person's examples give no value to more than this share: collapsed
+
+
+def collapsed_fields(rows: list[dict], spec: TaskSpec) -> dict[str, str]:
+    """Enum fields of a JSON answer where the teacher gave (almost) every input one value while the person's
+    examples spread over several: {field: the value}. Counted over the teacher's rows whose input's own
+    words do not settle the field (`settled_choice`: a named value, a default, a sign) — an input that
+    says "€" is EUR whatever the teacher's habit. The expense bench's embedded teacher answered category
+    "lodging" for 112 of 112 notes, tacos and taxis alike. Pure."""
+    from collections import Counter
+
+    from tools.data.checks import implicit_choices, marker_choices, settled_choice
+    from tools.data.infer import _json_object
+    from tools.userfile import loads_json
+
+    props = spec.output.properties()
+    if spec.output.format != "json" or props is None:
+        return {}
+    implicit, marks = implicit_choices(spec), marker_choices(spec)
+    out: dict[str, str] = {}
+    for field, sub in props.items():
+        enum = sub.get("enum") if isinstance(sub, dict) else None
+        if not isinstance(enum, list) or not all(isinstance(v, str) for v in enum):
+            continue
+        seeds = Counter(
+            str(obj[field]) for e in spec.examples if (obj := _json_object(e.output)) and field in obj
+        )
+        if len(seeds) < 3 or max(seeds.values()) > SEEDS_VARIED_SHARE * sum(seeds.values()):
+            continue
+        said: Counter = Counter()
+        for r in rows:
+            if (r.get("metadata") or {}).get("source") not in CONSISTENCY_SOURCES:
+                continue
+            if settled_choice(field, enum, user_text(r), implicit, marks) is not None:
+                continue
+            try:
+                obj = loads_json(answer_text(r).strip())
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and isinstance(obj.get(field), str):
+                said[obj[field]] += 1
+        if sum(said.values()) >= 8:
+            value, n = said.most_common(1)[0]
+            if n >= COLLAPSED_SHARE * sum(said.values()):
+                out[field] = value
+    return out
+
+
+def _collapsed_settled(rows: list[dict], spec: TaskSpec) -> tuple[list[dict], dict[int, str], list[str]]:
+    """(rows with a collapsed field's value taken from the person's most similar examples where they clearly
+    place the input — flag `value_from_examples` —, {row: why it cannot be trusted} for the others, log
+    lines). Only the teacher's rows with the collapsed value and no settling words are touched."""
+    collapsed = collapsed_fields(rows, spec)
+    if not collapsed:
+        return rows, {}, []
+    from tools.data.checks import implicit_choices, marker_choices, settled_choice, surface_fields
+    from tools.data.infer import _json_object
+    from tools.data.ontask import neighbour_labels
+    from tools.userfile import loads_json
+
+    props = spec.output.properties() or {}
+    implicit, marks, surface = implicit_choices(spec), marker_choices(spec), surface_fields(spec)
+    rows, untrusted, lines = list(rows), {}, []
+    for field, value in collapsed.items():
+        enum = props[field]["enum"]
+        targets = []
+        for i, r in enumerate(rows):
+            if i in untrusted or (r.get("metadata") or {}).get("source") not in CONSISTENCY_SOURCES:
+                continue
+            try:
+                obj = loads_json(answer_text(r).strip())
+            except ValueError:
+                continue
+            if (
+                isinstance(obj, dict)
+                and obj.get(field) == value
+                and settled_choice(field, enum, user_text(r), implicit, marks) is None
+            ):
+                targets.append((i, obj))
+        pairs = [
+            (e.input, str(obj[field]))
+            for e in spec.examples
+            if (obj := _json_object(e.output)) and field in obj
+        ]
+        from collections import Counter
+
+        counts = Counter(v for _, v in pairs)
+        labels = [v for v, c in counts.items() if c >= 2]
+        # a field of the input's wording (a currency) is not placed by what the input is about: the
+        # examples most like "Train to Lyon, 64 francs" say nothing of francs (28% right on the bench)
+        near = (
+            [None] * len(targets)
+            if field in surface
+            else neighbour_labels(
+                [user_text(rows[i]) for i, _ in targets], [p for p in pairs if p[1] in labels], labels
+            )
+        )
+        moved = 0
+        for (i, obj), nearest in zip(targets, near, strict=True):
+            if nearest is None:
+                untrusted[i] = (
+                    f"the teacher answers {field} {value!r} for nearly every input while your examples use "
+                    f"{len(counts)} values, and your examples do not clearly say which this one is"
+                )
+            elif nearest != value:
+                meta = rows[i]["metadata"]
+                rows[i] = with_metadata(
+                    _with_answer(rows[i], json.dumps({**obj, field: nearest}, ensure_ascii=False)),
+                    flags=list(meta.get("flags") or []) + ["value_from_examples"],
+                    rule_fixes=list(meta.get("rule_fixes") or []) + [f"{field} {value!r} → {nearest!r}"],
+                )
+                moved += 1
+        lines.append(
+            f"the teacher gave {field} {value!r} to nearly every input: {moved} took the value of your most "
+            f"similar examples, {sum(1 for i, _ in targets if i in untrusted)} could not be placed and are out"
+        )
+    return rows, untrusted, lines
 
 
 def self_consistency(
@@ -414,21 +532,32 @@ def critique_examples(
     the dataset).
     """
     rows = [_fixed_by_rules(with_metadata(r), spec) for r in rows]
+    # a field the teacher answers one way for every input: the person's examples decide it, or the row is out
+    rows, untrusted, _ = _collapsed_settled(rows, spec)
     issues = [programmatic_issues(r, spec) for r in rows]
     near = _nearest_seed_labels(rows, spec)
     for i, row in enumerate(rows):
         issues[i] += _neighbour_issue(near[i], row, spec, issues[i])
     unstable: dict[int, str] = {}
     if consistency and teacher is not None:
-        rows, unstable = self_consistency(rows, issues, spec, teacher, repair_max_tokens, on_progress)
-    to_judge = [i for i, iss in enumerate(issues) if not iss and i not in unstable]
+        rows, unstable = self_consistency(
+            rows,
+            [iss or ([("untrusted", "")] if i in untrusted else []) for i, iss in enumerate(issues)],
+            spec,
+            teacher,
+            repair_max_tokens,
+            on_progress,
+        )
+    to_judge = [i for i, iss in enumerate(issues) if not iss and i not in unstable and i not in untrusted]
     verdicts: dict[int, dict] = dict(
         zip(to_judge, judge_rows([rows[i] for i in to_judge], spec, judge, judge_max_tokens), strict=True)
     )
     for i, why in unstable.items():
         verdicts[i] = {"score": 1, "category": "inconsistent", "reason": why, "stage": "consistency"}
+    for i, why in untrusted.items():
+        verdicts[i] = {"score": 1, "category": "untrusted_field", "reason": why, "stage": "collapse"}
     for i, iss in enumerate(issues):
-        if i in unstable:
+        if i in unstable or i in untrusted:
             continue
         if iss:
             verdicts[i] = {
@@ -443,7 +572,8 @@ def critique_examples(
     def failing(v: dict) -> bool:
         return v["score"] is not None and v["score"] < threshold
 
-    bad = [i for i in range(len(rows)) if failing(verdicts[i]) and i not in unstable]
+    # an untrusted field is not repaired: the same teacher would give the same value again
+    bad = [i for i in range(len(rows)) if failing(verdicts[i]) and i not in unstable and i not in untrusted]
     repaired: dict[int, dict] = {}
     # a label task: a failing teacher label (wrong, not a label, or no majority) whose input the person's
     # examples clearly place takes their label, no teacher asked (the routing bench's 135M teacher said

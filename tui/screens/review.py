@@ -61,6 +61,8 @@ FLAG_WORDS = {
     "inconsistent": "the model answered differently when asked again",
     "lenient_parse": "grade read loosely",
     "repeat": "repeated so rarer answers are learned too",
+    "value_from_examples": "a value taken from your most similar example (the teacher gave one value to all)",
+    "untrusted_field": "the teacher gave one value to every input here",
 }
 CRITIQUE_WORDS = {
     "no LLM judge: programmatic validators only": "checked by rules only (shape, fields, agreement), not graded "
