@@ -251,23 +251,7 @@ def estimate_path(
     on_gpu = rates.get("device") == "cuda"
     hw = rates.get("device_name") or ("GPU" if on_gpu else "CPU")
     if approach not in ("fine-tune", "rag+fine-tune"):
-        n_probe = 50
-        probe_tokens = n_probe * tokens_per_example * 2
-        cost = prices.cost(prov, model or "default", probe_tokens // 2, probe_tokens // 2)
-        minutes = (n_probe * tokens_per_example) / (gen_tps if local_teacher else API_TOKENS_PER_S) / 60
-        return {
-            "path": approach,
-            "hardware": hw,
-            "time_minutes": max(1, round(minutes + 1)),
-            "cost_usd": round(cost, 4),
-            "data_generation_tokens": 0,
-            "evaluation_tokens": probe_tokens,
-            "training_tokens": 0,
-            "gpu_hours": 0.0,
-            "assumptions": f"the prompt is checked on ~{n_probe} examples it has not seen, at "
-            f"{gen_tps:.0f} tokens/s ({rates.get('generate_tokens_per_s_source', '')}); a token is about "
-            "¾ of a word",
-        }
+        return _prompt_estimate(approach, hw, prices, teacher, rates, tokens_per_example)
     # inputs + answers + critique per example, at the teacher's prices
     gen_in, gen_out = n_examples * 700, n_examples * 2 * tokens_per_example
     gen_cost = prices.cost(prov, model or "default", gen_in, gen_out)
@@ -325,6 +309,32 @@ def estimate_path(
     if on_gpu:
         out["gpu_cost_usd"] = round(gpu_hours * prices.gpu_hour, 2)
     return out
+
+
+def _prompt_estimate(
+    approach: str, hw: str, prices, teacher: str, rates: dict, tokens_per_example: int
+) -> dict:
+    """A path with nothing to train: only checking the prompt on ~50 examples, at the teacher's prices."""
+    prov, _, model = teacher.partition(":")
+    local_teacher = prov in ("local", "embedded", "")
+    gen_tps = rates["generate_tokens_per_s"]
+    n_probe = 50
+    probe_tokens = n_probe * tokens_per_example * 2
+    cost = prices.cost(prov, model or "default", probe_tokens // 2, probe_tokens // 2)
+    minutes = (n_probe * tokens_per_example) / (gen_tps if local_teacher else API_TOKENS_PER_S) / 60
+    return {
+        "path": approach,
+        "hardware": hw,
+        "time_minutes": max(1, round(minutes + 1)),
+        "cost_usd": round(cost, 4),
+        "data_generation_tokens": 0,
+        "evaluation_tokens": probe_tokens,
+        "training_tokens": 0,
+        "gpu_hours": 0.0,
+        "assumptions": f"the prompt is checked on ~{n_probe} examples it has not seen, at "
+        f"{gen_tps:.0f} tokens/s ({rates.get('generate_tokens_per_s_source', '')}); a token is about "
+        "¾ of a word",
+    }
 
 
 def _step_words(step: str) -> str:

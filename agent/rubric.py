@@ -122,148 +122,38 @@ def decide(
     probe: dict | None = None,
     prices=None,
 ) -> Decision:
-    """Apply the rubric to the answers; `probe` carries measured evidence when prompted_success was measured."""
+    """Apply the rubric to the answers; `probe` carries measured evidence when prompted_success was measured.
+
+    The first matching branch wins, in the order the rules are listed; each branch is its own helper that
+    returns the approach and its reasons.
+    """
     behaviour = [g for g in a.goals if g in BEHAVIOUR_GOALS]
     privacy = "privacy" in a.goals or any(
         c.lower() in ("on-prem", "offline", "local", "private") for c in a.constraints
     )
     knowledge = a.knowledge_needed or a.knowledge_changes == "often"
     ps = a.prompted_success
-    rows: list[RuleRow] = []
-    reasons: list[str] = []
-
-    r_knowledge = RuleRow(
-        "Facts from your documents, or facts that change → look them up",
-        knowledge,
-        f"you said: outside facts needed — {'yes' if a.knowledge_needed else 'no'}; "
-        f"they change — {a.knowledge_changes}",
-    )
-    r_prompt = RuleRow(
-        f"Already right ≥{PROMPT_GOOD_ENOUGH:.0%} with good instructions → keep the prompt",
-        ps is not None and ps >= PROMPT_GOOD_ENOUGH,
-        _prompted_evidence(ps, probe),
-    )
-    r_few = RuleRow(
-        f"Fewer than {MIN_EXAMPLES_TO_TRAIN} examples → a prompt with examples",
-        a.examples < MIN_EXAMPLES_TO_TRAIN,
-        f"you have {a.examples}",
-    )
-    r_behaviour = RuleRow(
-        "Fixed shape, tone, wording, speed, cost or privacy → train a model",
-        bool(behaviour),
-        f"what matters to you: {goal_words(a.goals)}",
-    )
     high_volume = a.volume >= HIGH_VOLUME
     cost_goals = sorted({"latency", "cost"} & set(behaviour))
-    r_distil = RuleRow(
-        f"Quick or cheap at ≥{HIGH_VOLUME:,} requests a day → train a model (no long prompt)",
-        bool(cost_goals) and high_volume,
-        f"{goal_words(cost_goals)}; {a.volume:,} requests a day",
-    )
-    rows += [r_knowledge, r_prompt, r_few, r_behaviour, r_distil]
+    rows = _rubric_rows(a, probe, knowledge, behaviour, cost_goals)
+    _, r_prompt, r_few, _, r_distil = rows
 
     if knowledge and behaviour and not r_prompt.fired:
-        approach = "rag+fine-tune"
-        reasons.append(
-            f"The task needs facts the model does not have ({_knowledge_reason(a)}): looking them up in your "
-            "documents (retrieval) supplies them; training cannot keep facts current."
-        )
-        reasons.append(
-            f"It also needs {goal_words(behaviour)}, which training your own small model teaches reliably."
-        )
+        approach, reasons = _rag_and_fine_tune(a, behaviour)
     elif knowledge:
-        approach = "rag"
-        reasons.append(
-            f"The task needs facts the model does not have ({_knowledge_reason(a)}): let it look them up in "
-            "your documents (retrieval) — training teaches a way of answering, not facts."
-        )
+        approach, reasons = _rag(a)
     elif r_distil.fired:
-        approach = "fine-tune"
-        works = "A good prompt already works" if ps is None or ps >= 0.5 else "Prompting alone is not enough"
-        measured = "" if ps is None else f" ({ps:.0%} with examples in the prompt)"
-        wait_cost = " and ".join({"latency": "waiting", "cost": "cost"}[g] for g in cost_goals)
-        reasons.append(
-            f"{works}{measured}, but at {a.volume:,} requests a day its long instructions and examples are "
-            f"paid on every request: train your own small model on the prompt's answers, so it "
-            f"answers with short instructions — {wait_cost} drop."
-        )
-        reasons.append(
-            "The model with the long prompt writes the practice answers, and your trained model is measured "
-            "against it, so quality is kept while the prompt shrinks."
-        )
+        approach, reasons = _distil(a, cost_goals)
     elif r_prompt.fired:
-        approach = "prompt"
-        reasons.append(
-            f"With good instructions the model you start from already {_score_words(ps, probe)}"
-            + _fully_right(probe)
-            + f" (≥{PROMPT_GOOD_ENOUGH:.0%}): improve the prompt instead of training a model."
-        )
-        if behaviour and (high_volume or privacy):
-            reasons.append(
-                "At your volume or privacy needs your own small model could still cut cost and waiting "
-                "later: come back to it once the prompt is settled."
-            )
+        approach, reasons = _prompt_good_enough(a, probe, behaviour, high_volume or privacy)
     elif r_few.fired and not (
         behaviour and n_examples >= MIN_EXAMPLES_TO_TRAIN and ps is not None and ps < 0.5
     ):
-        if a.examples == 0:
-            # nothing to show the model yet: a clearer prompt now, real examples next
-            approach = "prompt"
-            reasons.append(
-                "You have no examples yet, so there is nothing to show the model: write a clearer prompt now "
-                "(what to do, what the answer should look like, one made-up example)."
-            )
-            reasons.append(
-                "Collect about 20 real inputs with the answers you want, to check the prompt on and to show "
-                f"it the best of them; at least {MIN_EXAMPLES_TO_TRAIN} before a fine-tune."
-            )
-            if behaviour:
-                reasons.append(
-                    f"What matters to you ({goal_words(behaviour)}) points to training your own small model "
-                    f"later: from those real examples a bigger model can write {n_examples} more."
-                )
-        else:
-            approach = "few-shot"
-            reasons.append(
-                f"Only {a.examples} examples on hand (fewer than {MIN_EXAMPLES_TO_TRAIN}): put the best of them "
-                "in the prompt; collect or generate more before training a model."
-            )
-        if behaviour and a.examples:
-            reasons.append(
-                f"What matters to you ({goal_words(behaviour)}) points to training your own small model "
-                f"later: a bigger model can write {n_examples} practice examples from yours."
-            )
+        approach, reasons = _few_examples(a, behaviour, n_examples)
     elif behaviour:
-        approach = "fine-tune"
-        reasons.append(
-            f"What matters to you ({goal_words(behaviour)}) is what training your own small model teaches "
-            "reliably; instructions alone often slip"
-            + (
-                f" (with instructions the model you start from scores only {ps:.0%})"
-                if ps is not None
-                else ""
-            )
-            + "."
-        )
-        if a.examples < MIN_EXAMPLES_TO_TRAIN:
-            reasons.append(
-                f"You have only {a.examples} examples, but instructions with them are not enough: a bigger "
-                f"model writes ~{n_examples} practice examples from them, each checked before "
-                "training."
-            )
-        if {"latency", "cost"} & set(behaviour) or high_volume:
-            reasons.append(
-                "Your trained model answers without the long instructions and examples, so every request is "
-                "shorter (fewer prompt tokens — a token is about ¾ of a word): quicker and cheaper."
-            )
+        approach, reasons = _fine_tune_behaviour(a, behaviour, n_examples, high_volume)
     else:
-        approach = "few-shot" if a.examples else "prompt"
-        reasons.append(
-            "No facts to look up and no need for a fixed shape, tone, speed, cost or privacy: a prompt with "
-            "examples is the cheapest path"
-            + (f" (with instructions it scores {ps:.0%})" if ps is not None else "")
-            + "."
-        )
+        approach, reasons = _prompt_is_enough(a)
     if privacy and approach in ("fine-tune", "rag+fine-tune"):
         reasons.append("Your data must stay with you: the model is trained and run on your own machine.")
 
@@ -275,6 +165,160 @@ def decide(
         estimate=estimate(approach, n_examples=n_examples, teacher=teacher, prices=prices),
         probe=probe,
     )
+
+
+def _rubric_rows(
+    a: Answers, probe: dict | None, knowledge: bool, behaviour: list[str], cost_goals: list[str]
+) -> list[RuleRow]:
+    """The five rules with whether each fired and the evidence, in the order the rubric table shows them:
+    knowledge, prompt good enough, few examples, behaviour, distillation."""
+    ps = a.prompted_success
+    return [
+        RuleRow(
+            "Facts from your documents, or facts that change → look them up",
+            knowledge,
+            f"you said: outside facts needed — {'yes' if a.knowledge_needed else 'no'}; "
+            f"they change — {a.knowledge_changes}",
+        ),
+        RuleRow(
+            f"Already right ≥{PROMPT_GOOD_ENOUGH:.0%} with good instructions → keep the prompt",
+            ps is not None and ps >= PROMPT_GOOD_ENOUGH,
+            _prompted_evidence(ps, probe),
+        ),
+        RuleRow(
+            f"Fewer than {MIN_EXAMPLES_TO_TRAIN} examples → a prompt with examples",
+            a.examples < MIN_EXAMPLES_TO_TRAIN,
+            f"you have {a.examples}",
+        ),
+        RuleRow(
+            "Fixed shape, tone, wording, speed, cost or privacy → train a model",
+            bool(behaviour),
+            f"what matters to you: {goal_words(a.goals)}",
+        ),
+        RuleRow(
+            f"Quick or cheap at ≥{HIGH_VOLUME:,} requests a day → train a model (no long prompt)",
+            bool(cost_goals) and a.volume >= HIGH_VOLUME,
+            f"{goal_words(cost_goals)}; {a.volume:,} requests a day",
+        ),
+    ]
+
+
+def _rag_and_fine_tune(a: Answers, behaviour: list[str]) -> tuple[str, list[str]]:
+    """Facts to look up and a behaviour to teach, and the prompt is not already good enough."""
+    return "rag+fine-tune", [
+        f"The task needs facts the model does not have ({_knowledge_reason(a)}): looking them up in your "
+        "documents (retrieval) supplies them; training cannot keep facts current.",
+        f"It also needs {goal_words(behaviour)}, which training your own small model teaches reliably.",
+    ]
+
+
+def _rag(a: Answers) -> tuple[str, list[str]]:
+    """Facts to look up and nothing else a model must learn."""
+    return "rag", [
+        f"The task needs facts the model does not have ({_knowledge_reason(a)}): let it look them up in "
+        "your documents (retrieval) — training teaches a way of answering, not facts."
+    ]
+
+
+def _distil(a: Answers, cost_goals: list[str]) -> tuple[str, list[str]]:
+    """Quick or cheap at high volume: train a small model on the long prompt's answers."""
+    ps = a.prompted_success
+    works = "A good prompt already works" if ps is None or ps >= 0.5 else "Prompting alone is not enough"
+    measured = "" if ps is None else f" ({ps:.0%} with examples in the prompt)"
+    wait_cost = " and ".join({"latency": "waiting", "cost": "cost"}[g] for g in cost_goals)
+    return "fine-tune", [
+        f"{works}{measured}, but at {a.volume:,} requests a day its long instructions and examples are "
+        f"paid on every request: train your own small model on the prompt's answers, so it "
+        f"answers with short instructions — {wait_cost} drop.",
+        "The model with the long prompt writes the practice answers, and your trained model is measured "
+        "against it, so quality is kept while the prompt shrinks.",
+    ]
+
+
+def _prompt_good_enough(
+    a: Answers, probe: dict | None, behaviour: list[str], volume_or_privacy: bool
+) -> tuple[str, list[str]]:
+    """The model with good instructions is already right often enough: keep the prompt."""
+    reasons = [
+        f"With good instructions the model you start from already {_score_words(a.prompted_success, probe)}"
+        + _fully_right(probe)
+        + f" (≥{PROMPT_GOOD_ENOUGH:.0%}): improve the prompt instead of training a model."
+    ]
+    if behaviour and volume_or_privacy:
+        reasons.append(
+            "At your volume or privacy needs your own small model could still cut cost and waiting "
+            "later: come back to it once the prompt is settled."
+        )
+    return "prompt", reasons
+
+
+def _few_examples(a: Answers, behaviour: list[str], n_examples: int) -> tuple[str, list[str]]:
+    """Too few examples to train on: a clearer prompt (none yet) or the best of them in the prompt."""
+    reasons: list[str] = []
+    if a.examples == 0:
+        # nothing to show the model yet: a clearer prompt now, real examples next
+        approach = "prompt"
+        reasons.append(
+            "You have no examples yet, so there is nothing to show the model: write a clearer prompt now "
+            "(what to do, what the answer should look like, one made-up example)."
+        )
+        reasons.append(
+            "Collect about 20 real inputs with the answers you want, to check the prompt on and to show "
+            f"it the best of them; at least {MIN_EXAMPLES_TO_TRAIN} before a fine-tune."
+        )
+        if behaviour:
+            reasons.append(
+                f"What matters to you ({goal_words(behaviour)}) points to training your own small model "
+                f"later: from those real examples a bigger model can write {n_examples} more."
+            )
+    else:
+        approach = "few-shot"
+        reasons.append(
+            f"Only {a.examples} examples on hand (fewer than {MIN_EXAMPLES_TO_TRAIN}): put the best of them "
+            "in the prompt; collect or generate more before training a model."
+        )
+    if behaviour and a.examples:
+        reasons.append(
+            f"What matters to you ({goal_words(behaviour)}) points to training your own small model "
+            f"later: a bigger model can write {n_examples} practice examples from yours."
+        )
+    return approach, reasons
+
+
+def _fine_tune_behaviour(
+    a: Answers, behaviour: list[str], n_examples: int, high_volume: bool
+) -> tuple[str, list[str]]:
+    """A fixed shape, tone, wording, speed, cost or privacy that instructions alone do not hold."""
+    ps = a.prompted_success
+    reasons = [
+        f"What matters to you ({goal_words(behaviour)}) is what training your own small model teaches "
+        "reliably; instructions alone often slip"
+        + (f" (with instructions the model you start from scores only {ps:.0%})" if ps is not None else "")
+        + "."
+    ]
+    if a.examples < MIN_EXAMPLES_TO_TRAIN:
+        reasons.append(
+            f"You have only {a.examples} examples, but instructions with them are not enough: a bigger "
+            f"model writes ~{n_examples} practice examples from them, each checked before "
+            "training."
+        )
+    if {"latency", "cost"} & set(behaviour) or high_volume:
+        reasons.append(
+            "Your trained model answers without the long instructions and examples, so every request is "
+            "shorter (fewer prompt tokens — a token is about ¾ of a word): quicker and cheaper."
+        )
+    return "fine-tune", reasons
+
+
+def _prompt_is_enough(a: Answers) -> tuple[str, list[str]]:
+    """Nothing to look up and nothing to teach: the cheapest path, with examples when there are some."""
+    ps = a.prompted_success
+    return "few-shot" if a.examples else "prompt", [
+        "No facts to look up and no need for a fixed shape, tone, speed, cost or privacy: a prompt with "
+        "examples is the cheapest path"
+        + (f" (with instructions it scores {ps:.0%})" if ps is not None else "")
+        + "."
+    ]
 
 
 def next_steps(approach: str) -> list[str]:

@@ -271,28 +271,13 @@ def data_lines(run, iteration: int | None) -> list[str]:
 
 
 def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    """Export the best tuned model (when there is one), write report.md and summary.json, and finish the run."""
     ctx = runtime.context
     run = ctx.run(state["run_id"])
     reason = state.get("stop_reason") or "done"
     summary = summarize(run, state)
-    artifacts = dict(state.get("artifacts") or {})
-    best = state.get("best_train_version") or state.get("train_version")
-    if best and not ctx.quick and not (run.path / "export" / "adapter").exists():
-        try:
-            from tools.train.export import export_run
-
-            artifacts["export"] = str(export_run(run, best))
-        except Exception as e:  # noqa: BLE001 - the report must still be written
-            artifacts["export_error"] = str(e)[:300]
-    elif (run.path / "export").exists():
-        artifacts["export"] = str(run.path / "export")
-    plain = summary.get("plain") or {}
-    if not plain and state.get("approach") in ("prompt", "few-shot"):
-        from agent.artifacts import load_step
-
-        plain = prompt_plain(load_step(run, 0, "prompt")) or {}
-    if not plain and reason == "too_few_examples":
-        plain = too_few_plain(run, state) or {}
+    artifacts = _export(run, state, dict(state.get("artifacts") or {}), quick=ctx.quick)
+    plain = _plain_result(run, state, summary, reason)
     lines = [f"# tunewise run {run.id}", "", f"**Task:** {state['task']['spec']}", ""]
     if plain:
         lines += [f"**{plain['sentence']}**", "", f"**What to do:** {plain['recommendation']}", ""]
@@ -303,75 +288,11 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "",
     ]
     if state.get("history"):
-        lines += [
-            "## Iterations",
-            "",
-            "| it | data | train | eval | primary | passed | note |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for h in state["history"]:
-            p = h.get("primary")
-            lines.append(
-                f"| {h['iteration']} | {h.get('data_version')} | {h.get('train_version')} | "
-                f"{h.get('eval_version')} | {'' if p is None else f'{p:.3f}'} | {h.get('passed')} | "
-                f"{h.get('note', '')} |"
-            )
-        lines.append("")
+        lines += _iteration_lines(state["history"])
     if summary:
-        pm = summary["primary_metric"]
-        lines += [
-            f"## Final evaluation ({summary['eval_version']})",
-            "",
-            f"| system | {summary['primary_in_words']} | right format | prompt tokens |",
-            "|---|---|---|---|",
-        ]
-        for r in summary["plain_rows"]:
-            star = " ★" if r["role"] == "candidate" else ""
-            lines.append(f"| {r['label']}{star} | {r['score']} | {r['format']} | {r['prompt_tokens']} |")
-        lines += [
-            "",
-            f"★ the tuned model. {summary['primary_in_words']}: {metric_help(pm)}.",
-            "",
-            "### Details",
-            "",
-            "| system | primary | 95% CI | format rate | prompt tokens |",
-            "|---|---|---|---|---|",
-        ]
-        for r in summary["rows"]:
-            ci = r.get("ci") or [None, None]
-            lines.append(
-                f"| {r['system']} | {_f(r['primary'])} | {_f(ci[0])}–{_f(ci[1])} | {_f(r['format_rate'])} | "
-                f"{_f(r['prompt_tokens'], 0)} |"
-            )
-        lines += [
-            "",
-            *[f"- {g}" for g in gain_lines(summary)],
-            "",
-            f"Verdict: {verdict_word(summary['verdict'])}",
-            *[f"- {x}" for x in summary["verdict"].get("reasons", [])],
-            "",
-            f"Full report: {summary['report']}",
-            "",
-        ]
+        lines += _evaluation_lines(summary)
     lines += data_lines(run, (state.get("history") or [{}])[-1].get("iteration") or state.get("iteration"))
-    if artifacts.get("export") and plain.get("status") == "pass":
-        lines += [
-            "## Use it",
-            "",
-            f"- Serve: `tunewise serve --model {artifacts['export']}/merged`",
-            f"- Or with the adapter: `tunewise serve --adapter {artifacts['export']}/adapter`",
-            "",
-        ]
-    elif plain.get("status") == "pass" and plain.get("serve_command"):
-        lines += ["## Use it", "", f"- Serve: `{plain['serve_command']}`", ""]
-    elif artifacts.get("export"):
-        lines += [
-            "## Not ready to serve",
-            "",
-            f"The tuned model is kept in {artifacts['export']}, but it did not pass its evaluation"
-            + (f": {plain['recommendation']}" if plain.get("recommendation") else "."),
-            "",
-        ]
+    lines += _use_it_lines(artifacts, plain)
     atomic_write_text(run.path / "report.md", "\n".join(lines))
     atomic_write_json(
         run.path / "summary.json",
@@ -390,6 +311,116 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "stop_reason": reason,
         "log": [f"report: stopped because {stop_text(reason, summary)} → {run.path / 'report.md'}"],
     }
+
+
+def _export(run, state: AgentState, artifacts: dict, *, quick: bool) -> dict:
+    """Export the best trained version once (not in quick mode); a failed export is recorded, not raised,
+    so the report is still written."""
+    best = state.get("best_train_version") or state.get("train_version")
+    if best and not quick and not (run.path / "export" / "adapter").exists():
+        try:
+            from tools.train.export import export_run
+
+            artifacts["export"] = str(export_run(run, best))
+        except Exception as e:  # noqa: BLE001 - the report must still be written
+            artifacts["export_error"] = str(e)[:300]
+    elif (run.path / "export").exists():
+        artifacts["export"] = str(run.path / "export")
+    return artifacts
+
+
+def _plain_result(run, state: AgentState, summary: dict, reason: str) -> dict:
+    """The plain sentence and advice: from the final evaluation, else the prompt step, else too few examples."""
+    plain = summary.get("plain") or {}
+    if not plain and state.get("approach") in ("prompt", "few-shot"):
+        from agent.artifacts import load_step
+
+        plain = prompt_plain(load_step(run, 0, "prompt")) or {}
+    if not plain and reason == "too_few_examples":
+        plain = too_few_plain(run, state) or {}
+    return plain
+
+
+def _iteration_lines(history: list[dict]) -> list[str]:
+    """One table row per round: its data, train and eval versions, score and whether it passed."""
+    lines = [
+        "## Iterations",
+        "",
+        "| it | data | train | eval | primary | passed | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for h in history:
+        p = h.get("primary")
+        lines.append(
+            f"| {h['iteration']} | {h.get('data_version')} | {h.get('train_version')} | "
+            f"{h.get('eval_version')} | {'' if p is None else f'{p:.3f}'} | {h.get('passed')} | "
+            f"{h.get('note', '')} |"
+        )
+    lines.append("")
+    return lines
+
+
+def _evaluation_lines(summary: dict) -> list[str]:
+    """The final evaluation: the plain table, the detailed one, the gains and the verdict with its reasons."""
+    pm = summary["primary_metric"]
+    lines = [
+        f"## Final evaluation ({summary['eval_version']})",
+        "",
+        f"| system | {summary['primary_in_words']} | right format | prompt tokens |",
+        "|---|---|---|---|",
+    ]
+    for r in summary["plain_rows"]:
+        star = " ★" if r["role"] == "candidate" else ""
+        lines.append(f"| {r['label']}{star} | {r['score']} | {r['format']} | {r['prompt_tokens']} |")
+    lines += [
+        "",
+        f"★ the tuned model. {summary['primary_in_words']}: {metric_help(pm)}.",
+        "",
+        "### Details",
+        "",
+        "| system | primary | 95% CI | format rate | prompt tokens |",
+        "|---|---|---|---|---|",
+    ]
+    for r in summary["rows"]:
+        ci = r.get("ci") or [None, None]
+        lines.append(
+            f"| {r['system']} | {_f(r['primary'])} | {_f(ci[0])}–{_f(ci[1])} | {_f(r['format_rate'])} | "
+            f"{_f(r['prompt_tokens'], 0)} |"
+        )
+    lines += [
+        "",
+        *[f"- {g}" for g in gain_lines(summary)],
+        "",
+        f"Verdict: {verdict_word(summary['verdict'])}",
+        *[f"- {x}" for x in summary["verdict"].get("reasons", [])],
+        "",
+        f"Full report: {summary['report']}",
+        "",
+    ]
+    return lines
+
+
+def _use_it_lines(artifacts: dict, plain: dict) -> list[str]:
+    """How to serve a model that passed, or where a model that did not pass is kept."""
+    if artifacts.get("export") and plain.get("status") == "pass":
+        return [
+            "## Use it",
+            "",
+            f"- Serve: `tunewise serve --model {artifacts['export']}/merged`",
+            f"- Or with the adapter: `tunewise serve --adapter {artifacts['export']}/adapter`",
+            "",
+        ]
+    if plain.get("status") == "pass" and plain.get("serve_command"):
+        return ["## Use it", "", f"- Serve: `{plain['serve_command']}`", ""]
+    if artifacts.get("export"):
+        return [
+            "## Not ready to serve",
+            "",
+            f"The tuned model is kept in {artifacts['export']}, but it did not pass its evaluation"
+            + (f": {plain['recommendation']}" if plain.get("recommendation") else "."),
+            "",
+        ]
+    return []
 
 
 def _f(x, digits: int = 3) -> str:

@@ -100,41 +100,58 @@ def run_batch(
     state_path = Path(state_path)
     state = read_json(state_path) if state_path.exists() else None
     if state is None or state.get("status") in ("failed", "expired", "cancelled"):
-        lines = "".join(
-            json.dumps(
-                {
-                    "custom_id": f"r{i}",
-                    "method": "POST",
-                    "url": "/v1/chat/completions",
-                    "body": _body(teacher, r),
-                }
-            )
-            + "\n"
-            for i, r in enumerate(requests)
-        )
-        # one Idempotency-Key across the retries of a create: the file and the batch are made once
-        up = _call(
-            "upload",
-            http.files.create,
-            file=("requests.jsonl", lines.encode(), "application/jsonl"),
-            purpose="batch",
-            extra_headers={"Idempotency-Key": f"tunewise-{uuid.uuid4()}"},
-        ).model_dump()
-        batch = _call(
-            "create",
-            http.batches.create,
-            input_file_id=up["id"],
-            endpoint="/v1/chat/completions",
-            completion_window="24h",
-            extra_headers={"Idempotency-Key": f"tunewise-{uuid.uuid4()}"},
-        ).model_dump()
-        state = {
-            "batch_id": batch["id"],
-            "input_file_id": up["id"],
-            "n": len(requests),
-            "status": batch["status"],
-        }
+        state = _submit(http, teacher, requests)
         atomic_write_json(state_path, state)  # from here on a rerun resumes this batch
+    batch = _wait(http, state, state_path, poll_s=poll_s, timeout_s=timeout_s, sleep=sleep)
+    if batch["status"] != "completed" or not batch.get("output_file_id"):
+        raise ProviderError(
+            f"batch {state['batch_id']} ended {batch['status']}",
+            fix="rerun to submit a new batch for the unfinished items",
+        )
+    text = _call("download", http.files.content, batch["output_file_id"]).text
+    return _results(text, teacher, requests)
+
+
+def _submit(http, teacher, requests: list[Request]) -> dict:
+    """Upload the requests as one JSONL file and create the batch; returns the state to resume it by."""
+    lines = "".join(
+        json.dumps(
+            {
+                "custom_id": f"r{i}",
+                "method": "POST",
+                "url": "/v1/chat/completions",
+                "body": _body(teacher, r),
+            }
+        )
+        + "\n"
+        for i, r in enumerate(requests)
+    )
+    # one Idempotency-Key across the retries of a create: the file and the batch are made once
+    up = _call(
+        "upload",
+        http.files.create,
+        file=("requests.jsonl", lines.encode(), "application/jsonl"),
+        purpose="batch",
+        extra_headers={"Idempotency-Key": f"tunewise-{uuid.uuid4()}"},
+    ).model_dump()
+    batch = _call(
+        "create",
+        http.batches.create,
+        input_file_id=up["id"],
+        endpoint="/v1/chat/completions",
+        completion_window="24h",
+        extra_headers={"Idempotency-Key": f"tunewise-{uuid.uuid4()}"},
+    ).model_dump()
+    return {
+        "batch_id": batch["id"],
+        "input_file_id": up["id"],
+        "n": len(requests),
+        "status": batch["status"],
+    }
+
+
+def _wait(http, state: dict, state_path: Path, *, poll_s: float, timeout_s: float, sleep) -> dict:
+    """Poll the batch until it ends, saving each new status; past `timeout_s` a rerun resumes it."""
     started = time.monotonic()
     while True:
         batch = _call("poll", http.batches.retrieve, state["batch_id"]).model_dump()
@@ -142,19 +159,17 @@ def run_batch(
             state["status"] = batch["status"]
             atomic_write_json(state_path, state)
         if batch["status"] in TERMINAL:
-            break
+            return batch
         if time.monotonic() - started > timeout_s:
             raise ProviderError(
                 f"batch {state['batch_id']} still {batch['status']} after {timeout_s:.0f}s",
                 fix="rerun later: it resumes the same batch",
             )
         sleep(poll_s)
-    if batch["status"] != "completed" or not batch.get("output_file_id"):
-        raise ProviderError(
-            f"batch {state['batch_id']} ended {batch['status']}",
-            fix="rerun to submit a new batch for the unfinished items",
-        )
-    text = _call("download", http.files.content, batch["output_file_id"]).text
+
+
+def _results(text: str, teacher, requests: list[Request]) -> list[Completion | None]:
+    """The output file's answers in request order, each charged at the batch price; a failed one is None."""
     results: list[Completion | None] = [None] * len(requests)
     for line in text.splitlines():
         if not line.strip():

@@ -540,14 +540,53 @@ def critique_examples(
         issues[i] += _neighbour_issue(near[i], row, spec, issues[i])
     unstable: dict[int, str] = {}
     if consistency and teacher is not None:
-        rows, unstable = self_consistency(
-            rows,
-            [iss or ([("untrusted", "")] if i in untrusted else []) for i, iss in enumerate(issues)],
+        asked = [iss or ([("untrusted", "")] if i in untrusted else []) for i, iss in enumerate(issues)]
+        rows, unstable = self_consistency(rows, asked, spec, teacher, repair_max_tokens, on_progress)
+    verdicts = _first_verdicts(rows, issues, unstable, untrusted, spec, judge, judge_max_tokens)
+
+    def failing(v: dict) -> bool:
+        return v["score"] is not None and v["score"] < threshold
+
+    # an untrusted field is not repaired: the same teacher would give the same value again
+    bad = [i for i in range(len(rows)) if failing(verdicts[i]) and i not in unstable and i not in untrusted]
+    repaired: dict[int, dict] = {}
+    # a label task: a failing teacher label (wrong, not a label, or no majority) whose input the person's
+    # examples clearly place takes their label, no teacher asked (the routing bench's 135M teacher said
+    # "account" for 107 of 120 messages and said it again when asked to repair)
+    for i in [*bad, *unstable]:
+        relabel = _relabelled(rows[i], near[i], verdicts[i])
+        if relabel is not None:
+            repaired[i], verdicts[i] = relabel
+    bad = [i for i in bad if i not in repaired]
+    if bad and teacher is not None:
+        cand = _repairs(rows, bad, verdicts, spec, teacher, repair_max_tokens, on_progress)
+        _check_repairs(
+            [i for i in bad if i in cand],
+            cand,
+            near,
+            verdicts,
+            repaired,
             spec,
-            teacher,
-            repair_max_tokens,
-            on_progress,
+            judge,
+            judge_max_tokens,
+            failing,
         )
+
+    return _outcomes(rows, verdicts, repaired, failing)
+
+
+def _first_verdicts(
+    rows: list[dict],
+    issues: list[list],
+    unstable: dict[int, str],
+    untrusted: dict[int, str],
+    spec: TaskSpec,
+    judge,
+    judge_max_tokens: int,
+) -> dict[int, dict]:
+    """One verdict per row: the judge's for a row with no issue, score 1 for an inconsistent row, one whose
+    field the teacher answers one way for everything, or one a validator failed (only the clean,
+    consistent rows are sent to the judge)."""
     to_judge = [i for i, iss in enumerate(issues) if not iss and i not in unstable and i not in untrusted]
     verdicts: dict[int, dict] = dict(
         zip(to_judge, judge_rows([rows[i] for i in to_judge], spec, judge, judge_max_tokens), strict=True)
@@ -568,42 +607,38 @@ def critique_examples(
             }
         else:
             verdicts[i]["stage"] = "judge"
+    return verdicts
 
-    def failing(v: dict) -> bool:
-        return v["score"] is not None and v["score"] < threshold
 
-    # an untrusted field is not repaired: the same teacher would give the same value again
-    bad = [i for i in range(len(rows)) if failing(verdicts[i]) and i not in unstable and i not in untrusted]
-    repaired: dict[int, dict] = {}
-    # a label task: a failing teacher label (wrong, not a label, or no majority) whose input the person's
-    # examples clearly place takes their label, no teacher asked (the routing bench's 135M teacher said
-    # "account" for 107 of 120 messages and said it again when asked to repair)
-    for i in [*bad, *unstable]:
-        relabel = _relabelled(rows[i], near[i], verdicts[i])
-        if relabel is not None:
-            repaired[i], verdicts[i] = relabel
-    bad = [i for i in bad if i not in repaired]
-    if bad and teacher is not None:
-        cand = _repairs(rows, bad, verdicts, spec, teacher, repair_max_tokens, on_progress)
-        bad = [i for i in bad if i in cand]
-        cand_ok = [
-            i
-            for i in bad
-            if not programmatic_issues(cand[i], spec) and not _neighbour_issue(near[i], cand[i], spec, [])
-        ]
-        second = dict(
-            zip(cand_ok, judge_rows([cand[i] for i in cand_ok], spec, judge, judge_max_tokens), strict=True)
-        )
-        for i in bad:
-            if i in second and not failing(second[i]):
-                repaired[i] = cand[i]
-                second[i]["stage"] = "repair"
-                second[i]["before"] = verdicts[i]
-                verdicts[i] = second[i]
-            elif i not in second:
-                verdicts[i]["repair_failed"] = "; ".join(r for _, r in programmatic_issues(cand[i], spec))
-
-    return _outcomes(rows, verdicts, repaired, failing)
+def _check_repairs(
+    bad: list[int],
+    cand: dict[int, dict],
+    near: list,
+    verdicts: dict[int, dict],
+    repaired: dict[int, dict],
+    spec: TaskSpec,
+    judge,
+    judge_max_tokens: int,
+    failing,
+) -> None:
+    """Validators and the judge again on the teacher's repairs: a repair that passes replaces its row
+    (into `repaired`, its verdict keeps the one `before`); one a validator fails notes why on the verdict."""
+    cand_ok = [
+        i
+        for i in bad
+        if not programmatic_issues(cand[i], spec) and not _neighbour_issue(near[i], cand[i], spec, [])
+    ]
+    second = dict(
+        zip(cand_ok, judge_rows([cand[i] for i in cand_ok], spec, judge, judge_max_tokens), strict=True)
+    )
+    for i in bad:
+        if i in second and not failing(second[i]):
+            repaired[i] = cand[i]
+            second[i]["stage"] = "repair"
+            second[i]["before"] = verdicts[i]
+            verdicts[i] = second[i]
+        elif i not in second:
+            verdicts[i]["repair_failed"] = "; ".join(r for _, r in programmatic_issues(cand[i], spec))
 
 
 def _outcomes(

@@ -173,13 +173,6 @@ def apply_decisions(
     keys = similarity_keys(rows)
     records: list[dict] = []
     rejected: set[str] = set()
-
-    def mark(i: int, **updates) -> None:
-        meta = dict(rows[i].get("metadata") or {})
-        meta.update(updates)
-        meta.setdefault("id", row_id(rows[i]))
-        rows[i]["metadata"] = meta
-
     for d in decisions or []:
         rid, action = d.get("id"), d.get("action")
         if action not in ACTIONS:
@@ -191,57 +184,93 @@ def apply_decisions(
         reason = d.get("reason")
         spread = similar_ids(rows, rid, keys) if (propagate or d.get("propagate")) else []
         if action == "accept":
-            mark(i, review="accepted")
+            _mark(rows[i], review="accepted")
             records.append({"id": rid, "action": "accept", "reason": reason})
-            continue
-        if action == "reject":
-            rejected.add(rid)
-            mark(i, review="rejected")
-            records.append({"id": rid, "action": "reject", "reason": reason, "affected": len(spread)})
-            for other in spread:
-                if other in rejected:
-                    continue
-                rejected.add(other)
-                mark(index[other], review="rejected")
-                records.append(
-                    {
-                        "id": other,
-                        "action": "reject",
-                        "reason": reason,
-                        "propagated_from": rid,
-                        "via": sorted(keys[other] & keys[rid]),
-                    }
-                )
-            continue
-        content = d.get("content")
-        if not isinstance(content, str) or not content.strip():
-            raise UserError(f"edit for {rid} has no content", fix="pass the corrected answer as `content`")
-        before = answer_text(rows[i])
-        rows[i]["messages"][-1]["content"] = content
-        mark(i, review="edited", edit_reason=reason)
-        records.append({"id": rid, "action": "edit", "reason": reason, "affected": len(spread)})
-        repl = edit_replacements(before, content) if spread else []
-        for other in spread:
-            j = index[other]
-            if other in rejected:
-                continue
-            text = answer_text(rows[j])
-            new_text = text
-            for old, new in repl:
-                new_text = new_text.replace(old, new)
-            if new_text != text:
-                rows[j]["messages"][-1]["content"] = new_text
-                mark(j, review="edited", edit_reason=reason)
-                records.append(
-                    {
-                        "id": other,
-                        "action": "edit",
-                        "reason": reason,
-                        "propagated_from": rid,
-                        "replacements": repl,
-                    }
-                )
+        elif action == "reject":
+            records += _reject(rows, index, keys, rejected, rid, reason, spread)
+        else:
+            records += _edit(rows, index, rejected, rid, d.get("content"), reason, spread)
     return [r for r in rows if row_id(r) not in rejected], records
+
+
+def _mark(row: dict, **updates) -> None:
+    """Record the review on the row's metadata (with its id, so the id survives an edit)."""
+    meta = dict(row.get("metadata") or {})
+    meta.update(updates)
+    meta.setdefault("id", row_id(row))
+    row["metadata"] = meta
+
+
+def _reject(
+    rows: list[dict],
+    index: dict[str, int],
+    keys: dict[str, set[str]],
+    rejected: set[str],
+    rid: str,
+    reason: str | None,
+    spread: list[str],
+) -> list[dict]:
+    """Reject the row and the similar rows `spread` names (each once); adds them to `rejected`."""
+    rejected.add(rid)
+    _mark(rows[index[rid]], review="rejected")
+    records: list[dict] = [{"id": rid, "action": "reject", "reason": reason, "affected": len(spread)}]
+    for other in spread:
+        if other in rejected:
+            continue
+        rejected.add(other)
+        _mark(rows[index[other]], review="rejected")
+        records.append(
+            {
+                "id": other,
+                "action": "reject",
+                "reason": reason,
+                "propagated_from": rid,
+                "via": sorted(keys[other] & keys[rid]),
+            }
+        )
+    return records
+
+
+def _edit(
+    rows: list[dict],
+    index: dict[str, int],
+    rejected: set[str],
+    rid: str,
+    content: Any,
+    reason: str | None,
+    spread: list[str],
+) -> list[dict]:
+    """Replace the row's answer with `content`, and make the same replacements in the answers of the similar
+    rows `spread` names that are not rejected."""
+    if not isinstance(content, str) or not content.strip():
+        raise UserError(f"edit for {rid} has no content", fix="pass the corrected answer as `content`")
+    i = index[rid]
+    before = answer_text(rows[i])
+    rows[i]["messages"][-1]["content"] = content
+    _mark(rows[i], review="edited", edit_reason=reason)
+    records: list[dict] = [{"id": rid, "action": "edit", "reason": reason, "affected": len(spread)}]
+    repl = edit_replacements(before, content) if spread else []
+    for other in spread:
+        j = index[other]
+        if other in rejected:
+            continue
+        text = answer_text(rows[j])
+        new_text = text
+        for old, new in repl:
+            new_text = new_text.replace(old, new)
+        if new_text != text:
+            rows[j]["messages"][-1]["content"] = new_text
+            _mark(rows[j], review="edited", edit_reason=reason)
+            records.append(
+                {
+                    "id": other,
+                    "action": "edit",
+                    "reason": reason,
+                    "propagated_from": rid,
+                    "replacements": repl,
+                }
+            )
+    return records
 
 
 def apply_review(run, version: str | None, decisions: list[dict[str, Any]], propagate: bool = False) -> str:

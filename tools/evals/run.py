@@ -344,55 +344,21 @@ def prepare(
 ) -> EvalRequest:
     """`evaluate`'s arguments resolved and checked (the spec, the data version, the rows, the systems, the
     eval directory, the judge) before any model is called; a bad argument is one clear error."""
-    from tools.spec import load_spec
     from tools.workspace import as_run
 
     run = as_run(run, workspace)
     run_path = run.path
     ws = workspace or run.workspace
     providers = dict(providers or {})
-    if spec is None:
-        if not (run_path / "spec.yaml").exists():
-            raise UserError(
-                "run has no spec.yaml", where=str(run_path), fix="create the run with a task spec"
-            )
-        spec = load_spec(run_path / "spec.yaml")
-    data_dir = None
-    versions = _data_versions(run_path)
-    if data_version or versions:
-        data_version = data_version or versions[-1]
-        data_dir = run_path / "data" / data_version
-        if not data_dir.is_dir():
-            raise UserError(
-                f"data version {data_version} not found",
-                where=str(run_path / "data"),
-                fix=f"use one of: {', '.join(versions) or 'none yet'}",
-            )
-    if test_file is None and data_dir is None:
-        raise UserError(
-            f"run {run_path.name} has no data version", fix="build data first, or pass --test FILE"
-        )
+    spec = spec if spec is not None else _run_spec(run_path)
+    data_version, data_dir = _data_dir(run_path, data_version, test_file)
     test_path = Path(test_file) if test_file else data_dir / "test.jsonl"
     test_rows = load_rows(test_path)
-    reg_rows = (
-        load_rows(data_dir / "regression.jsonl")
-        if data_dir and (data_dir / "regression.jsonl").exists()
-        else []
-    )
-    train_rows = (
-        load_rows(data_dir / "train.jsonl") if data_dir and (data_dir / "train.jsonl").exists() else []
-    )
+    reg_rows = _optional_rows(data_dir, "regression.jsonl")
+    train_rows = _optional_rows(data_dir, "train.jsonl")
     if not test_rows:
         raise UserError("no test rows", where=str(test_path), fix="the test file needs at least one example")
-
-    if systems is None:
-        systems = build_systems(spec, run_path, train_rows, max_tokens=max_tokens or 256)
-    systems = list(systems)
-    if max_tokens:
-        for s in systems:
-            s.max_tokens = max_tokens
-    if not systems:
-        raise UserError("no systems to evaluate", fix="pass --systems base,prompted,…")
+    systems = _systems(systems, spec, run_path, train_rows, max_tokens)
     out_dir = Path(out_dir) if out_dir is not None else _next_eval_dir(run_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     judge, judge_note = _pick_judge(judge, use_judge, spec, providers, ws, budget)
@@ -420,6 +386,58 @@ def prepare(
         forgetting_limit=forgetting_limit,
         agreement_limit=agreement_limit,
     )
+
+
+def _run_spec(run_path: Path):
+    """The run's own spec.yaml, when no spec is given."""
+    from tools.spec import load_spec
+
+    if not (run_path / "spec.yaml").exists():
+        raise UserError("run has no spec.yaml", where=str(run_path), fix="create the run with a task spec")
+    return load_spec(run_path / "spec.yaml")
+
+
+def _data_dir(
+    run_path: Path, data_version: str | None, test_file: str | Path | None
+) -> tuple[str | None, Path | None]:
+    """The data version to evaluate on (the one asked for, else the latest) and its folder; none is fine
+    only with a test file of one's own."""
+    data_dir = None
+    versions = _data_versions(run_path)
+    if data_version or versions:
+        data_version = data_version or versions[-1]
+        data_dir = run_path / "data" / data_version
+        if not data_dir.is_dir():
+            raise UserError(
+                f"data version {data_version} not found",
+                where=str(run_path / "data"),
+                fix=f"use one of: {', '.join(versions) or 'none yet'}",
+            )
+    if test_file is None and data_dir is None:
+        raise UserError(
+            f"run {run_path.name} has no data version", fix="build data first, or pass --test FILE"
+        )
+    return data_version, data_dir
+
+
+def _optional_rows(data_dir: Path | None, name: str) -> list[dict]:
+    """A split of the data version that may be absent (regression, train): no rows when it is."""
+    return load_rows(data_dir / name) if data_dir and (data_dir / name).exists() else []
+
+
+def _systems(
+    systems: Sequence[SystemSpec] | None, spec, run_path: Path, train_rows: list[dict], max_tokens: int | None
+) -> list[SystemSpec]:
+    """The systems asked for, else the spec's default ones; `max_tokens` caps every one of them."""
+    if systems is None:
+        systems = build_systems(spec, run_path, train_rows, max_tokens=max_tokens or 256)
+    systems = list(systems)
+    if max_tokens:
+        for s in systems:
+            s.max_tokens = max_tokens
+    if not systems:
+        raise UserError("no systems to evaluate", fix="pass --systems base,prompted,…")
+    return systems
 
 
 # ---------------------------------------------------------------- 1. generate
@@ -877,17 +895,7 @@ def forgetting_suite(
     rows = load_forgetting_set(limit)
     if not rows:
         return {"skipped": "empty forgetting set"}
-    tuned_general = SystemSpec(
-        cand.name,
-        "base",
-        provider=cand.provider,
-        model=cand.model,
-        adapter=cand.adapter,
-        max_tokens=cand.max_tokens,
-    )
-    base_general = SystemSpec(
-        "base", "base", provider=cand.provider, model=cand.model, max_tokens=cand.max_tokens
-    )
+    tuned_general, base_general = _general_systems(cand)
     cand_provider = cand_provider or provider_for(tuned_general, workspace=ws, budget=budget)
     base_provider = base_provider or provider_for(base_general, workspace=ws, budget=budget)
     chat_rows = [
@@ -920,23 +928,10 @@ def forgetting_suite(
     significant = bool(
         drop is not None and drop > max_drop and diff["ci"][1] is not None and diff["ci"][1] < 0
     )
-    per_rows = []
-    for r, t, b, v, tp, bp in zip(rows, tuned_out, base_out, verdicts, tuned_pts, base_pts, strict=True):
-        per_rows.append(
-            {
-                "id": r.get("id"),
-                "split": "forgetting",
-                "category": r.get("category"),
-                "input": r["prompt"],
-                "reference": None,
-                "outputs": {
-                    cand.name: {"text": t["text"], "judge": tp.to_dict()},
-                    "base": {"text": b["text"], "judge": bp.to_dict()},
-                },
-                "pairwise": v.to_dict(),
-                "forgotten": v.outcome == "loss",
-            }
-        )
+    per_rows = [
+        _forgetting_row(cand.name, r, t, b, v, tp, bp)
+        for r, t, b, v, tp, bp in zip(rows, tuned_out, base_out, verdicts, tuned_pts, base_pts, strict=True)
+    ]
     return {
         "n": len(rows),
         "wins": wr["wins"],
@@ -950,6 +945,39 @@ def forgetting_suite(
         "forgotten_ids": [p["id"] for p in per_rows if p["forgotten"]],
         "_rows": per_rows,
         "_verdicts": verdicts,
+    }
+
+
+def _general_systems(cand: SystemSpec) -> tuple[SystemSpec, SystemSpec]:
+    """The tuned model and its base model as general assistants (no system prompt, no examples)."""
+    tuned_general = SystemSpec(
+        cand.name,
+        "base",
+        provider=cand.provider,
+        model=cand.model,
+        adapter=cand.adapter,
+        max_tokens=cand.max_tokens,
+    )
+    base_general = SystemSpec(
+        "base", "base", provider=cand.provider, model=cand.model, max_tokens=cand.max_tokens
+    )
+    return tuned_general, base_general
+
+
+def _forgetting_row(cand_name: str, r: dict, tuned: dict, base: dict, verdict, tuned_pt, base_pt) -> dict:
+    """One general prompt's row in outputs.jsonl: both answers, their scores and the pairwise verdict."""
+    return {
+        "id": r.get("id"),
+        "split": "forgetting",
+        "category": r.get("category"),
+        "input": r["prompt"],
+        "reference": None,
+        "outputs": {
+            cand_name: {"text": tuned["text"], "judge": tuned_pt.to_dict()},
+            "base": {"text": base["text"], "judge": base_pt.to_dict()},
+        },
+        "pairwise": verdict.to_dict(),
+        "forgotten": verdict.outcome == "loss",
     }
 
 

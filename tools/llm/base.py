@@ -143,7 +143,7 @@ class Provider:
     ) -> Completion:
         return self.map([Request(messages, GenParams(**_norm(params)), json_schema)], use_cache=use_cache)[0]
 
-    def stream(
+    def stream(  # noqa: C901 - budget, retries, error wrapping and caching around one streamed request, inline: a producer thread and its queue share them
         self,
         messages: list[Message],
         params: GenParams,

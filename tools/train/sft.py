@@ -215,7 +215,7 @@ class StopRequest:
         return False
 
 
-def make_events_callback(events_path: Path, stop: StopRequest):
+def make_events_callback(events_path: Path, stop: StopRequest):  # noqa: C901 - a TrainerCallback class defined here (transformers is imported lazily); one short method per Trainer hook
     from transformers import TrainerCallback
 
     class EventsCallback(TrainerCallback):
@@ -470,7 +470,7 @@ def lora_config(cfg):
 
 
 # ----------------------------------------------------------------- the run
-def train(out_dir: Path, resume: bool = False) -> int:
+def train(out_dir: Path, resume: bool = False) -> int:  # noqa: C901, PLR0915 - the trainer subprocess from start to exit code: lock, run under one try (every failure still ends in metrics.json and an end event), then metrics from the trainer it built
     """Run one training to the end; returns the process exit code (0 ok, 1 failed, 3 CUDA OOM)."""
     from tools.train.config import TrainConfig
     from tools.workspace import atomic_write_json, read_json

@@ -183,7 +183,7 @@ def _vocab(tokenizer, vocab_size: int):
     return tokens, types
 
 
-def write_gguf(
+def write_gguf(  # noqa: C901, PLR0915 - llama.cpp's GGUF layout, key by key, in the order the file holds them
     model_dir: str | Path, out_path: str | Path, outtype: str = "f16", *, name: str | None = None
 ) -> dict:
     """Write `out_path` from a merged Hugging Face Llama directory. Returns what was written (sizes, types).

@@ -291,6 +291,7 @@ def _claim_run(ws, spec, run_id: str | None, task_path):
     return run, session
 
 
+# long: a typer command whose 8 options take 27 lines of signature; the body checks, starts or resumes, prints
 def run_cmd(
     task: str = typer.Argument(..., metavar="TASK", help="task.yaml (see README)"),
     yes: bool = typer.Option(

@@ -241,6 +241,7 @@ def check_test_file(path: Path) -> int:
 
 
 @app.command("run")
+# long: a typer command whose 10 options take 28 lines of signature; the body checks, evaluates each test set, prints
 def run_cmd(
     run_id: str = typer.Argument(..., metavar="RUN", help="run id (or a unique prefix/suffix)"),
     systems: str = typer.Option(

@@ -124,7 +124,7 @@ def _eval_dir(run_path: Path, summary: dict) -> Path | None:
     return latest_eval_dir(run_path)
 
 
-def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> str:
+def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> str:  # noqa: C901, PLR0915 - the report screen's sections in reading order
     """What a finished (or partial) run left behind, with relative paths so it reads the same anywhere:
     the evaluation in one plain sentence and what to do, then why it stopped, the table, the files."""
     from tools.evals.summary import (
