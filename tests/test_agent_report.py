@@ -118,3 +118,23 @@ def test_the_report_says_what_data_the_model_was_trained_on(workspace):
     assert "90 examples were kept, 61 of them with the label of your most similar examples" in "\n".join(
         data_lines(run, 2)
     )
+    # a field the teacher answered one way for every input (the expense bench: category "lodging")
+    save_step(run, 3, "generate", {"teacher": 120})
+    save_step(
+        run,
+        3,
+        "critique",
+        {
+            "kept": 61,
+            "generated": 120,
+            "judged": False,
+            "collapsed": {"category": "lodging"},
+            "from_examples": 40,
+            "dropped_by": {"untrusted_field": 58, "format": 1},
+        },
+    )
+    said = "\n".join(data_lines(run, 3))
+    assert (
+        "the teacher gave category 'lodging' to nearly every input, so its category was not trusted: 40 took "
+        "the category of your most similar examples and 58 that your examples do not place were dropped"
+    ) in said

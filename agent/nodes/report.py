@@ -185,35 +185,24 @@ def _probe_score(run) -> float | None:
     return float(score) if isinstance(score, (int, float)) else None
 
 
-def data_lines(run, iteration: int | None) -> list[str]:
-    """The data behind the last model, in a few lines and a coverage table: what the teacher wrote, what
-    was set aside before answering and why, what critique dropped and why, what was kept by source, and
-    every label / enum value's planned vs kept count. [] when that iteration made no data."""
-    from agent.artifacts import load_step
+def _top(counts: dict, n: int = 3) -> str:
+    """The commonest reasons, one entry per reason whatever its figures: "unlike the seed inputs (similarity
+    0.12 < 0.23)" and "(0.19 < 0.23)" are the same reason (each figure was its own entry, and the top three
+    said little)."""
+    merged: dict[str, int] = {}
+    for k, v in (counts or {}).items():
+        key = re.sub(r" \([^()]*\)$", "", str(k))
+        merged[key] = merged.get(key, 0) + v
+    items = sorted(merged.items(), key=lambda t: -t[1])
+    return "; ".join(f"{v} {k}" for k, v in items[:n]) + ("; …" if len(items) > n else "")
 
-    if not iteration:
-        return []
-    gen, crit = load_step(run, iteration, "generate"), load_step(run, iteration, "critique")
-    if not gen or not crit:
-        return []
-    lines = ["## The data", ""]
 
-    def top(counts: dict, n: int = 3) -> str:
-        # one reason, whatever its figures: "unlike the seed inputs (similarity 0.12 < 0.23)" and "(0.19 <
-        # 0.23)" are the same reason (each figure was its own entry, and the top three said little)
-        merged: dict[str, int] = {}
-        for k, v in (counts or {}).items():
-            key = re.sub(r" \([^()]*\)$", "", str(k))
-            merged[key] = merged.get(key, 0) + v
-        items = sorted(merged.items(), key=lambda t: -t[1])
-        return "; ".join(f"{v} {k}" for k, v in items[:n]) + ("; …" if len(items) > n else "")
-
+def _written_line(gen: dict) -> str:
     rejected = gen.get("rejected_inputs") or {}
-    teacher = gen.get("teacher", 0)
-    lines.append(
-        f"- The teacher wrote {teacher} answered inputs"
+    return (
+        f"- The teacher wrote {gen.get('teacher', 0)} answered inputs"
         + (
-            f"; {sum(rejected.values())} more were set aside before answering ({top(rejected)})"
+            f"; {sum(rejected.values())} more were set aside before answering ({_top(rejected)})"
             if rejected
             else ""
         )
@@ -224,10 +213,13 @@ def data_lines(run, iteration: int | None) -> list[str]:
         )
         + "."
     )
+
+
+def _checked_line(crit: dict) -> str:
     dropped = crit.get("dropped_by") or {}
-    lines.append(
+    return (
         f"- Checks dropped {sum(dropped.values())} of {crit.get('generated', '?')} answers"
-        + (f" ({top(dropped, 4)})" if dropped else "")
+        + (f" ({_top(dropped, 4)})" if dropped else "")
         + f"; {crit.get('kept', '?')} examples were kept"
         + (
             f", {crit['relabelled']} of them with the label of your most similar examples instead of the teacher's"
@@ -249,8 +241,21 @@ def data_lines(run, iteration: int | None) -> list[str]:
         + ("" if crit.get("judged") else " (no judge graded them: programmatic checks and agreement only)")
         + "."
     )
+
+
+def data_lines(run, iteration: int | None) -> list[str]:
+    """The data behind the last model, in a few lines and a coverage table: what the teacher wrote, what
+    was set aside before answering and why, what critique dropped and why, what was kept by source, and
+    every label / enum value's planned vs kept count. [] when that iteration made no data."""
+    from agent.artifacts import load_step
     from tools.data.coverage import evened_words
 
+    if not iteration:
+        return []
+    gen, crit = load_step(run, iteration, "generate"), load_step(run, iteration, "critique")
+    if not gen or not crit:
+        return []
+    lines = ["## The data", "", _written_line(gen), _checked_line(crit)]
     evened = (load_step(run, iteration, "split") or {}).get("evened") or {}
     if evened:
         lines.append(
