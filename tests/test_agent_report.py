@@ -128,13 +128,16 @@ def test_the_report_says_what_data_the_model_was_trained_on(workspace):
             "kept": 61,
             "generated": 120,
             "judged": False,
-            "collapsed": {"category": "lodging"},
-            "from_examples": 40,
+            "collapsed": {
+                "category": {"value": "lodging", "from_examples": 40, "dropped": 18},
+                "currency": {"value": "EUR", "from_examples": 0, "dropped": 40},
+            },
             "dropped_by": {"untrusted_field": 58, "format": 1},
         },
     )
     said = "\n".join(data_lines(run, 3))
     assert (
-        "the teacher gave category 'lodging' to nearly every input, so its category was not trusted: 40 took "
-        "the category of your most similar examples and 58 that your examples do not place were dropped"
+        "the teacher gave category 'lodging' to nearly every input, so it was not trusted: 40 took the "
+        "category of your most similar examples, 18 that the input's own words do not settle were dropped"
     ) in said
+    assert "currency 'EUR' to nearly every input, so it was not trusted: 40 that the input's own" in said

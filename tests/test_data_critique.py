@@ -641,6 +641,10 @@ def test_a_field_the_teacher_answers_one_way_for_every_input_is_decided_by_the_p
     out = [d for d in said.values() if d["action"] == "dropped"]
     assert all(d["category"] == "untrusted_field" and "'lodging'" in d["reason"] for d in out)
     assert len(kept) + len(out) == len(rows)
+    from tools.data.critique import collapsed_summary
+
+    summary = collapsed_summary({"category": "lodging"}, kept, decisions)
+    assert summary == {"category": {"value": "lodging", "from_examples": len(moved), "dropped": len(out)}}
     # the examples the person wrote with a varied category: a teacher that varies too is not collapsed
     varied = [
         make_row(n, json.dumps({"amount": 1, "currency": "EUR", "category": c}), source="teacher")

@@ -19,7 +19,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     from collections import Counter
 
     from tools.data.coverage import coverage_table
-    from tools.data.critique import collapsed_fields, critique_examples
+    from tools.data.critique import collapsed_fields, collapsed_summary, critique_examples
     from tools.data.filters import hardness_filter, mix_general
     from tools.llm.registry import can_grade
 
@@ -63,8 +63,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "relabelled": sum(1 for r in kept if "label_from_examples" in r["metadata"]["flags"]),
         "fixed_by_rules": sum(1 for r in kept if "fixed_by_rules" in r["metadata"]["flags"]),
         # a field the teacher answered one way for every input: its value taken from the person's examples
-        "collapsed": collapsed,
-        "from_examples": sum(1 for r in kept if "value_from_examples" in r["metadata"]["flags"]),
+        "collapsed": collapsed_summary(collapsed, kept, decisions),
         "dropped_by": dict(Counter(d.get("category") or "?" for d in decisions if d["action"] == "dropped")),
         "coverage": coverage_table(kept, spec, planned_total=len(rows)),
     }
@@ -72,9 +71,10 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
 
 @budget_stop
 def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    from tools.data.critique import collapsed_words
+
     done = _critiqued(state, runtime)
     how = "validators + judge" if done.get("judged") else "validators only: no capable judge"
-    dropped = done.get("dropped_by") or {}
     cons = done.get("consistency") or {}
     short = [
         f"{c['field']}={c['value']} ({c['kept']}/{c['planned']})"
@@ -95,12 +95,7 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 if done.get("fixed_by_rules")
                 else ""
             )
-            + "".join(
-                f"the teacher gave {field} {value!r} to nearly every input, so {done.get('from_examples', 0)} "
-                f"took the value of your most similar examples and {dropped.get('untrusted_field', 0)} that "
-                "they do not place are out; "
-                for field, value in (done.get("collapsed") or {}).items()
-            )
+            + "".join(collapsed_words(field, c) + "; " for field, c in (done.get("collapsed") or {}).items())
             + f"{done['general_share']:.0%} general examples mixed in)"
         ]
         + ([f"coverage: few examples of {', '.join(short)}"] if short else [])

@@ -216,6 +216,8 @@ def _written_line(gen: dict) -> str:
 
 
 def _checked_line(crit: dict) -> str:
+    from tools.data.critique import collapsed_words
+
     dropped = crit.get("dropped_by") or {}
     return (
         f"- Checks dropped {sum(dropped.values())} of {crit.get('generated', '?')} answers"
@@ -232,12 +234,7 @@ def _checked_line(crit: dict) -> str:
             if crit.get("fixed_by_rules")
             else ""
         )
-        + "".join(
-            f"; the teacher gave {field} {value!r} to nearly every input, so its {field} was not trusted: "
-            f"{crit.get('from_examples', 0)} took the {field} of your most similar examples and "
-            f"{dropped.get('untrusted_field', 0)} that your examples do not place were dropped"
-            for field, value in (crit.get("collapsed") or {}).items()
-        )
+        + "".join("; " + collapsed_words(field, c) for field, c in (crit.get("collapsed") or {}).items())
         + ("" if crit.get("judged") else " (no judge graded them: programmatic checks and agreement only)")
         + "."
     )

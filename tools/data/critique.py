@@ -370,6 +370,42 @@ def collapsed_fields(rows: list[dict], spec: TaskSpec) -> dict[str, str]:
     return out
 
 
+def collapsed_summary(collapsed: dict[str, str], kept: list[dict], decisions: list[dict]) -> dict[str, dict]:
+    """Per collapsed field: its value, the kept rows that took the person's examples' value for it, and the
+    rows dropped because of it. Pure."""
+    return {
+        field: {
+            "value": value,
+            "from_examples": sum(
+                1
+                for r in kept
+                if "value_from_examples" in r["metadata"]["flags"]
+                and any(str(x).startswith(f"{field} ") for x in r["metadata"].get("rule_fixes") or [])
+            ),
+            "dropped": sum(
+                1
+                for d in decisions
+                if d.get("category") == "untrusted_field" and f" answers {field} " in str(d.get("reason"))
+            ),
+        }
+        for field, value in collapsed.items()
+    }
+
+
+def collapsed_words(field: str, c: dict) -> str:
+    """A collapsed field in one sentence: "the teacher gave category 'lodging' to nearly every input, so it
+    was not trusted: 40 took the category of your most similar examples, 18 were dropped"."""
+    moved = (
+        f"{c.get('from_examples', 0)} took the {field} of your most similar examples, "
+        if c.get("from_examples")
+        else ""
+    )
+    return (
+        f"the teacher gave {field} {c.get('value')!r} to nearly every input, so it was not trusted: "
+        f"{moved}{c.get('dropped', 0)} that the input's own words do not settle were dropped"
+    )
+
+
 def _collapsed_settled(rows: list[dict], spec: TaskSpec) -> tuple[list[dict], dict[int, str], list[str]]:
     """(rows with a collapsed field's value taken from the person's most similar examples where they clearly
     place the input — flag `value_from_examples` —, {row: why it cannot be trusted} for the others, log
