@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup demo test test-all bench bench-loop lint format clean
+.PHONY: setup demo test test-fast test-all bench bench-loop lint format clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,9 @@ demo: setup
 TEST_WORKERS ?= 2
 test: setup
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
+
+test-fast: setup
+	$(PY) -m pytest -q --fast -n $(TEST_WORKERS)
 
 test-all: setup
 	$(PY) -m pytest -q -m ''

@@ -60,3 +60,49 @@ def embedded(embedded_dir):
     p = LocalProvider("embedded", dtype="float32")
     p._loaded()
     return p
+
+
+# ---------------------------------------------------------------- tiers
+# `make test-fast` (pytest --fast): the unit tier, pure functions and in-process logic, in about two minutes.
+# A test belongs to the integration tier when it loads a model, drives the TUI, starts a server or a
+# process, or trains; `make test` runs both tiers.
+_HEAVY_FIXTURES = {"embedded", "embedded_dir", "tiny_model", "canned_server", "server", "scripted", "backend"}
+_HEAVY_WORDS = (
+    "subprocess",
+    "run_test(",
+    "_tunewise(",
+    "run_cli(",
+    "embedded_model_dir",
+    "LocalProvider",
+    "start_training",
+    "train_blocking",
+    "ThreadingHTTPServer",
+    "drive(",
+    "snap_compare",
+)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true", help="only the unit tier (see tests/conftest.py)")
+
+
+def _integration(item) -> bool:
+    import inspect
+
+    if _HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())) or inspect.iscoroutinefunction(item.function):
+        return True
+    if item.fspath.basename.startswith(("test_tui_", "test_train_", "test_export", "test_ct2", "test_serve")):
+        return True
+    try:
+        source = inspect.getsource(item.function)
+    except (OSError, TypeError):
+        return True
+    return any(word in source for word in _HEAVY_WORDS)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--fast"):
+        return
+    keep = [it for it in items if not _integration(it)]
+    config.hook.pytest_deselected(items=[it for it in items if it not in keep])
+    items[:] = keep
