@@ -241,10 +241,10 @@ def _singular(value: str) -> str:
 def settled_choice(
     field: str, enum: list, input_text: str, implicit: dict[str, set[str]], marks: dict[str, dict[str, str]]
 ) -> str | None:
-    """The value of an enum field the input's own words settle, else None: the one allowed value it names
-    ("small") or, failing that, the one a word of it starts with ("euros" → EUR); none named and one value
-    the examples leave unwritten (no milk named → "none"); none named
-    and the examples' marks of one value ("$" → "USD"). Pure."""
+    """The value of an enum field the input's own words settle, else None, in this order: the one allowed
+    value it names ("small"); the one a word of it starts with ("euros" → EUR, "skimmed" → skim); with none
+    named, the one value the examples leave unwritten (no milk named → "none"); the value the examples'
+    signs point to ("$" → USD, `marker_choices`). Pure."""
     named = [v for v in enum if isinstance(v, str) and _mentions(input_text, v)]
     if len(named) == 1:
         return named[0]
