@@ -49,7 +49,7 @@ SECTION = "## The whole loop on unseen tasks (`bench/loop.py`)"
 SECTION_INTRO = (
     "`tunewise run TASK --yes` then `tunewise eval run RUN --test bench/tasks/<t>/test.jsonl` on five tasks\n"
     "in bench/tasks/ (JSON extraction without an inputs file, 4-way label routing, a headline rewrite\n"
-    "scored by token F1, FAQ over made-up documents), each in a fresh workspace. The test sets are written\n"
+    "scored by token F1, FAQ over made-up documents, expense notes to JSON), each in a fresh workspace. The test sets are written\n"
     "by bench/tasks/make_tests.py (seeded composition, references correct by construction) and never shown\n"
     "to tunewise during the run. Metric cells: mean [95% CI] on the bench test set; — = no such system.\n"
 )
