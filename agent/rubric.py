@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agent.rates import estimate_path as estimate  # the estimate from this machine's rates
+from tools.spec import is_private
 
 APPROACHES = ("prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune")
 BEHAVIOUR_GOALS = ("format", "style", "terminology", "latency", "cost", "privacy")
@@ -128,9 +129,7 @@ def decide(
     returns the approach and its reasons.
     """
     behaviour = [g for g in a.goals if g in BEHAVIOUR_GOALS]
-    privacy = "privacy" in a.goals or any(
-        c.lower() in ("on-prem", "offline", "local", "private") for c in a.constraints
-    )
+    privacy = is_private(a.goals, a.constraints)
     knowledge = a.knowledge_needed or a.knowledge_changes == "often"
     ps = a.prompted_success
     high_volume = a.volume >= HIGH_VOLUME

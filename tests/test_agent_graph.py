@@ -456,6 +456,10 @@ def test_split_evens_out_the_labels_in_train_only_and_the_floor_counts_unique_ro
     said = too_few_plain(run2, nobodys)
     assert "your prompt" not in said["sentence"] + said["recommendation"]
     assert said["recommendation"].startswith("A prompt with your examples got only 17% right")
+    # data that must stay here: no API key in the advice (the walk's clinic)
+    private = {**state, "run_id": run2.id, "task": {**state["task"], "answers": {"constraints": ["offline"]}}}
+    advice = too_few_plain(run2, private)["recommendation"]
+    assert "API key" not in advice and "write about 50 more examples yourself" in advice
 
 
 def test_too_few_examples_stop_before_training_and_the_report_says_why_in_words(workspace):
@@ -521,3 +525,29 @@ def test_a_quit_session_is_listed_stopped_not_running(workspace):
     assert row["next"] and row["status"] == "stopped"
     with run.lock():  # a process working on it again
         assert list_sessions(workspace)[0]["status"] == "running"
+
+
+def test_rejecting_every_example_stops_with_the_too_few_advice_not_an_error(workspace):
+    """The walk's way out of poor data ("Don't train: drop the unread too") leaves nothing to split: the run
+    stops on too few examples and says the person rejected them, instead of stopping on an error."""
+    from types import SimpleNamespace
+
+    from agent.artifacts import save_step, work_dir
+    from agent.nodes.report import too_few_plain
+    from agent.nodes.split import TOO_FEW, split
+    from tools.workspace import atomic_write_jsonl
+
+    spec = parse_spec_dict(
+        {"spec": "Route a support message.", "system_prompt": "Reply billing or shipping."}
+    )
+    run = create_run_for(workspace, spec)
+    atomic_write_jsonl(work_dir(run, 1) / "reviewed.jsonl", [])
+    save_step(run, 1, "critique", {"kept": 40, "generated": 80})
+    rejected = [{"id": f"r{i}", "action": "reject"} for i in range(40)]
+    save_step(run, 1, "review", {"mode": "person", "decisions": rejected, "kept": 0})
+    state = {"run_id": run.id, "task": spec.to_yaml_dict(), "iteration": 1, "approach": "fine-tune"}
+    ctx = SimpleNamespace(run=lambda _id: run, workspace=workspace, quick=True, emit=lambda *a, **k: None)
+    out = split(state, SimpleNamespace(context=ctx))
+    assert out["stop_reason"] == TOO_FEW and out["data_version"] is None
+    said = too_few_plain(run, state)["sentence"]
+    assert "you rejected 40 of them" in said and "kept aside" not in said

@@ -374,3 +374,22 @@ def test_the_prompted_system_knows_whether_the_person_wrote_its_instructions():
     assert prompted_system(parse_spec_dict(base)).own_instructions is False
     mine = prompted_system(parse_spec_dict(base | {"system_prompt": "You sort messages. Answer one word."}))
     assert mine.own_instructions is True and mine.to_dict()["own_instructions"] is True
+
+
+def test_advice_never_sends_private_data_to_a_bigger_model():
+    """The walk's clinic said patient data stays on its computer and was then told to let a bigger model
+    (an OpenAI or Anthropic key) write examples. With privacy among the answers, the advice does not."""
+    from tools.spec import is_private, parse_spec_dict
+
+    assert (
+        is_private(["privacy"], []) and is_private([], ["Offline"]) and not is_private(["cost"], ["cloud ok"])
+    )
+    spec = parse_spec_dict({"spec": "Sort clinic voicemails", "answers": {"goals": ["format", "privacy"]}})
+    assert spec.private and not parse_spec_dict({"spec": "Sort clinic voicemails"}).private
+    checks = {"improvement": False, "beats_trivial": True, "format_rate": True}
+    open_rep = _report(status="fail", cand=0.8, base=0.86, checks=checks)
+    private_rep = _report(status="fail", cand=0.8, base=0.86, checks=checks)
+    private_rep["task"]["private"] = True
+    assert "bigger model" in plain_summary(open_rep, _rows(6, 7), n_train=120)["recommendation"]
+    said = plain_summary(private_rep, _rows(6, 7), n_train=120)["recommendation"]
+    assert "bigger model" not in said and "about 120 more examples" in said

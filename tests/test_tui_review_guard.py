@@ -147,6 +147,37 @@ async def test_the_counter_counts_and_mostly_rejected_data_brings_advice(workspa
         assert short_id("0123456789abcdef0123456789abcdef") == "01234567"
 
 
+async def test_submitting_after_rejecting_most_asks_before_training_on_the_rest(workspace):
+    """The walk rejected 5 of the 5 it looked at, pressed Submit, and training started on the 40 it had not
+    read. Now Submit asks: don't train (the unread go too), keep reviewing, or train anyway."""
+    from tui.screens.review import ReviewScreen
+    from tui.widgets.choice_dialog import ChoiceDialog
+
+    make_run(workspace)
+    path = write_rows(workspace, unjudged_rows(40))
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sent = capture_answers(app)
+        app.show(ReviewScreen(RUN_ID, {"kind": "review", "file": str(path), "n": 40}))
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.model.items) == 40)
+        for key in "rrrrr":
+            await pilot.press(key)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        assert "You rejected 5 of the 5 examples you looked at" in app.screen.text and "35" in app.screen.text
+        assert not sent
+        await pilot.press("k")  # keep reviewing: nothing sent
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert not sent
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        await pilot.press("d")  # don't train: the 35 unread are rejected too
+        await wait_for(pilot, lambda: bool(sent))
+        ((_, decisions),) = sent
+        assert len(decisions) == 40 and all(d["action"] == "reject" for d in decisions)
+
+
 async def test_at_80_columns_the_footer_keeps_submit_and_the_output_column_reads(workspace):
     import json
 

@@ -252,6 +252,16 @@ class SuccessCriteria(BaseModel):
         return _check_range(v, 0.0, 4.0)
 
 
+PRIVATE_CONSTRAINTS = ("on-prem", "offline", "local", "private")
+
+
+def is_private(goals, constraints) -> bool:
+    """Data must stay with the person: the goal "privacy" or a constraint such as offline or on-prem. Then
+    no advice may send it to a hosted model (the walk's clinic was told to set an OpenAI key). Pure."""
+    goals = [str(g).lower() for g in goals or [] if g]
+    return "privacy" in goals or any(str(c).lower() in PRIVATE_CONSTRAINTS for c in constraints or [] if c)
+
+
 class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     name: str = "task"
@@ -347,6 +357,12 @@ class TaskSpec(BaseModel):
     def _training_config(cls, v: dict[str, Any]) -> dict[str, Any]:
         check_training_overrides(v)
         return v
+
+    @property
+    def private(self) -> bool:
+        """The person said their data must stay with them (`is_private` on the interview's answers)."""
+        a = self.answers or {}
+        return is_private(a.get("goals"), a.get("constraints"))
 
     @property
     def effective_system_prompt(self) -> str:

@@ -48,6 +48,16 @@ def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 
     return {"trials": trials, "best": best, "shots": [e.model_dump() for e in pool[: best["shots"]]]}
 
 
+def prompt_markdown(task: str, system: str, shots: list[dict]) -> list[str]:
+    """A prompt as a person copies it into their own tool: the instructions, then each example as a user
+    turn and the assistant's answer (prompt.md)."""
+    lines = [f"# Prompt for: {task}", "", "## System", "", system, ""]
+    for i, ex in enumerate(shots, 1):
+        q, a = str(ex.get("input") or ""), str(ex.get("output") or "")
+        lines += [f"## Example {i}", "", "User:", "", q, "", "Assistant:", "", a, ""]
+    return lines
+
+
 @budget_stop
 def prompt_branch(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx = runtime.context
@@ -60,9 +70,7 @@ def prompt_branch(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         else:
             result = {"trials": [], "best": {"shots": 0, "accuracy": None}, "shots": []}
         save_step(run, 0, "prompt", result)
-    lines = [f"# Prompt for: {spec.spec}", "", "## System", "", spec.effective_system_prompt, ""]
-    for i, ex in enumerate(result["shots"], 1):
-        lines += [f"## Example {i}", "", "User:", "", ex["input"], "", "Assistant:", "", ex["output"], ""]
+    lines = prompt_markdown(spec.spec, spec.effective_system_prompt, result["shots"])
     if result["trials"]:
         lines += [
             "## How it was chosen",

@@ -71,16 +71,31 @@ def too_few_plain(run, state: AgentState) -> dict | None:
         return None
     n_train -= (split.get("repeats") or 0) + (split.get("general") or 0)
     made, kept = crit.get("generated"), crit.get("kept") or 0
+    review = load_step(run, it, "review") or {}
+    rejected = sum(
+        1 for d in review.get("decisions") or [] if d.get("action") == "reject" and not d.get("skipped")
+    )
     passed = f"{kept} of the {made} written for you passed the checks" if made else ""
-    if passed and kept > n_train:
+    if review.get("mode") == "person" and rejected:
+        # the walk dropped what it had not read after rejecting all it read: say that, not "kept aside"
+        passed += f"{'; ' if passed else ''}you rejected {rejected} of them"
+    elif passed and kept > n_train:
         passed += "; the rest of those are kept aside to test with"
     sentence = (
         f"Only {n_train} examples held up to learn from"
         + (f" ({passed})" if passed else "")
         + f": too few to train a model that does better than {prompt}, so none was trained."
     )
+    from tools.spec import parse_spec_dict
+
+    task = state.get("task") or {}
+    private = bool(task) and parse_spec_dict(task).private
     how = (
-        "write about 50 more examples yourself, or let a bigger model write them: start tunewise with an "
+        # a bigger model is a hosted one: not for data that must stay here (the walk's clinic)
+        "write about 50 more examples yourself (your own real messages with the answers you want), then run "
+        "again with them."
+        if private
+        else "write about 50 more examples yourself, or let a bigger model write them: start tunewise with an "
         "OpenAI or Anthropic API key set (OPENAI_API_KEY=… or ANTHROPIC_API_KEY=…) and it writes them; then "
         "run again."
     )
@@ -295,6 +310,7 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         lines += _evaluation_lines(summary)
     lines += data_lines(run, (state.get("history") or [{}])[-1].get("iteration") or state.get("iteration"))
     lines += _use_it_lines(artifacts, plain)
+    lines += _prompt_to_keep(run, state, summary, plain, artifacts)
     atomic_write_text(run.path / "report.md", "\n".join(lines))
     atomic_write_json(
         run.path / "summary.json",
@@ -400,6 +416,43 @@ def _evaluation_lines(summary: dict) -> list[str]:
         "",
     ]
     return lines
+
+
+def _prompt_to_keep(run, state: AgentState, summary: dict, plain: dict | None, artifacts: dict) -> list[str]:
+    """When the advice is to keep using a prompt, that prompt in full, and in prompt.md: the walk was told
+    "keep using a prompt with 6 of your examples" and found no way to get it. The prompt the evaluation
+    measured (its instructions and examples), else the task's instructions and its first examples."""
+    from agent.nodes.branches import prompt_markdown
+    from agent.nodes.common import spec_of
+    from tools.workspace import read_json
+
+    if not plain or "Keep using" not in str(plain.get("recommendation") or ""):
+        return []
+    spec = spec_of(state)
+    system, shots = spec.effective_system_prompt, [e.model_dump() for e in spec.examples[:6]]
+    ev = state.get("eval_version")
+    rep_path = run.path / "eval" / str(ev) / "report.json"
+    if ev and rep_path.exists():
+        for s in (read_json(rep_path).get("systems") or {}).values():
+            if s.get("kind") == "prompted":
+                cfg = s.get("config") or {}
+                system, shots = cfg.get("system_prompt") or system, list(cfg.get("few_shot") or shots)
+                break
+    text = prompt_markdown(spec.spec, system, shots)
+    atomic_write_text(run.path / "prompt.md", "\n".join(text) + "\n")
+    artifacts["prompt"] = str(run.path / "prompt.md")
+    shown = "\n".join(text[2:])  # without its title
+    return [
+        "## The prompt to keep using",
+        "",
+        f"Copy it into the tool you use today (also saved as `prompt.md` in this run's folder): the "
+        f"instructions, then {len(shots)} examples, each a question and the answer you want.",
+        "",
+        "```",
+        shown,
+        "```",
+        "",
+    ]
 
 
 def _use_it_lines(artifacts: dict, plain: dict) -> list[str]:

@@ -142,13 +142,15 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     rows = list(read_jsonl(work_dir(run, it) / "reviewed.jsonl"))
     base = state.get("data_version")
     if not base and len(rows) + len(seed_train_rows(spec)) < 3:
-        from tools.errors import UserError
-
-        raise UserError(
-            f"only {len(rows)} example(s) left after critique and review: too few to train and test on",
-            where=str(work_dir(run, it) / "reviewed.jsonl"),
-            fix="generate more (n_examples in the task), accept more in the review, or use a stronger teacher",
-        )
+        # nothing to split (the walk rejected every example, read or not): the run stops with the too-few
+        # advice in words, not on an error
+        return {
+            "data_version": None,
+            "counts": {"train": len(rows)},
+            "evened": {},
+            "repeats": 0,
+            "general": 0,
+        }
     label_key = "label" if spec.output.format == "label" else None
     # general examples (mixed in against forgetting) are not the task: they train, they are never tested on
     # (the walk's dental test showed "Recommend a classic novel → The Hunger Games" scored as a label)
@@ -195,6 +197,8 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "log": [
             f"split: data {done['data_version']} — "
             + ", ".join(f"{k} {v}" for k, v in done["counts"].items())
+            if done["data_version"]
+            else f"split: {done['counts'].get('train', 0)} examples left: no data version"
         ],
     }
     if done.get("evened"):
@@ -205,7 +209,9 @@ def split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         )
     # repeats teach nothing new, general examples not the task
     n_train = done["counts"].get("train", 0) - done.get("repeats", 0) - done.get("general", 0)
-    if not state.get("data_version") and n_train < MIN_TRAIN_ROWS and not runtime.context.quick:
+    if done["data_version"] is None or (
+        not state.get("data_version") and n_train < MIN_TRAIN_ROWS and not runtime.context.quick
+    ):
         out["stop_reason"] = TOO_FEW
         out["log"].append(
             f"split: only {n_train} examples to learn from (at least {MIN_TRAIN_ROWS} are needed): "

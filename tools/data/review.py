@@ -144,14 +144,19 @@ def similar_ids(rows: list[dict], target_id: str, keys: dict[str, set[str]] | No
     return [rid for rid, k in keys.items() if rid != target_id and k & mine]
 
 
-def poor_data_advice(reviewed: int, rejected: int) -> str | None:
-    """When a person rejects most of what they review, the generated data is poor: say so and what helps."""
+def poor_data_advice(reviewed: int, rejected: int, *, private: bool = False) -> str | None:
+    """When a person rejects most of what they review, the generated data is poor: say so and what helps
+    (never a hosted model for data that must stay with the person)."""
     if reviewed < POOR_DATA_MIN_REVIEWED or rejected / reviewed <= POOR_DATA_SHARE:
         return None
     return (
         f"You rejected {rejected} of the {reviewed} examples you reviewed: the generated data looks poor. "
-        "What helps: more examples of your own with good answers, or a bigger model to write them (start "
-        "tunewise with an OpenAI or Anthropic API key set: OPENAI_API_KEY=… or ANTHROPIC_API_KEY=…)."
+        + (
+            "What helps: more examples of your own with good answers."
+            if private
+            else "What helps: more examples of your own with good answers, or a bigger model to write them (start "
+            "tunewise with an OpenAI or Anthropic API key set: OPENAI_API_KEY=… or ANTHROPIC_API_KEY=…)."
+        )
     )
 
 

@@ -742,7 +742,12 @@ def write_phase(
         "test_source": str(req.test_path),
         "n_test": req.n_test,
         "n_regression": len(req.reg_rows),
-        "task": {"name": req.spec.name, "spec": req.spec.spec, "format": req.spec.output.format},
+        "task": {
+            "name": req.spec.name,
+            "spec": req.spec.spec,
+            "format": req.spec.output.format,
+            "private": req.spec.private,  # advice never sends the data to a hosted model
+        },
         "systems": agg.systems,
         "primary_metric": req.metric,
         "baseline": agg.baseline,

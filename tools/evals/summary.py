@@ -110,6 +110,12 @@ def _plural(word: str) -> str:
     return word + "s"
 
 
+def bigger_model_words(report: dict) -> str:
+    """ ", or let a bigger model write them" — unless the person's data must stay with them: a bigger model
+    means a hosted one (an API key), which the walk's clinic had ruled out; then nothing is offered."""
+    return "" if (report.get("task") or {}).get("private") else ", or let a bigger model write them"
+
+
 # ---------------------------------------------------------------- systems in plain words
 def _few_shot_count(system: dict) -> int | None:
     shots = (system.get("config") or {}).get("few_shot")
@@ -313,10 +319,8 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
     collapsed = ((report.get("distributions") or {}).get("collapsed") or {}).get(cand) or []
     base_kind = (systems.get(base) or {}).get("kind")
     more = _more_examples(n_train)
-    data_advice = (
-        f"Give it more and better data: collect {more} of your own, or let a bigger model "
-        "write them, then train again."
-    )
+    bigger = bigger_model_words(report)
+    data_advice = f"Give it more and better data: collect {more} of your own{bigger}, then train again."
 
     if status == "pass":
         ratio = None
@@ -402,8 +406,8 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
             why = f"It is better, but not by enough yet{goal}."
         if base_kind == "prompted" and cm is not None and bm is not None and cm < bm - EPS:
             rec = (
-                f"Keep using {base_phrase} for now. To make a tuned model worth it, collect {more} or let "
-                "a bigger model write them, then train again."
+                f"Keep using {base_phrase} for now. To make a tuned model worth it, collect {more}{bigger}, "
+                "then train again."
             )
             return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "keep_prompt"}
         return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
@@ -411,10 +415,7 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
         fr = systems[cand].get("format_rate")
         fr_txt = f"only {fr:.0%} of its answers" if fr is not None else "too few of its answers"
         why = f"It is not ready: {fr_txt} have the right format."
-        rec = (
-            f"Give it more examples in exactly the right format: collect {more}, or let a bigger model "
-            "write them, then train again."
-        )
+        rec = f"Give it more examples in exactly the right format: collect {more}{bigger}, then train again."
         return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_data"}
     if checks.get("regression") is False:
         n_reg = len((report.get("regression") or {}).get("regressed_ids") or [])
@@ -424,8 +425,8 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
             f"It is not ready: it gets {n_txt} wrong that {base_phrase} got right "
             f"({'it is' if n_reg == 1 else 'they are'} kept aside as a check that nothing gets worse)."
         )
-        rec = "Add the examples it got wrong to the training data (or let a bigger model write "
-        rec += "similar ones), then train again."
+        rec = "Add examples like the ones it got wrong to the training data"
+        rec += (" (or let a bigger model write similar ones)" if bigger else "") + ", then train again."
         return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_data"}
     if checks.get("forgetting") is False:
         why = "It is not ready: it got worse at general questions it used to answer (it forgot)."

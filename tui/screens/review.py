@@ -167,11 +167,20 @@ class ReviewScreen(Screen):
         if path is None or not path.exists():
             path = latest_critiqued(self.app.workspace.run(self.run_id).path)
         items = load_review_items(path) if path else []
-        self.app.call_from_thread(self.set_items, items, path)
+        private = False
+        try:
+            from tools.spec import load_spec
 
-    def set_items(self, items: list[ReviewItem], path: Path | None = None) -> None:
+            spec_path = self.app.workspace.run(self.run_id).spec_path
+            private = spec_path.exists() and load_spec(spec_path).private
+        except Exception:  # noqa: BLE001 - advice wording only; a missing or odd spec reads as not private
+            pass
+        self.app.call_from_thread(self.set_items, items, path, private)
+
+    def set_items(self, items: list[ReviewItem], path: Path | None = None, private: bool = False) -> None:
         self.file = path
         self.model = ReviewModel(items)
+        self.model.private = private
         bar = self.query_one("#review-progress", ProgressBar)
         bar.update(total=max(self.model.required, 1), progress=0)
         self.refresh_table()
@@ -386,10 +395,48 @@ class ReviewScreen(Screen):
                 severity="warning",
             )
             return
-        self.submitted = self.model.decisions_list()
+        if self.model.advice() is not None:
+            # the walk rejected 5 of the 5 it looked at, pressed Submit, and training started on the other 40
+            self._ask_before_training_on_poor_data()
+            return
+        self._send(self.model.decisions_list())
+
+    def _ask_before_training_on_poor_data(self) -> None:
+        from tui.widgets.choice_dialog import ChoiceDialog
+
+        left = len(self.model.items) - self.model.reviewed
+        text = (
+            f"You rejected {self.model.rejected} of the {self.model.reviewed} examples you looked at, so the "
+            f"{left} you did not look at are probably as poor. Training on them would teach their mistakes."
+        )
+        choices = [
+            ("stop", f"Don't train: drop the {left} unread too", "d"),
+            ("review", "Keep reviewing", "k"),
+            ("train", "Train on them anyway", "t"),
+        ]
+
+        def chosen(choice: str | None) -> None:
+            if choice == "train":
+                self._send(self.model.decisions_list())
+            elif choice == "stop":
+                for it in self.model.items:
+                    if it.id not in self.model.decisions:
+                        self.model.decide(
+                            it.id, "reject", reason="not reviewed; most of what was reviewed was wrong"
+                        )
+                self.refresh_table()
+                self._send(self.model.decisions_list())
+
+        self.app.push_screen(ChoiceDialog(text, choices), chosen)
+
+    def _send(self, decisions: list[dict]) -> None:
+        self.submitted = decisions
         self.pending = None
         self.query_one("#submit", Button).disabled = True
-        self.notify(f"Submitted {len(self.submitted)} decisions; the agent writes the next data version.")
+        kept = len(self.model.items) - sum(1 for d in decisions if d["action"] == "reject")
+        self.notify(
+            f"Sent: {kept} of the {len(self.model.items)} examples kept; the next step goes on from them."
+        )
         self.app.answer(self.run_id, self.submitted)
 
     def on_graph_paused(self, msg) -> None:

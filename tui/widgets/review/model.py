@@ -77,6 +77,7 @@ class ReviewModel:
         self.items = items
         self.by_id = {it.id: it for it in items}
         self.decisions: dict[str, dict] = {}
+        self.private = False  # the task's data must stay with the person (set by the screen from the task)
         self._keys = similarity_keys(
             [{"id": it.id, "category": it.category, "flags": it.flags} for it in items]
         )
@@ -167,4 +168,4 @@ class ReviewModel:
 
     def advice(self) -> str | None:
         """Said on the screen when the person rejects most of what they review: the data looks poor."""
-        return poor_data_advice(self.reviewed, self.rejected)
+        return poor_data_advice(self.reviewed, self.rejected, private=self.private)
