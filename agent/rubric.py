@@ -148,19 +148,27 @@ def decide(
     elif r_few.fired and not (
         behaviour and n_examples >= MIN_EXAMPLES_TO_TRAIN and ps is not None and ps < 0.5
     ):
-        approach, reasons = _few_examples(a, behaviour, n_examples)
+        approach, reasons = _few_examples(a, behaviour, n_examples, teacher)
     elif behaviour:
-        approach, reasons = _fine_tune_behaviour(a, behaviour, n_examples, high_volume)
+        approach, reasons = _fine_tune_behaviour(a, behaviour, n_examples, high_volume, teacher)
     else:
         approach, reasons = _prompt_is_enough(a)
     if privacy and approach in ("fine-tune", "rag+fine-tune"):
         reasons.append("Your data must stay with you: the model is trained and run on your own machine.")
+    if r_few.fired and approach in ("fine-tune", "rag+fine-tune"):
+        # the walk saw this rule ticked and training recommended anyway: say what outweighed it
+        why = (
+            f"your examples in a prompt got only {ps:.0%} right"
+            if ps is not None and ps < 0.5
+            else "see above"
+        )
+        r_few.evidence += f" — outweighed: {why}"
 
     return Decision(
         approach=approach,
         reasons=reasons,
         rubric=rows,
-        next_steps=next_steps(approach),
+        next_steps=next_steps(approach, teacher),
         estimate=estimate(approach, n_examples=n_examples, teacher=teacher, prices=prices),
         probe=probe,
     )
@@ -251,7 +259,7 @@ def _prompt_good_enough(
     return "prompt", reasons
 
 
-def _few_examples(a: Answers, behaviour: list[str], n_examples: int) -> tuple[str, list[str]]:
+def _few_examples(a: Answers, behaviour: list[str], n_examples: int, teacher: str) -> tuple[str, list[str]]:
     """Too few examples to train on: a clearer prompt (none yet) or the best of them in the prompt."""
     reasons: list[str] = []
     if a.examples == 0:
@@ -268,7 +276,7 @@ def _few_examples(a: Answers, behaviour: list[str], n_examples: int) -> tuple[st
         if behaviour:
             reasons.append(
                 f"What matters to you ({goal_words(behaviour)}) points to training your own small model "
-                f"later: from those real examples a bigger model can write {n_examples} more."
+                f"later: from those real examples {writer_words(teacher)} can write {n_examples} more."
             )
     else:
         approach = "few-shot"
@@ -279,13 +287,13 @@ def _few_examples(a: Answers, behaviour: list[str], n_examples: int) -> tuple[st
     if behaviour and a.examples:
         reasons.append(
             f"What matters to you ({goal_words(behaviour)}) points to training your own small model "
-            f"later: a bigger model can write {n_examples} practice examples from yours."
+            f"later: {writer_words(teacher)} can write {n_examples} practice examples from yours."
         )
     return approach, reasons
 
 
 def _fine_tune_behaviour(
-    a: Answers, behaviour: list[str], n_examples: int, high_volume: bool
+    a: Answers, behaviour: list[str], n_examples: int, high_volume: bool, teacher: str
 ) -> tuple[str, list[str]]:
     """A fixed shape, tone, wording, speed, cost or privacy that instructions alone do not hold."""
     ps = a.prompted_success
@@ -297,8 +305,8 @@ def _fine_tune_behaviour(
     ]
     if a.examples < MIN_EXAMPLES_TO_TRAIN:
         reasons.append(
-            f"You have only {a.examples} examples, but instructions with them are not enough: a bigger "
-            f"model writes ~{n_examples} practice examples from them, each checked before "
+            f"You have only {a.examples} examples, but instructions with them are not enough: "
+            f"{writer_words(teacher)} writes ~{n_examples} practice examples from them, each checked before "
             "training."
         )
     if {"latency", "cost"} & set(behaviour) or high_volume:
@@ -320,7 +328,16 @@ def _prompt_is_enough(a: Answers) -> tuple[str, list[str]]:
     ]
 
 
-def next_steps(approach: str) -> list[str]:
+def writer_words(teacher: str) -> str:
+    """Who writes the practice examples, honestly: the walk read "a bigger model writes ~200 examples" with
+    no API key set, where the writer is the same small model (and most of its examples were poor)."""
+    prov, _, model = str(teacher).partition(":")
+    if prov in ("local", "embedded", "") and model in ("", "embedded", "default"):
+        return "the small model on this computer (no API key is set, so it writes them itself; many will not pass the checks)"
+    return f"a bigger model ({teacher})"
+
+
+def next_steps(approach: str, teacher: str = "local:embedded") -> list[str]:
     steps = {
         "prompt": [
             "tunewise writes clear instructions with 3–6 of your examples (it tries a few and keeps the best).",
@@ -346,7 +363,8 @@ def next_steps(approach: str) -> list[str]:
             "tone you need.",
         ],
     }
-    return steps[approach]
+    writer = writer_words(teacher)
+    return [step.replace("A bigger model", writer[:1].upper() + writer[1:]) for step in steps[approach]]
 
 
 def goal_words(goals) -> str:

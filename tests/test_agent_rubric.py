@@ -67,7 +67,24 @@ def test_no_behaviour_need_stays_with_prompting():
 def test_few_seed_examples_but_prompting_fails_distills():
     d = _d(examples=6, goals=["format", "latency"], prompted_success=0.2)
     assert d.approach == "fine-tune"
-    assert any("a bigger model writes ~" in r and "practice examples" in r for r in d.reasons)
+    # who writes them, honestly: with no API key it is the small model itself (the walk read "a bigger model")
+    assert any(
+        "the small model on this computer" in r and "writes ~200 practice examples" in r for r in d.reasons
+    )
+    assert not any("bigger model" in r for r in d.reasons)
+    few = d.rubric[2]  # the rule for few examples fired and was outweighed: the table says by what
+    assert (
+        few.fired and few.evidence == "you have 6 — outweighed: your examples in a prompt got only 20% right"
+    )
+    assert d.next_steps[0].startswith("The small model on this computer")
+    hosted = decide(
+        Answers.from_dict(
+            {"spec": "Do the task", "examples": 6, "goals": ["format"], "prompted_success": 0.2}
+        ),
+        teacher="openai:gpt-5-mini",
+    )
+    assert any("a bigger model (openai:gpt-5-mini) writes ~200" in r for r in hosted.reasons)
+    assert hosted.next_steps[0].startswith("A bigger model (openai:gpt-5-mini) writes")
 
 
 @pytest.mark.parametrize(
