@@ -35,7 +35,7 @@ class AgentContext:
     train_max_steps: int | None = None  # tests: cap training steps
     quick: bool = False  # tests: tiny generation/eval sizes
     stream: bool = False  # a person watches (TUI): stream model text where the provider streams
-    _providers: dict[str, Any] = field(default_factory=dict)
+    _providers: dict[tuple[str, str | None], Any] = field(default_factory=dict)  # by (role, adapter)
     _budgets: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cancel: threading.Event = field(default_factory=threading.Event)

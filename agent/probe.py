@@ -84,7 +84,7 @@ def run_probe(
     ]
     texts: list[str] = []
     streaming = on_stream is not None and getattr(student, "streams", False)
-    if streaming:
+    if on_stream is not None and streaming:  # (streaming implies on_stream)
         on_stream(
             {
                 "phase": "start",

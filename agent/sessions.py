@@ -46,9 +46,9 @@ def open_checkpointer(workspace: Workspace) -> Iterator[Any]:
     conn = sqlite3.connect(workspace.sessions_db, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     try:
-        saver = SqliteSaver(conn)
-        saver.setup()
-        yield saver
+        sqlite_saver = SqliteSaver(conn)
+        sqlite_saver.setup()
+        yield sqlite_saver
     finally:
         conn.close()
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 from langgraph.runtime import Runtime
 
@@ -70,7 +70,10 @@ def studio_node(fn, *, first: bool = False):
 
     def node(state, runtime: Runtime[StudioContext], config):
         thread_id = (config.get("configurable") or {}).get("thread_id")
-        rt = runtime.override(context=agent_context(runtime.context, thread_id))
+        # the server's context (a StudioContext, or its JSON) is swapped for the AgentContext built from it
+        rt = cast("Runtime[AgentContext]", runtime).override(
+            context=agent_context(runtime.context, thread_id)
+        )
         if first and not state.get("run_id"):
             init = start_state(state, rt.context, thread_id)
             update = fn({**state, **init}, rt) or {}

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from tools.errors import UserError
 from tools.workspace import Run
@@ -72,7 +73,7 @@ def stage_model(
             where=str(adapter),
             fix=f"finish (or resume) it first: tunewise train resume {run.id} {version}",
         )
-    src = adapter
+    src: Path | None = adapter
     if artifact == "merged":
         exp = run.path / "export"
         info = read_json(exp / "export.json") if (exp / "export.json").exists() else {}
@@ -151,7 +152,7 @@ def push_folder(
             commit_message=message or "Upload from tunewise",
         )
     except Exception as e:  # noqa: BLE001 - auth, network, server: one line, the token redacted
-        status = getattr(getattr(e, "response", None), "status_code", None)
+        status: Any = getattr(getattr(e, "response", None), "status_code", None)  # an HTTP status, or None
         first = (str(e).splitlines() or [""])[0]
         fix = {
             401: "the token was refused: check HF_TOKEN (a write token)",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 
 from tools.errors import ConfigError
 
@@ -218,12 +219,12 @@ class SuccessCriteria(BaseModel):
         None  # default by output format (exact_match / json_field_accuracy / label_accuracy / judge)
     )
     min_improvement: float = Field(
-        0.10, description="relative gain over the best baseline on the primary metric"
+        default=0.10, description="relative gain over the best baseline on the primary metric"
     )
     min_format_rate: float = 0.95
     allow_regression_loss: bool = False
     max_forgetting_drop: float = Field(
-        0.5, description="max mean judge-score drop on the forgetting set (1–5 scale)"
+        default=0.5, description="max mean judge-score drop on the forgetting set (1–5 scale)"
     )
 
     @field_validator("primary_metric")
@@ -285,20 +286,20 @@ class TaskSpec(BaseModel):
     budget: float | None = Field(
         default=None, description="USD for the whole run (teacher + judge + training)"
     )
-    n_examples: int = Field(200, description="training examples to generate")
+    n_examples: int = Field(default=200, description="training examples to generate")
     max_iterations: int = 3
     axes: dict[str, list[str]] = Field(
         default_factory=dict, description="diversity axes for input generation"
     )
     general_share: float = Field(
-        0.07, description="share of general-purpose examples mixed in against forgetting"
+        default=0.07, description="share of general-purpose examples mixed in against forgetting"
     )
     training: dict[str, Any] = Field(default_factory=dict, description="training config overrides")
     answers: dict[str, Any] | None = Field(
         default=None, description="interview answers (rubric keys); derived from the task when absent"
     )
     approach: Literal["auto", "prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune"] = Field(
-        "auto", description="auto = the rubric decides; anything else overrides it (and says so)"
+        default="auto", description="auto = the rubric decides; anything else overrides it (and says so)"
     )
 
     @field_validator("spec")
@@ -425,7 +426,7 @@ def parse_spec_dict(data: dict, where: str = "spec", base_dir: Path | None = Non
     return spec
 
 
-def _describe_error(err: dict) -> tuple[tuple[str, str], str | None]:
+def _describe_error(err: ErrorDetails) -> tuple[tuple[str, str], str | None]:
     """((dotted field, message), fix) for one pydantic error."""
     loc = [str(p) for p in err["loc"]]
     problem = (err.get("ctx") or {}).get("error")
@@ -440,7 +441,7 @@ def _describe_error(err: dict) -> tuple[tuple[str, str], str | None]:
 
 def _config_error(message: str, where: str, fix: str, field: str) -> ConfigError:
     e = ConfigError(message, where=where, fix=fix)
-    e.field = field
+    setattr(e, "field", field)  # noqa: B010 - an attribute ConfigError (tools/errors.py) does not declare
     return e
 
 

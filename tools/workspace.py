@@ -134,14 +134,14 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
             raise UserError(f"invalid JSON ({e.msg})", where=f"{path}:{i}", fix="repair the line") from None
 
 
-def read_yaml(path: str | os.PathLike) -> Any:
+def read_yaml(path: str | os.PathLike[str]) -> Any:
     """A YAML file, or one UserError (missing, a folder, unreadable, binary, not UTF-8, bad YAML, nested
     absurdly deep). A byte-order mark is dropped."""
     import yaml
 
     from tools.userfile import loads_yaml, read_text
 
-    text = read_text(path, what="YAML file")
+    text = read_text(os.fspath(path), what="YAML file")
     path = Path(path)
     try:
         return loads_yaml(text)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+if TYPE_CHECKING:
+    from tui.app import TunewiseApp
+
 
 class TunewiseCommands(Provider):
-    def _commands(self) -> list[tuple[str, object, str]]:
+    def _commands(self) -> list[tuple[str, Callable[[], Any], str]]:
         from tui.screens import SCREEN_HELP
 
-        app = self.app
-        cmds: list[tuple[str, object, str]] = [
+        app = cast("TunewiseApp", self.app)  # the palette is registered by TunewiseApp only
+        cmds: list[tuple[str, Callable[[], Any], str]] = [
             (f"screen: {name}", partial(app.open, name), text) for name, text in SCREEN_HELP.items()
         ]
         cmds += [

@@ -46,7 +46,7 @@ def primary_metric_for(spec: Any, *, judge_available: bool = True) -> str:
 
 def score_output(output: str, reference: str, spec: Any) -> dict:
     """Per-example metric values (floats in [0, 1]) plus `format_errors` and, for labels, `label_pred`."""
-    out_spec = getattr(spec, "output", None)
+    out_spec: Any = getattr(spec, "output", None)
     fmt = getattr(out_spec, "format", "text")
     scores: dict[str, Any] = {
         "exact_match": exact_match(output, reference),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tools.evals._metrics.agreement import agreement_rate, cohen_kappa
 
@@ -34,7 +35,12 @@ def review_agreement(human: Sequence[bool], judge: Sequence[bool | None]) -> dic
     pairs = [(h, j) for h, j in zip(human, judge, strict=True) if h is not None and j is not None]
     hs, js = [p[0] for p in pairs], [p[1] for p in pairs]
     kappa = cohen_kappa(hs, js)
-    out = {"n": len(pairs), "agreement": agreement_rate(hs, js), "kappa": kappa, "warning": None}
+    out: dict[str, Any] = {
+        "n": len(pairs),
+        "agreement": agreement_rate(hs, js),
+        "kappa": kappa,
+        "warning": None,
+    }
     if kappa is not None and kappa < LOW_KAPPA:
         out["warning"] = (
             f"judge agrees weakly with reviewers (kappa {kappa:.2f} < {LOW_KAPPA}): treat judge scores "

@@ -63,7 +63,7 @@ def _key(v: Any) -> str:
 
 def field_value(text: str, field: str, spec: Any) -> str | None:
     """The value an answer gives for `field` (normalized), None when it gives none."""
-    out = getattr(spec, "output", None)
+    out: Any = getattr(spec, "output", None)
     if field == "label" and getattr(out, "format", None) == "label":
         lab = extract_label(text, out.labels or [])
         return normalize_text(lab) if lab is not None else None

@@ -24,6 +24,11 @@ def percentile(values: list[float], q: float) -> float | None:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
+def _ms(seconds: float | None) -> float | None:
+    """Seconds as milliseconds to 0.1 (None stays None: a percentile of no values)."""
+    return None if seconds is None else round(1000 * seconds, 1)
+
+
 def _day(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d")
 
@@ -113,8 +118,8 @@ def daily(directory: str | Path, *, spec=None, since: str | None = None) -> list
             {
                 "day": day,
                 **d,
-                "latency_p50_ms": None if not lat else round(1000 * percentile(lat, 50), 1),
-                "latency_p95_ms": None if not lat else round(1000 * percentile(lat, 95), 1),
+                "latency_p50_ms": _ms(percentile(lat, 50)),
+                "latency_p95_ms": _ms(percentile(lat, 95)),
                 "rated": rated,
                 "mean_rating": None
                 if not rated

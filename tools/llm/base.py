@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from tools.llm.budget import Budget
 from tools.llm.cache import ResponseCache, request_key
@@ -270,9 +270,9 @@ class Provider:
 
         async def one(i: int, req: Request):
             async with sem:
-                results[i] = await self._complete_api(req, use_cache)
+                comp = results[i] = await self._complete_api(req, use_cache)
             if on_result:
-                on_result(i, results[i])
+                on_result(i, comp)
 
         tasks = [asyncio.create_task(one(i, r)) for i, r in enumerate(requests)]
         try:
@@ -282,7 +282,7 @@ class Provider:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        return results  # type: ignore[return-value]
+        return cast("list[Completion]", results)  # every task filled its slot
 
     # ------------------------------------------------------------ internals
     def _prepare(self, req: Request) -> list[Message]:
@@ -404,9 +404,10 @@ class Provider:
         self._run_batched_round(
             requests, prepared, list(range(len(requests))), results, use_cache, first_round
         )
+        done = cast("list[Completion]", results)  # the first round filled every slot (later ones replace)
         if any(r.json_schema is not None for r in requests):
             repair_idx, repair_msgs = [], {}
-            for i, (req, comp) in enumerate(zip(requests, results, strict=True)):
+            for i, (req, comp) in enumerate(zip(requests, done, strict=True)):
                 err = comp.parse_error
                 if req.json_schema is not None and err is not None:
                     repair_idx.append(i)
@@ -415,11 +416,11 @@ class Provider:
                         {"role": "user", "content": repair_message(err, req.json_schema)},
                     ]
             if repair_idx:
-                first = {i: results[i] for i in repair_idx}
+                first = {i: done[i] for i in repair_idx}
                 msgs = [repair_msgs.get(i, prepared[i]) for i in range(len(requests))]
                 self._run_batched_round(requests, msgs, repair_idx, results, use_cache, None)
                 for i in repair_idx:
-                    comp, prev = results[i], first[i]
+                    comp, prev = done[i], first[i]
                     comp.parsed, comp.parse_error = parse_structured(comp.text, requests[i].json_schema)
                     comp.usage = Usage(
                         prev.usage.prompt_tokens + comp.usage.prompt_tokens,
@@ -429,8 +430,8 @@ class Provider:
         if on_result:
             for i in range(len(requests)):
                 if i not in reported:
-                    on_result(i, results[i])
-        return results  # type: ignore[return-value]
+                    on_result(i, done[i])
+        return done
 
     def _run_batched_round(self, requests, messages, indices, results, use_cache, on_result) -> None:
         todo = []

@@ -33,9 +33,10 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("tunewise.llm")
 
@@ -138,7 +139,8 @@ def _fast_alias_variables(spec) -> None:
         if value.is_scalar():
             continue
         arr = np.ascontiguousarray(value.numpy())
-        digest = hashlib.sha1(arr.view(np.uint8).reshape(-1)).hexdigest()
+        # an ndarray is a buffer; numpy's stubs declare __buffer__ for Python 3.12+ only (we check as 3.11)
+        digest = hashlib.sha1(arr.view(np.uint8).reshape(-1)).hexdigest()  # type: ignore[arg-type]
         groups.setdefault((type(value).__name__, str(value.dtype), arr.shape, digest), []).append(
             (name, value)
         )
@@ -254,7 +256,7 @@ def _touch(out: Path, model_path: Path, adapter: str | None) -> None:
 
 
 def prune(
-    root: Path | None = None, *, keep_adapters: int | None = None, protect: set[Path] = frozenset()
+    root: Path | None = None, *, keep_adapters: int | None = None, protect: Set[Path] = frozenset()
 ) -> list[Path]:
     """Remove conversions nobody can use again, and all but the most recently used adapter conversions.
 
@@ -367,7 +369,7 @@ class CT2Engine:
         )
 
     def _options(self, max_tokens: int, temperature: float, top_p: float) -> dict:
-        opts = dict(
+        opts: dict[str, Any] = dict(
             max_length=max(1, int(max_tokens)),
             include_prompt_in_result=False,
             return_end_token=True,

@@ -15,6 +15,7 @@ import os
 import platform
 import threading
 from pathlib import Path
+from typing import Any
 
 from tools.errors import UserError
 from tools.llm.base import Provider
@@ -177,7 +178,10 @@ def load_model(model_path: Path, adapter: str | None, device: str, dtype: str):
         import torch
         from transformers import AutoModelForCausalLM
 
-        model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=getattr(torch, dtype))
+        # a transformers model, or the PEFT model wrapping it
+        model: torch.nn.Module = AutoModelForCausalLM.from_pretrained(
+            str(model_path), dtype=getattr(torch, dtype)
+        )
         if adapter:
             apath = Path(adapter)
             from peft import PeftModel
@@ -223,7 +227,7 @@ class LocalProvider(Provider):
         self.batch_size = batch_size
 
     def identity(self) -> dict:
-        ident = {"path": str(self.model_path), "dtype": self.dtype}
+        ident: dict[str, Any] = {"path": str(self.model_path), "dtype": self.dtype}
         if self.engine != "transformers":
             ident["engine"] = self.engine
         if self.adapter:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import cast
 
 from tools.errors import ProviderError
 
 PROVIDERS = ("local", "openai", "anthropic", "compatible")
 ROLES = ("teacher", "student", "judge", "chat", "agent")
-DEFAULT_MODELS = {
+DEFAULT_MODELS: dict[str, dict[str, str | None]] = {
     "openai": {"teacher": "gpt-5-mini", "judge": "gpt-5-mini", "default": "gpt-5-mini"},
     "anthropic": {
         "teacher": "claude-sonnet-4-5",
@@ -121,12 +122,14 @@ def get_provider(
         from tools.llm.openai_provider import OpenAIProvider
 
         if choice.provider == "compatible" and not choice.model:
-            choice.model = _first_served_model(choice.base_url)
+            # choose() refuses "compatible" without a base URL
+            choice.model = _first_served_model(cast(str, choice.base_url))
         # --base-url counts with --provider openai too (a proxy, Azure-style gateway, a local server)
-        return OpenAIProvider(choice.model, base_url=choice.base_url, **common)
+        # the model: openai's default from DEFAULT_MODELS, or the compatible server's just above
+        return OpenAIProvider(cast(str, choice.model), base_url=choice.base_url, **common)
     from tools.llm.anthropic_provider import AnthropicProvider
 
-    return AnthropicProvider(choice.model, **common)
+    return AnthropicProvider(cast(str, choice.model), **common)  # anthropic's default from DEFAULT_MODELS
 
 
 def compatible_api_key() -> str | None:

@@ -29,7 +29,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -284,7 +284,7 @@ class MicroBatcher:
                 return self.provider._generate_batch(batch, stop_event=stop)
             return self.provider._generate_batch(batch)
 
-    async def _next_live(self, get) -> _Pending | None:
+    async def _next_live(self, get: Callable[[], Awaitable[_Pending]]) -> _Pending:
         """The next queued request whose client is still waiting (cancelled ones are dropped here)."""
         while True:
             item = await get()
@@ -293,6 +293,7 @@ class MicroBatcher:
 
     async def _collect(self) -> list[_Pending]:
         q = self._queue
+        assert q is not None, "MicroBatcher.start() was not called"  # it starts the worker that calls this
         items = [await self._next_live(q.get)]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait_s
@@ -442,7 +443,7 @@ def is_loopback(host: str) -> bool:
         infos = socket.getaddrinfo(h, None)
     except OSError:
         return False
-    return bool(infos) and all(ipaddress.ip_address(i[4][0].split("%")[0]).is_loopback for i in infos)
+    return bool(infos) and all(ipaddress.ip_address(str(i[4][0]).split("%")[0]).is_loopback for i in infos)
 
 
 def check_exposure(host: str, api_key: str | None, insecure: bool = False) -> None:

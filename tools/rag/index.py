@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from tools.rag.chunking import Chunk, chunk_text, documents_fingerprint, load_documents
 from tools.rag.config import RetrievalConfig
@@ -68,7 +69,8 @@ class Retriever:
         # BM25+ gives every chunk a floor score per query term; a chunk sharing no term is not a hit
         scores = np.where([bool(t & set(q)) for t in self._tokens], scores, 0.0)
         if self._dense is not None:
-            dense = self._dense @ embed([query], self.config.embedding_model)[0]
+            model = cast(str, self.config.embedding_model)  # set with self._dense in __init__
+            dense = self._dense @ embed([query], model)[0]
             top = scores.max() if scores.size and scores.max() > 0 else 1.0
             w = self.config.embedding_weight
             scores = (1 - w) * scores / top + w * dense

@@ -14,7 +14,7 @@ import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tools.errors import ConfigError
 
@@ -29,7 +29,7 @@ TRACKERS = ("tensorboard", "wandb", "mlflow")  # report_to: any of these (comma 
 def _f(default: Any, help: str, **meta: Any) -> Any:
     """A dataclass field with help text (like TRL's SFTConfig) and optional `choices`/`min`/`max`."""
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help, **meta})
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **meta})
     return field(default=default, metadata={"help": help, **meta})
 
 
@@ -102,6 +102,9 @@ class TrainConfig:
     )
     # why each value was chosen (field -> one line)
     reasons: dict = _f({}, "one-line reason per automatically chosen field")
+    if TYPE_CHECKING:
+        # not a field (to_dict leaves it out): from_dict's keys it does not know, set on the instance
+        extras: dict[str, Any] = field(init=False)
 
     # ------------------------------------------------------------- helpers
     def to_dict(self) -> dict:

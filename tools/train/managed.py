@@ -24,6 +24,7 @@ import datetime as _dt
 import json
 import os
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ RETRY = RetryPolicy()
 retry_sleep = time.sleep  # how retries wait (tests replace it: nothing sleeps there)
 
 
-class ManagedBackend:
+class ManagedBackend(ABC):
     name = "managed"
     env_key = ""
     base_url = ""
@@ -151,15 +152,26 @@ class ManagedBackend:
         )
 
     # provider-specific
+    @abstractmethod
     def upload(self, content: bytes, filename: str) -> str: ...
+    @abstractmethod
     def create(
         self, cfg: TrainConfig, training_file: str, validation_file: str | None, suffix: str
     ) -> dict: ...
+    @abstractmethod
     def get(self, job_id: str) -> dict: ...
+    @abstractmethod
     def events(self, job_id: str, after: str | None) -> list[dict]: ...
+    @abstractmethod
     def cancel(self, job_id: str) -> dict: ...
+    @abstractmethod
     def status_of(self, job: dict) -> str: ...
+    @abstractmethod
     def model_of(self, job: dict) -> str | None: ...
+    @staticmethod
+    @abstractmethod
+    def to_event(e: dict) -> dict | None:
+        """One provider event as a training event (`make_event`), None for one that says nothing new."""
 
 
 class OpenAIFineTuning(ManagedBackend):
@@ -171,7 +183,11 @@ class OpenAIFineTuning(ManagedBackend):
 
         # the SDK over our httpx client; max_retries=0: tools/llm/retry.py is the only retry layer
         self.sdk = openai.OpenAI(
-            api_key=self._key, base_url=self.base_url, max_retries=0, http_client=self.client
+            api_key=self._key,
+            base_url=self.base_url,
+            max_retries=0,
+            # the SDK takes an httpx.Client as well as an httpx2.Client (it checks both), but says httpx2 only
+            http_client=self.client,  # type: ignore[arg-type]
         )
 
     def _call(self, path: str, fn: Callable[..., Any], **kw) -> Any:

@@ -42,7 +42,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 EVENT_KEYS = (
     "event",
@@ -65,7 +65,7 @@ EXIT_OK, EXIT_FAILED, EXIT_OOM = 0, 1, 3
 def make_event(event: str, **fields: Any) -> dict:
     """An event with every schema key present (missing ones null), extras after."""
     assert event in EVENT_TYPES, event
-    row = {k: None for k in EVENT_KEYS}
+    row: dict[str, Any] = {k: None for k in EVENT_KEYS}
     row.update(event=event, time=round(time.time(), 3))
     row.update(fields)
     return row
@@ -511,8 +511,9 @@ def train(out_dir: Path, resume: bool = False) -> int:  # noqa: C901, PLR0915 - 
         torch.manual_seed(cfg.seed)
         if not on_cuda:
             torch.set_num_threads(pick_cpu_threads())
-        train_rows = load_split(Path(cfg.data_dir), "train", cfg.system_prompt, cfg.replaces_system_prompt)
-        val_rows = load_split(Path(cfg.data_dir), "val", cfg.system_prompt, cfg.replaces_system_prompt)
+        data_dir = Path(cast(str, cfg.data_dir))  # the runner sets it in config.json
+        train_rows = load_split(data_dir, "train", cfg.system_prompt, cfg.replaces_system_prompt)
+        val_rows = load_split(data_dir, "val", cfg.system_prompt, cfg.replaces_system_prompt)
         from datasets import Dataset
         from transformers import EarlyStoppingCallback
         from trl import SFTTrainer
@@ -570,7 +571,7 @@ def train(out_dir: Path, resume: bool = False) -> int:  # noqa: C901, PLR0915 - 
     tokens = getattr(trainer, "_total_train_tokens", None) if trainer is not None else None
     if tokens is not None and hasattr(tokens, "item"):
         tokens = tokens.item()
-    metrics = {
+    metrics: dict[str, Any] = {
         "status": status,
         **({"stop_reason": stop.why} if status == "stopped" and stop.why else {}),
         "final_step": state.global_step if state else 0,

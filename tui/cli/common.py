@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import traceback
+from typing import Protocol, cast
 
 # Exit codes a pipeline can rely on (also in `tunewise --help` and the README).
 EXIT_OK = 0  # done; for run/resume/eval run/eval compare: the verdict passed
@@ -122,6 +123,12 @@ def click_error_kind(exc: BaseException) -> str | None:
     return None
 
 
+class _ShowsUsage(Protocol):
+    """A click ClickException (of whichever click is loaded): prints the usage line and the problem."""
+
+    def show(self) -> None: ...
+
+
 def run_cli(app) -> int:
     from tools.errors import UserError
     from tools.llm.redact import redact
@@ -140,7 +147,7 @@ def run_cli(app) -> int:
             print("aborted", file=sys.stderr)
             return EXIT_INTERRUPTED
         if kind == "usage":  # the usage line and the problem; no crash log: nothing went wrong inside
-            e.show()
+            cast(_ShowsUsage, e).show()
             return EXIT_BAD_INPUT
         path = crash_log(e)
         where = f" (details: {path})" if path else ""
@@ -175,14 +182,16 @@ def json_mode(enabled: bool):
         yield
         return
     sys.stdout.flush()
+    fds: tuple[int, int] | None
     try:
-        out_fd, err_fd = sys.stdout.fileno(), sys.stderr.fileno()
+        fds = sys.stdout.fileno(), sys.stderr.fileno()
     except (AttributeError, OSError, io.UnsupportedOperation, ValueError):
-        out_fd = err_fd = None
-    if out_fd is None:  # no real file descriptors (e.g. an in-process test runner)
+        fds = None
+    if fds is None:  # no real file descriptors (e.g. an in-process test runner)
         with contextlib.redirect_stdout(sys.stderr):
             yield
         return
+    out_fd, err_fd = fds
     saved = os.dup(out_fd)
     os.dup2(err_fd, out_fd)
     try:

@@ -18,6 +18,11 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
 
 NOTE_EVERY_S = 3.0  # the latest generated input is refreshed at most this often
 PLAIN_EVERY_S = 30.0  # non-terminal: a line at least this often while a bar moves…
@@ -52,7 +57,7 @@ class _Bar:
         self.last_line_t, self.last_line_tenth = now, self._tenth()
         self.finished = False
         self.printed_done: int | None = None  # plain mode: the count on the last line printed
-        self.task_id = None  # rich task
+        self.task_id: TaskID | None = None  # rich task
 
     def _tenth(self) -> int:
         if not self.total:
@@ -107,7 +112,7 @@ class Progress:
         self.run_path = Path(run_path) if run_path else None
         self.clock = clock
         self.bars: dict[str, _Bar] = {}
-        self._rich = None
+        self._rich: RichProgress | None = None
         self._journal: Path | None = None
         self._journal_checked = 0.0
         self._note_t = -1e9
@@ -169,9 +174,9 @@ class Progress:
     # ---------------------------------------------------------------- output
     def log(self, text: str, *, to_err: bool = False) -> None:
         """A line of the command's own output (stdout), or of progress news (stderr) with to_err."""
-        live = self._rich is not None
-        if live and (to_err or _same_terminal()):
-            self._rich.console.print(text)
+        rich = self._rich
+        if rich is not None and (to_err or _same_terminal()):
+            rich.console.print(text)
         elif to_err:
             self.err.print(text)
         else:
@@ -187,7 +192,7 @@ class Progress:
         key = self._key(key)
         bar = self.bars.get(key)
         new = bar is None
-        if new:
+        if bar is None:
             bar = self.bars[key] = _Bar(label, int(done), total, now)
         bar.label = label
         bar.done, bar.total = int(done), total or bar.total
@@ -201,13 +206,21 @@ class Progress:
         if self._rich is not None:
             if new:
                 bar.task_id = self._rich.add_task(label, total=bar.total, completed=bar.done, note=bar.note)
-            elif replayed:
+            elif replayed:  # (bar.task_id: set when the bar was new, with the live display on)
                 self._rich.reset(
-                    bar.task_id, total=bar.total, completed=bar.done, description=label, note=bar.note
+                    cast("TaskID", bar.task_id),
+                    total=bar.total,
+                    completed=bar.done,
+                    description=label,
+                    note=bar.note,
                 )
             else:
                 self._rich.update(
-                    bar.task_id, description=label, completed=bar.done, total=bar.total, note=bar.note
+                    cast("TaskID", bar.task_id),
+                    description=label,
+                    completed=bar.done,
+                    total=bar.total,
+                    note=bar.note,
                 )
             return
         if new:  # a line when a bar starts (resumed: where it starts)
@@ -215,7 +228,7 @@ class Progress:
             bar.printed_done = bar.done
             return
         tenth = bar._tenth()
-        complete = bool(bar.total) and bar.done >= bar.total
+        complete = bool(bar.total and bar.done >= bar.total)
         if complete and not bar.finished:
             bar.finished = True
             self._plain(bar.line(now))
@@ -246,7 +259,7 @@ class Progress:
         bar.finished = True
         if self._rich is not None:
             if bar.total is None:
-                self._rich.update(bar.task_id, total=bar.done or 1, completed=bar.done or 1)
+                self._rich.update(cast("TaskID", bar.task_id), total=bar.done or 1, completed=bar.done or 1)
             return
         if bar.done != bar.printed_done:
             self._plain(bar.line(self.clock()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 class EventTail:
@@ -109,7 +110,7 @@ class TrainProgress:
             self.checkpoints += 1
         elif kind == "end":
             # status: completed | early_stopped | stopped | failed (an "error" event comes first then)
-            status = ev.get("status")
+            status: Any = ev.get("status")  # whatever the event says; unknown values read as "done"
             if self.status != "failed":
                 self.status = {"stopped": "stopped", "failed": "failed"}.get(status, "done")
             if ev.get("best_eval_loss") is not None:
