@@ -27,9 +27,9 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "problem",
-        "What goes wrong today when you prompt a model for this?",
+        "What goes wrong today, or what should a model do better? (fine to say you have not tried one yet)",
         optional=True,
-        help="e.g. 'It ignores the JSON format', 'too slow', 'wrong terminology'.",
+        help="e.g. 'It ignores the JSON format', 'too slow', 'we do it by hand today'.",
     ),
     Question(
         "knowledge_needed",
@@ -63,8 +63,8 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "prompted_success",
-        "With your best prompt, how often is the model you start from right today? (e.g. 60%, 'about half', or "
-        "'unknown' — tunewise will measure it on your examples)",
+        "If you have tried a chatbot or model with instructions for this, how often was it right? (e.g. 60%, "
+        "'about half', or 'not tried' — tunewise will measure it on your examples)",
         optional=True,
     ),
     Question(
@@ -104,6 +104,9 @@ OUTPUT_KEYS = ("output_format", "labels")
 def applicable(q: Question, answers: dict, task: dict | None = None) -> bool:
     if q.key == "knowledge_changes":
         return str(answers.get("knowledge_needed", "no")).lower() in ("yes", "true", "y", "1")
+    if q.key == "constraints":
+        # "data stays with you" already says where it runs (the walk was asked again right after ticking it)
+        return "privacy" not in [str(g).lower() for g in answers.get("goals") or []]
     if q.key == "labels":
         out = (task or {}).get("output") or {}
         return out.get("format") == "label" and not out.get("labels")

@@ -108,7 +108,9 @@ def test_evaluation_names_each_system_in_plain_words():
         {"step": "evaluate", "stage": "generate", "system": "base few-shot", "done": 7, "total": 42},
         3.0,
     )
-    assert p.activity() == "Testing the tuned model against your prompt (system 2 of 3: your prompt)"
+    assert p.activity() == (
+        "Testing the tuned model against a prompt with your examples (system 2 of 3: a prompt with your examples)"
+    )
     assert p.headline(now=3.0).startswith("Testing 2/3: 7/42")
     assert p.system_counts == {"base zero-shot": (0, 42), "base few-shot": (7, 42)}
     p.apply("log", {"node": "evaluate"})

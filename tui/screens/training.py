@@ -45,7 +45,7 @@ def plain_training_line(p: TrainProgress) -> str:
             "its answers still are from the practice answers (the 'loss'): it should go down."
         )
     if p.status == "done":
-        return "Training finished: next, your model is tested against your prompt."
+        return "Training finished: next, your model is tested against a prompt with your examples."
     if p.status == "stopped":
         return "Training stopped at a saved point: r resumes it."
     return "Training failed: see the message below."

@@ -39,7 +39,7 @@ ACTIVITY = {
         "repairs",
     ): "Checking the practice answers: asking again for the answers that failed a check",
     ("train", None): "Training the model on the reviewed examples",
-    ("evaluate", "generate"): "Testing the tuned model against your prompt",
+    ("evaluate", "generate"): "Testing the tuned model against a prompt with your examples",
     ("evaluate", "judge"): "Judging every answer against your task",
     ("evaluate", "pairwise"): "Comparing the tuned model with the best alternative, answer by answer",
     ("evaluate", "forgetting"): "Checking that the tuned model kept its general skills",
@@ -79,7 +79,7 @@ def system_words(name: str | None) -> str:
     if n == "base zero-shot":
         return "the model you start from, with no prompt"
     if n == "base few-shot":
-        return "your prompt"
+        return "a prompt with your examples"  # the walk: "'your prompt' — I never wrote a prompt"
     if n.startswith("tuned "):
         return f"the tuned model {n[6:]}"
     if n.startswith("rag"):
