@@ -134,6 +134,14 @@ def test_the_critique_counts_the_teachers_second_answers():
     p.apply("progress", {"step": "critique", "stage": "repairs", "done": 0, "total": 6}, 20.0)
     assert p.activity() == "Checking the practice answers: asking again for the answers that failed a check"
     assert p.short_activity() == "Checking answers (fixing failed ones)"
+    # the last, uncounted checks say what they do (the walk read "63/63 … finishing…" for 3 minutes)
+    p.apply("progress", {"step": "critique", "stage": "repairs", "done": 6, "total": 6}, 30.0)
+    p.apply("progress", {"step": "critique", "stage": "last checks"}, 31.0)
+    assert p.activity().endswith(
+        "which ones the model you start from already knows, then a few general examples mixed in"
+    )
+    line = p.counts_line(now=60.0)
+    assert "6/6" not in line and "finishing" not in line
 
 
 def test_answers_replayed_from_the_cache_in_a_burst_do_not_make_the_rate():

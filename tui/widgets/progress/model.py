@@ -38,6 +38,11 @@ ACTIVITY = {
         "critique",
         "repairs",
     ): "Checking the practice answers: asking again for the answers that failed a check",
+    (
+        "critique",
+        "last checks",
+    ): "Checking the practice answers: which ones the model you start from already knows, then a few "
+    "general examples mixed in",
     ("train", None): "Training the model on the reviewed examples",
     ("evaluate", "generate"): "Testing the tuned model against a prompt with your examples",
     ("evaluate", "judge"): "Judging every answer against your task",
@@ -53,6 +58,7 @@ SHORT = {
     ("critique", "second answers"): "Checking answers (second opinion)",
     ("critique", "third answers"): "Checking answers (third opinion)",
     ("critique", "repairs"): "Checking answers (fixing failed ones)",
+    ("critique", "last checks"): "Checking answers (last checks)",
     ("train", None): "Training",
     ("evaluate", "generate"): "Testing",
     ("evaluate", "judge"): "Judging answers",
@@ -255,6 +261,8 @@ class StepProgress:
         stage = ev.get("stage")
         if stage and stage != self.phase:
             self._phase(stage, now, done0=_int(ev.get("done")) or 0)
+            # a stage's own counts: the walk read "63/63 … finishing…" for 3 minutes of a later, uncounted stage
+            self.done, self.total = _int(ev.get("done")) or 0, _int(ev.get("total"))
         if ev.get("done") is not None:
             self.done = int(ev["done"])
         if ev.get("total") is not None:
