@@ -320,8 +320,15 @@ class EvaluationScreen(Screen):
         what = "regressions" if self.regressions_only else "examples"
         n_flags = len(self.eval_view.flags)
         marked = f" · {n_flags} expected answer{'s' if n_flags != 1 else ''} marked wrong" if n_flags else ""
-        version = f" (evaluation {self.eval_view.version})" if self.eval_view.version else ""
-        self.query_one("#examples-title", Static).update(f"{len(self.shown)} {what}{version}{marked}")
+        # the walk read "0 of 11" above and "15 examples" here: say what the other rows are
+        parts: dict[str, int] = {}
+        for ex in self.shown:
+            word = {"": "test", "test": "test", "regression": "must-keep", "forgetting": "general"}.get(
+                ex.split, ex.split
+            )
+            parts[word] = parts.get(word, 0) + 1
+        of = " (" + " + ".join(f"{n} {w}" for w, n in parts.items()) + ")" if len(parts) > 1 else ""
+        self.query_one("#examples-title", Static).update(f"{len(self.shown)} {what}{of}{marked}")
         self.show_example()
 
     def show_example(self) -> None:
