@@ -534,7 +534,7 @@ async def test_evaluation_leads_with_the_plain_sentence_and_shows_the_expected_a
         table = screen.query_one("#systems")
         assert [str(c.label) for c in table.columns.values()][1] == "fully right"
         assert str(table.get_row_at(0)[0]) == "tuned model ★" and table.get_row_at(0)[1] == "6/10"
-        assert "field accuracy" in str(table.tooltip)  # every metric explained on hover
+        assert "every expected JSON field right" in str(table.tooltip)  # what the column counts, on hover
         # the side-by-side shows the expected answer first, then the tuned model and the prompt
         panels = [str(p.query_one("Static").render()) for p in screen.query(".sbs-panel")]
         assert len(panels) == 3 and panels[0].startswith("expected answer")

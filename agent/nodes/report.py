@@ -9,8 +9,8 @@ from langgraph.runtime import Runtime
 from agent.context import AgentContext
 from agent.state import AgentState
 from tools.evals.summary import (
+    column_help,
     count_train_rows,
-    metric_help,
     metric_in_words,
     plain_summary,
     system_rows,
@@ -392,7 +392,7 @@ def _evaluation_lines(summary: dict) -> list[str]:
         lines.append(f"| {r['label']}{star} | {r['score']} | {r['format']} | {r['prompt_tokens']} |")
     lines += [
         "",
-        f"★ the tuned model. {summary['primary_in_words']}: {metric_help(pm)}.",
+        f"★ the tuned model. {summary['primary_in_words']}: {column_help(pm)}.",
         "",
         "### Details",
         "",

@@ -55,6 +55,20 @@ def metric_help(name: str) -> str:
     return METRIC_HELP.get(name, name.replace("_", " "))
 
 
+def column_help(metric: str | None) -> str:
+    """What the table's first column counts, in words: "fully right" counts whole answers, where the metric
+    itself may give part credit (the walk read "fully right: field accuracy: the share of the expected
+    JSON fields…" and saw a contradiction)."""
+    if metric == "json_field_accuracy":
+        return (
+            "answers with every expected JSON field right (the scores under Details give part credit: the "
+            "share of fields right)"
+        )
+    if metric in COUNTED:
+        return "answers right in full"
+    return metric_help(metric or "")
+
+
 def metric_in_words(metric: str | None) -> str:
     """The primary metric as a column header a non-expert reads."""
     if metric in COUNTED:

@@ -17,6 +17,7 @@ from tools.evals.summary import (
     COUNTED,
     METRIC_HELP,
     OVERLAP,
+    column_help,
     metric_help,
     plain_reason,
     system_phrase,
@@ -278,7 +279,7 @@ class EvaluationScreen(Screen):
         for row in system_table_rows(rep, view.rows):
             systems.add_row(*row)
         systems.tooltip = "\n".join(
-            [metric_help(pm), METRIC_HELP["format_rate"], METRIC_HELP["prompt_tokens"], "★ the tuned model"]
+            [column_help(pm), METRIC_HELP["format_rate"], METRIC_HELP["prompt_tokens"], "★ the tuned model"]
         )
         self.query_one("#eval-details-text", Static).update(details_text(view))
         if self.round_ask is not None:

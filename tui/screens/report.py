@@ -128,8 +128,8 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
     """What a finished (or partial) run left behind, with relative paths so it reads the same anywhere:
     the evaluation in one plain sentence and what to do, then why it stopped, the table, the files."""
     from tools.evals.summary import (
+        column_help,
         load_plain_summary,
-        metric_help,
         metric_in_words,
         system_rows,
         without_cli_hints,
@@ -177,7 +177,7 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             plain_rows = system_rows(rep, out_rows)
             if plain_rows:
                 plain_rows[0]["header"] = metric_in_words(rep.get("primary_metric"))
-                plain_rows[0]["explain"] = metric_help(rep.get("primary_metric") or "")
+                plain_rows[0]["explain"] = column_help(rep.get("primary_metric") or "")
         except Exception:  # noqa: BLE001 - a half-written evaluation: the summary's table instead
             plain_rows = []
     lines += results_markdown(summary.get("summary") or {}, plain_rows)
