@@ -42,7 +42,8 @@ def plain_training_line(p: TrainProgress) -> str:
         left = f", about {format_eta(p.eta_s)} left" if p.eta_s is not None else ""
         return (
             f"Your model is practising on the checked examples: step {p.step}{of}{left}. The line shows how far "
-            "its answers still are from the practice answers (the 'loss'): it should go down."
+            "its answers still are from the practice answers (the 'loss'): it should go down overall (it wobbles "
+            "from step to step, and may rise at first)."
         )
     if p.status == "done":
         return "Training finished: next, your model is tested against a prompt with your examples."
