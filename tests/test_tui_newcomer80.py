@@ -802,6 +802,32 @@ def test_the_reports_file_list_names_each_file_once(workspace):
     assert text.count("`report.md`") == 1 and text.count("`export`") == 1
 
 
+def test_the_report_gives_the_prompt_to_keep_and_the_way_to_add_examples(workspace):
+    """The walk was told "keep using a prompt with 6 of your examples" and "collect about 50 more examples",
+    and found neither the prompt nor a way to add examples in the app."""
+    import json
+
+    from tui.screens.report import report_markdown
+
+    run = make_run(workspace)
+    rec = (
+        "Keep using a prompt with your examples for now. To fine-tune, write about 50 more examples yourself "
+        "(your own real messages with the answers you want), then run again with them."
+    )
+    (run.path / "summary.json").write_text(
+        json.dumps(
+            {
+                "stop_reason": "too_few_examples",
+                "plain": {"sentence": "Only 9 held up.", "recommendation": rec},
+            }
+        )
+    )
+    (run.path / "prompt.md").write_text("# Prompt for: x\n\n## System\n\nSort voicemails.\n\n## Example 1\n")
+    text = report_markdown(RUN_ID, run.path, {})
+    assert "## The prompt to keep using" in text and "Sort voicemails." in text and "/prompt.md`" in text
+    assert "press Escape for Home, then n for a new session" in text
+
+
 async def test_the_review_detail_reads_the_checks_in_words(workspace):
     """'flags: consistency_replaced, unjudged' and 'critique no LLM judge: programmatic validators only'."""
     import json

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from textual import work
@@ -253,7 +254,28 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
     next_step = (plain or {}).get("recommendation") or NEXT_STEPS.get(
         approach or "", "Read the report and decide."
     )
-    lines += ["", "## Next steps", "", f"- {next_step}", ""]
+    prompt_md = run_path / "prompt.md"
+    if "Keep using" in next_step and prompt_md.exists():
+        # the walk was told to keep using a prompt and found no way to get it
+        body = prompt_md.read_text(encoding="utf-8").split("\n", 2)[-1].strip()
+        lines += [
+            "",
+            "## The prompt to keep using",
+            "",
+            f"Copy it into the tool you use today (the file: `{rel}/prompt.md`).",
+            "",
+            "```",
+            body,
+            "```",
+        ]
+    lines += ["", "## Next steps", "", f"- {next_step}"]
+    if re.search(r"\b(collect|write) (about \d+ )?more examples", next_step):
+        # the walk looked for a way to add examples to this session and found none: say the way there is
+        lines.append(
+            "- In this app, once you have them: press Escape for Home, then n for a new session, and give it "
+            "one file with all your examples, the ones you had and the new ones."
+        )
+    lines.append("")
     history = summary.get("history") or []
     if history:
         lines += [
