@@ -703,17 +703,9 @@ async def test_the_advice_is_not_cut_off_under_the_another_round_question(worksp
     """The walk: "the '→ Add the examples…' line is hidden under the 'Try another round?' box" at 80×24.
     While the question is asked, the sentence, the person's own examples, the advice and the question all
     show whole; the examples below come back once it is answered."""
-    import json
-
-    from eval_fixture import write_cafe_eval
-
     from tui.screens.evaluation import EvaluationScreen
 
-    make_run(workspace)
-    d = write_cafe_eval(workspace, RUN_ID, status="fail")
-    rep = json.loads((d / "report.json").read_text())
-    rep["golden"] = {"n": 6, "systems": {"tuned-v1": {"correct": 4}, "prompted": {"correct": 2}}}
-    (d / "report.json").write_text(json.dumps(rep))
+    _failed_eval_with_own_examples(workspace)
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         app.answer = lambda run_id, answer: None
@@ -732,6 +724,19 @@ async def test_the_advice_is_not_cut_off_under_the_another_round_question(worksp
         assert not screen.query_one("#side-by-side").display  # room for the question
         await pilot.press("x")
         await wait_for(pilot, lambda: screen.query_one("#side-by-side").display)
+
+
+def _failed_eval_with_own_examples(workspace) -> None:
+    """RUN_ID with a failed cafe evaluation whose report quotes the person's 6 own held-out examples."""
+    import json
+
+    from eval_fixture import write_cafe_eval
+
+    make_run(workspace)
+    d = write_cafe_eval(workspace, RUN_ID, status="fail")
+    rep = json.loads((d / "report.json").read_text())
+    rep["golden"] = {"n": 6, "systems": {"tuned-v1": {"correct": 4}, "prompted": {"correct": 2}}}
+    (d / "report.json").write_text(json.dumps(rep))
 
 
 async def _show_evaluation(app, pilot):
@@ -771,15 +776,7 @@ async def test_evaluation_ids_are_short_so_the_right_and_wrong_marks_fit_at_80_c
 async def test_the_persons_own_examples_are_quoted_right_under_the_result(workspace):
     """The walk's test set was machine-written, some expected answers wrong; what the person wrote is what
     they trust. The line on their own held-out examples sits under the sentence, before the advice."""
-    import json
-
-    from eval_fixture import write_cafe_eval
-
-    make_run(workspace)
-    d = write_cafe_eval(workspace, RUN_ID, status="fail")
-    rep = json.loads((d / "report.json").read_text())
-    rep["golden"] = {"n": 6, "systems": {"tuned-v1": {"correct": 4}, "prompted": {"correct": 2}}}
-    (d / "report.json").write_text(json.dumps(rep))
+    _failed_eval_with_own_examples(workspace)
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         verdict = (await _show_evaluation(app, pilot)).query_one("#verdict")
