@@ -205,6 +205,8 @@ def parse_money(raw: Any, key: str = "budget") -> float | None:
                 "or leave it blank for no limit",
             )
         value = read_number(s, pick="max")
+        if value is None and re.search(r"\b(free|nothing|no money|zero|as little as possible)\b", s):
+            return 0.0  # "not much, free if possible" (the walk) — $0: everything runs on this computer
         if value is None:
             raise UserError(
                 f"I could not read an amount of money in {str(raw)!r}",

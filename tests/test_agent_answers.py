@@ -27,6 +27,7 @@ from tools.errors import ConfigError, UserError
         ("$5", 5.0),
         ("5 USD", 5.0),
         ("five dollars", 5.0),
+        ("not much, free if possible", 0.0),  # the walk
         ("€10", 10.0),
         ("about 20 bucks", 20.0),
         ("5-10 dollars", 10.0),  # a range: its upper end is the cap
