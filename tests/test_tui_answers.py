@@ -37,6 +37,8 @@ async def test_a_bad_budget_is_asked_again_in_the_chat_and_never_stored(workspac
         error = str(conv.query_one("#question-error").render())
         assert "could not read an amount of money in 'lots of money'" in error and "like 5" in error
         assert conv.query_one("#answer-input").value == "lots of money"  # there to correct
+        # …and selected: typing replaces it (the walk had to delete the old answer by hand)
+        await wait_for(pilot, lambda: conv.query_one("#answer-input").selected_text == "lots of money")
         assert run_id not in app.busy and conv.pending["key"] == "budget"
         st = session_state(workspace, run_id)  # the graph never got it
         assert st["interrupt"]["key"] == "budget" and st["interrupt"]["error"] is None

@@ -233,6 +233,10 @@ class ConversationScreen(Screen):
                 )
             inp.type = "text"
             inp.focus()
+            if payload.get("error") and inp.value:
+                # asked again: the old answer is selected, so typing replaces it and an arrow key edits it
+                # (the walk had to delete it by hand)
+                inp.select_all()
         self._status("")
 
     def on_graph_paused(self, msg) -> None:
