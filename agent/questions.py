@@ -47,7 +47,8 @@ QUESTIONS: tuple[Question, ...] = (
         "examples",
         "How many input → output examples do you have? (a number, or a path to a JSONL/YAML file "
         "of {input, output} pairs)",
-        help="e.g. 20, 'none' or 'a few hundred'. 0 is fine: a bigger model can write them.",
+        help="e.g. 20, 'none' or 'a few hundred'. 0 is fine: a model writes practice examples from your "
+        "description (a bigger one when an API key is set), though real ones of yours work best.",
     ),
     Question(
         "output_format",
