@@ -641,6 +641,32 @@ def test_a_field_the_teacher_answers_one_way_for_every_input_is_decided_by_the_p
     out = [d for d in said.values() if d["action"] == "dropped"]
     assert all(d["category"] == "untrusted_field" and "'lodging'" in d["reason"] for d in out)
     assert len(kept) + len(out) == len(rows)
+    # the same teacher asked again (self-consistency) answers "lodging" again: it must not vote it back
+    from tools.llm.base import Provider
+    from tools.llm.types import RawResult
+
+    class SameHabit(Provider):
+        name = "local"
+        batched = True
+
+        def __init__(self):
+            super().__init__("habit")
+
+        def _generate_batch(self, batch):
+            return [
+                RawResult(text=json.dumps({"amount": 1, "currency": "EUR", "category": "lodging"}))
+                for _ in batch
+            ]
+
+    again, _ = critique_examples(rows, EXPENSES, judge=None, teacher=SameHabit(), consistency=True)
+    said = {
+        next(m["content"] for m in r["messages"] if m["role"] == "user"): json.loads(
+            r["messages"][-1]["content"]
+        )
+        for r in again
+    }
+    assert said["Taxi from the station to the airport, $27"]["category"] == "travel"
+    assert said["Dinner with two clients in Hamburg, 84 euros"]["category"] == "meals"
     from tools.data.critique import collapsed_summary
 
     summary = collapsed_summary({"category": "lodging"}, kept, decisions)

@@ -376,12 +376,7 @@ def collapsed_summary(collapsed: dict[str, str], kept: list[dict], decisions: li
     return {
         field: {
             "value": value,
-            "from_examples": sum(
-                1
-                for r in kept
-                if "value_from_examples" in r["metadata"]["flags"]
-                and any(str(x).startswith(f"{field} ") for x in r["metadata"].get("rule_fixes") or [])
-            ),
+            "from_examples": sum(1 for r in kept if field in (r["metadata"].get("moved_fields") or [])),
             "dropped": sum(
                 1
                 for d in decisions
@@ -462,12 +457,19 @@ def _collapsed_settled(rows: list[dict], spec: TaskSpec) -> tuple[list[dict], di
                     f"the teacher answers {field} {value!r} for nearly every input while your examples use "
                     f"{len(counts)} values, and your examples do not clearly say which this one is"
                 )
-            elif nearest != value:
+            else:
                 meta = rows[i]["metadata"]
+                settled = {**(meta.get("settled_fields") or {}), field: nearest}
+                if nearest == value:  # the examples agree with the teacher here: kept, and held in the vote
+                    rows[i] = with_metadata(rows[i], settled_fields=settled)
+                    continue
                 rows[i] = with_metadata(
                     _with_answer(rows[i], json.dumps({**obj, field: nearest}, ensure_ascii=False)),
                     flags=list(meta.get("flags") or []) + ["value_from_examples"],
                     rule_fixes=list(meta.get("rule_fixes") or []) + [f"{field} {value!r} → {nearest!r}"],
+                    moved_fields=list(meta.get("moved_fields") or []) + [field],
+                    # the second and third teacher answers take it too: the same teacher must not vote it back
+                    settled_fields=settled,
                 )
                 moved += 1
         lines.append(
@@ -475,6 +477,20 @@ def _collapsed_settled(rows: list[dict], spec: TaskSpec) -> tuple[list[dict], di
             f"similar examples, {sum(1 for i, _ in targets if i in untrusted)} could not be placed and are out"
         )
     return rows, untrusted, lines
+
+
+def _with_settled(answer: str, row: dict) -> str:
+    """A JSON answer with the fields the collapse step settled for this row set to those values."""
+    settled = (row.get("metadata") or {}).get("settled_fields") or {}
+    if not settled:
+        return answer
+    from tools.userfile import loads_json
+
+    try:
+        obj = loads_json(answer.strip())
+    except ValueError:
+        return answer
+    return json.dumps({**obj, **settled}, ensure_ascii=False) if isinstance(obj, dict) else answer
 
 
 def self_consistency(
@@ -513,9 +529,10 @@ def self_consistency(
             )
             for i in which
         ]
-        # the same rules as the first answer had (a teacher's habitual default must not split the vote)
+        # the same rules as the first answer had (a teacher's habitual default must not split the vote), and
+        # the values the person's examples settled for a field the teacher answers one way for everything
         return [
-            rule_fixed_answer(a, spec, user_text(rows[i]))[0]
+            _with_settled(rule_fixed_answer(a, spec, user_text(rows[i]))[0], rows[i])
             for i, a in zip(which, _answers(teacher, reqs, stage, on_progress), strict=True)
         ]
 
