@@ -73,7 +73,7 @@ def test_interactive_decide_in_a_terminal():
         ("How often do those facts change", "maybe"),  # invalid: re-asked with the reason
         ("must be never, rarely or often", "often"),
         ("How many input", "120"),
-        ("how often is the model you start from right", "unknown"),
+        ("how often was it right", "unknown"),
         ("What matters most", "accuracy"),
         ("how many requests per day", "2000"),
         ("Where must the model run", "cloud ok"),
@@ -114,7 +114,7 @@ def test_resume_in_a_terminal_offers_the_guessed_answer_shape(tmp_path):
         "waiting:",
         code=3,  # a session left waiting on a question has no passing verdict: exit 3 (README)
     )
-    assert "how often is the model you start from right" in screen  # the next question
+    assert "If you have tried a chatbot" in screen  # the next question
     state = session_state(ws, run.id)
     assert state["interrupt"]["key"] == "prompted_success"
     assert state["interrupt"]["spec_so_far"]["output"]["format"] == "json"
