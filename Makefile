@@ -44,7 +44,7 @@ test-all: setup
 bench: setup
 	for b in generate data train eval tui_startup stream; do $(PY) bench/$$b.py || exit 1; done
 
-# The whole loop on the four bench tasks (hours on 2 CPU cores): make bench-loop BENCH_ARGS='--tasks routing'
+# The whole loop on the five bench tasks (hours on 2 CPU cores): make bench-loop BENCH_ARGS='--tasks routing'
 bench-loop: setup
 	$(PY) bench/loop.py $(BENCH_ARGS)
 
