@@ -116,13 +116,13 @@ def marker_choices(spec: TaskSpec) -> dict[str, dict[str, str]]:
         return {}
     from tools.data.infer import _json_object
 
-    mostly_written = implicit_choices(spec)
+    mostly_written, surface = implicit_choices(spec), surface_fields(spec)
     out: dict[str, dict[str, str]] = {}
     for field, sub in props.items():
         enum = sub.get("enum") if isinstance(sub, dict) else None
         if field in mostly_written or not isinstance(enum, list) or not all(isinstance(v, str) for v in enum):
             continue
-        if field not in surface_fields(spec):
+        if field not in surface:
             continue
         seen: dict[str, set[str]] = {}  # sign → values
         for e in spec.examples:

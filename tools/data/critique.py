@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -325,44 +326,58 @@ COLLAPSED_SHARE = 0.8  # a teacher giving one value to this share of the inputs 
 SEEDS_VARIED_SHARE = 0.6  # …where the person's examples give no value to more than this share: collapsed
 
 
+def _seed_values(spec: TaskSpec, field: str) -> list[tuple[str, str]]:
+    """(input, value of `field`) for each of the person's examples whose answer has the field."""
+    from tools.data.infer import _json_object
+
+    return [
+        (e.input, str(obj[field])) for e in spec.examples if (obj := _json_object(e.output)) and field in obj
+    ]
+
+
+def _open_answers(rows: list[dict], spec: TaskSpec, field: str) -> list[tuple[int, dict]]:
+    """(row index, parsed JSON answer) of the teacher's rows whose input's own words do not settle `field`
+    (`settled_choice`: a named value, a default, a sign) — an input that says "€" is EUR whatever the
+    teacher's habit."""
+    from tools.data.checks import implicit_choices, marker_choices, settled_choice
+    from tools.userfile import loads_json
+
+    enum = (spec.output.properties() or {})[field]["enum"]
+    implicit, marks = implicit_choices(spec), marker_choices(spec)
+    out = []
+    for i, r in enumerate(rows):
+        if (r.get("metadata") or {}).get("source") not in CONSISTENCY_SOURCES:
+            continue
+        if settled_choice(field, enum, user_text(r), implicit, marks) is not None:
+            continue
+        try:
+            obj = loads_json(answer_text(r).strip())
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            out.append((i, obj))
+    return out
+
+
 def collapsed_fields(rows: list[dict], spec: TaskSpec) -> dict[str, str]:
     """Enum fields of a JSON answer where the teacher gave (almost) every input one value while the person's
     examples spread over several: {field: the value}. Counted over the teacher's rows whose input's own
-    words do not settle the field (`settled_choice`: a named value, a default, a sign) — an input that
-    says "€" is EUR whatever the teacher's habit. The expense bench's embedded teacher answered category
+    words leave the field open (`_open_answers`). The expense bench's embedded teacher answered category
     "lodging" for 112 of 112 notes, tacos and taxis alike. Pure."""
-    from collections import Counter
-
-    from tools.data.checks import implicit_choices, marker_choices, settled_choice
-    from tools.data.infer import _json_object
-    from tools.userfile import loads_json
-
     props = spec.output.properties()
     if spec.output.format != "json" or props is None:
         return {}
-    implicit, marks = implicit_choices(spec), marker_choices(spec)
     out: dict[str, str] = {}
     for field, sub in props.items():
         enum = sub.get("enum") if isinstance(sub, dict) else None
         if not isinstance(enum, list) or not all(isinstance(v, str) for v in enum):
             continue
-        seeds = Counter(
-            str(obj[field]) for e in spec.examples if (obj := _json_object(e.output)) and field in obj
-        )
+        seeds = Counter(v for _, v in _seed_values(spec, field))
         if len(seeds) < 3 or max(seeds.values()) > SEEDS_VARIED_SHARE * sum(seeds.values()):
             continue
-        said: Counter = Counter()
-        for r in rows:
-            if (r.get("metadata") or {}).get("source") not in CONSISTENCY_SOURCES:
-                continue
-            if settled_choice(field, enum, user_text(r), implicit, marks) is not None:
-                continue
-            try:
-                obj = loads_json(answer_text(r).strip())
-            except ValueError:
-                continue
-            if isinstance(obj, dict) and isinstance(obj.get(field), str):
-                said[obj[field]] += 1
+        said = Counter(
+            obj[field] for _, obj in _open_answers(rows, spec, field) if isinstance(obj.get(field), str)
+        )
         if sum(said.values()) >= 8:
             value, n = said.most_common(1)[0]
             if n >= COLLAPSED_SHARE * sum(said.values()):
@@ -401,44 +416,25 @@ def collapsed_words(field: str, c: dict) -> str:
     )
 
 
-def _collapsed_settled(rows: list[dict], spec: TaskSpec) -> tuple[list[dict], dict[int, str], list[str]]:
+def _collapsed_settled(rows: list[dict], spec: TaskSpec) -> tuple[list[dict], dict[int, str]]:
     """(rows with a collapsed field's value taken from the person's most similar examples where they clearly
-    place the input — flag `value_from_examples` —, {row: why it cannot be trusted} for the others, log
-    lines). Only the teacher's rows with the collapsed value and no settling words are touched."""
+    place the input — flag `value_from_examples` —, {row: why it cannot be trusted} for the others). Only
+    the teacher's rows with the collapsed value and no settling words are touched."""
     collapsed = collapsed_fields(rows, spec)
     if not collapsed:
-        return rows, {}, []
-    from tools.data.checks import implicit_choices, marker_choices, settled_choice, surface_fields
-    from tools.data.infer import _json_object
+        return rows, {}
+    from tools.data.checks import surface_fields
     from tools.data.ontask import neighbour_labels
-    from tools.userfile import loads_json
 
-    props = spec.output.properties() or {}
-    implicit, marks, surface = implicit_choices(spec), marker_choices(spec), surface_fields(spec)
-    rows, untrusted, lines = list(rows), {}, []
+    surface = surface_fields(spec)
+    rows, untrusted = list(rows), {}
     for field, value in collapsed.items():
-        enum = props[field]["enum"]
-        targets = []
-        for i, r in enumerate(rows):
-            if i in untrusted or (r.get("metadata") or {}).get("source") not in CONSISTENCY_SOURCES:
-                continue
-            try:
-                obj = loads_json(answer_text(r).strip())
-            except ValueError:
-                continue
-            if (
-                isinstance(obj, dict)
-                and obj.get(field) == value
-                and settled_choice(field, enum, user_text(r), implicit, marks) is None
-            ):
-                targets.append((i, obj))
-        pairs = [
-            (e.input, str(obj[field]))
-            for e in spec.examples
-            if (obj := _json_object(e.output)) and field in obj
+        targets = [
+            (i, obj)
+            for i, obj in _open_answers(rows, spec, field)
+            if i not in untrusted and obj.get(field) == value
         ]
-        from collections import Counter
-
+        pairs = _seed_values(spec, field)
         counts = Counter(v for _, v in pairs)
         labels = [v for v, c in counts.items() if c >= 2]
         # a field of the input's wording (a currency) is not placed by what the input is about: the
@@ -450,33 +446,27 @@ def _collapsed_settled(rows: list[dict], spec: TaskSpec) -> tuple[list[dict], di
                 [user_text(rows[i]) for i, _ in targets], [p for p in pairs if p[1] in labels], labels
             )
         )
-        moved = 0
         for (i, obj), nearest in zip(targets, near, strict=True):
             if nearest is None:
                 untrusted[i] = (
                     f"the teacher answers {field} {value!r} for nearly every input while your examples use "
                     f"{len(counts)} values, and your examples do not clearly say which this one is"
                 )
-            else:
-                meta = rows[i]["metadata"]
-                settled = {**(meta.get("settled_fields") or {}), field: nearest}
-                if nearest == value:  # the examples agree with the teacher here: kept, and held in the vote
-                    rows[i] = with_metadata(rows[i], settled_fields=settled)
-                    continue
-                rows[i] = with_metadata(
-                    _with_answer(rows[i], json.dumps({**obj, field: nearest}, ensure_ascii=False)),
-                    flags=list(meta.get("flags") or []) + ["value_from_examples"],
-                    rule_fixes=list(meta.get("rule_fixes") or []) + [f"{field} {value!r} → {nearest!r}"],
-                    moved_fields=list(meta.get("moved_fields") or []) + [field],
-                    # the second and third teacher answers take it too: the same teacher must not vote it back
-                    settled_fields=settled,
-                )
-                moved += 1
-        lines.append(
-            f"the teacher gave {field} {value!r} to nearly every input: {moved} took the value of your most "
-            f"similar examples, {sum(1 for i, _ in targets if i in untrusted)} could not be placed and are out"
-        )
-    return rows, untrusted, lines
+                continue
+            meta = rows[i]["metadata"]
+            settled = {**(meta.get("settled_fields") or {}), field: nearest}
+            if nearest == value:  # the examples agree with the teacher here: kept, and held in the vote
+                rows[i] = with_metadata(rows[i], settled_fields=settled)
+                continue
+            rows[i] = with_metadata(
+                _with_answer(rows[i], json.dumps({**obj, field: nearest}, ensure_ascii=False)),
+                flags=list(meta.get("flags") or []) + ["value_from_examples"],
+                rule_fixes=list(meta.get("rule_fixes") or []) + [f"{field} {value!r} → {nearest!r}"],
+                moved_fields=list(meta.get("moved_fields") or []) + [field],
+                # the second and third teacher answers take it too: the same teacher must not vote it back
+                settled_fields=settled,
+            )
+    return rows, untrusted
 
 
 def _with_settled(answer: str, row: dict) -> str:
@@ -586,7 +576,7 @@ def critique_examples(
     """
     rows = [_fixed_by_rules(with_metadata(r), spec) for r in rows]
     # a field the teacher answers one way for every input: the person's examples decide it, or the row is out
-    rows, untrusted, _ = _collapsed_settled(rows, spec)
+    rows, untrusted = _collapsed_settled(rows, spec)
     issues = [programmatic_issues(r, spec) for r in rows]
     near = _nearest_seed_labels(rows, spec)
     for i, row in enumerate(rows):

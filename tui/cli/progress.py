@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from tui.widgets.progress.model import REPLAY_BURST_S  # one rule for the TUI and the CLI
+
 if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
@@ -28,7 +30,6 @@ NOTE_EVERY_S = 3.0  # the latest generated input is refreshed at most this often
 PLAIN_EVERY_S = 30.0  # non-terminal: a line at least this often while a bar moves…
 PLAIN_STEPS = 10  # …and whenever it crosses another tenth
 NOTE_CHARS = 48
-REPLAY_BURST_S = 1.0  # items this soon after a bar starts were replayed from the cache, not worked on
 
 
 def truncate(text: str, n: int = NOTE_CHARS) -> str:
