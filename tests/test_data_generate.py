@@ -436,6 +436,10 @@ def test_off_task_inputs_are_rejected_with_their_reason_and_replaced(tmp_path):
 
     summary = generation_summary(rows)
     assert sum(n for r, n in summary["rejected_inputs"].items() if r.startswith("off task")) >= len(reasons)
+    # one count per reason, not one per similarity figure
+    unlike = [r for r in summary["rejected_inputs"] if r.startswith("off task: unlike the seed inputs")]
+    assert unlike == [f"off task: unlike the seed inputs (similarity under {model.threshold:.2f})"]
+    assert summary["rejected_inputs"][unlike[0]] == len(reasons)
 
 
 def test_inputs_about_the_task_or_in_the_assistants_voice_are_rejected():
