@@ -145,3 +145,40 @@ def rewind_to_interview(workspace: Workspace, run_id: str) -> None:
                 "this session has no answers to change yet", fix="retry it: the interview asks again"
             )
         graph.update_state(config, {"rewind": answers, "answers": {}, "decision": {}}, as_node="decide")
+
+
+def with_more_examples(workspace: Workspace, run_id: str, new: list[dict]) -> tuple[dict, dict, int]:
+    """A new session's task and interview answers: the earlier session's, with `new` examples added to the
+    ones it had (an input it already had keeps its first answer). Returns (task, answers, how many were
+    added). The walk was told to "collect more examples" and found no way to give them to the app short of
+    answering the whole interview again; with this the new session goes straight to the decision.
+
+    The answers' shape is read again from all the examples (a label the new ones bring in is one more
+    label), unless the task file spelled out its JSON fields itself."""
+    from tools.data.infer import output_spec_for
+    from tools.workspace import read_yaml
+
+    path = workspace.run(run_id).spec_path
+    task = dict(read_yaml(path) or {}) if path.exists() else {}
+    if not str(task.get("spec") or "").strip():
+        raise UserError(
+            f"session {run_id} has no task description yet",
+            fix="finish its interview first, or start a new session",
+        )
+    answers = dict(task.pop("answers", None) or {})
+    examples = [dict(e) for e in task.get("examples") or []]
+    seen = {str(e.get("input", "")).strip() for e in examples}
+    added = 0
+    for e in new:
+        key = str(e.get("input", "")).strip()
+        if key and key not in seen:
+            seen.add(key)
+            examples.append({"input": str(e["input"]), "output": str(e.get("output", ""))})
+            added += 1
+    task["examples"] = examples
+    answers["examples"] = len(examples)
+    answers["spec"] = str(answers.get("spec") or task["spec"])
+    out = dict(task.get("output") or {})
+    if out.get("format") in ("json", "label") and not (out.get("schema") or {}).get("properties"):
+        task["output"] = output_spec_for(out["format"], examples, out)
+    return task, answers, added

@@ -154,12 +154,16 @@ class TunewiseApp(App):
         self.theme = other_theme(self.theme)
 
     # ------------------------------------------------------------------ sessions
-    def start_session(self, spec_text: str, answers: dict | None = None) -> str:
-        """Create a run for a one-sentence spec and start its graph (the interview continues in the chat)."""
+    def start_session(self, spec_text: str, answers: dict | None = None, task: dict | None = None) -> str:
+        """Create a run for a one-sentence spec and start its graph (the interview continues in the chat).
+        `task` (a spec's fields: examples, output, …) starts it from an earlier session's task instead."""
         from agent.runner import create_run_for, initial_state
-        from tools.spec import TaskSpec
+        from tools.spec import TaskSpec, parse_spec_dict
 
-        spec = TaskSpec(name=spec_text[:40], spec=spec_text)
+        if task:
+            spec = parse_spec_dict({**task, "name": spec_text[:40], "spec": spec_text})
+        else:
+            spec = TaskSpec(name=spec_text[:40], spec=spec_text)
         run = create_run_for(self.workspace, spec)
         state = initial_state(
             run.id,
@@ -174,6 +178,26 @@ class TunewiseApp(App):
         self.current_run = run.id
         self.drive(run.id, state)
         return run.id
+
+    def start_with_more_examples(self, run_id: str, examples: list[dict]) -> str | None:
+        """A new session with an earlier one's answers and its examples plus `examples`: it goes straight to
+        the decision (every question is answered). None, with a notice, when nothing new was given."""
+        from agent.sessions import with_more_examples
+        from tui.screens.conversation import ConversationScreen
+
+        task, answers, added = with_more_examples(self.workspace, run_id, examples)
+        if not added:
+            self.notify("Every example in that file was already in the session.", severity="warning")
+            return None
+        new_id = self.start_session(task["spec"], answers, task=task)
+        self.notify(
+            f"A new session with {len(task['examples'])} examples ({added} new) and your earlier answers: "
+            "deciding again…",
+            title="Started again",
+            timeout=12,
+        )
+        self.show(ConversationScreen(new_id))
+        return new_id
 
     def answer(self, run_id: str, answer: Any) -> None:
         """Resume the graph with the person's answer to its pending interrupt."""

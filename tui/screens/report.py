@@ -272,8 +272,8 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
     if re.search(r"\b(collect|write) (about \d+ )?more examples", next_step):
         # the walk looked for a way to add examples to this session and found none: say the way there is
         lines.append(
-            "- In this app, once you have them: press Escape for Home, then n for a new session, and give it "
-            "one file with all your examples, the ones you had and the new ones."
+            "- Once you have them, press **a** here and give the file: a new session starts with your earlier "
+            "answers and all your examples, and decides again."
         )
     lines.append("")
     history = summary.get("history") or []
@@ -296,12 +296,35 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
 
 class ReportScreen(Screen):
     SCREEN_NAME = "report"
-    BINDINGS = [Binding("escape", "app.go_home", "Home"), Binding("f5", "reload", "Reload")]
+    BINDINGS = [
+        Binding("escape", "app.go_home", "Home"),
+        Binding("a", "add_examples", "Add examples"),
+        Binding("f5", "reload", "Reload"),
+    ]
 
     def __init__(self, run_id: str, values: dict | None = None) -> None:
         super().__init__()
         self.run_id = run_id
         self.values = values
+
+    def action_add_examples(self) -> None:
+        """More examples of the person's own, in a new session that keeps the earlier answers."""
+        from tools.workspace import read_yaml
+        from tui.widgets.add_examples_dialog import AddExamplesDialog
+
+        path = self.app.workspace.run(self.run_id).spec_path
+        had = len((read_yaml(path) or {}).get("examples") or []) if path.exists() else 0
+
+        def chosen(examples: list[dict] | None) -> None:
+            if examples:
+                from tools.errors import UserError
+
+                try:
+                    self.app.start_with_more_examples(self.run_id, examples)
+                except UserError as e:
+                    self.notify(e.one_line(), severity="warning", timeout=12)
+
+        self.app.push_screen(AddExamplesDialog(had), chosen)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()

@@ -1,0 +1,143 @@
+"""More examples of the person's own, given to a finished session: the report screen's `a` reads a file and
+starts a new session with the earlier answers and all the examples, which goes straight to the decision.
+The walk was told "collect about 50 more examples" and found no way to give them to the app."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from test_tui_helpers import RUN_ID, make_run
+
+from tools.workspace import atomic_write_yaml, read_yaml
+from tui.app import TunewiseApp
+
+SIZE = (80, 24)
+EXAMPLES = [
+    {"input": "My brakes squeal, can you look at them?", "output": "repair"},
+    {"input": "Do you have the Trek FX 2 in a medium?", "output": "sale"},
+    {"input": "Can I hire two bikes for Saturday?", "output": "rental"},
+]
+ANSWERS = {
+    "spec": "Sort each customer message into repair, sale or rental.",
+    "problem": "we sort them by hand",
+    "knowledge_needed": "no",
+    "examples": 3,
+    "prompted_success": None,
+    "goals": ["accuracy"],
+    "volume": 400,
+    "constraints": [],
+}
+
+
+def _finished_session(workspace):
+    run = make_run(workspace)
+    atomic_write_yaml(
+        run.spec_path,
+        {
+            "name": "bikes",
+            "spec": ANSWERS["spec"],
+            "examples": EXAMPLES,
+            "output": {"format": "label", "labels": ["rental", "repair", "sale"]},
+            "budget": 0,
+            "answers": ANSWERS,
+        },
+    )
+    return run
+
+
+async def _wait(pilot, cond, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_more_examples_join_the_old_ones_and_every_answer_is_kept(workspace):
+    from agent.sessions import with_more_examples
+
+    _finished_session(workspace)
+    new = [
+        EXAMPLES[0],  # already there: not twice
+        {"input": "The bike you sold me broke after a week. I want a refund.", "output": "complaint"},
+        {"input": "How much for a new chain?", "output": "sale"},
+    ]
+    task, answers, added = with_more_examples(workspace, RUN_ID, new)
+    assert added == 2 and len(task["examples"]) == 5 and answers["examples"] == 5
+    assert [e["input"] for e in task["examples"][:3]] == [e["input"] for e in EXAMPLES]
+    assert answers["volume"] == 400 and answers["spec"] == ANSWERS["spec"] and task["budget"] == 0
+    # a label only the new examples use is one more label
+    assert task["output"]["labels"] == ["complaint", "rental", "repair", "sale"]
+
+
+def test_the_new_session_asks_no_question_again(workspace):
+    """The interview node, on the new session's state, finishes without asking anything (outside a graph an
+    `interrupt` raises, so a question asked would fail this test)."""
+    from types import SimpleNamespace
+
+    from agent.nodes.interview import interview
+    from agent.runner import create_run_for, initial_state
+    from agent.sessions import with_more_examples
+    from tools.spec import parse_spec_dict
+
+    _finished_session(workspace)
+    task, answers, _ = with_more_examples(
+        workspace, RUN_ID, [{"input": "Is the shop open on Sunday for rentals?", "output": "rental"}]
+    )
+    spec = parse_spec_dict(task)
+    run = create_run_for(workspace, spec, run_id="20261202-120000-new")
+    state = initial_state(run.id, spec, headless=False)
+    state["answers"] = answers
+    out = interview(state, SimpleNamespace(context=SimpleNamespace(run=workspace.run)))
+    assert len(out["task"]["examples"]) == 4 and out["answers"]["volume"] == 400
+    assert len(read_yaml(run.spec_path)["examples"]) == 4
+
+
+async def test_the_report_screen_takes_a_file_of_more_examples(workspace, tmp_path):
+    from tui.screens.report import ReportScreen
+
+    _finished_session(workspace)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"input": "x", "output": "sale"}\nnot json\n')
+    good = tmp_path / "more.jsonl"
+    good.write_text(
+        "\n".join(
+            json.dumps(e)
+            for e in [
+                {"input": "My wheel is bent after a crash.", "output": "repair"},
+                {"input": "Two kids' bikes for the weekend, please.", "output": "rental"},
+            ]
+        )
+        + "\n"
+    )
+    app = TunewiseApp(workspace)
+    driven: list = []
+    app.drive = lambda run_id, payload: driven.append((run_id, payload)) or True  # the graph is tested above
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(ReportScreen(RUN_ID, {"approach": "fine-tune", "stop_reason": "too_few_examples"}))
+        await _wait(pilot, lambda: app.screen.query("#report-md"))
+        await pilot.press("a")
+        await _wait(pilot, lambda: app.screen.query("#add-examples-path"))
+        assert "the 3 you gave before" in str(app.screen.query_one("#confirm-text").render())
+        app.screen.query_one("#add-examples-path").value = str(bad)
+        await pilot.press("enter")
+        await _wait(
+            pilot, lambda: "invalid JSON" in str(app.screen.query_one("#add-examples-problem").render())
+        )
+        assert f"{bad}:2" in str(app.screen.query_one("#add-examples-problem").render())
+        assert not driven  # the dialog stays; nothing started
+        app.screen.query_one("#add-examples-path").value = str(good)
+        await pilot.press("enter")
+        await _wait(pilot, lambda: driven)
+        await _wait(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "conversation")
+        shown = app.screen.run_id
+    new_id, state = driven[0]
+    assert new_id != RUN_ID and shown == new_id
+    assert [e["input"] for e in state["task"]["examples"]][3:] == [
+        "My wheel is bent after a crash.",
+        "Two kids' bikes for the weekend, please.",
+    ]
+    assert state["answers"]["examples"] == 5 and state["answers"]["goals"] == ["accuracy"]
+    assert len(read_yaml(workspace.run(new_id).spec_path)["examples"]) == 5

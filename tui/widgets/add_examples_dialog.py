@@ -1,0 +1,72 @@
+"""Give a session more examples: the path of a file of them, read and checked before the dialog closes."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+ADD_EXAMPLES_TEXT = (
+    'More examples of your own: the path of a file with them (one {{"input": …, "output": …}} per '
+    "line, or a YAML list). tunewise starts a new session with your earlier answers and all your "
+    "examples, the {had} you gave before and the new ones, and decides again. Real examples teach more "
+    "than the ones a model invents."
+)
+
+
+class AddExamplesDialog(ModalScreen[list[dict] | None]):
+    """Dismisses with the file's examples once they read, or None on Escape; a file that does not read
+    says why under the box (the file, the line, how to fix it) and the dialog stays."""
+
+    BINDINGS = [Binding("escape", "cancel", "Back")]
+
+    def __init__(self, had: int) -> None:
+        super().__init__()
+        self.had = had
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog"):
+            yield Static(escape(ADD_EXAMPLES_TEXT.format(had=self.had)), id="confirm-text")
+            yield Input(placeholder="e.g. ~/more_examples.jsonl", id="add-examples-path")
+            yield Static("", id="add-examples-problem")
+            with Horizontal(id="confirm-actions"):
+                yield Button("Start again with them (enter)", id="add", variant="success")
+                yield Button("Back (esc)", id="back")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_add()
+
+    def action_add(self) -> None:
+        from agent.nodes.interview import load_examples_file
+        from tools.errors import UserError
+
+        path = self.query_one(Input).value.strip()
+        problem = self.query_one("#add-examples-problem", Static)
+        if not path:
+            problem.update("[red]Type the path of the file first.[/red]")
+            return
+        try:
+            examples = load_examples_file(path)
+        except UserError as e:
+            problem.update(f"[red]{escape(e.one_line())}[/red]")
+            return
+        if not examples:
+            problem.update(f"[red]{escape(path)} has no examples in it.[/red]")
+            return
+        self.dismiss(examples)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_add() if event.button.id == "add" else self.action_cancel()
