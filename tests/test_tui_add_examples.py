@@ -5,9 +5,8 @@ The walk was told "collect about 50 more examples" and found no way to give them
 from __future__ import annotations
 
 import json
-import time
 
-from test_tui_helpers import RUN_ID, make_run
+from test_tui_helpers import RUN_ID, make_run, wait_for
 
 from tools.workspace import atomic_write_yaml, read_yaml
 from tui.app import TunewiseApp
@@ -44,15 +43,6 @@ def _finished_session(workspace):
         },
     )
     return run
-
-
-async def _wait(pilot, cond, timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def test_more_examples_join_the_old_ones_and_every_answer_is_kept(workspace):
@@ -117,21 +107,21 @@ async def test_the_report_screen_takes_a_file_of_more_examples(workspace, tmp_pa
     app.drive = lambda run_id, payload: driven.append((run_id, payload)) or True  # the graph is tested above
     async with app.run_test(size=SIZE) as pilot:
         app.show(ReportScreen(RUN_ID, {"approach": "fine-tune", "stop_reason": "too_few_examples"}))
-        await _wait(pilot, lambda: app.screen.query("#report-md"))
+        await wait_for(pilot, lambda: app.screen.query("#report-md"))
         await pilot.press("a")
-        await _wait(pilot, lambda: app.screen.query("#add-examples-path"))
+        await wait_for(pilot, lambda: app.screen.query("#add-examples-path"))
         assert "the 3 you gave before" in str(app.screen.query_one("#confirm-text").render())
         app.screen.query_one("#add-examples-path").value = str(bad)
         await pilot.press("enter")
-        await _wait(
+        await wait_for(
             pilot, lambda: "invalid JSON" in str(app.screen.query_one("#add-examples-problem").render())
         )
         assert f"{bad}:2" in str(app.screen.query_one("#add-examples-problem").render())
         assert not driven  # the dialog stays; nothing started
         app.screen.query_one("#add-examples-path").value = str(good)
         await pilot.press("enter")
-        await _wait(pilot, lambda: driven)
-        await _wait(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "conversation")
+        await wait_for(pilot, lambda: driven)
+        await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "conversation")
         shown = app.screen.run_id
     new_id, state = driven[0]
     assert new_id != RUN_ID and shown == new_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from tools.workspace import Workspace, atomic_write_json, atomic_write_jsonl
@@ -196,3 +197,13 @@ ANSWERED_CITIES = {
     "volume": "",
     "constraints": "",
 }
+
+
+async def wait_for(pilot, cond, timeout: float = 30.0) -> None:
+    """Pause the pilot until `cond()` holds (tests wait on conditions, never on a fixed time)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached in time")

@@ -3,24 +3,13 @@ plain words on the decision screen, and an override that shows its own estimate 
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from test_tui_helpers import RUN_ID, make_run, train_events, write_critiqued, write_train_dir
+from test_tui_helpers import RUN_ID, make_run, train_events, wait_for, write_critiqued, write_train_dir
 
 from tui.app import TunewiseApp
 from tui.widgets.footer import fit_keys, key_width
 
 SIZE = (80, 24)
-
-
-async def wait_for(pilot, cond, timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 # ---------------------------------------------------------------- the footer

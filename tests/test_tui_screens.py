@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 from test_tui_helpers import (
@@ -14,6 +13,7 @@ from test_tui_helpers import (
     append_events,
     make_run,
     train_events,
+    wait_for,
     write_critiqued,
     write_eval,
     write_train_dir,
@@ -22,15 +22,6 @@ from test_tui_helpers import (
 from tui.app import TunewiseApp
 
 SIZE = (80, 24)
-
-
-async def wait_for(pilot, cond, timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def capture_answers(app) -> list:
