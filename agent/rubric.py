@@ -1,7 +1,7 @@
 """The decision rubric: prompt, few-shot, RAG, fine-tune, or RAG + fine-tune.
 
-Pure functions over the interview answers, so every rule is unit-tested without a model. The rules
-follow the seeds (shared/seeds): try prompting first; knowledge gaps and changing facts are a
+Pure functions over the interview answers, so every rule is unit-tested without a model. The rules:
+try prompting first; knowledge gaps and changing facts are a
 retrieval problem, not a training one; fewer than ~50 examples is too little to train on; fine-tune
 for format, style, terminology, latency, cost or privacy needs that prompting cannot meet; knowledge
 plus behaviour needs both.
@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 
 from agent.rates import estimate_path as estimate  # the estimate from this machine's rates
 from tools.errors import ConfigError, UserError
+from tools.llm.embedded import is_embedded
 from tools.spec import FieldProblem, is_private
 
 APPROACHES = ("prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune")
@@ -398,8 +399,7 @@ def _prompt_is_enough(a: Answers) -> tuple[str, list[str]]:
 def writer_words(teacher: str) -> str:
     """Who writes the practice examples, honestly: the walk read "a bigger model writes ~200 examples" with
     no API key set, where the writer is the same small model (and most of its examples were poor)."""
-    prov, _, model = str(teacher).partition(":")
-    if prov in ("local", "embedded", "") and model in ("", "embedded", "default"):
+    if is_embedded(teacher):
         return "the small model on this computer (no API key is set, so it writes them itself; many will not pass the checks)"
     return f"a bigger model ({teacher})"
 
