@@ -6,7 +6,8 @@
 Rates live in `.tunewise/cache/rates.json`, one entry per machine (host, CPU count, GPU). Generation
 tokens/s is measured with a quick batched call of the local student (a few seconds); training tokens/s
 comes from the last real training on this machine (the context records the trainer's own figure), else
-from the benchmark figures in bench/RESULTS.md and DESIGN.md for the device — and the estimate says which.
+from the benchmark figures for the device (the design's, for an idle machine; bench/RESULTS.md) — and the
+estimate says which.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 RATES_FILE = "rates.json"
 
-# Benchmarks on an idle machine (DESIGN.md facts; bench/RESULTS.md): used until this machine is measured.
+# Benchmarks on an idle machine (the design's figures; bench/RESULTS.md under load): used until this machine is measured.
 BENCH = {
     "cpu": {"generate_tokens_per_s": 68.0, "train_tokens_per_s": 200.0},
     "cuda": {"generate_tokens_per_s": 1500.0, "train_tokens_per_s": 1500.0},
@@ -245,7 +246,7 @@ def estimate_path(
     prices = prices or PriceTable.load()
     rates = rates or machine_rates(None, measure=False)
     prov, _, model = teacher.partition(":")
-    local_teacher = prov in ("local", "embedded", "")
+    local_teacher = teacher_kind(teacher) == "local"
     gen_tps = rates["generate_tokens_per_s"]
     train_tps = rates["train_tokens_per_s"]
     on_gpu = rates.get("device") == "cuda"
@@ -316,7 +317,7 @@ def _prompt_estimate(
 ) -> dict:
     """A path with nothing to train: only checking the prompt on ~50 examples, at the teacher's prices."""
     prov, _, model = teacher.partition(":")
-    local_teacher = prov in ("local", "embedded", "")
+    local_teacher = teacher_kind(teacher) == "local"
     gen_tps = rates["generate_tokens_per_s"]
     n_probe = 50
     probe_tokens = n_probe * tokens_per_example * 2
@@ -343,7 +344,8 @@ def _step_words(step: str) -> str:
 
 def _who(teacher: str) -> str:
     """The model that writes the practice examples, in words ('local:embedded' means nothing to a newcomer)."""
-    prov, _, model = str(teacher).partition(":")
-    if prov in ("local", "embedded", "") and model in ("", "embedded", "default"):
+    from tools.llm.embedded import is_embedded
+
+    if is_embedded(teacher):
         return "the small model on this computer"
     return str(teacher)

@@ -1,7 +1,7 @@
 """The decision rubric: prompt, few-shot, RAG, fine-tune, or RAG + fine-tune.
 
-Pure functions over the interview answers, so every rule is unit-tested without a model. The rules
-follow the seeds (shared/seeds): try prompting first; knowledge gaps and changing facts are a
+Pure functions over the interview answers, so every rule is unit-tested without a model. The rules:
+try prompting first; knowledge gaps and changing facts are a
 retrieval problem, not a training one; fewer than ~50 examples is too little to train on; fine-tune
 for format, style, terminology, latency, cost or privacy needs that prompting cannot meet; knowledge
 plus behaviour needs both.
@@ -9,25 +9,19 @@ plus behaviour needs both.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 
 from agent.rates import estimate_path as estimate  # the estimate from this machine's rates
-from tools.spec import is_private
+from tools.errors import ConfigError, UserError
+from tools.llm.embedded import is_embedded
+from tools.spec import FieldProblem, is_private
 
 APPROACHES = ("prompt", "few-shot", "rag", "fine-tune", "rag+fine-tune")
 BEHAVIOUR_GOALS = ("format", "style", "terminology", "latency", "cost", "privacy")
-ANSWER_KEYS = (
-    "spec",
-    "problem",
-    "knowledge_needed",
-    "knowledge_changes",
-    "examples",
-    "prompted_success",
-    "goals",
-    "volume",
-    "constraints",
-)
 
 # each approach in plain words (what a person who never trained a model reads), and what its name means
 APPROACH_WORDS = {
@@ -51,46 +45,118 @@ MIN_EXAMPLES_TO_TRAIN = 50  # below this, few-shot in the prompt beats a fine-tu
 HIGH_VOLUME = 10_000  # requests/day where a shorter prompt's savings add up
 
 
-@dataclass
-class Answers:
-    spec: str
-    problem: str = ""
-    knowledge_needed: bool = False
-    knowledge_changes: str = "never"  # never | rarely | often
-    examples: int = 0
-    prompted_success: float | None = None  # 0..1, measured by the probe when absent
-    goals: list[str] = field(default_factory=list)
-    volume: int = 0  # requests per day
-    constraints: list[str] = field(default_factory=list)
+class Answers(BaseModel):
+    """The interview's answers: what the rubric decides on.
+
+    A pydantic model like the task spec (tools/spec.py): each field is read by the interview's own lenient
+    parser (agent/answers.py: 'a few hundred', '~70%', 'fast and cheap'), so the TUI, the CLI and a task
+    file's `answers:` read an answer the same way; `from_dict` turns a failed read into a `ConfigError` that
+    names the field and how to answer. Not validated on assignment: the probe sets its measured
+    `prompted_success` as is (the parser would round it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec: str = Field(description="one sentence: what the model should do")
+    problem: str = Field(default="", description="what goes wrong today")
+    knowledge_needed: bool = Field(
+        default=False,
+        description="answers need facts the model does not have (documents, prices, opening hours)",
+    )
+    knowledge_changes: Literal["never", "rarely", "often"] = Field(
+        default="never", description="how often those facts change"
+    )
+    examples: int = Field(default=0, description="examples with the wanted answers on hand")
+    prompted_success: float | None = Field(
+        default=None, description="share right with a good prompt, 0..1; measured by the probe when absent"
+    )
+    goals: list[str] = Field(
+        default_factory=list, description=f"what matters: {', '.join(BEHAVIOUR_GOALS + ('accuracy',))}"
+    )
+    volume: int = Field(default=0, description="requests per day")
+    constraints: list[str] = Field(
+        default_factory=list, description="limits such as offline or on-prem (lower case)"
+    )
+
+    @field_validator("spec", mode="before")
+    @classmethod
+    def _spec_sentence(cls, v: Any) -> str:
+        if not str(v or "").strip():
+            raise ValueError("empty")
+        return str(v).strip()
+
+    @field_validator("problem", mode="before")
+    @classmethod
+    def _problem_text(cls, v: Any) -> str:
+        return str(v or "")
+
+    @field_validator(
+        "knowledge_needed",
+        "knowledge_changes",
+        "examples",
+        "prompted_success",
+        "goals",
+        "volume",
+        mode="before",
+    )
+    @classmethod
+    def _read_answer(cls, v: Any, info: ValidationInfo) -> Any:
+        from agent import answers as A
+
+        key = str(info.field_name)
+        parse: dict[str, Any] = {
+            "knowledge_needed": A.parse_yes_no,
+            "knowledge_changes": A.parse_change,
+            "examples": A.parse_count,
+            "prompted_success": A.parse_rate,
+            "goals": lambda v, key: A.parse_goals(v, key, allowed=BEHAVIOUR_GOALS + ("accuracy",)),
+            "volume": lambda v, key: A.parse_count(v, key, per_day=True),
+        }
+        try:
+            return parse[key](v, key)
+        except UserError as e:  # a ValueError for pydantic, keeping the parser's words and fix
+            msg = e.message if f"`{key}`" in e.message else f"`{key}`: {e.message}"
+            raise FieldProblem("", msg, e.fix) from None
+
+    @field_validator("constraints", mode="before")
+    @classmethod
+    def _constraint_list(cls, v: Any) -> list[str]:
+        if v is None or v == "":
+            return []
+        items = [s.strip() for s in v.split(",")] if isinstance(v, str) else list(v)
+        return [str(i).strip().lower() for i in items if str(i).strip()]
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str = "answers") -> Answers:
-        from tools.errors import ConfigError
+        """The answers in `d` (a task's `answers:`, a --answers file, the interview's), or one ConfigError:
+        unknown keys first, then the first answer that does not read."""
+        try:
+            return cls.model_validate(d)
+        except ValidationError as e:
+            raise _answers_error(e.errors(), where) from None
 
-        unknown = set(d) - set(ANSWER_KEYS)
-        if unknown:
-            raise ConfigError(
-                f"unknown key(s) {sorted(unknown)}",
-                where=where,
-                fix=f"allowed keys: {', '.join(ANSWER_KEYS)}",
-            )
-        if not str(d.get("spec") or "").strip():
-            raise ConfigError(
-                "`spec` is required (one sentence: what the model should do)",
-                where=where,
-                fix="add e.g. `spec: Extract the customer's name and city as JSON`",
-            )
-        return cls(
-            spec=str(d["spec"]).strip(),
-            problem=str(d.get("problem") or ""),
-            knowledge_needed=_as_bool(d.get("knowledge_needed", False), "knowledge_needed", where),
-            knowledge_changes=_as_change(d.get("knowledge_changes", "never"), where),
-            examples=_as_count(d.get("examples", 0), where),
-            prompted_success=_as_rate(d.get("prompted_success"), where),
-            goals=_as_list(d.get("goals"), "goals", where, allowed=BEHAVIOUR_GOALS + ("accuracy",)),
-            volume=_as_int(d.get("volume", 0), "volume", where),
-            constraints=[str(c) for c in _as_list(d.get("constraints"), "constraints", where)],
+
+def _answers_error(errs: list[ErrorDetails], where: str) -> ConfigError:
+    unknown = sorted(str(x["loc"][0]) for x in errs if x["type"] == "extra_forbidden")
+    if unknown:
+        return ConfigError(
+            f"unknown key(s) {unknown}", where=where, fix=f"allowed keys: {', '.join(Answers.model_fields)}"
         )
+    err = errs[0]
+    if not err["loc"]:
+        return ConfigError(
+            "the answers must be a mapping", where=where, fix="write them as `key: value` lines"
+        )
+    key = str(err["loc"][0])
+    problem = (err.get("ctx") or {}).get("error")
+    if key == "spec":
+        return ConfigError(
+            "`spec` is required (one sentence: what the model should do)",
+            where=where,
+            fix="add e.g. `spec: Extract the customer's name and city as JSON`",
+        )
+    if isinstance(problem, FieldProblem):
+        return ConfigError(problem.message, where=where, fix=problem.fix)
+    return ConfigError(f"`{key}`: {err['msg']}", where=where, fix=Answers.model_fields[key].description)
 
 
 @dataclass
@@ -246,8 +312,10 @@ def _prompt_good_enough(
     a: Answers, probe: dict | None, behaviour: list[str], volume_or_privacy: bool
 ) -> tuple[str, list[str]]:
     """The model with good instructions is already right often enough: keep the prompt."""
+    ps = a.prompted_success
+    assert ps is not None  # the rule that leads here fires only on a known share
     reasons = [
-        f"With good instructions the model you start from already {_score_words(a.prompted_success, probe)}"
+        f"With good instructions the model you start from already {_score_words(ps, probe)}"
         + _fully_right(probe)
         + f" (≥{PROMPT_GOOD_ENOUGH:.0%}): improve the prompt instead of training a model."
     ]
@@ -331,8 +399,7 @@ def _prompt_is_enough(a: Answers) -> tuple[str, list[str]]:
 def writer_words(teacher: str) -> str:
     """Who writes the practice examples, honestly: the walk read "a bigger model writes ~200 examples" with
     no API key set, where the writer is the same small model (and most of its examples were poor)."""
-    prov, _, model = str(teacher).partition(":")
-    if prov in ("local", "embedded", "") and model in ("", "embedded", "default"):
+    if is_embedded(teacher):
         return "the small model on this computer (no API key is set, so it writes them itself; many will not pass the checks)"
     return f"a bigger model ({teacher})"
 
@@ -416,59 +483,3 @@ def _knowledge_reason(a: Answers) -> str:
     if a.knowledge_changes in ("often", "rarely") and a.knowledge_changes != "never":
         bits.append(f"changes {a.knowledge_changes}")
     return ", ".join(bits) or "facts outside the model"
-
-
-# ------------------------------------------------------------------ answer coercion
-# One lenient parser per answer kind (agent/answers.py), shared with the interview (TUI) and the CLI; here a
-# failure becomes a ConfigError that names the field and where it was read.
-def _parsed(parse, v, key, where, **kw):
-    from tools.errors import ConfigError, UserError
-
-    try:
-        return parse(v, key, **kw)
-    except ConfigError:
-        raise
-    except UserError as e:
-        msg = e.message if f"`{key}`" in e.message else f"`{key}`: {e.message}"
-        raise ConfigError(msg, where=where, fix=e.fix) from None
-
-
-def _as_bool(v, key, where) -> bool:
-    from agent.answers import parse_yes_no
-
-    return _parsed(parse_yes_no, v, key, where)
-
-
-def _as_change(v, where) -> str:
-    from agent.answers import parse_change
-
-    return _parsed(parse_change, v, "knowledge_changes", where)
-
-
-def _as_count(v, where) -> int:
-    from agent.answers import parse_count
-
-    return _parsed(parse_count, v, "examples", where)
-
-
-def _as_int(v, key, where) -> int:
-    from agent.answers import parse_count
-
-    return _parsed(parse_count, v, key, where, per_day=key == "volume")
-
-
-def _as_rate(v, where) -> float | None:
-    from agent.answers import parse_rate
-
-    return _parsed(parse_rate, v, "prompted_success", where)
-
-
-def _as_list(v, key, where, allowed=None) -> list[str]:
-    if allowed:
-        from agent.answers import parse_goals
-
-        return _parsed(parse_goals, v, key, where, allowed=tuple(allowed))
-    if v is None or v == "":
-        return []
-    items = [s.strip() for s in v.split(",")] if isinstance(v, str) else list(v)
-    return [str(i).strip().lower() for i in items if str(i).strip()]

@@ -4,7 +4,21 @@ holds ids, versions and decisions (it is written to SQLite at every step). Keys 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
+
+# why a run stopped: the report's words (agent/nodes/report.STOP_REASONS) and Home's (tui/screens/home.STOP_SHORT)
+# are keyed by these
+StopReason = Literal[
+    "success",
+    "iteration_limit",
+    "budget",
+    "no_failures_to_target",
+    "stopped_by_you",
+    "too_few_examples",
+    "approach:few-shot",
+    "approach:prompt",
+    "approach:rag",
+]
 
 
 class IterationRecord(TypedDict, total=False):
@@ -40,6 +54,6 @@ class AgentState(TypedDict, total=False):
     history: Annotated[list[IterationRecord], operator.add]
     log: Annotated[list[str], operator.add]  # human-readable progress lines (also shown by the TUI)
     status: str  # running | done | failed
-    stop_reason: str | None  # success | iteration_limit | budget | approach:<name>
+    stop_reason: StopReason | None  # set by the step that ends the run; None while it runs
     artifacts: dict[str, Any]  # paths of the final report, export, prompt, retrieval config
     options: dict[str, Any]  # run options that a resume must reuse: smoke (small sizes), train_max_steps

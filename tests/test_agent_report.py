@@ -74,6 +74,17 @@ def test_a_prompt_decision_reports_how_the_prompt_did_in_plain_words():
     assert "nothing to train" in STOP_REASONS["approach:few-shot"]
 
 
+def test_every_stop_reason_has_words_in_the_report_and_on_home():
+    """The state's list of stop reasons is the one the report and Home word (it had fallen behind them)."""
+    from typing import get_args
+
+    from agent.nodes.report import STOP_REASONS
+    from agent.state import StopReason
+    from tui.screens.home import STOP_SHORT
+
+    assert set(STOP_REASONS) == set(STOP_SHORT) == set(get_args(StopReason))
+
+
 def test_the_report_says_what_data_the_model_was_trained_on(workspace):
     from agent.artifacts import save_step
     from agent.nodes.report import data_lines

@@ -237,3 +237,24 @@ def test_example_tokens_follow_the_persons_examples():
     assert example_tokens([]) == 180 and example_tokens(None) == 180
     long = [{"input": "x" * 800, "output": "y" * 1200}]
     assert example_tokens(long) == 540
+
+
+@pytest.mark.parametrize(
+    "teacher, embedded",
+    [
+        ("local:embedded", True),
+        ("local", True),
+        ("local:SmolLM2-135M-Instruct", True),  # the embedded model by its own name
+        ("local:/models/qwen2.5-7b", False),
+        ("openai:gpt-5-mini", False),
+        ("compatible:embedded", False),
+    ],
+)
+def test_one_test_says_whether_the_small_model_here_writes_the_examples(teacher, embedded):
+    from agent.rates import _who
+    from agent.rubric import writer_words
+    from tools.llm.embedded import is_embedded
+
+    assert is_embedded(teacher) is embedded
+    assert writer_words(teacher).startswith("the small model on this computer") is embedded
+    assert (_who(teacher) == "the small model on this computer") is embedded

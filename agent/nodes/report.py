@@ -7,7 +7,7 @@ import re
 from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
-from agent.state import AgentState
+from agent.state import AgentState, StopReason
 from tools.evals.summary import (
     column_help,
     count_train_rows,
@@ -18,7 +18,7 @@ from tools.evals.summary import (
 from tools.evals.verdict import verdict_word
 from tools.workspace import atomic_write_json, atomic_write_text, read_json, read_jsonl
 
-STOP_REASONS = {
+STOP_REASONS: dict[StopReason, str] = {
     "success": "the success criteria were met",
     "iteration_limit": "the iteration limit was reached before the criteria were met",
     "budget": "the budget would have been exceeded by the next paid call",

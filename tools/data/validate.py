@@ -28,7 +28,7 @@ LABEL_IMBALANCE_RATIO = 5.0  # most common label ≥ 5× the rarest
 DEFAULT_EPOCHS = 3
 # Assumed LoRA training throughput on one rented GPU for a small (≤1B) model; only for the estimate.
 GPU_TRAIN_TOKENS_PER_S = 3000.0
-CPU_TRAIN_TOKENS_PER_S = 200.0  # measured on this project's 2-core CPU (DESIGN.md facts)
+CPU_TRAIN_TOKENS_PER_S = 200.0  # measured on this project's idle 2-core CPU (the design's figure)
 MANAGED_ESTIMATES = (("openai", "gpt-4.1-mini"), ("together", "default"))
 TOKEN_BATCH = 256
 

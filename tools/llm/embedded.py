@@ -20,6 +20,14 @@ EMBEDDED_NAME = "SmolLM2-135M-Instruct"
 ALIASES = {"embedded", "default", "smollm2", "smollm2-135m", EMBEDDED_NAME.lower()}
 
 
+def is_embedded(described: str) -> bool:
+    """A model named 'provider:model' (a task's teacher, a provider's name and model) is the small embedded
+    model on this computer: a local provider with no model named or one of the embedded model's names. The
+    one test for "nobody bigger writes the examples" (the rubric's and the progress words) and "no judge"."""
+    prov, _, model = str(described).partition(":")
+    return prov in ("local", "embedded", "") and (model == "" or model.lower() in ALIASES)
+
+
 def model_cache_root() -> Path:
     root = os.environ.get("TUNEWISE_MODEL_CACHE")
     if root:

@@ -180,8 +180,7 @@ def can_grade(provider) -> bool:
     """Whether a provider is fit to act as a judge. The embedded 135M model is not: measured here, it never
     produces a parseable score or verdict (it answers in prose), so judging with it only doubles the calls
     (every reply needs the repair retry) and yields ties. Callers fall back to programmatic checks."""
-    from tools.llm.embedded import ALIASES
+    from tools.llm.embedded import is_embedded
 
-    return not (
-        getattr(provider, "name", "") == "local" and str(getattr(provider, "model", "")).lower() in ALIASES
-    )
+    name, model = str(getattr(provider, "name", "")), str(getattr(provider, "model", ""))
+    return not (name == "local" and model and is_embedded(f"{name}:{model}"))

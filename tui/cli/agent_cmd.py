@@ -238,12 +238,10 @@ def _task_field(e) -> str | None:
     field = getattr(e, "field", None)
     if field:
         return field
-    from dataclasses import fields
-
     from tools.train.config import TrainConfig
 
     where = str(e.where or "")
-    return f"training.{where}" if where in {f.name for f in fields(TrainConfig)} else None
+    return f"training.{where}" if where in TrainConfig.model_fields else None
 
 
 def _check_answers(spec, where: str) -> None:

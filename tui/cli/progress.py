@@ -392,10 +392,9 @@ def latest_answer(path: Path | None) -> tuple[str, str] | None:
     entry = _last_entry(path, lambda e: e.get("kind") == "answer" and isinstance(e.get("row"), dict))
     if entry is None:
         return None
-    msgs = entry["row"].get("messages") or []
-    user = next((m.get("content") for m in msgs if isinstance(m, dict) and m.get("role") == "user"), "")
-    answer = msgs[-1].get("content") if msgs and isinstance(msgs[-1], dict) else ""
-    return str(user or ""), str(answer or "")
+    from tools.data.schema import answer_text, user_text
+
+    return user_text(entry["row"]), answer_text(entry["row"])
 
 
 def latest_input(path: Path | None) -> str | None:

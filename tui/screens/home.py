@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +15,9 @@ from tui.messages import SessionsLoaded
 from tui.widgets.footer import FitFooter
 from tui.widgets.header import StatusHeader
 
+if TYPE_CHECKING:
+    from agent.state import StopReason
+
 WAITING = {
     "question": "your answer",
     "round": "your go-ahead",
@@ -21,7 +26,7 @@ WAITING = {
 }
 STOPPED = "stopped: error (Enter retries)"
 # why a finished session stopped, in a few words for the Home column (the walk read "done (too_few_examples)")
-STOP_SHORT = {
+STOP_SHORT: dict[StopReason, str] = {
     "success": "goal met",
     "iteration_limit": "rounds used up",
     "budget": "budget reached",

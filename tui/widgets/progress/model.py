@@ -456,6 +456,8 @@ def journal_samples(path, k: int = 2) -> list[tuple[str, str]]:
     import json
     from pathlib import Path
 
+    from tools.data.schema import answer_text, user_text
+
     p = Path(path)
     if not p.exists():
         return []
@@ -474,9 +476,7 @@ def journal_samples(path, k: int = 2) -> list[tuple[str, str]]:
         if e.get("kind") == "input" and e.get("accepted") and e.get("text"):
             out.append(("input", str(e["text"])))
         elif e.get("kind") == "answer":
-            msgs = (e.get("row") or {}).get("messages") or []
-            user = next((m.get("content") for m in msgs if m.get("role") == "user"), None)
-            answer = msgs[-1].get("content") if msgs else None
+            user, answer = user_text(e.get("row") or {}), answer_text(e.get("row") or {})
             if answer:
                 out.append(("answer", f"{_clip(user, 60)} → {answer}" if user else str(answer)))
     return out[-k:]
