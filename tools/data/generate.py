@@ -209,6 +209,32 @@ class Journal:
                 elif entry.get("kind") == "answer":
                     self.answers[entry["key"]] = entry
 
+    @staticmethod
+    def tail(path: str | Path | None, tail_bytes: int = 65536) -> list[dict]:
+        """The journal's last entries, oldest first, read from its last `tail_bytes` only (a live progress
+        view reads it every few seconds while it grows): the chunk's cut first line and a torn last one
+        are skipped. [] when there is no journal yet."""
+        import os
+
+        if path is None:
+            return []
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - tail_bytes))
+                chunk = fh.read().decode("utf-8", errors="replace")
+        except OSError:
+            return []
+        out = []
+        for line in chunk.splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(entry, dict):
+                out.append(entry)
+        return out
+
     def add(self, entry: dict) -> None:
         append_jsonl(self.path, entry)
         (self.inputs if entry["kind"] == "input" else self.answers)[entry.get("slot") or entry.get("key")] = (

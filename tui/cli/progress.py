@@ -13,7 +13,6 @@ One `Progress` object takes every event source the CLI sees:
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -403,25 +402,10 @@ def latest_input(path: Path | None) -> str | None:
     return None if entry is None else str(entry.get("text") or "")
 
 
-def _last_entry(path: Path | None, wanted, tail_bytes: int = 65536) -> dict | None:
-    if path is None:
-        return None
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - tail_bytes))
-            chunk = fh.read().decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    for line in reversed(chunk.splitlines()):
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a torn line, or the first partial line of the chunk
-        if isinstance(entry, dict) and wanted(entry):
-            return entry
-    return None
+def _last_entry(path: Path | None, wanted) -> dict | None:
+    from tools.data.generate import Journal
+
+    return next((e for e in reversed(Journal.tail(path)) if wanted(e)), None)
 
 
 def _same_terminal() -> bool:

@@ -453,26 +453,11 @@ def journal_counts(path) -> tuple[int, int]:
 
 def journal_samples(path, k: int = 2) -> list[tuple[str, str]]:
     """The newest accepted question and answer in a generation journal (its last ~16 KB), oldest first."""
-    import json
-    from pathlib import Path
-
+    from tools.data.generate import Journal
     from tools.data.schema import answer_text, user_text
 
-    p = Path(path)
-    if not p.exists():
-        return []
-    size = p.stat().st_size
-    with open(p, "rb") as fh:
-        fh.seek(max(0, size - 16384))
-        chunk = fh.read().decode("utf-8", errors="replace")
     out: list[tuple[str, str]] = []
-    for line in chunk.splitlines():
-        try:
-            e = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # the first line may be cut, the last may be torn
-        if not isinstance(e, dict):
-            continue
+    for e in Journal.tail(path, tail_bytes=16384):
         if e.get("kind") == "input" and e.get("accepted") and e.get("text"):
             out.append(("input", str(e["text"])))
         elif e.get("kind") == "answer":
