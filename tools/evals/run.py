@@ -703,6 +703,7 @@ def _plots(req: EvalRequest, agg: Aggregates) -> dict[str, str]:
     return plots
 
 
+# long: report.json's ~40 fields are one literal, so its shape reads in one place; the rest is four writes
 def write_phase(
     req: EvalRequest,
     outputs: dict,
