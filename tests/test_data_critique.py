@@ -369,6 +369,74 @@ def test_a_teacher_label_unlike_the_persons_nearest_examples_takes_their_label()
     assert all(r["metadata"]["repaired_from"] == "teacher" for r in relabelled)
 
 
+def test_a_teacher_that_gives_one_label_to_everything_is_said_in_words():
+    """The walk's bike shop: the embedded teacher answered "complaint" to 200 of 200 messages; the labels
+    then came from the person's most similar examples and the review said only "68 incorrect"."""
+    import pytest
+
+    from tools.data.critique import collapsed_fields, collapsed_summary, collapsed_words
+    from tools.rag.embeddings import embeddings_available
+
+    if not embeddings_available()[0]:
+        pytest.skip("sentence embeddings not installed (make setup installs them)")
+    examples = [
+        ("My brakes squeal and the chain skips, can you fix it this week?", "repair"),
+        ("The gears need a tune-up, when can I bring the bike in?", "repair"),
+        ("Do you have the Trek FX 3 in size L in stock?", "sale"),
+        ("How much is a good kids bike for a six year old?", "sale"),
+        ("Can we rent two city bikes for three days next month?", "rental"),
+        ("Is a deposit needed to hire a tandem on Saturday?", "rental"),
+        ("Your staff was rude to me on the phone. Not acceptable.", "complaint"),
+        ("The bike I bought last week already has a cracked frame. I want a refund.", "complaint"),
+    ]
+    labels = ["complaint", "rental", "repair", "sale"]
+    spec = parse_spec_dict(
+        {
+            "spec": "Sort each bike shop message into repair, sale, rental or complaint.",
+            "examples": [{"input": i, "output": o} for i, o in examples],
+            "output": {"format": "label", "labels": labels},
+        }
+    )
+    messages = [
+        "My rear wheel is buckled after a crash, can you true it?",
+        "The chain keeps skipping gears, can you fix it on Thursday?",
+        "Do you sell the Cube Kathmandu e-bike, and what does it cost?",
+        "How much is the blue gravel bike in the window?",
+        "We want to rent four bikes for the weekend, how much is it?",
+        "Can I hire an e-bike for one day next Tuesday?",
+        "I want to complain: the shop was closed during opening hours.",
+        "Hello, I have a question.",
+        "The front brake cable snapped, please repair it.",
+        "Could we book two rental bikes for Sunday morning?",
+    ]
+    rows = [make_row(m, "complaint", source="teacher") for m in messages]
+    assert collapsed_fields(rows, spec) == {"label": "complaint"}
+    kept, decisions = critique_examples(rows, spec, judge=None, teacher=None, consistency=False)
+    summary = collapsed_summary(collapsed_fields(rows, spec), kept, decisions)["label"]
+    moved = [r for r in kept if "label_from_examples" in r["metadata"]["flags"]]
+    assert summary == {
+        "value": "complaint",
+        "from_examples": len(moved),
+        "dropped": sum(d["action"] == "dropped" for d in decisions),
+    }
+    assert len(moved) >= 5  # the repairs, sales and rentals take their nearest examples' label
+    words = collapsed_words("label", summary)
+    assert words.startswith(
+        "the teacher gave 'complaint' to nearly every input, so its labels were not trusted"
+    )
+    assert f"{len(moved)} took the label of your most similar examples" in words
+    # a teacher whose labels vary with the messages is not collapsed
+    varied = [
+        make_row(m, lab, source="teacher")
+        for m, lab in zip(
+            messages,
+            ["repair", "repair", "sale", "sale", "rental", "rental", "complaint", "sale", "repair", "rental"],
+            strict=True,
+        )
+    ]
+    assert collapsed_fields(varied, spec) == {}
+
+
 def test_repairs_are_counted_as_they_come():
     """The repair round asked the teacher for minutes with no progress shown (the CLI's bar stood at
     'third answers: 9/9'): it reports `repairs` done / total like the other stages."""

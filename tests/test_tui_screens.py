@@ -647,6 +647,48 @@ async def test_review_says_what_the_checks_removed_before_the_person_looks(works
         assert "30 made exactly from your examples" in text
 
 
+async def test_review_says_when_the_writer_gave_one_label_to_all_and_which_labels_are_few(workspace):
+    """The walk's bike shop: the writer said "complaint" to 200 of 200 messages, 1 repair was kept of the
+    50 planned, and the review said only "68 answers dropped by the checks (68 incorrect)"."""
+    from agent.artifacts import save_step
+    from tui.screens.review import ReviewScreen, filtered_summary
+
+    run = make_run(workspace)
+    path = write_critiqued(workspace, 4)
+    save_step(
+        run,
+        1,
+        "critique",
+        {
+            "dropped_by": {"incorrect": 68},
+            "collapsed": {"label": {"value": "complaint", "from_examples": 107, "dropped": 68}},
+            "coverage": [
+                {"field": "label", "value": "complaint", "planned": 50, "kept": 51, "short": False},
+                {"field": "label", "value": "rental", "planned": 50, "kept": 10, "short": True},
+                {"field": "label", "value": "repair", "planned": 50, "kept": 1, "short": True},
+            ],
+        },
+    )
+    said = filtered_summary(path.parent)
+    assert (
+        "the model writing the examples gave 'complaint' to nearly every input, so its labels were not "
+        "trusted: 107 took the label of your most similar examples, 68 were dropped"
+    ) in said
+    assert said.endswith("few examples of rental (10 of 50 planned), repair (1 of 50 planned).")
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(
+            ReviewScreen(
+                RUN_ID, {"kind": "review", "run_id": RUN_ID, "iteration": 1, "file": str(path), "n": 4}
+            )
+        )
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.model.items) == 4)
+        await wait_for(pilot, lambda: "planned" in str(screen.query_one("#review-filtered").render()))
+        box = screen.query_one("#review-filtered")
+        assert box.size.height >= 4  # the whole line at 80 columns, not its first two rows
+
+
 def test_a_prompt_decision_ends_on_how_the_prompt_did(workspace):
     """The walk ended a prompt session on files and 'Serve it' with no score: the branch's own result is
     now said first, in words."""

@@ -364,6 +364,8 @@ def collapsed_fields(rows: list[dict], spec: TaskSpec) -> dict[str, str]:
     examples spread over several: {field: the value}. Counted over the teacher's rows whose input's own
     words leave the field open (`_open_answers`). The expense bench's embedded teacher answered category
     "lodging" for 112 of 112 notes, tacos and taxis alike. Pure."""
+    if spec.output.format == "label":
+        return _collapsed_label(rows, spec)
     props = spec.output.properties()
     if spec.output.format != "json" or props is None:
         return {}
@@ -385,24 +387,56 @@ def collapsed_fields(rows: list[dict], spec: TaskSpec) -> dict[str, str]:
     return out
 
 
+def _collapsed_label(rows: list[dict], spec: TaskSpec) -> dict[str, str]:
+    """{"label": the label} when the teacher gave one label to nearly every input of a label task whose
+    examples spread over several. The walk's bike shop: "complaint" for 200 of 200 messages (rentals,
+    sales and repairs alike); the labels then came from the person's most similar examples, and the
+    person was told nothing of it. Pure."""
+    from tools.evals._classification import extract_label
+
+    labels = spec.output.labels or []
+    seeds = Counter(e.output.strip().lower() for e in spec.examples)
+    if len(seeds) < 3 or max(seeds.values()) > SEEDS_VARIED_SHARE * sum(seeds.values()):
+        return {}
+    said = Counter(
+        got
+        for r in rows
+        if (r.get("metadata") or {}).get("source") in CONSISTENCY_SOURCES
+        and (got := extract_label(answer_text(r), labels)) is not None
+    )
+    if sum(said.values()) >= 8:
+        value, n = said.most_common(1)[0]
+        if n >= COLLAPSED_SHARE * sum(said.values()):
+            return {"label": value}
+    return {}
+
+
 def collapsed_summary(collapsed: dict[str, str], kept: list[dict], decisions: list[dict]) -> dict[str, dict]:
     """Per collapsed field: its value, the kept rows that took the person's examples' value for it, and the
-    rows dropped because of it. Pure."""
+    rows dropped because of it (for a label task's label: every teacher label dropped). Pure."""
+
+    def moved(r: dict, field: str) -> bool:
+        meta = r["metadata"]
+        if field == "label":
+            return "label_from_examples" in (meta.get("flags") or [])
+        return field in (meta.get("moved_fields") or [])
+
+    def dropped(d: dict, field: str) -> bool:
+        if field == "label":
+            return d.get("action") == "dropped"
+        return d.get("category") == "untrusted_field" and f" answers {field} " in str(d.get("reason"))
+
     return {
         field: {
             "value": value,
-            "from_examples": sum(1 for r in kept if field in (r["metadata"].get("moved_fields") or [])),
-            "dropped": sum(
-                1
-                for d in decisions
-                if d.get("category") == "untrusted_field" and f" answers {field} " in str(d.get("reason"))
-            ),
+            "from_examples": sum(1 for r in kept if moved(r, field)),
+            "dropped": sum(1 for d in decisions if dropped(d, field)),
         }
         for field, value in collapsed.items()
     }
 
 
-def collapsed_words(field: str, c: dict) -> str:
+def collapsed_words(field: str, c: dict, who: str = "the teacher") -> str:
     """A collapsed field in one sentence: "the teacher gave category 'lodging' to nearly every input, so it
     was not trusted: 40 took the category of your most similar examples, 18 were dropped"."""
     moved = (
@@ -410,8 +444,13 @@ def collapsed_words(field: str, c: dict) -> str:
         if c.get("from_examples")
         else ""
     )
+    if field == "label":
+        return (
+            f"{who} gave {c.get('value')!r} to nearly every input, so its labels were not trusted: "
+            f"{moved}{c.get('dropped', 0)} were dropped"
+        )
     return (
-        f"the teacher gave {field} {c.get('value')!r} to nearly every input, so it was not trusted: "
+        f"{who} gave {field} {c.get('value')!r} to nearly every input, so it was not trusted: "
         f"{moved}{c.get('dropped', 0)} that the input's own words do not settle were dropped"
     )
 
@@ -421,8 +460,8 @@ def _collapsed_settled(rows: list[dict], spec: TaskSpec) -> tuple[list[dict], di
     place the input — flag `value_from_examples` —, {row: why it cannot be trusted} for the others). Only
     the teacher's rows with the collapsed value and no settling words are touched."""
     collapsed = collapsed_fields(rows, spec)
-    if not collapsed:
-        return rows, {}
+    if not collapsed or spec.output.format != "json":
+        return rows, {}  # a label task's collapsed label: its rows take their nearest examples' label later
     from tools.data.checks import surface_fields
     from tools.data.ontask import neighbour_labels
 

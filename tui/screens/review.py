@@ -504,4 +504,20 @@ def filtered_summary(workdir: Path) -> str | None:
         )
     if gen.get("augmented"):
         parts.append(f"{gen['augmented']} made exactly from your examples")
+    from tools.data.critique import collapsed_words
+
+    # the walk's bike shop: the writer said "complaint" to all 200 messages and only 1 repair was kept; the
+    # line said "68 incorrect" and nothing of either
+    who = "the model writing the examples"  # the small one on this computer, or the provider's
+    parts += [collapsed_words(field, c, who=who) for field, c in (crit.get("collapsed") or {}).items()]
+    short = [c for c in crit.get("coverage") or [] if c.get("short")]
+    if short:
+        parts.append(
+            "few examples of "
+            + ", ".join(
+                f"{c['value'] if c['field'] == 'label' else c['field'] + ' ' + str(c['value'])} "
+                f"({c['kept']} of {c['planned']} planned)"
+                for c in short
+            )
+        )
     return ("Before you: " + "; ".join(parts) + ".") if parts else None
