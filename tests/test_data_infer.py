@@ -91,6 +91,30 @@ def test_a_label_that_contradicts_the_input_is_flagged():
     assert check_answer("billing", spec, "billing for shipping is too high") == []  # names both: cannot tell
 
 
+def test_a_label_named_in_the_input_is_no_sign_when_the_persons_examples_say_so():
+    """The bike shop's example "The rental bike … had a loose chain … I expect a refund" is a complaint: a
+    teacher's complaint about a rental is not flagged for naming "rental"."""
+    labels = ["complaint", "rental", "repair", "sale"]
+    examples = [
+        {"input": "Can I rent a tandem for Saturday?", "output": "rental"},
+        {
+            "input": "The rental bike had a loose chain that fell off twice. I expect a refund.",
+            "output": "complaint",
+        },
+    ]
+    spec = parse_spec_dict(
+        {"spec": "sort", "examples": examples, "output": {"format": "label", "labels": labels}}
+    )
+    assert check_answer("complaint", spec, "The rental e-bike died after an hour, I want my money back") == []
+    # examples that hold to it keep the check
+    holds = parse_spec_dict(
+        {"spec": "sort", "examples": examples[:1], "output": {"format": "label", "labels": labels}}
+    )
+    assert check_answer("complaint", holds, "Is the rental price per day?") == [
+        ("incorrect", "the input says 'rental' but the label is 'complaint'")
+    ]
+
+
 def test_a_teachers_habitual_default_is_flagged_where_the_examples_always_name_the_value():
     milks = ["none", "oat", "soy", "whole", "almond", "skim"]
     schema = {"type": "object", "properties": {"size": {"enum": SIZES}, "milk": {"enum": milks}}}
