@@ -509,3 +509,39 @@ def test_a_documents_task_shows_the_teacher_the_excerpts_for_each_input(tmp_path
     assert "(returns.md) Returns: unused items can be sent back within 45 days" in system
     no_docs = parse_spec_dict({"spec": "Answer questions.", "system_prompt": "Be brief."})
     assert answer_messages(no_docs, "How many days?")[0]["content"] == "Be brief."
+
+
+def test_an_input_planned_for_a_label_is_written_after_that_labels_examples():
+    """With random shots the embedded teacher's bike-shop inputs were nearest their planned label's
+    examples 8 times in 48; with the label's own examples among the shots, 25 in 48."""
+    import random
+
+    from tools.data.generate import FEW_SHOT_INPUTS, input_messages_for
+
+    examples = [
+        {"input": f"{lab} message {i}", "output": lab}
+        for lab in ("repair", "sale", "rental")
+        for i in range(3)
+    ]
+    spec = parse_spec_dict(
+        {
+            "spec": "Sort bike shop messages.",
+            "examples": examples,
+            "output": {"format": "label", "labels": ["repair", "sale", "rental"]},
+        }
+    )
+    inputs = [e["input"] for e in examples]
+    for seed in range(5):
+        msgs = input_messages_for(
+            spec,
+            "case: an edge case; an input whose correct label is rental",
+            inputs,
+            random.Random(seed),
+            examples=examples,
+        )
+        shots = [m["content"] for m in msgs if m["role"] == "assistant"]
+        assert len(shots) == FEW_SHOT_INPUTS and len(set(shots)) == len(shots)
+        assert {f"rental message {i}" for i in range(3)} <= set(shots)
+    # a focus with no label: the shots are drawn from all the examples as before
+    plain = input_messages_for(spec, "case: an edge case", inputs, random.Random(0), examples=examples)
+    assert len([m for m in plain if m["role"] == "assistant"]) == FEW_SHOT_INPUTS

@@ -30,6 +30,18 @@ def coverage_focus(field: str, value: str) -> str:
     return f"an input whose answer has {field} = {value}"
 
 
+def planned_label(focus: str, labels: Sequence[str]) -> str | None:
+    """The label a generation focus plans (`coverage_focus`'s words), as the task spells it; None when the
+    focus plans none. Pure."""
+    import re
+
+    m = re.search(r"correct label is (.+?)(?:;|$)", focus or "")
+    if not m:
+        return None
+    want = m.group(1).strip().lower()
+    return next((lab for lab in labels if lab.lower() == want), None)
+
+
 def with_coverage(focuses: Sequence[str], axes: dict[str, list[str]], start: int = 0) -> list[str]:
     """Each focus gets one value of every coverage field, round-robin from `start` (equal planned shares;
     fields are offset so their values do not move in lockstep)."""

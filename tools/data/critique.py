@@ -112,14 +112,11 @@ def _relabelled(row: dict, near: str | None, verdict: dict) -> tuple[dict, dict]
 
 def planned_label(row: dict, spec: TaskSpec) -> str | None:
     """The label the input was generated for (from its focus), when the task has labels."""
+    from tools.data.coverage import planned_label as focus_label
+
     if spec.output.format != "label" or not spec.output.labels:
         return None
-    focus = str((row.get("metadata") or {}).get("focus") or "")
-    m = re.search(r"correct label is (.+?)(?:;|$)", focus)
-    if not m:
-        return None
-    want = m.group(1).strip().lower()
-    return next((lab for lab in spec.output.labels if lab.lower() == want), None)
+    return focus_label(str((row.get("metadata") or {}).get("focus") or ""), spec.output.labels)
 
 
 def _judge_requests(rows: list[dict], spec: TaskSpec, max_tokens: int) -> list[Request]:
