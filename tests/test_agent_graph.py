@@ -493,6 +493,8 @@ def test_too_few_examples_stop_before_training_and_the_report_says_why_in_words(
     assert "Only " in text and "(6 of the 120 written for you passed the checks" in text
     assert "none was trained" in text and "too few examples held up after checking" in text
     assert done["stop_reason"] == "too_few_examples"
+    # nothing trained: the prompt to use for now is in the report and in prompt.md (walk 8 got neither)
+    assert "## The prompt to use for now" in text and (run.path / "prompt.md").exists()
     # enough rows: the run goes on to training
     run2 = create_run_for(workspace, spec)
     more = [

@@ -810,7 +810,7 @@ def test_the_report_gives_the_prompt_to_keep_and_the_way_to_add_examples(workspa
     )
     (run.path / "prompt.md").write_text("# Prompt for: x\n\n## System\n\nSort voicemails.\n\n## Example 1\n")
     text = report_markdown(RUN_ID, run.path, {})
-    assert "## The prompt to keep using" in text and "Sort voicemails." in text and "/prompt.md`" in text
+    assert "## The prompt to use for now" in text and "Sort voicemails." in text and "/prompt.md`" in text
     assert "press **a** here and give the file" in text
 
 

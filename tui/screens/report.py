@@ -248,21 +248,26 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
         )
     else:
         lines.append(
-            "No tuned model in this run: use the prompt with the model you start from, or your provider as "
-            "before."
+            "No tuned model in this run: use the prompt "
+            + ("below " if (run_path / "prompt.md").exists() else "")
+            + "with the model you start from, or your provider as before."
         )
     next_step = (plain or {}).get("recommendation") or NEXT_STEPS.get(
         approach or "", "Read the report and decide."
     )
     prompt_md = run_path / "prompt.md"
-    if "Keep using" in next_step and prompt_md.exists():
-        # the walk was told to keep using a prompt and found no way to get it
+    if status != "pass" and prompt_md.exists():
+        # the walk was told to keep using a prompt and found no way to get it (twice: "Until then, keep
+        # using…", and "use the prompt with the model you start from" when nothing was trained)
+        from agent.nodes.report import PROMPT_HEADING
+
         body = prompt_md.read_text(encoding="utf-8").split("\n", 2)[-1].strip()
         lines += [
             "",
-            "## The prompt to keep using",
+            PROMPT_HEADING,
             "",
-            f"Copy it into the tool you use today (the file: `{rel}/prompt.md`).",
+            f"Copy it into the tool you use today (the file: `{rel}/prompt.md`): the best you have until a "
+            "model does better.",
             "",
             "```",
             body,
