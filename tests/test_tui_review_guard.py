@@ -166,6 +166,13 @@ async def test_submitting_after_rejecting_most_asks_before_training_on_the_rest(
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog))
         assert "You rejected 5 of the 5 examples you looked at" in app.screen.text and "35" in app.screen.text
+        # every answer readable at 80 columns (walk 8 saw "…Keep reviewing (k)   Tra")
+        from textual.widgets import Button
+
+        for button in app.screen.query(Button):
+            region = button.region
+            assert region.x >= 0 and region.right <= SIZE[0] and region.height > 0
+            assert len(str(button.label)) + 2 <= region.width, str(button.label)
         assert not sent
         await pilot.press("k")  # keep reviewing: nothing sent
         await wait_for(pilot, lambda: app.screen is screen)

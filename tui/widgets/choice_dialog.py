@@ -11,6 +11,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 
+STACK_AT = 70  # the buttons' width (labels, keys, borders) above which they stack
+
+
 class ChoiceDialog(ModalScreen[str | None]):
     """`choices` is [(value, label, key)]: the dialog dismisses with the value of the button pressed or the
     key typed, and with None on Escape. The first choice has the focus."""
@@ -23,9 +26,12 @@ class ChoiceDialog(ModalScreen[str | None]):
         self.choices = list(choices)
 
     def compose(self) -> ComposeResult:
+        # buttons side by side when they fit an 80-column dialog, else one under the other: walk 8 read
+        # "Don't train: drop the 117 unread too (d)   Keep reviewing (k)   Tra" and could not see the third
+        wide = sum(len(label) + len(key) + 8 for _, label, key in self.choices) > STACK_AT
         with Vertical(id="confirm-dialog"):
             yield Static(escape(self.text), id="confirm-text")
-            with Horizontal(id="confirm-actions"):
+            with Vertical(id="confirm-actions-stacked") if wide else Horizontal(id="confirm-actions"):
                 for i, (value, label, key) in enumerate(self.choices):
                     yield Button(
                         f"{label} ({key})", id=f"choice-{value}", variant="success" if i == 0 else "default"
