@@ -10,7 +10,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-
 STACK_AT = 70  # the buttons' width (labels, keys, borders) above which they stack
 
 
