@@ -178,10 +178,18 @@ def test_answers_mostly_in_the_wrong_shape_lead_with_the_format_and_say_what_to_
         checks={"improvement": False, "beats_trivial": False, "format_rate": False, "varied_answers": True},
     )
     rep["systems"]["tuned-v1"]["format_rate"] = 0.0
+    rep["systems"]["majority answer"]["metrics"]["json_field_accuracy"]["mean"] = 0.1
     s = plain_summary(rep, _rows(0, 2))
     assert s["sentence"].endswith("It is not ready: only 0% of its answers have the right format.")
     assert "shortcut" not in s["sentence"]
     assert s["recommendation"].endswith("Until then, keep using your prompt with 6 examples.")
+    # walk 8: the prompt to keep using did no better than the constant answer either: the advice says so
+    rep["systems"]["majority answer"]["metrics"]["json_field_accuracy"]["mean"] = 0.4
+    s = plain_summary(rep, _rows(0, 2))
+    assert s["recommendation"].endswith(
+        "Until then, keep using your prompt with 6 examples, though on this test it did no better than always "
+        "giving the most common answer either."
+    )
 
 
 def test_word_overlap_metrics_are_a_percentage_and_no_candidate_says_train():

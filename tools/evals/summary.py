@@ -382,7 +382,27 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
     # fail: the first problem a person should hear about, and the advice that follows from it
     use_now = _use_now(report, cand)
     if use_now:
-        data_advice += f" Until then, keep using {use_now}."
+        # walk 8: "keep using a prompt with 6 of your examples" under a table where that prompt got 7 of 14
+        # and "always giving the most common answer" 8: say it, not only the advice
+        trivial = [_mean(report, n) for n, s in systems.items() if s.get("kind") == "trivial"]
+        best = max(
+            (
+                m
+                for n, s in systems.items()
+                if s.get("kind") not in ("tuned", "trivial") and (m := _mean(report, n)) is not None
+            ),
+            default=None,
+        )
+        weak = bool(trivial) and trivial[0] is not None and best is not None and best <= trivial[0] + EPS
+        data_advice += (
+            f" Until then, keep using {use_now}"
+            + (
+                ", though on this test it did no better than always giving the most common answer either"
+                if weak
+                else ""
+            )
+            + "."
+        )
     if collapsed and checks.get("varied_answers") is not False:
         collapsed = []
     fr = systems[cand].get("format_rate")
