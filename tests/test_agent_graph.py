@@ -553,3 +553,10 @@ def test_rejecting_every_example_stops_with_the_too_few_advice_not_an_error(work
     assert out["stop_reason"] == TOO_FEW and out["data_version"] is None
     said = too_few_plain(run, state)["sentence"]
     assert "you rejected 40 of them" in said and "kept aside" not in said
+    # walk 8 read "you rejected 128": it had rejected 11 and left out the 117 it had not read
+    from tools.data.review import UNREAD_REASON
+
+    mixed = rejected[:11] + [{**d, "reason": UNREAD_REASON} for d in rejected[11:]]
+    save_step(run, 1, "review", {"mode": "person", "decisions": mixed, "kept": 0})
+    said = too_few_plain(run, state)["sentence"]
+    assert "you rejected 11 of them and left out the 29 you had not read" in said

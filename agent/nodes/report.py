@@ -72,13 +72,20 @@ def too_few_plain(run, state: AgentState) -> dict | None:
     n_train -= (split.get("repeats") or 0) + (split.get("general") or 0)
     made, kept = crit.get("generated"), crit.get("kept") or 0
     review = load_step(run, it, "review") or {}
-    rejected = sum(
-        1 for d in review.get("decisions") or [] if d.get("action") == "reject" and not d.get("skipped")
-    )
+    from tools.data.review import UNREAD_REASON
+
+    dropped = [
+        d for d in review.get("decisions") or [] if d.get("action") == "reject" and not d.get("skipped")
+    ]
+    unread = sum(1 for d in dropped if d.get("reason") == UNREAD_REASON)
+    rejected = len(dropped) - unread
     passed = f"{kept} of the {made} written for you passed the checks" if made else ""
-    if review.get("mode") == "person" and rejected:
-        # the walk dropped what it had not read after rejecting all it read: say that, not "kept aside"
-        passed += f"{'; ' if passed else ''}you rejected {rejected} of them"
+    if review.get("mode") == "person" and dropped:
+        # the walk dropped what it had not read after rejecting most it read: say that, not "kept aside";
+        # walk 8 read "you rejected 128" where it had rejected 11 and left out the 117 it had not read
+        passed += f"{'; ' if passed else ''}you rejected {rejected} of them" + (
+            f" and left out the {unread} you had not read" if unread else ""
+        )
     elif passed and kept > n_train:
         passed += "; the rest of those are kept aside to test with"
     sentence = (

@@ -42,6 +42,9 @@ CATCH_ALL_CATEGORIES = {
     "other",
     "lenient_parse",
 }
+UNREAD_REASON = (
+    "not reviewed; most of what was reviewed was wrong"  # "don't train" on poor data drops the unread
+)
 POOR_DATA_MIN_REVIEWED = 5  # reject this many or more of what you reviewed, and …
 POOR_DATA_SHARE = 0.5  # … more than this share of it: the data looks poor
 

@@ -415,15 +415,15 @@ class ReviewScreen(Screen):
             ("train", "Train on them anyway", "t"),
         ]
 
+        from tools.data.review import UNREAD_REASON
+
         def chosen(choice: str | None) -> None:
             if choice == "train":
                 self._send(self.model.decisions_list())
             elif choice == "stop":
                 for it in self.model.items:
                     if it.id not in self.model.decisions:
-                        self.model.decide(
-                            it.id, "reject", reason="not reviewed; most of what was reviewed was wrong"
-                        )
+                        self.model.decide(it.id, "reject", reason=UNREAD_REASON)
                 self.refresh_table()
                 self._send(self.model.decisions_list())
 
