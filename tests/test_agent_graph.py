@@ -118,6 +118,10 @@ def test_regression_triggers_rollback_and_gentler_mix(workspace):
     assert update["mix"]["general_share"] == pytest.approx(spec.general_share + 0.05)
     assert update["mix"]["training"]["learning_rate"] == pytest.approx(1e-4)
     assert update["history"][0]["rolled_back"] and "rolled back" in update["history"][0]["note"]
+    # in words (walk 8 read "regression/forgetting: … general share → 12%, lr → 1.0e-04")
+    note = update["history"][0]["note"]
+    assert "more general examples mixed in" in note and "a gentler learning rate" in note
+    assert "lr →" not in note and "general share" not in note
     assert update["mix"]["on_task_strictness"] == pytest.approx(0.1)
     # no failures to target: nothing new to learn from, so the loop stops instead of retraining the same data
     assert update["stop_reason"] == "no_failures_to_target"

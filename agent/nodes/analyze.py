@@ -69,9 +69,12 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         mix = rollback_mix(state.get("mix"), spec)
         record |= {
             "rolled_back": True,
-            "note": f"{'regression/forgetting' if regressed else 'worse than before'}: rolled back to data "
-            f"{state['good_data_version']}, general share → {mix['general_share']:.0%}, "
-            f"lr → {mix['training']['learning_rate']:.1e}, stricter on-task filter for new inputs",
+            # in words a person reads on the evaluation screen's rounds table (walk 8 read "regression/
+            # forgetting: rolled back to data v1, general share → 12%, lr → 1.0e-04")
+            "note": ("worse on examples it must keep right" if regressed else "worse than the round before")
+            + f": rolled back to the earlier data ({state['good_data_version']}) with more general examples mixed in ({mix['general_share']:.0%}), "
+            f"a gentler learning rate ({mix['training']['learning_rate']:.1e}) and a stricter check on new "
+            "inputs",
         }
         update |= {"data_version": state["good_data_version"], "mix": mix}
     else:
@@ -87,7 +90,10 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 # retraining the same data with other settings made things worse before (bench): stop
                 update["stop_reason"] = "no_failures_to_target"
             update |= {"targeted": requests, "iteration": it + 1}
-            record.setdefault("note", f"{len(requests)} targeted data requests for iteration {it + 1}")
+            record.setdefault(
+                "note",
+                f"asked for {len(requests)} new examples like the ones it got wrong, for round {it + 1}",
+            )
     update["history"] = [record]
     update["log"] = [f"analyze: iteration {it}: {record.get('note', '')}"]
     return update
