@@ -176,8 +176,10 @@ def test_hardness_filter_stops_after_a_sample_the_student_fails_entirely():
         for i in range(100)
     ]
     student = AlwaysWrong("control")
-    kept, report = hardness_filter(rows, None, student=student, probe_first=16)
+    seen: list[dict] = []
+    kept, report = hardness_filter(rows, None, student=student, probe_first=16, on_progress=seen.append)
     assert len(kept) == 100 and report["sampled"] and report["checked"] == 16
+    assert [e["done"] for e in seen] == list(range(17)) and {e["total"] for e in seen} == {16}
     assert student.calls == 2  # 16 rows in two batches of 8; the other 84 never ran
 
 

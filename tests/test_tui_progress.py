@@ -142,6 +142,15 @@ def test_the_critique_counts_the_teachers_second_answers():
     )
     line = p.counts_line(now=60.0)
     assert "6/6" not in line and "finishing" not in line
+    # then the starting model's answers are counted (walk 8 watched "last checks" 8–10 minutes with no count)
+    for done in (0, 10):
+        p.apply(
+            "progress",
+            {"step": "critique", "stage": "starting model", "done": done, "total": 132},
+            61.0 + done,
+        )
+    assert p.short_activity() == "Checking answers (what it already knows)"
+    assert p.counts_line(now=71.0).startswith("10/132")
 
 
 def test_answers_replayed_from_the_cache_in_a_burst_do_not_make_the_rate():

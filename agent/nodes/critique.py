@@ -43,8 +43,13 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         on_progress=lambda ev: ctx.emit("progress", step="critique", **ev),
     )
     collapsed = collapsed_fields(rows, spec)  # counted over the inputs whose own words leave the field open
-    ctx.emit("progress", step="critique", stage="last checks")  # uncounted: the screen says what it does
-    kept, hard = hardness_filter(kept, spec, student=ctx.provider("student", spec, run.id))
+    ctx.emit("progress", step="critique", stage="last checks")  # the screen says what it does
+    kept, hard = hardness_filter(
+        kept,
+        spec,
+        student=ctx.provider("student", spec, run.id),
+        on_progress=lambda ev: ctx.emit("progress", step="critique", **ev),
+    )
     kept += top_up_coverage(spec, kept, planned_total=len(rows))
     share = float((state.get("mix") or {}).get("general_share", spec.general_share))
     if not ctx.quick:

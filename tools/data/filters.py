@@ -24,6 +24,7 @@ def hardness_filter(
     max_tokens: int = 128,
     seed: int = 0,
     probe_first: int | None = 32,
+    on_progress=None,
 ) -> tuple[list[dict], dict[str, Any]]:
     """Run the student base model (system prompt only, as after training) on every input.
 
@@ -46,6 +47,7 @@ def hardness_filter(
             max_tokens=max_tokens,
             seed=seed,
             probe_first=None,
+            on_progress=on_progress,
         )
         if rep["student_correct"] == 0:
             return rows, {
@@ -63,7 +65,16 @@ def hardness_filter(
         Request([m for m in r["messages"][:-1]], GenParams(temperature=0.0, max_tokens=max_tokens))
         for r in rows
     ]
-    comps = student.map(reqs) if reqs else []
+    # counted: walk 8 watched "last checks" for 8–10 minutes with no count while 132 rows were answered
+    progress = on_progress or (lambda ev: None)
+    done = [0]
+
+    def tick(_i, _c) -> None:
+        done[0] += 1
+        progress({"stage": "starting model", "done": done[0], "total": len(reqs)})
+
+    progress({"stage": "starting model", "done": 0, "total": len(reqs)})
+    comps = student.map(reqs, on_result=tick) if reqs else []
     easy = []
     out = []
     for r, c in zip(rows, comps, strict=True):

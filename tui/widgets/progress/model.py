@@ -43,6 +43,10 @@ ACTIVITY = {
         "last checks",
     ): "Checking the practice answers: which ones the model you start from already knows, then a few "
     "general examples mixed in",
+    (
+        "critique",
+        "starting model",
+    ): "Checking the practice answers: which ones the model you start from already knows",
     ("train", None): "Training the model on the reviewed examples",
     ("evaluate", "generate"): "Testing the tuned model against a prompt with your examples",
     ("evaluate", "judge"): "Judging every answer against your task",
@@ -59,6 +63,7 @@ SHORT = {
     ("critique", "third answers"): "Checking answers (third opinion)",
     ("critique", "repairs"): "Checking answers (fixing failed ones)",
     ("critique", "last checks"): "Checking answers (last checks)",
+    ("critique", "starting model"): "Checking answers (what it already knows)",
     ("train", None): "Training",
     ("evaluate", "generate"): "Testing",
     ("evaluate", "judge"): "Judging answers",
