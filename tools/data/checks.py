@@ -51,7 +51,7 @@ def contradicted_choices(answer_obj, spec: TaskSpec, input_text: str) -> list[st
     """Where the input names exactly one of a field's allowed values (a schema enum, or a label) and
     the answer picks another: "the input says 'small' but size is 'large'". Pure."""
     out = spec.output
-    problems = []
+    problems: list[str] = []
     if out.format == "label" and out.labels and isinstance(answer_obj, str):
         if not label_mentions_hold(spec):
             return problems
