@@ -134,6 +134,22 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
             raise UserError(f"invalid JSON ({e.msg})", where=f"{path}:{i}", fix="repair the line") from None
 
 
+def json_objects(lines: Iterable[str | bytes]) -> list[dict]:
+    """The JSON objects among `lines` of a log being read while it grows (a tail, a tailer's new bytes):
+    blank, cut and torn lines are skipped, never an error."""
+    out = []
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict):
+            out.append(entry)
+    return out
+
+
 def read_yaml(path: str | os.PathLike[str]) -> Any:
     """A YAML file, or one UserError (missing, a folder, unreadable, binary, not UTF-8, bad YAML, nested
     absurdly deep). A byte-order mark is dropped."""

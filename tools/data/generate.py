@@ -242,15 +242,9 @@ class Journal:
                 chunk = fh.read().decode("utf-8", errors="replace")
         except OSError:
             return []
-        out = []
-        for line in chunk.splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(entry, dict):
-                out.append(entry)
-        return out
+        from tools.workspace import json_objects
+
+        return json_objects(chunk.splitlines())
 
     def add(self, entry: dict) -> None:
         append_jsonl(self.path, entry)

@@ -7,7 +7,6 @@ Events (one JSON object per line of `train/vN/events.jsonl`, written by tools/tr
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,16 +41,9 @@ class EventTail:
         self.offset += len(chunk)
         self._buf += chunk
         *lines, self._buf = self._buf.split(b"\n")
-        out = []
-        for line in lines:
-            if line.strip():
-                try:
-                    ev = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(ev, dict):
-                    out.append(ev)
-        return out
+        from tools.workspace import json_objects
+
+        return json_objects(lines)
 
 
 def format_eta(seconds: float | None) -> str:
