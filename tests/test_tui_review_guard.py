@@ -120,15 +120,19 @@ async def test_apply_to_similar_says_how_many_and_asks_first(workspace):
 
 
 async def test_the_counter_counts_and_mostly_rejected_data_brings_advice(workspace):
+    from agent.artifacts import save_step
     from tui.screens.review import ReviewScreen, short_id
 
-    make_run(workspace)
+    run = make_run(workspace)
     path = write_rows(workspace, unjudged_rows(206))
+    collapsed = {"label": {"value": "repair", "from_examples": 71, "dropped": 28}}
+    save_step(run, 1, "critique", {"dropped_by": {"incorrect": 28}, "collapsed": collapsed})
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         app.show(ReviewScreen(RUN_ID, {"kind": "review", "file": str(path), "n": 206}))
         screen = app.screen
         await wait_for(pilot, lambda: len(screen.model.items) == 206)
+        await wait_for(pilot, lambda: screen.query_one("#review-filtered").display)
         counter = screen.query_one("#review-progress-text")
         assert str(counter.render()).startswith("reviewed 0 of 206 (target 21)")
         assert "%" not in str(screen.query_one("#review-progress-row").render())
@@ -139,6 +143,13 @@ async def test_the_counter_counts_and_mostly_rejected_data_brings_advice(workspa
         await pilot.press("a", "r", "r")
         assert str(counter.render()).startswith("reviewed 7 of 206 (target 21) · 6 rejected")
         assert advice.display
+        # at 80×24 the advice takes the checks' summary's place: the table keeps rows and Submit stays on
+        # screen (walk 8 saw 3 rows and no counter with both shown)
+        await pilot.pause()
+        assert not screen.query_one("#review-filtered").display
+        row = screen.query_one("#review-progress-row")
+        assert row.region.height > 0 and row.region.bottom <= SIZE[1] - 1
+        assert screen.query_one("#review-table").region.height >= 5
         text = str(advice.render())
         assert "You rejected 6 of the 7 examples you reviewed" in text and "looks poor" in text
         # what a person can do, in steps they can take (the walk could not act on "TUNEWISE_TEACHER or teacher:")

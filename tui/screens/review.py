@@ -123,6 +123,9 @@ class ReviewScreen(Screen):
         self.submitted: list[dict] | None = None
         self.last_decided: str | None = None
         self._widths: dict[str, int] | None = None
+        self._filtered_text = (
+            ""  # what the checks removed, shown until the review's own advice takes its place
+        )
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -251,6 +254,9 @@ class ReviewScreen(Screen):
         text = m.advice()
         advice.update(escape(plain_status(text)))  # "a stronger teacher" in the screens' words
         advice.display = text is not None
+        # at 80×24 the checks' summary and the advice do not both fit with the table and the Submit line
+        # (walk 8 lost the counter and saw 3 rows): the advice, once there is one, takes the place
+        self.query_one("#review-filtered", Static).display = bool(self._filtered_text) and text is None
 
     def current(self) -> ReviewItem | None:
         table = self.query_one("#review-table", DataTable)
@@ -447,9 +453,10 @@ class ReviewScreen(Screen):
 
     def _show_filtered(self) -> None:
         text = filtered_summary(self.file.parent) if self.file else None
+        self._filtered_text = text or ""
         w = self.query_one("#review-filtered", Static)
         w.update(escape(text or ""))
-        w.display = text is not None
+        w.display = text is not None and not self.query_one("#review-advice", Static).display
 
     @on(Button.Pressed, ".filter")
     def _filter_pressed(self, event: Button.Pressed) -> None:
