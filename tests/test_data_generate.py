@@ -545,3 +545,26 @@ def test_an_input_planned_for_a_label_is_written_after_that_labels_examples():
     # a focus with no label: the shots are drawn from all the examples as before
     plain = input_messages_for(spec, "case: an edge case", inputs, random.Random(0), examples=examples)
     assert len([m for m in plain if m["role"] == "assistant"]) == FEW_SHOT_INPUTS
+    # a JSON answer's planned enum values: the examples with most of them come first
+    cats = ["meals", "travel", "lodging"]
+    notes = [
+        {"input": f"{c} note {i} in {cur}", "output": json.dumps({"category": c, "currency": cur})}
+        for c in cats
+        for i, cur in enumerate(["EUR", "USD", "GBP"])
+    ]
+    schema = {
+        "type": "object",
+        "properties": {
+            "category": {"type": "string", "enum": cats},
+            "currency": {"type": "string", "enum": ["EUR", "USD", "GBP"]},
+        },
+    }
+    expenses = parse_spec_dict(
+        {"spec": "Expense notes to JSON.", "examples": notes, "output": {"format": "json", "schema": schema}}
+    )
+    focus = "case: a typical case; an input whose answer has category = travel; an input whose answer has currency = USD"
+    msgs = input_messages_for(expenses, focus, [n["input"] for n in notes], random.Random(1), examples=notes)
+    shots = [m["content"] for m in msgs if m["role"] == "assistant"]
+    assert "travel note 1 in USD" in shots and {
+        f"travel note {i} in {c}" for i, c in enumerate(["EUR", "USD", "GBP"])
+    } <= set(shots)

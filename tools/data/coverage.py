@@ -42,6 +42,33 @@ def planned_label(focus: str, labels: Sequence[str]) -> str | None:
     return next((lab for lab in labels if lab.lower() == want), None)
 
 
+def planned_values(focus: str, spec: TaskSpec) -> dict[str, str]:
+    """{field: value} a generation focus plans (`coverage_focus`'s words): `label` for a label task, each
+    enum field of a JSON answer. Pure."""
+    import re
+
+    axes = coverage_axes(spec)
+    if "label" in axes:
+        lab = planned_label(focus, axes["label"])
+        return {"label": lab} if lab is not None else {}
+    out = {}
+    for field, value in re.findall(r"answer has (\w+) = ([^;]+)", focus or ""):
+        if field in axes and value.strip() in axes[field]:
+            out[field] = value.strip()
+    return out
+
+
+def has_values(example: dict, planned: dict[str, str], spec: TaskSpec) -> int:
+    """How many of the `planned` values one of the person's examples' answer has. Pure."""
+    from tools.data.infer import _json_object
+
+    answer = str(example.get("output", "")).strip()
+    if "label" in planned:
+        return int(answer.lower() == planned["label"].lower())
+    obj = _json_object(answer) or {}
+    return sum(1 for f, v in planned.items() if str(obj.get(f)) == v)
+
+
 def with_coverage(focuses: Sequence[str], axes: dict[str, list[str]], start: int = 0) -> list[str]:
     """Each focus gets one value of every coverage field, round-robin from `start` (equal planned shares;
     fields are offset so their values do not move in lockstep)."""
