@@ -375,6 +375,7 @@ def test_help_lists_every_screens_keys():
         "ctrl+p",
     ):
         assert needle in text
+    assert "question_mark" not in text and "?              Help" in text  # as typed (walk 8)
 
 
 def test_import_is_light():

@@ -9,13 +9,21 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
 
+def _key_label(key: str) -> str:
+    """A key as it is typed: "?" for textual's "question_mark" (walk 8 read "question_mark" in the help)."""
+    from textual.keys import key_to_character
+
+    ch = key_to_character(key)
+    return ch if ch and len(key) > 1 and ch.isprintable() else key
+
+
 def _keys(bindings) -> list[tuple[str, str]]:
     out = []
     for b in bindings:
         if isinstance(b, Binding):
-            out.append((b.key, b.description or b.action))
+            out.append((_key_label(b.key), b.description or b.action))
         else:
-            out.append((b[0], b[2] if len(b) > 2 else b[1]))
+            out.append((_key_label(b[0]), b[2] if len(b) > 2 else b[1]))
     return out
 
 
