@@ -613,9 +613,20 @@ def test_report_after_a_pass_shows_the_whole_serve_command_and_always_a_stop_rea
     assert "**Stopped because:** the run finished its steps" in done
 
 
+async def _open_review(app, pilot, path, n: int):
+    """The review screen on `path` (n rows), once its rows are loaded."""
+    from tui.screens.review import ReviewScreen
+
+    app.show(
+        ReviewScreen(RUN_ID, {"kind": "review", "run_id": RUN_ID, "iteration": 1, "file": str(path), "n": n})
+    )
+    screen = app.screen
+    await wait_for(pilot, lambda: len(screen.model.items) == n)
+    return screen
+
+
 async def test_review_says_what_the_checks_removed_before_the_person_looks(workspace):
     from agent.artifacts import save_step
-    from tui.screens.review import ReviewScreen
 
     run = make_run(workspace)
     path = write_critiqued(workspace, 4)
@@ -635,13 +646,7 @@ async def test_review_says_what_the_checks_removed_before_the_person_looks(works
     save_step(run, 1, "critique", {"dropped_by": {"inconsistent": 4, "incorrect": 1}})
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
-        app.show(
-            ReviewScreen(
-                RUN_ID, {"kind": "review", "run_id": RUN_ID, "iteration": 1, "file": str(path), "n": 4}
-            )
-        )
-        screen = app.screen
-        await wait_for(pilot, lambda: len(screen.model.items) == 4)
+        screen = await _open_review(app, pilot, path, 4)
         text = str(screen.query_one("#review-filtered").render())
         assert "10 generated inputs rejected (7 off task, 3 near-duplicates)" in text
         assert "5 answers dropped by the checks (4 inconsistent, 1 incorrect)" in text
@@ -652,7 +657,7 @@ async def test_review_says_when_the_writer_gave_one_label_to_all_and_which_label
     """The walk's bike shop: the writer said "complaint" to 200 of 200 messages, 1 repair was kept of the
     50 planned, and the review said only "68 answers dropped by the checks (68 incorrect)"."""
     from agent.artifacts import save_step
-    from tui.screens.review import ReviewScreen, filtered_summary
+    from tui.screens.review import filtered_summary
 
     run = make_run(workspace)
     path = write_critiqued(workspace, 4)
@@ -678,13 +683,7 @@ async def test_review_says_when_the_writer_gave_one_label_to_all_and_which_label
     assert said.endswith("few examples of rental (10 of 50 planned), repair (1 of 50 planned).")
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
-        app.show(
-            ReviewScreen(
-                RUN_ID, {"kind": "review", "run_id": RUN_ID, "iteration": 1, "file": str(path), "n": 4}
-            )
-        )
-        screen = app.screen
-        await wait_for(pilot, lambda: len(screen.model.items) == 4)
+        screen = await _open_review(app, pilot, path, 4)
         await wait_for(pilot, lambda: "planned" in str(screen.query_one("#review-filtered").render()))
         box = screen.query_one("#review-filtered")
         assert box.size.height >= 4  # the whole line at 80 columns, not its first two rows
