@@ -128,6 +128,40 @@ def test_the_report_says_what_data_the_model_was_trained_on(workspace):
     )
     assert "Checks dropped 93 of 150 answers (77 incorrect; 16 inconsistent); 68 examples were kept" in text
     assert "| size | medium | 50 | 13 (short) |" in text
+    # a short value topped up by the teacher, and one none of the person's examples shows
+    save_step(
+        run,
+        4,
+        "generate",
+        {"teacher": 120},
+    )
+    save_step(
+        run,
+        4,
+        "critique",
+        {
+            "kept": 70,
+            "generated": 120,
+            "judged": False,
+            "topped_up": [
+                {"field": "label", "value": "technical", "short_by": 5, "asked": 10, "kept": 4},
+                {
+                    "field": "category",
+                    "value": "software",
+                    "short_by": 6,
+                    "asked": 0,
+                    "kept": 0,
+                    "unseen": True,
+                },
+            ],
+        },
+    )
+    told = "\n".join(data_lines(run, 4))
+    assert (
+        "Too few examples of technical held up, so the teacher wrote 10 more for it alone; 4 held up." in told
+    )
+    assert "None of your examples has category software" in told
+    assert "Add an example or two of category software and run again." in told
     save_step(run, 2, "generate", {"teacher": 120})
     save_step(run, 2, "critique", {"kept": 90, "generated": 120, "judged": False, "relabelled": 61})
     assert "90 examples were kept, 61 of them with the label of your most similar examples" in "\n".join(

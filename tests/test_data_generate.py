@@ -568,3 +568,108 @@ def test_an_input_planned_for_a_label_is_written_after_that_labels_examples():
     assert "travel note 1 in USD" in shots and {
         f"travel note {i} in {c}" for i, c in enumerate(["EUR", "USD", "GBP"])
     } <= set(shots)
+
+
+class LabelTeacher:
+    """An OpenAI-shaped teacher for a two-label task: an input request planned for a label gets a message of
+    that kind (a new one each time), an answer request the label the message's words say."""
+
+    MESSAGES = {
+        "technical": [
+            "The {x} I bought keeps dropping off the wifi every few minutes.",
+            "After the update my {x} will not turn on any more.",
+            "My {x} makes a crackling noise at any volume since yesterday.",
+            "The {x} screen flickers when I open the settings app.",
+        ],
+        "billing": [
+            "I was charged twice for the {x}, please refund one payment.",
+            "Can you send me an invoice for the {x} with my VAT number?",
+        ],
+    }
+
+    def __init__(self):
+        self.input_prompts: list[list[dict]] = []
+        self.n = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        msgs = body["messages"]
+        user = msgs[-1]["content"]
+        if any(m["content"] == "Write one new input." for m in msgs if m["role"] == "user"):
+            self.input_prompts.append(msgs)
+            label = "technical" if "correct label is technical" in user else "billing"
+            self.n += 1
+            rng = random.Random(self.n)
+            text = rng.choice(self.MESSAGES[label]).format(x=rng.choice(WORDS) + " " + rng.choice(WORDS))
+        else:
+            text = "billing" if any(w in user for w in ("charged", "invoice", "refund")) else "technical"
+        return httpx.Response(
+            200,
+            json={
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                ],
+                "usage": {"prompt_tokens": 40, "completion_tokens": 8, "total_tokens": 48},
+            },
+        )
+
+
+def test_a_short_label_gets_inputs_written_for_it_alone_and_kept_only_when_checked(tmp_path):
+    """Routing bench: 'technical' kept 12 of 30 planned and nothing topped it up (only grounded JSON
+    tasks were). Now the teacher writes inputs planned for that label alone, after its examples, and what
+    critique keeps with the label is added."""
+    from agent.nodes.critique import _more_of, top_up_coverage
+    from tools.data.coverage import coverage_table
+
+    examples = [
+        {"input": "I was charged twice for my headphones, refund one please.", "output": "billing"},
+        {"input": "Can I get an invoice with my company's VAT number?", "output": "billing"},
+        {"input": "A 4.99 fee appeared on my statement that I never agreed to.", "output": "billing"},
+        {"input": "The smart speaker keeps dropping off the wifi every ten minutes.", "output": "technical"},
+        {"input": "After the firmware update my tablet won't charge past 80%.", "output": "technical"},
+        {"input": "The left earbud makes a crackling noise at any volume.", "output": "technical"},
+    ]
+    spec = parse_spec_dict(
+        {
+            "spec": "Route a support message to the team that handles it.",
+            "system_prompt": "Answer with the team: billing or technical.",
+            "examples": examples,
+            "output": {"format": "label", "labels": ["billing", "technical"]},
+        }
+    )
+    kept = [
+        make_row(f"I was charged twice for order {i}, please refund one payment.", "billing")
+        for i in range(9)
+    ]
+    server = LabelTeacher()
+    more = _more_of(
+        spec, tmp_path, teacher=_teacher(server), judge=None, emit=lambda *a, **k: None, quick=True
+    )
+    log: list[dict] = []
+    extra = top_up_coverage(spec, kept, planned_total=20, more=more, log=log)
+
+    assert extra and {r["messages"][-1]["content"] for r in extra} == {"technical"}
+    assert log == [{"field": "label", "value": "technical", "short_by": 5, "asked": 10, "kept": len(extra)}]
+    assert len(extra) <= 5
+    after = {c["value"]: c for c in coverage_table(kept + extra, spec, planned_total=20)}
+    assert after["technical"]["kept"] == len(extra)
+    # every input written for the top-up was planned for the short label, after that label's examples
+    assert server.input_prompts and all(
+        "correct label is technical" in p[-1]["content"] for p in server.input_prompts
+    )
+    tech = {e["input"] for e in examples if e["output"] == "technical"}
+    assert all(tech <= {m["content"] for m in p if m["role"] == "assistant"} for p in server.input_prompts)
+    # a label none of the person's examples shows is not written for: that is for the person to add
+    spec3 = parse_spec_dict(
+        {
+            **spec.model_dump(exclude_none=True),
+            "output": {"format": "label", "labels": ["billing", "technical", "shipping"]},
+        }
+    )
+    log3: list[dict] = []
+    top_up_coverage(spec3, kept + extra, planned_total=20, more=more, log=log3)
+    assert "shipping" not in {t["value"] for t in log3}

@@ -673,6 +673,7 @@ async def test_review_says_when_the_writer_gave_one_label_to_all_and_which_label
                 {"field": "label", "value": "rental", "planned": 50, "kept": 10, "short": True},
                 {"field": "label", "value": "repair", "planned": 50, "kept": 1, "short": True},
             ],
+            "topped_up": [{"field": "label", "value": "repair", "short_by": 24, "asked": 0, "unseen": True}],
         },
     )
     said = filtered_summary(path.parent)
@@ -680,7 +681,9 @@ async def test_review_says_when_the_writer_gave_one_label_to_all_and_which_label
         "the model writing the examples gave 'complaint' to nearly every input, so its labels were not "
         "trusted: 107 took the label of your most similar examples, 68 were dropped"
     ) in said
-    assert said.endswith("few examples of rental (10 of 50 planned), repair (1 of 50 planned).")
+    assert said.endswith(
+        "few examples of rental (10 of 50 planned), repair (1 of 50 planned; none of your examples has it)."
+    )
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open_review(app, pilot, path, 4)

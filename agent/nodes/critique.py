@@ -29,6 +29,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     rows = list(read_jsonl(wd / "generated.jsonl"))
     judge = ctx.provider("judge", spec, run.id)
     judge = judge if can_grade(judge) else None
+    teacher = ctx.provider("teacher", spec, run.id)
     ctx.emit(
         "status",
         message=f"critique: {len(rows)} examples — validators"
@@ -38,7 +39,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         rows,
         spec,
         judge=judge,
-        teacher=ctx.provider("teacher", spec, run.id),
+        teacher=teacher,
         repair_max_tokens=64 if ctx.quick else 256,
         on_progress=lambda ev: ctx.emit("progress", step="critique", **ev),
     )
@@ -50,10 +51,12 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         student=ctx.provider("student", spec, run.id),
         on_progress=lambda ev: ctx.emit("progress", step="critique", **ev),
     )
-    kept += top_up_coverage(spec, kept, planned_total=len(rows))
+    more = _more_of(spec, wd, teacher=teacher, judge=judge, emit=ctx.emit, quick=ctx.quick)
+    topped: list[dict] = []
+    kept += top_up_coverage(spec, kept, planned_total=len(rows), more=more, log=topped)
     share = float((state.get("mix") or {}).get("general_share", spec.general_share))
     if not ctx.quick:
-        kept = mix_general(kept, share, teacher=ctx.provider("teacher", spec, run.id), spec=spec)
+        kept = mix_general(kept, share, teacher=teacher, spec=spec)
     atomic_write_jsonl(wd / "critiqued.jsonl", kept)
     atomic_write_jsonl(wd / "critique_decisions.jsonl", decisions)
     return {
@@ -72,6 +75,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "collapsed": collapsed_summary(collapsed, kept, decisions),
         "dropped_by": dict(Counter(d.get("category") or "?" for d in decisions if d["action"] == "dropped")),
         "coverage": coverage_table(kept, spec, planned_total=len(rows)),
+        "topped_up": topped,
     }
 
 
@@ -105,23 +109,89 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             + f"{done['general_share']:.0%} general examples mixed in)"
         ]
         + ([f"coverage: few examples of {', '.join(short)}"] if short else [])
+        + [
+            f"coverage: none of your examples has {t['field']}={t['value']}, so none was written for it: add an "
+            "example or two of it"
+            if t.get("unseen")
+            else f"coverage: {t['asked']} more written for {t['field']}={t['value']}, {t['kept']} held up"
+            for t in done.get("topped_up") or []
+        ]
     }
 
 
-def top_up_coverage(spec, kept: list[dict], planned_total: int) -> list[dict]:
-    """Exact examples for the labels/enum values that fell short of half their planned share, made from
-    the seeds by swapping values (grounded JSON tasks; others are reported short in the log)."""
+def top_up_coverage(
+    spec, kept: list[dict], planned_total: int, *, more=None, log: list[dict] | None = None
+) -> list[dict]:
+    """Examples for the labels/enum values that fell short of half their planned share: exact ones made
+    from the seeds by swapping values (grounded JSON tasks), then, with `more(field, value, n, avoid)`,
+    ones the teacher writes for that value alone and critique keeps with it — only for a value one of the
+    person's examples shows (the shots a writer imitates; a value none shows is for the person to add).
+    `log` gets {field, value, short_by, asked, kept} per value tried, and `unseen: True` for a short value
+    none of the examples shows."""
     from tools.data.augment import augment_examples
-    from tools.data.coverage import coverage_table
+    from tools.data.coverage import coverage_table, has_values
 
-    if not spec.output.grounded or spec.output.format != "json":
-        return []
     extra: list[dict] = []
     seen = [user_text(r) for r in kept]
-    for cell in coverage_table(kept, spec, planned_total):
-        if cell["short"]:
-            want = (cell["planned"] + 1) // 2 - cell["kept"]
-            new = augment_examples(spec, want, avoid=seen, where=(cell["field"], cell["value"]))
-            seen += [user_text(r) for r in new]
-            extra += new
+    if spec.output.grounded and spec.output.format == "json":
+        for cell in coverage_table(kept, spec, planned_total):
+            if cell["short"]:
+                want = (cell["planned"] + 1) // 2 - cell["kept"]
+                new = augment_examples(spec, want, avoid=seen, where=(cell["field"], cell["value"]))
+                seen += [user_text(r) for r in new]
+                extra += new
+    if more is None:
+        return extra
+    for cell in coverage_table(kept + extra, spec, planned_total):
+        field, value = cell["field"], cell["value"]
+        if not cell["short"]:
+            continue
+        want = (cell["planned"] + 1) // 2 - cell["kept"]
+        if not any(has_values(e.model_dump(), {field: value}, spec) for e in spec.examples):
+            if log is not None:
+                log.append(
+                    {"field": field, "value": value, "short_by": want, "asked": 0, "kept": 0, "unseen": True}
+                )
+            continue
+        new = more(field, value, want, seen)
+        seen += [user_text(r) for r in new]
+        extra += new
+        if log is not None:
+            log.append(
+                {"field": field, "value": value, "short_by": want, "asked": 2 * want, "kept": len(new)}
+            )
     return extra
+
+
+def _more_of(spec, wd, *, teacher, judge, emit, quick: bool):
+    """`more(field, value, n, avoid)` for `top_up_coverage`: the teacher writes 2n inputs planned for the
+    value (the shots: the person's examples with it), answers them, critique checks them, and the ones
+    whose checked answer has the value are returned (at most n). The generation journal lives under
+    work/<it>/topup/, so an interrupted top-up resumes."""
+    from agent.nodes.generate import answer_tokens
+    from tools.data.coverage import answer_values
+    from tools.data.critique import critique_examples
+    from tools.data.generate import generate_examples
+    from tools.data.schema import stable_hash
+    from tools.evals._normalize import normalize_text
+
+    def more(field: str, value: str, n: int, avoid: list[str]) -> list[dict]:
+        name = value if field == "label" else f"{field} {value}"
+        emit("progress", step="critique", stage=f"more examples of {name}")
+        rows = generate_examples(
+            spec,
+            0,
+            teacher=teacher,
+            workdir=wd / "topup" / stable_hash(f"{field}={value}", size=8),
+            targeted=[{"n": 2 * n, "coverage": {field: [value]}}],
+            existing_inputs=avoid,
+            on_progress=lambda ev: emit("progress", step="critique", stage=f"more examples of {name}", **ev),
+            answer_max_tokens=answer_tokens(spec, 64 if quick else 256),
+        )
+        checked, _ = critique_examples(
+            list(rows), spec, judge=judge, teacher=teacher, repair_max_tokens=64 if quick else 256
+        )
+        want = normalize_text(value)
+        return [r for r in checked if answer_values([r], spec, field).get(want)][:n]
+
+    return more

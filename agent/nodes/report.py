@@ -283,6 +283,15 @@ def data_lines(run, iteration: int | None) -> list[str]:
             + evened_words(evened)
             + "."
         )
+    for t in crit.get("topped_up") or []:
+        name = t["value"] if t["field"] == "label" else f"{t['field']} {t['value']}"
+        lines.append(
+            f"- None of your examples has {name}, so the teacher had nothing to imitate and the practice data "
+            f"has few or none: the model will rarely answer it. Add an example or two of {name} and run again."
+            if t.get("unseen")
+            else f"- Too few examples of {name} held up, so the teacher wrote {t['asked']} more for it alone; "
+            f"{t['kept']} held up."
+        )
     cells = crit.get("coverage") or []
     if cells:
         lines += ["", "| field | value | planned | kept |", "|---|---|---:|---:|"]

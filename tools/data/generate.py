@@ -344,16 +344,26 @@ def plan_groups(spec: TaskSpec, n: int, targeted: list[dict] | None) -> list[dic
     groups = []
     for j, t in enumerate(targeted):
         exs = [dict(e) for e in t.get("examples") or []] or [e.model_dump() for e in spec.examples]
-        groups.append(
-            {
-                "key": f"t{j}-{stable_hash(t.get('description', ''), size=4)}",
-                "n": int(t.get("n", 10)),
-                "axes": {"target": [t.get("description") or "a harder case"]} | derive_axes(spec),
-                "examples": exs,
-                "source": "targeted",
-                "description": t.get("description"),
+        group = {
+            "key": f"t{j}-{stable_hash(t.get('description', ''), size=4)}",
+            "n": int(t.get("n", 10)),
+            "axes": {"target": [t.get("description") or "a harder case"]} | derive_axes(spec),
+            "examples": exs,
+            "source": "targeted",
+            "description": t.get("description"),
+        }
+        if t.get(
+            "coverage"
+        ):  # more inputs planned for one label or enum value ({field: [value]}), nothing else
+            cov = {str(f): [str(v) for v in vs] for f, vs in t["coverage"].items()}
+            group |= {
+                "key": f"c{j}-{stable_hash(json.dumps(cov, sort_keys=True), size=4)}",
+                "axes": derive_axes(spec),
+                "coverage": cov,
+                "source": "teacher",
+                "description": None,
             }
-        )
+        groups.append(group)
     return groups
 
 
@@ -508,7 +518,7 @@ class _Generation:
         k = candidates_needed(need, self.journal, group["key"])
         focuses = plan_focuses(group["axes"], k, seed=hash_int(f"{self.seed}:{group['key']}:{rnd}"))
         tried = sum(1 for e in self.journal.inputs.values() if e["group"] == group["key"])
-        focuses = with_coverage(focuses, coverage_axes(self.spec), start=tried)
+        focuses = with_coverage(focuses, group.get("coverage") or coverage_axes(self.spec), start=tried)
         todo = []
         for i, focus in enumerate(focuses):
             slot = f"{group['key']}:{rnd}:{i}"

@@ -518,12 +518,14 @@ def filtered_summary(workdir: Path) -> str | None:
     who = "the model writing the examples"  # the small one on this computer, or the provider's
     parts += [collapsed_words(field, c, who=who) for field, c in (crit.get("collapsed") or {}).items()]
     short = [c for c in crit.get("coverage") or [] if c.get("short")]
+    unseen = {(t["field"], t["value"]) for t in crit.get("topped_up") or [] if t.get("unseen")}
     if short:
         parts.append(
             "few examples of "
             + ", ".join(
                 f"{c['value'] if c['field'] == 'label' else c['field'] + ' ' + str(c['value'])} "
-                f"({c['kept']} of {c['planned']} planned)"
+                f"({c['kept']} of {c['planned']} planned"
+                + ("; none of your examples has it)" if (c["field"], c["value"]) in unseen else ")")
                 for c in short
             )
         )
