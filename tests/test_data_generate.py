@@ -646,8 +646,14 @@ def test_a_short_label_gets_inputs_written_for_it_alone_and_kept_only_when_check
         for i in range(9)
     ]
     server = LabelTeacher()
+    events: list[dict] = []
     more = _more_of(
-        spec, tmp_path, teacher=_teacher(server), judge=None, emit=lambda *a, **k: None, quick=True
+        spec,
+        tmp_path,
+        teacher=_teacher(server),
+        judge=None,
+        emit=lambda k, **ev: events.append(ev),
+        quick=True,
     )
     log: list[dict] = []
     extra = top_up_coverage(spec, kept, planned_total=20, more=more, log=log)
@@ -663,6 +669,12 @@ def test_a_short_label_gets_inputs_written_for_it_alone_and_kept_only_when_check
     )
     tech = {e["input"] for e in examples if e["output"] == "technical"}
     assert all(tech <= {m["content"] for m in p if m["role"] == "assistant"} for p in server.input_prompts)
+    # the screens count the stage: writing, then answering, done of total
+    stages = [e["stage"] for e in events]
+    assert (
+        stages[0] == "writing more technical examples" and stages[-1] == "answering more technical examples"
+    )
+    assert all(e["step"] == "critique" and e["total"] and 0 <= e["done"] <= e["total"] for e in events)
     # a label none of the person's examples shows is not written for: that is for the person to add
     spec3 = parse_spec_dict(
         {
@@ -671,5 +683,9 @@ def test_a_short_label_gets_inputs_written_for_it_alone_and_kept_only_when_check
         }
     )
     log3: list[dict] = []
-    top_up_coverage(spec3, kept + extra, planned_total=20, more=more, log=log3)
-    assert "shipping" not in {t["value"] for t in log3}
+    asked_before = len(server.input_prompts)
+    assert top_up_coverage(spec3, kept + extra, planned_total=20, more=more, log=log3) == []
+    assert [t for t in log3 if t["value"] == "shipping"] == [
+        {"field": "label", "value": "shipping", "short_by": 4, "asked": 0, "kept": 0, "unseen": True}
+    ]
+    assert len(server.input_prompts) == asked_before

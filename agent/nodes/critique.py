@@ -177,7 +177,23 @@ def _more_of(spec, wd, *, teacher, judge, emit, quick: bool):
 
     def more(field: str, value: str, n: int, avoid: list[str]) -> list[dict]:
         name = value if field == "label" else f"{field} {value}"
-        emit("progress", step="critique", stage=f"more examples of {name}")
+        kept_inputs = 0
+
+        def on_progress(ev: dict) -> None:  # counted as the screens count a stage: done of total
+            nonlocal kept_inputs
+            if ev.get("event") == "input":
+                kept_inputs += bool(ev.get("accepted"))
+                done, stage = (
+                    min(kept_inputs, ev.get("total") or kept_inputs),
+                    f"writing more {name} examples",
+                )
+            elif ev.get("event") == "answer":
+                done, stage = ev.get("done") or 0, f"answering more {name} examples"
+            else:
+                return
+            emit("progress", step="critique", stage=stage, done=done, total=ev.get("total"))
+
+        emit("progress", step="critique", stage=f"writing more {name} examples", done=0, total=2 * n)
         rows = generate_examples(
             spec,
             0,
@@ -185,7 +201,7 @@ def _more_of(spec, wd, *, teacher, judge, emit, quick: bool):
             workdir=wd / "topup" / stable_hash(f"{field}={value}", size=8),
             targeted=[{"n": 2 * n, "coverage": {field: [value]}}],
             existing_inputs=avoid,
-            on_progress=lambda ev: emit("progress", step="critique", stage=f"more examples of {name}", **ev),
+            on_progress=on_progress,
             answer_max_tokens=answer_tokens(spec, 64 if quick else 256),
         )
         checked, _ = critique_examples(
