@@ -228,6 +228,17 @@ def test_tables_and_reasons_are_plain():
     assert "set-aside" in plain_reason(
         "· on your own 4 held-out examples: tuned v1 1 right, base few-shot 1 right"
     )
+    # walk 8: "label_accuracy … -57.1% relative" in the evaluation's details
+    said = plain_reason(
+        "✗ label_accuracy: tuned v1 0.214 [0.07, 0.43] vs best baseline base few-shot 0.500 [0.25, 0.75] "
+        "→ -57.1% relative (need ≥ +10%)"
+    )
+    assert said.startswith("✗ label accuracy: the tuned model v1 0.214")
+    assert said.endswith("→ 57% lower (it needs to be at least 10% higher)")
+    assert plain_reason("token_f1: tuned v1 0.30 vs best baseline base zero-shot 0.02 → +28.0% absolute") == (
+        "word overlap: the tuned model v1 0.30 vs the best alternative the model with no prompt 0.02 → 28 points "
+        "higher"
+    )
     for name in ("json_field_accuracy", "exact_match", "token_f1", "label_accuracy", "judge", "format_rate"):
         assert METRIC_HELP[name] and "\n" not in METRIC_HELP[name]
 

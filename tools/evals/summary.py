@@ -552,11 +552,29 @@ def without_cli_hints(text: str) -> str:
     return _CLI_HINT.sub("", str(text))
 
 
+def _change_words(m: re.Match) -> str:
+    """ "→ -57.1% relative (need ≥ +10%)" in words: "57% lower (it needs to be at least 10% higher)"."""
+    value, kind, need = float(m.group(1)), m.group(2), m.group(3)
+    unit = "%" if kind == "relative" else " points"
+    said = "the same" if abs(value) < 0.05 else f"{abs(value):.0f}{unit} {'higher' if value > 0 else 'lower'}"
+    return f"→ {said}" + (f" (it needs to be at least {need.lstrip('+')}{unit} higher)" if need else "")
+
+
+_CHANGE = re.compile(r"→ ([+-]?\d+(?:\.\d+)?)% (relative|absolute)(?: \(need ≥ ([+-]?\d+)%\))?")
+_METRIC_NAMES = re.compile(  # the code names (with "_"): "judge" or "ci" are also plain words
+    r"\b(" + "|".join(sorted((n for n in METRIC_HELP if "_" in n), key=len, reverse=True)) + r")\b"
+)
+
+
 def plain_reason(reason: str) -> str:
-    """A verdict reason for a screen: known technical phrasings in words, no command-line flags."""
+    """A verdict reason for a screen: known technical phrasings in words, metric code names as the screen
+    says them, a change in words ("57% lower", not "-57.1% relative"), no command-line flags. The walk read
+    "label_accuracy … -57.1% relative" in the evaluation's details."""
     text = str(reason)
     for pat, repl in _REASON_WORDS:
         text = pat.sub(repl, text)
+    text = _CHANGE.sub(_change_words, text)
+    text = _METRIC_NAMES.sub(lambda m: METRIC_HELP[m.group(1)].split(":")[0], text)
     return without_cli_hints(text)
 
 
