@@ -229,7 +229,14 @@ async def test_progress_screen_counts_move_as_events_arrive_and_the_header_never
                 AgentEvent(
                     RUN_ID,
                     "progress",
-                    {"step": "evaluate", "stage": "generate", "system": name, "done": 5, "total": 42},
+                    {
+                        "step": "evaluate",
+                        "stage": "generate",
+                        "system": name,
+                        "done": 5,
+                        "total": 42,
+                        "must_keep": 6,
+                    },
                 )
             )
         await wait_for(
@@ -237,6 +244,11 @@ async def test_progress_screen_counts_move_as_events_arrive_and_the_header_never
             lambda: "system 3 of 3: the tuned model v1" in str(screen.query_one("#progress-title").render()),
         )
         assert "5/42 answers" in str(counts.render())
+        # walk 8 read "0/19" here and 14 in the results: the must-keep rows are counted, and said
+        assert (
+            "Each answers the 36 test inputs and the 6 examples the tuned model must keep right"
+            in " ".join(str(screen.query_one("#progress-samples").render()).split())
+        )
         assert "None" not in _header_text(app)
 
 

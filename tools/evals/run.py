@@ -479,6 +479,8 @@ def generate_phase(req: EvalRequest) -> tuple[dict[str, list[dict]], dict[str, s
     outputs: dict[str, list[dict]] = {}
     template_notes: dict[str, str] = {}
     all_rows = req.all_rows
+    # every system's total counts the must-keep rows too: the screen says so (walk 8 read "0/19", results of 14)
+    must_keep = len(req.reg_rows)
     trivial = trivial_system(req.spec, req.train_rows, req.systems)
     if trivial is not None:
         req.systems.insert(0, trivial[0])
@@ -489,11 +491,21 @@ def generate_phase(req: EvalRequest) -> tuple[dict[str, list[dict]], dict[str, s
         provider = _provider_of(req, s, template_notes)
         retriever = _retriever_of(req, s)
         total = len(all_rows)
-        req.progress({"stage": "generate", "system": s.name, "done": 0, "total": total})
+        req.progress(
+            {"stage": "generate", "system": s.name, "done": 0, "total": total, "must_keep": must_keep}
+        )
 
         def _tick(i, _c, _name=s.name, _total=total, _count=[0]):  # noqa: B006 - per-system counter
             _count[0] += 1
-            req.progress({"stage": "generate", "system": _name, "done": _count[0], "total": _total})
+            req.progress(
+                {
+                    "stage": "generate",
+                    "system": _name,
+                    "done": _count[0],
+                    "total": _total,
+                    "must_keep": must_keep,
+                }
+            )
 
         outputs[s.name] = generate_outputs(
             s,

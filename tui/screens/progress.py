@@ -126,6 +126,12 @@ class ProgressScreen(Screen):
                 done, total = m.system_counts.get(name, (0, None))
                 mark = "✔" if total and done >= total else ("…" if name == m.system else " ")
                 lines.append(f"{mark} system {i}: {_esc(system_words(name))} — {done}/{total or '?'} answers")
+            total = next(iter(m.system_counts.values()))[1]
+            if m.must_keep and total:
+                lines.append(
+                    f"[dim]Each answers the {total - m.must_keep} test inputs and the {m.must_keep} examples "
+                    "the tuned model must keep right.[/dim]"
+                )
             return "\n".join(lines)
         shown = self.samples()
         if not shown:

@@ -123,6 +123,7 @@ class StepProgress:
     systems: list[str] = field(default_factory=list)
     n_systems: int | None = None
     system_counts: dict = field(default_factory=dict)  # evaluation: system → (done, total)
+    must_keep: int = 0  # evaluation: of each system's total, the examples it must keep right
     samples: deque = field(default_factory=lambda: deque(maxlen=4))  # (label, text), newest last
     started_at: float | None = None
     phase_started_at: float | None = None
@@ -293,6 +294,7 @@ class StepProgress:
             self.done, self.total = 0, None
         if stage == "generate" and self.system:
             self.system_counts[self.system] = (self.done, self.total)
+            self.must_keep = _int(ev.get("must_keep")) or 0
 
     def _training(self, ev: dict, now: float) -> None:
         if ev.get("step") is not None:
