@@ -321,6 +321,10 @@ async def test_evaluation_systems_side_by_side_and_regression_filter(workspace):
         assert "base few-shot judged on t-1" in texts[2]
         await pilot.press("g")
         assert examples.row_count == 1 and screen.shown[0].id == "reg-02"
+        # said, not only filtered: walk 8 saw no change at 80×24
+        await wait_for(
+            pilot, lambda: any("Showing only the 1 example" in str(n.message) for n in app._notifications)
+        )
         await pilot.press("s")
         await pilot.pause()
         assert len(screen.query(".sbs-panel")) == 4

@@ -388,6 +388,16 @@ class EvaluationScreen(Screen):
     def action_toggle_regressions(self) -> None:
         self.regressions_only = not self.regressions_only
         self.refresh_examples()
+        # walk 8 pressed g and saw nothing change at 80×24 (the table's title was scrolled away): say it
+        n = len(self.shown)
+        if not self.regressions_only:
+            self.notify(f"Showing all {n} examples again.")
+        elif n:
+            self.notify(
+                f"Showing only the {n} example{'s' if n != 1 else ''} the tuned model got worse on (g: all)."
+            )
+        else:
+            self.notify("The tuned model got no example worse than before: nothing to show (g: all).")
 
     def action_toggle_all_systems(self) -> None:
         self.all_systems = not self.all_systems
