@@ -604,3 +604,17 @@ def test_training_keeps_going_in_the_background_only_when_chosen_and_quit_stops_
         assert done["resumed_from"] and done["resumed_from"].endswith(f"checkpoint-{metrics['final_step']}")
     finally:
         stop_run_training(run)
+
+
+def test_the_loss_plot_has_round_evenly_spaced_ticks():
+    """Walk 8 read y labels at uneven values on the training plot."""
+    from tui.screens.training import loss_ticks
+
+    ticks, labels = loss_ticks([2.78, 2.1, 1.3, 0.84, 0.25])
+    assert labels == ["0", "1", "2", "3"]
+    ticks, labels = loss_ticks([0.31, 0.29, 0.30])
+    assert labels == ["0.28", "0.29", "0.30", "0.31"]
+    steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:], strict=False)}
+    assert len(steps) == 1 and ticks[0] <= 0.29 and ticks[-1] >= 0.31
+    assert loss_ticks([1.0]) == ([0.5, 1.0, 1.5], ["0.5", "1.0", "1.5"])  # one value: a range around it
+    assert loss_ticks([]) is None and loss_ticks([float("nan")]) is None

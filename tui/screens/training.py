@@ -151,12 +151,27 @@ class TrainingScreen(Screen):
         plt.clear_data()
         plt.clear_figure()
         plt.title("loss: how far from the practice answers (lower is better)")
+        # walk 8: y labels at uneven values and two lines of one look; now round, evenly spaced ticks, a line
+        # for the practice examples and dots of another colour for the held-back ones
         if p.losses:
-            plt.plot([s for s, _ in p.losses], [v for _, v in p.losses], label="train", marker="braille")
-        if p.eval_losses:
             plt.plot(
-                [s for s, _ in p.eval_losses], [v for _, v in p.eval_losses], label="eval", marker="braille"
+                [s for s, _ in p.losses],
+                [v for _, v in p.losses],
+                label="practice",
+                marker="braille",
+                color="cyan",
             )
+        if p.eval_losses:
+            plt.scatter(
+                [s for s, _ in p.eval_losses],
+                [v for _, v in p.eval_losses],
+                label="held back",
+                marker="●",
+                color="orange",
+            )
+        ticks = loss_ticks([v for _, v in p.losses] + [v for _, v in p.eval_losses])
+        if ticks:
+            plt.yticks(ticks[0], ticks[1])
         plt.xlabel("step")
         plot.refresh()
         # the same facts the header shows for every long step: what, how far, how fast, how long
@@ -217,3 +232,23 @@ class TrainingScreen(Screen):
     @on(Button.Pressed, "#resume")
     def _resume(self) -> None:
         self.action_resume()
+
+
+def loss_ticks(values: list[float], n: int = 4) -> tuple[list[float], list[str]] | None:
+    """About `n` evenly spaced y ticks at round values (a step of 1, 2 or 5 × a power of ten) covering
+    `values`, with labels of one width; None when there is nothing to plot. Pure."""
+    import math
+
+    vals = [v for v in values if v == v and abs(v) != math.inf]
+    if not vals:
+        return None
+    lo, hi = min(vals), max(vals)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    raw = (hi - lo) / max(1, n - 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    first = math.floor(lo / step) * step
+    ticks = [first + i * step for i in range(int(math.ceil((hi - first) / step - 1e-9)) + 1)]
+    digits = max(0, -math.floor(math.log10(step) + 1e-9))
+    return ticks, [f"{t:.{digits}f}" for t in ticks]
