@@ -131,3 +131,82 @@ async def test_the_report_screen_takes_a_file_of_more_examples(workspace, tmp_pa
     ]
     assert state["answers"]["examples"] == 5 and state["answers"]["goals"] == ["accuracy"]
     assert len(read_yaml(workspace.run(new_id).spec_path)["examples"]) == 5
+
+
+def test_values_no_example_shows_are_named_before_anything_is_written():
+    """The expense bench's categories "software" and "other" (no example had them) were never kept in any
+    run; orders' size "medium" the same. The decision names them and offers to add examples first."""
+    from tools.data.coverage import unseen_values, unseen_words
+    from tools.spec import parse_spec_dict
+    from tui.screens.decision import decision_markdown
+
+    spec = parse_spec_dict(
+        {
+            "spec": "Sort each customer message.",
+            "examples": EXAMPLES,
+            "output": {"format": "label", "labels": ["rental", "repair", "sale", "complaint"]},
+        }
+    )
+    assert unseen_values(spec) == [("label", "complaint")]
+    schema = {
+        "type": "object",
+        "properties": {
+            "size": {"type": "string", "enum": ["small", "medium", "large"]},
+            "milk": {"type": "string", "enum": ["none", "oat"]},
+        },
+    }
+    orders = parse_spec_dict(
+        {
+            "spec": "Orders to JSON.",
+            "examples": [
+                {"input": "a small latte", "output": '{"size": "small", "milk": "none"}'},
+                {"input": "a large oat latte", "output": '{"size": "large", "milk": "oat"}'},
+            ],
+            "output": {"format": "json", "schema": schema},
+        }
+    )
+    assert unseen_values(orders) == [("size", "medium")]
+    assert unseen_words([("size", "medium"), ("label", "complaint")]) == "size medium, complaint"
+    assert (
+        unseen_values(
+            parse_spec_dict({"spec": "Orders to JSON.", "output": {"format": "json", "schema": schema}})
+        )
+        == []
+    )
+    md = decision_markdown({"approach": "fine-tune", "reasons": ["r"], "unseen": [["size", "medium"]]})
+    assert (
+        "none of your examples has size medium" in md and "Press **e** to add an example or two of it" in md
+    )
+    assert "Before you go on" not in decision_markdown(
+        {"approach": "fine-tune", "reasons": ["r"], "unseen": []}
+    )
+
+
+async def test_the_decision_screen_takes_more_examples_too(workspace, tmp_path):
+    from tui.screens.decision import DecisionScreen
+
+    _finished_session(workspace)
+    more = tmp_path / "more.jsonl"
+    more.write_text(
+        json.dumps({"input": "My bike was stolen from your rack, I'm furious.", "output": "complaint"})
+    )
+    app = TunewiseApp(workspace)
+    driven: list = []
+    app.drive = lambda run_id, payload: driven.append((run_id, payload)) or True
+    decision = {"approach": "fine-tune", "reasons": ["r"], "unseen": [["label", "complaint"]]}
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(DecisionScreen(RUN_ID, {"decision": decision}))
+        await wait_for(
+            pilot,
+            lambda: (
+                app.screen.query("#decision-md")
+                and "Press **e**" in app.screen.query_one("#decision-md").source
+            ),
+        )
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.screen.query("#add-examples-path"))
+        app.screen.query_one("#add-examples-path").value = str(more)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: driven)
+    new_id, state = driven[0]
+    assert new_id != RUN_ID and state["task"]["examples"][-1]["output"] == "complaint"

@@ -179,6 +179,26 @@ class TunewiseApp(App):
         self.drive(run.id, state)
         return run.id
 
+    def add_examples_to(self, run_id: str) -> None:
+        """Ask for a file of more examples of the person's own (the decision and report screens' `e`/`a`):
+        a new session with the earlier answers and all the examples, straight to the decision."""
+        from tools.workspace import read_yaml
+        from tui.widgets.add_examples_dialog import AddExamplesDialog
+
+        path = self.workspace.run(run_id).spec_path
+        had = len((read_yaml(path) or {}).get("examples") or []) if path.exists() else 0
+
+        def chosen(examples: list[dict] | None) -> None:
+            if examples:
+                from tools.errors import UserError
+
+                try:
+                    self.start_with_more_examples(run_id, examples)
+                except UserError as e:
+                    self.notify(e.one_line(), severity="warning", timeout=12)
+
+        self.push_screen(AddExamplesDialog(had), chosen)
+
     def start_with_more_examples(self, run_id: str, examples: list[dict]) -> str | None:
         """A new session with an earlier one's answers and its examples plus `examples`: it goes straight to
         the decision (every question is answered). None, with a notice, when nothing new was given."""

@@ -129,7 +129,7 @@ def top_up_coverage(
     `log` gets {field, value, short_by, asked, kept} per value tried, and `unseen: True` for a short value
     none of the examples shows."""
     from tools.data.augment import augment_examples
-    from tools.data.coverage import coverage_table, has_values
+    from tools.data.coverage import coverage_table, unseen_values
 
     extra: list[dict] = []
     seen = [user_text(r) for r in kept]
@@ -142,12 +142,13 @@ def top_up_coverage(
                 extra += new
     if more is None:
         return extra
+    unseen = unseen_values(spec)
     for cell in coverage_table(kept + extra, spec, planned_total):
         field, value = cell["field"], cell["value"]
         if not cell["short"]:
             continue
         want = (cell["planned"] + 1) // 2 - cell["kept"]
-        if not any(has_values(e.model_dump(), {field: value}, spec) for e in spec.examples):
+        if (field, value) in unseen:
             if log is not None:
                 log.append(
                     {"field": field, "value": value, "short_by": want, "asked": 0, "kept": 0, "unseen": True}

@@ -13,6 +13,7 @@ from agent.probe import apply_probe, probe_needed, probe_signature, run_probe
 from agent.rubric import APPROACHES, Answers
 from agent.rubric import decide as apply_rubric
 from agent.state import AgentState
+from tools.data.coverage import unseen_values, unseen_words
 from tools.spec import parse_spec_dict
 from tools.workspace import atomic_write_json
 
@@ -49,6 +50,8 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         # machine's measured speed (the walk's override was estimated from a benchmark: 10 minutes, took 33)
         decision.estimate = _estimate_here(ctx, state, spec, run, decision.approach, teacher)
     estimates = _estimates(ctx, spec, teacher, decision)
+    # values a writer imitating the examples will not write: said before anything is generated
+    unseen = unseen_values(spec)
     quick = QUICK_TRY if spec.n_examples > QUICK_TRY else None
     approach = decision.approach
     note = None
@@ -59,7 +62,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         choice = interrupt(
             DecisionAsk(
                 kind="decision",
-                decision=decision.to_dict(),
+                decision=decision.to_dict() | {"unseen": [list(u) for u in unseen]},
                 choices=["accept", CHANGE, *APPROACHES],
                 estimates=estimates,  # every path's estimate: an override shows its own before it starts
                 # a quick first try (fewer practice examples) for a path that trains a model, with its estimate
@@ -99,7 +102,16 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         atomic_write_yaml(run.spec_path, spec.to_yaml_dict())
         update["task"] = spec.to_yaml_dict()
         lines.append(f"decide: a quick first try with {spec.n_examples} practice examples")
-    out = decision.to_dict() | {"chosen": approach, "override_note": note, "n_examples": spec.n_examples}
+    if unseen and approach in FINE_TUNES:
+        lines.append(
+            f"decide: none of your examples has {unseen_words(unseen)}: add an example or two of each"
+        )
+    out = decision.to_dict() | {
+        "chosen": approach,
+        "override_note": note,
+        "n_examples": spec.n_examples,
+        "unseen": [list(u) for u in unseen],
+    }
     atomic_write_json(run.decision_path, out)
     return {"decision": out, "approach": approach, "rewind": None, "log": lines} | update
 

@@ -69,6 +69,26 @@ def has_values(example: dict, planned: dict[str, str], spec: TaskSpec) -> int:
     return sum(1 for f, v in planned.items() if str(obj.get(f)) == v)
 
 
+def unseen_values(spec: TaskSpec) -> list[tuple[str, str]]:
+    """(field, value) of every label / enum value the answer allows that none of the person's examples has —
+    the values a writer imitating those examples will not write (the expense bench's categories "software"
+    and "other": 0 kept in every run). [] without examples. Pure."""
+    if not spec.examples:
+        return []
+    shown = [e.model_dump() for e in spec.examples]
+    return [
+        (field, value)
+        for field, values in coverage_axes(spec).items()
+        for value in values
+        if not any(has_values(e, {field: value}, spec) for e in shown)
+    ]
+
+
+def unseen_words(unseen: Sequence[tuple[str, str]]) -> str:
+    """ "size medium" / "the label repair", joined: "size medium, milk soy". Pure."""
+    return ", ".join(v if f == "label" else f"{f} {v}" for f, v in unseen)
+
+
 def with_coverage(focuses: Sequence[str], axes: dict[str, list[str]], start: int = 0) -> list[str]:
     """Each focus gets one value of every coverage field, round-robin from `start` (equal planned shares;
     fields are offset so their values do not move in lockstep)."""

@@ -65,6 +65,17 @@ def decision_markdown(decision: dict) -> str:
     if decision.get("chosen") and decision.get("chosen") != decision.get("approach"):
         lines += [f"_You chose: **{words(decision['chosen'])}** instead._", ""]
     lines += ["**Why**", ""] + [f"- {r}" for r in decision.get("reasons") or []]
+    unseen = [tuple(u) for u in decision.get("unseen") or []]
+    if unseen:
+        from tools.data.coverage import unseen_words
+
+        one = len(unseen) == 1
+        lines += [
+            "",
+            f"**Before you go on:** none of your examples has {unseen_words(unseen)}. Practice examples are "
+            f"written by imitating yours, so a tuned model would rarely answer {'it' if one else 'them'}. "
+            f"Press **e** to add an example or two of {'it' if one else 'each'}.",
+        ]
     return "\n".join(lines)
 
 
@@ -234,6 +245,7 @@ class DecisionScreen(Screen):
         Binding("a", "accept", "Accept"),
         Binding("c", "change_answers", "Change answers"),
         Binding("o", "override", "Override"),
+        Binding("e", "add_examples", "Add examples"),
         # the page keys scroll the advice wherever the focus is (the override list kept them otherwise)
         Binding("pagedown", "scroll_body('down')", "Scroll down", show=False),
         Binding("pageup", "scroll_body('up')", "Scroll up", show=False),
@@ -308,6 +320,9 @@ class DecisionScreen(Screen):
         if rows and saved.get("signature") == probe.get("signature"):
             text = probe_text(probe, rows[0])
             self.app.call_from_thread(self.query_one("#probe", Static).update, text)
+
+    def action_add_examples(self) -> None:
+        self.app.add_examples_to(self.run_id)
 
     def show_decision(self, decision: dict) -> None:
         self.decision = decision

@@ -313,23 +313,7 @@ class ReportScreen(Screen):
         self.values = values
 
     def action_add_examples(self) -> None:
-        """More examples of the person's own, in a new session that keeps the earlier answers."""
-        from tools.workspace import read_yaml
-        from tui.widgets.add_examples_dialog import AddExamplesDialog
-
-        path = self.app.workspace.run(self.run_id).spec_path
-        had = len((read_yaml(path) or {}).get("examples") or []) if path.exists() else 0
-
-        def chosen(examples: list[dict] | None) -> None:
-            if examples:
-                from tools.errors import UserError
-
-                try:
-                    self.app.start_with_more_examples(self.run_id, examples)
-                except UserError as e:
-                    self.notify(e.one_line(), severity="warning", timeout=12)
-
-        self.app.push_screen(AddExamplesDialog(had), chosen)
+        self.app.add_examples_to(self.run_id)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
