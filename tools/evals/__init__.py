@@ -3,34 +3,37 @@
     from tools.evals import evaluate, token_f1, Judge, SystemSpec, analyze_failures
 
 Scorers live one per private module (`_match`, `_classification`, `_json`, `_pattern`, `_length`),
-reducers in `_metrics/`; the model-facing parts (`judge`, `systems`, `run`) load lazily so importing
-a metric never imports torch.
+reducers in `_metrics/`; every name loads lazily, so importing a metric never imports torch and importing
+`tools.evals.summary` never imports numpy.
 """
 
-from tools.evals._classification import extract_label, label_accuracy, label_match, macro_f1
-from tools.evals._json import (
-    flatten_json,
-    json_field_accuracy,
-    json_valid,
-    missing_fields,
-    parse_json_output,
-    schema_conformance,
-    schema_error,
-)
-from tools.evals._length import length_stats, prompt_tokens_per_request
-from tools.evals._match import exact_match, rouge_l, token_f1
-from tools.evals._metrics import (
-    agreement_rate,
-    bootstrap_ci,
-    cohen_kappa,
-    mean_with_ci,
-    paired_bootstrap_diff,
-    win_rate,
-)
-from tools.evals._normalize import normalize_text
-from tools.evals._pattern import format_errors, format_ok, regex_match
-from tools.evals._primary import KNOWN_METRICS, primary_metric_for, score_output
-
+# every name loads on first use (PEP 562): `tools.evals.summary` (the TUI header's status words) must not
+# import numpy through `_length` — it took 0.2–0.5 s of the first screen
+_EAGER_MODULES = {
+    "tools.evals._classification": ("extract_label", "label_accuracy", "label_match", "macro_f1"),
+    "tools.evals._json": (
+        "flatten_json",
+        "json_field_accuracy",
+        "json_valid",
+        "missing_fields",
+        "parse_json_output",
+        "schema_conformance",
+        "schema_error",
+    ),
+    "tools.evals._length": ("length_stats", "prompt_tokens_per_request"),
+    "tools.evals._match": ("exact_match", "rouge_l", "token_f1"),
+    "tools.evals._metrics": (
+        "agreement_rate",
+        "bootstrap_ci",
+        "cohen_kappa",
+        "mean_with_ci",
+        "paired_bootstrap_diff",
+        "win_rate",
+    ),
+    "tools.evals._normalize": ("normalize_text",),
+    "tools.evals._pattern": ("format_errors", "format_ok", "regex_match"),
+    "tools.evals._primary": ("KNOWN_METRICS", "primary_metric_for", "score_output"),
+}
 _LAZY = {
     "Judge": "tools.evals.judge",
     "PointwiseVerdict": "tools.evals.judge",
@@ -48,7 +51,7 @@ _LAZY = {
     "judge_agreement": "tools.evals.agreement",
     "export_promptfoo": "tools.evals.promptfoo",
     "compare_evals": "tools.evals.compare",
-}
+} | {name: module for module, names in _EAGER_MODULES.items() for name in names}
 
 
 def __getattr__(name: str):
