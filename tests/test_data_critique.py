@@ -556,7 +556,10 @@ def test_repairs_stop_when_the_teachers_first_ones_all_fail():
 
         def _generate_batch(self, batch):
             # a schema miss is asked again in the same conversation: count conversations by their first question
-            self.inputs |= {next(x["content"] for x in m if x["role"] == "user") for m, _p, _s in batch}
+            firsts = {next(x["content"] for x in m if x["role"] == "user") for m, _p, _s in batch}
+            self.inputs |= {
+                f for f in firsts if f.startswith("Input:")
+            }  # repairs (answering again: probed too)
             return [RawResult(text=self.answer) for _ in batch]
 
     n = REPAIR_PROBE + 8
@@ -784,3 +787,60 @@ def test_a_collapsed_field_of_the_inputs_wording_is_not_guessed_from_similar_exa
     kept, decisions = critique_examples(rows, EXPENSES, judge=None, teacher=None, consistency=False)
     assert not kept  # every row rests on the untrusted currency: none is guessed from similar examples
     assert {d["category"] for d in decisions} == {"untrusted_field"}
+
+
+def test_an_answer_a_validator_fails_after_its_repair_is_answered_again_until_one_passes():
+    """The rewrite bench: the embedded teacher wrote 82 of 120 headlines over the 60-character limit and
+    failed its first 12 repairs; 24 examples were kept and nothing was trained. Now each such input is
+    answered again (sampled, the examples in another order) until an answer passes the validators."""
+    from tools.data.critique import ANSWER_AGAIN_TRIES
+    from tools.llm.base import Provider
+    from tools.llm.types import RawResult
+
+    spec = parse_spec_dict(
+        {
+            "spec": "Rewrite a news sentence as a short headline.",
+            "system_prompt": "Reply with only the headline.",
+            "examples": [
+                {
+                    "input": "The council of Ferrow voted to close the harbour bridge.",
+                    "output": "Ferrow Closes Bridge",
+                },
+                {
+                    "input": "Crumbwell will open twelve new shops next year.",
+                    "output": "Crumbwell to Open 12 Shops",
+                },
+            ],
+            "output": {"format": "text", "max_chars": 40},
+        }
+    )
+    long = "A Very Long Headline That Goes On And On Past The Limit Of Forty"
+
+    class Teacher(Provider):
+        name = "local"
+        batched = True
+
+        def __init__(self, short_on: int | None):
+            super().__init__("scripted")
+            self.short_on, self.sampled = short_on, 0
+
+        def _generate_batch(self, batch):
+            out = []
+            for _m, params, _s in batch:
+                if params.temperature and params.temperature > 0:
+                    self.sampled += 1
+                    short = self.short_on is not None and self.sampled >= self.short_on
+                    out.append(RawResult(text="Mill Fire Put Out" if short else long))
+                else:
+                    out.append(RawResult(text=long))  # the repair: as long as before
+            return out
+
+    rows = [make_row("Firefighters put out a blaze at the paper mill overnight.", long, source="teacher")]
+    kept, decisions = critique_examples(
+        rows, spec, judge=None, teacher=Teacher(short_on=2), consistency=False
+    )
+    assert [r["messages"][-1]["content"] for r in kept] == ["Mill Fire Put Out"]
+    assert decisions[0]["action"] == "repaired" and decisions[0]["before"]["category"] == "length"
+    never = Teacher(short_on=None)
+    kept, decisions = critique_examples(rows, spec, judge=None, teacher=never, consistency=False)
+    assert kept == [] and decisions[0]["action"] == "dropped" and never.sampled == ANSWER_AGAIN_TRIES

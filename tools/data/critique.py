@@ -650,8 +650,74 @@ def critique_examples(
             judge_max_tokens,
             failing,
         )
+        # what a validator still fails after the repair: the teacher answers the input again, sampled
+        again = [i for i in bad if i not in repaired and verdicts[i].get("stage") == "validator"]
+        if again:
+            cand = _answered_again(rows, again, spec, teacher, repair_max_tokens, on_progress)
+            _check_repairs(
+                list(cand),
+                cand,
+                near,
+                verdicts,
+                repaired,
+                spec,
+                judge,
+                judge_max_tokens,
+                failing,
+                "answered again",
+            )
 
     return _outcomes(rows, verdicts, repaired, failing)
+
+
+ANSWER_AGAIN_TRIES = 3  # sampled answers per failing row, until one passes the validators
+
+
+def _answered_again(
+    rows: list[dict], which: list[int], spec: TaskSpec, teacher, max_tokens: int, on_progress
+) -> dict[int, dict]:
+    """{index: the row with a new teacher answer that passes the validators} for rows whose answer failed a
+    validator and whose repair failed too: the teacher answers the input again as it first did (the answer
+    prompt, the person's examples in another order), sampled, up to ANSWER_AGAIN_TRIES times. A small
+    teacher that cannot follow "make it shorter" still writes a short one now and then: the rewrite bench's
+    embedded teacher wrote 82 of 120 headlines over the 60-character limit and failed its first 12
+    repairs, and the run kept too few examples to train."""
+    import random
+
+    from tools.data.generate import answer_messages, hash_int
+
+    like = [e.output for e in spec.examples] or [answer_text(rows[i]) for i in which]
+    cap = answer_token_cap(like, max_tokens)
+    schema = spec.output.json_schema if spec.output.format == "json" else None
+    shots = [e.model_dump() for e in spec.examples]
+    found: dict[int, dict] = {}
+    for attempt in range(ANSWER_AGAIN_TRIES):
+        todo = [i for i in which if i not in found]
+        if not todo:
+            break
+        reqs = []
+        for i in todo:
+            order = list(shots)
+            random.Random(f"{row_id(rows[i])}:{attempt}").shuffle(order)
+            reqs.append(
+                Request(
+                    answer_messages(spec, user_text(rows[i]), order),
+                    GenParams(
+                        temperature=0.8,
+                        max_tokens=cap,
+                        seed=hash_int(f"{row_id(rows[i])}:{attempt}") % (2**31),
+                    ),
+                    json_schema=schema,
+                )
+            )
+        texts = _answers(
+            teacher, reqs, f"answering again ({attempt + 1} of {ANSWER_AGAIN_TRIES})", on_progress
+        )
+        for i, text in zip(todo, texts, strict=True):
+            cand = _with_answer(rows[i], rule_fixed_answer(text, spec, user_text(rows[i]))[0])
+            if not programmatic_issues(cand, spec):
+                found[i] = cand
+    return found
 
 
 def _first_verdicts(
@@ -699,6 +765,7 @@ def _check_repairs(
     judge,
     judge_max_tokens: int,
     failing,
+    stage: str = "repair",
 ) -> None:
     """Validators and the judge again on the teacher's repairs: a repair that passes replaces its row
     (into `repaired`, its verdict keeps the one `before`); one a validator fails notes why on the verdict."""
@@ -713,7 +780,7 @@ def _check_repairs(
     for i in bad:
         if i in second and not failing(second[i]):
             repaired[i] = cand[i]
-            second[i]["stage"] = "repair"
+            second[i]["stage"] = stage
             second[i]["before"] = verdicts[i]
             verdicts[i] = second[i]
         elif i not in second:
