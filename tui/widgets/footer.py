@@ -51,6 +51,22 @@ class FitFooter(Footer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._fitted_width = 0
+        self._composed: tuple | None = None  # what the keys shown were fitted to (`_signature`)
+
+    def _signature(self) -> tuple:
+        """What the keys shown depend on: the width, each shown binding and whether it is enabled."""
+        active = self.screen.active_bindings.values()
+        keys = tuple((b.action, b.key, b.description, enabled) for _n, b, enabled, _t in active if b.show)
+        return self._available(), keys, self.show_command_palette
+
+    def bindings_changed(self, screen) -> None:
+        """Textual recomposes the footer on every bindings signal (three times before the first screen
+        settled, each restyling every key); this one only when what it shows would change."""
+        self._bindings_ready = True
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
+            return
+        if self._signature() != self._composed:
+            self.call_after_refresh(self.recompose)
 
     def _available(self) -> int:
         return self.size.width or self.app.size.width
@@ -58,6 +74,7 @@ class FitFooter(Footer):
     def compose(self):
         if not self._bindings_ready:
             return
+        self._composed = self._signature()
         active = self.screen.active_bindings
         by_action: dict[str, tuple] = {}
         for _node, binding, enabled, tooltip in active.values():
