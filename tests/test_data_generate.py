@@ -96,6 +96,23 @@ def test_an_input_with_far_more_numbers_than_the_seeds_is_rejected():
 
 
 # ---------------------------------------------------------------- an OpenAI-shaped HTTP server
+def chat_response(body: dict, text: str) -> httpx.Response:
+    """One /v1/chat/completions reply, shaped as OpenAI's."""
+    return httpx.Response(
+        200,
+        json={
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 40, "completion_tokens": 8, "total_tokens": 48},
+        },
+    )
+
+
 class FakeOpenAI:
     """Answers /v1/chat/completions like OpenAI does (same JSON shape) and records every request."""
 
@@ -120,19 +137,7 @@ class FakeOpenAI:
             text = f"Name the capital of {' '.join(rng.sample(WORDS, 4))}"
         else:
             text = f"Capital-of-{user[-12:]}"
-        return httpx.Response(
-            200,
-            json={
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "created": 0,
-                "model": body["model"],
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                ],
-                "usage": {"prompt_tokens": 40, "completion_tokens": 8, "total_tokens": 48},
-            },
-        )
+        return chat_response(body, text)
 
     def answered_inputs(self) -> list[str]:
         return [
@@ -603,19 +608,7 @@ class LabelTeacher:
             text = rng.choice(self.MESSAGES[label]).format(x=rng.choice(WORDS) + " " + rng.choice(WORDS))
         else:
             text = "billing" if any(w in user for w in ("charged", "invoice", "refund")) else "technical"
-        return httpx.Response(
-            200,
-            json={
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "created": 0,
-                "model": body["model"],
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                ],
-                "usage": {"prompt_tokens": 40, "completion_tokens": 8, "total_tokens": 48},
-            },
-        )
+        return chat_response(body, text)
 
 
 def test_a_short_label_gets_inputs_written_for_it_alone_and_kept_only_when_checked(tmp_path):

@@ -638,33 +638,18 @@ def critique_examples(
             repaired[i], verdicts[i] = relabel
     bad = [i for i in bad if i not in repaired]
     if bad and teacher is not None:
-        cand = _repairs(rows, bad, verdicts, spec, teacher, repair_max_tokens, on_progress)
-        _check_repairs(
-            [i for i in bad if i in cand],
-            cand,
-            near,
-            verdicts,
-            repaired,
-            spec,
-            judge,
-            judge_max_tokens,
-            failing,
-        )
+
+        def check(cand: dict[int, dict], stage: str) -> None:
+            _check_repairs(
+                list(cand), cand, near, verdicts, repaired, spec, judge, judge_max_tokens, failing, stage
+            )
+
+        check(_repairs(rows, bad, verdicts, spec, teacher, repair_max_tokens, on_progress), "repair")
         # what a validator still fails after the repair: the teacher answers the input again, sampled
         again = [i for i in bad if i not in repaired and verdicts[i].get("stage") == "validator"]
         if again:
-            cand = _answered_again(rows, again, spec, teacher, repair_max_tokens, on_progress)
-            _check_repairs(
-                list(cand),
-                cand,
-                near,
-                verdicts,
-                repaired,
-                spec,
-                judge,
-                judge_max_tokens,
-                failing,
-                "answered again",
+            check(
+                _answered_again(rows, again, spec, teacher, repair_max_tokens, on_progress), "answered again"
             )
 
     return _outcomes(rows, verdicts, repaired, failing)
