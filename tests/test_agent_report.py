@@ -190,3 +190,18 @@ def test_the_report_says_what_data_the_model_was_trained_on(workspace):
         "category of your most similar examples, 18 that the input's own words do not settle were dropped"
     ) in said
     assert "currency 'EUR' to nearly every input, so it was not trusted: 40 that the input's own" in said
+
+
+def test_the_prompts_probe_score_is_said_as_a_person_counts_it(workspace):
+    """Walk 9 read "a prompt with your examples got only 32% right" where it got 0 of 8 fully right and
+    its answers shared 32% of the expected words."""
+    from agent.artifacts import save_step
+    from agent.nodes.report import _probe_words
+
+    run = workspace.create_run("office", run_id="office-probe")
+    save_step(run, 0, "probe", {"measured": True, "metric": "token_f1", "correct_share": 0.0, "n_test": 8})
+    assert _probe_words(run, 0.32) == "got 0 of 8 fully right (32% of the words matching on average)"
+    save_step(
+        run, 0, "probe", {"measured": True, "metric": "label_accuracy", "correct_share": 0.25, "n_test": 8}
+    )
+    assert _probe_words(run, 0.25) == "got 2 of 8 fully right"

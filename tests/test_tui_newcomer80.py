@@ -810,7 +810,10 @@ def test_the_report_gives_the_prompt_to_keep_and_the_way_to_add_examples(workspa
     )
     (run.path / "prompt.md").write_text("# Prompt for: x\n\n## System\n\nSort voicemails.\n\n## Example 1\n")
     text = report_markdown(RUN_ID, run.path, {})
-    assert "## The prompt to use for now" in text and "Sort voicemails." in text and "/prompt.md`" in text
+    assert "## The prompt to use for now" in text and "/prompt.md`" in text
+    # a block quote that wraps, each line kept, nothing read as Markdown (walk 9: a code block cut at 80)
+    assert "> Sort voicemails\\.  " in text.splitlines() and "```" not in text
+    assert "> \\#\\# Example 1  " in text.splitlines()
     assert "press **a** here and give the file" in text
 
 

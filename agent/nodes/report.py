@@ -110,7 +110,7 @@ def too_few_plain(run, state: AgentState) -> dict | None:
     if prompted is not None and prompted < 0.5:
         # "keep using your prompt" read as a contradiction when the same report said the prompt gets 17% right
         rec = (
-            f"{prompt[:1].upper()}{prompt[1:]} got only {prompted:.0%} right when it was checked, so it is no "
+            f"{prompt[:1].upper()}{prompt[1:]} {_probe_words(run, prompted)} when it was checked, so it is no "
             "answer either: "
             f"to get a model that does better, {how}"
         )
@@ -196,6 +196,21 @@ def gain_lines(summary: dict) -> list[str]:
             f"({saving:.0%} fewer, {few['prompt_tokens'] / tuned['prompt_tokens']:.1f}× shorter)"
         )
     return out
+
+
+def _probe_words(run, score: float) -> str:
+    """The probe's result as a person counts it: "got 0 of 8 fully right (32% of the words matching on
+    average)" for a metric with part credit — walk 9 read "got only 32% right" where 0 of 8 were right."""
+    from agent.artifacts import load_step
+    from tools.evals.summary import PARTIAL_WORDS
+
+    probe = load_step(run, 0, "probe") or {}
+    share, n = probe.get("correct_share"), probe.get("n_test")
+    partial = PARTIAL_WORDS.get(str(probe.get("metric") or ""))
+    if isinstance(share, (int, float)) and n:
+        fully = f"got {round(share * n)} of {n} fully right"
+        return f"{fully} ({score:.0%} {partial} on average)" if partial else fully
+    return f"got only {score:.0%} right"
 
 
 def _probe_score(run) -> float | None:

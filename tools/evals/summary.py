@@ -47,6 +47,11 @@ COUNTED = {  # per-row value 1.0 means "right"; the count of such rows is what a
     "regex_match",
     "format_ok",
 }
+PARTIAL_WORDS = {  # a metric with part credit, as its average reads after "32% …"
+    "json_field_accuracy": "of the fields right",
+    "token_f1": "of the words matching",
+    "rouge_l": "of the words matching",
+}
 OVERLAP = {"token_f1", "rouge_l"}  # partial credit: a percentage "word for word"
 EPS = 1e-9
 

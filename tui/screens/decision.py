@@ -189,6 +189,8 @@ def probe_text(probe: dict | None, example: dict | None = None) -> str:
             f"{shots} of your examples" if shots else "your instructions"
         )
         on = f" on {n} others" if n else ""
+        from tools.evals.summary import PARTIAL_WORDS
+
         partial = PARTIAL_WORDS.get(str(probe.get("metric") or ""))
         if cs is not None and n:
             right = f"got {round(cs * n)} of {n} fully right"
@@ -212,11 +214,6 @@ def probe_text(probe: dict | None, example: dict | None = None) -> str:
 
 
 # what a partial score means, per metric (a share of fields is not a share of answers)
-PARTIAL_WORDS = {
-    "json_field_accuracy": "of the fields right",
-    "token_f1": "of the words matching",
-    "rouge_l": "of the words matching",
-}
 
 
 def _clip(text, n: int = 120) -> str:

@@ -269,9 +269,7 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             f"Copy it into the tool you use today (the file: `{rel}/prompt.md`): the best you have until a "
             "model does better.",
             "",
-            "```",
-            body,
-            "```",
+            *quoted(body),
         ]
     lines += ["", "## Next steps", "", f"- {next_step}"]
     if re.search(r"\b(collect|write) (about \d+ )?more examples", next_step):
@@ -297,6 +295,18 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             )
         lines.append("")
     return "\n".join(lines)
+
+
+def quoted(text: str) -> list[str]:
+    """`text` as a Markdown block quote that wraps, every line kept (a hard break after each) and nothing
+    read as Markdown: a fenced block does not wrap, and walk 9 read the prompt cut at 80 columns
+    ("…one-line work"). Pure."""
+    special = re.compile(r"([\\`*_\[\]{}()#+\-.!|<>~])")
+    out = []
+    for line in text.splitlines():
+        safe = special.sub(lambda m: "\\" + m.group(1), line)
+        out.append(f"> {safe}  " if line.strip() else ">")
+    return out
 
 
 class ReportScreen(Screen):
