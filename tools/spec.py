@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
@@ -135,11 +136,11 @@ class OutputSpec(BaseModel):
         props = (self.json_schema or {}).get("properties") if isinstance(self.json_schema, dict) else None
         return props if isinstance(props, dict) else None
 
-    def choices(self) -> str | None:
-        """The answer's closed vocabulary in a few words — the labels, or each enum field's values:
-        "Answer one of: billing, technical." / "size: small, medium, large; milk: none, oat." None
-        when the answer has none. Pure. (Commas and colons: 22 tokens for the orders task's two enums where
-        "Values: size small|medium|large; …" took 25 — the tuned prompt is paid on every request.)"""
+    def choices(self, skip: Collection[str] = ()) -> str | None:
+        """The answer's closed vocabulary in a few words — the labels, or each enum field's values (but the
+        fields in `skip`): "Answer one of: billing, technical." / "size: small, medium, large; milk: none,
+        oat." None when the answer has none. Pure. (Commas and colons: 22 tokens for the orders task's two
+        enums where "Values: size small|medium|large; …" took 25 — the tuned prompt is paid on every request.)"""
         if self.format == "label" and self.labels:
             return f"Answer one of: {', '.join(self.labels)}."
         props = self.properties()
@@ -148,7 +149,10 @@ class OutputSpec(BaseModel):
         fields = [
             f"{name}: {', '.join(str(v) for v in sub['enum'])}"
             for name, sub in props.items()
-            if isinstance(sub, dict) and isinstance(sub.get("enum"), list) and sub["enum"]
+            if isinstance(sub, dict)
+            and isinstance(sub.get("enum"), list)
+            and sub["enum"]
+            and name not in skip
         ]
         return f"{'; '.join(fields)}." if fields else None
 

@@ -170,9 +170,31 @@ def halve_batch(cfg: TrainConfig) -> TrainConfig | None:
 
 
 # ----------------------------------------------------------------- helpers
-def _spec_bits(run: Run) -> tuple[str | None, str | None, str | None, dict]:
-    """(full system prompt, one-line description, the answer's closed vocabulary, training overrides) from
-    the run's spec.yaml."""
+TAUGHT_MIN = 5  # an enum value in at least this many training answers is taught by the data itself
+
+
+def taught_fields(spec, data_dir: Path) -> list[str]:
+    """The enum fields of a JSON answer whose every allowed value is in at least TAUGHT_MIN of the training
+    split's answers: the data teaches them, so the tuned model's prompt need not list them (every request
+    pays for the list). A value the data shows rarely or never (orders' size "medium") keeps its field
+    listed."""
+    from tools.data.coverage import answer_values, coverage_axes
+    from tools.evals._normalize import normalize_text
+
+    if spec.output.format != "json":
+        return []
+    rows = list(read_jsonl(data_dir / "train.jsonl")) if (data_dir / "train.jsonl").exists() else []
+    out = []
+    for field, values in coverage_axes(spec).items():
+        seen = answer_values(rows, spec, field)
+        if all(seen.get(normalize_text(v), 0) >= TAUGHT_MIN for v in values):
+            out.append(field)
+    return out
+
+
+def _spec_bits(run: Run, data_dir: Path) -> tuple[str | None, str | None, str | None, dict]:
+    """(full system prompt, one-line description, the answer's closed vocabulary the training data does
+    not teach, training overrides) from the run's spec.yaml."""
     if not run.spec_path.exists():
         return None, None, None, {}
     try:
@@ -183,7 +205,12 @@ def _spec_bits(run: Run) -> tuple[str | None, str | None, str | None, dict]:
         return None, None, None, {}
     training = getattr(spec, "training", None)
     overrides = dict(getattr(training, "overrides", None) or {}) if training is not None else {}
-    return spec.effective_system_prompt, spec.spec, spec.output.choices(), overrides
+    return (
+        spec.effective_system_prompt,
+        spec.spec,
+        spec.output.choices(skip=taught_fields(spec, data_dir)),
+        overrides,
+    )
 
 
 def _data_system_prompt(data_dir: Path) -> str | None:
@@ -222,7 +249,7 @@ def plan_training(
     info = read_model_info(model_path)
     hw = hardware or detect_hardware()
     cfg = auto_config(stats, model, hw, info)
-    spec_system, spec_line, spec_choices, spec_overrides = _spec_bits(run)
+    spec_system, spec_line, spec_choices, spec_overrides = _spec_bits(run, data_dir)
     cfg = apply_overrides(cfg, spec_overrides, source="spec.yaml training.overrides")
     if config_file:
         cfg = apply_overrides(
