@@ -745,3 +745,31 @@ def test_home_says_why_a_finished_session_stopped_in_a_few_words():
         "done (rounds used up)",
         "done (something new)",
     ]
+
+
+async def test_review_says_which_examples_are_general_ones(workspace):
+    """Walk 9 met "What is 15 percent of 80?" among its tenant requests and nothing said why it was there."""
+    from test_tui_helpers import chat_row
+
+    from tools.workspace import atomic_write_jsonl
+
+    make_run(workspace)
+    rows = [chat_row(1, score=4), chat_row(2, score=4)]
+    rows[1]["messages"][1]["content"] = "What is 15 percent of 80?"
+    rows[1]["metadata"]["source"] = "general"
+    path = workspace.run(RUN_ID).path / "work" / "iter1" / "critiqued.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_jsonl(path, rows)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open_review(app, pilot, path, 2)
+        table = screen.query_one("#review-table")
+        await wait_for(pilot, lambda: table.row_count == 2)
+        cells = [str(c) for i in range(2) for c in table.get_row_at(i)]
+        assert any(c.startswith("general: What is") for c in cells)
+        assert not any(c.startswith("general: Person") for c in cells)
+        general_row = next(i for i, it in enumerate(screen.shown) if it.source == "general")
+        table.move_cursor(row=general_row)
+        await wait_for(
+            pilot, lambda: "A general example" in str(screen.query_one("#review-detail-text").render())
+        )

@@ -70,6 +70,10 @@ CRITIQUE_WORDS = {
 }
 
 
+# walk 9 met "What is 15 percent of 80?" among its tenant requests and was told nothing of why it was there
+GENERAL_MARK = "general: "
+
+
 def flag_words(flag: str) -> str:
     return FLAG_WORDS.get(flag, str(flag).replace("_", " "))
 
@@ -210,7 +214,7 @@ class ReviewScreen(Screen):
                 short_id(it.id, w["id"]),
                 *([score] if "score" in w else []),
                 self.short_status(it.id),
-                _short(it.input, w["input"]),
+                _short(GENERAL_MARK + it.input if it.source == "general" else it.input, w["input"]),
                 _short(compact(self.shown_output(it)), w["output"]),
                 key=it.id,
             )
@@ -270,8 +274,15 @@ class ReviewScreen(Screen):
         if it is None:
             text.update("Nothing here with this filter." if self.model.items else "")
             return
+        general = (
+            "[b]A general example[/b], not one of your task's: mixed in so the model keeps its everyday "
+            "skills. Reject it if its answer is wrong.\n"
+            if it.source == "general"
+            else ""
+        )
         text.update(
-            f"[b]{escape(self.shown_id(it.id))}[/b] score {it.score if it.score is not None else '—'} · "
+            general
+            + f"[b]{escape(self.shown_id(it.id))}[/b] score {it.score if it.score is not None else '—'} · "
             f"{escape(flag_words(it.category) if it.category else 'no category')} · "
             f"flags: {escape(', '.join(flag_words(f) for f in it.flags) or 'none')} · "
             f"{self.model.status(it.id)}\n[b]input[/b] {escape(it.input)}\n[b]output[/b] {escape(it.output)}\n"
