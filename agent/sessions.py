@@ -182,3 +182,34 @@ def with_more_examples(workspace: Workspace, run_id: str, new: list[dict]) -> tu
     if out.get("format") in ("json", "label") and not (out.get("schema") or {}).get("properties"):
         task["output"] = output_spec_for(out["format"], examples, out)
     return task, answers, added
+
+
+def prompt_to_try(workspace: Workspace, run_id: str) -> tuple[str, list[dict]]:
+    """(instructions, examples) of the prompt a finished session says to use for now: its prompt.json, else
+    the task's instructions and its first six examples."""
+    from tools.spec import load_spec
+    from tools.workspace import read_json
+
+    run = workspace.run(run_id)
+    p = run.path / "prompt.json"
+    if p.exists():
+        doc = read_json(p)
+        return str(doc.get("system") or ""), [dict(s) for s in doc.get("shots") or []]
+    spec = load_spec(run.spec_path)
+    return spec.effective_system_prompt or "", [e.model_dump() for e in spec.examples[:6]]
+
+
+def try_prompt(workspace: Workspace, run_id: str, text: str) -> str:
+    """The model you start from's answer to `text` with the session's prompt (`prompt_to_try`): what a
+    person with no tool and no API key can do with the prompt the report gives them (walk 9: "Copy it into
+    the tool you use today" — it used none)."""
+    from tools.data.critique import answer_token_cap
+    from tools.data.generate import answer_messages
+    from tools.llm import get_provider
+    from tools.spec import parse_spec_dict
+
+    system, shots = prompt_to_try(workspace, run_id)
+    spec = parse_spec_dict({"spec": "try", "system_prompt": system or "Answer."})
+    student = get_provider("student", workspace=workspace)
+    cap = answer_token_cap([str(s.get("output") or "") for s in shots], 256)
+    return student.complete(answer_messages(spec, text, shots), max_tokens=cap, temperature=0.0).text.strip()

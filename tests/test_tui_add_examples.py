@@ -210,3 +210,32 @@ async def test_the_decision_screen_takes_more_examples_too(workspace, tmp_path):
         await wait_for(pilot, lambda: driven)
     new_id, state = driven[0]
     assert new_id != RUN_ID and state["task"]["examples"][-1]["output"] == "complaint"
+
+
+async def test_the_report_screen_tries_the_prompt_on_a_message_with_the_model_you_start_from(workspace):
+    """Walk 9 was told "copy it into the tool you use today" and used no tool and had no API key: `t` answers
+    a message of the person's with the report's prompt, on the embedded model (a real answer, not a stub)."""
+    from tools.workspace import atomic_write_json
+    from tui.screens.report import ReportScreen
+
+    run = _finished_session(workspace)
+    atomic_write_json(
+        run.path / "prompt.json",
+        {"system": "Answer with one word: repair, sale or rental.", "shots": EXAMPLES},
+    )
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(ReportScreen(RUN_ID, {"approach": "fine-tune", "stop_reason": "too_few_examples"}))
+        await wait_for(pilot, lambda: app.screen.query("#report-md"))
+        await pilot.press("t")
+        await wait_for(pilot, lambda: app.screen.query("#try-input"))
+        await pilot.press("enter")
+        assert "Type a message first" in str(app.screen.query_one("#try-answer").render())
+        app.screen.query_one("#try-input").value = "My chain keeps slipping, can you fix it?"
+        await pilot.press("enter")
+        answer = app.screen.query_one("#try-answer")
+        await wait_for(
+            pilot, lambda: "Answer:" in str(answer.render()) or "Could not" in str(answer.render())
+        )
+        said = str(answer.render())
+        assert said.startswith("Answer:") and len(said) > len("Answer: ")

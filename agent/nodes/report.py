@@ -477,6 +477,7 @@ def _prompt_to_keep(run, state: AgentState, summary: dict, plain: dict | None, a
                 break
     text = prompt_markdown(spec.spec, system, shots)
     atomic_write_text(run.path / "prompt.md", "\n".join(text) + "\n")
+    atomic_write_json(run.path / "prompt.json", {"system": system, "shots": shots})  # the report screen's t
     artifacts["prompt"] = str(run.path / "prompt.md")
     shown = "\n".join(text[2:])  # without its title
     return [

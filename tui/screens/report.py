@@ -267,7 +267,7 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             PROMPT_HEADING,
             "",
             f"Copy it into the tool you use today (the file: `{rel}/prompt.md`): the best you have until a "
-            "model does better.",
+            "model does better. No such tool? Press **t** to try it here on a message of yours.",
             "",
             *quoted(body),
         ]
@@ -314,6 +314,7 @@ class ReportScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.go_home", "Home"),
         Binding("a", "add_examples", "Add examples"),
+        Binding("t", "try_prompt", "Try the prompt"),
         Binding("f5", "reload", "Reload"),
     ]
 
@@ -324,6 +325,16 @@ class ReportScreen(Screen):
 
     def action_add_examples(self) -> None:
         self.app.add_examples_to(self.run_id)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "try_prompt":  # only where the report gives a prompt to use for now
+            return (self.app.workspace.run(self.run_id).path / "prompt.json").exists()
+        return True
+
+    def action_try_prompt(self) -> None:
+        from tui.widgets.try_dialog import TryPromptDialog
+
+        self.app.push_screen(TryPromptDialog(self.app.workspace, self.run_id))
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()

@@ -1,0 +1,69 @@
+"""Try the prompt a session says to use for now on a message of one's own, with the model you start from
+(walk 9 was told "copy it into the tool you use today" and used no tool and had no API key)."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+TRY_TEXT = (
+    "Type or paste a message as your customers write them and press Enter: the model you start from answers "
+    "it with the prompt above (its instructions and your examples), here on this computer."
+)
+
+
+class TryPromptDialog(ModalScreen[None]):
+    BINDINGS = [Binding("escape", "close", "Back")]
+
+    def __init__(self, workspace, run_id: str) -> None:
+        super().__init__()
+        self.workspace, self.run_id = workspace, run_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog"):
+            yield Static(TRY_TEXT, id="confirm-text")
+            yield Input(placeholder="a message…", id="try-input")
+            yield Static("", id="try-answer")
+            with Horizontal(id="confirm-actions"):
+                yield Button("Answer it (enter)", id="try", variant="success")
+                yield Button("Back (esc)", id="back")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_try()
+
+    def action_try(self) -> None:
+        text = self.query_one(Input).value.strip()
+        if not text:
+            self.query_one("#try-answer", Static).update("[red]Type a message first.[/red]")
+            return
+        self.query_one("#try-answer", Static).update(
+            "[dim]Answering… (the first answer loads the model)[/dim]"
+        )
+        self._answer(text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _answer(self, text: str) -> None:
+        from agent.sessions import try_prompt
+
+        try:
+            said = f"[b]Answer:[/b] {escape(try_prompt(self.workspace, self.run_id, text))}"
+        except Exception as e:  # noqa: BLE001 - said on the dialog, never a traceback
+            said = f"[red]Could not answer: {escape(str(e))}[/red]"
+        self.app.call_from_thread(self.query_one("#try-answer", Static).update, said)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_try() if event.button.id == "try" else self.action_close()
