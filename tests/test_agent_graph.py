@@ -441,7 +441,8 @@ def test_split_evens_out_the_labels_in_train_only_and_the_floor_counts_unique_ro
     sentence = too_few_plain(run2, {**state, "run_id": run2.id})["sentence"]
     # "Only 18 examples held up … (25 of the 50 … passed)" puzzled the walk: it says where the other 7 went
     assert (
-        "12 of the 60 written for you passed the checks; the rest of those are kept aside to test" in sentence
+        "of the 60 written for you (12 passed the checks; the rest of those are kept aside to test"
+        in sentence
     )
     # how to get a bigger model, in steps a person can take (not a task-file key)
     advice = too_few_plain(run2, {**state, "run_id": run2.id})["recommendation"]
@@ -494,7 +495,7 @@ def test_too_few_examples_stop_before_training_and_the_report_says_why_in_words(
     assert f"at least {MIN_TRAIN_ROWS} are needed" in update["log"][-1]
     done = report({**state, **update}, R())
     text = (run.path / "report.md").read_text()
-    assert "Only " in text and "(6 of the 120 written for you passed the checks" in text
+    assert "Only " in text and "of the 120 written for you (6 passed the checks" in text
     assert "none was trained" in text and "too few examples held up after checking" in text
     assert done["stop_reason"] == "too_few_examples"
     # nothing trained: the prompt to use for now is in the report and in prompt.md (walk 8 got neither)

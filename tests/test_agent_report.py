@@ -205,3 +205,32 @@ def test_the_prompts_probe_score_is_said_as_a_person_counts_it(workspace):
         run, 0, "probe", {"measured": True, "metric": "label_accuracy", "correct_share": 0.25, "n_test": 8}
     )
     assert _probe_words(run, 0.25) == "got 2 of 8 fully right"
+
+
+def test_too_few_says_where_the_examples_to_learn_from_came_from(workspace):
+    """Walk 9 read "Only 7 examples held up to learn from (29 of the 80 written for you passed the checks;
+    you rejected 28 of them)" having given 14 examples, and could not tell where the 7 came from."""
+    from agent.artifacts import save_step
+    from agent.nodes.report import too_few_plain
+    from tools.data.schema import make_row
+    from tools.workspace import atomic_write_jsonl
+
+    run = workspace.create_run("office", run_id="office-few")
+    train = [make_row(f"mine {i}", "ok", source="seed") for i in range(6)] + [make_row("written", "ok")]
+    d = run.version_dir("data", "v1")
+    d.mkdir(parents=True, exist_ok=True)
+    atomic_write_jsonl(d / "train.jsonl", train)
+    save_step(run, 1, "critique", {"kept": 29, "generated": 80})
+    save_step(run, 1, "split", {"data_version": "v1", "counts": {"train": 7, "golden": 8}})
+    save_step(
+        run,
+        1,
+        "review",
+        {"mode": "person", "decisions": [{"id": f"r{i}", "action": "reject"} for i in range(28)]},
+    )
+    task = {"spec": "Work orders.", "examples": [{"input": f"m{i}", "output": "o"} for i in range(14)]}
+    said = too_few_plain(run, {"run_id": run.id, "iteration": 1, "task": task})["sentence"]
+    assert said.startswith(
+        "Only 7 examples held up to learn from: 6 of your 14 (the other 8 are kept aside to test with) and 1 of "
+        "the 80 written for you (29 passed the checks; you rejected 28 of them). Too few to train"
+    ), said

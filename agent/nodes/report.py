@@ -88,11 +88,31 @@ def too_few_plain(run, state: AgentState) -> dict | None:
         )
     elif passed and kept > n_train:
         passed += "; the rest of those are kept aside to test with"
-    sentence = (
-        f"Only {n_train} examples held up to learn from"
-        + (f" ({passed})" if passed else "")
-        + f": too few to train a model that does better than {prompt}, so none was trained."
-    )
+    own = _own_in_train(run, split)
+    if own:
+        # walk 9 read "Only 7 examples held up" having given 14 and kept 1 of 29: say where the 7 come from
+        n_own = len((state.get("task") or {}).get("examples") or [])
+        aside = (split.get("counts") or {}).get("golden") or 0
+        theirs = f"{own} of your {n_own}" + (
+            f" (the other {aside} are kept aside to test with)" if aside else ""
+        )
+        made_part = (
+            f" and {n_train - own} of the {made} written for you ("
+            + passed.replace(f"{kept} of the {made} written for you passed", f"{kept} passed")
+            + ")"
+            if made
+            else ""
+        )
+        sentence = (
+            f"Only {n_train} examples held up to learn from: {theirs}{made_part}. Too few to train a model "
+            f"that does better than {prompt}, so none was trained."
+        )
+    else:
+        sentence = (
+            f"Only {n_train} examples held up to learn from"
+            + (f" ({passed})" if passed else "")
+            + f": too few to train a model that does better than {prompt}, so none was trained."
+        )
     from tools.spec import parse_spec_dict
 
     task = state.get("task") or {}
@@ -196,6 +216,17 @@ def gain_lines(summary: dict) -> list[str]:
             f"({saving:.0%} fewer, {few['prompt_tokens'] / tuned['prompt_tokens']:.1f}× shorter)"
         )
     return out
+
+
+def _own_in_train(run, split: dict) -> int:
+    """How many of the person's own examples are in the data version's train split."""
+    version = split.get("data_version")
+    if not version:
+        return 0
+    p = run.version_dir("data", version) / "train.jsonl"
+    if not p.exists():
+        return 0
+    return sum(1 for r in read_jsonl(p) if (r.get("metadata") or {}).get("source") == "seed")
 
 
 def _probe_words(run, score: float) -> str:
