@@ -618,3 +618,33 @@ def test_the_loss_plot_has_round_evenly_spaced_ticks():
     assert len(steps) == 1 and ticks[0] <= 0.29 and ticks[-1] >= 0.31
     assert loss_ticks([1.0]) == ([0.5, 1.0, 1.5], ["0.5", "1.0", "1.5"])  # one value: a range around it
     assert loss_ticks([]) is None and loss_ticks([float("nan")]) is None
+
+
+def test_the_progress_says_early_when_most_written_inputs_are_set_aside():
+    """Walk 9: 67 of the first 90 inputs were off task by minute 17, and it learnt the data was unusable
+    80 minutes later, at the review."""
+    from tui.widgets.progress import StepProgress
+
+    p = StepProgress()
+    p.apply("status", {"message": "generate: 80 examples with the teacher (iteration 1)"}, now=0.0)
+    for i in range(30):
+        p.apply(
+            "progress", {"step": "generate", "event": "input", "accepted": i % 4 == 0, "total": 80}, 1.0 + i
+        )
+    assert p.poor_inputs_note() is None  # too early to tell
+    for i in range(30, 60):
+        p.apply(
+            "progress", {"step": "generate", "event": "input", "accepted": i % 4 == 0, "total": 80}, 1.0 + i
+        )
+    note = p.poor_inputs_note()
+    assert note and note.startswith(
+        "Most of what the writer makes is unlike your examples (45 of 60 set aside"
+    )
+    assert "45 written inputs set aside" in p.counts_line(now=61.0)
+    good = StepProgress()
+    good.apply("status", {"message": "generate: 80 examples with the teacher (iteration 1)"}, now=0.0)
+    for i in range(60):
+        good.apply(
+            "progress", {"step": "generate", "event": "input", "accepted": i % 2 == 0, "total": 80}, 1.0 + i
+        )
+    assert good.poor_inputs_note() is None  # half kept: not said

@@ -134,6 +134,14 @@ class ProgressScreen(Screen):
                 )
             return "\n".join(lines)
         shown = self.samples()
+        poor = m.poor_inputs_note()
+        if poor:
+            return f"[yellow]{_esc(poor)}[/yellow]" + (
+                "\n"
+                + "\n".join(f"[b]{label}:[/b] {_esc(_one_line(text, 150))}" for label, text in shown[-2:])
+                if shown
+                else ""
+            )
         if not shown:
             if m.step == "critique":
                 return (

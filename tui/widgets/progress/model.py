@@ -82,6 +82,10 @@ _COUNT = {
 _ITER = re.compile(r"iteration (\d+)")
 
 
+POOR_INPUTS_AFTER = 40  # written inputs judged before the note below may show
+POOR_INPUTS_SHARE = 0.6  # …and the share of them set aside above which it does
+
+
 def system_words(name: str | None) -> str:
     """An evaluation system's name in plain words."""
     if not name:
@@ -374,6 +378,18 @@ class StepProgress:
         now = time.monotonic() if now is None else now
         return None if self.started_at is None else now - self.started_at
 
+    def poor_inputs_note(self) -> str | None:
+        """Said while the inputs are written when most are set aside: walk 9 waited 80 minutes to learn that
+        its data was unusable, with 67 of the first 90 inputs off task by minute 17."""
+        tried = self.rejected + self.counted
+        if self.phase != "inputs" or tried < POOR_INPUTS_AFTER or self.rejected <= POOR_INPUTS_SHARE * tried:
+            return None
+        return (
+            f"Most of what the writer makes is unlike your examples ({self.rejected} of {tried} set aside so far), "
+            "so few practice examples will be kept. Examples of your own teach far more: when this session "
+            "ends, press a on its report to add some."
+        )
+
     def counts_line(self, now: float | None = None) -> str:
         """Done / total, rate, ETA and elapsed time; every figure says "—" or is left out, never None."""
         if self.step is None:
@@ -386,7 +402,8 @@ class StepProgress:
         elif self.step == "critique" and self.planned:
             parts.append(f"{self.planned} examples to check")
         if self.rejected:
-            parts.append(f"{self.rejected} set aside by the checks")
+            # the walk read this count through the answers and thought the checks had stopped
+            parts.append(f"{self.rejected} written inputs set aside")
         if self.spare:
             parts.append(f"enough kept; the last batch is finishing ({self.spare} spare)")
         r = self.rate()
