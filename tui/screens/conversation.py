@@ -135,7 +135,7 @@ class ConversationScreen(Screen):
                 yield OptionList(id="answer-choices")
                 yield TickList(id="answer-multi")
                 with Horizontal(id="answer-row"):
-                    yield Input(placeholder="Type your answer and press Enter", id="answer-input")
+                    yield Input(placeholder="Your answer, then Enter", id="answer-input")
                     yield Button("Send", id="send", variant="primary")
                     yield Button("Skip", id="skip")
                 yield Static("", id="agent-status")

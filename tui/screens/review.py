@@ -103,6 +103,7 @@ def latest_critiqued(run_path: Path) -> Path | None:
 
 class ReviewScreen(Screen):
     SCREEN_NAME = "review"
+    SUB_TITLE = "review the practice examples"  # walk 9's title still said "prompt, RAG or fine-tune"
     # Submit first: at 80 columns the footer shows the first keys and cuts the rest (F1 lists them all)
     BINDINGS = [
         Binding("ctrl+s", "submit", "Submit"),
