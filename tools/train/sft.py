@@ -356,7 +356,9 @@ def answer_only_head(model) -> bool:
     TRL's `SFTTrainer` calls `model(..., fused_lm_head=True)` and reads per-token log-probs (zero where the
     label is -100). On CUDA its kernel already scores only the labelled positions; elsewhere (CPU) it scores
     every position against the whole vocabulary and masks afterwards: with a completion-only loss ~80% of
-    that work (and most of its memory) is for prompt tokens, measured at ~7 s of a ~22 s step here.
+    that work (and ~600 MB of its temporaries) is for prompt tokens. Measured here (SmolLM2-135M, batch 8
+    of ~100 tokens, bf16 autocast, 1 thread), CPU seconds per step: 7.9 → 6.4 without gradient
+    checkpointing, 11.3 → 8.9 with it.
     This wraps the same forward: backbone → hidden states → the labelled positions only → LM head. TRL's
     `compute_loss` is kept, so the loss normalisation (`num_items_in_batch` under gradient accumulation),
     the logged metrics, token counts and the DDP/PEFT wrappers are TRL's own. `model` is the causal LM
