@@ -10,8 +10,10 @@ non-pad tokens seen, over the Trainer's train_runtime).
 
 "Plain TRL" is what a user gets from the TRL docs: a conversational `messages` dataset (loss on every
 token) and TRL's defaults for everything that is not a hyperparameter (gradient checkpointing on,
-padded batches). Ours: prompt/completion (loss on the answer), padding-free batches, no gradient
-checkpointing on CPU.
+padded batches); "plain-pc" is the same script on prompt/completion rows (loss on the answer, like ours),
+whose loss curve ours should match within noise. Ours: prompt/completion, the answer-only LM head,
+length-grouped batches, eager attention under CPU bf16, gradient checkpointing as auto_config sets it
+(off on CPU); "ours-gc" is ours with gradient checkpointing on (less memory, more time).
 """
 
 from __future__ import annotations
@@ -82,6 +84,10 @@ def plain_trl(out: Path) -> None:
     rows = [
         {"messages": json.loads(line)["messages"]} for line in open(Path(cfg["data_dir"]) / "train.jsonl")
     ]
+    if cfg.get("plain_data") == "prompt_completion":  # TRL's docs' other format: loss on the answer only
+        from tools.train.sft import row_to_prompt_completion
+
+        rows = [row_to_prompt_completion(r) for r in rows]
     from tools.llm.embedded import resolve_model_path
 
     path = str(resolve_model_path(cfg["model"]))
@@ -125,6 +131,7 @@ def plain_trl(out: Path) -> None:
                 "train_runtime_s": res.metrics["train_runtime"],
                 "first_train_loss": losses[0],
                 "train_loss": losses[-1],
+                "losses": losses,
                 "peak_mem_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
@@ -149,7 +156,20 @@ def run_one(kind: str, out: Path, threads: int) -> dict:
         raise SystemExit(f"{kind} failed:\n{res.stderr[-3000:]}")
     m = json.loads((out / "metrics.json").read_text())
     m["wall_s"] = time.time() - t
+    if "losses" not in m:  # ours: the per-step losses are in the progress log
+        from tools.workspace import read_jsonl
+
+        m["losses"] = [e["loss"] for e in read_jsonl(out / "events.jsonl") if e["event"] == "log"]
     return m
+
+
+def loss_table(results: dict[str, dict], steps: int) -> None:
+    """The runs' train loss at a few steps, side by side (answer-only and every-token losses differ in kind)."""
+    points = sorted({1, max(1, steps // 4), max(1, steps // 2), max(1, 3 * steps // 4), steps})
+    print("train loss by step  " + "  ".join(f"{p:>6d}" for p in points))
+    for name, m in results.items():
+        ls = m.get("losses") or []
+        print(f"  {name:24s}" + "  ".join(f"{ls[p - 1]:6.3f}" if p <= len(ls) else "     -" for p in points))
 
 
 def cpu_bench(steps: int, examples: int, reps: int) -> None:
@@ -169,7 +189,13 @@ def cpu_bench(steps: int, examples: int, reps: int) -> None:
     # no eval/checkpoint inside the timed window: the plain script does neither, and train_runtime would count them
     cfg = apply_overrides(
         cfg,
-        {"max_steps": steps, "eval_steps": steps * 10, "save_steps": steps * 10, "warmup_steps": 1},
+        {
+            "max_steps": steps,
+            "eval_steps": steps * 10,
+            "save_steps": steps * 10,
+            "warmup_steps": 1,
+            "logging_steps": 1,
+        },
         source="bench",
     )
     cfg.data_dir = str(data)
@@ -180,50 +206,41 @@ def cpu_bench(steps: int, examples: int, reps: int) -> None:
         f"max_length {cfg.max_length}, dtype {cfg.dtype}, padding_free {cfg.padding_free}, {steps} steps, "
         f"{threads} CPU thread(s)"
     )
-    results: dict[str, list[dict]] = {"ours": [], "plain": []}
+    # plain = TRL's docs on `messages` (loss on every token: the speed baseline, as in earlier sessions);
+    # plain-pc = the same on prompt/completion rows (answer-only loss: the loss curve to match);
+    # ours = the runner as auto_config sets it; ours-gc = the runner with gradient checkpointing (memory)
+    kinds = ("plain", "plain-pc", "ours", "ours-gc")
+    results: dict[str, list[dict]] = {k: [] for k in kinds}
     for rep in range(reps):
-        for kind in ("plain", "ours") if rep % 2 == 0 else ("ours", "plain"):  # alternate against drift
+        for kind in kinds if rep % 2 == 0 else kinds[::-1]:  # alternate against drift
             out = tmp / f"{kind}-{rep}"
             out.mkdir()
-            doc = cfg.to_dict()
-            if kind == "ours":
-                doc["early_stopping_patience"] = 0
+            doc = {**cfg.to_dict(), "early_stopping_patience": 0}
+            if kind == "plain-pc":
+                doc["plain_data"] = "prompt_completion"
+            if kind == "ours-gc":
+                doc["gradient_checkpointing"] = True
             (out / "config.json").write_text(json.dumps(doc))
-            m = run_one(kind, out, threads)
+            m = run_one("ours" if kind.startswith("ours") else "plain", out, threads)
             results[kind].append(m)
             print(
-                f"  {kind:5s} rep {rep}: {m['tokens_per_s']:.1f} tokens/s, peak {m['peak_mem_mb']:.0f} MB, "
+                f"  {kind:8s} rep {rep}: {m['tokens_per_s']:.1f} tokens/s, peak {m['peak_mem_mb']:.0f} MB, "
                 f"loss {m['first_train_loss']:.3f} → {m['train_loss']:.3f}, train {m['train_runtime_s']:.1f}s"
             )
 
     def mean(kind: str, key: str) -> float:
         return sum(r[key] for r in results[kind]) / len(results[kind])
 
-    ours_tps, plain_tps = mean("ours", "tokens_per_s"), mean("plain", "tokens_per_s")
-    ours_mem, plain_mem = mean("ours", "peak_mem_mb"), mean("plain", "peak_mem_mb")
-    ours_rt, plain_rt = mean("ours", "train_runtime_s"), mean("plain", "train_runtime_s")
-    print(f"tokens/s  ours {ours_tps:.1f}  plain TRL {plain_tps:.1f}  ratio {ours_tps / plain_tps:.2f}×")
-    print(
-        f"step time ours {ours_rt / steps:.2f}s  plain TRL {plain_rt / steps:.2f}s  "
-        f"speed-up {plain_rt / ours_rt:.2f}×"
-    )
-    print(
-        f"peak mem  ours {ours_mem:.0f} MB  plain TRL {plain_mem:.0f} MB  ratio {ours_mem / plain_mem:.2f}×"
-    )
-    if (
-        cfg.dtype == "bfloat16" and hw.device == "cpu"
-    ):  # the auto_config choice, checked: faster, loss still falls
-        out = tmp / "ours-fp32"
-        out.mkdir()
-        (out / "config.json").write_text(
-            json.dumps({**cfg.to_dict(), "dtype": "float32", "early_stopping_patience": 0})
-        )
-        m = run_one("ours", out, threads)
+    base_tps, base_mem = mean("plain", "tokens_per_s"), mean("plain", "peak_mem_mb")
+    print("run        tokens/s  ×plain  peak MB  ×plain  step s  loss first → last")
+    for kind in kinds:
+        tps, mem = mean(kind, "tokens_per_s"), mean(kind, "peak_mem_mb")
         print(
-            f"  ours fp32: {m['tokens_per_s']:.1f} tokens/s, peak {m['peak_mem_mb']:.0f} MB, loss "
-            f"{m['first_train_loss']:.3f} → {m['train_loss']:.3f}"
+            f"  {kind:8s} {tps:8.1f}  {tps / base_tps:5.2f}×  {mem:7.0f}  {mem / base_mem:5.2f}×  "
+            f"{mean(kind, 'train_runtime_s') / steps:6.2f}  "
+            f"{mean(kind, 'first_train_loss'):.3f} → {mean(kind, 'train_loss'):.3f}"
         )
-        print(f"CPU bf16 vs fp32 (ours): {ours_tps / m['tokens_per_s']:.2f}× tokens/s")
+    loss_table({k: results[k][0] for k in kinds}, steps)
 
 
 def gpu_bench(steps: int) -> None:
