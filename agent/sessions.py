@@ -199,6 +199,9 @@ def prompt_to_try(workspace: Workspace, run_id: str) -> tuple[str, list[dict]]:
     return spec.effective_system_prompt or "", [e.model_dump() for e in spec.examples[:6]]
 
 
+_TRY_STUDENTS: dict[str, Any] = {}
+
+
 def try_prompt(workspace: Workspace, run_id: str, text: str) -> str:
     """The model you start from's answer to `text` with the session's prompt (`prompt_to_try`): what a
     person with no tool and no API key can do with the prompt the report gives them (walk 9: "Copy it into
@@ -210,6 +213,9 @@ def try_prompt(workspace: Workspace, run_id: str, text: str) -> str:
 
     system, shots = prompt_to_try(workspace, run_id)
     spec = parse_spec_dict({"spec": "try", "system_prompt": system or "Answer."})
-    student = get_provider("student", workspace=workspace)
+    key = str(workspace.path)
+    if key not in _TRY_STUDENTS:  # loaded once: a second message answers without loading the model again
+        _TRY_STUDENTS[key] = get_provider("student", workspace=workspace)
+    student = _TRY_STUDENTS[key]
     cap = answer_token_cap([str(s.get("output") or "") for s in shots], 256)
     return student.complete(answer_messages(spec, text, shots), max_tokens=cap, temperature=0.0).text.strip()
