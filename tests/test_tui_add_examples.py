@@ -239,3 +239,7 @@ async def test_the_report_screen_tries_the_prompt_on_a_message_with_the_model_yo
         )
         said = str(answer.render())
         assert said.startswith("Answer:") and len(said) > len("Answer: ")
+    from tui.widgets.try_dialog import repeating
+
+    assert repeating("4B — bathroom sink — access 4B, " + "4B, " * 20)
+    assert not repeating("Flat 4B — bathroom sink blocked, smells — access Friday morning")

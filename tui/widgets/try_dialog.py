@@ -17,6 +17,12 @@ TRY_TEXT = (
 )
 
 
+def repeating(text: str) -> bool:
+    """An answer stuck repeating itself (a small model's "access 4B, 4B, 4B, …"): few distinct words."""
+    words = text.lower().replace(",", " ").split()
+    return len(words) >= 12 and len(set(words)) / len(words) < 0.45
+
+
 class TryPromptDialog(ModalScreen[None]):
     BINDINGS = [Binding("escape", "close", "Back")]
 
@@ -55,7 +61,13 @@ class TryPromptDialog(ModalScreen[None]):
         from agent.sessions import try_prompt
 
         try:
-            said = f"[b]Answer:[/b] {escape(try_prompt(self.workspace, self.run_id, text))}"
+            answer = try_prompt(self.workspace, self.run_id, text)
+            said = f"[b]Answer:[/b] {escape(answer)}" + (
+                "\n[dim](It began repeating itself: the model on this computer is small, and that is what a "
+                "prompt alone gets from it.)[/dim]"
+                if repeating(answer)
+                else ""
+            )
         except Exception as e:  # noqa: BLE001 - said on the dialog, never a traceback
             said = f"[red]Could not answer: {escape(str(e))}[/red]"
         self.app.call_from_thread(self.query_one("#try-answer", Static).update, said)
