@@ -199,12 +199,15 @@ def test_the_prompts_probe_score_is_said_as_a_person_counts_it(workspace):
     from agent.nodes.report import _probe_words
 
     run = workspace.create_run("office", run_id="office-probe")
-    save_step(run, 0, "probe", {"measured": True, "metric": "token_f1", "correct_share": 0.0, "n_test": 8})
-    assert _probe_words(run, 0.32) == "got 0 of 8 fully right (32% of the words matching on average)"
+    probe = {"measured": True, "metric": "token_f1", "correct_share": 0.0, "n_test": 8}
+    save_step(run, 0, "probe", probe | {"prompted_success": 0.32})
+    assert _probe_words(run) == "got 0 of 8 fully right (32% of the words matching on average)"
     save_step(
-        run, 0, "probe", {"measured": True, "metric": "label_accuracy", "correct_share": 0.25, "n_test": 8}
+        run, 0, "probe", probe | {"metric": "label_accuracy", "correct_share": 0.25, "prompted_success": 0.25}
     )
-    assert _probe_words(run, 0.25) == "got 2 of 8 fully right"
+    assert _probe_words(run) == "got 2 of 8 fully right"
+    save_step(run, 0, "probe", probe | {"prompted_success": 0.8})
+    assert _probe_words(run) is None  # did better than half: not said as a failure
 
 
 def test_too_few_says_where_the_examples_to_learn_from_came_from(workspace):

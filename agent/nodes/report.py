@@ -126,11 +126,11 @@ def too_few_plain(run, state: AgentState) -> dict | None:
         "OpenAI or Anthropic API key set (OPENAI_API_KEY=… or ANTHROPIC_API_KEY=…) and it writes them; then "
         "run again."
     )
-    prompted = _probe_score(run)
-    if prompted is not None and prompted < 0.5:
+    measured = _probe_words(run)
+    if measured:
         # "keep using your prompt" read as a contradiction when the same report said the prompt gets 17% right
         rec = (
-            f"{prompt[:1].upper()}{prompt[1:]} {_probe_words(run, prompted)} when it was checked, so it is no "
+            f"{prompt[:1].upper()}{prompt[1:]} {measured} when it was checked, so it is no "
             "answer either: "
             f"to get a model that does better, {how}"
         )
@@ -229,28 +229,23 @@ def _own_in_train(run, split: dict) -> int:
     return sum(1 for r in read_jsonl(p) if (r.get("metadata") or {}).get("source") == "seed")
 
 
-def _probe_words(run, score: float) -> str:
-    """The probe's result as a person counts it: "got 0 of 8 fully right (32% of the words matching on
-    average)" for a metric with part credit — walk 9 read "got only 32% right" where 0 of 8 were right."""
+def _probe_words(run) -> str | None:
+    """The prompt's measured result when it got under half right, as a person counts it: "got 0 of 8 fully
+    right (32% of the words matching on average)" for a metric with part credit — walk 9 read "got only 32%
+    right" where 0 of 8 were right. None when the decision did not measure it, or it did better."""
     from agent.artifacts import load_step
     from tools.evals.summary import PARTIAL_WORDS
 
     probe = load_step(run, 0, "probe") or {}
+    score = probe.get("prompted_success") if probe.get("measured") else None
+    if not isinstance(score, (int, float)) or score >= 0.5:
+        return None
     share, n = probe.get("correct_share"), probe.get("n_test")
     partial = PARTIAL_WORDS.get(str(probe.get("metric") or ""))
     if isinstance(share, (int, float)) and n:
         fully = f"got {round(share * n)} of {n} fully right"
         return f"{fully} ({score:.0%} {partial} on average)" if partial else fully
     return f"got only {score:.0%} right"
-
-
-def _probe_score(run) -> float | None:
-    """The share the prompt with examples got right when the decision measured it (the probe step)."""
-    from agent.artifacts import load_step
-
-    probe = load_step(run, 0, "probe") or {}
-    score = probe.get("prompted_success") if probe.get("measured") else None
-    return float(score) if isinstance(score, (int, float)) else None
 
 
 def _top(counts: dict, n: int = 3) -> str:

@@ -9,7 +9,7 @@ reducers in `_metrics/`; every name loads lazily, so importing a metric never im
 
 # every name loads on first use (PEP 562): `tools.evals.summary` (the TUI header's status words) must not
 # import numpy through `_length` — it took 0.2–0.5 s of the first screen
-_EAGER_MODULES = {
+_SCORER_MODULES = {
     "tools.evals._classification": ("extract_label", "label_accuracy", "label_match", "macro_f1"),
     "tools.evals._json": (
         "flatten_json",
@@ -51,7 +51,7 @@ _LAZY = {
     "judge_agreement": "tools.evals.agreement",
     "export_promptfoo": "tools.evals.promptfoo",
     "compare_evals": "tools.evals.compare",
-} | {name: module for module, names in _EAGER_MODULES.items() for name in names}
+} | {name: module for module, names in _SCORER_MODULES.items() for name in names}
 
 
 def __getattr__(name: str):

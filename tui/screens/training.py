@@ -153,22 +153,12 @@ class TrainingScreen(Screen):
         plt.title("loss: how far from the practice answers (lower is better)")
         # walk 8: y labels at uneven values and two lines of one look; now round, evenly spaced ticks, a line
         # for the practice examples and dots of another colour for the held-back ones
-        if p.losses:
-            plt.plot(
-                [s for s, _ in p.losses],
-                [v for _, v in p.losses],
-                label="practice",
-                marker="braille",
-                color="cyan",
-            )
-        if p.eval_losses:
-            plt.scatter(
-                [s for s, _ in p.eval_losses],
-                [v for _, v in p.eval_losses],
-                label="held back",
-                marker="●",
-                color="orange",
-            )
+        for points, draw, label, marker, color in (
+            (p.losses, plt.plot, "practice", "braille", "cyan"),
+            (p.eval_losses, plt.scatter, "held back", "●", "orange"),
+        ):
+            if points:
+                draw([s for s, _ in points], [v for _, v in points], label=label, marker=marker, color=color)
         ticks = loss_ticks([v for _, v in p.losses] + [v for _, v in p.eval_losses])
         if ticks:
             plt.yticks(ticks[0], ticks[1])
