@@ -176,3 +176,65 @@ def test_labels_the_description_lists_make_a_label_task_without_examples():
     answers, task = {"spec": clinic}, {"spec": clinic}
     parse_answer("output_format", "label", answers, task)
     assert task["output"] == {"format": "label", "labels": ["book", "cancel", "reschedule", "question"]}
+
+
+HEADLINES = {
+    "spec": "Rewrite a news sentence as a short headline.",
+    "examples": [
+        {"input": "On Monday the town council of Ferrow voted to close the old harbour bridge for six months of repairs.", "output": "Ferrow Council Closes Harbour Bridge for Repairs"},
+        {"input": "Electric scooter firm Zipto has recalled 4,000 scooters because of a faulty brake cable, the company said.", "output": "Zipto Recalls 4,000 Scooters Over Faulty Brakes"},
+        {"input": "Local bakery chain Crumbwell said on Friday that it will open twelve new shops across the north next year.", "output": "Crumbwell to Open 12 New Shops in the North"},
+        {"input": "Shares in the airline Skyvale fell sharply on Thursday after it cut its profit forecast for the year.", "output": "Skyvale Shares Fall After Profit Warning"},
+    ],
+}  # fmt: skip
+
+
+def test_a_text_answer_drawn_from_its_input_is_checked_against_how_much_the_examples_draw():
+    from tools.data.infer import drawn_from_input, drawn_share
+
+    # plurals, verb endings (recalled/recalls) and numbers as words or digits count as the input's words
+    assert (
+        drawn_share("Zipto Recalls 4,000 Scooters Over Faulty Brakes", HEADLINES["examples"][1]["input"])
+        == 1.0
+    )
+    assert drawn_share("Crumbwell to Open 12 New Shops", HEADLINES["examples"][2]["input"]) == 1.0
+    assert drawn_share("the of and", "anything") is None  # no content word: cannot tell
+    # the least-drawn example ("Fall", "Warning" are not in its input: 3 of 5) sets the bar
+    assert drawn_from_input(HEADLINES["examples"]) == 0.6
+    spec = parse_spec_dict(HEADLINES)
+    notes = infer_output(spec)
+    assert spec.output.format == "text" and spec.output.grounded is True
+    assert notes == [
+        "answers drawn from the input (every example's answer takes at least 60% of its words from its input)"
+    ]
+    assert output_spec_for("text", HEADLINES["examples"]) == {"format": "text", "grounded": True}
+    story = "The city of Newbarkham will make its buses free for all residents from mid-July, the mayor said."
+    assert check_answer("Newbarkham Makes Buses Free From July", spec, story) == []
+    # a sampled headline that drifts off its story (the rewrite bench's teacher, answering again)
+    drift = check_answer("How to Get People to Take Your Point to Health and Safety", spec, story)
+    assert drift == [
+        (
+            "incorrect",
+            "only 0% of the answer's words are in the input; the examples' answers take at least 60% of theirs from it",
+        )
+    ]
+    assert (
+        check_answer("How to Get People to Take Your Point", spec, None) == []
+    )  # no input: nothing to compare
+    # answers written from knowledge (an FAQ) are not drawn from their questions: no such rule
+    faq = parse_spec_dict(
+        {
+            "spec": "Answer shop questions.",
+            "examples": [
+                {
+                    "input": f"question {i} about returns?",
+                    "output": "Returns are free within 30 days with a receipt.",
+                }
+                for i in range(4)
+            ],
+        }  # fmt: skip
+    )
+    assert infer_output(faq) == [] and faq.output.grounded is False
+    # a task file that says grounded: false is not overridden
+    said = parse_spec_dict(HEADLINES | {"output": {"format": "text", "grounded": False}})
+    assert infer_output(said) == [] and check_answer("Nothing Alike Here", said, story) == []

@@ -81,8 +81,9 @@ class OutputSpec(BaseModel):
     min_chars: int | None = None
     grounded: bool | list[str] = Field(
         default=False,
-        description="extraction tasks: every value of a JSON answer (or a text answer) must be written "
-        "in the input (numbers as digits or words); a list names the JSON fields this holds for",
+        description="extraction tasks: every value of a JSON answer must be written in the input (numbers "
+        "as digits or words), a list names the JSON fields this holds for; a text answer takes about as much "
+        "of its words from the input as the examples' answers do",
     )
 
     @field_validator("json_schema")
@@ -173,7 +174,9 @@ class OutputSpec(BaseModel):
             parts = [f"the answer is exactly one of: {', '.join(self.labels or [])}"]
         else:
             parts = ["the answer is plain text"]
-        if self.grounded is True:
+        if self.grounded is True and self.format == "text":
+            parts.append("its words come from the input")
+        elif self.grounded is True:
             parts.append("every value it gives appears in the input")
         elif self.grounded:
             parts.append(f"the values of {', '.join(self.grounded)} appear in the input")

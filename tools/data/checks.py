@@ -43,6 +43,29 @@ def ungrounded_values(obj, input_text: str, fields: list[str] | None = None) -> 
     return out
 
 
+def undrawn_answer(answer: str, spec: TaskSpec, input_text: str) -> list[str]:
+    """A text answer of a task whose answers are drawn from their input (`grounded: true`) that takes much
+    less of its words from the input than the person's examples do: a sampled headline that drifts off its
+    story ("Newbarkham City Planning Update on July 9th" for free buses). The floor is the least-drawn
+    example's share less DRAWN_SLACK (0.5 when the examples cannot tell). Pure."""
+    from tools.data.infer import DRAWN_SLACK, drawn_share
+
+    share = drawn_share(answer, input_text)
+    least = _least_drawn(tuple((e.input, e.output) for e in spec.examples))
+    floor = 0.5 if least is None else least - DRAWN_SLACK
+    if share is None or share >= floor:
+        return []
+    said = "the examples' answers take at least " + (f"{least:.0%}" if least is not None else "half")
+    return [f"only {share:.0%} of the answer's words are in the input; {said} of theirs from it"]
+
+
+@lru_cache(maxsize=64)
+def _least_drawn(pairs: tuple[tuple[str, str], ...]) -> float | None:
+    from tools.data.infer import drawn_from_input
+
+    return drawn_from_input([{"input": i, "output": o} for i, o in pairs])
+
+
 def _mentions(text: str, value: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(value.lower())}(?!\w)", text.lower()) is not None
 
@@ -318,7 +341,8 @@ def check_answer(  # noqa: C901 - one branch per output rule (format, schema, la
     """A list of (category, reason) for every way `answer` breaks the spec's output rules; [] when fine.
 
     With `output.grounded` and the input given, extracted values must occur in the input (catches a teacher
-    that copies values from its few-shot examples); and where the input names exactly one allowed value
+    that copies values from its few-shot examples), and a text answer must take about as much of its words
+    from the input as the person's examples do (`undrawn_answer`); and where the input names exactly one allowed value
     of an enum field or label, the answer must pick that one; an enum value the input does not name is
     wrong where the person's examples always name it (but for their unwritten defaults)."""
     if spec is None:
@@ -361,6 +385,8 @@ def check_answer(  # noqa: C901 - one branch per output rule (format, schema, la
             )
         elif input_text is not None:
             problems += [("incorrect", p) for p in contradicted_choices(text, spec, input_text)]
+    elif out.format == "text" and out.grounded is True and input_text is not None:
+        problems += [("incorrect", p) for p in undrawn_answer(text, spec, input_text)]
     if out.regex:
         try:
             if not _compiled(out.regex).fullmatch(text):

@@ -76,6 +76,53 @@ def grounded_fields(examples: list[dict]) -> list[str]:
     return out
 
 
+# words a sentence needs whatever its content: left out when counting how much of an answer its input says
+_FUNCTION_WORDS = frozenset(
+    "a an the of to in on at by for from with as and or but nor so if than then that this these those it its "
+    "is are was were be been being has have had do does did will would can could shall should may might must "
+    "not no up out over into onto about after before under until while who whom whose which what when where "
+    "why how all any each both few more most other some such only own same too very just also there here "
+    "i me my we our you your he him his she her they them their".split()
+)
+DRAWN_MIN_EXAMPLES = 4  # examples needed before a text task's answers are taken as drawn from their input
+DRAWN_MIN_SHARE = 0.5  # ... and the share of its words every example's answer must take from its input
+DRAWN_SLACK = 0.15  # an answer may take this much less than the least-drawn example before it is flagged
+
+
+def _content_words(text: str) -> list[str]:
+    words = [w.strip("'").removesuffix("'s") for w in re.findall(r"[\w']+", text.lower().replace(",", ""))]
+    return [
+        str(_NUMBER_WORDS[w]) if w in _NUMBER_WORDS else w.removesuffix("s") if len(w) > 3 else w
+        for w in words
+        if w and w not in _FUNCTION_WORDS and (len(w) > 1 or w.isdigit())
+    ]
+
+
+def drawn_share(answer: str, input_text: str) -> float | None:
+    """The share of a free-text answer's content words that its input already has ("Zipto Recalls 4,000
+    Scooters Over Faulty Brakes" from "…Zipto has recalled 4,000 scooters because of a faulty brake
+    cable…": 5 of 6); a word counts when the input has it or a word with its first five letters
+    (recalls/recalled), plurals and numbers (digits or words) as one. None when the answer has no content word. Pure."""
+    said = _content_words(answer)
+    if not said:
+        return None
+    have = set(_content_words(input_text))
+    stems = {w[:5] for w in have if len(w) >= 5}
+    return sum(w in have or (len(w) >= 5 and w[:5] in stems) for w in said) / len(said)
+
+
+def drawn_from_input(examples: list[dict]) -> float | None:
+    """The least share of its words any example's answer takes from its input, when a text task's answers
+    are drawn from their inputs (a headline, a summary, a cleaned-up sentence: at least DRAWN_MIN_EXAMPLES
+    examples, each at or above DRAWN_MIN_SHARE); None otherwise (an answer written from knowledge or
+    documents, a translation). Pure."""
+    shares = [drawn_share(str(e.get("output", "")), str(e.get("input", ""))) for e in examples]
+    told = [s for s in shares if s is not None]
+    if len(told) < DRAWN_MIN_EXAMPLES or len(told) < len(shares) or min(told) < DRAWN_MIN_SHARE:
+        return None
+    return min(told)
+
+
 _LABEL_LIST = re.compile(
     r"(?:\b(?:one of|into|as|either|to)\b[^.:;]{0,40}?:\s*"  # "into one of four kinds: a, b, c or d"
     r"([a-z][\w'-]*(?:\s*,\s*[a-z][\w'-]*)*,?\s+(?:or|and)\s+[a-z][\w'-]*)"
@@ -118,7 +165,8 @@ def guess_output_format(spec_text: str, examples: list[dict]) -> str:
 def output_spec_for(fmt: str, examples: list[dict], previous: dict | None = None) -> dict:
     """The task's `output:` block for a chosen format, filled in from the examples: a JSON object's
     required keys (those every example has) and the fields copied from the input (`grounded`: true
-    when every field is, else the list of those that are); a label task's labels."""
+    when every field is, else the list of those that are); a text answer drawn from its input
+    (`grounded`: true, see `drawn_from_input`); a label task's labels."""
     out: dict = {"format": fmt}
     pairs = [(str(e.get("input", "")), str(e.get("output", "")).strip()) for e in examples]
     if fmt == "json":
@@ -132,6 +180,8 @@ def output_spec_for(fmt: str, examples: list[dict], previous: dict | None = None
             every_key = {k for o in objs for k in _json_object(o)}
             if fields:
                 out["grounded"] = True if set(fields) == every_key else fields
+    elif fmt == "text" and drawn_from_input(examples) is not None:
+        out["grounded"] = True
     elif fmt == "label":
         labels = sorted({o for _, o in pairs if o})
         if 2 <= len(labels) <= 50:
@@ -162,6 +212,14 @@ def infer_output(spec) -> list[str]:
             out.grounded = True if set(fields) == keys else fields
             notes.append(
                 f"grounded fields: {', '.join(fields)} (in every example their value is written in the input)"
+            )
+    if out.format == "text" and "grounded" not in explicit:
+        least = drawn_from_input(examples)
+        if least is not None:
+            out.grounded = True
+            notes.append(
+                f"answers drawn from the input (every example's answer takes at least {least:.0%} of its "
+                "words from its input)"
             )
     if out.format == "label" and not out.labels:
         labels = sorted({str(e["output"]).strip() for e in examples if str(e["output"]).strip()})
