@@ -508,6 +508,47 @@ def _session_at_review(workspace, run_id: str) -> str:
     return run.id
 
 
+def test_s_stops_a_running_generation_from_its_screen_and_ctrl_r_continues_it(workspace):
+    """Walk 9 watched its writer set aside 67 of 90 inputs and had no way to stop it short of quitting the
+    app: s on the progress screen stops the step at its next safe point (not an error), and the session
+    continues from its journal."""
+    from agent.runner import session_state
+
+    run_id, _ = _session_at_decision(workspace)
+    app = TunewiseApp(workspace, quick=True)
+    seen: dict = {}
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            home = app.screen
+            await wait_for(pilot, lambda: len(home.rows) == 1)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "decision", timeout=60)
+            await pilot.pause()
+            await pilot.press("a")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "ChoiceDialog")
+            await pilot.press("f")
+            await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "progress", timeout=120)
+            await wait_for(pilot, lambda: app.step_progress(run_id).done >= 1, timeout=600)
+            seen["running_note"] = str(app.screen.query_one("#progress-note").render())
+            await pilot.press("s")
+            await wait_for(pilot, lambda: run_id not in app.busy, timeout=600)
+            await wait_for(pilot, lambda: "Stopped." in str(app.screen.query_one("#progress-note").render()))
+            seen["errors"] = dict(app.errors)
+            seen["state"] = session_state(workspace, run_id)
+            seen["journal"] = len(_journal(workspace, run_id))
+            await pilot.press("ctrl+r")  # continues from the journal
+            await wait_for(pilot, lambda: len(_journal(workspace, run_id)) > seen["journal"], timeout=600)
+            await pilot.press("s")
+            await wait_for(pilot, lambda: run_id not in app.busy, timeout=600)
+
+    asyncio.run(scenario())
+    assert "s stops here" in seen["running_note"] and "a starts again" in seen["running_note"]
+    assert seen["errors"] == {}  # a stop the person asked for is not an error
+    assert seen["state"]["next"] == ["generate"] and seen["state"]["interrupt"] is None
+    assert not (workspace.run(run_id).path / "work" / "iter1" / "generate.json").exists()
+
+
 def test_training_keeps_going_in_the_background_only_when_chosen_and_quit_stops_it_at_a_checkpoint(workspace):
     """b on the training monitor quits and leaves the trainer running (Home says so, Enter watches it);
     ctrl+q quits at once (the app is gone while the step is still held at work) and the trainer saves a

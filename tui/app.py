@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
 from tui.commands import TunewiseCommands
-from tui.messages import AgentEvent, GraphFailed, GraphPaused, GraphUpdate
+from tui.messages import AgentEvent, GraphFailed, GraphPaused, GraphStopped, GraphUpdate
 from tui.themes import THEMES, TUNEWISE_DARK, other_theme
 from tui.widgets.header import plain_status
 from tui.widgets.progress.model import LONG_STEPS
@@ -77,6 +77,7 @@ class TunewiseApp(App):
         self.run_values: dict[str, dict] = {}  # run id → the graph's latest values
         self.busy: set[str] = set()  # runs whose graph is being driven right now
         self.errors: dict[str, str] = {}  # run id → the error its graph last stopped on
+        self.stop_asked: set[str] = set()  # runs the person asked to stop (the progress screen's s)
         self.first_paint_s: float | None = None
         self._contexts: dict[str, Any] = {}
         self.drivers: dict[str, threading.Thread] = {}  # run id → the thread driving its graph
@@ -180,8 +181,9 @@ class TunewiseApp(App):
         return run.id
 
     def add_examples_to(self, run_id: str) -> None:
-        """Ask for a file of more examples of the person's own (the decision and report screens' `e`/`a`):
-        a new session with the earlier answers and all the examples, straight to the decision."""
+        """Ask for a file of more examples of the person's own (the decision, progress and report screens'
+        `e`/`a`): a new session with the earlier answers and all the examples, straight to the decision. A
+        session still running stops first (its work is kept: Home continues it)."""
         from tools.workspace import read_yaml
         from tui.widgets.add_examples_dialog import AddExamplesDialog
 
@@ -192,6 +194,7 @@ class TunewiseApp(App):
             if examples:
                 from tools.errors import UserError
 
+                self.stop_session(run_id)
                 try:
                     self.start_with_more_examples(run_id, examples)
                 except UserError as e:
@@ -361,7 +364,9 @@ class TunewiseApp(App):
                 ),
             )
         except Cancelled:
-            if not self.quitting:
+            if run_id in self.stop_asked:
+                self._post(GraphStopped(run_id))
+            elif not self.quitting:
                 self._post(
                     GraphFailed(run_id, "stopped at a safe point — ctrl+r continues from the checkpoint")
                 )
@@ -397,6 +402,16 @@ class TunewiseApp(App):
                     self.kept_training = True
             except Exception:  # noqa: BLE001 - quitting must not fail; the driver retries the stop
                 pass
+
+    def stop_session(self, run_id: str) -> bool:
+        """Stop the step a session is running at its next safe point (generation, checking, evaluation: what
+        is done is journaled, so continuing picks up there). False when the session is not running."""
+        ctx = self._contexts.get(run_id)
+        if run_id not in self.busy or ctx is None:
+            return False
+        self.stop_asked.add(run_id)
+        ctx.cancel()
+        return True
 
     async def action_quit(self) -> None:
         """Quit now: the work stops at a safe point and the session resumes later from its checkpoint."""
@@ -487,6 +502,17 @@ class TunewiseApp(App):
         elif msg.kind in ("progress", "train") and prog.step is not None:
             self.sub_title = prog.headline()
         self._forward(msg.kind, msg.run_id, msg.data)
+
+    @on(GraphStopped)
+    def _route_stopped(self, msg: GraphStopped) -> None:
+        self.stop_asked.discard(msg.run_id)
+        self.sub_title = "stopped — ctrl+r continues from where it stopped"
+        self.notify(
+            "Nothing is lost: ctrl+r here, or Enter on the session on Home, continues from where it stopped.",
+            title="Stopped",
+            timeout=12,
+        )
+        self._forward("stopped", msg.run_id, {})
 
     @on(GraphFailed)
     def _route_failed(self, msg: GraphFailed) -> None:

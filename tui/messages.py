@@ -36,6 +36,14 @@ class GraphFailed(Message):
         self.run_id, self.error = run_id, error
 
 
+class GraphStopped(Message):
+    """The person stopped the session's step (the progress screen's s): it stopped at a safe point."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+
 class AgentEvent(Message):
     """A progress callback from a node: kind is "status", "progress" or "train"."""
 

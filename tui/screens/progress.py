@@ -26,9 +26,23 @@ def _esc(text: str) -> str:
     return str(text).replace("[", r"\[")
 
 
+RUNNING_NOTE = (
+    "[dim]s stops here (nothing is lost; ctrl+r continues). a starts again with examples of your own added. "
+    "Escape: Home (the work goes on; Enter on the session brings you back).[/dim]"
+)
+STOPPED_NOTE = (
+    "[b]Stopped.[/b] ctrl+r continues from where it stopped; a starts again with examples of your own added; "
+    "Escape: Home."
+)
+
+
 class ProgressScreen(Screen):
     SCREEN_NAME = "progress"
-    BINDINGS = [Binding("escape", "app.go_home", "Home (work goes on)")]
+    BINDINGS = [
+        Binding("escape", "app.go_home", "Home (work goes on)"),
+        Binding("s", "stop", "Stop"),
+        Binding("a", "add_examples", "Add your examples"),
+    ]
     TICK_S = 1.0
 
     def __init__(self, run_id: str) -> None:
@@ -45,11 +59,7 @@ class ProgressScreen(Screen):
             yield Static("", id="progress-counts")
             yield Static("Latest", classes="section-title", id="progress-samples-title")
             yield Static("", id="progress-samples")
-            yield Static(
-                "[dim]Escape: Home (the work goes on; Enter on the session brings you back). "
-                "ctrl+q quits: the step stops at a safe point and the session resumes from its checkpoint.[/dim]",
-                id="progress-note",
-            )
+            yield Static(RUNNING_NOTE, id="progress-note")
         yield FitFooter()
 
     @property
@@ -61,7 +71,20 @@ class ProgressScreen(Screen):
         self.set_interval(self.TICK_S, self.render_progress)
 
     def on_agent_event(self, kind: str, data: dict) -> None:
+        if kind == "stopped":
+            self.query_one("#progress-note", Static).update(STOPPED_NOTE)
         self.render_progress()
+
+    def action_stop(self) -> None:
+        if self.app.stop_session(self.run_id):
+            self.query_one("#progress-note", Static).update(
+                "[b]Stopping at the next safe point…[/b] [dim](what is done so far is kept)[/dim]"
+            )
+        else:
+            self.notify("This session is not running now: ctrl+r continues it.", severity="warning")
+
+    def action_add_examples(self) -> None:
+        self.app.add_examples_to(self.run_id)
 
     def _journal(self) -> Path | None:
         m = self.model

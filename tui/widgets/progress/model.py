@@ -386,8 +386,8 @@ class StepProgress:
             return None
         return (
             f"Most of what the writer makes is unlike your examples ({self.rejected} of {tried} set aside so far), "
-            "so few practice examples will be kept. Examples of your own teach far more: when this session "
-            "ends, press a on its report to add some."
+            "so few practice examples will be kept. Examples of your own teach far more: press a to start "
+            "again with some added (this session stops), or s to stop here."
         )
 
     def counts_line(self, now: float | None = None) -> str:
