@@ -27,6 +27,10 @@ BENCH = {
     "cpu": {"generate_tokens_per_s": 68.0, "train_tokens_per_s": 200.0},
     "cuda": {"generate_tokens_per_s": 1500.0, "train_tokens_per_s": 1500.0},
 }
+# writing and checking with a model on this computer, before either was timed here, took up to ~3× the
+# token-rate guess (walk 9: 85 minutes for 26.7 estimated; the teacher's prompts carry the person's examples,
+# and off-task inputs are written again), and an earlier walk took a third of it: the estimate gives a range
+UNTIMED_SPREAD = 3.0
 CRITIQUE_ANSWERS = 2.5  # answers the critique writes per example (hardness check, second and third opinions)
 API_TOKENS_PER_S = 400.0  # a hosted teacher/judge answering ~8 requests at once (assumed, not measured)
 
@@ -307,6 +311,11 @@ def estimate_path(
             + "; a token is about ¾ of a word; the progress screens show live rates and times once the work runs"
         ),
     }
+    untimed = [
+        m for step, m in (("generate", gen_minutes), ("critique", critique_minutes)) if step not in timed
+    ]
+    if local_teacher and untimed:
+        out["time_minutes_high"] = round(total + (UNTIMED_SPREAD - 1) * sum(untimed))
     if on_gpu:
         out["gpu_cost_usd"] = round(gpu_hours * prices.gpu_hour, 2)
     return out

@@ -258,3 +258,42 @@ def test_one_test_says_whether_the_small_model_here_writes_the_examples(teacher,
     assert is_embedded(teacher) is embedded
     assert writer_words(teacher).startswith("the small model on this computer") is embedded
     assert (_who(teacher) == "the small model on this computer") is embedded
+
+
+def test_an_estimate_before_anything_is_timed_here_gives_a_range(workspace, monkeypatch):
+    """Walk 9's writing and checking took 85 minutes for 26.7 estimated (the teacher's prompts carry the
+    person's examples; off-task inputs are written again): until those steps are timed on this computer,
+    the estimate says how long it could take, and the screens say why."""
+    import agent.rates as rates
+    from tui.screens.decision import estimate_rows, size_text
+
+    monkeypatch.setattr(rates, "busy", lambda: 1.0)
+    rates.record_rate(workspace, "generate_tokens_per_s", 40.0, "measured here")
+    first = rates.estimate_path(
+        "fine-tune", n_examples=80, rates=rates.machine_rates(workspace, measure=False)
+    )
+    writing = first["generate_minutes"]
+    assert abs(first["time_minutes_high"] - (first["time_minutes"] + 2 * writing)) <= 1  # writing ×3
+    text = size_text("fine-tune", None, first, None, 50, 80)
+    assert f"about {first['time_minutes']} minutes, perhaps up to {first['time_minutes_high']}" in text
+    assert "have not been timed on this computer yet" in text
+    assert (
+        "time, all steps (minutes)",
+        f"{first['time_minutes']} (perhaps up to {first['time_minutes_high']})",
+    ) in estimate_rows(first)
+    # once both steps are timed here, a single figure
+    rates.record_step_time(workspace, "generate", 600.0, 100, "local")
+    rates.record_step_time(workspace, "critique", 300.0, 100, "local")
+    timed = rates.estimate_path(
+        "fine-tune", n_examples=80, rates=rates.machine_rates(workspace, measure=False)
+    )
+    assert "time_minutes_high" not in timed
+    assert "perhaps" not in size_text("fine-tune", None, timed, None, 50, 80)
+    # a hosted teacher's time is not this computer's to time
+    hosted = rates.estimate_path(
+        "fine-tune",
+        n_examples=80,
+        teacher="openai:gpt-5-mini",
+        rates=rates.machine_rates(workspace, measure=False),
+    )
+    assert "time_minutes_high" not in hosted

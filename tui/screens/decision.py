@@ -42,6 +42,7 @@ ESTIMATE_LABELS = {
 HIDDEN_ESTIMATE_KEYS = (
     "path",
     "assumptions",
+    "time_minutes_high",  # said beside the time: "39 (perhaps up to 100)"
     "data_generation_tokens",
     "training_tokens",
     "evaluation_tokens",
@@ -92,9 +93,16 @@ def _minutes(e: dict) -> str:
     ]
     return (
         f"about {e.get('time_minutes', '?')} minutes"
+        + (f", perhaps up to {e['time_minutes_high']}" if e.get("time_minutes_high") else "")
         + (f" ({', '.join(parts)})" if parts else "")
         + f", ${float(e.get('cost_usd') or 0):.2f}"
     )
+
+
+UNTIMED_NOTE = (
+    "Writing and checking examples have not been timed on this computer yet: they can take up to 3× as "
+    "long. Later estimates use the times measured here."
+)
 
 
 def size_text(
@@ -128,6 +136,8 @@ def size_text(
             "This machine's speed is not measured yet (a benchmark figure is used): on a busy or slower "
             "machine it takes longer. The progress screens show the live time left."
         )
+    if (full or quick or {}).get("time_minutes_high"):
+        lines.append(UNTIMED_NOTE)
     if recommended_estimate and recommended_estimate.get("time_minutes") is not None:
         lines.append(f"(What I advised: {_minutes(recommended_estimate)}.)")
     return "\n".join(lines)
@@ -152,9 +162,12 @@ def override_text(
         lines.append(
             f"Estimate for your choice, on {e.get('hardware') or 'this machine'}: about {e.get('time_minutes', '?')} "
             f"minutes"
+            + (f", perhaps up to {e['time_minutes_high']}" if e.get("time_minutes_high") else "")
             + (f" ({', '.join(parts)})" if parts else "")
             + f", cost ${float(e.get('cost_usd') or 0):.2f}."
         )
+        if e.get("time_minutes_high"):
+            lines.append(UNTIMED_NOTE)
         if "not yet measured" in str(e.get("assumptions") or ""):
             lines.append(
                 "This machine's speed is not measured yet (a benchmark figure is used): on a busy or slower "
@@ -230,6 +243,9 @@ def estimate_rows(estimate: dict | None) -> list[tuple[str, str]]:
             continue  # no GPU here (or none needed): "GPU hours 0" would only mislead
         if k in ("cost_usd", "gpu_cost_usd") and isinstance(v, (int, float)):
             rows.append((ESTIMATE_LABELS.get(k, k), f"${v:,.2f}"))
+            continue
+        if k == "time_minutes" and estimate and estimate.get("time_minutes_high"):
+            rows.append((ESTIMATE_LABELS[k], f"{v:,} (perhaps up to {estimate['time_minutes_high']:,})"))
             continue
         rows.append((ESTIMATE_LABELS.get(k, k), f"{v:,}" if isinstance(v, int) else str(v)))
     return rows
