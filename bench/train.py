@@ -208,8 +208,9 @@ def cpu_bench(steps: int, examples: int, reps: int) -> None:
     )
     # plain = TRL's docs on `messages` (loss on every token: the speed baseline, as in earlier sessions);
     # plain-pc = the same on prompt/completion rows (answer-only loss: the loss curve to match);
-    # ours = the runner as auto_config sets it; ours-gc = the runner with gradient checkpointing (memory)
-    kinds = ("plain", "plain-pc", "ours", "ours-gc")
+    # ours = the runner as auto_config sets it; ours-gc = the runner with gradient checkpointing (memory), as plain
+    # TRL's SFTConfig has it by default; ours-half = checkpointing on every other layer (`checkpoint_layers` 0.5)
+    kinds = ("plain", "plain-pc", "ours", "ours-half", "ours-gc")
     results: dict[str, list[dict]] = {k: [] for k in kinds}
     for rep in range(reps):
         for kind in kinds if rep % 2 == 0 else kinds[::-1]:  # alternate against drift
@@ -218,8 +219,10 @@ def cpu_bench(steps: int, examples: int, reps: int) -> None:
             doc = {**cfg.to_dict(), "early_stopping_patience": 0}
             if kind == "plain-pc":
                 doc["plain_data"] = "prompt_completion"
-            if kind == "ours-gc":
+            if kind in ("ours-gc", "ours-half"):
                 doc["gradient_checkpointing"] = True
+            if kind == "ours-half":
+                doc["checkpoint_layers"] = 0.5  # every other layer recomputed
             (out / "config.json").write_text(json.dumps(doc))
             m = run_one("ours" if kind.startswith("ours") else "plain", out, threads)
             results[kind].append(m)

@@ -30,7 +30,7 @@ ROWS = [
 ]
 
 
-def _trainer(model_dir, tmp_path, **overrides):
+def _trainer(model_dir, tmp_path, checkpoint_layers=1.0, **overrides):
     import torch
     from datasets import Dataset
     from peft import LoraConfig
@@ -59,6 +59,7 @@ def _trainer(model_dir, tmp_path, **overrides):
     args.update(overrides)
     peft = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM")
     return make_trainer(
+        checkpoint_layers=checkpoint_layers,
         model=model,
         args=SFTConfig(**args),
         train_dataset=Dataset.from_list([row_to_prompt_completion(r) for r in ROWS]),
@@ -247,3 +248,47 @@ def test_the_runner_asks_for_length_grouped_batches(tmp_path):
     # last in this file: building training arguments resets accelerate's state under the module's trainer
     args = build_sft_config(TrainConfig(), tmp_path, has_eval=False, on_cuda=False)
     assert args.train_sampling_strategy == "group_by_length"
+
+
+def test_checkpointing_part_of_the_layers_changes_no_number(embedded_dir, tmp_path):
+    """`checkpoint_layers`: checkpointing every other layer (between none and all in memory and time) gives
+    the loss and LoRA gradients of checkpointing every layer, and of none."""
+    from transformers import TrainerCallback
+
+    from tools.train.config import TrainConfig
+    from tools.train.sft import checkpoint_some_layers
+
+    assert TrainConfig().checkpoint_layers == 1.0  # all, as before, unless asked
+    results = {}
+    for name, gc, share in (("none", False, 1.0), ("all", True, 1.0), ("half", True, 0.5)):
+        tr = _trainer(embedded_dir, tmp_path / name, gradient_checkpointing=gc, max_steps=1)
+        if gc:
+            tr.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        layers = [m for m in tr.model.modules() if type(m).__name__.endswith("DecoderLayer")]
+        counted = checkpoint_some_layers(tr.model, share) if gc else (0, len(layers))
+        flags = [bool(m.gradient_checkpointing) for m in layers]
+        batches, items = _batches(tr, 2)
+        results[name] = (_loss_and_grads(tr, batches, items), counted, flags)
+    assert results["all"][1] == (30, 30) and results["none"][1] == (0, 30)
+    assert results["half"][1] == (15, 30) and results["half"][2] == [i % 2 == 1 for i in range(30)]
+    assert _same(results["none"][0], results["half"][0]) == []
+    assert _same(results["all"][0], results["half"][0]) == []
+
+    # the runner's trainer applies the share as training starts (after the Trainer turns checkpointing on)
+    seen = {}
+
+    class Look(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **kw):
+            seen["flags"] = [bool(m.gradient_checkpointing) for m in model.modules() if m in layers]
+
+    tr = _trainer(
+        embedded_dir,
+        tmp_path / "run",
+        checkpoint_layers=0.5,
+        gradient_checkpointing=True,
+        gradient_checkpointing_kwargs={"use_reentrant": False},
+    )
+    layers = {m for m in tr.model.modules() if type(m).__name__.endswith("DecoderLayer")}
+    tr.add_callback(Look())
+    tr.train()
+    assert tr.checkpointed_layers == (15, 30) and sum(seen["flags"]) == 15

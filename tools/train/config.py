@@ -118,6 +118,13 @@ class TrainConfig(BaseModel):
     gradient_checkpointing: bool = Field(
         default=False, description="recompute activations to save memory (slower)"
     )
+    checkpoint_layers: float = Field(
+        default=1.0,
+        description="with gradient_checkpointing: the share of decoder layers recomputed (1 = all; 0.5 = every "
+        "other layer: about half the memory saved for about half the slow-down)",
+        gt=0.0,
+        le=1.0,
+    )
     padding_free: bool = Field(
         default=False, description="flatten each batch into one sequence (no pad tokens)"
     )

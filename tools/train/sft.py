@@ -466,20 +466,51 @@ def varlen_attention_ok(on_cuda: bool) -> bool:
     return on_cuda and importlib.util.find_spec("flash_attn") is not None
 
 
-def make_trainer(**kwargs):
+def checkpoint_some_layers(model, share: float) -> tuple[int, int]:
+    """Keep activation checkpointing on for `share` of the decoder layers it is on for, spread evenly (every
+    other layer at 0.5), and off on the rest: the activations kept, and the recomputation saved, scale with the
+    layers left out. Measured on this project's CPU (SmolLM2-135M, batch 8 × ~100 tokens, bf16 autocast, CPU s
+    per step / peak RSS): none 3.8 s / 3.3 GB, every other layer 4.7 s / 2.6 GB, all 6.5 s / 2.0 GB. Returns
+    (layers checkpointed, decoder layers)."""
+    import math
+
+    from transformers.modeling_layers import GradientCheckpointingLayer
+
+    layers = [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer)]
+    on = 0
+    for i, layer in enumerate(layers):
+        keep = math.floor((i + 1) * share) > math.floor(i * share)
+        layer.gradient_checkpointing = bool(layer.gradient_checkpointing and keep)
+        on += layer.gradient_checkpointing
+    return on, len(layers)
+
+
+def make_trainer(checkpoint_layers: float = 1.0, **kwargs):
     """TRL's `SFTTrainer` (same arguments) with the answer-only LM head (`answer_only_head`) and a
     resumable length-grouped sampler (`length_grouped_sampler`).
 
     A subclass rather than patches applied by the caller, so every trainer this runner builds (and the tests'
-    ones) gets the same loss path; `answer_only_logits` says whether the narrowing applied."""
+    ones) gets the same loss path; `answer_only_logits` says whether the narrowing applied. With gradient
+    checkpointing, `checkpoint_layers` < 1 leaves it on for that share of the layers only
+    (`checkpoint_some_layers`; `checkpointed_layers` says how many, once training starts)."""
+    from transformers import TrainerCallback
     from transformers.trainer_pt_utils import LengthGroupedSampler
     from trl import SFTTrainer
+
+    class SomeLayersCheckpointed(TrainerCallback):
+        # the Trainer turns checkpointing on for every layer as training starts; this runs right after
+        def on_train_begin(self, args, state, control, model=None, **kw):
+            if model is not None:
+                trainer.checkpointed_layers = checkpoint_some_layers(model, checkpoint_layers)
 
     class TunewiseSFTTrainer(SFTTrainer):
         def __init__(self, *args, **kw):
             super().__init__(*args, **kw)
             model = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
             self.answer_only_logits = answer_only_head(model)
+            self.checkpointed_layers: tuple[int, int] | None = None
+            if self.args.gradient_checkpointing and checkpoint_layers < 1.0:
+                self.add_callback(SomeLayersCheckpointed())
 
         def _get_train_sampler(self, train_dataset=None):
             sampler = super()._get_train_sampler(train_dataset)
@@ -488,7 +519,8 @@ def make_trainer(**kwargs):
                 return length_grouped_sampler(sampler.lengths, sampler.batch_size, seed)
             return sampler
 
-    return TunewiseSFTTrainer(**kwargs)
+    trainer = TunewiseSFTTrainer(**kwargs)
+    return trainer
 
 
 def length_grouped_sampler(lengths: list[int], batch_size: int, seed: int):
@@ -698,6 +730,7 @@ def train(out_dir: Path, resume: bool = False) -> int:  # noqa: C901, PLR0915 - 
             early = EarlyStoppingCallback(cfg.early_stopping_patience, cfg.early_stopping_threshold)
             callbacks.append(early)
         trainer = make_trainer(
+            checkpoint_layers=cfg.checkpoint_layers,
             model=model,
             args=args,
             train_dataset=Dataset.from_list(train_rows),
