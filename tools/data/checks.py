@@ -336,7 +336,7 @@ def fixed_choices(answer_obj, spec: TaskSpec, input_text: str) -> tuple[dict, li
 
 
 def check_answer(  # noqa: C901 - one branch per output rule (format, schema, labels, grounding), side by side
-    answer: str, spec: TaskSpec | None, input_text: str | None = None
+    answer: str, spec: TaskSpec | None, input_text: str | None = None, *, drift: bool = True
 ) -> list[tuple[str, str]]:
     """A list of (category, reason) for every way `answer` breaks the spec's output rules; [] when fine.
 
@@ -344,7 +344,8 @@ def check_answer(  # noqa: C901 - one branch per output rule (format, schema, la
     that copies values from its few-shot examples), and a text answer must take about as much of its words
     from the input as the person's examples do (`undrawn_answer`); and where the input names exactly one allowed value
     of an enum field or label, the answer must pick that one; an enum value the input does not name is
-    wrong where the person's examples always name it (but for their unwritten defaults)."""
+    wrong where the person's examples always name it (but for their unwritten defaults). `drift=False` leaves
+    out the word-share check (a person's own wording in the review is theirs)."""
     if spec is None:
         return []
     out = spec.output
@@ -385,7 +386,7 @@ def check_answer(  # noqa: C901 - one branch per output rule (format, schema, la
             )
         elif input_text is not None:
             problems += [("incorrect", p) for p in contradicted_choices(text, spec, input_text)]
-    elif out.format == "text" and out.grounded is True and input_text is not None:
+    elif out.format == "text" and out.grounded is True and input_text is not None and drift:
         problems += [("incorrect", p) for p in undrawn_answer(text, spec, input_text)]
     if out.regex:
         try:

@@ -390,7 +390,7 @@ class ReviewScreen(Screen):
             return None
 
         def check(text: str) -> str | None:
-            problems = check_answer(text.strip(), spec, input_text)
+            problems = check_answer(text.strip(), spec, input_text, drift=False)
             return problems[0][1] if problems else None
 
         return check
