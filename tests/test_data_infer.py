@@ -221,6 +221,8 @@ def test_a_text_answer_drawn_from_its_input_is_checked_against_how_much_the_exam
     assert (
         check_answer("How to Get People to Take Your Point", spec, None) == []
     )  # no input: nothing to compare
+    # a person's own wording (the review's edit box) is not second-guessed by a word count
+    assert check_answer("How to Get People to Take Your Point", spec, story, drift=False) == []
     # answers written from knowledge (an FAQ) are not drawn from their questions: no such rule
     faq = parse_spec_dict(
         {
