@@ -539,6 +539,10 @@ def test_s_stops_a_running_generation_from_its_screen_and_ctrl_r_continues_it(wo
             seen["journal"] = len(_journal(workspace, run_id))
             await pilot.press("ctrl+r")  # continues from the journal
             await wait_for(pilot, lambda: len(_journal(workspace, run_id)) > seen["journal"], timeout=600)
+            # running again: the screen no longer says it stopped
+            await wait_for(
+                pilot, lambda: "s stops here" in str(app.screen.query_one("#progress-note").render())
+            )
             await pilot.press("s")
             await wait_for(pilot, lambda: run_id not in app.busy, timeout=600)
 

@@ -30,6 +30,7 @@ RUNNING_NOTE = (
     "[dim]s stops here (nothing is lost; ctrl+r continues). a starts again with examples of your own added. "
     "Escape: Home (the work goes on; Enter on the session brings you back).[/dim]"
 )
+STOPPING_NOTE = "[b]Stopping at the next safe point…[/b] [dim](what is done so far is kept)[/dim]"
 STOPPED_NOTE = (
     "[b]Stopped.[/b] ctrl+r continues from where it stopped; a starts again with examples of your own added; "
     "Escape: Home."
@@ -50,6 +51,7 @@ class ProgressScreen(Screen):
         self.run_id = run_id
         self.journal_seen: list[tuple[str, str]] = []
         self._journal_size = -1
+        self._note = RUNNING_NOTE
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -72,14 +74,13 @@ class ProgressScreen(Screen):
 
     def on_agent_event(self, kind: str, data: dict) -> None:
         if kind == "stopped":
-            self.query_one("#progress-note", Static).update(STOPPED_NOTE)
+            self._note = STOPPED_NOTE
         self.render_progress()
 
     def action_stop(self) -> None:
         if self.app.stop_session(self.run_id):
-            self.query_one("#progress-note", Static).update(
-                "[b]Stopping at the next safe point…[/b] [dim](what is done so far is kept)[/dim]"
-            )
+            self._note = STOPPING_NOTE
+            self.render_progress()
         else:
             self.notify("This session is not running now: ctrl+r continues it.", severity="warning")
 
@@ -125,6 +126,9 @@ class ProgressScreen(Screen):
         self._sync_journal()
         m = self.model
         busy = self.run_id in self.app.busy
+        if self._note == STOPPED_NOTE and busy:  # continued (ctrl+r, or Home → Enter)
+            self._note = RUNNING_NOTE
+        self.query_one("#progress-note", Static).update(self._note)
         self.sub_title = m.headline()  # the header's facts, ticking with the ETA
         title = f"[b]{_esc(m.activity())}[/b]"
         where = f"run {self.run_id}" + (f" · iteration {m.iteration}" if m.iteration else "")
