@@ -844,3 +844,18 @@ def test_an_answer_a_validator_fails_after_its_repair_is_answered_again_until_on
     never = Teacher(short_on=None)
     kept, decisions = critique_examples(rows, spec, judge=None, teacher=never, consistency=False)
     assert kept == [] and decisions[0]["action"] == "dropped" and never.sampled == ANSWER_AGAIN_TRIES
+    # many rows, and a round that fixes almost none of them: no second round (the orders bench: 6 of 80)
+    from tools.data.critique import ANSWER_AGAIN_MIN_ROWS
+
+    many = [
+        make_row(
+            f"Firefighters put out blaze number {i} at the paper mill overnight.", long, source="teacher"
+        )
+        for i in range(ANSWER_AGAIN_MIN_ROWS)
+    ]
+    never = Teacher(short_on=None)
+    kept, _ = critique_examples(many, spec, judge=None, teacher=never, consistency=False)
+    assert kept == [] and never.sampled == ANSWER_AGAIN_MIN_ROWS  # one round, not three
+    soon = Teacher(short_on=1)  # every sampled answer is short: all fixed in the first round
+    kept, _ = critique_examples(many, spec, judge=None, teacher=soon, consistency=False)
+    assert len(kept) == ANSWER_AGAIN_MIN_ROWS and soon.sampled == ANSWER_AGAIN_MIN_ROWS
