@@ -51,6 +51,14 @@ QUESTIONS: tuple[Question, ...] = (
         "description (a bigger one when an API key is set), though real ones of yours work best.",
     ),
     Question(
+        "examples_file",
+        "Where are those examples? The path of a file with them, one per line like "
+        '{"input": "the message", "output": "the answer you want"} (or a YAML list of input/output pairs).',
+        optional=True,
+        help="Enter goes on without them: the decision is then made from your description alone, and e on "
+        "the decision screen adds them later. Examples of your own teach far more than written ones.",
+    ),
+    Question(
         "output_format",
         "What should each answer look like?",
         kind="choice",
@@ -108,6 +116,11 @@ def applicable(q: Question, answers: dict, task: dict | None = None) -> bool:
     if q.key == "constraints":
         # "data stays with you" already says where it runs (the walk was asked again right after ticking it)
         return "privacy" not in [str(g).lower() for g in answers.get("goals") or []]
+    if q.key == "examples_file":
+        # "10" said and none given: walk 10 typed a number and was never asked for the examples themselves
+        have = (task or {}).get("examples") or []
+        said = answers.get("examples")
+        return not have and isinstance(said, int) and said > 0
     if q.key == "labels":
         out = (task or {}).get("output") or {}
         return out.get("format") == "label" and not out.get("labels")

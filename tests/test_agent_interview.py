@@ -113,3 +113,40 @@ def test_an_examples_file_the_interview_cannot_read_is_one_user_error(tmp_path, 
     with pytest.raises(UserError) as e:
         load_examples_file(str(path))
     assert says in str(e.value).replace("\n", " ") or says in (e.value.where or ""), str(e.value)
+
+
+def test_a_number_of_examples_is_followed_by_where_they_are(workspace, tmp_path):
+    """Walk 10 answered '10' to 'how many examples do you have?' and was never asked for them: the decision
+    was made from the description alone. Now the interview asks where they are (Enter goes on without)."""
+    from langgraph.types import Command
+
+    from agent.context import AgentContext
+    from agent.runner import create_run_for, drive, initial_state
+
+    def start(name):
+        spec = parse_spec_dict({"spec": "Classify tickets", "name": name})
+        run = create_run_for(workspace, spec, run_id=name)
+        ctx = AgentContext(workspace)
+        out = drive(workspace, run.id, initial_state(run.id, spec, headless=False), ctx)
+        for answer in ("", "no", "10"):
+            out = drive(workspace, run.id, Command(resume=answer), ctx)
+        return run, ctx, out
+
+    run, ctx, out = start("with-file")
+    assert out["interrupt"]["key"] == "examples_file" and out["interrupt"]["optional"]
+    out = drive(workspace, run.id, Command(resume=str(tmp_path / "missing.jsonl")), ctx)
+    assert out["interrupt"]["key"] == "examples_file" and "no file at" in out["interrupt"]["error"]
+    path = tmp_path / "tickets.jsonl"
+    path.write_text("".join(json.dumps(t) + "\n" for t in TICKETS))
+    out = drive(workspace, run.id, Command(resume=str(path)), ctx)
+    assert out["interrupt"]["key"] == "output_format"
+    assert out["interrupt"]["default"] == "label"  # guessed from the examples just given
+    assert out["interrupt"]["spec_so_far"]["examples"] == TICKETS
+    assert out["interrupt"]["spec_so_far"]["answers"]["examples"] == 6
+
+    run, ctx, out = start("without")
+    out = drive(workspace, run.id, Command(resume=""), ctx)  # Enter: on without them
+    assert out["interrupt"]["key"] == "output_format"
+    assert not out["interrupt"]["spec_so_far"].get("examples")
+    # a count of none asks nothing more
+    assert not applicable(next(q for q in QUESTIONS if q.key == "examples_file"), {"examples": 0}, {})

@@ -38,14 +38,26 @@ def test_the_tuned_prompt_lists_only_the_values_its_data_does_not_teach(tmp_path
         },
     }
     spec = parse_spec_dict({"spec": "Orders as JSON.", "output": {"format": "json", "schema": schema}})
+    sizes = ["small", "large"]
     rows = [
         make_row(
-            f"order {i}", json.dumps({"size": ["small", "large"][i % 2], "milk": "none" if i else "oat"})
+            f"a {sizes[i % 2]} order {i}", json.dumps({"size": sizes[i % 2], "milk": "none" if i else "oat"})
         )
         for i in range(2 * TAUGHT_MIN)
     ]
     atomic_write_jsonl(tmp_path / "train.jsonl", rows)
     assert taught_fields(spec, tmp_path) == ["size"]  # oat in 1 answer: milk is not taught
+    # every milk value often enough, but "none" is never the input's word: the list stays (the orders bench
+    # without it: milk "full-fat", "soya", "non-fat"); size written in only half the inputs: listed too
+    rows = [
+        make_row(
+            f"a {sizes[i % 2] if i % 4 < 2 else 'big'} order {i}" + (" with oat" if i % 2 else ""),
+            json.dumps({"size": sizes[i % 2], "milk": "oat" if i % 2 else "none"}),
+        )
+        for i in range(4 * TAUGHT_MIN)
+    ]
+    atomic_write_jsonl(tmp_path / "train.jsonl", rows)
+    assert taught_fields(spec, tmp_path) == []
     assert spec.output.choices(skip=["size"]) == "milk: none, oat."
     assert spec.output.choices(skip=["size", "milk"]) is None
     text = parse_spec_dict({"spec": "Headlines.", "output": {"format": "text"}})

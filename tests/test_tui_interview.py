@@ -43,6 +43,8 @@ async def test_interview_to_decision_and_resume(workspace):
         assert app.pending[app.current_run]["key"] == "examples" and not app.pending[app.current_run]["error"]
         conv.query_one("#answer-input").value = "3"
         await pilot.press("enter")
+        # three examples said, none given: where are they? (optional: Enter goes on without them)
+        await answer_text(pilot, app, "examples_file", "")
         # the answer shape: guessed from the spec ("as JSON"), confirmed with Enter
         await wait_for(pilot, lambda: pending_key(app) == "output_format")
         assert app.pending[app.current_run]["default"] == "json"
@@ -102,6 +104,8 @@ async def test_interview_to_decision_and_resume(workspace):
         await wait_for(pilot, lambda: pending_key(app2) == "examples")
         assert conv2.query_one("#answer-input").value == "3"
         await pilot.press("enter")
+        await wait_for(pilot, lambda: pending_key(app2) == "examples_file")
+        await pilot.press("enter")  # still none to give
         await wait_for(pilot, lambda: pending_key(app2) == "output_format")
         await pilot.press("enter")  # json, as before
         await wait_for(pilot, lambda: pending_key(app2) == "prompted_success")

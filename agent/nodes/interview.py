@@ -179,6 +179,16 @@ def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
                 f"'{raw}' — do you have example messages with the answers you want written down somewhere?",
                 fix="answer with how many (0 if none), or the path of a file with them",
             )
+    if key == "examples_file":
+        if not raw or (isinstance(raw, str) and raw.lower() in ("later", "no", "none", "skip", "not now")):
+            return  # on without them: e on the decision screen adds them
+        if not Path(str(raw)).expanduser().is_file():
+            raise UserError(
+                f"no file at {raw}", fix="the path of a file with your examples, or press Enter to go on without"
+            )
+        task["examples"] = load_examples_file(str(raw))
+        answers["examples"] = len(task["examples"])
+        return
     if key == "budget":
         task["budget"] = A.parse_money(raw, key)
         return

@@ -171,23 +171,32 @@ def halve_batch(cfg: TrainConfig) -> TrainConfig | None:
 
 # ----------------------------------------------------------------- helpers
 TAUGHT_MIN = 5  # an enum value in at least this many training answers is taught by the data itself
+TAUGHT_COPIED = 0.9  # ... when this share of the answers have the field's value written in their input
 
 
 def taught_fields(spec, data_dir: Path) -> list[str]:
     """The enum fields of a JSON answer whose every allowed value is in at least TAUGHT_MIN of the training
-    split's answers: the data teaches them, so the tuned model's prompt need not list them (every request
-    pays for the list). A value the data shows rarely or never (orders' size "medium") keeps its field
-    listed."""
+    split's answers, each written in its input in TAUGHT_COPIED of them: the data teaches them, so the tuned
+    model's prompt need not list them (every request pays for the list). A value the data shows rarely or
+    never (orders' size "medium") keeps its field listed, and so does a field whose value is usually not
+    the input's own word (orders' milk: "none" unsaid, "full-fat" for whole): without the list the tuned
+    model wrote milk "full-fat", "soya", "non-fat" (schema-valid 60%, 0.688 against the prompt's 0.703)."""
     from tools.data.coverage import answer_values, coverage_axes
+    from tools.data.infer import _json_object, value_in_input
+    from tools.data.schema import answer_text, user_text
     from tools.evals._normalize import normalize_text
 
     if spec.output.format != "json":
         return []
     rows = list(read_jsonl(data_dir / "train.jsonl")) if (data_dir / "train.jsonl").exists() else []
+    answers = [(user_text(r), _json_object(answer_text(r)) or {}) for r in rows]
     out = []
     for field, values in coverage_axes(spec).items():
         seen = answer_values(rows, spec, field)
-        if all(seen.get(normalize_text(v), 0) >= TAUGHT_MIN for v in values):
+        if not all(seen.get(normalize_text(v), 0) >= TAUGHT_MIN for v in values):
+            continue
+        given = [value_in_input(a[field], text) for text, a in answers if isinstance(a.get(field), str)]
+        if given and sum(g is True for g in given) >= TAUGHT_COPIED * len(given):
             out.append(field)
     return out
 
