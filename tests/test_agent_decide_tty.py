@@ -73,6 +73,7 @@ def test_interactive_decide_in_a_terminal():
         ("How often do those facts change", "maybe"),  # invalid: re-asked with the reason
         ("must be never, rarely or often", "often"),
         ("How many input", "120"),
+        ("Where are those examples", ""),  # not at hand: Enter goes on
         ("how often was it right", "unknown"),
         ("What matters most", "accuracy"),
         ("how many requests per day", "2000"),
