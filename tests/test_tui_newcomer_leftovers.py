@@ -255,3 +255,23 @@ async def test_an_edited_answer_that_breaks_the_tasks_rules_is_not_saved(workspa
         assert str(table.get_cell("ex-01", "output")) == "complaint"
         screen.refresh_table(keep_id="ex-01")
         assert str(table.get_cell("ex-01", "output")) == "complaint"
+
+
+def test_walk_10_the_report_path_opens_from_where_tunewise_started_and_no_zero_unread(tmp_path, monkeypatch):
+    """Walk 10, its workspace elsewhere, could not find `.tunewise/runs/…/prompt.md` from its folder; and with
+    every example read it was told 'the 0 you did not look at are probably as poor… drop the 0 unread too'."""
+    from tui.screens.report import shown_path
+    from tui.screens.review import poor_data_words
+
+    run = tmp_path / "home" / ".tunewise" / "runs" / "r1"
+    run.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "home")
+    assert shown_path(run) == ".tunewise/runs/r1"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert shown_path(run) == run.resolve().as_posix()
+    text, stop = poor_data_words(31, 34, 0)
+    assert "0" not in text.replace("34", "") and stop == "Don't train" and "31 of the 34" in text
+    text, stop = poor_data_words(5, 5, 40)
+    assert "the 40 you did not look at" in text and stop == "Don't train: drop the 40 unread too"

@@ -537,6 +537,11 @@ def test_s_stops_a_running_generation_from_its_screen_and_ctrl_r_continues_it(wo
             seen["errors"] = dict(app.errors)
             seen["state"] = session_state(workspace, run_id)
             seen["journal"] = len(_journal(workspace, run_id))
+            # stopped: the clock stops too, and the footer offers Continue instead of Stop
+            first = str(app.screen.query_one("#progress-counts").render())
+            await pilot.pause(1.2)  # one tick of the screen's clock
+            seen["frozen"] = (first, str(app.screen.query_one("#progress-counts").render()))
+            seen["keys"] = {b.action for _, b, enabled, _ in app.screen.active_bindings.values() if enabled}
             await pilot.press("ctrl+r")  # continues from the journal
             await wait_for(pilot, lambda: len(_journal(workspace, run_id)) > seen["journal"], timeout=600)
             # running again: the screen no longer says it stopped
@@ -549,6 +554,8 @@ def test_s_stops_a_running_generation_from_its_screen_and_ctrl_r_continues_it(wo
     asyncio.run(scenario())
     assert "s stops here" in seen["running_note"] and "a starts again" in seen["running_note"]
     assert seen["errors"] == {}  # a stop the person asked for is not an error
+    assert seen["frozen"][0] == seen["frozen"][1]  # no ETA counting down, no time running up
+    assert "continue" in seen["keys"] and "stop" not in seen["keys"]
     assert seen["state"]["next"] == ["generate"] and seen["state"]["interrupt"] is None
     assert not (workspace.run(run_id).path / "work" / "iter1" / "generate.json").exists()
 

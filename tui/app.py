@@ -143,7 +143,7 @@ class TunewiseApp(App):
             self.notify("No session to retry: pick one on Home.", severity="warning")
             return
         if self.drive(self.current_run, None):
-            self.notify("Retrying from the last checkpoint…")
+            self.notify("Continuing from where it stopped…")
 
     def action_help(self) -> None:
         from tui.help_screen import HelpScreen

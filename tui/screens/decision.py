@@ -99,6 +99,26 @@ def _minutes(e: dict) -> str:
     )
 
 
+def _unmeasured(e: dict) -> str | None:
+    """Which of this machine's speeds the estimate took from a benchmark, in words; None when both were
+    measured here (walk 10 read 'writing at 33 tokens/s (measured here)' beside 'This machine's speed is
+    not measured yet')."""
+    import re
+
+    said = str(e.get("assumptions") or "")
+    which = [
+        what
+        for what, word in (("writing", "writing at"), ("training", "training at"))
+        if re.search(rf"{word} [^()]*\(benchmark figure[^)]*not yet measured", said)
+    ]
+    if not which:
+        return None
+    return (
+        f"This machine's {' and '.join(which)} speed is not measured yet (a benchmark figure is used): on a "
+        "busy or slower machine it takes longer. The progress screens show the live time left."
+    )
+
+
 UNTIMED_NOTE = (
     "Writing and checking examples have not been timed on this computer yet: they can take up to 3× as "
     "long. Later estimates use the times measured here."
@@ -131,11 +151,8 @@ def size_text(
         )
     if full:
         lines.append(f"• Full run: {full_n or 'all the'} practice examples, {_minutes(full)}.")
-    if "not yet measured" in str((full or quick or {}).get("assumptions") or ""):
-        lines.append(
-            "This machine's speed is not measured yet (a benchmark figure is used): on a busy or slower "
-            "machine it takes longer. The progress screens show the live time left."
-        )
+    if unmeasured := _unmeasured(full or quick or {}):
+        lines.append(unmeasured)
     if (full or quick or {}).get("time_minutes_high"):
         lines.append(UNTIMED_NOTE)
     if recommended_estimate and recommended_estimate.get("time_minutes") is not None:
@@ -168,11 +185,8 @@ def override_text(
         )
         if e.get("time_minutes_high"):
             lines.append(UNTIMED_NOTE)
-        if "not yet measured" in str(e.get("assumptions") or ""):
-            lines.append(
-                "This machine's speed is not measured yet (a benchmark figure is used): on a busy or slower "
-                "machine it takes longer. The progress screens show the live time left."
-            )
+        if unmeasured := _unmeasured(e):
+            lines.append(unmeasured)
     else:
         lines.append("No estimate is available for this path.")
     r = recommended_estimate or {}

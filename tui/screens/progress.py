@@ -9,6 +9,7 @@ answer come from the generation journal (`work/iter<k>/gen/generation.jsonl`).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -42,6 +43,7 @@ class ProgressScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.go_home", "Home (work goes on)"),
         Binding("s", "stop", "Stop"),
+        Binding("ctrl+r", "continue", "Continue"),
         Binding("a", "add_examples", "Add your examples"),
     ]
     TICK_S = 1.0
@@ -52,6 +54,7 @@ class ProgressScreen(Screen):
         self.journal_seen: list[tuple[str, str]] = []
         self._journal_size = -1
         self._note = RUNNING_NOTE
+        self._idle_since: float | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -83,6 +86,19 @@ class ProgressScreen(Screen):
             self.render_progress()
         else:
             self.notify("This session is not running now: ctrl+r continues it.", severity="warning")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers Stop while the session runs and Continue once it has stopped."""
+        busy = self.run_id in self.app.busy
+        if action == "stop":
+            return busy
+        if action == "continue":
+            return not busy
+        return True
+
+    def action_continue(self) -> None:
+        self.app.current_run = self.run_id
+        self.app.action_retry()
 
     def action_add_examples(self) -> None:
         self.app.add_examples_to(self.run_id)
@@ -129,7 +145,16 @@ class ProgressScreen(Screen):
         if self._note == STOPPED_NOTE and busy:  # continued (ctrl+r, or Home → Enter)
             self._note = RUNNING_NOTE
         self.query_one("#progress-note", Static).update(self._note)
-        self.sub_title = m.headline()  # the header's facts, ticking with the ETA
+        # stopped: the clock stops with it (walk 10 watched the ETA count down on a stopped session)
+        if busy:
+            if self._idle_since is not None:
+                self.refresh_bindings()
+            self._idle_since = None
+        elif self._idle_since is None:
+            self._idle_since = time.monotonic()
+            self.refresh_bindings()
+        now = self._idle_since
+        self.sub_title = m.headline(now)  # the header's facts, ticking with the ETA
         title = f"[b]{_esc(m.activity())}[/b]"
         where = f"run {self.run_id}" + (f" · iteration {m.iteration}" if m.iteration else "")
         if not busy and m.step is not None:
@@ -140,7 +165,7 @@ class ProgressScreen(Screen):
             bar.update(total=m.total, progress=min(m.done, m.total))
         else:
             bar.update(total=None)
-        counts = _esc(m.counts_line())
+        counts = _esc(m.counts_line(now))
         if m.error:
             counts += f"\n[red]{_esc(m.error)}[/red]"
         self.query_one("#progress-counts", Static).update(counts)

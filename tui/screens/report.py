@@ -125,6 +125,16 @@ def _eval_dir(run_path: Path, summary: dict) -> Path | None:
     return latest_eval_dir(run_path)
 
 
+def shown_path(path: Path) -> str:
+    """A run folder as the person can open it from where they started tunewise: relative to that folder
+    when inside it, else in full (walk 10, with its workspace elsewhere, could not find
+    `.tunewise/runs/…/prompt.md`)."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return Path(path).resolve().as_posix()
+
+
 def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> str:  # noqa: C901, PLR0915 - the report screen's sections in reading order
     """What a finished (or partial) run left behind, with relative paths so it reads the same anywhere:
     the evaluation in one plain sentence and what to do, then why it stopped, the table, the files."""
@@ -138,7 +148,7 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
     from tools.workspace import read_json
 
     values = values or {}
-    rel = f".tunewise/runs/{run_id}"
+    rel = shown_path(run_path)
     lines = [f"# Run {run_id}", ""]
     summary = {}
     if (run_path / "summary.json").exists():

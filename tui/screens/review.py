@@ -70,6 +70,20 @@ CRITIQUE_WORDS = {
 }
 
 
+def poor_data_words(rejected: int, reviewed: int, left: int) -> tuple[str, str]:
+    """(what the question before training on poor data says, its don't-train choice)."""
+    if not left:  # walk 10 read "so the 0 you did not look at are probably as poor… drop the 0 unread too"
+        return (
+            f"You rejected {rejected} of the {reviewed} examples: too few are left to teach a model well.",
+            "Don't train",
+        )
+    return (
+        f"You rejected {rejected} of the {reviewed} examples you looked at, so the {left} you did not look "
+        "at are probably as poor. Training on them would teach their mistakes.",
+        f"Don't train: drop the {left} unread too",
+    )
+
+
 # walk 9 met "What is 15 percent of 80?" among its tenant requests and was told nothing of why it was there
 GENERAL_MARK = "general: "
 
@@ -423,12 +437,9 @@ class ReviewScreen(Screen):
         from tui.widgets.choice_dialog import ChoiceDialog
 
         left = len(self.model.items) - self.model.reviewed
-        text = (
-            f"You rejected {self.model.rejected} of the {self.model.reviewed} examples you looked at, so the "
-            f"{left} you did not look at are probably as poor. Training on them would teach their mistakes."
-        )
+        text, stop = poor_data_words(self.model.rejected, self.model.reviewed, left)
         choices = [
-            ("stop", f"Don't train: drop the {left} unread too", "d"),
+            ("stop", stop, "d"),
             ("review", "Keep reviewing", "k"),
             ("train", "Train on them anyway", "t"),
         ]
