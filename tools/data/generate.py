@@ -614,9 +614,13 @@ def candidates_needed(need: int, journal: Journal, group_key: str) -> int:
 
 
 def piece_size(teacher, concurrency: int | None) -> int:
-    """Requests per call while writing inputs: one local batch, or two waves of concurrent API calls."""
+    """Requests per call while writing inputs: one local batch, or two waves of concurrent API calls (at the
+    adaptive limit when the teacher adapts)."""
     if getattr(teacher, "batched", False):
         return max(1, int(getattr(teacher, "batch_size", 8) or 8))
+    current = getattr(teacher, "current_concurrency", None)
+    if current is not None:  # adaptive concurrency: two waves at the limit reached so far
+        return 2 * max(1, current(concurrency))
     return 2 * max(1, concurrency or getattr(teacher, "concurrency", 8) or 8)
 
 
