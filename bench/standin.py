@@ -223,6 +223,8 @@ def answer_for(body: dict) -> str:
     if system.startswith("You write realistic inputs"):
         rng = random.Random(f"{body.get('seed')}:{last}")
         return support_message(rng)
+    if last.startswith("echo:"):  # tests: an answer that names its request
+        return last
     return route(last)
 
 

@@ -396,8 +396,14 @@ class Provider:
                 else (lambda: self._gated(gate, messages, params, json_schema)),
                 self._classify_error,
                 self.retry,
-                on_retry=lambda n, wait, e: log.warning(
-                    "%s: retry %d in %.1fs after %s", self.describe(), n, wait, redact(type(e).__name__)
+                on_retry=lambda n, wait, e: log.log(
+                    # adaptive concurrency finds the server's limit by its 429s: expected, not a warning
+                    logging.DEBUG if gate is not None and self._throttled(e) else logging.WARNING,
+                    "%s: retry %d in %.1fs after %s",
+                    self.describe(),
+                    n,
+                    wait,
+                    redact(type(e).__name__),
                 ),
             )
         except Exception as e:  # noqa: BLE001

@@ -38,6 +38,7 @@ class AdaptiveLimit:
         self.peak_in_flight = 0
         self.throttled = 0
         self.cuts = 0
+        self.changes: list[tuple[str, int]] = []  # ("grow" | "cut", the new limit), in order
         self._area = 0.0
         self._busy = 0.0
         self._t = time.perf_counter()
@@ -68,6 +69,7 @@ class AdaptiveLimit:
         self._successes += 1
         if self._successes >= self.limit and self.limit < self.cap:
             self.limit += 1
+            self.changes.append(("grow", self.limit))
             self.peak_limit = max(self.peak_limit, self.limit)
             self._successes = 0
 
@@ -79,6 +81,7 @@ class AdaptiveLimit:
         if epoch != self.epoch:
             return
         self.limit = max(self.floor, self.limit // 2)
+        self.changes.append(("cut", self.limit))
         self.epoch += 1
         self.cuts += 1
 
