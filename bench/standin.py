@@ -131,9 +131,7 @@ CLOSINGS = [
     "Please advise.",
 ]
 NAMES = ["Ana", "Ben", "Chloé", "Dev", "Emil", "Fatima", "Goran", "Hana", "Ivo", "Jun", "Kemi", "Lars"]
-_LABEL_OF = {
-    prob.split("{p}")[0].strip(): label for label, probs in PROBLEMS.items() for prob in probs
-}
+_LABEL_OF = {prob.split("{p}")[0].strip(): label for label, probs in PROBLEMS.items() for prob in probs}
 
 
 def support_message(rng: random.Random) -> str:
@@ -261,9 +259,7 @@ def create_app(state: StandinState):
         msgs = body.get("messages") or []
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in msgs) // 4 + 4 * len(msgs)
         completion_tokens = max(1, len(text) // 4)
-        key = hashlib.sha1(
-            json.dumps([msgs, body.get("seed")], sort_keys=True).encode("utf-8")
-        ).hexdigest()
+        key = hashlib.sha1(json.dumps([msgs, body.get("seed")], sort_keys=True).encode("utf-8")).hexdigest()
         with state.lock:
             state.answered += 1
             state.prompt_tokens += prompt_tokens
