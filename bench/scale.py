@@ -86,13 +86,15 @@ def answers_journaled(path: Path | None) -> int:
         return sum(1 for line in fh if b'"kind": "answer"' in line or b'"kind":"answer"' in line)
 
 
-def dataset_rows(home: Path) -> list[dict]:
-    """Every row of the run's newest data version (all its split files)."""
+def dataset(home: Path) -> tuple[list[dict], dict]:
+    """The rows of the run's newest data version (train + val + test: regression and golden repeat test
+    rows) and its manifest."""
     versions = sorted(p for p in home.rglob("data/v*") if p.is_dir())
     rows = []
-    for f in sorted(versions[-1].glob("*.jsonl")):
+    for split in ("train", "val", "test"):
+        f = versions[-1] / f"{split}.jsonl"
         rows += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-    return rows
+    return rows, json.loads((versions[-1] / "manifest.json").read_text())
 
 
 def run_one(state, base_url: str, n: int, mode: str, args, log: Path) -> dict:
@@ -124,6 +126,7 @@ def run_one(state, base_url: str, n: int, mode: str, args, log: Path) -> dict:
             "per_hour": gen["rows"] / wall * 3600,
             "server": server,
             "rejected": sum(gen.get("rejected_inputs", {}).values()),
+            "kept": result["critique"].get("kept", 0),
             "cost": (server["prompt_tokens"] * args.price_in + server["completion_tokens"] * args.price_out)
             / 1e6,
         }
@@ -142,9 +145,10 @@ def kill_test(state, base_url: str, n: int, mode: str, args, log: Path) -> dict:
                 if proc.poll() is not None:
                     raise SystemExit(f"the run ended (rc {proc.returncode}) before half of it; see {log}")
                 time.sleep(0.2)
-            in_flight = state.in_flight
+            kill_t = time.perf_counter()
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
+            in_flight = state.in_flight  # sent by the dead process, still being answered
             at_kill = answers_journaled(journal_of(home))
             before = state.stats()
             out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=err, text=True, cwd=str(home))
@@ -155,9 +159,15 @@ def kill_test(state, base_url: str, n: int, mode: str, args, log: Path) -> dict:
         assert journal is not None
         entries = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
         answer_keys = Counter(e["key"] for e in entries if e.get("kind") == "answer")
-        rows = dataset_rows(home)
+        rows, manifest = dataset(home)
         ids = Counter(r["metadata"]["id"] for r in rows)
+        decisions = Counter(d["action"] for d in manifest["decisions"])
         teacher_rows = [r for r in rows if r["metadata"].get("source") == "teacher"]
+        # each request answered twice: how long before the kill the server first answered it (< 0: after,
+        # i.e. it was out when the process died; a small positive age: answered, but the dead process had
+        # not yet read it off its socket into the response cache)
+        twice = [k for k, c in state.seen.items() if c > 1]
+        ages = sorted(kill_t - state.first_answered[k] for k in twice)
         return {
             "n": n,
             "mode": mode,
@@ -168,12 +178,16 @@ def kill_test(state, base_url: str, n: int, mode: str, args, log: Path) -> dict:
             "repeated": after["repeated"],
             "journal_answers": sum(answer_keys.values()),
             "journal_doubled": sum(c - 1 for c in answer_keys.values()),
+            "repeated_answered_after_kill": sum(a < 0 for a in ages),
+            "repeated_max_age_s": round(ages[-1], 3) if ages else None,
             "dataset_rows": len(rows),
             "teacher_rows": len(teacher_rows),
+            "validator_dropped": decisions.get("dropped", 0),
             "dataset_doubled": sum(c - 1 for c in ids.values()),
-            "ok": len(teacher_rows) == n
+            "ok": sum(answer_keys.values()) == n
+            and all(c == 1 for c in answer_keys.values())
             and all(c == 1 for c in ids.values())
-            and all(c == 1 for c in answer_keys.values()),
+            and len(teacher_rows) + decisions.get("dropped", 0) >= n,
         }
 
 
@@ -216,7 +230,8 @@ def main() -> None:
                     f"n={n:>6} {mode:<8} rows {r['rows']:>6}  wall {r['wall_s']:7.1f}s  "
                     f"{r['per_hour']:>9,.0f} ex/h  in flight peak {s['peak_in_flight']:>3} "
                     f"mean {s['mean_in_flight']:5.1f}  429s {s['throttled']:>5}  requests {s['answered']:>6}  "
-                    f"repeated {s['repeated']}  rejected inputs {r['rejected']}  cost ${r['cost']:.3f}",
+                    f"repeated {s['repeated']}  rejected inputs {r['rejected']}  validators kept {r['kept']}  "
+                    f"cost ${r['cost']:.3f}",
                     flush=True,
                 )
         sizes = sorted({r["n"] for r in results})

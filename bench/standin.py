@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -134,9 +135,10 @@ NAMES = ["Ana", "Ben", "Chloé", "Dev", "Emil", "Fatima", "Goran", "Hana", "Ivo"
 _LABEL_OF = {prob.split("{p}")[0].strip(): label for label, probs in PROBLEMS.items() for prob in probs}
 
 
-def support_message(rng: random.Random) -> str:
-    """One customer message: opening, a product problem, when, an order number, a closing, a name."""
-    label = rng.choice(sorted(PROBLEMS))
+def support_message(rng: random.Random, label: str | None = None) -> str:
+    """One customer message about `label`'s team (a random one when None): opening, a product problem,
+    when, an order number, a closing, a name."""
+    label = label if label in PROBLEMS else rng.choice(sorted(PROBLEMS))
     problem = rng.choice(PROBLEMS[label]).format(p=rng.choice(PRODUCTS))
     order = f"order {rng.randrange(10000, 99999)}"
     return (
@@ -146,7 +148,9 @@ def support_message(rng: random.Random) -> str:
 
 
 def route(text: str) -> str:
-    for phrase, label in _LABEL_OF.items():
+    for phrase, label in sorted(
+        _LABEL_OF.items(), key=lambda kv: -len(kv[0])
+    ):  # "have had the" before "had the"
         if phrase in text:
             return label
     low = text.lower()
@@ -175,7 +179,8 @@ class StandinState:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     repeated: int = 0
-    seen: dict = field(default_factory=dict)
+    seen: dict = field(default_factory=dict)  # request key → times answered
+    first_answered: dict = field(default_factory=dict)  # request key → perf_counter() of its first answer
     _area: float = 0.0
     _first: float | None = None
     _last: float = 0.0
@@ -211,6 +216,7 @@ class StandinState:
             self.requests = self.answered = self.throttled = self.peak_in_flight = 0
             self.prompt_tokens = self.completion_tokens = self.repeated = 0
             self.seen.clear()
+            self.first_answered.clear()
             self._area, self._first = 0.0, None
 
 
@@ -220,7 +226,10 @@ def answer_for(body: dict) -> str:
     last = str(messages[-1].get("content", "")) if messages else ""
     if system.startswith("You write realistic inputs"):
         rng = random.Random(f"{body.get('seed')}:{last}")
-        return support_message(rng)
+        # the label tunewise planned for this input ("an input whose correct label is billing"), as a
+        # teacher follows it: otherwise the validators drop the answer as off its plan
+        planned = re.search(r"correct label is (\w+)", system + " " + last)
+        return support_message(rng, planned.group(1) if planned else None)
     if last.startswith("echo:"):  # tests: an answer that names its request
         return last
     return route(last)
@@ -266,6 +275,8 @@ def create_app(state: StandinState):
             state.completion_tokens += completion_tokens
             if key in state.seen:
                 state.repeated += 1
+            else:
+                state.first_answered[key] = time.perf_counter()
             state.seen[key] = state.seen.get(key, 0) + 1
         return JSONResponse(
             {
