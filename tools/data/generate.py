@@ -46,6 +46,7 @@ class GenerationResult(list):
     cost_usd: float = 0.0
     rejected_inputs: list[dict]
     shortfall: int = 0
+    concurrency: dict | None = None  # what adaptive concurrency did (peak/mean in flight, 429s); None: fixed
 
 
 # ---------------------------------------------------------------- pure planning helpers
@@ -617,6 +618,8 @@ class _Generation:
                 result.cost_usd += ans.get("cost_usd") or 0.0
         result.rejected_inputs = [e for e in self.journal.inputs.values() if not e["accepted"]]
         result.provider_calls = self.teacher.calls - self.calls_before
+        stats = getattr(self.teacher, "concurrency_stats", None)
+        result.concurrency = stats() if stats is not None else None
         return result
 
 
@@ -672,7 +675,7 @@ def generation_summary(result: GenerationResult) -> dict[str, Any]:
         # in the manifest (a session 7 run listed 14 of them); the input's own figure stays in the journal
         why = _SIMILARITY.sub(r"similarity under \1", e.get("reason") or "?")
         reasons[why] = reasons.get(why, 0) + 1
-    return {
+    summary: dict[str, Any] = {
         "rows": len(result),
         "stopped": result.stopped,
         "provider_calls": result.provider_calls,
@@ -680,3 +683,6 @@ def generation_summary(result: GenerationResult) -> dict[str, Any]:
         "rejected_inputs": reasons,
         "shortfall": result.shortfall,
     }
+    if result.concurrency:
+        summary["concurrency"] = result.concurrency
+    return summary
