@@ -682,3 +682,41 @@ def test_a_short_label_gets_inputs_written_for_it_alone_and_kept_only_when_check
         {"field": "label", "value": "shipping", "short_by": 4, "asked": 0, "kept": 0, "unseen": True}
     ]
     assert len(server.input_prompts) == asked_before
+
+
+def test_signature_index_finds_the_same_near_duplicates_as_the_pairwise_loop():
+    """Generation's near-duplicate check against every kept input in one numpy pass: same estimate, same
+    decisions as comparing pair by pair, and it grows past its first allocation."""
+    import random
+
+    from tools.data.similarity import SignatureIndex, jaccard_estimate, minhash
+
+    rng = random.Random(3)
+    words = "parcel refund login screen cable wifi update invoice courier charger tablet order".split()
+    kept = [minhash(" ".join(rng.choice(words) for _ in range(10))) for _ in range(150)]
+    index = SignatureIndex(kept[:5])
+    for sig in kept[5:]:
+        index.append(sig)
+    assert len(index) == 150 and all((a == b).all() for a, b in zip(index, kept, strict=True))
+    for text in [
+        "parcel refund login screen cable wifi update invoice courier charger",
+        "entirely new words",
+    ]:
+        sig = minhash(text)
+        assert index.max_jaccard(sig) == max(jaccard_estimate(sig, s) for s in kept)
+        kw = {"seed_lengths": [80]}
+        assert input_rejection(text, seen_sigs=index, **kw) == input_rejection(text, seen_sigs=kept, **kw)
+    assert SignatureIndex().max_jaccard(minhash("anything")) == 0.0
+
+
+def test_on_task_scores_primed_in_one_batch_match_one_at_a_time():
+    from tools.data.ontask import OnTaskModel
+
+    seeds = ["My order is late", "Refund my charge please", "The app crashes on login", "Where is my parcel"]
+    model = OnTaskModel.fit(seeds, embeddings=False)
+    texts = ["My parcel is late again", "Write a poem about the sea", "My parcel is late again"]
+    one_by_one = [model.similarity(t) for t in texts]
+    model.prime(texts)
+    assert model._primed is not None and len(model._primed) == 2  # each distinct text scored once
+    assert [model.similarity(t) for t in texts] == one_by_one  # the primed scores, then a fresh one
+    assert model._primed == {}

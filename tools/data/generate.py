@@ -46,6 +46,7 @@ class GenerationResult(list):
     cost_usd: float = 0.0
     rejected_inputs: list[dict]
     shortfall: int = 0
+    concurrency: dict | None = None  # what adaptive concurrency did (peak/mean in flight, 429s); None: fixed
 
 
 # ---------------------------------------------------------------- pure planning helpers
@@ -100,9 +101,10 @@ def figures_limit(seed_inputs: Sequence[str]) -> int:
 
 
 def input_rejection(
-    text: str, *, seen_sigs: list, seed_lengths: Sequence[int], max_figures: int | None = None
+    text: str, *, seen_sigs, seed_lengths: Sequence[int], max_figures: int | None = None
 ) -> str | None:
-    """Why a candidate input is unusable (None = keep). `seen_sigs` are MinHash signatures of kept inputs."""
+    """Why a candidate input is unusable (None = keep). `seen_sigs` are MinHash signatures of kept inputs (a
+    list, or a `SignatureIndex` that compares with all of them at once)."""
     from tools.data.similarity import jaccard_estimate, minhash
 
     if len(text) < 3:
@@ -118,7 +120,12 @@ def input_rejection(
     if len(words) >= 8 and len(set(words)) / len(words) < 0.45:
         return "repetitive text"
     sig = minhash(text)
-    if any(jaccard_estimate(sig, s) >= NEAR_DUP_JACCARD for s in seen_sigs):
+    nearest = (
+        seen_sigs.max_jaccard(sig)
+        if hasattr(seen_sigs, "max_jaccard")  # a SignatureIndex: one numpy pass
+        else max((jaccard_estimate(sig, s) for s in seen_sigs), default=0.0)
+    )
+    if nearest >= NEAR_DUP_JACCARD:
         return "near-duplicate of an existing input"
     return None
 
@@ -384,7 +391,7 @@ class _Generation:
         answer_max_tokens: int,
         seed: int,
     ):
-        from tools.data.similarity import minhash
+        from tools.data.similarity import SignatureIndex, minhash
 
         workdir.mkdir(parents=True, exist_ok=True)
         self.spec, self.groups, self.teacher, self.workdir = spec, groups, teacher, workdir
@@ -397,7 +404,7 @@ class _Generation:
         self.input_max_tokens, self.answer_max_tokens, self.seed = input_max_tokens, answer_max_tokens, seed
         self.existing_inputs = list(existing_inputs)
         seen_texts = [e.input for e in spec.examples] + self.existing_inputs
-        self.seen_sigs = [minhash(t) for t in seen_texts]
+        self.seen_sigs = SignatureIndex(minhash(t) for t in seen_texts)
         self.seed_lengths = [len(t) for t in seen_texts] or [200]
         self.max_figures = figures_limit(seen_texts)
         self.user_inputs: list[str] = []
@@ -535,15 +542,25 @@ class _Generation:
         # the Batch API gets the whole round as one job
         size = len(todo) if self.calls["batch"] else piece_size(self.teacher, self.calls["concurrency"])
         for part in chunked(todo, size):
-
-            def on_input(i: int, comp: Completion, part=part) -> None:
-                slot, focus = part[i].tag
-                if slot not in self.journal.inputs:
-                    self.journal_input(slot, comp.text, focus, group)
-
-            self._run(part, on_input, f"batch-inputs-{group['key']}-{rnd}.json")
+            done: dict[int, Completion] = {}
+            try:
+                self._run(part, done.__setitem__, f"batch-inputs-{group['key']}-{rnd}.json")
+            finally:  # also what finished before a budget stop
+                self._journal_piece(part, done, group)
             if len(self._accepted(group)) >= group["n"]:
                 break
+
+    def _journal_piece(self, part: list[Request], done: dict[int, Completion], group: dict) -> None:
+        """Judge and journal a piece's inputs in request order, once the piece is back: the on-task model
+        scores them in one embedding batch (one forward pass per input held the event loop and made the
+        input phase CPU-bound at ~6 inputs/s on 2 busy cores, whatever the concurrency). A kill before this
+        loses no money: the answers are in the response cache."""
+        new = [i for i in sorted(done) if part[i].tag[0] not in self.journal.inputs]
+        if self.on_task is not None and len(new) > 1:
+            self.on_task.prime([clean_input(done[i].text) for i in new])
+        for i in new:
+            slot, focus = part[i].tag
+            self.journal_input(slot, done[i].text, focus, group)
 
     # ------------------------------------------------------------ phase: answers
     def write_answers(self, group: dict) -> None:
@@ -601,6 +618,8 @@ class _Generation:
                 result.cost_usd += ans.get("cost_usd") or 0.0
         result.rejected_inputs = [e for e in self.journal.inputs.values() if not e["accepted"]]
         result.provider_calls = self.teacher.calls - self.calls_before
+        stats = getattr(self.teacher, "concurrency_stats", None)
+        result.concurrency = stats() if stats is not None else None
         return result
 
 
@@ -614,9 +633,13 @@ def candidates_needed(need: int, journal: Journal, group_key: str) -> int:
 
 
 def piece_size(teacher, concurrency: int | None) -> int:
-    """Requests per call while writing inputs: one local batch, or two waves of concurrent API calls."""
+    """Requests per call while writing inputs: one local batch, or two waves of concurrent API calls (at the
+    adaptive limit when the teacher adapts)."""
     if getattr(teacher, "batched", False):
         return max(1, int(getattr(teacher, "batch_size", 8) or 8))
+    current = getattr(teacher, "current_concurrency", None)
+    if current is not None:  # adaptive concurrency: two waves at the limit reached so far
+        return 2 * max(1, current(concurrency))
     return 2 * max(1, concurrency or getattr(teacher, "concurrency", 8) or 8)
 
 
@@ -652,7 +675,7 @@ def generation_summary(result: GenerationResult) -> dict[str, Any]:
         # in the manifest (a session 7 run listed 14 of them); the input's own figure stays in the journal
         why = _SIMILARITY.sub(r"similarity under \1", e.get("reason") or "?")
         reasons[why] = reasons.get(why, 0) + 1
-    return {
+    summary: dict[str, Any] = {
         "rows": len(result),
         "stopped": result.stopped,
         "provider_calls": result.provider_calls,
@@ -660,3 +683,6 @@ def generation_summary(result: GenerationResult) -> dict[str, Any]:
         "rejected_inputs": reasons,
         "shortfall": result.shortfall,
     }
+    if result.concurrency:
+        summary["concurrency"] = result.concurrency
+    return summary

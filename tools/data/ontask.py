@@ -56,6 +56,7 @@ class OnTaskModel:
     _ngram: _NgramSpace | None = None
     _emb: object = None  # numpy array of seed embeddings
     _model_dir: str | None = None
+    _primed: dict | None = None  # text → similarity, scored ahead by `prime`
 
     @classmethod
     def fit(
@@ -97,7 +98,16 @@ class OnTaskModel:
             return [_top2(row.tolist()) for row in sims]
         return [self._ngram.similarity(t) for t in texts]
 
+    def prime(self, texts: Sequence[str]) -> None:
+        """Score many texts in one pass (one embedding batch instead of one forward pass per input);
+        `similarity` then reads them. Replaces what an earlier call primed."""
+        todo = list(dict.fromkeys(texts))
+        self._primed = dict(zip(todo, self.similarities(todo), strict=True))
+
     def similarity(self, text: str) -> float:
+        primed = getattr(self, "_primed", None)
+        if primed and text in primed:
+            return primed.pop(text)
         return self.similarities([text])[0]
 
     def judge(self, text: str) -> tuple[bool, float]:

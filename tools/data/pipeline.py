@@ -40,6 +40,7 @@ def build_dataset(
     student=None,
     batch: bool = False,
     concurrency: int | None = None,
+    max_concurrency: int | None = None,
     answer_max_tokens: int = 256,
     input_max_tokens: int = 64,
     threshold: int = 3,
@@ -60,6 +61,8 @@ def build_dataset(
     limit = budget if budget is not None else spec.budget
     bud = Budget(limit, run.budget_path)
     teacher = teacher or _provider("teacher", spec, run, bud)
+    if max_concurrency:  # adaptive: from `concurrency` up to this cap, halving on 429s
+        teacher.max_concurrency = max_concurrency
     parent = run.latest_version("data")
     previous = read_split(run, parent, "all") if parent else []
     prev_reg = read_split(run, parent, "regression") if parent else None

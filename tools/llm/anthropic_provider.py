@@ -106,6 +106,12 @@ class AnthropicProvider(Provider):
             return exc.status_code in RETRYABLE_STATUS, parse_retry_after(exc.response.headers)
         return False, None
 
+    def _throttled(self, exc: BaseException) -> bool:
+        import anthropic
+
+        # 429: rate limited; 529: overloaded (Anthropic's "send less")
+        return isinstance(exc, anthropic.APIStatusError) and exc.status_code in (429, 529)
+
     def _wrap_error(self, exc: BaseException) -> BaseException:
         import anthropic
 

@@ -10,6 +10,7 @@ budget guard, the single retry layer, structured output with one repair retry, a
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import threading
 import time
@@ -25,6 +26,9 @@ from tools.llm.structured import parse_structured, repair_message, schema_instru
 from tools.llm.types import Completion, GenParams, Message, RawResult, Request, Usage
 
 log = logging.getLogger("tunewise.llm")
+
+# the adaptive-concurrency gate of the `amap` a request runs in (None: a fixed semaphore, no gate)
+_GATE: contextvars.ContextVar[Any] = contextvars.ContextVar("tunewise_llm_gate", default=None)
 
 
 def run_sync(coro):
@@ -96,6 +100,7 @@ class Provider:
         prices: PriceTable | None = None,
         retry: RetryPolicy | None = None,
         concurrency: int = 8,
+        max_concurrency: int | None = None,
         role: str | None = None,
     ):
         self.model = model
@@ -104,6 +109,9 @@ class Provider:
         self.prices = prices or PriceTable.load()
         self.retry = retry or RetryPolicy()
         self.concurrency = concurrency
+        # above `concurrency`: API calls adapt between 1 and this cap (AIMD on 429s, tools/llm/concurrency.py)
+        self.max_concurrency = max_concurrency
+        self._limit: Any = None  # the AdaptiveLimit, made by the first adaptive amap; it outlives loops
         self.role = role
         self.calls = 0  # backend calls actually made (not served from cache)
 
@@ -133,6 +141,10 @@ class Provider:
     def _wrap_error(self, exc: BaseException) -> BaseException:
         """Turn a backend exception into a clear, key-free error."""
         return exc
+
+    def _throttled(self, exc: BaseException) -> bool:
+        """Whether the server said "too many requests" (429): adaptive concurrency halves on it."""
+        return False
 
     def describe(self) -> str:
         return f"{self.name}:{self.model}"
@@ -265,10 +277,14 @@ class Provider:
         requests = list(requests)
         if self.batched:
             return await asyncio.to_thread(self._map_batched, requests, use_cache, on_result)
-        sem = asyncio.Semaphore(concurrency or self.concurrency)
+        gate = self._gate(concurrency)
+        # adaptive: the gate decides how many attempts are in flight; the semaphore only bounds how many
+        # requests wait on it (a few dozen, not every request of a 20k map)
+        sem = asyncio.Semaphore(gate.limit.cap if gate is not None else (concurrency or self.concurrency))
         results: list[Completion | None] = [None] * len(requests)
 
         async def one(i: int, req: Request):
+            _GATE.set(gate)  # this task's own context
             async with sem:
                 comp = results[i] = await self._complete_api(req, use_cache)
             if on_result:
@@ -283,6 +299,46 @@ class Provider:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         return cast("list[Completion]", results)  # every task filled its slot
+
+    # ------------------------------------------------------------ adaptive concurrency
+    def adaptive(self, start: int | None = None) -> bool:
+        """Whether API calls adapt their concurrency (a cap above the starting value is set)."""
+        return (
+            not self.batched
+            and self.max_concurrency is not None
+            and self.max_concurrency > (start or self.concurrency)
+        )
+
+    def current_concurrency(self, start: int | None = None) -> int:
+        """How many requests go out at once now: the adaptive limit, else the fixed value."""
+        if self._limit is not None and self.adaptive(start):
+            return int(self._limit.limit)
+        return int(start or self.concurrency)
+
+    def concurrency_stats(self) -> dict | None:
+        """What the adaptive limit did so far (peak/mean in flight, 429s, cuts); None when fixed."""
+        return self._limit.stats() if self._limit is not None else None
+
+    def _gate(self, concurrency: int | None):
+        if not self.adaptive(concurrency):
+            return None
+        from tools.llm.concurrency import AdaptiveLimit, Gate
+
+        if self._limit is None:
+            self._limit = AdaptiveLimit(concurrency or self.concurrency, cast("int", self.max_concurrency))
+        return Gate(self._limit)
+
+    async def _gated(self, gate, messages, params, json_schema) -> RawResult:
+        """One attempt through the adaptive gate: a slot while the request is out, none while a retry waits."""
+        async with gate.slot() as epoch:
+            try:
+                raw = await self._agenerate(messages, params, json_schema)
+            except Exception as e:  # noqa: BLE001 - re-raised for the retry layer
+                if self._throttled(e):
+                    gate.limit.on_throttle(epoch)
+                raise
+            gate.limit.on_success()
+            return raw
 
     # ------------------------------------------------------------ internals
     def _prepare(self, req: Request) -> list[Message]:
@@ -332,13 +388,22 @@ class Provider:
         if self.budget:
             self.budget.reserve(estimate, f"{self.describe()} call")
         t0 = time.perf_counter()
+        gate = _GATE.get()
         try:
             raw = await with_retries(
-                lambda: self._agenerate(messages, params, json_schema),
+                (lambda: self._agenerate(messages, params, json_schema))
+                if gate is None
+                else (lambda: self._gated(gate, messages, params, json_schema)),
                 self._classify_error,
                 self.retry,
-                on_retry=lambda n, wait, e: log.warning(
-                    "%s: retry %d in %.1fs after %s", self.describe(), n, wait, redact(type(e).__name__)
+                on_retry=lambda n, wait, e: log.log(
+                    # adaptive concurrency finds the server's limit by its 429s: expected, not a warning
+                    logging.DEBUG if gate is not None and self._throttled(e) else logging.WARNING,
+                    "%s: retry %d in %.1fs after %s",
+                    self.describe(),
+                    n,
+                    wait,
+                    redact(type(e).__name__),
                 ),
             )
         except Exception as e:  # noqa: BLE001

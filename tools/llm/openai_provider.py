@@ -123,6 +123,11 @@ class OpenAIProvider(Provider):
     def _classify_error(self, exc: BaseException) -> tuple[bool, float | None]:
         return classify_openai(exc)
 
+    def _throttled(self, exc: BaseException) -> bool:
+        import openai
+
+        return isinstance(exc, openai.APIStatusError) and exc.status_code == 429
+
     def _wrap_error(self, exc: BaseException) -> BaseException:
         import openai
 

@@ -304,6 +304,12 @@ def generate_cmd(
     run: str = typer.Option(None, "--run", help="run id (default: a new run named after the spec)"),
     batch: bool = typer.Option(False, "--batch", help="use OpenAI's Batch API (half price, slower)"),
     concurrency: int = typer.Option(8, "--concurrency", min=1, help="parallel requests (API providers)"),
+    max_concurrency: int = typer.Option(
+        None,
+        "--max-concurrency",
+        min=1,
+        help="adapt parallel requests from --concurrency up to this cap (halve on 429, grow without)",
+    ),
     answer_tokens: int = typer.Option(256, "--max-tokens", help="max tokens per teacher answer"),
     threshold: int = typer.Option(
         3, "--threshold", help="critique score under which an example is repaired/dropped"
@@ -360,6 +366,7 @@ def generate_cmd(
                 n=n or spec.n_examples,
                 batch=batch,
                 concurrency=concurrency,
+                max_concurrency=max_concurrency,
                 answer_max_tokens=answer_tokens,
                 threshold=threshold,
                 critique=not no_critique,
