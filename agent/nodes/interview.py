@@ -184,7 +184,8 @@ def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
             return  # on without them: e on the decision screen adds them
         if not Path(str(raw)).expanduser().is_file():
             raise UserError(
-                f"no file at {raw}", fix="the path of a file with your examples, or press Enter to go on without"
+                f"no file at {raw}",
+                fix="the path of a file with your examples, or press Enter to go on without",
             )
         task["examples"] = load_examples_file(str(raw))
         answers["examples"] = len(task["examples"])
