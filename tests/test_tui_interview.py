@@ -12,8 +12,12 @@ from tui.app import TunewiseApp
 
 
 def pending_key(app) -> str | None:
+    """The question the session waits on, once the conversation screen shows it too (a key pressed before
+    the screen has the new question would answer nothing: seen once on a loaded machine)."""
     p = app.pending.get(app.current_run)
-    return p.get("key") if isinstance(p, dict) and p.get("kind") == "question" else None
+    key = p.get("key") if isinstance(p, dict) and p.get("kind") == "question" else None
+    shown = getattr(app.screen, "pending", None)
+    return key if isinstance(shown, dict) and shown.get("key") == key else None
 
 
 async def answer_text(pilot, app, key: str, text: str) -> None:
