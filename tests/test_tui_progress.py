@@ -382,6 +382,21 @@ class HeldStep:
         self._release.set()
 
 
+async def _accept_the_full_run(pilot, app):
+    """From Home: open the one session at its decision, accept it and choose the full run (a path that trains
+    a model asks how big a first try). Returns the decision screen's accept button."""
+    home = app.screen
+    await wait_for(pilot, lambda: len(home.rows) == 1)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "decision", timeout=60)
+    await pilot.pause()
+    accept = app.screen.query_one("#accept")
+    await pilot.press("a")
+    await wait_for(pilot, lambda: type(app.screen).__name__ == "ChoiceDialog")
+    await pilot.press("f")
+    return accept
+
+
 def _journal(workspace, run_id: str) -> list[dict]:
     p = workspace.run(run_id).path / "work" / "iter1" / "gen" / "generation.jsonl"
     return [json.loads(line) for line in p.read_text().splitlines() if line.strip()] if p.exists() else []
@@ -403,16 +418,7 @@ def test_quit_during_generation_leaves_at_once_and_the_session_resumes_from_its_
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            home = app.screen
-            await wait_for(pilot, lambda: len(home.rows) == 1)
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "decision", timeout=60)
-            await pilot.pause()
-            accept = app.screen.query_one("#accept")
-            await pilot.press("a")
-            # a path that trains a model asks how big a first try: the full run
-            await wait_for(pilot, lambda: type(app.screen).__name__ == "ChoiceDialog")
-            await pilot.press("f")
+            accept = await _accept_the_full_run(pilot, app)
             await pilot.pause()
             seen["accept"] = (accept.disabled, str(accept.label))
             # the generation opens its progress screen by itself; the first questions arrive
@@ -520,14 +526,7 @@ def test_s_stops_a_running_generation_from_its_screen_and_ctrl_r_continues_it(wo
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            home = app.screen
-            await wait_for(pilot, lambda: len(home.rows) == 1)
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "decision", timeout=60)
-            await pilot.pause()
-            await pilot.press("a")
-            await wait_for(pilot, lambda: type(app.screen).__name__ == "ChoiceDialog")
-            await pilot.press("f")
+            await _accept_the_full_run(pilot, app)
             await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "progress", timeout=120)
             await wait_for(pilot, lambda: app.step_progress(run_id).done >= 1, timeout=600)
             seen["running_note"] = str(app.screen.query_one("#progress-note").render())
