@@ -1,6 +1,6 @@
 """The whole loop, headless, on bench tasks nobody tuned tunewise for; scored on private test sets.
 
-    .venv/bin/python bench/loop.py                         # all five tasks (hours on 2 CPU cores)
+    .venv/bin/python bench/loop.py                         # all six tasks (hours on 2 CPU cores)
     .venv/bin/python bench/loop.py --tasks orders,routing
     .venv/bin/python bench/loop.py --dry-run               # validate task files and test sets only (seconds)
     .venv/bin/python bench/loop.py --tasks routing --smoke --train-max-steps 2 --max-iterations 1 --test-limit 8
@@ -44,12 +44,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TASKS_DIR = ROOT / "bench" / "tasks"
 RESULTS = ROOT / "bench" / "RESULTS.md"
-ALL_TASKS = ("orders", "routing", "rewrite", "faq", "expenses")
+ALL_TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments")
 SECTION = "## The whole loop on unseen tasks (`bench/loop.py`)"
 SECTION_INTRO = (
-    "`tunewise run TASK --yes` then `tunewise eval run RUN --test bench/tasks/<t>/test.jsonl` on five tasks\n"
+    "`tunewise run TASK --yes` then `tunewise eval run RUN --test bench/tasks/<t>/test.jsonl` on six tasks\n"
     "in bench/tasks/ (JSON extraction without an inputs file, 4-way label routing, a headline rewrite\n"
-    "scored by token F1, FAQ over made-up documents, expense notes to JSON), each in a fresh workspace. The test sets are written\n"
+    "scored by token F1, FAQ over made-up documents, expense notes to JSON, booking requests to a date\n"
+    "and time scored by exact match), each in a fresh workspace. The test sets are written\n"
     "by bench/tasks/make_tests.py (seeded composition, references correct by construction) and never shown\n"
     "to tunewise during the run. Metric cells: mean [95% CI] on the bench test set; — = no such system.\n"
 )

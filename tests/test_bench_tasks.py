@@ -13,8 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS_DIR = ROOT / "bench" / "tasks"
-TASKS = ("orders", "routing", "rewrite", "faq", "expenses")
-SIZES = {"orders": 80, "routing": 80, "rewrite": 60, "faq": 60, "expenses": 60}
+TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments")
+SIZES = {"orders": 80, "routing": 80, "rewrite": 60, "faq": 60, "expenses": 60, "appointments": 60}
 
 
 def _loop():
@@ -165,3 +165,28 @@ def test_loop_appends_inside_its_own_section(tmp_path):
     assert text.count(loop.SECTION) == 1
     assert text.index("FIRST") < text.index("SECOND") < text.index("## Later")
     assert text.index("## Other") < text.index(loop.SECTION)
+
+
+def test_appointments_references_are_real_dates_and_match_the_regex():
+    import datetime as dt
+    import re
+
+    spec, rows = _spec("appointments"), _rows("appointments")
+    assert spec.output.format == "text" and spec.success.primary_metric == "exact_match"
+    forms = Counter()
+    for r in rows:
+        ref = r["messages"][-1]["content"]
+        assert re.search(spec.output.regex, ref)
+        day, clock = ref.split()
+        stamp = dt.datetime.strptime(f"{day} {clock}", "%Y-%m-%d %H:%M")
+        user = _user(r)
+        # a weekday named in the request is the date's own
+        named = [
+            w
+            for w in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+            if w in user
+        ]
+        assert named in ([], [stamp.strftime("%A")]), user
+        forms.update(r["metadata"]["category"].split("; "))
+    # the test writes times in forms the seeds do not use (words, 24-hour clock)
+    assert forms["time=words"] >= 10 and forms["time=24h"] >= 5

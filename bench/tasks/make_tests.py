@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TASKS = ("orders", "routing", "rewrite", "faq", "expenses")
-SIZES = {"orders": 80, "routing": 80, "rewrite": 60, "faq": 60, "expenses": 60}
+TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments")
+SIZES = {"orders": 80, "routing": 80, "rewrite": 60, "faq": 60, "expenses": 60, "appointments": 60}
 SEED = 20261124
 
 
@@ -838,6 +838,100 @@ def make_expense(rng: random.Random, i: int) -> tuple[str, str, str]:
     return text, ref, f"category={category}"
 
 
+# ---------------------------------------------------------------- appointments (date and time, exact match)
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December"]  # fmt: skip
+HOUR_WORDS = [
+    "twelve",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+]
+APPT_PURPOSE = [
+    "a check-up", "a cleaning", "a filling", "a six-month check-up", "a crown fitting", "a root canal consultation",
+    "whitening", "an emergency — my filling fell out", "a wisdom tooth consultation", "a hygiene appointment",
+]  # fmt: skip
+APPT_OPENERS = [
+    "Hi, could I book {what} on {when}?",
+    "Hello, I'd like {what} on {when} please.",
+    "Can you fit me in for {what}, {when}?",
+    "I need to reschedule {what} to {when}.",
+    "{When} for {what}, if that's free.",
+    "Good morning — is {when} available for {what}?",
+    "please book {what} {when}, thanks",
+    "Booking for my mother: {what}, {when}.",
+    "Would {when} work for {what}? Thanks, Sam",
+]
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _appt_date(rng: random.Random, day) -> tuple[str, str]:
+    """(written date, its form's name)."""
+    month = MONTHS[day.month - 1]
+    forms = {
+        "d month y": f"{day.day} {month} {day.year}",
+        "the dth of month y": f"the {_ordinal(day.day)} of {month} {day.year}",
+        "month d, y": f"{month} {day.day}, {day.year}",
+        "weekday d month y": f"{day.strftime('%A')} {day.day} {month} {day.year}",
+        "dd/mm/yyyy": f"{day.day:02d}/{day.month:02d}/{day.year}",
+        "d mon y": f"{day.day} {month[:3]} {day.year}",
+        "weekday the dth of month y": f"{day.strftime('%A')} the {_ordinal(day.day)} of {month} {day.year}",
+    }
+    name = rng.choice(list(forms))
+    return forms[name], name
+
+
+def _appt_time(rng: random.Random) -> tuple[str, int, int, str]:
+    """(written time, hour 0–23, minute, its form's name)."""
+    hour = rng.choice([8, 9, 9, 10, 10, 11, 11, 12, 13, 14, 14, 15, 15, 16, 16, 17, 18])
+    minute = rng.choice([0, 0, 0, 15, 30, 30, 45])
+    h12 = hour % 12 or 12
+    ampm = "am" if hour < 12 else "pm"
+    part = "in the morning" if hour < 12 else ("in the afternoon" if hour < 18 else "in the evening")
+    forms = {
+        "3pm": f"{h12}{ampm}" if minute == 0 else f"{h12}:{minute:02d}{ampm}",
+        "3 PM": f"{h12} {ampm.upper()}" if minute == 0 else f"{h12}.{minute:02d} {ampm.upper()}",
+        "24h": f"{hour:02d}:{minute:02d}",
+        "words": (
+            f"{HOUR_WORDS[h12 % 12]} o'clock {part}"
+            if minute == 0
+            else f"half past {HOUR_WORDS[h12 % 12]} {part}"
+            if minute == 30
+            else f"quarter past {HOUR_WORDS[h12 % 12]} {part}"
+            if minute == 15
+            else f"quarter to {HOUR_WORDS[(h12 + 1) % 12]} {part}"
+        ),
+    }
+    if hour == 12 and minute == 0:
+        forms["words"] = "noon"
+    name = rng.choice(list(forms))
+    return forms[name], hour, minute, name
+
+
+def make_appointment(rng: random.Random, i: int) -> tuple[str, str, str]:
+    import datetime as dt
+
+    day = dt.date(2027, 1, 4) + dt.timedelta(days=rng.randint(0, 540))
+    date_text, date_form = _appt_date(rng, day)
+    time_text, hour, minute, time_form = _appt_time(rng)
+    when = f"{date_text} at {time_text}" if rng.random() < 0.8 else f"{time_text} on {date_text}"
+    opener = rng.choice(APPT_OPENERS)
+    text = opener.format(what=rng.choice(APPT_PURPOSE), when=when, When=cap(when))
+    ref = f"{day.isoformat()} {hour:02d}:{minute:02d}"
+    return text, ref, f"date={date_form}; time={time_form}"
+
+
 # ---------------------------------------------------------------- driver
 def build(name: str) -> list[dict]:
     rng = random.Random(f"{SEED}-{name}")
@@ -855,6 +949,8 @@ def build(name: str) -> list[dict]:
         rows = unique_rows(name, n, make_faq, rng)
     elif name == "expenses":
         rows = unique_rows(name, n, make_expense, rng)
+    elif name == "appointments":
+        rows = unique_rows(name, n, make_appointment, rng)
     else:
         raise SystemExit(f"unknown task {name!r}; known: {', '.join(TASKS)}")
     sys_prompt = system_prompt(load_task(name))
