@@ -95,10 +95,33 @@ def list_sessions(workspace: Workspace) -> list[dict]:
                     "updated": snap.created_at,
                     "error": error,
                     "error_node": error_node,
+                    "replaced_by": replaced_by(workspace, tid),
                 }
             )
     rows.sort(key=lambda r: r.get("updated") or "", reverse=True)
     return rows
+
+
+REPLACED_FILE = "replaced_by.json"
+
+
+def mark_replaced(workspace: Workspace, run_id: str, new_id: str) -> None:
+    """Note in the run's folder that a new session with more examples took this one's place: Home then
+    says so instead of "waiting: your decision" (walk 10 met the old session still waiting after `e`)."""
+    from tools.workspace import atomic_write_json
+
+    atomic_write_json(workspace.run(run_id).path / REPLACED_FILE, {"by": new_id, "why": "more examples"})
+
+
+def replaced_by(workspace: Workspace, run_id: str) -> str | None:
+    """The id of the session that took this one's place, if any."""
+    from tools.workspace import read_json
+
+    try:
+        path = workspace.run(run_id).path / REPLACED_FILE
+        return str((read_json(path) or {}).get("by") or "") or None if path.exists() else None
+    except Exception:  # noqa: BLE001 - an odd id or a damaged note: no note
+        return None
 
 
 def _running_or_stopped(workspace, run_id: str) -> str:

@@ -131,6 +131,10 @@ async def test_the_report_screen_takes_a_file_of_more_examples(workspace, tmp_pa
     ]
     assert state["answers"]["examples"] == 5 and state["answers"]["goals"] == ["accuracy"]
     assert len(read_yaml(workspace.run(new_id).spec_path)["examples"]) == 5
+    # walk 10: the old session stayed "waiting: your decision" on Home; it now says what took its place
+    from agent.sessions import replaced_by
+
+    assert replaced_by(workspace, RUN_ID) == new_id and replaced_by(workspace, new_id) is None
 
 
 def test_values_no_example_shows_are_named_before_anything_is_written():

@@ -747,6 +747,25 @@ def test_home_says_why_a_finished_session_stopped_in_a_few_words():
     ]
 
 
+def test_home_says_a_waiting_session_was_replaced_by_one_with_more_examples():
+    """Walk 10: after `e` started a new session, the first one still read "waiting: your decision"."""
+    from tui.screens.home import session_rows
+
+    rows = session_rows(
+        [
+            {"id": "old", "status": "waiting", "pending": "decision", "replaced_by": "new"},
+            {"id": "new", "status": "waiting", "pending": "decision"},
+            {"id": "done", "status": "done", "stop_reason": "success", "replaced_by": "other"},
+        ],
+        [],
+    )
+    assert [r["state"] for r in rows] == [
+        "replaced by a newer session",
+        "waiting: your decision",
+        "done (goal met)",
+    ]
+
+
 async def test_review_says_which_examples_are_general_ones(workspace):
     """Walk 9 met "What is 15 percent of 80?" among its tenant requests and nothing said why it was there."""
     from test_tui_helpers import chat_row

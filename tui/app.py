@@ -213,6 +213,9 @@ class TunewiseApp(App):
             self.notify("Every example in that file was already in the session.", severity="warning")
             return None
         new_id = self.start_session(task["spec"], answers, task=task)
+        from agent.sessions import mark_replaced
+
+        mark_replaced(self.workspace, run_id, new_id)
         self.notify(
             f"A new session with {len(task['examples'])} examples ({added} new) and your earlier answers: "
             "deciding again…",

@@ -55,6 +55,9 @@ def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
         if s.get("error"):
             # its question may still be listed, but the step raised on the answer it got: Enter repairs
             state = STOPPED
+        elif s.get("replaced_by") and s.get("pending"):
+            # its question or decision waits on nobody: a new session with more examples took its place
+            state = "replaced by a newer session"
         rows.append(
             {
                 "id": s["id"],
