@@ -720,3 +720,44 @@ def test_on_task_scores_primed_in_one_batch_match_one_at_a_time():
     assert model._primed is not None and len(model._primed) == 2  # each distinct text scored once
     assert [model.similarity(t) for t in texts] == one_by_one  # the primed scores, then a fresh one
     assert model._primed == {}
+
+
+def test_an_input_planned_for_a_value_no_seed_has_is_held_to_a_lower_similarity(tmp_path):
+    """The expense bench: at the seeds' threshold every real "software" / "other" note of its private test
+    was off task, so the values the coverage plan asks for could never be kept."""
+    from pathlib import Path
+
+    from tools.data.coverage import coverage_focus
+    from tools.data.generate import _Generation, plan_groups
+    from tools.data.ontask import RELAX_UNSEEN
+    from tools.data.schema import answer_text, user_text
+    from tools.evals.run import load_rows
+    from tools.spec import load_spec
+
+    tasks = Path(__file__).resolve().parents[1] / "bench" / "tasks" / "expenses"
+    spec = load_spec(tasks / "task.yaml")
+    gen = _Generation(
+        spec,
+        plan_groups(spec, 10, None),
+        teacher=type("NoCalls", (), {"calls": 0})(),
+        workdir=tmp_path,
+        existing_inputs=[],
+        progress=lambda e: None,
+        calls={"concurrency": 1, "batch": False, "batch_client": None},
+        input_max_tokens=64,
+        answer_max_tokens=64,
+        seed=0,
+    )
+    gen.fit_input_filter(True, 0.0, None, user_inputs=False)
+    assert ("category", "software") in gen.unseen_values
+    model = gen.on_task
+    assert model is not None and model.threshold_for(unseen=True) == model.threshold * RELAX_UNSEEN
+    software = [user_text(r) for r in load_rows(tasks / "test.jsonl") if '"software"' in answer_text(r)]
+    planned = f"a short note; {coverage_focus('category', 'software')}"
+    unplanned = [gen.off_task_reason(t, "a short note") for t in software]
+    relaxed = [gen.off_task_reason(t, planned) for t in software]
+    assert sum(r is None for r in unplanned) <= 1  # the seeds' threshold: (almost) all off task
+    assert sum(r is None for r in relaxed) >= len(software) // 2
+    assert all(r is None or r.startswith("off task: unlike the seed inputs") for r in relaxed)
+    # an input planned for a value the seeds do have keeps the seeds' threshold
+    assert gen.off_task_reason("A blueberry muffin recipe.", coverage_focus("category", "meals")) is not None

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.data.coverage import coverage_axes, with_coverage
+from tools.data.coverage import coverage_axes, coverage_focus, unseen_values, with_coverage
 from tools.data.ontask import OnTaskModel, llm_on_task, meta_reason
 from tools.data.schema import make_row, normalize_text, stable_hash
 from tools.errors import BudgetExceeded
@@ -409,6 +409,9 @@ class _Generation:
         self.max_figures = figures_limit(seen_texts)
         self.user_inputs: list[str] = []
         self.on_task: OnTaskModel | None = None
+        self.unseen_values: list[
+            tuple[str, str]
+        ] = []  # (field, value) no seed has: planned inputs held lower
         self.check_meta, self.grader = True, None
 
     def _accepted(self, group: dict) -> list[dict]:
@@ -436,6 +439,7 @@ class _Generation:
         if not check:
             return
         self.on_task = OnTaskModel.fit([e.input for e in spec.examples] + spec_inputs, strictness=strictness)
+        self.unseen_values = unseen_values(spec)
         if self.on_task is not None:
             self.progress(
                 {
@@ -446,17 +450,20 @@ class _Generation:
                 }
             )
 
-    def off_task_reason(self, text: str) -> str | None:
+    def off_task_reason(self, text: str, focus: str = "") -> str | None:
+        """Why a teacher-written input is off task, or None. An input planned for a value no seed has
+        (`focus` names it) is held to a lower similarity: it cannot look much like the seeds."""
+
         seeds = [e.input for e in self.spec.examples]
         why = meta_reason(text, seeds) if self.check_meta else None
         if why:
             return why
         if self.on_task is not None:
-            ok, sim = self.on_task.judge(text)
+            unseen = any(coverage_focus(f, v) in focus for f, v in self.unseen_values)
+            ok, sim = self.on_task.judge(text, unseen=unseen)
             if not ok:
-                return (
-                    f"off task: unlike the seed inputs (similarity {sim:.2f} < {self.on_task.threshold:.2f})"
-                )
+                limit = self.on_task.threshold_for(unseen=unseen)
+                return f"off task: unlike the seed inputs (similarity {sim:.2f} < {limit:.2f})"
         if self.grader is not None:
             if llm_on_task([text], self.spec, self.grader, seeds)[0] is False:
                 return f"off task: {self.grader.describe()} judged it unrealistic for the task"
@@ -470,7 +477,7 @@ class _Generation:
             text, seen_sigs=self.seen_sigs, seed_lengths=self.seed_lengths, max_figures=self.max_figures
         )
         if reason is None:
-            reason = self.off_task_reason(text)
+            reason = self.off_task_reason(text, focus)
         entry = {
             "kind": "input",
             "slot": slot,
