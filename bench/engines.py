@@ -63,12 +63,48 @@ def nproc() -> int:
         return os.cpu_count() or 0
 
 
+def llama_row(args, msgs: list, reference: list[str], rows: list[dict]) -> dict:
+    """llama.cpp's single stream, in its own Python (bench/llamacpp_single.py), as one more row."""
+    import json
+
+    from tools.llm.embedded import find_embedded_gguf
+
+    la0 = os.getloadavg()[0]
+    cmd = [args.llama_python, str(Path(__file__).with_name("llamacpp_single.py")), "--gguf"]
+    cmd += [str(find_embedded_gguf()), "--prompts", str(args.prompts), "--tokens", str(args.tokens)]
+    out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+    texts = out["texts"]
+    same = sum(a == b for a, b in zip(texts, reference, strict=True))
+    r = {
+        "label": "llama.cpp Q4_1 single stream",
+        "requests": len(msgs),
+        "tokens": out["tokens"],
+        "seconds": out["seconds"],
+        "tok_s": round(out["tokens"] / out["seconds"], 1),
+        "same_as_reference": f"{same}/{len(msgs)}",
+        "load_1min": f"{la0:.1f}→{os.getloadavg()[0]:.1f}",
+        "texts": texts,
+    }
+    print(
+        f"  {r['label']:<32} {r['requests']:>3} req {r['tokens']:>5} tok {r['seconds']:7.1f} s "
+        f"{r['tok_s']:7.1f} tok/s  greedy = reference {r['same_as_reference']}  ({out['engine']})",
+        flush=True,
+    )
+    rows.append(r)
+    return r
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--prompts", type=int, default=16)
     ap.add_argument("--tokens", type=int, default=48)
     ap.add_argument("--results", help="append a Markdown section to this file (e.g. bench/RESULTS.md)")
     ap.add_argument("--no-save", action="store_true", help="do not save the figures for engine=auto")
+    ap.add_argument(
+        "--llama-python",
+        help="a Python with llama-cpp-python installed: adds llama.cpp's single stream on the shipped GGUF "
+        "(bench/llamacpp_single.py) and the ratio of the best aggregate to it (issue #17's target: ≥3×)",
+    )
     args = ap.parse_args()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -152,6 +188,7 @@ def main() -> int:
     # the engines alternate row by row, so a change in the machine's load hits both alike
     tf_seq = run("transformers fp32 sequential", tf, None)
     c2_seq = run("ctranslate2 float32 sequential", c2, None)
+    llama = llama_row(args, msgs, reference, rows) if args.llama_python else None
     tf_b8 = run("transformers fp32 batched 8", tf, 8)
     c2_b8 = run("ctranslate2 float32 batched 8", c2, 8)
     tf_b16 = run("transformers fp32 batched 16", tf, 16)
@@ -168,6 +205,9 @@ def main() -> int:
         / best_tf["tok_s"],
         "ct2 batched 32 / ct2 sequential": c2_b32["tok_s"] / c2_seq["tok_s"],
     }
+    if llama is not None:
+        ratios[f"best ct2 aggregate / {llama['label']}"] = best_c2["tok_s"] / llama["tok_s"]
+        ratios["ct2 sequential / llama.cpp single stream"] = c2_seq["tok_s"] / llama["tok_s"]
     print(f"  load average after: {load_after}")
     print("ratios")
     for k, v in ratios.items():
