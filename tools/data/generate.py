@@ -452,14 +452,18 @@ class _Generation:
 
     def off_task_reason(self, text: str, focus: str = "") -> str | None:
         """Why a teacher-written input is off task, or None. An input planned for a value no seed has
-        (`focus` names it) is held to a lower similarity: it cannot look much like the seeds."""
+        (`focus` names it), and that names the value, is held to a lower similarity: it cannot look much
+        like the seeds."""
 
         seeds = [e.input for e in self.spec.examples]
         why = meta_reason(text, seeds) if self.check_meta else None
         if why:
             return why
         if self.on_task is not None:
-            unseen = any(coverage_focus(f, v) in focus for f, v in self.unseen_values)
+            unseen = any(
+                coverage_focus(f, v) in focus and re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text, re.I)
+                for f, v in self.unseen_values
+            )
             ok, sim = self.on_task.judge(text, unseen=unseen)
             if not ok:
                 limit = self.on_task.threshold_for(unseen=unseen)
