@@ -55,6 +55,27 @@ def test_help_is_fast_path_without_heavy_imports():
     assert r.stdout.strip().splitlines()[-1] == "HEAVY []"
 
 
+def test_the_console_script_opens_the_app_without_the_cli_and_runs_the_cli_with_arguments():
+    """`tunewise` alone goes straight to the terminal app (typer and the subcommands cost ~0.2 s of its
+    first screen); with arguments it is the CLI."""
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "tunewise"]
+    assert script.value == "tui.cli.entry:main"
+    code = (
+        "import sys\n"
+        "import tui.app\n"
+        "tui.app.run_app = lambda: print('APP', 'typer' in sys.modules, 'tui.cli.main' in sys.modules) or 3\n"
+        "sys.argv = ['tunewise']\n"
+        "from tui.cli.entry import main\n"
+        "main()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert r.stdout.strip() == "APP False False" and r.returncode == 3, r.stderr
+    r = run_cli("--version")
+    assert r.returncode == 0 and r.stdout.startswith("tunewise ")
+
+
 def test_chat_answers_offline_with_no_keys():
     r = run_cli("chat", "Say hello", "--max-tokens", "16")
     assert r.returncode == 0, r.stderr

@@ -130,11 +130,16 @@ class _ShowsUsage(Protocol):
 
 
 def run_cli(app) -> int:
+    return run_guarded(lambda: app(standalone_mode=False))
+
+
+def run_guarded(call) -> int:
+    """Run the CLI (or the terminal app) and turn what it raises into one line and an exit code."""
     from tools.errors import UserError
     from tools.llm.redact import redact
 
     try:
-        rv = app(standalone_mode=False)
+        rv = call()
     except UserError as e:
         print(f"error: {e.one_line()}", file=sys.stderr)
         return e.exit_code
