@@ -792,3 +792,21 @@ async def test_review_says_which_examples_are_general_ones(workspace):
         await wait_for(
             pilot, lambda: "A general example" in str(screen.query_one("#review-detail-text").render())
         )
+
+
+def test_the_review_says_what_it_sent_apart_from_general_examples():
+    """Walk 10: the review said "Sent: 3 of the 34" and the report "2 of the 80 written for you" — one of
+    the 3 was a general example, which the report does not count as written for the person."""
+    from tui.screens.review import sent_words
+    from tui.widgets.review.model import ReviewItem
+
+    items = [ReviewItem(f"r{i}", f"in {i}", "out", source="teacher") for i in range(33)]
+    items.append(ReviewItem("g", "What is 15 percent of 80?", "12", source="general"))
+    decisions = [{"id": it.id, "action": "reject"} for it in items[2:33]]
+    assert sent_words(items, decisions) == (
+        "Sent: 2 of the 33 examples kept, and 1 of the 1 general ones; the next step goes on from them."
+    )
+    assert (
+        sent_words(items[:33], decisions)
+        == "Sent: 2 of the 33 examples kept; the next step goes on from them."
+    )

@@ -115,6 +115,19 @@ def latest_critiqued(run_path: Path) -> Path | None:
     return files[-1] if files else None
 
 
+def sent_words(items, decisions: list[dict]) -> str:
+    """What the review sent on: the written examples kept, apart from general ones (walk 10 read "Sent: 3 of
+    the 34" here and "2 of the 80 written for you" in the report: one of the 3 was a general example)."""
+    rejected = {d["id"] for d in decisions if d["action"] == "reject"}
+    general = [it for it in items if it.source == "general"]
+    kept = sum(1 for it in items if it.id not in rejected and it.source != "general")
+    text = f"Sent: {kept} of the {len(items) - len(general)} examples kept"
+    if general:
+        kept_general = sum(1 for it in general if it.id not in rejected)
+        text += f", and {kept_general} of the {len(general)} general ones"
+    return text + "; the next step goes on from them."
+
+
 class ReviewScreen(Screen):
     SCREEN_NAME = "review"
     SUB_TITLE = "review the practice examples"  # walk 9's title still said "prompt, RAG or fine-tune"
@@ -462,10 +475,7 @@ class ReviewScreen(Screen):
         self.submitted = decisions
         self.pending = None
         self.query_one("#submit", Button).disabled = True
-        kept = len(self.model.items) - sum(1 for d in decisions if d["action"] == "reject")
-        self.notify(
-            f"Sent: {kept} of the {len(self.model.items)} examples kept; the next step goes on from them."
-        )
+        self.notify(sent_words(self.model.items, decisions))
         self.app.answer(self.run_id, self.submitted)
 
     def on_graph_paused(self, msg) -> None:
