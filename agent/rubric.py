@@ -207,7 +207,9 @@ def decide(
         approach, reasons = _rag_and_fine_tune(a, behaviour)
     elif knowledge:
         approach, reasons = _rag(a)
-    elif r_distil.fired:
+    elif r_distil.fired and (ps is None or ps >= 0.5):
+        # distilling needs a prompt whose answers are worth copying (the appointments bench read "Prompting
+        # alone is not enough (0%) … train your own small model on the prompt's answers")
         approach, reasons = _distil(a, cost_goals)
     elif r_prompt.fired:
         approach, reasons = _prompt_good_enough(a, probe, behaviour, high_volume or privacy)
@@ -381,6 +383,13 @@ def _fine_tune_behaviour(
         reasons.append(
             "Your trained model answers without the long instructions and examples, so every request is "
             "shorter (fewer prompt tokens — a token is about ¾ of a word): quicker and cheaper."
+        )
+    if ps is not None and ps < 0.5 and is_embedded(teacher) and a.examples >= MIN_EXAMPLES_TO_TRAIN:
+        # (with fewer examples the sentence on who writes them above says so already)
+        reasons.append(
+            f"The practice answers are written by the same small model that got {ps:.0%} right with your "
+            "examples in its prompt: expect most of them to fail the checks and few to be left to learn "
+            "from. With an API key set a larger hosted model writes them; or add more examples of your own."
         )
     return "fine-tune", reasons
 

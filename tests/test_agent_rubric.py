@@ -42,6 +42,31 @@ def test_working_prompt_at_high_volume_with_cost_goals_is_distilled():
     assert _d(prompted_success=0.9, examples=6, goals=["format", "latency"], volume=500).approach == "prompt"
 
 
+def test_a_prompt_that_gets_little_right_is_not_distilled_and_the_small_writer_is_named():
+    """The appointments bench: "Prompting alone is not enough (0% with examples in the prompt) … train your own
+    small model on the prompt's answers" — answers that are 0% right are nothing to copy."""
+    d = _d(prompted_success=0.0, examples=12, goals=["format", "cost"], volume=20_000)
+    assert d.approach == "fine-tune"
+    assert not any("prompt's answers" in r for r in d.reasons)
+    assert any("the small model on this computer" in r for r in d.reasons)  # who writes them (few examples)
+    d = _d(prompted_success=0.0, examples=300, goals=["format", "cost"], volume=20_000)
+    assert d.approach == "fine-tune" and not any("prompt's answers" in r for r in d.reasons)
+    assert any("same small model that got 0% right" in r for r in d.reasons)
+    hosted = decide(
+        Answers.from_dict(
+            {
+                "spec": "Do it",
+                "examples": 12,
+                "prompted_success": 0.0,
+                "goals": ["format", "cost"],
+                "volume": 20_000,
+            }
+        ),
+        teacher="openai:gpt-4o-mini",
+    )
+    assert not any("same small model" in r for r in hosted.reasons)
+
+
 def test_few_examples_go_to_few_shot():
     d = _d(examples=12, prompted_success=0.6)
     assert d.approach == "few-shot"
