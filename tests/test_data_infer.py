@@ -240,3 +240,48 @@ def test_a_text_answer_drawn_from_its_input_is_checked_against_how_much_the_exam
     # a task file that says grounded: false is not overridden
     said = parse_spec_dict(HEADLINES | {"output": {"format": "text", "grounded": False}})
     assert infer_output(said) == [] and check_answer("Nothing Alike Here", said, story) == []
+
+
+BOOKINGS = {
+    "spec": "Turn a booking request into YYYY-MM-DD HH:MM.",
+    "examples": [
+        {"input": "Could I book a check-up on 14 March 2027 at 3pm?", "output": "2027-03-14 15:00"},
+        {"input": "Can we do the 2nd of June 2027, 9:30 in the morning?", "output": "2027-06-02 09:30"},
+        {"input": "Please put me down for 5 October 2027 at 11am.", "output": "2027-10-05 11:00"},
+        {"input": "Would 22/11/2027 at 4.15pm work?", "output": "2027-11-22 16:15"},
+        {"input": "Can I move my cleaning to January 8, 2028 at 10:45?", "output": "2028-01-08 10:45"},
+    ],
+    "output": {"format": "text", "regex": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"},
+}
+
+
+def test_a_number_the_examples_always_copy_from_their_input_must_be_in_the_input():
+    """The appointments bench's teacher answered "Can I come today?" with "2028-05-28 19:00" (47 of its 120
+    answers had a year that was nowhere in the input); every example's year is written in its input."""
+    from tools.data.checks import copied_number_widths, invented_numbers
+
+    spec = parse_spec_dict(BOOKINGS)
+    pairs = tuple((e.input, e.output) for e in spec.examples)
+    assert copied_number_widths(pairs) == {4}  # the year; the 2-digit month and hour are not copied
+    assert check_answer("2028-05-28 19:00", spec, "Can I come today? I was going to work.") == [
+        (
+            "incorrect",
+            "2028 is not in the input; in every one of your examples the answer's 4-digit numbers are "
+            "written in the input",
+        )
+    ]
+    assert (
+        check_answer("2027-11-18 18:30", spec, "Tuesday 1 November 2027 at 3pm") == []
+    )  # a wrong day: not this
+    assert invented_numbers("2027-03-01 09:00", spec, "the first of March 2027, 9am") == []
+    # a person's own wording in the review is theirs
+    assert check_answer("2028-05-28 19:00", spec, "Can I come today?", drift=False) == []
+    # fewer than four examples with such numbers: no rule
+    few = parse_spec_dict(BOOKINGS | {"examples": BOOKINGS["examples"][:3]})
+    assert check_answer("2028-05-28 19:00", few, "Can I come today?") == []
+    # one example whose year is not in its input: no rule for that width
+    loose = parse_spec_dict(
+        BOOKINGS
+        | {"examples": [*BOOKINGS["examples"], {"input": "Next Monday at 9", "output": "2027-01-04 09:00"}]}
+    )
+    assert copied_number_widths(tuple((e.input, e.output) for e in loose.examples)) == frozenset()

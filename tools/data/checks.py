@@ -66,6 +66,50 @@ def _least_drawn(pairs: tuple[tuple[str, str], ...]) -> float | None:
     return drawn_from_input([{"input": i, "output": o} for i, o in pairs])
 
 
+COPIED_MIN_EXAMPLES = 4  # examples with numbers of a width before the rule is inferred for that width
+_DIGITS = re.compile(r"\d+")
+
+
+def _numbers(text: str) -> list[str]:
+    return _DIGITS.findall(text)
+
+
+@lru_cache(maxsize=64)
+def copied_number_widths(pairs: tuple[tuple[str, str], ...]) -> frozenset[int]:
+    """Digit counts (2 or more) whose numbers, in every one of the person's examples that has one in its
+    answer, are written in the input too (at least COPIED_MIN_EXAMPLES examples): the years of a booking
+    task ("14 March 2027" → "2027-03-14": 4 digits, always copied; 2 digits are not — "March" → "03").
+    Numbers are compared by value ("05" is 5). Pure."""
+    seen: dict[int, int] = {}
+    broken: set[int] = set()
+    for inp, out in pairs:
+        have = {int(n) for n in _numbers(inp)}
+        widths = {len(n) for n in _numbers(out) if len(n) >= 2}
+        for w in widths:
+            seen[w] = seen.get(w, 0) + 1
+            if any(len(n) == w and int(n) not in have for n in _numbers(out)):
+                broken.add(w)
+    return frozenset(w for w, k in seen.items() if k >= COPIED_MIN_EXAMPLES and w not in broken)
+
+
+def invented_numbers(answer: str, spec: TaskSpec, input_text: str) -> list[str]:
+    """A number in the answer that is not in the input, of a width the person's examples always copy from
+    their input (`copied_number_widths`): the appointments bench's teacher answered "Can I come today?"
+    with "2028-05-28 19:00". Pure."""
+    widths = copied_number_widths(tuple((e.input, e.output) for e in spec.examples))
+    if not widths:
+        return []
+    have = {int(n) for n in _numbers(input_text)}
+    made_up = [n for n in _numbers(answer) if len(n) in widths and int(n) not in have]
+    if not made_up:
+        return []
+    w = sorted({len(n) for n in made_up})
+    return [
+        f"{', '.join(dict.fromkeys(made_up))} is not in the input; in every one of your examples the answer's "
+        f"{'/'.join(map(str, w))}-digit numbers are written in the input"
+    ]
+
+
 def _mentions(text: str, value: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(value.lower())}(?!\w)", text.lower()) is not None
 
@@ -344,8 +388,10 @@ def check_answer(  # noqa: C901 - one branch per output rule (format, schema, la
     that copies values from its few-shot examples), and a text answer must take about as much of its words
     from the input as the person's examples do (`undrawn_answer`); and where the input names exactly one allowed value
     of an enum field or label, the answer must pick that one; an enum value the input does not name is
-    wrong where the person's examples always name it (but for their unwritten defaults). `drift=False` leaves
-    out the word-share check (a person's own wording in the review is theirs)."""
+    wrong where the person's examples always name it (but for their unwritten defaults). In every format, a
+    number of a width the examples always copy from their input must be in the input (`invented_numbers`).
+    `drift=False` leaves out the word-share and number checks (a person's own wording in the review is
+    theirs)."""
     if spec is None:
         return []
     out = spec.output
@@ -388,6 +434,8 @@ def check_answer(  # noqa: C901 - one branch per output rule (format, schema, la
             problems += [("incorrect", p) for p in contradicted_choices(text, spec, input_text)]
     elif out.format == "text" and out.grounded is True and input_text is not None and drift:
         problems += [("incorrect", p) for p in undrawn_answer(text, spec, input_text)]
+    if input_text is not None and drift:
+        problems += [("incorrect", p) for p in invented_numbers(text, spec, input_text)]
     if out.regex:
         try:
             if not _compiled(out.regex).fullmatch(text):
