@@ -532,7 +532,9 @@ def test_s_stops_a_running_generation_from_its_screen_and_ctrl_r_continues_it(wo
             seen["running_note"] = str(app.screen.query_one("#progress-note").render())
             await pilot.press("s")
             await wait_for(pilot, lambda: run_id not in app.busy, timeout=600)
-            await wait_for(pilot, lambda: "Stopped." in str(app.screen.query_one("#progress-note").render()))
+            await wait_for(
+                pilot, lambda: "Stopped." in str(app.screen.query_one("#progress-note").render()), timeout=300
+            )
             seen["errors"] = dict(app.errors)
             seen["state"] = session_state(workspace, run_id)
             seen["journal"] = len(_journal(workspace, run_id))
@@ -545,7 +547,9 @@ def test_s_stops_a_running_generation_from_its_screen_and_ctrl_r_continues_it(wo
             await wait_for(pilot, lambda: len(_journal(workspace, run_id)) > seen["journal"], timeout=600)
             # running again: the screen no longer says it stopped
             await wait_for(
-                pilot, lambda: "s stops here" in str(app.screen.query_one("#progress-note").render())
+                pilot,
+                lambda: "s stops here" in str(app.screen.query_one("#progress-note").render()),
+                timeout=300,
             )
             await pilot.press("s")
             await wait_for(pilot, lambda: run_id not in app.busy, timeout=600)

@@ -89,10 +89,14 @@ class TunewiseApp(App):
         self.theme = theme or TUNEWISE_DARK.name
 
     # ------------------------------------------------------------------ lifecycle
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen:
+        """Home is the bottom screen itself (not pushed over Textual's blank default: one screen less to
+        compose and paint before the first one a person sees)."""
         from tui.screens.home import HomeScreen
 
-        self.push_screen(HomeScreen())
+        return HomeScreen()
+
+    def on_mount(self) -> None:
         self.call_after_refresh(self._mark_first_paint)
 
     def _mark_first_paint(self) -> None:
