@@ -31,9 +31,10 @@ async def test_a_bad_budget_is_asked_again_in_the_chat_and_never_stored(workspac
         await open_from_home(pilot, app)
         await wait_for(pilot, lambda: screen_name(app) == "ConversationScreen")
         conv = app.screen
-        assert conv.pending["key"] == "budget"
+        await wait_for(pilot, lambda: (conv.pending or {}).get("key") == "budget")  # the question is shown
         conv.query_one("#answer-input").value = "lots of money"
         await pilot.press("enter")
+        await wait_for(pilot, lambda: "could not read" in str(conv.query_one("#question-error").render()))
         error = str(conv.query_one("#question-error").render())
         assert "could not read an amount of money in 'lots of money'" in error and "like 5" in error
         assert conv.query_one("#answer-input").value == "lots of money"  # there to correct
