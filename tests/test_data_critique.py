@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from tools.data.critique import critique_examples, lenient_score, output_rules, programmatic_issues
 from tools.data.filters import general_count, hardness_filter, load_general_prompts, mix_general
@@ -693,7 +694,17 @@ def test_a_field_the_teacher_answers_one_way_for_every_input_is_decided_by_the_p
         "Team dinner after the launch, 230 euros",
     ]
     rows = [
-        make_row(n, json.dumps({"amount": 1, "currency": "EUR", "category": "lodging"}), source="teacher")
+        make_row(
+            n,
+            json.dumps(
+                {
+                    "amount": float(re.findall(r"\d+(?:\.\d+)?", n)[-1]),
+                    "currency": "EUR",
+                    "category": "lodging",
+                }
+            ),
+            source="teacher",
+        )
         for n in notes
     ]
     rows.append(make_row("Pens, €3", json.dumps({"amount": 3, "currency": "EUR", "category": "office"})))
@@ -726,9 +737,12 @@ def test_a_field_the_teacher_answers_one_way_for_every_input_is_decided_by_the_p
             super().__init__("habit")
 
         def _generate_batch(self, batch):
+            def amount(item) -> float:  # the note's own amount: only the category is the habit
+                return float(re.findall(r"\d+(?:\.\d+)?", item[0][-1]["content"])[-1])
+
             return [
-                RawResult(text=json.dumps({"amount": 1, "currency": "EUR", "category": "lodging"}))
-                for _ in batch
+                RawResult(text=json.dumps({"amount": amount(b), "currency": "EUR", "category": "lodging"}))
+                for b in batch
             ]
 
     again, _ = critique_examples(rows, EXPENSES, judge=None, teacher=SameHabit(), consistency=True)

@@ -258,7 +258,7 @@ BOOKINGS = {
 def test_a_number_the_examples_always_copy_from_their_input_must_be_in_the_input():
     """The appointments bench's teacher answered "Can I come today?" with "2028-05-28 19:00" (47 of its 120
     answers had a year that was nowhere in the input); every example's year is written in its input."""
-    from tools.data.checks import copied_number_widths, invented_numbers
+    from tools.data.checks import copied_number_slots, copied_number_widths, invented_numbers
 
     spec = parse_spec_dict(BOOKINGS)
     pairs = tuple((e.input, e.output) for e in spec.examples)
@@ -268,11 +268,26 @@ def test_a_number_the_examples_always_copy_from_their_input_must_be_in_the_input
             "incorrect",
             "2028 is not in the input; in every one of your examples the answer's 4-digit numbers are "
             "written in the input",
+        ),
+        (
+            "incorrect",
+            "28 is not in the input; in every one of your examples the answer's 1st and 3rd numbers are "
+            "written in the input",
+        ),
+    ]
+    # answers of one shape (five numbers): the year and the day are copied in every example, so a day that
+    # is not in the input is made up ("2nd July 2027" → "2027-02-22" kept by two agreeing teacher answers)
+    assert copied_number_slots(pairs) == (5, {0, 2})
+    assert check_answer("2027-11-18 18:30", spec, "Tuesday 1 November 2027 at 3pm") == [
+        (
+            "incorrect",
+            "18 is not in the input; in every one of your examples the answer's 1st and 3rd numbers are "
+            "written in the input",
         )
     ]
     assert (
-        check_answer("2027-11-18 18:30", spec, "Tuesday 1 November 2027 at 3pm") == []
-    )  # a wrong day: not this
+        check_answer("2027-11-01 18:30", spec, "Tuesday 1 November 2027 at 3pm") == []
+    )  # a wrong hour: not this
     assert invented_numbers("2027-03-01 09:00", spec, "the first of March 2027, 9am") == []
     # a person's own wording in the review is theirs
     assert check_answer("2028-05-28 19:00", spec, "Can I come today?", drift=False) == []

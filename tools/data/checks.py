@@ -66,12 +66,40 @@ def _least_drawn(pairs: tuple[tuple[str, str], ...]) -> float | None:
     return drawn_from_input([{"input": i, "output": o} for i, o in pairs])
 
 
+_ORDINAL = ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th")
 COPIED_MIN_EXAMPLES = 4  # examples with numbers of a width before the rule is inferred for that width
 _DIGITS = re.compile(r"\d+")
 
 
 def _numbers(text: str) -> list[str]:
     return _DIGITS.findall(text)
+
+
+_ORDINAL_WORDS = (
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
+).split()
+
+
+def _written_numbers(text: str) -> set[int]:
+    """The numbers an input writes: digits, number words ("twelve", "twenty-one") and ordinals ("first",
+    "twenty-third") — an answer's 1 may come from "the first of March"."""
+    from tools.data.infer import _NUMBER_WORDS
+
+    out = {int(n) for n in _numbers(text)}
+    ordinal = {w: i for i, w in enumerate(_ORDINAL_WORDS, 1)} | {"thirtieth": 30}
+    for word in re.findall(r"[a-z]+(?:-[a-z]+)?", text.lower()):
+        parts = word.split("-")
+        if len(parts) == 2 and parts[0] in ("twenty", "thirty"):
+            tens = _NUMBER_WORDS[parts[0]]
+            unit = _NUMBER_WORDS.get(parts[1]) or ordinal.get(parts[1])
+            if unit and unit < 10:
+                out.add(tens + unit)
+            continue
+        value = _NUMBER_WORDS.get(word, ordinal.get(word))
+        if value is not None:
+            out.add(value)
+    return out
 
 
 @lru_cache(maxsize=64)
@@ -83,7 +111,7 @@ def copied_number_widths(pairs: tuple[tuple[str, str], ...]) -> frozenset[int]:
     seen: dict[int, int] = {}
     broken: set[int] = set()
     for inp, out in pairs:
-        have = {int(n) for n in _numbers(inp)}
+        have = _written_numbers(inp)
         widths = {len(n) for n in _numbers(out) if len(n) >= 2}
         for w in widths:
             seen[w] = seen.get(w, 0) + 1
@@ -92,22 +120,56 @@ def copied_number_widths(pairs: tuple[tuple[str, str], ...]) -> frozenset[int]:
     return frozenset(w for w, k in seen.items() if k >= COPIED_MIN_EXAMPLES and w not in broken)
 
 
+@lru_cache(maxsize=64)
+def copied_number_slots(pairs: tuple[tuple[str, str], ...]) -> tuple[int, frozenset[int]]:
+    """For answers of one shape — the same count k of numbers in each, as in "2027-03-14 15:00" (k = 5) —
+    the positions whose number every such example copies from its input: the year and the day of a booking
+    (0 and 2; the month "March" → "03" and the hour "3pm" → "15" are not copied). (k, positions); (0, ∅)
+    with fewer than COPIED_MIN_EXAMPLES examples of the commonest shape. Pure."""
+    from collections import Counter
+
+    shapes = Counter(len(_numbers(out)) for _, out in pairs)
+    if not shapes:
+        return 0, frozenset()
+    k, count = shapes.most_common(1)[0]
+    if k == 0 or count < COPIED_MIN_EXAMPLES:
+        return 0, frozenset()
+    slots = set(range(k))
+    for inp, out in pairs:
+        nums = _numbers(out)
+        if len(nums) == k:
+            have = _written_numbers(inp)
+            slots -= {i for i, n in enumerate(nums) if int(n) not in have}
+    return k, frozenset(slots)
+
+
 def invented_numbers(answer: str, spec: TaskSpec, input_text: str) -> list[str]:
     """A number in the answer that is not in the input, of a width the person's examples always copy from
     their input (`copied_number_widths`): the appointments bench's teacher answered "Can I come today?"
     with "2028-05-28 19:00". Pure."""
-    widths = copied_number_widths(tuple((e.input, e.output) for e in spec.examples))
-    if not widths:
-        return []
-    have = {int(n) for n in _numbers(input_text)}
-    made_up = [n for n in _numbers(answer) if len(n) in widths and int(n) not in have]
-    if not made_up:
-        return []
-    w = sorted({len(n) for n in made_up})
-    return [
-        f"{', '.join(dict.fromkeys(made_up))} is not in the input; in every one of your examples the answer's "
-        f"{'/'.join(map(str, w))}-digit numbers are written in the input"
-    ]
+    pairs = tuple((e.input, e.output) for e in spec.examples)
+    widths = copied_number_widths(pairs)
+    k, slots = copied_number_slots(pairs)
+    nums = _numbers(answer)
+    have = _written_numbers(input_text)
+    problems = []
+    made_up = [n for n in nums if len(n) in widths and int(n) not in have]
+    if made_up:
+        w = sorted({len(n) for n in made_up})
+        problems.append(
+            f"{', '.join(dict.fromkeys(made_up))} is not in the input; in every one of your examples the "
+            f"answer's {'/'.join(map(str, w))}-digit numbers are written in the input"
+        )
+    if len(nums) == k and slots:
+        missing = [nums[i] for i in sorted(slots) if int(nums[i]) not in have and nums[i] not in made_up]
+        if missing:
+            names = [_ORDINAL[i] if i < len(_ORDINAL) else f"#{i + 1}" for i in sorted(slots)]
+            where = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            problems.append(
+                f"{', '.join(missing)} is not in the input; in every one of your examples the answer's "
+                f"{where} number{'s are' if len(slots) > 1 else ' is'} written in the input"
+            )
+    return problems
 
 
 def _mentions(text: str, value: str) -> bool:
