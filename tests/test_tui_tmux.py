@@ -60,8 +60,10 @@ def test_tunewise_opens_the_home_screen_in_a_real_terminal(tmp_path):
     try:
         text = _wait_screen(sock, session, "New session")
         assert "tunewise" in text and "Sessions and runs" in text
-        text = _wait_screen(sock, session, "No sessions yet")  # the session list loaded in its worker
-        assert "^p palette" in text  # the footer, so the whole 80×24 screen is drawn
+        _wait_screen(sock, session, "No sessions yet")  # the session list loaded in its worker
+        # the footer composes once the screen's bindings are known (a frame or two after the list)
+        text = _wait_screen(sock, session, "^p palette")
+        assert "No sessions yet" in text and "n New session" in text  # the whole 80×24 screen is drawn
         subprocess.run([TMUX, "-L", sock, "send-keys", "-t", session, "n"], check=True)
         text = _wait_screen(sock, session, "what should the model do?")
         assert "Your task so far" in text
