@@ -31,8 +31,17 @@ def apply_probe(answers, probe: dict | None) -> None:
         answers.prompted_success = probe["prompted_success"]
 
 
-def few_shot_messages(spec: TaskSpec, shots: list[Example], user_input: str) -> list[dict]:
-    msgs = [{"role": "system", "content": spec.effective_system_prompt}]
+def few_shot_messages(spec: TaskSpec, shots: list[Example], user_input: str, retriever=None) -> list[dict]:
+    """The spec's system prompt, the demonstrations, the input; with a `retriever`, the passages of the
+    documents found for the input follow the system prompt (as the retrieval baseline sends them)."""
+    system = spec.effective_system_prompt
+    if retriever is not None:
+        from tools.rag.index import with_excerpts
+
+        system = (
+            with_excerpts(system, retriever.search(user_input), retriever.config.max_context_chars) or system
+        )
+    msgs = [{"role": "system", "content": system}]
     for ex in shots:
         msgs += [{"role": "user", "content": ex.input}, {"role": "assistant", "content": ex.output}]
     msgs.append({"role": "user", "content": user_input})
@@ -47,11 +56,23 @@ def probe_signature(spec: TaskSpec) -> str:
             [e.model_dump() for e in spec.examples],
             spec.output.format,
             spec.student.model_dump(),
+            _documents_sha(spec),
         ],
         sort_keys=True,
         default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _documents_sha(spec: TaskSpec) -> dict | None:
+    if not spec.documents:
+        return None
+    from tools.rag.chunking import documents_fingerprint, load_documents
+
+    try:
+        return documents_fingerprint(load_documents(spec.documents))
+    except Exception:  # noqa: BLE001 - unreadable now: the probe says so when it runs
+        return None
 
 
 def run_probe(
@@ -79,8 +100,16 @@ def run_probe(
         }
     n_shots = min(max_shots, len(exs) // 2)
     shots, test = exs[:n_shots], exs[n_shots:][:max_test]
+    # facts in documents: the prompt is measured with the passages found for each question (walk 11: it was
+    # measured without them, 0 of 4, and the advice to train rested on that)
+    retriever = None
+    if spec.documents:
+        from tools.rag.index import documents_retriever
+
+        retriever = documents_retriever(spec.documents)
     reqs = [
-        Request(few_shot_messages(spec, shots, ex.input), GenParams(max_tokens=max_tokens)) for ex in test
+        Request(few_shot_messages(spec, shots, ex.input, retriever), GenParams(max_tokens=max_tokens))
+        for ex in test
     ]
     texts: list[str] = []
     streaming = on_stream is not None and getattr(student, "streams", False)
@@ -89,7 +118,8 @@ def run_probe(
             {
                 "phase": "start",
                 "title": f"The base model ({student.describe()}) answers one of your examples "
-                f"with a {n_shots}-shot prompt:",
+                f"with a {n_shots}-shot prompt"
+                + (" and the passages found in your documents:" if retriever else ":"),
                 "input": test[0].input,
             }
         )
@@ -124,6 +154,7 @@ def run_probe(
         "metric": answer_metric(spec),
         "n_test": len(rows),
         "n_shots": n_shots,
+        "with_documents": retriever is not None,
         "student": student.describe(),
         "signature": probe_signature(spec),
         "streamed": streaming,

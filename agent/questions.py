@@ -44,6 +44,15 @@ QUESTIONS: tuple[Question, ...] = (
         choices=("never", "rarely", "often"),
     ),
     Question(
+        "documents",
+        "Where are those facts written down? The path of a folder (or one file) of text or Markdown "
+        "documents, e.g. ~/gym/rules.md",
+        optional=True,
+        help="tunewise looks up the passages that match each question in them and measures whether that "
+        "gets answers right. Enter goes on without them; you are asked again if looking things up is "
+        "the advice.",
+    ),
+    Question(
         "examples",
         "How many input → output examples do you have? (a number, or a path to a JSONL/YAML file "
         "of {input, output} pairs)",
@@ -111,8 +120,10 @@ OUTPUT_KEYS = ("output_format", "labels")
 
 
 def applicable(q: Question, answers: dict, task: dict | None = None) -> bool:
-    if q.key == "knowledge_changes":
-        return str(answers.get("knowledge_needed", "no")).lower() in ("yes", "true", "y", "1")
+    if q.key in ("knowledge_changes", "documents"):
+        needed = str(answers.get("knowledge_needed", "no")).lower() in ("yes", "true", "y", "1")
+        # walk 11: "yes, it needs facts" and the documents holding them were never asked for
+        return needed and not (q.key == "documents" and (task or {}).get("documents"))
     if q.key == "constraints":
         # "data stays with you" already says where it runs (the walk was asked again right after ticking it)
         return "privacy" not in [str(g).lower() for g in answers.get("goals") or []]

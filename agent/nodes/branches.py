@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from langgraph.runtime import Runtime
+from langgraph.types import interrupt
 
 from agent.artifacts import load_step, save_step
 from agent.context import AgentContext
@@ -10,7 +11,8 @@ from agent.nodes.common import budget_stop, spec_of
 from agent.probe import few_shot_messages
 from agent.state import AgentState
 from tools.evals.correct import score
-from tools.workspace import atomic_write_json, atomic_write_text
+from tools.spec import parse_spec_dict
+from tools.workspace import atomic_write_json, atomic_write_text, atomic_write_yaml
 
 
 def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 128) -> dict:
@@ -101,24 +103,66 @@ def rag_branch(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx = runtime.context
     run = ctx.run(state["run_id"])
     spec = spec_of(state)
-    if not spec.documents:
+    update: dict = {}
+    if not spec.documents and state.get("headless"):
         atomic_write_text(
             run.path / "retrieval.md",
-            "# Retrieval\n\nNo documents folder was given. Add `documents: path/` to the task and "
-            "resume to build a BM25 index over them.\n",
+            "# Retrieval\n\nThe advice is to look facts up in your documents, and the task names none. Add "
+            "`documents: path/to/folder` to the task file and run it again (`tunewise run task.yaml`).\n",
         )
         return {
             "status": "done",
             "stop_reason": "approach:rag",
             "artifacts": {"retrieval": str(run.path / "retrieval.md")},
-            "log": ["rag: no documents folder in the task — nothing to index yet"],
+            "log": [
+                "rag: the task names no documents — add `documents: FOLDER` to the task file and run it again"
+            ],
         }
+    if not spec.documents:
+        # walk 11: choosing retrieval ended at once ("nothing to train") and nothing in the app could add the
+        # documents afterwards; ask for them here, where the answer is used
+        task = _ask_for_documents(dict(state.get("task") or {}))
+        spec = parse_spec_dict(task)
+        atomic_write_yaml(run.spec_path, spec.to_yaml_dict())
+        update["task"] = spec.to_yaml_dict()
     from agent.nodes.rag_setup import build_and_evaluate_rag
 
     info = build_and_evaluate_rag(ctx, run, spec)
-    return {
+    return update | {
         "status": "done",
         "stop_reason": "approach:rag",
         "artifacts": info.get("artifacts", {}),
         "log": [info["summary"]],
     }
+
+
+def _ask_for_documents(task: dict) -> dict:
+    """Ask until the person names documents tunewise can read (the interview's documents question, re-asked
+    with its error); the task with `documents:` set."""
+    from agent.interrupts import question as ask
+    from agent.nodes.interview import documents_answer
+    from agent.questions import QUESTIONS
+    from tools.errors import UserError
+
+    q = next(q for q in QUESTIONS if q.key == "documents")
+    error = None
+    while True:
+        raw = interrupt(
+            ask(
+                q.key,
+                q.text,
+                input="text",
+                help="Looking things up needs the documents that hold the facts: name the folder or file.",
+                error=error,
+                spec_so_far=task,
+            )
+        )
+        try:
+            path = documents_answer(raw)
+        except UserError as e:
+            error = e.message + (f" — {e.fix}" if e.fix else "")
+            continue
+        if path is None:
+            error = "retrieval needs the documents — type their path (a folder or one file)"
+            continue
+        return task | {"documents": path}

@@ -143,6 +143,41 @@ def normalize_answer(key: str, raw):
     return raw
 
 
+def _parse_examples(key: str, raw, answers: dict, task: dict) -> bool:
+    """The examples questions: a path loads the file into the task; True when the answer is fully read here
+    (False: a count, read by the common path)."""
+    from agent import answers as A
+
+    if key == "examples" and isinstance(raw, str) and raw:
+        if Path(raw).expanduser().is_file():
+            examples = load_examples_file(raw)
+            task["examples"] = examples
+            answers["examples"] = len(examples)
+            return True
+        if _looks_like_path(raw):
+            raise UserError(
+                f"no file at {raw}", fix="give a number, or the path of a JSONL/YAML file of examples"
+            )
+        if A.is_unknown(raw) and raw.strip().lower() not in ("n/a", "na"):  # "n/a": none
+            # "idk" became 0 examples and flipped the advice to "a better prompt" (the walk): ask once more
+            raise UserError(
+                f"'{raw}' — do you have example messages with the answers you want written down somewhere?",
+                fix="answer with how many (0 if none), or the path of a file with them",
+            )
+    if key == "examples_file":
+        if not raw or (isinstance(raw, str) and raw.lower() in SKIP_WORDS):
+            return True  # on without them: e on the decision screen adds them
+        if not Path(str(raw)).expanduser().is_file():
+            raise UserError(
+                f"no file at {raw}",
+                fix="the path of a file with your examples, or press Enter to go on without",
+            )
+        task["examples"] = load_examples_file(str(raw))
+        answers["examples"] = len(task["examples"])
+        return True
+    return False
+
+
 def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
     """Read one answer into `answers`/`task` (leniently, one parser per kind); raise UserError with a
     message and an example to answer with when it cannot be read. Nothing is stored on failure."""
@@ -163,32 +198,12 @@ def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
         labels = A.parse_labels(raw, key)
         task["output"] = {**(task.get("output") or {}), "format": "label", "labels": labels}
         return
-    if key == "examples" and isinstance(raw, str) and raw:
-        if Path(raw).expanduser().is_file():
-            examples = load_examples_file(raw)
-            task["examples"] = examples
-            answers["examples"] = len(examples)
-            return
-        if _looks_like_path(raw):
-            raise UserError(
-                f"no file at {raw}", fix="give a number, or the path of a JSONL/YAML file of examples"
-            )
-        if A.is_unknown(raw) and raw.strip().lower() not in ("n/a", "na"):  # "n/a": none
-            # "idk" became 0 examples and flipped the advice to "a better prompt" (the walk): ask once more
-            raise UserError(
-                f"'{raw}' — do you have example messages with the answers you want written down somewhere?",
-                fix="answer with how many (0 if none), or the path of a file with them",
-            )
-    if key == "examples_file":
-        if not raw or (isinstance(raw, str) and raw.lower() in ("later", "no", "none", "skip", "not now")):
-            return  # on without them: e on the decision screen adds them
-        if not Path(str(raw)).expanduser().is_file():
-            raise UserError(
-                f"no file at {raw}",
-                fix="the path of a file with your examples, or press Enter to go on without",
-            )
-        task["examples"] = load_examples_file(str(raw))
-        answers["examples"] = len(task["examples"])
+    if key in ("examples", "examples_file") and _parse_examples(key, raw, answers, task):
+        return
+    if key == "documents":
+        path = documents_answer(raw)
+        if path is not None:
+            task["documents"] = path
         return
     if key == "budget":
         task["budget"] = A.parse_money(raw, key)
@@ -199,6 +214,36 @@ def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
     answers[key] = value
     if key == "spec":
         task["spec"] = value
+
+
+SKIP_WORDS = ("", "later", "no", "none", "skip", "not now", "n/a")
+
+
+def documents_answer(raw) -> str | None:
+    """The documents folder (or file) a person named, as an absolute path once it holds readable text;
+    None when they went on without (Enter, 'later'); UserError saying what is wrong otherwise."""
+    from tools.rag.chunking import TEXT_SUFFIXES, load_documents
+
+    text = str(raw or "").strip().strip("'\"")
+    if text.lower() in SKIP_WORDS:
+        return None
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise UserError(
+            f"no file or folder at {text}", fix="the path of your documents, or Enter to go on without"
+        )
+    try:
+        docs = load_documents(path)
+    except UserError:
+        kinds = ", ".join(sorted(TEXT_SUFFIXES))
+        raise UserError(
+            f"no text I can read in {text}",
+            fix=f"point at files ending in {kinds} (save a PDF or Word file as text first)",
+        ) from None
+    words = sum(len(t.split()) for t in docs.values())
+    if words < 20:
+        raise UserError(f"{text} holds only {words} words", fix="point at the documents that hold the facts")
+    return str(path.resolve())
 
 
 def check_answer(payload: dict | None, answer) -> str | None:

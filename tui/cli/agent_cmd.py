@@ -33,6 +33,7 @@ def decide_cmd(
     from tools.workspace import read_yaml
 
     examples: list[dict] = []
+    documents = None
     if answers:
         data = read_yaml(answers)
         if not isinstance(data, dict):
@@ -53,7 +54,7 @@ def decide_cmd(
             raise UserError(
                 "no terminal to ask questions in", fix="pass --answers FILE (add --json for machines)"
             )
-        a, examples = _interactive_answers()
+        a, examples, documents = _interactive_answers()
     probe_result = None
     from agent.probe import apply_probe, probe_needed
 
@@ -63,7 +64,7 @@ def decide_cmd(
         from tools.spec import parse_spec_dict
 
         common.quiet_libraries()
-        spec = parse_spec_dict({"spec": a.spec, "examples": examples})
+        spec = parse_spec_dict({"spec": a.spec, "examples": examples, "documents": documents})
         if not as_json:
             common.err_console().print("[dim]probe: measuring the base model with the best prompt…[/dim]")
         probe_result = run_probe(spec, get_provider("student"))
@@ -147,7 +148,7 @@ def _interactive_answers():
                 break
             except UserError as e:
                 con.print(f"[red]{e.message}[/red]" + (f" — {e.fix}" if e.fix else ""))
-    return Answers.from_dict(answers), task.get("examples", [])
+    return Answers.from_dict(answers), task.get("examples", []), task.get("documents")
 
 
 def _print_choices(con, choices, labels) -> None:
@@ -181,7 +182,13 @@ def print_decision(d, example: dict | None = None) -> None:
         con.print(
             f"Probe: with the best prompt the base model ({d.probe.get('student')}) scored "
             f"{d.probe.get('prompted_success', 0):.0%} on {d.probe.get('n_test')} of your examples "
-            f"(with {d.probe.get('n_shots')} others shown to it in the prompt)"
+            f"(with {d.probe.get('n_shots')} others shown to it in the prompt"
+            + (
+                ", and the passages of your documents that match each question"
+                if d.probe.get("with_documents")
+                else ""
+            )
+            + ")"
             + (
                 f" — {d.probe['metric']}, the measure the final verdict uses" if d.probe.get("metric") else ""
             ),

@@ -215,6 +215,8 @@ def probe_text(probe: dict | None, example: dict | None = None) -> str:
         who = "The model you start from, shown " + (
             f"{shots} of your examples" if shots else "your instructions"
         )
+        if probe.get("with_documents"):
+            who += " and the passages of your documents that match each question"
         on = f" on {n} others" if n else ""
         from tools.evals.summary import PARTIAL_WORDS
 

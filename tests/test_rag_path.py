@@ -1,0 +1,126 @@
+"""The path to 'look it up in your documents' has no dead end (walk 11): the interview asks where the facts
+are written down right after 'yes, it needs facts', and choosing retrieval without documents asks for them
+instead of ending with 'nothing to train'."""
+
+from __future__ import annotations
+
+from langgraph.types import Command
+
+from agent.context import AgentContext
+from agent.nodes.rag_setup import answer_found
+from agent.runner import create_run_for, drive, initial_state
+from tools.spec import TaskSpec
+
+RULES = (
+    "Climbing shoes are required on every wall; street shoes are not allowed on the mats.\n\n"
+    "Children under 14 must be supervised by an adult member at all times.\n\n"
+    "Lead climbing needs a lead belay check at the front desk before your first lead route.\n\n"
+    "Chalk balls only: loose chalk is not allowed anywhere in the gym.\n"
+)
+
+
+def _docs(tmp_path):
+    folder = tmp_path / "gym-docs"
+    folder.mkdir()
+    (folder / "rules.md").write_text(RULES)
+    (folder / "photo.png").write_bytes(b"\x89PNG")
+    return folder
+
+
+def _start(workspace, answers: dict):
+    spec = TaskSpec(name="gym", spec="Answer members' questions about the gym's rules.")
+    run = create_run_for(workspace, spec)
+    state = initial_state(run.id, spec, headless=False)
+    state["answers"] = dict(answers)
+    ctx = AgentContext(workspace)
+    return run, ctx, drive(workspace, run.id, state, ctx)
+
+
+def test_the_interview_asks_where_the_facts_are_after_yes_and_checks_the_path(workspace, tmp_path):
+    folder = _docs(tmp_path)
+    run, ctx, out = _start(
+        workspace, {"problem": "", "knowledge_needed": "yes", "knowledge_changes": "rarely"}
+    )
+    q = out["interrupt"]
+    assert q["key"] == "documents" and "folder" in q["question"] and q["optional"]
+    out = drive(workspace, run.id, Command(resume=str(tmp_path / "nope")), ctx)
+    assert out["interrupt"]["key"] == "documents" and "no file or folder at" in out["interrupt"]["error"]
+    empty = tmp_path / "pictures"
+    empty.mkdir()
+    (empty / "a.png").write_bytes(b"\x89PNG")
+    out = drive(workspace, run.id, Command(resume=str(empty)), ctx)
+    assert "no text I can read" in out["interrupt"]["error"] and ".md" in out["interrupt"]["error"]
+    out = drive(workspace, run.id, Command(resume=f"'{folder}'"), ctx)  # quoted, as a drag-and-drop pastes it
+    assert out["interrupt"]["key"] == "examples"
+    assert out["interrupt"]["spec_so_far"]["documents"] == str(folder.resolve())
+
+
+def test_no_facts_needed_asks_no_documents_question(workspace):
+    run, ctx, out = _start(workspace, {"problem": "", "knowledge_needed": "no"})
+    assert out["interrupt"]["key"] == "examples"
+
+
+def test_choosing_retrieval_without_documents_asks_for_them_then_builds_the_search(workspace, tmp_path):
+    folder = _docs(tmp_path)
+    answers = {
+        "problem": "",
+        "knowledge_needed": "yes",
+        "knowledge_changes": "often",
+        "examples": 0,
+        "goals": ["accuracy"],
+        "prompted_success": "not tried",
+        "volume": 50,
+        "constraints": "",
+    }
+    run, ctx, out = _start(workspace, answers)
+    for _ in range(5):  # the questions still open (documents: later; the answer shape, the budget): defaults
+        if out["interrupt"]["kind"] != "question":
+            break
+        out = drive(workspace, run.id, Command(resume=out["interrupt"].get("default") or ""), ctx)
+    assert out["interrupt"]["kind"] == "decision", out["interrupt"]
+    assert out["interrupt"]["decision"]["approach"] == "rag"
+    out = drive(workspace, run.id, Command(resume="accept"), ctx)
+    q = out["interrupt"]
+    assert q is not None and q["key"] == "documents", "retrieval chosen and its documents never asked for"
+    out = drive(workspace, run.id, Command(resume=""), ctx)
+    assert out["interrupt"]["key"] == "documents" and "needs the documents" in out["interrupt"]["error"]
+    out = drive(workspace, run.id, Command(resume=str(folder)), ctx)
+    assert out["interrupt"] is None and out["values"]["stop_reason"] == "approach:rag"
+    assert out["values"]["task"]["documents"] == str(folder.resolve())
+    md = (run.path / "retrieval.md").read_text()
+    assert "1 passage" in md and "BM25" not in md and "chunks" not in md
+
+
+def test_an_answer_in_the_persons_own_words_counts_as_found_in_the_passages():
+    passage = RULES.split("\n\n")[0]
+    assert answer_found(passage, "You need climbing shoes on the walls; street shoes aren't allowed on mats.")
+    assert not answer_found(passage, "Children under 14 need an adult member with them.")
+
+
+def test_the_probe_measures_the_prompt_with_the_passages_found_in_the_documents(tmp_path, embedded):
+    """Walk 11: 'a prompt gets 0 of 4 right' was measured without the rules the answers are in."""
+    from agent.probe import few_shot_messages, probe_signature, run_probe
+    from tools.rag.index import documents_retriever
+    from tools.spec import parse_spec_dict
+
+    folder = _docs(tmp_path)
+    examples = [
+        {"input": "Can I climb in my trainers?", "output": "No: climbing shoes are required on every wall."},
+        {
+            "input": "Can my 10-year-old come alone?",
+            "output": "No: under 14s need an adult member with them.",
+        },
+        {
+            "input": "Can I lead climb on my first visit?",
+            "output": "Only after a lead belay check at the desk.",
+        },
+        {"input": "Can I bring a bag of loose chalk?", "output": "No, only chalk balls are allowed."},
+    ]
+    task = {"spec": "Answer members' questions about the gym's rules.", "examples": examples}
+    with_docs = parse_spec_dict(task | {"documents": str(folder)})
+    msgs = few_shot_messages(with_docs, [], examples[3]["input"], documents_retriever(folder))
+    assert "loose chalk is not allowed" in msgs[0]["content"] and msgs[-1]["content"] == examples[3]["input"]
+    assert probe_signature(with_docs) != probe_signature(parse_spec_dict(task))
+    result = run_probe(with_docs, embedded, max_tokens=24)
+    assert result["measured"] and result["with_documents"] and result["n_test"] == 2
+    assert not run_probe(parse_spec_dict(task), embedded, max_tokens=4)["with_documents"]
