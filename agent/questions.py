@@ -54,8 +54,8 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "examples",
-        "How many input → output examples do you have? (a number, or a path to a JSONL/YAML file "
-        "of {input, output} pairs)",
+        "How many examples do you have of a message and the answer you want for it? (a number, or the "
+        "path of a file with them)",
         help="e.g. 20, 'none' or 'a few hundred'. 0 is fine: a model writes practice examples from your "
         "description (a bigger one when an API key is set), though real ones of yours work best.",
     ),

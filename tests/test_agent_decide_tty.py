@@ -74,7 +74,7 @@ def test_interactive_decide_in_a_terminal():
         ("must be never, rarely or often", "often"),
         ("Where are those facts written down", "/no/such/folder"),  # re-asked with the reason
         ("no file or folder at /no/such/folder", ""),  # Enter: on without them
-        ("How many input", "120"),
+        ("How many examples do you have", "120"),
         ("Where are those examples", ""),  # not at hand: Enter goes on
         ("how often was it right", "unknown"),
         ("What matters most", "accuracy"),

@@ -247,3 +247,16 @@ async def test_the_report_screen_tries_the_prompt_on_a_message_with_the_model_yo
 
     assert repeating("4B — bathroom sink — access 4B, " + "4B, " * 20)
     assert not repeating("Flat 4B — bathroom sink blocked, smells — access Friday morning")
+
+
+async def test_t_on_a_report_without_a_prompt_says_why_instead_of_doing_nothing(workspace):
+    """Walk 11: F1 lists t (try the prompt); on a report that ends with a trained model it did nothing."""
+    from tui.screens.report import ReportScreen
+
+    _finished_session(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(ReportScreen(RUN_ID, {"approach": "fine-tune", "stop_reason": "too_few_examples"}))
+        await wait_for(pilot, lambda: app.screen.query("#report-md"))
+        await pilot.press("t")
+        await wait_for(pilot, lambda: any("no prompt to try" in str(n.message) for n in app._notifications))

@@ -336,13 +336,13 @@ class ReportScreen(Screen):
     def action_add_examples(self) -> None:
         self.app.add_examples_to(self.run_id)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "try_prompt":  # only where the report gives a prompt to use for now
-            return (self.app.workspace.run(self.run_id).path / "prompt.json").exists()
-        return True
-
     def action_try_prompt(self) -> None:
         from tui.widgets.try_dialog import TryPromptDialog
+
+        if not (self.app.workspace.run(self.run_id).path / "prompt.json").exists():
+            # walk 11: t is in the help and did nothing on a report without a prompt
+            self.notify("This session has no prompt to try: t works on a report whose advice is a prompt.")
+            return
 
         self.app.push_screen(TryPromptDialog(self.app.workspace, self.run_id))
 
