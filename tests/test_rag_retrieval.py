@@ -1,4 +1,4 @@
-"""The retrieval baseline: chunking, BM25 ranking, the saved config, graceful fallback without embeddings."""
+"""The retrieval baseline: chunking, BM25 and hybrid ranking, the saved config, graceful fallback without embeddings."""
 
 from __future__ import annotations
 
@@ -65,3 +65,19 @@ def test_rag_system_puts_retrieved_context_in_the_system_prompt(tmp_path):
     msgs = build_messages(system, row, retriever)
     assert msgs[0]["role"] == "system" and "Gift cards cannot be refunded" in msgs[0]["content"]
     assert msgs[-1] == {"role": "user", "content": "Can gift cards be refunded?"}
+
+
+def test_hybrid_is_the_default_and_finds_a_question_asked_in_other_words(tmp_path):
+    """No word in common with the passage: BM25 finds nothing, the embeddings find the refunds rule."""
+    ok, _ = embeddings_available()
+    if not ok:
+        import pytest
+
+        pytest.skip("the embedding model is not installed (make setup installs it)")
+    docs = _docs(tmp_path)
+    question = "When do I get my money back?"
+    assert Retriever.build(RetrievalConfig(documents=str(docs), method="bm25")).search(question) == []
+    cfg = RetrievalConfig(documents=str(docs))
+    hits = Retriever.build(cfg).search(question)
+    assert cfg.method == "hybrid" and cfg.embedding_model and hits[0].source == "refunds.md"
+    assert Retriever.build(cfg).search("zzz qqq") == []  # nothing close in meaning either: no made-up context

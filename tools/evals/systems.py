@@ -214,7 +214,7 @@ def prompted_system(
 
 
 def rag_system(
-    spec, documents: str | Path, *, k: int = 3, method: str = "bm25", max_tokens: int = 256
+    spec, documents: str | Path, *, k: int = 3, method: str = "hybrid", max_tokens: int = 256
 ) -> SystemSpec:
     from tools.rag import RetrievalConfig
 
@@ -225,7 +225,7 @@ def rag_system(
         system_prompt=spec.effective_system_prompt,
         retrieval=cfg.to_dict(),
         max_tokens=max_tokens,
-        notes=[f"{method} retrieval, top {k} chunks"],
+        notes=[f"{method} retrieval, top {k} passages"],
     )
 
 

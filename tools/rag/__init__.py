@@ -1,4 +1,4 @@
-"""A retrieval baseline over the user's documents: chunking, BM25, optional embeddings.
+"""Retrieval over the user's documents: chunking, BM25, and sentence embeddings beside it when installed.
 
     from tools.rag import RetrievalConfig, Retriever
     r = Retriever.build(RetrievalConfig(documents="docs/"))

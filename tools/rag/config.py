@@ -13,8 +13,11 @@ class RetrievalConfig:
     chunk_words: int = 120  # ≈160 tokens: a few chunks fit a small model's context beside the question
     overlap: int = 20
     k: int = 3  # chunks put into the prompt
-    method: Literal["bm25", "hybrid"] = "bm25"  # hybrid adds dense embeddings when a model is installed
+    # hybrid adds sentence embeddings when their model is installed (make setup installs it), else BM25 alone;
+    # measured on the faq bench's 60 questions: the answer in the top 3 passages 52 vs BM25's 49 (bench/retrieval.py)
+    method: Literal["bm25", "hybrid"] = "hybrid"
     embedding_weight: float = 0.5  # share of the dense score in hybrid ranking
+    min_similarity: float = 0.25  # a passage sharing no word with the question needs this cosine to count
     max_context_chars: int = 2000  # keeps the prompt inside the embedded model's window
     # filled when the index is built
     embedding_model: str | None = None

@@ -68,18 +68,18 @@ class Retriever:
         scores = np.asarray(self._bm25.get_scores(q), dtype=float)
         # BM25+ gives every chunk a floor score per query term; a chunk sharing no term is not a hit
         scores = np.where([bool(t & set(q)) for t in self._tokens], scores, 0.0)
+        keep = scores > 0
         if self._dense is not None:
             model = cast(str, self.config.embedding_model)  # set with self._dense in __init__
             dense = self._dense @ embed([query], model)[0]
             top = scores.max() if scores.size and scores.max() > 0 else 1.0
             w = self.config.embedding_weight
             scores = (1 - w) * scores / top + w * dense
+            keep = keep | (
+                dense >= self.config.min_similarity
+            )  # no shared word: close in meaning, or nothing
         order = sorted(range(len(self.chunks)), key=lambda i: (-scores[i], i))[:k]
-        return [
-            Hit(self.chunks[i].text, self.chunks[i].source, float(scores[i]))
-            for i in order
-            if scores[i] > 0 or self._dense is not None
-        ]
+        return [Hit(self.chunks[i].text, self.chunks[i].source, float(scores[i])) for i in order if keep[i]]
 
 
 def format_context(hits: list[Hit], max_chars: int = 2000) -> str:
@@ -112,7 +112,8 @@ _RETRIEVERS: dict[str, Retriever] = {}
 
 
 def documents_retriever(documents: str | Path) -> Retriever:
-    """A BM25 retriever over a documents folder, built once per process per folder."""
+    """The retriever over a documents folder (hybrid when the embedding model is installed), built once per
+    process per folder."""
     key = str(Path(documents).resolve())
     if key not in _RETRIEVERS:
         _RETRIEVERS[key] = Retriever.build(RetrievalConfig(documents=key))
