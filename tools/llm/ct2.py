@@ -350,7 +350,16 @@ class CT2Engine:
 
     name = "ctranslate2"
 
-    def __init__(self, ct2_dir: Path, tokenizer, *, eos_ids: set[int], top_k: int = 50, threads: int = 0):
+    def __init__(
+        self,
+        ct2_dir: Path,
+        tokenizer,
+        *,
+        eos_ids: set[int],
+        top_k: int = 50,
+        threads: int = 0,
+        compute_type: str = QUANTIZATION,
+    ):
         import ctranslate2
 
         self.ct2_dir = Path(ct2_dir)
@@ -358,6 +367,7 @@ class CT2Engine:
         self.eos_ids = set(eos_ids)
         self.top_k = top_k
         self.threads = threads
+        self.compute_type = compute_type  # the weights are stored float32; int8 is quantized when loaded
         self.generator = self._new_generator()
         self.version = ctranslate2.__version__
 
@@ -365,7 +375,7 @@ class CT2Engine:
         import ctranslate2
 
         return ctranslate2.Generator(
-            str(self.ct2_dir), device="cpu", compute_type=QUANTIZATION, intra_threads=self.threads
+            str(self.ct2_dir), device="cpu", compute_type=self.compute_type, intra_threads=self.threads
         )
 
     def _options(self, max_tokens: int, temperature: float, top_p: float) -> dict:
