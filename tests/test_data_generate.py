@@ -765,3 +765,57 @@ def test_an_input_planned_for_a_value_no_seed_has_and_naming_it_is_held_to_a_low
     assert sum(gen.off_task_reason(t, planned) is None for t in francs) == sum(
         gen.off_task_reason(t, "a short note") is None for t in francs
     )
+
+
+# teacher-written inputs from walk 12's run that the seeds' own threshold (0.16: ten questions on ten topics)
+# let through; none is about anything the shop's documents say
+BIKE_JUNK = [
+    "dont you use 15 minutes?",
+    "a maximum of 5 out-of-the-box requirements.",
+    "no, we would need to check the roads more.",
+    "my partner has an asthma, must stop making noise if they have one, now where can I get a mask?",
+    "no how is it today?",
+    "What is it with those little bits and pieces, you know all about the little ones?",
+    "i think you're right, so that's the last available option",
+    "What can I do for you?",
+]
+
+
+def test_a_task_answered_from_documents_keeps_only_inputs_about_them(tmp_path):
+    """Walk 12: ten diverse seed questions set the seeds' threshold at 0.16 and 74 of 85 junk inputs passed;
+    an input must also be about a sentence of the documents."""
+    from pathlib import Path
+
+    from tools.data.generate import _Generation, plan_groups
+    from tools.data.ontask import OnTaskModel
+    from tools.rag.embeddings import embeddings_available
+    from tools.spec import load_spec
+
+    if not embeddings_available()[0]:
+        pytest.skip("the embedding model is not installed (make setup installs it)")
+    shop = Path(__file__).resolve().parent / "data" / "bike_shop"
+    spec = load_spec(shop / "task.yaml")
+    gen = _Generation(
+        spec,
+        plan_groups(spec, 10, None),
+        teacher=type("NoCalls", (), {"calls": 0})(),
+        workdir=tmp_path,
+        existing_inputs=[],
+        progress=lambda e: None,
+        calls={"concurrency": 1, "batch": False, "batch_client": None},
+        input_max_tokens=64,
+        answer_max_tokens=64,
+        seed=0,
+    )
+    gen.fit_input_filter(True, 0.0, None, user_inputs=False)
+    assert gen.on_docs is not None and gen.on_docs.kind == "documents"
+    seeds_only = OnTaskModel.fit([e.input for e in spec.examples])
+    assert seeds_only is not None and all(seeds_only.judge(t)[0] for t in BIKE_JUNK)  # why the gate exists
+    reasons = [gen.off_task_reason(t) for t in BIKE_JUNK]
+    assert all(r and r.startswith("off task: nothing in your documents is about it") for r in reasons), (
+        reasons
+    )
+    real = [q for q in (shop / "real_questions.txt").read_text().splitlines() if q and not q.startswith("#")]
+    assert len(real) == 20 and [q for q in real if gen.off_task_reason(q) is not None] == []
+    # the threshold sits under the second-least-covered seed question: at most the least-covered one is below
+    assert sum(gen.off_task_reason(e.input) is not None for e in spec.examples) <= 1

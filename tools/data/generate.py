@@ -409,6 +409,7 @@ class _Generation:
         self.max_figures = figures_limit(seen_texts)
         self.user_inputs: list[str] = []
         self.on_task: OnTaskModel | None = None
+        self.on_docs: OnTaskModel | None = None  # a task answered from documents: is the input about them
         self.unseen_values: list[
             tuple[str, str]
         ] = []  # (field, value) no seed has: planned inputs held lower
@@ -439,6 +440,15 @@ class _Generation:
         if not check:
             return
         self.on_task = OnTaskModel.fit([e.input for e in spec.examples] + spec_inputs, strictness=strictness)
+        self.on_docs = None
+        if spec.documents:
+            from tools.rag.chunking import document_sentences
+
+            self.on_docs = OnTaskModel.fit_documents(
+                [e.input for e in spec.examples] + spec_inputs,
+                document_sentences(spec.documents),
+                strictness=strictness,
+            )
         self.unseen_values = unseen_values(spec)
         if self.on_task is not None:
             self.progress(
@@ -448,6 +458,11 @@ class _Generation:
                     "threshold": round(self.on_task.threshold, 4),
                     "seeds": len(self.on_task.seeds),
                 }
+                | (
+                    {"documents_threshold": round(self.on_docs.threshold, 4)}
+                    if self.on_docs is not None
+                    else {}
+                )
             )
 
     def off_task_reason(self, text: str, focus: str = "") -> str | None:
@@ -468,6 +483,13 @@ class _Generation:
             if not ok:
                 limit = self.on_task.threshold_for(unseen=unseen)
                 return f"off task: unlike the seed inputs (similarity {sim:.2f} < {limit:.2f})"
+        if self.on_docs is not None:
+            ok, sim = self.on_docs.judge(text)
+            if not ok:
+                return (
+                    f"off task: nothing in your documents is about it (similarity {sim:.2f} < "
+                    f"{self.on_docs.threshold:.2f})"
+                )
         if self.grader is not None:
             if llm_on_task([text], self.spec, self.grader, seeds)[0] is False:
                 return f"off task: {self.grader.describe()} judged it unrealistic for the task"
@@ -567,8 +589,10 @@ class _Generation:
         input phase CPU-bound at ~6 inputs/s on 2 busy cores, whatever the concurrency). A kill before this
         loses no money: the answers are in the response cache."""
         new = [i for i in sorted(done) if part[i].tag[0] not in self.journal.inputs]
-        if self.on_task is not None and len(new) > 1:
-            self.on_task.prime([clean_input(done[i].text) for i in new])
+        if len(new) > 1:
+            for model in (self.on_task, self.on_docs):
+                if model is not None:
+                    model.prime([clean_input(done[i].text) for i in new])
         for i in new:
             slot, focus = part[i].tag
             self.journal_input(slot, done[i].text, focus, group)

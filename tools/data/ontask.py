@@ -42,6 +42,12 @@ FLOOR = 0.05
 # threshold. Only when it names the value: the orders run's teacher, asked for size "medium", wrote few that
 # said so, and a factor for every planned input let in junk ("I'm looking for a cafe, please, with English.").
 RELAX_UNSEEN = 0.8
+# A task answered from documents: an input must also be about something a sentence of the documents says, at
+# least DOC_RELATIVE × the second-least-covered seed question's similarity. Walk 12's bike-rental shop (10
+# diverse seed questions: their own threshold was 0.16 and passed 74 of 85 junk inputs the embedded teacher
+# wrote): with this gate 46 of 85 junk pass, 20 of 20 real questions written apart and 19 of 19 plausible
+# teacher questions still pass; the faq bench's private questions 52 of 60 (57 without it).
+DOC_RELATIVE = 0.9
 _WORD = re.compile(r"\w+")
 
 
@@ -59,7 +65,7 @@ def _features(text: str) -> Counter:
 @dataclass
 class OnTaskModel:
     seeds: list[str]
-    kind: str  # "embedding" | "ngram"
+    kind: str  # "embedding" | "ngram" | "documents"
     threshold: float
     loo_scores: list[float]
     _ngram: _NgramSpace | None = None
@@ -97,7 +103,35 @@ class OnTaskModel:
         model.threshold = max(FLOOR, (RELATIVE[model.kind] + strictness) * anchor)
         return model
 
+    @classmethod
+    def fit_documents(
+        cls, seeds: Sequence[str], sentences: Sequence[str], *, strictness: float = 0.0
+    ) -> OnTaskModel | None:
+        """For a task answered from documents: is an input about something the documents say? A candidate's
+        score is its similarity to the closest sentence of the documents; the threshold is `DOC_RELATIVE` ×
+        the second-lowest seed input's score (the seeds are real questions about the documents). None without
+        sentence embeddings, or with fewer than 3 seeds or sentences."""
+        seeds = list(dict.fromkeys(s for s in seeds if s.strip()))
+        sentences = list(dict.fromkeys(s for s in sentences if s.strip()))
+        if len(seeds) < 3 or len(sentences) < 3:
+            return None
+        from tools.rag.embeddings import embed, embeddings_available
+
+        ok, model_dir = embeddings_available()
+        if not ok:
+            return None
+        model = cls(seeds, "documents", 0.0, [], _emb=embed(sentences, model_dir), _model_dir=model_dir)
+        model.loo_scores = model.similarities(seeds)
+        model.threshold = max(FLOOR, (DOC_RELATIVE + strictness) * sorted(model.loo_scores)[1])
+        return model
+
     def similarities(self, texts: Sequence[str]) -> list[float]:
+        if self.kind == "documents":
+            from tools.rag.embeddings import embed
+
+            if not texts:
+                return []
+            return [max(row.tolist()) for row in embed(list(texts), self._model_dir) @ self._emb.T]
         if self.kind == "embedding":
             from tools.rag.embeddings import embed
 

@@ -103,3 +103,16 @@ def load_documents(folder: str | Path) -> dict[str, str]:
 def documents_fingerprint(docs: dict[str, str]) -> dict[str, str]:
     """{path: sha256[:16]}: which exact documents an index was built from."""
     return {k: hashlib.sha256(v.encode()).hexdigest()[:16] for k, v in docs.items()}
+
+
+def document_sentences(folder: str | Path, min_words: int = 4) -> list[str]:
+    """The documents' sentences and list items of at least `min_words` words (headings and stubs left out)."""
+    import re
+
+    out: list[str] = []
+    for text in load_documents(folder).values():
+        for piece in re.split(r"(?<=[.!?])\s+|\n+", text):
+            piece = piece.strip(" -*#\t")
+            if len(piece.split()) >= min_words:
+                out.append(piece)
+    return out
