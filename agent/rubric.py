@@ -205,8 +205,10 @@ def decide(
 
     if knowledge and behaviour and not r_prompt.fired:
         approach, reasons = _rag_and_fine_tune(a, behaviour)
+        reasons += _reads_documents_poorly(probe, teacher)
     elif knowledge:
         approach, reasons = _rag(a)
+        reasons += _reads_documents_poorly(probe, teacher)
     elif r_distil.fired and (ps is None or ps >= 0.5):
         # distilling needs a prompt whose answers are worth copying (the appointments bench read "Prompting
         # alone is not enough (0%) … train your own small model on the prompt's answers")
@@ -293,6 +295,27 @@ def _rag(a: Answers) -> tuple[str, list[str]]:
         f"The task needs facts the model does not have ({_knowledge_reason(a)}): let it look them up in "
         "your documents (retrieval) — training teaches a way of answering, not facts."
     ]
+
+
+def _reads_documents_poorly(probe: dict | None, teacher: str) -> list[str]:
+    """Walk 12: the bike shop's questions, asked with the matching passages of its documents in the prompt, got
+    0 of 5 right on the model on this computer, and the advice went on to train it on its own answers."""
+    if not probe or not probe.get("with_documents") or not probe.get("n_test"):
+        return []
+    n, share = int(probe["n_test"]), float(probe.get("correct_share") or 0.0)
+    if share >= 0.5:
+        return []
+    said = (
+        f"Measured: with the matching passages of your documents in its prompt, the model you start from got "
+        f"{round(share * n)} of {n} of your questions fully right."
+    )
+    if is_embedded(teacher):
+        said += (
+            " It is small and reads documents poorly, and with no API key set it would also write the practice "
+            "answers for training itself. A larger model reads them far better: set an API key (OpenAI or "
+            "Anthropic) and run again."
+        )
+    return [said]
 
 
 def _distil(a: Answers, cost_goals: list[str]) -> tuple[str, list[str]]:

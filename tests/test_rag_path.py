@@ -124,3 +124,26 @@ def test_the_probe_measures_the_prompt_with_the_passages_found_in_the_documents(
     result = run_probe(with_docs, embedded, max_tokens=24)
     assert result["measured"] and result["with_documents"] and result["n_test"] == 2
     assert not run_probe(parse_spec_dict(task), embedded, max_tokens=4)["with_documents"]
+
+
+def test_the_advice_says_when_the_small_model_reads_the_documents_poorly():
+    """Walk 12: 0 of 5 right with the documents in the prompt, and the advice went on to train that model on
+    its own answers without a word about it."""
+    from agent.rubric import Answers, decide
+
+    a = Answers(spec="Answer customer questions", knowledge_needed=True, examples=10, goals=["style"])
+    probe = {
+        "measured": True,
+        "with_documents": True,
+        "n_test": 5,
+        "correct_share": 0.0,
+        "prompted_success": 0.17,
+    }
+    d = decide(a, teacher="local:embedded", probe=probe)
+    text = " ".join(d.reasons)
+    assert "got 0 of 5 of your questions fully right" in text and "set an API key" in text
+    hosted = " ".join(decide(a, teacher="openai:gpt-4.1", probe=probe).reasons)
+    assert "0 of 5" in hosted and "API key" not in hosted
+    assert "0 of 5" not in " ".join(
+        decide(a, teacher="local:embedded", probe=probe | {"correct_share": 0.8}).reasons
+    )
