@@ -205,7 +205,15 @@ def decide(
 
     if knowledge and behaviour and not r_prompt.fired:
         approach, reasons = _rag_and_fine_tune(a, behaviour)
-        reasons += _reads_documents_poorly(probe, teacher)
+        poorly = _reads_documents_poorly(probe, teacher)
+        reasons += poorly
+        if poorly and is_embedded(teacher):
+            # walk 12: hours of practice answers the small model wrote wrong, then training on them
+            approach = "rag"
+            reasons.append(
+                "So for now the advice is to look things up only: training this small model on answers it "
+                "writes itself would teach it its own mistakes. With an API key set, training is worth trying."
+            )
     elif knowledge:
         approach, reasons = _rag(a)
         reasons += _reads_documents_poorly(probe, teacher)
@@ -228,7 +236,7 @@ def decide(
     if r_few.fired and approach in ("fine-tune", "rag+fine-tune"):
         # the walk saw this rule ticked and training recommended anyway: say what outweighed it
         why = (
-            f"your examples in a prompt got only {ps:.0%} right"
+            f"your examples in a prompt got only {_right_words(ps, probe)}"
             if ps is not None and ps < 0.5
             else "see above"
         )
@@ -295,6 +303,15 @@ def _rag(a: Answers) -> tuple[str, list[str]]:
         f"The task needs facts the model does not have ({_knowledge_reason(a)}): let it look them up in "
         "your documents (retrieval) — training teaches a way of answering, not facts."
     ]
+
+
+def _right_words(ps: float, probe: dict | None) -> str:
+    """'0 of 5 fully right' when the probe counted them, else '17% right' (walk 12 read "0 fully right, 17% of
+    the words matching" and on the next line "got only 17% right")."""
+    if probe and probe.get("n_test") and probe.get("correct_share") is not None:
+        n = int(probe["n_test"])
+        return f"{round(float(probe['correct_share']) * n)} of {n} fully right"
+    return f"{ps:.0%} right"
 
 
 def _reads_documents_poorly(probe: dict | None, teacher: str) -> list[str]:

@@ -142,8 +142,21 @@ def test_the_advice_says_when_the_small_model_reads_the_documents_poorly():
     d = decide(a, teacher="local:embedded", probe=probe)
     text = " ".join(d.reasons)
     assert "got 0 of 5 of your questions fully right" in text and "set an API key" in text
-    hosted = " ".join(decide(a, teacher="openai:gpt-4.1", probe=probe).reasons)
-    assert "0 of 5" in hosted and "API key" not in hosted
+    # not hours of practice answers the small model writes wrong: look things up only, and say why
+    assert d.approach == "rag" and "its own mistakes" in text
+    hosted = decide(a, teacher="openai:gpt-4.1", probe=probe)
+    assert hosted.approach == "rag+fine-tune"
+    assert "0 of 5" in " ".join(hosted.reasons) and "API key" not in " ".join(hosted.reasons)
     assert "0 of 5" not in " ".join(
         decide(a, teacher="local:embedded", probe=probe | {"correct_share": 0.8}).reasons
     )
+
+
+def test_the_running_spec_shows_the_documents_given(tmp_path):
+    """Walk 12: every answer got a line in 'Your task so far' but the documents never did."""
+    from tui.widgets.chat.spec_panel import spec_lines
+
+    folder = _docs(tmp_path)
+    (folder / "prices.md").write_text("A day pass costs 12 euros and a month costs 60 euros for adults.")
+    _, items = spec_lines({"spec": "x", "documents": str(folder), "answers": {"knowledge_needed": "yes"}})
+    assert ("Documents", "2 files in gym-docs") in items

@@ -48,6 +48,19 @@ def _value(key: str, v, s: dict) -> str:
     return _clip(v) if v not in (None, "") else "—"
 
 
+def _documents_words(path: str) -> str:
+    """'2 files in shop-info' (walk 12: the documents given never showed in the panel)."""
+    from pathlib import Path
+
+    try:
+        from tools.rag.chunking import load_documents
+
+        n = len(load_documents(path))
+    except Exception:  # noqa: BLE001 - moved or unreadable since: show the path alone
+        return _clip(path)
+    return _clip(f"{n} file{'s' if n != 1 else ''} in {Path(path).name}")
+
+
 def spec_lines(spec_so_far: dict | None) -> tuple[str | None, list[tuple[str, str]]]:
     """The running spec, short and in plain words: (the task sentence, [(label, value)])."""
     s = spec_so_far or {}
@@ -58,6 +71,8 @@ def spec_lines(spec_so_far: dict | None) -> tuple[str | None, list[tuple[str, st
         if key == "spec" or key not in answers:
             continue
         items.append((label, _value(key, answers[key], s)))
+    if s.get("documents"):
+        items.append(("Documents", _documents_words(str(s["documents"]))))
     if s.get("examples") and "examples" not in answers:
         items.append(("Examples", f"{len(s['examples'])} (from your file)"))
     out = s.get("output") or {}
