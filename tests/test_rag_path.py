@@ -160,3 +160,21 @@ def test_the_running_spec_shows_the_documents_given(tmp_path):
     (folder / "prices.md").write_text("A day pass costs 12 euros and a month costs 60 euros for adults.")
     _, items = spec_lines({"spec": "x", "documents": str(folder), "answers": {"knowledge_needed": "yes"}})
     assert ("Documents", "2 files in gym-docs") in items
+
+
+def test_the_report_of_a_retrieval_decision_says_how_many_it_got_right(workspace, tmp_path):
+    """The rag branch ended with 'nothing to train' and a table in retrieval.md; the report now leads with
+    the measurement in words and what to do."""
+    import json
+
+    from agent.runner import create_run_for
+    from tools.spec import parse_spec_dict
+    from tui.screens.report import report_markdown
+
+    run = create_run_for(workspace, parse_spec_dict({"spec": "Answer members' questions."}))
+    (run.path / "work" / "iter0").mkdir(parents=True)
+    result = {"chunks": 4, "n": 8, "accuracy_without": 0.0, "accuracy_with": 0.25, "context_recall": 0.75}
+    (run.path / "work" / "iter0" / "rag.json").write_text(json.dumps(result))
+    text = report_markdown(run.id, run.path, {"approach": "rag", "stop_reason": "approach:rag"})
+    assert "got 2 of 8 of your examples fully right (0 of 8 without them)" in text
+    assert "held your answer for 6 of 8" in text and "reads them wrong" in text

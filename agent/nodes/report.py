@@ -56,6 +56,39 @@ def prompt_plain(result: dict | None) -> dict | None:
     return {"sentence": sentence, "recommendation": rec, "status": "none", "kind": "prompt"}
 
 
+def rag_plain(result: dict | None, teacher_embedded: bool = True) -> dict | None:
+    """The retrieval branch's measurement in plain words (shape of plain_summary): how many of the person's
+    examples the model got fully right with and without the matching passages. Pure."""
+    n = (result or {}).get("n")
+    if not n or result.get("accuracy_with") is None:
+        return None
+
+    def count(share) -> int:
+        return round(float(share or 0.0) * n)
+
+    with_, without = count(result["accuracy_with"]), count(result["accuracy_without"])
+    found = count(result.get("context_recall"))
+    sentence = (
+        f"With the matching passages of your documents in its prompt, the model you start from got {with_} of "
+        f"{n} of your examples fully right ({without} of {n} without them); the passages held your answer for "
+        f"{found} of {n}. No model was trained."
+    )
+    if with_ / n >= 0.8:
+        rec = "Use it: keep your documents current and nothing needs retraining when they change."
+    elif found / n < 0.5:
+        rec = (
+            "The passages it finds often miss the answer: put each fact in a sentence of its own in your "
+            "documents (see retrieval.md for what was found for each question), then run again."
+        )
+    else:
+        rec = "The passages hold the answers, but the model often reads them wrong." + (
+            " It is small: set an API key (OpenAI or Anthropic) so a larger model reads them, and run again."
+            if teacher_embedded
+            else " Try a larger model, or add examples of good answers to the prompt."
+        )
+    return {"sentence": sentence, "recommendation": rec, "status": "none", "kind": "rag"}
+
+
 def too_few_plain(run, state: AgentState) -> dict | None:
     """The plain sentence and advice when too few examples held up to train on (shape of plain_summary)."""
     from agent.artifacts import load_step

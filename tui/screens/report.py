@@ -47,14 +47,24 @@ def wrapped_command(cmd: str, width: int = 60) -> str:
 
 
 def _prompt_plain(run_path: Path) -> dict | None:
-    """A prompt/few-shot decision ends in its branch, before the run's report: how the chosen prompt did
-    on the person's other examples, from the branch's own result."""
+    """A prompt, few-shot or retrieval decision ends in its branch, before the run's report: how the chosen
+    prompt (or the prompt with the documents' passages) did on the person's examples, from the branch's
+    own result."""
     from agent.nodes.report import prompt_plain
     from tools.workspace import read_json
 
     p = run_path / "work" / "iter0" / "prompt.json"
+    r = run_path / "work" / "iter0" / "rag.json"
     try:
-        return prompt_plain(read_json(p)) if p.exists() else None
+        if p.exists():
+            return prompt_plain(read_json(p))
+        if r.exists():
+            from agent.nodes.report import rag_plain
+            from tools.llm.embedded import is_embedded
+            from tools.llm.registry import choose
+
+            return rag_plain(read_json(r), is_embedded(str(choose("teacher"))))
+        return None
     except Exception:  # noqa: BLE001 - a half-written file: the report still opens
         return None
 
