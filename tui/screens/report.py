@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -346,13 +346,21 @@ class ReportScreen(Screen):
     def action_add_examples(self) -> None:
         self.app.add_examples_to(self.run_id)
 
-    def action_try_prompt(self) -> None:
-        from tui.widgets.try_dialog import TryPromptDialog
+    def _has_prompt(self) -> bool:
+        return (self.app.workspace.run(self.run_id).path / "prompt.json").exists()
 
-        if not (self.app.workspace.run(self.run_id).path / "prompt.json").exists():
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "try_prompt":  # in the footer only where the report gives a prompt to use for now
+            return self._has_prompt()
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "t" and not self._has_prompt():
             # walk 11: t is in the help and did nothing on a report without a prompt
             self.notify("This session has no prompt to try: t works on a report whose advice is a prompt.")
-            return
+
+    def action_try_prompt(self) -> None:
+        from tui.widgets.try_dialog import TryPromptDialog
 
         self.app.push_screen(TryPromptDialog(self.app.workspace, self.run_id))
 
