@@ -75,6 +75,10 @@ class AgentContext:
                     workspace=self.workspace,
                     budget=self.budget(run_id, spec),
                 )
+                # s / quit: a local batch ends at its next token and the step stops there (a safe point:
+                # what the batch would have answered is not kept)
+                self._providers[key].stop_event = self._cancel
+                self._providers[key].on_stop = self.check_cancelled
             return self._providers[key]
 
     # ------------------------------------------------------------ cancellation

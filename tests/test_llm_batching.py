@@ -81,3 +81,35 @@ def test_json_answers_are_reported_as_each_batch_ends_and_repairs_after_their_ro
     first_result = events.index(results[0])
     assert first_result < len(events) - 1 and ("batch", 2) in events[first_result + 1 :], events
     assert events[-2:] == [("batch", 1), ("result", 2)], events  # the repaired one, after its repair batch
+
+
+def test_a_stop_cuts_the_running_batch_and_keeps_none_of_its_answers(embedded, tmp_path):
+    """Walk 12: s on the progress screen took minutes to land (a safe point only after a whole batch).
+    With the step's stop event set, the embedded model's batch ends at its next token, nothing of it is
+    cached or returned, and the step's own stop is raised."""
+    import threading
+
+    import pytest
+
+    from tools.llm.base import StopRequested
+    from tools.llm.cache import ResponseCache
+    from tools.llm.types import GenParams, Request
+
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    old_cache, embedded.cache = embedded.cache, cache
+    stopped: list[bool] = []
+    embedded.stop_event, embedded.on_stop = threading.Event(), lambda: stopped.append(True)
+    try:
+        embedded.stop_event.set()
+        reqs = [
+            Request([{"role": "user", "content": f"Count to {n}."}], GenParams(max_tokens=64))
+            for n in (50, 60)
+        ]
+        with pytest.raises(StopRequested):
+            embedded.map(reqs)
+        assert stopped == [True] and embedded.calls >= 1
+        embedded.stop_event.clear()
+        out = embedded.map(reqs)  # asked again after the stop: answered in full, nothing cut was cached
+        assert all(not c.cached and c.usage.completion_tokens > 1 for c in out)
+    finally:
+        embedded.cache, embedded.stop_event, embedded.on_stop = old_cache, None, None

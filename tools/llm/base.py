@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import logging
 import threading
 import time
@@ -86,6 +87,10 @@ def approx_tokens(messages: Sequence[Message]) -> int:
     return chars // 3 + 8 * len(messages) + 8
 
 
+class StopRequested(Exception):
+    """A batch was cut short because the step running it was asked to stop (`Provider.stop_event`)."""
+
+
 class Provider:
     name: str = "base"
     batched: bool = False  # True: map() groups requests into _generate_batch calls
@@ -114,6 +119,10 @@ class Provider:
         self._limit: Any = None  # the AdaptiveLimit, made by the first adaptive amap; it outlives loops
         self.role = role
         self.calls = 0  # backend calls actually made (not served from cache)
+        # set by whoever runs the step (the agent's context): a batch ends at its next token once the event is
+        # set, and `on_stop` is called instead of keeping answers cut short (walk 12: s took minutes to land)
+        self.stop_event: threading.Event | None = None
+        self.on_stop: Callable[[], None] | None = None
 
     # ------------------------------------------------------------ backend hooks
     def identity(self) -> dict:
@@ -125,7 +134,12 @@ class Provider:
     ) -> RawResult:
         raise NotImplementedError
 
-    def _generate_batch(self, batch: list[tuple[list[Message], GenParams, dict | None]]) -> list[RawResult]:
+    def _generate_batch(
+        self,
+        batch: list[tuple[list[Message], GenParams, dict | None]],
+        stop_event: threading.Event | None = None,
+    ) -> list[RawResult]:
+        """A local backend's batch; one that can end early at `stop_event` names the parameter itself."""
         raise NotImplementedError
 
     async def _astream(self, messages: list[Message], params: GenParams, info: dict):
@@ -524,11 +538,18 @@ class Provider:
             for same in by_params.values()
             for start in range(0, len(same), self.batch_size)
         ]
+        stop = getattr(self, "stop_event", None)
+        stoppable = stop is not None and "stop_event" in inspect.signature(self._generate_batch).parameters
         for group in chunks:
             t0 = time.perf_counter()
-            raws = self._generate_batch(
-                [(messages[i], requests[i].params, requests[i].json_schema) for i, _ in group]
-            )
+            batch = [(messages[i], requests[i].params, requests[i].json_schema) for i, _ in group]
+            raws = self._generate_batch(batch, stop_event=stop) if stoppable else self._generate_batch(batch)
+            if stop is not None and stop.is_set():
+                # answers cut short by the stop: none is cached or returned
+                on_stop = getattr(self, "on_stop", None)
+                if on_stop is not None:
+                    on_stop()
+                raise StopRequested("stopped during a batch; its answers were not kept")
             latency = time.perf_counter() - t0
             self.calls += 1
             for (i, key), raw in zip(group, raws, strict=True):
