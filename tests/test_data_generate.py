@@ -722,26 +722,15 @@ def test_on_task_scores_primed_in_one_batch_match_one_at_a_time():
     assert model._primed == {}
 
 
-def test_an_input_planned_for_a_value_no_seed_has_and_naming_it_is_held_to_a_lower_similarity(tmp_path):
-    """The expense bench: no seed is in CHF, and at the seeds' threshold 7 of the 9 real notes of its private
-    test that say "CHF" were off task, so the currency the coverage plan asks for was hardly ever kept."""
-    import re
-    from pathlib import Path
-
-    from tools.data.coverage import coverage_focus
+def _input_filter_of(spec, workdir):
+    """A generation of `spec` that makes no calls, with its on-task input filter fitted."""
     from tools.data.generate import _Generation, plan_groups
-    from tools.data.ontask import RELAX_UNSEEN
-    from tools.data.schema import user_text
-    from tools.evals.run import load_rows
-    from tools.spec import load_spec
 
-    tasks = Path(__file__).resolve().parents[1] / "bench" / "tasks" / "expenses"
-    spec = load_spec(tasks / "task.yaml")
     gen = _Generation(
         spec,
         plan_groups(spec, 10, None),
         teacher=type("NoCalls", (), {"calls": 0})(),
-        workdir=tmp_path,
+        workdir=workdir,
         existing_inputs=[],
         progress=lambda e: None,
         calls={"concurrency": 1, "batch": False, "batch_client": None},
@@ -750,6 +739,24 @@ def test_an_input_planned_for_a_value_no_seed_has_and_naming_it_is_held_to_a_low
         seed=0,
     )
     gen.fit_input_filter(True, 0.0, None, user_inputs=False)
+    return gen
+
+
+def test_an_input_planned_for_a_value_no_seed_has_and_naming_it_is_held_to_a_lower_similarity(tmp_path):
+    """The expense bench: no seed is in CHF, and at the seeds' threshold 7 of the 9 real notes of its private
+    test that say "CHF" were off task, so the currency the coverage plan asks for was hardly ever kept."""
+    import re
+    from pathlib import Path
+
+    from tools.data.coverage import coverage_focus
+    from tools.data.ontask import RELAX_UNSEEN
+    from tools.data.schema import user_text
+    from tools.evals.run import load_rows
+    from tools.spec import load_spec
+
+    tasks = Path(__file__).resolve().parents[1] / "bench" / "tasks" / "expenses"
+    spec = load_spec(tasks / "task.yaml")
+    gen = _input_filter_of(spec, tmp_path)
     assert ("currency", "CHF") in gen.unseen_values and ("currency", "EUR") not in gen.unseen_values
     model = gen.on_task
     assert model is not None and model.threshold_for(unseen=True) == model.threshold * RELAX_UNSEEN
@@ -786,7 +793,6 @@ def test_a_task_answered_from_documents_keeps_only_inputs_about_them(tmp_path):
     an input must also be about a sentence of the documents."""
     from pathlib import Path
 
-    from tools.data.generate import _Generation, plan_groups
     from tools.data.ontask import OnTaskModel
     from tools.rag.embeddings import embeddings_available
     from tools.spec import load_spec
@@ -795,19 +801,7 @@ def test_a_task_answered_from_documents_keeps_only_inputs_about_them(tmp_path):
         pytest.skip("the embedding model is not installed (make setup installs it)")
     shop = Path(__file__).resolve().parent / "data" / "bike_shop"
     spec = load_spec(shop / "task.yaml")
-    gen = _Generation(
-        spec,
-        plan_groups(spec, 10, None),
-        teacher=type("NoCalls", (), {"calls": 0})(),
-        workdir=tmp_path,
-        existing_inputs=[],
-        progress=lambda e: None,
-        calls={"concurrency": 1, "batch": False, "batch_client": None},
-        input_max_tokens=64,
-        answer_max_tokens=64,
-        seed=0,
-    )
-    gen.fit_input_filter(True, 0.0, None, user_inputs=False)
+    gen = _input_filter_of(spec, tmp_path)
     assert gen.on_docs is not None and gen.on_docs.kind == "documents"
     seeds_only = OnTaskModel.fit([e.input for e in spec.examples])
     assert seeds_only is not None and all(seeds_only.judge(t)[0] for t in BIKE_JUNK)  # why the gate exists
