@@ -260,3 +260,6 @@ async def test_t_on_a_report_without_a_prompt_says_why_instead_of_doing_nothing(
         await wait_for(pilot, lambda: app.screen.query("#report-md"))
         await pilot.press("t")
         await wait_for(pilot, lambda: any("no prompt to try" in str(n.message) for n in app._notifications))
+        said = [str(n.message) for n in app._notifications]
+        assert any("t works on a report whose advice is a prompt" in m for m in said), said
+        assert type(app.screen).__name__ == "ReportScreen"  # no dialog opened over the report
