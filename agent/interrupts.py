@@ -7,8 +7,10 @@ functions below so every raise site writes the same keys.
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from collections.abc import Callable
+from typing import Any, Literal, NotRequired, TypedDict, TypeVar
 
+T = TypeVar("T")
 Kind = Literal["question", "round", "decision", "review"]
 
 ASKS: tuple[Kind, ...] = ("question", "round")  # answered in words: interview questions, "another round?"
@@ -98,3 +100,25 @@ def question(
     )
     payload.update(extra)  # type: ignore[typeddict-item]  # keys checked against Question above
     return payload
+
+
+def ask_until(build: Callable[[str | None], Question], read: Callable[[Any], T], *, hint: str = "") -> T:
+    """Ask (`build(error)` makes the payload) until `read` takes the answer, and return what it made of it.
+
+    A bad answer is asked again with why, never stored and never raised: an answer the checkpoint replays on
+    resume (an old session's '$5') must not stop the session for good. `read` raises UserError with a message
+    and fix for the person; anything else it raises is shown with its type, then `hint`.
+    """
+    from langgraph.types import interrupt
+
+    from tools.errors import UserError
+
+    error: str | None = None
+    while True:
+        raw = interrupt(build(error))
+        try:
+            return read(raw)
+        except UserError as e:
+            error = e.message + (f" — {e.fix}" if e.fix else "")
+        except Exception as e:  # noqa: BLE001 - any unreadable answer is re-asked
+            error = f"I could not use {raw!r} ({type(e).__name__}: {e})" + (f" — {hint}" if hint else "")

@@ -10,9 +10,12 @@ examples/hour, the peak and mean requests in flight the server saw, 429s, cost a
 
     fixed     --concurrency 8 (tunewise's default before adaptive concurrency)
     adaptive  --concurrency 8 --max-concurrency N (AIMD: +1 per window of successes, halve on 429)
+    batch     --batch (the OpenAI Batch API at the stand-in: one batch per round of inputs, one for the
+              answers; cost at half the live price, as OpenAI charges)
 
 `--kill` then runs one size again, SIGKILLs the CLI once half of the answers are journaled, reruns the
-same command (it resumes from the journal) and checks the dataset has every example exactly once, and
+same command (it resumes from the journal; in batch mode the kill comes while the answers' batch is being
+polled, and the rerun must resume that batch by its id, not submit it again) and checks the dataset has every example exactly once, and
 counts the requests the server answered twice (only requests in flight at the kill may be).
 
     .venv/bin/python bench/scale.py [--sizes 1000,5000] [--modes fixed,adaptive] [--kill 1000]
@@ -56,7 +59,14 @@ def command(spec: Path, n: int, mode: str, args) -> list[str]:
     cmd += ["--run", "bench", "--no-critique", "--json", "--concurrency", str(args.concurrency)]
     if mode == "adaptive":
         cmd += ["--max-concurrency", str(args.max_concurrency)]
+    elif mode == "batch":
+        cmd += ["--batch"]
     return cmd
+
+
+def cost(server: dict, mode: str, args) -> float:
+    usd = (server["prompt_tokens"] * args.price_in + server["completion_tokens"] * args.price_out) / 1e6
+    return usd / 2 if mode == "batch" else usd
 
 
 def environment(home: Path) -> dict:
@@ -127,8 +137,7 @@ def run_one(state, base_url: str, n: int, mode: str, args, log: Path) -> dict:
             "server": server,
             "rejected": sum(gen.get("rejected_inputs", {}).values()),
             "kept": result["critique"].get("kept", 0),
-            "cost": (server["prompt_tokens"] * args.price_in + server["completion_tokens"] * args.price_out)
-            / 1e6,
+            "cost": cost(server, mode, args),
         }
 
 
@@ -141,7 +150,11 @@ def kill_test(state, base_url: str, n: int, mode: str, args, log: Path) -> dict:
         cmd, env = command(spec, n, mode, args), environment(home)
         with open(log, "a") as err:
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, cwd=str(home))
-            while answers_journaled(journal_of(home)) < n // 2:
+            while (
+                not any(home.rglob("batch-answers-*.json"))
+                if mode == "batch"
+                else answers_journaled(journal_of(home)) < n // 2
+            ):
                 if proc.poll() is not None:
                     raise SystemExit(f"the run ended (rc {proc.returncode}) before half of it; see {log}")
                 time.sleep(0.2)
@@ -174,6 +187,8 @@ def kill_test(state, base_url: str, n: int, mode: str, args, log: Path) -> dict:
             "answers_at_kill": at_kill,
             "in_flight_at_kill": in_flight,
             "requests_before_kill": before["answered"],
+            "batches_before_kill": before["batches_created"],
+            "batches_total": after["batches_created"],
             "requests_total": after["answered"],
             "repeated": after["repeated"],
             "journal_answers": sum(answer_keys.values()),
@@ -230,18 +245,20 @@ def main() -> None:
                     f"n={n:>6} {mode:<8} rows {r['rows']:>6}  wall {r['wall_s']:7.1f}s  "
                     f"{r['per_hour']:>9,.0f} ex/h  in flight peak {s['peak_in_flight']:>3} "
                     f"mean {s['mean_in_flight']:5.1f}  429s {s['throttled']:>5}  requests {s['answered']:>6}  "
-                    f"repeated {s['repeated']}  rejected inputs {r['rejected']}  validators kept {r['kept']}  "
+                    f"repeated {s['repeated']}  batches {s['batches_created']}  rejected inputs {r['rejected']}  validators kept {r['kept']}  "
                     f"cost ${r['cost']:.3f}",
                     flush=True,
                 )
         sizes = sorted({r["n"] for r in results})
         for n in sizes:
             by = {r["mode"]: r for r in results if r["n"] == n}
-            if "fixed" in by and "adaptive" in by:
-                print(
-                    f"n={n}: adaptive / fixed examples per hour = "
-                    f"{by['adaptive']['per_hour'] / by['fixed']['per_hour']:.2f}x"
-                )
+            for mode in ("adaptive", "batch"):
+                if "fixed" in by and mode in by:
+                    print(
+                        f"n={n}: {mode} / fixed examples per hour = "
+                        f"{by[mode]['per_hour'] / by['fixed']['per_hour']:.2f}x, cost "
+                        f"{by[mode]['cost'] / max(by['fixed']['cost'], 1e-9):.2f}x"
+                    )
         if args.kill:
             k = kill_test(state, base_url, args.kill, args.kill_mode, args, log)
             print("kill -9:", json.dumps(k))

@@ -7,6 +7,10 @@ canned but varied: a request that asks for a new input (tunewise's `data_inputs`
 customer-support message built from the request's seed and focus (distinct enough that the near-duplicate
 filter keeps most); any other request gets the support team the last user message is about.
 
+It also serves the OpenAI Batch API (`POST /v1/files` with a JSONL of chat-completion requests, `POST
+/v1/batches`, `GET /v1/batches/{id}`, `GET /v1/files/{id}/content`): a batch's lines are answered like live
+requests (same latency, at most `max_in_flight` at once, never refused) in the background.
+
 `GET /stats` reports what the server saw: requests, 429s, the peak and time-weighted mean of requests in
 flight, token totals, and how many answered requests repeated one answered before (same messages and seed).
 
@@ -179,6 +183,11 @@ class StandinState:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     repeated: int = 0
+    hold_batches: bool = False  # tests: batches wait (in progress) until this is False again
+    batches_created: int = 0
+    batch_lines: int = 0
+    files: dict = field(default_factory=dict)  # file id → text
+    batches: dict = field(default_factory=dict)  # batch id → the batch object
     seen: dict = field(default_factory=dict)  # request key → times answered
     first_answered: dict = field(default_factory=dict)  # request key → perf_counter() of its first answer
     _area: float = 0.0
@@ -209,12 +218,15 @@ class StandinState:
                 "completion_tokens": self.completion_tokens,
                 "repeated": self.repeated,
                 "distinct": len(self.seen),
+                "batches_created": self.batches_created,
+                "batch_lines": self.batch_lines,
             }
 
     def reset(self) -> None:
         with self.lock:
             self.requests = self.answered = self.throttled = self.peak_in_flight = 0
             self.prompt_tokens = self.completion_tokens = self.repeated = 0
+            self.batches_created = self.batch_lines = 0
             self.seen.clear()
             self.first_answered.clear()
             self._area, self._first = 0.0, None
@@ -242,6 +254,7 @@ def create_app(state: StandinState):
     from starlette.routing import Route
 
     rng = random.Random(state.seed)
+    tasks: set = set()  # the batches being answered (held so they are not garbage-collected)
 
     async def chat(request: Request):
         body = await request.json()
@@ -265,6 +278,10 @@ def create_app(state: StandinState):
             with state.lock:
                 state._tick()
                 state.in_flight -= 1
+        return JSONResponse(completion(body, text))
+
+    def completion(body: dict, text: str) -> dict:
+        """The chat.completion object for `text`, counted in the stats."""
         msgs = body.get("messages") or []
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in msgs) // 4 + 4 * len(msgs)
         completion_tokens = max(1, len(text) // 4)
@@ -278,26 +295,97 @@ def create_app(state: StandinState):
             else:
                 state.first_answered[key] = time.perf_counter()
             state.seen[key] = state.seen.get(key, 0) + 1
-        return JSONResponse(
-            {
-                "id": f"chatcmpl-{key[:12]}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body.get("model", "standin"),
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": text},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
+        return {
+            "id": f"chatcmpl-{key[:12]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "standin"),
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+
+    async def upload(request: Request):
+        raw = (await request.body()).decode("utf-8", "replace")
+        # the multipart body's one file part: the JSONL lines between its first "{" and last "}"
+        lines = [ln for ln in raw[raw.find("{") : raw.rfind("}") + 1].splitlines() if ln.strip()]
+        with state.lock:
+            fid = f"file-{len(state.files) + 1}"
+            state.files[fid] = "\n".join(lines) + "\n"
+        return JSONResponse({"id": fid, "object": "file", "purpose": "batch", "bytes": len(raw)})
+
+    def batch_object(bid: str) -> dict:
+        with state.lock:
+            return dict(state.batches[bid])
+
+    async def run_lines(bid: str, lines: list[dict]) -> None:
+        gate = asyncio.Semaphore(state.max_in_flight)
+
+        async def one(line: dict) -> str:
+            async with gate:
+                await asyncio.sleep(rng.uniform(state.latency_lo, state.latency_hi))
+                body = line["body"]
+                response = {"status_code": 200, "body": completion(body, answer_for(body))}
+            with state.lock:
+                state.batch_lines += 1
+                state.batches[bid]["request_counts"]["completed"] += 1
+            return json.dumps(
+                {"id": f"r-{line['custom_id']}", "custom_id": line["custom_id"], "response": response}
+            )
+
+        with state.lock:
+            state.batches[bid]["status"] = "in_progress"
+        while state.hold_batches:
+            await asyncio.sleep(0.01)
+        out = await asyncio.gather(*(one(ln) for ln in lines))
+        with state.lock:
+            fid = f"file-{len(state.files) + 1}"
+            state.files[fid] = "\n".join(out) + "\n"
+            state.batches[bid].update(status="completed", output_file_id=fid)
+
+    async def create_batch(request: Request):
+        body = await request.json()
+        with state.lock:
+            text = state.files.get(body.get("input_file_id"))
+        if text is None:
+            return JSONResponse({"error": {"message": "no such file"}}, status_code=404)
+        lines = [json.loads(ln) for ln in text.splitlines() if ln.strip()]
+        with state.lock:
+            state.batches_created += 1
+            bid = f"batch_{state.batches_created}"
+            state.batches[bid] = {
+                "id": bid,
+                "object": "batch",
+                "endpoint": body.get("endpoint"),
+                "input_file_id": body["input_file_id"],
+                "completion_window": body.get("completion_window", "24h"),
+                "status": "validating",
+                "output_file_id": None,
+                "created_at": int(time.time()),
+                "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
             }
-        )
+        tasks.add(asyncio.ensure_future(run_lines(bid, lines)))
+        return JSONResponse(batch_object(bid))
+
+    async def get_batch(request: Request):
+        bid = request.path_params["bid"]
+        if bid not in state.batches:
+            return JSONResponse({"error": {"message": "no such batch"}}, status_code=404)
+        return JSONResponse(batch_object(bid))
+
+    async def file_content(request: Request):
+        from starlette.responses import PlainTextResponse
+
+        with state.lock:
+            text = state.files.get(request.path_params["fid"])
+        if text is None:
+            return JSONResponse({"error": {"message": "no such file"}}, status_code=404)
+        return PlainTextResponse(text)
 
     async def models(request: Request):
         return JSONResponse({"object": "list", "data": [{"id": "standin", "object": "model"}]})
@@ -313,6 +401,10 @@ def create_app(state: StandinState):
         routes=[
             Route("/v1/chat/completions", chat, methods=["POST"]),
             Route("/v1/models", models),
+            Route("/v1/files", upload, methods=["POST"]),
+            Route("/v1/files/{fid}/content", file_content),
+            Route("/v1/batches", create_batch, methods=["POST"]),
+            Route("/v1/batches/{bid}", get_batch),
             Route("/stats", stats),
             Route("/reset", reset, methods=["POST"]),
         ]

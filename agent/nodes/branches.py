@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from langgraph.runtime import Runtime
-from langgraph.types import interrupt
 
 from agent.artifacts import load_step, save_step
 from agent.context import AgentContext
@@ -139,30 +138,29 @@ def rag_branch(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
 def _ask_for_documents(task: dict) -> dict:
     """Ask until the person names documents tunewise can read (the interview's documents question, re-asked
     with its error); the task with `documents:` set."""
+    from agent.interrupts import ask_until
     from agent.interrupts import question as ask
     from agent.nodes.interview import documents_answer
     from agent.questions import QUESTIONS
     from tools.errors import UserError
 
     q = next(q for q in QUESTIONS if q.key == "documents")
-    error = None
-    while True:
-        raw = interrupt(
-            ask(
-                q.key,
-                q.text,
-                input="text",
-                help="Looking things up needs the documents that hold the facts: name the folder or file.",
-                error=error,
-                spec_so_far=task,
-            )
-        )
-        try:
-            path = documents_answer(raw)
-        except UserError as e:
-            error = e.message + (f" — {e.fix}" if e.fix else "")
-            continue
+
+    def read(raw) -> str:
+        path = documents_answer(raw)
         if path is None:
-            error = "retrieval needs the documents — type their path (a folder or one file)"
-            continue
-        return task | {"documents": path}
+            raise UserError("retrieval needs the documents", fix="type their path (a folder or one file)")
+        return path
+
+    path = ask_until(
+        lambda error: ask(
+            q.key,
+            q.text,
+            input="text",
+            help="Looking things up needs the documents that hold the facts: name the folder or file.",
+            error=error,
+            spec_so_far=task,
+        ),
+        read,
+    )
+    return task | {"documents": path}

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from langgraph.runtime import Runtime
-from langgraph.types import interrupt
 
 from agent.context import AgentContext
+from agent.interrupts import ask_until
 from agent.interrupts import question as ask
 from agent.questions import OUTPUT_KEYS, QUESTIONS, applicable
 from agent.state import AgentState
@@ -328,34 +328,23 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 continue
             if q.key in OUTPUT_KEYS and given_format != "text" and not defaults:
                 continue  # the task file says what answers look like
-            error = None
-            while True:
-                raw = interrupt(
-                    ask(
-                        q.key,
-                        q.text,
-                        input=q.kind,
-                        choices=q.choices,
-                        help=q.help,
-                        optional=q.optional,
-                        error=error,
-                        default=_default(q.key, defaults, answers, task),
-                        note=_note(q.key, defaults, answers, task),
-                        choice_labels=list(q.choice_labels),
-                        spec_so_far={**task, "answers": answers},
-                    )
-                )
-                # a bad answer is asked again, never stored and never raised: an answer the checkpoint
-                # replays on resume (an old session's '$5') must not stop the session for good
-                try:
-                    parse_answer(q.key, raw, answers, task)
-                    break
-                except UserError as e:
-                    error = e.message + (f" — {e.fix}" if e.fix else "")
-                except Exception as e:  # noqa: BLE001 - any unreadable answer is re-asked
-                    error = f"I could not use {raw!r} ({type(e).__name__}: {e})" + (
-                        f" — {q.help}" if q.help else ""
-                    )
+            ask_until(
+                lambda error, q=q: ask(
+                    q.key,
+                    q.text,
+                    input=q.kind,
+                    choices=q.choices,
+                    help=q.help,
+                    optional=q.optional,
+                    error=error,
+                    default=_default(q.key, defaults, answers, task),
+                    note=_note(q.key, defaults, answers, task),
+                    choice_labels=list(q.choice_labels),
+                    spec_so_far={**task, "answers": answers},
+                ),
+                lambda raw, q=q: parse_answer(q.key, raw, answers, task),
+                hint=q.help,
+            )
     task.setdefault("name", (answers.get("spec") or "task")[:40])
     spec = parse_spec_dict({k: v for k, v in task.items() if k != "answers"} | {"answers": answers})
     atomic_write_yaml(run.spec_path, spec.to_yaml_dict())

@@ -1,6 +1,7 @@
-"""OpenAI Batch API: upload a JSONL of requests, create a batch, poll, collect; resumable by batch id.
+"""The OpenAI Batch API: upload a JSONL of requests, create a batch, poll, collect; resumable by batch id.
 
-Half the price of live calls for large generation jobs. The batch id and request order are saved in
+Half the price of live calls for large generation jobs, at OpenAI or at an OpenAI-compatible server that has
+`/v1/files` and `/v1/batches` (the teacher's `base_url` and key). The batch id and request order are saved in
 `state_path` right after creation, so a killed run resumes polling the same batch instead of paying again.
 
 Calls go through the `openai` SDK (its own retries off) and the one retry layer (tools/llm/retry.py).
@@ -47,16 +48,19 @@ RETRY = RetryPolicy()
 retry_sleep = time.sleep  # how retries wait (tests replace it)
 
 
-def _client(client=None):
-    """The `openai` SDK, over `client` (an httpx.Client, e.g. a mock transport in tests) when given."""
+def _client(teacher, client=None):
+    """The `openai` SDK at the teacher's server with its key, over `client` (an httpx.Client, e.g. a mock
+    transport in tests) when given."""
     import openai
 
-    key = os.environ.get("OPENAI_API_KEY")
-    if client is None and not key:
+    key = getattr(teacher, "_key", None) or os.environ.get("OPENAI_API_KEY")
+    base = (
+        getattr(teacher, "base_url", None) or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    )
+    if client is None and not key and "api.openai.com" in base:
         raise ProviderError(
             "--batch needs OPENAI_API_KEY (the Batch API is OpenAI's)", fix="export OPENAI_API_KEY=…"
         )
-    base = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
     if client is not None and str(getattr(client, "base_url", "") or "").startswith("http"):
         base = str(client.base_url)
     # max_retries=0: tools/llm/retry.py is the only retry layer
@@ -72,13 +76,16 @@ def _call(what: str, fn, *args, **kw):
     try:
         return retry_sync(lambda: fn(*args, **kw), classify_openai, RETRY, sleep=retry_sleep)
     except openai.APIStatusError as e:
+        if e.status_code in (404, 405) and what in ("upload", "create"):
+            fix = "this server has no Batch API (/v1/files, /v1/batches): drop --batch"
+        else:
+            fix = status_fix(e.status_code) + "; rerun to resume"
         raise ProviderError(
-            f"Batch API {what} failed with HTTP {e.status_code}: {redact(e.response.text[:200])}",
-            fix=status_fix(e.status_code) + "; rerun to resume",
+            f"Batch API {what} failed with HTTP {e.status_code}: {redact(e.response.text[:200])}", fix=fix
         ) from None
     except openai.APIConnectionError as e:
         raise ProviderError(
-            f"Batch API {what}: cannot reach OpenAI ({type(e).__name__})",
+            f"Batch API {what}: cannot reach the server ({type(e).__name__})",
             fix="check the network; rerun to resume",
         ) from None
 
@@ -90,19 +97,22 @@ def run_batch(
     state_path: Path,
     client=None,
     poll_s: float = 30.0,
+    first_poll_s: float = 1.0,
     timeout_s: float = 24 * 3600,
     sleep=time.sleep,
 ) -> list[Completion | None]:
     """Completions in request order (None for a request the batch could not answer)."""
     if not requests:
         return []
-    http = _client(client)
+    http = _client(teacher, client)
     state_path = Path(state_path)
     state = read_json(state_path) if state_path.exists() else None
     if state is None or state.get("status") in ("failed", "expired", "cancelled"):
         state = _submit(http, teacher, requests)
         atomic_write_json(state_path, state)  # from here on a rerun resumes this batch
-    batch = _wait(http, state, state_path, poll_s=poll_s, timeout_s=timeout_s, sleep=sleep)
+    batch = _wait(
+        http, state, state_path, poll_s=poll_s, first_poll_s=first_poll_s, timeout_s=timeout_s, sleep=sleep
+    )
     if batch["status"] != "completed" or not batch.get("output_file_id"):
         raise ProviderError(
             f"batch {state['batch_id']} ended {batch['status']}",
@@ -150,9 +160,14 @@ def _submit(http, teacher, requests: list[Request]) -> dict:
     }
 
 
-def _wait(http, state: dict, state_path: Path, *, poll_s: float, timeout_s: float, sleep) -> dict:
-    """Poll the batch until it ends, saving each new status; past `timeout_s` a rerun resumes it."""
+def _wait(
+    http, state: dict, state_path: Path, *, poll_s: float, first_poll_s: float, timeout_s: float, sleep
+) -> dict:
+    """Poll the batch until it ends, saving each new status; past `timeout_s` a rerun resumes it. The waits
+    grow from `first_poll_s` by half each poll up to `poll_s`: a small batch at a fast server ends in seconds,
+    a large one at OpenAI in hours (a 24-hour batch takes ~2900 polls at the cap)."""
     started = time.monotonic()
+    wait = min(first_poll_s, poll_s)
     while True:
         batch = _call("poll", http.batches.retrieve, state["batch_id"]).model_dump()
         if batch["status"] != state.get("status"):
@@ -165,7 +180,8 @@ def _wait(http, state: dict, state_path: Path, *, poll_s: float, timeout_s: floa
                 f"batch {state['batch_id']} still {batch['status']} after {timeout_s:.0f}s",
                 fix="rerun later: it resumes the same batch",
             )
-        sleep(poll_s)
+        sleep(wait)
+        wait = min(poll_s, wait * 1.5)
 
 
 def _results(text: str, teacher, requests: list[Request]) -> list[Completion | None]:

@@ -297,12 +297,13 @@ def generate_examples(
     """
     from tools.llm.budget import Budget
 
-    if batch and teacher.name != "openai":
+    if batch and teacher.name not in ("openai", "compatible"):
         from tools.errors import UserError
 
         raise UserError(
-            f"--batch uses OpenAI's Batch API; the teacher is {teacher.describe()}",
-            fix="drop --batch, or use an OpenAI teacher (OPENAI_API_KEY / teacher.provider: openai)",
+            f"--batch uses the OpenAI Batch API; the teacher is {teacher.describe()}",
+            fix="drop --batch, or use an OpenAI teacher (OPENAI_API_KEY / teacher.provider: openai) or an "
+            "OpenAI-compatible server with a Batch API (teacher.base_url)",
         )
     gen = _Generation(
         spec,

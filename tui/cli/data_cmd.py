@@ -302,7 +302,11 @@ def generate_cmd(
         None, "--n", min=1, max=100_000, help="examples to generate (default: the spec's n_examples)"
     ),
     run: str = typer.Option(None, "--run", help="run id (default: a new run named after the spec)"),
-    batch: bool = typer.Option(False, "--batch", help="use OpenAI's Batch API (half price, slower)"),
+    batch: bool = typer.Option(
+        False,
+        "--batch",
+        help="use the OpenAI Batch API (OpenAI, or a compatible server that has one; half price at OpenAI, slower)",
+    ),
     concurrency: int = typer.Option(8, "--concurrency", min=1, help="parallel requests (API providers)"),
     max_concurrency: int = typer.Option(
         None,
