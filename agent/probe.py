@@ -67,10 +67,10 @@ def probe_signature(spec: TaskSpec) -> str:
 def _documents_sha(spec: TaskSpec) -> dict | None:
     if not spec.documents:
         return None
-    from tools.rag.chunking import documents_fingerprint, load_documents
+    from tools.rag.chunking import folder_fingerprint
 
     try:
-        return documents_fingerprint(load_documents(spec.documents))
+        return folder_fingerprint(spec.documents)
     except Exception:  # noqa: BLE001 - unreadable now: the probe says so when it runs
         return None
 

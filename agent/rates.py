@@ -243,8 +243,10 @@ def estimate_path(
     tokens_per_example: int = 180,
     epochs: int = 3,
     rates: dict | None = None,
+    n_checked: int | None = None,
 ) -> dict[str, Any]:
-    """Tokens, dollars and minutes for the recommended path, from this machine's rates (see module doc)."""
+    """Tokens, dollars and minutes for the recommended path, from this machine's rates (see module doc).
+    `n_checked`: the person's examples a path with nothing to train is checked on (None: not known, ~50)."""
     from tools.llm.pricing import PriceTable
 
     prices = prices or PriceTable.load()
@@ -256,7 +258,7 @@ def estimate_path(
     on_gpu = rates.get("device") == "cuda"
     hw = rates.get("device_name") or ("GPU" if on_gpu else "CPU")
     if approach not in ("fine-tune", "rag+fine-tune"):
-        return _prompt_estimate(approach, hw, prices, teacher, rates, tokens_per_example)
+        return _prompt_estimate(approach, hw, prices, teacher, rates, tokens_per_example, n_checked)
     # inputs + answers + critique per example, at the teacher's prices
     gen_in, gen_out = n_examples * 700, n_examples * 2 * tokens_per_example
     gen_cost = prices.cost(prov, model or "default", gen_in, gen_out)
@@ -322,13 +324,27 @@ def estimate_path(
 
 
 def _prompt_estimate(
-    approach: str, hw: str, prices, teacher: str, rates: dict, tokens_per_example: int
+    approach: str,
+    hw: str,
+    prices,
+    teacher: str,
+    rates: dict,
+    tokens_per_example: int,
+    n_checked: int | None = None,
 ) -> dict:
-    """A path with nothing to train: only checking the prompt on ~50 examples, at the teacher's prices."""
+    """A path with nothing to train: only checking the prompt on the person's examples (~50 when their number
+    is not known), at the teacher's prices."""
     prov, _, model = teacher.partition(":")
     local_teacher = teacher_kind(teacher) == "local"
     gen_tps = rates["generate_tokens_per_s"]
-    n_probe = 50
+    n_probe = 50 if n_checked is None else n_checked
+    what = (
+        f"the prompt is checked on ~{n_probe} examples it has not seen"
+        if n_checked is None
+        else f"the prompt is checked on your {n_checked} example{'s' * (n_checked != 1)}"
+        if n_checked
+        else "nothing to check the prompt on until you give examples"
+    )
     probe_tokens = n_probe * tokens_per_example * 2
     cost = prices.cost(prov, model or "default", probe_tokens // 2, probe_tokens // 2)
     minutes = (n_probe * tokens_per_example) / (gen_tps if local_teacher else API_TOKENS_PER_S) / 60
@@ -341,8 +357,7 @@ def _prompt_estimate(
         "evaluation_tokens": probe_tokens,
         "training_tokens": 0,
         "gpu_hours": 0.0,
-        "assumptions": f"the prompt is checked on ~{n_probe} examples it has not seen, at "
-        f"{gen_tps:.0f} tokens/s ({rates.get('generate_tokens_per_s_source', '')}); a token is about "
+        "assumptions": f"{what}, at {gen_tps:.0f} tokens/s ({rates.get('generate_tokens_per_s_source', '')}); a token is about "
         "¾ of a word",
     }
 

@@ -324,3 +324,18 @@ def test_an_estimate_before_anything_is_timed_here_gives_a_range(workspace, monk
         rates=rates.machine_rates(workspace, measure=False),
     )
     assert "time_minutes_high" not in hosted
+
+
+def test_a_path_with_nothing_to_train_is_estimated_on_the_persons_examples(workspace, monkeypatch):
+    """Walk 12: the override estimate said 'checked on ~50 examples' to a person who had given 10."""
+    import agent.rates as rates
+
+    monkeypatch.setattr(rates, "busy", lambda: 1.0)
+    r = rates.machine_rates(workspace, measure=False)
+    ten = rates.estimate_path("rag", rates=r, n_checked=10)
+    unknown = rates.estimate_path("rag", rates=r)
+    none = rates.estimate_path("prompt", rates=r, n_checked=0)
+    assert "checked on your 10 examples" in ten["assumptions"] and "~50" not in ten["assumptions"]
+    assert "~50 examples" in unknown["assumptions"]
+    assert "until you give examples" in none["assumptions"] and none["evaluation_tokens"] == 0
+    assert ten["evaluation_tokens"] < unknown["evaluation_tokens"]

@@ -81,3 +81,27 @@ def test_hybrid_is_the_default_and_finds_a_question_asked_in_other_words(tmp_pat
     hits = Retriever.build(cfg).search(question)
     assert cfg.method == "hybrid" and cfg.embedding_model and hits[0].source == "refunds.md"
     assert Retriever.build(cfg).search("zzz qqq") == []  # nothing close in meaning either: no made-up context
+
+
+def test_a_folders_fingerprint_is_read_again_only_when_a_file_changes(tmp_path, monkeypatch):
+    import os
+
+    import tools.rag.chunking as chunking
+
+    (tmp_path / "a.txt").write_text("Opening hours are nine to five.\n")
+    (tmp_path / "b.md").write_text("Parking is free after six.\n")
+    reads: list[str] = []
+    real = chunking._read_text
+    monkeypatch.setattr(chunking, "_read_text", lambda p: reads.append(p.name) or real(p))
+    first = chunking.folder_fingerprint(tmp_path)
+    assert sorted(first) == ["a.txt", "b.md"] and len(reads) == 2
+    assert chunking.folder_fingerprint(tmp_path) == first and len(reads) == 2  # nothing changed: not read
+    (tmp_path / "a.txt").write_text("Opening hours are ten to four.\n")
+    os.utime(tmp_path / "a.txt", ns=(1, 1))  # a changed time even on a coarse clock
+    changed = chunking.folder_fingerprint(tmp_path)
+    assert changed["a.txt"] != first["a.txt"] and changed["b.md"] == first["b.md"]
+    (tmp_path / "c.txt").write_text("Lockers take a one euro coin.\n")
+    assert "c.txt" in chunking.folder_fingerprint(tmp_path)
+    assert chunking.folder_fingerprint(tmp_path) == chunking.documents_fingerprint(
+        chunking.load_documents(tmp_path)
+    )

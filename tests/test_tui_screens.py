@@ -468,8 +468,11 @@ def test_a_resumed_transcript_includes_the_answer_shape_before_the_pending_quest
         "answers": {"spec": "Extract the city", "problem": "", "knowledge_needed": "no", "examples": "3"},
     }
     shown = transcript(spec_so_far, "prompted_success")
-    assert [a for _, a in shown] == ["Extract the city", "", "no", "3", "json"]
+    assert [a for _, a in shown] == ["Extract the city", "_(skipped)_", "no", "3", "json"]
     assert transcript(spec_so_far, "examples")[-1][1] == "no"  # nothing past the pending question
+    # a kept "not tried" reads as such, not as skipped (walk 12, after changing answers)
+    spec_so_far["answers"]["prompted_success"] = None
+    assert transcript(spec_so_far, "goals")[-1][1] == "not tried"
 
 
 async def test_home_marks_a_session_that_stopped_on_an_error(workspace):

@@ -139,6 +139,7 @@ def _estimate_here(ctx: AgentContext, state: AgentState, spec, run, approach: st
         teacher=teacher,
         rates=rates,
         tokens_per_example=example_tokens([e.model_dump() for e in spec.examples]),
+        n_checked=len(spec.examples),
     )
 
 
@@ -159,7 +160,12 @@ def _estimates(ctx: AgentContext, spec, teacher: str, decision, n_examples: int 
         try:
             n = n_examples or spec.n_examples
             out[approach] = estimate(
-                approach, n_examples=n, teacher=teacher, rates=rates, tokens_per_example=per_example
+                approach,
+                n_examples=n,
+                teacher=teacher,
+                rates=rates,
+                tokens_per_example=per_example,
+                n_checked=len(spec.examples),
             )
         except Exception:  # noqa: BLE001 - an estimate never fails a decision
             continue

@@ -84,11 +84,7 @@ def load_documents(folder: str | Path) -> dict[str, str]:
         raise UserError(
             "documents folder not found", where=str(root), fix="set `documents:` in the task to a folder"
         )
-    files = (
-        [root]
-        if root.is_file()
-        else sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
-    )
+    files = _text_files(root)
     docs = {str(p.relative_to(root) if root.is_dir() else p.name): _read_text(p) for p in files}
     docs = {k: v for k, v in docs.items() if v.strip()}
     if not docs:
@@ -100,9 +96,36 @@ def load_documents(folder: str | Path) -> dict[str, str]:
     return docs
 
 
+def _text_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+
+
 def documents_fingerprint(docs: dict[str, str]) -> dict[str, str]:
     """{path: sha256[:16]}: which exact documents an index was built from."""
     return {k: hashlib.sha256(v.encode()).hexdigest()[:16] for k, v in docs.items()}
+
+
+_FINGERPRINTS: dict[str, tuple[tuple, dict[str, str]]] = {}  # folder → (its files' stats, fingerprint)
+
+
+def folder_fingerprint(folder: str | Path) -> dict[str, str]:
+    """`documents_fingerprint(load_documents(folder))`, read again only when a file was added, removed or
+    changed (size or modification time) since the last call in this process: the probe's signature is
+    worked out on every decision and decision screen, and a large folder took seconds to read and hash."""
+    root = Path(folder)
+    try:
+        stats = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in _text_files(root))
+    except OSError:
+        stats = ()
+    key = str(root.resolve())
+    hit = _FINGERPRINTS.get(key)
+    if hit is not None and stats and hit[0] == stats:
+        return dict(hit[1])
+    fingerprint = documents_fingerprint(load_documents(root))
+    _FINGERPRINTS[key] = (stats, fingerprint)
+    return dict(fingerprint)
 
 
 def document_sentences(folder: str | Path, min_words: int = 4) -> list[str]:

@@ -83,6 +83,12 @@ def question_markdown(payload: dict) -> str:
     return text
 
 
+def empty_answer(key: str | None) -> str:
+    """What an empty answer says in the chat: for 'how often was it right?' it means not tried (walk 12 read
+    '(skipped)' for the 'not tried' it had kept after changing answers)."""
+    return "not tried" if key == "prompted_success" else "_(skipped)_"
+
+
 def transcript(spec_so_far: dict, pending_key: str | None = None) -> list[tuple[str, str]]:
     """Earlier questions and answers of a resumed session, in interview order (the answer shape, kept in
     the task's output block, for questions before the pending one)."""
@@ -101,7 +107,7 @@ def transcript(spec_so_far: dict, pending_key: str | None = None) -> list[tuple[
         elif q.key in answers:
             from agent.answers import display
 
-            out.append((q.text, display(q.key, answers[q.key])))
+            out.append((q.text, display(q.key, answers[q.key]) or empty_answer(q.key)))
     return out
 
 
@@ -149,7 +155,7 @@ class ConversationScreen(Screen):
             spec = self.pending.get("spec_so_far") or {}
             for question, answer in transcript(spec, self.pending.get("key")):
                 self._say(f"**{question}**", "agent")
-                self._say(answer or "_(skipped)_", "user")
+                self._say(answer or empty_answer(None), "user")
             self.show_question(self.pending)
         elif self.run_id:
             self._status(
@@ -297,7 +303,7 @@ class ConversationScreen(Screen):
         labels = list(self.pending.get("choice_labels") or [])
         named = dict(zip(choices, labels, strict=True)) if len(labels) == len(choices) else {}
         shown = ", ".join(named.get(a, a) for a in answer) if isinstance(answer, list) else str(answer)
-        self._say(shown or "_(skipped)_", "user")
+        self._say(shown or empty_answer(self.pending.get("key")), "user")
         typed = (self.pending.get("input") or "text") in ("text", "number") and not isinstance(answer, list)
         self._just_sent = str(answer).strip() if typed else None
         problem = None

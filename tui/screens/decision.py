@@ -428,6 +428,7 @@ class DecisionScreen(Screen):
                 n_examples=int(task.get("n_examples") or 200),
                 rates=machine_rates(self.app.workspace, measure=False),
                 tokens_per_example=example_tokens(task.get("examples")),
+                n_checked=len(task.get("examples") or []),
                 **({"teacher": who} if who else {}),
             )
         except Exception:  # noqa: BLE001 - an estimate never blocks a choice
