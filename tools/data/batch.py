@@ -53,7 +53,7 @@ def _client(teacher, client=None):
     transport in tests) when given."""
     import openai
 
-    key = getattr(teacher, "_key", None) or os.environ.get("OPENAI_API_KEY")
+    key = getattr(teacher, "_api_key", None) or os.environ.get("OPENAI_API_KEY")
     base = (
         getattr(teacher, "base_url", None) or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
     )

@@ -55,7 +55,7 @@ class OpenAIProvider(Provider):
 
         self._clients = LoopClients(make_client, shared=http_client is not None)
         self._key_present = bool(key)
-        self._key = key  # for the Batch API client (tools/data/batch.py); never logged or described
+        self._api_key = key  # for the Batch API client (tools/data/batch.py); never logged or described
 
     @property
     def _client(self):
