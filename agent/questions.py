@@ -61,8 +61,9 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "examples_file",
-        "Where are those examples? The path of a file with them, one per line like "
-        '{"input": "the message", "output": "the answer you want"} (or a YAML list of input/output pairs).',
+        "Where are those examples? The path of a file with them: each message on a line starting 'Q:' and "
+        "the answer you want on the line after, starting 'A:' (a spreadsheet saved as CSV with the message "
+        "and the answer in two columns works too).",
         optional=True,
         help="Enter goes on without them: the decision is then made from your description alone, and e on "
         "the decision screen adds them later. Examples of your own teach far more than written ones.",

@@ -95,7 +95,7 @@ def test_the_interview_skips_the_shape_when_the_task_file_gives_it(workspace):
         (
             "deep.jsonl",
             ("[" * 100_000 + "]" * 100_000).encode(),
-            "deep.jsonl:1: invalid JSON (nested more than",
+            "deep.jsonl:1: this line is not a JSON object (nested more than",
         ),
         ("deep.yaml", ("examples: " + "[" * 5_000 + "]" * 5_000).encode(), "nested more than"),
         ("binary.jsonl", bytes(range(256)) * 4, "binary.jsonl"),
@@ -150,3 +150,54 @@ def test_a_number_of_examples_is_followed_by_where_they_are(workspace, tmp_path)
     assert not out["interrupt"]["spec_so_far"].get("examples")
     # a count of none asks nothing more
     assert not applicable(next(q for q in QUESTIONS if q.key == "examples_file"), {"examples": 0}, {})
+
+
+# ---------------------------------------------------------------- examples written the way people write them
+def test_examples_as_q_and_a_lines_or_a_csv_are_read(tmp_path):
+    """Walk 13: a pool owner's questions.txt of 'Q:'/'A:' lines got 'invalid JSON (Expecting value)'."""
+    from agent.nodes.interview import load_examples_file
+
+    qa = tmp_path / "questions.txt"
+    qa.write_text(
+        "Q: hi what time does the kids pool open on saturday in january?\n"
+        "A: In winter the kids' pool is open on Saturdays from 13:00 to 17:00.\n"
+        "\n"
+        "1. Question: how much for me and my 2 kids\n"
+        "Answer: A family ticket is 14 euros.\n"
+        "It covers 2 adults and up to 3 children.\n"
+        "Customer: are you open christmas day\n"
+        "Reply: No, we're closed on 25 and 26 December.\n"
+    )
+    got = load_examples_file(str(qa))
+    assert [e["input"] for e in got] == [
+        "hi what time does the kids pool open on saturday in january?",
+        "how much for me and my 2 kids",
+        "are you open christmas day",
+    ]
+    assert got[1]["output"] == "A family ticket is 14 euros.\nIt covers 2 adults and up to 3 children."
+    sheet = tmp_path / "examples.csv"
+    sheet.write_text('question,answer\nis parking free?,"Yes, 3 hours free."\nlockers?,1 euro coin\n')
+    assert load_examples_file(str(sheet)) == [
+        {"input": "is parking free?", "output": "Yes, 3 hours free."},
+        {"input": "lockers?", "output": "1 euro coin"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "content, where, says",
+    [
+        ("Q: are you open on sunday\nQ: how much is a swim\nA: 5.50 euros\n", ":1", "no answer after it"),
+        ("A: 5.50 euros\nQ: how much\nA: 5.50\n", ":1", "no message before it"),
+        ("Dear team,\nthese are some emails we got.\n", "", "I found no examples"),
+    ],
+)
+def test_a_file_of_examples_that_does_not_read_says_how_to_write_it(tmp_path, content, where, says):
+    from agent.nodes.interview import load_examples_file
+    from tools.errors import UserError
+
+    f = tmp_path / "notes.txt"
+    f.write_text(content)
+    with pytest.raises(UserError) as e:
+        load_examples_file(str(f))
+    assert says in e.value.message and e.value.where == f"{f}{where}"
+    assert "JSON" not in e.value.message + (e.value.fix or "")  # plain words for a plain-text file

@@ -114,7 +114,7 @@ async def test_the_report_screen_takes_a_file_of_more_examples(workspace, tmp_pa
         app.screen.query_one("#add-examples-path").value = str(bad)
         await pilot.press("enter")
         await wait_for(
-            pilot, lambda: "invalid JSON" in str(app.screen.query_one("#add-examples-problem").render())
+            pilot, lambda: "not a JSON object" in str(app.screen.query_one("#add-examples-problem").render())
         )
         assert f"{bad}:2" in str(app.screen.query_one("#add-examples-problem").render())
         assert not driven  # the dialog stays; nothing started

@@ -43,18 +43,22 @@ def derive_answers(task: dict) -> dict:
 
 
 def load_examples_file(path: str) -> list[dict]:
+    """A person's file of examples: "Q:"/"A:" lines, a CSV/TSV of two columns, JSONL ({input, output} or chat
+    rows) or a YAML list — each bad spot said with its line and a fix in plain words."""
     import json
 
     import yaml
 
+    from tools.data.plain_examples import PLAIN_FORMAT, read_labelled_pairs, read_two_columns
     from tools.userfile import loads_json, loads_yaml, read_text
 
     p = Path(path).expanduser()
     if p.is_dir():
-        raise UserError(f"{p} is a folder", fix="give the path of one JSONL or YAML file of examples")
+        raise UserError(f"{p} is a folder", fix="give the path of one file with your examples")
     text = read_text(p, what="examples file")
-    rows = []
-    if p.suffix in (".yaml", ".yml"):
+    rows: list = []
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if p.suffix.lower() in (".yaml", ".yml"):
         try:
             data = loads_yaml(text) or []
         except yaml.YAMLError as e:
@@ -62,6 +66,13 @@ def load_examples_file(path: str) -> list[dict]:
         rows = data.get("examples", data) if isinstance(data, dict) else data
         if not isinstance(rows, list):
             raise UserError("no list of examples", where=str(p), fix="a list of {input, output} pairs")
+    elif p.suffix.lower() in (".csv", ".tsv"):
+        rows = read_two_columns(text, str(p), "\t" if p.suffix.lower() == ".tsv" else ",")
+    elif not first.startswith(("{", "[")):
+        pairs = read_labelled_pairs(text, str(p))
+        if pairs is None:
+            raise UserError(f"I found no examples in {p.name}", where=str(p), fix=PLAIN_FORMAT)
+        rows = pairs
     else:
         for i, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -70,7 +81,10 @@ def load_examples_file(path: str) -> list[dict]:
                 r = loads_json(line)
             except json.JSONDecodeError as e:
                 raise UserError(
-                    f"invalid JSON ({e.msg})", where=f"{p}:{i}", fix="one {input, output} object per line"
+                    f"this line is not a JSON object ({e.msg})",
+                    where=f"{p}:{i}",
+                    fix='write each line like {"input": "the message", "output": "the answer"}, or '
+                    + PLAIN_FORMAT,
                 ) from None
             if isinstance(r, dict) and "messages" in r:
                 r = {"input": user_text(r), "output": r["messages"][-1].get("content", "")}
@@ -156,7 +170,7 @@ def _parse_examples(key: str, raw, answers: dict, task: dict) -> bool:
             return True
         if _looks_like_path(raw):
             raise UserError(
-                f"no file at {raw}", fix="give a number, or the path of a JSONL/YAML file of examples"
+                f"no file at {raw}", fix="give a number, or the path of a file with your examples"
             )
         if A.is_unknown(raw) and raw.strip().lower() not in ("n/a", "na"):  # "n/a": none
             # "idk" became 0 examples and flipped the advice to "a better prompt" (the walk): ask once more

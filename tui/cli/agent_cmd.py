@@ -103,7 +103,11 @@ def _examples_from(value, where: str) -> list[dict]:
 
         path = value.strip()
         try:  # a missing, folder, unreadable, binary or non-UTF-8 file: one line, before the reader sees it
-            read_text(path, what="file of examples", fix="give a JSONL or YAML file of {input, output} pairs")
+            read_text(
+                path,
+                what="file of examples",
+                fix="give a file of examples ('Q:'/'A:' lines, CSV, JSONL or YAML)",
+            )
         except UserError as e:
             raise ConfigError(f"`examples`: {e.message}", where=f"{where} → {e.where}", fix=e.fix) from None
         try:

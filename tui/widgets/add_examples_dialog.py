@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 ADD_EXAMPLES_TEXT = (
-    'More examples of your own: the path of a file with them (one {{"input": …, "output": …}} per '
-    "line, or a YAML list). tunewise starts a new session with your earlier answers and all your "
+    "More examples of your own: the path of a file with them (each message on a line starting 'Q:' and "
+    "the answer you want on a line starting 'A:', or a CSV of two columns). tunewise starts a new session with your earlier answers and all your "
     "examples, the {had} you gave before and the new ones, and decides again. Real examples teach more "
     "than the ones a model invents."
 )
@@ -31,7 +31,7 @@ class AddExamplesDialog(ModalScreen[list[dict] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
             yield Static(escape(ADD_EXAMPLES_TEXT.format(had=self.had)), id="confirm-text")
-            yield Input(placeholder="e.g. ~/more_examples.jsonl", id="add-examples-path")
+            yield Input(placeholder="e.g. ~/more_examples.txt", id="add-examples-path")
             yield Static("", id="add-examples-problem")
             with Horizontal(id="confirm-actions"):
                 yield Button("Start again with them (enter)", id="add", variant="success")

@@ -1,0 +1,141 @@
+"""A person's examples written the way people write them: "Q: … / A: …" lines, or a spreadsheet saved as CSV.
+
+Walk 13: a pool owner gave a text file of questions and answers as "Q:" and "A:" lines and was told
+"invalid JSON (Expecting value) — one {input, output} object per line". JSONL and YAML stay (see
+agent/nodes/interview.load_examples_file); these are the forms a non-expert has to hand.
+
+    read_labelled_pairs(text, where) -> [{"input", "output"}] or None (no "Q:"/"A:" lines at all)
+    read_two_columns(text, where, delimiter) -> [{"input", "output"}]
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from tools.errors import UserError
+
+# what people put before a message and before its answer ("Q:", "Customer:", "Input:", "1. Question:")
+ASKED = {"q", "question", "input", "in", "message", "msg", "customer", "user", "request", "email", "client"}
+ANSWERED = {
+    "a",
+    "answer",
+    "output",
+    "out",
+    "reply",
+    "response",
+    "assistant",
+    "us",
+    "agent",
+    "we",
+    "me",
+    "staff",
+}
+_LABEL = re.compile(r"^\s*(?:\d+\s*[.)]\s*)?([A-Za-z][A-Za-z ]{0,11}?)\s*[:：]\s?(.*)$")
+
+PLAIN_FORMAT = (
+    "write each example as a line starting 'Q:' with the message and a line starting 'A:' with the answer "
+    "you want (a spreadsheet saved as CSV with the message in the first column and the answer in the "
+    "second works too)"
+)
+
+
+def _label(line: str) -> tuple[str, str] | None:
+    """("asked" | "answered", the rest of the line) when the line starts with a known label."""
+    m = _LABEL.match(line)
+    if not m:
+        return None
+    word = m.group(1).strip().lower()
+    if word in ASKED:
+        return "asked", m.group(2).strip()
+    if word in ANSWERED:
+        return "answered", m.group(2).strip()
+    return None
+
+
+def read_labelled_pairs(text: str, where: str) -> list[dict] | None:
+    """Pairs from "Q: …" / "A: …" lines; a line without a label continues the one before (a long answer
+    over several lines). None when no line has a label, so the caller can say what the file should hold."""
+    pairs: list[dict] = []
+    field: str | None = None  # which part the current lines belong to
+    asked_line = 0
+    parts: dict[str, list[str]] = {}
+    seen_label = False
+
+    def close(line_no: int) -> None:
+        if not parts:
+            return
+        if "answered" not in parts:
+            raise UserError(
+                "this message has no answer after it",
+                where=f"{where}:{asked_line}",
+                fix="add a line starting 'A:' with the answer you want, or remove the message",
+            )
+        pairs.append(
+            {
+                "input": "\n".join(parts["asked"]).strip(),
+                "output": "\n".join(parts["answered"]).strip(),
+            }
+        )
+        parts.clear()
+
+    for i, line in enumerate(text.splitlines(), 1):
+        found = _label(line)
+        if found is None:
+            if field is not None and line.strip():
+                parts[field].append(line.strip())
+            continue
+        seen_label = True
+        kind, rest = found
+        if kind == "asked":
+            close(i)
+            asked_line, field = i, "asked"
+            parts["asked"] = [rest]
+        else:
+            if "asked" not in parts:
+                raise UserError(
+                    "an answer with no message before it",
+                    where=f"{where}:{i}",
+                    fix="put the message on a line starting 'Q:' just above it",
+                )
+            if "answered" in parts:  # a second "A:" line goes on the same answer
+                parts["answered"].append(rest)
+            else:
+                parts["answered"] = [rest]
+            field = "answered"
+    if not seen_label:
+        return None
+    close(0)
+    empty = next((n for n, p in enumerate(pairs, 1) if not p["input"] or not p["output"]), None)
+    if empty is not None:
+        raise UserError(
+            f"example {empty} has an empty message or answer", where=where, fix="fill it in or remove it"
+        )
+    return pairs
+
+
+HEADERS = ASKED | ANSWERED | {"prompt", "completion", "label", "target", "text", "query"}
+
+
+def read_two_columns(text: str, where: str, delimiter: str = ",") -> list[dict]:
+    """The first two columns of a CSV/TSV (the message, then the answer); a first row of column names
+    (question/answer, input/output, …) is skipped."""
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    out = []
+    for i, row in enumerate(rows, 1):
+        cells = [c.strip() for c in row]
+        if not any(cells):
+            continue
+        if i == 1 and len(cells) >= 2 and cells[0].lower() in HEADERS and cells[1].lower() in HEADERS:
+            continue
+        if len(cells) < 2 or not cells[0] or not cells[1]:
+            raise UserError(
+                "this row needs the message in the first column and the answer in the second",
+                where=f"{where}:{i}",
+                fix="fill in both columns, or remove the row",
+            )
+        out.append({"input": cells[0], "output": cells[1]})
+    if not out:
+        raise UserError("no examples in the file", where=where, fix=PLAIN_FORMAT)
+    return out
