@@ -105,12 +105,13 @@ def list_sessions(workspace: Workspace) -> list[dict]:
 REPLACED_FILE = "replaced_by.json"
 
 
-def mark_replaced(workspace: Workspace, run_id: str, new_id: str) -> None:
-    """Note in the run's folder that a new session with more examples took this one's place: Home then
-    says so instead of "waiting: your decision" (walk 10 met the old session still waiting after `e`)."""
+def mark_replaced(workspace: Workspace, run_id: str, new_id: str, why: str = "more examples") -> None:
+    """Note in the run's folder that a new session (with more examples, or run again) took this one's place:
+    Home then says so instead of "waiting: your decision" (walk 10 met the old session still waiting after
+    `e`)."""
     from tools.workspace import atomic_write_json
 
-    atomic_write_json(workspace.run(run_id).path / REPLACED_FILE, {"by": new_id, "why": "more examples"})
+    atomic_write_json(workspace.run(run_id).path / REPLACED_FILE, {"by": new_id, "why": why})
 
 
 def replaced_by(workspace: Workspace, run_id: str) -> str | None:

@@ -473,6 +473,9 @@ def test_a_resumed_transcript_includes_the_answer_shape_before_the_pending_quest
     # a kept "not tried" reads as such, not as skipped (walk 12, after changing answers)
     spec_so_far["answers"]["prompted_success"] = None
     assert transcript(spec_so_far, "goals")[-1][1] == "not tried"
+    # the documents' folder is kept in the task, not the answers: shown too (walk 13's resumed chat)
+    with_docs = {"documents": "/srv/pool-docs", "answers": {"spec": "Answer", "knowledge_needed": True}}
+    assert "/srv/pool-docs" in [a for _, a in transcript(with_docs, "examples")]
 
 
 async def test_home_marks_a_session_that_stopped_on_an_error(workspace):

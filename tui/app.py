@@ -229,6 +229,50 @@ class TunewiseApp(App):
         self.show(ConversationScreen(new_id))
         return new_id
 
+    def run_again(self, run_id: str) -> str | None:
+        """A new session with an earlier one's answers and examples, deciding again from the start: what
+        changed since (an API key pasted with `k`, documents edited) counts. A session still running stops
+        first (its work is kept)."""
+        from agent.sessions import mark_replaced, with_more_examples
+        from tools.errors import UserError
+        from tui.screens.conversation import ConversationScreen
+
+        try:
+            task, answers, _ = with_more_examples(self.workspace, run_id, [])
+        except UserError as e:
+            self.notify(e.one_line(), severity="warning", timeout=12)
+            return None
+        self.stop_session(run_id)
+        new_id = self.start_session(task["spec"], answers, task=task)
+        mark_replaced(self.workspace, run_id, new_id, why="run again")
+        self.notify(
+            "A new session with your earlier answers and examples: deciding again…",
+            title="Run again",
+            timeout=12,
+        )
+        self.show(ConversationScreen(new_id))
+        return new_id
+
+    def ask_api_key(self, run_id: str | None = None, then=None) -> None:
+        """Take an API key for this window (never saved); then offer to run the session again with it and
+        call `then()` (the screen shows what changed)."""
+        from tui.widgets.api_key_dialog import ApiKeyDialog
+
+        def chosen(name: str | None) -> None:
+            if not name:
+                return
+            self.notify(
+                f"{name} key set for this window only (not saved)."
+                + (" Press r to run this session again with it." if run_id else ""),
+                title="API key",
+                timeout=12,
+            )
+            self.refresh_bindings()
+            if then is not None:
+                then()
+
+        self.push_screen(ApiKeyDialog(), chosen)
+
     def answer(self, run_id: str, answer: Any) -> None:
         """Resume the graph with the person's answer to its pending interrupt."""
         self.pending.pop(run_id, None)

@@ -104,6 +104,9 @@ def transcript(spec_so_far: dict, pending_key: str | None = None) -> list[tuple[
             out.append((q.text, str(output["format"])))
         elif q.key == "labels" and pending_key and output.get("labels"):
             out.append((q.text, ", ".join(map(str, output["labels"]))))
+        elif q.key == "documents" and (spec_so_far or {}).get("documents"):
+            # kept in the task, not the answers: a resumed chat left the question out (walk 13)
+            out.append((q.text, str(spec_so_far["documents"])))
         elif q.key in answers:
             from agent.answers import display
 

@@ -275,6 +275,8 @@ class DecisionScreen(Screen):
         Binding("c", "change_answers", "Change answers"),
         Binding("o", "override", "Override"),
         Binding("e", "add_examples", "Add examples"),
+        Binding("k", "api_key", "API key", show=False),
+        Binding("r", "run_again", "Decide again", show=False),
         # the page keys scroll the advice wherever the focus is (the override list kept them otherwise)
         Binding("pagedown", "scroll_body('down')", "Scroll down", show=False),
         Binding("pageup", "scroll_body('up')", "Scroll up", show=False),
@@ -360,7 +362,18 @@ class DecisionScreen(Screen):
                 "# No decision yet\n\nFinish the interview first."
             )
             return
-        self.query_one("#decision-md", Markdown).update(decision_markdown(decision))
+        text = decision_markdown(decision)
+        if "API key" in text:
+            from tui.widgets.api_key_dialog import key_is_set
+
+            # walk 13: "set an API key and run again", and no way to do either without leaving the app
+            text += (
+                "\n\nAn API key is set now: press **r** to decide again with it (your answers are kept)."
+                if key_is_set()
+                else "\n\nPress **k** to paste an API key (used in this window only, never saved), then **r** "
+                "to decide again with it (your answers are kept)."
+            )
+        self.query_one("#decision-md", Markdown).update(text)
         rubric = self.query_one("#rubric", DataTable)
         rubric.clear()
         for r in decision.get("rubric") or []:
@@ -520,6 +533,17 @@ class DecisionScreen(Screen):
                 self.notify("Nothing started: accept the advice, or pick another path.")
 
         self.app.push_screen(ConfirmDialog(text, yes="Start it", no="Back"), answered)
+
+    def action_api_key(self) -> None:
+        def refresh() -> None:
+            if self.decision:
+                self.show_decision(self.decision)
+
+        self.app.ask_api_key(self.run_id, then=refresh)
+
+    def action_run_again(self) -> None:
+        if self.run_id:
+            self.app.run_again(self.run_id)
 
     def action_override(self) -> None:
         sel = self.query_one("#override-choice", Select)

@@ -233,7 +233,7 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             shown = path.split(f"/runs/{run_id}/", 1)[-1]
             if shown.rstrip("/") not in listed:
                 listed.add(shown.rstrip("/"))
-                lines.append(f"| {key} | `{shown}` |")
+                lines.append(f"| {ARTIFACT_LABELS.get(key, key.replace('_', ' '))} | `{shown}` |")
     lines.append("")
     adapter = next(
         (
@@ -266,6 +266,13 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             + (" (the test could not tell)" if status == "inconclusive" else "")
             + ". Do what the report says above first."
         )
+    elif approach == "rag":
+        # walk 13: "use the prompt with the model you start from, or your provider as before" under a report
+        # whose model got 0 of 10 right with the passages
+        lines.append(
+            "No model to serve: the advice was to look things up in your documents, and how well that "
+            "worked is above (`retrieval.md` has the details and the search settings)."
+        )
     else:
         lines.append(
             "No tuned model in this run: use the prompt "
@@ -292,6 +299,17 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             *quoted(body),
         ]
     lines += ["", "## Next steps", "", f"- {next_step}"]
+    if "API key" in next_step:
+        from tui.widgets.api_key_dialog import key_is_set
+
+        # walk 13: "set an API key … and run again" with no way to do either from here
+        lines.append(
+            "- An API key is set now: press **r** to run this session again with it (your answers and "
+            "examples are kept)."
+            if key_is_set()
+            else "- Press **k** to paste an API key (used in this window only, never saved), then **r** to "
+            "run this session again with your answers and examples."
+        )
     if re.search(r"\b(collect|write) (about \d+ )?more examples", next_step):
         # the walk looked for a way to add examples to this session and found none: say the way there is
         lines.append(
@@ -329,12 +347,20 @@ def quoted(text: str) -> list[str]:
     return out
 
 
+ARTIFACT_LABELS = {  # a run's artifacts in words (walk 13 read "retrieval_config" in the files table)
+    "retrieval": "looking things up: how well it worked",
+    "retrieval_config": "looking things up: the search settings",
+}
+
+
 class ReportScreen(Screen):
     SCREEN_NAME = "report"
     BINDINGS = [
         Binding("escape", "app.go_home", "Home"),
         Binding("a", "add_examples", "Add examples"),
         Binding("t", "try_prompt", "Try the prompt"),
+        Binding("k", "api_key", "API key"),
+        Binding("r", "run_again", "Run again"),
         Binding("f5", "reload", "Reload"),
     ]
 
@@ -342,9 +368,16 @@ class ReportScreen(Screen):
         super().__init__()
         self.run_id = run_id
         self.values = values
+        self._asks_key = False  # the report says to set an API key (k is offered then)
 
     def action_add_examples(self) -> None:
         self.app.add_examples_to(self.run_id)
+
+    def action_api_key(self) -> None:
+        self.app.ask_api_key(self.run_id, then=self.load)
+
+    def action_run_again(self) -> None:
+        self.app.run_again(self.run_id)
 
     def _has_prompt(self) -> bool:
         return (self.app.workspace.run(self.run_id).path / "prompt.json").exists()
@@ -352,6 +385,10 @@ class ReportScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "try_prompt":  # in the footer only where the report gives a prompt to use for now
             return self._has_prompt()
+        if action == "api_key":  # where the report asks for a key, while none is set
+            from tui.widgets.api_key_dialog import key_is_set
+
+            return self._asks_key and not key_is_set()
         return True
 
     def on_key(self, event: events.Key) -> None:
@@ -380,4 +417,6 @@ class ReportScreen(Screen):
     def load(self) -> None:
         values = self.values if self.values is not None else self.app.run_values.get(self.run_id)
         text = report_markdown(self.run_id, self.app.workspace.run(self.run_id).path, values)
+        self._asks_key = "API key" in text
         self.app.call_from_thread(self.query_one("#report-md", Markdown).update, text)
+        self.app.call_from_thread(self.refresh_bindings)
