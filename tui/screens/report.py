@@ -74,6 +74,18 @@ def plain_markdown(plain: dict | None) -> list[str]:
     if not plain:
         return []
     lines = [f"**{plain['sentence']}**", "", f"**What to do:** {plain['recommendation']}", ""]
+    if "API key" in plain["recommendation"]:
+        from tui.widgets.api_key_dialog import key_is_set
+
+        # walk 13: "set an API key … and run again", with no way to do either from here
+        lines += [
+            "An API key is set now: press **r** to run this session again with it (your answers and examples "
+            "are kept)."
+            if key_is_set()
+            else "Press **k** to paste an API key (used in this window only, never saved), then **r** to run "
+            "this session again with your answers and examples.",
+            "",
+        ]
     if plain.get("serve_command"):
         lines += ["```", wrapped_command(plain["serve_command"]), "```", ""]
     if plain.get("own_examples"):
@@ -299,17 +311,6 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             *quoted(body),
         ]
     lines += ["", "## Next steps", "", f"- {next_step}"]
-    if "API key" in next_step:
-        from tui.widgets.api_key_dialog import key_is_set
-
-        # walk 13: "set an API key … and run again" with no way to do either from here
-        lines.append(
-            "- An API key is set now: press **r** to run this session again with it (your answers and "
-            "examples are kept)."
-            if key_is_set()
-            else "- Press **k** to paste an API key (used in this window only, never saved), then **r** to "
-            "run this session again with your answers and examples."
-        )
     if re.search(r"\b(collect|write) (about \d+ )?more examples", next_step):
         # the walk looked for a way to add examples to this session and found none: say the way there is
         lines.append(
