@@ -263,3 +263,34 @@ async def test_t_on_a_report_without_a_prompt_says_why_instead_of_doing_nothing(
         said = [str(n.message) for n in app._notifications]
         assert any("t works on a report whose advice is a prompt" in m for m in said), said
         assert type(app.screen).__name__ == "ReportScreen"  # no dialog opened over the report
+
+
+def test_a_text_tasks_new_session_asks_no_question_again(workspace):
+    """Walk 13: running a free-text session again asked 'What should each answer look like?' once more (text
+    is also the default shape, so only the app's `shape_known` option tells a chosen one apart)."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from agent.nodes.interview import interview
+    from agent.runner import create_run_for, initial_state
+    from agent.sessions import with_more_examples
+    from tools.spec import parse_spec_dict
+
+    run0 = _finished_session(workspace)
+    doc = read_yaml(run0.spec_path)
+    doc["output"] = {"format": "text"}
+    doc["examples"] = [{"input": e["input"], "output": f"We will {e['output']} it."} for e in EXAMPLES]
+    atomic_write_yaml(run0.spec_path, doc)
+    task, answers, _ = with_more_examples(workspace, RUN_ID, [])
+    spec = parse_spec_dict(task)
+    for shape_known, asks in ((True, False), (False, True)):
+        run = create_run_for(workspace, spec, run_id=f"20261202-12000{int(shape_known)}-again")
+        state = initial_state(run.id, spec, headless=False, options={"shape_known": shape_known})
+        state["answers"] = dict(answers)
+        ctx = SimpleNamespace(context=SimpleNamespace(run=workspace.run))
+        if asks:  # outside a graph the question's interrupt raises
+            with pytest.raises(RuntimeError):
+                interview(state, ctx)
+        else:
+            assert interview(state, ctx)["task"]["output"]["format"] == "text"

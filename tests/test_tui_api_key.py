@@ -77,6 +77,7 @@ async def test_the_report_takes_a_key_for_this_window_and_runs_the_session_again
         await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "conversation")
         new_id, state = driven[-1]
         assert new_id != run.id and state["answers"]["goals"] == ["accuracy"]
+        assert state["options"]["shape_known"]  # straight to the decision: no question asked again
         assert [e["input"] for e in state["task"]["examples"]] == [e["input"] for e in EXAMPLES]
     from agent.sessions import replaced_by
 

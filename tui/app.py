@@ -175,7 +175,12 @@ class TunewiseApp(App):
             spec,
             headless=False,
             max_iterations=self.max_iterations,
-            options={"smoke": self.quick, "train_max_steps": self.train_max_steps},
+            options={
+                "smoke": self.quick,
+                "train_max_steps": self.train_max_steps,
+                # from an earlier session: its answers' shape is settled (not asked again)
+                "shape_known": bool(task and (task.get("output") or {}).get("format")),
+            },
         )
         self.run_values[run.id] = state
         if answers:

@@ -330,6 +330,9 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         if defaults:
             defaults["budget"] = task.get("budget")
         given_format = (task.get("output") or {}).get("format", "text")
+        # a session started from an earlier one (more examples, run again) has its answers' shape settled,
+        # text included: walk 13's run-again asked "what should each answer look like?" once more
+        shape_known = given_format != "text" or bool((state.get("options") or {}).get("shape_known"))
         for q in QUESTIONS:
             if (
                 q.key in answers
@@ -340,7 +343,7 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             if q.key == "spec" and task.get("spec") and not defaults:
                 answers["spec"] = task["spec"]
                 continue
-            if q.key in OUTPUT_KEYS and given_format != "text" and not defaults:
+            if q.key in OUTPUT_KEYS and shape_known and not defaults:
                 continue  # the task file says what answers look like
             ask_until(
                 lambda error, q=q: ask(
