@@ -285,6 +285,7 @@ def estimate_path(
     out = {
         "path": approach,
         "hardware": hw,
+        "local_teacher": local_teacher,  # the examples are written on this computer (the built-in model)
         "time_minutes": round(total),
         "generate_minutes": round(gen_minutes + critique_minutes, 1),
         "train_minutes": round(train_minutes, 1),

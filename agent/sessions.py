@@ -137,6 +137,28 @@ def _running_or_stopped(workspace, run_id: str) -> str:
     return "running" if held else "stopped"
 
 
+_USER_ERRORS = ("UserError", "ConfigError", "ProviderError", "BudgetExceeded", "RunLocked")
+
+
+def plain_error(text: str) -> str:
+    """A step's error as LangGraph keeps it (`ProviderError('cannot reach api.openai.com — fix: …')`, the
+    exception's repr) in words: a problem the person can fix is its own message; anything else
+    `Name: message`. Walk 13 read the repr in the stopped-session dialog."""
+    import ast
+    import re
+
+    m = re.fullmatch(r"(\w+)\((['\"].*['\"])\)", text.strip(), flags=re.S)
+    if not m:
+        return text
+    try:
+        message = ast.literal_eval(m.group(2))
+    except (ValueError, SyntaxError):
+        return text
+    if not isinstance(message, str):
+        return text
+    return message if m.group(1) in _USER_ERRORS else f"{m.group(1)}: {message}"
+
+
 def stopped_on(snap) -> tuple[str | None, str | None]:
     """(node, error) when the session's next step raised and was not retried since, else (None, None). A
     step stopped on purpose (the person quit: `Cancelled`) is no error: it simply resumes. LangGraph keeps a
@@ -145,7 +167,7 @@ def stopped_on(snap) -> tuple[str | None, str | None]:
         err = getattr(task, "error", None)
         if err is None:
             continue
-        text = err if isinstance(err, str) else f"{type(err).__name__}: {err}"
+        text = plain_error(err if isinstance(err, str) else f"{type(err).__name__}: {err}")
         if text.startswith(("Cancelled", "GraphInterrupt")):
             continue
         if any(isinstance(i.value, dict) and i.value.get("error") for i in task.interrupts or ()):

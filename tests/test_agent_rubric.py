@@ -339,3 +339,18 @@ def test_a_path_with_nothing_to_train_is_estimated_on_the_persons_examples(works
     assert "~50 examples" in unknown["assumptions"]
     assert "until you give examples" in none["assumptions"] and none["evaluation_tokens"] == 0
     assert ten["evaluation_tokens"] < unknown["evaluation_tokens"]
+
+
+def test_the_quick_try_speaks_of_the_built_in_model_only_when_it_writes_the_examples(workspace, monkeypatch):
+    """Walk 13: after an API key was pasted, the quick try still said 'with the built-in model about half of
+    the examples pass the checks'."""
+    import agent.rates as rates
+    from tui.screens.decision import size_text
+
+    monkeypatch.setattr(rates, "busy", lambda: 1.0)
+    r = rates.machine_rates(workspace, measure=False)
+    local = rates.estimate_path("fine-tune", n_examples=80, rates=r)
+    hosted = rates.estimate_path("fine-tune", n_examples=80, rates=r, teacher="openai:gpt-5-mini")
+    assert local["local_teacher"] and not hosted["local_teacher"]
+    assert "built-in model" in size_text("fine-tune", None, local, local, 80, 200)
+    assert "built-in model" not in size_text("fine-tune", None, hosted, hosted, 80, 200)

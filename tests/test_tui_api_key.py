@@ -86,3 +86,33 @@ async def test_the_report_takes_a_key_for_this_window_and_runs_the_session_again
     for path in workspace.path.rglob("*"):
         if path.is_file():
             assert KEY not in path.read_text(errors="ignore"), path
+
+
+def test_a_steps_error_kept_by_langgraph_reads_in_words():
+    from agent.sessions import plain_error
+
+    kept = "ProviderError('cannot reach api.openai.com — fix: check the network connection')"
+    assert plain_error(kept) == "cannot reach api.openai.com — fix: check the network connection"
+    assert plain_error("ValueError(\"bad 'x'\\nsecond line\")") == "ValueError: bad 'x'\nsecond line"
+    assert plain_error("KeyError: 'a'") == "KeyError: 'a'"  # already words: unchanged
+    assert plain_error("RuntimeError(3)") == "RuntimeError(3)"
+
+
+async def test_the_progress_screen_keeps_the_reason_a_step_stopped(workspace):
+    """Walk 13: a wrong API key stopped the writing step; the reason was a 12-second toast and the screen
+    said only 'the agent is not running this session now'."""
+    from test_tui_helpers import make_run
+
+    from tui.screens.progress import ProgressScreen
+
+    run = make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(ProgressScreen(run.id))
+        await wait_for(pilot, lambda: app.screen.query("#progress-note"))
+        app.screen.on_agent_event("error", {"line": "cannot reach api.openai.com — fix: check the network"})
+        note = lambda: str(app.screen.query_one("#progress-note").render())  # noqa: E731
+        await wait_for(pilot, lambda: "Stopped on an error" in note())
+        assert "cannot reach api.openai.com" in note() and "ctrl+r tries again" in note()
+        app.screen.render_progress()  # the next tick keeps it
+        assert "cannot reach api.openai.com" in note()

@@ -146,8 +146,14 @@ def size_text(
     if quick:
         lines.append(
             f"• Quick try: {quick_n} practice examples, {_minutes(quick)}. A first look: the test is small, so "
-            "the result may say it cannot tell yet; with the built-in model about half of the examples pass "
-            "the checks, and with fewer than 20 left nothing is trained."
+            "the result may say it cannot tell yet"
+            # walk 13: said of a hosted teacher too, after an API key was pasted
+            + (
+                "; with the built-in model about half of the examples pass the checks, and with fewer than 20 "
+                "left nothing is trained."
+                if quick.get("local_teacher", True)
+                else "."
+            )
         )
     if full:
         lines.append(f"• Full run: {full_n or 'all the'} practice examples, {_minutes(full)}.")

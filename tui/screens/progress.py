@@ -78,6 +78,13 @@ class ProgressScreen(Screen):
     def on_agent_event(self, kind: str, data: dict) -> None:
         if kind == "stopped":
             self._note = STOPPED_NOTE
+        elif kind == "error":
+            # walk 13: the reason showed in a toast for 12 s and the screen only said "not running now"
+            self._note = (
+                f"[b red]Stopped on an error:[/b red] {_esc(str(data.get('line', '')))}\n"
+                "[dim]ctrl+r tries again once it is fixed; Escape: Home, where Enter on the session offers to "
+                "change your answers.[/dim]"
+            )
         self.render_progress()
 
     def action_stop(self) -> None:
@@ -142,7 +149,7 @@ class ProgressScreen(Screen):
         self._sync_journal()
         m = self.model
         busy = self.run_id in self.app.busy
-        if self._note == STOPPED_NOTE and busy:  # continued (ctrl+r, or Home → Enter)
+        if self._note != RUNNING_NOTE and self._note != STOPPING_NOTE and busy:  # continued (ctrl+r, Home)
             self._note = RUNNING_NOTE
         self.query_one("#progress-note", Static).update(self._note)
         # stopped: the clock stops with it (walk 10 watched the ETA count down on a stopped session)
