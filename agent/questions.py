@@ -42,6 +42,8 @@ QUESTIONS: tuple[Question, ...] = (
         "How often do those facts change?",
         kind="choice",
         choices=("never", "rarely", "often"),
+        # walk 13: "no guide to what each means" ('a few times a year' is rarely)
+        choice_labels=("never", "rarely (a few times a year)", "often (monthly or more)"),
     ),
     Question(
         "documents",

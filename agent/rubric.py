@@ -464,7 +464,8 @@ def next_steps(approach: str, teacher: str = "local:embedded") -> list[str]:
             "Collect or generate ≥200 examples if you later want shorter instructions or your own small model.",
         ],
         "rag": [
-            "Point tunewise at your documents folder: it builds a search over them and checks the answers.",
+            "tunewise builds a search over your documents (it asks for their folder if you have not given it) "
+            "and checks the answers given with the passages it finds.",
             "Keep the documents current: nothing needs retraining when they change.",
         ],
         "fine-tune": [

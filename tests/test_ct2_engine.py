@@ -348,3 +348,49 @@ def test_a_batch_stops_when_its_stop_event_is_set(engine, ct2_base, tf_base):
     assert all(f.text.startswith(c.text) for c, f in zip(cut, full, strict=True))
     unset = provider._generate_batch(batch, stop_event=threading.Event())  # never set: the same answers
     assert [r.text for r in unset] == [r.text for r in full]
+
+
+def few_shot_prompts(n: int = 4) -> list[list[dict]]:
+    """The demo task's prompt: its system prompt and six demonstrations, then one input each."""
+    from pathlib import Path
+
+    from agent.probe import few_shot_messages
+    from tools.spec import load_spec
+
+    root = Path(__file__).resolve().parents[1]
+    spec = load_spec(root / "examples" / "demo_task.yaml")
+    inputs = [x for x in (root / "examples" / "demo_inputs.txt").read_text().splitlines() if x.strip()]
+    return [few_shot_messages(spec, spec.examples, x) for x in inputs[:n]]
+
+
+def test_a_shared_prompt_beginning_ends_at_a_message_and_leaves_each_prompt_a_token():
+    from tools.llm.ct2 import shared_prefix
+
+    T = 7  # the token that opens a message
+    system = [T, 1, 2, 3, 4, 5]
+    a, b = system + [T, 9, 9, 10], system + [T, 9, 9, 11]
+    assert shared_prefix([a, b], minimum=3) == 9  # token by token: up to where they differ
+    assert shared_prefix([a, b], minimum=3, turn_start=T) == 6  # at the start of the last shared message
+    assert shared_prefix([a], minimum=3, turn_start=T) == 6  # one prompt: the same cut as its batch
+    assert shared_prefix([a, b], minimum=7, turn_start=T) == 0  # too short to cache
+    assert shared_prefix([[1, 2], [1, 2]], minimum=1) == 1  # each keeps a token of its own
+    assert shared_prefix([], minimum=1) == 0
+
+
+def test_the_cached_prompt_beginning_gives_the_same_greedy_answers(ct2_base, tf_base):
+    """Few-shot prompts share ~400 tokens: CTranslate2 runs them once and keeps their state (2.7× the
+    requests per second on the demo's teacher requests, bench/local_batch.py); the answers must be the ones
+    computed without it, and transformers' own."""
+    prompts = few_shot_prompts()
+    _, engine = ct2_base._loaded()
+    assert engine.prefix_cache and engine.turn_start is not None
+    cached = [fields(c) for c in answers(ct2_base, prompts)]
+    again = [fields(c) for c in answers(ct2_base, prompts)]  # from the kept state
+    engine.prefix_cache = False
+    try:
+        plain = [fields(c) for c in answers(ct2_base, prompts)]
+    finally:
+        engine.prefix_cache = True
+    assert cached == again == plain
+    assert cached == [fields(c) for c in answers(tf_base, prompts)]
+    assert all(c[0].startswith("{") for c in cached)  # real answers, not empty ones

@@ -95,7 +95,7 @@ async def test_a_session_stopped_at_its_decision_goes_back_to_the_interview_from
         text = str(app.screen.query_one("#stopped-text").render())
         assert "decide" in text and "the probe could not reach the model" in text
         await pilot.press("c")  # change my answers: back to the interview in this same session
-        await wait_for(pilot, lambda: screen_name(app) == "ConversationScreen", timeout=60)
+        await wait_for(pilot, lambda: screen_name(app) == "ConversationScreen", timeout=240)
         conv = app.screen
         await wait_for(pilot, lambda: conv.pending is not None and conv.pending.get("key") == "spec")
         assert conv.run_id == run_id

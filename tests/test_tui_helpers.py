@@ -199,8 +199,9 @@ ANSWERED_CITIES = {
 }
 
 
-async def wait_for(pilot, cond, timeout: float = 30.0) -> None:
-    """Pause the pilot until `cond()` holds (tests wait on conditions, never on a fixed time)."""
+async def wait_for(pilot, cond, timeout: float = 120.0) -> None:
+    """Pause the pilot until `cond()` holds (tests wait on conditions, never on a fixed time). The timeout
+    is a safety net, generous so that a machine busy with other work does not fail a test that would pass."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if cond():

@@ -64,7 +64,7 @@ async def test_interview_to_decision_and_resume(workspace):
         await pilot.press("ctrl+g")  # optional: skip
         await answer_text(pilot, app, "constraints", "offline")
         await answer_text(pilot, app, "budget", "")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "DecisionScreen", timeout=60)
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DecisionScreen", timeout=240)
         await pilot.pause()
         decision = app.screen
         assert decision.decision["approach"] == "fine-tune"
@@ -122,7 +122,7 @@ async def test_interview_to_decision_and_resume(workspace):
         for key in ("volume", "constraints", "budget"):
             await wait_for(pilot, lambda k=key: pending_key(app2) == k)
             await pilot.press("enter")
-        await wait_for(pilot, lambda: type(app2.screen).__name__ == "DecisionScreen", timeout=60)
+        await wait_for(pilot, lambda: type(app2.screen).__name__ == "DecisionScreen", timeout=240)
         await pilot.pause()
         changed = app2.screen.decision
         assert app2.current_run == run_id

@@ -100,7 +100,7 @@ async def test_the_evaluation_screen_asks_before_round_two_and_stop_shows_the_re
         home = app.screen
         await wait_for(pilot, lambda: len(home.rows) == 1)
         await pilot.press("enter")  # continue the session: the graph asks before spending round 2
-        await wait_for(pilot, lambda: isinstance(app.screen, EvaluationScreen), timeout=60)
+        await wait_for(pilot, lambda: isinstance(app.screen, EvaluationScreen), timeout=240)
         screen = app.screen
         box = screen.query_one("#round-ask")
         await wait_for(pilot, lambda: box.display and "Try another round" in str(box.render()))
@@ -112,7 +112,7 @@ async def test_the_evaluation_screen_asks_before_round_two_and_stop_shows_the_re
             lambda: {"Another round", "Stop here"} <= {k.description for k in screen.query("FooterKey")},
         )
         await pilot.press("x")  # Stop here and see the report
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "ReportScreen", timeout=60)
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ReportScreen", timeout=240)
         await wait_for(pilot, lambda: run_id not in app.busy)
     values = session_state(workspace, run_id)["values"]
     assert values["stop_reason"] == "stopped_by_you" and values["status"] == "done"

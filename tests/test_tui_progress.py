@@ -388,7 +388,7 @@ async def _accept_the_full_run(pilot, app):
     home = app.screen
     await wait_for(pilot, lambda: len(home.rows) == 1)
     await pilot.press("enter")
-    await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "decision", timeout=60)
+    await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "decision", timeout=240)
     await pilot.pause()
     accept = app.screen.query_one("#accept")
     await pilot.press("a")

@@ -74,9 +74,9 @@ async def test_review_submission_resumes_the_graph_into_a_new_data_version(works
         await pilot.press("r")  # reject ex-01
         await pilot.press("a")  # accept ex-02
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: (run.path / "work" / "iter1" / "review.json").exists(), timeout=60)
-        await wait_for(pilot, lambda: run.latest_version("data") == "v1", timeout=60)
-        await wait_for(pilot, lambda: run_id not in app.busy, timeout=60)
+        await wait_for(pilot, lambda: (run.path / "work" / "iter1" / "review.json").exists(), timeout=240)
+        await wait_for(pilot, lambda: run.latest_version("data") == "v1", timeout=240)
+        await wait_for(pilot, lambda: run_id not in app.busy, timeout=240)
 
     review = json.loads((run.path / "work" / "iter1" / "review.json").read_text())
     assert review["mode"] == "person" and review["kept"] == 19

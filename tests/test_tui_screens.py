@@ -275,8 +275,8 @@ async def test_training_stop_sends_sigint_to_the_runner(workspace):
             app.show(TrainingScreen(RUN_ID))
             await wait_for(pilot, lambda: app.screen.progress.step == 2, timeout=90)
             await pilot.press("s")
-            await wait_for(pilot, lambda: (d / "STOP").exists(), timeout=60)  # the runner trusted the pid
-            await wait_for(pilot, lambda: proc.poll() is not None, timeout=60)
+            await wait_for(pilot, lambda: (d / "STOP").exists(), timeout=240)  # the runner trusted the pid
+            await wait_for(pilot, lambda: proc.poll() is not None, timeout=240)
         assert proc.returncode != 0  # interrupted (KeyboardInterrupt), not finished
         assert (d / "STOP").exists()
     finally:

@@ -71,7 +71,7 @@ async def test_newcomer_walks_from_interview_to_evaluation_and_resumes_after_clo
         await answer(pilot, app, "constraints", "offline")
         await answer(pilot, app, "budget", "")
 
-        await wait_for(pilot, lambda: screen_name(app) == "decision", timeout=60)
+        await wait_for(pilot, lambda: screen_name(app) == "decision", timeout=240)
         await pilot.pause()
         decision = app.screen.decision
         assert decision["approach"] == "fine-tune" and decision["reasons"]

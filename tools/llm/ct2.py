@@ -339,6 +339,41 @@ class Generated:
     token_ids: list[int]
 
 
+MIN_SHARED = 48  # tokens: a shorter common beginning (the chat template's header) is not worth a cache entry
+
+
+def _turn_start_id(tokenizer) -> int | None:
+    """The token that opens a chat message in this tokenizer's template (ChatML's <|im_start|>), if any."""
+    for name in ("<|im_start|>", "<|start_header_id|>", "<start_of_turn>"):
+        try:
+            i = tokenizer.convert_tokens_to_ids(name)
+        except Exception:  # noqa: BLE001 - a tokenizer without it
+            continue
+        if isinstance(i, int) and i != getattr(tokenizer, "unk_token_id", None):
+            return i
+    return None
+
+
+def shared_prefix(prompts: list[list[int]], minimum: int = MIN_SHARED, turn_start: int | None = None) -> int:
+    """How many leading tokens every prompt of the batch shares, leaving each at least one token of its own
+    (the engine decodes from the last one); 0 when under `minimum`. With `turn_start` (the chat template's
+    token that opens a message) the prefix ends where the last shared message ends: the same system prompt and
+    demonstrations then give the same cached prefix in every batch, whatever the inputs happen to share (a
+    batch whose inputs all began "In" made a new cache entry and computed everything again)."""
+    if not prompts:
+        return 0
+    first = prompts[0]
+    n = min(len(p) for p in prompts) - 1
+    for p in prompts[1:]:
+        i = 0
+        while i < n and p[i] == first[i]:
+            i += 1
+        n = i
+    if turn_start is not None:
+        n = max((i for i in range(n + 1) if i < len(first) and first[i] == turn_start), default=0)
+    return n if n >= minimum else 0
+
+
 def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     """`text` up to the first stop string (the earliest one in the text); True when one was found."""
     cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
@@ -368,6 +403,9 @@ class CT2Engine:
         self.top_k = top_k
         self.threads = threads
         self.compute_type = compute_type  # the weights are stored float32; int8 is quantized when loaded
+        # a batch's shared prompt beginning is computed once and cached (TUNEWISE_CT2_PREFIX=0 turns it off)
+        self.prefix_cache = os.environ.get("TUNEWISE_CT2_PREFIX", "1") != "0"
+        self.turn_start = _turn_start_id(tokenizer)
         self.generator = self._new_generator()
         self.version = ctranslate2.__version__
 
@@ -450,7 +488,15 @@ class CT2Engine:
         opts = self._options(max_tokens, temperature, top_p)
         if stop_event is not None:
             opts["callback"] = lambda _step: stop_event.is_set()
-        tokens = [self.tokenizer.convert_ids_to_tokens(p) for p in prompts]
+        shared = shared_prefix(prompts, turn_start=self.turn_start) if self.prefix_cache else 0
+        if shared:
+            # the batch's common beginning (system prompt, demonstrations) is run once and its state kept for
+            # the next batch that starts the same way: few-shot prompts were ~95% prefill (bench/local_batch.py)
+            opts.update(
+                static_prompt=self.tokenizer.convert_ids_to_tokens(prompts[0][:shared]),
+                cache_static_prompt=True,
+            )
+        tokens = [self.tokenizer.convert_ids_to_tokens(p[shared:]) for p in prompts]
         results = self._run(tokens, opts, seed)
         return [
             self._finish(p, r.sequences_ids[0], max_tokens, stop)
