@@ -415,9 +415,15 @@ def _fine_tune_behaviour(
     ]
     if a.examples < MIN_EXAMPLES_TO_TRAIN:
         reasons.append(
-            f"You have only {a.examples} examples, but instructions with them are not enough: "
-            f"{writer_words(teacher)} writes ~{n_examples} practice examples from them, each checked before "
-            "training."
+            (
+                f"You have only {a.examples} example{'s' if a.examples != 1 else ''}, but instructions with "
+                f"{'them' if a.examples != 1 else 'it'} are not enough: {writer_words(teacher)} writes "
+                f"~{n_examples} practice examples from {'them' if a.examples != 1 else 'it'}"
+                if a.examples
+                else f"You have no examples yet, and instructions alone are not enough: {writer_words(teacher)} "
+                f"writes ~{n_examples} practice examples from your description"
+            )
+            + ", each checked before training."
         )
     if {"latency", "cost"} & set(behaviour) or high_volume:
         reasons.append(

@@ -13,7 +13,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # reads the same with other work running on the machine
 os.environ["TUNEWISE_BUSY"] = "1"
 # Tests must never reach a paid API by accident.
-for _var in (
+_KEY_VARS = (
     "OPENAI_API_KEY",
     "ANTHROPIC_API_KEY",
     "TOGETHER_API_KEY",
@@ -22,7 +22,9 @@ for _var in (
     "TUNEWISE_JUDGE",
     "TUNEWISE_STUDENT",
     "TUNEWISE_CHAT",
-):
+    "TUNEWISE_API_KEY",
+)
+for _var in _KEY_VARS:
     os.environ.pop(_var, None)
 
 
@@ -31,7 +33,15 @@ def _isolated_workspace(tmp_path, monkeypatch):
     """Each test gets its own `.tunewise/` (cache, runs) under tmp_path; the converted model cache is shared."""
     monkeypatch.setenv("TUNEWISE_HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
+    keys = {var: os.environ.get(var) for var in _KEY_VARS}
     yield
+    # a key a test puts in the environment itself (the TUI's `k` writes os.environ, which monkeypatch cannot
+    # undo) must not make the next test in this worker pick a paid provider
+    for var, value in keys.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value
 
 
 @pytest.fixture

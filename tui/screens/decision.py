@@ -38,15 +38,6 @@ ESTIMATE_LABELS = {
     "gpu_cost_usd": "GPU cost (US dollars)",
     "cpu_minutes_embedded": "CPU minutes (embedded model)",
 }
-# token counts are in decision.json and the CLI; on screen they only raise the question "what is a token?"
-HIDDEN_ESTIMATE_KEYS = (
-    "path",
-    "assumptions",
-    "time_minutes_high",  # said beside the time: "39 (perhaps up to 100)"
-    "data_generation_tokens",
-    "training_tokens",
-    "evaluation_tokens",
-)
 
 
 def words(approach: str | None) -> str:
@@ -259,17 +250,20 @@ def _clip(text, n: int = 120) -> str:
 def estimate_rows(estimate: dict | None) -> list[tuple[str, str]]:
     rows = []
     for k, v in (estimate or {}).items():
-        if k in HIDDEN_ESTIMATE_KEYS:
+        if k not in ESTIMATE_LABELS:
+            # for the program, never a raw row on screen: the path, local_teacher, the time's upper bound (said
+            # beside the time), token counts (in decision.json and the CLI; on screen they only raise the
+            # question "what is a token?")
             continue
         if k.startswith("gpu_") and not v:
             continue  # no GPU here (or none needed): "GPU hours 0" would only mislead
         if k in ("cost_usd", "gpu_cost_usd") and isinstance(v, (int, float)):
-            rows.append((ESTIMATE_LABELS.get(k, k), f"${v:,.2f}"))
+            rows.append((ESTIMATE_LABELS[k], f"${v:,.2f}"))
             continue
         if k == "time_minutes" and estimate and estimate.get("time_minutes_high"):
             rows.append((ESTIMATE_LABELS[k], f"{v:,} (perhaps up to {estimate['time_minutes_high']:,})"))
             continue
-        rows.append((ESTIMATE_LABELS.get(k, k), f"{v:,}" if isinstance(v, int) else str(v)))
+        rows.append((ESTIMATE_LABELS[k], f"{v:,}" if isinstance(v, int) else str(v)))
     return rows
 
 
