@@ -149,9 +149,12 @@ def test_general_answers_cut_off_or_stuck_repeating_are_not_mixed_in():
             return out
 
     task = [make_row(f"task input {i}", "x") for i in range(40)]
-    mixed = mix_general(task, 0.1, teacher=Teacher(), spec=LABEL_SPEC)
+    seen: list[dict] = []
+    mixed = mix_general(task, 0.1, teacher=Teacher(), spec=LABEL_SPEC, on_progress=seen.append)
     general = [r["messages"][-1]["content"] for r in mixed if r["metadata"]["source"] == "general"]
     assert len(general) == general_count(40, 0.1) == 4  # twice as many asked, the bad ones left out
+    # counted as they are answered (the demo's took minutes with nothing shown)
+    assert [e["done"] for e in seen] == list(range(9)) and {e["stage"] for e in seen} == {"general examples"}
     assert all(g.startswith("A plain answer number") for g in general)
 
 
@@ -182,6 +185,52 @@ def test_hardness_filter_stops_after_a_sample_the_student_fails_entirely():
     assert len(kept) == 100 and report["sampled"] and report["checked"] == 16
     assert [e["done"] for e in seen] == list(range(17)) and {e["total"] for e in seen} == {16}
     assert student.calls == 2  # 16 rows in two batches of 8; the other 84 never ran
+
+
+def test_hardness_filter_checks_the_rest_only_when_the_sample_finds_enough_easy_rows():
+    """A student that knows a few answers: under a tenth of the sample right, the sample's easy rows are removed
+    and the rest are not run; a tenth or more, every row is checked. Its answers are capped near the
+    references' length (a base model that chats ran every check to 128 tokens)."""
+    from tools.llm.base import Provider
+    from tools.llm.types import RawResult
+
+    class KnowsSome(Provider):
+        name = "local"
+        batched = True
+
+        def __init__(self, known):
+            super().__init__("control")
+            self.known, self.asked, self.max_tokens = known, 0, set()
+
+        def _generate_batch(self, batch):
+            self.asked += len(batch)
+            self.max_tokens |= {p.max_tokens for _, p, _ in batch}
+            out = []
+            for msgs, _, _ in batch:
+                i = int(msgs[-1]["content"].split()[2])
+                out.append(RawResult(text=str(2 * i) if i in self.known else "I cannot help with that."))
+            return out
+
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": f"What is {i} + {i}?"},
+                {"role": "assistant", "content": str(2 * i)},
+            ]
+        }
+        for i in range(100)
+    ]
+    few = KnowsSome(set(range(0, 100, 25)))  # 4 of 100: about 1 in a sample of 32
+    kept, report = hardness_filter(rows, None, student=few, probe_first=32)
+    assert report["sampled"] and few.asked == 32 and report["student_correct"] < 4
+    assert len(kept) == 100 - len(report["removed"]) and report["removed"] == sorted(report["removed"])
+    assert few.max_tokens == {34}  # 32 + 2 × (3 characters // 3): the longest reference is "198"
+    many = KnowsSome(set(range(0, 100, 2)))  # half of them
+    kept, report = hardness_filter(rows, None, student=many, probe_first=32)
+    assert "sampled" not in report and report["checked"] == 100 and report["student_correct"] == 50
+    assert len(report["removed"]) == 30 and len(kept) == 70
+    flagged = [r for r in kept if "student_correct" in r["metadata"]["flags"]]
+    assert len(flagged) == 20
 
 
 def test_grounded_extraction_rejects_values_missing_from_the_input():

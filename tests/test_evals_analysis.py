@@ -30,6 +30,29 @@ def _sys(kind, mean, fmt=1.0, lo=None, hi=None):
     }
 
 
+def test_a_regression_set_loss_within_noise_does_not_fail_the_verdict():
+    """The demo: one of 26 regression examples a little worse (−0.013, paired CI up to 0) failed a run whose
+    tuned model tied the few-shot prompt with a 7.6× shorter prompt. A loss fails when its CI is below zero."""
+    systems = {"base": _sys("base", 0.2), "prompted": _sys("prompted", 0.5), "tuned-v1": _sys("tuned", 0.6)}
+
+    def verdict(regression):
+        return decide_verdict(
+            primary_metric="json_field_accuracy",
+            baseline="prompted",
+            candidate="tuned-v1",
+            systems=systems,
+            success=JSON_SPEC.success,
+            regression=regression,
+        )
+
+    noise = verdict({"n": 26, "delta": -0.013, "delta_ci": [-0.038, 0.0], "regressed_ids": ["r1"]})
+    assert noise["checks"]["regression"] is True
+    line = next(r for r in noise["reasons"] if "regression set" in r)
+    assert line.startswith("✓") and "within noise" in line and "1 example(s) regressed" in line
+    real = verdict({"n": 26, "delta": -0.2, "delta_ci": [-0.31, -0.1], "regressed_ids": ["r1", "r2", "r3"]})
+    assert real["checks"]["regression"] is False and real["passed"] is False
+
+
 def test_verdict_pass_and_each_failure_reason():
     systems = {"base": _sys("base", 0.2), "prompted": _sys("prompted", 0.5), "tuned-v1": _sys("tuned", 0.6)}
     ok = decide_verdict(

@@ -56,7 +56,13 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     kept += top_up_coverage(spec, kept, planned_total=len(rows), more=more, log=topped)
     share = float((state.get("mix") or {}).get("general_share", spec.general_share))
     if not ctx.quick:
-        kept = mix_general(kept, share, teacher=teacher, spec=spec)
+        kept = mix_general(
+            kept,
+            share,
+            teacher=teacher,
+            spec=spec,
+            on_progress=lambda ev: ctx.emit("progress", step="critique", **ev),
+        )
     atomic_write_jsonl(wd / "critiqued.jsonl", kept)
     atomic_write_jsonl(wd / "critique_decisions.jsonl", decisions)
     return {

@@ -15,6 +15,10 @@ from tools.spec import TaskSpec
 GENERAL_PROMPTS = Path(__file__).with_name("general_prompts.jsonl")
 
 
+# a sample in which the student answers under this share right: the rest of the set is not checked
+SAMPLE_ENOUGH_EASY = 0.1
+
+
 def hardness_filter(
     rows: list[dict],
     spec: TaskSpec,
@@ -25,6 +29,7 @@ def hardness_filter(
     seed: int = 0,
     probe_first: int | None = 32,
     on_progress=None,
+    max_tokens_from_answers: bool = True,
 ) -> tuple[list[dict], dict[str, Any]]:
     """Run the student base model (system prompt only, as after training) on every input.
 
@@ -32,14 +37,21 @@ def hardness_filter(
     up to `max_replace_share` of all rows are removed, so the caller can replace them with harder ones
     (`report["n_to_replace"]`). Rows where the teacher beats the student are the ones that teach.
 
-    With `probe_first`, a random sample of that many rows is checked first; when the student gets none of
-    them right, every example teaches and the rest are not run (on a 200-row set this saves ~85% of the
-    student calls in the common case of a task the base model cannot do yet).
+    With `probe_first`, a random sample of that many rows is checked first; when the student gets under
+    `SAMPLE_ENOUGH_EASY` of them right, the easy ones found are removed and the rest are not run (on a 200-row
+    set this saves ~85% of the student calls in the common case of a task the base model cannot do yet).
+    With `max_tokens_from_answers`, the student's answers are capped near the longest reference's length.
     """
     rows = [with_metadata(r) for r in rows]
+    if max_tokens_from_answers:
+        # an answer far longer than the reference cannot be scored correct: a base student that chats instead
+        # of answering ran every input to 128 tokens (the demo's 238 checks at 0.36/s)
+        from tools.data.critique import answer_token_cap
+
+        max_tokens = answer_token_cap([answer_text(r) for r in rows], max_tokens)
     if probe_first and len(rows) > probe_first:
         sample = random.Random(seed).sample(rows, probe_first)
-        _, rep = hardness_filter(
+        checked, rep = hardness_filter(
             sample,
             spec,
             student=student,
@@ -48,18 +60,30 @@ def hardness_filter(
             seed=seed,
             probe_first=None,
             on_progress=on_progress,
+            max_tokens_from_answers=False,
         )
-        if rep["student_correct"] == 0:
-            return rows, {
+        if rep["student_correct"] < SAMPLE_ENOUGH_EASY * probe_first:
+            # few are easy: removing them all would change the set by under a tenth, and finding them would
+            # cost as many answers as the set has rows; the easy ones the sample found are flagged and removed
+            known = {row_id(r) for r in checked if "student_correct" in r["metadata"]["flags"]}
+            drop = sorted(known)[: int(max_replace_share * len(rows))]
+            flagged = {row_id(r): r for r in checked}
+            gone = set(drop)
+            return [flagged.get(row_id(r), r) for r in rows if row_id(r) not in gone], {
                 "checked": probe_first,
-                "student_correct": 0,
-                "student_correct_share": 0.0,
-                "removed": [],
-                "n_to_replace": 0,
+                "student_correct": len(known),
+                "student_correct_share": round(len(known) / probe_first, 3),
+                "removed": drop,
+                "n_to_replace": len(drop),
                 "max_replace_share": max_replace_share,
                 "sampled": True,
-                "note": f"the student answered none of {probe_first} sampled inputs correctly: "
-                "every example teaches, the rest were not checked",
+                "note": f"the student answered {len(known)} of {probe_first} sampled inputs correctly: "
+                + (
+                    "every example teaches"
+                    if not known
+                    else f"under {SAMPLE_ENOUGH_EASY:.0%}, so those were removed"
+                )
+                + ", the rest were not checked",
             }
     reqs = [
         Request([m for m in r["messages"][:-1]], GenParams(temperature=0.0, max_tokens=max_tokens))
@@ -84,14 +108,14 @@ def hardness_filter(
         out.append(r)
     budget = int(max_replace_share * len(rows))
     rng = random.Random(seed)
-    drop = set(rng.sample(easy, min(budget, len(easy))))
-    kept = [r for r in out if row_id(r) not in drop]
+    removed = set(rng.sample(easy, min(budget, len(easy))))
+    kept = [r for r in out if row_id(r) not in removed]
     report = {
         "checked": len(rows),
         "student_correct": len(easy),
         "student_correct_share": round(len(easy) / len(rows), 3) if rows else 0.0,
-        "removed": sorted(drop),
-        "n_to_replace": len(drop),
+        "removed": sorted(removed),
+        "n_to_replace": len(removed),
         "max_replace_share": max_replace_share,
     }
     return kept, report
@@ -120,6 +144,7 @@ def mix_general(
     spec: TaskSpec | None = None,
     seed: int = 0,
     max_tokens: int = 256,
+    on_progress=None,
 ) -> list[dict]:
     """Add general-purpose examples (source "general") so they are `share` of the result.
 
@@ -157,9 +182,18 @@ def mix_general(
             )
             for p in chosen
         ]
+        # counted: the demo's 36 general answers took ~2.5 minutes of the embedded model with nothing shown
+        progress = on_progress or (lambda ev: None)
+        done = [0]
+
+        def tick(_i, _c) -> None:
+            done[0] += 1
+            progress({"stage": "general examples", "done": done[0], "total": len(reqs)})
+
+        progress({"stage": "general examples", "done": 0, "total": len(reqs)})
         general = [
             make_row(p, c.text.strip(), system=system, source="general")
-            for p, c in zip(chosen, teacher.map(reqs), strict=True)
+            for p, c in zip(chosen, teacher.map(reqs, on_result=tick), strict=True)
             if c.text.strip() and c.finish_reason != "length" and not degenerate(c.text)
         ][:k]
     return list(rows) + general

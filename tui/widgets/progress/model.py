@@ -47,6 +47,11 @@ ACTIVITY = {
         "critique",
         "starting model",
     ): "Checking the practice answers: which ones the model you start from already knows",
+    (
+        "critique",
+        "general examples",
+    ): "Checking the practice answers: a few general questions answered, so the model keeps its general "
+    "skills",
     ("train", None): "Training the model on the reviewed examples",
     ("evaluate", "generate"): "Testing the tuned model against a prompt with your examples",
     ("evaluate", "judge"): "Judging every answer against your task",
@@ -64,6 +69,7 @@ SHORT = {
     ("critique", "repairs"): "Checking answers (fixing failed ones)",
     ("critique", "last checks"): "Checking answers (last checks)",
     ("critique", "starting model"): "Checking answers (what it already knows)",
+    ("critique", "general examples"): "Checking answers (general questions)",
     ("train", None): "Training",
     ("evaluate", "generate"): "Testing",
     ("evaluate", "judge"): "Judging answers",
