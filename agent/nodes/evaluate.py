@@ -34,14 +34,9 @@ def eval_systems(run, spec, train_version: str, best_version: str | None = None)
     return systems
 
 
-def answer_token_cap(references: list[str]) -> int:
-    """Answers far longer than any reference are wrong anyway: generation stops at twice the longest
-    reference (≈3 characters a token) plus slack, so a rambling baseline does not cost 256 tokens a row."""
-    return min(256, 32 + 2 * max((len(t) // 3 for t in references), default=112))
-
-
 @idempotent_step("evaluate")
 def _evaluated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    from tools.data.critique import answer_token_cap
     from tools.data.schema import answer_text
     from tools.data.versions import read_split
     from tools.evals import evaluate as run_eval
@@ -55,7 +50,8 @@ def _evaluated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     refs = [answer_text(r) for r in read_split(run, state["data_version"], "test")]
     report = run_eval(
         run,
-        max_tokens=answer_token_cap(refs),
+        # answers far longer than any reference are wrong anyway: a rambling baseline stops near their length
+        max_tokens=answer_token_cap(refs, 256) if refs else 256,
         data_version=state["data_version"],
         systems=systems,
         spec=spec,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -172,31 +173,53 @@ def mix_general(
         if teacher is None:
             raise ValueError("mix_general needs a general_file or a teacher")
         prompts = [p for p in load_general_prompts() if p.strip().lower() not in task_inputs]
-        # twice as many asked: answers cut off at the limit or stuck repeating themselves are dropped
-        chosen = rng.sample(prompts, min(2 * k, len(prompts)))
+        rng.shuffle(prompts)
         system = load_prompt("data_general").messages()[0]["content"]
+        general = _general_answers(prompts, k, system, teacher, max_tokens, on_progress or (lambda ev: None))
+    return list(rows) + general
+
+
+GENERAL_MARGIN = 0.25  # general prompts asked beyond the ones needed, for answers left out
+
+
+def _general_answers(
+    prompts: list[str], k: int, system: str, teacher, max_tokens: int, progress
+) -> list[dict]:
+    """`k` general rows answered by the teacher, from `prompts` in order: a quarter more than needed first,
+    then twice the shortfall (answers cut off at the limit or stuck repeating themselves are left out).
+    Asking twice as many up front cost the demo 36 answers of up to 256 tokens for 18 rows; counted as they
+    are answered (~2.5 minutes of the embedded model had nothing shown)."""
+    general: list[dict] = []
+    asked = 0
+    done = [0]
+
+    def tick(_i, _c) -> None:
+        done[0] += 1
+        progress({"stage": "general examples", "done": done[0], "total": asked})
+
+    n = min(len(prompts), k + max(2, math.ceil(GENERAL_MARGIN * k)))
+    for _round in range(3):
+        batch = prompts[asked : asked + n]
+        if not batch:
+            break
+        asked += len(batch)
+        progress({"stage": "general examples", "done": done[0], "total": asked})
         reqs = [
             Request(
                 [{"role": "system", "content": system}, {"role": "user", "content": p}],
                 GenParams(temperature=0.0, max_tokens=max_tokens),
             )
-            for p in chosen
+            for p in batch
         ]
-        # counted: the demo's 36 general answers took ~2.5 minutes of the embedded model with nothing shown
-        progress = on_progress or (lambda ev: None)
-        done = [0]
-
-        def tick(_i, _c) -> None:
-            done[0] += 1
-            progress({"stage": "general examples", "done": done[0], "total": len(reqs)})
-
-        progress({"stage": "general examples", "done": 0, "total": len(reqs)})
-        general = [
+        general += [
             make_row(p, c.text.strip(), system=system, source="general")
-            for p, c in zip(chosen, teacher.map(reqs, on_result=tick), strict=True)
+            for p, c in zip(batch, teacher.map(reqs, on_result=tick), strict=True)
             if c.text.strip() and c.finish_reason != "length" and not degenerate(c.text)
-        ][:k]
-    return list(rows) + general
+        ]
+        if len(general) >= k:
+            break
+        n = 2 * (k - len(general))
+    return general[:k]
 
 
 def degenerate(text: str, times: int = 3) -> bool:
