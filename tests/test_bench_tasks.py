@@ -13,8 +13,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS_DIR = ROOT / "bench" / "tasks"
-TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments")
-SIZES = {"orders": 80, "routing": 80, "rewrite": 60, "faq": 60, "expenses": 60, "appointments": 60}
+TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments", "thermostat")
+SIZES = {
+    "orders": 80,
+    "routing": 80,
+    "rewrite": 60,
+    "faq": 60,
+    "expenses": 60,
+    "appointments": 60,
+    "thermostat": 60,
+}
 
 
 def _loop():

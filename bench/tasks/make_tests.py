@@ -20,8 +20,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments")
-SIZES = {"orders": 80, "routing": 80, "rewrite": 60, "faq": 60, "expenses": 60, "appointments": 60}
+TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments", "thermostat")
+SIZES = {
+    "orders": 80,
+    "routing": 80,
+    "rewrite": 60,
+    "faq": 60,
+    "expenses": 60,
+    "appointments": 60,
+    "thermostat": 60,
+}
 SEED = 20261124
 
 
@@ -932,6 +940,55 @@ def make_appointment(rng: random.Random, i: int) -> tuple[str, str, str]:
     return text, ref, f"date={date_form}; time={time_form}"
 
 
+# ---------------------------------------------------------------- thermostat (arithmetic, exact match)
+THERMO_FORMS = {
+    "°F": "{f}°F",
+    "° F": "{f} °F",
+    "F": "{f} F",
+    "degrees Fahrenheit": "{f} degrees Fahrenheit",
+    "degrees F": "{f} degrees F",
+    "fahrenheit": "{f} fahrenheit",
+}
+THERMO_OPENERS = [
+    "Set the {room} to {t} please.",
+    "Can you put the {room} on {t}?",
+    "The {room} sensor reads {t}.",
+    "{Room} thermostat: {t} from now on.",
+    "It says {t} in the {room}, what's that in Celsius?",
+    "Turn the {room} down to {t} tonight.",
+    "Alert me if the {room} goes over {t}.",
+    "hey, make the {room} {t}",
+]
+THERMO_ROOMS = [
+    "kitchen",
+    "office",
+    "nursery",
+    "guest room",
+    "hallway",
+    "wine cellar",
+    "sunroom",
+    "basement",
+    "attic",
+    "porch",
+    "spa",
+    "workshop",
+]
+
+
+def make_thermostat(rng: random.Random, i: int) -> tuple[str, str, str]:
+    import math
+
+    f = rng.choice([rng.randint(-20, 31), rng.randint(32, 110), rng.randint(120, 450)])
+    form = rng.choice(list(THERMO_FORMS))
+    room = rng.choice(THERMO_ROOMS)
+    t = THERMO_FORMS[form].format(f=f)
+    text = rng.choice(THERMO_OPENERS).format(room=room, Room=cap(room), t=t)
+    c = (f - 32) * 5 / 9  # a ninth is never exactly a half: plain rounding is unambiguous
+    ref = str(math.floor(c + 0.5))
+    band = "below freezing" if f < 32 else ("room and weather" if f <= 110 else "oven")
+    return text, ref, f"range={band}; unit={form}"
+
+
 # ---------------------------------------------------------------- driver
 def build(name: str) -> list[dict]:
     rng = random.Random(f"{SEED}-{name}")
@@ -951,6 +1008,8 @@ def build(name: str) -> list[dict]:
         rows = unique_rows(name, n, make_expense, rng)
     elif name == "appointments":
         rows = unique_rows(name, n, make_appointment, rng)
+    elif name == "thermostat":
+        rows = unique_rows(name, n, make_thermostat, rng)
     else:
         raise SystemExit(f"unknown task {name!r}; known: {', '.join(TASKS)}")
     sys_prompt = system_prompt(load_task(name))
