@@ -1,6 +1,6 @@
 """The whole loop, headless, on bench tasks nobody tuned tunewise for; scored on private test sets.
 
-    .venv/bin/python bench/loop.py                         # all six tasks (hours on 2 CPU cores)
+    .venv/bin/python bench/loop.py                         # all seven tasks (hours on 2 CPU cores)
     .venv/bin/python bench/loop.py --tasks orders,routing
     .venv/bin/python bench/loop.py --dry-run               # validate task files and test sets only (seconds)
     .venv/bin/python bench/loop.py --tasks routing --smoke --train-max-steps 2 --max-iterations 1 --test-limit 8
@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TASKS_DIR = ROOT / "bench" / "tasks"
 RESULTS = ROOT / "bench" / "RESULTS.md"
-ALL_TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments")
+ALL_TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments", "thermostat")
 SECTION = "## The whole loop on unseen tasks (`bench/loop.py`)"
 SECTION_INTRO = (
     "`tunewise run TASK --yes` then `tunewise eval run RUN --test bench/tasks/<t>/test.jsonl` on six tasks\n"
@@ -629,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description="The whole tunewise loop on the bench tasks, scored on private tests."
     )
-    ap.add_argument("--tasks", default=",".join(ALL_TASKS), help="comma list (default: all five)")
+    ap.add_argument("--tasks", default=",".join(ALL_TASKS), help="comma list (default: all)")
     ap.add_argument("--dry-run", action="store_true", help="only validate the task files and test sets")
     ap.add_argument(
         "--smoke", action="store_true", help="pass --smoke to tunewise run (tiny generation, no judge)"
