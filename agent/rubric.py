@@ -228,7 +228,7 @@ def decide(
     ):
         approach, reasons = _few_examples(a, behaviour, n_examples, teacher)
     elif behaviour:
-        approach, reasons = _fine_tune_behaviour(a, behaviour, n_examples, high_volume, teacher)
+        approach, reasons = _fine_tune_behaviour(a, behaviour, n_examples, high_volume, teacher, probe)
     else:
         approach, reasons = _prompt_is_enough(a)
     if privacy and approach in ("fine-tune", "rag+fine-tune"):
@@ -403,7 +403,12 @@ def _few_examples(a: Answers, behaviour: list[str], n_examples: int, teacher: st
 
 
 def _fine_tune_behaviour(
-    a: Answers, behaviour: list[str], n_examples: int, high_volume: bool, teacher: str
+    a: Answers,
+    behaviour: list[str],
+    n_examples: int,
+    high_volume: bool,
+    teacher: str,
+    probe: dict | None = None,
 ) -> tuple[str, list[str]]:
     """A fixed shape, tone, wording, speed, cost or privacy that instructions alone do not hold."""
     ps = a.prompted_success
@@ -430,12 +435,16 @@ def _fine_tune_behaviour(
             "Your trained model answers without the long instructions and examples, so every request is "
             "shorter (fewer prompt tokens — a token is about ¾ of a word): quicker and cheaper."
         )
-    if ps is not None and ps < 0.5 and is_embedded(teacher) and a.examples >= MIN_EXAMPLES_TO_TRAIN:
-        # (with fewer examples the sentence on who writes them above says so already)
+    if ps is not None and ps < 0.5 and is_embedded(teacher):
+        # the appointments and thermostat benches (10–12 examples): "many will not pass the checks" was all it
+        # said, and the wrong answers that agreed with each other passed them
         reasons.append(
-            f"The practice answers are written by the same small model that got {ps:.0%} right with your "
-            "examples in its prompt: expect most of them to fail the checks and few to be left to learn "
-            "from. With an API key set a larger hosted model writes them; or add more examples of your own."
+            f"The practice answers are written by the same small model that got {_right_words(ps, probe)} with "
+            "your examples in its prompt: expect most of them to be wrong. The checks drop an answer it gives "
+            "differently when asked twice, not a mistake it makes the same way twice, and a model trained on "
+            "wrong answers learns the mistakes. With an API key set a larger hosted model writes them; or add "
+            f"{'more' if a.examples >= MIN_EXAMPLES_TO_TRAIN else f'about {MIN_EXAMPLES_TO_TRAIN}'} examples "
+            "of your own."
         )
     return "fine-tune", reasons
 
