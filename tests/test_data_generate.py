@@ -81,6 +81,37 @@ def test_input_cleaning_and_rejection():
     assert input_rejection("Which city is the capital of Chile?", **kw) is None
 
 
+def test_an_input_without_a_number_is_rejected_when_all_the_persons_inputs_hold_one():
+    """The thermostat bench's teacher wrote "Warm the shower to the heat up the range.": no temperature to
+    convert. Only when every one of ≥5 of the person's inputs holds a number; the real test inputs of the bench
+    tasks whose seeds all do are never rejected by it."""
+    from pathlib import Path
+
+    import yaml
+
+    from tools.data.generate import needs_a_figure
+
+    seeds = ["Set the living room to 72°F please.", "Freezer at 5 F.", "Garage above 40 F.", "61°F", "64 F"]
+    assert needs_a_figure(seeds) and not needs_a_figure(seeds[:4])  # too few to tell
+    assert not needs_a_figure([*seeds, "Make it warmer in here"])  # one without: numbers are optional
+    kw = {"seen_sigs": [], "seed_lengths": [40], "needs_figure": True}
+    assert input_rejection("Warm the shower to the heat up the range.", **kw) == (
+        "no number in it, but every one of your examples has one"
+    )
+    assert input_rejection("Keep the porch at 50 degrees F.", **kw) is None
+    tasks = Path(__file__).resolve().parents[1] / "bench" / "tasks"
+    fired = []
+    for task in sorted(p.parent for p in tasks.glob("*/task.yaml")):
+        spec = yaml.safe_load((task / "task.yaml").read_text(encoding="utf-8"))
+        if not needs_a_figure([e["input"] for e in spec["examples"]]):
+            continue
+        fired.append(task.name)
+        for line in (task / "test.jsonl").read_text(encoding="utf-8").splitlines():
+            text = json.loads(line)["messages"][1]["content"]
+            assert input_rejection(text, **kw) is None, (task.name, text)
+    assert {"appointments", "thermostat"} <= set(fired) and "orders" not in fired
+
+
 def test_an_input_with_far_more_numbers_than_the_seeds_is_rejected():
     """The embedded teacher's expense notes listed ten amounts ("£1,000, EUR, 128 pounds, £2,000, …"): no
     one right answer. The limit comes from the seeds (twice their most, plus one, at least 3)."""
