@@ -8,7 +8,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agent.context import AgentContext
 from agent.nodes import branches, distill
-from agent.nodes.decide import decide
+from agent.nodes.decide import NO_WRITER, decide
 from agent.nodes.interview import interview
 from agent.nodes.next_round import next_round
 from agent.nodes.report import report
@@ -16,9 +16,11 @@ from agent.nodes.split import TOO_FEW
 from agent.state import AgentState
 
 
-def route_approach(state: AgentState) -> Literal["interview", "prompt", "rag", "generate"]:
+def route_approach(state: AgentState) -> Literal["interview", "prompt", "rag", "generate", "report"]:
     if state.get("rewind"):
         return "interview"  # "change answers" at the decision
+    if state.get("stop_reason") == NO_WRITER:
+        return "report"  # nobody here can write practice answers worth training on: said, nothing trained
     approach = state.get("approach", "")
     if approach in ("prompt", "few-shot"):
         return "prompt"

@@ -460,6 +460,30 @@ def _prompt_is_enough(a: Answers) -> tuple[str, list[str]]:
     ]
 
 
+WRITER_FLOOR = (
+    0.2  # a writer measured at most this right on the person's examples writes mostly wrong answers
+)
+
+
+def writer_cannot(a: Answers, probe: dict | None, teacher: str, output_format: str) -> bool:
+    """Would the practice answers be mostly wrong? Yes when the small model on this computer writes them, it
+    was measured on the person's own examples (others in its prompt) at most `WRITER_FLOOR` right, nothing
+    else fixes an answer (free text: a label task plans each input's label, an extraction copies its values
+    from the input) and the person has fewer than `MIN_EXAMPLES_TO_TRAIN` of their own. The thermostat
+    bench (0 of 5) kept 59 of 120 answers and 33 of the 48 that could be checked by hand were wrong;
+    appointments (0 of 6) kept 16, 14 wrong. Pure."""
+    ps = a.prompted_success
+    return (
+        is_embedded(teacher)
+        and output_format == "text"
+        and bool(probe and probe.get("measured") and not probe.get("with_documents"))
+        and is_embedded(str((probe or {}).get("student") or ""))
+        and ps is not None
+        and ps <= WRITER_FLOOR
+        and a.examples < MIN_EXAMPLES_TO_TRAIN
+    )
+
+
 def writer_words(teacher: str) -> str:
     """Who writes the practice examples, honestly: the walk read "a bigger model writes ~200 examples" with
     no API key set, where the writer is the same small model (and most of its examples were poor)."""

@@ -15,6 +15,7 @@ StopReason = Literal[
     "no_failures_to_target",
     "stopped_by_you",
     "too_few_examples",
+    "no_writer",
     "approach:few-shot",
     "approach:prompt",
     "approach:rag",

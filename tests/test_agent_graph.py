@@ -565,3 +565,42 @@ def test_rejecting_every_example_stops_with_the_too_few_advice_not_an_error(work
     save_step(run, 1, "review", {"mode": "person", "decisions": mixed, "kept": 0})
     said = too_few_plain(run, state)["sentence"]
     assert "you rejected 11 of them and left out the 29 you had not read" in said
+
+
+def test_headless_run_stops_before_writing_when_the_small_writer_gets_the_examples_wrong(workspace, embedded):
+    """The thermostat bench (Fahrenheit to whole degrees Celsius): the small model got 0 of 5 of the person's
+    examples right with the others in its prompt, yet wrote 120 practice answers (33 of the 48 checkable kept
+    ones wrong) and trained on them for most of an hour. Headless, nobody reads the warning: the run stops at
+    the decision, trains nothing, and the report says why and what to do, in words."""
+    from agent.rubric import Answers, writer_cannot
+    from tools.spec import load_spec
+
+    spec = load_spec(REPO / "bench" / "tasks" / "thermostat" / "task.yaml")
+    run = create_run_for(workspace, spec)
+    out = drive(
+        workspace, run.id, initial_state(run.id, spec, headless=True), AgentContext(workspace=workspace)
+    )
+    values = out["values"]
+    assert values["approach"] == "fine-tune" and values["stop_reason"] == "no_writer"
+    assert not (run.path / "data").exists() and not (run.path / "train").exists()  # nothing written, trained
+    text = (run.path / "report.md").read_text()
+    assert "No model was trained. The small model on this computer would write the practice answers" in text
+    assert (
+        "got 0 of 5 fully right" in text or "got 1 of 5 fully right" in text
+    ) and "learns the mistakes" in text
+    # the task is offline (its data stays here): the way on is the person's own examples, not a hosted model
+    assert "write about 50 more examples yourself" in text and "API key" not in text
+    assert json.loads((run.path / "summary.json").read_text())["plain"]["status"] == "none"
+    # the gate is narrow: a label or JSON task has its answers fixed otherwise, a hosted writer is not gated,
+    # and neither is a person with enough examples of their own or a writer that gets some right
+    a = Answers.from_dict({"spec": "x", "examples": 10, "prompted_success": 0.0, "goals": ["cost"]})
+    probe = {"measured": True, "student": "local:embedded", "with_documents": False}
+    assert writer_cannot(a, probe, "local:embedded", "text")
+    assert not writer_cannot(a, probe, "local:embedded", "label")
+    assert not writer_cannot(a, probe, "local:embedded", "json")
+    assert not writer_cannot(a, probe, "openai:gpt-4o-mini", "text")
+    assert not writer_cannot(a, None, "local:embedded", "text")  # not measured
+    many = Answers.from_dict({"spec": "x", "examples": 80, "prompted_success": 0.0, "goals": ["cost"]})
+    some = Answers.from_dict({"spec": "x", "examples": 10, "prompted_success": 0.4, "goals": ["cost"]})
+    assert not writer_cannot(many, probe, "local:embedded", "text")
+    assert not writer_cannot(some, probe, "local:embedded", "text")

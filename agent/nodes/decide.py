@@ -10,7 +10,7 @@ from agent.artifacts import load_step, save_step
 from agent.context import AgentContext
 from agent.interrupts import DecisionAsk
 from agent.probe import apply_probe, probe_needed, probe_signature, run_probe
-from agent.rubric import APPROACHES, Answers
+from agent.rubric import APPROACHES, Answers, writer_cannot
 from agent.rubric import decide as apply_rubric
 from agent.state import AgentState
 from tools.data.coverage import unseen_values, unseen_words
@@ -23,6 +23,7 @@ FINE_TUNES = ("fine-tune", "rag+fine-tune")
 # the 20-example training floor when about half pass the checks (the walk's quick try of 50 with the built-in
 # model kept 25, 18 of them to train on: nothing was trained)
 QUICK_TRY = 80
+NO_WRITER = "no_writer"  # the stop reason when nobody here can write practice answers worth training on
 
 
 def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
@@ -102,6 +103,19 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         atomic_write_yaml(run.spec_path, spec.to_yaml_dict())
         update["task"] = spec.to_yaml_dict()
         lines.append(f"decide: a quick first try with {spec.n_examples} practice examples")
+    if (
+        state.get("headless")
+        and approach in FINE_TUNES
+        and spec.approach == "auto"
+        and writer_cannot(answers, probe, teacher, spec.output.format)
+    ):
+        # nobody watching: do not spend the machine for most of an hour writing wrong answers and training a
+        # model on them (the thermostat bench); a person at the decision reads the same warning and chooses
+        update["stop_reason"] = NO_WRITER
+        lines.append(
+            "decide: stopped before writing practice examples: the model that would write them got "
+            f"{round(100 * (answers.prompted_success or 0))}% of your examples right"
+        )
     if unseen and approach in FINE_TUNES:
         lines.append(
             f"decide: none of your examples has {unseen_words(unseen)}: add an example or two of each"

@@ -25,6 +25,7 @@ STOP_REASONS: dict[StopReason, str] = {
     "no_failures_to_target": "no failures left to target with more data",
     "stopped_by_you": "you stopped before another round",
     "too_few_examples": "too few examples held up after checking to train a model on",
+    "no_writer": "the model that would write the practice answers got too few of your examples right",
     "approach:few-shot": "the decision was a prompt with some of your examples in it: nothing to train",
     "approach:prompt": "the decision was a better prompt: nothing to train",
     "approach:rag": "the decision was retrieval over your documents: nothing to train",
@@ -146,19 +147,7 @@ def too_few_plain(run, state: AgentState) -> dict | None:
             + (f" ({passed})" if passed else "")
             + f": too few to train a model that does better than {prompt}, so none was trained."
         )
-    from tools.spec import parse_spec_dict
-
-    task = state.get("task") or {}
-    private = bool(task) and parse_spec_dict(task).private
-    how = (
-        # a bigger model is a hosted one: not for data that must stay here (the walk's clinic)
-        "write about 50 more examples yourself (your own real messages with the answers you want), then run "
-        "again with them."
-        if private
-        else "write about 50 more examples yourself, or let a bigger model write them: start tunewise with an "
-        "OpenAI or Anthropic API key set (OPENAI_API_KEY=… or ANTHROPIC_API_KEY=…) and it writes them; then "
-        "run again."
-    )
+    how = _more_examples_how(state)
     measured = _probe_words(run)
     if measured:
         # "keep using your prompt" read as a contradiction when the same report said the prompt gets 17% right
@@ -446,7 +435,44 @@ def _plain_result(run, state: AgentState, summary: dict, reason: str) -> dict:
         plain = prompt_plain(load_step(run, 0, "prompt")) or {}
     if not plain and reason == "too_few_examples":
         plain = too_few_plain(run, state) or {}
+    if not plain and reason == "no_writer":
+        plain = no_writer_plain(run, state)
     return plain
+
+
+def no_writer_plain(run, state: AgentState) -> dict:
+    """The plain sentence and advice when the run stopped before writing practice examples: the small
+    model that would write them got too few of the person's examples right (shape of plain_summary)."""
+    measured = _probe_words(run) or "got few of them right"
+    sentence = (
+        "No model was trained. The small model on this computer would write the practice answers, and with "
+        f"your examples in its prompt it {measured}: most of its answers would be wrong, and a model "
+        "trained on wrong answers learns the mistakes."
+    )
+    return {
+        "sentence": sentence,
+        "recommendation": f"To fine-tune, {_more_examples_how(state)}",
+        "status": "none",
+        "kind": "data",
+    }
+
+
+def _more_examples_how(state: AgentState) -> str:
+    """Where better practice examples come from: the person, or (unless the data must stay here) a bigger
+    hosted model."""
+    from tools.spec import parse_spec_dict
+
+    task = state.get("task") or {}
+    private = bool(task) and parse_spec_dict(task).private
+    return (
+        # a bigger model is a hosted one: not for data that must stay here (the walk's clinic)
+        "write about 50 more examples yourself (your own real messages with the answers you want), then run "
+        "again with them."
+        if private
+        else "write about 50 more examples yourself, or let a bigger model write them: start tunewise with an "
+        "OpenAI or Anthropic API key set (OPENAI_API_KEY=… or ANTHROPIC_API_KEY=…) and it writes them; then "
+        "run again."
+    )
 
 
 def _iteration_lines(history: list[dict]) -> list[str]:

@@ -33,6 +33,7 @@ STOP_SHORT: dict[StopReason, str] = {
     "no_failures_to_target": "nothing left to fix",
     "stopped_by_you": "stopped by you",
     "too_few_examples": "too few examples",
+    "no_writer": "needs a bigger writer",
     "approach:few-shot": "a prompt with examples",
     "approach:prompt": "a better prompt",
     "approach:rag": "retrieval",
