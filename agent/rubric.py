@@ -435,7 +435,14 @@ def _fine_tune_behaviour(
             "Your trained model answers without the long instructions and examples, so every request is "
             "shorter (fewer prompt tokens — a token is about ¾ of a word): quicker and cheaper."
         )
-    if ps is not None and ps < 0.5 and is_embedded(teacher):
+    measured = bool(probe and probe.get("measured"))
+    if (
+        ps is not None
+        and ps < 0.5
+        and is_embedded(teacher)
+        and (measured or a.examples >= MIN_EXAMPLES_TO_TRAIN)
+    ):
+        # (a share the person only guessed, with no examples to measure it on, is not "with your examples")
         # the appointments and thermostat benches (10–12 examples): "many will not pass the checks" was all it
         # said, and the wrong answers that agreed with each other passed them
         reasons.append(

@@ -49,8 +49,16 @@ def test_a_prompt_that_gets_little_right_is_not_distilled_and_the_small_writer_i
     assert d.approach == "fine-tune"
     assert not any("prompt's answers" in r for r in d.reasons)
     assert any("the small model on this computer" in r for r in d.reasons)  # who writes them (few examples)
-    # and what that means for its answers, in plain words, with what to do (the thermostat bench: 10 examples)
-    assert any("same small model that got 0% right" in r and "about 50 examples" in r for r in d.reasons)
+    # and what that means for its answers, in plain words, with what to do (the thermostat bench: 10 examples,
+    # measured by the probe)
+    probe = {"measured": True, "n_test": 5, "correct_share": 0.0}
+    d = decide(
+        Answers.from_dict({"spec": "Do it", "examples": 10, "prompted_success": 0.0, "goals": ["cost"]}),
+        probe=probe,
+    )
+    assert any(
+        "same small model that got 0 of 5 fully right" in r and "about 50 examples" in r for r in d.reasons
+    )
     d = _d(prompted_success=0.0, examples=300, goals=["format", "cost"], volume=20_000)
     assert d.approach == "fine-tune" and not any("prompt's answers" in r for r in d.reasons)
     assert any("same small model that got 0% right" in r for r in d.reasons)
