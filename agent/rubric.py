@@ -467,9 +467,8 @@ def _prompt_is_enough(a: Answers) -> tuple[str, list[str]]:
     ]
 
 
-WRITER_FLOOR = (
-    0.2  # a writer measured at most this right on the person's examples writes mostly wrong answers
-)
+# a writer measured at most this right on the person's examples writes mostly wrong answers
+WRITER_FLOOR = 0.2
 
 
 def writer_cannot(a: Answers, probe: dict | None, teacher: str, output_format: str) -> bool:

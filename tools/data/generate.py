@@ -105,8 +105,8 @@ FIGURE_SEEDS = 5  # how many of the person's inputs must all hold a number befor
 
 def needs_a_figure(seed_inputs: Sequence[str]) -> bool:
     """Must a generated input hold a number in digits? Yes when every one of at least `FIGURE_SEEDS` of the
-    person's inputs does: the thermostat bench's teacher wrote "The 8th room." and "Warm the shower to the
-    heat up the range." (no temperature to convert), the appointments bench's "Can I come today?" (no date).
+    person's inputs does: the thermostat bench's teacher wrote "Warm the shower to the heat up the range."
+    (no temperature to convert), the appointments bench's "Can I come today?" (no date).
     On the seven bench tasks' 460 real test inputs it fires for the three whose seeds all hold numbers
     (appointments, thermostat, the demo) and rejects none of theirs."""
     return len(seed_inputs) >= FIGURE_SEEDS and all(figures(t) > 0 for t in seed_inputs)
