@@ -226,7 +226,7 @@ def decide(
     elif r_few.fired and not (
         behaviour and n_examples >= MIN_EXAMPLES_TO_TRAIN and ps is not None and ps < 0.5
     ):
-        approach, reasons = _few_examples(a, behaviour, n_examples, teacher)
+        approach, reasons = _few_examples(a, behaviour, n_examples, teacher, probe)
     elif behaviour:
         approach, reasons = _fine_tune_behaviour(a, behaviour, n_examples, high_volume, teacher, probe)
     else:
@@ -369,7 +369,9 @@ def _prompt_good_enough(
     return "prompt", reasons
 
 
-def _few_examples(a: Answers, behaviour: list[str], n_examples: int, teacher: str) -> tuple[str, list[str]]:
+def _few_examples(
+    a: Answers, behaviour: list[str], n_examples: int, teacher: str, probe: dict | None = None
+) -> tuple[str, list[str]]:
     """Too few examples to train on: a clearer prompt (none yet) or the best of them in the prompt."""
     reasons: list[str] = []
     if a.examples == 0:
@@ -398,6 +400,20 @@ def _few_examples(a: Answers, behaviour: list[str], n_examples: int, teacher: st
         reasons.append(
             f"What matters to you ({goal_words(behaviour)}) points to training your own small model "
             f"later: {writer_words(teacher)} can write {n_examples} practice examples from yours."
+        )
+    ps = a.prompted_success
+    if a.examples and probe and probe.get("measured") and ps is not None and ps <= WRITER_FLOOR:
+        # session 15's walk: "My advice: a prompt with examples" right above "got 0 of 5 fully right"
+        reasons.append(
+            f"But measured, a prompt with your examples got {_right_words(ps, probe)}: the model you start "
+            "from cannot do this task yet, with or without examples. To get one that can: about "
+            f"{MIN_EXAMPLES_TO_TRAIN} examples of your own to train on"
+            + (
+                ""
+                if is_private(a.goals, a.constraints)
+                else ", or an API key set so a bigger model writes them"
+            )
+            + "."
         )
     return approach, reasons
 

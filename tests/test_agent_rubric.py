@@ -364,3 +364,14 @@ def test_the_quick_try_speaks_of_the_built_in_model_only_when_it_writes_the_exam
     assert local["local_teacher"] and not hosted["local_teacher"]
     assert "built-in model" in size_text("fine-tune", None, local, local, 80, 200)
     assert "built-in model" not in size_text("fine-tune", None, hosted, hosted, 80, 200)
+
+
+def test_few_examples_advice_says_plainly_when_the_prompt_with_examples_was_measured_at_nothing():
+    """Session 15's walk (the thermostat task, 10 examples, no goal ticked): "My advice: a prompt with
+    examples" above "measured on 5 of your examples: 0 fully right"."""
+    probe = {"measured": True, "n_test": 5, "correct_share": 0.0}
+    d = decide(Answers.from_dict({"spec": "Do it", "examples": 10, "prompted_success": 0.0}), probe=probe)
+    assert d.approach == "few-shot"
+    assert any("got 0 of 5 fully right" in r and "cannot do this task yet" in r for r in d.reasons)
+    fine = decide(Answers.from_dict({"spec": "Do it", "examples": 10, "prompted_success": 0.6}), probe=probe)
+    assert not any("cannot do this task yet" in r for r in fine.reasons)
