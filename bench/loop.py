@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TASKS_DIR = ROOT / "bench" / "tasks"
 RESULTS = ROOT / "bench" / "RESULTS.md"
-ALL_TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments", "thermostat")
+ALL_TASKS = tuple(sorted(p.parent.name for p in TASKS_DIR.glob("*/task.yaml")))  # every task folder
 SECTION = "## The whole loop on unseen tasks (`bench/loop.py`)"
 SECTION_INTRO = (
     "`tunewise run TASK --yes` then `tunewise eval run RUN --test bench/tasks/<t>/test.jsonl` on six tasks\n"

@@ -13,23 +13,28 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS_DIR = ROOT / "bench" / "tasks"
-TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments", "thermostat")
-SIZES = {
-    "orders": 80,
-    "routing": 80,
-    "rewrite": 60,
-    "faq": 60,
-    "expenses": 60,
-    "appointments": 60,
-    "thermostat": 60,
-}
 
 
-def _loop():
-    spec = importlib.util.spec_from_file_location("bench_loop", ROOT / "bench" / "loop.py")
+def _module(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+# the generator's own list and sizes; a task folder it does not know fails test_every_task_folder_is_known
+_MAKE = _module("bench_make_tests", TASKS_DIR / "make_tests.py")
+TASKS, SIZES = _MAKE.TASKS, _MAKE.SIZES
+
+
+def _loop():
+    return _module("bench_loop", ROOT / "bench" / "loop.py")
+
+
+def test_every_task_folder_is_known_to_the_generator_and_the_loop():
+    folders = {p.parent.name for p in TASKS_DIR.glob("*/task.yaml")}
+    assert set(TASKS) == folders == set(SIZES) and set(_loop().ALL_TASKS) == folders
+    assert "thermostat" in folders and len(folders) == 7
 
 
 def _spec(name):
