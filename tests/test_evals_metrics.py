@@ -193,3 +193,20 @@ def test_a_reply_nested_deeper_than_any_task_needs_is_invalid_json_not_a_crash()
     assert parse_json_output(deep)[0] is None and "nested more than 100 levels" in parse_json_output(deep)[1]
     assert json_valid(deep) == 0.0 and schema_error(deep, {"type": "object"}) is not None
     assert json_valid('{"a": [[1]]}') == 1.0
+
+
+def test_a_number_keeps_its_sign_and_decimal_point():
+    """Walk 16 (Fahrenheit to whole degrees Celsius): "-12" scored as a match for "12", so a model that dropped
+    the sign of every temperature below zero lost nothing, and "always the most common answer" looked 19%
+    right. A minus after a letter or digit is still a dash (ranges, dates, times keep their old words)."""
+    from tools.evals._match import exact_match, token_f1
+    from tools.evals._normalize import normalize_text
+
+    assert exact_match("-12", "12") == 0.0 and exact_match("−12", "-12") == 1.0
+    assert exact_match("It is -12.", "-12") == 0.0 and exact_match("-12.", "-12") == 1.0
+    assert exact_match("3.5", "35") == 0.0 and exact_match("3.5", "3.5") == 1.0
+    assert token_f1("-4 degrees", "4 degrees") == 0.5
+    assert normalize_text("2026-12-04 10:30") == "2026 12 04 10 30"  # dashes in a date are no signs
+    assert normalize_text("10-12, yes,no") == "10 12 yes no"
+    assert normalize_text("The answer: 22.") == "answer 22"
+    assert normalize_text("1,000 people, 1,2,3") == "1,000 people 1 2 3"
