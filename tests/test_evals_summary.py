@@ -412,3 +412,15 @@ def test_advice_never_sends_private_data_to_a_bigger_model():
     assert "bigger model" in plain_summary(open_rep, _rows(6, 7), n_train=120)["recommendation"]
     said = plain_summary(private_rep, _rows(6, 7), n_train=120)["recommendation"]
     assert "bigger model" not in said and "about 120 more examples" in said
+
+
+def test_a_constraint_typed_as_text_keeps_the_data_private():
+    """Walk 16: the interview kept "offline" as typed, and the spec read the string letter by letter: the
+    report of a run whose data must stay here advised letting a hosted model write the examples."""
+    from tools.spec import is_private, parse_spec_dict
+
+    assert is_private([], "offline") and is_private([], "on-prem only, no cloud")
+    assert is_private("privacy", None) and is_private([], ["must stay local"])
+    assert not is_private([], "cloud ok") and not is_private([], None) and not is_private(None, "")
+    spec = parse_spec_dict({"spec": "x", "answers": {"spec": "x", "constraints": "offline"}})
+    assert spec.private

@@ -267,8 +267,16 @@ PRIVATE_CONSTRAINTS = ("on-prem", "offline", "local", "private")
 def is_private(goals, constraints) -> bool:
     """Data must stay with the person: the goal "privacy" or a constraint such as offline or on-prem. Then
     no advice may send it to a hosted model (the walk's clinic was told to set an OpenAI key). Pure."""
-    goals = [str(g).lower() for g in goals or [] if g]
-    return "privacy" in goals or any(str(c).lower() in PRIVATE_CONSTRAINTS for c in constraints or [] if c)
+    import re
+
+    def items(v) -> list[str]:
+        # a task file keeps the interview's answer as typed ("offline"): a string is a comma list, not letters
+        # (walk 16's offline run was advised to let a hosted model write its examples)
+        v = v.split(",") if isinstance(v, str) else (v or [])
+        return [str(i).strip().lower() for i in v if i and str(i).strip()]
+
+    private = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, PRIVATE_CONSTRAINTS)) + r")(?![\w-])")
+    return "privacy" in items(goals) or any(private.search(c) for c in items(constraints))
 
 
 class TaskSpec(BaseModel):
