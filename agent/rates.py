@@ -244,9 +244,11 @@ def estimate_path(
     epochs: int = 3,
     rates: dict | None = None,
     n_checked: int | None = None,
+    written: bool = True,
 ) -> dict[str, Any]:
     """Tokens, dollars and minutes for the recommended path, from this machine's rates (see module doc).
-    `n_checked`: the person's examples a path with nothing to train is checked on (None: not known, ~50)."""
+    `n_checked`: the person's examples a path with nothing to train is checked on (None: not known, ~50);
+    `written=False`: the model trains on the person's `n_examples` own examples, nothing is written."""
     from tools.llm.pricing import PriceTable
 
     prices = prices or PriceTable.load()
@@ -279,6 +281,10 @@ def estimate_path(
     gen_minutes = per.get("generate", gen_minutes)
     critique_minutes = per.get("critique", critique_minutes)
     eval_minutes = per.get("evaluate", eval_minutes)
+    if not written:
+        gen_in = gen_out = 0
+        gen_cost = gen_minutes = critique_minutes = 0.0
+        timed = [step for step in timed if step not in ("generate", "critique")]
     overhead_minutes = 2  # loading models, starting the trainer, writing reports
     gpu_hours = train_minutes / 60 if on_gpu else 0.0
     total = gen_minutes + critique_minutes + train_minutes + eval_minutes + overhead_minutes
@@ -296,10 +302,15 @@ def estimate_path(
         "evaluation_tokens": eval_tokens,
         "gpu_hours": round(gpu_hours, 3),
         "assumptions": (
-            f"{n_examples} practice examples × ~{tokens_per_example} tokens × {epochs} passes (epochs) on {hw}, "
-            f"written by {_who(teacher)}; writing at {gen_tps:.0f} tokens/s "
-            f"({rates.get('generate_tokens_per_s_source', '')}), training at "
-            f"{train_tps:.0f} tokens/s ({rates.get('train_tokens_per_s_source', '')})"
+            (
+                f"{n_examples} practice examples × ~{tokens_per_example} tokens × {epochs} passes (epochs) on "
+                f"{hw}, written by {_who(teacher)}; writing at {gen_tps:.0f} tokens/s "
+                f"({rates.get('generate_tokens_per_s_source', '')}), training at "
+                if written
+                else f"your own {n_examples} examples × ~{tokens_per_example} tokens × {epochs} passes (epochs) "
+                f"on {hw}, none written by a model; training at "
+            )
+            + f"{train_tps:.0f} tokens/s ({rates.get('train_tokens_per_s_source', '')})"
             + ("" if local_teacher else f"; the hosted model at ~{API_TOKENS_PER_S:.0f} tokens/s (assumed)")
             + (
                 f"; the computer is busy with other work now (about {rates['busy']:.1f}× slower than alone)"
@@ -317,7 +328,7 @@ def estimate_path(
     untimed = [
         m for step, m in (("generate", gen_minutes), ("critique", critique_minutes)) if step not in timed
     ]
-    if local_teacher and untimed:
+    if local_teacher and untimed and written:
         out["time_minutes_high"] = round(total + (UNTIMED_SPREAD - 1) * sum(untimed))
     if on_gpu:
         out["gpu_cost_usd"] = round(gpu_hours * prices.gpu_hour, 2)

@@ -174,6 +174,9 @@ class Decision:
     next_steps: list[str]
     estimate: dict[str, Any]
     probe: dict[str, Any] | None = None
+    # who writes a model-training path's practice answers: "written" (the teacher), "own" (the person's own
+    # examples only: the small model here got their examples wrong), "blocked" (nobody here can: too few)
+    practice: str = "written"
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -188,8 +191,11 @@ def decide(
     teacher: str = "local:embedded",
     probe: dict | None = None,
     prices=None,
+    output_format: str | None = None,
 ) -> Decision:
     """Apply the rubric to the answers; `probe` carries measured evidence when prompted_success was measured.
+    With `output_format`, a training path whose practice answers the small model here would write wrong says
+    so and is planned on the person's own examples, or blocked (`Decision.practice`).
 
     The first matching branch wins, in the order the rules are listed; each branch is its own helper that
     returns the approach and its reasons.
@@ -202,6 +208,7 @@ def decide(
     cost_goals = sorted({"latency", "cost"} & set(behaviour))
     rows = _rubric_rows(a, probe, knowledge, behaviour, cost_goals)
     _, r_prompt, r_few, _, r_distil = rows
+    practice = "written"
 
     if knowledge and behaviour and not r_prompt.fired:
         approach, reasons = _rag_and_fine_tune(a, behaviour)
@@ -228,9 +235,14 @@ def decide(
     ):
         approach, reasons = _few_examples(a, behaviour, n_examples, teacher, probe)
     elif behaviour:
-        approach, reasons = _fine_tune_behaviour(a, behaviour, n_examples, high_volume, teacher, probe)
+        practice = practice_data(a, probe, teacher, output_format) if output_format else "written"
+        approach, reasons = _fine_tune_behaviour(
+            a, behaviour, n_examples, high_volume, teacher, probe, practice
+        )
     else:
         approach, reasons = _prompt_is_enough(a)
+    if approach != "fine-tune":
+        practice = "written"
     if privacy and approach in ("fine-tune", "rag+fine-tune"):
         reasons.append("Your data must stay with you: the model is trained and run on your own machine.")
     if r_few.fired and approach in ("fine-tune", "rag+fine-tune"):
@@ -246,9 +258,16 @@ def decide(
         approach=approach,
         reasons=reasons,
         rubric=rows,
-        next_steps=next_steps(approach, teacher),
-        estimate=estimate(approach, n_examples=n_examples, teacher=teacher, prices=prices),
+        next_steps=next_steps(approach, teacher, practice),
+        estimate=estimate(
+            approach,
+            n_examples=a.examples if practice == "own" else n_examples,
+            teacher=teacher,
+            prices=prices,
+            written=practice != "own",
+        ),
         probe=probe,
+        practice=practice,
     )
 
 
@@ -425,16 +444,18 @@ def _fine_tune_behaviour(
     high_volume: bool,
     teacher: str,
     probe: dict | None = None,
+    practice: str = "written",
 ) -> tuple[str, list[str]]:
-    """A fixed shape, tone, wording, speed, cost or privacy that instructions alone do not hold."""
+    """A fixed shape, tone, wording, speed, cost or privacy that instructions alone do not hold; `practice`
+    says who writes the practice answers (see `practice_data`)."""
     ps = a.prompted_success
     reasons = [
         f"What matters to you ({goal_words(behaviour)}) is what training your own small model teaches "
         "reliably; instructions alone often slip"
-        + (f" (with instructions the model you start from scores only {ps:.0%})" if ps is not None else "")
+        + (f" ({_prompted_words(ps, probe)})" if ps is not None and practice == "written" else "")
         + "."
     ]
-    if a.examples < MIN_EXAMPLES_TO_TRAIN:
+    if a.examples < MIN_EXAMPLES_TO_TRAIN and practice == "written":
         reasons.append(
             (
                 f"You have only {a.examples} example{'s' if a.examples != 1 else ''}, but instructions with "
@@ -451,25 +472,63 @@ def _fine_tune_behaviour(
             "Your trained model answers without the long instructions and examples, so every request is "
             "shorter (fewer prompt tokens — a token is about ¾ of a word): quicker and cheaper."
         )
+    reasons += _writer_warning(a, ps, teacher, probe, practice)
+    return "fine-tune", reasons
+
+
+def _writer_warning(
+    a: Answers, ps: float | None, teacher: str, probe: dict | None, practice: str
+) -> list[str]:
+    """What the practice answers are worth when the small model here writes them and was measured poor.
+    The appointments and thermostat benches (10–12 examples) read only "many will not pass the checks", and
+    the wrong answers that agreed with each other passed them; walk 16 (offline) was told to set an API key
+    and to add 50 examples, which would have trained on 200 wrong answers beside them."""
     measured = bool(probe and probe.get("measured"))
     if (
-        ps is not None
-        and ps < 0.5
-        and is_embedded(teacher)
-        and (measured or a.examples >= MIN_EXAMPLES_TO_TRAIN)
+        ps is None
+        or ps >= 0.5
+        or not is_embedded(teacher)
+        or not (measured or a.examples >= MIN_EXAMPLES_TO_TRAIN)
     ):
         # (a share the person only guessed, with no examples to measure it on, is not "with your examples")
-        # the appointments and thermostat benches (10–12 examples): "many will not pass the checks" was all it
-        # said, and the wrong answers that agreed with each other passed them
-        reasons.append(
-            f"The practice answers are written by the same small model that got {_right_words(ps, probe)} with "
-            "your examples in its prompt: expect most of them to be wrong. The checks drop an answer it gives "
-            "differently when asked twice, not a mistake it makes the same way twice, and a model trained on "
-            "wrong answers learns the mistakes. With an API key set a larger hosted model writes them; or add "
-            f"{'more' if a.examples >= MIN_EXAMPLES_TO_TRAIN else f'about {MIN_EXAMPLES_TO_TRAIN}'} examples "
-            "of your own."
+        return []
+    private = is_private(a.goals, a.constraints)
+    got = f"the small model on this computer got {_right_words(ps, probe)} with your examples in its prompt"
+    if practice == "own":
+        return [
+            f"{got[:1].upper()}{got[1:]}, so it writes no practice answers: your own {a.examples} examples "
+            "are what your model trains on (a third kept back to test it, so the test is small and its "
+            "figures are rough)."
+        ]
+    key = "" if private else "; or set an API key, so a bigger hosted model writes them"
+    trap = (
+        "The checks drop an answer it gives differently when asked twice, not a mistake it makes the same way "
+        "twice, and a model trained on wrong answers learns the mistakes."
+    )
+    if practice == "blocked":
+        return [
+            f"But {got}: the practice answers it would write are mostly wrong. {trap} So do not start yet: add "
+            f"examples of your own until you have about {MIN_EXAMPLES_TO_TRAIN} (press e) — then your model "
+            f"trains on yours and the small model writes none{key}."
+        ]
+    more = "more" if a.examples >= MIN_EXAMPLES_TO_TRAIN else f"about {MIN_EXAMPLES_TO_TRAIN}"
+    return [
+        f"The practice answers are written by the same small model that got {_right_words(ps, probe)} with "
+        f"your examples in its prompt: expect many of them to be wrong. {trap} "
+        + ("Add " if private else "With an API key set a larger hosted model writes them; or add ")
+        + f"{more} examples of your own."
+    ]
+
+
+def _prompted_words(ps: float, probe: dict | None) -> str:
+    """How well the model you start from did with a prompt, in the terms it was measured in: walk 16 read
+    "with instructions … scores only 0%" where the probe had put 5 of the person's examples in the prompt."""
+    if probe and probe.get("measured") and probe.get("n_shots"):
+        return (
+            f"with {probe['n_shots']} of your examples in its prompt the model you start from got "
+            f"{_right_words(ps, probe)}"
         )
-    return "fine-tune", reasons
+    return f"with instructions the model you start from scores only {ps:.0%}"
 
 
 def _prompt_is_enough(a: Answers) -> tuple[str, list[str]]:
@@ -487,13 +546,12 @@ def _prompt_is_enough(a: Answers) -> tuple[str, list[str]]:
 WRITER_FLOOR = 0.2
 
 
-def writer_cannot(a: Answers, probe: dict | None, teacher: str, output_format: str) -> bool:
+def writer_wrong(a: Answers, probe: dict | None, teacher: str, output_format: str) -> bool:
     """Would the practice answers be mostly wrong? Yes when the small model on this computer writes them, it
-    was measured on the person's own examples (others in its prompt) at most `WRITER_FLOOR` right, nothing
+    was measured on the person's own examples (others in its prompt) at most `WRITER_FLOOR` right and nothing
     else fixes an answer (free text: a label task plans each input's label, an extraction copies its values
-    from the input) and the person has fewer than `MIN_EXAMPLES_TO_TRAIN` of their own. The thermostat
-    bench (0 of 5) kept 59 of 120 answers and 33 of the 48 that could be checked by hand were wrong;
-    appointments (0 of 6) kept 16, 14 wrong. Pure."""
+    from the input). The thermostat bench (0 of 5) kept 59 of 120 answers and 33 of the 48 that could be
+    checked by hand were wrong; appointments (0 of 6) kept 16, 14 wrong. Pure."""
     ps = a.prompted_success
     return (
         is_embedded(teacher)
@@ -502,8 +560,21 @@ def writer_cannot(a: Answers, probe: dict | None, teacher: str, output_format: s
         and is_embedded(str((probe or {}).get("student") or ""))
         and ps is not None
         and ps <= WRITER_FLOOR
-        and a.examples < MIN_EXAMPLES_TO_TRAIN
     )
+
+
+def practice_data(a: Answers, probe: dict | None, teacher: str, output_format: str) -> str:
+    """Who writes a fine-tune's practice answers: "written" (the teacher, the usual way); with a writer that
+    gets the person's examples wrong (`writer_wrong`), "own" (their own examples only, from
+    `MIN_EXAMPLES_TO_TRAIN` of them) or "blocked" (fewer: nothing worth training on). Pure."""
+    if not writer_wrong(a, probe, teacher, output_format):
+        return "written"
+    return "own" if a.examples >= MIN_EXAMPLES_TO_TRAIN else "blocked"
+
+
+def writer_cannot(a: Answers, probe: dict | None, teacher: str, output_format: str) -> bool:
+    """Nobody here can write practice answers worth training on (`practice_data` is "blocked"). Pure."""
+    return practice_data(a, probe, teacher, output_format) == "blocked"
 
 
 def writer_words(teacher: str) -> str:
@@ -514,7 +585,23 @@ def writer_words(teacher: str) -> str:
     return f"a bigger model ({teacher})"
 
 
-def next_steps(approach: str, teacher: str = "local:embedded") -> list[str]:
+def next_steps(approach: str, teacher: str = "local:embedded", practice: str = "written") -> list[str]:
+    """What happens on the path, in order; `practice` (see `practice_data`) when a trained model's practice
+    answers are the person's own or cannot be written here."""
+    if approach == "fine-tune" and practice == "own":
+        return [
+            "Your own small model is trained on your examples (a third of them kept back to test it), and "
+            "compared with the model you start from, with and without your examples in the prompt.",
+            "Nothing is written by the small model here (it got your examples wrong); more examples of your "
+            "own make the next try better.",
+        ]
+    if approach == "fine-tune" and practice == "blocked":
+        return [
+            f"Add examples of your own until you have about {MIN_EXAMPLES_TO_TRAIN} (press e): your model "
+            "then trains on yours, and the small model here writes none.",
+            "Accept anyway: the small model writes ~200 practice answers, your model trains on them, and the "
+            "test at the end shows how it did.",
+        ]
     steps = {
         "prompt": [
             "tunewise writes clear instructions with 3–6 of your examples (it tries a few and keeps the best).",

@@ -16,6 +16,7 @@ StopReason = Literal[
     "stopped_by_you",
     "too_few_examples",
     "no_writer",
+    "own_examples_used",
     "approach:few-shot",
     "approach:prompt",
     "approach:rag",

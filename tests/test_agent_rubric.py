@@ -375,3 +375,70 @@ def test_few_examples_advice_says_plainly_when_the_prompt_with_examples_was_meas
     assert any("got 0 of 5 fully right" in r and "cannot do this task yet" in r for r in d.reasons)
     fine = decide(Answers.from_dict({"spec": "Do it", "examples": 10, "prompted_success": 0.6}), probe=probe)
     assert not any("cannot do this task yet" in r for r in fine.reasons)
+
+
+def test_a_writer_that_gets_the_examples_wrong_blocks_a_few_and_leaves_many_to_train_on_alone():
+    """Walk 16 (thermostat, 10 examples, offline): "My advice: train your own small model" above "expect most
+    of them to be wrong", "with instructions … scores only 0%" where the probe had 5 examples in the prompt,
+    and "set an API key" for data that must stay here; and its "add about 50 examples" would have trained on
+    200 wrong practice answers beside them. Now: fewer than 50 → not yet, said once; 50 or more → the model
+    trains on the person's own examples and nothing is written (nor estimated as written)."""
+    probe = {
+        "measured": True,
+        "n_test": 5,
+        "correct_share": 0.0,
+        "n_shots": 5,
+        "student": "local:embedded",
+        "with_documents": False,
+    }
+
+    def answers(n: int, constraints=("offline",)) -> Answers:
+        return Answers.from_dict(
+            {
+                "spec": "Fahrenheit to Celsius",
+                "examples": n,
+                "prompted_success": 0.0,
+                "goals": ["latency", "cost"],
+                "volume": 50_000,
+                "constraints": list(constraints),
+            }
+        )
+
+    few = decide(answers(10), probe=probe, output_format="text")
+    assert few.approach == "fine-tune" and few.practice == "blocked"
+    said = "\n".join(few.reasons)
+    assert "got 0 of 5 fully right" in said
+    assert "scores only" not in said and "many will not pass the checks" not in said
+    assert "do not start yet" in said and "about 50" in said and "API key" not in said  # offline
+    assert "press e" in few.next_steps[0] and not any("writes ~200–500" in step for step in few.next_steps)
+    some = dict(probe, correct_share=0.4)  # 2 of 5: written, and the first reason says how it was measured
+    written = decide(
+        Answers.from_dict({"spec": "x", "examples": 10, "prompted_success": 0.4, "goals": ["cost"]}),
+        probe=some,
+        output_format="text",
+    )
+    assert written.practice == "written"
+    assert (
+        "with 5 of your examples in its prompt the model you start from got 2 of 5 fully right"
+        in (written.reasons[0])
+    )
+    cloud = decide(answers(10, ()), probe=probe, output_format="text")
+    assert cloud.practice == "blocked" and any("set an API key" in r for r in cloud.reasons)
+
+    many = decide(answers(60), probe=probe, output_format="text")
+    assert many.practice == "own"
+    assert any("your own 60 examples are what your model trains on" in r for r in many.reasons)
+    assert many.estimate["data_generation_tokens"] == 0 and many.estimate["generate_minutes"] == 0
+    assert "your own 60 examples" in many.estimate["assumptions"]
+    assert "trained on your examples" in many.next_steps[0]
+    from tui.screens.decision import estimate_rows
+
+    assert any(v == "none: your own examples" for _, v in estimate_rows(many.estimate))
+    assert not any(v == "none: your own examples" for _, v in estimate_rows(few.estimate))
+    # a label task plans each answer, a hosted model writes well: the usual way, written
+    assert decide(answers(10), probe=probe, output_format="label").practice == "written"
+    assert decide(answers(10), probe=probe, teacher="openai:gpt-4o-mini", output_format="text").practice == (
+        "written"
+    )
+    # without the format (callers that do not know it) nothing is blocked
+    assert decide(answers(10), probe=probe).practice == "written"

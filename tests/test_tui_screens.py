@@ -120,6 +120,45 @@ async def test_decision_accept_key_sends_accept(workspace):
         assert sent == [(RUN_ID, "accept")]
 
 
+async def test_a_blocked_fine_tune_says_not_yet_and_accept_asks_first(workspace):
+    """Walk 16: the advice read "train your own small model" above "expect most of them to be wrong", and
+    Accept would have spent most of an hour training on them. The headline says not yet, the way on is named
+    (e adds examples), and Accept asks before it starts anything."""
+    from agent.rubric import Answers, decide
+    from tui.screens.decision import DecisionScreen
+
+    probe = {"measured": True, "n_test": 5, "correct_share": 0.0, "n_shots": 5, "student": "local:embedded"}
+    answers = Answers(
+        spec="Fahrenheit to Celsius",
+        examples=10,
+        prompted_success=0.0,
+        goals=["cost"],
+        constraints=["offline"],
+    )
+    d = decide(answers, probe=probe, output_format="text")
+    assert d.practice == "blocked"
+    payload = {"kind": "decision", "decision": d.to_dict(), "choices": ["accept", "fine-tune"]}
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sent = capture_answers(app)
+        app.show(DecisionScreen(RUN_ID, payload))
+        await pilot.pause()
+        text = str(app.screen.query_one("#decision-md")._markdown)
+        assert "train your own small model** — but not yet" in text and "press **e** to add examples" in text
+        assert "API key" not in text  # offline: the data stays here
+        await pilot.press("a")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
+        assert "got 0 of 5 of your examples right" in str(app.screen.text) and sent == []
+        await pilot.press("n")  # back: nothing started
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DecisionScreen")
+        assert sent == []
+        await pilot.press("a")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
+        await pilot.press("y")  # start anyway: sent once, as an accept
+        await wait_for(pilot, lambda: sent == [(RUN_ID, "accept")])
+
+
 # ---------------------------------------------------------------- data review
 async def test_review_filters_decisions_progress_and_submit(workspace):
     from tui.screens.review import ReviewScreen

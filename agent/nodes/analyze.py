@@ -9,6 +9,7 @@ from agent.artifacts import load_step
 from agent.context import AgentContext
 from agent.nodes.common import iteration, spec_of
 from agent.nodes.evaluate import tuned_name
+from agent.nodes.generate import own_examples_only
 from agent.state import AgentState
 
 
@@ -82,7 +83,11 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         if prev_best is None or (primary or 0) >= prev_best:
             update["best_train_version"] = cand
     if "stop_reason" not in update:
-        if it >= int(state.get("max_iterations") or spec.max_iterations):
+        if own_examples_only(state):
+            # a round of targeted examples would be written by the model that got the person's wrong
+            update["stop_reason"] = "own_examples_used"
+            record.setdefault("note", "trained on your own examples only: nothing more to write them from")
+        elif it >= int(state.get("max_iterations") or spec.max_iterations):
             update["stop_reason"] = "iteration_limit"
         else:
             requests = _targeted_requests(run, state.get("eval_version"), ctx.quick)

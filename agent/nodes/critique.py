@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 from agent.artifacts import work_dir
 from agent.context import AgentContext
 from agent.nodes.common import budget_stop, idempotent_step, iteration, spec_of
+from agent.nodes.generate import own_examples_only
 from agent.state import AgentState
 from tools.data.schema import user_text
 from tools.workspace import atomic_write_jsonl, read_jsonl
@@ -27,6 +28,8 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     run, spec, it = ctx.run(state["run_id"]), spec_of(state), iteration(state)
     wd = work_dir(run, it)
     rows = list(read_jsonl(wd / "generated.jsonl"))
+    if own_examples_only(state):
+        return _own_passed(state, ctx, spec, wd, rows)
     judge = ctx.provider("judge", spec, run.id)
     judge = judge if can_grade(judge) else None
     teacher = ctx.provider("teacher", spec, run.id)
@@ -85,11 +88,45 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     }
 
 
+def _own_passed(state: AgentState, ctx: AgentContext, spec, wd, rows: list[dict]) -> dict:
+    """The person's own examples (the small model here got them wrong, so it wrote none): nothing to check
+    them against — they pass as written, with the general examples mixed in against forgetting."""
+    from tools.data.filters import mix_general
+
+    share = float((state.get("mix") or {}).get("general_share", spec.general_share))
+    kept = list(rows)
+    if not ctx.quick:
+        kept = mix_general(
+            kept,
+            share,
+            teacher=ctx.provider("teacher", spec, state["run_id"]),
+            spec=spec,
+            on_progress=lambda ev: ctx.emit("progress", step="critique", **ev),
+        )
+    atomic_write_jsonl(wd / "critiqued.jsonl", kept)
+    atomic_write_jsonl(wd / "critique_decisions.jsonl", [])
+    return {
+        "kept": len(kept),
+        "generated": len(rows),
+        "own": len(rows),
+        "general_share": share,
+        "judged": False,
+        "consistency": {"dropped": 0, "replaced": 0},
+    }
+
+
 @budget_stop
 def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     from tools.data.critique import collapsed_words
 
     done = _critiqued(state, runtime)
+    if done.get("own"):
+        return {
+            "log": [
+                f"critique: your {done['own']} examples kept as you wrote them (nothing written to check); "
+                f"{done['general_share']:.0%} general examples mixed in"
+            ]
+        }
     how = "validators + judge" if done.get("judged") else "validators only: no capable judge"
     cons = done.get("consistency") or {}
     short = [

@@ -10,7 +10,7 @@ from agent.artifacts import load_step, save_step
 from agent.context import AgentContext
 from agent.interrupts import DecisionAsk
 from agent.probe import apply_probe, probe_needed, probe_signature, run_probe
-from agent.rubric import APPROACHES, Answers, writer_cannot
+from agent.rubric import APPROACHES, MIN_EXAMPLES_TO_TRAIN, Answers, practice_data
 from agent.rubric import decide as apply_rubric
 from agent.state import AgentState
 from tools.data.coverage import unseen_values, unseen_words
@@ -45,15 +45,19 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         n_examples=spec.n_examples,
         teacher=teacher,
         probe={k: v for k, v in (probe or {}).items() if k != "rows"} or None,
+        output_format=spec.output.format,
     )
     if decision.approach in FINE_TUNES or not state.get("headless"):
         # a person may pick a path that trains a model whatever the advice: its estimate needs this
         # machine's measured speed (the walk's override was estimated from a benchmark: 10 minutes, took 33)
-        decision.estimate = _estimate_here(ctx, state, spec, run, decision.approach, teacher)
+        decision.estimate = _estimate_here(
+            ctx, state, spec, run, decision.approach, teacher, own=decision.practice == "own"
+        )
     estimates = _estimates(ctx, spec, teacher, decision)
     # values a writer imitating the examples will not write: said before anything is generated
     unseen = unseen_values(spec)
-    quick = QUICK_TRY if spec.n_examples > QUICK_TRY else None
+    # (trained on the person's own examples only, there is nothing to write fewer of)
+    quick = QUICK_TRY if spec.n_examples > QUICK_TRY and decision.practice != "own" else None
     approach = decision.approach
     note = None
     if spec.approach != "auto" and spec.approach != approach:
@@ -107,7 +111,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         state.get("headless")
         and approach in FINE_TUNES
         and spec.approach == "auto"
-        and writer_cannot(answers, probe, teacher, spec.output.format)
+        and decision.practice == "blocked"
     ):
         # nobody watching: do not spend the machine for most of an hour writing wrong answers and training a
         # model on them (the thermostat bench); a person at the decision reads the same warning and chooses
@@ -120,7 +124,23 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         lines.append(
             f"decide: none of your examples has {unseen_words(unseen)}: add an example or two of each"
         )
+    # who writes the practice answers on the path taken (an override to a fine-tune included)
+    practice = (
+        decision.practice
+        if approach == decision.approach
+        else practice_data(answers, probe, teacher, spec.output.format)
+        if approach == "fine-tune"
+        else "written"
+    )
+    if practice == "own" and len(spec.examples) < MIN_EXAMPLES_TO_TRAIN:
+        practice = "written"  # (a count the person said, not examples in the task: nothing to train on)
+    if practice == "own":
+        lines.append(
+            f"decide: your {len(spec.examples)} examples are the practice examples: the model here got "
+            f"{round(100 * (answers.prompted_success or 0))}% of them right, so it writes none"
+        )
     out = decision.to_dict() | {
+        "practice": practice,
         "chosen": approach,
         "override_note": note,
         "n_examples": spec.n_examples,
@@ -130,9 +150,12 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     return {"decision": out, "approach": approach, "rewind": None, "log": lines} | update
 
 
-def _estimate_here(ctx: AgentContext, state: AgentState, spec, run, approach: str, teacher: str) -> dict:
+def _estimate_here(
+    ctx: AgentContext, state: AgentState, spec, run, approach: str, teacher: str, own: bool = False
+) -> dict:
     """The estimate from this machine's rates; a person deciding gets the student's speed measured here
-    (once per machine, cached in the workspace; a re-run after the interrupt reads the cache)."""
+    (once per machine, cached in the workspace; a re-run after the interrupt reads the cache). `own`: trained
+    on the person's own examples, nothing written."""
     from agent.rates import example_tokens, load_rates, machine_rates
     from agent.rubric import estimate
 
@@ -149,11 +172,12 @@ def _estimate_here(ctx: AgentContext, state: AgentState, spec, run, approach: st
     rates = machine_rates(ctx.workspace, student=student)
     return estimate(
         approach,
-        n_examples=spec.n_examples,
+        n_examples=len(spec.examples) if own else spec.n_examples,
         teacher=teacher,
         rates=rates,
         tokens_per_example=example_tokens([e.model_dump() for e in spec.examples]),
         n_checked=len(spec.examples),
+        written=not own,
     )
 
 

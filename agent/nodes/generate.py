@@ -20,6 +20,8 @@ def _generated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
 
     ctx = runtime.context
     run, spec, it = ctx.run(state["run_id"]), spec_of(state), iteration(state)
+    if own_examples_only(state):
+        return _own_examples(spec, work_dir(run, it))
     targeted = state.get("targeted") or None
     n = sum(int(t.get("n", 0)) for t in targeted) if targeted else spec.n_examples
     if ctx.quick:
@@ -67,6 +69,24 @@ def _generated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     }
 
 
+def own_examples_only(state) -> bool:
+    """The decision planned training on the person's own examples: the small model here got them wrong, so
+    it writes no practice answers (`agent.rubric.practice_data`)."""
+    return (state.get("decision") or {}).get("practice") == "own"
+
+
+def _own_examples(spec, wd) -> dict:
+    """The person's examples as the iteration's rows (the critique passes them through, the split makes the
+    test from them): nothing is asked of a teacher."""
+    from tools.data.schema import make_row
+
+    rows = [
+        make_row(e.input, e.output, system=spec.effective_system_prompt, source="own") for e in spec.examples
+    ]
+    atomic_write_jsonl(wd / "generated.jsonl", rows)
+    return {"n": len(rows), "teacher": 0, "augmented": 0, "own": len(rows), "targeted": False}
+
+
 @budget_stop
 def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     done = _generated(state, runtime)
@@ -74,7 +94,9 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     off = sum(v for k, v in rejected.items() if k.startswith("off task"))
     return {
         "log": [
-            f"generate: {done['n']} examples (iteration {iteration(state)}"
+            f"generate: none written — your {done['own']} examples are the practice examples"
+            if done.get("own")
+            else f"generate: {done['n']} examples (iteration {iteration(state)}"
             + (", targeted" if done["targeted"] else "")
             + (
                 f"; {done['augmented']} made from your examples by swapping values"

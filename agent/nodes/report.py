@@ -26,6 +26,8 @@ STOP_REASONS: dict[StopReason, str] = {
     "stopped_by_you": "you stopped before another round",
     "too_few_examples": "too few examples held up after checking to train a model on",
     "no_writer": "the model that would write the practice answers got too few of your examples right",
+    "own_examples_used": "your own examples were all there was to train on: the model here cannot write more "
+    "that are right",
     "approach:few-shot": "the decision was a prompt with some of your examples in it: nothing to train",
     "approach:prompt": "the decision was a better prompt: nothing to train",
     "approach:rag": "the decision was retrieval over your documents: nothing to train",

@@ -11,6 +11,7 @@ from agent.artifacts import work_dir
 from agent.context import AgentContext
 from agent.interrupts import ReviewAsk
 from agent.nodes.common import idempotent_step, iteration
+from agent.nodes.generate import own_examples_only
 from agent.state import AgentState
 from tools.data.review import apply_decisions
 from tools.workspace import atomic_write_jsonl, read_jsonl
@@ -23,6 +24,8 @@ def _reviewed(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     rows = list(read_jsonl(wd / "critiqued.jsonl"))
     if state.get("headless"):
         decisions, mode = [], "thresholds"
+    elif own_examples_only(state):
+        decisions, mode = [], "yours"  # the person's own examples, nothing written to look over
     else:
         # re-run from here on resume: everything above is a read, so it is safe to repeat
         payload = ReviewAsk(

@@ -9,7 +9,9 @@ from agent.artifacts import load_step, work_dir
 from agent.context import AgentContext
 from agent.nodes.common import idempotent_step, iteration, spec_of
 from agent.nodes.evaluate import PROMPT_SHOTS
+from agent.nodes.generate import own_examples_only
 from agent.state import AgentState
+from tools.data.schema import user_text
 from tools.workspace import read_jsonl
 
 MIN_TEST_ROWS = 60  # below this a 95% CI is too wide to tell a 10% gain from noise
@@ -58,7 +60,6 @@ def _person_examples(spec) -> tuple[list, list]:
 def with_seeds_in_train(splits: dict, seeds: list[dict]) -> int:
     """Add the person's shown examples to train; a held-out row that repeats or nearly repeats one moves to
     train with it (it would test the model on an answer it was shown). Returns how many rows moved."""
-    from tools.data.schema import user_text
     from tools.data.similarity import near_duplicate_groups
 
     if not seeds:
@@ -94,11 +95,21 @@ def drop_flagged_references(run, splits: dict) -> int:
     return removed
 
 
-def _first_splits(rows: list[dict], spec, label_key: str | None) -> tuple[dict, str]:
+def _first_splits(rows: list[dict], spec, label_key: str | None, own_only: bool = False) -> tuple[dict, str]:
+    """`own_only`: the rows are the person's own examples (nothing written): those no prompt shows are the test,
+    with no golden set beside them."""
     from tools.data.versions import split_rows, with_own_test
 
+    if own_only:
+        # the examples a few-shot prompt shows train (below): testing on them would hand that prompt the answer
+        shown = {user_text(r).strip().lower() for r in seed_train_rows(spec)}
+        rows = [r for r in rows if user_text(r).strip().lower() not in shown]
     regression_n = min(30, max(4, len(rows) // 8))
-    reason = "iteration 1: teacher-generated, critiqued and reviewed examples"
+    reason = (
+        "iteration 1: your own examples only (the model here got them wrong, so it wrote none)"
+        if own_only
+        else "iteration 1: teacher-generated, critiqued and reviewed examples"
+    )
     if spec.test:  # the person's own test set replaces the generated one, as given
         from tools.evals.run import load_rows
 
@@ -109,7 +120,7 @@ def _first_splits(rows: list[dict], spec, label_key: str | None) -> tuple[dict, 
         splits = split_rows(
             rows, ratios=test_ratios(len(rows)), seed=0, label_key=label_key, regression_n=regression_n
         )
-    splits["golden"] = golden_rows(spec)
+    splits["golden"] = [] if own_only else golden_rows(spec)
     moved = with_seeds_in_train(splits, seed_train_rows(spec))
     reason += "; your examples shown in the prompt are in train" + (
         f" ({moved} held-out rows that repeated one moved with them)" if moved else ""
@@ -159,7 +170,7 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     if base:
         splits, reason = _later_splits(run, base, rows, it, label_key)
     else:
-        splits, reason = _first_splits(rows, spec, label_key)
+        splits, reason = _first_splits(rows, spec, label_key, own_only=own_examples_only(state))
     splits["train"] += general
     splits["train"], evened = evened_labels(splits["train"], spec)
     repeats = sum(b - a for a, b in evened.values())

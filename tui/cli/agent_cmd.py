@@ -170,7 +170,8 @@ def print_decision(d, example: dict | None = None) -> None:
     con = common.console()
     con.print(
         Panel(
-            f"[bold]{d.approach}[/bold]\n\n" + "\n".join(f"• {r}" for r in d.reasons),
+            f"[bold]{d.approach}{' — but not yet' if d.practice == 'blocked' else ''}[/bold]\n\n"
+            + "\n".join(f"• {r}" for r in d.reasons),
             title="Recommendation",
             expand=False,
         )

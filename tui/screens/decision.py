@@ -51,12 +51,21 @@ def decision_markdown(decision: dict) -> str:
     from agent.rubric import APPROACH_HELP
 
     approach = decision.get("approach", "?")
-    lines = [f"## My advice: **{words(approach)}**", ""]
+    blocked = decision.get("practice") == "blocked"
+    # walk 16: "My advice: train your own small model" above "expect most of [its practice answers] to be wrong"
+    lines = [f"## My advice: **{words(approach)}**" + (" — but not yet" if blocked else ""), ""]
     if approach in APPROACH_HELP:
         lines += [f"_({APPROACH_HELP[approach]})_", ""]
     if decision.get("chosen") and decision.get("chosen") != decision.get("approach"):
         lines += [f"_You chose: **{words(decision['chosen'])}** instead._", ""]
     lines += ["**Why**", ""] + [f"- {r}" for r in decision.get("reasons") or []]
+    if blocked:
+        lines += [
+            "",
+            "**What you can do now:** press **e** to add examples of your own. **Accept** starts anyway: the "
+            "small model writes the practice answers and your model learns its mistakes (the test at the end "
+            "shows how far).",
+        ]
     unseen = [tuple(u) for u in decision.get("unseen") or []]
     if unseen:
         from tools.data.coverage import unseen_words
@@ -69,6 +78,24 @@ def decision_markdown(decision: dict) -> str:
             f"Press **e** to add an example or two of {'it' if one else 'each'}.",
         ]
     return "\n".join(lines)
+
+
+def blocked_text(decision: dict) -> str:
+    """The "are you sure" before a training run whose practice answers the small model here would write
+    mostly wrong (`agent.rubric.practice_data` "blocked"). Pure."""
+    probe = decision.get("probe") or {}
+    n, share = probe.get("n_test"), probe.get("correct_share")
+    got = (
+        f"got {round(float(share) * int(n))} of {n} of your examples right"
+        if n and share is not None
+        else ("got few of your examples right")
+    )
+    return (
+        f"The small model on this computer {got}, and it would write all the practice answers: most of them "
+        "would be wrong, and your model would learn the mistakes. The run takes a while and the test at the "
+        "end shows how it did.\n\nStart anyway? (Back, then e, adds examples of your own: with about 50 the "
+        "model trains on yours.)"
+    )
 
 
 def _minutes(e: dict) -> str:
@@ -260,6 +287,11 @@ def estimate_rows(estimate: dict | None) -> list[tuple[str, str]]:
         if k in ("cost_usd", "gpu_cost_usd") and isinstance(v, (int, float)):
             rows.append((ESTIMATE_LABELS[k], f"${v:,.2f}"))
             continue
+        if k == "generate_minutes" and estimate and estimate.get("path") in FINE_TUNES:
+            if not v and not estimate.get("data_generation_tokens"):
+                # trained on the person's own examples: "0.0" minutes read like a missing figure
+                rows.append((ESTIMATE_LABELS[k], "none: your own examples"))
+                continue
         if k == "time_minutes" and estimate and estimate.get("time_minutes_high"):
             rows.append((ESTIMATE_LABELS[k], f"{v:,} (perhaps up to {estimate['time_minutes_high']:,})"))
             continue
@@ -288,6 +320,7 @@ class DecisionScreen(Screen):
         self.pending = pending
         self.decision: dict = dict((pending or {}).get("decision") or {})
         self.sent: str | None = None
+        self._warned = False  # the person read the "not yet" warning and chose to start anyway
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -494,6 +527,20 @@ class DecisionScreen(Screen):
         recommended = self.decision.get("approach")
         path = recommended if choice == "accept" else choice
         overriding = path != recommended
+        if choice == "accept" and self.decision.get("practice") == "blocked" and not self._warned:
+            from tui.widgets.review.confirm_dialog import ConfirmDialog
+
+            def warned(yes: bool | None) -> None:
+                if yes:
+                    self._warned = True
+                    self._go(choice)
+                else:
+                    self.notify("Nothing started: press e to add examples of your own.")
+
+            self.app.push_screen(
+                ConfirmDialog(blocked_text(self.decision), yes="Start anyway", no="Back"), warned
+            )
+            return
         quick = (self.pending or {}).get("quick") or {}
         if path in FINE_TUNES and quick.get("n_examples"):
             from tui.widgets.choice_dialog import ChoiceDialog

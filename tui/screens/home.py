@@ -34,6 +34,7 @@ STOP_SHORT: dict[StopReason, str] = {
     "stopped_by_you": "stopped by you",
     "too_few_examples": "too few examples",
     "no_writer": "needs a bigger writer",
+    "own_examples_used": "trained on yours",
     "approach:few-shot": "a prompt with examples",
     "approach:prompt": "a better prompt",
     "approach:rag": "retrieval",
