@@ -34,7 +34,7 @@ def _loop():
 def test_every_task_folder_is_known_to_the_generator_and_the_loop():
     folders = {p.parent.name for p in TASKS_DIR.glob("*/task.yaml")}
     assert set(TASKS) == folders == set(SIZES) and set(_loop().ALL_TASKS) == folders
-    assert "thermostat" in folders and len(folders) == 7
+    assert {"thermostat", "slugs"} <= folders and len(folders) == 8
 
 
 def _spec(name):
@@ -203,3 +203,17 @@ def test_appointments_references_are_real_dates_and_match_the_regex():
         forms.update(r["metadata"]["category"].split("; "))
     # the test writes times in forms the seeds do not use (words, 24-hour clock)
     assert forms["time=words"] >= 10 and forms["time=24h"] >= 5
+
+
+def test_slugs_seeds_follow_the_stated_rule_and_the_inputs_file_is_apart_from_the_test():
+    """The slugs task states its rule in the prompt; its ten hand-written examples must follow it (the tuned
+    model is scored against it), and the catalogue titles the teacher answers are none of the test's."""
+    import re
+
+    spec, rows = _spec("slugs"), _rows("slugs")
+    assert all(_MAKE.slugify(e.input) == e.output for e in spec.examples)
+    assert all(re.fullmatch(spec.output.regex, r["messages"][-1]["content"]) for r in rows)
+    inputs = (TASKS_DIR / "slugs" / "inputs.txt").read_text(encoding="utf-8").splitlines()
+    assert inputs == _MAKE.slug_inputs()  # as the generator writes it
+    norm = {" ".join(r["messages"][1]["content"].lower().split()) for r in rows}
+    assert len(inputs) == len(set(inputs)) == 150 and not norm & {" ".join(i.lower().split()) for i in inputs}

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments", "thermostat")
+TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments", "thermostat", "slugs")
 SIZES = {
     "orders": 80,
     "routing": 80,
@@ -29,6 +29,7 @@ SIZES = {
     "expenses": 60,
     "appointments": 60,
     "thermostat": 60,
+    "slugs": 60,
 }
 SEED = 20261124
 
@@ -989,6 +990,135 @@ def make_thermostat(rng: random.Random, i: int) -> tuple[str, str, str]:
     return text, ref, f"range={band}; unit={form}"
 
 
+# ---------------------------------------------------------------- slugs (a shop's titles → URL slugs, exact)
+SLUG_BRANDS = [
+    "Nordlys",
+    "Café Rouge",
+    "Kid's Corner",
+    "Müller & Sons",
+    "Olé",
+    "Bright&Co",
+    "Tōkyō Line",
+    "Ffion's",
+    "Zoë",
+    "Björn",
+    "Crème",
+    "Atelier Noël",
+]
+SLUG_ADJ = [
+    "Organic",
+    "Vintage",
+    "Waterproof",
+    "Extra-Large",
+    "Hand-made",
+    "Slim",
+    "Eco",
+    "Heavy Duty",
+    "Non-stick",
+    "Wireless",
+    "Kids'",
+    "Men's",
+    "Women's",
+    "Rustic",
+    "Mini",
+]
+SLUG_MATERIAL = [
+    "Cotton",
+    "Linen",
+    "Oak",
+    "Cast Iron",
+    "Stainless Steel",
+    "Ceramic",
+    "Wool",
+    "Bamboo",
+    "Leather",
+    "Glass",
+    "Merino",
+    "Crêpe",
+]
+SLUG_NOUN = [
+    "T-Shirt",
+    "Frying Pan",
+    "Desk Lamp",
+    "Throw Blanket",
+    "Tea Set",
+    "Backpack",
+    "Cutting Board",
+    "Scarf",
+    "Water Bottle",
+    "Plant Pot",
+    "Headphones",
+    "Rain Jacket",
+    "Mug",
+    "Socks (3-Pack)",
+]
+SLUG_EXTRA = [
+    "",
+    "",
+    "",
+    " - Blue",
+    " – Size M",
+    ", 500 ml",
+    " (2nd Edition)",
+    ' 12"',
+    " & Lid",
+    " / Grey",
+    " 2-Pack",
+    ": Gift Box",
+    "!",
+    " 100% Wool",
+]
+
+
+def slugify(title: str) -> str:
+    """The slug rule the task states: ASCII lowercase (accents dropped), '&' → 'and', apostrophes and
+    quotes removed, every other run of non-alphanumerics → one hyphen, none at the ends."""
+    import re
+    import unicodedata
+
+    t = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    t = t.replace("&", " and ").replace("'", "").replace('"', " inch ")
+    return re.sub(r"[^a-z0-9]+", "-", t).strip("-")
+
+
+def make_slug(rng: random.Random, i: int) -> tuple[str, str, str]:
+    parts = []
+    if rng.random() < 0.6:
+        parts.append(rng.choice(SLUG_BRANDS))
+    if rng.random() < 0.8:
+        parts.append(rng.choice(SLUG_ADJ))
+    if rng.random() < 0.7:
+        parts.append(rng.choice(SLUG_MATERIAL))
+    parts.append(rng.choice(SLUG_NOUN))
+    title = " ".join(parts) + rng.choice(SLUG_EXTRA)
+    hard = [
+        k
+        for k, hit in (
+            ("accent", title != title.encode("ascii", "ignore").decode()),
+            ("ampersand", "&" in title),
+            ("apostrophe", "'" in title),
+            ("punctuation", any(c in title for c in '()–:,/!%"')),
+        )
+        if hit
+    ]
+    return title, slugify(title), "has=" + ("+".join(hard) or "plain")
+
+
+def slug_inputs(n: int = 150) -> list[str]:
+    """The shop's catalogue titles without slugs (the task's inputs file): another seed than the test's,
+    none equal to a test or seed input."""
+    rng = random.Random(f"{SEED}-slugs-inputs")
+    test = {_norm(r["messages"][1]["content"]) for r in build("slugs")}
+    seen = seed_inputs(load_task("slugs")) | test
+    out: list[str] = []
+    while len(out) < n:
+        title = make_slug(rng, len(out))[0]
+        if _norm(title) not in seen:
+            seen.add(_norm(title))
+            out.append(title)
+    return out
+
+
 # ---------------------------------------------------------------- driver
 def build(name: str) -> list[dict]:
     rng = random.Random(f"{SEED}-{name}")
@@ -1010,6 +1140,8 @@ def build(name: str) -> list[dict]:
         rows = unique_rows(name, n, make_appointment, rng)
     elif name == "thermostat":
         rows = unique_rows(name, n, make_thermostat, rng)
+    elif name == "slugs":
+        rows = unique_rows(name, n, make_slug, rng)
     else:
         raise SystemExit(f"unknown task {name!r}; known: {', '.join(TASKS)}")
     sys_prompt = system_prompt(load_task(name))
@@ -1031,6 +1163,8 @@ def write(name: str, out_root: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in build(name))
     path.write_text(text, encoding="utf-8")
+    if name == "slugs":  # the catalogue's titles without slugs: the task's inputs file
+        (out_root / name / "inputs.txt").write_text("\n".join(slug_inputs()) + "\n", encoding="utf-8")
     return path
 
 
