@@ -932,3 +932,31 @@ def test_an_answer_a_validator_fails_after_its_repair_is_answered_again_until_on
     soon = Teacher(short_on=1)  # every sampled answer is short: all fixed in the first round
     kept, _ = critique_examples(many, spec, judge=None, teacher=soon, consistency=False)
     assert len(kept) == ANSWER_AGAIN_MIN_ROWS and soon.sampled == ANSWER_AGAIN_MIN_ROWS
+
+
+def test_an_answer_that_drops_or_invents_input_words_is_flagged_when_every_example_rewrites_its_whole_input():
+    """The slugs bench (a product title → its URL slug): the small writer's kept answers were 38 of 66 wrong —
+    "Men's" → "men", "Oak" → "oat", "Björn" → "john", "500 ml" → "500ml", a word said twice — and passed every
+    check. Every one of the person's examples re-writes its whole input with at most one added word ("and"
+    for "&"), so an answer that leaves out an input word or adds one of its own is flagged. A task whose
+    answers do not re-write the input (a headline) is not checked this way."""
+    from pathlib import Path
+
+    from tools.data.checks import check_answer, untranscribed
+    from tools.spec import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "bench" / "tasks" / "slugs" / "task.yaml")
+    assert untranscribed("mens-oak-cutting-board", spec, "Men's Oak Cutting Board") == []
+    assert untranscribed("salt-and-pepper-mill", spec, "Salt & Pepper Mill") == []  # an added word they add
+    assert "leaves out 'mens'" in untranscribed("men-oak-cutting-board", spec, "Men's Oak Cutting Board")[0]
+    assert "adds 'oat'" in untranscribed("mens-oat-cutting-board", spec, "Men's Oak Cutting Board")[1]
+    assert untranscribed("waterproof-backpack-waterproof", spec, "Waterproof Backpack")  # said twice
+    assert ("incorrect", untranscribed("john-mug", spec, "Björn Mug")[0]) in check_answer(
+        "john-mug", spec, "Björn Mug"
+    )
+    assert not check_answer("bjorn-mug", spec, "Björn Mug")
+    assert check_answer("john-mug", spec, "Björn Mug", drift=False) == []  # a person's own wording is theirs
+    # a headline takes words from its story and leaves most out: not checked this way
+    rewrite = load_spec(Path(__file__).resolve().parents[1] / "bench" / "tasks" / "rewrite" / "task.yaml")
+    story = rewrite.examples[0].input
+    assert untranscribed("Something else entirely", rewrite, story) == []

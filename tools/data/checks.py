@@ -66,6 +66,65 @@ def _least_drawn(pairs: tuple[tuple[str, str], ...]) -> float | None:
     return drawn_from_input([{"input": i, "output": o} for i, o in pairs])
 
 
+# ---------------------------------------------------------------- answers that re-write the whole input
+TRANSCRIBED_MIN_EXAMPLES = 5  # the person's examples that must all re-write their whole input
+TRANSCRIBED_MAX_EXTRA = 1  # words an example's answer may add (the slugs' "and" for "&", "inch" for '"')
+
+
+def _folded_words(text: str) -> list[str]:
+    """Words as a slug, a code or a cleaned-up name would keep them: accents dropped, apostrophes removed
+    ("Zoë's" → "zoes"), lower case, split at anything else that is not a letter or digit. Pure."""
+    import unicodedata
+
+    t = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().casefold()
+    return re.findall(r"[a-z0-9]+", re.sub(r"['’`]", "", t))
+
+
+@lru_cache(maxsize=64)
+def _transcribed_extras(pairs: tuple[tuple[str, str], ...]) -> frozenset[str] | None:
+    """When every one of at least TRANSCRIBED_MIN_EXAMPLES of the person's examples re-writes its whole input
+    (each input word in the answer, as often; nothing else but at most TRANSCRIBED_MAX_EXTRA added word),
+    the words they add (a slug's "and"); None otherwise (a headline, a summary, a label). Pure."""
+    from collections import Counter
+
+    if len(pairs) < TRANSCRIBED_MIN_EXAMPLES:
+        return None
+    extras: set[str] = set()
+    for given, answer in pairs:
+        have, said = Counter(_folded_words(given)), Counter(_folded_words(answer))
+        added = said - have
+        if not have or have - said or sum(added.values()) > TRANSCRIBED_MAX_EXTRA:
+            return None
+        extras |= set(added)
+    return frozenset(extras)
+
+
+def untranscribed(answer: str, spec: TaskSpec, input_text: str) -> list[str]:
+    """A text answer of a task whose examples each re-write their whole input (`_transcribed_extras`) that
+    drops an input word or adds one of its own: the slugs bench's writer turned "Men's" into "men", "Oak"
+    into "oat" and "Björn" into "john", and kept 38 such of 66 answers past the other checks. Pure."""
+    from collections import Counter
+
+    extras = _transcribed_extras(tuple((e.input, str(e.output)) for e in spec.examples))
+    if extras is None:
+        return []
+    have, said = Counter(_folded_words(input_text)), Counter(_folded_words(answer))
+    dropped = sorted(have - said)
+    added = sorted(w for w in said - have if w not in extras)
+    problems = []
+    if dropped:
+        problems.append(
+            f"the answer leaves out {', '.join(map(repr, dropped[:3]))} of the input; every example keeps "
+            "all of its input's words"
+        )
+    if added:
+        problems.append(
+            f"the answer adds {', '.join(map(repr, added[:3]))}, not in the input; the examples add no "
+            "words of their own" + (f" but {', '.join(sorted(extras))}" if extras else "")
+        )
+    return problems
+
+
 _ORDINAL = ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th")
 COPIED_MIN_EXAMPLES = 4  # examples with numbers of a width before the rule is inferred for that width
 _DIGITS = re.compile(r"\d+")
@@ -496,6 +555,8 @@ def check_answer(  # noqa: C901 - one branch per output rule (format, schema, la
             problems += [("incorrect", p) for p in contradicted_choices(text, spec, input_text)]
     elif out.format == "text" and out.grounded is True and input_text is not None and drift:
         problems += [("incorrect", p) for p in undrawn_answer(text, spec, input_text)]
+    if out.format == "text" and input_text is not None and drift:
+        problems += [("incorrect", p) for p in untranscribed(text, spec, input_text)]
     if input_text is not None and drift:
         problems += [("incorrect", p) for p in invented_numbers(text, spec, input_text)]
     if out.regex:
