@@ -202,6 +202,13 @@ class ProgressScreen(Screen):
                 else ""
             )
         if not shown:
+            if m.step == "critique" and m.phase == "general examples":
+                # (also the whole check when the practice examples are the person's own: walk 16 read "each
+                # practice example is checked" while nothing was)
+                return (
+                    "[dim]A few general questions, answered by the model you start from, go into the "
+                    "training so it keeps its general skills.[/dim]"
+                )
             if m.step == "critique":
                 return (
                     "[dim]Each practice example is checked (right shape, answered the same way twice); the "
