@@ -275,6 +275,34 @@ def test_targeted_requests_use_their_examples(tmp_path):
     assert answer_req["messages"][1]["content"] == "Bolivia"  # few-shot from the request, not the spec
 
 
+def test_a_later_round_answers_the_persons_unused_inputs_nearest_its_failures_before_writing_any(tmp_path):
+    """The slugs bench (a catalogue of 150 titles as its inputs file): the second round wrote 70 inputs of
+    its own ("Cad Aromafro (Wine)", "To get the creative and fun things you need, ZO…") while the person's
+    titles no kept example held were left aside. Now those come first, the ones most like the failures."""
+    from tools.data.generate import nearest_inputs, spare_inputs
+
+    inputs = tmp_path / "inputs.txt"
+    titles = ["France", "Kenya", "Bolivia Sucre", "Peru", "Bolivia La Paz", "Chile"]
+    inputs.write_text("\n".join(titles) + "\n")
+    spec = SPEC.model_copy(update={"inputs": str(inputs)})
+    assert spare_inputs(titles, ["france", " Kenya "]) == ["Bolivia Sucre", "Peru", "Bolivia La Paz", "Chile"]
+    assert nearest_inputs(titles[2:], ["Bolivia"], 2) == ["Bolivia Sucre", "Bolivia La Paz"]
+    server = FakeOpenAI()
+    target = [{"description": "two capitals", "n": 3, "examples": [{"input": "Bolivia", "output": "Sucre"}]}]
+    rows = generate_examples(
+        spec,
+        0,
+        teacher=_teacher(server),
+        workdir=tmp_path / "gen",
+        targeted=target,
+        existing_inputs=["France", "Kenya"],
+        on_task_check=False,
+    )
+    said = [r["messages"][-2]["content"] for r in rows]
+    assert said == ["Bolivia Sucre", "Bolivia La Paz", "Peru"]  # the person's, nearest first
+    assert not any(b["messages"][-1]["content"].startswith("Write one new") for b in server.requests)
+
+
 # ---------------------------------------------------------------- Batch API
 class FakeBatchAPI:
     def __init__(self):
