@@ -47,7 +47,7 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 ALL_TASKS = tuple(sorted(p.parent.name for p in TASKS_DIR.glob("*/task.yaml")))  # every task folder
 SECTION = "## The whole loop on unseen tasks (`bench/loop.py`)"
 SECTION_INTRO = (
-    "`tunewise run TASK --yes` then `tunewise eval run RUN --test bench/tasks/<t>/test.jsonl` on six tasks\n"
+    "`tunewise run TASK --yes` then `tunewise eval run RUN --test bench/tasks/<t>/test.jsonl` on the tasks\n"
     "in bench/tasks/ (JSON extraction without an inputs file, 4-way label routing, a headline rewrite\n"
     "scored by token F1, FAQ over made-up documents, expense notes to JSON, booking requests to a date\n"
     "and time scored by exact match), each in a fresh workspace. The test sets are written\n"
