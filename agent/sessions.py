@@ -230,6 +230,23 @@ def with_more_examples(workspace: Workspace, run_id: str, new: list[dict]) -> tu
     return task, answers, added
 
 
+def with_inputs(workspace: Workspace, run_id: str, path: str) -> tuple[dict, dict, int]:
+    """A new session's task and answers: the earlier session's, with a file of the person's real inputs
+    (messages without answers) for the practice answers to be written for. Returns (task, answers, how many
+    inputs). The slugs bench's writer made up inputs such as "Cad Aromafro (Wine)" where a shop has its
+    catalogue's titles."""
+    from pathlib import Path
+
+    from tools.data.generate import load_inputs_file
+
+    inputs = load_inputs_file(Path(path))
+    if not inputs:
+        raise UserError(f"{path} has no messages in it", fix="one message per line")
+    task, answers, _ = with_more_examples(workspace, run_id, [])
+    task["inputs"] = str(Path(path).expanduser().resolve())
+    return task, answers, len(inputs)
+
+
 def prompt_to_try(workspace: Workspace, run_id: str) -> tuple[str, list[dict]]:
     """(instructions, examples) of the prompt a finished session says to use for now: its prompt.json, else
     the task's instructions and its first six examples."""

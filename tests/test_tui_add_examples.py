@@ -294,3 +294,69 @@ def test_a_text_tasks_new_session_asks_no_question_again(workspace):
                 interview(state, ctx)
         else:
             assert interview(state, ctx)["task"]["output"]["format"] == "text"
+
+
+async def test_the_decision_screen_takes_real_messages_without_answers(workspace, tmp_path):
+    """The slugs bench: the small model made up its practice messages ("Cad Aromafro (Wine)") where a shop
+    has its catalogue's titles. On a path that trains a model, the decision says where real ones go (i), a
+    file of them starts a new session with the earlier answers, examples and that file as its inputs, and a
+    file of examples (answers in it) is refused with its line."""
+    from tui.screens.decision import DecisionScreen
+
+    _finished_session(workspace)
+    examples_file = tmp_path / "examples.txt"
+    examples_file.write_text("Q: My brakes squeal\nA: repair\n")
+    messages = tmp_path / "messages.txt"
+    messages.write_text(
+        "Q: The chain slipped twice today\nDo you rent tandems?\n\nHow much is a new saddle?\n"
+    )
+    app = TunewiseApp(workspace)
+    driven: list = []
+    app.drive = lambda run_id, payload: driven.append((run_id, payload)) or True
+    decision = {"approach": "fine-tune", "reasons": ["r"]}
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(DecisionScreen(RUN_ID, {"decision": decision}))
+        await wait_for(
+            pilot,
+            lambda: (
+                app.screen.query("#next-steps")
+                and "Press **i**" in app.screen.query_one("#next-steps").source
+            ),
+        )
+        await pilot.press("i")
+        await wait_for(pilot, lambda: app.screen.query("#add-examples-path"))
+        dialog = app.screen
+        dialog.query_one("#add-examples-path").value = str(examples_file)
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: "examples.txt:2" in str(dialog.query_one("#add-examples-problem").render())
+        )
+        assert not driven
+        dialog.query_one("#add-examples-path").value = str(messages)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: driven)
+    new_id, state = driven[0]
+    assert new_id != RUN_ID and state["task"]["inputs"] == str(messages.resolve())
+    assert state["task"]["examples"] == EXAMPLES and state["answers"]["volume"] == 400
+    from tools.data.generate import load_inputs_file
+
+    assert load_inputs_file(messages) == [
+        "The chain slipped twice today",
+        "Do you rent tandems?",
+        "How much is a new saddle?",
+    ]
+    # the person's own examples as the training data, or a blocked path: no such hint
+    for practice in ("own", "blocked"):
+        await _no_inputs_hint(workspace, decision | {"practice": practice})
+
+
+async def _no_inputs_hint(workspace, decision: dict) -> None:
+    from tui.screens.decision import DecisionScreen
+
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(DecisionScreen(RUN_ID, {"decision": decision}))
+        await wait_for(
+            pilot, lambda: app.screen.query("#next-steps") and app.screen.query_one("#next-steps").source
+        )
+        assert "Press **i**" not in app.screen.query_one("#next-steps").source

@@ -211,6 +211,35 @@ class TunewiseApp(App):
 
         self.push_screen(AddExamplesDialog(had), chosen)
 
+    def add_inputs_to(self, run_id: str) -> None:
+        """Ask for a file of the person's real inputs (messages without answers; the decision screen's `i`):
+        a new session with the earlier answers and examples and that file, straight to the decision."""
+        from tools.errors import UserError
+        from tui.widgets.add_examples_dialog import AddExamplesDialog
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            from agent.sessions import mark_replaced, with_inputs
+            from tui.screens.conversation import ConversationScreen
+
+            try:
+                task, answers, n = with_inputs(self.workspace, run_id, path)
+            except UserError as e:
+                self.notify(e.one_line(), severity="warning", timeout=12)
+                return
+            self.stop_session(run_id)
+            new_id = self.start_session(task["spec"], answers, task=task)
+            mark_replaced(self.workspace, run_id, new_id)
+            self.notify(
+                f"A new session with your {n} messages and your earlier answers: deciding again…",
+                title="Started again",
+                timeout=12,
+            )
+            self.show(ConversationScreen(new_id))
+
+        self.push_screen(AddExamplesDialog(0, inputs=True), chosen)
+
     def start_with_more_examples(self, run_id: str, examples: list[dict]) -> str | None:
         """A new session with an earlier one's answers and its examples plus `examples`: it goes straight to
         the decision (every question is answered). None, with a notice, when nothing new was given."""

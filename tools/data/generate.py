@@ -215,11 +215,17 @@ def load_spec_inputs(spec: TaskSpec) -> list[str]:
     """Inputs the user supplied (`inputs:` file: one per line, or JSONL with `input`)."""
     if not spec.inputs:
         return []
-    path = Path(spec.inputs)
+    return load_inputs_file(Path(spec.inputs), fix="fix `inputs:` in the spec")
+
+
+def load_inputs_file(path: Path, fix: str = "the path of a file with one message per line") -> list[str]:
+    """Real inputs without answers: one per line, or JSONL lines with `input`. A file of examples (lines
+    starting 'A:') is not one: it says so, with the line."""
     from tools.errors import UserError
 
+    path = Path(path).expanduser()
     if not path.is_file():
-        raise UserError("inputs file not found", where=str(path), fix="fix `inputs:` in the spec")
+        raise UserError("inputs file not found", where=str(path), fix=fix)
     out = []
     for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -234,8 +240,14 @@ def load_spec_inputs(spec: TaskSpec) -> list[str]:
             if "input" not in obj:
                 raise UserError("JSON line has no `input`", where=f"{path}:{i}", fix='write {"input": "…"}')
             out.append(str(obj["input"]))
+        elif re.match(r"\s*A\s*:", line):
+            raise UserError(
+                "this line is an answer: the file holds examples, not messages alone",
+                where=f"{path}:{i}",
+                fix="give it as your examples (e), or a file of messages without answers, one per line",
+            )
         else:
-            out.append(line.strip())
+            out.append(re.sub(r"^\s*Q\s*:\s*", "", line).strip())
     return out
 
 

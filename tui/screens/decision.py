@@ -307,6 +307,7 @@ class DecisionScreen(Screen):
         Binding("c", "change_answers", "Change answers"),
         Binding("o", "override", "Override"),
         Binding("e", "add_examples", "Add examples"),
+        Binding("i", "add_inputs", "Real messages", show=False),
         Binding("k", "api_key", "API key", show=False),
         Binding("r", "run_again", "Decide again", show=False),
         # the page keys scroll the advice wherever the focus is (the override list kept them otherwise)
@@ -388,6 +389,25 @@ class DecisionScreen(Screen):
     def action_add_examples(self) -> None:
         self.app.add_examples_to(self.run_id)
 
+    def action_add_inputs(self) -> None:
+        self.app.add_inputs_to(self.run_id)
+
+    def _inputs_hint(self, decision: dict) -> str:
+        """On a path that trains a model whose practice messages the model would make up: where real ones
+        go (the slugs bench's writer made up "Cad Aromafro (Wine)" beside a catalogue of real titles)."""
+        from tools.workspace import read_yaml
+
+        if decision.get("approach") not in FINE_TUNES or decision.get("practice") in ("own", "blocked"):
+            return ""
+        p = self.app.workspace.run(self.run_id).spec_path
+        if p.exists() and (read_yaml(p) or {}).get("inputs"):
+            return ""
+        return (
+            "\n\nHave real messages without answers (past emails, your catalogue's titles)? Press **i** to "
+            "give a file of them, one per line: the practice answers are written for them instead of for "
+            "messages the model makes up."
+        )
+
     def show_decision(self, decision: dict) -> None:
         self.decision = decision
         if not decision:
@@ -421,7 +441,7 @@ class DecisionScreen(Screen):
         self.show_estimate(None)
         steps = decision.get("next_steps") or []
         self.query_one("#next-steps", Markdown).update(
-            "## What happens next\n\n" + "\n".join(f"1. {s}" for s in steps)
+            "## What happens next\n\n" + "\n".join(f"1. {s}" for s in steps) + self._inputs_hint(decision)
         )
         waiting = self.pending is not None
         for bid in ("#accept", "#override", "#override-choice"):

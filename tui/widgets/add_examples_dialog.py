@@ -1,6 +1,9 @@
-"""Give a session more examples: the path of a file of them, read and checked before the dialog closes."""
+"""Give a session more examples, or its real inputs: the path of a file, read and checked before the dialog
+closes."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.markup import escape
 from textual import on
@@ -18,20 +21,30 @@ ADD_EXAMPLES_TEXT = (
 )
 
 
-class AddExamplesDialog(ModalScreen[list[dict] | None]):
-    """Dismisses with the file's examples once they read, or None on Escape; a file that does not read
-    says why under the box (the file, the line, how to fix it) and the dialog stays."""
+ADD_INPUTS_TEXT = (
+    "Real messages without answers (past emails, your catalogue's titles): the path of a file with one per "
+    "line. tunewise starts a new session with your earlier answers and examples, and the practice answers "
+    "are written for these messages instead of for ones the model makes up."
+)
+
+
+class AddExamplesDialog(ModalScreen[Any]):
+    """Dismisses with the file's examples once they read (`inputs=True`: the file's path, for messages
+    without answers), or None on Escape; a file that does not read says why under the box (the file, the
+    line, how to fix it) and the dialog stays."""
 
     BINDINGS = [Binding("escape", "cancel", "Back")]
 
-    def __init__(self, had: int) -> None:
+    def __init__(self, had: int, inputs: bool = False) -> None:
         super().__init__()
-        self.had = had
+        self.had, self.inputs = had, inputs
 
     def compose(self) -> ComposeResult:
+        text = ADD_INPUTS_TEXT if self.inputs else ADD_EXAMPLES_TEXT.format(had=self.had)
+        placeholder = "e.g. ~/messages.txt" if self.inputs else "e.g. ~/more_examples.txt"
         with Vertical(id="confirm-dialog"):
-            yield Static(escape(ADD_EXAMPLES_TEXT.format(had=self.had)), id="confirm-text")
-            yield Input(placeholder="e.g. ~/more_examples.txt", id="add-examples-path")
+            yield Static(escape(text), id="confirm-text")
+            yield Input(placeholder=placeholder, id="add-examples-path")
             yield Static("", id="add-examples-problem")
             with Horizontal(id="confirm-actions"):
                 yield Button("Start again with them (enter)", id="add", variant="success")
@@ -54,6 +67,16 @@ class AddExamplesDialog(ModalScreen[list[dict] | None]):
             problem.update("[red]Type the path of the file first.[/red]")
             return
         try:
+            if self.inputs:
+                from pathlib import Path
+
+                from tools.data.generate import load_inputs_file
+
+                if not load_inputs_file(Path(path)):
+                    problem.update(f"[red]{escape(path)} has no messages in it.[/red]")
+                    return
+                self.dismiss(path)
+                return
             examples = load_examples_file(path)
         except UserError as e:
             problem.update(f"[red]{escape(e.one_line())}[/red]")
