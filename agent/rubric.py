@@ -327,9 +327,11 @@ def _rag(a: Answers) -> tuple[str, list[str]]:
 def _right_words(ps: float, probe: dict | None) -> str:
     """'0 of 5 fully right' when the probe counted them, else '17% right' (walk 12 read "0 fully right, 17% of
     the words matching" and on the next line "got only 17% right")."""
+    from tools.evals.summary import right_words
+
     if probe and probe.get("n_test") and probe.get("correct_share") is not None:
         n = int(probe["n_test"])
-        return f"{round(float(probe['correct_share']) * n)} of {n} fully right"
+        return f"{round(float(probe['correct_share']) * n)} of {n} {right_words(probe.get('metric'))}"
     return f"{ps:.0%} right"
 
 
@@ -661,7 +663,11 @@ def _prompted_evidence(ps: float | None, probe: dict | None) -> str:
     if p.get("metric") in (None, "label_accuracy", "exact_match") or not n or cs is None:
         return f"measured on your examples: {ps:.0%} right"
     part = "of the fields right" if p.get("metric") == "json_field_accuracy" else "of the words matching"
-    return f"measured on {n} of your examples: {round(cs * n)} fully right, {ps:.0%} {part}"
+    from tools.evals.summary import right_words
+
+    return (
+        f"measured on {n} of your examples: {round(cs * n)} {right_words(p.get('metric'))}, {ps:.0%} {part}"
+    )
 
 
 def _fully_right(probe: dict | None) -> str:
@@ -671,7 +677,9 @@ def _fully_right(probe: dict | None) -> str:
     n, cs = p.get("n_test"), p.get("correct_share")
     if not n or cs is None or p.get("metric") in (None, "label_accuracy", "exact_match"):
         return ""
-    return f", with {round(cs * n)} of {n} of your examples fully right"
+    from tools.evals.summary import right_words
+
+    return f", with {round(cs * n)} of {n} of your examples {right_words(p.get('metric'))}"
 
 
 def _knowledge_reason(a: Answers) -> str:

@@ -201,7 +201,17 @@ def test_the_prompts_probe_score_is_said_as_a_person_counts_it(workspace):
     run = workspace.create_run("office", run_id="office-probe")
     probe = {"measured": True, "metric": "token_f1", "correct_share": 0.0, "n_test": 8}
     save_step(run, 0, "probe", probe | {"prompted_success": 0.32})
-    assert _probe_words(run) == "got 0 of 8 fully right (32% of the words matching on average)"
+    # an answer counts from most of its words matching: "close", not "fully right" (walk 17's "THURSDAY AM"
+    # for "THU PM" read "✔ right" under "6 of 6 fully right")
+    assert _probe_words(run) == "got 0 of 8 close to what you expected (32% of the words matching on average)"
+    from tui.screens.decision import probe_text
+
+    close = probe | {"correct_share": 1.0, "n_test": 6, "n_shots": 6, "prompted_success": 0.84}
+    row = {"input": "Thursday evening, 1 rye", "prediction": "THURSDAY AM | 1x rye loaf", "correct": True}
+    text = probe_text(close, row | {"reference": "THU PM | 1x rye loaf", "value": 0.83})
+    assert "got 6 of 6 close to what you expected" in text and "fully right" not in text
+    assert "(≈ close: 83% of the words match)" in text and "✔" not in text
+    assert "(✔ right)" in probe_text(close, row | {"reference": row["prediction"], "value": 1.0})
     save_step(
         run, 0, "probe", probe | {"metric": "label_accuracy", "correct_share": 0.25, "prompted_success": 0.25}
     )

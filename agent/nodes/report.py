@@ -267,7 +267,9 @@ def _probe_words(run) -> str | None:
     share, n = probe.get("correct_share"), probe.get("n_test")
     partial = PARTIAL_WORDS.get(str(probe.get("metric") or ""))
     if isinstance(share, (int, float)) and n:
-        fully = f"got {round(share * n)} of {n} fully right"
+        from tools.evals.summary import right_words
+
+        fully = f"got {round(share * n)} of {n} {right_words(probe.get('metric'))}"
         return f"{fully} ({score:.0%} {partial} on average)" if partial else fully
     return f"got only {score:.0%} right"
 

@@ -56,6 +56,13 @@ OVERLAP = {"token_f1", "rouge_l"}  # partial credit: a percentage "word for word
 EPS = 1e-9
 
 
+def right_words(metric: str | None) -> str:
+    """What a counted answer is, in words: "fully right" where the metric counts whole answers, "close to
+    what you expected" where most of the words matching counts (tools.evals.correct.CORRECT_AT): walk 17
+    read "got 6 of 6 fully right" beside "THURSDAY AM" answered for "THU PM". Pure."""
+    return "close to what you expected" if metric in OVERLAP else "fully right"
+
+
 def metric_help(name: str) -> str:
     return METRIC_HELP.get(name, name.replace("_", " "))
 

@@ -242,11 +242,11 @@ def probe_text(probe: dict | None, example: dict | None = None) -> str:
         if probe.get("with_documents"):
             who += " and the passages of your documents that match each question"
         on = f" on {n} others" if n else ""
-        from tools.evals.summary import PARTIAL_WORDS
+        from tools.evals.summary import PARTIAL_WORDS, right_words
 
         partial = PARTIAL_WORDS.get(str(probe.get("metric") or ""))
         if cs is not None and n:
-            right = f"got {round(cs * n)} of {n} fully right"
+            right = f"got {round(cs * n)} of {n} {right_words(probe.get('metric'))}"
             bits.append(
                 f"{who}, {right}{on}" + (f" ({ps:.0%} {partial} on average)" if partial else f" ({ps:.0%})")
             )
@@ -258,6 +258,14 @@ def probe_text(probe: dict | None, example: dict | None = None) -> str:
     )
     if example:
         mark = "✔ right" if example.get("correct") else "✗ not what you expected"
+        value = example.get("value")
+        if (
+            (probe or {}).get("metric") in ("token_f1", "rouge_l")
+            and isinstance(value, (int, float))
+            and value < 1
+        ):
+            # walk 17: "THURSDAY AM" for "THU PM" read "✔ right"
+            mark = f"{'≈ close' if example.get('correct') else '✗ not what you expected'}: {value:.0%} of the words match"
         text += (
             f"\nOne of its answers — input: {_clip(example.get('input'))}\n"
             f"  it answered: {_clip(example.get('prediction'))}\n"
