@@ -484,6 +484,20 @@ def parse_output_format(raw: Any, key: str = "output_format") -> str:
     )
 
 
+def parse_match(raw: Any, key: str = "answer_match") -> str:
+    """ "exactly" or "other words": must an answer be exactly like the person's to count as right."""
+    s = _norm(raw).strip(" .!")
+    if re.search(r"\bexact|\bsame\b|like mine|^1$|\bstrict", s):
+        return "exactly"
+    if re.search(r"other words|\bwords\b|\bsimilar|\bclose|\bparaphras|\bfine\b|^2$|\bloose", s):
+        return "other words"
+    raise UserError(
+        f"{str(raw)!r} is not one of the choices",
+        fix="answer exactly (an answer counts only when it is the same as yours) or other words (it counts "
+        "when most of its words match)",
+    )
+
+
 def parse_labels(raw: Any, key: str = "labels") -> list[str]:
     items = raw if isinstance(raw, list) else re.split(r",|;|/|\bor\b|\n", str(raw or ""))
     labels = list(dict.fromkeys(str(x).strip() for x in items if str(x).strip()))

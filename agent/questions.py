@@ -83,6 +83,17 @@ QUESTIONS: tuple[Question, ...] = (
         "Which labels may an answer be? (comma-separated, e.g. 'urgent, normal, low')",
     ),
     Question(
+        "answer_match",
+        "Must an answer be exactly like yours to count as right (a code, a ticket, a date, a number), or is "
+        "the same said in other words fine (a summary, a reply)?",
+        kind="choice",
+        choices=("exactly", "other words"),
+        choice_labels=("exactly like mine", "other words are fine"),
+        help="It sets how every answer is scored, from the first measurement to the final verdict: exactly "
+        "counts an answer only when it is the same as yours (capitals and punctuation aside); other words "
+        "counts it when most of its words match.",
+    ),
+    Question(
         "prompted_success",
         "If you have tried a chatbot or model with instructions for this, how often was it right? (e.g. 60%, "
         "'about half', or 'not tried' — tunewise will measure it on your examples)",
@@ -119,7 +130,7 @@ QUESTIONS: tuple[Question, ...] = (
 
 
 # questions whose answers shape the task's output spec, not the rubric's answers
-OUTPUT_KEYS = ("output_format", "labels")
+OUTPUT_KEYS = ("output_format", "labels", "answer_match")
 
 
 def applicable(q: Question, answers: dict, task: dict | None = None) -> bool:
@@ -138,4 +149,11 @@ def applicable(q: Question, answers: dict, task: dict | None = None) -> bool:
     if q.key == "labels":
         out = (task or {}).get("output") or {}
         return out.get("format") == "label" and not out.get("labels")
+    if q.key == "answer_match":
+        # free text only, and only when the task file has not said how answers are scored (walk 17: a
+        # bakery's "THURSDAY AM" for "THU PM" counted as right because most words matched)
+        out = (task or {}).get("output") or {}
+        return out.get("format", "text") == "text" and not ((task or {}).get("success") or {}).get(
+            "primary_metric"
+        )
     return True

@@ -245,6 +245,17 @@ def decide(
         practice = "written"
     if privacy and approach in ("fine-tune", "rag+fine-tune"):
         reasons.append("Your data must stay with you: the model is trained and run on your own machine.")
+    r_behaviour = rows[3]
+    if r_behaviour.fired and approach not in ("fine-tune", "rag+fine-tune"):
+        # walk 17: this rule ticked for "same shape, cheap to run" beside the advice "keep the prompt"
+        why = (
+            f"a prompt already gets ≥{PROMPT_GOOD_ENOUGH:.0%}"
+            if r_prompt.fired
+            else f"fewer than {MIN_EXAMPLES_TO_TRAIN} examples to train on"
+            if r_few.fired
+            else "see above"
+        )
+        r_behaviour.evidence += f" — outweighed: {why}"
     if r_few.fired and approach in ("fine-tune", "rag+fine-tune"):
         # the walk saw this rule ticked and training recommended anyway: say what outweighed it
         why = (
@@ -607,7 +618,8 @@ def next_steps(approach: str, teacher: str = "local:embedded", practice: str = "
     steps = {
         "prompt": [
             "tunewise writes clear instructions with 3–6 of your examples (it tries a few and keeps the best).",
-            "It checks them on your other examples; train a model only if the prompt stays under your bar.",
+            "It checks them on your other examples; train a model later only if the prompt gets too many "
+            "of them wrong for you.",
         ],
         "few-shot": [
             "tunewise puts the 4–8 most typical of your examples in the prompt (it tests which work best).",

@@ -262,3 +262,36 @@ def test_money_to_a_count_question_is_asked_again():
     said = check_answer(payload, "$5")
     assert said is not None and "money" in said
     assert check_answer(payload, "about 500 a day") is None
+
+
+def test_must_an_answer_be_exactly_like_yours_is_read_and_sets_how_answers_are_scored():
+    """Walk 17 (a bakery's kitchen tickets): "THURSDAY AM" for "THU PM" counted as right because most words
+    matched. Free-text answers now come with the question; its guess follows the person's answers."""
+    from agent.answers import parse_match
+    from agent.nodes.interview import guess_match, parse_answer
+    from agent.questions import QUESTIONS, applicable
+    from tools.errors import UserError
+
+    for raw, want in [
+        ("exactly", "exactly"),
+        ("exactly like mine", "exactly"),
+        ("1", "exactly"),
+        ("other words", "other words"),
+        ("other words are fine", "other words"),
+        ("2", "other words"),
+    ]:
+        assert parse_match(raw) == want
+    with pytest.raises(UserError):
+        parse_match("banana")
+    task: dict = {}
+    parse_answer("answer_match", "exactly", {}, task)
+    assert task["success"]["primary_metric"] == "exact_match"
+    parse_answer("answer_match", "other words", {}, task)
+    assert task["success"]["primary_metric"] == "token_f1"
+    tickets = [{"input": "m", "output": "SAT AM | 2x sourdough loaf, 12x cinnamon bun | Maria"}] * 3
+    replies = [{"input": "m", "output": "Thanks for writing! We open at nine on Sundays."}] * 3
+    assert guess_match(tickets)[0] == "exactly" and guess_match(replies)[0] == "other words"
+    q = next(q for q in QUESTIONS if q.key == "answer_match")
+    assert applicable(q, {}, {"output": {"format": "text"}})
+    assert not applicable(q, {}, {"output": {"format": "json"}})
+    assert not applicable(q, {}, {"output": {"format": "text"}, "success": {"primary_metric": "rouge_l"}})

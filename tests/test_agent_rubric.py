@@ -31,6 +31,8 @@ def test_prompt_good_enough_keeps_prompting():
     d = _d(prompted_success="85%", examples=400, goals=["format"])
     assert d.approach == "prompt"
     assert "85%" in d.reasons[0]
+    # the behaviour rule ticked beside "keep the prompt" says what outweighed it (walk 17)
+    assert d.rubric[3].fired and d.rubric[3].evidence.endswith("— outweighed: a prompt already gets ≥80%")
 
 
 def test_working_prompt_at_high_volume_with_cost_goals_is_distilled():

@@ -167,6 +167,11 @@ async def test_interview_with_examples_runs_the_probe_on_the_embedded_model(
         await answer_text(pilot, app, "examples", str(examples))
         await wait_for(pilot, lambda: pending_key(app) == "output_format")
         await pilot.press("enter")  # text (four different words are no label set)
+        # free text: must an answer be exactly like yours? one word each: guessed "exactly" (walk 17)
+        await wait_for(pilot, lambda: pending_key(app) == "answer_match")
+        assert app.pending[app.current_run]["default"] == "exactly"
+        assert "exactly like yours" in app.pending[app.current_run]["note"]
+        await pilot.press("enter")
         await answer_text(pilot, app, "prompted_success", "unknown")
         await wait_for(pilot, lambda: pending_key(app) == "goals")
         await pilot.click("#send")  # no goals picked
@@ -177,6 +182,7 @@ async def test_interview_with_examples_runs_the_probe_on_the_embedded_model(
         decision = app.screen.decision
         probe = decision["probe"]
         assert probe and probe.get("measured") and 0.0 <= probe["prompted_success"] <= 1.0
+        assert probe["metric"] == "exact_match"  # measured as the person said an answer counts
         assert decision["rubric"][1]["evidence"].startswith("measured on ")  # by the probe, on their examples
         assert "How well prompting works now" in str(app.screen.query_one("#probe").render())
         assert decision["approach"] in ("prompt", "few-shot")  # 4 examples, no behaviour goals

@@ -129,6 +129,32 @@ def guess_note(spec_text: str, examples: list[dict]) -> tuple[str, str]:
     return fmt, why + " — Enter to keep, or pick another."
 
 
+def guess_match(examples: list[dict]) -> tuple[str, str]:
+    """Must a free-text answer be exactly like the person's? A guess from their answers ("exactly" when they
+    are short and none is a sentence: a ticket, a code, a number; else "other words") and the sentence that
+    says why. Pure."""
+    import re
+    import statistics
+
+    outs = [str(e.get("output", "")).strip() for e in examples if str(e.get("output", "")).strip()]
+    if not outs:
+        return (
+            "other words",
+            "With no examples to go by, I'll count an answer in other words as right — Enter to keep, or pick another.",
+        )
+    short = statistics.median(len(o.split()) for o in outs) <= 15
+    sentences = sum(bool(re.search(r"[.!?]$", o)) for o in outs)
+    if short and not sentences:
+        return "exactly", (
+            "Your examples' answers are short and none is a sentence (like a code or a ticket), so I'll count "
+            "an answer as right only when it is exactly like yours — Enter to keep, or pick another."
+        )
+    return "other words", (
+        "Your examples' answers read like sentences, so I'll count an answer as right when most of its words "
+        "match yours — Enter to keep, or pick another."
+    )
+
+
 _PATH_HINT = (".jsonl", ".json", ".yaml", ".yml", ".csv", ".txt")
 
 
@@ -212,6 +238,10 @@ def parse_answer(key: str, raw, answers: dict, task: dict) -> None:
         labels = A.parse_labels(raw, key)
         task["output"] = {**(task.get("output") or {}), "format": "label", "labels": labels}
         return
+    if key == "answer_match":
+        metric = "exact_match" if A.parse_match(raw, key) == "exactly" else "token_f1"
+        task["success"] = {**(task.get("success") or {}), "primary_metric": metric}
+        return
     if key in ("examples", "examples_file") and _parse_examples(key, raw, answers, task):
         return
     if key == "documents":
@@ -291,6 +321,8 @@ def _default(key: str, defaults: dict, answers: dict, task: dict):
         )
     if key == "labels" and defaults and out.get("labels"):
         return ", ".join(out["labels"])
+    if key == "answer_match":
+        return guess_match(task.get("examples") or [])[0]
     if key == "goals" and "goals" not in defaults and out.get("format") in ("json", "label"):
         return ["format"]
     value = defaults.get(key)
@@ -308,6 +340,8 @@ def _note(key: str, defaults: dict, answers: dict, task: dict) -> str | None:
     out = task.get("output") or {}
     if key == "output_format":
         return guess_note(str(answers.get("spec") or task.get("spec") or ""), task.get("examples") or [])[1]
+    if key == "answer_match":
+        return guess_match(task.get("examples") or [])[1]
     if key == "goals" and out.get("format") in ("json", "label"):
         from agent.answers import GOAL_CHOICES
 
