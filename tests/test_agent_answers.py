@@ -295,3 +295,16 @@ def test_must_an_answer_be_exactly_like_yours_is_read_and_sets_how_answers_are_s
     assert applicable(q, {}, {"output": {"format": "text"}})
     assert not applicable(q, {}, {"output": {"format": "json"}})
     assert not applicable(q, {}, {"output": {"format": "text"}, "success": {"primary_metric": "rouge_l"}})
+
+
+def test_the_spec_panel_says_when_an_answer_counts_as_right():
+    from tui.widgets.chat.spec_panel import spec_lines
+
+    text = {"spec": "x", "output": {"format": "text"}, "answers": {}}
+    assert ("Right when", "exactly like yours") in spec_lines(
+        text | {"success": {"primary_metric": "exact_match"}}
+    )[1]
+    assert ("Right when", "most words match") in spec_lines(
+        text | {"success": {"primary_metric": "token_f1"}}
+    )[1]
+    assert not any(k == "Right when" for k, _ in spec_lines(text)[1])

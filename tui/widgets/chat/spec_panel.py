@@ -81,6 +81,10 @@ def spec_lines(spec_so_far: dict | None) -> tuple[str | None, list[tuple[str, st
         items.append(("Answer", "JSON" + (f" with {', '.join(keys)}" if keys else "")))
     elif out.get("format") == "label":
         items.append(("Answer", f"one of {', '.join(out.get('labels') or ['(to be given)'])}"))
+    metric = (s.get("success") or {}).get("primary_metric")
+    if out.get("format", "text") == "text" and metric in ("exact_match", "token_f1"):
+        # the interview's "exactly like yours, or other words?" (walk 17), where it can be seen again
+        items.append(("Right when", "exactly like yours" if metric == "exact_match" else "most words match"))
     budget = s.get("budget")
     if budget is not None:
         items.append(("Budget", f"${budget:g}" if isinstance(budget, (int, float)) else str(budget)))
