@@ -67,6 +67,11 @@ def prompt_branch(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     result = load_step(run, 0, "prompt")
     if result is None:
         if len(spec.examples) >= 2:
+            # walk 17: two minutes of "working…" on the decision screen with nothing saying what ran
+            ctx.emit(
+                "status",
+                message="prompt: trying prompts with 0, 2, 4 and 6 of your examples on your other examples",
+            )
             result = select_prompt(spec, ctx.provider("student", spec, run.id))
         else:
             result = {"trials": [], "best": {"shots": 0, "accuracy": None}, "shots": []}
