@@ -350,6 +350,22 @@ async def test_the_decision_screen_takes_real_messages_without_answers(workspace
         await _no_inputs_hint(workspace, decision | {"practice": practice})
 
 
+async def test_real_messages_on_a_prompts_advice_say_why_they_would_change_nothing(workspace):
+    """Walk 17 found `i` in the help on a prompt's advice, gave 40 messages and saw nothing change."""
+    from tui.screens.decision import DecisionScreen
+
+    _finished_session(workspace)
+    app = TunewiseApp(workspace)
+    driven: list = []
+    app.drive = lambda run_id, payload: driven.append((run_id, payload)) or True
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(DecisionScreen(RUN_ID, {"decision": {"approach": "prompt", "reasons": ["r"]}}))
+        await wait_for(pilot, lambda: app.screen.query("#next-steps"))
+        await pilot.press("i")
+        await wait_for(pilot, lambda: any("trains none" in str(n.message) for n in app._notifications))
+        assert not app.screen.query("#add-examples-path") and not driven
+
+
 async def _no_inputs_hint(workspace, decision: dict) -> None:
     from tui.screens.decision import DecisionScreen
 

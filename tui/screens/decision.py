@@ -398,6 +398,16 @@ class DecisionScreen(Screen):
         self.app.add_examples_to(self.run_id)
 
     def action_add_inputs(self) -> None:
+        if self.decision.get("approach") not in FINE_TUNES:
+            # walk 17 gave 40 messages on a prompt's advice and nothing changed: say why instead
+            self.notify(
+                "Real messages are what practice answers are written for when a model is trained; the advice "
+                "here trains none, so they would not change it. Override to 'train your own small model' first "
+                "if that is what you want.",
+                severity="warning",
+                timeout=12,
+            )
+            return
         self.app.add_inputs_to(self.run_id)
 
     def _inputs_hint(self, decision: dict) -> str:
