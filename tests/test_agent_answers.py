@@ -291,6 +291,9 @@ def test_must_an_answer_be_exactly_like_yours_is_read_and_sets_how_answers_are_s
     tickets = [{"input": "m", "output": "SAT AM | 2x sourdough loaf, 12x cinnamon bun | Maria"}] * 3
     replies = [{"input": "m", "output": "Thanks for writing! We open at nine on Sundays."}] * 3
     assert guess_match(tickets)[0] == "exactly" and guess_match(replies)[0] == "other words"
+    headlines = [{"input": "m", "output": "Zipto Recalls 4,000 Scooters Over Faulty Brakes"}] * 3
+    codes = [{"input": "m", "output": o} for o in ("22", "-4", "mens-oak-board", "2026-12-04 10:30")]
+    assert guess_match(headlines)[0] == "other words" and guess_match(codes)[0] == "exactly"
     q = next(q for q in QUESTIONS if q.key == "answer_match")
     assert applicable(q, {}, {"output": {"format": "text"}})
     assert not applicable(q, {}, {"output": {"format": "json"}})

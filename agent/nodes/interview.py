@@ -144,13 +144,16 @@ def guess_match(examples: list[dict]) -> tuple[str, str]:
         )
     short = statistics.median(len(o.split()) for o in outs) <= 15
     sentences = sum(bool(re.search(r"[.!?]$", o)) for o in outs)
-    if short and not sentences:
+    # a code, a number, a slug (one token) or a ticket's fields (| ; / = :) is exact; a short headline in
+    # words is not (it may say the same in other words)
+    coded = sum(len(o.split()) == 1 or bool(re.search(r"[|;/=:]", o)) for o in outs)
+    if short and not sentences and coded * 2 >= len(outs):
         return "exactly", (
             "Your examples' answers are short and none is a sentence (like a code or a ticket), so I'll count "
             "an answer as right only when it is exactly like yours — Enter to keep, or pick another."
         )
     return "other words", (
-        "Your examples' answers read like sentences, so I'll count an answer as right when most of its words "
+        "Your examples' answers are written in words, so I'll count an answer as right when most of its words "
         "match yours — Enter to keep, or pick another."
     )
 
