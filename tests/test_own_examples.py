@@ -29,13 +29,13 @@ def test_with_50_examples_and_a_writer_that_gets_them_wrong_the_model_trains_on_
     rows = [
         json.loads(line) for line in (REPO / "bench/tasks/thermostat/test.jsonl").read_text().splitlines()
     ]
-    mine = [{"input": r["messages"][1]["content"], "output": r["messages"][2]["content"]} for r in rows]
+    mine = [{"input": r["messages"][1]["content"], "output": r["messages"][2]["content"]} for r in rows][:50]
     task = spec.to_yaml_dict() | {"examples": mine}
     task["answers"] = dict(task["answers"]) | {"examples": len(mine)}
     spec = parse_spec_dict(task)
     run = create_run_for(workspace, spec)
-    state = initial_state(run.id, spec, headless=True, options={"smoke": True, "train_max_steps": 2})
-    out = drive(workspace, run.id, state, AgentContext(workspace=workspace, quick=True, train_max_steps=2))
+    state = initial_state(run.id, spec, headless=True, options={"smoke": True, "train_max_steps": 1})
+    out = drive(workspace, run.id, state, AgentContext(workspace=workspace, quick=True, train_max_steps=1))
     values = out["values"]
     assert values["decision"]["practice"] == "own" and values["approach"] == "fine-tune"
     assert values["stop_reason"] == "own_examples_used" and values.get("train_version")
