@@ -585,11 +585,6 @@ def practice_data(a: Answers, probe: dict | None, teacher: str, output_format: s
     return "own" if a.examples >= MIN_EXAMPLES_TO_TRAIN else "blocked"
 
 
-def writer_cannot(a: Answers, probe: dict | None, teacher: str, output_format: str) -> bool:
-    """Nobody here can write practice answers worth training on (`practice_data` is "blocked"). Pure."""
-    return practice_data(a, probe, teacher, output_format) == "blocked"
-
-
 def writer_words(teacher: str) -> str:
     """Who writes the practice examples, honestly: the walk read "a bigger model writes ~200 examples" with
     no API key set, where the writer is the same small model (and most of its examples were poor)."""

@@ -572,7 +572,7 @@ def test_headless_run_stops_before_writing_when_the_small_writer_gets_the_exampl
     examples right with the others in its prompt, yet wrote 120 practice answers (33 of the 48 checkable kept
     ones wrong) and trained on them for most of an hour. Headless, nobody reads the warning: the run stops at
     the decision, trains nothing, and the report says why and what to do, in words."""
-    from agent.rubric import Answers, writer_cannot
+    from agent.rubric import Answers, practice_data
     from tools.spec import load_spec
 
     spec = load_spec(REPO / "bench" / "tasks" / "thermostat" / "task.yaml")
@@ -595,12 +595,12 @@ def test_headless_run_stops_before_writing_when_the_small_writer_gets_the_exampl
     # and neither is a person with enough examples of their own or a writer that gets some right
     a = Answers.from_dict({"spec": "x", "examples": 10, "prompted_success": 0.0, "goals": ["cost"]})
     probe = {"measured": True, "student": "local:embedded", "with_documents": False}
-    assert writer_cannot(a, probe, "local:embedded", "text")
-    assert not writer_cannot(a, probe, "local:embedded", "label")
-    assert not writer_cannot(a, probe, "local:embedded", "json")
-    assert not writer_cannot(a, probe, "openai:gpt-4o-mini", "text")
-    assert not writer_cannot(a, None, "local:embedded", "text")  # not measured
+    assert practice_data(a, probe, "local:embedded", "text") == "blocked"
+    assert practice_data(a, probe, "local:embedded", "label") != "blocked"
+    assert practice_data(a, probe, "local:embedded", "json") != "blocked"
+    assert practice_data(a, probe, "openai:gpt-4o-mini", "text") != "blocked"
+    assert practice_data(a, None, "local:embedded", "text") != "blocked"  # not measured
     many = Answers.from_dict({"spec": "x", "examples": 80, "prompted_success": 0.0, "goals": ["cost"]})
     some = Answers.from_dict({"spec": "x", "examples": 10, "prompted_success": 0.4, "goals": ["cost"]})
-    assert not writer_cannot(many, probe, "local:embedded", "text")
-    assert not writer_cannot(some, probe, "local:embedded", "text")
+    assert practice_data(many, probe, "local:embedded", "text") != "blocked"
+    assert practice_data(some, probe, "local:embedded", "text") != "blocked"

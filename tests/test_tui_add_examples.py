@@ -29,6 +29,14 @@ ANSWERS = {
 }
 
 
+def _app_driving(workspace) -> tuple[TunewiseApp, list]:
+    """The app, and the (run id, first state) of every session it starts (nothing runs)."""
+    app = TunewiseApp(workspace)
+    driven: list = []
+    app.drive = lambda run_id, payload: driven.append((run_id, payload)) or True
+    return app, driven
+
+
 def _finished_session(workspace):
     run = make_run(workspace)
     atomic_write_yaml(
@@ -194,9 +202,7 @@ async def test_the_decision_screen_takes_more_examples_too(workspace, tmp_path):
     more.write_text(
         json.dumps({"input": "My bike was stolen from your rack, I'm furious.", "output": "complaint"})
     )
-    app = TunewiseApp(workspace)
-    driven: list = []
-    app.drive = lambda run_id, payload: driven.append((run_id, payload)) or True
+    app, driven = _app_driving(workspace)
     decision = {"approach": "fine-tune", "reasons": ["r"], "unseen": [["label", "complaint"]]}
     async with app.run_test(size=SIZE) as pilot:
         app.show(DecisionScreen(RUN_ID, {"decision": decision}))
@@ -310,9 +316,7 @@ async def test_the_decision_screen_takes_real_messages_without_answers(workspace
     messages.write_text(
         "Q: The chain slipped twice today\nDo you rent tandems?\n\nHow much is a new saddle?\n"
     )
-    app = TunewiseApp(workspace)
-    driven: list = []
-    app.drive = lambda run_id, payload: driven.append((run_id, payload)) or True
+    app, driven = _app_driving(workspace)
     decision = {"approach": "fine-tune", "reasons": ["r"]}
     async with app.run_test(size=SIZE) as pilot:
         app.show(DecisionScreen(RUN_ID, {"decision": decision}))
@@ -355,9 +359,7 @@ async def test_real_messages_on_a_prompts_advice_say_why_they_would_change_nothi
     from tui.screens.decision import DecisionScreen
 
     _finished_session(workspace)
-    app = TunewiseApp(workspace)
-    driven: list = []
-    app.drive = lambda run_id, payload: driven.append((run_id, payload)) or True
+    app, driven = _app_driving(workspace)
     async with app.run_test(size=SIZE) as pilot:
         app.show(DecisionScreen(RUN_ID, {"decision": {"approach": "prompt", "reasons": ["r"]}}))
         await wait_for(pilot, lambda: app.screen.query("#next-steps"))

@@ -220,8 +220,7 @@ class TunewiseApp(App):
         def chosen(path: str | None) -> None:
             if not path:
                 return
-            from agent.sessions import mark_replaced, with_inputs
-            from tui.screens.conversation import ConversationScreen
+            from agent.sessions import with_inputs
 
             try:
                 task, answers, n = with_inputs(self.workspace, run_id, path)
@@ -229,14 +228,13 @@ class TunewiseApp(App):
                 self.notify(e.one_line(), severity="warning", timeout=12)
                 return
             self.stop_session(run_id)
-            new_id = self.start_session(task["spec"], answers, task=task)
-            mark_replaced(self.workspace, run_id, new_id)
-            self.notify(
-                f"A new session with your {n} messages and your earlier answers: deciding again…",
-                title="Started again",
-                timeout=12,
+            self._replace_session(
+                run_id,
+                task,
+                answers,
+                f"A new session with your {n} messages and your earlier answers",
+                why="real messages",
             )
-            self.show(ConversationScreen(new_id))
 
         self.push_screen(AddExamplesDialog(0, inputs=True), chosen)
 
@@ -244,32 +242,24 @@ class TunewiseApp(App):
         """A new session with an earlier one's answers and its examples plus `examples`: it goes straight to
         the decision (every question is answered). None, with a notice, when nothing new was given."""
         from agent.sessions import with_more_examples
-        from tui.screens.conversation import ConversationScreen
 
         task, answers, added = with_more_examples(self.workspace, run_id, examples)
         if not added:
             self.notify("Every example in that file was already in the session.", severity="warning")
             return None
-        new_id = self.start_session(task["spec"], answers, task=task)
-        from agent.sessions import mark_replaced
-
-        mark_replaced(self.workspace, run_id, new_id)
-        self.notify(
-            f"A new session with {len(task['examples'])} examples ({added} new) and your earlier answers: "
-            "deciding again…",
-            title="Started again",
-            timeout=12,
+        return self._replace_session(
+            run_id,
+            task,
+            answers,
+            f"A new session with {len(task['examples'])} examples ({added} new) and your earlier answers",
         )
-        self.show(ConversationScreen(new_id))
-        return new_id
 
     def run_again(self, run_id: str) -> str | None:
         """A new session with an earlier one's answers and examples, deciding again from the start: what
         changed since (an API key pasted with `k`, documents edited) counts. A session still running stops
         first (its work is kept)."""
-        from agent.sessions import mark_replaced, with_more_examples
+        from agent.sessions import with_more_examples
         from tools.errors import UserError
-        from tui.screens.conversation import ConversationScreen
 
         try:
             task, answers, _ = with_more_examples(self.workspace, run_id, [])
@@ -277,13 +267,33 @@ class TunewiseApp(App):
             self.notify(e.one_line(), severity="warning", timeout=12)
             return None
         self.stop_session(run_id)
-        new_id = self.start_session(task["spec"], answers, task=task)
-        mark_replaced(self.workspace, run_id, new_id, why="run again")
-        self.notify(
-            "A new session with your earlier answers and examples: deciding again…",
+        return self._replace_session(
+            run_id,
+            task,
+            answers,
+            "A new session with your earlier answers and examples",
             title="Run again",
-            timeout=12,
+            why="run again",
         )
+
+    def _replace_session(
+        self,
+        run_id: str,
+        task: dict,
+        answers: dict,
+        said: str,
+        *,
+        title: str = "Started again",
+        why: str = "more examples",
+    ) -> str:
+        """Start the session that replaces `run_id` (straight to the decision: every question is answered),
+        mark the old one replaced, say so and show the new one."""
+        from agent.sessions import mark_replaced
+        from tui.screens.conversation import ConversationScreen
+
+        new_id = self.start_session(task["spec"], answers, task=task)
+        mark_replaced(self.workspace, run_id, new_id, why=why)
+        self.notify(f"{said}: deciding again…", title=title, timeout=12)
         self.show(ConversationScreen(new_id))
         return new_id
 
