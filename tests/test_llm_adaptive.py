@@ -169,3 +169,39 @@ def test_input_pieces_follow_the_adaptive_limit(standin):
     assert piece_size(p, 2) == 4
     p.map(_requests(200))
     assert piece_size(p, 2) == 2 * p._limit.limit > 4
+
+
+def _open_sockets() -> int:
+    import os
+
+    n = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            n += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass  # closed while listed
+    return n
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts sockets in /proc")
+def test_each_map_closes_its_connections(standin):
+    """Each sync `map` runs in a loop of its own with an SDK client of its own: left open, their sockets
+    piled up and a 20,000-example generation stopped at 13,834 on 'Too many open files'."""
+    import gc
+    import time
+
+    from tools.llm.openai_provider import OpenAIProvider
+
+    base_url, _ = standin(max_in_flight=64)
+    provider = OpenAIProvider("standin", base_url=base_url, concurrency=4)
+    provider.map(_requests(4), use_cache=False)  # the first map's imports and pools
+    gc.collect()
+    before = _open_sockets()
+    for _ in range(25):
+        provider.map(_requests(4), use_cache=False)
+    gc.collect()
+    # the stand-in (same process) closes its side once the client has: wait for that, never on a clock
+    deadline = time.monotonic() + 30
+    while _open_sockets() > before + 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _open_sockets() <= before + 4  # leaking, 25 maps left at least 25 connections open
