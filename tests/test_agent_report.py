@@ -64,10 +64,14 @@ def test_a_prompt_decision_reports_how_the_prompt_did_in_plain_words():
     best = {"shots": 2, "accuracy": 0.8, "correct": 4, "n_held_out": 5}
     plain = prompt_plain({"best": best})
     assert plain["sentence"] == (
-        "With your prompt with 2 of your examples in it, the base model got 4 of 5 of your other examples "
-        "fully right (80% on average). No model was trained."
+        "With your instructions and 2 of your examples in its prompt, the model you start from got 4 of 5 of "
+        "your other examples fully right (80% on average). No model was trained."
     )
     assert plain["recommendation"].startswith("Use this prompt")
+    assert (
+        "`tunewise serve --prompt runs/x` answers other programs"
+        in prompt_plain({"best": best}, "runs/x")["recommendation"]
+    )
     weak = prompt_plain({"best": best | {"correct": 1, "accuracy": 0.4}})
     assert "Collect about 50 examples" in weak["recommendation"]
     assert prompt_plain({"best": {"shots": 0, "accuracy": None}}) is None

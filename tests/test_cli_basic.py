@@ -113,6 +113,9 @@ def test_serve_rejects_a_busy_port_and_a_bad_model(tmp_path):
         port = busy.getsockname()[1]
         assert_one_line_error(run_cli("serve", "--port", str(port)), f"127.0.0.1:{port}", "--port")
     assert_one_line_error(run_cli("serve", "--port", "0", "--model", str(tmp_path / "missing")), "not found")
+    assert_one_line_error(
+        run_cli("serve", "--port", "0", "--prompt", str(tmp_path)), "--prompt", "prompt.json"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -258,3 +258,72 @@ def test_openai_provider_streams_from_the_server_over_sse(served, tmp_path):
     calls = p.calls
     again = p.complete(USER, max_tokens=12)
     assert again.cached and p.calls == calls and again.text == "".join(pieces).strip()
+
+
+# ---------------------------------------------------------------- --prompt: a session's prompt, no model needed
+def _prompt_session(tmp_path):
+    import yaml
+
+    session = tmp_path / "runs" / "r1"
+    session.mkdir(parents=True)
+    shots = [{"input": "cat", "output": "CAT"}, {"input": "dog", "output": "DOG"}]
+    doc = {"system": "Write the word in capitals.", "shots": shots, "trials": [], "best": {"shots": 2}}
+    (session / "prompt.json").write_text(json.dumps(doc))
+    (session / "spec.yaml").write_text(yaml.safe_dump({"spec": "caps", "student": {"model": "embedded"}}))
+    return session
+
+
+def test_with_prompt_puts_the_sessions_prompt_before_the_callers_messages():
+    from tools.llm.server import with_prompt
+
+    prompt = {"system": "Be brief.", "shots": [{"input": "q", "output": "a"}]}
+    assert with_prompt([{"role": "user", "content": "x"}], prompt) == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": "a"},
+        {"role": "user", "content": "x"},
+    ]
+    # a caller's own system message follows the prompt's instructions, not in place of them
+    mine = with_prompt(
+        [{"role": "system", "content": "In French."}, {"role": "user", "content": "x"}], prompt
+    )
+    assert mine[0] == {"role": "system", "content": "Be brief.\n\nIn French."} and mine[-1]["content"] == "x"
+
+
+def test_a_prompt_to_serve_is_read_from_the_session_or_refused_with_where(tmp_path):
+    from tools.errors import UserError
+    from tools.llm.server import load_served_prompt
+
+    session = _prompt_session(tmp_path)
+    for given in (session, session / "prompt.json"):
+        got = load_served_prompt(given)
+        assert got["system"] == "Write the word in capitals." and got["model"] == "embedded"
+        assert got["shots"] == [{"input": "cat", "output": "CAT"}, {"input": "dog", "output": "DOG"}]
+    with pytest.raises(UserError, match="no prompt.json in") as e:
+        load_served_prompt(tmp_path)
+    assert "--prompt" in str(e.value) and "fix:" in str(e.value)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"system": "s", "shots": [{"input": "q"}]}))
+    with pytest.raises(UserError, match=r"shots\[0\]"):
+        load_served_prompt(bad)
+
+
+def test_serve_answers_with_a_sessions_prompt_as_it_was_measured(embedded, tmp_path):
+    """Walk 17 was told 'use this prompt with your model' and had none: `serve --prompt` answers with the
+    model the prompt was measured on and the prompt — the same greedy answer as that prompt sent by hand."""
+    from tools.llm.server import load_served_prompt, start_background_server, with_prompt
+
+    prompt = load_served_prompt(_prompt_session(tmp_path))
+    url, stop = start_background_server(provider=embedded, prompt=prompt)
+    try:
+        user = [{"role": "user", "content": "bird"}]
+        served = _post(url, {"model": "embedded", "messages": user, "max_tokens": 6, "temperature": 0})
+    finally:
+        stop()
+    assert served.status_code == 200
+    body = served.json()
+    by_hand = embedded.complete(with_prompt(user, prompt), max_tokens=6, temperature=0.0)
+    assert body["choices"][0]["message"]["content"] == by_hand.text
+    bare = embedded.complete(user, max_tokens=6, temperature=0.0)
+    # the prompt reached the model: its instructions and examples are counted in the request's tokens
+    assert body["usage"]["prompt_tokens"] == by_hand.usage.prompt_tokens > bare.usage.prompt_tokens

@@ -748,16 +748,21 @@ def test_a_prompt_decision_ends_on_how_the_prompt_did(workspace):
     """The walk ended a prompt session on files and 'Serve it' with no score: the branch's own result is
     now said first, in words."""
     from agent.artifacts import save_step
-    from tui.screens.report import report_markdown
+    from tui.screens.report import report_markdown, shown_path
 
     run = make_run(workspace)
     save_step(run, 0, "prompt", {"best": {"shots": 4, "accuracy": 0.85, "correct": 2, "n_held_out": 5}})
     text = report_markdown(RUN_ID, run.path, {"approach": "prompt", "stop_reason": "approach:prompt"})
     assert text.splitlines()[2] == (
-        "**With your prompt with 4 of your examples in it, the base model got 2 of 5 of your other examples "
-        "fully right (85% on average). No model was trained.**"
+        "**With your instructions and 4 of your examples in its prompt, the model you start from got 2 of 5 of "
+        "your other examples fully right (85% on average). No model was trained.**"
     )
     assert "Collect about 50 examples" in text and "nothing to train" in text
+    # walk 17: "use this prompt with your model" with no model to use it with: the way is a command
+    assert f"(`tunewise serve --prompt {shown_path(run.path)}` answers other programs" in text
+    (run.path / "prompt.json").write_text('{"system": "s", "shots": []}')
+    served = report_markdown(RUN_ID, run.path, {"approach": "prompt", "stop_reason": "approach:prompt"})
+    assert "tunewise serve --prompt" in served.split("## Serve it", 1)[1] and "press **t**" in served
 
 
 def test_the_prompt_verdict_never_reads_a_field_share_as_answers_right():

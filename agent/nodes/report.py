@@ -34,27 +34,38 @@ STOP_REASONS: dict[StopReason, str] = {
 }
 
 
-def prompt_plain(result: dict | None) -> dict | None:
+def prompt_plain(result: dict | None, session: str | None = None) -> dict | None:
     """The prompt branch's result in plain words (how the chosen prompt did on the person's held-out
-    examples), in the shape of the evaluation's plain summary. Pure."""
+    examples), in the shape of the evaluation's plain summary; `session` (the session's folder as shown)
+    makes the way to use the prompt a command. Pure."""
     best = (result or {}).get("best") or {}
     n = best.get("n_held_out")
     if not n or best.get("accuracy") is None:
         return None
     shots, acc, right = best.get("shots", 0), best["accuracy"], best.get("correct")
-    with_ = f"your prompt with {shots} of your examples in it" if shots else "your instructions alone"
+    with_ = (
+        f"your instructions and {shots} of your examples in its prompt"
+        if shots
+        else "your instructions alone"
+    )
     got = f"got {right} of {n}" if right is not None else f"scored {acc:.0%} on"
     sentence = (
-        f"With {with_}, the base model {got} of your other examples fully right"
+        f"With {with_}, the model you start from {got} of your other examples fully right"
         + (f" ({acc:.0%} on average)" if right is not None else "")
         + ". No model was trained."
     )
     good = (right / n if right is not None else acc) >= 0.8
+    # walk 17: "use this prompt with your model" — the person had no model: the one measured here serves it
+    use = (
+        f"`tunewise serve --prompt {session}` answers other programs with it, using the model you start from"
+        if session
+        else "`tunewise serve --prompt` with this session's folder answers other programs with it"
+    )
     rec = (
-        "Use this prompt (prompt.md) with your model."
+        f"Use this prompt: paste it into the assistant you use today, or {use}."
         if good
-        else "Use this prompt for now, but check its answers: it is often wrong. Collect about 50 examples "
-        "and run again — with that many, a fine-tuned model can do better."
+        else f"Use this prompt for now ({use}), but check its answers: it is often wrong. Collect about 50 "
+        "examples and run again — with that many, a fine-tuned model can do better."
     )
     return {"sentence": sentence, "recommendation": rec, "status": "none", "kind": "prompt"}
 

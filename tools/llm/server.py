@@ -205,6 +205,64 @@ def served_model_id(model: str | None, adapter: str | None, name: str | None = N
     return base
 
 
+def load_served_prompt(path: str | Path) -> dict:
+    """The prompt a session chose for now (its `prompt.json`: instructions and examples), from that file or
+    the session's folder, for `tunewise serve --prompt`: {"system", "shots", "model"} where "model" is the
+    model the prompt was measured with (the session's task file), or None. Walk 17 was told "use this prompt
+    with your model" and had no model to use it with."""
+    from tools.workspace import read_json
+
+    given = Path(path).expanduser()
+    file = given / "prompt.json" if given.is_dir() else given
+    if not file.exists():
+        raise UserError(
+            f"no prompt.json {'in' if given.is_dir() else 'at'} {given}",
+            where="--prompt",
+            fix="give the folder of a session whose advice was a prompt (its report names it), or its prompt.json",
+        )
+    try:
+        doc = read_json(file)
+    except (OSError, ValueError) as e:
+        raise UserError(f"{file} is not a prompt file ({e})", where="--prompt") from None
+    shots = doc.get("shots") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or not isinstance(shots, list):
+        raise UserError(f"{file} has no 'shots' list", where="--prompt", fix="give a session's prompt.json")
+    pairs = []
+    for i, s in enumerate(shots):
+        if (
+            not isinstance(s, dict)
+            or not isinstance(s.get("input"), str)
+            or not isinstance(s.get("output"), str)
+        ):
+            raise UserError(f"example {i + 1} needs 'input' and 'output' text", where=f"{file}: shots[{i}]")
+        pairs.append({"input": s["input"], "output": s["output"]})
+    model = None
+    for spec_file in (file.parent / "spec.yaml", file.parent / "task.yaml"):
+        if spec_file.exists():
+            try:
+                import yaml
+
+                student = (yaml.safe_load(spec_file.read_text(encoding="utf-8")) or {}).get("student") or {}
+                model = student.get("model") if isinstance(student, dict) else None
+            except Exception:  # noqa: BLE001 - an unreadable task file: the default model
+                model = None
+            break
+    return {"system": str(doc.get("system") or ""), "shots": pairs, "model": model}
+
+
+def with_prompt(messages: list[Message], prompt: dict) -> list[Message]:
+    """The caller's conversation after the prompt, as the prompt was measured: its instructions as the system
+    message (a caller's own system message follows them), then each example as a user turn and the answer."""
+    msgs = [dict(m) for m in messages]
+    system = prompt.get("system") or ""
+    while msgs and msgs[0]["role"] == "system":
+        system = f"{system}\n\n{msgs.pop(0)['content']}" if system else msgs.pop(0)["content"]
+    out: list[Message] = [{"role": "system", "content": system}] if system else []
+    for s in prompt.get("shots") or []:
+        out += [{"role": "user", "content": s["input"]}, {"role": "assistant", "content": s["output"]}]
+    return out + msgs
+
+
 # ---------------------------------------------------------------- micro-batcher
 @dataclass
 class _Pending:
@@ -477,8 +535,12 @@ def create_app(  # noqa: C901, PLR0915 - the HTTP app factory: every route is a 
     max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 2**20),
     log_dir: str | None = None,
     log_max_bytes: int | None = None,
+    prompt: dict | None = None,
 ):
     """The FastAPI app. Pass `provider` (a loaded LocalProvider) to share weights already in memory.
+
+    `prompt` ({"system", "shots"}, `load_served_prompt`): every request is answered with that prompt's
+    instructions and examples before its own messages.
 
     `api_key`: every endpoint but /health needs `Authorization: Bearer <api_key>`. `max_body_bytes`: a
     larger request body is refused with 413 before it is read."""
@@ -496,7 +558,7 @@ def create_app(  # noqa: C901, PLR0915 - the HTTP app factory: every route is a 
     from tools.train.config import trained_system_prompt
 
     # a tuned adapter answers best with the system prompt it was trained with: requests without one get it
-    default_system = trained_system_prompt(adapter or getattr(provider, "adapter", None))
+    default_system = None if prompt else trained_system_prompt(adapter or getattr(provider, "adapter", None))
     created = int(time.time())
     context_length = provider.context_length
     model_lock = threading.Lock()
@@ -576,7 +638,9 @@ def create_app(  # noqa: C901, PLR0915 - the HTTP app factory: every route is a 
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise BadRequest("the request body is not valid JSON") from None
         req = parse_chat_request(body)
-        if default_system and req.messages[0]["role"] != "system":
+        if prompt:
+            req.messages = with_prompt(req.messages, prompt)
+        elif default_system and req.messages[0]["role"] != "system":
             req.messages.insert(0, {"role": "system", "content": default_system})
         if req.model not in accepted_ids:
             raise BadRequest(
@@ -806,7 +870,7 @@ def banner(
 
 
 def serve(
-    model: str = "embedded",
+    model: str | None = "embedded",
     adapter: str | None = None,
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -819,16 +883,23 @@ def serve(
     max_body_mb: float = DEFAULT_MAX_BODY_MB,
     log_dir: str | None = None,
     log_max_mb: float | None = None,
+    prompt: str | None = None,
 ) -> None:
     """Run the server in the foreground until Ctrl-C (`tunewise serve`).
 
-    Without `api_key` it listens only on a loopback address unless `insecure` (one line, exit 2)."""
+    Without `api_key` it listens only on a loopback address unless `insecure` (one line, exit 2). With
+    `prompt` (a session's folder or its prompt.json) every answer is given with that prompt, by the model it
+    was measured with unless `model` names another."""
     import sys
 
     import uvicorn
 
     api_key = api_key or os.environ.get(API_KEY_ENV) or None
     check_exposure(host, api_key, insecure)
+    served_prompt = load_served_prompt(prompt) if prompt else None
+    if served_prompt and not model:
+        model = served_prompt.get("model") or "embedded"
+    model = model or "embedded"
     if api_key:  # the redactor hides the values of *KEY* variables in any log or error line
         os.environ[API_KEY_ENV] = api_key
     sock = _bind(host, port)  # fail with one line before loading the model if the port is taken
@@ -842,6 +913,7 @@ def serve(
         max_body_bytes=int(max_body_mb * 2**20),
         log_dir=log_dir,
         log_max_bytes=int(log_max_mb * 2**20) if log_max_mb else None,
+        prompt=served_prompt,
     )
     bound_port = sock.getsockname()[1]
     base = f"http://{host}:{bound_port}/v1"
@@ -857,6 +929,14 @@ def serve(
         file=sys.stderr,
         flush=True,
     )
+    if served_prompt:
+        n = len(served_prompt["shots"])
+        print(
+            f"  every answer is given with the prompt from {prompt}: its instructions and {n} example"
+            f"{'' if n == 1 else 's'} go before each request's messages",
+            file=sys.stderr,
+            flush=True,
+        )
     if log_dir:
         print(
             f"  logging requests, answers and feedback to {log_dir}/serve.jsonl; rate an answer: POST {base}"
@@ -883,6 +963,7 @@ def start_background_server(
     max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 2**20),
     log_dir: str | None = None,
     log_max_bytes: int | None = None,
+    prompt: dict | None = None,
 ) -> tuple[str, Callable[[], None]]:
     """Start the server in a daemon thread of this process on a free port: (base_url ending in /v1, stop).
 
@@ -902,6 +983,7 @@ def start_background_server(
         max_body_bytes=max_body_bytes,
         log_dir=log_dir,
         log_max_bytes=log_max_bytes,
+        prompt=prompt,
     )
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)

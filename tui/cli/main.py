@@ -100,12 +100,20 @@ def chat(
 @app.command()
 def serve(
     model: str = typer.Option(
-        "embedded",
+        None,
         "--model",
         "-m",
-        help="embedded, a local model directory, a .gguf file or a Hub id org/name[@revision]",
+        help="embedded (the default), a local model directory, a .gguf file or a Hub id org/name[@revision]",
+        show_default=False,
     ),
     adapter: str = typer.Option(None, "--adapter", help="LoRA adapter directory to apply"),
+    prompt: str = typer.Option(
+        None,
+        "--prompt",
+        metavar="SESSION",
+        help="answer every request with the prompt a session chose (its folder, e.g. runs/ID, or its "
+        "prompt.json), by the model it was measured with unless --model says otherwise",
+    ),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port", min=0, max=65535),
     name: str = typer.Option(None, "--name", help="model id to report in /v1/models"),
@@ -154,6 +162,7 @@ def serve(
         max_body_mb=max_body_mb,
         log_dir=str(log_dir) if log_dir else None,
         log_max_mb=log_max_mb,
+        prompt=prompt,
     )
 
 

@@ -57,7 +57,7 @@ def _prompt_plain(run_path: Path) -> dict | None:
     r = run_path / "work" / "iter0" / "rag.json"
     try:
         if p.exists():
-            return prompt_plain(read_json(p))
+            return prompt_plain(read_json(p), shown_path(run_path))
         if r.exists():
             from agent.nodes.report import rag_plain
             from tools.llm.embedded import is_embedded
@@ -285,6 +285,18 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             "No model to serve: the advice was to look things up in your documents, and how well that "
             "worked is above (`retrieval.md` has the details and the search settings)."
         )
+    elif (run_path / "prompt.json").exists():
+        # walk 17: "use this prompt with your model" was a dead end for someone with no model
+        lines += [
+            "No tuned model in this run, and none is needed to use the prompt below: an OpenAI-compatible "
+            "server that answers with the model you start from and that prompt:",
+            "",
+            "```",
+            wrapped_command(f"tunewise serve --prompt {rel} --port 8000"),
+            "```",
+            "",
+            "Then point any OpenAI client at `http://127.0.0.1:8000/v1` — or press **t** to try it here.",
+        ]
     else:
         lines.append(
             "No tuned model in this run: use the prompt "
