@@ -184,13 +184,17 @@ def test_headless_prompt_branch_writes_best_prompt(workspace, embedded):
     task = dict(MICRO_TASK, answers={"examples": 4, "goals": ["accuracy"], "prompted_success": 0.9})
     spec = parse_spec_dict(task)
     run = create_run_for(workspace, spec)
-    out = drive(
-        workspace, run.id, initial_state(run.id, spec, headless=True), AgentContext(workspace=workspace)
-    )
+    events: list[tuple[str, dict]] = []
+    ctx = AgentContext(workspace=workspace, on_event=lambda kind, data: events.append((kind, data)))
+    out = drive(workspace, run.id, initial_state(run.id, spec, headless=True), ctx)
     assert out["values"]["approach"] == "prompt"
     assert out["values"]["stop_reason"] == "approach:prompt"
     chosen = json.loads((run.path / "prompt.json").read_text())
     assert {t["shots"] for t in chosen["trials"]} == {0, 2}
+    # walk 17 watched two minutes of "working…": each prompt tried is counted and said as it finishes
+    tried = [d for k, d in events if k == "progress" and d.get("step") == "prompt"]
+    assert [(d["done"], d["total"]) for d in tried] == [(2, 4), (4, 4)]
+    assert tried[1]["text"].startswith("with 2 of your examples in the prompt: ")
     assert "## System" in (run.path / "prompt.md").read_text()
     decision = json.loads(run.decision_path.read_text())
     assert decision["approach"] == "prompt" and decision["reasons"]

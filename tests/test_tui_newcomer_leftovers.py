@@ -24,7 +24,9 @@ STATUS_LINES = {
 LOG_LINES = {
     "critique: kept 10 of 12 (judge; 1 dropped and 2 corrected by a second/third teacher answer; 5% general "
     "examples mixed in)": "critique: kept 10 of 12",
-    "prompt: best prompt uses 4 examples (held-out accuracy 0.80) → prompt.md": "set-aside examples",
+    "prompt: the best prompt has 4 of your examples in it (80% right on your other examples) → prompt.md": (
+        "4 of your examples in it"
+    ),
     "decide: few-shot — the base model gets 80% right with your examples": "the model you start from",
     "export: merged the adapter into the model": "the tuned model",
 }

@@ -703,3 +703,31 @@ def test_the_progress_says_early_when_most_written_inputs_are_set_aside():
             "progress", {"step": "generate", "event": "input", "accepted": i % 2 == 0, "total": 80}, 1.0 + i
         )
     assert good.poor_inputs_note() is None  # half kept: not said
+
+
+async def test_trying_prompts_has_its_progress_screen_with_each_prompts_result(workspace):
+    """Walk 17 accepted a prompt's advice and watched two minutes of "working…" on the decision screen: the
+    prompt step opens the progress screen, counts the answers and says how each prompt tried did."""
+    from tui.messages import AgentEvent
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.busy.add(RUN_ID)
+        app.open("conversation", RUN_ID)
+        await wait_for(pilot, lambda: getattr(app.screen, "run_id", None) == RUN_ID)
+        message = "prompt: trying prompts with 0, 2, 4 and 6 of your examples on your other examples"
+        app.post_message(AgentEvent(RUN_ID, "status", {"message": message}))
+        await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "progress")
+        screen = app.screen
+        text = "with no examples in the prompt: 1 of your other 3 examples fully right"
+        app.post_message(
+            AgentEvent(RUN_ID, "progress", {"step": "prompt", "done": 3, "total": 12, "text": text})
+        )
+        counts = screen.query_one("#progress-counts")
+        await wait_for(pilot, lambda: "3/12 answers" in str(counts.render()))
+        assert "Trying prompts with 0, 2, 4 and 6 of your examples" in str(
+            screen.query_one("#progress-title").render()
+        )
+        assert "1 of your other 3 examples fully right" in str(screen.query_one("#progress-samples").render())
+        assert "Trying prompts: 3/12" in _header_text(app)

@@ -14,17 +14,18 @@ from tools.spec import parse_spec_dict
 from tools.workspace import atomic_write_json, atomic_write_text, atomic_write_yaml
 
 
-def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 128) -> dict:
-    """Try 0/2/4/6 demonstrations from the first half of the examples; score on the held-out half."""
+def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 128, on_trial=None) -> dict:
+    """Try 0/2/4/6 demonstrations from the first half of the examples; score on the held-out half.
+    `on_trial(trial, done, total)` after each: answers so far and in all (the progress screen's counts)."""
     from tools.llm import GenParams, Request
 
     exs = list(spec.examples)
     half = max(1, len(exs) // 2)
     pool, held = exs[:half], exs[half:] or exs[:1]
+    counts = [k for k in shot_counts if k <= len(pool)]
+    total = len(counts) * len(held)
     trials = []
-    for k in shot_counts:
-        if k > len(pool):
-            continue
+    for k in counts:
         shots = pool[:k]
         outs = student.map(
             [
@@ -44,6 +45,8 @@ def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 
                 "n_held_out": len(held),
             }
         )
+        if on_trial is not None:
+            on_trial(trials[-1], len(trials) * len(held), total)
     # best accuracy; ties go to the shorter prompt
     best = max(trials, key=lambda t: (t["accuracy"], -t["prompt_tokens_mean"]))
     return {"trials": trials, "best": best, "shots": [e.model_dump() for e in pool[: best["shots"]]]}
@@ -72,7 +75,19 @@ def prompt_branch(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 "status",
                 message="prompt: trying prompts with 0, 2, 4 and 6 of your examples on your other examples",
             )
-            result = select_prompt(spec, ctx.provider("student", spec, run.id))
+
+            def tried(trial: dict, done: int, total: int) -> None:
+                k, right, n = trial["shots"], trial["correct"], trial["n_held_out"]
+                with_ = f"{k} of your examples" if k else "no examples"
+                ctx.emit(
+                    "progress",
+                    step="prompt",
+                    done=done,
+                    total=total,
+                    text=f"with {with_} in the prompt: {right} of your other {n} examples fully right",
+                )
+
+            result = select_prompt(spec, ctx.provider("student", spec, run.id), on_trial=tried)
         else:
             result = {"trials": [], "best": {"shots": 0, "accuracy": None}, "shots": []}
         save_step(run, 0, "prompt", result)
@@ -81,11 +96,16 @@ def prompt_branch(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         lines += [
             "## How it was chosen",
             "",
-            "| shots | held-out accuracy | prompt tokens |",
+            "Each prompt answered the examples it did not show; the best, and the shorter of equals, was kept.",
+            "",
+            "| your examples in the prompt | right on your other examples | prompt length (tokens) |",
             "|---|---|---|",
         ]
         lines += [
-            f"| {t['shots']} | {t['accuracy']:.0%} | {t['prompt_tokens_mean']:.0f} |"
+            f"| {t['shots']} | {t['correct']} of {t['n_held_out']} ({t['accuracy']:.0%}) | "
+            f"{t['prompt_tokens_mean']:.0f} |"
+            if t.get("correct") is not None
+            else f"| {t['shots']} | {t['accuracy']:.0%} | {t['prompt_tokens_mean']:.0f} |"
             for t in result["trials"]
         ]
     atomic_write_text(run.path / "prompt.md", "\n".join(lines) + "\n")
@@ -97,7 +117,8 @@ def prompt_branch(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "stop_reason": f"approach:{state['approach']}",
         "artifacts": {"prompt": str(run.path / "prompt.md")},
         "log": [
-            f"prompt: best prompt uses {best['shots']} examples (held-out accuracy {acc}) → {run.path / 'prompt.md'}"
+            f"prompt: the best prompt has {best['shots']} of your examples in it ({acc} right on your other "
+            f"examples) → {run.path / 'prompt.md'}"
         ],
     }
 

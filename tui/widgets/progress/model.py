@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from tui.widgets.training.progress import format_eta
 
-LONG_STEPS = ("generate", "critique", "train", "evaluate")
+LONG_STEPS = ("generate", "critique", "train", "evaluate", "prompt")
 
 ACTIVITY = {
     ("generate", "inputs"): "Writing new practice inputs like your examples",
@@ -59,6 +59,8 @@ ACTIVITY = {
     ("evaluate", "forgetting"): "Checking that the tuned model kept its general skills",
     ("evaluate", "done"): "Writing the evaluation report",
     ("probe", None): "Measuring the model you start from on your examples",
+    # walk 17: two minutes of "working…" after Accept on a prompt's advice, nothing on screen
+    ("prompt", None): "Trying prompts with 0, 2, 4 and 6 of your examples in them on your other examples",
 }
 SHORT = {
     ("generate", "inputs"): "Writing practice inputs",
@@ -77,9 +79,16 @@ SHORT = {
     ("evaluate", "forgetting"): "Checking general skills",
     ("evaluate", "done"): "Writing the report",
     ("probe", None): "Measuring the starting model",
+    ("prompt", None): "Trying prompts",
 }
-UNITS = {"generate": "examples", "critique": "examples", "evaluate": "answers", "train": "steps"}
-_STEP = re.compile(r"^\s*(generate|critique|train|evaluate|probe)\b")
+UNITS = {
+    "generate": "examples",
+    "critique": "examples",
+    "evaluate": "answers",
+    "train": "steps",
+    "prompt": "answers",
+}
+_STEP = re.compile(r"^\s*(generate|critique|train|evaluate|probe|prompt)\b")
 _COUNT = {
     "generate": re.compile(r"(\d+) examples"),
     "critique": re.compile(r"(\d+) examples"),
@@ -164,8 +173,10 @@ class StepProgress:
                 self._generation(data, now)
             elif self.step == "evaluate":
                 self._evaluation(data, now)
-            elif self.step == "critique":
+            elif self.step in ("critique", "prompt"):
                 self._counted_stage(data, now)
+                if data.get("text"):
+                    self.samples.append(("result", str(data["text"])))
             self._skip_replay(now)
             self.last_event_at = now
         elif kind == "train":
