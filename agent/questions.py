@@ -133,7 +133,12 @@ QUESTIONS: tuple[Question, ...] = (
 OUTPUT_KEYS = ("output_format", "labels", "answer_match")
 
 
-def applicable(q: Question, answers: dict, task: dict | None = None) -> bool:
+MATCH_METRICS = {"exact_match": "exactly", "token_f1": "other words"}  # answer_match's answers, as metrics
+
+
+def applicable(q: Question, answers: dict, task: dict | None = None, again: bool = False) -> bool:
+    """Whether the interview asks `q` now; `again`: after "change answers", where a question answered
+    before is asked once more with that answer offered."""
     if q.key in ("knowledge_changes", "documents"):
         needed = str(answers.get("knowledge_needed", "no")).lower() in ("yes", "true", "y", "1")
         # walk 11: "yes, it needs facts" and the documents holding them were never asked for
@@ -152,8 +157,9 @@ def applicable(q: Question, answers: dict, task: dict | None = None) -> bool:
     if q.key == "answer_match":
         # free text only, and only when the task file has not said how answers are scored (walk 17: a
         # bakery's "THURSDAY AM" for "THU PM" counted as right because most words matched)
+        # after "change answers" it is asked again when its answer set the metric (walk 17's leftover: the
+        # first answer could not be changed)
         out = (task or {}).get("output") or {}
-        return out.get("format", "text") == "text" and not ((task or {}).get("success") or {}).get(
-            "primary_metric"
-        )
+        metric = ((task or {}).get("success") or {}).get("primary_metric")
+        return out.get("format", "text") == "text" and (not metric or (again and metric in MATCH_METRICS))
     return True

@@ -298,6 +298,16 @@ def test_must_an_answer_be_exactly_like_yours_is_read_and_sets_how_answers_are_s
     assert applicable(q, {}, {"output": {"format": "text"}})
     assert not applicable(q, {}, {"output": {"format": "json"}})
     assert not applicable(q, {}, {"output": {"format": "text"}, "success": {"primary_metric": "rouge_l"}})
+    # "change answers" asks it again, the earlier answer offered (it could not be changed before); a metric
+    # the task file chose is not the question's to change
+    from agent.nodes.interview import _default
+
+    chosen = {"output": {"format": "text"}, "success": {"primary_metric": "exact_match"}, "examples": replies}
+    assert not applicable(q, {}, chosen) and applicable(q, {}, chosen, again=True)
+    assert _default("answer_match", {"spec": "x"}, {}, chosen) == "exactly"  # not the guess from the replies
+    assert _default("answer_match", {}, {}, chosen) == "other words"  # the first time: the guess
+    filed = {"output": {"format": "text"}, "success": {"primary_metric": "rouge_l"}}
+    assert not applicable(q, {}, filed, again=True)
 
 
 def test_the_spec_panel_says_when_an_answer_counts_as_right():

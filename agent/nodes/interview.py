@@ -13,7 +13,7 @@ from langgraph.runtime import Runtime
 from agent.context import AgentContext
 from agent.interrupts import ask_until
 from agent.interrupts import question as ask
-from agent.questions import OUTPUT_KEYS, QUESTIONS, applicable
+from agent.questions import MATCH_METRICS, OUTPUT_KEYS, QUESTIONS, applicable
 from agent.state import AgentState
 from tools.data.infer import guess_output_format, labels_in_text, output_spec_for  # noqa: F401 - the interview's guesses
 from tools.data.schema import user_text
@@ -325,7 +325,8 @@ def _default(key: str, defaults: dict, answers: dict, task: dict):
     if key == "labels" and defaults and out.get("labels"):
         return ", ".join(out["labels"])
     if key == "answer_match":
-        return guess_match(task.get("examples") or [])[0]
+        earlier = MATCH_METRICS.get(str((task.get("success") or {}).get("primary_metric")))
+        return earlier if defaults and earlier else guess_match(task.get("examples") or [])[0]
     if key == "goals" and "goals" not in defaults and out.get("format") in ("json", "label"):
         return ["format"]
     value = defaults.get(key)
@@ -374,7 +375,7 @@ def interview(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             if (
                 q.key in answers
                 or (q.key == "budget" and task.get("budget") is not None and not defaults)
-                or not applicable(q, answers, task)
+                or not applicable(q, answers, task, again=bool(defaults))
             ):
                 continue
             if q.key == "spec" and task.get("spec") and not defaults:
