@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments", "thermostat", "slugs")
+TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments", "thermostat", "slugs", "redact")
 SIZES = {
     "orders": 80,
     "routing": 80,
@@ -30,6 +30,7 @@ SIZES = {
     "appointments": 60,
     "thermostat": 60,
     "slugs": 60,
+    "redact": 60,
 }
 SEED = 20261124
 
@@ -1119,6 +1120,162 @@ def slug_inputs(n: int = 150) -> list[str]:
     return out
 
 
+# ---------------------------------------------------------------- redact (names, emails, phones → placeholders)
+RED_FIRST = [
+    "Amara",
+    "Jonas",
+    "Sofia",
+    "Callum",
+    "Mei",
+    "Rafael",
+    "Ingrid",
+    "Tariq",
+    "Chloé",
+    "Dmitri",
+    "Nia",
+    "Hugo",
+    "Aoife",
+    "Kwame",
+    "Lena",
+    "Mateo",
+    "Saanvi",
+    "Owen",
+    "Yuki",
+    "Fatima",
+]
+RED_LAST = [
+    "Mensah",
+    "Lindqvist",
+    "Moreau",
+    "O'Brien",
+    "Tanaka",
+    "Castillo",
+    "Novak",
+    "Haddad",
+    "Whitfield",
+    "Kowalski",
+    "Adeyemi",
+    "Fischer",
+    "Ramos",
+    "Petrova",
+    "MacLeod",
+]
+RED_DOMAINS = ["gmail.com", "outlook.com", "web.de", "proton.me", "icloud.com", "yahoo.co.uk", "mail.ie"]
+# (format, category) phone numbers: UK, international, US, with dots, with dashes
+RED_PHONES = [
+    "07{a:03d} {b:06d}",
+    "+44 7{a:03d} {b:06d}",
+    "(555) {a:03d}-{c:04d}",
+    "+1 555 {a:03d} {c:04d}",
+    "06.{d:02d}.{e:02d}.{f:02d}.{g:02d}",
+    "+49 30 {b:06d}",
+    "0{a:03d}-{b:06d}",
+]
+# numbers that are not phone numbers: they stay as they are
+RED_REFS = [
+    "order {o}",
+    "order #{o}",
+    "invoice INV-{o}",
+    "parcel 1Z{o}{o2}",
+    "order {o} (postcode M{d} {e}AB)",
+]
+RED_MONEY = ["£{p}.99", "€{p}.50", "${p}.00"]
+RED_PLACES = ["Harbour Road store", "Baker Street branch", "Lakeside shop", "King's Cross pickup point"]
+RED_BRANDS = ["Philips", "Dyson", "IKEA", "Bosch", "Samsung"]  # companies, not people
+RED_TEMPLATES = [
+    # (text with slots, answer with slots); {name} {first} {email} {phone} {ref} {place} {brand}
+    (
+        "Hi, it's {name}. My {brand} kettle ({ref}) leaks.",
+        "Hi, it's [NAME]. My {brand} kettle ({ref}) leaks.",
+    ),
+    (
+        "Please call me back on {phone}, I've waited a week for a refund of {money}.",
+        "Please call me back on [PHONE], I've waited a week for a refund of {money}.",
+    ),
+    (
+        "{name} here - you can reach me at {email} about {ref}.",
+        "[NAME] here - you can reach me at [EMAIL] about {ref}.",
+    ),
+    (
+        "The courier, {first}, was rude at the {place} today.",
+        "The courier, [NAME], was rude at the {place} today.",
+    ),
+    (
+        "Why was I charged {money} twice? My email is {email}.",
+        "Why was I charged {money} twice? My email is [EMAIL].",
+    ),
+    (
+        "My {brand} vacuum stopped working, {ref}. Thanks, {name}",
+        "My {brand} vacuum stopped working, {ref}. Thanks, [NAME]",
+    ),
+    (
+        "Can you change the delivery for {ref}? Text {phone} or mail {email}.",
+        "Can you change the delivery for {ref}? Text [PHONE] or mail [EMAIL].",
+    ),
+    (
+        "I returned {ref} at the {place} and still have no refund.",
+        "I returned {ref} at the {place} and still have no refund.",
+    ),
+    (
+        "My son {first} ordered this on my card. I'm {name}, {phone}.",
+        "My son [NAME] ordered this on my card. I'm [NAME], [PHONE].",
+    ),
+    (
+        "Hello, {first} from your shop said I'd get a voucher for {money}.",
+        "Hello, [NAME] from your shop said I'd get a voucher for {money}.",
+    ),
+    (
+        "Wrong colour sent ({ref}). Contact: {name}, {email}",
+        "Wrong colour sent ({ref}). Contact: [NAME], [EMAIL]",
+    ),
+    (
+        "Is the {brand} blender back in stock at the {place}?",
+        "Is the {brand} blender back in stock at the {place}?",
+    ),
+]
+
+
+def _red_fill(rng: random.Random) -> dict:
+    first, last = rng.choice(RED_FIRST), rng.choice(RED_LAST)
+    name = rng.choice([f"{first} {last}", first, f"{first} {last}"])
+    user = rng.choice(
+        [f"{first}.{last}", f"{first[0]}{last}", f"{first}_{rng.randint(1, 99)}", f"{last}{first[0]}"]
+    )
+    user = "".join(c for c in user.lower() if c.isascii() and (c.isalnum() or c in "._"))
+    nums = {
+        "a": rng.randint(100, 999),
+        "b": rng.randint(100000, 999999),
+        "c": rng.randint(1000, 9999),
+        "d": rng.randint(10, 99),
+        "e": rng.randint(10, 99),
+        "f": rng.randint(10, 99),
+        "g": rng.randint(10, 99),
+    }
+    deco = {"o": rng.randint(10000, 99999), "o2": rng.randint(100, 999), "p": rng.randint(5, 299)}
+    deco |= {"d": rng.randint(1, 40), "e": rng.randint(1, 9)}
+    return {
+        "name": name,
+        "first": rng.choice(RED_FIRST),
+        "email": f"{user}@{rng.choice(RED_DOMAINS)}",
+        "phone": rng.choice(RED_PHONES).format(**nums),
+        "ref": rng.choice(RED_REFS).format(**deco),
+        "money": rng.choice(RED_MONEY).format(**deco),
+        "place": rng.choice(RED_PLACES),
+        "brand": rng.choice(RED_BRANDS),
+    }
+
+
+def make_redact(rng: random.Random, i: int) -> tuple[str, str, str]:
+    text, answer = (
+        RED_TEMPLATES[i % len(RED_TEMPLATES)] if i < len(RED_TEMPLATES) else rng.choice(RED_TEMPLATES)
+    )
+    slots = _red_fill(rng)
+    has = [
+        k for k in ("name", "email", "phone") if "{" + k + "}" in text or (k == "name" and "{first}" in text)
+    ]
+    return text.format(**slots), answer.format(**slots), "has=" + ("+".join(has) or "nothing")
+
+
 # ---------------------------------------------------------------- driver
 def build(name: str) -> list[dict]:
     rng = random.Random(f"{SEED}-{name}")
@@ -1142,6 +1299,8 @@ def build(name: str) -> list[dict]:
         rows = unique_rows(name, n, make_thermostat, rng)
     elif name == "slugs":
         rows = unique_rows(name, n, make_slug, rng)
+    elif name == "redact":
+        rows = unique_rows(name, n, make_redact, rng)
     else:
         raise SystemExit(f"unknown task {name!r}; known: {', '.join(TASKS)}")
     sys_prompt = system_prompt(load_task(name))
