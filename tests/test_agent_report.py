@@ -78,6 +78,24 @@ def test_a_prompt_decision_reports_how_the_prompt_did_in_plain_words():
     assert "nothing to train" in STOP_REASONS["approach:few-shot"]
 
 
+def test_a_headless_prompt_run_ends_on_how_the_prompt_did_and_how_to_use_it(workspace):
+    """`tunewise run` on a prompt's advice printed 'Verdict: none' and the prompt file: now the branch's own
+    result in words and the command that serves the prompt."""
+    from rich.console import Console
+
+    from agent.artifacts import save_step
+    from tui.cli.agent_cmd import _finish
+
+    run = workspace.create_run("caps", run_id="caps-prompt")
+    save_step(run, 0, "prompt", {"best": {"shots": 2, "accuracy": 1.0, "correct": 3, "n_held_out": 3}})
+    con = Console(record=True, width=200)
+    values = {"stop_reason": "approach:prompt", "approach": "prompt", "artifacts": {}}
+    doc, _ = _finish(con, workspace, run.id, {"values": values, "interrupt": None, "next": ()})
+    out = con.export_text()
+    assert "got 3 of 3 of your other examples fully right" in out
+    assert f"tunewise serve --prompt {run.path}" in out and doc["stop_reason"] == "approach:prompt"
+
+
 def test_every_stop_reason_has_words_in_the_report_and_on_home():
     """The state's list of stop reasons is the one the report and Home word (it had fallen behind them)."""
     from typing import get_args

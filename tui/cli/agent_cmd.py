@@ -713,6 +713,12 @@ def _finish(con, ws, run_id: str, result: dict) -> tuple[dict, int]:
 
     done = run.path / "summary.json"
     plain = ((read_json(done) if done.exists() else None) or {}).get("plain") or {}
+    if not plain and values.get("stop_reason") in ("approach:prompt", "approach:few-shot"):
+        # the prompt branch ends the graph before the report: its own result, and how to use the prompt
+        from agent.artifacts import load_step
+        from agent.nodes.report import prompt_plain
+
+        plain = prompt_plain(load_step(run, 0, "prompt"), str(run.path)) or {}
     if plain.get("sentence") and not summary:  # with an evaluation the table and verdict say it
         con.print(f"[bold]{plain['sentence']}[/bold]\n{plain.get('recommendation', '')}", highlight=False)
     con.print(
