@@ -960,3 +960,50 @@ def test_an_answer_that_drops_or_invents_input_words_is_flagged_when_every_examp
     rewrite = load_spec(Path(__file__).resolve().parents[1] / "bench" / "tasks" / "rewrite" / "task.yaml")
     story = rewrite.examples[0].input
     assert untranscribed("Something else entirely", rewrite, story) == []
+
+
+def test_an_answer_that_does_not_copy_its_input_around_the_placeholders_is_flagged():
+    """The redact bench (names, emails and phones masked in a support message): every example copies its
+    input in order and puts [NAME], [EMAIL] or [PHONE] where it leaves something out, and replaces every email
+    address and phone number. An answer that rewords the message, reorders it, drops words with nothing in
+    their place, makes up a placeholder or keeps an email or a phone number is flagged; the 60 test
+    references are not; and no other bench task or the demo is checked this way."""
+    import json
+    from pathlib import Path
+
+    from tools.data.checks import _masking, check_answer, untranscribed
+    from tools.spec import load_spec
+
+    root = Path(__file__).resolve().parents[1]
+    spec = load_spec(root / "bench" / "tasks" / "redact" / "task.yaml")
+    given = "Hi, this is Maria Lopez, write to maria.l@mail.com or call 0612 345 678."
+    assert untranscribed("Hi, this is [NAME], write to [EMAIL] or call [PHONE].", spec, given) == []
+    assert (
+        "adds 'hello'"
+        in untranscribed("Hello, this is [NAME], write to [EMAIL] or call [PHONE].", spec, given)[0]
+    )
+    assert "order" in untranscribed("Write to [EMAIL] or call [PHONE]. Hi, this is [NAME],", spec, given)[0]
+    assert (
+        "uses [PERSON]"
+        in untranscribed("Hi, this is [PERSON], write to [EMAIL] or call [PHONE].", spec, given)[0]
+    )
+    assert (
+        "nothing in their place"
+        in untranscribed("Hi, this is Maria Lopez, write to or call.", spec, given)[0]
+    )
+    kept = untranscribed(given, spec, given)  # copied as it is
+    assert kept == [
+        "the answer keeps 'maria.l@mail.com'; every example replaces an email address",
+        "the answer keeps '0612 345 678'; every example replaces a phone number",
+    ]
+    assert ("incorrect", kept[0]) in check_answer(given, spec, given)
+    # order numbers, prices and parcels are not phone numbers; a message with nothing to mask is copied
+    plain = "Order 58213 (parcel 1Z51287256) cost £193.99 and never came."
+    assert untranscribed(plain, spec, plain) == []
+    for line in (root / "bench" / "tasks" / "redact" / "test.jsonl").read_text().splitlines():
+        row = json.loads(line)["messages"]
+        assert untranscribed(row[2]["content"], spec, row[1]["content"]) == [], row[1]["content"]
+    others = [p for p in (root / "bench" / "tasks").glob("*/task.yaml") if p.parent.name != "redact"]
+    for path in [*others, root / "examples" / "demo_task.yaml"]:
+        other = load_spec(path)
+        assert _masking(tuple((e.input, str(e.output)) for e in other.examples)) is None, path

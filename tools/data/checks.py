@@ -99,15 +99,121 @@ def _transcribed_extras(pairs: tuple[tuple[str, str], ...]) -> frozenset[str] | 
     return frozenset(extras)
 
 
+# a placeholder an answer puts where the input had something: [NAME], <EMAIL>, {PHONE}
+_PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_ ]*\]|<[A-Z][A-Z0-9_ ]*>|\{[A-Z][A-Z0-9_ ]*\}")
+MASKED_MIN_EXAMPLES = 2  # examples that must put a placeholder somewhere before the rule is inferred
+
+
+def _in_order(words: list[str], within: list[str]) -> bool:
+    """Whether `words` appear in `within` in the same order (a subsequence). Pure."""
+    it = iter(within)
+    return all(w in it for w in words)
+
+
+@lru_cache(maxsize=64)
+def _masking(pairs: tuple[tuple[str, str], ...]) -> frozenset[str] | None:
+    """When every one of at least TRANSCRIBED_MIN_EXAMPLES of the person's examples copies its input, in order,
+    except for spans it replaces with placeholders ([NAME], [EMAIL]: never in an input, used by at least
+    MASKED_MIN_EXAMPLES examples), those placeholders; None otherwise. Pure."""
+    from collections import Counter
+
+    if len(pairs) < TRANSCRIBED_MIN_EXAMPLES:
+        return None
+    marks: set[str] = set()
+    masked = 0
+    for given, answer in pairs:
+        found = _PLACEHOLDER.findall(answer)
+        if any(f in given for f in found):
+            return None  # copied from the input: a bracketed word of theirs, not a placeholder
+        kept = _folded_words(_PLACEHOLDER.sub(" ", answer))
+        have = _folded_words(given)
+        if not have or Counter(kept) - Counter(have) or not _in_order(kept, have):
+            return None
+        if len(kept) < len(have) and not found:
+            return None  # a word left out with nothing in its place
+        marks |= set(found)
+        masked += bool(found)
+    return frozenset(marks) if masked >= MASKED_MIN_EXAMPLES else None
+
+
+# what a masking task's examples may always replace, recognised by its shape alone (names have none)
+_SHAPES = {
+    "an email address": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    "a phone number": re.compile(r"(?<![\w.])\+?\(?\d(?:[\d ().-]*\d){6,}(?![\w])"),
+    "a web address": re.compile(r"\bhttps?://\S+|\bwww\.\S+"),
+}
+
+
+def _shape_spans(text: str) -> dict[str, list[str]]:
+    return {shape: [m.group(0) for m in rx.finditer(text)] for shape, rx in _SHAPES.items()}
+
+
+@lru_cache(maxsize=64)
+def _masked_shapes(pairs: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    """Of a masking task (`_masking`), the shapes (an email address, a phone number) its examples always
+    replace: in some input, and never left in an answer. Pure."""
+    seen: set[str] = set()
+    kept: set[str] = set()
+    for given, answer in pairs:
+        for shape, spans in _shape_spans(given).items():
+            if spans:
+                seen.add(shape)
+                if any(span in answer for span in spans):
+                    kept.add(shape)
+    return frozenset(seen - kept)
+
+
+def unmasked(answer: str, spec: TaskSpec, input_text: str) -> list[str]:
+    """A text answer of a task whose examples copy their input except spans replaced by placeholders
+    (`_masking`: the redact bench's names, emails and phone numbers) that adds words of its own, changes the
+    order, leaves words out with no placeholder in their place, or uses a placeholder the examples never
+    use. Pure."""
+    from collections import Counter
+
+    pairs = tuple((e.input, str(e.output)) for e in spec.examples)
+    marks = _masking(pairs)
+    if marks is None:
+        return []
+    problems = []
+    always = _masked_shapes(pairs)
+    for shape, spans in _shape_spans(input_text).items():
+        left = [span for span in spans if shape in always and span in answer]
+        if left:
+            problems.append(f"the answer keeps {left[0]!r}; every example replaces {shape}")
+    found = _PLACEHOLDER.findall(answer)
+    kept, have = _folded_words(_PLACEHOLDER.sub(" ", answer)), _folded_words(input_text)
+    added = sorted(Counter(kept) - Counter(have))
+    if added:
+        problems.append(
+            f"the answer adds {', '.join(map(repr, added[:3]))}, not in the input; the examples copy the input "
+            "and only put " + ", ".join(sorted(marks)) + " in place of what they leave out"
+        )
+    elif not _in_order(kept, have):
+        problems.append("the answer changes the order of the input's words; the examples copy it in order")
+    if len(kept) < len(have) and not found:
+        problems.append(
+            "the answer leaves out words of the input with nothing in their place; the examples put "
+            + ", ".join(sorted(marks))
+            + " there"
+        )
+    unknown = sorted(set(found) - marks)
+    if unknown:
+        problems.append(
+            f"the answer uses {', '.join(unknown[:3])}; the examples use only {', '.join(sorted(marks))}"
+        )
+    return problems
+
+
 def untranscribed(answer: str, spec: TaskSpec, input_text: str) -> list[str]:
     """A text answer of a task whose examples each re-write their whole input (`_transcribed_extras`) that
     drops an input word or adds one of its own: the slugs bench's writer turned "Men's" into "men", "Oak"
-    into "oat" and "Björn" into "john", and kept 38 such of 66 answers past the other checks. Pure."""
+    into "oat" and "Björn" into "john", and kept 38 such of 66 answers past the other checks. A task whose
+    examples copy their input with placeholders in some places is checked by `unmasked`. Pure."""
     from collections import Counter
 
     extras = _transcribed_extras(tuple((e.input, str(e.output)) for e in spec.examples))
     if extras is None:
-        return []
+        return unmasked(answer, spec, input_text)
     have, said = Counter(_folded_words(input_text)), Counter(_folded_words(answer))
     dropped = sorted(have - said)
     added = sorted(w for w in said - have if w not in extras)
