@@ -195,6 +195,13 @@ def test_headless_prompt_branch_writes_best_prompt(workspace, embedded):
     tried = [d for k, d in events if k == "progress" and d.get("step") == "prompt"]
     assert [(d["done"], d["total"]) for d in tried] == [(2, 4), (4, 4)]
     assert tried[1]["text"].startswith("with 2 of your examples in the prompt: ")
+    # the chosen prompt's wrong answers are kept and said, to be turned into rules (walk 17's leftover)
+    best = chosen["best"]
+    assert len(best["misses"]) == best["n_held_out"] - best["correct"]
+    assert all(m["got"] != m["expected"] for m in best["misses"])
+    assert ("## Where the chosen prompt went wrong" in (run.path / "prompt.md").read_text()) == bool(
+        best["misses"]
+    )
     assert "## System" in (run.path / "prompt.md").read_text()
     decision = json.loads(run.decision_path.read_text())
     assert decision["approach"] == "prompt" and decision["reasons"]

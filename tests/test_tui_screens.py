@@ -763,6 +763,19 @@ def test_a_prompt_decision_ends_on_how_the_prompt_did(workspace):
     (run.path / "prompt.json").write_text('{"system": "s", "shots": []}')
     served = report_markdown(RUN_ID, run.path, {"approach": "prompt", "stop_reason": "approach:prompt"})
     assert "tunewise serve --prompt" in served.split("## Serve it", 1)[1] and "press **t**" in served
+    # the prompt is quoted to copy; how it was chosen stays in the file; its wrong answers are said
+    from agent.nodes.branches import misses_markdown
+
+    miss = {"input": "2 loaves Thu pm", "expected": "THU PM | 2x loaf", "got": "THURSDAY AM | 2 loaves"}
+    (run.path / "prompt.md").write_text(
+        "# Prompt for: x\n\n## System\n\nWrite a ticket.\n\n## How it was chosen\n\n| a | b |\n|---|---|\n\n"
+        + "\n".join(misses_markdown({"misses": [miss]}))
+    )
+    text = report_markdown(RUN_ID, run.path, {"approach": "prompt", "stop_reason": "approach:prompt"})
+    kept = text.split("## The prompt to use for now", 1)[1]
+    assert "Write a ticket" in kept and "How it was chosen" not in kept
+    assert "## Where the chosen prompt went wrong" in kept
+    assert "— you wrote “THU PM | 2x loaf”, it wrote “THURSDAY AM | 2 loaves”" in kept
 
 
 def test_the_prompt_verdict_never_reads_a_field_share_as_answers_right():

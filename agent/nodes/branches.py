@@ -13,6 +13,35 @@ from tools.evals.correct import score
 from tools.spec import parse_spec_dict
 from tools.workspace import atomic_write_json, atomic_write_text, atomic_write_yaml
 
+MAX_MISSES = 5  # wrong answers of the chosen prompt shown in prompt.md
+MISSES_HEADING = "## Where the chosen prompt went wrong"
+
+
+def misses_markdown(best: dict) -> list[str]:
+    """The chosen prompt's wrong answers on the person's examples and what to do about them (walk 17's
+    prompt wrote "THURSDAY AM" for "THU PM" and "1x" for "half a dozen": rules its instructions never
+    said). Pure."""
+    misses = best.get("misses") or []
+    if not misses:
+        return []
+
+    def clip(text: str, n: int = 160) -> str:
+        one = " ".join(str(text).split())
+        return one if len(one) <= n else one[: n - 1] + "…"
+
+    lines = [MISSES_HEADING, ""]
+    for m in misses:
+        lines.append(
+            f"- “{clip(m['input'])}” — you wrote “{clip(m['expected'])}”, it wrote “{clip(m['got'])}”"
+        )
+    lines += [
+        "",
+        "Say in the instructions the rule each of these breaks (how a day, a number or a code is written, "
+        "what to leave out), then run again: every prompt is measured again on your examples.",
+        "",
+    ]
+    return lines
+
 
 def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 128, on_trial=None) -> dict:
     """Try 0/2/4/6 demonstrations from the first half of the examples; score on the held-out half.
@@ -36,6 +65,12 @@ def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 
         scores = [score(spec, o.text, ex.output) for o, ex in zip(outs, held, strict=True)]
         acc = sum(x.value for x in scores) / len(held)
         tokens = sum(o.usage.prompt_tokens for o in outs) / len(outs)
+        # what it got wrong, as the person reads it: the rules their instructions do not spell out yet
+        misses = [
+            {"input": ex.input, "expected": str(ex.output), "got": o.text.strip()}
+            for o, ex, x in zip(outs, held, scores, strict=True)
+            if not x.correct
+        ]
         trials.append(
             {
                 "shots": k,
@@ -43,6 +78,7 @@ def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 
                 "correct": sum(x.correct for x in scores),
                 "prompt_tokens_mean": tokens,
                 "n_held_out": len(held),
+                "misses": misses[:MAX_MISSES],
             }
         )
         if on_trial is not None:
@@ -108,6 +144,7 @@ def prompt_branch(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             else f"| {t['shots']} | {t['accuracy']:.0%} | {t['prompt_tokens_mean']:.0f} |"
             for t in result["trials"]
         ]
+        lines += ["", *misses_markdown(result["best"])]
     atomic_write_text(run.path / "prompt.md", "\n".join(lines) + "\n")
     atomic_write_json(run.path / "prompt.json", {"system": spec.effective_system_prompt, **result})
     best = result["best"]

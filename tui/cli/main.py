@@ -144,7 +144,7 @@ def serve(
         50.0, "--log-max-mb", min=0.01, help="with --log: start a new file when serve.jsonl reaches this size"
     ),
 ) -> None:
-    """Serve a local model (optionally + adapter) as an OpenAI-compatible HTTP API.
+    """Serve a local model (+ an adapter, or with a session's prompt) as an OpenAI-compatible HTTP API.
 
     Listens on 127.0.0.1 by default; another --host needs an API key (or --insecure)."""
     from tools.llm.server import serve as _serve

@@ -310,9 +310,13 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
     if status != "pass" and prompt_md.exists():
         # the walk was told to keep using a prompt and found no way to get it (twice: "Until then, keep
         # using…", and "use the prompt with the model you start from" when nothing was trained)
+        from agent.nodes.branches import MISSES_HEADING
         from agent.nodes.report import PROMPT_HEADING
 
         body = prompt_md.read_text(encoding="utf-8").split("\n", 2)[-1].strip()
+        # the prompt itself is quoted to copy; how it was chosen stays in the file, where it went wrong is said
+        prompt_part, _, chosen = body.partition("\n## How it was chosen")
+        _, found, misses = chosen.partition(MISSES_HEADING)
         lines += [
             "",
             PROMPT_HEADING,
@@ -320,8 +324,10 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             f"Copy it into the tool you use today (the file: `{rel}/prompt.md`): the best you have until a "
             "model does better. No such tool? Press **t** to try it here on a message of yours.",
             "",
-            *quoted(body),
+            *quoted(prompt_part.strip()),
         ]
+        if found:
+            lines += ["", MISSES_HEADING, "", misses.strip()]
     lines += ["", "## Next steps", "", f"- {next_step}"]
     if re.search(r"\b(collect|write) (about \d+ )?more examples", next_step):
         # the walk looked for a way to add examples to this session and found none: say the way there is
