@@ -255,6 +255,35 @@ async def test_the_report_screen_tries_the_prompt_on_a_message_with_the_model_yo
     assert not repeating("Flat 4B — bathroom sink blocked, smells — access Friday morning")
 
 
+async def test_p_on_a_prompts_report_edits_its_instructions_and_runs_again_with_them(workspace):
+    """The report lists where the chosen prompt went wrong and says to put the rules into the instructions:
+    `p` opens them in a box, and saving starts a new session with those instructions (nothing else in the
+    app could change them)."""
+    from tools.workspace import atomic_write_json
+    from tui.screens.report import ReportScreen
+
+    run = _finished_session(workspace)
+    atomic_write_json(run.path / "prompt.json", {"system": "Sort the message.", "shots": EXAMPLES})
+    app, driven = _app_driving(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(ReportScreen(RUN_ID, {"approach": "prompt", "stop_reason": "approach:prompt"}))
+        await wait_for(pilot, lambda: app.screen.query("#report-md"))
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.screen.query("#edit-area"))
+        area = app.screen.query_one("#edit-area")
+        assert area.text == "Sort the message."
+        area.text = ""
+        await pilot.press("ctrl+s")
+        assert "write the instructions first" in str(app.screen.query_one("#edit-problem").render())
+        area.text = "Sort the message: repair when something is broken, sale or rental otherwise."
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: driven)
+    new_id, state = driven[0]
+    assert new_id != RUN_ID
+    assert state["task"]["system_prompt"].startswith("Sort the message: repair when something is broken")
+    assert state["task"]["examples"] == read_yaml(run.spec_path)["examples"]  # the same examples
+
+
 async def test_t_on_a_report_without_a_prompt_says_why_instead_of_doing_nothing(workspace):
     """Walk 11: F1 lists t (try the prompt); on a report that ends with a trained model it did nothing."""
     from tui.screens.report import ReportScreen

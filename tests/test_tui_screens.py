@@ -776,6 +776,7 @@ def test_a_prompt_decision_ends_on_how_the_prompt_did(workspace):
     assert "Write a ticket" in kept and "How it was chosen" not in kept
     assert "## Where the chosen prompt went wrong" in kept
     assert "— you wrote “THU PM | 2x loaf”, it wrote “THURSDAY AM | 2 loaves”" in kept
+    assert "Press **p** to edit the instructions here" in kept
 
 
 def test_the_prompt_verdict_never_reads_a_field_share_as_answers_right():

@@ -254,10 +254,10 @@ class TunewiseApp(App):
             f"A new session with {len(task['examples'])} examples ({added} new) and your earlier answers",
         )
 
-    def run_again(self, run_id: str) -> str | None:
+    def run_again(self, run_id: str, instructions: str | None = None) -> str | None:
         """A new session with an earlier one's answers and examples, deciding again from the start: what
-        changed since (an API key pasted with `k`, documents edited) counts. A session still running stops
-        first (its work is kept)."""
+        changed since (an API key pasted with `k`, documents edited) counts; `instructions` replace the
+        task's (the report's `p`). A session still running stops first (its work is kept)."""
         from agent.sessions import with_more_examples
         from tools.errors import UserError
 
@@ -266,14 +266,18 @@ class TunewiseApp(App):
         except UserError as e:
             self.notify(e.one_line(), severity="warning", timeout=12)
             return None
+        if instructions:
+            task["system_prompt"] = instructions
         self.stop_session(run_id)
         return self._replace_session(
             run_id,
             task,
             answers,
-            "A new session with your earlier answers and examples",
+            "A new session with your new instructions"
+            if instructions
+            else "A new session with your earlier answers and examples",
             title="Run again",
-            why="run again",
+            why="new instructions" if instructions else "run again",
         )
 
     def _replace_session(

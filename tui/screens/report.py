@@ -327,7 +327,14 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             *quoted(prompt_part.strip()),
         ]
         if found:
-            lines += ["", MISSES_HEADING, "", misses.strip()]
+            lines += [
+                "",
+                MISSES_HEADING,
+                "",
+                misses.strip(),
+                "",
+                "Press **p** to edit the instructions here: a new session tries the prompts again with them.",
+            ]
     lines += ["", "## Next steps", "", f"- {next_step}"]
     if re.search(r"\b(collect|write) (about \d+ )?more examples", next_step):
         # the walk looked for a way to add examples to this session and found none: say the way there is
@@ -378,6 +385,7 @@ class ReportScreen(Screen):
         Binding("escape", "app.go_home", "Home"),
         Binding("a", "add_examples", "Add examples"),
         Binding("t", "try_prompt", "Try the prompt"),
+        Binding("p", "edit_prompt", "Edit the instructions"),
         Binding("k", "api_key", "API key"),
         Binding("r", "run_again", "Run again"),
         Binding("f5", "reload", "Reload"),
@@ -402,7 +410,7 @@ class ReportScreen(Screen):
         return (self.app.workspace.run(self.run_id).path / "prompt.json").exists()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "try_prompt":  # in the footer only where the report gives a prompt to use for now
+        if action in ("try_prompt", "edit_prompt"):  # only where the report gives a prompt to use for now
             return self._has_prompt()
         if action == "api_key":  # where the report asks for a key, while none is set
             from tui.widgets.api_key_dialog import key_is_set
@@ -414,6 +422,31 @@ class ReportScreen(Screen):
         if event.key == "t" and not self._has_prompt():
             # walk 11: t is in the help and did nothing on a report without a prompt
             self.notify("This session has no prompt to try: t works on a report whose advice is a prompt.")
+
+    def action_edit_prompt(self) -> None:
+        """The prompt's instructions in a box to add the rules its wrong answers broke; saved, a new session
+        measures the prompts again with them (the report's "Where the chosen prompt went wrong" said to, and
+        nothing in the app could change the instructions)."""
+        from agent.sessions import prompt_to_try
+        from tui.widgets.review.edit_dialog import EditDialog
+
+        system, _ = prompt_to_try(self.app.workspace, self.run_id)
+
+        def saved(text: str | None) -> None:
+            if text is not None and text.strip() != system.strip():
+                self.app.run_again(self.run_id, instructions=text.strip())
+
+        self.app.push_screen(
+            EditDialog(
+                "",
+                "",
+                system,
+                check=lambda t: None if t.strip() else "write the instructions first",
+                heading="[b]The instructions[/b] — add the rules your answers follow (how a day, a number or a "
+                "code is written; what to leave out). ctrl+s: a new session tries the prompts again with them.",
+            ),
+            saved,
+        )
 
     def action_try_prompt(self) -> None:
         from tui.widgets.try_dialog import TryPromptDialog

@@ -13,16 +13,20 @@ class EditDialog(ModalScreen[str | None]):
 
     BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, item_id: str, user_text: str, answer: str, check=None) -> None:
+    def __init__(
+        self, item_id: str, user_text: str, answer: str, check=None, heading: str | None = None
+    ) -> None:
         """`check(text)` → why the answer breaks the task's rules (one line), or None: a bad answer (a label
-        that is not one, JSON that does not parse) is said under the box and not saved."""
+        that is not one, JSON that does not parse) is said under the box and not saved. `heading` (markup)
+        replaces the line naming the example and its input (the report's instructions use the same box)."""
         super().__init__()
         self.item_id, self.user_text, self.answer, self.check = item_id, user_text, answer, check
+        self.heading = heading
 
     def compose(self) -> ComposeResult:
         with Vertical(id="edit-dialog"):
             yield Static(
-                f"[b]Edit {escape(self.item_id)}[/b] — input: {escape(self.user_text[:200])}",
+                self.heading or f"[b]Edit {escape(self.item_id)}[/b] — input: {escape(self.user_text[:200])}",
                 id="edit-input",
                 markup=True,
             )
