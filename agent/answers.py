@@ -217,6 +217,9 @@ def parse_money(raw: Any, key: str = "budget") -> float | None:
     return round(value, 2)
 
 
+_SMALL = {w: i for i, w in enumerate("one two three four five six seven eight nine ten".split(), 1)}
+
+
 def parse_rate(raw: Any, key: str = "prompted_success") -> float | None:
     """A share 0..1; None = unknown (measured by the probe). `~70%`, `70`, `0.7`, `7/10`, `about half`."""
     if raw is None or raw == "":
@@ -229,7 +232,11 @@ def parse_rate(raw: Any, key: str = "prompted_success") -> float | None:
         s = _norm(raw).strip(" .!")
         if is_unknown(s):
             return None
-        m = re.search(r"(\d+(?:\.\d+)?)\s*(?:/|out of|in|of)\s*(\d+(?:\.\d+)?)", s)
+        # "9 times out of 10", "nine in ten": walk 18's "maybe 9 times out of 10" was read as 9%
+        s = re.sub(
+            r"\b(one|two|three|four|five|six|seven|eight|nine|ten)\b", lambda w: str(_SMALL[w.group(1)]), s
+        )
+        m = re.search(r"(\d+(?:\.\d+)?)\s*(?:times?\s+)?(?:/|out of|in|of)\s*(\d+(?:\.\d+)?)", s)
         words = {
             "never": 0.0,
             "not at all": 0.0,

@@ -56,6 +56,9 @@ def test_money_that_cannot_be_read_says_what_to_type(text):
         ("0.7", 0.7),
         ("7/10", 0.7),
         ("7 out of 10", 0.7),
+        # walk 18 typed this and the rubric was told 9%
+        ("A friend tried ChatGPT, mostly right, maybe 9 times out of 10", 0.9),
+        ("nine in ten", 0.9),
         ("right about 60% of the time", 0.6),
         ("about half the time", 0.5),
         ("no idea", None),
