@@ -93,7 +93,7 @@ def test_a_headless_prompt_run_ends_on_how_the_prompt_did_and_how_to_use_it(work
     doc, _ = _finish(con, workspace, run.id, {"values": values, "interrupt": None, "next": ()})
     out = con.export_text()
     assert "got 3 of 3 of your other examples fully right" in out
-    assert f"tunewise serve --prompt {run.path}" in out and doc["stop_reason"] == "approach:prompt"
+    assert f"tunewise serve --prompt {run.id}" in out and doc["stop_reason"] == "approach:prompt"
 
 
 def test_every_stop_reason_has_words_in_the_report_and_on_home():

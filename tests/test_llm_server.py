@@ -290,7 +290,7 @@ def test_with_prompt_puts_the_sessions_prompt_before_the_callers_messages():
     assert mine[0] == {"role": "system", "content": "Be brief.\n\nIn French."} and mine[-1]["content"] == "x"
 
 
-def test_a_prompt_to_serve_is_read_from_the_session_or_refused_with_where(tmp_path):
+def test_a_prompt_to_serve_is_read_from_the_session_or_refused_with_where(tmp_path, monkeypatch):
     from tools.errors import UserError
     from tools.llm.server import load_served_prompt
 
@@ -299,6 +299,16 @@ def test_a_prompt_to_serve_is_read_from_the_session_or_refused_with_where(tmp_pa
         got = load_served_prompt(given)
         assert got["system"] == "Write the word in capitals." and got["model"] == "embedded"
         assert got["shots"] == [{"input": "cat", "output": "CAT"}, {"input": "dog", "output": "DOG"}]
+    # by the session's id, from the folder its workspace is in (the report's command)
+    from tools.workspace import Workspace
+
+    ws = Workspace(tmp_path / "home")
+    ws.ensure()
+    by_id = ws.run("20261204-082032-plants")
+    by_id.path.mkdir(parents=True)
+    (by_id.path / "prompt.json").write_text((session / "prompt.json").read_text())
+    monkeypatch.setenv("TUNEWISE_HOME", str(tmp_path / "home"))
+    assert load_served_prompt("20261204-082032-plants")["shots"][0] == {"input": "cat", "output": "CAT"}
     with pytest.raises(UserError, match="no prompt.json in") as e:
         load_served_prompt(tmp_path)
     assert "--prompt" in str(e.value) and "fix:" in str(e.value)

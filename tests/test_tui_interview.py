@@ -114,6 +114,8 @@ async def test_interview_to_decision_and_resume(workspace):
         await pilot.press("enter")  # json, as before
         await wait_for(pilot, lambda: pending_key(app2) == "prompted_success")
         assert conv2.query_one("#answer-input").value == "30%"
+        # the cursor at its end: Backspace edits the earlier answer (walk 18 sent "about 90%9%")
+        assert conv2.query_one("#answer-input").cursor_position == len("30%")
         conv2.query_one("#answer-input").value = "95%"  # the one answer that changes
         await pilot.press("enter")
         await wait_for(pilot, lambda: pending_key(app2) == "goals")

@@ -748,7 +748,7 @@ def test_a_prompt_decision_ends_on_how_the_prompt_did(workspace):
     """The walk ended a prompt session on files and 'Serve it' with no score: the branch's own result is
     now said first, in words."""
     from agent.artifacts import save_step
-    from tui.screens.report import report_markdown, shown_path
+    from tui.screens.report import report_markdown
 
     run = make_run(workspace)
     save_step(run, 0, "prompt", {"best": {"shots": 4, "accuracy": 0.85, "correct": 2, "n_held_out": 5}})
@@ -759,10 +759,14 @@ def test_a_prompt_decision_ends_on_how_the_prompt_did(workspace):
     )
     assert "Collect about 50 examples" in text and "nothing to train" in text
     # walk 17: "use this prompt with your model" with no model to use it with: the way is a command
-    assert f"(`tunewise serve --prompt {shown_path(run.path)}` answers other programs" in text
+    assert f"(`tunewise serve --prompt {RUN_ID}` answers other programs" in text
     (run.path / "prompt.json").write_text('{"system": "s", "shots": []}')
     served = report_markdown(RUN_ID, run.path, {"approach": "prompt", "stop_reason": "approach:prompt"})
-    assert "tunewise serve --prompt" in served.split("## Serve it", 1)[1] and "press **t**" in served
+    serve_it = served.split("## Serve it", 1)[1]
+    # walk 18: the command was cut at 80 columns, and no request or model name was given
+    assert f"tunewise serve --port 8000 \\\n  --prompt {RUN_ID}\n" in serve_it and "press **t**" in serve_it
+    assert '"model": "embedded"' in serve_it and "/v1/chat/completions" in serve_it
+    assert all(len(line) <= 78 for line in serve_it.split("```")[1].splitlines())
     # the prompt is quoted to copy; how it was chosen stays in the file; its wrong answers are said
     from agent.nodes.branches import misses_markdown
 

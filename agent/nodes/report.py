@@ -36,7 +36,7 @@ STOP_REASONS: dict[StopReason, str] = {
 
 def prompt_plain(result: dict | None, session: str | None = None) -> dict | None:
     """The prompt branch's result in plain words (how the chosen prompt did on the person's held-out
-    examples), in the shape of the evaluation's plain summary; `session` (the session's folder as shown)
+    examples), in the shape of the evaluation's plain summary; `session` (its id)
     makes the way to use the prompt a command. Pure."""
     best = (result or {}).get("best") or {}
     n = best.get("n_held_out")
@@ -59,7 +59,7 @@ def prompt_plain(result: dict | None, session: str | None = None) -> dict | None
     use = (
         f"`tunewise serve --prompt {session}` answers other programs with it, using the model you start from"
         if session
-        else "`tunewise serve --prompt` with this session's folder answers other programs with it"
+        else "`tunewise serve --prompt` with this session's id answers other programs with it"
     )
     rec = (
         f"Use this prompt: paste it into the assistant you use today, or {use}."

@@ -210,15 +210,21 @@ def load_served_prompt(path: str | Path) -> dict:
     the session's folder, for `tunewise serve --prompt`: {"system", "shots", "model"} where "model" is the
     model the prompt was measured with (the session's task file), or None. Walk 17 was told "use this prompt
     with your model" and had no model to use it with."""
-    from tools.workspace import read_json
+    from tools.workspace import Workspace, read_json
 
     given = Path(path).expanduser()
+    if not given.exists() and "/" not in str(path):  # a session's id, in this folder's workspace
+        try:
+            given = Workspace().get_run(str(path)).path
+        except Exception:  # noqa: BLE001 - not a session either: said below as a missing file
+            pass
     file = given / "prompt.json" if given.is_dir() else given
     if not file.exists():
         raise UserError(
             f"no prompt.json {'in' if given.is_dir() else 'at'} {given}",
             where="--prompt",
-            fix="give the folder of a session whose advice was a prompt (its report names it), or its prompt.json",
+            fix="give the id or folder of a session whose advice was a prompt (its report names it), or its "
+            "prompt.json",
         )
     try:
         doc = read_json(file)
@@ -931,9 +937,11 @@ def serve(
     )
     if served_prompt:
         n = len(served_prompt["shots"])
+        body = json.dumps({"model": app.state.model_id, "messages": [{"role": "user", "content": "hi"}]})
         print(
             f"  every answer is given with the prompt from {prompt}: its instructions and {n} example"
-            f"{'' if n == 1 else 's'} go before each request's messages",
+            f"{'' if n == 1 else 's'} go before each request's messages\n"
+            f"  send a message: curl {base}/chat/completions -H 'content-type: application/json' -d '{body}'",
             file=sys.stderr,
             flush=True,
         )

@@ -718,7 +718,7 @@ def _finish(con, ws, run_id: str, result: dict) -> tuple[dict, int]:
         from agent.artifacts import load_step
         from agent.nodes.report import prompt_plain
 
-        plain = prompt_plain(load_step(run, 0, "prompt"), str(run.path)) or {}
+        plain = prompt_plain(load_step(run, 0, "prompt"), run.id) or {}
     if plain.get("sentence") and not summary:  # with an evaluation the table and verdict say it
         con.print(f"[bold]{plain['sentence']}[/bold]\n{plain.get('recommendation', '')}", highlight=False)
     con.print(

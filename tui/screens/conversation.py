@@ -242,6 +242,9 @@ class ConversationScreen(Screen):
                 )
             inp.type = "text"
             inp.focus()
+            # an earlier answer offered: the cursor at its end, so Backspace edits it (walk 18 pressed
+            # Backspace at its start, deleted nothing, and sent "about 90%9%")
+            inp.cursor_position = len(inp.value)
             if payload.get("error") and inp.value:
                 # asked again: the old answer is selected, so typing replaces it and an arrow key edits it
                 # (the walk had to delete it by hand)

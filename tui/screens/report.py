@@ -57,7 +57,7 @@ def _prompt_plain(run_path: Path) -> dict | None:
     r = run_path / "work" / "iter0" / "rag.json"
     try:
         if p.exists():
-            return prompt_plain(read_json(p), shown_path(run_path))
+            return prompt_plain(read_json(p), run_path.name)
         if r.exists():
             from agent.nodes.report import rag_plain
             from tools.llm.embedded import is_embedded
@@ -155,6 +155,31 @@ def shown_path(path: Path) -> str:
         return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
     except (ValueError, OSError):
         return Path(path).resolve().as_posix()
+
+
+def _not_on_path() -> list[str]:
+    """Where `tunewise` is when a new terminal would not find it (walk 18: "command not found")."""
+    import shutil
+    import sys
+
+    if shutil.which("tunewise"):
+        return []
+    here = Path(sys.executable).parent
+    return [
+        f"(A new terminal may not find `tunewise`: run `source {here}/activate` there first, or type "
+        f"`{here}/tunewise` instead.)",
+        "",
+    ]
+
+
+def _prompt_model_id(run_path: Path) -> str:
+    """The model name a request to `tunewise serve --prompt` sends (its /v1/models id)."""
+    from tools.llm.server import load_served_prompt, served_model_id
+
+    try:
+        return served_model_id(load_served_prompt(run_path).get("model") or "embedded", None)
+    except Exception:  # noqa: BLE001 - a half-written prompt: the default model's name
+        return "embedded"
 
 
 def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> str:  # noqa: C901, PLR0915 - the report screen's sections in reading order
@@ -286,16 +311,28 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             "worked is above (`retrieval.md` has the details and the search settings)."
         )
     elif (run_path / "prompt.json").exists():
-        # walk 17: "use this prompt with your model" was a dead end for someone with no model
+        # walk 17: "use this prompt with your model" was a dead end for someone with no model; walk 18 found
+        # the command cut at 80 columns, no example request and no model name to send
         lines += [
-            "No tuned model in this run, and none is needed to use the prompt below: an OpenAI-compatible "
-            "server that answers with the model you start from and that prompt:",
+            "No tuned model in this run, and none is needed to use the prompt below. This starts a small web "
+            "service on this computer that your other programs can send messages to; it answers with the "
+            "model you start from and that prompt:",
             "",
             "```",
-            wrapped_command(f"tunewise serve --prompt {rel} --port 8000"),
+            f"tunewise serve --port 8000 \\\n  --prompt {run_id}",
             "```",
             "",
-            "Then point any OpenAI client at `http://127.0.0.1:8000/v1` — or press **t** to try it here.",
+            *_not_on_path(),
+            "Then, from another terminal (any OpenAI client works the same way):",
+            "",
+            "```",
+            "curl http://127.0.0.1:8000/v1/chat/completions \\",
+            "  -H 'content-type: application/json' \\",
+            f'  -d \'{{"model": "{_prompt_model_id(run_path)}", "messages": [{{"role": "user",',
+            '       "content": "a message like yours"}]}\'',
+            "```",
+            "",
+            "Or press **t** to try it here.",
         ]
     else:
         lines.append(
