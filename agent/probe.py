@@ -25,9 +25,17 @@ def probe_needed(answers, n_examples: int) -> bool:
     return answers.prompted_success is None and n_examples >= MIN_PROBE_EXAMPLES
 
 
-def apply_probe(answers, probe: dict | None) -> None:
-    """A measured probe answers the prompted-success question the person left open (in place)."""
-    if probe and probe.get("measured") and answers.prompted_success is None:
+def measure_anyway(answers, n_examples: int, headless: bool) -> bool:
+    """In a conversation the question promises "tunewise will measure it on your examples": with enough
+    examples the model here is measured even when the person gave a figure — theirs is about a chatbot they
+    tried (walk 18: "ChatGPT, 9 times out of 10"), and the measurement is what a prompt here would get."""
+    return not headless and answers.prompted_success is not None and n_examples >= MIN_PROBE_EXAMPLES
+
+
+def apply_probe(answers, probe: dict | None, prefer_measured: bool = False) -> None:
+    """A measured probe answers the prompted-success question the person left open (in place); with
+    `prefer_measured`, also one they answered (`measure_anyway`)."""
+    if probe and probe.get("measured") and (answers.prompted_success is None or prefer_measured):
         answers.prompted_success = probe["prompted_success"]
 
 

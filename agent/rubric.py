@@ -667,13 +667,17 @@ def _prompted_evidence(ps: float | None, probe: dict | None) -> str:
         return f"you said: right about {ps:.0%} of the time"
     p = probe or {}
     n, cs = p.get("n_test"), p.get("correct_share")
+    said = p.get("said")
+    # walk 18: the chatbot they tried was right 9 times in 10; the model here was measured as well
+    theirs = f" (you said about {said:.0%} with the chatbot you tried)" if said is not None else ""
     if p.get("metric") in (None, "label_accuracy", "exact_match") or not n or cs is None:
-        return f"measured on your examples: {ps:.0%} right"
+        return f"measured on your examples: {ps:.0%} right{theirs}"
     part = "of the fields right" if p.get("metric") == "json_field_accuracy" else "of the words matching"
     from tools.evals.summary import right_words
 
     return (
         f"measured on {n} of your examples: {round(cs * n)} {right_words(p.get('metric'))}, {ps:.0%} {part}"
+        + theirs
     )
 
 

@@ -324,3 +324,22 @@ def test_the_spec_panel_says_when_an_answer_counts_as_right():
         text | {"success": {"primary_metric": "token_f1"}}
     )[1]
     assert not any(k == "Right when" for k, _ in spec_lines(text)[1])
+
+
+def test_a_conversation_measures_the_model_here_even_when_the_person_gave_a_figure():
+    """Walk 18 said a friend's ChatGPT was right 9 times in 10, with 12 examples on hand: the question
+    promises "tunewise will measure it on your examples", and the figure was about another model."""
+    from agent.probe import apply_probe, measure_anyway
+    from agent.rubric import Answers, _prompted_evidence
+
+    said = Answers(spec="sort messages", examples=12, prompted_success=0.9)
+    assert measure_anyway(said, 12, headless=False)
+    assert not measure_anyway(said, 12, headless=True)  # a task file's figure is the author's to give
+    assert not measure_anyway(said, 3, headless=False)  # too few to measure
+    assert not measure_anyway(Answers(spec="x", examples=12), 12, headless=False)  # measured anyway then
+    probe = {"measured": True, "prompted_success": 1 / 3, "metric": "label_accuracy", "n_test": 6}
+    apply_probe(said, probe, prefer_measured=True)
+    assert said.prompted_success == 1 / 3
+    assert _prompted_evidence(1 / 3, probe | {"said": 0.9}) == (
+        "measured on your examples: 33% right (you said about 90% with the chatbot you tried)"
+    )

@@ -9,7 +9,7 @@ from langgraph.types import interrupt
 from agent.artifacts import load_step, save_step
 from agent.context import AgentContext
 from agent.interrupts import DecisionAsk
-from agent.probe import apply_probe, probe_needed, probe_signature, run_probe
+from agent.probe import apply_probe, measure_anyway, probe_needed, probe_signature, run_probe
 from agent.rubric import APPROACHES, MIN_EXAMPLES_TO_TRAIN, Answers, practice_data
 from agent.rubric import decide as apply_rubric
 from agent.state import AgentState
@@ -26,19 +26,29 @@ QUICK_TRY = 80
 NO_WRITER = "no_writer"  # the stop reason when nobody here can write practice answers worth training on
 
 
+def _probe(ctx, state: AgentState, spec, run, answers: Answers) -> dict | None:
+    """The probe's measurement (saved, reused while the task is unchanged), applied to `answers` in place."""
+    probe = load_step(run, 0, "probe")
+    if probe is not None and probe.get("signature") != probe_signature(spec):
+        probe = None  # the examples or the prompt changed since ("change answers"): measure again
+    said = answers.prompted_success
+    anyway = measure_anyway(answers, len(spec.examples), bool(state.get("headless")))
+    if probe is None and (probe_needed(answers, len(spec.examples)) or anyway):
+        ctx.emit("status", message="probe: measuring the model you start from on your examples")
+        result = run_probe(spec, ctx.provider("student", spec, run.id), on_stream=ctx.stream_callback())
+        probe = save_step(run, 0, "probe", result)
+    apply_probe(answers, probe, prefer_measured=anyway)
+    if anyway and probe and probe.get("measured"):
+        probe = {**probe, "said": said}  # the person's own figure, said beside the measured one
+    return probe
+
+
 def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx = runtime.context
     run = ctx.run(state["run_id"])
     spec = parse_spec_dict(state["task"])
     answers = Answers.from_dict({k: v for k, v in (state.get("answers") or {}).items() if k != "budget"})
-    probe = load_step(run, 0, "probe")
-    if probe is not None and probe.get("signature") != probe_signature(spec):
-        probe = None  # the examples or the prompt changed since ("change answers"): measure again
-    if probe is None and probe_needed(answers, len(spec.examples)):
-        ctx.emit("status", message="probe: measuring the model you start from on your examples")
-        result = run_probe(spec, ctx.provider("student", spec, run.id), on_stream=ctx.stream_callback())
-        probe = save_step(run, 0, "probe", result)
-    apply_probe(answers, probe)
+    probe = _probe(ctx, state, spec, run, answers)
     teacher = ctx.provider("teacher", spec, run.id).describe() if spec.teacher.provider else _auto_teacher()
     decision = apply_rubric(
         answers,
