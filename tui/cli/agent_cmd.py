@@ -56,9 +56,11 @@ def decide_cmd(
             )
         a, examples, documents = _interactive_answers()
     probe_result = None
-    from agent.probe import apply_probe, probe_needed
+    from agent.probe import apply_probe, measure_anyway, probe_needed
 
-    if probe and probe_needed(a, len(examples)):  # the decide step's rule
+    said = a.prompted_success
+    anyway = measure_anyway(a, len(examples), headless=bool(answers))  # the decide step's rules
+    if probe and (probe_needed(a, len(examples)) or anyway):
         from agent.probe import run_probe
         from tools.llm import get_provider
         from tools.spec import parse_spec_dict
@@ -68,7 +70,9 @@ def decide_cmd(
         if not as_json:
             common.err_console().print("[dim]probe: measuring the base model with the best prompt…[/dim]")
         probe_result = run_probe(spec, get_provider("student"))
-        apply_probe(a, probe_result)
+        apply_probe(a, probe_result, prefer_measured=anyway)
+        if anyway and probe_result.get("measured"):
+            probe_result = {**probe_result, "said": said}
     from tools.llm.registry import choose
 
     d = decide(
