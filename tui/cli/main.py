@@ -111,8 +111,8 @@ def serve(
         None,
         "--prompt",
         metavar="SESSION",
-        help="answer every request with the prompt a session chose (its folder, e.g. runs/ID, or its "
-        "prompt.json), by the model it was measured with unless --model says otherwise",
+        help="answer every request with the prompt a session chose (its id, its folder or its prompt.json), "
+        "by the model it was measured with unless --model says otherwise",
     ),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port", min=0, max=65535),
