@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tools.evals.correct import answer_metric, score
+from tools.llm.types import few_shot
 from tools.spec import Example, TaskSpec
 
 MIN_PROBE_EXAMPLES = 4  # half shown in the prompt, half tested: fewer measure nothing
@@ -49,11 +50,7 @@ def few_shot_messages(spec: TaskSpec, shots: list[Example], user_input: str, ret
         system = (
             with_excerpts(system, retriever.search(user_input), retriever.config.max_context_chars) or system
         )
-    msgs = [{"role": "system", "content": system}]
-    for ex in shots:
-        msgs += [{"role": "user", "content": ex.input}, {"role": "assistant", "content": ex.output}]
-    msgs.append({"role": "user", "content": user_input})
-    return msgs
+    return few_shot(system, shots, [{"role": "user", "content": user_input}])
 
 
 def probe_signature(spec: TaskSpec) -> str:

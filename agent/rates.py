@@ -304,14 +304,14 @@ def estimate_path(
         "assumptions": (
             (
                 f"{n_examples} practice examples × ~{tokens_per_example} tokens × {epochs} passes (epochs) on "
-                f"{hw}, written by {_who(teacher)}; writing at {gen_tps:.0f} tokens/s "
-                f"({rates.get('generate_tokens_per_s_source', '')}), training at "
+                f"{hw}, written by {_who(teacher)}; writing {_pace(gen_tps)} "
+                f"({rates.get('generate_tokens_per_s_source', '')}), training "
                 if written
                 else f"your own {n_examples} examples × ~{tokens_per_example} tokens × {epochs} passes (epochs) "
-                f"on {hw}, none written by a model; training at "
+                f"on {hw}, none written by a model; training "
             )
-            + f"{train_tps:.0f} tokens/s ({rates.get('train_tokens_per_s_source', '')})"
-            + ("" if local_teacher else f"; the hosted model at ~{API_TOKENS_PER_S:.0f} tokens/s (assumed)")
+            + f"{_pace(train_tps)} ({rates.get('train_tokens_per_s_source', '')})"
+            + ("" if local_teacher else f"; the hosted model {_pace(API_TOKENS_PER_S)} (assumed)")
             + (
                 f"; the computer is busy with other work now (about {rates['busy']:.1f}× slower than alone)"
                 if rates.get("busy", 1.0) >= 1.2
@@ -369,9 +369,14 @@ def _prompt_estimate(
         "evaluation_tokens": probe_tokens,
         "training_tokens": 0,
         "gpu_hours": 0.0,
-        "assumptions": f"{what}, at {gen_tps:.0f} tokens/s ({rates.get('generate_tokens_per_s_source', '')}); a token is about "
+        "assumptions": f"{what}, {_pace(gen_tps)} ({rates.get('generate_tokens_per_s_source', '')}); a token is about "
         "¾ of a word",
     }
+
+
+def _pace(tokens_per_s: float) -> str:
+    """A speed in words (walk 18 stopped at "tokens/s" in the estimate): a token is about ¾ of a word."""
+    return f"at about {max(1, round(tokens_per_s * 0.75))} words a second"
 
 
 def _step_words(step: str) -> str:

@@ -250,14 +250,13 @@ def with_inputs(workspace: Workspace, run_id: str, path: str) -> tuple[dict, dic
 def prompt_to_try(workspace: Workspace, run_id: str) -> tuple[str, list[dict]]:
     """(instructions, examples) of the prompt a finished session says to use for now: its prompt.json, else
     the task's instructions and its first six examples."""
+    from tools.llm.server import load_served_prompt
     from tools.spec import load_spec
-    from tools.workspace import read_json
 
     run = workspace.run(run_id)
-    p = run.path / "prompt.json"
-    if p.exists():
-        doc = read_json(p)
-        return str(doc.get("system") or ""), [dict(s) for s in doc.get("shots") or []]
+    if (run.path / "prompt.json").exists():  # read as `tunewise serve --prompt` reads it
+        doc = load_served_prompt(run.path)
+        return doc["system"], doc["shots"]
     spec = load_spec(run.spec_path)
     return spec.effective_system_prompt or "", [e.model_dump() for e in spec.examples[:6]]
 

@@ -316,7 +316,8 @@ def test_serve_uses_and_reports_the_same_engine(embedded):
     base_url, stop = start_background_server(provider=embedded, batch_size=4)
     try:
         root = base_url.removesuffix("/v1")
-        assert httpx.get(f"{root}/stats").json()["engine"] == "ctranslate2"
+        stats = httpx.get(f"{root}/stats").json()
+        assert stats["engine"] == "ctranslate2" and "tok/s" in stats["engine_reason"]
         body = {"model": "embedded", "messages": PROMPTS[:1][0], "max_tokens": 12, "temperature": 0}
         served = httpx.post(f"{base_url}/chat/completions", json=body, timeout=120).json()
     finally:
@@ -325,7 +326,8 @@ def test_serve_uses_and_reports_the_same_engine(embedded):
     text = banner(
         "m", "http://127.0.0.1:8000/v1", 8, api_key=False, host="127.0.0.1", engine=_engine_line(embedded)
     )
-    assert "engine: ctranslate2 (CTranslate2 float32 is" in text
+    assert "engine: ctranslate2 (" in text and "× as fast as transformers, measured on" in text
+    assert "tok/s" not in text and "bench/" not in text  # the figures are in /stats
 
 
 @pytest.mark.parametrize("engine", ["ctranslate2", "transformers"])

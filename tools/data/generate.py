@@ -21,7 +21,7 @@ from tools.data.coverage import coverage_axes, coverage_focus, unseen_values, wi
 from tools.data.ontask import OnTaskModel, llm_on_task, meta_reason
 from tools.data.schema import make_row, normalize_text, stable_hash
 from tools.errors import BudgetExceeded
-from tools.llm.types import Completion, GenParams, Request
+from tools.llm.types import Completion, GenParams, Request, few_shot
 from tools.spec import TaskSpec
 from tools.workspace import append_jsonl
 
@@ -160,12 +160,8 @@ def answer_messages(spec: TaskSpec, user_input: str, examples: Sequence[dict] | 
         from tools.rag.index import documents_retriever, with_excerpts
 
         system = with_excerpts(system, documents_retriever(spec.documents).search(user_input)) or system
-    msgs = [{"role": "system", "content": system}]
-    shots = examples if examples is not None else [e.model_dump() for e in spec.examples]
-    for ex in shots:
-        msgs += [{"role": "user", "content": ex["input"]}, {"role": "assistant", "content": ex["output"]}]
-    msgs.append({"role": "user", "content": user_input})
-    return msgs
+    shots = examples if examples is not None else spec.examples
+    return few_shot(system, shots, [{"role": "user", "content": user_input}])
 
 
 def input_messages_for(

@@ -36,7 +36,7 @@ from typing import Any
 
 from tools.errors import UserError
 from tools.llm.structured import schema_instruction
-from tools.llm.types import GenParams, Message, RawResult
+from tools.llm.types import GenParams, Message, RawResult, few_shot
 
 log = logging.getLogger("tunewise.serve")
 
@@ -263,10 +263,7 @@ def with_prompt(messages: list[Message], prompt: dict) -> list[Message]:
     system = prompt.get("system") or ""
     while msgs and msgs[0]["role"] == "system":
         system = f"{system}\n\n{msgs.pop(0)['content']}" if system else msgs.pop(0)["content"]
-    out: list[Message] = [{"role": "system", "content": system}] if system else []
-    for s in prompt.get("shots") or []:
-        out += [{"role": "user", "content": s["input"]}, {"role": "assistant", "content": s["output"]}]
-    return out + msgs
+    return few_shot(system or None, prompt.get("shots") or [], msgs)
 
 
 # ---------------------------------------------------------------- micro-batcher
@@ -612,6 +609,7 @@ def create_app(  # noqa: C901, PLR0915 - the HTTP app factory: every route is a 
         return {
             "model": model_id,
             "engine": getattr(provider, "engine", None),
+            "engine_reason": getattr(provider, "engine_reason", None),  # the figures the banner leaves out
             "batch_size": batcher.batch_size,
             **batcher.stats.to_dict(),
         }
@@ -847,10 +845,19 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _engine_line(provider) -> str | None:
-    """The local provider's engine and why it was chosen (no paths)."""
+    """The local provider's engine and, in a few words, why (walk 18 read the whole measurement as jargon;
+    the figures are in /stats)."""
+    import re
+
     engine = getattr(provider, "engine", None)
     reason = getattr(provider, "engine_reason", None)
-    return f"{engine} ({reason})" if engine and reason else engine
+    if not engine or not reason:
+        return engine
+    faster = re.search(r"is ([\d.]+)× transformers", reason)
+    if faster:
+        where = "measured on this computer" if "on this machine" in reason else "measured on another computer"
+        return f"{engine} ({faster.group(1)}× as fast as transformers, {where})"
+    return f"{engine} ({reason.split(' (')[0]})"
 
 
 def banner(

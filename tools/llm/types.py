@@ -8,6 +8,17 @@ from typing import Any
 Message = dict[str, Any]  # {"role": "system"|"user"|"assistant", "content": str}
 
 
+def few_shot(system: str | None, shots: Any, then: list[Message]) -> list[Message]:
+    """The one shape of every prompt with examples in it (the probe's, the teacher's, a served prompt's): the
+    system message (none when `system` is None), each example as a user turn and its answer, then `then`.
+    An example is a dict or an object with `input` and `output`."""
+    out: list[Message] = [] if system is None else [{"role": "system", "content": system}]
+    for s in shots:
+        given, answer = (s["input"], s["output"]) if isinstance(s, dict) else (s.input, s.output)
+        out += [{"role": "user", "content": given}, {"role": "assistant", "content": answer}]
+    return out + list(then)
+
+
 @dataclass(frozen=True)
 class GenParams:
     """Generation parameters; part of the cache key."""
