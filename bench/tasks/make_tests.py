@@ -20,7 +20,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TASKS = ("orders", "routing", "rewrite", "faq", "expenses", "appointments", "thermostat", "slugs", "redact")
+TASKS = (
+    "orders",
+    "routing",
+    "rewrite",
+    "faq",
+    "expenses",
+    "appointments",
+    "thermostat",
+    "slugs",
+    "redact",
+    "sizes",
+)
 SIZES = {
     "orders": 80,
     "routing": 80,
@@ -31,6 +42,7 @@ SIZES = {
     "thermostat": 60,
     "slugs": 60,
     "redact": 60,
+    "sizes": 60,
 }
 SEED = 20261124
 
@@ -1276,6 +1288,134 @@ def make_redact(rng: random.Random, i: int) -> tuple[str, str, str]:
     return text.format(**slots), answer.format(**slots), "has=" + ("+".join(has) or "nothing")
 
 
+# ---------------------------------------------------------------- sizes
+SIZE_COLOURS = [
+    "black",
+    "navy",
+    "grey",
+    "cream",
+    "khaki",
+    "burgundy",
+    "white",
+    "forest green",
+    "mustard",
+    "pink",
+]
+SIZE_SHOES = [  # (brand and model, kind): the model numbers are numbers that are not sizes
+    ("Nike Air Max 90", "trainers"),
+    ("New Balance 574", "trainers"),
+    ("Asics Gel-Kayano 30", "running shoes"),
+    ("Clarks Desert", "boots"),
+    ("Vans Old Skool", "trainers"),
+    ("Birkenstock Arizona", "sandals"),
+    ("Timberland 6-inch", "boots"),
+    ("Converse Chuck 70", "high tops"),
+]
+SIZE_TOPS = [
+    "hoodie",
+    "linen shirt",
+    "wool jumper",
+    "denim jacket",
+    "fleece",
+    "rain jacket",
+    "polo shirt",
+    "blazer",
+]
+SIZE_BRANDS = ["Uniqlo", "Patagonia", "Zara", "Ralph Lauren", "Carhartt", "Seasalt", "Boden", "Jack Wills"]
+SIZE_EXTRAS = [  # (text, kind): what may sit beside a size without being one
+    ("3-pack", "count"),
+    ("100% cotton", "percent"),
+    ("2023 collection", "year"),
+    ("£45 new", "price"),
+    ("worn twice", ""),
+    ("with tags", ""),
+    ("machine washable", ""),
+]
+
+
+def _shoe_size(rng: random.Random) -> str:
+    return rng.choice(
+        [
+            f"UK {rng.randint(3, 12)}",
+            f"UK {rng.randint(3, 11)}.5",
+            f"EU {rng.randint(36, 46)}",
+            f"US {rng.randint(5, 12)}",
+            f"size {rng.randint(4, 11)}",
+        ]
+    )
+
+
+def make_size(rng: random.Random, i: int) -> tuple[str, str, str]:
+    colour = rng.choice(SIZE_COLOURS)
+    extra, extra_kind = rng.choice(SIZE_EXTRAS)
+    kind = ["shoe", "letter", "waist", "kids", "number", "one size", "none", "none"][i % 8]
+    if kind == "shoe":
+        model, what = rng.choice(SIZE_SHOES)
+        written = _shoe_size(rng)
+        size = written.removeprefix("size ")  # "size 9" is answered "9"
+        text = rng.choice(
+            [
+                f"{model} {what} {colour} {written}",
+                f"{model} {what}, {written}, {colour}",
+                f"{colour} {model} {written}",
+            ]
+        )
+    elif kind == "letter":
+        size = rng.choice(["XS", "S", "M", "L", "XL", "XXL", "S/M", "L/XL"])
+        top = f"{rng.choice(SIZE_BRANDS)} {rng.choice(SIZE_TOPS)}"
+        text = rng.choice(
+            [f"{top} size {size} {colour}", f"{top} {colour} {size}, {extra}", f"{size} {colour} {top}"]
+        )
+    elif kind == "waist":
+        w, leg = rng.choice([28, 30, 31, 32, 33, 34, 36, 38]), rng.choice([30, 32, 34])
+        size = rng.choice([f"W{w} L{leg}", f"W{w}"])
+        text = rng.choice(
+            [
+                f"Levi's 501 jeans {size} {colour}",
+                f"{colour} chinos {size}, {extra}",
+                f"Wrangler 2023 cords {size}",
+            ]
+        )
+    elif kind == "kids":
+        a = rng.randint(2, 12)
+        size = rng.choice([f"age {a}-{a + 1}", f"{rng.choice([0, 3, 6, 9])}-{rng.choice([12, 18])} months"])
+        size = (
+            size
+            if "months" not in size or int(size.split("-")[0]) < int(size.split("-")[1].split()[0])
+            else size
+        )
+        text = rng.choice(
+            [f"Kids' {rng.choice(SIZE_TOPS)} {size} {colour}", f"Baby sleepsuit {size}, {extra}"]
+        )
+    elif kind == "number":
+        size = str(rng.choice([6, 8, 10, 12, 14, 16, 18, 38, 40]))
+        text = rng.choice(
+            [
+                f"{colour} wrap dress size {size}, {extra}",
+                f"{rng.choice(SIZE_BRANDS)} skirt size {size} {colour}",
+            ]
+        )
+    elif kind == "one size":
+        size = "one size"
+        text = rng.choice([f"{colour} knitted scarf, one size", f"Bucket hat one size {colour}, {extra}"])
+    else:
+        size = "none"
+        text = rng.choice(
+            [
+                f"{colour} tote bag, {extra}",
+                f"{rng.choice(SIZE_BRANDS)} sunglasses {colour} frames",
+                f"Pack of 5 {colour} hair ties",
+                f"{rng.choice(SIZE_BRANDS)} {rng.choice(SIZE_TOPS)} {colour}, {extra}",
+            ]
+        )
+    tricky = (
+        any(ch.isdigit() for ch in text.replace(size, ""))
+        if size != "none"
+        else any(ch.isdigit() for ch in text)
+    )
+    return cap(text), size, f"{kind}{' +number' if tricky else ''}"
+
+
 # ---------------------------------------------------------------- driver
 def build(name: str) -> list[dict]:
     rng = random.Random(f"{SEED}-{name}")
@@ -1301,6 +1441,8 @@ def build(name: str) -> list[dict]:
         rows = unique_rows(name, n, make_slug, rng)
     elif name == "redact":
         rows = unique_rows(name, n, make_redact, rng)
+    elif name == "sizes":
+        rows = unique_rows(name, n, make_size, rng)
     else:
         raise SystemExit(f"unknown task {name!r}; known: {', '.join(TASKS)}")
     sys_prompt = system_prompt(load_task(name))
