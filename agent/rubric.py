@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 
 from agent.rates import estimate_path as estimate  # the estimate from this machine's rates
 from tools.errors import ConfigError, UserError
+from tools.evals.summary import RIGHT_ENOUGH
 from tools.llm.embedded import is_embedded
 from tools.spec import FieldProblem, is_private
 
@@ -40,7 +41,7 @@ APPROACH_HELP = {
     "documents",
 }
 
-PROMPT_GOOD_ENOUGH = 0.80  # base right this often with a good prompt → keep prompting
+PROMPT_GOOD_ENOUGH = RIGHT_ENOUGH  # base right this often with a good prompt → keep prompting
 MIN_EXAMPLES_TO_TRAIN = 50  # below this, few-shot in the prompt beats a fine-tune
 HIGH_VOLUME = 10_000  # requests/day where a shorter prompt's savings add up
 

@@ -602,6 +602,9 @@ def test_headless_run_stops_before_writing_when_the_small_writer_gets_the_exampl
     # the task is offline (its data stays here): the way on is the person's own examples, not a hosted model
     assert "write about 50 more examples yourself" in text and "API key" not in text
     assert json.loads((run.path / "summary.json").read_text())["plain"]["status"] == "none"
+    # the prompt it gives for now says how it did here, not "the best you have" (the sizes bench: 0 of 5)
+    kept = text.split("## The prompt to use for now", 1)[1].split("```", 1)[0]
+    assert "With the small model on this computer it got" in kept and "best you have" not in kept
     # the gate is narrow: a label or JSON task has its answers fixed otherwise, a hosted writer is not gated,
     # and neither is a person with enough examples of their own or a writer that gets some right
     a = Answers.from_dict({"spec": "x", "examples": 10, "prompted_success": 0.0, "goals": ["cost"]})

@@ -106,6 +106,26 @@ def test_pass_counts_fully_right_rows_and_serves_with_the_full_command():
     )
 
 
+def test_a_pass_that_is_still_mostly_wrong_says_so():
+    """The sizes bench: a prompt right on 15 of 60 passed its verdict (+25% over the others, which got none)
+    and was called "good enough: it meets your goal"."""
+    checks = {"improvement": True, "beats_trivial": True, "format_rate": True}
+    rep = _report(status="pass", cand=0.3, base=0.0, checks=checks, metric="exact_match")
+    s = plain_summary(rep)
+    assert s["status"] == "pass" and "good enough: it meets" not in s["sentence"]
+    assert "wrong on 7 of 10: not good enough to use without a person checking each answer" in s["sentence"]
+    assert s["recommendation"].startswith("Serve it only where a person checks every answer.")
+    rep["candidate"], rep["baseline"] = "prompted", "majority answer"
+    rep["systems"]["prompted"]["metrics"]["exact_match"]["mean"] = 0.3
+    s = plain_summary(rep)
+    assert s["kind"] == "use" and s["recommendation"].startswith(
+        "Use your prompt with 6 examples only where a person checks every answer. To make it right more often"
+    )
+    # right often enough: said as before
+    rep["systems"]["prompted"]["metrics"]["exact_match"]["mean"] = 0.9
+    assert "It is good enough: it meets your goal" in plain_summary(rep)["sentence"]
+
+
 def test_fail_with_the_prompt_better_recommends_keeping_the_prompt():
     rep = _report(
         status="fail",

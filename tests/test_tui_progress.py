@@ -184,7 +184,7 @@ async def test_progress_screen_counts_move_as_events_arrive_and_the_header_never
 
     make_run(workspace)
     app = TunewiseApp(workspace)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         app.busy.add(RUN_ID)  # the agent works on this session (its driver is simulated by the events)
         app.open("progress", RUN_ID)
         await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_NAME", None) == "progress")
@@ -220,6 +220,11 @@ async def test_progress_screen_counts_move_as_events_arrive_and_the_header_never
         assert "Q3 lives in Oslo." in str(screen.query_one("#progress-samples").render())
         assert screen.query_one("#step-progress").percentage == 0.25
         assert "None" not in _header_text(app) and "3/12" in _header_text(app)
+        # a notice does not cover the keys the screen says at its bottom (walk 18)
+        app.notify("Saved: a notice over the progress screen")
+        await wait_for(pilot, lambda: bool(screen.query("Toast")))
+        toast, note = screen.query_one("Toast").region, screen.query_one("#progress-note").region
+        assert note.height >= 2 and not toast.overlaps(note), (toast, note)
         # the evaluation, system by system, named
         app.post_message(
             AgentEvent(RUN_ID, "status", {"message": "evaluate: 3 systems on the held-out test split"})

@@ -580,12 +580,19 @@ def _prompt_to_keep(run, state: AgentState, summary: dict, plain: dict | None, a
     atomic_write_json(run.path / "prompt.json", {"system": system, "shots": shots})  # the report screen's t
     artifacts["prompt"] = str(run.path / "prompt.md")
     shown = "\n".join(text[2:])  # without its title
+    measured = _probe_words(run)
+    # the sizes bench: "the best you have" under a prompt that got 0 of 5 right with the model here
+    how_good = (
+        f"With the small model on this computer it {measured}; a bigger chatbot (the tool you use today) "
+        "usually does much better with the same prompt, but try it on a few of your own messages first."
+        if measured
+        else "It is the best you have until a model does better."
+    )
     return [
         PROMPT_HEADING,
         "",
         f"Copy it into the tool you use today (also saved as `prompt.md` in this run's folder): the "
-        f"instructions, then {len(shots)} examples, each a question and the answer you want. It is the best "
-        "you have until a model does better.",
+        f"instructions, then {len(shots)} examples, each a question and the answer you want. {how_good}",
         "",
         "```",
         shown,
