@@ -38,7 +38,7 @@ def test_a_failed_run_says_why_it_stopped_and_what_to_do_never_serve(workspace, 
     assert lines[4].startswith(
         "**The tuned model got 6 of 10 orders fully right; your prompt with 6 examples"
     )
-    assert "**What to do:** Keep using your prompt with 6 examples for now." in text
+    assert "**What to do:** Keep using your prompt with 6 examples for now (it was wrong on" in text
     # the walk was told to keep using a prompt and found no way to get it: it is in the report and prompt.md
     assert "## The prompt to use for now" in text and "## Example 1" in text
     assert (run.path / "prompt.md").read_text().startswith("# Prompt for: ")

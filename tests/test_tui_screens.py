@@ -573,7 +573,7 @@ async def test_evaluation_leads_with_the_plain_sentence_and_shows_the_expected_a
         assert first.startswith("The tuned model got 6 of 10 orders fully right; your prompt with 6")
         said = str(verdict.render())
         assert "It is not better yet: your prompt with 6 examples still does better." in said
-        assert "→ Keep using your prompt with 6 examples for now." in said
+        assert "→ Keep using your prompt with 6 examples for now (it was wrong on 3 of 10 here too" in said
         assert "Serve" not in said and "--" not in said
         table = screen.query_one("#systems")
         assert [str(c.label) for c in table.columns.values()][1] == "fully right"
@@ -641,7 +641,7 @@ async def test_report_screen_says_the_same_and_never_serves_a_model_that_did_not
         )
         text = app.screen.query_one("#report-md").source
         assert text.index("The tuned model got 6 of 10 orders fully right") < text.index("| system |")
-        assert "**What to do:** Keep using your prompt with 6 examples for now." in text
+        assert "**What to do:** Keep using your prompt with 6 examples for now (it was wrong on 3" in text
         assert "Stopped because:** the iteration limit was reached" in text
         assert "Serve the adapter" not in text and "tunewise serve" not in text
         assert "Not yet: the tuned model (`train/v1/adapter`) did not pass" in text
