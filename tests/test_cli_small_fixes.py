@@ -163,3 +163,16 @@ def test_the_batch_api_goes_through_the_retry_layer(tmp_path, no_waiting):
     assert [c.text for c in comps] == ["Lima"]
     assert no_waiting == [0.0]
     assert api.calls.count("POST /v1/batches") == 1
+
+
+def test_library_warnings_stay_out_of_the_output():
+    """The sizes bench's `tunewise run` printed bitsandbytes' "Failed to load CPU gemm_4bit_forward from
+    kernels-community …" in the middle of its evaluation (a CPU with AVX-512 BF16, `kernels` installed, no Hub):
+    the CLI and the trainer's process quiet bitsandbytes and kernels with the other libraries."""
+    import logging
+
+    from tui.cli.common import quiet_libraries
+
+    quiet_libraries()
+    for name in ("bitsandbytes.backends.cpu.ops", "kernels._internals.hf_hub", "transformers.modeling_utils"):
+        assert logging.getLogger(name).getEffectiveLevel() >= logging.ERROR, name

@@ -861,7 +861,9 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
 
     warnings.filterwarnings("ignore")
-    for name in ("transformers", "peft", "trl", "accelerate", "datasets"):
+    from tools import NOISY_LOGGERS
+
+    for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
         import datasets

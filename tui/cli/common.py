@@ -72,7 +72,9 @@ def quiet_libraries() -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
-    for name in ("transformers", "peft", "trl", "accelerate", "datasets", "httpx", "urllib3"):
+    from tools import NOISY_LOGGERS
+
+    for name in (*NOISY_LOGGERS, "httpx", "urllib3"):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
         from transformers.utils import logging as hf_logging
