@@ -105,6 +105,11 @@ def run_probe(
         }
     n_shots = min(max_shots, len(exs) // 2)
     shots, test = exs[:n_shots], exs[n_shots:][:max_test]
+    # the other way round too while the test has room: the examples shown are answered with as many of the
+    # others shown instead (10 examples: 10 measured, not 5 — the sizes bench's 0 of 5 was a prompt that
+    # gets 1 in 4 right on 60; five answers cannot tell 0% from 25%)
+    swapped = exs[:n_shots][: max(0, max_test - len(test))]
+    swapped_shots = exs[n_shots:][:n_shots]
     # facts in documents: the prompt is measured with the passages found for each question (walk 11: it was
     # measured without them, 0 of 4, and the advice to train rested on that)
     retriever = None
@@ -115,7 +120,11 @@ def run_probe(
     reqs = [
         Request(few_shot_messages(spec, shots, ex.input, retriever), GenParams(max_tokens=max_tokens))
         for ex in test
+    ] + [
+        Request(few_shot_messages(spec, swapped_shots, ex.input, retriever), GenParams(max_tokens=max_tokens))
+        for ex in swapped
     ]
+    test = test + swapped
     texts: list[str] = []
     streaming = on_stream is not None and getattr(student, "streams", False)
     if on_stream is not None and streaming:  # (streaming implies on_stream)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -596,9 +597,8 @@ def test_headless_run_stops_before_writing_when_the_small_writer_gets_the_exampl
     assert not (run.path / "data").exists() and not (run.path / "train").exists()  # nothing written, trained
     text = (run.path / "report.md").read_text()
     assert "No model was trained. The small model on this computer would write the practice answers" in text
-    assert (
-        "got 0 of 5 fully right" in text or "got 1 of 5 fully right" in text
-    ) and "learns the mistakes" in text
+    # all 10 examples measured (each half with the other in the prompt), at most 2 right
+    assert re.search(r"got [012] of 10 fully right", text) and "learns the mistakes" in text
     # the task is offline (its data stays here): the way on is the person's own examples, not a hosted model
     assert "write about 50 more examples yourself" in text and "API key" not in text
     assert json.loads((run.path / "summary.json").read_text())["plain"]["status"] == "none"

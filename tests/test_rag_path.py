@@ -122,7 +122,9 @@ def test_the_probe_measures_the_prompt_with_the_passages_found_in_the_documents(
     assert "loose chalk is not allowed" in msgs[0]["content"] and msgs[-1]["content"] == examples[3]["input"]
     assert probe_signature(with_docs) != probe_signature(parse_spec_dict(task))
     result = run_probe(with_docs, embedded, max_tokens=24)
-    assert result["measured"] and result["with_documents"] and result["n_test"] == 2
+    # each half answered with the other half in the prompt: all 4 measured, none in its own prompt
+    assert result["measured"] and result["with_documents"] and result["n_test"] == 4
+    assert sorted(r["input"] for r in result["rows"]) == sorted(e["input"] for e in examples)
     assert not run_probe(parse_spec_dict(task), embedded, max_tokens=4)["with_documents"]
 
 
