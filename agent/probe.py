@@ -168,6 +168,7 @@ def run_probe(
         "metric": answer_metric(spec),
         "n_test": len(rows),
         "n_shots": n_shots,
+        "swapped": len(swapped),  # answered with the other examples shown (each test shows n_shots others)
         "with_documents": retriever is not None,
         "student": student.describe(),
         "signature": probe_signature(spec),

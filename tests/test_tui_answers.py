@@ -161,3 +161,6 @@ def test_a_partial_score_is_never_shown_as_a_share_of_answers():
     probe = {"measured": True, "prompted_success": 0.65, "correct_share": 0.0, "n_test": 5, "n_shots": 5}
     text = probe_text(probe | {"metric": "json_field_accuracy"})
     assert "got 0 of 5 fully right on 5 others (65% of the fields right on average)" in text
+    # both halves measured (each answered with the other half shown): not "10 others" of 10 examples
+    both = probe | {"n_test": 10, "swapped": 5, "correct_share": 0.2, "metric": "exact_match"}
+    assert "got 2 of 10 fully right on 10 of them, each with others shown (65%)" in probe_text(both)

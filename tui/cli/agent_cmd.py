@@ -191,7 +191,7 @@ def print_decision(d, example: dict | None = None) -> None:
         con.print(
             f"Probe: with the best prompt the base model ({d.probe.get('student')}) scored "
             f"{d.probe.get('prompted_success', 0):.0%} on {d.probe.get('n_test')} of your examples "
-            f"(with {d.probe.get('n_shots')} others shown to it in the prompt"
+            f"(each with {d.probe.get('n_shots')} others shown to it in the prompt"
             + (
                 ", and the passages of your documents that match each question"
                 if d.probe.get("with_documents")

@@ -241,7 +241,12 @@ def probe_text(probe: dict | None, example: dict | None = None) -> str:
         )
         if probe.get("with_documents"):
             who += " and the passages of your documents that match each question"
-        on = f" on {n} others" if n else ""
+        # each half answered with the other half shown: "on 10 others" read as ten more than were given
+        on = (
+            (f" on {n} of them, each with others shown" if probe.get("swapped") else f" on {n} others")
+            if n
+            else ""
+        )
         from tools.evals.summary import PARTIAL_WORDS, right_words
 
         partial = PARTIAL_WORDS.get(str(probe.get("metric") or ""))
