@@ -126,6 +126,27 @@ def test_a_pass_that_is_still_mostly_wrong_says_so():
     assert "It is good enough: it meets your goal" in plain_summary(rep)["sentence"]
 
 
+def test_a_model_mostly_wrong_hears_that_before_a_format_rate_near_the_bar():
+    """The sizes bench's own examples: 5 of 16 right, 94% in the right format (the bar 95%), the improvement
+    undecided — "It is not ready: only 94% of its answers have the right format" led."""
+    rep = _report(
+        status="fail",
+        cand=0.3,
+        base=0.1,
+        checks={"improvement": None, "format_rate": False},
+        metric="exact_match",
+    )
+    rep["systems"]["tuned-v1"]["format_rate"] = 0.94
+    s = plain_summary(rep)
+    assert (
+        "It is not ready: it is wrong on 7 of 10, and only 94% of its answers have the right format."
+        in s["sentence"]
+    )
+    assert s["recommendation"].startswith("Give it more and better data") and s["kind"] == "more_data"
+    rep["systems"]["tuned-v1"]["metrics"]["exact_match"]["mean"] = 0.9  # mostly right: the format is the news
+    assert "It is not ready: only 94% of its answers have the right format." in plain_summary(rep)["sentence"]
+
+
 def test_fail_with_the_prompt_better_recommends_keeping_the_prompt():
     rep = _report(
         status="fail",

@@ -477,6 +477,12 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
     if checks.get("format_rate") is False:
         fr = systems[cand].get("format_rate")
         fr_txt = f"only {fr:.0%} of its answers" if fr is not None else "too few of its answers"
+        sc = score_of(report, rows, cand)
+        if sc["right"] is not None and sc["share"] < RIGHT_ENOUGH:
+            # the sizes bench's own examples: "not ready: only 94% … the right format" led, where 11 of 16
+            # answers were wrong — the format was the smaller problem
+            why = f"It is not ready: it is wrong on {sc['n'] - sc['right']} of {sc['n']}, and {fr_txt} have the right format."
+            return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
         why = f"It is not ready: {fr_txt} have the right format."
         rec = f"Give it more examples in exactly the right format: collect {more}{bigger}, then train again."
         return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_data"}
