@@ -184,6 +184,34 @@ def test_examples_as_q_and_a_lines_or_a_csv_are_read(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "first, is_header",
+    [
+        ("title,size", True),  # walk 19's spreadsheet: its column names became a 51st example
+        ("Product Title,Correct Size", True),
+        ("listing,answer", True),
+        ("Silk scarf,none", False),  # a first example with a short message: kept
+        ("Wool hat,UK 8", False),  # an answer with a digit is no column name
+        ("Blue dress,M", False),  # "m" is another row's answer too
+        ("Wool blanket size,XL", False),  # a name's word in one cell only
+    ],
+)
+def test_a_spreadsheets_first_row_is_read_as_column_names_only_when_it_is_one(tmp_path, first, is_header):
+    from agent.nodes.interview import load_examples_file
+
+    rows = [
+        "Adidas Samba OG trainers white and green,UK 8",
+        "Barbour waxed jacket size M olive hardly worn,M",
+        "Levi's jeans W32 L34 stonewash blue,W32 L34",
+        "Merino wool beanie one size charcoal,one size",
+    ]
+    sheet = tmp_path / "listings.csv"
+    sheet.write_text("\n".join([first, *rows]) + "\n")
+    got = load_examples_file(str(sheet))
+    assert len(got) == (4 if is_header else 5)
+    assert got[0]["input"] == (rows[0].split(",")[0] if is_header else first.split(",")[0])
+
+
+@pytest.mark.parametrize(
     "content, where, says",
     [
         ("Q: are you open on sunday\nQ: how much is a swim\nA: 5.50 euros\n", ":1", "no answer after it"),

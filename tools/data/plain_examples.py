@@ -116,18 +116,45 @@ def read_labelled_pairs(text: str, where: str) -> list[dict] | None:
 
 
 HEADERS = ASKED | ANSWERED | {"prompt", "completion", "label", "target", "text", "query"}
+COLUMN_WORDS = {  # words a spreadsheet's column names are made of ("Product title", "Correct size")
+    *("title", "name", "description", "message", "sentence", "review", "comment", "email", "ticket", "note"),
+    *("size", "category", "class", "tag", "value", "result", "expected", "correct", "reply", "response"),
+    *("summary", "translation", "code", "type", "kind", "status", "column", "listing", "item", "product"),
+}
+
+
+def _column_names(first: list[str], rows: list[list[str]]) -> bool:
+    """Is a CSV's first row its column names? Both known (question/answer, input/output, …), or both a few
+    words of letters with a column name's word in each ("title", "Correct size"), and the second nobody's
+    answer (walk 19's spreadsheet began "title,size" and became an example; a first example
+    "Blue dress,M" has an answer other rows share)."""
+    if len(first) < 2:
+        return False
+    a, b = first[0].lower(), first[1].lower()
+    if a in HEADERS and b in HEADERS:
+        return True
+    if not all(re.fullmatch(r"[^\W\d]+(?:[ _-][^\W\d]+){0,2}", c) for c in (a, b)):
+        return False
+    answers = {r[1].strip().lower() for r in rows if len(r) >= 2}
+    if b in answers:
+        return False
+
+    def named(cell: str) -> bool:
+        return cell in HEADERS or bool(set(re.split(r"[ _-]", cell)) & COLUMN_WORDS)
+
+    return named(a) and named(b)
 
 
 def read_two_columns(text: str, where: str, delimiter: str = ",") -> list[dict]:
     """The first two columns of a CSV/TSV (the message, then the answer); a first row of column names
-    (question/answer, input/output, …) is skipped."""
+    (question/answer, input/output, title/size, …: `_column_names`) is skipped."""
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     out = []
     for i, row in enumerate(rows, 1):
         cells = [c.strip() for c in row]
         if not any(cells):
             continue
-        if i == 1 and len(cells) >= 2 and cells[0].lower() in HEADERS and cells[1].lower() in HEADERS:
+        if i == 1 and _column_names(cells, rows[1:]):
             continue
         if len(cells) < 2 or not cells[0] or not cells[1]:
             raise UserError(
