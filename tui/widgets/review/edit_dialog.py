@@ -37,7 +37,10 @@ class EditDialog(ModalScreen[str | None]):
                 yield Button("Cancel (esc)", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
+        area = self.query_one(TextArea)
+        area.focus()
+        # at the end of the answer: walk 19 typed a fix and it went in front of the old answer
+        area.move_cursor(area.document.end)
 
     def action_save(self) -> None:
         text = self.query_one(TextArea).text
