@@ -558,11 +558,16 @@ def _prompt_is_enough(a: Answers) -> tuple[str, list[str]]:
 
 # a writer measured at most this right on the person's examples writes mostly wrong answers
 WRITER_FLOOR = 0.2
+# … and where an answer is either right or wrong (exact match), at most half right is mostly wrong: walk 19's
+# writer got 4 of 12 of a charity shop's sizes right, wrote 200 answers ("£50" for a skirt's size 17) and
+# trained on them, after the app had said that with 50 examples of theirs the small model would write none
+WRITER_FLOOR_EXACT = 0.5
 
 
 def writer_wrong(a: Answers, probe: dict | None, teacher: str, output_format: str) -> bool:
     """Would the practice answers be mostly wrong? Yes when the small model on this computer writes them, it
-    was measured on the person's own examples (others in its prompt) at most `WRITER_FLOOR` right and nothing
+    was measured on the person's own examples (others in its prompt) at most `WRITER_FLOOR` right (half, where
+    answers are right or wrong: `WRITER_FLOOR_EXACT`) and nothing
     else fixes an answer (free text: a label task plans each input's label, an extraction copies its values
     from the input). The thermostat bench (0 of 5) kept 59 of 120 answers and 33 of the 48 that could be
     checked by hand were wrong; appointments (0 of 6) kept 16, 14 wrong. Pure."""
@@ -573,7 +578,7 @@ def writer_wrong(a: Answers, probe: dict | None, teacher: str, output_format: st
         and bool(probe and probe.get("measured") and not probe.get("with_documents"))
         and is_embedded(str((probe or {}).get("student") or ""))
         and ps is not None
-        and ps <= WRITER_FLOOR
+        and ps <= (WRITER_FLOOR_EXACT if (probe or {}).get("metric") == "exact_match" else WRITER_FLOOR)
     )
 
 

@@ -618,3 +618,8 @@ def test_headless_run_stops_before_writing_when_the_small_writer_gets_the_exampl
     some = Answers.from_dict({"spec": "x", "examples": 10, "prompted_success": 0.4, "goals": ["cost"]})
     assert practice_data(many, probe, "local:embedded", "text") != "blocked"
     assert practice_data(some, probe, "local:embedded", "text") != "blocked"
+    # answers right or wrong (exact match): a writer right on 4 of 12 writes mostly wrong ones (walk 19)
+    exact = probe | {"metric": "exact_match"}
+    third = Answers.from_dict({"spec": "x", "examples": 61, "prompted_success": 0.33, "goals": ["cost"]})
+    assert practice_data(third, exact, "local:embedded", "text") == "own"
+    assert practice_data(third, probe | {"metric": "token_f1"}, "local:embedded", "text") == "written"

@@ -196,3 +196,34 @@ def test_the_persons_shown_examples_are_trained_on_and_never_tested_on():
     assert not set(shown) & set(held)
     assert "your examples shown in the prompt are in train" in reason
     assert sum(len(splits[s]) for s in ("train", "val", "test")) == len(made) + len(shown)
+
+
+def test_with_20_or_more_held_out_examples_of_the_persons_they_are_the_test():
+    """Walk 19: 61 of the person's examples, 200 written by the small model — the verdict was measured on the
+    writer's answers ("expected 11.7g" as a cap's size) while 55 of the person's own sat in the golden set.
+    From MIN_OWN_TEST held out, the person's examples are the test and the written rows train."""
+    from agent.nodes.split import MIN_OWN_TEST, _first_splits, golden_rows
+    from tools.data.schema import make_row, user_text
+
+    def spec_with(n):
+        return parse_spec_dict(
+            {
+                "spec": "the size in a listing title",
+                "examples": [
+                    {"input": f"Wool jumper number {i} size {i}", "output": str(i)} for i in range(n)
+                ],
+            }
+        )
+
+    made = [make_row(f"made up listing {i} of something else {i * 3}", f"{i}") for i in range(80)]
+    spec = spec_with(6 + MIN_OWN_TEST)
+    gold = {user_text(r) for r in golden_rows(spec)}
+    splits, reason = _first_splits(made, spec, None)
+    assert {user_text(r) for r in splits["test"]} == gold and len(gold) == MIN_OWN_TEST
+    assert not splits["golden"] and "the test split is your own 20 examples" in reason
+    written = {user_text(r) for r in made}
+    assert written <= {user_text(r) for s in ("train", "val", "regression") for r in splits[s]}
+    # fewer held out: a golden set beside the written test, as before
+    small, _ = _first_splits(made, spec_with(6 + MIN_OWN_TEST - 1), None)
+    assert len(small["golden"]) == MIN_OWN_TEST - 1 and small["test"]
+    assert {user_text(r) for r in small["test"]} <= written

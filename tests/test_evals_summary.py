@@ -147,6 +147,18 @@ def test_a_model_mostly_wrong_hears_that_before_a_format_rate_near_the_bar():
     assert "It is not ready: only 94% of its answers have the right format." in plain_summary(rep)["sentence"]
 
 
+def test_an_undecided_test_does_not_ask_for_more_rows_when_a_constant_answer_does_as_well():
+    """Walk 19's model: 12 of 60 where always "none" got 14 — "add about 460 test rows" cannot make it better."""
+    rep = _report(status="inconclusive", cand=0.2, base=0.1, checks={"improvement": None}, add_rows=460)
+    rep["baseline"] = "majority answer"
+    rep["systems"]["majority answer"]["metrics"]["json_field_accuracy"]["mean"] = 0.25
+    s = plain_summary(rep)
+    assert "does no better than always giving the most common answer" in s["sentence"]
+    assert "460" not in s["sentence"] + s["recommendation"] and s["kind"] == "more_data"
+    rep["systems"]["tuned-v1"]["metrics"]["json_field_accuracy"]["mean"] = 0.3  # above it: the test decides
+    assert "add about 460 test rows" in plain_summary(rep)["sentence"]
+
+
 def test_fail_with_the_prompt_better_recommends_keeping_the_prompt():
     rep = _report(
         status="fail",

@@ -17,6 +17,9 @@ from tools.workspace import read_jsonl
 MIN_TEST_ROWS = 60  # below this a 95% CI is too wide to tell a 10% gain from noise
 MAX_TEST_SHARE = 0.3
 MIN_GOLDEN = 3
+MIN_OWN_TEST = (
+    20  # the person's held-out examples are the whole test from this many (their answers, not a writer's)
+)
 # fewer examples than this teach a LoRA run noise (the routing bench once trained on 3 rows and was then
 # compared with the prompt it was meant to beat): stop before training and say why in plain words
 MIN_TRAIN_ROWS = 20
@@ -121,6 +124,18 @@ def _first_splits(rows: list[dict], spec, label_key: str | None, own_only: bool 
             rows, ratios=test_ratios(len(rows)), seed=0, label_key=label_key, regression_n=regression_n
         )
     splits["golden"] = [] if own_only else golden_rows(spec)
+    if not spec.test and len(splits["golden"]) >= MIN_OWN_TEST:
+        # the person's answers are the test when there are enough of them: walk 19's verdict was measured on
+        # answers the small model wrote ("expected 11.7g" as a cap's size) beside 55 of the person's own
+        from tools.data.versions import with_own_test
+
+        own = splits["golden"]
+        splits = with_own_test(rows, own, label_key=label_key, regression_n=regression_n)
+        splits["golden"] = []
+        reason += (
+            f"; the test split is your own {len(own)} examples that no prompt shows (answers you wrote, not the "
+            "writer's)"
+        )
     moved = with_seeds_in_train(splits, seed_train_rows(spec))
     reason += "; your examples shown in the prompt are in train" + (
         f" ({moved} held-out rows that repeated one moved with them)" if moved else ""
