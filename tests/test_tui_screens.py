@@ -423,6 +423,9 @@ def test_help_lists_every_screens_keys():
     ):
         assert needle in text
     assert "question_mark" not in text and "?              Help" in text  # as typed (walk 8)
+    # walk 19 pressed F1 for "set aside" (progress) and "not graded by a model" (review) and found neither
+    for word in ("**set aside**", "**not graded by a model**", "**loss**", "**second opinion"):
+        assert word in text, word
 
 
 def test_import_is_light():

@@ -56,6 +56,22 @@ GLOSSARY = (
     ("token", "a piece of text the model reads or writes, about ¾ of a word"),
     ("epoch", "one pass over all the practice examples while training"),
     ("judge", "a model that grades answers when there is no exact right answer to compare with"),
+    # walk 19 met these on the progress and review screens and found nothing in this list
+    (
+        "set aside",
+        "a practice example left out before training: unlike your examples, a near copy of another, or an "
+        "answer the checks found wrong or unsure",
+    ),
+    (
+        "second opinion, third opinion",
+        "the writer answers the same input again; an answer it does not give twice is left out",
+    ),
+    ("not graded by a model", "no judge model looked at this example; only the checks and you did"),
+    (
+        "loss",
+        "how far the model's answers still are from the practice answers while it trains (lower is better)",
+    ),
+    ("held back, test", "examples kept out of training so the model is tested on ones it never saw"),
 )
 
 
