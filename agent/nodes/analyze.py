@@ -97,7 +97,8 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             update |= {"targeted": requests, "iteration": it + 1}
             record.setdefault(
                 "note",
-                f"asked for {len(requests)} new examples like the ones it got wrong, for round {it + 1}",
+                f"asked for {len(requests)} new example{'' if len(requests) == 1 else 's'} like the ones it got wrong, for "
+                f"round {it + 1}",
             )
     update["history"] = [record]
     update["log"] = [f"analyze: iteration {it}: {record.get('note', '')}"]

@@ -168,7 +168,8 @@ class HomeScreen(Screen):
             table.add_row(r["state"], r["approach"], r["verdict"], r["id"], key=r["id"])
         status = self.query_one("#sessions-status", Static)
         status.update(
-            f"{len(msg.rows)} run(s). Enter or r resumes the highlighted one; n starts a new one."
+            f"{len(msg.rows)} session{'' if len(msg.rows) == 1 else 's'}. Enter or r resumes the highlighted one; n "
+            "starts a new one."
             if msg.rows
             else "No sessions yet: press n to start one."
         )
