@@ -277,3 +277,19 @@ def test_walk_10_the_report_path_opens_from_where_tunewise_started_and_no_zero_u
     assert "0" not in text.replace("34", "") and stop == "Don't train" and "31 of the 34" in text
     text, stop = poor_data_words(5, 5, 40)
     assert "the 40 you did not look at" in text and stop == "Don't train: drop the 40 unread too"
+
+
+def test_walk_19_corrected_answers_count_as_wrong_ones_before_training_on_the_unread():
+    """Walk 19 rejected 7, corrected 5 and accepted 2 of the 14 it read; nothing was said, and the 126 unread
+    trained. A corrected answer was wrong as written: with the rejected ones, most of what was read."""
+    from tools.data.review import poor_data_advice
+    from tui.screens.review import poor_data_words
+
+    assert poor_data_advice(14, 7) is None  # half rejected, nothing corrected: not "most"
+    said = poor_data_advice(14, 7, edited=5, private=True)
+    assert said and said.startswith("You rejected 7 and corrected 5 of the 14 examples you reviewed")
+    assert "API key" not in said
+    assert poor_data_advice(6, 0, edited=4).startswith("You corrected 4 of the 6")
+    text, stop = poor_data_words(7, 14, 126, 5)
+    assert text.startswith("You rejected 7 and corrected 5 of the 14 examples you looked at, so the 126")
+    assert stop == "Don't train: drop the 126 unread too"

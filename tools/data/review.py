@@ -147,13 +147,21 @@ def similar_ids(rows: list[dict], target_id: str, keys: dict[str, set[str]] | No
     return [rid for rid, k in keys.items() if rid != target_id and k & mine]
 
 
-def poor_data_advice(reviewed: int, rejected: int, *, private: bool = False) -> str | None:
-    """When a person rejects most of what they review, the generated data is poor: say so and what helps
-    (never a hosted model for data that must stay with the person)."""
-    if reviewed < POOR_DATA_MIN_REVIEWED or rejected / reviewed <= POOR_DATA_SHARE:
+def wrong_words(rejected: int, edited: int) -> str:
+    """ "You rejected 7 and corrected 5" — what a person found wrong as written, in their own actions."""
+    if not edited:
+        return f"You rejected {rejected}"
+    return f"You rejected {rejected} and corrected {edited}" if rejected else f"You corrected {edited}"
+
+
+def poor_data_advice(reviewed: int, rejected: int, *, edited: int = 0, private: bool = False) -> str | None:
+    """When most of what a person reviews is wrong as written (rejected, or corrected: walk 19 rejected 7,
+    corrected 5 and accepted 2 of 14, and nothing was said), the generated data is poor: say so and what
+    helps (never a hosted model for data that must stay with the person)."""
+    if reviewed < POOR_DATA_MIN_REVIEWED or (rejected + edited) / reviewed <= POOR_DATA_SHARE:
         return None
     return (
-        f"You rejected {rejected} of the {reviewed} examples you reviewed: the generated data looks poor. "
+        f"{wrong_words(rejected, edited)} of the {reviewed} examples you reviewed: the generated data looks poor. "
         + (
             "What helps: more examples of your own with good answers."
             if private

@@ -70,15 +70,18 @@ CRITIQUE_WORDS = {
 }
 
 
-def poor_data_words(rejected: int, reviewed: int, left: int) -> tuple[str, str]:
+def poor_data_words(rejected: int, reviewed: int, left: int, edited: int = 0) -> tuple[str, str]:
     """(what the question before training on poor data says, its don't-train choice)."""
+    from tools.data.review import wrong_words
+
+    did = wrong_words(rejected, edited)
     if not left:  # walk 10 read "so the 0 you did not look at are probably as poor… drop the 0 unread too"
         return (
-            f"You rejected {rejected} of the {reviewed} examples: too few are left to teach a model well.",
+            f"{did} of the {reviewed} examples: too few are left to teach a model well.",
             "Don't train",
         )
     return (
-        f"You rejected {rejected} of the {reviewed} examples you looked at, so the {left} you did not look "
+        f"{did} of the {reviewed} examples you looked at, so the {left} you did not look "
         "at are probably as poor. Training on them would teach their mistakes.",
         f"Don't train: drop the {left} unread too",
     )
@@ -450,7 +453,7 @@ class ReviewScreen(Screen):
         from tui.widgets.choice_dialog import ChoiceDialog
 
         left = len(self.model.items) - self.model.reviewed
-        text, stop = poor_data_words(self.model.rejected, self.model.reviewed, left)
+        text, stop = poor_data_words(self.model.rejected, self.model.reviewed, left, self.model.edited)
         choices = [
             ("stop", stop, "d"),
             ("review", "Keep reviewing", "k"),

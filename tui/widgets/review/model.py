@@ -158,14 +158,17 @@ class ReviewModel:
     def rejected(self) -> int:
         return sum(1 for d in self.decisions.values() if d["action"] == "reject")
 
+    @property
+    def edited(self) -> int:
+        return sum(1 for d in self.decisions.values() if d["action"] == "edit")
+
     def progress_text(self) -> str:
         """Counts only, of one kind: how many reviewed of how many, and the target (10%)."""
         return (
             f"reviewed {self.reviewed} of {len(self.items)} (target {self.required}) · "
-            f"{self.rejected} rejected · "
-            f"{sum(1 for d in self.decisions.values() if d['action'] == 'edit')} edited"
+            f"{self.rejected} rejected · {self.edited} edited"
         )
 
     def advice(self) -> str | None:
         """Said on the screen when the person rejects most of what they review: the data looks poor."""
-        return poor_data_advice(self.reviewed, self.rejected, private=self.private)
+        return poor_data_advice(self.reviewed, self.rejected, edited=self.edited, private=self.private)
