@@ -121,6 +121,17 @@ def test_a_pass_that_is_still_mostly_wrong_says_so():
     assert s["kind"] == "use" and s["recommendation"].startswith(
         "Use your prompt with 6 examples only where a person checks every answer. To make it right more often"
     )
+    # judged and failed on its format: the advice is to train a model, not to train "again"
+    rep["verdict"] |= {"status": "fail", "passed": False, "checks": {"format_rate": False}}
+    rep["systems"]["prompted"]["format_rate"] = 0.63
+    rep["systems"]["majority answer"]["metrics"]["exact_match"]["mean"] = 0.0
+    s = plain_summary(rep)
+    assert "wrong on 7 of 10, and only 63%" in s["sentence"] and "again" not in s["recommendation"]
+    assert (
+        s["recommendation"].startswith("To do better: collect")
+        and "train a model on them" in s["recommendation"]
+    )
+    rep["verdict"] |= {"status": "pass", "passed": True, "checks": checks}
     # right often enough: said as before
     rep["systems"]["prompted"]["metrics"]["exact_match"]["mean"] = 0.9
     assert "It is good enough: it meets your goal" in plain_summary(rep)["sentence"]

@@ -349,7 +349,12 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
     base_kind = (systems.get(base) or {}).get("kind")
     more = _more_examples(n_train)
     bigger = bigger_model_words(report)
-    data_advice = f"Give it more and better data: collect {more} of your own{bigger}, then train again."
+    tuned = systems[cand].get("kind") == "tuned"
+    data_advice = (
+        f"Give it more and better data: collect {more} of your own{bigger}, then train again."
+        if tuned  # a prompt was judged (the bench's slugs): there is no model to train "again"
+        else f"To do better: collect {more} of your own{bigger}, then train a model on them."
+    )
 
     if status == "pass":
         ratio = None
