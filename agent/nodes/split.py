@@ -17,9 +17,8 @@ from tools.workspace import read_jsonl
 MIN_TEST_ROWS = 60  # below this a 95% CI is too wide to tell a 10% gain from noise
 MAX_TEST_SHARE = 0.3
 MIN_GOLDEN = 3
-MIN_OWN_TEST = (
-    20  # the person's held-out examples are the whole test from this many (their answers, not a writer's)
-)
+# the person's held-out examples are the whole test from this many (their answers, not a writer's)
+MIN_OWN_TEST = 20
 # fewer examples than this teach a LoRA run noise (the routing bench once trained on 3 rows and was then
 # compared with the prompt it was meant to beat): stop before training and say why in plain words
 MIN_TRAIN_ROWS = 20
