@@ -33,11 +33,16 @@ def measure_anyway(answers, n_examples: int, headless: bool) -> bool:
     return not headless and answers.prompted_success is not None and n_examples >= MIN_PROBE_EXAMPLES
 
 
-def apply_probe(answers, probe: dict | None, prefer_measured: bool = False) -> None:
+def apply_probe(answers, probe: dict | None, prefer_measured: bool = False) -> dict | None:
     """A measured probe answers the prompted-success question the person left open (in place); with
-    `prefer_measured`, also one they answered (`measure_anyway`)."""
-    if probe and probe.get("measured") and (answers.prompted_success is None or prefer_measured):
+    `prefer_measured`, also one they answered (`measure_anyway`). Returns the probe, with the person's own
+    figure as "said" when the measured one replaced it (said beside it)."""
+    if not (probe and probe.get("measured")):
+        return probe
+    said = answers.prompted_success
+    if said is None or prefer_measured:
         answers.prompted_success = probe["prompted_success"]
+    return {**probe, "said": said} if prefer_measured and said is not None else probe
 
 
 def few_shot_messages(spec: TaskSpec, shots: list[Example], user_input: str, retriever=None) -> list[dict]:

@@ -338,7 +338,7 @@ def test_a_conversation_measures_the_model_here_even_when_the_person_gave_a_figu
     assert not measure_anyway(said, 3, headless=False)  # too few to measure
     assert not measure_anyway(Answers(spec="x", examples=12), 12, headless=False)  # measured anyway then
     probe = {"measured": True, "prompted_success": 1 / 3, "metric": "label_accuracy", "n_test": 6}
-    apply_probe(said, probe, prefer_measured=True)
+    assert apply_probe(said, probe, prefer_measured=True)["said"] == 0.9  # theirs, said beside it
     assert said.prompted_success == 1 / 3
     assert _prompted_evidence(1 / 3, probe | {"said": 0.9}) == (
         "measured on your examples: 33% right (you said about 90% with the chatbot you tried)"

@@ -31,16 +31,12 @@ def _probe(ctx, state: AgentState, spec, run, answers: Answers) -> dict | None:
     probe = load_step(run, 0, "probe")
     if probe is not None and probe.get("signature") != probe_signature(spec):
         probe = None  # the examples or the prompt changed since ("change answers"): measure again
-    said = answers.prompted_success
     anyway = measure_anyway(answers, len(spec.examples), bool(state.get("headless")))
     if probe is None and (probe_needed(answers, len(spec.examples)) or anyway):
         ctx.emit("status", message="probe: measuring the model you start from on your examples")
         result = run_probe(spec, ctx.provider("student", spec, run.id), on_stream=ctx.stream_callback())
         probe = save_step(run, 0, "probe", result)
-    apply_probe(answers, probe, prefer_measured=anyway)
-    if anyway and probe and probe.get("measured"):
-        probe = {**probe, "said": said}  # the person's own figure, said beside the measured one
-    return probe
+    return apply_probe(answers, probe, prefer_measured=anyway)
 
 
 def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:

@@ -58,7 +58,6 @@ def decide_cmd(
     probe_result = None
     from agent.probe import apply_probe, measure_anyway, probe_needed
 
-    said = a.prompted_success
     anyway = measure_anyway(a, len(examples), headless=bool(answers))  # the decide step's rules
     if probe and (probe_needed(a, len(examples)) or anyway):
         from agent.probe import run_probe
@@ -69,10 +68,7 @@ def decide_cmd(
         spec = parse_spec_dict({"spec": a.spec, "examples": examples, "documents": documents})
         if not as_json:
             common.err_console().print("[dim]probe: measuring the base model with the best prompt…[/dim]")
-        probe_result = run_probe(spec, get_provider("student"))
-        apply_probe(a, probe_result, prefer_measured=anyway)
-        if anyway and probe_result.get("measured"):
-            probe_result = {**probe_result, "said": said}
+        probe_result = apply_probe(a, run_probe(spec, get_provider("student")), prefer_measured=anyway)
     from tools.llm.registry import choose
 
     d = decide(
