@@ -678,11 +678,14 @@ def create_app(  # noqa: C901, PLR0915 - the HTTP app factory: every route is a 
             await asyncio.wait({job, gone}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             gone.cancel()
-            if not job.done():
-                job.cancel()
+            answered = job.done()
+            if not answered:
+                job.cancel()  # asks only: the task is not cancelled until it runs again
                 batcher.stats.cancelled += 1
-        if job.cancelled():
-            return Response(status_code=499)  # nobody is listening; nginx's "client closed request"
+        if not answered or job.cancelled():
+            # nobody is listening; nginx's "client closed request" (a CI run under load called job.result()
+            # on the job just asked to cancel: InvalidStateError)
+            return Response(status_code=499)
         raw = job.result()
         return {
             "id": cid,
