@@ -43,13 +43,13 @@ FILLER = [
 ]
 
 
-def synthetic_rows(n: int, seed: int = 0) -> list[dict]:
-    """Chat rows with varied lengths (1–6 filler sentences), like a real extraction set."""
+def synthetic_rows(n: int, seed: int = 0, fillers: tuple[int, int] = (1, 6)) -> list[dict]:
+    """Chat rows with varied lengths (`fillers` sentences, 1–6 by default), like a real extraction set."""
     rng = random.Random(seed)
     rows = []
     for i in range(n):
         name, city, year = rng.choice(NAMES), rng.choice(CITIES), rng.randint(1950, 2025)
-        story = " ".join(rng.choice(FILLER) for _ in range(rng.randint(1, 6)))
+        story = " ".join(rng.choice(FILLER) for _ in range(rng.randint(*fillers)))
         rows.append(
             {
                 "messages": [
@@ -63,17 +63,15 @@ def synthetic_rows(n: int, seed: int = 0) -> list[dict]:
     return rows
 
 
-def write_data(d: Path, n: int) -> Path:
+def write_data(d: Path, n: int, fillers: tuple[int, int] = (1, 6)) -> Path:
     d.mkdir(parents=True, exist_ok=True)
-    for split, rows in (("train", synthetic_rows(n)), ("val", synthetic_rows(8, seed=1))):
+    for split, rows in (("train", synthetic_rows(n, 0, fillers)), ("val", synthetic_rows(8, 1, fillers))):
         (d / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return d
 
 
 def plain_trl(out: Path) -> None:
     """The plain TRL script (run as a subprocess): docs-style SFTTrainer on `messages`, same hyperparameters."""
-    import resource
-
     import torch
     from datasets import Dataset
     from peft import LoraConfig
@@ -92,7 +90,11 @@ def plain_trl(out: Path) -> None:
 
     path = str(resolve_model_path(cfg["model"]))
     tok = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    on_cuda = torch.cuda.is_available()
+    # the docs' GPU recipe loads half-precision weights; on CPU, fp32 weights (bf16 is autocast)
+    model = AutoModelForCausalLM.from_pretrained(
+        path, dtype=torch.bfloat16 if on_cuda and cfg["dtype"] == "bfloat16" else torch.float32
+    )
     args = SFTConfig(
         output_dir=str(out / "ckpt"),
         learning_rate=cfg["learning_rate"],
@@ -104,7 +106,7 @@ def plain_trl(out: Path) -> None:
         warmup_steps=cfg["warmup_steps"],
         seed=cfg["seed"],
         bf16=cfg["dtype"] == "bfloat16",
-        use_cpu=not torch.cuda.is_available(),
+        use_cpu=not on_cuda,
         logging_steps=1,
         save_strategy="no",
         report_to="none",
@@ -121,6 +123,8 @@ def plain_trl(out: Path) -> None:
         model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok, peft_config=peft
     )
     res = trainer.train()
+    from tools.train.sft import peak_mem_mb
+
     tokens = max(h.get("num_tokens", 0) for h in trainer.state.log_history)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     (out / "metrics.json").write_text(
@@ -132,7 +136,7 @@ def plain_trl(out: Path) -> None:
                 "first_train_loss": losses[0],
                 "train_loss": losses[-1],
                 "losses": losses,
-                "peak_mem_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_mem_mb": peak_mem_mb(),  # GPU: max allocated; CPU: peak RSS, as the runner reports
             }
         )
     )
@@ -142,7 +146,7 @@ def run_one(kind: str, out: Path, threads: int) -> dict:
     env = {
         **os.environ,
         "OMP_NUM_THREADS": str(threads),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
         "TOKENIZERS_PARALLELISM": "false",
     }
     cmd = (
@@ -246,82 +250,147 @@ def cpu_bench(steps: int, examples: int, reps: int) -> None:
     loss_table({k: results[k][0] for k in kinds}, steps)
 
 
-def gpu_bench(steps: int) -> None:
-    """QLoRA vs LoRA bf16 on a random Llama-3-8B-shaped model (CUDA only)."""
+# the GPU runs, most wanted first (a time limit cuts the last): (name, runner, overrides). plain = TRL's docs
+# recipe (bf16 LoRA on `messages`, TRL's defaults: gradient checkpointing on, padded batches); the runner's: LoRA bf16 with checkpointing (plain's memory class),
+# without it (an 80+ GB card holds the activations), with Liger's fused kernels, and QLoRA 4-bit
+GPU_RUNS: tuple[tuple[str, str, dict], ...] = (
+    ("plain", "plain", {"method": "lora", "optim": "adamw_torch", "gradient_checkpointing": True}),
+    ("ours-gc", "ours", {"method": "lora", "optim": "adamw_torch", "gradient_checkpointing": True}),
+    ("qlora", "ours", {"method": "qlora", "optim": "paged_adamw_8bit", "gradient_checkpointing": True}),
+    ("ours", "ours", {"method": "lora", "optim": "adamw_torch", "gradient_checkpointing": False}),
+    (
+        "ours-liger",
+        "ours",
+        {"method": "lora", "optim": "adamw_torch", "gradient_checkpointing": False, "use_liger_kernel": True},
+    ),
+    (
+        "ours-liger-gc",
+        "ours",
+        {"method": "lora", "optim": "adamw_torch", "gradient_checkpointing": True, "use_liger_kernel": True},
+    ),
+)
+
+LLAMA3_8B = dict(
+    hidden_size=4096,
+    intermediate_size=14336,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    num_key_value_heads=8,
+    vocab_size=128256,
+    max_position_embeddings=8192,
+    rope_theta=500000.0,
+    tie_word_embeddings=False,
+)
+# the same code path on a model small enough for a CPU (`--gpu-dry-run`): checks the script, not the speed
+TINY = dict(
+    LLAMA3_8B,
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+)
+
+
+def gpu_bench(steps: int, dry_run: bool = False, out_json: Path | None = None) -> None:
+    """The runner vs plain TRL, LoRA bf16 and QLoRA 4-bit, on a random Llama-3-8B-shaped model (CUDA only).
+
+    Rows of ~120–500 tokens (8–60 filler sentences), batch 8, max_length 1024, r=16 on every linear layer."""
+    import importlib.util
+
     import torch
 
-    if not torch.cuda.is_available():
+    if not torch.cuda.is_available() and not dry_run:
         print("GPU section skipped: no CUDA device")
         return
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    tmp = Path(tempfile.mkdtemp(prefix="tw-bench-gpu-"))
-    cfg = AutoConfig.for_model(
-        "llama",
-        hidden_size=4096,
-        intermediate_size=14336,
-        num_hidden_layers=32,
-        num_attention_heads=32,
-        num_key_value_heads=8,
-        vocab_size=128256,
-        max_position_embeddings=8192,
-        rope_theta=500000.0,
-        tie_word_embeddings=False,
-    )
-    model_dir = tmp / "llama3-8b-random"
-    torch.manual_seed(0)
-    with torch.device("cuda"):
-        m = AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16)
-    m.save_pretrained(str(model_dir))
-    del m
-    torch.cuda.empty_cache()
-    from transformers import AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     from tools.llm.embedded import resolve_model_path
+    from tools.train.config import TrainConfig
 
+    tmp = Path(tempfile.mkdtemp(prefix="tw-bench-gpu-"))
+    shape = TINY if dry_run else LLAMA3_8B
+    model_dir = tmp / "llama3-8b-random"
+    torch.manual_seed(0)
+    t = time.time()
+    with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
+        m = AutoModelForCausalLM.from_config(AutoConfig.for_model("llama", **shape), dtype=torch.bfloat16)
+    m.save_pretrained(str(model_dir))
+    n_params = sum(p.numel() for p in m.parameters())
+    del m
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        props = torch.cuda.get_device_properties(0)
+        device = f"{props.name}, {props.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}"
+    else:
+        device = "CPU (dry run)"
     tok = AutoTokenizer.from_pretrained(str(resolve_model_path("embedded")))  # any chat tokenizer works
     tok.save_pretrained(str(model_dir))
-    data = write_data(tmp / "data", 256)
-    props = torch.cuda.get_device_properties(0)
+    data = write_data(tmp / "data", 256, fillers=(8, 60))
     import peft
     import transformers
     import trl
 
     print(
-        f"device: {props.name}, {props.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}, torch "
-        f"{torch.__version__}, transformers {transformers.__version__}, peft {peft.__version__}, trl {trl.__version__}"
+        f"device: {device}; torch {torch.__version__}, transformers {transformers.__version__}, peft "
+        f"{peft.__version__}, trl {trl.__version__}; model {n_params / 1e9:.2f}B parameters (random, Llama-3-8B "
+        f"shape{' shrunk' if dry_run else ''}), made in {time.time() - t:.0f}s; {steps} steps of 8 rows"
     )
-    from tools.train.config import TrainConfig
-
-    for method, extra in (
-        ("qlora", {"optim": "paged_adamw_8bit", "gradient_checkpointing": True}),
-        ("lora", {"optim": "adamw_torch", "gradient_checkpointing": True}),
-    ):
-        out = tmp / method
+    have_liger = importlib.util.find_spec("liger_kernel") is not None and torch.cuda.is_available()
+    have_bnb = importlib.util.find_spec("bitsandbytes") is not None and torch.cuda.is_available()
+    results: dict[str, dict] = {}
+    for name, runner, over in GPU_RUNS:
+        if (over.get("use_liger_kernel") and not have_liger) or (over["method"] == "qlora" and not have_bnb):
+            print(
+                f"  {name}: skipped (needs {'liger-kernel' if over.get('use_liger_kernel') else 'bitsandbytes'}"
+                " and CUDA)"
+            )
+            continue
+        out = tmp / name
         out.mkdir()
         c = TrainConfig(
             model=str(model_dir),
             data_dir=str(data),
-            method=method,
             dtype="bfloat16",
             lora_r=16,
             lora_alpha=32,
             max_steps=steps,
-            max_length=512,
+            max_length=1024,
             per_device_train_batch_size=8,
             per_device_eval_batch_size=8,
-            eval_steps=steps,
-            save_steps=steps,
+            warmup_steps=1,
+            logging_steps=1,
+            eval_steps=steps
+            * 10,  # no eval or checkpoint inside the timed window (the plain script does neither)
+            save_steps=steps * 10,
             padding_free=False,
             early_stopping_patience=0,
-            **extra,
+            **over,
         )
         (out / "config.json").write_text(json.dumps(c.to_dict()))
-        r = run_one("ours", out, threads=8)
+        try:
+            r = run_one(runner, out, threads=8)
+        except SystemExit as e:  # one run's failure (a missing kernel, say) does not lose the others' figures
+            print(f"  {name}: failed: {str(e)[-1500:]}")
+            continue
+        results[name] = r
         print(
-            f"  {method:5s}: {r['tokens_per_s']:.0f} tokens/s, peak {r['peak_mem_mb']:.0f} MB allocated, "
-            f"loss {r['first_train_loss']:.3f} → {r['train_loss']:.3f}"
+            f"  {name:13s}: {r['tokens_per_s']:8.0f} tokens/s, peak {r['peak_mem_mb'] / 1024:5.1f} GiB allocated, "
+            f"loss {r['first_train_loss']:.3f} → {r['train_loss']:.3f}, train {r['train_runtime_s']:.1f}s, "
+            f"wall {r['wall_s']:.0f}s",
+            flush=True,
         )
+        if out_json:
+            out_json.write_text(json.dumps({"device": device, "steps": steps, "runs": results}, indent=1))
+    if "plain" in results:
+        base = results["plain"]
+        print("run            tokens/s  ×plain  peak GiB  ×plain")
+        for name, r in results.items():
+            print(
+                f"  {name:13s} {r['tokens_per_s']:8.0f}  {r['tokens_per_s'] / base['tokens_per_s']:5.2f}×  "
+                f"{r['peak_mem_mb'] / 1024:8.1f}  {r['peak_mem_mb'] / base['peak_mem_mb']:5.2f}×"
+            )
+    loss_table(results, steps)
 
 
 def main() -> None:
@@ -331,6 +400,10 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=64)
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--gpu-only", action="store_true")
+    ap.add_argument(
+        "--gpu-dry-run", action="store_true", help="the GPU section's code on a tiny model on CPU"
+    )
+    ap.add_argument("--json", type=Path, help="write the GPU section's figures here after each run")
     a = ap.parse_args()
     if a.plain:
         import warnings
@@ -339,9 +412,9 @@ def main() -> None:
         plain_trl(Path(a.plain))
         return
     print(f"# bench/train.py — {time.strftime('%Y-%m-%d %H:%M')}")
-    if not a.gpu_only:
+    if not (a.gpu_only or a.gpu_dry_run):
         cpu_bench(a.steps, a.examples, a.reps)
-    gpu_bench(a.steps)
+    gpu_bench(a.steps, dry_run=a.gpu_dry_run, out_json=a.json)
 
 
 if __name__ == "__main__":
