@@ -45,7 +45,7 @@ def test_a_failed_run_says_why_it_stopped_and_what_to_do_never_serve(workspace, 
     assert out["artifacts"]["prompt"].endswith("prompt.md")
     assert "**Stopped because:** the run finished its steps before the criteria were met" in text
     assert "tunewise serve" not in text and "Serve" not in text and "## Not ready to serve" in text
-    assert "| tuned model ★ | 6/10 | 100% | 71 |" in text
+    assert "| tuned model | 6/10 | 100% | 71 |" in text
     summary = json.loads((run.path / "summary.json").read_text())
     assert summary["summary"]["plain"]["kind"] == "keep_prompt"
     assert "before the criteria were met" in out["log"][0]

@@ -37,8 +37,8 @@ def test_eval_run_shorthand_prints_table_and_verdict_then_compare_and_export(
         app, ["eval", "clirun", "--systems", "base,prompted", "--no-judge", "--max-tokens", "6"]
     )
     assert res.exit_code == (0 if "PASS" in res.output else 3), res.output  # exit code = verdict
-    # the plain sentence first, then the short table: the primary metric in words, the candidate starred
-    assert "Your prompt" in res.output and "fully right" in res.output and " ★" in res.output
+    # the plain sentence first, then the short table: the primary metric in words, the candidate first, unstarred
+    assert "Your prompt" in res.output and "fully right" in res.output and " ★" not in res.output
     assert sum(w in res.output for w in ("PASS", "FAIL", "INCONCLUSIVE")) == 1
     assert (run.path / "eval" / "v1" / "report.json").exists()
     # the explicit form does the same (served from the cache)

@@ -584,7 +584,7 @@ async def test_evaluation_leads_with_the_plain_sentence_and_shows_the_expected_a
         assert "Serve" not in said and "--" not in said
         table = screen.query_one("#systems")
         assert [str(c.label) for c in table.columns.values()][1] == "fully right"
-        assert str(table.get_row_at(0)[0]) == "tuned model ★" and table.get_row_at(0)[1] == "6/10"
+        assert str(table.get_row_at(0)[0]) == "tuned model" and table.get_row_at(0)[1] == "6/10"
         assert "every expected JSON field right" in str(table.tooltip)  # what the column counts, on hover
         # the side-by-side shows the expected answer first, then the tuned model and the prompt
         panels = [str(p.query_one("Static").render()) for p in screen.query(".sbs-panel")]
@@ -653,7 +653,7 @@ async def test_report_screen_says_the_same_and_never_serves_a_model_that_did_not
         assert "Serve the adapter" not in text and "tunewise serve" not in text
         assert "Not yet: the tuned model (`train/v1/adapter`) did not pass" in text
         assert "--no-judge" not in text and "tunewise eval" not in text  # no command-line flags in the TUI
-        assert "| tuned model ★ | 6/10 | 100% | 71 |" in text
+        assert "| tuned model | 6/10 | 100% | 71 |" in text
 
 
 def test_report_after_a_pass_shows_the_whole_serve_command_and_always_a_stop_reason(workspace):

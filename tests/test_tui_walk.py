@@ -141,7 +141,8 @@ async def test_newcomer_walks_from_interview_to_evaluation_and_resumes_after_clo
         assert screen_name(app) == "evaluation"
         table = evaluation.query_one("#systems")
         systems = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
-        assert any(s.endswith("★") for s in systems) and len(systems) >= 2  # the tuned model is starred
+        # the tuned model first, in words, with no star (walk 19 read a ★ as "the best" on a model below the prompt)
+        assert systems[0] == "tuned model" and len(systems) >= 2 and not any("★" in s for s in systems)
         assert str(evaluation.query_one("#verdict").render()).startswith("The tuned model")
         assert evaluation.shown and len(evaluation.query_one("#side-by-side").children) >= 2
         await pilot.press("g")  # regressions only

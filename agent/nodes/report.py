@@ -519,11 +519,10 @@ def _evaluation_lines(summary: dict) -> list[str]:
         "|---|---|---|---|",
     ]
     for r in summary["plain_rows"]:
-        star = " ★" if r["role"] == "candidate" else ""
-        lines.append(f"| {r['label']}{star} | {r['score']} | {r['format']} | {r['prompt_tokens']} |")
+        lines.append(f"| {r['label']} | {r['score']} | {r['format']} | {r['prompt_tokens']} |")
     lines += [
         "",
-        f"★ the tuned model. {summary['primary_in_words']}: {column_help(pm)}.",
+        f"{summary['primary_in_words']}: {column_help(pm)}.",
         "",
         "### Details",
         "",

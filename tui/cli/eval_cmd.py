@@ -91,13 +91,12 @@ def _short_table(con, report: dict, rows: list[dict] | None, noun: str) -> None:
     table.add_column("prompt tokens", justify="right", no_wrap=True)
     for r in system_rows(report, rows):
         table.add_row(
-            r["label"] + (" ★" if r["role"] == "candidate" else ""),
+            r["label"],
             r["score"]["cell"],
             r["format"],
             r["prompt_tokens"],
         )
     con.print(table)
-    con.print("[dim]★ the candidate the verdict is about[/dim]")
 
 
 def _full_table(con, report: dict) -> None:

@@ -279,7 +279,7 @@ class EvaluationScreen(Screen):
         for row in system_table_rows(rep, view.rows):
             systems.add_row(*row)
         systems.tooltip = "\n".join(
-            [column_help(pm), METRIC_HELP["format_rate"], METRIC_HELP["prompt_tokens"], "★ the tuned model"]
+            [column_help(pm), METRIC_HELP["format_rate"], METRIC_HELP["prompt_tokens"]]
         )
         self.query_one("#eval-details-text", Static).update(details_text(view))
         if self.round_ask is not None:

@@ -106,12 +106,11 @@ def results_markdown(summary: dict, plain_rows: list[dict] | None = None) -> lis
             "|---|---|---|---|",
         ]
         lines += [
-            f"| {r['label']}{' ★' if r['role'] == 'candidate' else ''} | {r['score']['cell']} | {r['format']} "
-            f"| {r['prompt_tokens']} |"
+            f"| {r['label']} | {r['score']['cell']} | {r['format']} | {r['prompt_tokens']} |"
             for r in plain_rows
         ]
         if plain_rows[0].get("explain"):
-            lines += ["", f"★ the tuned model · {header}: {plain_rows[0]['explain']}"]
+            lines += ["", f"{header}: {plain_rows[0]['explain']}"]
         return [*lines, ""]
     rows = summary.get("rows") or []
     if not rows:

@@ -166,8 +166,7 @@ def system_table_rows(report: dict, rows: list[dict] | None = None) -> list[tupl
 
     out = []
     for r in system_rows(report, rows):
-        mark = " ★" if r["role"] == "candidate" else ""
-        out.append((r["label"] + mark, r["score"]["cell"], r["format"], r["prompt_tokens"]))
+        out.append((r["label"], r["score"]["cell"], r["format"], r["prompt_tokens"]))
     return out
 
 
