@@ -407,3 +407,34 @@ async def _no_inputs_hint(workspace, decision: dict) -> None:
             pilot, lambda: app.screen.query("#next-steps") and app.screen.query_one("#next-steps").source
         )
         assert "Press **i**" not in app.screen.query_one("#next-steps").source
+
+
+async def test_more_examples_can_be_typed_instead_of_a_file(workspace):
+    from textual.widgets import Static, TextArea
+
+    from tui.screens.decision import DecisionScreen
+
+    _finished_session(workspace)
+    app, driven = _app_driving(workspace)
+    decision = {"approach": "fine-tune", "reasons": ["r"], "unseen": [["label", "complaint"]]}
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(DecisionScreen(RUN_ID, {"decision": decision}))
+        await wait_for(pilot, lambda: app.screen.query("#decision-md"))
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.screen.query("#add-examples-path"))
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "EditDialog")
+        box = app.screen
+        box.query_one(TextArea).text = "Q: My bike was stolen from your rack, I'm furious.\n"
+        await pilot.press("ctrl+s")  # no answer: said under the box, which stays
+        await wait_for(pilot, lambda: "line 1" in str(box.query_one("#edit-problem", Static).render()))
+        box.query_one(
+            TextArea
+        ).text = "Q: My bike was stolen from your rack, I'm furious.\nA: complaint\nQ: \nA: \n"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: driven)
+    new_id, state = driven[0]
+    assert new_id != RUN_ID and state["task"]["examples"][-1] == {
+        "input": "My bike was stolen from your rack, I'm furious.",
+        "output": "complaint",
+    }

@@ -115,6 +115,49 @@ def read_labelled_pairs(text: str, where: str) -> list[dict] | None:
     return pairs
 
 
+# what the app's box for typing examples starts with, the cursor after it (walk 19: examples could only come
+# from a file); a "Q:"/"A:" pair set out in advance put the cursor under both, and Enter after the message
+# pushed "A:" down a line
+TYPED_TEMPLATE = "Q: "
+TYPED_HOW = "each as two lines:\n  Q: a message\n  A: the answer you want for it"
+
+
+def typed_text(text: str) -> str:
+    """What was typed into the app's box, without the template's empty last "Q:"/"A:" lines."""
+    lines = text.splitlines()
+    while lines and (not lines[-1].strip() or re.fullmatch(r"\s*[QqAa]\s*[:：]\s*", lines[-1])):
+        lines.pop()
+    return "".join(line + "\n" for line in lines)
+
+
+def read_typed_examples(text: str) -> list[dict]:
+    """Examples typed into the app's box as "Q:"/"A:" lines; a problem is a UserError naming the line
+    ("line 3: an answer with no message before it"). The template's empty last "Q:"/"A:" lines are left out."""
+    text = typed_text(text)
+    if not text:
+        raise UserError(
+            "nothing typed yet", fix="type a message after 'Q:' and the answer you want after 'A:'"
+        )
+    try:
+        pairs = read_labelled_pairs(text, "line")
+    except UserError as e:
+        e.where = (e.where or "").replace("line:", "line ") if e.where != "line" else None
+        raise
+    if pairs is None:
+        raise UserError("no 'Q:' or 'A:' lines", fix=PLAIN_FORMAT)
+    return pairs
+
+
+def typed_problem(text: str) -> str | None:
+    """Why the typed examples do not read, in one line ("line 1: an answer with no message before it …"), or
+    None: the app's box says it under the text and stays open."""
+    try:
+        read_typed_examples(text)
+    except UserError as e:
+        return e.one_line()
+    return None
+
+
 HEADERS = ASKED | ANSWERED | {"prompt", "completion", "label", "target", "text", "query"}
 COLUMN_WORDS = {  # words a spreadsheet's column names are made of ("Product title", "Correct size")
     *("title", "name", "description", "message", "sentence", "review", "comment", "email", "ticket", "note"),

@@ -121,6 +121,7 @@ class ConversationScreen(Screen):
         Binding("ctrl+s", "send", "Send"),
         Binding("ctrl+g", "skip", "Skip"),
         Binding("ctrl+b", "toggle_spec", "Spec panel"),
+        Binding("ctrl+o", "type_examples", "Type examples", show=False),
     ]
     FOOTER_OPTIONAL = ("toggle_spec",)  # dropped from a narrow footer first (F1 lists every key)
 
@@ -147,6 +148,7 @@ class ConversationScreen(Screen):
                     yield Input(placeholder="Your answer, then Enter", id="answer-input")
                     yield Button("Send", id="send", variant="primary")
                     yield Button("Skip", id="skip")
+                    yield Button("Type them", id="type-examples")
                 yield Static("", id="agent-status")
             yield SpecPanel(id="spec-panel")
         yield FitFooter()
@@ -192,6 +194,10 @@ class ConversationScreen(Screen):
         self.query_one("#answer-choices").display = mode == "choice"
         self.query_one("#answer-multi").display = mode == "multi"
         self.query_one("#skip").display = optional and mode is not None
+        # no file of examples yet: they can be typed here (walk 19 had to leave the app to write one)
+        self.query_one("#type-examples").display = (
+            mode in ("text", "number") and (self.pending or {}).get("key") == "examples_file"
+        )
 
     def show_question(self, payload: dict) -> None:
         self.pending = payload
@@ -200,6 +206,8 @@ class ConversationScreen(Screen):
             self._say("Back to the interview: Enter keeps an earlier answer, or change it.", "note")
         if not payload.get("error") or not self.asked or self.asked[-1] != key:
             text = question_markdown(payload)
+            if key == "examples_file":
+                text += "\n\nNo file? **Type them** here (ctrl+o)."
             if payload.get("note"):
                 # a preselected guess says it is one, in the question's own bubble: a second bubble's margins
                 # pushed the question off the top of an 80×24 screen
@@ -302,13 +310,15 @@ class ConversationScreen(Screen):
         return max(20, self.query_one("#chat", VerticalScroll).size.width - 10)
 
     # ------------------------------------------------------------------ answering
-    def submit(self, answer: Any) -> None:
+    def submit(self, answer: Any, shown: str | None = None) -> None:
+        """Send `answer` to the agent; the chat shows `shown` in its place when given."""
         if self.pending is None:
             return
         choices = list(self.pending.get("choices") or [])
         labels = list(self.pending.get("choice_labels") or [])
         named = dict(zip(choices, labels, strict=True)) if len(labels) == len(choices) else {}
-        shown = ", ".join(named.get(a, a) for a in answer) if isinstance(answer, list) else str(answer)
+        if shown is None:
+            shown = ", ".join(named.get(a, a) for a in answer) if isinstance(answer, list) else str(answer)
         self._say(shown or empty_answer(self.pending.get("key")), "user")
         typed = (self.pending.get("input") or "text") in ("text", "number") and not isinstance(answer, list)
         self._just_sent = str(answer).strip() if typed else None
@@ -359,6 +369,34 @@ class ConversationScreen(Screen):
         if self.pending and self.pending.get("optional"):
             self.submit([] if self.pending.get("input") == "multi" else "")
 
+    def action_type_examples(self) -> None:
+        """A box to type the examples in ("Q:"/"A:" lines); saved in the session's folder and sent as that
+        file, so they are read and checked like any file of examples."""
+        if (self.pending or {}).get("key") != "examples_file" or self.run_id is None:
+            return
+        from tools.data.plain_examples import (
+            TYPED_HOW,
+            TYPED_TEMPLATE,
+            read_typed_examples,
+            typed_problem,
+            typed_text,
+        )
+        from tools.workspace import atomic_write_text
+        from tui.widgets.review.edit_dialog import EditDialog
+
+        path = self.app.workspace.run(self.run_id).path / "examples-typed.txt"
+        start = path.read_text(encoding="utf-8") if path.exists() else TYPED_TEMPLATE
+
+        def done(text: str | None) -> None:
+            if text is None or (self.pending or {}).get("key") != "examples_file":
+                return
+            n = len(read_typed_examples(text))
+            atomic_write_text(path, typed_text(text))
+            self.submit(str(path), shown=f"{n} example{'s' if n != 1 else ''}, typed here")
+
+        heading = f"[b]Your examples[/b], {TYPED_HOW}\n(kept in this session's folder)"
+        self.app.push_screen(EditDialog("", "", start, check=typed_problem, heading=heading), done)
+
     def action_toggle_spec(self) -> None:
         panel = self.query_one(SpecPanel)
         panel.display = not panel.display
@@ -389,3 +427,7 @@ class ConversationScreen(Screen):
     @on(Button.Pressed, "#skip")
     def _skip_pressed(self) -> None:
         self.action_skip()
+
+    @on(Button.Pressed, "#type-examples")
+    def _type_pressed(self) -> None:
+        self.action_type_examples()

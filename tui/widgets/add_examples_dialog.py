@@ -33,7 +33,7 @@ class AddExamplesDialog(ModalScreen[Any]):
     without answers), or None on Escape; a file that does not read says why under the box (the file, the
     line, how to fix it) and the dialog stays."""
 
-    BINDINGS = [Binding("escape", "cancel", "Back")]
+    BINDINGS = [Binding("escape", "cancel", "Back"), Binding("ctrl+o", "type_examples", "Type them")]
 
     def __init__(self, had: int, inputs: bool = False) -> None:
         super().__init__()
@@ -48,6 +48,8 @@ class AddExamplesDialog(ModalScreen[Any]):
             yield Static("", id="add-examples-problem")
             with Horizontal(id="confirm-actions"):
                 yield Button("Start again with them (enter)", id="add", variant="success")
+                if not self.inputs:  # no file: they can be typed (walk 19 had to leave the app to write one)
+                    yield Button("Type them (ctrl+o)", id="type")
                 yield Button("Back (esc)", id="back")
 
     def on_mount(self) -> None:
@@ -86,10 +88,25 @@ class AddExamplesDialog(ModalScreen[Any]):
             return
         self.dismiss(examples)
 
+    def action_type_examples(self) -> None:
+        """A box to type them in ("Q:"/"A:" lines), checked line by line before it closes."""
+        if self.inputs:
+            return
+        from tools.data.plain_examples import TYPED_HOW, TYPED_TEMPLATE, read_typed_examples, typed_problem
+        from tui.widgets.review.edit_dialog import EditDialog
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.dismiss(read_typed_examples(text))
+
+        heading = f"[b]More examples[/b], {TYPED_HOW}"
+        self.app.push_screen(EditDialog("", "", TYPED_TEMPLATE, check=typed_problem, heading=heading), done)
+
     def action_cancel(self) -> None:
         self.dismiss(None)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.action_add() if event.button.id == "add" else self.action_cancel()
+        actions = {"add": self.action_add, "type": self.action_type_examples}
+        actions.get(event.button.id or "", self.action_cancel)()
