@@ -372,13 +372,13 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
             if cmd
             else f"Use {cand_phrase} for your task."
         )
-        sc = score_of(report, rows, cand)
-        if sc["right"] is not None and sc["share"] < RIGHT_ENOUGH:
+        wrong = wrong_often(report, rows, cand)
+        if wrong:
             # the sizes bench: "good enough: it meets your goal" for a prompt wrong on 45 of 60 (the goal was
             # only to beat the others by 10%, and they got none)
             why = (
-                f"It beats the others by the margin the task asks for, but it is wrong on {sc['n'] - sc['right']} "
-                f"of {sc['n']}: not good enough to use without a person checking each answer."
+                f"It beats the others by the margin the task asks for, but it is {wrong}: not good enough to "
+                "use without a person checking each answer."
             )
             rec = (
                 ("Serve it only" if cmd else f"Use {cand_phrase} only")
@@ -488,11 +488,11 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
     if checks.get("format_rate") is False:
         fr = systems[cand].get("format_rate")
         fr_txt = f"only {fr:.0%} of its answers" if fr is not None else "too few of its answers"
-        sc = score_of(report, rows, cand)
-        if sc["right"] is not None and sc["share"] < RIGHT_ENOUGH:
+        wrong = wrong_often(report, rows, cand)
+        if wrong:
             # the sizes bench's own examples: "not ready: only 94% … the right format" led, where 11 of 16
             # answers were wrong — the format was the smaller problem
-            why = f"It is not ready: it is wrong on {sc['n'] - sc['right']} of {sc['n']}, and {fr_txt} have the right format."
+            why = f"It is not ready: it is {wrong}, and {fr_txt} have the right format."
             return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
         why = f"It is not ready: {fr_txt} have the right format."
         rec = f"Give it more examples in exactly the right format: collect {more}{bigger}, then train again."
@@ -532,15 +532,20 @@ def _use_now(report: dict, cand: str | None) -> str | None:
     return best if cm is None or m > cm + EPS else None
 
 
+def wrong_often(report: dict, rows: Sequence[dict] | None, system: str | None) -> str | None:
+    """ "wrong on 45 of 60" when `system`'s counted answers are right less often than RIGHT_ENOUGH, else None
+    (also when its answers are not counted right/wrong)."""
+    sc = score_of(report, rows, system) if system else {"right": None}
+    if sc["right"] is None or sc["share"] >= RIGHT_ENOUGH:
+        return None
+    return f"wrong on {sc['n'] - sc['right']} of {sc['n']}"
+
+
 def _still_wrong(report: dict, rows: Sequence[dict] | None, system: str | None) -> str:
     """The clause " (it was wrong on 45 of 60 here too: …)" after advice to keep using `system` when it is right less
     often than RIGHT_ENOUGH (the sizes bench was told to keep a prompt that got 15 of 60), else ""."""
-    sc = score_of(report, rows, system) if system else {"right": None}
-    if sc["right"] is None or sc["share"] >= RIGHT_ENOUGH:
-        return ""
-    return (
-        f" (it was wrong on {sc['n'] - sc['right']} of {sc['n']} here too: have a person check its answers)"
-    )
+    wrong = wrong_often(report, rows, system)
+    return f" (it was {wrong} here too: have a person check its answers)" if wrong else ""
 
 
 def own_examples_line(report: dict) -> str | None:

@@ -133,9 +133,11 @@ def pick_engine(requested: str | None, device: str, dtype_asked: str | None) -> 
         f"batched {m['ctranslate2_tok_s']:.1f} vs {m['transformers_tok_s']:.1f} tok/s, "
         f"greedy answers equal {m.get('greedy_equal', '?')}; bench/engines.py {m['date']} {where}"
     )
+    # every reason: plain words first, the figures after them in brackets (serve's banner shows the words)
+    measured = "measured on this computer" if here else "measured on another computer"
     if ratio > 1.0:
-        return "ctranslate2", f"CTranslate2 float32 is {ratio:.1f}× transformers ({figures})"
-    return "transformers", f"CTranslate2 was not faster ({ratio:.2f}×: {figures})"
+        return "ctranslate2", f"float32, {ratio:.1f}× as fast as transformers, {measured} ({figures})"
+    return "transformers", f"CTranslate2 was not faster, {measured} ({ratio:.2f}×: {figures})"
 
 
 def load_tokenizer(model_path: Path, key: tuple = ()):

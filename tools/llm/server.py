@@ -848,18 +848,12 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _engine_line(provider) -> str | None:
-    """The local provider's engine and, in a few words, why (walk 18 read the whole measurement as jargon;
-    the figures are in /stats)."""
-    import re
-
+    """The local provider's engine and, in a few words, why: the reason's words before its bracketed figures
+    (walk 18 read the whole measurement as jargon; the figures are in /stats)."""
     engine = getattr(provider, "engine", None)
     reason = getattr(provider, "engine_reason", None)
     if not engine or not reason:
         return engine
-    faster = re.search(r"is ([\d.]+)× transformers", reason)
-    if faster:
-        where = "measured on this computer" if "on this machine" in reason else "measured on another computer"
-        return f"{engine} ({faster.group(1)}× as fast as transformers, {where})"
     return f"{engine} ({reason.split(' (')[0]})"
 
 
