@@ -34,7 +34,7 @@ def _loop():
 def test_every_task_folder_is_known_to_the_generator_and_the_loop():
     folders = {p.parent.name for p in TASKS_DIR.glob("*/task.yaml")}
     assert set(TASKS) == folders == set(SIZES) and set(_loop().ALL_TASKS) == folders
-    assert {"thermostat", "slugs", "redact", "sizes"} <= folders and len(folders) == 10
+    assert {"thermostat", "slugs", "redact", "sizes", "phones"} <= folders and len(folders) == 11
 
 
 def _spec(name):
@@ -109,6 +109,24 @@ def test_faq_answers_are_copied_from_the_documents():
     assert all(e.output in text for e in spec.examples)
     # held out: the test asks only about facts no seed answer shows
     assert not {r["messages"][-1]["content"] for r in rows} & {e.output for e in spec.examples}
+
+
+def test_phone_answers_are_the_mobiles_digits_in_the_fixed_layout():
+    import re
+
+    spec, rows = _spec("phones"), _rows("phones")
+    layout = re.compile(r"\+44 7\d{3} \d{6}")
+    for text, answer in [(_user(r), r["messages"][-1]["content"]) for r in rows] + [
+        (e.input, e.output) for e in spec.examples
+    ]:
+        if answer == "none":
+            assert not re.search(r"(?:^|\D)(?:07|\+447|00447|\+44 7|\+44 \(0\) ?7)", text), text
+            continue
+        assert layout.fullmatch(answer), answer
+        assert "7" + re.sub(r"\D", "", answer)[3:] in re.sub(r"\D", "", text), text  # every digit, in order
+    # the hard parts are only in the test: other numbers beside the mobile, and forms with no mobile
+    assert sum(r["metadata"]["category"].startswith("other numbers") for r in rows) >= 15
+    assert sum(r["messages"][-1]["content"] == "none" for r in rows) >= 8
 
 
 def test_rewrite_references_fit_the_length_limit():

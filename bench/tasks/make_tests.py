@@ -31,6 +31,7 @@ TASKS = (
     "slugs",
     "redact",
     "sizes",
+    "phones",
 )
 SIZES = {
     "orders": 80,
@@ -43,6 +44,7 @@ SIZES = {
     "slugs": 60,
     "redact": 60,
     "sizes": 60,
+    "phones": 60,
 }
 SEED = 20261124
 
@@ -1416,6 +1418,65 @@ def make_size(rng: random.Random, i: int) -> tuple[str, str, str]:
     return cap(text), size, f"{kind}{' +number' if tricky else ''}"
 
 
+# ---------------------------------------------------------------- phones
+# how people type a UK mobile (07xxx xxxxxx) into a booking form; the answer is "+44 7xxx xxxxxx"
+PHONE_STYLES = (
+    lambda d: f"0{d[:4]} {d[4:]}",
+    lambda d: f"+44 {d[:4]} {d[4:]}",
+    lambda d: f"0044 {d}",
+    lambda d: f"0{d}",
+    lambda d: f"+44 (0) {d[:4]} {d[4:]}",
+    lambda d: f"0{d[:4]}-{d[4:7]}-{d[7:]}",
+    lambda d: f"(0{d[:4]}) {d[4:]}",
+    lambda d: f"+44{d}",
+    lambda d: f"0{d[:4]} {d[4:7]} {d[7:]}",
+    lambda d: f"0{d[:1]} {d[1:4]} {d[4:7]} {d[7:]}",  # only in the test: spaced in threes from the 7
+    lambda d: f"+44 (0){d}",  # only in the test
+)
+PHONE_FRAMES = [
+    "call me on {p} after 5",
+    "mobile: {p}",
+    "ring {p} or email me",
+    "{p}",
+    "my number is {p}, thanks",
+    "Pls text {p} to confirm",
+    "best on {p} weekday mornings",
+]
+# numbers beside the phone that are not it: the hard part, only in the test
+PHONE_DISTRACTORS = [
+    "booking ref 448812, call me on {p}",
+    "can do 17:30 on 12/03, mobile {p}",
+    "Flat 12, 40 Mill Road - {p}",
+    "home 01632 960{n3}, mobile {p}",
+    "{p} (not 01632 960{n3}, that's work)",
+    "Back pain since 2019, text {p}",
+    "2 sessions please, {p}",
+]
+PHONE_NONE = [
+    "no phone, email only please",
+    "I'll call you back",
+    "will ring the clinic tomorrow",
+    "landline only: 01632 960{n3}",
+    "booking ref 448812, no mobile",
+    "prefer email - sam.k@example.com",
+    "can do 17:30 on 12/03",
+]
+
+
+def make_phone(rng: random.Random, i: int) -> tuple[str, str, str]:
+    """A booking form's phone field as a patient typed it, and the mobile as +44 7xxx xxxxxx (or none)."""
+    n3 = f"{rng.randint(0, 999):03d}"
+    if i % 6 == 5:
+        return rng.choice(PHONE_NONE).format(n3=n3), "none", "none"
+    d = "7" + "".join(str(rng.randint(0, 9)) for _ in range(9))
+    style = rng.randrange(len(PHONE_STYLES))
+    p = PHONE_STYLES[style](d)
+    tricky = i % 3 == 1
+    frame = rng.choice(PHONE_DISTRACTORS if tricky else PHONE_FRAMES)
+    kind = ("other numbers" if tricky else "plain") + (" +new style" if style >= 9 else "")
+    return frame.format(p=p, n3=n3), f"+44 {d[:4]} {d[4:]}", kind
+
+
 # ---------------------------------------------------------------- driver
 def build(name: str) -> list[dict]:
     rng = random.Random(f"{SEED}-{name}")
@@ -1443,6 +1504,8 @@ def build(name: str) -> list[dict]:
         rows = unique_rows(name, n, make_redact, rng)
     elif name == "sizes":
         rows = unique_rows(name, n, make_size, rng)
+    elif name == "phones":
+        rows = unique_rows(name, n, make_phone, rng)
     else:
         raise SystemExit(f"unknown task {name!r}; known: {', '.join(TASKS)}")
     sys_prompt = system_prompt(load_task(name))
