@@ -229,9 +229,13 @@ def test_the_persons_own_held_out_examples_are_scored_for_every_system(micro_run
     spec = parse_spec_dict(SPEC)
     atomic_write_jsonl(micro_run.path / "data" / "v1" / "golden.jsonl", TEST[:3])
     systems = [base_system(max_tokens=6), prompted_system(spec, TRAIN, k=2, max_tokens=6)]
-    report = evaluate(micro_run, systems=systems, spec=spec, use_judge=False)
+    events: list[dict] = []
+    report = evaluate(micro_run, systems=systems, spec=spec, use_judge=False, on_progress=events.append)
     g = report["golden"]
     assert g["n"] == 3 and set(g["systems"]) == {"base", "prompted", "majority answer"}
+    # counted as they are answered: 3 examples × the 2 systems that answer (the majority answer is a constant)
+    counts = [(e["done"], e["total"]) for e in events if e.get("stage") == "golden"]
+    assert counts[0] == (0, 6) and counts[-1] == (6, 6) and len(counts) == 7
     for s in g["systems"].values():
         assert 0 <= s["correct"] <= 3 and 0.0 <= s["mean"] <= 1.0
     assert len(g["rows"]) == 3 and all(set(r["outputs"]) == set(g["systems"]) for r in g["rows"])

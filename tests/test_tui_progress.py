@@ -117,6 +117,20 @@ def test_evaluation_names_each_system_in_plain_words():
     assert p.finished and not p.active
 
 
+def test_the_persons_own_examples_are_a_counted_stage_of_the_evaluation():
+    """walk 19: ~90 s of "finishing…" at 41/41 while every system answered the person's held-out examples."""
+    from tui.widgets.progress import StepProgress
+
+    p = StepProgress()
+    ev = {"step": "evaluate", "stage": "generate", "system": "tuned-v1", "done": 41, "total": 41}
+    p.apply("progress", ev, 1.0)
+    p.apply("progress", {"step": "evaluate", "stage": "golden", "done": 0, "total": 60}, 2.0)
+    p.apply("progress", {"step": "evaluate", "stage": "golden", "done": 12, "total": 60}, 8.0)
+    assert p.activity().startswith("Testing every model on your own examples that no prompt showed")
+    head = p.headline(now=8.0)
+    assert head.startswith("Testing on your examples: 12/60") and "finishing" not in head
+
+
 def test_the_critique_counts_the_teachers_second_answers():
     from tui.widgets.progress import StepProgress
 

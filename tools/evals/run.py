@@ -636,6 +636,7 @@ def compare_phase(req: EvalRequest, outputs: dict, agg: Aggregates) -> Compariso
         req.workspace,
         req.budget,
         req.seed,
+        progress=req.progress,
     )
     regression = regression_suite(
         outputs,
@@ -810,9 +811,11 @@ def _judge_can_grade(judge) -> bool:
     return provider is None or can_grade(provider)
 
 
-def golden_suite(data_dir, systems, providers, outputs, spec, ws, budget, seed) -> dict | None:
+def golden_suite(data_dir, systems, providers, outputs, spec, ws, budget, seed, progress=None) -> dict | None:
     """Every system on the data version's golden.jsonl (the person's own examples no prompt shows):
-    {"n", "metric", "systems": {name: {"mean", "ci", "n", "correct"}}, "rows": [...]}; None without one."""
+    {"n", "metric", "systems": {name: {"mean", "ci", "n", "correct"}}, "rows": [...]}; None without one.
+    `progress` gets {"stage": "golden", "done", "total"} per answer (walk 19 watched "finishing…" for ~90 s
+    while these were answered uncounted)."""
     from tools.evals.correct import answer_metric, score
 
     path = Path(data_dir) / "golden.jsonl" if data_dir else None
@@ -824,12 +827,28 @@ def golden_suite(data_dir, systems, providers, outputs, spec, ws, budget, seed) 
     refs = [split_row(r)[2] for r in rows]
     texts: dict[str, list[str]] = {}
     per_system = {}
+    total = len(rows) * sum(s.kind != "trivial" for s in systems)
+    done = [0]
+
+    def tick(_i, _c) -> None:
+        done[0] += 1
+        if progress is not None:
+            progress({"stage": "golden", "done": done[0], "total": total})
+
+    if progress is not None:
+        progress({"stage": "golden", "done": 0, "total": total})
     for s in systems:
         if s.kind == "trivial":
             texts[s.name] = [outputs[s.name][0]["text"]] * len(rows)
         else:
             gen = generate_outputs(
-                s, rows, provider=providers.get(s.name), workspace=ws, budget=budget, seed=seed
+                s,
+                rows,
+                provider=providers.get(s.name),
+                workspace=ws,
+                budget=budget,
+                seed=seed,
+                on_result=tick,
             )
             texts[s.name] = [g["text"] for g in gen]
         scores = [score(spec, t, ref) for t, ref in zip(texts[s.name], refs, strict=True)]

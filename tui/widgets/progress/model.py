@@ -8,7 +8,8 @@ and `log` {"node"} when a node finishes. Events it reads:
   {"event": "answer", "key", "done"[, "text", "total"]}; without "total" the count planned in the status
   message ("generate: 12 examples …") is the total;
 - evaluation: {"stage": "generate", "system", "done", "total"}, {"stage": "judge"|"pairwise", …},
-  {"stage": "forgetting"}, {"stage": "done"};
+  {"stage": "golden", "done", "total"} (the person's own held-out examples), {"stage": "forgetting"},
+  {"stage": "done"};
 - training: {"event": "start|log|eval|checkpoint|end|error", "step", "max_steps", "tokens_per_s", "eta_s"}.
 
 Rates and ETAs are measured live (items per second since the phase began), never assumed.
@@ -56,6 +57,7 @@ ACTIVITY = {
     ("evaluate", "generate"): "Testing the tuned model against a prompt with your examples",
     ("evaluate", "judge"): "Judging every answer against your task",
     ("evaluate", "pairwise"): "Comparing the tuned model with the best alternative, answer by answer",
+    ("evaluate", "golden"): "Testing every model on your own examples that no prompt showed",
     ("evaluate", "forgetting"): "Checking that the tuned model kept its general skills",
     ("evaluate", "done"): "Writing the evaluation report",
     ("probe", None): "Measuring the model you start from on your examples",
@@ -76,6 +78,7 @@ SHORT = {
     ("evaluate", "generate"): "Testing",
     ("evaluate", "judge"): "Judging answers",
     ("evaluate", "pairwise"): "Comparing answers",
+    ("evaluate", "golden"): "Testing on your examples",
     ("evaluate", "forgetting"): "Checking general skills",
     ("evaluate", "done"): "Writing the report",
     ("probe", None): "Measuring the starting model",
@@ -304,7 +307,7 @@ class StepProgress:
                 if system not in self.systems:
                     self.systems.append(system)
                 self._phase("generate", now, done0=_int(ev.get("done")) or 0)
-        elif stage in ("judge", "pairwise", "forgetting", "done") and stage != self.phase:
+        elif stage in ("judge", "pairwise", "golden", "forgetting", "done") and stage != self.phase:
             self._phase(stage, now, done0=_int(ev.get("done")) or 0)
             self.system = None
         if ev.get("done") is not None:
