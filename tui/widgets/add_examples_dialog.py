@@ -15,7 +15,8 @@ from textual.widgets import Button, Input, Static
 
 ADD_EXAMPLES_TEXT = (
     "More examples of your own: the path of a file with them (each message on a line starting 'Q:' and "
-    "the answer you want on a line starting 'A:', or a CSV of two columns). tunewise starts a new session with your earlier answers and all your "
+    "the answer you want on a line starting 'A:', or a CSV of two columns), or type them here (ctrl+o). "
+    "tunewise starts a new session with your earlier answers and all your "
     "examples, the {had} you gave before and the new ones, and decides again. Real examples teach more "
     "than the ones a model invents."
 )
@@ -47,7 +48,7 @@ class AddExamplesDialog(ModalScreen[Any]):
             yield Input(placeholder=placeholder, id="add-examples-path")
             yield Static("", id="add-examples-problem")
             with Horizontal(id="confirm-actions"):
-                yield Button("Start again with them (enter)", id="add", variant="success")
+                yield Button("Start again (enter)", id="add", variant="success")
                 if not self.inputs:  # no file: they can be typed (walk 19 had to leave the app to write one)
                     yield Button("Type them (ctrl+o)", id="type")
                 yield Button("Back (esc)", id="back")
