@@ -212,6 +212,24 @@ def test_a_spreadsheets_first_row_is_read_as_column_names_only_when_it_is_one(tm
 
 
 @pytest.mark.parametrize(
+    "first, is_header",
+    [
+        ("what they wrote,phone", True),  # walk 20: column names over a column of numbers
+        ("form text,mobile number", True),
+        ("will ring tomorrow,none", False),  # a first example whose answer is "none": kept
+        ("ring me,+44 7700 900123", False),
+    ],
+)
+def test_column_names_over_a_column_of_numbers_are_not_an_example(tmp_path, first, is_header):
+    from agent.nodes.interview import load_examples_file
+
+    rows = [f"call me on 07700 90012{i},+44 7700 90012{i}" for i in range(6)]
+    sheet = tmp_path / "forms.csv"
+    sheet.write_text("\n".join([first, *rows]) + "\n")
+    assert len(load_examples_file(str(sheet))) == (6 if is_header else 7)
+
+
+@pytest.mark.parametrize(
     "content, where, says",
     [
         ("Q: are you open on sunday\nQ: how much is a swim\nA: 5.50 euros\n", ":1", "no answer after it"),

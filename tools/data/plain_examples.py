@@ -163,6 +163,7 @@ COLUMN_WORDS = {  # words a spreadsheet's column names are made of ("Product tit
     *("title", "name", "description", "message", "sentence", "review", "comment", "email", "ticket", "note"),
     *("size", "category", "class", "tag", "value", "result", "expected", "correct", "reply", "response"),
     *("summary", "translation", "code", "type", "kind", "status", "column", "listing", "item", "product"),
+    *("phone", "number", "address", "date", "time", "price", "amount", "wrote", "written", "typed", "said"),
 }
 
 
@@ -170,7 +171,7 @@ def _column_names(first: list[str], rows: list[list[str]]) -> bool:
     """Is a CSV's first row its column names? Both known (question/answer, input/output, …), or both a few
     words of letters with a column name's word in each ("title", "Correct size"), and the second nobody's
     answer (walk 19's spreadsheet began "title,size" and became an example; a first example
-    "Blue dress,M" has an answer other rows share)."""
+    "Blue dress,M" has an answer other rows share); or a first answer of letters over a column of numbers."""
     if len(first) < 2:
         return False
     a, b = first[0].lower(), first[1].lower()
@@ -178,14 +179,19 @@ def _column_names(first: list[str], rows: list[list[str]]) -> bool:
         return True
     if not all(re.fullmatch(r"[^\W\d]+(?:[ _-][^\W\d]+){0,2}", c) for c in (a, b)):
         return False
-    answers = {r[1].strip().lower() for r in rows if len(r) >= 2}
-    if b in answers:
+    others = [r[1].strip().lower() for r in rows if len(r) >= 2]
+    if b in set(others):
         return False
 
     def named(cell: str) -> bool:
         return cell in HEADERS or bool(set(re.split(r"[ _-]", cell)) & COLUMN_WORDS)
 
-    return named(a) and named(b)
+    # walk 20's "what they wrote,phone" above answers like "+44 7221 140567": a first answer of letters alone
+    # over a column whose answers nearly all hold digits is the column's name, whatever its words
+    with_digits = sum(any(ch.isdigit() for ch in o) for o in others)
+    nothing = b in ("none", "n/a", "na", "no", "nothing", "unknown", "empty")  # a real answer: "no number"
+    unlike = len(others) >= 5 and with_digits >= 0.75 * len(others) and not nothing
+    return (named(a) and named(b)) or unlike
 
 
 def read_two_columns(text: str, where: str, delimiter: str = ",") -> list[dict]:
