@@ -297,6 +297,8 @@ def test_must_an_answer_be_exactly_like_yours_is_read_and_sets_how_answers_are_s
     headlines = [{"input": "m", "output": "Zipto Recalls 4,000 Scooters Over Faulty Brakes"}] * 3
     codes = [{"input": "m", "output": o} for o in ("22", "-4", "mens-oak-board", "2026-12-04 10:30")]
     assert guess_match(headlines)[0] == "other words" and guess_match(codes)[0] == "exactly"
+    phones = [{"input": "m", "output": o} for o in ("+44 7241 592066", "+44 7257 976335", "none")]
+    assert guess_match(phones)[0] == "exactly"  # walk 20: a number with one wrong digit is wrong
     q = next(q for q in QUESTIONS if q.key == "answer_match")
     assert applicable(q, {}, {"output": {"format": "text"}})
     assert not applicable(q, {}, {"output": {"format": "json"}})

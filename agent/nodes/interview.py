@@ -146,10 +146,17 @@ def guess_match(examples: list[dict]) -> tuple[str, str]:
     sentences = sum(bool(re.search(r"[.!?]$", o)) for o in outs)
     # a code, a number, a slug (one token) or a ticket's fields (| ; / = :) is exact; a short headline in
     # words is not (it may say the same in other words)
-    coded = sum(len(o.split()) == 1 or bool(re.search(r"[|;/=:]", o)) for o in outs)
+    # … and so is an answer mostly of digits (walk 20's "+44 7241 592066" was guessed "other words", which
+    # counts a phone number with one wrong digit as right)
+    coded = sum(
+        len(o.split()) == 1
+        or bool(re.search(r"[|;/=:]", o))
+        or 2 * sum(ch.isdigit() for ch in o) >= len(o.replace(" ", ""))
+        for o in outs
+    )
     if short and not sentences and coded * 2 >= len(outs):
         return "exactly", (
-            "Your examples' answers are short and none is a sentence (like a code or a ticket), so I'll count "
+            "Your examples' answers are short and none is a sentence (like a code, a number or a ticket), so I'll count "
             "an answer as right only when it is exactly like yours — Enter to keep, or pick another."
         )
     return "other words", (
