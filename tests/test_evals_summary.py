@@ -285,7 +285,7 @@ def test_tables_and_reasons_are_plain():
     assert [r["label"] for r in table] == ["tuned model", "your prompt (6 examples)", "most common answer"]
     assert table[0]["score"]["cell"] == "8/10" and table[0]["prompt_tokens"] == "70"
     assert plain_reason("· forgetting: needs a judge (run without --no-judge)") == (
-        "· forgetting: not checked (it needs a judge model)"
+        "· general skills: not checked (it needs a judge model)"
     )
     assert "--" not in plain_reason("· regression set: not run (no regression.jsonl)")
     # the newcomer walk's reasons: code names read as the screen says them

@@ -158,3 +158,32 @@ def test_a_test_far_from_the_users_examples_is_inconclusive():
         primary_metric="acc", baseline="prompted", candidate="tuned", systems=systems, distributions=dist
     )
     assert v["status"] == "inconclusive" and any("far from your examples" in r for r in v["reasons"])
+
+
+def test_a_regression_loss_within_noise_is_not_ticked():
+    """walk 20 read "✓ regression set: … 2 example(s) regressed" as a tick on a bad result."""
+    systems = {"prompted": _sys("prompted", 0.2), "tuned": _sys("tuned", 0.6)}
+
+    def line(regression):
+        v = decide_verdict(
+            primary_metric="acc",
+            baseline="prompted",
+            candidate="tuned",
+            systems=systems,
+            regression=regression,
+        )
+        return next(r for r in v["reasons"] if "regression set" in r), v["checks"]["regression"]
+
+    noisy = {"n": 5, "delta": -0.2, "delta_ci": [-0.6, 0.1], "regressed_ids": ["a", "b"]}
+    assert line(noisy)[0].startswith("· regression set") and line(noisy)[1] is True
+    lost = {"n": 5, "delta": -0.4, "delta_ci": [-0.8, -0.1], "regressed_ids": ["a", "b"]}
+    assert line(lost)[0].startswith("✗ regression set") and line(lost)[1] is False
+    kept = {"n": 5, "delta": 0.0, "delta_ci": [0.0, 0.0], "regressed_ids": []}
+    assert line(kept)[0].startswith("✓ regression set")
+
+
+def test_an_undecided_verdict_reads_the_same_on_home_and_in_the_report():
+    from tui.screens.home import VERDICT_UNDECIDED, _verdict
+
+    assert _verdict(False, "inconclusive") == VERDICT_UNDECIDED == "undecided"
+    assert _verdict(False, "fail") == "not met" and _verdict(True, "pass") == "PASS" and _verdict(None) == "—"

@@ -594,7 +594,7 @@ async def test_evaluation_leads_with_the_plain_sentence_and_shows_the_expected_a
         assert screen.query(".sbs-panel").first().region.height >= 5  # visible at 80×24
         await pilot.press("d")  # the checks, in words, with every number explained; no command-line flags
         details = str(screen.query_one("#eval-details-text").render())
-        assert "forgetting: not checked (it needs a judge model)" in details
+        assert "general skills: not checked (it needs a judge model)" in details
         assert "field accuracy: the share of the expected JSON fields" in details and "--" not in details
 
 

@@ -398,7 +398,9 @@ class Run:
             rep = self.path / "eval" / ev / "report.json"
             if rep.exists():
                 with contextlib.suppress(Exception):
-                    info["verdict"] = json.loads(rep.read_text()).get("verdict", {}).get("passed")
+                    verdict = json.loads(rep.read_text()).get("verdict", {})
+                    info["verdict"] = verdict.get("passed")
+                    info["verdict_status"] = verdict.get("status")  # "inconclusive": not passed, not failed
         return info
 
 

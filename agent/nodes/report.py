@@ -582,7 +582,7 @@ def _prompt_to_keep(run, state: AgentState, summary: dict, plain: dict | None, a
     measured = _probe_words(run)
     # the sizes bench: "the best you have" under a prompt that got 0 of 5 right with the model here
     how_good = (
-        f"With the small model on this computer it {measured}; a bigger chatbot (the tool you use today) "
+        f"With the small model on this computer it {measured}; a bigger chatbot "
         "usually does much better with the same prompt, but try it on a few of your own messages first."
         if measured
         else "It is the best you have until a model does better."
@@ -590,7 +590,7 @@ def _prompt_to_keep(run, state: AgentState, summary: dict, plain: dict | None, a
     return [
         PROMPT_HEADING,
         "",
-        f"Copy it into the tool you use today (also saved as `prompt.md` in this run's folder): the "
+        f"Copy it into a chatbot or AI tool you use, if you have one (also saved as `prompt.md` in this run's folder): the "
         f"instructions, then {len(shots)} examples, each a question and the answer you want. {how_good}",
         "",
         "```",

@@ -605,6 +605,10 @@ _REASON_WORDS = (
     (re.compile(r"\btuned (v\d+)\b"), r"the tuned model \1"),
     (re.compile(r"\bbest baseline\b"), "the best alternative"),
     (re.compile(r"\bheld-out\b"), "set-aside"),
+    # walk 20 looked these up and did not find them: the screens' words for the regression and forgetting sets
+    (re.compile(r"\bregression set\b"), "must-keep examples"),
+    (re.compile(r"\bexample\(s\) regressed\b"), "got worse"),
+    (re.compile(r"^([✓✗·] )?forgetting\b"), r"\1general skills"),
     (re.compile(r"\bjson_field_accuracy\b"), "field accuracy"),
 )
 

@@ -140,8 +140,10 @@ def decide_verdict(  # noqa: PLR0915 - one reason line per success criterion, in
         ok = (not lost) or allow_reg
         checks["regression"] = ok
         noise = delta is not None and delta < 0 and not lost
+        # walk 20 read "✓ … 2 example(s) regressed" as a tick on a bad result: a loss within noise is "·"
+        mark = "✗" if not ok else ("·" if noise or (n_reg and not lost) else "✓")
         reasons.append(
-            f"{'✓' if ok else '✗'} regression set: mean {primary_metric} change {delta:+.3f} over "
+            f"{mark} regression set: mean {primary_metric} change {delta:+.3f} over "
             f"{regression['n']} examples, {n_reg} example(s) regressed"
             + (f" (within noise: the 95% CI reaches {ci[1]:+.3f}; worth a look)" if noise else "")
             + (" (loss allowed by the spec)" if lost and allow_reg else "")

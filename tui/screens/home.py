@@ -41,6 +41,9 @@ STOP_SHORT: dict[StopReason, str] = {
 }
 
 
+VERDICT_UNDECIDED = "undecided"  # the verdict's "inconclusive" (a test too small to tell), in the home list and the report
+
+
 def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
     """Merge checkpointed sessions with run directories (a run without a session was headless or CLI-made)."""
     by_id = {r["id"]: r for r in runs}
@@ -67,7 +70,7 @@ def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
                 "error": s.get("error"),
                 "error_node": s.get("error_node"),
                 "approach": s.get("approach") or r.get("approach") or "—",
-                "verdict": _verdict(r.get("verdict")),
+                "verdict": _verdict(r.get("verdict"), r.get("verdict_status")),
                 "spec": s.get("spec") or "",
                 "resumable": True,
             }
@@ -78,7 +81,7 @@ def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
                 "id": r["id"],
                 "state": "files only",
                 "approach": r.get("approach") or "—",
-                "verdict": _verdict(r.get("verdict")),
+                "verdict": _verdict(r.get("verdict"), r.get("verdict_status")),
                 "spec": "",
                 "resumable": False,
             }
@@ -86,7 +89,10 @@ def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
     return rows
 
 
-def _verdict(passed) -> str:
+def _verdict(passed, status: str | None = None) -> str:
+    # walk 20: "not met" here, "INCONCLUSIVE" in the report, for one test too small to tell
+    if status == "inconclusive":
+        return VERDICT_UNDECIDED
     return "—" if passed is None else ("PASS" if passed else "not met")
 
 

@@ -130,8 +130,9 @@ def results_markdown(summary: dict, plain_rows: list[dict] | None = None) -> lis
     if verdict:
         from tools.evals.summary import plain_reason
         from tools.evals.verdict import verdict_word
+        from tui.screens.home import VERDICT_UNDECIDED
 
-        word = {"PASS": "PASS", "FAIL": "not met"}.get(verdict_word(verdict), "inconclusive")
+        word = {"PASS": "PASS", "FAIL": "not met"}.get(verdict_word(verdict), VERDICT_UNDECIDED)
         lines += ["", f"**Verdict: {word}**", ""]
         lines += [f"- {plain_reason(reason)}" for reason in verdict.get("reasons") or []]
     return [*lines, ""]
@@ -357,8 +358,9 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             "",
             PROMPT_HEADING,
             "",
-            f"Copy it into the tool you use today (the file: `{rel}/prompt.md`): the best you have until a "
-            "model does better. No such tool? Press **t** to try it here on a message of yours.",
+            # walk 20 did the work by hand and was told "the tool you use today", with 5 of 14 right
+            f"Copy it into a chatbot or AI tool you use, if you have one (the file: `{rel}/prompt.md`). "
+            "None? Press **t** to try it here on a message of yours.",
             "",
             *quoted(prompt_part.strip()),
         ]
