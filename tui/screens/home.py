@@ -41,7 +41,8 @@ STOP_SHORT: dict[StopReason, str] = {
 }
 
 
-VERDICT_UNDECIDED = "undecided"  # the verdict's "inconclusive" (a test too small to tell), in the home list and the report
+# the verdict's "inconclusive" (a test too small to tell), in the home list and the report
+VERDICT_UNDECIDED = "undecided"
 
 
 def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
