@@ -170,6 +170,22 @@ def test_an_undecided_test_does_not_ask_for_more_rows_when_a_constant_answer_doe
     assert "add about 460 test rows" in plain_summary(rep)["sentence"]
 
 
+def test_an_undecided_test_where_the_tuned_model_did_worse_says_so_and_what_to_use():
+    """Walk 20: the tuned model got 3 of 14 where the prompt got 5, and heard "the test is too small to tell:
+    add about 14 test rows"; the prompt itself was wrong on 9 of 14 and nothing said so."""
+    rep = _report(status="inconclusive", cand=0.21, base=0.36, checks={"improvement": None}, add_rows=14)
+    s = plain_summary(rep, _rows(3, 5))
+    assert s["kind"] == "more_data" and "14 test rows" not in s["sentence"] + s["recommendation"]
+    assert s["sentence"].endswith(
+        "It is not better: it did worse than your prompt with 6 examples here (the test is too small to say "
+        "by how much)."
+    )
+    assert s["recommendation"].endswith(
+        "Until then, keep using your prompt with 6 examples (it was wrong on 5 of 10 here too: have a person "
+        "check its answers)."
+    )
+
+
 def test_fail_with_the_prompt_better_recommends_keeping_the_prompt():
     rep = _report(
         status="fail",

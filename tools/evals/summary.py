@@ -393,11 +393,19 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
             "serve_command": cmd,
         }
 
+    use_now_system = _use_now(report, cand)
+    if use_now_system and status != "pass":
+        data_advice += _keep_using(report, rows, use_now_system)
     level_with_constant = base_kind == "trivial" and cm is not None and bm is not None and cm <= bm + EPS
     if status == "inconclusive" and level_with_constant:
         # walk 19's model on the sizes bench: 12 of 60 where always "none" got 14, and the advice was "add
         # about 460 test rows" — a bigger test cannot make it better than a constant answer
         why = "It is not better yet: it does no better than always giving the most common answer."
+        return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
+    if status == "inconclusive" and tuned and cm is not None and bm is not None and cm < bm - EPS:
+        # walk 20: a tuned model at 3 of 14 where the prompt got 5 was "too small to tell: add about 14 test
+        # rows" — whatever a bigger test says, it is not better
+        why = f"It is not better: it did worse than {base_phrase} here (the test is too small to say by how much)."
         return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
     if status == "inconclusive":
         add = verdict.get("add_test_rows")
@@ -419,30 +427,6 @@ def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per ou
         return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_test_rows"}
 
     # fail: the first problem a person should hear about, and the advice that follows from it
-    use_now_system = _use_now(report, cand)
-    use_now = use_now_system and system_phrase(use_now_system, report)
-    if use_now:
-        # walk 8: "keep using a prompt with 6 of your examples" under a table where that prompt got 7 of 14
-        # and "always giving the most common answer" 8: say it, not only the advice
-        trivial = [_mean(report, n) for n, s in systems.items() if s.get("kind") == "trivial"]
-        best = max(
-            (
-                m
-                for n, s in systems.items()
-                if s.get("kind") not in ("tuned", "trivial") and (m := _mean(report, n)) is not None
-            ),
-            default=None,
-        )
-        weak = bool(trivial) and trivial[0] is not None and best is not None and best <= trivial[0] + EPS
-        data_advice += (
-            f" Until then, keep using {use_now}"
-            + (
-                ", though on this test it did no better than always giving the most common answer either"
-                if weak
-                else _still_wrong(report, rows, use_now_system)
-            )
-            + "."
-        )
     if collapsed and checks.get("varied_answers") is not False:
         collapsed = []
     fr = systems[cand].get("format_rate")
@@ -530,6 +514,32 @@ def _use_now(report: dict, cand: str | None) -> str | None:
         return None
     m, best = max(others)
     return best if cm is None or m > cm + EPS else None
+
+
+def _keep_using(report: dict, rows: Sequence[dict] | None, system: str) -> str:
+    """ " Until then, keep using <system>" with what the person should know about it: level with the
+    constant answer, or wrong often (walk 8: "keep using a prompt with 6 of your examples" under a table where
+    that prompt got 7 of 14 and "always giving the most common answer" 8)."""
+    systems = report.get("systems") or {}
+    trivial = [_mean(report, n) for n, s in systems.items() if s.get("kind") == "trivial"]
+    best = max(
+        (
+            m
+            for n, s in systems.items()
+            if s.get("kind") not in ("tuned", "trivial") and (m := _mean(report, n)) is not None
+        ),
+        default=None,
+    )
+    weak = bool(trivial) and trivial[0] is not None and best is not None and best <= trivial[0] + EPS
+    return (
+        f" Until then, keep using {system_phrase(system, report)}"
+        + (
+            ", though on this test it did no better than always giving the most common answer either"
+            if weak
+            else _still_wrong(report, rows, system)
+        )
+        + "."
+    )
 
 
 def wrong_often(report: dict, rows: Sequence[dict] | None, system: str | None) -> str | None:
