@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tools.data.checks import check_answer
 from tools.data.infer import grounded_fields, infer_output, numbers_in, output_spec_for
-from tools.spec import parse_spec_dict
+from tools.spec import load_spec, parse_spec_dict
 
 SIZES = ["small", "medium", "large"]
 ORDERS = {
@@ -300,3 +302,32 @@ def test_a_number_the_examples_always_copy_from_their_input_must_be_in_the_input
         | {"examples": [*BOOKINGS["examples"], {"input": "Next Monday at 9", "output": "2027-01-04 09:00"}]}
     )
     assert copied_number_widths(tuple((e.input, e.output) for e in loose.examples)) == frozenset()
+
+
+def test_digits_the_examples_copy_in_order_must_be_the_inputs_digits():
+    """Walk 20: "tel 07173-824-025" answered "+44 7173 824302" and a form with no number answered with another
+    patient's; every example of the phones task copies its digits, after a 44, in order from its input."""
+    from tools.data.checks import copied_digits_prefix, digits_not_copied
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "bench" / "tasks" / "phones" / "task.yaml")
+    pairs = tuple((e.input, str(e.output)) for e in spec.examples)
+    assert copied_digits_prefix(pairs) == "44"
+    assert check_answer("+44 7173 824025", spec, "tel 07173-824-025") == []
+    assert check_answer("none", spec, "will ring the clinic tomorrow") == []
+    for answer, text in (
+        ("+44 7173 824302", "tel 07173-824-025"),  # digits moved
+        ("+44 7597 248622", "will ring the clinic tomorrow"),  # a number from nowhere
+        ("+41 937 355 937", "mobile: 07190 937 355"),
+    ):
+        assert check_answer(answer, spec, text) == [
+            (
+                "incorrect",
+                "the answer's digits are not the input's, in order after 44; every one of your examples "
+                "copies its digits from the input",
+            )
+        ], answer
+    # a task whose answers compute their numbers (a year from "next Monday") has no such rule
+    assert (
+        copied_digits_prefix(tuple((e.input, e.output) for e in parse_spec_dict(BOOKINGS).examples)) is None
+    )
+    assert not digits_not_copied("2028-05-28", "Can I come today?", None)

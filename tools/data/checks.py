@@ -308,11 +308,46 @@ def copied_number_slots(pairs: tuple[tuple[str, str], ...]) -> tuple[int, frozen
     return k, frozenset(slots)
 
 
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+@lru_cache(maxsize=64)
+def copied_digits_prefix(pairs: tuple[tuple[str, str], ...]) -> str | None:
+    """The digits every answer with digits begins with before the digits it copies, in order, from its input:
+    "44" for a phone task ("call me on 07241 592066" → "+44 7241 592066": 44 then 7241592066, which the
+    input holds), "" for a task that copies its digits as they are; None when some answer's digits are not so
+    copied, or fewer than COPIED_MIN_EXAMPLES answers have digits. Pure."""
+    valid: set[str] | None = None
+    counted = 0
+    for inp, out in pairs:
+        a, i = _digits(out), _digits(inp)
+        if not a:
+            continue
+        counted += 1
+        ok = {a[:k] for k in range(len(a)) if a[k:] in i}
+        valid = ok if valid is None else valid & ok
+        if not valid:
+            return None
+    if valid is None or counted < COPIED_MIN_EXAMPLES:
+        return None
+    return min(valid, key=len)
+
+
+def digits_not_copied(answer: str, input_text: str, prefix: str | None) -> bool:
+    """Does `answer` hold digits its input does not, in that order (after `prefix`, see `copied_digits_prefix`)?
+    A mangled or invented phone number ("+44 7173 824302" for "07173-824-025"). Pure."""
+    a = _digits(answer)
+    if prefix is None or not a:
+        return False
+    return not (a.startswith(prefix) and a[len(prefix) :] in _digits(input_text))
+
+
 def invented_numbers(answer: str, spec: TaskSpec, input_text: str) -> list[str]:
     """A number in the answer that is not in the input, of a width the person's examples always copy from
     their input (`copied_number_widths`): the appointments bench's teacher answered "Can I come today?"
     with "2028-05-28 19:00". Pure."""
-    pairs = tuple((e.input, e.output) for e in spec.examples)
+    pairs = tuple((e.input, str(e.output)) for e in spec.examples)
     widths = copied_number_widths(pairs)
     k, slots = copied_number_slots(pairs)
     nums = _numbers(answer)
@@ -334,6 +369,15 @@ def invented_numbers(answer: str, spec: TaskSpec, input_text: str) -> list[str]:
                 f"{', '.join(missing)} is not in the input; in every one of your examples the answer's "
                 f"{where} number{'s are' if len(slots) > 1 else ' is'} written in the input"
             )
+    prefix = copied_digits_prefix(pairs)
+    if not problems and digits_not_copied(answer, input_text, prefix):
+        # walk 20: "tel 07173-824-025" answered "+44 7173 824302" (digits moved), a form with no number
+        # answered with another patient's
+        after = f" after {prefix}" if prefix else ""
+        problems.append(
+            f"the answer's digits are not the input's, in order{after}; every one of your examples copies its "
+            "digits from the input"
+        )
     return problems
 
 
