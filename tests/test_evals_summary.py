@@ -511,3 +511,36 @@ def test_a_constraint_typed_as_text_keeps_the_data_private():
     assert not is_private([], "cloud ok") and not is_private([], None) and not is_private(None, "")
     spec = parse_spec_dict({"spec": "x", "answers": {"spec": "x", "constraints": "offline"}})
     assert spec.private
+
+
+def test_answers_with_a_number_not_in_the_message_are_counted_after_the_sentence():
+    """Walk 20: the prompt it advised keeping gave another patient's number for a form with none, and the
+    tuned model moved digits; nothing said so."""
+    rep = _report(status="fail", cand=0.3, base=0.5, checks={"improvement": False}, metric="exact_match")
+    forms = [(f"call me on 07700 90012{i}", f"+44 7700 90012{i}") for i in range(8)]
+    forms += [("no phone, email only please", "none"), ("I'll ring you", "none")]
+    tuned = [ref for _, ref in forms]
+    tuned[0] = "+44 7700 901200"  # digits moved
+    prompt = [ref for _, ref in forms]
+    prompt[8] = prompt[9] = "+44 7241 592066"  # a number from nowhere, twice
+    rows = [
+        {
+            "id": f"t-{i}",
+            "split": "test",
+            "input": text,
+            "reference": ref,
+            "outputs": {
+                "tuned-v1": {"text": tuned[i], "metrics": {"exact_match": float(tuned[i] == ref)}},
+                "prompted": {"text": prompt[i], "metrics": {"exact_match": float(prompt[i] == ref)}},
+            },
+        }
+        for i, (text, ref) in enumerate(forms)
+    ]
+    s = plain_summary(rep, rows)
+    assert s["sentence"].endswith(
+        "Careful: answers with a number that is not in the message — the tuned model 1 of 10, your prompt "
+        "with 6 examples 2 of 10; check every number before it is used."
+    )
+    for r in rows:  # the expected answers do not copy digits (a computed answer): nothing is counted
+        r["reference"] = "2027-01-04"
+    assert "Careful" not in plain_summary(rep, rows)["sentence"]

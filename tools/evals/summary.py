@@ -307,15 +307,51 @@ def serve_command(report: dict) -> str | None:
     return "tunewise serve" + (f" --model {model}" if model else "") + f" --adapter {path}"
 
 
-def plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per outcome (pass, inconclusive, each kind of fail), in the order a person should hear them
-    report: dict, rows: Sequence[dict] | None = None, *, n_train: int | None = None
-) -> dict:
+def numbers_not_in_message(report: dict, rows: Sequence[dict] | None, system: str | None) -> tuple[int, int]:
+    """(answers of `system` holding digits its message does not, in order; test answers) where the test's
+    expected answers copy their digits from the message (`copied_digits_prefix`); (0, n) otherwise. A phone
+    number with moved digits, or one from nowhere, reaches the wrong person (walk 20)."""
+    from tools.data.checks import copied_digits_prefix, digits_not_copied
+
+    test = [r for r in _test_rows(rows) if system in (r.get("outputs") or {})]
+    pairs = tuple((str(r.get("input") or ""), str(r.get("reference") or "")) for r in test)
+    prefix = copied_digits_prefix(pairs)
+    if prefix is None:
+        return 0, len(test)
+    bad = sum(
+        digits_not_copied(
+            str((r["outputs"][system] or {}).get("text") or ""), str(r.get("input") or ""), prefix
+        )
+        for r in test
+    )
+    return bad, len(test)
+
+
+def plain_summary(report: dict, rows: Sequence[dict] | None = None, *, n_train: int | None = None) -> dict:
     """{"status", "sentence", "recommendation", "kind", "serve_command", "noun"} for one evaluation.
 
     `rows` are outputs.jsonl's rows (counts of fully right answers need them; without them the
     share is given); `n_train` (training rows) sizes the "collect more examples" advice.
     kind: serve | use | keep_prompt | more_data | more_test_rows | train.
+    Where the expected answers copy digits from the message, answers that hold other digits are counted
+    after the sentence ("Careful: …").
     """
+    out = _plain_summary(report or {}, rows, n_train=n_train)
+    named = [n for n in dict.fromkeys(((report or {}).get("candidate"), (report or {}).get("baseline"))) if n]
+    counts = [(n, *numbers_not_in_message(report, rows, n)) for n in named]
+    said = [f"{system_phrase(n, report)} {k} of {total}" for n, k, total in counts if k]
+    if said and out.get("sentence"):
+        out["sentence"] += (
+            f" Careful: answers with a number that is not in the message — {', '.join(said)}; check every "
+            "number before it is used."
+        )
+    return out
+
+
+def _plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per outcome (pass, inconclusive, each kind of fail), in the order a person should hear them
+    report: dict, rows: Sequence[dict] | None = None, *, n_train: int | None = None
+) -> dict:
+    """`plain_summary` before the count of numbers not in the message."""
     report = report or {}
     verdict = report.get("verdict") or {}
     checks = verdict.get("checks") or {}
