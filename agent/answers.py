@@ -160,6 +160,9 @@ def read_number(raw: Any, *, pick: str = "mid") -> float | None:
         if len(nums) >= 2 and re.search(r"\d\s*(?:-|–|to|or)\s*[\d.]", s):
             lo, hi = nums[0], nums[1]
             return max(lo, hi) if pick == "max" else (lo + hi) / 2
+        if len(nums) >= 2 and re.search(r"\b(?:plus|and)\b.*\d+\s+(?:more|others?|extra)\b", s):
+            # walk 20: "8 I can type in, plus a spreadsheet with 43 more" was read as 8
+            return sum(nums)
         return nums[0]
     # vague quantities, alone or scaled ("a few hundred", "hundreds", "a couple of thousand")
     for phrase, n in sorted(_VAGUE.items(), key=lambda kv: -len(kv[0])):

@@ -82,6 +82,9 @@ def test_rate(text, value):
         ("about 50", False, 50),
         ("twenty five", False, 25),
         ("none", False, 0),
+        ("8 I can type in, plus a spreadsheet with 43 more", False, 51),  # walk 20: read as 8
+        ("20 and 30 more", False, 50),
+        ("maybe 20 and a spreadsheet", False, 20),
     ],
 )
 def test_counts(text, per_day, value):

@@ -394,7 +394,10 @@ class ConversationScreen(Screen):
             atomic_write_text(path, typed_text(text))
             self.submit(str(path), shown=f"{n} example{'s' if n != 1 else ''}, typed here")
 
-        heading = f"[b]Your examples[/b], {TYPED_HOW}\n(kept in this session's folder)"
+        heading = (
+            f"[b]Your examples[/b], {TYPED_HOW}\n(kept in this session's folder; a file of more can be added "
+            "after this, with e on the decision screen)"
+        )
         self.app.push_screen(EditDialog("", "", start, check=typed_problem, heading=heading), done)
 
     def action_toggle_spec(self) -> None:
