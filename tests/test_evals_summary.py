@@ -541,6 +541,10 @@ def test_answers_with_a_number_not_in_the_message_are_counted_after_the_sentence
         "Careful: answers with a number that is not in the message — the tuned model 1 of 10, your prompt "
         "with 6 examples 2 of 10; check every number before it is used."
     )
+    rep["baseline"] = "majority answer"  # a constant answer's number is in no message, and nobody uses it
+    for r in rows:
+        r["outputs"]["majority answer"] = {"text": "+44 7700 900120", "metrics": {"exact_match": 0.0}}
+    assert "the tuned model 1 of 10; check" in plain_summary(rep, rows)["sentence"]
     for r in rows:  # the expected answers do not copy digits (a computed answer): nothing is counted
         r["reference"] = "2027-01-04"
     assert "Careful" not in plain_summary(rep, rows)["sentence"]

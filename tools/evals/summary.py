@@ -337,7 +337,12 @@ def plain_summary(report: dict, rows: Sequence[dict] | None = None, *, n_train: 
     after the sentence ("Careful: …").
     """
     out = _plain_summary(report or {}, rows, n_train=n_train)
-    named = [n for n in dict.fromkeys(((report or {}).get("candidate"), (report or {}).get("baseline"))) if n]
+    systems = (report or {}).get("systems") or {}
+    named = [
+        n
+        for n in dict.fromkeys(((report or {}).get("candidate"), (report or {}).get("baseline")))
+        if n and (systems.get(n) or {}).get("kind") != "trivial"  # nobody uses a constant answer (the bench)
+    ]
     counts = [(n, *numbers_not_in_message(report, rows, n)) for n in named]
     said = [f"{system_phrase(n, report)} {k} of {total}" for n, k, total in counts if k]
     if said and out.get("sentence"):
