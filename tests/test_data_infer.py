@@ -331,3 +331,21 @@ def test_digits_the_examples_copy_in_order_must_be_the_inputs_digits():
         copied_digits_prefix(tuple((e.input, e.output) for e in parse_spec_dict(BOOKINGS).examples)) is None
     )
     assert not digits_not_copied("2028-05-28", "Can I come today?", None)
+
+
+def test_answers_of_one_layout_are_held_to_it():
+    """Walk 20 saw "right format 100%" for "+44 700123": the phones examples' answers share one layout (or are
+    "none"), and the evaluation's format check now holds answers to it."""
+    from tools.data.infer import answer_layout
+    from tools.evals import format_errors
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "bench" / "tasks" / "phones" / "task.yaml")
+    notes = infer_output(spec)
+    assert any(n.startswith("answer layout: laid out like +44 7241 592066 or none") for n in notes)
+    assert format_errors("+44 7173 824025", spec.output) == [] and format_errors("none", spec.output) == []
+    assert format_errors("+44 700123", spec.output) == [
+        "not in the layout the task asks for (like its examples' answers)"
+    ]
+    # answers of many shapes (sizes: "UK 8", "W32 L34", "M", "one size") have no layout; nor have few examples
+    sizes = [{"output": o} for o in ("UK 8", "W32 L34", "M", "age 7-8", "one size", "12", "XL")]
+    assert answer_layout(sizes) is None and answer_layout([{"output": "+44 7241 592066"}] * 4) is None

@@ -166,7 +166,8 @@ def output_spec_for(fmt: str, examples: list[dict], previous: dict | None = None
     """The task's `output:` block for a chosen format, filled in from the examples: a JSON object's
     required keys (those every example has) and the fields copied from the input (`grounded`: true
     when every field is, else the list of those that are); a text answer drawn from its input
-    (`grounded`: true, see `drawn_from_input`); a label task's labels."""
+    (`grounded`: true, see `drawn_from_input`) and its layout (`regex`, see `answer_layout`); a label task's
+    labels."""
     out: dict = {"format": fmt}
     pairs = [(str(e.get("input", "")), str(e.get("output", "")).strip()) for e in examples]
     if fmt == "json":
@@ -180,8 +181,12 @@ def output_spec_for(fmt: str, examples: list[dict], previous: dict | None = None
             every_key = {k for o in objs for k in _json_object(o)}
             if fields:
                 out["grounded"] = True if set(fields) == every_key else fields
-    elif fmt == "text" and drawn_from_input(examples) is not None:
-        out["grounded"] = True
+    elif fmt == "text":
+        if drawn_from_input(examples) is not None:
+            out["grounded"] = True
+        layout = answer_layout(examples)
+        if layout:
+            out["regex"] = layout[0]
     elif fmt == "label":
         labels = sorted({o for _, o in pairs if o})
         if 2 <= len(labels) <= 50:
@@ -189,6 +194,38 @@ def output_spec_for(fmt: str, examples: list[dict], previous: dict | None = None
         elif previous and previous.get("format") == "label" and previous.get("labels"):
             out["labels"] = list(previous["labels"])
     return out
+
+
+LAYOUT_SHARE = 0.8  # of the person's answers that must share one layout before it is held to
+
+
+def _layout(text: str) -> str:
+    """An answer's layout: each digit as 9, each letter as a, anything else as itself ("+44 7241 592066" →
+    "+99 9999 999999"). Pure."""
+    return "".join("9" if ch.isdigit() else "a" if ch.isalpha() else ch for ch in text)
+
+
+def answer_layout(examples: list[dict]) -> tuple[str, str] | None:
+    """(regex, words) when the person's free-text answers share one layout with digits in it (at least
+    LAYOUT_SHARE of them and 4 or more), the rest a few answers of letters alone ("none"): the phones task's
+    "+44 7241 592066" or "none". The evaluation's "right format" holds answers to it (walk 20 saw 100% right
+    format for "+44 700123"). None for answers of many shapes (a size, a slug, a sentence). Pure."""
+    from collections import Counter
+
+    outs = [str(e.get("output", "")).strip() for e in examples if str(e.get("output", "")).strip()]
+    if len(outs) < 5:
+        return None
+    top, n = Counter(_layout(o) for o in outs).most_common(1)[0]
+    if n < max(4, LAYOUT_SHARE * len(outs)) or "9" not in top:
+        return None
+    others = sorted({o for o in outs if _layout(o) != top})
+    if len(others) > 3 or any(not o.replace(" ", "").isalpha() for o in others):
+        return None
+    shape = "".join(r"\d" if c == "9" else "[^\W\d_]" if c == "a" else re.escape(c) for c in top)
+    regex = "|".join([shape, *map(re.escape, others)])
+    sample = next(o for o in outs if _layout(o) == top)
+    words = " or ".join([f"laid out like {sample}", *others])
+    return regex, words
 
 
 def infer_output(spec) -> list[str]:
@@ -221,6 +258,11 @@ def infer_output(spec) -> list[str]:
                 f"answers drawn from the input (every example's answer takes at least {least:.0%} of its "
                 "words from its input)"
             )
+    if out.format == "text" and "regex" not in explicit:
+        layout = answer_layout(examples)
+        if layout:
+            out.regex = layout[0]
+            notes.append(f"answer layout: {layout[1]} (at least {LAYOUT_SHARE:.0%} of the examples' answers)")
     if out.format == "label" and not out.labels:
         labels = sorted({str(e["output"]).strip() for e in examples if str(e["output"]).strip()})
         if len(labels) >= 2:

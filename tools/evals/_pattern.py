@@ -45,7 +45,7 @@ def format_errors(output: str, output_spec: Any) -> list[str]:
             errors.append("label wrapped in extra text" if named else "no allowed label")
     pattern = getattr(output_spec, "regex", None)
     if pattern and not regex_match(text, pattern):
-        errors.append(f"does not match /{pattern}/")
+        errors.append("not in the layout the task asks for (like its examples' answers)")
     max_chars, min_chars = getattr(output_spec, "max_chars", None), getattr(output_spec, "min_chars", None)
     if max_chars and len(text) > max_chars:
         errors.append(f"too long ({len(text)} > {max_chars} chars)")
