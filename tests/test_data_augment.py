@@ -220,10 +220,20 @@ def test_with_20_or_more_held_out_examples_of_the_persons_they_are_the_test():
     gold = {user_text(r) for r in golden_rows(spec)}
     splits, reason = _first_splits(made, spec, None)
     assert {user_text(r) for r in splits["test"]} == gold and len(gold) == MIN_OWN_TEST
-    assert not splits["golden"] and "the test split is your own 20 examples" in reason
+    assert not splits["golden"] and "the test split is 20 of your own examples" in reason
     written = {user_text(r) for r in made}
     assert written <= {user_text(r) for s in ("train", "val", "regression") for r in splits[s]}
     # fewer held out: a golden set beside the written test, as before
     small, _ = _first_splits(made, spec_with(6 + MIN_OWN_TEST - 1), None)
     assert len(small["golden"]) == MIN_OWN_TEST - 1 and small["test"]
     assert {user_text(r) for r in small["test"]} <= written
+    # walk 21: 41 held out were all the test, the writer's answers failed, nothing was trained — from more than
+    # MIN_OWN_TEST, half of them train (their answers teach best) and the test keeps the rest
+    big = spec_with(6 + 41)
+    gold = {user_text(r) for r in golden_rows(big)}
+    splits, reason = _first_splits(made, big, None)
+    test = {user_text(r) for r in splits["test"]}
+    taught = gold - test
+    assert test <= gold and len(test) == 21 and len(taught) == 20
+    assert taught <= {user_text(r) for s in ("train", "val", "regression") for r in splits[s]}
+    assert "the test split is 21 of your own examples" in reason and "20 more of them train" in reason

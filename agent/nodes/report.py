@@ -139,7 +139,7 @@ def too_few_plain(run, state: AgentState) -> dict | None:
     if own:
         # walk 9 read "Only 7 examples held up" having given 14 and kept 1 of 29: say where the 7 come from
         n_own = len((state.get("task") or {}).get("examples") or [])
-        aside = (split.get("counts") or {}).get("golden") or 0
+        aside = (split.get("counts") or {}).get("golden") or split.get("own_test") or 0
         theirs = f"{own} of your {n_own}" + (
             f" (the other {aside} are kept aside to test with)" if aside else ""
         )
@@ -261,7 +261,7 @@ def _own_in_train(run, split: dict) -> int:
     p = run.version_dir("data", version) / "train.jsonl"
     if not p.exists():
         return 0
-    return sum(1 for r in read_jsonl(p) if (r.get("metadata") or {}).get("source") == "seed")
+    return sum(1 for r in read_jsonl(p) if (r.get("metadata") or {}).get("source") in ("seed", "golden"))
 
 
 def _probe_words(run) -> str | None:

@@ -97,6 +97,21 @@ def drop_flagged_references(run, splits: dict) -> int:
     return removed
 
 
+def own_test_and_train(own: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The person's held-out examples split between the test and training: the test keeps half of them and
+    at least MIN_OWN_TEST; the rest train (their answers teach best). Walk 21 held all 41 of 47 out as the test,
+    the small writer's answers failed the checks, and "only 10 examples held up to learn from" stopped it
+    with no model. Deterministic (a seeded shuffle). Pure."""
+    import random
+
+    if len(own) <= MIN_OWN_TEST:
+        return own, []
+    order = list(range(len(own)))
+    random.Random(0).shuffle(order)
+    keep = max(MIN_OWN_TEST, (len(own) + 1) // 2)
+    return [own[i] for i in sorted(order[:keep])], [own[i] for i in sorted(order[keep:])]
+
+
 def _first_splits(rows: list[dict], spec, label_key: str | None, own_only: bool = False) -> tuple[dict, str]:
     """`own_only`: the rows are the person's own examples (nothing written): those no prompt shows are the test,
     with no golden set beside them."""
@@ -128,12 +143,12 @@ def _first_splits(rows: list[dict], spec, label_key: str | None, own_only: bool 
         # answers the small model wrote ("expected 11.7g" as a cap's size) beside 55 of the person's own
         from tools.data.versions import with_own_test
 
-        own = splits["golden"]
-        splits = with_own_test(rows, own, label_key=label_key, regression_n=regression_n)
+        own, taught = own_test_and_train(splits["golden"])
+        splits = with_own_test(rows + taught, own, label_key=label_key, regression_n=regression_n)
         splits["golden"] = []
         reason += (
-            f"; the test split is your own {len(own)} examples that no prompt shows (answers you wrote, not the "
-            "writer's)"
+            f"; the test split is {len(own)} of your own examples that no prompt shows (answers you wrote, not "
+            "the writer's)" + (f", and {len(taught)} more of them train" if taught else "")
         )
     moved = with_seeds_in_train(splits, seed_train_rows(spec))
     reason += "; your examples shown in the prompt are in train" + (
@@ -207,6 +222,8 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     return {
         "data_version": version,
         "counts": {k: len(v) for k, v in splits.items()},
+        # the person's examples the test holds (the report says where they went: walk 21 read "6 of your 47")
+        "own_test": sum((r.get("metadata") or {}).get("source") == "golden" for r in splits.get("test") or []),
         "evened": evened,
         "repeats": repeats,
         "general": len(general),
