@@ -223,7 +223,9 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "data_version": version,
         "counts": {k: len(v) for k, v in splits.items()},
         # the person's examples the test holds (the report says where they went: walk 21 read "6 of your 47")
-        "own_test": sum((r.get("metadata") or {}).get("source") == "golden" for r in splits.get("test") or []),
+        "own_test": sum(
+            (r.get("metadata") or {}).get("source") == "golden" for r in splits.get("test") or []
+        ),
         "evened": evened,
         "repeats": repeats,
         "general": len(general),
