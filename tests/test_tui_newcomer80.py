@@ -190,7 +190,7 @@ async def test_the_spec_panel_shows_the_whole_cafe_task_at_80x24_in_plain_words(
         assert panel.max_scroll_y == 0, (panel.virtual_size, panel.size)  # nothing below the bottom edge
         text = panel.plain
         assert "same shape every time, cheap to run" in text and "I'll measure it" in text
-        assert "Answer: JSON with item, milk, quantity, size" in text and "Examples: 10 (your file)" in text
+        assert "Answer: JSON with item, milk, quantity, size" in text and "Examples: 10 given" in text
         assert "Prompted success" not in text and "format, cost" not in text
 
 

@@ -40,7 +40,8 @@ def _value(key: str, v, s: dict) -> str:
 
         return display(key, v)
     if key == "examples" and s.get("examples"):
-        return f"{v} (your file)"
+        # typed in the app or read from a file (walk 21 read "your file" beside the ones it had typed)
+        return f"{v} given"
     if key == "knowledge_needed" and isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, list):
@@ -74,7 +75,7 @@ def spec_lines(spec_so_far: dict | None) -> tuple[str | None, list[tuple[str, st
     if s.get("documents"):
         items.append(("Documents", _documents_words(str(s["documents"]))))
     if s.get("examples") and "examples" not in answers:
-        items.append(("Examples", f"{len(s['examples'])} (from your file)"))
+        items.append(("Examples", f"{len(s['examples'])} given"))
     out = s.get("output") or {}
     if out.get("format") == "json":
         keys = ((out.get("schema") or {}).get("required")) or []
