@@ -78,6 +78,70 @@ def test_a_prompt_decision_reports_how_the_prompt_did_in_plain_words():
     assert "nothing to train" in STOP_REASONS["approach:few-shot"]
 
 
+class _ClinicClerk:
+    """A control student (fixed answers per message, so the count is known): it moves digits, makes up a
+    number for a form with none, and copies one right."""
+
+    ANSWERS = {
+        "tel 07173-824-025": "+44 7173 824302",  # digits moved
+        "will ring tomorrow": "+44 7700 900123",  # a number from nowhere
+        "mob 07433 930094": "+44 7433 930094",  # right
+        "call 07618 761393": "none",  # wrong, but no number in it
+    }
+
+    def __new__(cls):
+        from tools.llm.base import Provider
+        from tools.llm.types import RawResult
+
+        class Clerk(Provider):
+            name = "clerk"
+
+            async def _agenerate(self, messages, params, json_schema):
+                text = cls.ANSWERS.get(messages[-1]["content"], "none")
+                return RawResult(text, 20, 5)
+
+        return Clerk("clerk")
+
+
+def test_the_prompt_path_counts_answers_with_a_number_not_in_the_message(tmp_path):
+    """Walk 21's prompt answered "5521 1GB" for an email with no tracking number, and only an evaluation
+    counted such answers; the prompt path's sentence counts them too."""
+    from agent.nodes.branches import select_prompt
+    from agent.nodes.report import prompt_plain
+    from tools.spec import parse_spec_dict
+
+    own = [
+        ("mobile: 07241 592066", "+44 7241 592066"),
+        ("text 07257-976-335", "+44 7257 976335"),
+        ("07296531908 thanks", "+44 7296 531908"),
+        ("0044 7082426416 please", "+44 7082 426416"),
+    ]
+    spec = parse_spec_dict(
+        {
+            "spec": "Rewrite the mobile number as +44 7xxx xxxxxx",
+            "examples": [{"input": q, "output": a} for q, a in own]
+            + [
+                {"input": "tel 07173-824-025", "output": "+44 7173 824025"},
+                {"input": "will ring tomorrow", "output": "none"},
+                {"input": "mob 07433 930094", "output": "+44 7433 930094"},
+                {"input": "call 07618 761393", "output": "+44 7618 761393"},
+            ],
+            "output": {"format": "text"},
+            "success": {"primary_metric": "exact_match"},
+        }
+    )
+    result = select_prompt(spec, _ClinicClerk(), shot_counts=(0,))
+    best = result["best"]
+    assert (best["n_held_out"], best["correct"], best["numbers_not_in_message"]) == (4, 1, 2)
+    sentence = prompt_plain(result)["sentence"]
+    assert sentence.endswith(
+        "No model was trained. Careful: answers with a number that is not in the message — this prompt 2 of 4; "
+        "check every number before it is used."
+    )
+    # a task whose answers do not copy digits from the message counts nothing
+    assert "Careful" not in prompt_plain({"best": best | {"numbers_not_in_message": 0}})["sentence"]
+
+
 def test_a_headless_prompt_run_ends_on_how_the_prompt_did_and_how_to_use_it(workspace):
     """`tunewise run` on a prompt's advice printed 'Verdict: none' and the prompt file: now the branch's own
     result in words and the command that serves the prompt."""

@@ -46,11 +46,15 @@ def misses_markdown(best: dict) -> list[str]:
 def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 128, on_trial=None) -> dict:
     """Try 0/2/4/6 demonstrations from the first half of the examples; score on the held-out half.
     `on_trial(trial, done, total)` after each: answers so far and in all (the progress screen's counts)."""
+    from tools.data.checks import copied_digits_prefix, digits_not_copied
     from tools.llm import GenParams, Request
 
     exs = list(spec.examples)
     half = max(1, len(exs) // 2)
     pool, held = exs[:half], exs[half:] or exs[:1]
+    # where the person's answers copy their digits from the message, answers holding other digits are
+    # counted (walk 21's prompt answered "5521 1GB" for an email with no tracking number)
+    digits_prefix = copied_digits_prefix(tuple((e.input, str(e.output)) for e in exs))
     counts = [k for k in shot_counts if k <= len(pool)]
     total = len(counts) * len(held)
     trials = []
@@ -76,6 +80,10 @@ def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 
                 "shots": k,
                 "accuracy": acc,
                 "correct": sum(x.correct for x in scores),
+                "numbers_not_in_message": sum(
+                    digits_not_copied(o.text, ex.input, digits_prefix)
+                    for o, ex in zip(outs, held, strict=True)
+                ),
                 "prompt_tokens_mean": tokens,
                 "n_held_out": len(held),
                 "misses": misses[:MAX_MISSES],

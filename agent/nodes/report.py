@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 from agent.context import AgentContext
 from agent.state import AgentState, StopReason
 from tools.evals.summary import (
+    careful_numbers,
     column_help,
     count_train_rows,
     metric_in_words,
@@ -49,10 +50,12 @@ def prompt_plain(result: dict | None, session: str | None = None) -> dict | None
         else "your instructions alone"
     )
     got = f"got {right} of {n}" if right is not None else f"scored {acc:.0%} on"
+    bad = best.get("numbers_not_in_message") or 0
     sentence = (
         f"With {with_}, the model you start from {got} of your other examples fully right"
         + (f" ({acc:.0%} on average)" if right is not None else "")
         + ". No model was trained."
+        + careful_numbers([f"this prompt {bad} of {n}"] if bad else [])
     )
     good = (right / n if right is not None else acc) >= 0.8
     # walk 17: "use this prompt with your model" — the person had no model: the one measured here serves it
@@ -62,7 +65,7 @@ def prompt_plain(result: dict | None, session: str | None = None) -> dict | None
         else "`tunewise serve --prompt` with this session's id answers other programs with it"
     )
     rec = (
-        f"Use this prompt: paste it into the assistant you use today, or {use}."
+        f"Use this prompt: paste it into a chatbot or AI tool you use, if you have one, or {use}."
         if good
         else f"Use this prompt for now ({use}), but check its answers: it is often wrong. Collect about 50 "
         "examples and run again — with that many, a fine-tuned model can do better."

@@ -346,11 +346,19 @@ def plain_summary(report: dict, rows: Sequence[dict] | None = None, *, n_train: 
     counts = [(n, *numbers_not_in_message(report, rows, n)) for n in named]
     said = [f"{system_phrase(n, report)} {k} of {total}" for n, k, total in counts if k]
     if said and out.get("sentence"):
-        out["sentence"] += (
-            f" Careful: answers with a number that is not in the message — {', '.join(said)}; check every "
-            "number before it is used."
-        )
+        out["sentence"] += careful_numbers(said)
     return out
+
+
+def careful_numbers(said: Sequence[str]) -> str:
+    """The clause after a result's sentence counting answers with a number the message does not hold
+    ("the tuned model 5 of 14", …); "" when nothing was counted. Pure."""
+    if not said:
+        return ""
+    return (
+        f" Careful: answers with a number that is not in the message — {', '.join(said)}; check every "
+        "number before it is used."
+    )
 
 
 def _plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per outcome (pass, inconclusive, each kind of fail), in the order a person should hear them
