@@ -34,7 +34,7 @@ def _loop():
 def test_every_task_folder_is_known_to_the_generator_and_the_loop():
     folders = {p.parent.name for p in TASKS_DIR.glob("*/task.yaml")}
     assert set(TASKS) == folders == set(SIZES) and set(_loop().ALL_TASKS) == folders
-    assert {"thermostat", "slugs", "redact", "sizes", "phones"} <= folders and len(folders) == 11
+    assert {"thermostat", "slugs", "redact", "sizes", "phones", "allergens"} <= folders and len(folders) == 12
 
 
 def _spec(name):
@@ -127,6 +127,30 @@ def test_phone_answers_are_the_mobiles_digits_in_the_fixed_layout():
     # the hard parts are only in the test: other numbers beside the mobile, and forms with no mobile
     assert sum(r["metadata"]["category"].startswith("other numbers") for r in rows) >= 15
     assert sum(r["messages"][-1]["content"] == "none" for r in rows) >= 8
+
+
+def test_allergen_answers_are_the_seven_in_their_order_and_the_hard_parts_are_only_in_the_test():
+    spec, rows = _spec("allergens"), _rows("allergens")
+    order = ["gluten", "dairy", "egg", "nuts", "fish", "soy", "sesame"]
+    pairs = [(_user(r), r["messages"][-1]["content"]) for r in rows] + [
+        (e.input, e.output) for e in spec.examples
+    ]
+    for text, answer in pairs:
+        if answer == "none":
+            continue
+        named = answer.split(", ")
+        assert named == sorted(named, key=order.index) and len(set(named)) == len(named), (text, answer)
+    # by construction: a plain dairy word means dairy, a fish means fish (the references are not model-written)
+    for text, answer in pairs:
+        low = text.lower()
+        if any(w in low for w in ("feta", "cheddar", "mozzarella", "cream cheese", "whole milk", "halloumi")):
+            assert "dairy" in answer, text
+        if any(w in low for w in ("salmon", "tuna", "mackerel")):
+            assert "fish" in answer, text
+    seeds = " ".join(e.input.lower() for e in spec.examples)
+    free_from = [r for r in rows if r["metadata"]["category"] == "free-from"]
+    assert len(free_from) >= 8 and not any(w in seeds for w in ("free", "tamari"))
+    assert sum(a == "none" for _, a in pairs) >= 10
 
 
 def test_rewrite_references_fit_the_length_limit():

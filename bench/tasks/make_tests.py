@@ -32,6 +32,7 @@ TASKS = (
     "redact",
     "sizes",
     "phones",
+    "allergens",
 )
 SIZES = {
     "orders": 80,
@@ -45,6 +46,7 @@ SIZES = {
     "redact": 60,
     "sizes": 60,
     "phones": 60,
+    "allergens": 60,
 }
 SEED = 20261124
 
@@ -1477,6 +1479,156 @@ def make_phone(rng: random.Random, i: int) -> tuple[str, str, str]:
     return frame.format(p=p, n3=n3), f"+44 {d[:4]} {d[4:]}", kind
 
 
+# ---------------------------------------------------------------- allergens
+# a café's menu description → its allergens among seven, in a fixed order, or "none"
+ALLERGEN_ORDER = ("gluten", "dairy", "egg", "nuts", "fish", "soy", "sesame")
+G, D, E, N, F, SO, SE = ALLERGEN_ORDER
+# what a dish is served on or in (kind → [(words, allergens)])
+ALLERGEN_CARRIERS = {
+    "toast": [("toasted sourdough", {G}), ("toasted rye bread", {G}), ("toasted brioche", {G, D, E})],
+    "sandwich": [("a ciabatta roll", {G}), ("a bagel", {G}), ("focaccia", {G}), ("granary bread", {G})],
+    "salad": [("mixed leaves", set()), ("rocket", set()), ("baby spinach", set())],
+    "bowl": [
+        ("brown rice", set()),
+        ("quinoa", set()),
+        ("egg noodles", {G, E}),
+        ("rice noodles", set()),
+        ("couscous", {G}),
+    ],
+    "wrap": [("a flour tortilla", {G}), ("a corn tortilla", set())],
+}
+# toppings whose allergen is in their name or obvious (butter, feta, a poached egg, almonds, tuna, tofu)
+ALLERGEN_PLAIN = [
+    ("feta", {D}),
+    ("cheddar", {D}),
+    ("mozzarella", {D}),
+    ("cream cheese", {D}),
+    ("Greek yoghurt", {D}),
+    ("a poached egg", {E}),
+    ("a fried egg", {E}),
+    ("boiled egg", {E}),
+    ("toasted almonds", {N}),
+    ("walnuts", {N}),
+    ("cashews", {N}),
+    ("smoked salmon", {F}),
+    ("tuna", {F}),
+    ("smoked mackerel", {F}),
+    ("tofu", {SO}),
+    ("edamame beans", {SO}),
+    ("sesame seeds", {SE}),
+    ("croutons", {G}),
+]
+# toppings whose allergens take knowing what they are made of (pesto: pine nuts and parmesan)
+ALLERGEN_KNOWLEDGE = [
+    ("pesto", {N, D}),
+    ("hummus", {SE}),
+    ("tahini dressing", {SE}),
+    ("mayonnaise", {E}),
+    ("garlic aioli", {E}),
+    ("hollandaise", {D, E}),
+    ("soy sauce", {G, SO}),
+    ("teriyaki sauce", {G, SO}),
+    ("miso dressing", {SO}),
+    ("halloumi", {D}),
+    ("tzatziki", {D}),
+    ("paneer", {D}),
+    ("Caesar dressing", {D, E, F}),
+    ("fish sauce", {F}),
+    ("tempeh", {SO}),
+]
+ALLERGEN_NONE = [
+    "avocado",
+    "cherry tomatoes",
+    "roasted peppers",
+    "chicken",
+    "bacon",
+    "mushrooms",
+    "red onion",
+    "cucumber",
+    "sweetcorn",
+    "black beans",
+    "chickpeas",
+    "sweet potato",
+    "beetroot",
+    "olives",
+    "chilli",
+    "ham",
+    "pulled pork",
+    "spring onions",
+    "lemon dressing",
+    "pickled carrots",
+]
+# only in the test: a "free-from" item, whose usual allergen is not there (tamari is soy sauce without wheat)
+ALLERGEN_FREE_FROM = [
+    ("gluten-free bread", set(), "carrier"),
+    ("egg-free mayo", set(), "topping"),
+    ("coconut yoghurt", set(), "topping"),
+    ("tamari", {SO}, "topping"),
+    ("dairy-free pesto", {N}, "topping"),
+]
+ALLERGEN_DRINKS = ["Latte", "Flat white", "Cappuccino", "Hot chocolate", "Chai latte", "Iced latte", "Mocha"]
+ALLERGEN_MILKS = [
+    ("whole milk", {D}),
+    ("semi-skimmed milk", {D}),
+    ("almond milk", {N}),
+    ("soya milk", {SO}),
+    ("coconut milk", set()),
+]
+ALLERGEN_TITLES = ["House", "Garden", "Sunrise", "Harbour", "Market", "Green", "Spring", "Forager's"]
+
+
+def allergen_label(found: set[str]) -> str:
+    return ", ".join(a for a in ALLERGEN_ORDER if a in found) or "none"
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def make_allergen(rng: random.Random, i: int) -> tuple[str, str, str]:
+    """A menu item as a café describes it, and its allergens in the fixed order (or none)."""
+    cat = "none" if i % 6 == 5 else "free-from" if i % 6 == 4 else "knowledge" if i % 3 == 1 else "plain"
+    if i % 10 == 3 and cat in ("plain", "none"):  # a drink: the milk decides
+        milks = [m for m in ALLERGEN_MILKS if (not m[1]) == (cat == "none")]
+        milk, found = rng.choice(milks)
+        return f"{rng.choice(ALLERGEN_DRINKS)} with {milk}", allergen_label(found), cat
+    kind = rng.choice(list(ALLERGEN_CARRIERS))
+    carriers = ALLERGEN_CARRIERS[kind]
+    if cat == "none":
+        carriers = [c for c in carriers if not c[1]] or ALLERGEN_CARRIERS["salad"]
+        if not [c for c in ALLERGEN_CARRIERS[kind] if not c[1]]:
+            kind = "salad"
+    carrier, found = rng.choice(carriers)
+    found = set(found)
+    toppings = rng.sample(ALLERGEN_NONE, rng.randint(1, 2))
+    if cat in ("plain", "knowledge"):
+        pool = ALLERGEN_KNOWLEDGE if cat == "knowledge" else ALLERGEN_PLAIN
+        word, allergens = rng.choice(pool)
+        toppings.insert(rng.randrange(len(toppings) + 1), word)
+        found |= allergens
+        if rng.random() < 0.4:  # a second allergen-bearing topping, plainly named
+            word, allergens = rng.choice([t for t in ALLERGEN_PLAIN if not t[1] & found])
+            toppings.append(word)
+            found |= allergens
+    elif cat == "free-from":
+        word, allergens, where = rng.choice(ALLERGEN_FREE_FROM)
+        if where == "carrier":
+            kind, carrier, found = "toast", word, set(allergens)
+        else:
+            toppings.insert(rng.randrange(len(toppings) + 1), word)
+            found |= allergens
+    style = rng.randrange(3)
+    if style == 0:
+        text = f"{cap(carrier.removeprefix('a '))} with {_and(toppings)}"
+    elif style == 1:
+        text = (
+            f"{cap(_and(toppings))} on {carrier}" if kind != "wrap" else f"{cap(_and(toppings))} in {carrier}"
+        )
+    else:
+        text = f"{rng.choice(ALLERGEN_TITLES)} {kind}: {', '.join([carrier.removeprefix('a ')] + toppings)}"
+    return text, allergen_label(found), cat
+
+
 # ---------------------------------------------------------------- driver
 def build(name: str) -> list[dict]:
     rng = random.Random(f"{SEED}-{name}")
@@ -1506,6 +1658,8 @@ def build(name: str) -> list[dict]:
         rows = unique_rows(name, n, make_size, rng)
     elif name == "phones":
         rows = unique_rows(name, n, make_phone, rng)
+    elif name == "allergens":
+        rows = unique_rows(name, n, make_allergen, rng)
     else:
         raise SystemExit(f"unknown task {name!r}; known: {', '.join(TASKS)}")
     sys_prompt = system_prompt(load_task(name))
