@@ -53,6 +53,12 @@ def _record_time(ctx, state, step: str, seconds: float) -> None:
 
         if step not in TIMED_STEPS:
             return
+        from agent.nodes.generate import own_examples_only
+
+        if step in ("generate", "critique") and own_examples_only(state):
+            # nothing was written or checked against a writer: walk 20's own-examples run recorded writing at
+            # 0.0001 s an example, and the next estimate on that computer would have said writing is free
+            return
         spec = spec_of(state)
         teacher = spec.teacher.provider or choose("teacher").provider
         record_step_time(ctx.workspace, step, seconds, int(spec.n_examples or 0), teacher)
