@@ -29,9 +29,13 @@ BENCH = {
 }
 # writing and checking with a model on this computer, before either was timed here, took up to ~3× the
 # token-rate guess (walk 9: 85 minutes for 26.7 estimated; the teacher's prompts carry the person's examples,
-# and off-task inputs are written again), and an earlier walk took a third of it: the estimate gives a range
-UNTIMED_SPREAD = 3.0
-CRITIQUE_ANSWERS = 2.5  # answers the critique writes per example (hardness check, second and third opinions)
+# and off-task inputs are written again); with the checking priced as measured (below) walk 21's took 1.1× the
+# guess: the estimate gives a range up to twice it
+UNTIMED_SPREAD = 2.0
+# the checking's cost per example in tokens the writer generates: the hardness check (the student), a second
+# opinion (the teacher), a third where they disagree, and the checks' prompts. Measured: walk 21's checking took
+# 5.9 s an example at 72.8 tokens/s (≈430); the guess of 160 (2.5 answers of 64 tokens) was 2.7× short
+CRITIQUE_TOKENS_PER_EXAMPLE = 430
 API_TOKENS_PER_S = 400.0  # a hosted teacher/judge answering ~8 requests at once (assumed, not measured)
 
 
@@ -265,10 +269,7 @@ def estimate_path(
     gen_in, gen_out = n_examples * 700, n_examples * 2 * tokens_per_example
     gen_cost = prices.cost(prov, model or "default", gen_in, gen_out)
     gen_minutes = gen_out / (gen_tps if local_teacher else API_TOKENS_PER_S) / 60
-    # the critique's hardness check has the student answer each example once
-    # the critique answers each example again: the hardness check (the student), a second opinion (the
-    # teacher) and, where the two disagree (about half, in the newcomer walk), a third
-    critique_minutes = n_examples * 64 * CRITIQUE_ANSWERS / gen_tps / 60
+    critique_minutes = n_examples * CRITIQUE_TOKENS_PER_EXAMPLE / gen_tps / 60
     train_tokens = n_examples * tokens_per_example * epochs
     train_minutes = train_tokens / train_tps / 60
     # three systems (base, prompted, tuned) answer the test and regression rows (~25% of the data)
