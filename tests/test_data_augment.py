@@ -237,3 +237,33 @@ def test_with_20_or_more_held_out_examples_of_the_persons_they_are_the_test():
     assert test <= gold and len(test) == 21 and len(taught) == 20
     assert taught <= {user_text(r) for s in ("train", "val", "regression") for r in splits[s]}
     assert "the test split is 21 of your own examples" in reason and "20 more of them train" in reason
+
+
+def test_the_teacher_never_sees_an_example_a_test_holds():
+    """Walk 21: shown every example, the teacher wrote "Ref: xc 3006 … (sent to 12 Park Lane)" as practice
+    beside the test's "Ref. xc 3006 … (sending to 11 Park Lane)". The teacher's spec leaves out the golden set
+    and the own test, and keeps every example that trains."""
+    from agent.nodes.split import MIN_OWN_TEST, _first_splits, teacher_spec
+    from tools.data.schema import make_row, user_text
+
+    def spec_with(n):
+        return parse_spec_dict(
+            {
+                "spec": "the size in a listing title",
+                "examples": [
+                    {"input": f"Cotton shirt lot {i} in size {i}", "output": str(i)} for i in range(n)
+                ],
+            }
+        )
+
+    made = [make_row(f"made up listing {i} of something else {i * 3}", f"{i}") for i in range(80)]
+    for n in (5, 14, 6 + MIN_OWN_TEST, 47):
+        spec = spec_with(n)
+        splits, _ = _first_splits(made, spec, None)
+        tested = {user_text(r) for s in ("test", "golden") for r in splits[s]}
+        trained = {user_text(r) for s in ("train", "val", "regression") for r in splits[s]}
+        shown = {e.input for e in teacher_spec(spec).examples}
+        own = {e.input for e in spec.examples}
+        assert not shown & tested, n
+        assert shown == own & trained, n
+        assert len(shown) == {5: 5, 14: 6, 6 + MIN_OWN_TEST: 6, 47: 26}[n]

@@ -30,6 +30,9 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     rows = list(read_jsonl(wd / "generated.jsonl"))
     if own_examples_only(state):
         return _own_passed(state, ctx, spec, wd, rows)
+    from agent.nodes.split import teacher_spec
+
+    spec = teacher_spec(spec)  # repairs and second opinions are written without the examples a test holds
     judge = ctx.provider("judge", spec, run.id)
     judge = judge if can_grade(judge) else None
     teacher = ctx.provider("teacher", spec, run.id)

@@ -22,6 +22,9 @@ def _generated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     run, spec, it = ctx.run(state["run_id"]), spec_of(state), iteration(state)
     if own_examples_only(state):
         return _own_examples(spec, work_dir(run, it))
+    from agent.nodes.split import teacher_spec
+
+    spec = teacher_spec(spec)  # the examples a test holds are never shown to the teacher
     targeted = state.get("targeted") or None
     n = sum(int(t.get("n", 0)) for t in targeted) if targeted else spec.n_examples
     if ctx.quick:

@@ -59,6 +59,28 @@ def _person_examples(spec) -> tuple[list, list]:
     return (ordered, []) if len(held) < MIN_GOLDEN else (ordered[:PROMPT_SHOTS], held)
 
 
+def test_examples(spec) -> list:
+    """The person's examples a test holds: the golden set, or from MIN_OWN_TEST of them the own test
+    (`own_test_and_train`, as `_first_splits` makes them). Pure."""
+    held = _person_examples(spec)[1]
+    if not spec.test and len(held) >= MIN_OWN_TEST:
+        return own_test_and_train(held)[0]
+    return held
+
+
+def teacher_spec(spec):
+    """The spec the teacher writes and checks practice examples from: the person's examples without those a
+    test holds. Shown to the teacher, a test example came back as a practice input that nearly repeats it
+    (walk 21: "Ref: xc 3006 … (sent to 12 Park Lane)" beside the test's "Ref. xc 3006 … (sending to 11 Park
+    Lane)"), and the tuned model was then tested on what it had practised. Pure."""
+    hidden = {(e.input, str(e.output)) for e in test_examples(spec)}
+    if not hidden:
+        return spec
+    return spec.model_copy(
+        update={"examples": [e for e in spec.examples if (e.input, str(e.output)) not in hidden]}
+    )
+
+
 def with_seeds_in_train(splits: dict, seeds: list[dict]) -> int:
     """Add the person's shown examples to train; a held-out row that repeats or nearly repeats one moves to
     train with it (it would test the model on an answer it was shown). Returns how many rows moved."""
