@@ -623,3 +623,67 @@ def test_headless_run_stops_before_writing_when_the_small_writer_gets_the_exampl
     third = Answers.from_dict({"spec": "x", "examples": 61, "prompted_success": 0.33, "goals": ["cost"]})
     assert practice_data(third, exact, "local:embedded", "text") == "own"
     assert practice_data(third, probe | {"metric": "token_f1"}, "local:embedded", "text") == "written"
+
+
+def test_the_next_round_is_aimed_at_practice_misses_never_at_the_test(workspace, embedded):
+    """The next round's examples were asked for from the test's failures — each failing test input and its
+    expected answer shown to the teacher — and the next round was then tested on what it had practised. They
+    come from the validation rows now (practice examples the tuned model did not train on)."""
+    from agent.artifacts import save_step
+    from agent.nodes.distill import analyze
+    from agent.nodes.evaluate import practice_failures
+    from tools.data.schema import make_row, user_text
+    from tools.data.versions import write_data_version
+    from tools.evals.systems import base_system
+
+    spec = parse_spec_dict(
+        {
+            "spec": "Sort a clinic message into zork (bookings) or blip (everything else).",
+            "examples": [
+                {"input": "Can I book Tuesday?", "output": "zork"},
+                {"input": "Hi", "output": "blip"},
+            ],
+            "output": {"format": "label", "labels": ["zork", "blip"]},
+            "max_iterations": 2,
+        }
+    )
+    run = create_run_for(workspace, spec)
+    val = [make_row(f"Could I come in on day {i} of the month?", "zork") for i in range(1, 4)]
+    test = [make_row(f"Is the car park open on holiday {i}?", "blip") for i in range(1, 5)]
+    version = write_data_version(
+        run, {"train": [make_row("Book me in", "zork")], "val": val, "test": test}, {"reason": "test"}
+    )
+    events = []
+    system = base_system(max_tokens=8, name="tuned v1")  # answers no label of this task: every row fails
+    targets = practice_failures(
+        run, version, system, spec, provider=embedded, emit=lambda k, **d: events.append(d)
+    )
+    asked = [e["input"] for t in targets for e in t["examples"]]
+    assert sorted(asked) == sorted(user_text(r) for r in val)
+    assert all(t["splits"] == ["val"] for t in targets)
+    assert events[0] == {"step": "evaluate", "stage": "practice", "done": 0, "total": 3}
+    assert events[-1]["done"] == 3
+    # the analyze step asks for exactly those (never the eval report's test failures)
+    save_step(
+        run,
+        1,
+        "evaluate",
+        {"verdict": {"passed": False}, "candidate": "tuned v1", "systems": {}, "targets": targets},
+    )
+    state = {
+        "run_id": run.id,
+        "task": spec.to_yaml_dict(),
+        "iteration": 1,
+        "max_iterations": 2,
+        "data_version": version,
+        "train_version": "v1",
+        "eval_version": "v1",
+        "history": [],
+        "mix": {},
+    }
+
+    class R:
+        context = AgentContext(workspace=workspace)
+
+    update = analyze(state, R())
+    assert update["targeted"] == targets and update["iteration"] == 2

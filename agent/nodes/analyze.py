@@ -25,12 +25,10 @@ def rollback_mix(mix: dict | None, spec) -> dict:
     return mix
 
 
-def _targeted_requests(run, eval_version: str | None, quick: bool) -> list[dict]:
-    """The eval report's grouped failures, as generation requests for the next round."""
-    from tools.workspace import read_json
-
-    p = run.path / "eval" / eval_version / "report.json" if eval_version else None
-    requests = list(((read_json(p) if p and p.exists() else None) or {}).get("failures") or [])
+def _targeted_requests(ev: dict, quick: bool) -> list[dict]:
+    """What the tuned model got wrong on practice examples it did not train on (the evaluate step's
+    "targets", `practice_failures`), as generation requests for the next round — never the test's failures."""
+    requests = list(ev.get("targets") or [])
     if quick:
         requests = [dict(r, n=min(int(r.get("n", 4)), 4)) for r in requests][:2]
     return requests
@@ -90,7 +88,7 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         elif it >= int(state.get("max_iterations") or spec.max_iterations):
             update["stop_reason"] = "iteration_limit"
         else:
-            requests = _targeted_requests(run, state.get("eval_version"), ctx.quick)
+            requests = _targeted_requests(ev, ctx.quick)
             if not requests:
                 # retraining the same data with other settings made things worse before (bench): stop
                 update["stop_reason"] = "no_failures_to_target"

@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 from agent.context import AgentContext
 from agent.nodes.common import budget_stop, idempotent_step, spec_of
 from agent.state import AgentState
+from tools.data.schema import user_text
 
 PROMPT_SHOTS = 6  # the few-shot baseline's demonstrations: the first of the balanced examples
 
@@ -32,6 +33,61 @@ def eval_systems(run, spec, train_version: str, best_version: str | None = None)
         adapter = run.path / "train" / v / "adapter"
         systems.append(tuned_system(v, adapter, spec, model=student, name=tuned_name(v)))
     return systems
+
+
+def practice_failures(
+    run, data_version: str, system, spec, *, workspace=None, emit=None, provider=None
+) -> list[dict]:
+    """What the tuned model still gets wrong on the data version's validation rows (practice examples it did not
+    train on), grouped as requests for the next round's examples (`analyze_failures`). The test's failures
+    are never asked for: their inputs and expected answers, shown to the teacher, came back as practice
+    examples, and the next round was then tested on what it had practised."""
+    from tools.data.schema import answer_text, row_id
+    from tools.data.versions import read_split
+    from tools.evals._primary import score_output
+    from tools.evals.analysis import analyze_failures
+    from tools.evals.correct import answer_metric
+    from tools.evals.systems import generate_outputs
+
+    rows = read_split(run, data_version, "val")
+    if not rows:
+        return []
+    total, done = len(rows), [0]
+
+    def tick(_i, _c) -> None:
+        done[0] += 1
+        if emit is not None:
+            emit("progress", step="evaluate", stage="practice", done=done[0], total=total)
+
+    if emit is not None:
+        emit("progress", step="evaluate", stage="practice", done=0, total=total)
+    answers = generate_outputs(system, rows, provider=provider, workspace=workspace, on_result=tick)
+    out = []
+    for r, a in zip(rows, answers, strict=True):
+        ref = answer_text(r)
+        metrics = score_output(a["text"], ref, spec)
+        errors = metrics.pop("format_errors")
+        out.append(
+            {
+                "id": row_id(r),
+                "split": "val",
+                "input": user_text(r),
+                "reference": ref,
+                "category": (r.get("metadata") or {}).get("category"),
+                "outputs": {system.name: {"text": a["text"], "metrics": metrics, "format_errors": errors}},
+            }
+        )
+    return analyze_failures(
+        out, spec, system=system.name, primary_metric=answer_metric(spec), splits=("val",)
+    )
+
+
+def _may_go_on(state, spec, passed: bool) -> bool:
+    """Could the analyze step ask for another round (`agent.nodes.analyze`)?"""
+    from agent.nodes.generate import own_examples_only
+
+    rounds = int(state.get("max_iterations") or spec.max_iterations)
+    return not passed and int(state.get("iteration") or 1) < rounds and not own_examples_only(state)
 
 
 @idempotent_step("evaluate")
@@ -62,7 +118,16 @@ def _evaluated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         on_progress=lambda ev: ctx.emit("progress", step="evaluate", **ev),
     )
     pm = report.get("primary_metric")
+    passed = bool((report.get("verdict") or {}).get("passed"))
+    targets = (
+        practice_failures(
+            run, state["data_version"], systems[-1], spec, workspace=ctx.workspace, emit=ctx.emit
+        )
+        if _may_go_on(state, spec, passed)
+        else []
+    )
     return {
+        "targets": targets,
         "eval_version": report["eval_version"],
         "verdict": report.get("verdict", {}),
         "candidate": report.get("candidate"),

@@ -23,7 +23,8 @@ STOP_REASONS: dict[StopReason, str] = {
     "success": "the success criteria were met",
     "iteration_limit": "the iteration limit was reached before the criteria were met",
     "budget": "the budget would have been exceeded by the next paid call",
-    "no_failures_to_target": "no failures left to target with more data",
+    "no_failures_to_target": "it got every practice example it did not train on right: nothing left to aim "
+    "new examples at",
     "stopped_by_you": "you stopped before another round",
     "too_few_examples": "too few examples held up after checking to train a model on",
     "no_writer": "the model that would write the practice answers got too few of your examples right",

@@ -139,12 +139,21 @@ def _describe(cause: str, group: list[dict], spec: Any, n: int) -> str:
     return f"{n} more inputs like these, where the model's answer differs from the reference instead of matching it"
 
 
+TESTED_SPLITS = (None, "test", "regression")
+
+
 def analyze_failures(
-    report_or_outputs: Any, spec: Any, *, system: str | None = None, primary_metric: str | None = None
+    report_or_outputs: Any,
+    spec: Any,
+    *,
+    system: str | None = None,
+    primary_metric: str | None = None,
+    splits: tuple = TESTED_SPLITS,
 ) -> list[dict]:
     """Targeted-data requests, largest group first:
     {"cause", "description", "examples": [{"input", "output", "expected"}], "n", "count", "ids", "splits"}.
-    """
+    `splits`: the rows' splits looked at (the report's: the test and regression rows; the agent's next round
+    asks from "val" rows only, so that no test input reaches a teacher)."""
     rows, candidate, primary = _load_outputs(report_or_outputs)
     system = system or candidate
     primary_metric = primary_metric or primary
@@ -152,7 +161,7 @@ def analyze_failures(
         system = next(iter(rows[0].get("outputs", {})), None)
     groups: dict[str, list[dict]] = {}
     for row in rows:
-        if row.get("split") not in (None, "test", "regression"):
+        if row.get("split") not in splits:
             continue
         entry = (row.get("outputs") or {}).get(system)
         if entry is None:

@@ -313,10 +313,10 @@ class Progress:
     def on_evaluation(self, ev: dict) -> None:
         """Evaluation: which system is answering (or the judge), done / total."""
         stage = ev.get("stage")
-        if stage in ("generate", "judge", "pairwise", "golden") and ev.get("total") is not None:
+        if stage in ("generate", "judge", "pairwise", "golden", "practice") and ev.get("total") is not None:
             system = ev.get("system")
             key = f"evaluate:{stage}:{system or ''}"
-            words = {"golden": "your own examples"}.get(stage, stage)
+            words = {"golden": "your own examples", "practice": "what it still gets wrong"}.get(stage, stage)
             label = "evaluate · " + (f"{system}" if stage == "generate" and system else words)
             self.update(key, label, int(ev.get("done") or 0), ev.get("total"))
         elif stage == "forgetting":

@@ -30,7 +30,7 @@ STOP_SHORT: dict[StopReason, str] = {
     "success": "goal met",
     "iteration_limit": "rounds used up",
     "budget": "budget reached",
-    "no_failures_to_target": "nothing left to fix",
+    "no_failures_to_target": "nothing more to aim at",
     "stopped_by_you": "stopped by you",
     "too_few_examples": "too few examples",
     "no_writer": "needs a bigger writer",

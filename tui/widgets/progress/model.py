@@ -9,7 +9,8 @@ and `log` {"node"} when a node finishes. Events it reads:
   message ("generate: 12 examples …") is the total;
 - evaluation: {"stage": "generate", "system", "done", "total"}, {"stage": "judge"|"pairwise", …},
   {"stage": "golden", "done", "total"} (the person's own held-out examples), {"stage": "forgetting"},
-  {"stage": "done"};
+  {"stage": "done"}, then {"stage": "practice", "done", "total"} (the tuned model on validation rows, when
+  another round may follow);
 - training: {"event": "start|log|eval|checkpoint|end|error", "step", "max_steps", "tokens_per_s", "eta_s"}.
 
 Rates and ETAs are measured live (items per second since the phase began), never assumed.
@@ -59,6 +60,8 @@ ACTIVITY = {
     ("evaluate", "pairwise"): "Comparing the tuned model with the best alternative, answer by answer",
     ("evaluate", "golden"): "Testing every model on your own examples that no prompt showed",
     ("evaluate", "forgetting"): "Checking that the tuned model kept its general skills",
+    ("evaluate", "practice"): "Finding what the tuned model still gets wrong on practice examples it did not "
+    "train on, to aim the next round at",
     ("evaluate", "done"): "Writing the evaluation report",
     ("probe", None): "Measuring the model you start from on your examples",
     # walk 17: two minutes of "working…" after Accept on a prompt's advice, nothing on screen
@@ -80,6 +83,7 @@ SHORT = {
     ("evaluate", "pairwise"): "Comparing answers",
     ("evaluate", "golden"): "Testing on your examples",
     ("evaluate", "forgetting"): "Checking general skills",
+    ("evaluate", "practice"): "Finding what it gets wrong",
     ("evaluate", "done"): "Writing the report",
     ("probe", None): "Measuring the starting model",
     ("prompt", None): "Trying prompts",
@@ -307,7 +311,9 @@ class StepProgress:
                 if system not in self.systems:
                     self.systems.append(system)
                 self._phase("generate", now, done0=_int(ev.get("done")) or 0)
-        elif stage in ("judge", "pairwise", "golden", "forgetting", "done") and stage != self.phase:
+        elif (
+            stage in ("judge", "pairwise", "golden", "forgetting", "practice", "done") and stage != self.phase
+        ):
             self._phase(stage, now, done0=_int(ev.get("done")) or 0)
             self.system = None
         if ev.get("done") is not None:
