@@ -198,6 +198,16 @@ def test_the_persons_shown_examples_are_trained_on_and_never_tested_on():
     assert sum(len(splits[s]) for s in ("train", "val", "test")) == len(made) + len(shown)
 
 
+def _sizes_spec(n: int):
+    """A spec with `n` of the person's examples (listing titles and their sizes)."""
+    return parse_spec_dict(
+        {
+            "spec": "the size in a listing title",
+            "examples": [{"input": f"Wool jumper number {i} size {i}", "output": str(i)} for i in range(n)],
+        }
+    )
+
+
 def test_with_20_or_more_held_out_examples_of_the_persons_they_are_the_test():
     """Walk 19: 61 of the person's examples, 200 written by the small model — the verdict was measured on the
     writer's answers ("expected 11.7g" as a cap's size) while 55 of the person's own sat in the golden set.
@@ -205,18 +215,8 @@ def test_with_20_or_more_held_out_examples_of_the_persons_they_are_the_test():
     from agent.nodes.split import MIN_OWN_TEST, _first_splits, golden_rows
     from tools.data.schema import make_row, user_text
 
-    def spec_with(n):
-        return parse_spec_dict(
-            {
-                "spec": "the size in a listing title",
-                "examples": [
-                    {"input": f"Wool jumper number {i} size {i}", "output": str(i)} for i in range(n)
-                ],
-            }
-        )
-
     made = [make_row(f"made up listing {i} of something else {i * 3}", f"{i}") for i in range(80)]
-    spec = spec_with(6 + MIN_OWN_TEST)
+    spec = _sizes_spec(6 + MIN_OWN_TEST)
     gold = {user_text(r) for r in golden_rows(spec)}
     splits, reason = _first_splits(made, spec, None)
     assert {user_text(r) for r in splits["test"]} == gold and len(gold) == MIN_OWN_TEST
@@ -224,12 +224,12 @@ def test_with_20_or_more_held_out_examples_of_the_persons_they_are_the_test():
     written = {user_text(r) for r in made}
     assert written <= {user_text(r) for s in ("train", "val", "regression") for r in splits[s]}
     # fewer held out: a golden set beside the written test, as before
-    small, _ = _first_splits(made, spec_with(6 + MIN_OWN_TEST - 1), None)
+    small, _ = _first_splits(made, _sizes_spec(6 + MIN_OWN_TEST - 1), None)
     assert len(small["golden"]) == MIN_OWN_TEST - 1 and small["test"]
     assert {user_text(r) for r in small["test"]} <= written
     # walk 21: 41 held out were all the test, the writer's answers failed, nothing was trained — from more than
     # MIN_OWN_TEST, half of them train (their answers teach best) and the test keeps the rest
-    big = spec_with(6 + 41)
+    big = _sizes_spec(6 + 41)
     gold = {user_text(r) for r in golden_rows(big)}
     splits, reason = _first_splits(made, big, None)
     test = {user_text(r) for r in splits["test"]}
@@ -246,19 +246,9 @@ def test_the_teacher_never_sees_an_example_a_test_holds():
     from agent.nodes.split import MIN_OWN_TEST, _first_splits, teacher_spec
     from tools.data.schema import make_row, user_text
 
-    def spec_with(n):
-        return parse_spec_dict(
-            {
-                "spec": "the size in a listing title",
-                "examples": [
-                    {"input": f"Cotton shirt lot {i} in size {i}", "output": str(i)} for i in range(n)
-                ],
-            }
-        )
-
     made = [make_row(f"made up listing {i} of something else {i * 3}", f"{i}") for i in range(80)]
     for n in (5, 14, 6 + MIN_OWN_TEST, 47):
-        spec = spec_with(n)
+        spec = _sizes_spec(n)
         splits, _ = _first_splits(made, spec, None)
         tested = {user_text(r) for s in ("test", "golden") for r in splits[s]}
         trained = {user_text(r) for s in ("train", "val", "regression") for r in splits[s]}
