@@ -72,8 +72,14 @@ def test_a_prompt_decision_reports_how_the_prompt_did_in_plain_words():
         "`tunewise serve --prompt runs/x` answers other programs"
         in prompt_plain({"best": best}, "runs/x")["recommendation"]
     )
-    weak = prompt_plain({"best": best | {"correct": 1, "accuracy": 0.4}})
+    weak = prompt_plain({"best": best | {"correct": 3, "accuracy": 0.6}})
+    assert weak["recommendation"].startswith("Use this prompt for now")
     assert "Collect about 50 examples" in weak["recommendation"]
+    poor = prompt_plain({"best": best | {"correct": 1, "accuracy": 0.2}})["recommendation"]
+    assert poor.startswith(
+        "Keep doing it the way you do now: this prompt was right on only 1 of your other 5"
+    )
+    assert "Collect about 50 examples" in poor
     assert prompt_plain({"best": {"shots": 0, "accuracy": None}}) is None
     assert "nothing to train" in STOP_REASONS["approach:few-shot"]
 

@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 from agent.context import AgentContext
 from agent.state import AgentState, StopReason
 from tools.evals.summary import (
+    USABLE_SHARE,
     careful_numbers,
     column_help,
     count_train_rows,
@@ -65,12 +66,17 @@ def prompt_plain(result: dict | None, session: str | None = None) -> dict | None
         if session
         else "`tunewise serve --prompt` with this session's id answers other programs with it"
     )
-    rec = (
-        f"Use this prompt: paste it into a chatbot or AI tool you use, if you have one, or {use}."
-        if good
-        else f"Use this prompt for now ({use}), but check its answers: it is often wrong. Collect about 50 "
-        "examples and run again — with that many, a fine-tuned model can do better."
-    )
+    more = "Collect about 50 examples and run again — with that many, a fine-tuned model can do better."
+    if good:
+        rec = f"Use this prompt: paste it into a chatbot or AI tool you use, if you have one, or {use}."
+    elif right is not None and right / n < USABLE_SHARE:
+        # walk 22: a prompt right on few of the person's examples is no help even with a person checking
+        rec = (
+            f"Keep doing it the way you do now: this prompt was right on only {right} of your other {n} "
+            f"examples, not often enough to use even with a person checking. {more}"
+        )
+    else:
+        rec = f"Use this prompt for now ({use}), but check its answers: it is often wrong. {more}"
     return {"sentence": sentence, "recommendation": rec, "status": "none", "kind": "prompt"}
 
 

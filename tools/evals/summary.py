@@ -57,6 +57,10 @@ EPS = 1e-9
 # right this often and a prompt is kept rather than a model trained (the seeds' bar; agent.rubric's too); a
 # system that passes its verdict (better than the others by the margin asked) below it is said to be so
 RIGHT_ENOUGH = 0.80
+# right less often than this, a system is not worth keeping even with a person checking each answer (checking
+# every answer and redoing most of them is the work by hand): walk 22's café was told to keep using a prompt
+# right on 1 of 14 allergen labels
+USABLE_SHARE = 0.5
 
 
 def right_words(metric: str | None) -> str:
@@ -512,10 +516,12 @@ def _plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per o
             )
             why = f"It is better, but not by enough yet{goal}."
         if base_kind == "prompted" and cm is not None and bm is not None and cm < bm - EPS:
+            poor = not_usable(report, rows, base)
             rec = (
-                f"Keep using {base_phrase} for now{_still_wrong(report, rows, base)}. To make a tuned model "
-                f"worth it, collect {more}{bigger}, then train again."
-            )
+                _cap(_by_hand(report, base, poor))
+                if poor
+                else f"Keep using {base_phrase} for now{_still_wrong(report, rows, base)}"
+            ) + f". To make a tuned model worth it, collect {more}{bigger}, then train again."
             return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "keep_prompt"}
         return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
     if checks.get("format_rate") is False:
@@ -580,6 +586,9 @@ def _keep_using(report: dict, rows: Sequence[dict] | None, system: str) -> str:
         default=None,
     )
     weak = bool(trivial) and trivial[0] is not None and best is not None and best <= trivial[0] + EPS
+    poor = not_usable(report, rows, system)
+    if poor:
+        return f" Until then, {_by_hand(report, system, poor)}."
     return (
         f" Until then, keep using {system_phrase(system, report)}"
         + (
@@ -588,6 +597,23 @@ def _keep_using(report: dict, rows: Sequence[dict] | None, system: str) -> str:
             else _still_wrong(report, rows, system)
         )
         + "."
+    )
+
+
+def not_usable(report: dict, rows: Sequence[dict] | None, system: str | None) -> str | None:
+    """ "right on only 1 of 14" when `system`'s counted answers are right less often than USABLE_SHARE, else
+    None (also when its answers are not counted right/wrong)."""
+    sc = score_of(report, rows, system) if system else {"right": None}
+    if sc["right"] is None or sc["share"] >= USABLE_SHARE:
+        return None
+    return f"right on only {sc['right']} of {sc['n']}"
+
+
+def _by_hand(report: dict, system: str, poor: str) -> str:
+    """The advice when even the best alternative is not usable (`not_usable`)."""
+    return (
+        "keep doing it the way you do now: nothing tested here was right often enough to use, even with a "
+        f"person checking (the best, {system_phrase(system, report)}, was {poor})"
     )
 
 
