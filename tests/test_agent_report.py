@@ -339,3 +339,20 @@ def test_too_few_says_where_the_examples_to_learn_from_came_from(workspace):
         "Only 7 examples held up to learn from: 6 of your 14 (the other 8 are kept aside to test with) and 1 of "
         "the 80 written for you (29 passed the checks; you rejected 28 of them). Too few to train"
     ), said
+
+
+def test_a_model_trained_on_the_persons_own_examples_says_so_in_the_data_section(workspace):
+    """Walk 22 read "The teacher wrote 0 answered inputs" and "Checks dropped 0 of 53 answers; 57 examples
+    were kept" about a model trained on the café's own 53 examples."""
+    from agent.artifacts import save_step
+    from agent.nodes.report import data_lines
+
+    run = workspace.create_run("cafe", run_id="cafe-own")
+    save_step(run, 1, "generate", {"n": 53, "teacher": 0, "augmented": 0, "own": 53, "targeted": False})
+    save_step(run, 1, "critique", {"kept": 57, "generated": 53, "own": 53, "judged": False})
+    text = "\n".join(data_lines(run, 1))
+    assert (
+        "Nothing was written by a model: the model trained on your own 53 examples as you wrote them (some kept "
+        "back to test it), with 4 general questions and their answers mixed in" in text
+    )
+    assert "teacher" not in text and "Checks dropped" not in text

@@ -362,6 +362,25 @@ def data_lines(run, iteration: int | None) -> list[str]:
     gen, crit = load_step(run, iteration, "generate"), load_step(run, iteration, "critique")
     if not gen or not crit:
         return []
+    if gen.get("own"):
+        # walk 22 read "The teacher wrote 0 answered inputs" and "Checks dropped 0 of 53 answers" about a model
+        # trained on the person's own examples
+        general = int(crit.get("kept") or 0) - int(crit.get("own") or gen["own"])
+        lines = [
+            "## The data",
+            "",
+            f"- Nothing was written by a model: the model trained on your own {gen['own']} examples as you "
+            "wrote them (some kept back to test it)"
+            + (
+                f", with {general} general questions and their answers mixed in so that it keeps its general "
+                "skills"
+                if general > 0
+                else ""
+            )
+            + ".",
+            "",
+        ]
+        return lines
     lines = ["## The data", "", _written_line(gen), _checked_line(crit)]
     evened = (load_step(run, iteration, "split") or {}).get("evened") or {}
     if evened:
