@@ -302,6 +302,24 @@ def test_must_an_answer_be_exactly_like_yours_is_read_and_sets_how_answers_are_s
     assert guess_match(headlines)[0] == "other words" and guess_match(codes)[0] == "exactly"
     phones = [{"input": "m", "output": o} for o in ("+44 7241 592066", "+44 7257 976335", "none")]
     assert guess_match(phones)[0] == "exactly"  # walk 20: a number with one wrong digit is wrong
+    # walk 22: allergens chosen from seven words; a label missing one of them is wrong
+    allergens = [
+        "gluten, dairy, egg, fish",
+        "none",
+        "gluten, dairy, nuts",
+        "sesame",
+        "gluten, egg",
+        "nuts, soy",
+    ]
+    assert guess_match([{"input": "m", "output": o} for o in allergens])[0] == "exactly"
+    five_headlines = [
+        "Zipto Recalls 4,000 Scooters Over Faulty Brakes",
+        "Marrowby Opens New Public Swimming Pool",
+        "Westfold Cuts Monthly Bus Pass Price",
+        "Oakhollow Delays New Library Until Spring",
+        "Ravensholt Council Approves Tree Plan",
+    ]
+    assert guess_match([{"input": "m", "output": o} for o in five_headlines])[0] == "other words"
     q = next(q for q in QUESTIONS if q.key == "answer_match")
     assert applicable(q, {}, {"output": {"format": "text"}})
     assert not applicable(q, {}, {"output": {"format": "json"}})

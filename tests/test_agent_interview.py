@@ -230,6 +230,32 @@ def test_column_names_over_a_column_of_numbers_are_not_an_example(tmp_path, firs
 
 
 @pytest.mark.parametrize(
+    "first, is_header",
+    [
+        ("item,allergens", True),  # walk 22: its column names became a 43rd example and a prompt's example 1
+        ("Menu item,Allergen label", True),
+        ("Mixed leaf salad,none", False),  # a first example: its answer is another row's
+        ("Item of the day,sesame", False),  # an answer in the others' words: kept
+        ("Halloumi salad,celery", False),  # a first message without a column name's word: kept
+    ],
+)
+def test_column_names_over_answers_from_a_few_words_are_not_an_example(tmp_path, first, is_header):
+    from agent.nodes.interview import load_examples_file
+
+    rows = [
+        '"Toasted brioche with smoked salmon","gluten, dairy, egg, fish"',
+        "Chia pudding with coconut milk,none",
+        "Sourdough toast with avocado,gluten",
+        '"Chicken pesto panini","gluten, dairy, nuts"',
+        "Falafel wrap with hummus,sesame",
+        "Tofu rice bowl,soy",
+    ]
+    sheet = tmp_path / "menu.csv"
+    sheet.write_text("\n".join([first, *rows]) + "\n")
+    assert len(load_examples_file(str(sheet))) == (6 if is_header else 7)
+
+
+@pytest.mark.parametrize(
     "content, where, says",
     [
         ("Q: are you open on sunday\nQ: how much is a swim\nA: 5.50 euros\n", ":1", "no answer after it"),

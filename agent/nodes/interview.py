@@ -154,7 +154,12 @@ def guess_match(examples: list[dict]) -> tuple[str, str]:
         or 2 * sum(ch.isdigit() for ch in o) >= len(o.replace(" ", ""))
         for o in outs
     )
-    if short and not sentences and coded * 2 >= len(outs):
+    from tools.data.plain_examples import closed_vocabulary
+
+    # … and so are answers chosen from a few words (walk 22's allergens "gluten, dairy, egg" were guessed
+    # "other words", which counts a label missing an allergen as right)
+    chosen = closed_vocabulary(outs) is not None
+    if short and not sentences and (coded * 2 >= len(outs) or chosen):
         return "exactly", (
             "Your examples' answers are short and none is a sentence (like a code, a number or a ticket), so I'll count "
             "an answer as right only when it is exactly like yours — Enter to keep, or pick another."

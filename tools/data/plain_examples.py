@@ -167,11 +167,19 @@ COLUMN_WORDS = {  # words a spreadsheet's column names are made of ("Product tit
 }
 
 
+def closed_vocabulary(answers: list[str]) -> set[str] | None:
+    """The words of answers chosen from a few (allergens "gluten, dairy, egg", labels, yes/no), lower-cased; None
+    when there are fewer than 5 answers or they use more than max(12, half as many) words. Pure."""
+    vocab = {w.lower() for a in answers for w in re.findall(r"[^\W\d_]+", a)}
+    return vocab if len(answers) >= 5 and len(vocab) <= max(12, len(answers) // 2) else None
+
+
 def _column_names(first: list[str], rows: list[list[str]]) -> bool:
     """Is a CSV's first row its column names? Both known (question/answer, input/output, …), or both a few
     words of letters with a column name's word in each ("title", "Correct size"), and the second nobody's
     answer (walk 19's spreadsheet began "title,size" and became an example; a first example
-    "Blue dress,M" has an answer other rows share); or a first answer of letters over a column of numbers."""
+    "Blue dress,M" has an answer other rows share); a column name's word first and an answer in none of the
+    words the other answers share ("item,allergens"); or a first answer of letters over a column of numbers."""
     if len(first) < 2:
         return False
     a, b = first[0].lower(), first[1].lower()
@@ -191,7 +199,11 @@ def _column_names(first: list[str], rows: list[list[str]]) -> bool:
     with_digits = sum(any(ch.isdigit() for ch in o) for o in others)
     nothing = b in ("none", "n/a", "na", "no", "nothing", "unknown", "empty")  # a real answer: "no number"
     unlike = len(others) >= 5 and with_digits >= 0.75 * len(others) and not nothing
-    return (named(a) and named(b)) or unlike
+    # walk 22's "item,allergens" above answers made of a few words ("gluten, dairy, egg", "none"): a first
+    # answer whose words none of the others uses, where the others share a small vocabulary, names the column
+    vocab = closed_vocabulary(others)
+    foreign = vocab is not None and not set(re.findall(r"[^\W\d_]+", b)) & vocab
+    return (named(a) and (named(b) or foreign)) or unlike
 
 
 def read_two_columns(text: str, where: str, delimiter: str = ",") -> list[dict]:
