@@ -136,6 +136,11 @@ class Answers(BaseModel):
             raise _answers_error(e.errors(), where) from None
 
 
+def per_day(volume: int) -> str:
+    """ "1 request a day", "2,000 requests a day" (walk 22b read "1 requests a day"). Pure."""
+    return f"{volume:,} request{'' if volume == 1 else 's'} a day"
+
+
 def _answers_error(errs: list[ErrorDetails], where: str) -> ConfigError:
     unknown = sorted(str(x["loc"][0]) for x in errs if x["type"] == "extra_forbidden")
     if unknown:
@@ -314,7 +319,7 @@ def _rubric_rows(
         RuleRow(
             f"Quick or cheap at ≥{HIGH_VOLUME:,} requests a day → train a model (no long prompt)",
             bool(cost_goals) and a.volume >= HIGH_VOLUME,
-            f"{goal_words(cost_goals)}; {a.volume:,} requests a day",
+            f"{goal_words(cost_goals)}; {per_day(a.volume)}",
         ),
     ]
 
@@ -375,7 +380,7 @@ def _distil(a: Answers, cost_goals: list[str]) -> tuple[str, list[str]]:
     measured = "" if ps is None else f" ({ps:.0%} with examples in the prompt)"
     wait_cost = " and ".join({"latency": "waiting", "cost": "cost"}[g] for g in cost_goals)
     return "fine-tune", [
-        f"{works}{measured}, but at {a.volume:,} requests a day its long instructions and examples are "
+        f"{works}{measured}, but at {per_day(a.volume)} its long instructions and examples are "
         f"paid on every request: train your own small model on the prompt's answers, so it "
         f"answers with short instructions — {wait_cost} drop.",
         "The model with the long prompt writes the practice answers, and your trained model is measured "

@@ -80,6 +80,9 @@ def test_a_prompt_decision_reports_how_the_prompt_did_in_plain_words():
         "Keep doing it the way you do now: this prompt was right on only 1 of your other 5"
     )
     assert "Collect about 50 examples" in poor
+    # walk 22b had 53 examples (27 answered) and was told "collect about 50 examples"
+    many = prompt_plain({"best": best | {"correct": 2, "accuracy": 0.07, "n_held_out": 27}})["recommendation"]
+    assert "Collect about 50 more examples (you have about 54)" in many
     assert prompt_plain({"best": {"shots": 0, "accuracy": None}}) is None
     assert "nothing to train" in STOP_REASONS["approach:few-shot"]
 

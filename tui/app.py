@@ -552,8 +552,12 @@ class TunewiseApp(App):
             and not getattr(current, "wants_report", False)  # "stop here and see the report" was chosen
         ):
             # the person is reading the results side by side: leave them there, say where the report is
-            stop = msg.values.get("stop_reason") or "done"
-            self.notify(f"The run finished ({stop}). Press o for the report.", title="Finished", timeout=15)
+            from tui.screens.home import STOP_SHORT
+
+            stop = msg.values.get("stop_reason")
+            # walk 22b read "The run finished (own_examples_used)": the home list's words, not the code
+            why = f" ({STOP_SHORT.get(stop, stop.replace('_', ' '))})" if stop else ""
+            self.notify(f"The run finished{why}. Press o for the report.", title="Finished", timeout=15)
             return
         if (
             getattr(current, "SCREEN_NAME", None) == target

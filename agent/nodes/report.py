@@ -66,7 +66,14 @@ def prompt_plain(result: dict | None, session: str | None = None) -> dict | None
         if session
         else "`tunewise serve --prompt` with this session's id answers other programs with it"
     )
-    more = "Collect about 50 examples and run again — with that many, a fine-tuned model can do better."
+    # half the examples were shown, half answered (select_prompt): walk 22b had 53 and was told "collect about 50"
+    have = 2 * n
+    more = (
+        f"Collect about 50 more examples (you have about {have}) and run again — with that many more, a "
+        "fine-tuned model can do better."
+        if have >= 30
+        else "Collect about 50 examples and run again — with that many, a fine-tuned model can do better."
+    )
     if good:
         rec = f"Use this prompt: paste it into a chatbot or AI tool you use, if you have one, or {use}."
     elif right is not None and right / n < USABLE_SHARE:
