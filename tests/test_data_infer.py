@@ -349,3 +349,44 @@ def test_answers_of_one_layout_are_held_to_it():
     # answers of many shapes (sizes: "UK 8", "W32 L34", "M", "one size") have no layout; nor have few examples
     sizes = [{"output": o} for o in ("UK 8", "W32 L34", "M", "age 7-8", "one size", "12", "XL")]
     assert answer_layout(sizes) is None and answer_layout([{"output": "+44 7241 592066"}] * 4) is None
+
+
+def test_answers_listing_words_from_a_few_are_held_to_them():
+    """Walk 22b saw "right format 100%" beside a tuned model answering "fruit", "wheat" and "1. gluten" for
+    allergen labels made of seven words: answers listing words from a few, each seen twice, with one separator,
+    are held to that list."""
+    from tools.data.infer import answer_layout
+    from tools.evals import format_errors
+    from tools.spec import parse_spec_dict
+
+    labels = [
+        "gluten, dairy, egg, fish",
+        "none",
+        "gluten",
+        "gluten, dairy, nuts",
+        "sesame",
+        "nuts, soy",
+        "gluten, egg, fish",
+        "dairy, nuts",
+        "none",
+        "gluten, soy, sesame",
+    ]
+    spec = parse_spec_dict(
+        {
+            "spec": "the allergens in a menu item",
+            "examples": [{"input": f"menu item {i}", "output": o} for i, o in enumerate(labels)],
+            "output": {"format": "text"},
+        }
+    )
+    notes = infer_output(spec)
+    assert any(
+        "words from dairy, egg, fish, gluten, none, nuts, sesame, soy separated by ', '" in n for n in notes
+    )
+    for right in ("gluten, dairy, egg", "none", "soy"):
+        assert format_errors(right, spec.output) == [], right
+    for off in ("fruit", "wheat", "1. gluten", "gluten,dairy", "gluten, dairy, "):
+        assert format_errors(off, spec.output), off
+    # a word seen once may not be the whole list; one word an answer is a label; few answers say little
+    assert answer_layout([{"output": o} for o in [*labels, "celery"]]) is None
+    assert answer_layout([{"output": o} for o in ("S", "M", "L", "M", "S", "L", "M", "S")]) is None
+    assert answer_layout([{"output": o} for o in labels[:6]]) is None

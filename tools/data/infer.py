@@ -217,7 +217,7 @@ def answer_layout(examples: list[dict]) -> tuple[str, str] | None:
         return None
     top, n = Counter(_layout(o) for o in outs).most_common(1)[0]
     if n < max(4, LAYOUT_SHARE * len(outs)) or "9" not in top:
-        return None
+        return word_list_layout(outs)
     others = sorted({o for o in outs if _layout(o) != top})
     if len(others) > 3 or any(not o.replace(" ", "").isalpha() for o in others):
         return None
@@ -226,6 +226,32 @@ def answer_layout(examples: list[dict]) -> tuple[str, str] | None:
     sample = next(o for o in outs if _layout(o) == top)
     words = " or ".join([f"laid out like {sample}", *others])
     return regex, words
+
+
+def word_list_layout(outs: list[str]) -> tuple[str, str] | None:
+    """(regex, words) when every answer lists words from a few, each used at least twice, with one separator
+    between them, and some answer lists more than one: walk 22's allergens "gluten, dairy, egg" or "none",
+    where the tuned model's "fruit", "wheat" and "1. gluten" were counted as the right format. None otherwise
+    (answers of one word each are labels; a word seen once may not be the whole list). Pure."""
+    from collections import Counter
+
+    from tools.data.plain_examples import closed_vocabulary
+
+    if len(outs) < 8 or closed_vocabulary(outs) is None:
+        return None
+    parts = [re.split(r"(\W+)", o) for o in outs]
+    if any(len(p) % 2 == 0 or p[0] == "" or p[-1] == "" for p in parts):  # each begins and ends with a word
+        return None
+    seps = {sep for p in parts for sep in p[1::2]}
+    counts = Counter(w for p in parts for w in p[0::2])
+    if len(seps) != 1 or min(counts.values()) < 2 or not any(len(p) > 1 for p in parts):
+        return None
+    sep = seps.pop()
+    word = "(?:" + "|".join(map(re.escape, sorted(counts))) + ")"
+    return (
+        f"{word}(?:{re.escape(sep)}{word})*",
+        f"words from {', '.join(sorted(counts))} separated by {sep!r}",
+    )
 
 
 def infer_output(spec) -> list[str]:
