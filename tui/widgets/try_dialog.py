@@ -12,8 +12,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 TRY_TEXT = (
-    "Type or paste a message as your customers write them and press Enter: the model you start from answers "
-    "it with the prompt above (its instructions and your examples), here on this computer."
+    "Type or paste one like your examples' questions and press Enter: the model you start from answers it with "
+    "the prompt above (its instructions and your examples), here on this computer. Check each answer: it is "
+    "as often wrong as the test above said."
 )
 
 
@@ -33,7 +34,7 @@ class TryPromptDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
             yield Static(TRY_TEXT, id="confirm-text")
-            yield Input(placeholder="a message…", id="try-input")
+            yield Input(placeholder="one like your examples…", id="try-input")
             yield Static("", id="try-answer")
             with Horizontal(id="confirm-actions"):
                 yield Button("Answer it (enter)", id="try", variant="success")
