@@ -650,8 +650,18 @@ def test_the_next_round_is_aimed_at_practice_misses_never_at_the_test(workspace,
     run = create_run_for(workspace, spec)
     val = [make_row(f"Could I come in on day {i} of the month?", "zork") for i in range(1, 4)]
     test = [make_row(f"Is the car park open on holiday {i}?", "blip") for i in range(1, 5)]
+    must_keep = make_row("Can I book the morning of the 9th?", "zork")
     version = write_data_version(
-        run, {"train": [make_row("Book me in", "zork")], "val": val, "test": test}, {"reason": "test"}
+        run,
+        {
+            "train": [make_row("Book me in", "zork")],
+            "val": [*val, must_keep],
+            "test": test,
+            "regression": [
+                must_keep
+            ],  # a must-keep row drawn from validation checks the next round: not aimed at
+        },
+        {"reason": "test"},
     )
     events = []
     system = base_system(max_tokens=8, name="tuned v1")  # answers no label of this task: every row fails

@@ -49,7 +49,9 @@ def practice_failures(
     from tools.evals.correct import answer_metric
     from tools.evals.systems import generate_outputs
 
-    rows = read_split(run, data_version, "val")
+    # the must-keep (regression) rows, some drawn from validation, stay out too: they check the next round
+    kept = {row_id(r) for r in read_split(run, data_version, "regression")}
+    rows = [r for r in read_split(run, data_version, "val") if row_id(r) not in kept]
     if not rows:
         return []
     total, done = len(rows), [0]
