@@ -697,3 +697,7 @@ def test_the_next_round_is_aimed_at_practice_misses_never_at_the_test(workspace,
 
     update = analyze(state, R())
     assert update["targeted"] == targets and update["iteration"] == 2
+    asked = sum(t["n"] for t in targets)
+    assert update["history"][0]["note"] == (
+        f"asked for {asked} new examples like the 3 practice examples it got wrong, for round 2"
+    )

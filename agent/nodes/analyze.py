@@ -93,10 +93,13 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                 # retraining the same data with other settings made things worse before (bench): stop
                 update["stop_reason"] = "no_failures_to_target"
             update |= {"targeted": requests, "iteration": it + 1}
+            # the routing bench read "asked for 1 new example" for 10 asked like the 1 practice example missed
+            asked = sum(int(r.get("n") or 0) for r in requests)
+            missed = sum(int(r.get("count") or 0) for r in requests)
             record.setdefault(
                 "note",
-                f"asked for {len(requests)} new example{'' if len(requests) == 1 else 's'} like the ones it got wrong, for "
-                f"round {it + 1}",
+                f"asked for {asked} new examples like the {missed} practice example{'' if missed == 1 else 's'} "
+                f"it got wrong, for round {it + 1}",
             )
     update["history"] = [record]
     update["log"] = [f"analyze: iteration {it}: {record.get('note', '')}"]
