@@ -59,7 +59,7 @@ def _person_examples(spec) -> tuple[list, list]:
     return (ordered, []) if len(held) < MIN_GOLDEN else (ordered[:PROMPT_SHOTS], held)
 
 
-def test_examples(spec) -> list:
+def tested_examples(spec) -> list:
     """The person's examples a test holds: the golden set, or from MIN_OWN_TEST of them the own test
     (`own_test_and_train`, as `_first_splits` makes them). Pure."""
     held = _person_examples(spec)[1]
@@ -73,7 +73,7 @@ def teacher_spec(spec):
     test holds. Shown to the teacher, a test example came back as a practice input that nearly repeats it
     (walk 21: "Ref: xc 3006 … (sent to 12 Park Lane)" beside the test's "Ref. xc 3006 … (sending to 11 Park
     Lane)"), and the tuned model was then tested on what it had practised. Pure."""
-    hidden = {(e.input, str(e.output)) for e in test_examples(spec)}
+    hidden = {(e.input, str(e.output)) for e in tested_examples(spec)}
     if not hidden:
         return spec
     return spec.model_copy(
