@@ -557,3 +557,14 @@ def test_answers_with_a_number_not_in_the_message_are_counted_after_the_sentence
     for r in rows:  # the expected answers do not copy digits (a computed answer): nothing is counted
         r["reference"] = "2027-01-04"
     assert "Careful" not in plain_summary(rep, rows)["sentence"]
+
+
+def test_when_nothing_is_usable_the_advice_says_to_keep_doing_it_by_hand():
+    """Session 20's walk: the tuned model, the prompt and the constant answer each right on 1 of 14, and the
+    advice was only "give it more and better data"."""
+    rep = _report(status="fail", cand=0.4, base=0.4, checks={"improvement": False, "beats_trivial": True})
+    rec = plain_summary(rep, _rows(1, 1))["recommendation"]
+    assert rec.endswith(
+        "Until then, keep doing it the way you do now: nothing tested here was right often enough to use, even "
+        "with a person checking (the best, the tuned model, was right on only 1 of 10)."
+    )

@@ -449,6 +449,9 @@ def _plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per o
     use_now_system = _use_now(report, cand)
     if use_now_system and status != "pass":
         data_advice += _keep_using(report, rows, use_now_system)
+    elif status != "pass" and (poor := not_usable(report, rows, cand)):
+        # session 20's walk: tuned, prompt and constant all 1 of 14, and only "give it more data" was said
+        data_advice += f" Until then, {_by_hand(report, cand, poor)}."
     level_with_constant = base_kind == "trivial" and cm is not None and bm is not None and cm <= bm + EPS
     if status == "inconclusive" and level_with_constant:
         # walk 19's model on the sizes bench: 12 of 60 where always "none" got 14, and the advice was "add
