@@ -254,6 +254,13 @@ def test_collapsed_answers_say_it_learned_a_shortcut():
         in s["sentence"]
     )
     assert s["kind"] == "more_data" and "bigger model" in s["recommendation"]
+    # a text answer from a few words says which answer it gives (walk 22's "gluten" for every menu item)
+    collapsed = [{"field": "answer", "value": "gluten", "count": 13, "n": 14, "reference_values": 9}]
+    rep = _report(status="fail", cand=0.9, base=0.6, checks={"varied_answers": False}, collapsed=collapsed)
+    s = plain_summary(rep, _rows(8, 4))
+    assert (
+        "gives the same answer, “gluten”, for almost every order, so it learned a shortcut" in s["sentence"]
+    )
 
 
 def test_answers_mostly_in_the_wrong_shape_lead_with_the_format_and_say_what_to_use_for_now():

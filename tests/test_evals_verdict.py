@@ -187,3 +187,44 @@ def test_an_undecided_verdict_reads_the_same_on_home_and_in_the_report():
 
     assert _verdict(False, "inconclusive") == VERDICT_UNDECIDED == "undecided"
     assert _verdict(False, "fail") == "not met" and _verdict(True, "pass") == "PASS" and _verdict(None) == "—"
+
+
+def test_a_text_answer_from_a_few_words_given_for_everything_is_a_collapse():
+    """Walk 22: the tuned model labelled 13 of 14 menu items "gluten"; with no field to count, the verdict only
+    said it tied the most common answer. The whole answer is counted when answers use a few words."""
+    from tools.evals.run import answer_distributions
+
+    spec = TaskSpec(spec="allergens of a menu item", output={"format": "text"})
+    refs = [
+        "gluten, dairy",
+        "none",
+        "gluten",
+        "dairy, egg",
+        "nuts",
+        "gluten, dairy, egg",
+        "sesame",
+        "none",
+    ] * 2
+    dist = answer_distributions(
+        spec,
+        {"tuned": [{"text": "Gluten"}] * 15 + [{"text": "none"}], "prompted": [{"text": r} for r in refs]},
+        refs,
+        len(refs),
+    )
+    assert dist["fields"] == [] and list(dist["collapsed"]) == ["tuned"]
+    assert dist["collapsed"]["tuned"][0] == {
+        "field": "answer",
+        "value": "gluten",
+        "count": 15,
+        "n": 16,
+        "reference_values": 7,
+    }
+    systems = {"prompted": _sys("prompted", 0.2), "tuned": _sys("tuned", 0.25)}
+    v = decide_verdict(
+        primary_metric="acc", baseline="prompted", candidate="tuned", systems=systems, distributions=dist
+    )
+    assert v["status"] == "fail" and v["checks"]["varied_answers"] is False
+    assert any("answer = gluten for 15 of 16" in r for r in v["reasons"])
+    # free text is not counted: long answers are not "a few words"
+    prose = [f"Step {i}: whisk the {w} slowly until it thickens" for i, w in enumerate("abcdefghijklmnop")]
+    assert answer_distributions(spec, {"tuned": [{"text": "ok"}] * 16}, prose, 16) == {"fields": []}

@@ -176,11 +176,20 @@ def trivial_system(spec, train_rows: Sequence[dict], systems: Sequence[SystemSpe
 def answer_distributions(spec, outputs: dict, references: Sequence[str], n_test: int) -> dict:
     """How the test's references, the user's examples and each system's answers spread over the
     task's categorical fields (labels, enum values), with the fields where a system collapsed."""
-    from tools.evals.distribution import categorical_fields, collapsed_fields, distribution
+    from tools.evals.distribution import answer_field, categorical_fields, collapsed_fields, distribution
 
     fields = categorical_fields(spec, references)
     if not fields:
-        return {"fields": []}
+        # text answers chosen from a few words: only whether a system gives one of them for everything
+        whole = answer_field(spec, references)
+        ref = distribution(references, spec, whole)
+        collapsed = {
+            n: c
+            for n, outs in outputs.items()
+            if whole
+            and (c := collapsed_fields(distribution([o["text"] for o in outs[:n_test]], spec, whole), ref))
+        }
+        return {"fields": [], "collapsed": collapsed} if collapsed else {"fields": []}
     ref = distribution(references, spec, fields)
     systems = {
         n: distribution([o["text"] for o in outs[:n_test]], spec, fields) for n, outs in outputs.items()

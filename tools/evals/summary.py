@@ -14,6 +14,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from tools.evals.distribution import ANSWER
+
 # One line per metric name, for tooltips, F1 and report footnotes.
 METRIC_HELP: dict[str, str] = {
     "exact_match": "exact match: the answer is the expected answer word for word (case and spaces ignored)",
@@ -494,10 +496,11 @@ def _plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per o
     if collapsed:
         c = collapsed[0]
         every = "every" if c.get("count") == c.get("n") else "almost every"
-        why = (
-            f"{_cap(cand_phrase)} gives the same {c.get('field')} for {every} {singular}, so it learned a "
-            "shortcut: it is not better yet."
-        )
+        same = f"the same {c.get('field')}"
+        if c.get("field") == ANSWER:  # a text answer: which one it gives (walk 22's "gluten" for everything)
+            same = f"the same answer, “{c.get('value')}”,"
+        why = f"{_cap(cand_phrase)} gives {same} for {every} {singular}, so it learned a shortcut: it is not better yet."
+
         return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
     if level_with_constant:
         # level with a constant answer is the first thing to hear, whatever else failed (the walk's verdict

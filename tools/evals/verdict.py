@@ -111,16 +111,19 @@ def decide_verdict(  # noqa: PLR0915 - one reason line per success criterion, in
                 f"{cm['mean']:.3f} vs {tm['mean']:.3f}"
             )
     collapsed = ((distributions or {}).get("collapsed") or {}).get(candidate)
-    if distributions and distributions.get("fields"):
+    if collapsed or (distributions and distributions.get("fields")):
+        # a text answer chosen from a few words is counted for this alone (no fields: distribution.answer_field)
         checks["varied_answers"] = not collapsed
-        if collapsed:
-            for c in collapsed:
-                reasons.append(
-                    f"✗ {candidate} answers {c['field']} = {c['value']} for {c['count']} of {c['n']} inputs "
-                    f"while the references use {c['reference_values']} values: its answers collapsed"
-                )
-        else:
-            reasons.append(f"✓ answers vary like the references ({', '.join(distributions['fields'])})")
+        for c in collapsed or []:
+            reasons.append(
+                f"✗ {candidate} answers {c['field']} = {c['value']} for {c['count']} of {c['n']} inputs "
+                f"while the references use {c['reference_values']} values: its answers collapsed"
+            )
+        if not collapsed:
+            reasons.append(
+                f"✓ answers vary like the references ({', '.join((distributions or {})['fields'])})"
+            )
+    if distributions and distributions.get("fields"):
         shift = test_shift(distributions)
         if shift:
             inconclusive.append(shift)
