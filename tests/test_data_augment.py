@@ -251,9 +251,34 @@ def test_the_teacher_never_sees_an_example_a_test_holds():
         spec = _sizes_spec(n)
         splits, _ = _first_splits(made, spec, None)
         tested = {user_text(r) for s in ("test", "golden") for r in splits[s]}
-        trained = {user_text(r) for s in ("train", "val", "regression") for r in splits[s]}
+        # must-keep rows come from the test and validation: they are in one of those
+        trained = {user_text(r) for s in ("train", "val") for r in splits[s]}
+        assert {user_text(r) for r in splits["regression"]} <= tested | trained, n
         shown = {e.input for e in teacher_spec(spec).examples}
         own = {e.input for e in spec.examples}
         assert not shown & tested, n
         assert shown == own & trained, n
         assert len(shown) == {5: 5, 14: 6, 6 + MIN_OWN_TEST: 6, 47: 26}[n]
+
+
+def test_a_run_with_more_rounds_keeps_practice_rows_aside():
+    """Session 20: between rounds the tuned model practises on validation rows that are not must-keep rows, and
+    the next round is aimed at those it gets wrong; at 10% the routing bench's 120 rows left 4–5, and a test of
+    the person's own (must-keep rows from validation) left none."""
+    from agent.nodes.split import PRACTICE_ROWS, _first_splits, test_ratios, val_share
+    from tools.data.schema import make_row, row_id
+
+    assert test_ratios(600, rounds=1) == test_ratios(600) == (0.8, 0.1, 0.1)
+    assert val_share(120, 1) == 0.1 and val_share(120, 3) == round(PRACTICE_ROWS / 120, 4)
+    assert val_share(1000, 3) == 0.1 and val_share(40, 3) == 0.2
+    made = [make_row(f"written message {i} about topic {i * 7} and more", f"{i}") for i in range(120)]
+    for n_own in (5, 47):  # a golden set beside a written test; the person's own test
+        spec = _sizes_spec(n_own)
+
+        def practice(rounds: int, spec=spec) -> int:
+            splits, _ = _first_splits(made, spec, None, rounds=rounds)
+            keep = {row_id(r) for r in splits["regression"]}
+            return sum(row_id(r) not in keep for r in splits["val"])
+
+        one, three = practice(1), practice(3)
+        assert three >= 10 and three > one, (n_own, one, three)

@@ -199,15 +199,19 @@ def test_review_queue_and_propagated_rejection_and_edit(workspace):
 
 
 def test_the_persons_own_test_set_is_the_test_split_and_nothing_leaks_into_training():
-    from tools.data.schema import user_text
+    from tools.data.schema import row_id, user_text
     from tools.data.versions import leakage, with_own_test
 
     rows = _rows(40)
     own = [make_row("Is the weather nice in Oslo today?", "yes"), make_row(user_text(rows[3]), "no")]
     splits = with_own_test(rows, own, label_key="assistant", regression_n=4)
     assert [user_text(r) for r in splits["test"]] == [user_text(r) for r in own]  # as given
-    used = {user_text(r) for name in ("train", "val", "regression") for r in splits[name]}
+    used = {user_text(r) for name in ("train", "val") for r in splits[name]}
     assert user_text(rows[3]) not in used  # the made row that repeats a test input is left out
+    # the must-keep rows come from the test and validation
+    assert {row_id(r) for r in splits["regression"]} <= {
+        row_id(r) for s in ("test", "val") for r in splits[s]
+    }
     assert (
         30 <= len(splits["train"]) + len(splits["val"]) <= 39 and splits["regression"]
     )  # near-dups of it too

@@ -327,6 +327,28 @@ async def test_training_stop_sends_sigint_to_the_runner(workspace):
             os.killpg(proc.pid, 9)
 
 
+def test_a_must_keep_row_the_test_holds_is_listed_once():
+    """Walk 22 asked why examples were listed twice: must-keep rows are drawn from the test and validation."""
+    from tui.widgets.evaluation.model import EvalView, ExampleRow
+
+    rows = [
+        ExampleRow("a", "brioche", split="test"),
+        ExampleRow("b", "soup", split="test"),
+        ExampleRow("a", "brioche", split="regression", regressed=True),
+        ExampleRow("c", "pesto pasta", split="regression"),
+        ExampleRow("g", "tell me a joke", split="forgetting"),
+    ]
+    view = EvalView("v1", {"regression": {"regressed_ids": []}}, rows)
+    assert [(e.split, e.id) for e in view.filtered(False)] == [
+        ("test", "a"),
+        ("test", "b"),
+        ("regression", "c"),
+        ("forgetting", "g"),
+    ]
+    # the test row carries the must-keep row's mark, once
+    assert [(e.split, e.id) for e in view.filtered(True)] == [("test", "a")]
+
+
 def test_train_progress_resume_trims_the_curve():
     from tui.widgets.training import TrainProgress, format_eta
 

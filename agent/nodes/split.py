@@ -24,11 +24,27 @@ MIN_OWN_TEST = 20
 MIN_TRAIN_ROWS = 20
 
 
-def test_ratios(n: int) -> tuple[float, float, float]:
+# validation rows a run with another round planned keeps aside for the tuned model to practise on (the next round
+# is aimed at those it gets wrong; must-keep rows are not practised on): at 10% the routing bench's 120 rows
+# left 4–5 of them, and a test of the person's own left none (its must-keep rows come from validation)
+PRACTICE_ROWS = 20
+MAX_VAL_SHARE = 0.2
+
+
+def val_share(n: int, rounds: int) -> float:
+    """The validation share: 10%, or with more than one round up to MAX_VAL_SHARE for PRACTICE_ROWS. Pure."""
+    if rounds <= 1 or not n:
+        return 0.1
+    return round(min(MAX_VAL_SHARE, max(0.1, PRACTICE_ROWS / n)), 4)
+
+
+def test_ratios(n: int, rounds: int = 1) -> tuple[float, float, float]:
     """(train, val, test): the test gets MIN_TEST_ROWS when that is at most MAX_TEST_SHARE of the rows,
-    else that share (the verdict then says what difference the smaller test can detect). Pure."""
+    else that share (the verdict then says what difference the smaller test can detect); validation as
+    `val_share`. Pure."""
     test = min(MAX_TEST_SHARE, max(0.1, MIN_TEST_ROWS / n)) if n else 0.1
-    return (round(0.9 - test, 4), 0.1, round(test, 4))
+    val = val_share(n, rounds)
+    return (round(1.0 - test - val, 4), val, round(test, 4))
 
 
 def golden_rows(spec) -> list[dict]:
@@ -134,9 +150,11 @@ def own_test_and_train(own: list[dict]) -> tuple[list[dict], list[dict]]:
     return [own[i] for i in sorted(order[:keep])], [own[i] for i in sorted(order[keep:])]
 
 
-def _first_splits(rows: list[dict], spec, label_key: str | None, own_only: bool = False) -> tuple[dict, str]:
+def _first_splits(
+    rows: list[dict], spec, label_key: str | None, own_only: bool = False, rounds: int = 1
+) -> tuple[dict, str]:
     """`own_only`: the rows are the person's own examples (nothing written): those no prompt shows are the test,
-    with no golden set beside them."""
+    with no golden set beside them. `rounds`: how many rounds the run may make (validation as `val_share`)."""
     from tools.data.versions import split_rows, with_own_test
 
     if own_only:
@@ -153,11 +171,17 @@ def _first_splits(rows: list[dict], spec, label_key: str | None, own_only: bool 
         from tools.evals.run import load_rows
 
         own = load_rows(spec.test)
-        splits = with_own_test(rows, own, label_key=label_key, regression_n=regression_n)
+        splits = with_own_test(
+            rows, own, label_key=label_key, regression_n=regression_n, val=val_share(len(rows), rounds)
+        )
         reason += f"; the test split is your own {spec.test} ({len(own)} rows)"
     else:
         splits = split_rows(
-            rows, ratios=test_ratios(len(rows)), seed=0, label_key=label_key, regression_n=regression_n
+            rows,
+            ratios=test_ratios(len(rows), rounds),
+            seed=0,
+            label_key=label_key,
+            regression_n=regression_n,
         )
     splits["golden"] = [] if own_only else golden_rows(spec)
     if not spec.test and len(splits["golden"]) >= MIN_OWN_TEST:
@@ -166,7 +190,13 @@ def _first_splits(rows: list[dict], spec, label_key: str | None, own_only: bool 
         from tools.data.versions import with_own_test
 
         own, taught = own_test_and_train(splits["golden"])
-        splits = with_own_test(rows + taught, own, label_key=label_key, regression_n=regression_n)
+        splits = with_own_test(
+            rows + taught,
+            own,
+            label_key=label_key,
+            regression_n=regression_n,
+            val=val_share(len(rows) + len(taught), rounds),
+        )
         splits["golden"] = []
         reason += (
             f"; the test split is {len(own)} of your own examples that no prompt shows (answers you wrote, not "
@@ -221,7 +251,10 @@ def _split(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     if base:
         splits, reason = _later_splits(run, base, rows, it, label_key)
     else:
-        splits, reason = _first_splits(rows, spec, label_key, own_only=own_examples_only(state))
+        own_only = own_examples_only(state)
+        # nothing is written for another round of an own-examples run (evaluate._may_go_on)
+        rounds = 1 if own_only else int(state.get("max_iterations") or spec.max_iterations)
+        splits, reason = _first_splits(rows, spec, label_key, own_only=own_only, rounds=rounds)
     splits["train"] += general
     splits["train"], evened = evened_labels(splits["train"], spec)
     repeats = sum(b - a for a, b in evened.values())

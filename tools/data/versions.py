@@ -240,21 +240,28 @@ def with_own_test(
     seed: int = 0,
     label_key: str | None = None,
     regression_n: int = 30,
+    val: float = 0.1,
 ) -> dict[str, list]:
     """Splits when the person brought their own test set (`test:` in the task): it is the test split, as
     given, never regenerated; made rows that repeat or nearly repeat one of its inputs stay out of every
-    split (no leakage); the rest go to train/val, and the regression set comes from val."""
+    split (no leakage); the rest go to train and `val` of them to validation, where the regression set
+    comes from."""
     from tools.data.similarity import near_duplicate_groups
 
     groups = near_duplicate_groups([user_text(r) for r in rows] + [user_text(r) for r in own_test])
     test_groups = set(groups[len(rows) :])
     clean = [r for r, g in zip(rows, groups, strict=False) if g not in test_groups]
     splits = split_rows(
-        clean, ratios=(0.9, 0.1, 0.0), seed=seed, label_key=label_key, regression_n=regression_n
+        clean, ratios=(round(1.0 - val, 4), val, 0.0), seed=seed, label_key=label_key, regression_n=0
     )
     splits["test"] = [
         with_metadata(r, source=(r.get("metadata") or {}).get("source") or "own test") for r in own_test
     ]
+    # the must-keep rows come from the test and validation, as split_rows picks them: from validation alone
+    # they took all of it, and the tuned model had nothing left to practise on between rounds
+    pool = splits["test"] + splits["val"]
+    n_reg = min(max(regression_n, 0), REGRESSION_MAX, len(pool))
+    splits["regression"] = sorted(_pick_for_coverage(pool, n_reg, label_key, random.Random(seed)), key=row_id)
     return splits
 
 

@@ -72,14 +72,19 @@ class EvalView:
         return {str(i) for i in (self.report.get("regression") or {}).get("regressed_ids") or []}
 
     def is_regression(self, ex: ExampleRow) -> bool:
-        return ex.regressed or (ex.split in ("", "regression") and ex.id in self.regressed_ids)
+        if ex.regressed or (ex.split in ("", "test", "regression") and ex.id in self.regressed_ids):
+            return True
+        # a test row that is also a must-keep row is listed once, as the test row, with the must-keep row's mark
+        return ex.split in ("", "test") and any(
+            twin.regressed for twin in self.examples if twin.split == "regression" and twin.id == ex.id
+        )
 
     def filtered(self, regressions_only: bool) -> list[ExampleRow]:
-        return (
-            [ex for ex in self.examples if self.is_regression(ex)]
-            if regressions_only
-            else list(self.examples)
-        )
+        """The rows to list: a must-keep row the test also holds is listed once, as the test row (walk 22 asked
+        why examples were listed twice; must-keep rows are drawn from the test and validation)."""
+        tested = {ex.id for ex in self.examples if ex.split in ("", "test")}
+        once = [ex for ex in self.examples if not (ex.split == "regression" and ex.id in tested)]
+        return [ex for ex in once if self.is_regression(ex)] if regressions_only else once
 
     def compared(self) -> list[str]:
         """Baseline and candidate side by side by default (the pair the verdict is about)."""
