@@ -33,6 +33,7 @@ TASKS = (
     "sizes",
     "phones",
     "allergens",
+    "languages",
 )
 SIZES = {
     "orders": 80,
@@ -47,6 +48,7 @@ SIZES = {
     "sizes": 60,
     "phones": 60,
     "allergens": 60,
+    "languages": 63,
 }
 SEED = 20261124
 
@@ -1630,6 +1632,114 @@ def make_allergen(rng: random.Random, i: int) -> tuple[str, str, str]:
 
 
 # ---------------------------------------------------------------- driver
+# ---------------------------------------------------------------- languages
+# a hotel guest's message → the language it is written in (seven); {room}, {time}, {name}, {place} are filled in
+LANGUAGE_SENTENCES = {
+    "english": [
+        "The shower in room {room} is leaking onto the floor.",
+        "Could someone bring an iron to room {room}?",
+        "We would like a taxi to the airport at {time} tomorrow.",
+        "My friend {name} will pick up our key, is that all right?",
+        "Is breakfast included if we booked through {place} Travel?",
+        "The people next door were very loud last night.",
+    ],
+    "french": [
+        "La douche de la chambre {room} fuit sur le sol.",
+        "Pourriez-vous apporter un fer à repasser à la chambre {room} ?",
+        "Nous voudrions un taxi pour l'aéroport demain à {time}.",
+        "Mon amie {name} va récupérer notre clé, c'est possible ?",
+        "Le petit-déjeuner est-il compris si nous avons réservé par {place} Voyages ?",
+        "Les voisins ont fait beaucoup de bruit cette nuit.",
+    ],
+    "german": [
+        "Die Dusche in Zimmer {room} tropft auf den Boden.",
+        "Könnte jemand ein Bügeleisen auf Zimmer {room} bringen?",
+        "Wir hätten gern morgen um {time} ein Taxi zum Flughafen.",
+        "Meine Freundin {name} holt unseren Schlüssel ab, geht das?",
+        "Ist das Frühstück inklusive, wenn wir über {place} Reisen gebucht haben?",
+        "Die Nachbarn waren letzte Nacht sehr laut.",
+    ],
+    "spanish": [
+        "La ducha de la habitación {room} gotea en el suelo.",
+        "¿Alguien podría traer una plancha a la habitación {room}?",
+        "Queremos un taxi al aeropuerto mañana a las {time}.",
+        "Mi amiga {name} va a recoger nuestra llave, ¿está bien?",
+        "¿El desayuno está incluido si reservamos con {place} Viajes?",
+        "Los vecinos hicieron mucho ruido anoche.",
+    ],
+    "italian": [
+        "La doccia della camera {room} perde acqua sul pavimento.",
+        "Qualcuno potrebbe portare un ferro da stiro in camera {room}?",
+        "Vorremmo un taxi per l'aeroporto domani alle {time}.",
+        "La mia amica {name} passerà a prendere la chiave, va bene?",
+        "La colazione è inclusa se abbiamo prenotato con {place} Viaggi?",
+        "I vicini hanno fatto molto rumore stanotte.",
+    ],
+    "portuguese": [
+        "O chuveiro do quarto {room} está a pingar no chão.",
+        "Alguém pode trazer um ferro de engomar ao quarto {room}?",
+        "Queríamos um táxi para o aeroporto amanhã às {time}.",
+        "A minha amiga {name} vai buscar a nossa chave, pode ser?",
+        "O pequeno-almoço está incluído se reservámos pela {place} Viagens?",
+        "Os vizinhos fizeram muito barulho esta noite.",
+    ],
+    "dutch": [
+        "De douche in kamer {room} lekt op de vloer.",
+        "Kan iemand een strijkijzer naar kamer {room} brengen?",
+        "We willen morgen om {time} een taxi naar het vliegveld.",
+        "Mijn vriendin {name} haalt onze sleutel op, is dat goed?",
+        "Is het ontbijt inbegrepen als we via {place} Reizen hebben geboekt?",
+        "De buren waren vannacht erg luidruchtig.",
+    ],
+}
+# messages with English words the guests borrow (the system prompt says to judge by the message's own words)
+LANGUAGE_BORROWED = {
+    "english": [
+        "The Wi-Fi password on the card in room {room} doesn't work.",
+        "Can we do a late check-out, around {time}?",
+    ],
+    "french": [
+        "Le Wi-Fi ne marche pas dans la chambre {room}.",
+        "Est-ce qu'on peut faire le check-out à {time} ?",
+    ],
+    "german": [
+        "Das WLAN-Passwort für den Wi-Fi funktioniert nicht.",
+        "Können wir den Late Check-out bis {time} haben?",
+    ],
+    "spanish": ["El Wi-Fi no funciona en la habitación {room}.", "¿Podemos hacer el check-out a las {time}?"],
+    "italian": ["Il room service è ancora aperto a quest'ora?", "Possiamo fare il check-out alle {time}?"],
+    "portuguese": ["O Wi-Fi não funciona no quarto {room}.", "Podemos fazer o check-out às {time}?"],
+    "dutch": ["De wifi werkt niet op kamer {room}.", "Kunnen we de late check-out tot {time} krijgen?"],
+}
+LANGUAGE_SHORT = {
+    "english": ["Thanks so much!", "Room {room}, no hot water.", "See you tomorrow"],
+    "french": ["Merci beaucoup !", "Chambre {room}, pas d'eau chaude.", "À demain"],
+    "german": ["Vielen Dank!", "Zimmer {room}, kein warmes Wasser.", "Bis morgen"],
+    "spanish": ["¡Muchas gracias!", "Habitación {room}, sin agua caliente.", "Hasta mañana"],
+    "italian": ["Grazie mille!", "Camera {room}, niente acqua calda.", "A domani"],
+    "portuguese": ["Muito obrigado!", "Quarto {room}, sem água quente.", "Até amanhã"],
+    "dutch": ["Dank je wel!", "Kamer {room}, geen warm water.", "Tot morgen"],
+}
+LANGUAGE_NAMES = ["Sophie", "Chloé", "Emma", "Giulia", "Inês", "Lotte", "Hannah", "Carmen", "Anke", "Maria"]
+LANGUAGE_PLACES = ["Paris", "Berlin", "Madrid", "Roma", "Lisboa", "Amsterdam", "London"]
+
+
+def make_language(rng: random.Random, i: int) -> tuple[str, str, str]:
+    """A hotel guest's message in one of seven languages, and that language."""
+    lang = list(LANGUAGE_SENTENCES)[i % len(LANGUAGE_SENTENCES)]
+    cat = ("plain", "plain", "short", "borrowed", "names")[(i // len(LANGUAGE_SENTENCES)) % 5]
+    pool = {"short": LANGUAGE_SHORT, "borrowed": LANGUAGE_BORROWED}.get(cat, LANGUAGE_SENTENCES)[lang]
+    if cat == "names":
+        pool = [t for t in LANGUAGE_SENTENCES[lang] if "{name}" in t or "{place}" in t]
+    text = rng.choice(pool).format(
+        room=rng.randint(101, 640),
+        time=f"{rng.randint(5, 11)}:{rng.choice(['00', '15', '30', '45'])}",
+        name=rng.choice(LANGUAGE_NAMES),
+        place=rng.choice(LANGUAGE_PLACES),
+    )
+    return text, lang, cat
+
+
 def build(name: str) -> list[dict]:
     rng = random.Random(f"{SEED}-{name}")
     n = SIZES[name]
@@ -1660,6 +1770,8 @@ def build(name: str) -> list[dict]:
         rows = unique_rows(name, n, make_phone, rng)
     elif name == "allergens":
         rows = unique_rows(name, n, make_allergen, rng)
+    elif name == "languages":
+        rows = unique_rows(name, n, make_language, rng)
     else:
         raise SystemExit(f"unknown task {name!r}; known: {', '.join(TASKS)}")
     sys_prompt = system_prompt(load_task(name))
