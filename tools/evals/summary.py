@@ -500,7 +500,6 @@ def _plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per o
         if c.get("field") == ANSWER:  # a text answer: which one it gives (walk 22's "gluten" for everything)
             same = f"the same answer, “{c.get('value')}”,"
         why = f"{_cap(cand_phrase)} gives {same} for {every} {singular}, so it learned a shortcut: it is not better yet."
-
         return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
     if level_with_constant:
         # level with a constant answer is the first thing to hear, whatever else failed (the walk's verdict
