@@ -13,6 +13,7 @@ StopReason = Literal[
     "iteration_limit",
     "budget",
     "no_failures_to_target",
+    "no_practice_rows",
     "stopped_by_you",
     "too_few_examples",
     "no_writer",

@@ -701,3 +701,36 @@ def test_the_next_round_is_aimed_at_practice_misses_never_at_the_test(workspace,
     assert update["history"][0]["note"] == (
         f"asked for {asked} new examples like the 3 practice examples it got wrong, for round 2"
     )
+    # no practice rows kept aside (walk 24: every validation row was a must-keep row) is not "it got them all
+    # right", which the report said beside 5 of 20
+    from agent.nodes.evaluate import practice_rows
+    from agent.nodes.report import STOP_REASONS
+
+    assert len(practice_rows(run, version)) == 3
+    only_kept = write_data_version(
+        run,
+        {
+            "train": [make_row("Book me in", "zork")],
+            "val": [must_keep],
+            "test": test,
+            "regression": [must_keep],
+        },
+        {"reason": "test"},
+    )
+    assert practice_rows(run, only_kept) == []
+    for practised, reason in ((0, "no_practice_rows"), (3, "no_failures_to_target")):
+        save_step(
+            run,
+            1,
+            "evaluate",
+            {
+                "verdict": {"passed": False},
+                "candidate": "tuned v1",
+                "systems": {},
+                "targets": [],
+                "practised": practised,
+            },
+        )
+        update = analyze(state, R())
+        assert update["stop_reason"] == reason and "0 practice" not in update["history"][0]["note"]
+    assert "got every practice example" not in STOP_REASONS["no_practice_rows"]

@@ -89,10 +89,18 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             update["stop_reason"] = "iteration_limit"
         else:
             requests = _targeted_requests(ev, ctx.quick)
+            update |= {"targeted": requests, "iteration": it + 1}
             if not requests:
                 # retraining the same data with other settings made things worse before (bench): stop
-                update["stop_reason"] = "no_failures_to_target"
-            update |= {"targeted": requests, "iteration": it + 1}
+                practised = ev.get("practised")
+                update["stop_reason"] = "no_practice_rows" if practised == 0 else "no_failures_to_target"
+                record.setdefault(
+                    "note",
+                    "no practice examples were kept aside to aim another round at"
+                    if practised == 0
+                    else "it got every practice example it did not train on right: nothing to aim another "
+                    "round at",
+                )
             # the routing bench read "asked for 1 new example" for 10 asked like the 1 practice example missed
             asked = sum(int(r.get("n") or 0) for r in requests)
             missed = sum(int(r.get("count") or 0) for r in requests)

@@ -35,6 +35,16 @@ def eval_systems(run, spec, train_version: str, best_version: str | None = None)
     return systems
 
 
+def practice_rows(run, data_version: str) -> list[dict]:
+    """The data version's validation rows less the must-keep (regression) rows, some drawn from validation: those
+    check the next round, so it is not aimed at them."""
+    from tools.data.schema import row_id
+    from tools.data.versions import read_split
+
+    kept = {row_id(r) for r in read_split(run, data_version, "regression")}
+    return [r for r in read_split(run, data_version, "val") if row_id(r) not in kept]
+
+
 def practice_failures(
     run, data_version: str, system, spec, *, workspace=None, emit=None, provider=None
 ) -> list[dict]:
@@ -43,15 +53,12 @@ def practice_failures(
     are never asked for: their inputs and expected answers, shown to the teacher, came back as practice
     examples, and the next round was then tested on what it had practised."""
     from tools.data.schema import answer_text, row_id
-    from tools.data.versions import read_split
     from tools.evals._primary import score_output
     from tools.evals.analysis import analyze_failures
     from tools.evals.correct import answer_metric
     from tools.evals.systems import generate_outputs
 
-    # the must-keep (regression) rows, some drawn from validation, stay out too: they check the next round
-    kept = {row_id(r) for r in read_split(run, data_version, "regression")}
-    rows = [r for r in read_split(run, data_version, "val") if row_id(r) not in kept]
+    rows = practice_rows(run, data_version)
     if not rows:
         return []
     total, done = len(rows), [0]
@@ -121,15 +128,19 @@ def _evaluated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     )
     pm = report.get("primary_metric")
     passed = bool((report.get("verdict") or {}).get("passed"))
+    go_on = _may_go_on(state, spec, passed)
     targets = (
         practice_failures(
             run, state["data_version"], systems[-1], spec, workspace=ctx.workspace, emit=ctx.emit
         )
-        if _may_go_on(state, spec, passed)
+        if go_on
         else []
     )
     return {
         "targets": targets,
+        # how many practice rows it answered: none kept aside is not "it got them all right" (walk 24 read that
+        # beside 5 of 20)
+        "practised": len(practice_rows(run, state["data_version"])) if go_on else None,
         "eval_version": report["eval_version"],
         "verdict": report.get("verdict", {}),
         "candidate": report.get("candidate"),

@@ -26,6 +26,8 @@ STOP_REASONS: dict[StopReason, str] = {
     "budget": "the budget would have been exceeded by the next paid call",
     "no_failures_to_target": "it got every practice example it did not train on right: nothing left to aim "
     "new examples at",
+    "no_practice_rows": "no practice examples were kept aside for the tuned model to try between rounds, so "
+    "there was nothing to aim new examples at",
     "stopped_by_you": "you stopped before another round",
     "too_few_examples": "too few examples held up after checking to train a model on",
     "no_writer": "the model that would write the practice answers got too few of your examples right",
