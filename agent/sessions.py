@@ -7,6 +7,7 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from tools.errors import UserError
@@ -281,3 +282,38 @@ def try_prompt(workspace: Workspace, run_id: str, text: str) -> str:
     student = _TRY_STUDENTS[key]
     cap = answer_token_cap([str(s.get("output") or "") for s in shots], 256)
     return student.complete(answer_messages(spec, text, shots), max_tokens=cap, temperature=0.0).text.strip()
+
+
+def tuned_adapter(workspace: Workspace, run_id: str) -> Path | None:
+    """The adapter a session's report is about: its export's (the version it kept), else its latest; None when it
+    trained none."""
+    from tools.evals.systems import tuned_adapters
+
+    run = workspace.run(run_id)
+    exported = run.path / "export" / "adapter"
+    if (exported / "adapter_config.json").exists():
+        return exported
+    found = tuned_adapters(run.path)
+    return found[-1][1] if found else None
+
+
+def try_model(workspace: Workspace, run_id: str, text: str) -> str:
+    """The tuned model's answer to `text`, sent as the evaluation sends it (zero-shot, the instructions it trained
+    with): walk 24 could try only the prompt on its own messages, not the model it had just trained."""
+    from tools.data.critique import answer_token_cap
+    from tools.evals.systems import build_messages, provider_for, tuned_system
+    from tools.spec import load_spec
+
+    adapter = tuned_adapter(workspace, run_id)
+    if adapter is None:
+        raise ValueError("this session trained no model")
+    spec = load_spec(workspace.run(run_id).spec_path)
+    cap = answer_token_cap([str(e.output) for e in spec.examples], 256)
+    system = tuned_system(adapter.parent.name, adapter, spec, max_tokens=cap)
+    key = f"{workspace.path}|{adapter}|{adapter.stat().st_mtime_ns}"
+    if key not in _TRY_STUDENTS:  # loaded once: a second message answers without loading the model again
+        _TRY_STUDENTS[key] = provider_for(system, workspace=workspace)
+    messages = build_messages(
+        system, {"messages": [{"role": "user", "content": text}, {"role": "assistant", "content": ""}]}
+    )
+    return _TRY_STUDENTS[key].complete(messages, max_tokens=cap, temperature=0.0).text.strip()

@@ -423,11 +423,14 @@ class ReportScreen(Screen):
         Binding("escape", "app.go_home", "Home"),
         Binding("a", "add_examples", "Add examples"),
         Binding("t", "try_prompt", "Try the prompt"),
+        Binding("m", "try_model", "Try your model"),
         Binding("p", "edit_prompt", "Edit the instructions"),
         Binding("k", "api_key", "API key"),
         Binding("r", "run_again", "Run again"),
         Binding("f5", "reload", "Reload"),
     ]
+    # dropped from a narrow footer first (F1 lists every key): walk 24's footer had no room for "^q Quit f1 Help"
+    FOOTER_OPTIONAL = ("edit_prompt", "add_examples")
 
     def __init__(self, run_id: str, values: dict | None = None) -> None:
         super().__init__()
@@ -450,6 +453,10 @@ class ReportScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("try_prompt", "edit_prompt"):  # only where the report gives a prompt to use for now
             return self._has_prompt()
+        if action == "try_model":  # only where the session trained a model
+            from agent.sessions import tuned_adapter
+
+            return tuned_adapter(self.app.workspace, self.run_id) is not None
         if action == "api_key":  # where the report asks for a key, while none is set
             from tui.widgets.api_key_dialog import key_is_set
 
@@ -490,6 +497,11 @@ class ReportScreen(Screen):
         from tui.widgets.try_dialog import TryPromptDialog
 
         self.app.push_screen(TryPromptDialog(self.app.workspace, self.run_id))
+
+    def action_try_model(self) -> None:
+        from tui.widgets.try_dialog import TryPromptDialog
+
+        self.app.push_screen(TryPromptDialog(self.app.workspace, self.run_id, model=True))
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()

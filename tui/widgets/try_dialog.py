@@ -1,5 +1,6 @@
 """Try the prompt a session says to use for now on a message of one's own, with the model you start from
-(walk 9 was told "copy it into the tool you use today" and used no tool and had no API key)."""
+(walk 9 was told "copy it into the tool you use today" and used no tool and had no API key) — or the model the
+session trained (walk 24 could try only the prompt)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,12 @@ TRY_TEXT = (
     "as often wrong as the test above said."
 )
 
+TRY_MODEL_TEXT = (
+    "Type or paste one like your examples' questions and press Enter: the model this session trained answers "
+    "it, with the short instructions it practised with, here on this computer. Check each answer: it is as "
+    "often wrong as the test said."
+)
+
 
 def repeating(text: str) -> bool:
     """An answer stuck repeating itself (a small model's "access 4B, 4B, 4B, …"): few distinct words."""
@@ -27,13 +34,14 @@ def repeating(text: str) -> bool:
 class TryPromptDialog(ModalScreen[None]):
     BINDINGS = [Binding("escape", "close", "Back")]
 
-    def __init__(self, workspace, run_id: str) -> None:
+    def __init__(self, workspace, run_id: str, *, model: bool = False) -> None:
         super().__init__()
         self.workspace, self.run_id = workspace, run_id
+        self.model = model  # the trained model instead of the prompt
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
-            yield Static(TRY_TEXT, id="confirm-text")
+            yield Static(TRY_MODEL_TEXT if self.model else TRY_TEXT, id="confirm-text")
             yield Input(placeholder="one like your examples…", id="try-input")
             yield Static("", id="try-answer")
             with Horizontal(id="confirm-actions"):
@@ -59,13 +67,13 @@ class TryPromptDialog(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _answer(self, text: str) -> None:
-        from agent.sessions import try_prompt
+        from agent.sessions import try_model, try_prompt
 
         try:
-            answer = try_prompt(self.workspace, self.run_id, text)
+            answer = (try_model if self.model else try_prompt)(self.workspace, self.run_id, text)
             said = f"[b]Answer:[/b] {escape(answer)}" + (
-                "\n[dim](It began repeating itself: the model on this computer is small, and that is what a "
-                "prompt alone gets from it.)[/dim]"
+                "\n[dim](It began repeating itself: the model on this computer is small"
+                + (".)[/dim]" if self.model else ", and that is what a prompt alone gets from it.)[/dim]")
                 if repeating(answer)
                 else ""
             )

@@ -1,0 +1,72 @@
+"""The report's "Try your model": the model a session trained answers a message of one's own (walk 24 could try
+only the prompt, and wanted to type its messages into the model it had just trained)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.runner import create_run_for
+from tools.spec import parse_spec_dict
+
+USER = "Can I get two sourdough loaves for Saturday?"
+
+
+@pytest.fixture
+def trained_run(workspace, embedded_dir, monkeypatch):
+    """A session whose train/v1 holds a LoRA adapter with random (non-zero) weights."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    monkeypatch.setenv("TUNEWISE_ENGINE", "transformers")  # no CTranslate2 conversion of the merged adapter
+    spec = parse_spec_dict(
+        {
+            "spec": "Sort a bakery's customer message: order, change, question or complaint.",
+            "examples": [{"input": "Two baguettes for tomorrow please", "output": "order"}],
+            "output": {"format": "label", "labels": ["order", "change", "question", "complaint"]},
+        }
+    )
+    run = create_run_for(workspace, spec)
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(str(embedded_dir), dtype=torch.float32)
+    lora = get_peft_model(
+        base, LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
+    lora.save_pretrained(str(run.path / "train" / "v1" / "adapter"))
+    return run
+
+
+def test_the_trained_model_answers_a_message_of_ones_own(workspace, trained_run):
+    from agent.sessions import try_model, tuned_adapter
+    from tools.evals.systems import build_messages, tuned_system
+    from tools.llm.local import LocalProvider
+    from tools.spec import load_spec
+
+    adapter = tuned_adapter(workspace, trained_run.id)
+    assert adapter == trained_run.path / "train" / "v1" / "adapter"
+    said = try_model(workspace, trained_run.id, USER)
+    # the tuned model, sent what the evaluation sends it: the same answer; the model you start from gives another
+    from tools.data.critique import answer_token_cap
+
+    spec = load_spec(trained_run.spec_path)
+    cap = answer_token_cap(
+        [str(e.output) for e in spec.examples], 256
+    )  # as long as a label can be, and no longer
+    system = tuned_system("v1", adapter, spec, max_tokens=cap)
+    messages = build_messages(
+        system, {"messages": [{"role": "user", "content": USER}, {"role": "assistant", "content": ""}]}
+    )
+    tuned = LocalProvider("embedded", adapter=str(adapter)).complete(
+        messages, max_tokens=cap, temperature=0.0
+    )
+    plain = LocalProvider("embedded").complete(messages, max_tokens=cap, temperature=0.0)
+    assert said == tuned.text.strip() and said != plain.text.strip()
+
+
+def test_a_session_that_trained_nothing_has_no_model_to_try(workspace):
+    from agent.sessions import try_model, tuned_adapter
+
+    run = create_run_for(workspace, parse_spec_dict({"spec": "Say hello"}))
+    assert tuned_adapter(workspace, run.id) is None
+    with pytest.raises(ValueError, match="trained no model"):
+        try_model(workspace, run.id, USER)
