@@ -319,9 +319,10 @@ def test_an_estimate_before_anything_is_timed_here_gives_a_range(workspace, monk
     assert abs(first["time_minutes_high"] - (first["time_minutes"] + writing)) <= 1  # writing ×2
     text = size_text("fine-tune", None, first, None, 50, 80)
     assert f"about {first['time_minutes']} minutes, perhaps up to {first['time_minutes_high']}" in text
-    assert "have not been timed on this computer yet" in text
+    assert "has not been timed on this computer yet (its speed comes from a few answers)" in text
+    assert "up to 2× as long" in text
     # the writing speed was measured here, the training speed not: the note says which (walk 10 read both)
-    assert "This machine's training speed is not measured yet" in text and "writing and" not in text
+    assert "This machine's training speed is not measured yet" in text and "writing and training" not in text
     assert (
         "time, all steps (minutes)",
         f"{first['time_minutes']} (perhaps up to {first['time_minutes_high']})",

@@ -137,10 +137,16 @@ def _unmeasured(e: dict) -> str | None:
     )
 
 
-UNTIMED_NOTE = (
-    "Writing and checking examples have not been timed on this computer yet: they can take up to 3× as "
-    "long. Later estimates use the times measured here."
-)
+def _untimed_note() -> str:
+    """Why the estimate gives a range: a whole round of writing and checking is untimed here (walk 24 read "speed
+    measured here" beside "have not been timed on this computer yet": the speed came from a few answers)."""
+    from agent.rates import UNTIMED_SPREAD
+
+    return (
+        "A whole round of writing and checking examples has not been timed on this computer yet (its speed "
+        f"comes from a few answers): it can take up to {UNTIMED_SPREAD:g}× as long. Later estimates use the "
+        "times measured here."
+    )
 
 
 def size_text(
@@ -178,7 +184,7 @@ def size_text(
     if unmeasured := _unmeasured(full or quick or {}):
         lines.append(unmeasured)
     if (full or quick or {}).get("time_minutes_high"):
-        lines.append(UNTIMED_NOTE)
+        lines.append(_untimed_note())
     if recommended_estimate and recommended_estimate.get("time_minutes") is not None:
         lines.append(f"(What I advised: {_minutes(recommended_estimate)}.)")
     return "\n".join(lines)
@@ -208,7 +214,7 @@ def override_text(
             + f", cost ${float(e.get('cost_usd') or 0):.2f}."
         )
         if e.get("time_minutes_high"):
-            lines.append(UNTIMED_NOTE)
+            lines.append(_untimed_note())
         if unmeasured := _unmeasured(e):
             lines.append(unmeasured)
     else:
