@@ -228,3 +228,31 @@ def test_a_text_answer_from_a_few_words_given_for_everything_is_a_collapse():
     # free text is not counted: long answers are not "a few words"
     prose = [f"Step {i}: whisk the {w} slowly until it thickens" for i, w in enumerate("abcdefghijklmnop")]
     assert answer_distributions(spec, {"tuned": [{"text": "ok"}] * 16}, prose, 16) == {"fields": []}
+
+
+def test_an_undecided_verdict_reads_in_words_on_the_screens():
+    """Walk 24 read "38% lower (it needs to be at least 10% higher) — inconclusive" as a clear loss, and "the 95%
+    CI reaches +0.267" as jargon: the screens' words (summary.plain_reason) say the test is too small."""
+    from tools.evals.summary import plain_reason
+
+    cand = [1.0] * 5 + [0.0] * 15  # 5 of 20
+    base = [1.0] * 8 + [0.0] * 12  # 8 of 20
+    systems = {"prompted": _sys("prompted", 0.4, [0.2, 0.6]), "tuned": _sys("tuned", 0.25, [0.1, 0.45])}
+    v = decide_verdict(
+        primary_metric="acc",
+        baseline="prompted",
+        candidate="tuned",
+        systems=systems,
+        paired=paired_bootstrap_diff(cand[::-1], base, seed=0),
+        regression={"n": 15, "delta": -0.067, "delta_ci": [-0.3, 0.267], "regressed_ids": ["a", "b"]},
+        n_test=20,
+    )
+    said = [plain_reason(r) for r in v["reasons"]]
+    assert v["status"] == "inconclusive", v["reasons"]
+    assert any(
+        s.endswith("38% lower (it needs to be at least 10% higher) — the test is too small to be sure")
+        for s in said
+    )
+    assert any("the test is too small to tell whether it clears the bar" in s for s in said)
+    assert any("2 got worse (maybe by chance; worth a look)" in s for s in said)
+    assert not any("CI" in s or "inconclusive" in s for s in said), said

@@ -700,6 +700,19 @@ _REASON_WORDS = (
     (re.compile(r"\bexample\(s\) regressed\b"), "got worse"),
     (re.compile(r"^([✓✗·] )?forgetting\b"), r"\1general skills"),
     (re.compile(r"\bjson_field_accuracy\b"), "field accuracy"),
+    # walk 24 read "38% lower … — inconclusive" as a clear loss, and "95% CI reaches +0.267" as jargon
+    (re.compile(r" — inconclusive$"), " — the test is too small to be sure"),
+    (
+        re.compile(r"\(within noise: the 95% CI reaches [+-]?\d+(?:\.\d+)?; worth a look\)"),
+        "(maybe by chance; worth a look)",
+    ),
+    (
+        re.compile(
+            r"the test cannot tell yet: the difference is [+-]?[\d.]+ with 95% CI \[[+-]?[\d.]+, [+-]?[\d.]+\], "
+            r"which includes the bar [+-]?[\d.]+; "
+        ),
+        "the test is too small to tell whether it clears the bar: ",
+    ),
 )
 
 
