@@ -618,6 +618,14 @@ async def test_evaluation_leads_with_the_plain_sentence_and_shows_the_expected_a
         details = str(screen.query_one("#eval-details-text").render())
         assert "general skills: not checked (it needs a judge model)" in details
         assert "field accuracy: the share of the expected JSON fields" in details and "--" not in details
+        # the details have the keys: End scrolls them (walk 24's PageDown and End did nothing)
+        scroll = screen.query_one("#eval-details")
+        assert app.focused is scroll
+        if scroll.max_scroll_y > 0:
+            await pilot.press("end")
+            await wait_for(pilot, lambda: scroll.scroll_y == scroll.max_scroll_y)
+        await pilot.press("d")
+        assert app.focused is screen.query_one("#examples")
 
 
 async def test_marking_an_expected_answer_wrong_records_it_for_the_next_data_version(workspace):

@@ -384,6 +384,9 @@ class EvaluationScreen(Screen):
         self.query_one("#eval-details").display = self.details
         for sel in ("#examples-title", "#examples", "#side-by-side"):
             self.query_one(sel).display = not self.details
+        # the keys go where the eye goes: walk 24's PageDown and End did nothing on the details (the hidden
+        # examples table still had the focus)
+        self.query_one("#eval-details" if self.details else "#examples").focus()
 
     def action_toggle_regressions(self) -> None:
         self.regressions_only = not self.regressions_only
