@@ -261,7 +261,7 @@ def decide(
             if r_few.fired
             else "see above"
         )
-        r_behaviour.evidence += f" — outweighed: {why}"
+        r_behaviour.evidence += f" — not followed here: {why}"
     if r_few.fired and approach in ("fine-tune", "rag+fine-tune"):
         # the walk saw this rule ticked and training recommended anyway: say what outweighed it
         why = (
@@ -269,7 +269,7 @@ def decide(
             if ps is not None and ps < 0.5
             else "see above"
         )
-        r_few.evidence += f" — outweighed: {why}"
+        r_few.evidence += f" — not followed here: {why}"
 
     return Decision(
         approach=approach,

@@ -459,8 +459,11 @@ class DecisionScreen(Screen):
         rubric = self.query_one("#rubric", DataTable)
         rubric.clear()
         for r in decision.get("rubric") or []:
+            # a rule that applies but was not followed is not ticked like one that decided (walk 24 read "Fewer
+            # than 50 examples → a prompt with examples ✔" beside the advice to train)
+            followed = "not followed here" not in str(r.get("evidence") or "")
             rubric.add_row(
-                "✔" if r.get("fired") else "·",
+                ("✔" if followed else "○") if r.get("fired") else "·",
                 Text.assemble(r.get("rule", ""), "\n", (f"  {r.get('evidence', '')}", "dim")),
                 height=None,
             )
