@@ -32,7 +32,9 @@ def test_prompt_good_enough_keeps_prompting():
     assert d.approach == "prompt"
     assert "85%" in d.reasons[0]
     # the behaviour rule ticked beside "keep the prompt" says what outweighed it (walk 17)
-    assert d.rubric[3].fired and d.rubric[3].evidence.endswith("— not followed here: a prompt already gets ≥80%")
+    assert d.rubric[3].fired and d.rubric[3].evidence.endswith(
+        "— not followed here: a prompt already gets ≥80%"
+    )
 
 
 def test_working_prompt_at_high_volume_with_cost_goals_is_distilled():
@@ -111,7 +113,8 @@ def test_few_seed_examples_but_prompting_fails_distills():
     assert not any("bigger model" in r for r in d.reasons)
     few = d.rubric[2]  # the rule for few examples fired and was outweighed: the table says by what
     assert (
-        few.fired and few.evidence == "you have 6 — not followed here: your examples in a prompt got only 20% right"
+        few.fired
+        and few.evidence == "you have 6 — not followed here: your examples in a prompt got only 20% right"
     )
     assert d.next_steps[0].startswith("The small model on this computer")
     hosted = decide(
