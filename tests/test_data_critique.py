@@ -382,6 +382,58 @@ def test_self_consistency_keeps_the_majority_of_three_answers():
     assert teacher.asked == {"stable": 1, "flip": 2, "replace": 2, "chaos": 2}  # seeds are never re-asked
 
 
+def test_no_label_is_taken_from_examples_that_nearness_does_not_tell_apart():
+    """Walk 24: the bakery's order / change / question / complaint messages share their words; placed by the
+    others, the person's own examples came out right 4 times of 14, and 81 written messages had taken their label
+    that way ("Do you have any chocolate options?" → change). Nearness is used only where it places the
+    person's own examples right."""
+    import pytest
+
+    from tools.data.ontask import neighbour_labels
+    from tools.rag.embeddings import embeddings_available
+
+    if not embeddings_available()[0]:
+        pytest.skip("sentence embeddings not installed (make setup installs them)")
+    bakery = [
+        ("Can I get two sourdough loaves for Saturday?", "order"),
+        ("Hi, I'd like to order a birthday cake for my daughter Maya, chocolate with strawberries", "order"),
+        ("dozen croissants for pickup tomorrow 8am pls", "order"),
+        ("Please make my Friday cake chocolate instead of vanilla", "change"),
+        ("actually can you add 2 baguettes to my order for tomorrow", "change"),
+        ("Hi, this is Sarah Lee, I need to cancel the quiche order for Thursday, sorry!", "change"),
+        ("Do you have anything gluten-free?", "question"),
+        ("what time do you open on sundays", "question"),
+        ("How much is a large sourdough loaf? And do you do a discount if I buy every week?", "question"),
+        ("The croissants I picked up were stale", "complaint"),
+        (
+            "Very disappointed. I ordered a chocolate cake for my mum's 70th and it had vanilla inside.",
+            "complaint",
+        ),
+        (
+            "Waited 25 minutes at the counter on Saturday for my pre-paid order, nobody knew where it was.",
+            "complaint",
+        ),
+    ]
+    labels = ["order", "change", "question", "complaint"]
+    written = ["Do you have any chocolate options at the moment?", "Two rye loaves for Friday please"]
+    assert neighbour_labels(written, bakery, labels) == [None, None]
+    spec = parse_spec_dict(
+        {
+            "spec": "Sort a bakery's customer message.",
+            "examples": [{"input": i, "output": o} for i, o in bakery],
+            "output": {"format": "label", "labels": labels},
+        }
+    )
+    rows = [
+        make_row(written[0], "complaint", source="teacher")
+    ]  # the teacher's favourite label is not replaced
+    kept, decisions = critique_examples(rows, spec, judge=None, teacher=None, consistency=False)
+    assert (
+        "label_from_examples" not in kept[0]["metadata"]["flags"]
+        and kept[0]["messages"][-1]["content"] == "complaint"
+    )
+
+
 def test_a_teacher_label_unlike_the_persons_nearest_examples_takes_their_label():
     import pytest
 

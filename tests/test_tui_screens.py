@@ -773,6 +773,17 @@ async def test_review_says_when_the_writer_gave_one_label_to_all_and_which_label
     assert said.endswith(
         "few examples of rental (10 of 50 planned), repair (1 of 50 planned; none of your examples has it)."
     )
+    # the only examples of a value are in the test: said so, not "none of your examples has it" (languages bench)
+    from agent.artifacts import load_step
+
+    crit = load_step(run, 1, "critique")
+    crit["topped_up"][0]["held_for_test"] = True
+    save_step(run, 1, "critique", crit)
+    assert filtered_summary(path.parent).endswith(
+        "repair (1 of 50 planned; your examples of it are all in the test)."
+    )
+    crit["topped_up"][0].pop("held_for_test")
+    save_step(run, 1, "critique", crit)
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open_review(app, pilot, path, 4)

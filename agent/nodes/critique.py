@@ -19,7 +19,7 @@ from tools.workspace import atomic_write_jsonl, read_jsonl
 def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     from collections import Counter
 
-    from tools.data.coverage import coverage_table
+    from tools.data.coverage import coverage_table, unseen_values
     from tools.data.critique import collapsed_fields, collapsed_summary, critique_examples
     from tools.data.filters import hardness_filter, mix_general
     from tools.llm.registry import can_grade
@@ -60,6 +60,12 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     more = _more_of(spec, wd, teacher=teacher, judge=judge, emit=ctx.emit, quick=ctx.quick)
     topped: list[dict] = []
     kept += top_up_coverage(spec, kept, planned_total=len(rows), more=more, log=topped)
+    # a value whose only examples a test holds is not "none of your examples has it" (the languages bench's one
+    # dutch example was in the golden set, and the log said the person had none)
+    held = set(unseen_values(spec)) - set(unseen_values(spec_of(state)))
+    for t in topped:
+        if t.get("unseen") and (t["field"], t["value"]) in held:
+            t["held_for_test"] = True
     share = float((state.get("mix") or {}).get("general_share", spec.general_share))
     if not ctx.quick:
         kept = mix_general(
@@ -156,7 +162,10 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         ]
         + ([f"coverage: few examples of {', '.join(short)}"] if short else [])
         + [
-            f"coverage: none of your examples has {t['field']}={t['value']}, so none was written for it: add an "
+            f"coverage: your examples of {t['field']}={t['value']} are all kept for the test, so none was written "
+            "for it: add another example or two of it"
+            if t.get("held_for_test")
+            else f"coverage: none of your examples has {t['field']}={t['value']}, so none was written for it: add an "
             "example or two of it"
             if t.get("unseen")
             else f"coverage: {t['asked']} more written for {t['field']}={t['value']}, {t['kept']} held up"

@@ -402,7 +402,11 @@ def data_lines(run, iteration: int | None) -> list[str]:
     for t in crit.get("topped_up") or []:
         name = t["value"] if t["field"] == "label" else f"{t['field']} {t['value']}"
         lines.append(
-            f"- None of your examples has {name}, so the teacher had nothing to imitate and the practice data "
+            f"- Your examples of {name} are all kept for the test, so the teacher had nothing to imitate and the "
+            f"practice data has few or none: the model will rarely answer it. Add another example or two of {name} "
+            "and run again."
+            if t.get("held_for_test")
+            else f"- None of your examples has {name}, so the teacher had nothing to imitate and the practice data "
             f"has few or none: the model will rarely answer it. Add an example or two of {name} and run again."
             if t.get("unseen")
             else f"- Too few examples of {name} held up, so the teacher wrote {t['asked']} more for it alone; "

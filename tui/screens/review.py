@@ -555,13 +555,20 @@ def filtered_summary(workdir: Path) -> str | None:
     parts += [collapsed_words(field, c, who=who) for field, c in (crit.get("collapsed") or {}).items()]
     short = [c for c in crit.get("coverage") or [] if c.get("short")]
     unseen = {(t["field"], t["value"]) for t in crit.get("topped_up") or [] if t.get("unseen")}
+    held = {(t["field"], t["value"]) for t in crit.get("topped_up") or [] if t.get("held_for_test")}
     if short:
         parts.append(
             "few examples of "
             + ", ".join(
                 f"{c['value'] if c['field'] == 'label' else c['field'] + ' ' + str(c['value'])} "
                 f"({c['kept']} of {c['planned']} planned"
-                + ("; none of your examples has it)" if (c["field"], c["value"]) in unseen else ")")
+                + (
+                    "; your examples of it are all in the test)"
+                    if (c["field"], c["value"]) in held
+                    else "; none of your examples has it)"
+                    if (c["field"], c["value"]) in unseen
+                    else ")"
+                )
                 for c in short
             )
         )
