@@ -129,6 +129,57 @@ def test_regression_triggers_rollback_and_gentler_mix(workspace):
     assert route_after_analyze({**state, **update}) == "report"
 
 
+def test_a_round_is_rolled_back_only_for_a_loss_beyond_noise(workspace):
+    """The languages bench rolled round 2 back for 1 must-keep row of 4 (a loss the verdict called noise) and 5 of
+    9 test rows right against 6; round 2 was the better model on the 63-row private test (0.59 against 0.30)."""
+    from agent.artifacts import save_step
+    from agent.nodes.distill import analyze
+
+    spec = parse_spec_dict(MICRO_TASK | {"max_iterations": 3})
+    run = create_run_for(workspace, spec)
+    state = {
+        "run_id": run.id,
+        "task": spec.to_yaml_dict(),
+        "iteration": 2,
+        "max_iterations": 3,
+        "data_version": "v2",
+        "good_data_version": "v1",
+        "train_version": "v2",
+        "eval_version": "v2",
+        "history": [{"iteration": 1, "primary": 0.667, "rolled_back": False}],
+        "mix": {},
+    }
+
+    class R:
+        context = AgentContext(workspace=workspace)
+
+    def analyzed(ci_top: float, regression_ok: bool) -> dict:
+        save_step(
+            run,
+            2,
+            "evaluate",
+            {
+                "verdict": {"passed": False, "checks": {"regression": regression_ok}},
+                "candidate": "tuned v2",
+                "systems": {"tuned v2": {"mean": 0.556, "ci": [0.22, ci_top], "n": 9}},
+                "regressed_ids": ["a"],
+                "forgetting": {},
+                "targets": [],
+                "practised": 4,
+            },
+        )
+        return analyze(state, R())
+
+    kept = analyzed(0.89, True)  # within noise on both counts: round 2 stands, and is the model kept
+    assert not kept["history"][0]["rolled_back"] and kept["best_train_version"] == "v2"
+    assert kept["good_data_version"] == "v2"
+    worse = analyzed(0.6, True)  # even the top of its 95% CI is below round 1's score
+    assert worse["history"][0]["rolled_back"] and "worse than the round before" in worse["history"][0]["note"]
+    lost = analyzed(0.89, False)  # a must-keep loss the verdict counts
+    assert lost["history"][0]["rolled_back"] and "must keep right" in lost["history"][0]["note"]
+    assert "best_train_version" not in worse and "best_train_version" not in lost
+
+
 def test_interactive_interview_interrupts_and_resumes_across_processes(workspace):
     """Process 1 starts a session and stops at the first question; process 2 answers it from the
     SQLite checkpoint and gets the next question."""

@@ -41,11 +41,24 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ev = load_step(run, it, "evaluate") or {}
     verdict = ev.get("verdict", {})
     cand = state.get("train_version")
-    primary = (ev.get("systems", {}).get(ev.get("candidate") or tuned_name(cand)) or {}).get("mean")
+    scored = ev.get("systems", {}).get(ev.get("candidate") or tuned_name(cand)) or {}
+    primary = scored.get("mean")
     history = list(state.get("history") or [])
     prev_best = max((h.get("primary") or 0 for h in history if not h.get("rolled_back")), default=None)
-    regressed = bool(ev.get("regressed_ids")) or bool((ev.get("forgetting") or {}).get("significant"))
-    worse = prev_best is not None and primary is not None and primary < prev_best
+    # a round is rolled back for a loss beyond noise, as the verdict counts one: the languages bench rolled round 2
+    # back for 1 must-keep row of 4 and 5 test rows of 9 right against 6 — and round 2 was the better model on the
+    # 63-row private test (0.59 against 0.30)
+    loss_checked = "regression" in (verdict.get("checks") or {})
+    regressed = (
+        (verdict["checks"]["regression"] is False) if loss_checked else bool(ev.get("regressed_ids"))
+    ) or bool((ev.get("forgetting") or {}).get("significant"))
+    upper = (scored.get("ci") or [None, None])[1]
+    worse = (
+        prev_best is not None
+        and primary is not None
+        and primary < prev_best
+        and (upper is None or upper < prev_best)  # even its 95% CI's top is below the best before
+    )
     record = {
         "iteration": it,
         "data_version": state.get("data_version"),
@@ -78,7 +91,9 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         update |= {"data_version": state["good_data_version"], "mix": mix}
     else:
         update |= {"good_data_version": state.get("data_version")}
-        if prev_best is None or (primary or 0) >= prev_best:
+        if not worse:
+            # the later round is kept unless measurably worse (it learned from more examples; a lower score on a
+            # small test is within its noise)
             update["best_train_version"] = cand
     if "stop_reason" not in update:
         if own_examples_only(state):
