@@ -77,6 +77,27 @@ def test_routing_functions():
     assert route_after_analyze({"history": [{"rolled_back": False}]}) == "generate"
 
 
+def _round_two(run, spec, workspace, *, best_before: float):
+    """(state, runtime) of the analyze step after round 2 of 3, round 1's score `best_before` (data v1 good)."""
+    state = {
+        "run_id": run.id,
+        "task": spec.to_yaml_dict(),
+        "iteration": 2,
+        "max_iterations": 3,
+        "data_version": "v2",
+        "good_data_version": "v1",
+        "train_version": "v2",
+        "eval_version": "v2",
+        "history": [{"iteration": 1, "primary": best_before, "rolled_back": False}],
+        "mix": {},
+    }
+
+    class R:
+        context = AgentContext(workspace=workspace)
+
+    return state, R()
+
+
 def test_regression_triggers_rollback_and_gentler_mix(workspace):
     """Iteration 2 regressed on the regression set: analyze rolls back to the last good data version,
     raises the general share, halves the learning rate, tightens the on-task filter, and routes to new
@@ -98,23 +119,9 @@ def test_regression_triggers_rollback_and_gentler_mix(workspace):
             "forgetting": {},
         },
     )
-    state = {
-        "run_id": run.id,
-        "task": spec.to_yaml_dict(),
-        "iteration": 2,
-        "max_iterations": 3,
-        "data_version": "v2",
-        "good_data_version": "v1",
-        "train_version": "v2",
-        "eval_version": "v2",
-        "history": [{"iteration": 1, "primary": 0.6, "rolled_back": False}],
-        "mix": {},
-    }
+    state, runtime = _round_two(run, spec, workspace, best_before=0.6)
 
-    class R:
-        context = AgentContext(workspace=workspace)
-
-    update = analyze(state, R())
+    update = analyze(state, runtime)
     assert update["data_version"] == "v1"
     assert update["mix"]["general_share"] == pytest.approx(spec.general_share + 0.05)
     assert update["mix"]["training"]["learning_rate"] == pytest.approx(1e-4)
@@ -137,21 +144,7 @@ def test_a_round_is_rolled_back_only_for_a_loss_beyond_noise(workspace):
 
     spec = parse_spec_dict(MICRO_TASK | {"max_iterations": 3})
     run = create_run_for(workspace, spec)
-    state = {
-        "run_id": run.id,
-        "task": spec.to_yaml_dict(),
-        "iteration": 2,
-        "max_iterations": 3,
-        "data_version": "v2",
-        "good_data_version": "v1",
-        "train_version": "v2",
-        "eval_version": "v2",
-        "history": [{"iteration": 1, "primary": 0.667, "rolled_back": False}],
-        "mix": {},
-    }
-
-    class R:
-        context = AgentContext(workspace=workspace)
+    state, runtime = _round_two(run, spec, workspace, best_before=0.667)
 
     def analyzed(ci_top: float, regression_ok: bool) -> dict:
         save_step(
@@ -168,7 +161,7 @@ def test_a_round_is_rolled_back_only_for_a_loss_beyond_noise(workspace):
                 "practised": 4,
             },
         )
-        return analyze(state, R())
+        return analyze(state, runtime)
 
     kept = analyzed(0.89, True)  # within noise on both counts: round 2 stands, and is the model kept
     assert not kept["history"][0]["rolled_back"] and kept["best_train_version"] == "v2"
