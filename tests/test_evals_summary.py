@@ -575,3 +575,15 @@ def test_when_nothing_is_usable_the_advice_says_to_keep_doing_it_by_hand():
         "Until then, keep doing it the way you do now: nothing tested here was right often enough to use, even "
         "with a person checking (the best, the tuned model, was right on only 1 of 10)."
     )
+
+
+def test_an_undecided_test_between_two_unusable_systems_says_to_keep_doing_it_by_hand():
+    """Walk 25: the tuned model and the prompt 8 of 20 each, and the advice was "add about 1301 test rows" — no
+    test size makes either usable, and round 1 had said to keep doing it by hand."""
+    rep = _report(status="inconclusive", cand=0.4, base=0.4, checks={"improvement": None}, add_rows=1301)
+    s = plain_summary(rep, _rows(4, 4))
+    assert "neither is right often enough to use" in s["sentence"] and "1301" not in s["recommendation"]
+    assert s["recommendation"].startswith("Keep doing it the way you do now")
+    # one of them usable: the test size is what is missing
+    rep = _report(status="inconclusive", cand=0.6, base=0.5, checks={"improvement": None}, add_rows=40)
+    assert "add about 40 test rows" in plain_summary(rep, _rows(6, 5))["sentence"]

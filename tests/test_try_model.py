@@ -70,3 +70,24 @@ def test_a_session_that_trained_nothing_has_no_model_to_try(workspace):
     assert tuned_adapter(workspace, run.id) is None
     with pytest.raises(ValueError, match="trained no model"):
         try_model(workspace, run.id, USER)
+
+
+async def test_the_try_box_is_ready_for_the_next_message_and_says_what_was_asked(workspace):
+    """Walk 25 closed and reopened the box for each message: the last one stayed typed, and an answer like the
+    one before could not be told from it."""
+    from test_tui_helpers import wait_for
+
+    from tui.app import TunewiseApp
+    from tui.widgets.try_dialog import TryPromptDialog
+
+    run = create_run_for(workspace, parse_spec_dict({"spec": "Say hello"}))  # trained nothing
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(TryPromptDialog(workspace, run.id, model=True))
+        await wait_for(pilot, lambda: isinstance(app.screen, TryPromptDialog))
+        await pilot.press(*"two rye loaves", "enter")
+        box = app.screen.query_one("#try-answer")
+        await wait_for(pilot, lambda: "Could not answer" in str(box.render()))
+        said = str(box.render())
+        assert "You asked: two rye loaves" in said and "trained no model" in said
+        assert app.screen.query_one("Input").value == ""

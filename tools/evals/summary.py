@@ -465,6 +465,18 @@ def _plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per o
         # rows" — whatever a bigger test says, it is not better
         why = f"It is not better: it did worse than {base_phrase} here (the test is too small to say by how much)."
         return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
+    if (
+        status == "inconclusive"
+        and (poor := not_usable(report, rows, cand))
+        and (not base or (best_poor := not_usable(report, rows, base)))
+    ):
+        # walk 25: 8 of 20 each, and "add about 1301 test rows" — no test size makes either usable
+        best, said = (
+            (base, best_poor) if base and bm is not None and cm is not None and bm > cm else (cand, poor)
+        )
+        why = "The test is too small to tell them apart, and neither is right often enough to use."
+        rec = f"{_cap(_by_hand(report, best, said))}. To make a tuned model worth it, collect {more}{bigger}."
+        return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "more_data"}
     if status == "inconclusive":
         add = verdict.get("add_test_rows")
         if add:

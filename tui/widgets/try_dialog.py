@@ -61,8 +61,9 @@ class TryPromptDialog(ModalScreen[None]):
             self.query_one("#try-answer", Static).update("[red]Type a message first.[/red]")
             return
         self.query_one("#try-answer", Static).update(
-            "[dim]Answering… (the first answer loads the model)[/dim]"
+            f"[b]You asked:[/b] {escape(text)}\n[dim]Answering… (the first answer loads the model)[/dim]"
         )
+        self.query_one(Input).value = ""  # ready for the next one (walk 25 closed the box to ask another)
         self._answer(text)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -71,14 +72,14 @@ class TryPromptDialog(ModalScreen[None]):
 
         try:
             answer = (try_model if self.model else try_prompt)(self.workspace, self.run_id, text)
-            said = f"[b]Answer:[/b] {escape(answer)}" + (
+            said = f"[b]You asked:[/b] {escape(text)}\n[b]Answer:[/b] {escape(answer)}" + (
                 "\n[dim](It began repeating itself: the model on this computer is small"
                 + (".)[/dim]" if self.model else ", and that is what a prompt alone gets from it.)[/dim]")
                 if repeating(answer)
                 else ""
             )
         except Exception as e:  # noqa: BLE001 - said on the dialog, never a traceback
-            said = f"[red]Could not answer: {escape(str(e))}[/red]"
+            said = f"[b]You asked:[/b] {escape(text)}\n[red]Could not answer: {escape(str(e))}[/red]"
         self.app.call_from_thread(self.query_one("#try-answer", Static).update, said)
 
     def action_close(self) -> None:
