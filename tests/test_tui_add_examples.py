@@ -248,7 +248,12 @@ async def test_the_report_screen_tries_the_prompt_on_a_message_with_the_model_yo
             pilot, lambda: "Answer:" in str(answer.render()) or "Could not" in str(answer.render())
         )
         said = str(answer.render())
-        assert said.startswith("Answer:") and len(said) > len("Answer: ")
+        asked, answered = said.split("\n")[:2]  # what was asked stays above its answer
+        assert (
+            asked.startswith("You asked: ")
+            and answered.startswith("Answer:")
+            and len(answered) > len("Answer: ")
+        )
     from tui.widgets.try_dialog import repeating
 
     assert repeating("4B — bathroom sink — access 4B, " + "4B, " * 20)
