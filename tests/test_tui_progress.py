@@ -82,7 +82,7 @@ def test_a_resumed_generation_counts_its_journal_and_measures_only_new_items(tmp
     rows.append({"kind": "answer", "key": "g:0:0:a", "row": row})
     journal.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"kind": "inp')  # a torn last line
     assert journal_counts(journal) == (7, 1)
-    assert journal_samples(journal) == [("input", "Q7"), ("answer", "Ann lives in Porto. → Porto")]
+    assert journal_samples(journal) == [("input", "Q7"), ("example", "Ann lives in Porto. → Porto")]
 
     p = StepProgress()
     p.apply("status", {"message": "generate: 12 examples with the teacher (iteration 1)"}, now=0.0)
@@ -269,6 +269,33 @@ async def test_progress_screen_counts_move_as_events_arrive_and_the_header_never
             in " ".join(str(screen.query_one("#progress-samples").render()).split())
         )
         assert "None" not in _header_text(app)
+
+
+async def test_stopped_stays_said_when_the_app_hears_it_before_the_driver_stops_counting_as_busy(workspace):
+    """The flake of session 21: the driver thread posts "stopped" and only then leaves `busy`; the screen
+    heard "stopped" while the session still counted as busy, took it for a continued session and said
+    "running" for good. Only a drive that began after the note was written says running again."""
+    from tui.messages import GraphStopped
+
+    make_run(workspace)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.busy.add(RUN_ID)  # the driver is simulated: one drive began, it is still busy
+        app.drives_started[RUN_ID] = 1
+        app.open("progress", RUN_ID)
+        await wait_for(pilot, lambda: bool(app.screen.query("#progress-note")))
+        note = app.screen.query_one("#progress-note")
+        app.post_message(GraphStopped(RUN_ID))  # heard while still busy
+        await wait_for(pilot, lambda: "Stopped." in str(note.render()))
+        app.screen.render_progress()  # the screen's clock ticks while the thread is still leaving
+        assert "Stopped." in str(note.render())
+        app.busy.discard(RUN_ID)
+        app.screen.render_progress()
+        assert "Stopped." in str(note.render())
+        app.busy.add(RUN_ID)  # continued: a new drive began (ctrl+r, Home)
+        app.drives_started[RUN_ID] = 2
+        app.screen.render_progress()
+        assert "s stops here" in str(note.render())
 
 
 async def test_home_enter_on_a_running_session_opens_its_progress(workspace):

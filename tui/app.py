@@ -76,6 +76,9 @@ class TunewiseApp(App):
         self.pending: dict[str, Any] = {}  # run id → the interrupt payload it waits on
         self.run_values: dict[str, dict] = {}  # run id → the graph's latest values
         self.busy: set[str] = set()  # runs whose graph is being driven right now
+        self.drives_started: dict[
+            str, int
+        ] = {}  # per run: how many drives began (tells a continue from a stop)
         self.errors: dict[str, str] = {}  # run id → the error its graph last stopped on
         self.stop_asked: set[str] = set()  # runs the person asked to stop (the progress screen's s)
         self.first_paint_s: float | None = None
@@ -421,6 +424,7 @@ class TunewiseApp(App):
         if self.quitting:
             return False
         self.busy.add(run_id)
+        self.drives_started[run_id] = self.drives_started.get(run_id, 0) + 1
         self.errors.pop(run_id, None)
         t = threading.Thread(
             target=self.drive_graph, args=(run_id, payload), name=f"tunewise-graph-{run_id}", daemon=True

@@ -54,6 +54,7 @@ class ProgressScreen(Screen):
         self.journal_seen: list[tuple[str, str]] = []
         self._journal_size = -1
         self._note = RUNNING_NOTE
+        self._note_drive = 0  # the drive the note was written in: a later drive is a continued session
         self._idle_since: float | None = None
 
     def compose(self) -> ComposeResult:
@@ -75,12 +76,16 @@ class ProgressScreen(Screen):
         self.render_progress()
         self.set_interval(self.TICK_S, self.render_progress)
 
+    def _set_note(self, note: str) -> None:
+        self._note = note
+        self._note_drive = self.app.drives_started.get(self.run_id, 0)
+
     def on_agent_event(self, kind: str, data: dict) -> None:
         if kind == "stopped":
-            self._note = STOPPED_NOTE
+            self._set_note(STOPPED_NOTE)
         elif kind == "error":
             # walk 13: the reason showed in a toast for 12 s and the screen only said "not running now"
-            self._note = (
+            self._set_note(
                 f"[b red]Stopped on an error:[/b red] {_esc(str(data.get('line', '')))}\n"
                 "[dim]ctrl+r tries again once it is fixed; Escape: Home, where Enter on the session offers to "
                 "change your answers.[/dim]"
@@ -89,7 +94,7 @@ class ProgressScreen(Screen):
 
     def action_stop(self) -> None:
         if self.app.stop_session(self.run_id):
-            self._note = STOPPING_NOTE
+            self._set_note(STOPPING_NOTE)
             self.render_progress()
         else:
             self.notify("This session is not running now: ctrl+r continues it.", severity="warning")
@@ -149,7 +154,13 @@ class ProgressScreen(Screen):
         self._sync_journal()
         m = self.model
         busy = self.run_id in self.app.busy
-        if self._note != RUNNING_NOTE and self._note != STOPPING_NOTE and busy:  # continued (ctrl+r, Home)
+        # continued (ctrl+r, Home): a drive began after the note was written. Not "busy" alone: the app hears
+        # that a drive stopped a moment before its thread stops counting as busy (the flake of session 21)
+        if (
+            busy
+            and self._note != RUNNING_NOTE
+            and self.app.drives_started.get(self.run_id, 0) > self._note_drive
+        ):
             self._note = RUNNING_NOTE
         self.query_one("#progress-note", Static).update(self._note)
         # stopped: the clock stops with it (walk 10 watched the ETA count down on a stopped session)
