@@ -297,6 +297,22 @@ def tuned_adapter(workspace: Workspace, run_id: str) -> Path | None:
     return found[-1][1] if found else None
 
 
+def tuned_version(workspace: Workspace, run_id: str) -> str | None:
+    """The version of `tuned_adapter` ("v2"): its export's training version, else the adapter's folder; walk 25
+    could not tell which round's model the try box answered with."""
+    adapter = tuned_adapter(workspace, run_id)
+    if adapter is None:
+        return None
+    if adapter.parent.name == "export":
+        from tools.workspace import read_json
+
+        try:
+            return str(read_json(adapter.parent / "export.json").get("train_version") or "") or None
+        except (OSError, ValueError):
+            return None
+    return adapter.parent.name
+
+
 def try_model(workspace: Workspace, run_id: str, text: str) -> str:
     """The tuned model's answer to `text`, sent as the evaluation sends it (zero-shot, the instructions it trained
     with): walk 24 could try only the prompt on its own messages, not the model it had just trained."""

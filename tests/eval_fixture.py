@@ -124,7 +124,7 @@ def write_cafe_eval(
         "reasons": [
             f"{'✓' if passed else '✗'} json_field_accuracy: tuned-v1 {cm:.3f} [0.58, 0.79] vs best baseline "
             f"prompted {bm:.3f} → {imp:+.1%} relative (need ≥ {'-10' if passed else '+10'}%)",
-            "✓ beats always giving the most common answer",
+            "✓ beats always giving the most common practice answer",
             "✓ format rate 100.0% (need ≥ 95%)",
             "· regression set: not run (no regression.jsonl)",
             "· forgetting: needs a judge (run without --no-judge)",

@@ -8,6 +8,7 @@ from tools.evals.summary import (
     METRIC_HELP,
     plain_reason,
     plain_summary,
+    system_phrase,
     system_rows,
     task_noun,
 )
@@ -164,7 +165,7 @@ def test_an_undecided_test_does_not_ask_for_more_rows_when_a_constant_answer_doe
     rep["baseline"] = "majority answer"
     rep["systems"]["majority answer"]["metrics"]["json_field_accuracy"]["mean"] = 0.25
     s = plain_summary(rep)
-    assert "does no better than always giving the most common answer" in s["sentence"]
+    assert "does no better than always giving the most common practice answer" in s["sentence"]
     assert "460" not in s["sentence"] + s["recommendation"] and s["kind"] == "more_data"
     rep["systems"]["tuned-v1"]["metrics"]["json_field_accuracy"]["mean"] = 0.3  # above it: the test decides
     assert "add about 460 test rows" in plain_summary(rep)["sentence"]
@@ -291,7 +292,7 @@ def test_answers_mostly_in_the_wrong_shape_lead_with_the_format_and_say_what_to_
     s = plain_summary(rep, _rows(0, 6))
     assert s["recommendation"].endswith(
         "Until then, keep using your prompt with 6 examples, though on this test it did no better than always "
-        "giving the most common answer either."
+        "giving the most common practice answer either."
     )
 
 
@@ -314,7 +315,17 @@ def test_without_rows_a_binary_metric_still_counts():
 def test_tables_and_reasons_are_plain():
     rep = _report(status="pass", cand=0.93, base=0.9, checks={"improvement": True})
     table = system_rows(rep, _rows(8, 7))
-    assert [r["label"] for r in table] == ["tuned model", "your prompt (6 examples)", "most common answer"]
+    assert [r["label"] for r in table] == [
+        "tuned model",
+        "your prompt (6 examples)",
+        "always the same answer",
+    ]
+    # walk 25 read "most common answer 3/20" as impossible: the constant is named, and where it comes from
+    rep["systems"]["majority answer"]["notes"] = ["always answers the most common training answer: order"]
+    assert system_rows(rep, _rows(8, 7))[2]["label"] == "always “order”"
+    assert (
+        system_phrase("majority answer", rep) == "always answering “order” (the most common practice answer)"
+    )
     assert table[0]["score"]["cell"] == "8/10" and table[0]["prompt_tokens"] == "70"
     assert plain_reason("· forgetting: needs a judge (run without --no-judge)") == (
         "· general skills: not checked (it needs a judge model)"
@@ -459,19 +470,18 @@ def test_a_tuned_model_level_with_the_constant_answer_hears_that_first():
     }
     plain = plain_summary(rep)
     assert plain["sentence"].endswith(
-        "It is not better yet: it does no better than always giving the most common answer."
+        "It is not better yet: it does no better than always giving the most common practice answer."
     )
     assert "13 of 34 messages" in plain["sentence"] and plain["kind"] == "more_data"
     # a tuned model above the constant answer hears about the regressed example, in words
     rep["systems"]["tuned v1"] = system("tuned", 20 / 34)
     said = plain_summary(rep)["sentence"]
-    assert "it gets 1 example wrong that always giving the most common answer got right" in said
+    assert "it gets 1 example wrong that always giving the most common practice answer got right" in said
 
 
 def test_a_prompt_nobody_wrote_is_not_called_yours():
     """The walk: "'your prompt' — I never wrote a prompt". Without a system prompt in the task, the prompted
     system is the task's description and the person's examples, and is said that way."""
-    from tools.evals.summary import system_phrase
 
     rep = _report(
         status="fail",

@@ -91,3 +91,36 @@ async def test_the_try_box_is_ready_for_the_next_message_and_says_what_was_asked
         said = str(box.render())
         assert "You asked: two rye loaves" in said and "trained no model" in said
         assert app.screen.query_one("Input").value == ""
+
+
+async def test_the_try_box_names_the_version_it_answers_with(workspace):
+    """Walk 25 tried its model after two rounds and could not tell which round's model answered: the box says
+    the version the report kept (the export's), else the latest trained."""
+    import json
+
+    from test_tui_helpers import wait_for
+
+    from agent.sessions import tuned_version
+    from tui.app import TunewiseApp
+    from tui.widgets.try_dialog import TryPromptDialog
+
+    run = create_run_for(workspace, parse_spec_dict({"spec": "Say hello"}))
+    assert tuned_version(workspace, run.id) is None
+    for v in ("v1", "v2"):
+        (run.path / "train" / v / "adapter").mkdir(parents=True)
+    assert tuned_version(workspace, run.id) is None  # folders without an adapter are no model
+    for v in ("v1", "v2"):
+        (run.path / "train" / v / "adapter" / "adapter_config.json").write_text("{}")
+    assert tuned_version(workspace, run.id) == "v2"
+    export = run.path / "export"
+    (export / "adapter").mkdir(parents=True)
+    (export / "adapter" / "adapter_config.json").write_text("{}")
+    (export / "export.json").write_text(json.dumps({"train_version": "v1"}))
+    assert tuned_version(workspace, run.id) == "v1"  # rolled back: the report kept round 1
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(TryPromptDialog(workspace, run.id, model=True))
+        await wait_for(pilot, lambda: bool(app.screen.query("#confirm-text")))
+        assert "the model this session trained (v1) answers" in str(
+            app.screen.query_one("#confirm-text").render()
+        )

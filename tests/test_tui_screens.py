@@ -831,6 +831,42 @@ def test_a_prompt_decision_ends_on_how_the_prompt_did(workspace):
     assert "Press **p** to edit the instructions here" in kept
 
 
+def test_under_advice_to_keep_doing_it_by_hand_the_prompt_is_offered_to_try_not_to_use(workspace):
+    """Walk 25 read "keep doing it the way you do now" and, below it, "The prompt to use for now … copy it
+    into a chatbot" and "none is needed to use the prompt below": the prompt is the best one tried, to try
+    or build on, and nothing is offered as ready to serve."""
+    import json
+
+    from agent.nodes.report import PROMPT_HEADING, PROMPT_HEADING_WEAK, prompt_section_words
+    from tools.evals.summary import advises_by_hand
+    from tui.screens.report import report_markdown
+
+    run = make_run(workspace)
+    rec = (
+        "Keep doing it the way you do now: nothing tested here was right often enough to use, even with a "
+        "person checking (the best, your prompt with 6 examples, was right on only 8 of 20)."
+    )
+    assert advises_by_hand(rec) and not advises_by_hand("Keep using your prompt with 6 examples for now.")
+    (run.path / "summary.json").write_text(
+        json.dumps({"stop_reason": "done", "plain": {"sentence": "8 of 20.", "recommendation": rec}})
+    )
+    (run.path / "prompt.md").write_text("# Prompt for: x\n\n## System\n\nSort messages.\n")
+    (run.path / "prompt.json").write_text('{"system": "Sort messages.", "shots": []}')
+    text = report_markdown(RUN_ID, run.path, {})
+    assert PROMPT_HEADING not in text and PROMPT_HEADING_WEAK in text
+    kept = text.split(PROMPT_HEADING_WEAK, 1)[1]
+    assert "Copy it into a chatbot" not in kept and "to try on a message of yours" in kept
+    assert "Press **t** to try it here." in kept
+    serve_it = text.split("## Serve it", 1)[1].split("##", 1)[0]
+    assert "Nothing here is ready to serve" in serve_it and "none is needed" not in serve_it
+    # the same words for report.md's section (agent/nodes/report.py)
+    assert prompt_section_words(rec, "f")[0] == PROMPT_HEADING_WEAK
+    assert prompt_section_words("Keep using your prompt for now.", "f") == (
+        PROMPT_HEADING,
+        "Copy it into a chatbot or AI tool you use, if you have one (f).",
+    )
+
+
 def test_the_prompt_verdict_never_reads_a_field_share_as_answers_right():
     from agent.rubric import Answers, decide
 

@@ -9,7 +9,9 @@ from langgraph.runtime import Runtime
 from agent.context import AgentContext
 from agent.state import AgentState, StopReason
 from tools.evals.summary import (
+    BY_HAND,
     USABLE_SHARE,
+    advises_by_hand,
     careful_numbers,
     column_help,
     count_train_rows,
@@ -81,7 +83,7 @@ def prompt_plain(result: dict | None, session: str | None = None) -> dict | None
     elif right is not None and right / n < USABLE_SHARE:
         # walk 22: a prompt right on few of the person's examples is no help even with a person checking
         rec = (
-            f"Keep doing it the way you do now: this prompt was right on only {right} of your other {n} "
+            f"{BY_HAND.capitalize()}: this prompt was right on only {right} of your other {n} "
             f"examples, not often enough to use even with a person checking. {more}"
         )
     else:
@@ -591,6 +593,19 @@ def _evaluation_lines(summary: dict) -> list[str]:
 
 
 PROMPT_HEADING = "## The prompt to use for now"
+# under advice to keep doing it by hand (walk 25 read "the prompt to use for now … copy it into a chatbot" there)
+PROMPT_HEADING_WEAK = "## The best prompt tried (not right often enough to rely on)"
+
+
+def prompt_section_words(advice: str | None, file: str) -> tuple[str, str]:
+    """The prompt section's heading and first sentence: a prompt to use for now, or — where the advice is to
+    keep doing it by hand — the best one tried, to try or build on. `file` names prompt.md. Pure."""
+    if advises_by_hand(advice):
+        return PROMPT_HEADING_WEAK, (
+            f"Not one to rely on yet (see above): it is kept ({file}) to try on a message of yours or to build "
+            "on once you have more examples."
+        )
+    return PROMPT_HEADING, f"Copy it into a chatbot or AI tool you use, if you have one ({file})."
 
 
 def _prompt_to_keep(run, state: AgentState, summary: dict, plain: dict | None, artifacts: dict) -> list[str]:
@@ -629,11 +644,18 @@ def _prompt_to_keep(run, state: AgentState, summary: dict, plain: dict | None, a
         if measured
         else "It is the best you have until a model does better."
     )
+    heading, first = prompt_section_words(
+        plain.get("recommendation"), "also saved as `prompt.md` in this run's folder"
+    )
+    if heading == PROMPT_HEADING_WEAK:
+        how_good = (
+            ""  # "the best you have" / "a bigger chatbot usually does much better" would be advice to use it
+        )
     return [
-        PROMPT_HEADING,
+        heading,
         "",
-        f"Copy it into a chatbot or AI tool you use, if you have one (also saved as `prompt.md` in this run's folder): the "
-        f"instructions, then {len(shots)} examples, each a question and the answer you want. {how_good}",
+        f"{first} It has the instructions, then {len(shots)} examples, each a question and the answer you want."
+        + (f" {how_good}" if how_good else ""),
         "",
         "```",
         shown,

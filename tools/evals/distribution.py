@@ -125,6 +125,19 @@ def total_variation(a: dict[str, int], b: dict[str, int]) -> float:
     return 0.5 * sum(abs(a.get(k, 0) / na - b.get(k, 0) / nb) for k in keys)
 
 
+# the trivial baseline's note in the evaluation report; the answer follows it (the words name it: walk 25 read
+# "most common answer 3/20" as impossible — it is the practice data's most common answer, not the test's)
+CONSTANT_NOTE = "always answers the most common training answer: "
+
+
+def constant_answer(system: dict) -> str | None:
+    """The trivial baseline's constant answer, read back from its report entry's notes (None if absent). Pure."""
+    for note in system.get("notes") or ():
+        if isinstance(note, str) and note.startswith(CONSTANT_NOTE):
+            return note[len(CONSTANT_NOTE) :]
+    return None
+
+
 def majority_answer(answers: Sequence[str], spec: Any) -> str | None:
     """The trivial baseline's constant answer: the most common answer; for JSON objects the most common
     value of every field most answers have (a stronger constant than any single answer)."""

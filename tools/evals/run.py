@@ -148,7 +148,7 @@ def pick_baseline_and_candidate(
 def trivial_system(spec, train_rows: Sequence[dict], systems: Sequence[SystemSpec]):
     """(SystemSpec, output entry) of the majority-answer baseline, from the training answers and the
     spec's examples (never the test's references); None when there is nothing to count or one exists."""
-    from tools.evals.distribution import majority_answer
+    from tools.evals.distribution import CONSTANT_NOTE, majority_answer
 
     if any(s.kind == "trivial" for s in systems):
         return None
@@ -159,7 +159,7 @@ def trivial_system(spec, train_rows: Sequence[dict], systems: Sequence[SystemSpe
     system = SystemSpec(
         name=TRIVIAL_NAME,
         kind="trivial",
-        notes=[f"always answers the most common training answer: {answer[:120]}"],
+        notes=[f"{CONSTANT_NOTE}{answer[:120]}"],
     )
     entry = {
         "text": answer,

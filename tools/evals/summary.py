@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from tools.evals.distribution import ANSWER
+from tools.evals.distribution import ANSWER, constant_answer
 
 # One line per metric name, for tooltips, F1 and report footnotes.
 METRIC_HELP: dict[str, str] = {
@@ -158,8 +158,9 @@ def _few_shot_count(system: dict) -> int | None:
 
 
 def system_phrase(name: str | None, report: dict, *, short: bool = False) -> str:
-    """The system in plain words: "the tuned model", "your prompt with 6 examples", "always giving the
-    most common answer", "the base model"; `short` for table cells ("tuned model", "your prompt (6 examples)", "most common answer")."""
+    """The system in plain words: "the tuned model", "your prompt with 6 examples", "always answering
+    “order” (the most common practice answer)", "the base model"; `short` for table cells ("tuned model",
+    "your prompt (6 examples)", "always “order”")."""
     systems = report.get("systems") or {}
     s = systems.get(name) or {}
     kind = s.get("kind")
@@ -184,12 +185,25 @@ def system_phrase(name: str | None, report: dict, *, short: bool = False) -> str
             return f"your prompt ({k} examples)" if k else "your prompt"
         return f"your prompt with {k} example{'s' if k != 1 else ''}" if k else "your prompt"
     if kind == "trivial":
-        return "most common answer" if short else "always giving the most common answer"
+        answer = constant_answer(s)
+        if answer and len(answer) <= 20 and "\n" not in answer:
+            return (
+                f"always “{answer}”"
+                if short
+                else f"always answering “{answer}” (the most common practice answer)"
+            )
+        return "always the same answer" if short else "always giving the most common practice answer"
     if kind == "base":
         return "model, no prompt" if short else "the model you start from, with no prompt"
     if kind == "rag":
         return "model + your documents" if short else "the model you start from, reading your documents"
     return str(name or "?")
+
+
+def _constant_phrase(report: dict) -> str:
+    """The trivial baseline in words: "always answering “order” (the most common practice answer)"."""
+    name = next((n for n, s in (report.get("systems") or {}).items() if s.get("kind") == "trivial"), None)
+    return system_phrase(name, report) if name else "always giving the most common practice answer"
 
 
 def _cap(text: str) -> str:
@@ -458,7 +472,7 @@ def _plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per o
     if status == "inconclusive" and level_with_constant:
         # walk 19's model on the sizes bench: 12 of 60 where always "none" got 14, and the advice was "add
         # about 460 test rows" — a bigger test cannot make it better than a constant answer
-        why = "It is not better yet: it does no better than always giving the most common answer."
+        why = f"It is not better yet: it does no better than {_constant_phrase(report)}."
         return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
     if status == "inconclusive" and tuned and cm is not None and bm is not None and cm < bm - EPS:
         # walk 20: a tuned model at 3 of 14 where the prompt got 5 was "too small to tell: add about 14 test
@@ -516,11 +530,11 @@ def _plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per o
     if level_with_constant:
         # level with a constant answer is the first thing to hear, whatever else failed (the walk's verdict
         # led with one regressed example while the tuned model tied "always the most common answer")
-        why = "It is not better yet: it does no better than always giving the most common answer."
+        why = f"It is not better yet: it does no better than {_constant_phrase(report)}."
         return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
     if checks.get("improvement") is False or checks.get("beats_trivial") is False:
         if checks.get("beats_trivial") is False and base_kind != "trivial":
-            why = "It is not better yet: it does no better than always giving the most common answer."
+            why = f"It is not better yet: it does no better than {_constant_phrase(report)}."
         elif cm is not None and bm is not None and cm <= bm + EPS:
             word = "still does better" if cm < bm - EPS else "does just as well"
             why = f"It is not better yet: {base_phrase} {word}."
@@ -609,7 +623,7 @@ def _keep_using(report: dict, rows: Sequence[dict] | None, system: str) -> str:
     return (
         f" Until then, keep using {system_phrase(system, report)}"
         + (
-            ", though on this test it did no better than always giving the most common answer either"
+            f", though on this test it did no better than {_constant_phrase(report)} either"
             if weak
             else _still_wrong(report, rows, system)
         )
@@ -626,10 +640,20 @@ def not_usable(report: dict, rows: Sequence[dict] | None, system: str | None) ->
     return f"right on only {sc['right']} of {sc['n']}"
 
 
+BY_HAND = "keep doing it the way you do now"
+
+
+def advises_by_hand(advice: str | None) -> bool:
+    """Whether a recommendation says to keep doing the work by hand (`_by_hand`, a prompt right on too few
+    of the person's examples): the report then offers its prompt to try or build on, not "to use for now"
+    (walk 25 read "copy it into a chatbot" under "keep doing it the way you do now"). Pure."""
+    return BY_HAND in (advice or "").lower()
+
+
 def _by_hand(report: dict, system: str, poor: str) -> str:
     """The advice when even the best alternative is not usable (`not_usable`)."""
     return (
-        "keep doing it the way you do now: nothing tested here was right often enough to use, even with a "
+        f"{BY_HAND}: nothing tested here was right often enough to use, even with a "
         f"person checking (the best, {system_phrase(system, report)}, was {poor})"
     )
 

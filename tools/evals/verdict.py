@@ -107,7 +107,7 @@ def decide_verdict(  # noqa: PLR0915 - one reason line per success criterion, in
             ok = cm["mean"] > tm["mean"]
             checks["beats_trivial"] = ok
             reasons.append(
-                f"{'✓' if ok else '✗'} beats always giving the most common answer: "
+                f"{'✓' if ok else '✗'} beats always giving the most common practice answer: "
                 f"{cm['mean']:.3f} vs {tm['mean']:.3f}"
             )
     collapsed = ((distributions or {}).get("collapsed") or {}).get(candidate)

@@ -186,6 +186,7 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
     """What a finished (or partial) run left behind, with relative paths so it reads the same anywhere:
     the evaluation in one plain sentence and what to do, then why it stopped, the table, the files."""
     from tools.evals.summary import (
+        advises_by_hand,
         column_help,
         load_plain_summary,
         metric_in_words,
@@ -310,6 +311,18 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             "No model to serve: the advice was to look things up in your documents, and how well that "
             "worked is above (`retrieval.md` has the details and the search settings)."
         )
+    elif (run_path / "prompt.json").exists() and advises_by_hand((plain or {}).get("recommendation")):
+        # walk 25: "none is needed to use the prompt below" under advice to keep doing it by hand
+        lines += [
+            "Nothing here is ready to serve: the advice above is to keep doing it the way you do now. To test "
+            "the prompt below from another program anyway (its answers need checking):",
+            "",
+            "```",
+            f"tunewise serve --port 8000 \\\n  --prompt {run_id}",
+            "```",
+            "",
+            "Or press **t** to try it here.",
+        ]
     elif (run_path / "prompt.json").exists():
         # walk 17: "use this prompt with your model" was a dead end for someone with no model; walk 18 found
         # the command cut at 80 columns, no example request and no model name to send
@@ -348,19 +361,24 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
         # the walk was told to keep using a prompt and found no way to get it (twice: "Until then, keep
         # using…", and "use the prompt with the model you start from" when nothing was trained)
         from agent.nodes.branches import MISSES_HEADING
-        from agent.nodes.report import PROMPT_HEADING
+        from agent.nodes.report import PROMPT_HEADING, prompt_section_words
 
         body = prompt_md.read_text(encoding="utf-8").split("\n", 2)[-1].strip()
         # the prompt itself is quoted to copy; how it was chosen stays in the file, where it went wrong is said
         prompt_part, _, chosen = body.partition("\n## How it was chosen")
         _, found, misses = chosen.partition(MISSES_HEADING)
+        heading, first = prompt_section_words(next_step, f"the file: `{rel}/prompt.md`")
         lines += [
             "",
-            PROMPT_HEADING,
+            heading,
             "",
             # walk 20 did the work by hand and was told "the tool you use today", with 5 of 14 right
-            f"Copy it into a chatbot or AI tool you use, if you have one (the file: `{rel}/prompt.md`). "
-            "None? Press **t** to try it here on a message of yours.",
+            first
+            + (
+                " None? Press **t** to try it here on a message of yours."
+                if heading == PROMPT_HEADING
+                else " Press **t** to try it here."
+            ),
             "",
             *quoted(prompt_part.strip()),
         ]

@@ -41,12 +41,27 @@ class TryPromptDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
-            yield Static(TRY_MODEL_TEXT if self.model else TRY_TEXT, id="confirm-text")
+            yield Static(self._intro(), id="confirm-text")
             yield Input(placeholder="one like your examples…", id="try-input")
             yield Static("", id="try-answer")
             with Horizontal(id="confirm-actions"):
                 yield Button("Answer it (enter)", id="try", variant="success")
                 yield Button("Back (esc)", id="back")
+
+    def _intro(self) -> str:
+        if not self.model:
+            return TRY_TEXT
+        from agent.sessions import tuned_version
+
+        version = tuned_version(self.workspace, self.run_id)
+        # the round it answers with: the report's table names versions (walk 25 asked which one this was)
+        return (
+            TRY_MODEL_TEXT.replace(
+                "the model this session trained", f"the model this session trained ({version})"
+            )
+            if version
+            else TRY_MODEL_TEXT
+        )
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

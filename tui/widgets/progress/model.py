@@ -513,5 +513,6 @@ def journal_samples(path, k: int = 2) -> list[tuple[str, str]]:
         elif e.get("kind") == "answer":
             user, answer = user_text(e.get("row") or {}), answer_text(e.get("row") or {})
             if answer:
-                out.append(("answer", f"{_clip(user, 60)} → {answer}" if user else str(answer)))
+                # the question and its answer: "example", not "answer" (walk 25 read "answer:" before an input)
+                out.append(("example", f"{_clip(user, 60)} → {answer}") if user else ("answer", str(answer)))
     return out[-k:]
