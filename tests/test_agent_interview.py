@@ -255,6 +255,61 @@ def test_column_names_over_answers_from_a_few_words_are_not_an_example(tmp_path,
     assert len(load_examples_file(str(sheet))) == (6 if is_header else 7)
 
 
+GROOMER = [
+    '"Hi, can Biscuit come in for a bath on Tuesday?",Biscuit,bath,Tuesday',
+    "Luna needs her nails done sometime Friday please,Luna,nail trim,Friday",
+    '"Could you fit Max in for a full groom, any day next week?",Max,full groom,',
+    "Pepper is shedding everywhere - deshed on Saturday?,Pepper,de-shed,Saturday",
+]
+
+
+def test_a_sheet_with_several_answer_columns_gives_each_answer_as_its_parts(tmp_path):
+    """A groomer's sheet "message,dog,service,day": the first two columns were read and the service and the
+    day dropped without a word. Each answer is now the parts together (an empty cell: null), said in words."""
+    from agent.nodes.interview import guess_note, load_examples_file
+    from tools.data.infer import output_spec_for
+
+    sheet = tmp_path / "bookings.csv"
+    sheet.write_text("\n".join(["message,Dog name,service,day", *GROOMER]) + "\n")
+    got = load_examples_file(str(sheet))
+    assert len(got) == 4 and got[0]["input"] == "Hi, can Biscuit come in for a bath on Tuesday?"
+    assert json.loads(got[0]["output"]) == {"dog_name": "Biscuit", "service": "bath", "day": "Tuesday"}
+    assert json.loads(got[2]["output"])["day"] is None
+    fmt, why = guess_note("Pull the dog, the service and the day out of booking messages", got)
+    assert fmt == "json" and why.startswith(
+        "Each of your answers has the same 3 parts (dog_name, service, day)"
+    )
+    assert output_spec_for(fmt, got)["schema"]["required"] == ["day", "dog_name", "service"]
+
+
+@pytest.mark.parametrize(
+    "lines, line, says, fix",
+    [
+        (
+            GROOMER,
+            1,
+            "4 columns: the message, then 3 parts of the answer, and no first row",
+            "add a first row",
+        ),
+        (  # a comma in one answer, not a column: the row is named, and quoting is the fix
+            ["question,answer", "is parking free?,Yes, 3 hours free.", "lockers?,1 euro coin", "wifi?,yes"],
+            2,
+            "more columns than most",
+            "double quotes",
+        ),
+    ],
+)
+def test_a_sheet_whose_extra_columns_cannot_be_read_says_where_and_how(tmp_path, lines, line, says, fix):
+    from agent.nodes.interview import load_examples_file
+    from tools.errors import UserError
+
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError) as e:
+        load_examples_file(str(sheet))
+    assert says in e.value.message and fix in (e.value.fix or "") and e.value.where == f"{sheet}:{line}"
+
+
 @pytest.mark.parametrize(
     "content, where, says",
     [

@@ -101,6 +101,22 @@ def load_examples_file(path: str) -> list[dict]:
     return out
 
 
+def _common_parts(outputs: list[str]) -> list[str]:
+    """The names every answer (a JSON object) has, in the first answer's order; [] otherwise. Pure."""
+    import json
+
+    keys = None
+    for o in outputs:
+        try:
+            obj = json.loads(o)
+        except ValueError:
+            return []
+        if not isinstance(obj, dict):
+            return []
+        keys = list(obj) if keys is None else [k for k in keys if k in obj]
+    return keys if keys and len(outputs) >= 2 else []
+
+
 def guess_note(spec_text: str, examples: list[dict]) -> tuple[str, str]:
     """The guessed answer shape and the sentence that says why (shown with the question)."""
     fmt = guess_output_format(spec_text, examples)
@@ -112,6 +128,12 @@ def guess_note(spec_text: str, examples: list[dict]) -> tuple[str, str]:
             if outs
             else "Your description mentions JSON"
         ) + ", so I'll treat answers as JSON"
+        if parts := _common_parts(outs):
+            # a spreadsheet's answer columns (walk 26's groomer): nobody there wrote "JSON"
+            why = (
+                f"Each of your answers has the same {len(parts)} parts ({', '.join(parts)}), so I'll treat an "
+                "answer as those parts together (JSON)"
+            )
     elif fmt == "label" and not outs:
         named = labels_in_text(spec_text)
         why = f"Your description names {len(named)} answers ({', '.join(named)}), so I'll treat answers as labels"

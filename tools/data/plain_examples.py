@@ -206,10 +206,59 @@ def _column_names(first: list[str], rows: list[list[str]]) -> bool:
     return (named(a) and (named(b) or foreign)) or unlike
 
 
+def _answer_columns(rows: list[list[str]]) -> int:
+    """How many columns after the message hold answers: the last column any row fills (at least 1)."""
+    return max([1] + [j for r in rows for j, c in enumerate(r) if j >= 1 and c.strip()])
+
+
+def _named_columns(first: list[str], rows: list[list[str]], width: int) -> bool:
+    """Is the first row of a sheet with several answer columns its column names ("message,dog,service,day")?
+    Each name a few words of letters, none of them a value its column has below, and one a column name's word
+    or a message's ("message", "day")."""
+    cells = [c.strip().lower() for c in first[: width + 1]]
+    if len(cells) <= width or not all(re.fullmatch(r"[^\W\d]+(?:[ _-][^\W\d]+){0,2}", c) for c in cells):
+        return False
+    for j in range(1, width + 1):
+        if cells[j] in {r[j].strip().lower() for r in rows if len(r) > j}:
+            return False
+    words = COLUMN_WORDS | HEADERS | {"day", "service", "name", "when", "who", "what", "where"}
+    return any(c in words or set(re.split(r"[ _-]", c)) & words for c in cells)
+
+
+def _field_name(name: str) -> str:
+    """A column's name as an answer part's name: "Dog name" → "dog_name"."""
+    return re.sub(r"[^\w]+", "_", name.strip().lower()).strip("_") or "part"
+
+
 def read_two_columns(text: str, where: str, delimiter: str = ",") -> list[dict]:
     """The first two columns of a CSV/TSV (the message, then the answer); a first row of column names
-    (question/answer, input/output, title/size, …: `_column_names`) is skipped."""
+    (question/answer, input/output, title/size, …: `_column_names`) is skipped. A sheet with more answer
+    columns under a row of names ("message,dog,service,day") gives each answer as those parts together, a JSON
+    object ({"dog": "Biscuit", "service": "bath", "day": "Tuesday"}; an empty cell: null): its third column was
+    dropped without a word before. Without names it says how to add them."""
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    width = _answer_columns(rows)
+    if width > 1:
+        filled = [r for r in rows if any(c.strip() for c in r)]
+        wide = [i for i, r in enumerate(rows, 1) if any(c.strip() for c in r[2:])]
+        if len(wide) * 2 < len(filled):  # a few rows only: a comma in an answer, not columns
+            raise UserError(
+                "this row has more columns than most (2: the message and the answer)",
+                where=f"{where}:{wide[0]}",
+                fix='a comma inside the answer? put the answer in double quotes ("Yes, 3 hours free."), or '
+                "remove the extra cells",
+            )
+        first = filled[0]
+        body = rows[rows.index(first) + 1 :]
+        if not _named_columns(first, body, width):
+            raise UserError(
+                f"this file has {width + 1} columns: the message, then {width} parts of the answer, and no first "
+                "row naming them",
+                where=f"{where}:1",
+                fix="add a first row with a name for each column (e.g. message,dog,service,day), or keep only "
+                "the message and the answer",
+            )
+        return _read_parts(rows, rows.index(first), where, width)
     out = []
     for i, row in enumerate(rows, 1):
         cells = [c.strip() for c in row]
@@ -224,6 +273,33 @@ def read_two_columns(text: str, where: str, delimiter: str = ",") -> list[dict]:
                 fix="fill in both columns, or remove the row",
             )
         out.append({"input": cells[0], "output": cells[1]})
+    if not out:
+        raise UserError("no examples in the file", where=where, fix=PLAIN_FORMAT)
+    return out
+
+
+def _read_parts(rows: list[list[str]], head: int, where: str, width: int) -> list[dict]:
+    """`read_two_columns` for a sheet of several answer columns named on row `head`."""
+    import json
+
+    names = [_field_name(c) for c in rows[head][1 : width + 1]]
+    if len(set(names)) < len(names):
+        raise UserError(
+            "two columns have the same name", where=f"{where}:{head + 1}", fix="give each column its own name"
+        )
+    out = []
+    for i, row in enumerate(rows[head + 1 :], head + 2):
+        cells = [c.strip() for c in row] + [""] * (width + 1 - len(row))
+        if not any(cells):
+            continue
+        if not cells[0] or not any(cells[1 : width + 1]):
+            raise UserError(
+                "this row needs the message in the first column and its answer in the others",
+                where=f"{where}:{i}",
+                fix="fill them in, or remove the row",
+            )
+        parts = {n: (c or None) for n, c in zip(names, cells[1 : width + 1], strict=True)}
+        out.append({"input": cells[0], "output": json.dumps(parts, ensure_ascii=False)})
     if not out:
         raise UserError("no examples in the file", where=where, fix=PLAIN_FORMAT)
     return out
