@@ -75,8 +75,15 @@ QUESTIONS: tuple[Question, ...] = (
         "What should each answer look like?",
         kind="choice",
         choices=("text", "json", "label"),
-        help="json: one JSON object (its keys read from your examples); label: one of a fixed set of "
-        "labels; text: free text. It sets how answers are checked and scored.",
+        # plain words first: a groomer's sheet of dog, service and day was offered "text / json / label"
+        choice_labels=(
+            "free text (a sentence, a reply)",
+            "named parts (JSON: e.g. name, day, service)",
+            "one of a fixed set (a label: e.g. urgent or not)",
+        ),
+        help="Named parts: each answer has the same few named pieces (kept as JSON, the names read from your "
+        "examples); one of a fixed set: a label; free text: anything else. It sets how answers are checked "
+        "and scored.",
     ),
     Question(
         "labels",

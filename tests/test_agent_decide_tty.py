@@ -113,11 +113,16 @@ def test_resume_in_a_terminal_offers_the_guessed_answer_shape(tmp_path):
     screen = converse(
         proc,
         master,
-        [("What should each answer look like? (text/json/label) [json]:", "")],
+        [("What should each answer look like? [json]:", "")],
         "waiting:",
         code=3,  # a session left waiting on a question has no passing verdict: exit 3 (README)
     )
     assert "If you have tried a chatbot" in screen  # the next question
+    # the shapes in plain words, one to pick (not the "comma-separated" hint of a pick-any list)
+    assert "2. named parts (JSON: e.g. name, day, service)" in screen and "its number or its words" in screen
+    assert (
+        "comma-separated" not in screen.split("What should each answer look like")[0].rsplit("1. free", 1)[-1]
+    )
     state = session_state(ws, run.id)
     assert state["interrupt"]["key"] == "prompted_success"
     assert state["interrupt"]["spec_so_far"]["output"]["format"] == "json"

@@ -143,7 +143,9 @@ def test_the_critique_counts_the_teachers_second_answers():
         )
     assert p.activity() == "Checking the practice answers: answering again to see if it agrees"
     assert (p.done, p.total, p.rate()) == (4, 10, 0.25)
-    assert p.counts_line(now=16.0).startswith("4/10 answers") and "about 24s left" in p.counts_line(now=16.0)
+    assert p.counts_line(now=16.0).startswith("check 1: 4/10 answers") and "about 24s left" in p.counts_line(
+        now=16.0
+    )
     # the repairs (the walk read "Checking the practice answers (repairs)" as bike repairs)
     p.apply("progress", {"step": "critique", "stage": "repairs", "done": 0, "total": 6}, 20.0)
     assert p.activity() == "Checking the practice answers: asking again for the answers that failed a check"
@@ -164,7 +166,8 @@ def test_the_critique_counts_the_teachers_second_answers():
             61.0 + done,
         )
     assert p.short_activity() == "Checking answers (what it already knows)"
-    assert p.counts_line(now=71.0).startswith("10/132")
+    # each check counts its own answers, numbered: walk 24 read 24/79, 8/48, 32/158 as a total that kept changing
+    assert p.counts_line(now=71.0).startswith("check 4: 10/132 answers")
 
 
 def test_answers_replayed_from_the_cache_in_a_burst_do_not_make_the_rate():
@@ -189,7 +192,7 @@ def test_answers_replayed_from_the_cache_in_a_burst_do_not_make_the_rate():
         )
     assert abs(p.rate() - 0.25) < 0.01
     line = p.counts_line(now=21.4)
-    assert line.startswith("20/100 answers") and "finishing" not in line and "about 5m" in line
+    assert line.startswith("check 1: 20/100 answers") and "finishing" not in line and "about 5m" in line
 
 
 # ---------------------------------------------------------------- the screens (events posted)

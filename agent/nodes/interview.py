@@ -114,7 +114,7 @@ def _common_parts(outputs: list[str]) -> list[str]:
         if not isinstance(obj, dict):
             return []
         keys = list(obj) if keys is None else [k for k in keys if k in obj]
-    return keys if keys and len(outputs) >= 2 else []
+    return keys if keys and len(keys) >= 2 and len(outputs) >= 2 else []
 
 
 def guess_note(spec_text: str, examples: list[dict]) -> tuple[str, str]:

@@ -140,7 +140,7 @@ def _interactive_answers():
     for q in QUESTIONS:
         if q.key == "budget" or q.key in OUTPUT_KEYS or not applicable(q, answers):
             continue
-        _print_choices(con, q.choices, q.choice_labels)
+        _print_choices(con, q.choices, q.choice_labels, q.kind == "multi")
         hint = f" [{'/'.join(q.choices)}]" if q.choices and not q.choice_labels else ""
         while True:
             raw = typer.prompt(
@@ -155,12 +155,14 @@ def _interactive_answers():
     return Answers.from_dict(answers), task.get("examples", []), task.get("documents")
 
 
-def _print_choices(con, choices, labels) -> None:
-    """Plain-words choices, numbered: the person may answer with numbers, the words, or the keys."""
+def _print_choices(con, choices, labels, multi: bool) -> None:
+    """Plain-words choices, numbered: the person may answer with numbers, the words, or the keys (several,
+    comma-separated, where `multi`)."""
     if choices and labels and len(labels) == len(choices):
         for i, label in enumerate(labels, 1):
             con.print(f"  {i}. {label}", highlight=False)
-        con.print("  (numbers or words, comma-separated; Enter for none)", style="dim", highlight=False)
+        hint = "numbers or words, comma-separated; Enter for none" if multi else "its number or its words"
+        con.print(f"  ({hint})", style="dim", highlight=False)
 
 
 def print_decision(d, example: dict | None = None) -> None:
@@ -612,7 +614,7 @@ def _ask(intr: dict):
     kind = kind_of(intr)
     if kind in ASKS:
         labels = intr.get("choice_labels") or []
-        _print_choices(common.console(), intr.get("choices") or [], labels)
+        _print_choices(common.console(), intr.get("choices") or [], labels, intr.get("input") == "multi")
         hint = f" ({'/'.join(intr['choices'])})" if intr.get("choices") and not labels else ""
         if intr.get("note"):
             common.console().print(intr["note"], highlight=False)  # a preselected guess says it is one

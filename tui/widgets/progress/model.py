@@ -155,6 +155,9 @@ class StepProgress:
     phase_started_at: float | None = None
     phase_done0: int = 0
     phase_items: int = 0  # items the events reported in this phase (the live rate counts these)
+    phases_seen: list[str] = field(
+        default_factory=list
+    )  # this step's phases in order (the critique's checks)
     counted: int = 0  # generation: items the events counted in this phase
     journal: dict = field(default_factory=dict)  # generation: counts in its journal, per phase
     last_event_at: float | None = None
@@ -206,9 +209,12 @@ class StepProgress:
         self.journal = {}
         self.tokens_per_s = self.train_eta_s = self.train_status = None
         self.started_at = now
+        self.phases_seen = []
         self._phase(None, now)
 
     def _phase(self, phase: str | None, now: float, done0: int = 0) -> None:
+        if phase and phase not in self.phases_seen:
+            self.phases_seen.append(phase)
         self.phase, self.phase_started_at, self.phase_done0 = phase, now, done0
         self.phase_items, self.counted = 0, 0
         self.last_event_at = None
@@ -421,7 +427,12 @@ class StepProgress:
         if self.step is None:
             return "Nothing running yet."
         parts = []
-        if self.total:
+        if self.total and self.step == "critique" and self.phase in self.phases_seen:
+            # each check counts its own answers: walk 24 read "24/79", then "8/48", then "32/158" as a total
+            # that kept changing — the check's number says a new count began
+            k = self.phases_seen.index(self.phase) + 1
+            parts.append(f"check {k}: {self.done}/{self.total} {self.unit()}")
+        elif self.total:
             parts.append(f"{self.done}/{self.total} {self.unit()}")
         elif self.done:
             parts.append(f"{self.done} {self.unit()} done")
