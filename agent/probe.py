@@ -3,7 +3,8 @@
 Half of the user's examples become few-shot demonstrations, the other half are the test; the student
 base model answers with the spec's system prompt + demonstrations; answers are scored by the task's
 own scorer (`tools.evals.correct.score`, the evaluation's): `prompted_success` is the mean of the
-task's primary metric, the same number the verdict is later measured on.
+task's primary metric, the same number the verdict is later measured on; `correct_share` the share of answers
+right, which answers the rubric's question ("how often was it right?", `apply_probe`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ def apply_probe(answers, probe: dict | None, prefer_measured: bool = False) -> d
         return probe
     said = answers.prompted_success
     if said is None or prefer_measured:
-        answers.prompted_success = probe["prompted_success"]
+        # the question is how often it was right: the share of answers right (fully right, or close to what was
+        # expected), not a mean of partial credit — walk 26's groomer: 3 of 12 bookings fully right, 67% of the
+        # fields right, and "a prompt with examples" was advised on the 67% (a wrong dog is a wrong booking)
+        share = probe.get("correct_share")
+        answers.prompted_success = float(share) if share is not None else probe["prompted_success"]
     return {**probe, "said": said} if prefer_measured and said is not None else probe
 
 

@@ -577,6 +577,8 @@ def writer_wrong(a: Answers, probe: dict | None, teacher: str, output_format: st
     from the input). The thermostat bench (0 of 5) kept 59 of 120 answers and 33 of the 48 that could be
     checked by hand were wrong; appointments (0 of 6) kept 16, 14 wrong. Pure."""
     ps = a.prompted_success
+    if ps is not None:
+        ps = _partial(ps, probe)  # the floors were set on the mean of partial credit (words matching)
     return (
         is_embedded(teacher)
         and output_format == "text"
@@ -660,9 +662,18 @@ def goal_words(goals) -> str:
     return ", ".join(short.get(str(g), str(g)) for g in goals or []) or "none of these"
 
 
+def _partial(ps: float, probe: dict | None) -> float:
+    """The measured mean of partial credit (fields right, words matching) where the probe has one; `ps`, the
+    rubric's figure, is the share of answers right (`agent.probe.apply_probe`)."""
+    p = probe or {}
+    return float(p["prompted_success"]) if p.get("measured") and p.get("prompted_success") is not None else ps
+
+
 def _score_words(ps: float, probe: dict | None) -> str:
     """'gets 90% of the answer fields right' (a share of fields is not a share of answers), else 'scores 90%'."""
     metric = (probe or {}).get("metric")
+    if metric in ("json_field_accuracy", "token_f1", "rouge_l"):
+        ps = _partial(ps, probe)
     if metric == "json_field_accuracy":
         return f"gets {ps:.0%} of the answer fields right"
     if metric in ("token_f1", "rouge_l"):
@@ -686,8 +697,9 @@ def _prompted_evidence(ps: float | None, probe: dict | None) -> str:
     part = "of the fields right" if p.get("metric") == "json_field_accuracy" else "of the words matching"
     from tools.evals.summary import right_words
 
+    partial = _partial(ps, p)
     return (
-        f"measured on {n} of your examples: {round(cs * n)} {right_words(p.get('metric'))}, {ps:.0%} {part}"
+        f"measured on {n} of your examples: {round(cs * n)} {right_words(p.get('metric'))}, {partial:.0%} {part}"
         + theirs
     )
 

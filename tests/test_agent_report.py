@@ -65,7 +65,13 @@ def test_a_prompt_decision_reports_how_the_prompt_did_in_plain_words():
     plain = prompt_plain({"best": best})
     assert plain["sentence"] == (
         "With your instructions and 2 of your examples in its prompt, the model you start from got 4 of 5 of "
-        "your other examples fully right (80% on average). No model was trained."
+        "your other examples fully right. No model was trained."
+    )
+    # a metric with part credit says what its average counts (walk 26 read "9 of 15 … (80% on average)")
+    parts = prompt_plain({"best": {**best, "correct": 3}, "metric": "json_field_accuracy"})
+    assert (
+        "got 3 of 5 of your other examples fully right (80% of the fields right on average)."
+        in parts["sentence"]
     )
     assert plain["recommendation"].startswith("Use this prompt")
     assert (

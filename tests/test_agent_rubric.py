@@ -454,3 +454,30 @@ def test_a_writer_that_gets_the_examples_wrong_blocks_a_few_and_leaves_many_to_t
     )
     # without the format (callers that do not know it) nothing is blocked
     assert decide(answers(10), probe=probe).practice == "written"
+
+
+def test_a_measured_prompt_counts_answers_right_not_parts_right():
+    """Walk 26's groomer: 3 of 12 bookings fully right, 67% of the fields right, and the advice was "a prompt
+    with examples" on the 67% — a booking with the wrong dog is a wrong booking. The rubric reads the share of
+    answers right; the evidence still shows both."""
+    from agent.probe import apply_probe
+
+    a = Answers.from_dict({"spec": "x", "examples": 30, "goals": ["format", "cost", "privacy"], "volume": 15})
+    probe = {
+        "measured": True,
+        "prompted_success": 0.667,
+        "correct_share": 0.25,
+        "metric": "json_field_accuracy",
+        "n_test": 12,
+    }
+    apply_probe(a, probe)
+    assert a.prompted_success == 0.25
+    d = decide(a, probe=probe, output_format="json")
+    assert d.approach == "fine-tune"
+    few = next(r for r in d.rubric if r.rule.startswith("Fewer than"))
+    assert (
+        few.fired
+        and "not followed here: your examples in a prompt got only 3 of 12 fully right" in few.evidence
+    )
+    kept = next(r for r in d.rubric if r.rule.startswith("Already right"))
+    assert "3 fully right, 67% of the fields right" in kept.evidence

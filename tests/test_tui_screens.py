@@ -803,7 +803,7 @@ def test_a_prompt_decision_ends_on_how_the_prompt_did(workspace):
     text = report_markdown(RUN_ID, run.path, {"approach": "prompt", "stop_reason": "approach:prompt"})
     assert text.splitlines()[2] == (
         "**With your instructions and 4 of your examples in its prompt, the model you start from got 3 of 5 of "
-        "your other examples fully right (60% on average). No model was trained.**"
+        "your other examples fully right. No model was trained.**"
     )
     assert "Collect about 50 examples" in text and "nothing to train" in text
     # walk 17: "use this prompt with your model" with no model to use it with: the way is a command

@@ -91,9 +91,17 @@ def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 
         )
         if on_trial is not None:
             on_trial(trials[-1], len(trials) * len(held), total)
-    # best accuracy; ties go to the shorter prompt
-    best = max(trials, key=lambda t: (t["accuracy"], -t["prompt_tokens_mean"]))
-    return {"trials": trials, "best": best, "shots": [e.model_dump() for e in pool[: best["shots"]]]}
+    # most answers right, then the best average (fields, words); ties go to the shorter prompt: a person counts
+    # the answers they can use (walk 26: 9 of 15 bookings right read as "80% on average")
+    best = max(trials, key=lambda t: (t["correct"], t["accuracy"], -t["prompt_tokens_mean"]))
+    from tools.evals.correct import answer_metric
+
+    return {
+        "trials": trials,
+        "best": best,
+        "shots": [e.model_dump() for e in pool[: best["shots"]]],
+        "metric": answer_metric(spec),
+    }
 
 
 def prompt_markdown(task: str, system: str, shots: list[dict]) -> list[str]:

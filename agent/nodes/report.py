@@ -10,6 +10,7 @@ from agent.context import AgentContext
 from agent.state import AgentState, StopReason
 from tools.evals.summary import (
     BY_HAND,
+    PARTIAL_WORDS,
     USABLE_SHARE,
     advises_by_hand,
     careful_numbers,
@@ -59,7 +60,12 @@ def prompt_plain(result: dict | None, session: str | None = None) -> dict | None
     bad = best.get("numbers_not_in_message") or 0
     sentence = (
         f"With {with_}, the model you start from {got} of your other examples fully right"
-        + (f" ({acc:.0%} on average)" if right is not None else "")
+        # "(80% on average)" beside 9 of 15 read as arithmetic gone wrong (walk 26): what the 80% counts
+        + (
+            f" ({acc:.0%} {PARTIAL_WORDS[metric]} on average)"
+            if right is not None and (metric := (result or {}).get("metric")) in PARTIAL_WORDS
+            else ""
+        )
         + ". No model was trained."
         + careful_numbers([f"this prompt {bad} of {n}"] if bad else [])
     )
@@ -290,7 +296,6 @@ def _probe_words(run) -> str | None:
     right (32% of the words matching on average)" for a metric with part credit — walk 9 read "got only 32%
     right" where 0 of 8 were right. None when the decision did not measure it, or it did better."""
     from agent.artifacts import load_step
-    from tools.evals.summary import PARTIAL_WORDS
 
     probe = load_step(run, 0, "probe") or {}
     score = probe.get("prompted_success") if probe.get("measured") else None
