@@ -34,6 +34,7 @@ TASKS = (
     "phones",
     "allergens",
     "languages",
+    "groomer",
 )
 SIZES = {
     "orders": 80,
@@ -49,6 +50,7 @@ SIZES = {
     "phones": 60,
     "allergens": 60,
     "languages": 63,
+    "groomer": 60,
 }
 SEED = 20261124
 
@@ -1740,6 +1742,47 @@ def make_language(rng: random.Random, i: int) -> tuple[str, str, str]:
     return text, lang, cat
 
 
+# ---------------------------------------------------------------- groomer (JSON: dog, service, day or null)
+GROOMER_DOGS = [
+    *("Benji", "Dexter", "Peanut", "Fudge", "Rex", "Tilly", "Bruno", "Mabel", "Otis", "Hazel", "Louie", "Millie"),
+    *("Jasper", "Nellie", "Rolo", "Biscuit", "Skye", "Bear", "Dotty", "Frank", "Cleo", "Monty", "Pip", "Juno"),
+]
+# the service as customers say it → the salon's name for it
+GROOMER_SERVICES = {
+    "bath": ["a bath", "a wash", "a bath and brush", "a quick bath", "a shampoo and blow dry"],
+    "full groom": ["a full groom", "the full works", "a full groom and cut", "his usual groom", "a tidy up and cut"],
+    "nail trim": ["a nail trim", "her nails done", "a nail clip", "his claws clipped", "nails cut"],
+    "de-shed": ["a deshed", "a de-shedding treatment", "the undercoat brushed out", "a de-shed"],
+    "puppy trim": ["a puppy trim", "her first groom", "a first puppy cut", "a puppy tidy"],
+}
+GROOMER_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+GROOMER_TEMPLATES = [
+    ("Hi, can {dog} come in for {service} on {day}?", True),
+    ("{dog} needs {service} - is {day} ok?", True),
+    ("hiya, any chance of {service} for {dog} {dayl}?", True),
+    ("Could I book {dog} in for {service}? {day} would be best", True),
+    ("{day} please for {dog}, {service} x", True),
+    ("Hello! {dog} is due {service}. Do you have space {day} morning?", True),
+    ("Can {dog} have {service} please, whenever suits", False),
+    ("{dog} needs {service}, any day is fine", False),
+    ("Hi it's {owner}, could you fit {dog} in for {service} sometime next week?", False),
+    ("Hi it's {owner}, {dog} needs {service} on {day} if you can", True),
+]
+GROOMER_OWNERS = ["Sue", "Karen", "Dave", "Priya", "Tom", "Aisha", "Gemma", "Raj"]
+
+
+def make_groomer(rng: random.Random, i: int) -> tuple[str, str, str]:
+    """A customer's booking text and {dog, service, day} (null when no day is said)."""
+    template, has_day = GROOMER_TEMPLATES[i % len(GROOMER_TEMPLATES)]
+    service = list(GROOMER_SERVICES)[(i // len(GROOMER_TEMPLATES)) % len(GROOMER_SERVICES)]
+    said = rng.choice(GROOMER_SERVICES[service])
+    dog, day = rng.choice(GROOMER_DOGS), rng.choice(GROOMER_DAYS)
+    text = template.format(dog=dog, service=said, day=day, dayl=day.lower(), owner=rng.choice(GROOMER_OWNERS))
+    answer = {"dog": dog, "service": service, "day": day if has_day else None}
+    cat = "no day" if not has_day else ("plain" if said == f"a {service}" else "said otherwise")
+    return text, json.dumps(answer), cat
+
+
 def build(name: str) -> list[dict]:
     rng = random.Random(f"{SEED}-{name}")
     n = SIZES[name]
@@ -1772,6 +1815,8 @@ def build(name: str) -> list[dict]:
         rows = unique_rows(name, n, make_allergen, rng)
     elif name == "languages":
         rows = unique_rows(name, n, make_language, rng)
+    elif name == "groomer":
+        rows = unique_rows(name, n, make_groomer, rng)
     else:
         raise SystemExit(f"unknown task {name!r}; known: {', '.join(TASKS)}")
     sys_prompt = system_prompt(load_task(name))
