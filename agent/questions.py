@@ -65,7 +65,7 @@ QUESTIONS: tuple[Question, ...] = (
         "examples_file",
         "Where are those examples? The path of a file with them: each message on a line starting 'Q:' and "
         "the answer you want on the line after, starting 'A:' (a spreadsheet saved as CSV with the message "
-        "and the answer in two columns works too).",
+        "first and the answer after it works too; an answer in parts, a column each under a row of names).",
         optional=True,
         help="Enter goes on without them: the decision is then made from your description alone, and e on "
         "the decision screen adds them later. Examples of your own teach far more than written ones.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -265,10 +265,8 @@ def prompt_to_try(workspace: Workspace, run_id: str) -> tuple[str, list[dict]]:
 _TRY_STUDENTS: dict[str, Any] = {}
 
 
-def try_prompt(workspace: Workspace, run_id: str, text: str) -> str:
-    """The model you start from's answer to `text` with the session's prompt (`prompt_to_try`): what a
-    person with no tool and no API key can do with the prompt the report gives them (walk 9: "Copy it into
-    the tool you use today" — it used none)."""
+def _prompt_answerer(workspace: Workspace, run_id: str) -> tuple[Any, Callable[[str], list[dict]], int]:
+    """(provider, messages for a text, answer cap) of the session's prompt on the model you start from."""
     from tools.data.critique import answer_token_cap
     from tools.data.generate import answer_messages
     from tools.llm import get_provider
@@ -279,9 +277,16 @@ def try_prompt(workspace: Workspace, run_id: str, text: str) -> str:
     key = str(workspace.path)
     if key not in _TRY_STUDENTS:  # loaded once: a second message answers without loading the model again
         _TRY_STUDENTS[key] = get_provider("student", workspace=workspace)
-    student = _TRY_STUDENTS[key]
     cap = answer_token_cap([str(s.get("output") or "") for s in shots], 256)
-    return student.complete(answer_messages(spec, text, shots), max_tokens=cap, temperature=0.0).text.strip()
+    return _TRY_STUDENTS[key], lambda text: answer_messages(spec, text, shots), cap
+
+
+def try_prompt(workspace: Workspace, run_id: str, text: str) -> str:
+    """The model you start from's answer to `text` with the session's prompt (`prompt_to_try`): what a
+    person with no tool and no API key can do with the prompt the report gives them (walk 9: "Copy it into
+    the tool you use today" — it used none)."""
+    provider, messages, cap = _prompt_answerer(workspace, run_id)
+    return provider.complete(messages(text), max_tokens=cap, temperature=0.0).text.strip()
 
 
 def tuned_adapter(workspace: Workspace, run_id: str) -> Path | None:
@@ -313,9 +318,9 @@ def tuned_version(workspace: Workspace, run_id: str) -> str | None:
     return adapter.parent.name
 
 
-def try_model(workspace: Workspace, run_id: str, text: str) -> str:
-    """The tuned model's answer to `text`, sent as the evaluation sends it (zero-shot, the instructions it trained
-    with): walk 24 could try only the prompt on its own messages, not the model it had just trained."""
+def _model_answerer(workspace: Workspace, run_id: str) -> tuple[Any, Callable[[str], list[dict]], int]:
+    """(provider, messages for a text, answer cap) of the session's tuned model, sent as the evaluation sends
+    it (zero-shot, the instructions it trained with)."""
     from tools.data.critique import answer_token_cap
     from tools.evals.systems import build_messages, provider_for, tuned_system
     from tools.spec import load_spec
@@ -329,7 +334,137 @@ def try_model(workspace: Workspace, run_id: str, text: str) -> str:
     key = f"{workspace.path}|{adapter}|{adapter.stat().st_mtime_ns}"
     if key not in _TRY_STUDENTS:  # loaded once: a second message answers without loading the model again
         _TRY_STUDENTS[key] = provider_for(system, workspace=workspace)
-    messages = build_messages(
-        system, {"messages": [{"role": "user", "content": text}, {"role": "assistant", "content": ""}]}
+
+    def messages(text: str) -> list[dict]:
+        return build_messages(
+            system, {"messages": [{"role": "user", "content": text}, {"role": "assistant", "content": ""}]}
+        )
+
+    return _TRY_STUDENTS[key], messages, cap
+
+
+def try_model(workspace: Workspace, run_id: str, text: str) -> str:
+    """The tuned model's answer to `text` (`_model_answerer`): walk 24 could try only the prompt on its own
+    messages, not the model it had just trained."""
+    provider, messages, cap = _model_answerer(workspace, run_id)
+    return provider.complete(messages(text), max_tokens=cap, temperature=0.0).text.strip()
+
+
+ANSWER_BATCH = 8  # messages answered together (the local engine's batch; progress after each)
+
+
+def answer_file(
+    workspace: Workspace,
+    run_id: str,
+    path: str | Path,
+    *,
+    use: str = "model",
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[Path, int, int]:
+    """Answer every message in a file (`read_messages`) with the session's tuned model (`use="model"`) or its
+    prompt (`"prompt"`), and write them beside it as a spreadsheet (`answers_csv`): walk 26 got a prompt and a
+    `curl` command, and had a day's bookings to copy into a calendar. Returns (the file written, messages,
+    answers that could not be read into parts)."""
+    from tools.llm import GenParams, Request
+    from tools.spec import load_spec
+
+    src = Path(path).expanduser()
+    texts = read_messages(src)
+    provider, messages, cap = (
+        _model_answerer(workspace, run_id) if use == "model" else _prompt_answerer(workspace, run_id)
     )
-    return _TRY_STUDENTS[key].complete(messages, max_tokens=cap, temperature=0.0).text.strip()
+    answers: list[str] = []
+    for i in range(0, len(texts), ANSWER_BATCH):
+        batch = [Request(messages(t), GenParams(max_tokens=cap)) for t in texts[i : i + ANSWER_BATCH]]
+        answers += [c.text.strip() for c in provider.map(batch)]
+        if on_progress is not None:
+            on_progress(len(answers), len(texts))
+    spec = load_spec(workspace.run(run_id).spec_path)
+    out = _free_name(src.with_name(f"{src.stem}-answers.csv"))
+    unread = answers_csv(out, texts, answers, spec)
+    return out, len(texts), unread
+
+
+def _free_name(path: Path) -> Path:
+    """`path`, or `name-2.csv`, `name-3.csv`, … when a file is there already (a person's file is never replaced)."""
+    k = 2
+    found = path
+    while found.exists():
+        found = path.with_name(f"{path.stem}-{k}{path.suffix}")
+        k += 1
+    return found
+
+
+def read_messages(path: Path) -> list[str]:
+    """The messages of a file to answer: a CSV/TSV's first column (a first row of column names skipped), else
+    one message per line. Bad input says where and how to fix it."""
+    import csv
+    import io
+
+    from tools.data.plain_examples import COLUMN_WORDS, HEADERS
+    from tools.userfile import read_text
+
+    if path.is_dir():
+        raise UserError(
+            f"{path} is a folder", fix="give the path of one file with the messages, one per line"
+        )
+    text = read_text(path, what="file of messages")
+    if path.suffix.lower() in (".csv", ".tsv"):
+        rows = list(
+            csv.reader(
+                io.StringIO(text, newline=""), delimiter="\t" if path.suffix.lower() == ".tsv" else ","
+            )
+        )
+        cells = [r[0].strip() for r in rows if r and r[0].strip()]
+        if cells and (cells[0].lower() in HEADERS or cells[0].lower() in COLUMN_WORDS):
+            cells = cells[1:]  # "message", "text", "email": the column's name
+    else:
+        cells = [line.strip() for line in text.splitlines() if line.strip()]
+    if not cells:
+        raise UserError(
+            f"no messages in {path.name}",
+            where=str(path),
+            fix="write one message per line, or a CSV with them in the first column",
+        )
+    return cells
+
+
+def answers_csv(out: Path, texts: list[str], answers: list[str], spec: Any) -> int:
+    """Write message + answer rows as CSV (atomic). A JSON task's answer becomes a column per part (the parts its
+    examples have; an empty cell for null), so it reads like the person's own sheet; an answer that is not such
+    an object keeps its text in a last column, "could not read". Returns how many could not be read."""
+    import csv
+    import io
+
+    from tools.evals._json import parse_json_output
+    from tools.workspace import atomic_write_text
+
+    parts: list[str] = []
+    if getattr(spec.output, "format", "text") == "json":
+        for e in spec.examples:
+            obj, err = parse_json_output(str(e.output))
+            if err is None and isinstance(obj, dict):
+                parts += [k for k in obj if k not in parts]
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    unread = 0
+    if parts:
+        w.writerow(["message", *parts, "could not read"])
+        for t, a in zip(texts, answers, strict=True):
+            obj, err = parse_json_output(a)
+            if err is None and isinstance(obj, dict):
+                w.writerow([t, *("" if obj.get(k) is None else _cell(obj.get(k)) for k in parts), ""])
+            else:
+                unread += 1
+                w.writerow([t, *([""] * len(parts)), a])
+    else:
+        w.writerow(["message", "answer"])
+        w.writerows([t, a] for t, a in zip(texts, answers, strict=True))
+    atomic_write_text(out, buf.getvalue())
+    return unread
+
+
+def _cell(value: Any) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -3,6 +3,8 @@ only the prompt, and wanted to type its messages into the model it had just trai
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from agent.runner import create_run_for
@@ -124,3 +126,109 @@ async def test_the_try_box_names_the_version_it_answers_with(workspace):
         assert "the model this session trained (v1) answers" in str(
             app.screen.query_one("#confirm-text").render()
         )
+
+
+GROOMER_SPEC = {
+    "spec": "Pull the dog, the service and the day out of a booking text.",
+    "examples": [
+        {
+            "input": "Can Biscuit come in for a bath on Tuesday?",
+            "output": '{"dog": "Biscuit", "service": "bath", "day": "Tuesday"}',
+        },
+        {
+            "input": "Luna needs her nails done, any day",
+            "output": '{"dog": "Luna", "service": "nail trim", "day": null}',
+        },
+    ],
+    "output": {"format": "json"},
+}
+
+
+def test_answers_are_written_as_the_persons_own_sheet_a_column_per_part(tmp_path):
+    """Walk 26 had a day's bookings to copy into a calendar and got a prompt and a `curl` command: a file of
+    messages is answered into a spreadsheet with the parts as columns (null an empty cell; an answer that is
+    not such an object kept, in a last column)."""
+    import csv
+
+    from agent.sessions import answers_csv, read_messages
+
+    spec = parse_spec_dict(GROOMER_SPEC)
+    out = tmp_path / "today-answers.csv"
+    texts = ["Rex, full groom Friday", "Can Peanut have a bath, any day"]
+    answers = ['{"dog": "Rex", "service": "full groom", "day": "Friday"}', "Peanut, bath"]
+    assert answers_csv(out, texts, answers, spec) == 1
+    rows = list(csv.reader(out.open(newline="")))
+    assert rows[0] == ["message", "dog", "service", "day", "could not read"]
+    assert rows[1] == ["Rex, full groom Friday", "Rex", "full groom", "Friday", ""]
+    assert rows[2] == ["Can Peanut have a bath, any day", "", "", "", "Peanut, bath"]
+    null = '{"dog": "Pip", "service": "bath", "day": null}'
+    answers_csv(out, ["Pip bath"], [null], spec)
+    assert list(csv.reader(out.open(newline="")))[1] == ["Pip bath", "Pip", "bath", "", ""]
+    # the messages: one per line, or a sheet's first column under its name
+    (tmp_path / "today.txt").write_text("Rex, full groom Friday\n\n  Can Peanut have a bath  \n")
+    assert read_messages(tmp_path / "today.txt") == ["Rex, full groom Friday", "Can Peanut have a bath"]
+    (tmp_path / "today.csv").write_text('message,dog\n"Rex, full groom Friday",\nPip bath,\n')
+    assert read_messages(tmp_path / "today.csv") == ["Rex, full groom Friday", "Pip bath"]
+    (tmp_path / "empty.txt").write_text("\n\n")
+    from tools.errors import UserError
+
+    with pytest.raises(UserError, match="no messages in empty.txt"):
+        read_messages(tmp_path / "empty.txt")
+
+
+def test_a_file_of_messages_is_answered_with_the_sessions_prompt_beside_it(workspace, tmp_path):
+    """The embedded model answers each message with the session's prompt; the sheet lands beside the file and
+    never replaces one that is there."""
+    import csv
+    import json
+
+    from agent.sessions import answer_file
+
+    run = create_run_for(workspace, parse_spec_dict(GROOMER_SPEC))
+    (run.path / "prompt.json").write_text(
+        json.dumps(
+            {
+                "system": "Reply with only a JSON object with the keys dog, service and day.",
+                "shots": GROOMER_SPEC["examples"],
+            }
+        )
+    )
+    src = tmp_path / "today.txt"
+    src.write_text("Can Rex come in for a full groom on Friday?\nCould Pip have a bath on Monday?\n")
+    (tmp_path / "today-answers.csv").write_text("someone's own file\n")
+    seen = []
+    out, n, unread = answer_file(
+        workspace, run.id, src, use="prompt", on_progress=lambda d, t: seen.append((d, t))
+    )
+    assert (
+        out == tmp_path / "today-answers-2.csv"
+        and (tmp_path / "today-answers.csv").read_text() == "someone's own file\n"
+    )
+    rows = list(csv.reader(out.open(newline="")))
+    assert rows[0] == ["message", "dog", "service", "day", "could not read"] and n == 2 and seen[-1] == (2, 2)
+    assert [r[0] for r in rows[1:]] == [
+        "Can Rex come in for a full groom on Friday?",
+        "Could Pip have a bath on Monday?",
+    ]
+    assert (
+        sum(1 for r in rows[1:] if r[-1]) == unread
+    )  # an unreadable answer keeps its text in the last column
+
+
+def test_the_answer_command_says_in_one_line_what_a_session_lacks(workspace, tmp_path):
+    """`tunewise answer SESSION FILE`: a session with neither a tuned model nor a prompt, or an unknown one, is
+    one line with the fix and exit 2, never a traceback."""
+    from test_cli_basic import assert_one_line_error, run_cli
+
+    run = create_run_for(workspace, parse_spec_dict(GROOMER_SPEC))
+    src = tmp_path / "today.txt"
+    src.write_text("Rex, full groom Friday\n")
+    env = {"TUNEWISE_HOME": str(workspace.path.parent)}
+    assert_one_line_error(
+        run_cli("answer", run.id, str(src), env=env), "has no tuned model and no prompt", "finish the session"
+    )
+    assert_one_line_error(run_cli("answer", "nope", str(src), env=env), "'nope' not found")
+    (run.path / "prompt.json").write_text(json.dumps({"system": "s", "shots": []}))
+    assert_one_line_error(
+        run_cli("answer", run.id, str(src), "--with", "model", env=env), "no tuned model", "use --with prompt"
+    )

@@ -1744,13 +1744,45 @@ def make_language(rng: random.Random, i: int) -> tuple[str, str, str]:
 
 # ---------------------------------------------------------------- groomer (JSON: dog, service, day or null)
 GROOMER_DOGS = [
-    *("Benji", "Dexter", "Peanut", "Fudge", "Rex", "Tilly", "Bruno", "Mabel", "Otis", "Hazel", "Louie", "Millie"),
-    *("Jasper", "Nellie", "Rolo", "Biscuit", "Skye", "Bear", "Dotty", "Frank", "Cleo", "Monty", "Pip", "Juno"),
+    *(
+        "Benji",
+        "Dexter",
+        "Peanut",
+        "Fudge",
+        "Rex",
+        "Tilly",
+        "Bruno",
+        "Mabel",
+        "Otis",
+        "Hazel",
+        "Louie",
+        "Millie",
+    ),
+    *(
+        "Jasper",
+        "Nellie",
+        "Rolo",
+        "Biscuit",
+        "Skye",
+        "Bear",
+        "Dotty",
+        "Frank",
+        "Cleo",
+        "Monty",
+        "Pip",
+        "Juno",
+    ),
 ]
 # the service as customers say it → the salon's name for it
 GROOMER_SERVICES = {
     "bath": ["a bath", "a wash", "a bath and brush", "a quick bath", "a shampoo and blow dry"],
-    "full groom": ["a full groom", "the full works", "a full groom and cut", "his usual groom", "a tidy up and cut"],
+    "full groom": [
+        "a full groom",
+        "the full works",
+        "a full groom and cut",
+        "his usual groom",
+        "a tidy up and cut",
+    ],
     "nail trim": ["a nail trim", "her nails done", "a nail clip", "his claws clipped", "nails cut"],
     "de-shed": ["a deshed", "a de-shedding treatment", "the undercoat brushed out", "a de-shed"],
     "puppy trim": ["a puppy trim", "her first groom", "a first puppy cut", "a puppy tidy"],

@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
     app.command("run")(run_cmd)
     app.command("sessions")(sessions_cmd)
     app.command("resume")(resume_cmd)
+    app.command("answer")(answer_cmd)
 
 
 # ------------------------------------------------------------------ decide
@@ -759,3 +760,55 @@ def sessions_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
             (r.get("spec") or "")[:40],
         )
     common.console().print(t)
+
+
+# ------------------------------------------------------------------ answer
+def answer_cmd(
+    session: str = typer.Argument(
+        ..., metavar="SESSION", help="the session's id (`tunewise sessions` lists them)"
+    ),
+    file: str = typer.Argument(
+        ..., metavar="FILE", help="the messages: one per line, or a CSV with them in the first column"
+    ),
+    use: str = typer.Option(
+        "auto",
+        "--with",
+        help="model: the session's tuned model · prompt: its prompt · auto: the model if it trained one",
+    ),
+) -> None:
+    """Answer a file of messages with a session's tuned model or prompt, into a CSV beside it (a column per part
+    where the answers have parts). The terminal app does the same from its Try box (t or m on the report)."""
+    from agent.sessions import answer_file, tuned_adapter
+    from tools.errors import UserError
+    from tools.workspace import Workspace
+
+    ws = Workspace()
+    run = ws.get_run(session)
+    if use not in ("auto", "model", "prompt"):
+        raise UserError(f"--with {use!r}", fix="use model, prompt or auto")
+    has_model = tuned_adapter(ws, run.id) is not None
+    has_prompt = (run.path / "prompt.json").exists()
+    if use == "auto":
+        use = "model" if has_model else "prompt"
+    if not (has_model or has_prompt):
+        raise UserError(
+            f"session {run.id} has no tuned model and no prompt to answer with yet",
+            fix=f"finish the session first (`tunewise resume {run.id}`)",
+        )
+    if (use == "model" and not has_model) or (use == "prompt" and not has_prompt):
+        have = "prompt" if has_prompt else "model"
+        raise UserError(
+            f"session {run.id} has no {'tuned model' if use == 'model' else 'prompt'} to answer with",
+            fix=f"use --with {have}",
+        )
+    common.quiet_libraries()
+    con = common.err_console()
+    out, n, unread = answer_file(
+        ws, run.id, file, use=use, on_progress=lambda done, total: con.print(f"answered {done} of {total}")
+    )
+    print(out)
+    con.print(
+        f"{n} message{'s' if n != 1 else ''} answered with the session's "
+        f"{'tuned model' if use == 'model' else 'prompt'}"
+        + (f"; {unread} could not be read into parts (their answer is in the last column)" if unread else "")
+    )

@@ -182,6 +182,14 @@ def _prompt_model_id(run_path: Path) -> str:
         return "embedded"
 
 
+# walk 26 had a day's bookings to copy into a calendar and was given `curl`: the way without programming
+NO_CODE_PROMPT = (
+    "No programming: press **t** to try it here on one message, or give it the path of a file of messages (one "
+    "per line, or a CSV) and each is answered into a spreadsheet beside it (also `tunewise answer`)."
+)
+NO_CODE_MODEL = NO_CODE_PROMPT.replace("press **t**", "press **m**")
+
+
 def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> str:  # noqa: C901, PLR0915 - the report screen's sections in reading order
     """What a finished (or partial) run left behind, with relative paths so it reads the same anywhere:
     the evaluation in one plain sentence and what to do, then why it stopped, the table, the files."""
@@ -294,6 +302,8 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             "```",
             "",
             "Then point any OpenAI client at `http://127.0.0.1:8000/v1`.",
+            "",
+            NO_CODE_MODEL,
         ]
         if (run_path / "export" / "Modelfile").exists():
             lines += ["", f"Ollama: `ollama create my-model -f {rel}/export/Modelfile`"]
@@ -345,7 +355,7 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
             '       "content": "a message like yours"}]}\'',
             "```",
             "",
-            "Or press **t** to try it here.",
+            NO_CODE_PROMPT,
         ]
     else:
         lines.append(

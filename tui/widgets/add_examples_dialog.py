@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Static
 
 ADD_EXAMPLES_TEXT = (
     "More examples of your own: the path of a file with them (each message on a line starting 'Q:' and "
-    "the answer you want on a line starting 'A:', or a CSV of two columns), or type them here (ctrl+o). "
+    "the answer you want on a line starting 'A:', or a spreadsheet saved as CSV like your first one), or type them here (ctrl+o). "
     "tunewise starts a new session with your earlier answers and all your "
     "examples, the {had} you gave before and the new ones, and decides again. Real examples teach more "
     "than the ones a model invents."

@@ -15,13 +15,18 @@ from textual.widgets import Button, Input, Static
 TRY_TEXT = (
     "Type or paste one like your examples' questions and press Enter: the model you start from answers it with "
     "the prompt above (its instructions and your examples), here on this computer. Check each answer: it is "
-    "as often wrong as the test above said."
+    "as often wrong as the test above said. {file}"
 )
 
 TRY_MODEL_TEXT = (
     "Type or paste one like your examples' questions and press Enter: the model this session trained answers "
     "it, with the short instructions it practised with, here on this computer. Check each answer: it is as "
-    "often wrong as the test said."
+    "often wrong as the test said. {file}"
+)
+# walk 26 had a day's bookings to copy into a calendar and was given a prompt and a `curl` command
+FILE_TEXT = (
+    "A file of messages (one per line, or a CSV with them in the first column)? Give its path: each is answered "
+    "into a spreadsheet beside it."
 )
 
 
@@ -38,6 +43,7 @@ class TryPromptDialog(ModalScreen[None]):
         super().__init__()
         self.workspace, self.run_id = workspace, run_id
         self.model = model  # the trained model instead of the prompt
+        self._answered = False  # the first answer loads the model (said only then)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
@@ -49,6 +55,9 @@ class TryPromptDialog(ModalScreen[None]):
                 yield Button("Back (esc)", id="back")
 
     def _intro(self) -> str:
+        return self._intro_text().replace("{file}", FILE_TEXT)
+
+    def _intro_text(self) -> str:
         if not self.model:
             return TRY_TEXT
         from agent.sessions import tuned_version
@@ -75,10 +84,19 @@ class TryPromptDialog(ModalScreen[None]):
         if not text:
             self.query_one("#try-answer", Static).update("[red]Type a message first.[/red]")
             return
-        self.query_one("#try-answer", Static).update(
-            f"[b]You asked:[/b] {escape(text)}\n[dim]Answering… (the first answer loads the model)[/dim]"
-        )
+        from pathlib import Path
+
+        first = "" if self._answered else " (the first answer loads the model)"
         self.query_one(Input).value = ""  # ready for the next one (walk 25 closed the box to ask another)
+        if Path(text).expanduser().is_file() or Path(text).expanduser().is_dir():
+            self.query_one("#try-answer", Static).update(
+                f"[dim]Answering the messages in {escape(text)}…{first}[/dim]"
+            )
+            self._answer_file(text)
+            return
+        self.query_one("#try-answer", Static).update(
+            f"[b]You asked:[/b] {escape(text)}\n[dim]Answering…{first}[/dim]"
+        )
         self._answer(text)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -95,7 +113,43 @@ class TryPromptDialog(ModalScreen[None]):
             )
         except Exception as e:  # noqa: BLE001 - said on the dialog, never a traceback
             said = f"[b]You asked:[/b] {escape(text)}\n[red]Could not answer: {escape(str(e))}[/red]"
+        self._answered = True
         self.app.call_from_thread(self.query_one("#try-answer", Static).update, said)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _answer_file(self, path: str) -> None:
+        from agent.sessions import answer_file
+        from tools.errors import UserError
+
+        box = self.query_one("#try-answer", Static)
+
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(box.update, f"[dim]Answered {done} of {total} messages…[/dim]")
+
+        try:
+            out, n, unread = answer_file(
+                self.workspace,
+                self.run_id,
+                path,
+                use="model" if self.model else "prompt",
+                on_progress=progress,
+            )
+            said = (
+                f"[b]Answered {n} message{'s' if n != 1 else ''}[/b] into {escape(str(out))}"
+                + (
+                    f"\n[yellow]{unread} of them could not be read into parts: their answer is in the last column."
+                    "[/yellow]"
+                    if unread
+                    else ""
+                )
+                + "\n[dim]Open it in your spreadsheet program; check each answer before you use it.[/dim]"
+            )
+        except UserError as e:
+            said = f"[red]{escape(e.one_line())}[/red]"
+        except Exception as e:  # noqa: BLE001 - said on the dialog, never a traceback
+            said = f"[red]Could not answer the file: {escape(str(e))}[/red]"
+        self._answered = True
+        self.app.call_from_thread(box.update, said)
 
     def action_close(self) -> None:
         self.dismiss(None)
