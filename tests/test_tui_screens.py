@@ -899,6 +899,18 @@ def test_home_says_why_a_finished_session_stopped_in_a_few_words():
     ]
 
 
+def test_home_lists_a_prompt_sessions_own_result(workspace):
+    """Walk 26's list read "—" in the verdict column beside a prompt session that got 9 of 15 right."""
+    from agent.artifacts import save_step
+    from tui.screens.home import session_rows
+
+    run = make_run(workspace)
+    save_step(run, 0, "prompt", {"best": {"shots": 6, "accuracy": 0.8, "correct": 9, "n_held_out": 15}})
+    runs = [r.summary() for r in workspace.list_runs()]
+    rows = session_rows([{"id": RUN_ID, "status": "done", "stop_reason": "approach:few-shot"}], runs)
+    assert rows[0]["verdict"] == "9 of 15 right"
+
+
 def test_home_says_a_waiting_session_was_replaced_by_one_with_more_examples():
     """Walk 10: after `e` started a new session, the first one still read "waiting: your decision"."""
     from tui.screens.home import session_rows

@@ -401,6 +401,13 @@ class Run:
                     verdict = json.loads(rep.read_text()).get("verdict", {})
                     info["verdict"] = verdict.get("passed")
                     info["verdict_status"] = verdict.get("status")  # "inconclusive": not passed, not failed
+        prompt = self.path / "work" / "iter0" / "prompt.json"
+        if not ev and prompt.exists():
+            # a prompt session's own result (walk 26's list read "—" beside 9 of 15 right)
+            with contextlib.suppress(Exception):
+                best = json.loads(prompt.read_text()).get("best") or {}
+                if best.get("n_held_out") and best.get("correct") is not None:
+                    info["prompt_right"] = f"{best['correct']} of {best['n_held_out']} right"
         return info
 
 

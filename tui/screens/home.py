@@ -72,7 +72,7 @@ def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
                 "error": s.get("error"),
                 "error_node": s.get("error_node"),
                 "approach": s.get("approach") or r.get("approach") or "—",
-                "verdict": _verdict(r.get("verdict"), r.get("verdict_status")),
+                "verdict": r.get("prompt_right") or _verdict(r.get("verdict"), r.get("verdict_status")),
                 "spec": s.get("spec") or "",
                 "resumable": True,
             }
@@ -83,7 +83,7 @@ def session_rows(sessions: list[dict], runs: list[dict]) -> list[dict]:
                 "id": r["id"],
                 "state": "files only",
                 "approach": r.get("approach") or "—",
-                "verdict": _verdict(r.get("verdict"), r.get("verdict_status")),
+                "verdict": r.get("prompt_right") or _verdict(r.get("verdict"), r.get("verdict_status")),
                 "spec": "",
                 "resumable": False,
             }
