@@ -829,6 +829,15 @@ def test_a_prompt_decision_ends_on_how_the_prompt_did(workspace):
     assert "## Where the chosen prompt went wrong" in kept
     assert "— you wrote “THU PM | 2x loaf”, it wrote “THURSDAY AM | 2 loaves”" in kept
     assert "Press **p** to edit the instructions here" in kept
+    # answers in parts read as parts, "none" for an empty one (walk 26 read "null" for an empty cell)
+    parts = {
+        "input": "Bath for Hugo",
+        "expected": '{"dog": "Hugo", "day": null}',
+        "got": '{"dog": "Milo", "day": "Monday"}',
+    }
+    assert misses_markdown({"misses": [parts]})[2] == (
+        "- “Bath for Hugo” — you wrote “dog: Hugo, day: none”, it wrote “dog: Milo, day: Monday”"
+    )
 
 
 def test_under_advice_to_keep_doing_it_by_hand_the_prompt_is_offered_to_try_not_to_use(workspace):

@@ -17,6 +17,23 @@ MAX_MISSES = 5  # wrong answers of the chosen prompt shown in prompt.md
 MISSES_HEADING = "## Where the chosen prompt went wrong"
 
 
+def plain_answer(text: str) -> str:
+    """An answer of named parts as a person reads it: `{"dog": "Bella", "day": null}` → "dog: Bella, day: none"
+    (walk 26 read "null" where its spreadsheet cell was empty); any other answer as it is. Pure."""
+    import json
+
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(obj, dict) or not obj:
+        return text
+    return ", ".join(
+        f"{k}: {'none' if v is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
+        for k, v in obj.items()
+    )
+
+
 def misses_markdown(best: dict) -> list[str]:
     """The chosen prompt's wrong answers on the person's examples and what to do about them (walk 17's
     prompt wrote "THURSDAY AM" for "THU PM" and "1x" for "half a dozen": rules its instructions never
@@ -26,7 +43,7 @@ def misses_markdown(best: dict) -> list[str]:
         return []
 
     def clip(text: str, n: int = 160) -> str:
-        one = " ".join(str(text).split())
+        one = " ".join(plain_answer(str(text)).split())
         return one if len(one) <= n else one[: n - 1] + "…"
 
     lines = [MISSES_HEADING, ""]
