@@ -390,3 +390,58 @@ def test_answers_listing_words_from_a_few_are_held_to_them():
     assert answer_layout([{"output": o} for o in [*labels, "celery"]]) is None
     assert answer_layout([{"output": o} for o in ("S", "M", "L", "M", "S", "L", "M", "S")]) is None
     assert answer_layout([{"output": o} for o in labels[:6]]) is None
+
+
+def test_a_field_whose_examples_choose_from_a_few_values_is_held_to_them():
+    """Walk 26's groomer: the service is one of five, the dog's name and the day are copied from the message.
+    The writer answered "full day trip", "hair wrap" and "wax wax" for the service and nothing checked it:
+    a field the examples fill from a few values (each used twice or more, none copied from the input) becomes
+    an enum, and a written answer outside it fails the format check. A name (each used once) never does."""
+    import json
+
+    from tools.data.checks import check_answer
+    from tools.data.infer import closed_fields, infer_output, output_spec_for
+    from tools.spec import parse_spec_dict
+
+    services = ["bath", "nail trim", "full groom", "de-shed", "puppy trim"] * 2
+    dogs = ["Rex", "Pip", "Bo", "Tilly", "Otis", "Juno", "Cleo", "Frank", "Bear", "Skye"]
+    days = ["Monday", None, "Friday", "Tuesday", None, "Monday", "Friday", "Saturday", "Tuesday", "Monday"]
+    said = {"bath": "a wash", "nail trim": "her nails", "full groom": "the works", "de-shed": "a brush out"}
+    said["puppy trim"] = "a first cut"
+    examples = [
+        {
+            "input": f"Can {d} come in for {said[s]}" + (f" on {day}" if day else ", any day") + "?",
+            "output": json.dumps({"dog": d, "service": s, "day": day}),
+        }
+        for d, s, day in zip(dogs, services, days, strict=True)
+    ]
+    closed = closed_fields(examples, skip=["day", "dog"])
+    assert closed == {"service": ["bath", "de-shed", "full groom", "nail trim", "puppy trim"]}
+    assert "dog" not in closed_fields(examples)  # each name once: not a choice
+    assert closed_fields(examples[:6], skip=["day", "dog"]) == {}  # too few to tell
+    out = output_spec_for("json", examples)
+    assert out["schema"]["properties"] == {"service": {"enum": closed["service"]}}
+    spec = parse_spec_dict({"spec": "Bookings.", "examples": examples})
+    notes = infer_output(spec)
+    assert (
+        "service is one of: bath, de-shed, full groom, nail trim, puppy trim (the values your examples use)"
+        in notes
+    )
+    asked = "Can Rex come in for a day trip on Monday?"
+    wrong = check_answer(json.dumps({"dog": "Rex", "service": "full day trip", "day": "Monday"}), spec, asked)
+    assert wrong and wrong[0][0] == "format"
+    right = json.dumps({"dog": "Rex", "service": "bath", "day": "Monday"})
+    assert check_answer(right, spec, "Can Rex come in for a wash on Monday?") == []
+    # a field the task file describes keeps its own rule
+    told = parse_spec_dict(
+        {
+            "spec": "Bookings.",
+            "examples": examples,
+            "output": {
+                "format": "json",
+                "schema": {"type": "object", "properties": {"service": {"type": "string"}}},
+            },
+        }
+    )
+    infer_output(told)
+    assert told.output.json_schema["properties"]["service"] == {"type": "string"}

@@ -6,6 +6,7 @@ these guesses; a headless run applies them and says so in the spec it writes. Pu
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 _NUMBER_WORDS = {
@@ -181,6 +182,9 @@ def output_spec_for(fmt: str, examples: list[dict], previous: dict | None = None
             every_key = {k for o in objs for k in _json_object(o)}
             if fields:
                 out["grounded"] = True if set(fields) == every_key else fields
+            closed = closed_fields(examples, fields)
+            if closed:
+                out["schema"] = with_closed_fields(out["schema"], closed)
     elif fmt == "text":
         if drawn_from_input(examples) is not None:
             out["grounded"] = True
@@ -254,6 +258,48 @@ def word_list_layout(outs: list[str]) -> tuple[str, str] | None:
     )
 
 
+CLOSED_MIN_VALUES = 8  # examples with a value before a field's values are taken as chosen from a few
+
+
+def closed_fields(examples: list[dict], skip: Collection[str] = ()) -> dict[str, list]:
+    """JSON fields (not in `skip`: the grounded ones, copied from the input) whose values the person's examples
+    choose from a few: every example answers a string or null, at least CLOSED_MIN_VALUES strings, each value
+    used at least twice and no more distinct values than half the strings — a groomer's service ("bath", "nail
+    trim", …) beside its dog's name. The values, null last when an example has it. Walk 26's writer answered
+    "full day trip", "hair wrap" and "wax wax" for the service and nothing checked it. Pure."""
+    from collections import Counter
+
+    objs = [o for o in (_json_object(str(e.get("output", ""))) for e in examples) if o is not None]
+    if not objs:
+        return {}
+    keys = set(objs[0])
+    for o in objs[1:]:
+        keys &= set(o)
+    out: dict[str, list] = {}
+    for k in sorted(keys - set(skip)):
+        vals = [o[k] for o in objs]
+        strs = [v.strip() for v in vals if isinstance(v, str)]
+        if len(strs) < CLOSED_MIN_VALUES or any(v is not None and not isinstance(v, str) for v in vals):
+            continue
+        counts = Counter(strs)
+        if min(counts.values()) < 2 or len(counts) > len(strs) // 2:
+            continue
+        out[k] = sorted(counts) + ([None] if any(v is None for v in vals) else [])
+    return out
+
+
+def with_closed_fields(schema: dict | None, fields: dict[str, list]) -> dict:
+    """`schema` with an enum for each closed field it does not describe yet (a field it describes keeps its
+    own rule). Pure."""
+    schema = dict(schema or {"type": "object"})
+    props = dict(schema.get("properties") or {})
+    for k, values in fields.items():
+        props.setdefault(k, {"enum": values})
+    if props:
+        schema["properties"] = props
+    return schema
+
+
 def infer_output(spec) -> list[str]:
     """Fill in what the task file left out and its examples show; returns one note per inference
     (the headless run prints them and they are kept in the spec it writes). Mutates `spec.output`."""
@@ -276,6 +322,19 @@ def infer_output(spec) -> list[str]:
             notes.append(
                 f"grounded fields: {', '.join(fields)} (in every example their value is written in the input)"
             )
+    if out.format == "json":
+        every = {k for e in examples for k in (_json_object(e["output"]) or {})}
+        grounded = (
+            out.grounded if isinstance(out.grounded, list) else list(every) if out.grounded is True else []
+        )
+        described = set(out.properties() or {})
+        closed = {k: v for k, v in closed_fields(examples, grounded).items() if k not in described}
+        if closed:
+            out.json_schema = with_closed_fields(out.json_schema, closed)
+            notes += [
+                f"{k} is one of: {', '.join('none' if v is None else v for v in vals)} (the values your examples use)"
+                for k, vals in closed.items()
+            ]
     if out.format == "text" and "grounded" not in explicit:
         least = drawn_from_input(examples)
         if least is not None:
