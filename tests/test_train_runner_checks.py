@@ -230,3 +230,30 @@ def test_progress_state_and_sparkline():
         and format_duration(3725) == "1:02:05"
         and format_duration(None) == "--:--"
     )
+
+
+def test_a_json_task_whose_description_does_not_say_json_is_trained_with_its_shape():
+    """The groomer bench's tuned model (43 rows, 30 steps) answered its bookings in sentences under "Pull the
+    dog's name, the service and the day out of …": the tuned prompt says the shape, in the examples' key
+    order, and the few values a field is chosen from (null as JSON writes it)."""
+    from tools.spec import parse_spec_dict
+    from tools.train.runner import json_shape
+
+    examples = [
+        {"input": f"{d} bath Monday", "output": json.dumps({"dog": d, "service": "bath", "day": None})}
+        for d in "AB"
+    ]
+    spec = parse_spec_dict(
+        {
+            "spec": "Pull the dog, the service and the day out of a booking text.",
+            "examples": examples,
+            "output": {"format": "json", "schema": {"properties": {"day": {"enum": ["Monday", None]}}}},
+        }
+    )
+    assert json_shape(spec) == "Answer as JSON with dog, service, day."
+    assert spec.output.choices() == "day: Monday, null."
+    said = parse_spec_dict(
+        {"spec": "Turn an order into a JSON object.", "examples": examples, "output": {"format": "json"}}
+    )
+    assert json_shape(said) is None  # the description says it already
+    assert json_shape(parse_spec_dict({"spec": "Headlines.", "output": {"format": "text"}})) is None

@@ -148,7 +148,7 @@ class OutputSpec(BaseModel):
         if self.format != "json" or props is None:
             return None
         fields = [
-            f"{name}: {', '.join(str(v) for v in sub['enum'])}"
+            f"{name}: {', '.join('null' if v is None else str(v) for v in sub['enum'])}"
             for name, sub in props.items()
             if isinstance(sub, dict)
             and isinstance(sub.get("enum"), list)

@@ -214,12 +214,33 @@ def _spec_bits(run: Run, data_dir: Path) -> tuple[str | None, str | None, str | 
         return None, None, None, {}
     training = getattr(spec, "training", None)
     overrides = dict(getattr(training, "overrides", None) or {}) if training is not None else {}
-    return (
-        spec.effective_system_prompt,
-        spec.spec,
-        spec.output.choices(skip=taught_fields(spec, data_dir)),
-        overrides,
+    said = " ".join(
+        x for x in (json_shape(spec), spec.output.choices(skip=taught_fields(spec, data_dir))) if x
     )
+    return spec.effective_system_prompt, spec.spec, said or None, overrides
+
+
+def json_shape(spec) -> str | None:
+    """ "Answer as JSON with dog, service, day." for a JSON task whose one-line description does not say JSON:
+    the groomer bench's tuned model (43 rows, 30 steps) answered its bookings in sentences, 0 of 9 as JSON,
+    under "Pull the dog's name, the service and the day out of …" — a dozen tokens of the shape it is paid on
+    every request cost less than a model that never learned it. None otherwise. Pure."""
+    import json
+
+    out = spec.output
+    if out.format != "json" or "json" in (spec.spec or "").lower():
+        return None
+    keys: list[str] = []
+    for e in spec.examples:
+        try:
+            obj = json.loads(str(e.output))
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            keys = list(obj)
+            break
+    keys = keys or list((out.json_schema or {}).get("required") or [])
+    return f"Answer as JSON with {', '.join(keys)}." if keys else "Answer as JSON."
 
 
 def _data_system_prompt(data_dir: Path) -> str | None:
