@@ -168,6 +168,15 @@ def test_the_critique_counts_the_teachers_second_answers():
     assert p.short_activity() == "Checking answers (what it already knows)"
     # each check counts its own answers, numbered: walk 24 read 24/79, 8/48, 32/158 as a total that kept changing
     assert p.counts_line(now=71.0).startswith("check 4: 10/132 answers")
+    # a top-up of a rare value is no check of its own (walk 27 read "check 17")
+    p.apply(
+        "progress",
+        {"step": "critique", "stage": "answering more service bath examples", "done": 2, "total": 12},
+        80.0,
+    )
+    assert p.counts_line(now=81.0).startswith("2/12 answers")
+    p.apply("progress", {"step": "critique", "stage": "general examples", "done": 1, "total": 20}, 82.0)
+    assert p.counts_line(now=83.0).startswith("check 5: 1/20 answers")
 
 
 def test_answers_replayed_from_the_cache_in_a_burst_do_not_make_the_rate():

@@ -132,6 +132,9 @@ def _clip(text: str, n: int) -> str:
 REPLAY_BURST_S = 1.0  # items this soon after a phase starts were replayed, not worked on
 
 
+TOP_UP = ("writing more ", "answering more ")  # the critique's stages that write more of a rare value
+
+
 @dataclass
 class StepProgress:
     """One run's current long step. `step` is None until a step announces itself."""
@@ -427,10 +430,12 @@ class StepProgress:
         if self.step is None:
             return "Nothing running yet."
         parts = []
-        if self.total and self.step == "critique" and self.phase in self.phases_seen:
+        checks = [p for p in self.phases_seen if not p.startswith(TOP_UP)]
+        if self.total and self.step == "critique" and self.phase in checks:
             # each check counts its own answers: walk 24 read "24/79", then "8/48", then "32/158" as a total
-            # that kept changing — the check's number says a new count began
-            k = self.phases_seen.index(self.phase) + 1
+            # that kept changing — the check's number says a new count began (not the top-ups of a value with
+            # few examples: walk 27 read "check 17" after five services were topped up twice each)
+            k = checks.index(self.phase) + 1
             parts.append(f"check {k}: {self.done}/{self.total} {self.unit()}")
         elif self.total:
             parts.append(f"{self.done}/{self.total} {self.unit()}")
