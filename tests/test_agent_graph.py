@@ -171,6 +171,13 @@ def test_a_round_is_rolled_back_only_for_a_loss_beyond_noise(workspace):
     lost = analyzed(0.89, False)  # a must-keep loss the verdict counts
     assert lost["history"][0]["rolled_back"] and "must keep right" in lost["history"][0]["note"]
     assert "best_train_version" not in worse and "best_train_version" not in lost
+    analyzed(0.89, True)  # round 2 stands again …
+    last = analyze(
+        {**state, "max_iterations": 2}, runtime
+    )  # … as the last round: the log read "iteration 2: "
+    assert last["stop_reason"] == "iteration_limit" and last["log"] == [
+        "analyze: iteration 2: that was the last round (2 of 2)"
+    ]
 
 
 def test_interactive_interview_interrupts_and_resumes_across_processes(workspace):

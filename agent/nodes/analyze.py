@@ -100,8 +100,11 @@ def analyze(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             # a round of targeted examples would be written by the model that got the person's wrong
             update["stop_reason"] = "own_examples_used"
             record.setdefault("note", "trained on your own examples only: nothing more to write them from")
-        elif it >= int(state.get("max_iterations") or spec.max_iterations):
+        elif it >= (last := int(state.get("max_iterations") or spec.max_iterations)):
             update["stop_reason"] = "iteration_limit"
+            record.setdefault(
+                "note", f"that was the last round ({it} of {last})"
+            )  # the log read "iteration 2: "
         else:
             requests = _targeted_requests(ev, ctx.quick)
             update |= {"targeted": requests, "iteration": it + 1}
