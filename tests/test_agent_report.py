@@ -254,10 +254,13 @@ def test_the_report_says_what_data_the_model_was_trained_on(workspace):
                     "kept": 0,
                     "unseen": True,
                 },
+                {"field": "service", "value": "bath", "short_by": 10, "asked": 0, "kept": 0, "gave_up": 40},
             ],
         },
     )
     told = "\n".join(data_lines(run, 4))
+    # the writer kept none of 40 written for the values before it: none written for this one (the groomer bench)
+    assert "of the 40 the teacher wrote for the values before it, none held up" in told
     assert (
         "Too few examples of technical held up, so the teacher wrote 10 more for it alone; 4 held up." in told
     )

@@ -743,6 +743,34 @@ def test_a_short_label_gets_inputs_written_for_it_alone_and_kept_only_when_check
     assert len(server.input_prompts) == asked_before
 
 
+def test_top_ups_stop_once_the_writer_keeps_none_of_them():
+    """The groomer bench: 20 written for each of five services, 0–1 held up — ten of nineteen checking minutes.
+    Once TOP_UP_GIVE_UP inputs were written with none kept, the other short values get none, and the log says why."""
+    from agent.nodes.critique import TOP_UP_GIVE_UP, top_up_coverage
+
+    labels = ["a", "b", "c", "d", "e"]
+    examples = [{"input": f"message {i} about {lab}", "output": lab} for i, lab in enumerate(labels * 2)]
+    spec = parse_spec_dict(
+        {"spec": "Sort messages.", "examples": examples, "output": {"format": "label", "labels": labels}}
+    )
+    kept = [make_row(f"a message {i}", "a") for i in range(40)]
+    asked: list[tuple[str, int]] = []
+
+    def more(field, value, n, avoid):
+        asked.append((value, n))
+        return []  # a writer whose extra examples never hold up
+
+    log: list[dict] = []
+    assert top_up_coverage(spec, kept, planned_total=100, more=more, log=log) == []
+    written = sum(2 * n for _, n in asked)
+    assert (
+        written >= TOP_UP_GIVE_UP and written - 2 * asked[-1][1] < TOP_UP_GIVE_UP
+    )  # stopped at the first chance
+    gave_up = [t for t in log if t.get("gave_up")]
+    assert gave_up and {t["value"] for t in gave_up} == set("bcde") - {v for v, _ in asked}
+    assert all(t["gave_up"] == written and t["asked"] == 0 for t in gave_up)
+
+
 def test_signature_index_finds_the_same_near_duplicates_as_the_pairwise_loop():
     """Generation's near-duplicate check against every kept input in one numpy pass: same estimate, same
     decisions as comparing pair by pair, and it grows past its first allocation."""

@@ -168,10 +168,16 @@ def critique(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             else f"coverage: none of your examples has {t['field']}={t['value']}, so none was written for it: add an "
             "example or two of it"
             if t.get("unseen")
+            else f"coverage: none written for {t['field']}={t['value']}: of the {t['gave_up']} written for the values "
+            "before it none held up, so the rest were not written — add an example or two of it"
+            if t.get("gave_up")
             else f"coverage: {t['asked']} more written for {t['field']}={t['value']}, {t['kept']} held up"
             for t in done.get("topped_up") or []
         ]
     }
+
+
+TOP_UP_GIVE_UP = 30  # top-up inputs written with none kept, after which the other short values get none
 
 
 def top_up_coverage(
@@ -181,8 +187,9 @@ def top_up_coverage(
     from the seeds by swapping values (grounded JSON tasks), then, with `more(field, value, n, avoid)`,
     ones the teacher writes for that value alone and critique keeps with it — only for a value one of the
     person's examples shows (the shots a writer imitates; a value none shows is for the person to add).
-    `log` gets {field, value, short_by, asked, kept} per value tried, and `unseen: True` for a short value
-    none of the examples shows."""
+    `log` gets {field, value, short_by, asked, kept} per value tried, `unseen: True` for a short value
+    none of the examples shows, and `gave_up: N` for one not tried after N written held up none
+    (TOP_UP_GIVE_UP)."""
     from tools.data.augment import augment_examples
     from tools.data.coverage import coverage_table, unseen_values
 
@@ -198,6 +205,7 @@ def top_up_coverage(
     if more is None:
         return extra
     unseen = unseen_values(spec)
+    asked = held = 0  # written for the top-ups so far, and kept
     for cell in coverage_table(kept + extra, spec, planned_total):
         field, value = cell["field"], cell["value"]
         if not cell["short"]:
@@ -209,9 +217,25 @@ def top_up_coverage(
                     {"field": field, "value": value, "short_by": want, "asked": 0, "kept": 0, "unseen": True}
                 )
             continue
+        if asked >= TOP_UP_GIVE_UP and not held:
+            # the groomer bench: 20 written for each of five services, 0–1 held up — ten of its nineteen
+            # checking minutes. After TOP_UP_GIVE_UP written with none kept, the rest are not written
+            if log is not None:
+                log.append(
+                    {
+                        "field": field,
+                        "value": value,
+                        "short_by": want,
+                        "asked": 0,
+                        "kept": 0,
+                        "gave_up": asked,
+                    }
+                )
+            continue
         new = more(field, value, want, seen)
         seen += [user_text(r) for r in new]
         extra += new
+        asked, held = asked + 2 * want, held + len(new)
         if log is not None:
             log.append(
                 {"field": field, "value": value, "short_by": want, "asked": 2 * want, "kept": len(new)}

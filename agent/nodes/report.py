@@ -416,6 +416,9 @@ def data_lines(run, iteration: int | None) -> list[str]:
             else f"- None of your examples has {name}, so the teacher had nothing to imitate and the practice data "
             f"has few or none: the model will rarely answer it. Add an example or two of {name} and run again."
             if t.get("unseen")
+            else f"- Too few examples of {name} held up, and none were written for it: of the {t['gave_up']} the "
+            "teacher wrote for the values before it, none held up. Add an example or two of it and run again."
+            if t.get("gave_up")
             else f"- Too few examples of {name} held up, so the teacher wrote {t['asked']} more for it alone; "
             f"{t['kept']} held up."
         )
