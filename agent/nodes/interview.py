@@ -103,18 +103,13 @@ def load_examples_file(path: str) -> list[dict]:
 
 def _common_parts(outputs: list[str]) -> list[str]:
     """The names every answer (a JSON object) has, in the first answer's order; [] otherwise. Pure."""
-    import json
+    from tools.data.infer import _json_object
 
-    keys = None
-    for o in outputs:
-        try:
-            obj = json.loads(o)
-        except ValueError:
-            return []
-        if not isinstance(obj, dict):
-            return []
-        keys = list(obj) if keys is None else [k for k in keys if k in obj]
-    return keys if keys and len(keys) >= 2 and len(outputs) >= 2 else []
+    objs = [_json_object(o) for o in outputs]
+    if len(objs) < 2 or any(o is None for o in objs):
+        return []
+    keys = [k for k in objs[0] if all(k in o for o in objs[1:])]  # type: ignore[union-attr]
+    return keys if len(keys) >= 2 else []
 
 
 def guess_note(spec_text: str, examples: list[dict]) -> tuple[str, str]:

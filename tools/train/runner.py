@@ -225,21 +225,13 @@ def json_shape(spec) -> str | None:
     the groomer bench's tuned model (43 rows, 30 steps) answered its bookings in sentences, 0 of 9 as JSON,
     under "Pull the dog's name, the service and the day out of …" — a dozen tokens of the shape it is paid on
     every request cost less than a model that never learned it. None otherwise. Pure."""
-    import json
+    from tools.data.infer import _json_object
 
     out = spec.output
     if out.format != "json" or "json" in (spec.spec or "").lower():
         return None
-    keys: list[str] = []
-    for e in spec.examples:
-        try:
-            obj = json.loads(str(e.output))
-        except ValueError:
-            continue
-        if isinstance(obj, dict):
-            keys = list(obj)
-            break
-    keys = keys or list((out.json_schema or {}).get("required") or [])
+    first = next((o for e in spec.examples if (o := _json_object(str(e.output))) is not None), None)
+    keys = list(first or (out.json_schema or {}).get("required") or [])
     return f"Answer as JSON with {', '.join(keys)}." if keys else "Answer as JSON."
 
 
