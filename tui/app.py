@@ -20,6 +20,7 @@ from typing import Any
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
 from tui.commands import TunewiseCommands
@@ -436,12 +437,18 @@ class TunewiseApp(App):
     def drive_graph(self, run_id: str, payload: Any) -> None:
         """Stream the graph until its next interrupt or its end; long model work happens here, off the UI.
         Runs in its own daemon thread (see the module docstring)."""
+        said = None
         try:
-            self._drive_graph(run_id, payload)
+            said = self._drive_graph(run_id, payload)
         finally:
+            # no longer busy before the screens hear how it ended: a stopped screen renders its clock stopped
+            # (CI after session 22 read 'running 10s', then 'running 11s', on a screen that said "Stopped.")
             self.busy.discard(run_id)
+            if said is not None:
+                self._post(said)
 
-    def _drive_graph(self, run_id: str, payload: Any) -> None:
+    def _drive_graph(self, run_id: str, payload: Any) -> Message | None:
+        """Drive the graph; return the message that says how the drive ended (None: nobody to tell)."""
         from agent.context import Cancelled
         from agent.runner import drive
         from tools.errors import UserError
@@ -451,7 +458,7 @@ class TunewiseApp(App):
         ctx = self.context_for(run_id)
         ctx.reset_cancel()
         if self.quitting:  # quit landed before this thread started: do nothing
-            return
+            return None
         if isinstance(payload, tuple) and payload and payload[0] == "resume":
             from langgraph.types import Command
 
@@ -468,19 +475,15 @@ class TunewiseApp(App):
             )
         except Cancelled:
             if run_id in self.stop_asked:
-                self._post(GraphStopped(run_id))
-            elif not self.quitting:
-                self._post(
-                    GraphFailed(run_id, "stopped at a safe point — ctrl+r continues from the checkpoint")
-                )
-            return
+                return GraphStopped(run_id)
+            if not self.quitting:
+                return GraphFailed(run_id, "stopped at a safe point — ctrl+r continues from the checkpoint")
+            return None
         except UserError as e:
-            self._post(GraphFailed(run_id, e.message + (f" — {e.fix}" if getattr(e, "fix", None) else "")))
-            return
+            return GraphFailed(run_id, e.message + (f" — {e.fix}" if getattr(e, "fix", None) else ""))
         except Exception as e:  # noqa: BLE001 - shown on screen, never a traceback in the terminal
-            self._post(GraphFailed(run_id, f"{type(e).__name__}: {e}"[:500]))
-            return
-        self._post(GraphPaused(run_id, result["values"], result["next"], result["interrupt"]))
+            return GraphFailed(run_id, f"{type(e).__name__}: {e}"[:500])
+        return GraphPaused(run_id, result["values"], result["next"], result["interrupt"])
 
     # ------------------------------------------------------------------ quitting
     def stop_all(self, *, keep_training: bool = False) -> None:
