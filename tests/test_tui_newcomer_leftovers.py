@@ -259,6 +259,87 @@ async def test_an_edited_answer_that_breaks_the_tasks_rules_is_not_saved(workspa
         assert str(table.get_cell("ex-01", "output")) == "complaint"
 
 
+async def test_a_booking_edited_with_its_day_left_empty_is_saved_with_null_as_the_examples_write_it(
+    workspace,
+):
+    """Walk 27 edited a groomer's booking that gives no day and could not tell whether to write "" or null:
+    the box says how, and an empty part the examples write null is saved null (and said), not a second way."""
+    import yaml
+
+    from tests.test_tui_helpers import write_critiqued
+    from tui.screens.review import ReviewScreen
+
+    run = make_run(workspace)
+    run.spec_path.write_text(
+        yaml.safe_dump(
+            {
+                "spec": "Pull the dog, service and day out of a booking text.",
+                "output": {"format": "json", "schema": {"type": "object", "required": ["city"]}},
+                "examples": [
+                    {"input": "Max for a bath, any day", "output": '{"city": "Max", "day": null}'},
+                    {"input": "Luna nails Friday", "output": '{"city": "Luna", "day": "Friday"}'},
+                ],
+            }
+        )
+    )
+    path = write_critiqued(workspace, 20)
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(ReviewScreen(RUN_ID, {"kind": "review", "file": str(path), "n": 20}))
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.model.items) == 20)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "EditDialog")
+        dialog = app.screen
+        hint = str(dialog.query_one("#edit-hint").render())
+        assert '"day": null' in hint and "without quotes" in hint, hint
+        dialog.query_one("TextArea").text = '{"city": "City1", "day": ""}'
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert json.loads(screen.model.decisions["ex-01"]["content"]) == {"city": "City1", "day": None}
+        await wait_for(
+            pilot, lambda: any("day left empty: written null" in n.message for n in app._notifications)
+        )
+
+
+def test_an_empty_part_is_null_only_where_the_task_writes_null():
+    from tools.data.checks import empty_parts_as_null, nullable_fields
+    from tools.spec import TaskSpec
+
+    spec = TaskSpec.model_validate(
+        {
+            "name": "groomer",
+            "spec": "Pull the dog, service and day out of a booking text.",
+            "output": {
+                "format": "json",
+                "schema": {
+                    "type": "object",
+                    "properties": {"service": {"enum": ["bath", "nail trim", None]}},
+                },
+            },
+            "examples": [
+                {"input": "Max, bath, any day", "output": '{"dog": "Max", "service": "bath", "day": null}'},
+                {
+                    "input": "Luna nails Friday",
+                    "output": '{"dog": "Luna", "service": "nail trim", "day": "Friday"}',
+                },
+            ],
+        }
+    )
+    assert nullable_fields(spec) == {"day", "service"}
+    text, changed = empty_parts_as_null('{"dog": "", "service": " ", "day": ""}', spec)
+    assert json.loads(text) == {"dog": "", "service": None, "day": None} and changed == ["day", "service"]
+    assert empty_parts_as_null('{"dog": "Rex", "day": "Monday"}', spec) == (
+        '{"dog": "Rex", "day": "Monday"}',
+        [],
+    )
+    assert (
+        empty_parts_as_null('{"dog": "Rex", "day": ""', spec)[1] == []
+    )  # broken JSON: left for the check to say
+    label = TaskSpec.model_validate({"name": "t", "spec": "Sort it.", "output": {"format": "label"}})
+    assert empty_parts_as_null("", label) == ("", [])
+
+
 def test_walk_10_the_report_path_opens_from_where_tunewise_started_and_no_zero_unread(tmp_path, monkeypatch):
     """Walk 10, its workspace elsewhere, could not find `.tunewise/runs/…/prompt.md` from its folder; and with
     every example read it was told 'the 0 you did not look at are probably as poor… drop the 0 unread too'."""

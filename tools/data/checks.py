@@ -650,6 +650,49 @@ def fixed_choices(answer_obj, spec: TaskSpec, input_text: str) -> tuple[dict, li
     return fixed, notes
 
 
+def nullable_fields(spec: TaskSpec) -> set[str]:
+    """JSON fields that may be empty and are written null when they are: an enum or type that has null, or a
+    field some example of the person's answers null (the groomer's day when none is given). Pure."""
+    from tools.data.infer import _json_object
+
+    out: set[str] = set()
+    for field, sub in (spec.output.properties() or {}).items():
+        if isinstance(sub, dict):
+            kinds = sub.get("type")
+            if (
+                None in (sub.get("enum") or [])
+                or kinds == "null"
+                or (isinstance(kinds, list) and "null" in kinds)
+            ):
+                out.add(field)
+    for e in spec.examples:
+        obj = _json_object(str(e.output))
+        out |= {k for k, v in (obj or {}).items() if v is None}
+    return out
+
+
+def empty_parts_as_null(answer: str, spec: TaskSpec | None) -> tuple[str, list[str]]:
+    """(the answer with each empty part ("" or spaces) of a field that is null when empty written null, the
+    fields changed). Walk 27 edited a booking without a day and could not tell "" from null; the examples
+    say null, so a person's "" becomes null rather than a second way of saying none. Other answers unchanged."""
+    import json
+
+    if spec is None or spec.output.format != "json":
+        return answer, []
+    try:
+        obj = json.loads(answer)
+    except ValueError:
+        return answer, []  # the check says what is wrong with it
+    if not isinstance(obj, dict):
+        return answer, []
+    changed = [k for k in nullable_fields(spec) if isinstance(obj.get(k), str) and not obj[k].strip()]
+    if not changed:
+        return answer, []
+    return json.dumps({k: None if k in changed else v for k, v in obj.items()}, ensure_ascii=False), sorted(
+        changed
+    )
+
+
 def check_answer(  # noqa: C901 - one branch per output rule (format, schema, labels, grounding), side by side
     answer: str, spec: TaskSpec | None, input_text: str | None = None, *, drift: bool = True
 ) -> list[tuple[str, str]]:

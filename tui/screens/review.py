@@ -402,21 +402,44 @@ class ReviewScreen(Screen):
         if it is None:
             return
 
+        from tools.data.checks import empty_parts_as_null
+
+        spec = self._spec()
+
         def done(text: str | None) -> None:
             if text is not None:
                 self._decide("edit", content=text, item=it)
+                if dialog.tidied:
+                    self.notify(
+                        f"{', '.join(dialog.tidied)} left empty: written null (none), as in your examples."
+                    )
 
         current = (self.model.decisions.get(it.id) or {}).get("content") or it.output
-        self.app.push_screen(EditDialog(it.id, it.input, current, check=self._answer_check(it.input)), done)
+        dialog = EditDialog(
+            it.id,
+            it.input,
+            current,
+            check=self._answer_check(spec, it.input),
+            tidy=(lambda text: empty_parts_as_null(text, spec)) if spec is not None else None,
+            hint=edit_hint(spec),
+        )
+        self.app.push_screen(dialog, done)
 
-    def _answer_check(self, input_text: str):
-        """The task's own answer rules (labels, JSON schema, values copied from the input) for the edit box."""
-        from tools.data.checks import check_answer
+    def _spec(self):
+        """The session's task (None when it cannot be read: the edit is then taken as typed)."""
         from tools.spec import load_spec
 
         try:
-            spec = load_spec(self.app.workspace.run(self.run_id).spec_path)
+            return load_spec(self.app.workspace.run(self.run_id).spec_path)
         except Exception:  # noqa: BLE001 - no readable task: the edit is taken as typed
+            return None
+
+    @staticmethod
+    def _answer_check(spec, input_text: str):
+        """The task's own answer rules (labels, JSON schema, values copied from the input) for the edit box."""
+        from tools.data.checks import check_answer
+
+        if spec is None:
             return None
 
         def check(text: str) -> str | None:
@@ -573,3 +596,16 @@ def filtered_summary(workdir: Path) -> str | None:
             )
         )
     return ("Before you: " + "; ".join(parts) + ".") if parts else None
+
+
+def edit_hint(spec) -> str | None:
+    """The edit box's line on writing a part with no value, for a JSON task whose parts may be empty (walk 27:
+    is a booking without a day "" or null?). None for other tasks."""
+    from tools.data.checks import nullable_fields
+
+    if spec is None or spec.output.format != "json":
+        return None
+    fields = sorted(nullable_fields(spec))
+    if not fields:
+        return None
+    return f'A part with no value is written null, without quotes: "{fields[0]}": null (an empty "" becomes null).'

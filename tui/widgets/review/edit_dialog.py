@@ -14,14 +14,25 @@ class EditDialog(ModalScreen[str | None]):
     BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "cancel", "Cancel")]
 
     def __init__(
-        self, item_id: str, user_text: str, answer: str, check=None, heading: str | None = None
+        self,
+        item_id: str,
+        user_text: str,
+        answer: str,
+        check=None,
+        heading: str | None = None,
+        *,
+        tidy=None,
+        hint: str | None = None,
     ) -> None:
         """`check(text)` → why the answer breaks the task's rules (one line), or None: a bad answer (a label
         that is not one, JSON that does not parse) is said under the box and not saved. `heading` (markup)
-        replaces the line naming the example and its input (the report's instructions use the same box)."""
+        replaces the line naming the example and its input (the report's instructions use the same box).
+        `tidy(text)` → (text, what it changed) runs before the check (an empty part written null); `hint` is a
+        line under the box on how to write the answer."""
         super().__init__()
         self.item_id, self.user_text, self.answer, self.check = item_id, user_text, answer, check
-        self.heading = heading
+        self.heading, self.tidy, self.hint = heading, tidy, hint
+        self.tidied: list[str] = []  # what tidy changed in the saved answer
 
     def compose(self) -> ComposeResult:
         with Vertical(id="edit-dialog"):
@@ -31,6 +42,8 @@ class EditDialog(ModalScreen[str | None]):
                 markup=True,
             )
             yield TextArea(self.answer, id="edit-area", soft_wrap=True)
+            if self.hint:
+                yield Static(escape(self.hint), id="edit-hint")
             yield Static("", id="edit-problem")
             with Horizontal(id="edit-actions"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary")
@@ -44,6 +57,8 @@ class EditDialog(ModalScreen[str | None]):
 
     def action_save(self) -> None:
         text = self.query_one(TextArea).text
+        if self.tidy is not None:
+            text, self.tidied = self.tidy(text)
         problem = self.check(text) if self.check is not None else None
         if problem:
             self.query_one("#edit-problem", Static).update(f"[red]Not saved: {escape(problem)}[/red]")
