@@ -227,7 +227,10 @@ def test_the_report_says_what_data_the_model_was_trained_on(workspace):
         "The teacher wrote 120 answered inputs; 25 more were set aside before answering "
         "(16 unlike the seed inputs; 9 about the task); 30 exact examples were made from yours" in text
     )
-    assert "Checks dropped 93 of 150 answers (77 incorrect; 16 inconsistent); 68 examples were kept" in text
+    assert (
+        "Checks dropped 93 of 150 answers (77 wrong; 16 not the same when asked again); 68 examples were kept"
+        in text
+    )
     assert "| size | medium | 50 | 13 (short) |" in text
     # a short value topped up by the teacher, and one none of the person's examples shows
     save_step(

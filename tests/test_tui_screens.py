@@ -737,9 +737,9 @@ async def test_review_says_what_the_checks_removed_before_the_person_looks(works
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open_review(app, pilot, path, 4)
         text = str(screen.query_one("#review-filtered").render())
-        assert "10 generated inputs rejected (7 off task, 3 near-duplicates)" in text
-        assert "5 answers dropped by the checks (4 inconsistent, 1 incorrect)" in text
-        assert "30 made exactly from your examples" in text
+        assert "10 written inputs set aside (7 off task, 3 near-duplicates)" in text
+        assert "5 answers dropped (4 not the same when asked again, 1 wrong)" in text
+        assert "30 made from your examples" in text
 
 
 async def test_review_says_when_the_writer_gave_one_label_to_all_and_which_labels_are_few(workspace):
@@ -770,24 +770,20 @@ async def test_review_says_when_the_writer_gave_one_label_to_all_and_which_label
         "the model writing the examples gave 'complaint' to nearly every input, so its labels were not "
         "trusted: 107 took the label of your most similar examples, 68 were dropped"
     ) in said
-    assert said.endswith(
-        "few examples of rental (10 of 50 planned), repair (1 of 50 planned; none of your examples has it)."
-    )
+    assert said.endswith("few examples of rental (10 of 50), repair (1 of 50; none of your examples has it).")
     # the only examples of a value are in the test: said so, not "none of your examples has it" (languages bench)
     from agent.artifacts import load_step
 
     crit = load_step(run, 1, "critique")
     crit["topped_up"][0]["held_for_test"] = True
     save_step(run, 1, "critique", crit)
-    assert filtered_summary(path.parent).endswith(
-        "repair (1 of 50 planned; your examples of it are all in the test)."
-    )
+    assert filtered_summary(path.parent).endswith("repair (1 of 50; yours are all in the test).")
     crit["topped_up"][0].pop("held_for_test")
     save_step(run, 1, "critique", crit)
     app = TunewiseApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open_review(app, pilot, path, 4)
-        await wait_for(pilot, lambda: "planned" in str(screen.query_one("#review-filtered").render()))
+        await wait_for(pilot, lambda: "few examples" in str(screen.query_one("#review-filtered").render()))
         box = screen.query_one("#review-filtered")
         assert box.size.height >= 4  # the whole line at 80 columns, not its first two rows
 

@@ -342,12 +342,12 @@ def _written_line(gen: dict) -> str:
 
 
 def _checked_line(crit: dict) -> str:
-    from tools.data.critique import collapsed_words
+    from tools.data.critique import collapsed_words, drop_words
 
     dropped = crit.get("dropped_by") or {}
     return (
         f"- Checks dropped {sum(dropped.values())} of {crit.get('generated', '?')} answers"
-        + (f" ({_top(dropped, 4)})" if dropped else "")
+        + (f" ({_top({drop_words(k): n for k, n in dropped.items()}, 4)})" if dropped else "")
         + f"; {crit.get('kept', '?')} examples were kept"
         + (
             f", {crit['relabelled']} of them with the label of your most similar examples instead of the teacher's"

@@ -29,6 +29,34 @@ CATEGORIES = (
     "length",
     "empty",
 )
+# why an answer was dropped, as a person reads it (walk 27's review opened on "9 not consistent, 6 untrusted field")
+DROP_WORDS = {
+    "incorrect": "wrong",
+    "inconsistent": "not the same when asked again",
+    "format": "wrong shape",
+    "untrusted_field": "one value given to every input",
+    "off_task": "off task",
+    "verbose": "too wordy",
+    "label": "not one of the labels",
+    "length": "too long",
+    "?": "other",
+}
+
+
+def drop_words(category: str) -> str:
+    """A critique category ("inconsistent") in a person's words ("not the same when asked again")."""
+    return DROP_WORDS.get(category, str(category).replace("_", " "))
+
+
+def drop_counts_words(counts: dict, top: int = 3) -> str:
+    """ "41 wrong, 12 wrong shape, 9 not the same when asked again, 6 other": the commonest `top` reasons in a
+    person's words, the rest counted together. Pure."""
+    items = sorted(counts.items(), key=lambda kv: -kv[1])
+    shown = [f"{n} {drop_words(k)}" for k, n in items[:top]]
+    rest = sum(n for _, n in items[top:])
+    return ", ".join(shown + ([f"{rest} other"] if rest else []))
+
+
 CRITIQUE_SCHEMA = {
     "type": "object",
     "required": ["score", "category", "reason"],
