@@ -817,6 +817,37 @@ def test_the_report_gives_the_prompt_to_keep_and_the_way_to_add_examples(workspa
     assert "press **a** here and give the file" in text
 
 
+async def test_a_report_that_says_press_a_shows_a_in_its_80_column_footer(workspace):
+    """Walk 27 read "press a here and give the file" and the footer at 80 columns had no a (it is dropped first
+    where the report does not ask for examples)."""
+    import json
+
+    from tui.screens.report import ReportScreen
+
+    run = make_run(workspace)
+    rec = "Not ready. To fine-tune, collect about 50 more examples (your own messages with the answers you want)."
+    (run.path / "summary.json").write_text(
+        json.dumps(
+            {
+                "stop_reason": "too_few_examples",
+                "plain": {"sentence": "Only 9 held up.", "recommendation": rec},
+            }
+        )
+    )
+    (run.path / "prompt.md").write_text("# Prompt for: x\n\n## System\n\nSort voicemails.\n")
+    (run.path / "prompt.json").write_text(json.dumps({"system": "Sort voicemails.", "examples": []}))
+    (run.path / "export" / "adapter").mkdir(parents=True)
+    (run.path / "export" / "adapter" / "adapter_config.json").write_text("{}")  # t and m are offered too
+    app = TunewiseApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show(ReportScreen(RUN_ID, {}))
+        await wait_for(
+            pilot, lambda: "Add examples" in {k.description for k in app.screen.query("FooterKey")}
+        )
+        shown = {k.description for k in app.screen.query("FooterKey")}
+        assert {"Quit", "Help", "Try the prompt", "Try your model"} <= shown, shown
+
+
 async def test_the_review_detail_reads_the_checks_in_words(workspace):
     """'flags: consistency_replaced, unjudged' and 'critique no LLM judge: programmatic validators only'."""
     import json

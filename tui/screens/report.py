@@ -404,10 +404,7 @@ def report_markdown(run_id: str, run_path: Path, values: dict | None = None) -> 
     lines += ["", "## Next steps", "", f"- {next_step}"]
     if re.search(r"\b(collect|write) (about \d+ )?more examples", next_step):
         # the walk looked for a way to add examples to this session and found none: say the way there is
-        lines.append(
-            "- Once you have them, press **a** here and give the file: a new session starts with your earlier "
-            "answers and all your examples, and decides again."
-        )
+        lines.append(ADD_EXAMPLES_LINE)
     lines.append("")
     history = summary.get("history") or []
     if history:
@@ -445,6 +442,12 @@ ARTIFACT_LABELS = {  # a run's artifacts in words (walk 13 read "retrieval_confi
 }
 
 
+ADD_EXAMPLES_LINE = (
+    "- Once you have them, press **a** here and give the file: a new session starts with your earlier answers "
+    "and all your examples, and decides again."
+)
+
+
 class ReportScreen(Screen):
     SCREEN_NAME = "report"
     BINDINGS = [
@@ -457,14 +460,19 @@ class ReportScreen(Screen):
         Binding("r", "run_again", "Run again"),
         Binding("f5", "reload", "Reload"),
     ]
-    # dropped from a narrow footer first (F1 lists every key): walk 24's footer had no room for "^q Quit f1 Help"
-    FOOTER_OPTIONAL = ("edit_prompt", "add_examples")
+
+    @property
+    def FOOTER_OPTIONAL(self) -> tuple[str, ...]:  # noqa: N802 - the footer reads every screen's by this name
+        """Dropped from a narrow footer first (F1 lists every key): walk 24's footer had no room for "^q Quit f1
+        Help". A report that says "press a" keeps a there (walk 27 read it and the footer had no a)."""
+        return ("edit_prompt", "run_again") if self._asks_examples else ("edit_prompt", "add_examples")
 
     def __init__(self, run_id: str, values: dict | None = None) -> None:
         super().__init__()
         self.run_id = run_id
         self.values = values
         self._asks_key = False  # the report says to set an API key (k is offered then)
+        self._asks_examples = False  # the report says to press a with more examples (the footer keeps a)
 
     def action_add_examples(self) -> None:
         self.app.add_examples_to(self.run_id)
@@ -548,5 +556,6 @@ class ReportScreen(Screen):
         values = self.values if self.values is not None else self.app.run_values.get(self.run_id)
         text = report_markdown(self.run_id, self.app.workspace.run(self.run_id).path, values)
         self._asks_key = "API key" in text
+        self._asks_examples = ADD_EXAMPLES_LINE in text
         self.app.call_from_thread(self.query_one("#report-md", Markdown).update, text)
         self.app.call_from_thread(self.refresh_bindings)

@@ -54,10 +54,12 @@ class FitFooter(Footer):
         self._composed: tuple | None = None  # what the keys shown were fitted to (`_signature`)
 
     def _signature(self) -> tuple:
-        """What the keys shown depend on: the width, each shown binding and whether it is enabled."""
+        """What the keys shown depend on: the width, each shown binding and whether it is enabled, and which
+        keys the screen lets go first (a report that says "press a" keeps a)."""
         active = self.screen.active_bindings.values()
         keys = tuple((b.action, b.key, b.description, enabled) for _n, b, enabled, _t in active if b.show)
-        return self._available(), keys, self.show_command_palette
+        optional = tuple(getattr(self.screen, "FOOTER_OPTIONAL", ()))
+        return self._available(), keys, self.show_command_palette, optional
 
     def bindings_changed(self, screen) -> None:
         """Textual recomposes the footer on every bindings signal (three times before the first screen
