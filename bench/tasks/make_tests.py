@@ -35,6 +35,7 @@ TASKS = (
     "allergens",
     "languages",
     "groomer",
+    "repairs",
 )
 SIZES = {
     "orders": 80,
@@ -51,6 +52,7 @@ SIZES = {
     "allergens": 60,
     "languages": 63,
     "groomer": 60,
+    "repairs": 60,
 }
 SEED = 20261124
 
@@ -1815,6 +1817,99 @@ def make_groomer(rng: random.Random, i: int) -> tuple[str, str, str]:
     return text, json.dumps(answer), cat
 
 
+# ---------------------------------------------------------------- repairs (two closed JSON fields, one a judgement)
+# trade → (urgent symptoms, not-urgent symptoms); the trade is never named in them
+REPAIR_SYMPTOMS = {
+    "plumbing": (
+        [
+            "a pipe has burst under the sink and water is everywhere",
+            "the toilet is overflowing and won't stop",
+            "there's no water coming out of any tap",
+            "water is leaking through the light fitting in the bathroom",
+        ],
+        [
+            "the shower drains really slowly",
+            "the bathroom tap drips at night",
+            "the toilet seat is loose",
+            "there's a bit of limescale round the bath taps",
+        ],
+    ),
+    "electrical": (
+        [
+            "the kitchen sockets sparked and now half the flat has no power",
+            "there's a burning smell from behind the light switch",
+            "all the power's gone off and the neighbours have theirs",
+        ],
+        [
+            "a socket cover in the hall is cracked",
+            "the bedroom light buzzes a little",
+            "the doorbell has stopped ringing",
+        ],
+    ),
+    "heating": (
+        [
+            "the boiler's dead - no heating and no hot water, and it's freezing",
+            "the boiler is leaking and the pressure has dropped to zero, no heat",
+            "we've had no hot water for two days",
+        ],
+        [
+            "one radiator makes a knocking noise when it comes on",
+            "the towel rail in the bathroom only gets lukewarm",
+            "the heating comes on half an hour later than we set it",
+        ],
+    ),
+    "appliance": (
+        [
+            "the fridge freezer has died and all the food is defrosting",
+            "the hob won't turn off and it's still hot",
+            "the washing machine door won't open and it's full of water",
+        ],
+        [
+            "the oven light has gone",
+            "the extractor fan over the cooker is noisy",
+            "the dishwasher takes ages to finish",
+        ],
+    ),
+    "locks": (
+        [
+            "I'm locked out - the key just spins in the lock",
+            "the front door won't lock at all and we're going away tonight",
+            "the lock on the main door is broken and anyone can walk in",
+        ],
+        [
+            "the window lock in the lounge is a bit wobbly",
+            "the key for the shed is hard to turn",
+            "the letterbox flap on the front door sticks",
+        ],
+    ),
+}
+REPAIR_TEMPLATES = [
+    "Hi, {s}. Can someone come and look?",
+    "Flat {n}: {s}",
+    "hello sorry to bother you but {s}",
+    "{S}, please send someone",
+    "Hi it's {name} at number {n} - {s}",
+    "Just to let you know {s}. Thanks",
+    "URGENT?? {s}",
+    "Morning! {S}. When could someone come?",
+]
+REPAIR_NAMES = ["Ana", "Ben", "Chloe", "Dev", "Ewa", "Femi", "Grace", "Hugo"]
+
+
+def make_repair(rng: random.Random, i: int) -> tuple[str, str, str]:
+    """A tenant's repair request and {trade, urgent}; the trade is said by its symptom only, and a template's
+    tone (URGENT??, Just to let you know) does not decide urgency."""
+    trade = list(REPAIR_SYMPTOMS)[i % len(REPAIR_SYMPTOMS)]
+    urgent = (i // len(REPAIR_SYMPTOMS)) % 2 == 0
+    symptom = rng.choice(REPAIR_SYMPTOMS[trade][0 if urgent else 1])
+    template = rng.choice(REPAIR_TEMPLATES)
+    text = template.format(
+        s=symptom, S=symptom[0].upper() + symptom[1:], n=rng.randint(1, 40), name=rng.choice(REPAIR_NAMES)
+    )
+    answer = {"trade": trade, "urgent": urgent}
+    return text, json.dumps(answer), "urgent" if urgent else "not urgent"
+
+
 def build(name: str) -> list[dict]:
     rng = random.Random(f"{SEED}-{name}")
     n = SIZES[name]
@@ -1849,6 +1944,8 @@ def build(name: str) -> list[dict]:
         rows = unique_rows(name, n, make_language, rng)
     elif name == "groomer":
         rows = unique_rows(name, n, make_groomer, rng)
+    elif name == "repairs":
+        rows = unique_rows(name, n, make_repair, rng)
     else:
         raise SystemExit(f"unknown task {name!r}; known: {', '.join(TASKS)}")
     sys_prompt = system_prompt(load_task(name))
