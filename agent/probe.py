@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -174,6 +175,7 @@ def run_probe(
         "measured": True,
         # the mean of the evaluation's primary metric (not a share of exact hits): the verdict's number
         "prompted_success": sum(r["value"] for r in rows) / len(rows),
+        "fields": writer_fields(spec, rows),
         "correct_share": sum(r["correct"] for r in rows) / len(rows),
         "metric": answer_metric(spec),
         "n_test": len(rows),
@@ -185,3 +187,38 @@ def run_probe(
         "streamed": streaming,
         "rows": rows,
     }
+
+
+def writer_fields(spec: TaskSpec, rows: list[dict]) -> dict[str, dict]:
+    """For a JSON task, each field the examples answer in more than one way: {"right", "n", "chance"} — how
+    often the probe's answer had it right after the rules practice answers get (`rule_fixed_answer`: a value
+    the input names), and how often answers drawn at random with the same frequencies would (Σ p_answer·p_ref).
+    A field right no more often than chance is a guess (`agent.rubric.guessed_fields`). {} for other formats.
+    Pure."""
+    if spec.output.format != "json":
+        return {}
+    from tools.data.critique import rule_fixed_answer
+    from tools.userfile import loads_json
+
+    def obj(text: str) -> dict:
+        try:
+            o = loads_json(str(text).strip())
+        except ValueError:
+            return {}
+        return o if isinstance(o, dict) else {}
+
+    refs = [obj(r["reference"]) for r in rows]
+    preds = [obj(rule_fixed_answer(str(r["prediction"]), spec, str(r["input"]))[0]) for r in rows]
+    out: dict[str, dict] = {}
+    for f in dict.fromkeys(k for o in refs for k in o):
+        ref_v = [json.dumps(o.get(f), sort_keys=True) for o in refs]
+        pred_v = [json.dumps(o.get(f), sort_keys=True) for o in preds]
+        ref_n, pred_n, n = Counter(ref_v), Counter(pred_v), len(rows)
+        if len(ref_n) < 2:
+            continue  # one value everywhere: nothing to tell apart
+        out[f] = {
+            "right": sum(a == b for a, b in zip(ref_v, pred_v, strict=True)),
+            "n": n,
+            "chance": sum(c / n * pred_n[v] / n for v, c in ref_n.items()),
+        }
+    return out

@@ -512,7 +512,10 @@ def _writer_warning(
         # (a share the person only guessed, with no examples to measure it on, is not "with your examples")
         return []
     private = is_private(a.goals, a.constraints)
-    got = f"the small model on this computer got {_right_words(ps, probe)} with your examples in its prompt"
+    got = (
+        f"the small model on this computer got {_right_words(ps, probe)} with your examples in its prompt"
+        + guess_words(probe)
+    )
     if practice == "own":
         return [
             f"{got[:1].upper()}{got[1:]}, so it writes no practice answers: your own {a.examples} examples "
@@ -569,21 +572,65 @@ WRITER_FLOOR = 0.2
 WRITER_FLOOR_EXACT = 0.5
 
 
+# a field answered right at most this far above chance (Cohen's kappa) is a guess; at least this many answers
+# measured before a field is called one (fewer cannot tell a guess from a bad draw)
+GUESS_KAPPA = 0.2
+GUESS_MIN_ROWS = 8
+
+
+def guessed_fields(probe: dict | None) -> list[str]:
+    """The fields of a JSON task's answers, when the probe found every one it could tell apart right no more
+    often than chance (`agent.probe.writer_fields`): the writer reads nothing of the input, and its practice
+    answers teach guesses. [] otherwise (a field it answers well is worth the writing: the expenses bench's
+    category was a guess, its amount and currency right 10 and 9 times of 10). Pure."""
+    fields = (probe or {}).get("fields") or {}
+    if not fields or not (probe or {}).get("measured"):
+        return []
+
+    def kappa(f: dict) -> float | None:
+        n, chance = int(f.get("n") or 0), float(f.get("chance") or 0.0)
+        if n < GUESS_MIN_ROWS or chance >= 1.0:
+            return None
+        return (int(f.get("right") or 0) / n - chance) / (1.0 - chance)
+
+    ks = {name: kappa(f) for name, f in fields.items()}
+    if any(k is None or k > GUESS_KAPPA for k in ks.values()):
+        return []
+    return list(ks)
+
+
+def guess_words(probe: dict | None) -> str:
+    """ ", and its trade and urgent were right no more often than guesses" when every field was
+    (`guessed_fields`), else "". Pure."""
+    fields = guessed_fields(probe)
+    if not fields:
+        return ""
+    named = fields[0] if len(fields) == 1 else ", ".join(fields[:-1]) + " and " + fields[-1]
+    return f", and its {named} {'was' if len(fields) == 1 else 'were'} right no more often than guesses"
+
+
 def writer_wrong(a: Answers, probe: dict | None, teacher: str, output_format: str) -> bool:
     """Would the practice answers be mostly wrong? Yes when the small model on this computer writes them, it
     was measured on the person's own examples (others in its prompt) at most `WRITER_FLOOR` right (half, where
     answers are right or wrong: `WRITER_FLOOR_EXACT`) and nothing
-    else fixes an answer (free text: a label task plans each input's label, an extraction copies its values
-    from the input). The thermostat bench (0 of 5) kept 59 of 120 answers and 33 of the 48 that could be
+    else fixes an answer (free text: a label task plans each input's label); for a JSON task, when every field
+    was right no more often than chance (`guessed_fields`: the values an extraction copies from the input are
+    set by rule, a value the writer must infer is not — the repairs bench). The thermostat bench (0 of 5) kept 59 of 120 answers and 33 of the 48 that could be
     checked by hand were wrong; appointments (0 of 6) kept 16, 14 wrong. Pure."""
     ps = a.prompted_success
     if ps is not None:
         ps = _partial(ps, probe)  # the floors were set on the mean of partial credit (words matching)
-    return (
+    measured_here = (
         is_embedded(teacher)
-        and output_format == "text"
         and bool(probe and probe.get("measured") and not probe.get("with_documents"))
         and is_embedded(str((probe or {}).get("student") or ""))
+    )
+    if measured_here and output_format == "json":
+        # a JSON answer's values the input names are set by rule; one whose every field is a guess is not
+        return bool(guessed_fields(probe))
+    return (
+        measured_here
+        and output_format == "text"
         and ps is not None
         and ps <= (WRITER_FLOOR_EXACT if (probe or {}).get("metric") == "exact_match" else WRITER_FLOOR)
     )

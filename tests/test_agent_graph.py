@@ -676,6 +676,66 @@ def test_headless_run_stops_before_writing_when_the_small_writer_gets_the_exampl
     assert practice_data(third, probe | {"metric": "token_f1"}, "local:embedded", "text") == "written"
 
 
+def test_a_json_writer_whose_every_field_is_a_guess_stops_a_headless_run_before_writing(workspace, embedded):
+    """The repairs bench (a tenant's request → trade and whether it is urgent, 14 examples): the small model
+    answered "plumbing" or "locks" whatever the request (trade right 0 of 12, urgent at chance), wrote 120
+    practice answers, and the model trained on them for 26 minutes answered plumbing, not urgent, to 60 of 60.
+    A JSON task's values the input names are set by rule, so the text-only gate let it through; now a writer
+    whose every field is right no more often than chance writes nothing, and the report says so by field."""
+    from tools.spec import load_spec
+
+    spec = load_spec(REPO / "bench" / "tasks" / "repairs" / "task.yaml")
+    run = create_run_for(workspace, spec)
+    out = drive(
+        workspace, run.id, initial_state(run.id, spec, headless=True), AgentContext(workspace=workspace)
+    )
+    assert out["values"]["stop_reason"] == "no_writer"
+    assert not (run.path / "data").exists() and not (run.path / "train").exists()
+    probe = json.loads((run.path / "work" / "iter0" / "probe.json").read_text())
+    assert set(probe["fields"]) == {"trade", "urgent"} and probe["fields"]["trade"]["n"] == 12
+    text = (run.path / "report.md").read_text()
+    assert "its trade and urgent were right no more often than guesses" in text
+
+
+def test_the_json_writer_gate_needs_every_field_a_guess_and_enough_answers():
+    """Pure: `guessed_fields` on the probe's per-field counts (`agent.probe.writer_fields`). The expenses
+    bench's writer guessed the category but copied amount and currency right: it writes (the checks place the
+    category); fewer than 8 answers cannot tell a guess from a bad draw."""
+    from agent.probe import writer_fields
+    from agent.rubric import Answers, guessed_fields, practice_data
+    from tools.spec import parse_spec_dict
+
+    spec = parse_spec_dict(
+        {
+            "spec": "request → trade, urgent",
+            "output": {"format": "json"},
+            "examples": [{"input": "tap drips", "output": '{"trade": "plumbing", "urgent": false}'}] * 2,
+        }
+    )
+    trades = ["plumbing", "locks", "heating", "electrical"] * 3
+    rows = [
+        {
+            "input": f"request {i}",
+            "reference": json.dumps({"trade": t, "urgent": i % 2 == 0}),
+            "prediction": json.dumps({"trade": "plumbing", "urgent": i % 3 == 0}),
+        }
+        for i, t in enumerate(trades)
+    ]
+    fields = writer_fields(spec, rows)
+    assert fields["trade"] == {"right": 3, "n": 12, "chance": 0.25}  # always plumbing: right when it is
+    assert fields["urgent"]["right"] == 6 and abs(fields["urgent"]["chance"] - 0.5) < 1e-9
+    probe = {"measured": True, "student": "local:embedded", "with_documents": False, "fields": fields}
+    a = Answers.from_dict({"spec": "x", "examples": 14, "prompted_success": 0.17, "goals": ["cost"]})
+    assert guessed_fields(probe) == ["trade", "urgent"]
+    assert practice_data(a, probe, "local:embedded", "json") == "blocked"
+    assert practice_data(a, probe, "openai:gpt-4o-mini", "json") == "written"  # a hosted writer is not gated
+    copied = {**fields, "amount": {"right": 10, "n": 12, "chance": 0.1}}
+    assert practice_data(a, {**probe, "fields": copied}, "local:embedded", "json") == "written"
+    few = {f: {**c, "n": 6, "right": c["right"] // 2} for f, c in fields.items()}
+    assert practice_data(a, {**probe, "fields": few}, "local:embedded", "json") == "written"
+    assert practice_data(a, {**probe, "fields": {}}, "local:embedded", "json") == "written"
+
+
 def test_the_next_round_is_aimed_at_practice_misses_never_at_the_test(workspace, embedded):
     """The next round's examples were asked for from the test's failures — each failing test input and its
     expected answer shown to the teacher — and the next round was then tested on what it had practised. They

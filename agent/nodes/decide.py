@@ -10,7 +10,7 @@ from agent.artifacts import load_step, save_step
 from agent.context import AgentContext
 from agent.interrupts import DecisionAsk
 from agent.probe import apply_probe, measure_anyway, probe_needed, probe_signature, run_probe
-from agent.rubric import APPROACHES, MIN_EXAMPLES_TO_TRAIN, Answers, practice_data
+from agent.rubric import APPROACHES, MIN_EXAMPLES_TO_TRAIN, Answers, guess_words, practice_data
 from agent.rubric import decide as apply_rubric
 from agent.state import AgentState
 from tools.data.coverage import unseen_values, unseen_words
@@ -124,7 +124,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         update["stop_reason"] = NO_WRITER
         lines.append(
             "decide: stopped before writing practice examples: the model that would write them got "
-            f"{round(100 * (answers.prompted_success or 0))}% of your examples right"
+            f"{round(100 * (answers.prompted_success or 0))}% of your examples right{guess_words(probe)}"
         )
     if unseen and approach in FINE_TUNES:
         lines.append(

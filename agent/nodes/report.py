@@ -510,7 +510,10 @@ def _plain_result(run, state: AgentState, summary: dict, reason: str) -> dict:
 def no_writer_plain(run, state: AgentState) -> dict:
     """The plain sentence and advice when the run stopped before writing practice examples: the small
     model that would write them got too few of the person's examples right (shape of plain_summary)."""
-    measured = _probe_words(run) or "got few of them right"
+    from agent.artifacts import load_step
+    from agent.rubric import guess_words
+
+    measured = (_probe_words(run) or "got few of them right") + guess_words(load_step(run, 0, "probe"))
     sentence = (
         "No model was trained. The small model on this computer would write the practice answers, and with "
         f"your examples in its prompt it {measured}: most of its answers would be wrong, and a model "

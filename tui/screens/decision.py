@@ -90,8 +90,11 @@ def blocked_text(decision: dict) -> str:
         if n and share is not None
         else ("got few of your examples right")
     )
+    from agent.rubric import guess_words
+
     return (
-        f"The small model on this computer {got}, and it would write all the practice answers: most of them "
+        f"The small model on this computer {got}{guess_words(probe)}, and it would write all the practice "
+        "answers: most of them "
         "would be wrong, and your model would learn the mistakes. The run takes a while and the test at the "
         "end shows how it did.\n\nStart anyway? (Back, then e, adds examples of your own: with about 50 the "
         "model trains on yours.)"
