@@ -230,6 +230,59 @@ def test_a_text_answer_from_a_few_words_given_for_everything_is_a_collapse():
     assert answer_distributions(spec, {"tuned": [{"text": "ok"}] * 16}, prose, 16) == {"fields": []}
 
 
+def test_on_a_test_unlike_the_persons_examples_one_answer_for_everything_is_judged_against_theirs():
+    """The repairs bench: the teacher answered "plumbing" to 21 of the 26 test requests, the tuned model to
+    26 of 26, and the verdict said "✓ answers vary like the references" while it headlined 18 of 26 fully
+    right. Where the test is far from the person's examples, a model on one value is judged against theirs;
+    the summary says to count on their own held-out examples."""
+    from tools.evals.run import answer_distributions
+    from tools.evals.summary import plain_summary
+
+    spec = TaskSpec(
+        spec="repair request → trade",
+        output={"format": "label", "labels": ["plumbing", "locks", "heating", "electrical", "appliance"]},
+        examples=[
+            {"input": f"request {i}", "output": t}
+            for i, t in enumerate(["plumbing", "locks", "heating", "electrical", "appliance"] * 3)
+        ],
+    )
+    refs = ["plumbing"] * 21 + ["locks", "locks", "heating", "electrical", "plumbing"]
+    dist = answer_distributions(spec, {"tuned": [{"text": "plumbing"}] * 26}, refs, 26)
+    assert dist["collapsed"]["tuned"][0] == {
+        "field": "label",
+        "value": "plumbing",
+        "count": 26,
+        "n": 26,
+        "reference_values": 5,
+        "of": "your examples",
+    }
+    systems = {"prompted": _sys("prompted", 0.3), "tuned": _sys("tuned", 0.85)}
+    v = decide_verdict(
+        primary_metric="acc", baseline="prompted", candidate="tuned", systems=systems, distributions=dist
+    )
+    assert v["checks"]["varied_answers"] is False
+    assert any("while your examples use 5 values: its answers collapsed" in r for r in v["reasons"])
+    report = {
+        "primary_metric": "acc",
+        "candidate": "tuned",
+        "baseline": "prompted",
+        "systems": systems,
+        "verdict": v,
+        "distributions": dist,
+        "golden": {"n": 8, "systems": {"tuned": {"correct": 1}, "prompted": {"correct": 3}}},
+    }
+    said = plain_summary(report)
+    assert "learned a shortcut" in said["sentence"]
+    assert "the test's expected answers look unlike your examples (most are 'plumbing')" in said["sentence"]
+    assert said["own_examples"].startswith("On your own 8 examples that no prompt showed")
+    # a test like the examples: the references alone decide, and nothing is said of them
+    like = answer_distributions(
+        spec, {"tuned": [{"text": "plumbing"}] * 15}, [e.output for e in spec.examples], 15
+    )
+    assert like["collapsed"]["tuned"][0].get("of") is None
+    assert "look unlike your examples" not in plain_summary({**report, "distributions": like})["sentence"]
+
+
 def test_an_undecided_verdict_reads_in_words_on_the_screens():
     """Walk 24 read "38% lower (it needs to be at least 10% higher) — inconclusive" as a clear loss, and "the 95%
     CI reaches +0.267" as jargon: the screens' words (summary.plain_reason) say the test is too small."""

@@ -443,7 +443,10 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     plain = _plain_result(run, state, summary, reason)
     lines = [f"# tunewise run {run.id}", "", f"**Task:** {state['task']['spec']}", ""]
     if plain:
-        lines += [f"**{plain['sentence']}**", "", f"**What to do:** {plain['recommendation']}", ""]
+        lines += [f"**{plain['sentence']}**", ""]
+        if plain.get("own_examples"):  # the answers the person trusts most, under the result (as the screens)
+            lines += [plain["own_examples"], ""]
+        lines += [f"**What to do:** {plain['recommendation']}", ""]
     lines += [
         f"**Approach:** {state.get('approach')} — {(state.get('decision') or {}).get('reasons', [''])[0]}",
         "",

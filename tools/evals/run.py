@@ -177,6 +177,7 @@ def answer_distributions(spec, outputs: dict, references: Sequence[str], n_test:
     """How the test's references, the user's examples and each system's answers spread over the
     task's categorical fields (labels, enum values), with the fields where a system collapsed."""
     from tools.evals.distribution import answer_field, categorical_fields, collapsed_fields, distribution
+    from tools.evals.verdict import test_shift
 
     fields = categorical_fields(spec, references)
     if not fields:
@@ -191,16 +192,21 @@ def answer_distributions(spec, outputs: dict, references: Sequence[str], n_test:
         }
         return {"fields": [], "collapsed": collapsed} if collapsed else {"fields": []}
     ref = distribution(references, spec, fields)
+    seeds = distribution([e.output for e in getattr(spec, "examples", [])], spec, fields)
     systems = {
         n: distribution([o["text"] for o in outs[:n_test]], spec, fields) for n, outs in outputs.items()
     }
-    return {
-        "fields": fields,
-        "reference": ref,
-        "seeds": distribution([e.output for e in getattr(spec, "examples", [])], spec, fields),
-        "systems": systems,
-        "collapsed": {n: c for n, d in systems.items() if (c := collapsed_fields(d, ref))},
+    out = {"fields": fields, "reference": ref, "seeds": seeds, "systems": systems}
+    # a test whose expected answers are far from the person's examples (a teacher that answered "plumbing" to
+    # most requests) hides a model that answers one value for everything: the repairs bench's tuned model
+    # said plumbing to 26 of 26 and "varied like the references" (21 of 26 plumbing); the examples vary
+    mine = seeds if test_shift(out) else {}
+    out["collapsed"] = {
+        n: c
+        for n, d in systems.items()
+        if (c := collapsed_fields(d, ref) or [x | {"of": "your examples"} for x in collapsed_fields(d, mine)])
     }
+    return out
 
 
 # ---------------------------------------------------------------- the driver

@@ -367,7 +367,23 @@ def plain_summary(report: dict, rows: Sequence[dict] | None = None, *, n_train: 
     said = [f"{system_phrase(n, report)} {k} of {total}" for n, k, total in counts if k]
     if said and out.get("sentence"):
         out["sentence"] += careful_numbers(said)
+    if out.get("own_examples") and out.get("sentence") and (top := shifted_top(report)):
+        # the repairs bench led with "18 of 26 fully right" on a test the teacher answered "plumbing" for 21 of
+        # 26; on the person's own 8 examples the tuned model got 1 right
+        out["sentence"] += (
+            f" Careful: the test's expected answers look unlike your examples (most are {top}), so count on "
+            "your own examples below."
+        )
     return out
+
+
+def shifted_top(report: dict) -> str | None:
+    """The test's most common expected value, quoted ("'plumbing'"), when the test's expected answers are far
+    from the person's examples (`tools.evals.verdict.shift_of`), else None. Pure."""
+    from tools.evals.verdict import shift_of
+
+    shift = shift_of(report.get("distributions") or {})
+    return repr(shift["top"]) if shift else None
 
 
 def careful_numbers(said: Sequence[str]) -> str:

@@ -117,7 +117,7 @@ def decide_verdict(  # noqa: PLR0915 - one reason line per success criterion, in
         for c in collapsed or []:
             reasons.append(
                 f"✗ {candidate} answers {c['field']} = {c['value']} for {c['count']} of {c['n']} inputs "
-                f"while the references use {c['reference_values']} values: its answers collapsed"
+                f"while {c.get('of', 'the references')} use {c['reference_values']} values: its answers collapsed"
             )
         if not collapsed:
             reasons.append(
@@ -221,17 +221,27 @@ def rows_to_settle(paired: dict, bar: float, n_test: int | None) -> int | None:
 
 def test_shift(distributions: dict) -> str | None:
     """A reason when the test's label/enum values are far from those of the user's examples."""
+    shift = shift_of(distributions)
+    if shift is None:
+        return None
+    return (
+        f"the test's {shift['field']} values are far from your examples' (distance {shift['distance']:.2f}; the "
+        f"test's most common is {shift['top']!r}): its score may not reflect your task — check the test's "
+        "references"
+    )
+
+
+def shift_of(distributions: dict) -> dict | None:
+    """{"field", "distance", "top"}: the first field whose test values are far (total variation above
+    `SHIFT_TVD`) from the person's examples' (at least 4 of them), with the test's most common value; None
+    when none is. Pure."""
     from tools.evals.distribution import SHIFT_TVD, total_variation
 
-    seeds, ref = distributions.get("seeds") or {}, distributions.get("reference") or {}
-    for f in distributions.get("fields") or []:
+    seeds, ref = (distributions or {}).get("seeds") or {}, (distributions or {}).get("reference") or {}
+    for f in (distributions or {}).get("fields") or []:
         if sum((seeds.get(f) or {}).values()) < 4:
             continue
         tvd = total_variation(ref.get(f) or {}, seeds.get(f) or {})
         if tvd > SHIFT_TVD:
-            top = next(iter(ref.get(f) or {"?": 0}))
-            return (
-                f"the test's {f} values are far from your examples' (distance {tvd:.2f}; the test's most "
-                f"common is {top!r}): its score may not reflect your task — check the test's references"
-            )
+            return {"field": f, "distance": tvd, "top": next(iter(ref.get(f) or {"?": 0}))}
     return None
