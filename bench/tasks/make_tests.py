@@ -36,6 +36,7 @@ TASKS = (
     "languages",
     "groomer",
     "repairs",
+    "parcels",
 )
 SIZES = {
     "orders": 80,
@@ -53,6 +54,7 @@ SIZES = {
     "languages": 63,
     "groomer": 60,
     "repairs": 60,
+    "parcels": 60,
 }
 SEED = 20261124
 
@@ -1910,6 +1912,67 @@ def make_repair(rng: random.Random, i: int) -> tuple[str, str, str]:
     return text, json.dumps(answer), "urgent" if urgent else "not urgent"
 
 
+# ---------------------------------------------------------------- parcels (one field copied, one inferred)
+# issue → what happened, in the customer's words; the issue itself is never named
+PARCEL_EVENTS = {
+    "late": [
+        "it was due on Monday and still hasn't come",
+        "the website promised delivery by the 3rd and it's the 9th",
+        "it's been sitting at 'preparing to ship' for ten days",
+        "I paid for next day delivery a week ago and I'm still waiting",
+        "the birthday was yesterday and the present never turned up in time",
+    ],
+    "damaged": [
+        "the box was soaked through and the mug inside is in pieces",
+        "the lamp arrived with the shade crushed flat",
+        "two of the six glasses were smashed when I opened it",
+        "the cushion came with a big rip down one side",
+        "the chocolates had melted into one lump",
+    ],
+    "wrong_item": [
+        "I ordered the grey jumper and a yellow one came",
+        "the box had a phone case in it but I ordered a laptop sleeve",
+        "you sent a small and the order says large",
+        "there were only forks in the cutlery set, no knives or spoons at all, and the label is for someone else",
+        "I got a cookbook I never ordered instead of my planner",
+    ],
+    "lost": [
+        "the tracking says delivered but nothing came",
+        "the courier marked it as left in a safe place and there's nothing anywhere",
+        "it says signed for by 'K' and nobody here is called K",
+        "the app shows it delivered to a different town",
+        "the driver's photo shows a front door that isn't ours and we never got it",
+    ],
+}
+PARCEL_TEMPLATES = [
+    "Hi, order {o}: {e}.",
+    "{E} (order number {o})",
+    "hello, {e}. my order is {o}",
+    "Ref {o} - {e}",
+    "{E}. Order {o}, thanks",
+    "Hi there, {e}",
+    "{E}!!",
+    "Good morning, about my order: {e}",
+]
+
+
+def make_parcel(rng: random.Random, i: int) -> tuple[str, str, str]:
+    """A delivery complaint and {order, issue}: the order number copied as written (sometimes lower case, after
+    '#'), null when the message gives none; the issue said by what happened only."""
+    issue = list(PARCEL_EVENTS)[i % len(PARCEL_EVENTS)]
+    event = rng.choice(PARCEL_EVENTS[issue])
+    template = rng.choice(PARCEL_TEMPLATES)
+    number = f"BK{rng.randint(4000, 6999)}"
+    if rng.random() < 0.2:
+        number = number.lower()
+    if "{o}" in template and rng.random() < 0.3:
+        template = template.replace("{o}", "#{o}")
+    order = number if "{o}" in template else None
+    text = template.format(e=event, E=event[0].upper() + event[1:], o=number)
+    answer = {"order": order, "issue": issue}
+    return text, json.dumps(answer), issue + (" (no number)" if order is None else "")
+
+
 def build(name: str) -> list[dict]:
     rng = random.Random(f"{SEED}-{name}")
     n = SIZES[name]
@@ -1946,6 +2009,8 @@ def build(name: str) -> list[dict]:
         rows = unique_rows(name, n, make_groomer, rng)
     elif name == "repairs":
         rows = unique_rows(name, n, make_repair, rng)
+    elif name == "parcels":
+        rows = unique_rows(name, n, make_parcel, rng)
     else:
         raise SystemExit(f"unknown task {name!r}; known: {', '.join(TASKS)}")
     sys_prompt = system_prompt(load_task(name))
