@@ -431,8 +431,11 @@ def read_messages(path: Path) -> list[str]:
 
 def answers_csv(out: Path, texts: list[str], answers: list[str], spec: Any) -> int:
     """Write message + answer rows as CSV (atomic). A JSON task's answer becomes a column per part (the parts its
-    examples have; an empty cell for null), so it reads like the person's own sheet; an answer that is not such
-    an object keeps its text in a last column, "could not read". Returns how many could not be read."""
+    examples have; an empty cell for null), so it reads like the person's own sheet; a last column, "check",
+    is there only when some answer needs one: an answer that is not such an object ("could not read: …", its
+    text) or a part whose value is not one the task allows (walk 28 copied "bath and nail trim" into a
+    calendar of five services, under an always-empty "could not read" column). Returns how many could not be
+    read."""
     import csv
     import io
 
@@ -449,19 +452,40 @@ def answers_csv(out: Path, texts: list[str], answers: list[str], spec: Any) -> i
     w = csv.writer(buf)
     unread = 0
     if parts:
-        w.writerow(["message", *parts, "could not read"])
+        allowed = _allowed_values(spec)
+        rows: list[list[str]] = []
         for t, a in zip(texts, answers, strict=True):
             obj, err = parse_json_output(a)
             if err is None and isinstance(obj, dict):
-                w.writerow([t, *("" if obj.get(k) is None else _cell(obj.get(k)) for k in parts), ""])
+                cells = ["" if obj.get(k) is None else _cell(obj.get(k)) for k in parts]
+                odd = [
+                    f"{k} {obj[k]!r} is not one of: {', '.join(str(v) for v in allowed[k] if v is not None)}"
+                    for k in parts
+                    if k in allowed and obj.get(k) not in allowed[k] and obj.get(k) is not None
+                ]
+                rows.append([t, *cells, "; ".join(odd)])
             else:
                 unread += 1
-                w.writerow([t, *([""] * len(parts)), a])
+                rows.append([t, *([""] * len(parts)), f"could not read: {a}"])
+        checked = any(r[-1] for r in rows)
+        w.writerow(["message", *parts, *(["check"] if checked else [])])
+        w.writerows(r if checked else r[:-1] for r in rows)
     else:
         w.writerow(["message", "answer"])
         w.writerows([t, a] for t, a in zip(texts, answers, strict=True))
     atomic_write_text(out, buf.getvalue())
     return unread
+
+
+def _allowed_values(spec: Any) -> dict[str, list]:
+    """{part: its allowed values} for the JSON schema's enum parts (null among them where it is allowed)."""
+    schema = getattr(spec.output, "json_schema", None) or {}
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    return {
+        k: list(sub["enum"])
+        for k, sub in (props or {}).items()
+        if isinstance(sub, dict) and isinstance(sub.get("enum"), list)
+    }
 
 
 def _cell(value: Any) -> str:

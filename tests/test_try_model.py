@@ -152,18 +152,30 @@ def test_answers_are_written_as_the_persons_own_sheet_a_column_per_part(tmp_path
 
     from agent.sessions import answers_csv, read_messages
 
-    spec = parse_spec_dict(GROOMER_SPEC)
+    services = ["bath", "nail trim", "full groom"]
+    schema = {"type": "object", "properties": {"service": {"type": "string", "enum": services}}}
+    spec = parse_spec_dict({**GROOMER_SPEC, "output": {"format": "json", "schema": schema}})
     out = tmp_path / "today-answers.csv"
     texts = ["Rex, full groom Friday", "Can Peanut have a bath, any day"]
     answers = ['{"dog": "Rex", "service": "full groom", "day": "Friday"}', "Peanut, bath"]
     assert answers_csv(out, texts, answers, spec) == 1
     rows = list(csv.reader(out.open(newline="")))
-    assert rows[0] == ["message", "dog", "service", "day", "could not read"]
+    assert rows[0] == ["message", "dog", "service", "day", "check"]
     assert rows[1] == ["Rex, full groom Friday", "Rex", "full groom", "Friday", ""]
-    assert rows[2] == ["Can Peanut have a bath, any day", "", "", "", "Peanut, bath"]
+    assert rows[2] == ["Can Peanut have a bath, any day", "", "", "", "could not read: Peanut, bath"]
+    # every answer read and allowed: no check column (walk 28's was always empty); null an empty cell
     null = '{"dog": "Pip", "service": "bath", "day": null}'
     answers_csv(out, ["Pip bath"], [null], spec)
-    assert list(csv.reader(out.open(newline="")))[1] == ["Pip bath", "Pip", "bath", "", ""]
+    assert list(csv.reader(out.open(newline=""))) == [
+        ["message", "dog", "service", "day"],
+        ["Pip bath", "Pip", "bath", ""],
+    ]
+    # a value the task does not allow is said in the check column (walk 28: "bath and nail trim")
+    both = '{"dog": "Dave", "service": "bath and nail trim", "day": null}'
+    answers_csv(out, ["Dave's dog Milo, bath and nails"], [both], spec)
+    assert list(csv.reader(out.open(newline="")))[1][-1] == (
+        "service 'bath and nail trim' is not one of: bath, nail trim, full groom"
+    )
     # the messages: one per line, or a sheet's first column under its name
     (tmp_path / "today.txt").write_text("Rex, full groom Friday\n\n  Can Peanut have a bath  \n")
     assert read_messages(tmp_path / "today.txt") == ["Rex, full groom Friday", "Can Peanut have a bath"]
@@ -205,14 +217,14 @@ def test_a_file_of_messages_is_answered_with_the_sessions_prompt_beside_it(works
         and (tmp_path / "today-answers.csv").read_text() == "someone's own file\n"
     )
     rows = list(csv.reader(out.open(newline="")))
-    assert rows[0] == ["message", "dog", "service", "day", "could not read"] and n == 2 and seen[-1] == (2, 2)
+    assert rows[0][:4] == ["message", "dog", "service", "day"] and n == 2 and seen[-1] == (2, 2)
+    assert rows[0][4:] in ([], ["check"])  # the check column only when an answer needs it
     assert [r[0] for r in rows[1:]] == [
         "Can Rex come in for a full groom on Friday?",
         "Could Pip have a bath on Monday?",
     ]
-    assert (
-        sum(1 for r in rows[1:] if r[-1]) == unread
-    )  # an unreadable answer keeps its text in the last column
+    # an unreadable answer keeps its text in the check column
+    assert sum(1 for r in rows[1:] if r[4:] and r[-1].startswith("could not read: ")) == unread
 
 
 def test_the_answer_command_says_in_one_line_what_a_session_lacks(workspace, tmp_path):

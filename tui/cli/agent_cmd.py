@@ -810,5 +810,5 @@ def answer_cmd(
     con.print(
         f"{n} message{'s' if n != 1 else ''} answered with the session's "
         f"{'tuned model' if use == 'model' else 'prompt'}"
-        + (f"; {unread} could not be read into parts (their answer is in the last column)" if unread else "")
+        + (f"; {unread} could not be read into parts (their answer is in the check column)" if unread else "")
     )

@@ -137,7 +137,7 @@ class TryPromptDialog(ModalScreen[None]):
             said = (
                 f"[b]Answered {n} message{'s' if n != 1 else ''}[/b] into {escape(str(out))}"
                 + (
-                    f"\n[yellow]{unread} of them could not be read into parts: their answer is in the last column."
+                    f"\n[yellow]{unread} of them could not be read into parts: their answer is in the check column."
                     "[/yellow]"
                     if unread
                     else ""
