@@ -578,13 +578,11 @@ GUESS_KAPPA = 0.2
 GUESS_MIN_ROWS = 8
 
 
-def guessed_fields(probe: dict | None) -> list[str]:
-    """The fields of a JSON task's answers, when the probe found every one it could tell apart right no more
-    often than chance (`agent.probe.writer_fields`): the writer reads nothing of the input, and its practice
-    answers teach guesses. [] otherwise (a field it answers well is worth the writing: the expenses bench's
-    category was a guess, its amount and currency right 10 and 9 times of 10). Pure."""
+def field_guesses(probe: dict | None) -> list[str]:
+    """The fields of a JSON task's answers the probe found right no more often than chance (`GUESS_KAPPA`,
+    Cohen's kappa over at least `GUESS_MIN_ROWS` answers; `agent.probe.writer_fields`). Pure."""
     fields = (probe or {}).get("fields") or {}
-    if not fields or not (probe or {}).get("measured"):
+    if not (probe or {}).get("measured"):
         return []
 
     def kappa(f: dict) -> float | None:
@@ -593,10 +591,18 @@ def guessed_fields(probe: dict | None) -> list[str]:
             return None
         return (int(f.get("right") or 0) / n - chance) / (1.0 - chance)
 
-    ks = {name: kappa(f) for name, f in fields.items()}
-    if any(k is None or k > GUESS_KAPPA for k in ks.values()):
-        return []
-    return list(ks)
+    return [name for name, f in fields.items() if (k := kappa(f)) is not None and k <= GUESS_KAPPA]
+
+
+def guessed_fields(probe: dict | None) -> list[str]:
+    """The fields of a JSON task's answers, when the probe found every one it could tell apart right no more
+    often than chance (`field_guesses`): the writer reads nothing of the input, and its practice answers teach
+    guesses. [] otherwise (a field it answers well is worth the writing, and the checks take a guessed one
+    from the person's examples or drop it: the expenses bench's category was a guess, its amount and currency
+    right 10 and 9 times of 10). Pure."""
+    fields = (probe or {}).get("fields") or {}
+    guessed = field_guesses(probe)
+    return guessed if fields and len(guessed) == len(fields) else []
 
 
 def guess_words(probe: dict | None) -> str:

@@ -7,7 +7,7 @@ import re
 
 from tools.data.critique import critique_examples, lenient_score, output_rules, programmatic_issues
 from tools.data.filters import general_count, hardness_filter, load_general_prompts, mix_general
-from tools.data.schema import make_row
+from tools.data.schema import answer_text, make_row, user_text
 from tools.spec import parse_spec_dict
 
 LABEL_SPEC = parse_spec_dict(
@@ -879,6 +879,55 @@ def test_a_field_the_teacher_answers_one_way_for_every_input_is_decided_by_the_p
         )
     ]
     assert collapsed_fields(varied, EXPENSES) == {}
+
+
+def test_a_field_the_teacher_guesses_is_decided_by_the_persons_examples_whatever_value_it_gave():
+    """The parcels bench: the small teacher copied the order number right 9 times of 12 and got the issue
+    right 4 of 12 where chance was 3, varied (not one value for all, so nothing looked collapsed). A field
+    measured right no more often than chance (`guessed`) is treated like a collapsed one for every teacher
+    row: the person's most similar examples place it, or the row is out; the other fields stay."""
+    from tools.data.critique import collapsed_summary, collapsed_words
+
+    notes = [
+        "Dinner with two clients in Hamburg, 84 euros",
+        "Taxi from the station to the airport, $27",
+        "Lunch with the marketing team, 52 euros",
+        "Train ticket Paris to Lyon, 64 euros",
+        "Uber from the client's site to the airport, $19",
+        "Team dinner after the launch, 230 euros",
+    ]
+    guesses = ["office", "lodging", "travel", "office", "meals", "lodging"]  # varied, and wrong
+    rows = [
+        make_row(
+            n,
+            json.dumps({"amount": float(re.findall(r"\d+", n)[-1]), "currency": "EUR", "category": g}),
+            source="teacher",
+        )
+        for n, g in zip(notes, guesses, strict=True)
+    ]
+    rows.append(make_row("Pens, €3", json.dumps({"amount": 3, "currency": "EUR", "category": "office"})))
+    plain, _ = critique_examples(rows, EXPENSES, judge=None, teacher=None, consistency=False)
+    said = {user_text(r): json.loads(answer_text(r))["category"] for r in plain}
+    assert said["Taxi from the station to the airport, $27"] == "lodging"  # not guessed: the teacher's stays
+    kept, decisions = critique_examples(
+        rows, EXPENSES, judge=None, teacher=None, consistency=False, guessed=["category"]
+    )
+    said = {user_text(r): json.loads(answer_text(r)) for r in kept}
+    assert said["Taxi from the station to the airport, $27"]["category"] == "travel"
+    assert said["Dinner with two clients in Hamburg, 84 euros"]["category"] == "meals"
+    assert said["Team dinner after the launch, 230 euros"]["amount"] == 230.0  # the other fields stay
+    assert said["Pens, €3"]["category"] == "office"  # the person's own kind of row: untouched
+    out = [d for d in decisions if d["action"] == "dropped"]
+    assert all(
+        d["category"] == "untrusted_field" and "no more often right than chance" in d["reason"] for d in out
+    )
+    assert len(kept) + len(out) == len(rows)
+    summary = collapsed_summary({"category": None}, kept, decisions)
+    assert summary["category"]["value"] is None and summary["category"]["from_examples"] >= 2
+    words = collapsed_words("category", summary["category"])
+    assert words.startswith(
+        "the teacher got the category of your own examples right no more often than a guess"
+    )
 
 
 def test_a_collapsed_field_of_the_inputs_wording_is_not_guessed_from_similar_examples():

@@ -36,6 +36,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     judge = ctx.provider("judge", spec, run.id)
     judge = judge if can_grade(judge) else None
     teacher = ctx.provider("teacher", spec, run.id)
+    guessed = writer_guesses(run, teacher)
     ctx.emit(
         "status",
         message=f"critique: {len(rows)} examples — validators"
@@ -47,9 +48,11 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         judge=judge,
         teacher=teacher,
         repair_max_tokens=64 if ctx.quick else 256,
+        guessed=guessed,
         on_progress=lambda ev: ctx.emit("progress", step="critique", **ev),
     )
-    collapsed = collapsed_fields(rows, spec)  # counted over the inputs whose own words leave the field open
+    # counted over the inputs whose own words leave the field open; a guessed field first (no one value)
+    collapsed = {f: None for f in guessed} | collapsed_fields(rows, spec)
     ctx.emit("progress", step="critique", stage="last checks")  # the screen says what it does
     kept, hard = hardness_filter(
         kept,
@@ -57,7 +60,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         student=ctx.provider("student", spec, run.id),
         on_progress=lambda ev: ctx.emit("progress", step="critique", **ev),
     )
-    more = _more_of(spec, wd, teacher=teacher, judge=judge, emit=ctx.emit, quick=ctx.quick)
+    more = _more_of(spec, wd, teacher=teacher, judge=judge, emit=ctx.emit, quick=ctx.quick, guessed=guessed)
     topped: list[dict] = []
     kept += top_up_coverage(spec, kept, planned_total=len(rows), more=more, log=topped)
     # a value whose only examples a test holds is not "none of your examples has it" (the languages bench's one
@@ -95,6 +98,21 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "coverage": coverage_table(kept, spec, planned_total=len(rows)),
         "topped_up": topped,
     }
+
+
+def writer_guesses(run, teacher) -> list[str]:
+    """The answer fields the teacher guesses: those the probe measured right no more often than chance on the
+    person's own examples (`agent.rubric.field_guesses`), when the model measured is the teacher (the small
+    model here writes and was probed). The parcels bench: the order number copied right 9 times of 12, the
+    issue 4 of 12 where chance was 3."""
+    from agent.artifacts import load_step
+    from agent.rubric import field_guesses
+    from tools.llm.embedded import is_embedded
+
+    probe = load_step(run, 0, "probe") or {}
+    if not (is_embedded(teacher.describe()) and is_embedded(str(probe.get("student") or ""))):
+        return []
+    return field_guesses(probe)
 
 
 def _own_passed(state: AgentState, ctx: AgentContext, spec, wd, rows: list[dict]) -> dict:
@@ -243,7 +261,7 @@ def top_up_coverage(
     return extra
 
 
-def _more_of(spec, wd, *, teacher, judge, emit, quick: bool):
+def _more_of(spec, wd, *, teacher, judge, emit, quick: bool, guessed: list[str] | None = None):
     """`more(field, value, n, avoid)` for `top_up_coverage`: the teacher writes 2n inputs planned for the
     value (the shots: the person's examples with it), answers them, critique checks them, and the ones
     whose checked answer has the value are returned (at most n). The generation journal lives under
@@ -284,8 +302,14 @@ def _more_of(spec, wd, *, teacher, judge, emit, quick: bool):
             on_progress=on_progress,
             answer_max_tokens=answer_tokens(spec, 64 if quick else 256),
         )
+        # a guessed field keeps the planned value only where the person's nearest examples place it there too
         checked, _ = critique_examples(
-            list(rows), spec, judge=judge, teacher=teacher, repair_max_tokens=64 if quick else 256
+            list(rows),
+            spec,
+            judge=judge,
+            teacher=teacher,
+            repair_max_tokens=64 if quick else 256,
+            guessed=guessed or (),
         )
         want = normalize_text(value)
         return [r for r in checked if answer_values([r], spec, field).get(want)][:n]

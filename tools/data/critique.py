@@ -436,9 +436,12 @@ def _collapsed_label(rows: list[dict], spec: TaskSpec) -> dict[str, str]:
     return {}
 
 
-def collapsed_summary(collapsed: dict[str, str], kept: list[dict], decisions: list[dict]) -> dict[str, dict]:
-    """Per collapsed field: its value, the kept rows that took the person's examples' value for it, and the
-    rows dropped because of it (for a label task's label: every teacher label dropped). Pure."""
+def collapsed_summary(
+    collapsed: dict[str, str | None], kept: list[dict], decisions: list[dict]
+) -> dict[str, dict]:
+    """Per collapsed field: its value (None for a guessed field), the kept rows that took the person's
+    examples' value for it, and the rows dropped because of it (for a label task's label: every teacher label
+    dropped). Pure."""
 
     def moved(r: dict, field: str) -> bool:
         meta = r["metadata"]
@@ -474,17 +477,27 @@ def collapsed_words(field: str, c: dict, who: str = "the teacher") -> str:
             f"{who} gave {c.get('value')!r} to nearly every input, so its labels were not trusted: "
             f"{moved}{c.get('dropped', 0)} were dropped"
         )
+    if c.get("value") is None:  # a guessed field (the probe: right no more often than chance)
+        return (
+            f"{who} got the {field} of your own examples right no more often than a guess, so it was not "
+            f"trusted: {moved}{c.get('dropped', 0)} that the input's own words do not settle were dropped"
+        )
     return (
         f"{who} gave {field} {c.get('value')!r} to nearly every input, so it was not trusted: "
         f"{moved}{c.get('dropped', 0)} that the input's own words do not settle were dropped"
     )
 
 
-def _collapsed_settled(rows: list[dict], spec: TaskSpec) -> tuple[list[dict], dict[int, str]]:
+def _collapsed_settled(
+    rows: list[dict], spec: TaskSpec, guessed: Sequence[str] = ()
+) -> tuple[list[dict], dict[int, str]]:
     """(rows with a collapsed field's value taken from the person's most similar examples where they clearly
     place the input — flag `value_from_examples` —, {row: why it cannot be trusted} for the others). Only
-    the teacher's rows with the collapsed value and no settling words are touched."""
-    collapsed = collapsed_fields(rows, spec)
+    the teacher's rows with the collapsed value and no settling words are touched; for a `guessed` field (the
+    teacher was measured right on it no more often than chance, on the person's own examples) every teacher
+    row whose input's words do not settle it."""
+    collapsed: dict[str, str | None] = {f: None for f in guessed if f in (spec.output.properties() or {})}
+    collapsed |= collapsed_fields(rows, spec)
     if not collapsed or spec.output.format != "json":
         return rows, {}  # a label task's collapsed label: its rows take their nearest examples' label later
     from tools.data.checks import surface_fields
@@ -496,7 +509,7 @@ def _collapsed_settled(rows: list[dict], spec: TaskSpec) -> tuple[list[dict], di
         targets = [
             (i, obj)
             for i, obj in _open_answers(rows, spec, field)
-            if i not in untrusted and obj.get(field) == value
+            if i not in untrusted and (value is None or obj.get(field) == value)
         ]
         pairs = _seed_values(spec, field)
         counts = Counter(v for _, v in pairs)
@@ -515,17 +528,22 @@ def _collapsed_settled(rows: list[dict], spec: TaskSpec) -> tuple[list[dict], di
                 untrusted[i] = (
                     f"the teacher answers {field} {value!r} for nearly every input while your examples use "
                     f"{len(counts)} values, and your examples do not clearly say which this one is"
+                    if value is not None
+                    else f"the teacher answers {field} no more often right than chance (measured on your "
+                    "examples), and your examples do not clearly say which this one is"
                 )
                 continue
             meta = rows[i]["metadata"]
             settled = {**(meta.get("settled_fields") or {}), field: nearest}
-            if nearest == value:  # the examples agree with the teacher here: kept, and held in the vote
+            if nearest == obj.get(
+                field
+            ):  # the examples agree with the teacher here: kept, and held in the vote
                 rows[i] = with_metadata(rows[i], settled_fields=settled)
                 continue
             rows[i] = with_metadata(
                 _with_answer(rows[i], json.dumps({**obj, field: nearest}, ensure_ascii=False)),
                 flags=list(meta.get("flags") or []) + ["value_from_examples"],
-                rule_fixes=list(meta.get("rule_fixes") or []) + [f"{field} {value!r} → {nearest!r}"],
+                rule_fixes=list(meta.get("rule_fixes") or []) + [f"{field} {obj.get(field)!r} → {nearest!r}"],
                 moved_fields=list(meta.get("moved_fields") or []) + [field],
                 # the second and third teacher answers take it too: the same teacher must not vote it back
                 settled_fields=settled,
@@ -626,6 +644,7 @@ def critique_examples(
     repair_max_tokens: int = 256,
     judge_max_tokens: int = JUDGE_MAX_TOKENS,
     consistency: bool = True,
+    guessed: Sequence[str] = (),
     on_progress=None,
 ) -> tuple[list[dict], list[dict[str, Any]]]:
     """(kept rows with score/critique/category in metadata, one decision per input row).
@@ -636,11 +655,13 @@ def critique_examples(
     answer and the majority wins, no majority → dropped) → judge → one repair by the teacher for rows under
     `threshold` (or failing a validator) → validators and judge again → keep or drop. A row the judge could
     not score but that passes every validator is kept with the flag `unjudged` (a weak judge must not empty
-    the dataset).
+    the dataset). A field the teacher answers one way for everything, or one in `guessed` (measured right no
+    more often than chance on the person's examples), takes its value from the person's most similar
+    examples where they clearly place the input; other rows with it open are dropped.
     """
     rows = [_fixed_by_rules(with_metadata(r), spec) for r in rows]
     # a field the teacher answers one way for every input: the person's examples decide it, or the row is out
-    rows, untrusted = _collapsed_settled(rows, spec)
+    rows, untrusted = _collapsed_settled(rows, spec, guessed)
     issues = [programmatic_issues(r, spec) for r in rows]
     near = _nearest_seed_labels(rows, spec)
     for i, row in enumerate(rows):
