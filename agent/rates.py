@@ -218,7 +218,12 @@ def machine_rates(workspace, *, student=None, measure: bool = True) -> dict[str,
             cached = load_rates(workspace)
     now = busy() if dev["kind"] == "cpu" else 1.0
     out: dict[str, Any] = {"device": dev["kind"], "device_name": dev["name"], "busy": now}
-    for name in [k for k in cached if "_s_per_example_" in k and not k.endswith(("_busy", "_source", "_at"))]:
+    for name in [
+        k
+        for k in cached
+        if ("_s_per_example_" in k or k.startswith("trial_s_per_answer_"))
+        and not k.endswith(("_busy", "_source", "_at"))
+    ]:
         # seconds scale the other way: shared cores make a step take longer
         out[name] = float(cached[name]) / float(cached.get(f"{name}_busy") or 1.0) * now
         out[f"{name}_source"] = (
@@ -358,9 +363,18 @@ def _prompt_estimate(
         if n_checked
         else "nothing to check the prompt on until you give examples"
     )
+    answers = trial_answers(approach, n_probe)
     probe_tokens = n_probe * tokens_per_example * 2
     cost = prices.cost(prov, model or "default", probe_tokens // 2, probe_tokens // 2)
-    minutes = (n_probe * tokens_per_example) / (gen_tps if local_teacher else API_TOKENS_PER_S) / 60
+    # each answer as long as the trial lets it run (one rambling answer holds its whole batch): walk 28's 30
+    # examples were estimated at 1 minute from 30 short answers, and the 60 answers took 7½ (busy machine)
+    minutes = answers * TRIAL_ANSWER_TOKENS / (gen_tps if local_teacher else API_TOKENS_PER_S) / 60
+    timed = rates.get(f"trial_s_per_answer_{teacher_kind(teacher)}")
+    if timed and answers:
+        minutes = float(timed) * answers / 60
+        what += f" ({answers} answers, timed on this computer's last prompt trial)"
+    elif answers:
+        what += f" ({answers} answers)"
     return {
         "path": approach,
         "hardware": hw,
@@ -373,6 +387,36 @@ def _prompt_estimate(
         "assumptions": f"{what}, {_pace(gen_tps)} ({rates.get('generate_tokens_per_s_source', '')}); a token is about "
         "¾ of a word",
     }
+
+
+# the longest answer a prompt trial lets the model write (agent.nodes.branches: select_prompt's max_tokens)
+TRIAL_ANSWER_TOKENS = 128
+PROMPT_SHOT_COUNTS = (0, 2, 4, 6)  # the prompts a trial tries: that many of the person's examples shown
+
+
+def trial_answers(approach: str, n_examples: int) -> int:
+    """Answers a path with nothing to train writes to check itself on `n_examples` of the person's: a prompt
+    trial answers the held-out half once per prompt tried (0, 2, 4, 6 examples shown, as many as the other
+    half has); retrieval answers every example with and without the passages. Pure."""
+    if n_examples <= 0:
+        return 0
+    if approach == "rag":
+        return 2 * n_examples
+    half = max(1, n_examples // 2)
+    held = max(1, n_examples - half)
+    return sum(1 for k in PROMPT_SHOT_COUNTS if k <= half) * held
+
+
+def record_trial_time(workspace, seconds: float, answers: int, teacher: str) -> None:
+    """Keep how long a prompt trial took per answer here: the next estimate of a path with nothing to train
+    uses it (as `record_step_time` for the steps that train)."""
+    if answers > 0 and seconds > 0:
+        record_rate(
+            workspace,
+            f"trial_s_per_answer_{teacher_kind(teacher)}",
+            seconds / answers,
+            f"measured here (a prompt trial of {answers} answers)",
+        )
 
 
 def _pace(tokens_per_s: float) -> str:

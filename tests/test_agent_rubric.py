@@ -363,6 +363,26 @@ def test_a_path_with_nothing_to_train_is_estimated_on_the_persons_examples(works
     assert ten["evaluation_tokens"] < unknown["evaluation_tokens"]
 
 
+def test_a_prompt_trial_is_estimated_by_the_answers_it_writes_and_then_by_its_own_time(
+    workspace, monkeypatch
+):
+    """Walk 28: 30 bookings, "about 1 minute", and the trial took 7½: it answers the other 15 once per prompt
+    tried (0, 2, 4, 6 examples shown: 60 answers), each allowed to run long. After a trial here, its time per
+    answer is what the next estimate uses."""
+    import agent.rates as rates
+
+    monkeypatch.setattr(rates, "busy", lambda: 1.0)
+    assert rates.trial_answers("few-shot", 30) == 60 and rates.trial_answers("prompt", 6) == 6
+    assert rates.trial_answers("rag", 10) == 20 and rates.trial_answers("prompt", 0) == 0
+    r = rates.machine_rates(workspace, measure=False)
+    guess = rates.estimate_path("few-shot", rates=r, n_checked=30, tokens_per_example=55)
+    assert guess["time_minutes"] >= 3 and "(60 answers)" in guess["assumptions"]
+    rates.record_trial_time(workspace, 450.0, 60, "local:embedded")  # 7.5 s an answer
+    timed = rates.estimate_path("few-shot", rates=rates.machine_rates(workspace, measure=False), n_checked=30)
+    assert 8 <= timed["time_minutes"] <= 9  # 60 answers × 7.5 s, and a minute for loading
+    assert "timed on this computer's last prompt trial" in timed["assumptions"]
+
+
 def test_the_quick_try_speaks_of_the_built_in_model_only_when_it_writes_the_examples(workspace, monkeypatch):
     """Walk 13: after an API key was pasted, the quick try still said 'with the built-in model about half of
     the examples pass the checks'."""

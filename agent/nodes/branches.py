@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from langgraph.runtime import Runtime
 
 from agent.artifacts import load_step, save_step
 from agent.context import AgentContext
 from agent.nodes.common import budget_stop, spec_of
 from agent.probe import few_shot_messages
+from agent.rates import PROMPT_SHOT_COUNTS, TRIAL_ANSWER_TOKENS, record_trial_time
 from agent.state import AgentState
 from tools.evals.correct import score
 from tools.spec import parse_spec_dict
@@ -60,7 +63,9 @@ def misses_markdown(best: dict) -> list[str]:
     return lines
 
 
-def select_prompt(spec, student, *, shot_counts=(0, 2, 4, 6), max_tokens: int = 128, on_trial=None) -> dict:
+def select_prompt(
+    spec, student, *, shot_counts=PROMPT_SHOT_COUNTS, max_tokens: int = TRIAL_ANSWER_TOKENS, on_trial=None
+) -> dict:
     """Try 0/2/4/6 demonstrations from the first half of the examples; score on the held-out half.
     `on_trial(trial, done, total)` after each: answers so far and in all (the progress screen's counts)."""
     from tools.data.checks import copied_digits_prefix, digits_not_copied
@@ -156,7 +161,16 @@ def prompt_branch(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
                     text=f"with {with_} in the prompt: {right} of your other {n} examples fully right",
                 )
 
-            result = select_prompt(spec, ctx.provider("student", spec, run.id), on_trial=tried)
+            student = ctx.provider("student", spec, run.id)
+            started = time.perf_counter()
+            result = select_prompt(spec, student, on_trial=tried)
+            # the next estimate of a prompt trial on this computer uses this one's time (walk 28: 1 minute said)
+            record_trial_time(
+                ctx.workspace,
+                time.perf_counter() - started,
+                sum(t["n_held_out"] for t in result["trials"]),
+                student.describe(),
+            )
         else:
             result = {"trials": [], "best": {"shots": 0, "accuracy": None}, "shots": []}
         save_step(run, 0, "prompt", result)
