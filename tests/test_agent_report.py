@@ -79,8 +79,24 @@ def test_a_prompt_decision_reports_how_the_prompt_did_in_plain_words():
         in prompt_plain({"best": best}, "runs/x")["recommendation"]
     )
     weak = prompt_plain({"best": best | {"correct": 3, "accuracy": 0.6}})
-    assert weak["recommendation"].startswith("Use this prompt for now")
+    # walk 28: "use this prompt for now, but check its answers" at 8 of 15 — checking can cost what writing does
+    assert weak["recommendation"].startswith(
+        "It is wrong too often to use unchecked (wrong on 2 of 5). If checking an answer is quicker for you "
+        "than writing it, use this prompt for now"
+    )
+    assert "if not, carry on as you do now" in weak["recommendation"]
+    # (not the words of the by-hand advice: the report then keeps the prompt as one to use, with checking)
+    from tools.evals.summary import advises_by_hand
+
+    assert not advises_by_hand(weak["recommendation"])
     assert "Collect about 50 examples" in weak["recommendation"]
+    # the advice's first count beside this one, when they differ (walk 28: "6 of 12" there, "8 of 15" here)
+    first = {"right": 6, "n": 12, "shots": 6}
+    said = prompt_plain({"best": best | {"correct": 3, "accuracy": 0.6}, "first_check": first})["sentence"]
+    assert "(The advice's first check, with 6 other examples shown, got 6 of 12:" in said
+    assert "this count is the one to go by.)" in said
+    same = prompt_plain({"best": best, "first_check": {"right": 4, "n": 5, "shots": 2}})["sentence"]
+    assert "first check" not in same
     poor = prompt_plain({"best": best | {"correct": 1, "accuracy": 0.2}})["recommendation"]
     assert poor.startswith(
         "Keep doing it the way you do now: this prompt was right on only 1 of your other 5"

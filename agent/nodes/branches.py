@@ -173,6 +173,14 @@ def prompt_branch(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             )
         else:
             result = {"trials": [], "best": {"shots": 0, "accuracy": None}, "shots": []}
+        probe = load_step(run, 0, "probe") or {}
+        if probe.get("measured") and probe.get("n_test") and probe.get("correct_share") is not None:
+            # the advice's own count, said beside this one (walk 28 read "6 of 12" there, "8 of 15" here)
+            result["first_check"] = {
+                "right": round(float(probe["correct_share"]) * int(probe["n_test"])),
+                "n": int(probe["n_test"]),
+                "shots": probe.get("n_shots"),
+            }
         save_step(run, 0, "prompt", result)
     lines = prompt_markdown(spec.spec, spec.effective_system_prompt, result["shots"])
     if result["trials"]:

@@ -67,6 +67,7 @@ def prompt_plain(result: dict | None, session: str | None = None) -> dict | None
             else ""
         )
         + ". No model was trained."
+        + _first_check_words(result or {}, right, n)
         + careful_numbers([f"this prompt {bad} of {n}"] if bad else [])
     )
     good = (right / n if right is not None else acc) >= 0.8
@@ -93,8 +94,30 @@ def prompt_plain(result: dict | None, session: str | None = None) -> dict | None
             f"examples, not often enough to use even with a person checking. {more}"
         )
     else:
-        rec = f"Use this prompt for now ({use}), but check its answers: it is often wrong. {more}"
+        # walk 28's groomer, 15 bookings a day, read "use this prompt for now, but check its answers" beside 8
+        # of 15 and kept doing it by hand: checking every answer can cost what writing it does — say so
+        wrong = f" (wrong on {n - right} of {n})" if right is not None else ""
+        rec = (
+            f"It is wrong too often to use unchecked{wrong}. If checking an answer is quicker for you than "
+            f"writing it, use this prompt for now ({use}) and check every answer; if not, carry on as you do "
+            f"now. {more}"
+        )
     return {"sentence": sentence, "recommendation": rec, "status": "none", "kind": "prompt"}
+
+
+def _first_check_words(result: dict, right: int | None, n: int) -> str:
+    """ " (The advice's first check, with 6 other examples shown, got 6 of 12: …)" when the probe that led to
+    the advice counted differently from the trial: walk 28 read "6 of 12" in the advice and "8 of 15" in the
+    result, for the same kind of prompt, and could not tell which to believe. "" otherwise. Pure."""
+    first = result.get("first_check") or {}
+    if not first.get("n") or (first.get("right"), first.get("n")) == (right, n):
+        return ""
+    shots = f", with {first['shots']} other examples shown," if first.get("shots") else ""
+    return (
+        f" (The advice's first check{shots} got {first.get('right')} of {first['n']}: it showed and asked other "
+        "examples than this trial, which tried several prompts and kept the best — this count is the one to "
+        "go by.)"
+    )
 
 
 def rag_plain(result: dict | None, teacher_embedded: bool = True) -> dict | None:
