@@ -59,7 +59,8 @@ QUESTIONS: tuple[Question, ...] = (
         "How many examples do you have of a message and the answer you want for it? (a number, or the "
         "path of a file with them)",
         help="e.g. 20, 'none' or 'a few hundred'. 0 is fine: a model writes practice examples from your "
-        "description (a bigger one when an API key is set), though real ones of yours work best.",
+        "description (a bigger, online one if you give an OpenAI or Anthropic key), though real ones of yours "
+        "work best.",
     ),
     Question(
         "examples_file",
@@ -122,14 +123,14 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "constraints",
-        "Where must the model run, and any limits? (e.g. 'offline', 'on-prem' = on your own machines, "
-        "'cloud ok')",
+        "Must your messages stay on your own computer, or may an online AI service see them? (e.g. 'offline' "
+        "= only on this computer, 'cloud ok')",
         optional=True,
     ),
     Question(
         "budget",
-        "Budget for this run in US dollars, for paid models and training together? With no API key "
-        "everything runs on this computer for $0. (e.g. 5 or '$20'; blank = no limit)",
+        "Budget in US dollars for paid online AI services, if you use one? Without one everything runs on "
+        "this computer for $0: press Enter. (e.g. 5 or '$20'; blank = no limit)",
         kind="number",
         optional=True,
     ),

@@ -79,7 +79,7 @@ def test_interactive_decide_in_a_terminal():
         ("how often was it right", "unknown"),
         ("What matters most", "accuracy"),
         ("how many requests per day", "2000"),
-        ("Where must the model run", "cloud ok"),
+        ("may an online AI service see them", "cloud ok"),
     ]
     screen = converse(proc, master, answers, "Next steps")
     assert "Recommendation" in screen and "rag" in screen

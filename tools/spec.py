@@ -261,7 +261,16 @@ class SuccessCriteria(BaseModel):
         return _check_range(v, 0.0, 4.0)
 
 
-PRIVATE_CONSTRAINTS = ("on-prem", "offline", "local", "private")
+# "offline" and the words the interview's example answers use ("only on this computer")
+PRIVATE_CONSTRAINTS = (
+    "on-prem",
+    "offline",
+    "local",
+    "private",
+    "this computer",
+    "own computer",
+    "own machines",
+)
 
 
 def is_private(goals, constraints) -> bool:

@@ -37,7 +37,7 @@ class TunewiseApp(App):
 
     CSS_PATH = "tunewise.tcss"
     TITLE = "tunewise"
-    SUB_TITLE = "prompt, RAG or fine-tune — measured"
+    SUB_TITLE = "should you train your own AI model? measured"
     COMMANDS = App.COMMANDS | {TunewiseCommands}
     NOTIFICATION_TIMEOUT = (
         12  # seconds a toast stays (the walk: "a toast vanished before I could read it" at 5)
