@@ -190,11 +190,11 @@ def run_probe(
 
 
 def writer_fields(spec: TaskSpec, rows: list[dict]) -> dict[str, dict]:
-    """For a JSON task, each field the examples answer in more than one way: {"right", "n", "chance"} — how
-    often the probe's answer had it right after the rules practice answers get (`rule_fixed_answer`: a value
-    the input names), and how often answers drawn at random with the same frequencies would (Σ p_answer·p_ref).
-    A field right no more often than chance is a guess (`agent.rubric.guessed_fields`). {} for other formats.
-    Pure."""
+    """For a JSON task, each field the examples answer in more than one way: {"right", "n", "chance"} — over the
+    probe's answers that are JSON objects, how often one had it right after the rules practice answers get
+    (`rule_fixed_answer`: a value the input names), and how often answers drawn at random with the same
+    frequencies would (Σ p_answer·p_ref). A field right no more often than chance is a guess
+    (`agent.rubric.guessed_fields`). {} for other formats. Pure."""
     if spec.output.format != "json":
         return {}
     from tools.data.critique import rule_fixed_answer
@@ -207,13 +207,19 @@ def writer_fields(spec: TaskSpec, rows: list[dict]) -> dict[str, dict]:
             return {}
         return o if isinstance(o, dict) else {}
 
-    refs = [obj(r["reference"]) for r in rows]
-    preds = [obj(rule_fixed_answer(str(r["prediction"]), spec, str(r["input"]))[0]) for r in rows]
+    # only answers that are JSON objects: the practice answers are written held to the shape (a schema), the
+    # probe's are not — what is measured here is whether the values are right, not the shape
+    pairs = [
+        (obj(r["reference"]), o)
+        for r in rows
+        if (o := obj(rule_fixed_answer(str(r["prediction"]), spec, str(r["input"]))[0]))
+    ]
+    refs, preds = [p[0] for p in pairs], [p[1] for p in pairs]
     out: dict[str, dict] = {}
     for f in dict.fromkeys(k for o in refs for k in o):
         ref_v = [json.dumps(o.get(f), sort_keys=True) for o in refs]
         pred_v = [json.dumps(o.get(f), sort_keys=True) for o in preds]
-        ref_n, pred_n, n = Counter(ref_v), Counter(pred_v), len(rows)
+        ref_n, pred_n, n = Counter(ref_v), Counter(pred_v), len(pairs)
         if len(ref_n) < 2:
             continue  # one value everywhere: nothing to tell apart
         out[f] = {

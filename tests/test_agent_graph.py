@@ -721,7 +721,9 @@ def test_the_json_writer_gate_needs_every_field_a_guess_and_enough_answers():
         }
         for i, t in enumerate(trades)
     ]
-    fields = writer_fields(spec, rows)
+    # an answer that is not JSON is not counted: the practice answers are held to the shape, the probe's not
+    prose = {"input": "request x", "reference": rows[0]["reference"], "prediction": "Send a plumber."}
+    fields = writer_fields(spec, [*rows, prose])
     assert fields["trade"] == {"right": 3, "n": 12, "chance": 0.25}  # always plumbing: right when it is
     assert fields["urgent"]["right"] == 6 and abs(fields["urgent"]["chance"] - 0.5) < 1e-9
     probe = {"measured": True, "student": "local:embedded", "with_documents": False, "fields": fields}
