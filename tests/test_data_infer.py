@@ -392,6 +392,39 @@ def test_answers_listing_words_from_a_few_are_held_to_them():
     assert answer_layout([{"output": o} for o in labels[:6]]) is None
 
 
+def test_a_field_whose_examples_share_one_layout_with_digits_is_held_to_it():
+    """The parcels bench: the order number is "BK4821", "bk5012" or null in every example; the small writer
+    answered "customers always have a story to tell" for it — a phrase of its own input, so the grounding check
+    let it through. A JSON field whose every value has one layout with digits becomes a pattern, and such an
+    answer fails the format check; names, prices and fields of mixed layouts do not."""
+    import json
+
+    from tools.data.checks import check_answer
+    from tools.data.infer import laid_out_fields
+
+    orders = ["BK4821", "BK5107", None, "bk5012", "BK5233", None]
+    examples = [
+        {
+            "input": f"order {o or 'unknown'}: it is late, sent by {n}",
+            "output": json.dumps({"order": o, "by": n}),
+        }
+        for o, n in zip(orders, ["Ann", "Bo", "Cy", "Di", "Ed", "Flo"], strict=True)
+    ]
+    laid = laid_out_fields(examples)
+    assert list(laid) == ["order"] and laid["order"][1:] == ("BK4821", True)
+    assert laid_out_fields(examples[:3]) == {}  # two values: too few to tell
+    mixed = [*examples, {"input": "ref A-77", "output": json.dumps({"order": "A-77", "by": "Gil"})}]
+    assert laid_out_fields(mixed) == {}
+    spec = parse_spec_dict({"spec": "Delivery complaints.", "examples": examples})
+    assert "order is laid out like BK4821 or none (as in every example)" in infer_output(spec)
+    asked = "Hi, customers always have a story to tell. BK2403 never came, sent by Ann"
+    wrong = json.dumps({"order": "customers always have a story to tell", "by": "Ann"})
+    assert check_answer(wrong, spec, asked)[0][0] == "format"
+    assert check_answer(json.dumps({"order": "BK2403", "by": "Ann"}), spec, asked) == []
+    assert check_answer(json.dumps({"order": None, "by": "Ann"}), spec, asked) == []
+    assert output_spec_for("json", examples)["schema"]["properties"]["order"]["pattern"] == laid["order"][0]
+
+
 def test_a_field_whose_examples_choose_from_a_few_values_is_held_to_them():
     """Walk 26's groomer: the service is one of five, the dog's name and the day are copied from the message.
     The writer answered "full day trip", "hair wrap" and "wax wax" for the service and nothing checked it:

@@ -36,7 +36,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     judge = ctx.provider("judge", spec, run.id)
     judge = judge if can_grade(judge) else None
     teacher = ctx.provider("teacher", spec, run.id)
-    guessed = writer_guesses(run, teacher)
+    guessed = writer_guesses(run, teacher, spec)
     ctx.emit(
         "status",
         message=f"critique: {len(rows)} examples — validators"
@@ -100,11 +100,11 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     }
 
 
-def writer_guesses(run, teacher) -> list[str]:
-    """The answer fields the teacher guesses: those the probe measured right no more often than chance on the
-    person's own examples (`agent.rubric.field_guesses`), when the model measured is the teacher (the small
-    model here writes and was probed). The parcels bench: the order number copied right 9 times of 12, the
-    issue 4 of 12 where chance was 3."""
+def writer_guesses(run, teacher, spec) -> list[str]:
+    """The answer fields of closed values the teacher guesses: those the probe measured right no more often than
+    chance on the person's own examples (`agent.rubric.field_guesses`), when the model measured is the teacher
+    (the small model here writes and was probed). The parcels bench: the order number copied right 9 times of
+    12, the issue 4 of 12 where chance was 3. (A copied field is held to its input by the grounding check.)"""
     from agent.artifacts import load_step
     from agent.rubric import field_guesses
     from tools.llm.embedded import is_embedded
@@ -112,7 +112,8 @@ def writer_guesses(run, teacher) -> list[str]:
     probe = load_step(run, 0, "probe") or {}
     if not (is_embedded(teacher.describe()) and is_embedded(str(probe.get("student") or ""))):
         return []
-    return field_guesses(probe)
+    props = spec.output.properties() or {}
+    return [f for f in field_guesses(probe) if isinstance((props.get(f) or {}).get("enum"), list)]
 
 
 def _own_passed(state: AgentState, ctx: AgentContext, spec, wd, rows: list[dict]) -> dict:

@@ -496,7 +496,11 @@ def _collapsed_settled(
     the teacher's rows with the collapsed value and no settling words are touched; for a `guessed` field (the
     teacher was measured right on it no more often than chance, on the person's own examples) every teacher
     row whose input's words do not settle it."""
-    collapsed: dict[str, str | None] = {f: None for f in guessed if f in (spec.output.properties() or {})}
+    props = spec.output.properties() or {}
+    # (a guessed field of closed values: one copied from the input is held to the input by the grounding check)
+    collapsed: dict[str, str | None] = {
+        f: None for f in guessed if isinstance((props.get(f) or {}).get("enum"), list)
+    }
     collapsed |= collapsed_fields(rows, spec)
     if not collapsed or spec.output.format != "json":
         return rows, {}  # a label task's collapsed label: its rows take their nearest examples' label later

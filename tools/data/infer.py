@@ -185,6 +185,9 @@ def output_spec_for(fmt: str, examples: list[dict], previous: dict | None = None
             closed = closed_fields(examples, fields)
             if closed:
                 out["schema"] = with_closed_fields(out["schema"], closed)
+            laid = {k: v for k, v in laid_out_fields(examples).items() if k not in closed}
+            if laid:
+                out["schema"] = with_laid_out_fields(out["schema"], laid)
     elif fmt == "text":
         if drawn_from_input(examples) is not None:
             out["grounded"] = True
@@ -300,6 +303,45 @@ def with_closed_fields(schema: dict | None, fields: dict[str, list]) -> dict:
     return schema
 
 
+def laid_out_fields(examples: list[dict], skip: Collection[str] = ()) -> dict[str, tuple[str, str, bool]]:
+    """JSON fields (not in `skip`) whose every value in the person's examples is a string of one layout with
+    digits in it, at least 4 of them, or null: {field: (regex, a sample, whether null occurs)} — the parcels
+    task's order number "BK4821" / "bk5012". The teacher's "customers always have a story to tell" for the order
+    (a phrase its input held, so grounding let it through) is then the wrong format. Pure."""
+    from collections import Counter
+
+    objs = [o for o in (_json_object(str(e.get("output", ""))) for e in examples) if o is not None]
+    if not objs:
+        return {}
+    keys = set(objs[0])
+    for o in objs[1:]:
+        keys &= set(o)
+    out: dict[str, tuple[str, str, bool]] = {}
+    for k in sorted(keys - set(skip)):
+        vals = [o[k] for o in objs]
+        if any(v is not None and not isinstance(v, str) for v in vals):
+            continue
+        strs = [v.strip() for v in vals if isinstance(v, str) and v.strip()]
+        layouts = Counter(_layout(v) for v in strs)
+        if len(strs) < 4 or len(layouts) != 1 or "9" not in next(iter(layouts)):
+            continue
+        top = next(iter(layouts))
+        shape = "".join(r"\d" if c == "9" else r"[^\W\d_]" if c == "a" else re.escape(c) for c in top)
+        out[k] = (f"^(?:{shape})$", strs[0], any(v is None for v in vals))
+    return out
+
+
+def with_laid_out_fields(schema: dict | None, fields: dict[str, tuple[str, str, bool]]) -> dict:
+    """`schema` with each laid-out field (`laid_out_fields`) held to its layout: a string matching it, or null
+    where the examples have null; a field it describes keeps its own rule. Pure."""
+    schema = dict(schema or {"type": "object"})
+    props = dict(schema.get("properties") or {})
+    for k, (regex, _, null) in fields.items():
+        props.setdefault(k, {"type": ["string", "null"] if null else "string", "pattern": regex})
+    schema["properties"] = props
+    return schema
+
+
 def infer_output(spec) -> list[str]:
     """Fill in what the task file left out and its examples show; returns one note per inference
     (the headless run prints them and they are kept in the spec it writes). Mutates `spec.output`."""
@@ -334,6 +376,13 @@ def infer_output(spec) -> list[str]:
             notes += [
                 f"{k} is one of: {', '.join('none' if v is None else v for v in vals)} (the values your examples use)"
                 for k, vals in closed.items()
+            ]
+        laid = {k: v for k, v in laid_out_fields(examples).items() if k not in described and k not in closed}
+        if laid:
+            out.json_schema = with_laid_out_fields(out.json_schema, laid)
+            notes += [
+                f"{k} is laid out like {sample}{' or none' if null else ''} (as in every example)"
+                for k, (_, sample, null) in laid.items()
             ]
     if out.format == "text" and "grounded" not in explicit:
         least = drawn_from_input(examples)
