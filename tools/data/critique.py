@@ -539,9 +539,8 @@ def _collapsed_settled(
                 continue
             meta = rows[i]["metadata"]
             settled = {**(meta.get("settled_fields") or {}), field: nearest}
-            if nearest == obj.get(
-                field
-            ):  # the examples agree with the teacher here: kept, and held in the vote
+            # the examples agree with the teacher here: kept, and held in the vote
+            if nearest == obj.get(field):
                 rows[i] = with_metadata(rows[i], settled_fields=settled)
                 continue
             rows[i] = with_metadata(
