@@ -260,9 +260,11 @@ def probe_text(probe: dict | None, example: dict | None = None) -> str:
 
         partial = PARTIAL_WORDS.get(str(probe.get("metric") or ""))
         if cs is not None and n:
+            # walk 29 read "got 1 of 12 fully right on 12 of them": the count already says how many
             right = f"got {round(cs * n)} of {n} {right_words(probe.get('metric'))}"
+            each = ", each answered with others shown" if probe.get("swapped") else ""
             bits.append(
-                f"{who}, {right}{on}" + (f" ({ps:.0%} {partial} on average)" if partial else f" ({ps:.0%})")
+                f"{who}, {right}{each}" + (f" ({ps:.0%} {partial} on average)" if partial else f" ({ps:.0%})")
             )
         else:
             bits.append(f"{who}, scored {ps:.0%}{on}")
