@@ -458,12 +458,7 @@ def answers_csv(out: Path, texts: list[str], answers: list[str], spec: Any) -> i
             obj, err = parse_json_output(a)
             if err is None and isinstance(obj, dict):
                 cells = ["" if obj.get(k) is None else _cell(obj.get(k)) for k in parts]
-                odd = [
-                    f"{k} {obj[k]!r} is not one of: {', '.join(str(v) for v in allowed[k] if v is not None)}"
-                    for k in parts
-                    if k in allowed and obj.get(k) not in allowed[k] and obj.get(k) is not None
-                ]
-                rows.append([t, *cells, "; ".join(odd)])
+                rows.append([t, *cells, "; ".join(outside_values(obj, allowed))])
             else:
                 unread += 1
                 rows.append([t, *([""] * len(parts)), f"could not read: {a}"])
@@ -475,6 +470,31 @@ def answers_csv(out: Path, texts: list[str], answers: list[str], spec: Any) -> i
         w.writerows([t, a] for t, a in zip(texts, answers, strict=True))
     atomic_write_text(out, buf.getvalue())
     return unread
+
+
+def outside_values(obj: dict, allowed: dict[str, list]) -> list[str]:
+    """ "trade 'fridge' is not one of: plumbing, electrical, …" for each part of a JSON answer whose value the
+    task does not allow (`_allowed_values`; null is not counted here). Pure."""
+    return [
+        f"{k} {obj[k]!r} is not one of: {', '.join(str(v) for v in values if v is not None)}"
+        for k, values in allowed.items()
+        if obj.get(k) is not None and obj.get(k) not in values
+    ]
+
+
+def answer_check(workspace: Workspace, run_id: str, answer: str) -> str | None:
+    """What to check in one tried answer of a JSON task: a value the task does not allow (walk 29's "fridge"
+    among five trades, shown as if it were fine), or an answer not in the examples' shape. None otherwise."""
+    from tools.evals._json import parse_json_output
+    from tools.spec import load_spec
+
+    spec = load_spec(workspace.run(run_id).spec_path)
+    if getattr(spec.output, "format", "text") != "json":
+        return None
+    obj, err = parse_json_output(answer)
+    if err is not None or not isinstance(obj, dict):
+        return "it is not in the shape of your examples' answers"
+    return "; ".join(outside_values(obj, _allowed_values(spec))) or None
 
 
 def _allowed_values(spec: Any) -> dict[str, list]:

@@ -244,3 +244,21 @@ def test_the_answer_command_says_in_one_line_what_a_session_lacks(workspace, tmp
     assert_one_line_error(
         run_cli("answer", run.id, str(src), "--with", "model", env=env), "no tuned model", "use --with prompt"
     )
+
+
+def test_a_tried_answer_outside_the_allowed_values_is_said_under_it(workspace):
+    """Walk 29 tried "the fridge freezer stopped" and read {"trade": "fridge", …} among five trades, with
+    nothing saying it was not one of them: the try box says what to check under such an answer."""
+    from agent.sessions import answer_check
+
+    services = ["bath", "nail trim", "full groom"]
+    schema = {"type": "object", "properties": {"service": {"type": "string", "enum": services}}}
+    run = create_run_for(
+        workspace, parse_spec_dict({**GROOMER_SPEC, "output": {"format": "json", "schema": schema}})
+    )
+    odd = answer_check(workspace, run.id, '{"dog": "Rex", "service": "haircut", "day": null}')
+    assert odd == "service 'haircut' is not one of: bath, nail trim, full groom"
+    assert answer_check(workspace, run.id, '{"dog": "Rex", "service": "bath", "day": null}') is None
+    assert (
+        answer_check(workspace, run.id, "Rex, a bath") == "it is not in the shape of your examples' answers"
+    )

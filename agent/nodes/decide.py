@@ -33,7 +33,7 @@ def _probe(ctx, state: AgentState, spec, run, answers: Answers) -> dict | None:
         probe = None  # the examples or the prompt changed since ("change answers"): measure again
     anyway = measure_anyway(answers, len(spec.examples), bool(state.get("headless")))
     if probe is None and (probe_needed(answers, len(spec.examples)) or anyway):
-        ctx.emit("status", message="probe: measuring the model you start from on your examples")
+        ctx.emit("status", message="probe: trying the model on your examples")
         result = run_probe(spec, ctx.provider("student", spec, run.id), on_stream=ctx.stream_callback())
         probe = save_step(run, 0, "probe", result)
     return apply_probe(answers, probe, prefer_measured=anyway)
@@ -174,7 +174,7 @@ def _estimate_here(
     if measure:
         student = ctx.provider("student", spec, run.id)
         if getattr(student, "name", None) == "local":
-            ctx.emit("status", message="estimate: measuring how fast this machine generates (once)")
+            ctx.emit("status", message="estimate: timing this computer (once)")
     rates = machine_rates(ctx.workspace, student=student)
     return estimate(
         approach,

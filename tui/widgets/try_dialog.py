@@ -101,15 +101,20 @@ class TryPromptDialog(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _answer(self, text: str) -> None:
-        from agent.sessions import try_model, try_prompt
+        from agent.sessions import answer_check, try_model, try_prompt
 
         try:
             answer = (try_model if self.model else try_prompt)(self.workspace, self.run_id, text)
-            said = f"[b]You asked:[/b] {escape(text)}\n[b]Answer:[/b] {escape(answer)}" + (
-                "\n[dim](It began repeating itself: the model on this computer is small"
-                + (".)[/dim]" if self.model else ", and that is what a prompt alone gets from it.)[/dim]")
-                if repeating(answer)
-                else ""
+            check = answer_check(self.workspace, self.run_id, answer)
+            said = (
+                f"[b]You asked:[/b] {escape(text)}\n[b]Answer:[/b] {escape(answer)}"
+                + (f"\n[yellow]Check: {escape(check)}.[/yellow]" if check else "")
+                + (
+                    "\n[dim](It began repeating itself: the model on this computer is small"
+                    + (".)[/dim]" if self.model else ", and that is what a prompt alone gets from it.)[/dim]")
+                    if repeating(answer)
+                    else ""
+                )
             )
         except Exception as e:  # noqa: BLE001 - said on the dialog, never a traceback
             said = f"[b]You asked:[/b] {escape(text)}\n[red]Could not answer: {escape(str(e))}[/red]"
