@@ -530,8 +530,9 @@ def _writer_warning(
     if practice == "blocked":
         return [
             f"But {got}: the practice answers it would write are mostly wrong. {trap} So do not start yet: add "
-            f"examples of your own until you have about {MIN_EXAMPLES_TO_TRAIN} (press e) — then your model "
-            f"trains on yours and the small model writes none{key}."
+            f"examples of your own until you have about {MIN_EXAMPLES_TO_TRAIN} (press e)"
+            + collect_time(a)
+            + f" — then your model trains on yours and the small model writes none{key}."
         ]
     more = "more" if a.examples >= MIN_EXAMPLES_TO_TRAIN else f"about {MIN_EXAMPLES_TO_TRAIN}"
     return [
@@ -540,6 +541,24 @@ def _writer_warning(
         + ("Add " if private else "With an API key set a larger hosted model writes them; or add ")
         + f"{more} examples of your own."
     ]
+
+
+def collect_time(a: Answers) -> str:
+    """ "; at your 2 requests a day, the 36 more take about 3 weeks" where the volume is known and examples are
+    short of `MIN_EXAMPLES_TO_TRAIN`, else "": walk 29 (14 examples, about 10 requests a week) was told to come
+    back with 50 and wondered how long that is. Pure."""
+    short = MIN_EXAMPLES_TO_TRAIN - a.examples
+    if a.volume <= 0 or short <= 0:
+        return ""
+    days = -(-short // a.volume)
+    span = (
+        f"{days} day{'s' * (days != 1)}"
+        if days < 14
+        else f"{round(days / 7)} weeks"
+        if days < 60
+        else f"{round(days / 30)} months"
+    )
+    return f"; at your {per_day(a.volume)}, the {short} more take about {span} to collect"
 
 
 def _prompted_words(ps: float, probe: dict | None) -> str:

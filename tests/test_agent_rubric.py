@@ -530,3 +530,31 @@ def test_a_measured_prompt_counts_answers_right_not_parts_right():
     )
     kept = next(r for r in d.rubric if r.rule.startswith("Already right"))
     assert "3 fully right, 67% of the fields right" in kept.evidence
+
+
+def test_not_yet_says_how_long_the_missing_examples_take_at_the_persons_volume():
+    """Walk 29: 14 examples, about 10 requests a week, told to come back with about 50 and left wondering how
+    long that is. The not-yet advice says it at the volume the person gave (nothing when none was given)."""
+    from agent.rubric import collect_time
+
+    probe = {"measured": True, "student": "local:embedded", "n_test": 12, "correct_share": 0.08, "n_shots": 6}
+    probe |= {"prompted_success": 0.29, "metric": "json_field_accuracy"}
+    probe["fields"] = {
+        "trade": {"right": 2, "n": 12, "chance": 0.2},
+        "urgent": {"right": 6, "n": 12, "chance": 0.5},
+    }
+    a = Answers.from_dict(
+        {
+            "spec": "Sort repairs",
+            "examples": 14,
+            "volume": 2,
+            "goals": ["format", "privacy"],
+            "prompted_success": 0.08,
+        }
+    )
+    d = decide(a, probe=probe, output_format="json")
+    said = " ".join(d.reasons)
+    assert d.practice == "blocked" and "until you have about 50 (press e)" in said
+    assert "; at your 2 requests a day, the 36 more take about 3 weeks to collect" in said
+    assert collect_time(Answers.from_dict({"spec": "x", "examples": 14})) == ""  # no volume given
+    assert collect_time(Answers.from_dict({"spec": "x", "examples": 60, "volume": 3})) == ""  # enough already
