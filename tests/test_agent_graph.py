@@ -651,7 +651,8 @@ def test_headless_run_stops_before_writing_when_the_small_writer_gets_the_exampl
     # all 10 examples measured (each half with the other in the prompt), at most 2 right
     assert re.search(r"got [012] of 10 fully right", text) and "learns the mistakes" in text
     # the task is offline (its data stays here): the way on is the person's own examples, not a hosted model
-    assert "write about 50 more examples yourself" in text and "API key" not in text
+    # (10 in hand: about 40 more, 50 in all — the gate's own figure)
+    assert "write about 40 more examples yourself, about 50 in all" in text and "API key" not in text
     assert json.loads((run.path / "summary.json").read_text())["plain"]["status"] == "none"
     # the prompt it gives for now says how it did here, not "the best you have" (the sizes bench: 0 of 5)
     kept = text.split("## The prompt to use for now", 1)[1].split("```", 1)[0]
