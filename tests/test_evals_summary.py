@@ -597,3 +597,30 @@ def test_an_undecided_test_between_two_unusable_systems_says_to_keep_doing_it_by
     # one of them usable: the test size is what is missing
     rep = _report(status="inconclusive", cand=0.6, base=0.5, checks={"improvement": None}, add_rows=40)
     assert "add about 40 test rows" in plain_summary(rep, _rows(6, 5))["sentence"]
+
+
+def test_own_examples_far_below_the_test_decide_and_are_said():
+    """The parcels bench: the prompt got 12 of 16 of a test written and answered by the same small model, and
+    1 of the person's own 8; on the private test 12 of 60. The summary said "keep using your prompt". Own
+    examples far below the test (and at least 6 of them) are said beside the result, and decide whether
+    anything is usable."""
+    report = _report(
+        status="fail", cand=0.6, base=0.8, checks={"improvement": False}, reasons=("✗ json_field_accuracy",)
+    )
+    rows = _rows(6, 8)
+    report["golden"] = {"n": 8, "systems": {"tuned-v1": {"correct": 1}, "prompted": {"correct": 1}}}
+    said = plain_summary(report, rows)
+    assert (
+        "Careful: on your own 8 examples that no prompt showed, the tuned model got 1 right and your prompt "
+        "with 6 examples 1 — far fewer than on the test (6 and 8 of 10)."
+    ) in said["sentence"]
+    assert "keep doing it the way you do now" in said["recommendation"].lower()
+    assert "right on only 1 of your own 8" in said["recommendation"]
+    # own examples in line with the test: nothing said, and the test's counts decide
+    report["golden"] = {"n": 8, "systems": {"tuned-v1": {"correct": 5}, "prompted": {"correct": 6}}}
+    said = plain_summary(report, rows)
+    assert "far fewer than on the test" not in said["sentence"]
+    assert "right on only" not in said["recommendation"]
+    # too few own examples to set against the test
+    report["golden"] = {"n": 4, "systems": {"tuned-v1": {"correct": 0}, "prompted": {"correct": 0}}}
+    assert "far fewer" not in plain_summary(report, rows)["sentence"]

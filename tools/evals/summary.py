@@ -374,7 +374,39 @@ def plain_summary(report: dict, rows: Sequence[dict] | None = None, *, n_train: 
             f" Careful: the test's expected answers look unlike your examples (most are {top}), so count on "
             "your own examples below."
         )
+    elif out.get("own_examples") and out.get("sentence") and (far := own_examples_disagree(report, rows)):
+        out["sentence"] += f" Careful: {far}"
     return out
+
+
+# a system right this much less often on the person's own held-out examples than on the test: the test flatters it
+OWN_GAP = 0.4
+OWN_MIN = 6  # own examples needed before their count is set against the test's
+
+
+def own_examples_disagree(report: dict, rows: Sequence[dict] | None) -> str | None:
+    """The words when the candidate or the baseline got far fewer of the person's own held-out examples right
+    than of the test (`own_gap`): the parcels bench's prompt got 12 of 16 of the test — inputs and answers
+    written by the same small model, so they agree with it — and 1 of 8 of the person's own; on the private
+    test it got 12 of 60. None otherwise. Pure."""
+    far = [
+        (name, gap, score_of(report, rows, name))
+        for name in dict.fromkeys((report.get("candidate"), report.get("baseline")))
+        if (gap := own_gap(report, rows, name)) is not None
+    ]
+    if not far:
+        return None
+    n = far[0][1][1]
+    who = " and ".join(
+        f"{system_phrase(name, report)} {'got ' if i == 0 else ''}{gap[0]}{' right' if i == 0 else ''}"
+        for i, (name, gap, _) in enumerate(far)
+    )
+    test = " and ".join(f"{sc['right']}" for _, _, sc in far) + f" of {far[0][2]['n']}"
+    return (
+        f"on your own {n} examples that no prompt showed, {who} — far fewer than on the test ({test}). "
+        "The test's expected answers were written by the model that wrote the practice answers, so they "
+        "flatter what agrees with it: count on your own examples."
+    )
 
 
 def shifted_top(report: dict) -> str | None:
@@ -649,11 +681,29 @@ def _keep_using(report: dict, rows: Sequence[dict] | None, system: str) -> str:
 
 def not_usable(report: dict, rows: Sequence[dict] | None, system: str | None) -> str | None:
     """ "right on only 1 of 14" when `system`'s counted answers are right less often than USABLE_SHARE, else
-    None (also when its answers are not counted right/wrong)."""
+    None (also when its answers are not counted right/wrong). Where the person's own held-out examples say far
+    less than the test (`own_gap`), theirs decide: "right on only 1 of your own 8"."""
     sc = score_of(report, rows, system) if system else {"right": None}
+    own = own_gap(report, rows, system)
+    if own is not None and own[0] / own[1] < USABLE_SHARE:
+        return f"right on only {own[0]} of your own {own[1]}"
     if sc["right"] is None or sc["share"] >= USABLE_SHARE:
         return None
     return f"right on only {sc['right']} of {sc['n']}"
+
+
+def own_gap(report: dict, rows: Sequence[dict] | None, system: str | None) -> tuple[int, int] | None:
+    """(right, n) on the person's own held-out examples when `system` got far fewer of them right than of the
+    test (`OWN_GAP`, at least `OWN_MIN` of them), else None. Pure."""
+    golden = report.get("golden") or {}
+    g, n = golden.get("systems") or {}, int(golden.get("n") or 0)
+    if not system or n < OWN_MIN or system not in g:
+        return None
+    if ((report.get("systems") or {}).get(system) or {}).get("kind") == "trivial":
+        return None
+    sc = score_of(report, rows, system)
+    own = int(g[system].get("correct") or 0)
+    return (own, n) if sc["right"] is not None and sc["share"] - own / n >= OWN_GAP else None
 
 
 BY_HAND = "keep doing it the way you do now"
