@@ -979,3 +979,15 @@ def test_the_review_says_what_it_sent_apart_from_general_examples():
         sent_words(items[:33], decisions)
         == "Sent: 2 of the 33 examples kept; the next step goes on from them."
     )
+
+
+def test_choosing_a_prompt_path_over_the_advice_recalls_how_a_prompt_did():
+    """Walk 29 chose "a prompt with examples" over the advice, and the confirmation gave its 5 minutes with no
+    word that a prompt had just got 1 of 12 of the person's examples right."""
+    from tui.screens.decision import override_text
+
+    probe = {"measured": True, "n_test": 12, "correct_share": 1 / 12, "n_shots": 6}
+    text = override_text("few-shot", "fine-tune", {"time_minutes": 5}, None, probe)
+    assert "Measured before: a prompt with 6 of your examples got 1 of 12 of the others fully right." in text
+    assert "Measured before" not in override_text("fine-tune", "few-shot", {"time_minutes": 30}, None, probe)
+    assert "Measured before" not in override_text("few-shot", "fine-tune", {"time_minutes": 5}, None, None)

@@ -194,10 +194,25 @@ def size_text(
 
 
 def override_text(
-    choice: str, recommended: str | None, estimate: dict | None, recommended_estimate=None
+    choice: str, recommended: str | None, estimate: dict | None, recommended_estimate=None, probe=None
 ) -> str:
-    """What the confirmation before an override says: the choice, what was advised, and the choice's own estimate."""
-    lines = [f"You chose: {words(choice)} ({choice}).", f"I advised: {words(recommended)}.", ""]
+    """What the confirmation before an override says: the choice, what was advised, how a prompt did when it
+    was measured (for a prompt path: walk 29 chose "a prompt with examples" with no word that it had just got
+    1 of 12), and the choice's own estimate."""
+    lines = [f"You chose: {words(choice)} ({choice}).", f"I advised: {words(recommended)}."]
+    p = probe or {}
+    if (
+        choice in ("prompt", "few-shot")
+        and p.get("measured")
+        and p.get("n_test")
+        and p.get("correct_share") is not None
+    ):
+        n = int(p["n_test"])
+        lines.append(
+            f"Measured before: a prompt with {p.get('n_shots') or 'some'} of your examples got "
+            f"{round(float(p['correct_share']) * n)} of {n} of the others fully right."
+        )
+    lines.append("")
     e = estimate or {}
     if e:
         parts = [
@@ -628,7 +643,13 @@ class DecisionScreen(Screen):
             return
         from tui.widgets.review.confirm_dialog import ConfirmDialog
 
-        text = override_text(path, recommended, self.estimate_for(path), self.decision.get("estimate"))
+        text = override_text(
+            path,
+            recommended,
+            self.estimate_for(path),
+            self.decision.get("estimate"),
+            self.decision.get("probe"),
+        )
 
         def answered(yes: bool | None) -> None:
             if yes:
