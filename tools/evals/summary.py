@@ -404,8 +404,8 @@ def own_examples_disagree(report: dict, rows: Sequence[dict] | None) -> str | No
     test = " and ".join(f"{sc['right']}" for _, _, sc in far) + f" of {far[0][2]['n']}"
     return (
         f"on your own {n} examples that no prompt showed, {who} — far fewer than on the test ({test}). "
-        "The test's expected answers were written by the model that wrote the practice answers, so they "
-        "flatter what agrees with it: count on your own examples."
+        "Count on your own examples: their answers are the ones you gave (a test the model here wrote and "
+        "answered agrees with it more than you do)."
     )
 
 
