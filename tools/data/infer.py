@@ -264,6 +264,15 @@ def word_list_layout(outs: list[str]) -> tuple[str, str] | None:
 CLOSED_MIN_VALUES = 8  # examples with a value before a field's values are taken as chosen from a few
 
 
+def _objects_and_common_keys(examples: list[dict]) -> tuple[list[dict], set[str]]:
+    """(the examples' JSON object answers, the keys every one of them has). Pure."""
+    objs = [o for o in (_json_object(str(e.get("output", ""))) for e in examples) if o is not None]
+    keys = set(objs[0]) if objs else set()
+    for o in objs[1:]:
+        keys &= set(o)
+    return objs, keys
+
+
 def closed_fields(examples: list[dict], skip: Collection[str] = ()) -> dict[str, list]:
     """JSON fields (not in `skip`: the grounded ones, copied from the input) whose values the person's examples
     choose from a few: every example answers a string or null, at least CLOSED_MIN_VALUES strings, each value
@@ -272,12 +281,7 @@ def closed_fields(examples: list[dict], skip: Collection[str] = ()) -> dict[str,
     "full day trip", "hair wrap" and "wax wax" for the service and nothing checked it. Pure."""
     from collections import Counter
 
-    objs = [o for o in (_json_object(str(e.get("output", ""))) for e in examples) if o is not None]
-    if not objs:
-        return {}
-    keys = set(objs[0])
-    for o in objs[1:]:
-        keys &= set(o)
+    objs, keys = _objects_and_common_keys(examples)
     out: dict[str, list] = {}
     for k in sorted(keys - set(skip)):
         vals = [o[k] for o in objs]
@@ -310,12 +314,7 @@ def laid_out_fields(examples: list[dict], skip: Collection[str] = ()) -> dict[st
     (a phrase its input held, so grounding let it through) is then the wrong format. Pure."""
     from collections import Counter
 
-    objs = [o for o in (_json_object(str(e.get("output", ""))) for e in examples) if o is not None]
-    if not objs:
-        return {}
-    keys = set(objs[0])
-    for o in objs[1:]:
-        keys &= set(o)
+    objs, keys = _objects_and_common_keys(examples)
     out: dict[str, tuple[str, str, bool]] = {}
     for k in sorted(keys - set(skip)):
         vals = [o[k] for o in objs]
