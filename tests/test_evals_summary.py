@@ -624,3 +624,25 @@ def test_own_examples_far_below_the_test_decide_and_are_said():
     # too few own examples to set against the test
     report["golden"] = {"n": 4, "systems": {"tuned-v1": {"correct": 0}, "prompted": {"correct": 0}}}
     assert "far fewer" not in plain_summary(report, rows)["sentence"]
+
+
+def test_a_pass_on_the_test_that_the_persons_own_examples_contradict_is_not_ready():
+    """The parcels bench's round 2 passed on a 14-row test the small model wrote and answered while the
+    person's own held-out examples (and the 60-row private test) said it was wrong most of the time: the
+    verdict's own-examples check fails it, and the sentence says why without repeating a "Careful"."""
+    report = _report(status="fail", cand=0.9, base=0.6, checks={"improvement": True, "own_examples": False})
+    report["golden"] = {"n": 8, "systems": {"tuned-v1": {"correct": 1}, "prompted": {"correct": 1}}}
+    said = plain_summary(report, _rows(9, 6))
+    assert "It is not ready: on your own 8 examples that no prompt showed, the tuned model got 1 right" in (
+        said["sentence"]
+    )
+    assert said["sentence"].count("far fewer than on the test") == 1 and "Careful: on your own" not in said["sentence"]
+    assert said["kind"] == "more_data" and "collect" in said["recommendation"]
+    # the prompt clearly better on the person's own examples, the test flattering neither
+    report["golden"] = {"n": 8, "systems": {"tuned-v1": {"correct": 3}, "prompted": {"correct": 6}}}
+    said = plain_summary(report, _rows(7, 6))
+    assert (
+        "It is not better on your own examples: of the 8 that no prompt showed, the tuned model got 3 right "
+        "and your prompt with 6 examples 6."
+    ) in said["sentence"]
+    assert said["kind"] == "keep_prompt" and said["recommendation"].startswith("Keep using your prompt")

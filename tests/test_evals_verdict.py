@@ -309,3 +309,35 @@ def test_an_undecided_verdict_reads_in_words_on_the_screens():
     assert any("the test is too small to tell whether it clears the bar" in s for s in said)
     assert any("2 got worse (maybe by chance; worth a look)" in s for s in said)
     assert not any("CI" in s or "inconclusive" in s for s in said), said
+
+
+def _golden(n, **correct):
+    return {"n": n, "metric": "acc", "systems": {k: {"correct": v} for k, v in correct.items()}}
+
+
+def test_the_persons_own_held_out_examples_can_refuse_a_pass():
+    """A pass on the test is refused when the person's own held-out examples say the candidate is right far
+    less often (the parcels bench: a 14-row test written and answered by the same small model) or that the
+    baseline is clearly better on them; fewer than 6 of them are not set against the test."""
+    systems = {"prompted": _sys("prompted", 0.5), "tuned": _sys("tuned", 0.9)}
+    systems["tuned"]["right_share"], systems["prompted"]["right_share"] = 0.8, 0.4
+
+    def judge(golden):
+        return decide_verdict(
+            primary_metric="acc", baseline="prompted", candidate="tuned", systems=systems, golden=golden
+        )
+
+    assert judge(None)["status"] == "pass" and "own_examples" not in judge(None)["checks"]
+    agree = judge(_golden(8, tuned=6, prompted=4))
+    assert agree["status"] == "pass" and agree["checks"]["own_examples"] is True
+    assert agree["reasons"][0] == "✓ your own 8 held-out examples: tuned 6 right, prompted 4 right"
+    flattered = judge(_golden(8, tuned=2, prompted=1))  # 25% of theirs against 80% of the test
+    assert flattered["status"] == "fail" and flattered["checks"]["own_examples"] is False
+    assert "the test flatters it" in flattered["reasons"][0]
+    worse = judge(_golden(8, tuned=4, prompted=6))  # within the gap, but the prompt clearly better
+    assert worse["status"] == "fail" and "prompted does clearly better on them" in worse["reasons"][0]
+    assert judge(_golden(8, tuned=4, prompted=5))["status"] == "pass"  # one example apart: noise
+    assert "own_examples" not in judge(_golden(5, tuned=0, prompted=5))["checks"]
+    # counted by another metric than the test's (a judge-scored task): only the baseline comparison applies
+    other = judge({**_golden(8, tuned=2, prompted=2), "metric": "token_f1"})
+    assert other["status"] == "pass"

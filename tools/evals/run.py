@@ -25,6 +25,7 @@ from tools.evals._classification import macro_f1
 from tools.evals._length import length_stats, prompt_tokens_per_request
 from tools.evals._metrics import mean_with_ci, paired_bootstrap_diff, win_rate
 from tools.evals._primary import primary_metric_for, score_output
+from tools.evals.correct import CORRECT_AT
 from tools.evals.systems import (
     BASELINE_KINDS,
     TRIVIAL_NAME,
@@ -569,6 +570,14 @@ def aggregate_phase(req: EvalRequest, outputs: dict[str, list[dict]]) -> Aggrega
     report_systems = {
         s.name: aggregate_system(s, outputs[s.name][:n_test], labels_refs, seed) for s in req.systems
     }
+    at = CORRECT_AT.get(metric, 1.0) - 1e-9
+    for name in report_systems:
+        # the share counted right, as the person's own held-out examples are counted (the verdict sets one
+        # against the other: `tools.evals.verdict.own_examples_check`)
+        got = [_primary_value(o, metric) for o in outputs[name][:n_test]]
+        vals = [float(v) for v in got if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if vals:
+            report_systems[name]["right_share"] = sum(v >= at for v in vals) / len(vals)
     baseline, candidate = pick_baseline_and_candidate(report_systems, req.systems, metric, req.candidate)
     distributions = answer_distributions(req.spec, outputs, refs[:n_test], n_test)
     paired = None
@@ -694,8 +703,9 @@ def verdict_phase(req: EvalRequest, agg: Aggregates, cmp: Comparison) -> tuple[d
         paired=agg.paired,
         distributions=agg.distributions,
         n_test=req.n_test,
+        golden=golden,
     )
-    if golden and candidate in golden["systems"]:
+    if golden and candidate in golden["systems"] and "own_examples" not in verdict["checks"]:
         g = golden["systems"]
         line = f"· on your own {golden['n']} held-out examples: {candidate} {g[candidate]['correct']} right"
         if baseline in g:

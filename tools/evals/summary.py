@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tools.evals.distribution import ANSWER, constant_answer
+from tools.evals.verdict import OWN_GAP, OWN_MIN
 
 # One line per metric name, for tooltips, F1 and report footnotes.
 METRIC_HELP: dict[str, str] = {
@@ -374,14 +375,14 @@ def plain_summary(report: dict, rows: Sequence[dict] | None = None, *, n_train: 
             f" Careful: the test's expected answers look unlike your examples (most are {top}), so count on "
             "your own examples below."
         )
-    elif out.get("own_examples") and out.get("sentence") and (far := own_examples_disagree(report, rows)):
+    elif (
+        out.get("own_examples")
+        and out.get("sentence")
+        and ((report.get("verdict") or {}).get("checks") or {}).get("own_examples") is not False  # said already
+        and (far := own_examples_disagree(report, rows))
+    ):
         out["sentence"] += f" Careful: {far}"
     return out
-
-
-# a system right this much less often on the person's own held-out examples than on the test: the test flatters it
-OWN_GAP = 0.4
-OWN_MIN = 6  # own examples needed before their count is set against the test's
 
 
 def own_examples_disagree(report: dict, rows: Sequence[dict] | None) -> str | None:
@@ -600,6 +601,25 @@ def _plain_summary(  # noqa: C901, PLR0915 - one plain sentence and advice per o
                 _cap(_by_hand(report, base, poor))
                 if poor
                 else f"Keep using {base_phrase} for now{_still_wrong(report, rows, base)}"
+            ) + f". To make a tuned model worth it, collect {more}{bigger}, then train again."
+            return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "keep_prompt"}
+        return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}
+    if checks.get("own_examples") is False:
+        # the parcels bench: "success" on a 14-row test the small model wrote and answered, while the person's
+        # own held-out examples (and the private test) said it was wrong most of the time
+        far = own_examples_disagree(report, rows)
+        g = (report.get("golden") or {}).get("systems") or {}
+        n = (report.get("golden") or {}).get("n")
+        why = (
+            f"It is not ready: {far}"
+            if far
+            else f"It is not better on your own examples: of the {n} that no prompt showed, {cand_phrase} got "
+            f"{(g.get(cand) or {}).get('correct', 0)} right and {base_phrase} {(g.get(base) or {}).get('correct', 0)}."
+        )
+        if base_kind == "prompted" and not far:
+            poor = not_usable(report, rows, base)
+            rec = (
+                _cap(_by_hand(report, base, poor)) if poor else f"Keep using {base_phrase} for now"
             ) + f". To make a tuned model worth it, collect {more}{bigger}, then train again."
             return {**out, "sentence": f"{score} {why}", "recommendation": rec, "kind": "keep_prompt"}
         return {**out, "sentence": f"{score} {why}", "recommendation": data_advice, "kind": "more_data"}

@@ -6,6 +6,9 @@ import math
 from typing import Any
 
 ABSOLUTE_BELOW = 0.05  # below this baseline score a relative gain is meaningless: use the absolute gain
+# a system right this much less often on the person's own held-out examples than on the test: the test flatters it
+OWN_GAP = 0.4
+OWN_MIN = 6  # own examples needed before their count is set against the test's
 
 
 def verdict_word(verdict: dict | None) -> str:
@@ -44,6 +47,7 @@ def decide_verdict(  # noqa: PLR0915 - one reason line per success criterion, in
     paired: dict | None = None,
     distributions: dict | None = None,
     n_test: int | None = None,
+    golden: dict | None = None,
 ) -> dict:
     """{"status", "passed", "reasons", "improvement", "checks", ...} from the report's aggregates.
 
@@ -56,6 +60,9 @@ def decide_verdict(  # noqa: PLR0915 - one reason line per success criterion, in
     called met or missed when the whole CI is on one side of the bar; a CI that straddles it makes
     the verdict "inconclusive" with the number of test rows that would settle it. A test whose
     label/enum values are far from the user's examples also makes it inconclusive.
+
+    With `golden` (the person's own held-out examples, at least `OWN_MIN`) the candidate must not be far
+    worse on them than on the test, nor clearly worse than the baseline (`own_examples_check`).
     """
     min_imp = getattr(success, "min_improvement", 0.10)
     min_fmt = getattr(success, "min_format_rate", 0.95)
@@ -177,6 +184,10 @@ def decide_verdict(  # noqa: PLR0915 - one reason line per success criterion, in
         reasons.append(
             f"· this test ({n_test or paired.get('n')} rows) can tell differences larger than about ±{half:.3f}"
         )
+    own = own_examples_check(golden, systems, candidate, baseline, primary_metric)
+    if own is not None:
+        checks["own_examples"], line = own
+        reasons.insert(0, line)
     failed = any(v is False for v in checks.values())
     status = "fail" if failed else ("inconclusive" if inconclusive else "pass")
     reasons += [f"? {x}" for x in inconclusive]
@@ -189,6 +200,37 @@ def decide_verdict(  # noqa: PLR0915 - one reason line per success criterion, in
         "inconclusive": inconclusive,
         "add_test_rows": add_rows,
     }
+
+
+def own_examples_check(
+    golden: dict | None, systems: dict, candidate: str, baseline: str | None, primary_metric: str
+) -> tuple[bool, str] | None:
+    """(ok, reason) from the person's own held-out examples, or None with fewer than `OWN_MIN` of them.
+
+    Not ok when the candidate is right on a far smaller share of them than of the test (`OWN_GAP`; the test's
+    share is `right_share`, counted the same way): the parcels bench passed on a 14-row test the small
+    model wrote and answered, where the person's own examples and the private test said it was wrong most of
+    the time. Not ok either when the baseline got clearly more of them right (by 2 and a quarter of them).
+    Pure."""
+    g = (golden or {}).get("systems") or {}
+    n = int((golden or {}).get("n") or 0)
+    if n < OWN_MIN or candidate not in g or (systems.get(candidate) or {}).get("kind") == "trivial":
+        return None
+    own = int(g[candidate].get("correct") or 0)
+    line = f"your own {n} held-out examples: {candidate} {own} right"
+    base_own = None
+    if baseline in g and (systems.get(baseline) or {}).get("kind") != "trivial":
+        base_own = int(g[baseline].get("correct") or 0)
+        line += f", {baseline} {base_own} right"
+    test_share = (systems.get(candidate) or {}).get("right_share")
+    if (golden or {}).get("metric") == primary_metric and test_share is not None and test_share - own / n >= OWN_GAP:
+        return False, (
+            f"✗ {line}: {own / n:.0%} of them against {test_share:.0%} of the test, so the test flatters it "
+            "(count on your own examples)"
+        )
+    if base_own is not None and base_own - own >= max(2, math.ceil(n / 4)):
+        return False, f"✗ {line}: {baseline} does clearly better on them"
+    return True, f"✓ {line}"
 
 
 def _bar(min_imp: float, baseline_mean: float) -> float:
