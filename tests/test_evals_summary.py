@@ -633,10 +633,14 @@ def test_a_pass_on_the_test_that_the_persons_own_examples_contradict_is_not_read
     report = _report(status="fail", cand=0.9, base=0.6, checks={"improvement": True, "own_examples": False})
     report["golden"] = {"n": 8, "systems": {"tuned-v1": {"correct": 1}, "prompted": {"correct": 1}}}
     said = plain_summary(report, _rows(9, 6))
-    assert "It is not ready: on your own 8 examples that no prompt showed, the tuned model got 1 right" in (
-        said["sentence"]
+    assert (
+        "It is not ready: on your own 8 examples that no prompt showed, the tuned model got 1 right"
+        in (said["sentence"])
     )
-    assert said["sentence"].count("far fewer than on the test") == 1 and "Careful: on your own" not in said["sentence"]
+    assert (
+        said["sentence"].count("far fewer than on the test") == 1
+        and "Careful: on your own" not in said["sentence"]
+    )
     assert said["kind"] == "more_data" and "collect" in said["recommendation"]
     # the prompt clearly better on the person's own examples, the test flattering neither
     report["golden"] = {"n": 8, "systems": {"tuned-v1": {"correct": 3}, "prompted": {"correct": 6}}}

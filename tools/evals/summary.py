@@ -378,7 +378,8 @@ def plain_summary(report: dict, rows: Sequence[dict] | None = None, *, n_train: 
     elif (
         out.get("own_examples")
         and out.get("sentence")
-        and ((report.get("verdict") or {}).get("checks") or {}).get("own_examples") is not False  # said already
+        and ((report.get("verdict") or {}).get("checks") or {}).get("own_examples")
+        is not False  # said already
         and (far := own_examples_disagree(report, rows))
     ):
         out["sentence"] += f" Careful: {far}"

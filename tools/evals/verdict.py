@@ -161,24 +161,8 @@ def decide_verdict(  # noqa: PLR0915 - one reason line per success criterion, in
     else:
         checks["regression"] = None
         reasons.append("· regression set: not run (no regression.jsonl)")
-    if forgetting and forgetting.get("n") and not forgetting.get("skipped"):
-        drop = forgetting.get("score_drop")
-        significant = bool(forgetting.get("significant"))
-        ok = not significant
-        checks["forgetting"] = ok
-        drop_txt = (
-            f"judge score drop {drop + 0.0:+.2f} (max {max_drop})"
-            if drop is not None
-            else "no pointwise scores"
-        )
-        reasons.append(
-            f"{'✓' if ok else '✗'} forgetting: {drop_txt}, {forgetting.get('losses', 0)} of "
-            f"{forgetting['n']} general prompts worse than base"
-        )
-    else:
-        checks["forgetting"] = None
-        why = (forgetting or {}).get("skipped") or "not run"
-        reasons.append(f"· forgetting: {why}")
+    checks["forgetting"], line = _forgetting_check(forgetting, max_drop)
+    reasons.append(line)
     if paired and paired.get("ci") and paired["ci"][0] is not None:
         half = (paired["ci"][1] - paired["ci"][0]) / 2
         reasons.append(
@@ -202,6 +186,21 @@ def decide_verdict(  # noqa: PLR0915 - one reason line per success criterion, in
     }
 
 
+def _forgetting_check(forgetting: dict | None, max_drop: float) -> tuple[bool | None, str]:
+    """(ok, reason) for the general prompts the tuned model must not get worse at; None when not run."""
+    if not (forgetting and forgetting.get("n") and not forgetting.get("skipped")):
+        return None, f"· forgetting: {(forgetting or {}).get('skipped') or 'not run'}"
+    drop = forgetting.get("score_drop")
+    ok = not bool(forgetting.get("significant"))
+    drop_txt = (
+        f"judge score drop {drop + 0.0:+.2f} (max {max_drop})" if drop is not None else "no pointwise scores"
+    )
+    return ok, (
+        f"{'✓' if ok else '✗'} forgetting: {drop_txt}, {forgetting.get('losses', 0)} of "
+        f"{forgetting['n']} general prompts worse than base"
+    )
+
+
 def own_examples_check(
     golden: dict | None, systems: dict, candidate: str, baseline: str | None, primary_metric: str
 ) -> tuple[bool, str] | None:
@@ -223,7 +222,11 @@ def own_examples_check(
         base_own = int(g[baseline].get("correct") or 0)
         line += f", {baseline} {base_own} right"
     test_share = (systems.get(candidate) or {}).get("right_share")
-    if (golden or {}).get("metric") == primary_metric and test_share is not None and test_share - own / n >= OWN_GAP:
+    if (
+        (golden or {}).get("metric") == primary_metric
+        and test_share is not None
+        and test_share - own / n >= OWN_GAP
+    ):
         return False, (
             f"✗ {line}: {own / n:.0%} of them against {test_share:.0%} of the test, so the test flatters it "
             "(count on your own examples)"
