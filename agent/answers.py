@@ -170,6 +170,15 @@ def read_number(raw: Any, *, pick: str = "mid") -> float | None:
         if m:
             return float(n * (_SCALES[m.group(1)] if m.group(1) else 1))
     words = re.findall(r"[a-z]+|-", s)
+    for i in range(1, len(words) - 1):
+        # a range in words, "one or two a day" (walk 29 was read as 1)
+        if words[i] in ("or", "to", "-") and None not in (
+            lo := _number_words(words[i - 1 : i]),
+            hi := _number_words(words[i + 1 : i + 2]),
+        ):
+            assert lo is not None and hi is not None
+            scale = _SCALES.get(words[i + 2], 1) if i + 2 < len(words) else 1  # "two to three hundred"
+            return (max(lo, hi) if pick == "max" else (lo + hi) / 2) * scale
     # the longest run of number words
     best = None
     for i in range(len(words)):

@@ -85,6 +85,8 @@ def test_rate(text, value):
         ("8 I can type in, plus a spreadsheet with 43 more", False, 51),  # walk 20: read as 8
         ("20 and 30 more", False, 50),
         ("maybe 20 and a spreadsheet", False, 20),
+        ("one or two a day", True, 2),  # walk 29 was read as 1
+        ("two to three hundred", False, 250),
     ],
 )
 def test_counts(text, per_day, value):
