@@ -35,7 +35,9 @@ class AgentContext:
     train_max_steps: int | None = None  # tests: cap training steps
     quick: bool = False  # tests: tiny generation/eval sizes
     stream: bool = False  # a person watches (TUI): stream model text where the provider streams
-    _providers: dict[tuple[str, str | None], Any] = field(default_factory=dict)  # by (role, adapter)
+    _providers: dict[tuple[str, str | None, str | None], Any] = field(
+        default_factory=dict
+    )  # by (role, adapter, precision)
     _budgets: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cancel: threading.Event = field(default_factory=threading.Event)
@@ -58,9 +60,12 @@ class AgentContext:
             b.limit_usd = limit
         return b
 
-    def provider(self, role: str, spec: TaskSpec, run_id: str, adapter: str | None = None):
-        """One provider per role (and adapter), sharing the run's budget."""
-        key = (role, adapter)
+    def provider(
+        self, role: str, spec: TaskSpec, run_id: str, adapter: str | None = None, precision: str | None = None
+    ):
+        """One provider per role (and adapter, and a local model's precision: `agent.precision`), sharing the
+        run's budget."""
+        key = (role, adapter, precision)
         with self._lock:
             if key not in self._providers:
                 from tools.llm import get_provider
@@ -74,6 +79,7 @@ class AgentContext:
                     adapter=adapter,
                     workspace=self.workspace,
                     budget=self.budget(run_id, spec),
+                    **({"precision": precision} if precision else {}),
                 )
                 # s / quit: a local batch ends at its next token and the step stops there (a safe point:
                 # what the batch would have answered is not kept)

@@ -91,29 +91,19 @@ def _documents_sha(spec: TaskSpec) -> dict | None:
         return None
 
 
-def run_probe(
-    spec: TaskSpec,
-    student,
-    *,
-    max_test: int = 12,
-    max_shots: int = 6,
-    max_tokens: int = 128,
-    on_stream: Callable[[dict], None] | None = None,
-) -> dict[str, Any]:
-    """Measure prompted success on the user's examples; needs at least 4.
-
-    With `on_stream` and a provider that streams, the first test example is answered token by token
-    (events: start, delta, end) so a person watches the base model at work; the rest run batched.
-    """
+def probe_plan(
+    spec: TaskSpec, *, max_test: int = 12, max_shots: int = 6, max_tokens: int = 128
+) -> tuple[list[Example], list, int, int, Any] | str:
+    """(the examples answered, their requests, demonstrations per request, how many of them were shown in the
+    others' prompts, the documents' retriever), or why
+    nothing can be measured. The probe's requests, also answered by another engine to compare
+    (`agent.precision`)."""
     from tools.data.coverage import balanced_order
     from tools.llm import GenParams, Request
 
     exs = balanced_order(list(spec.examples), spec)  # demonstrations and test both see every label
     if len(exs) < MIN_PROBE_EXAMPLES:
-        return {
-            "measured": False,
-            "reason": f"only {len(exs)} examples (need ≥{MIN_PROBE_EXAMPLES} to measure)",
-        }
+        return f"only {len(exs)} examples (need ≥{MIN_PROBE_EXAMPLES} to measure)"
     n_shots = min(max_shots, len(exs) // 2)
     shots, test = exs[:n_shots], exs[n_shots:][:max_test]
     # the other way round too while the test has room: the examples shown are answered with as many of the
@@ -135,7 +125,27 @@ def run_probe(
         Request(few_shot_messages(spec, swapped_shots, ex.input, retriever), GenParams(max_tokens=max_tokens))
         for ex in swapped
     ]
-    test = test + swapped
+    return test + swapped, reqs, n_shots, len(swapped), retriever
+
+
+def run_probe(
+    spec: TaskSpec,
+    student,
+    *,
+    max_test: int = 12,
+    max_shots: int = 6,
+    max_tokens: int = 128,
+    on_stream: Callable[[dict], None] | None = None,
+) -> dict[str, Any]:
+    """Measure prompted success on the user's examples; needs at least 4.
+
+    With `on_stream` and a provider that streams, the first test example is answered token by token
+    (events: start, delta, end) so a person watches the base model at work; the rest run batched.
+    """
+    planned = probe_plan(spec, max_test=max_test, max_shots=max_shots, max_tokens=max_tokens)
+    if isinstance(planned, str):
+        return {"measured": False, "reason": planned}
+    test, reqs, n_shots, n_swapped, retriever = planned
     texts: list[str] = []
     streaming = on_stream is not None and getattr(student, "streams", False)
     if on_stream is not None and streaming:  # (streaming implies on_stream)
@@ -159,7 +169,7 @@ def run_probe(
         )
     if len(reqs) > len(texts):
         texts += [out.text for out in student.map(reqs[len(texts) :])]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for ex, text in zip(test, texts, strict=True):
         s = score(spec, text, ex.output)
         rows.append(
@@ -180,7 +190,7 @@ def run_probe(
         "metric": answer_metric(spec),
         "n_test": len(rows),
         "n_shots": n_shots,
-        "swapped": len(swapped),  # answered with the other examples shown (each test shows n_shots others)
+        "swapped": n_swapped,  # answered with the other examples shown (each test shows n_shots others)
         "with_documents": retriever is not None,
         "student": student.describe(),
         "signature": probe_signature(spec),

@@ -31,11 +31,13 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     if own_examples_only(state):
         return _own_passed(state, ctx, spec, wd, rows)
     from agent.nodes.split import teacher_spec
+    from agent.precision import teacher_provider
 
+    measured = spec
     spec = teacher_spec(spec)  # repairs and second opinions are written without the examples a test holds
     judge = ctx.provider("judge", spec, run.id)
     judge = judge if can_grade(judge) else None
-    teacher = ctx.provider("teacher", spec, run.id)
+    teacher = teacher_provider(ctx, spec, run, measured_spec=measured)
     guessed = writer_guesses(run, teacher, spec)
     ctx.emit(
         "status",

@@ -23,8 +23,11 @@ def _generated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     if own_examples_only(state):
         return _own_examples(spec, work_dir(run, it))
     from agent.nodes.split import teacher_spec
+    from agent.precision import teacher_precision, teacher_provider
 
+    measured = spec
     spec = teacher_spec(spec)  # the examples a test holds are never shown to the teacher
+    teacher = teacher_provider(ctx, spec, run, measured_spec=measured)
     targeted = state.get("targeted") or None
     n = sum(int(t.get("n", 0)) for t in targeted) if targeted else spec.n_examples
     if ctx.quick:
@@ -41,7 +44,7 @@ def _generated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     rows = generate_examples(
         spec,
         n,
-        teacher=ctx.provider("teacher", spec, run.id),
+        teacher=teacher,
         grader=judge if can_grade(judge) else None,
         on_task_strictness=float((state.get("mix") or {}).get("on_task_strictness", 0.0)),
         workdir=wd / "gen",
@@ -69,6 +72,9 @@ def _generated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "cost_usd": rows.cost_usd,
         "rejected_inputs": summary["rejected_inputs"],
         "shortfall": summary["shortfall"],
+        "precision": teacher_precision(ctx, measured, run)
+        if getattr(teacher, "name", "") == "local"
+        else None,
     }
 
 
@@ -108,6 +114,7 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             )
             + (f"; {off} off-task inputs rejected" if off else "")
             + ")"
+            + (f"; the writer: {p['reason']}" if (p := done.get("precision")) and p.get("n") else "")
         ]
     }
 

@@ -551,22 +551,25 @@ def load_engine(
     setup: Callable[[], tuple],
     *,
     threads: int = 0,
+    compute_type: str = QUANTIZATION,
 ) -> CT2Engine:
     """Convert if needed (once per content hash), then load; one engine per process per converted model.
 
     `setup()` → (tokenizer, eos_ids, top_k), called only when an engine is created. Called on every use
     of a provider: once loaded it costs a few `stat`s (a retrained adapter is seen).
     """
-    source = (str(model_path), str(adapter or ""), _stamp(model_path, adapter), threads)
+    source = (str(model_path), str(adapter or ""), _stamp(model_path, adapter), threads, compute_type)
     eng = _BY_SOURCE.get(source)
     if eng is not None:
         return eng
     ct2_dir = convert(model_path, adapter)
     with _ENGINES_LOCK:
-        eng = _ENGINES.get((str(ct2_dir), threads))
+        eng = _ENGINES.get((str(ct2_dir), threads, compute_type))
         if eng is None:
             tokenizer, eos_ids, top_k = setup()
-            eng = CT2Engine(ct2_dir, tokenizer, eos_ids=eos_ids, top_k=top_k, threads=threads)
-            _ENGINES[(str(ct2_dir), threads)] = eng
+            eng = CT2Engine(
+                ct2_dir, tokenizer, eos_ids=eos_ids, top_k=top_k, threads=threads, compute_type=compute_type
+            )
+            _ENGINES[(str(ct2_dir), threads, compute_type)] = eng
         _BY_SOURCE[source] = eng
         return eng

@@ -106,13 +106,14 @@ def get_provider(
     from tools.workspace import Workspace
 
     choice = choose(role, provider, model, base_url)
+    precision = kw.pop("precision", None)  # a local model's number format (LocalProvider); others have one
     ws = workspace or Workspace()
     cache = ResponseCache(ws.llm_cache_path) if use_cache else None
     common = dict(cache=cache, budget=budget, prices=PriceTable.load(workspace_dir=ws.path), role=role, **kw)
     if choice.provider == "local":
         from tools.llm.local import LocalProvider
 
-        return LocalProvider(choice.model, adapter=adapter, **common)
+        return LocalProvider(choice.model, adapter=adapter, precision=precision, **common)
     if adapter:
         raise ProviderError(
             f"--adapter works with the local provider, not {choice.provider}",
