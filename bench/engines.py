@@ -1,11 +1,11 @@
-"""Local generation engines side by side in one process: transformers fp32 vs CTranslate2 float32.
+"""Local generation engines side by side in one process: transformers fp32 vs CTranslate2 float32 and int8.
 
 Same chat-templated, task-like prompts, greedy, no response cache, the embedded model:
 
     .venv/bin/python bench/engines.py [--prompts 16] [--tokens 48] [--results bench/RESULTS.md]
 
 Rows: transformers sequential and batched (8, 16); CTranslate2 sequential and batched (8, 16, 32; the
-batch of 32 runs the prompts twice). Tokens/s counts generated tokens over wall time. Greedy answers of
+batch of 32 runs the prompts twice); CTranslate2 with int8 weights batched (16, 32). Tokens/s counts generated tokens over wall time. Greedy answers of
 every row are compared with transformers sequential (the reference). The figures are saved for this
 machine (the model cache's engines.json), where `LocalProvider(engine="auto")` reads them.
 """
@@ -194,6 +194,12 @@ def main() -> int:
     tf_b16 = run("transformers fp32 batched 16", tf, 16)
     c2_b16 = run("ctranslate2 float32 batched 16", c2, 16)
     c2_b32 = run("ctranslate2 float32 batched 32 (prompts ×2)", c2, 32, repeat=2)
+    # int8 weights: other answers (the row's "same" column), used only for the practice-data writer where they
+    # measured no worse on the person's examples (agent.precision)
+    i8 = LocalProvider("embedded", engine="ctranslate2", precision="int8")
+    i8._generate_batch([(msgs[0], GenParams(max_tokens=4), None)])
+    i8_b16 = run("ctranslate2 int8 batched 16", i8, 16)
+    i8_b32 = run("ctranslate2 int8 batched 32 (prompts ×2)", i8, 32, repeat=2)
     load_after = load()
     best_tf = max(tf_b8, tf_b16, key=lambda r: r["tok_s"])
     best_c2 = max(c2_b8, c2_b16, c2_b32, key=lambda r: r["tok_s"])
@@ -204,10 +210,13 @@ def main() -> int:
         f"best ct2 ({best_c2['label']}) / best transformers ({best_tf['label']})": best_c2["tok_s"]
         / best_tf["tok_s"],
         "ct2 batched 32 / ct2 sequential": c2_b32["tok_s"] / c2_seq["tok_s"],
+        "best int8 / best float32 ct2": max(i8_b16["tok_s"], i8_b32["tok_s"]) / best_c2["tok_s"],
     }
+    best_i8 = max(i8_b16, i8_b32, key=lambda r: r["tok_s"])
     if llama is not None:
         ratios[f"best ct2 aggregate / {llama['label']}"] = best_c2["tok_s"] / llama["tok_s"]
         ratios["ct2 sequential / llama.cpp single stream"] = c2_seq["tok_s"] / llama["tok_s"]
+        ratios[f"best int8 ({best_i8['label']}) / {llama['label']}"] = best_i8["tok_s"] / llama["tok_s"]
     print(f"  load average after: {load_after}")
     print("ratios")
     for k, v in ratios.items():
