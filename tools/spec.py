@@ -139,8 +139,9 @@ class OutputSpec(BaseModel):
 
     def choices(self, skip: Collection[str] = ()) -> str | None:
         """The answer's closed vocabulary in a few words — the labels, or each enum field's values (but the
-        fields in `skip`): "Answer one of: billing, technical." / "size: small, medium, large; milk: none,
-        oat." None when the answer has none. Pure. (Commas and colons: 22 tokens for the orders task's two
+        fields in `skip`), and each field held to a layout with its sample: "Answer one of: billing, technical."
+        / "size: small, medium, large; milk: none, oat." / "order: like BK4821 or null." None when the answer
+        has none. Pure. (Commas and colons: 22 tokens for the orders task's two
         enums where "Values: size small|medium|large; …" took 25 — the tuned prompt is paid on every request.)"""
         if self.format == "label" and self.labels:
             return f"Answer one of: {', '.join(self.labels)}."
@@ -149,11 +150,17 @@ class OutputSpec(BaseModel):
             return None
         fields = [
             f"{name}: {', '.join('null' if v is None else str(v) for v in sub['enum'])}"
+            if isinstance(sub.get("enum"), list)
+            else f"{name}: like {sub['examples'][0]}"
+            + (" or null" if "null" in (sub.get("type") or []) else "")
             for name, sub in props.items()
             if isinstance(sub, dict)
-            and isinstance(sub.get("enum"), list)
-            and sub["enum"]
-            and name not in skip
+            and (
+                (isinstance(sub.get("enum"), list) and sub["enum"] and name not in skip)
+                # a field held to a layout (`tools.data.infer.laid_out_fields`): the parcels bench's tuned model
+                # wrote "today", "left", "preparing to ship" for the order where a message had no order number
+                or (sub.get("pattern") and isinstance(sub.get("examples"), list) and sub["examples"])
+            )
         ]
         return f"{'; '.join(fields)}." if fields else None
 

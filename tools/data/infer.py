@@ -335,8 +335,11 @@ def with_laid_out_fields(schema: dict | None, fields: dict[str, tuple[str, str, 
     where the examples have null; a field it describes keeps its own rule. Pure."""
     schema = dict(schema or {"type": "object"})
     props = dict(schema.get("properties") or {})
-    for k, (regex, _, null) in fields.items():
-        props.setdefault(k, {"type": ["string", "null"] if null else "string", "pattern": regex})
+    for k, (regex, sample, null) in fields.items():
+        # the sample says the layout in words where a prompt names it (`OutputSpec.choices`)
+        props.setdefault(
+            k, {"type": ["string", "null"] if null else "string", "pattern": regex, "examples": [sample]}
+        )
     schema["properties"] = props
     return schema
 
