@@ -23,10 +23,14 @@ VALUE_SLACK = 0.02  # of the task's mean score: rounding noise, not a worse writ
 
 def choose(right8: int, right32: int, value8: float, value32: float, n: int) -> tuple[str, str]:
     """(precision, reason) from the same `n` answers scored in int8 and float32. Pure."""
-    counts = f"on {n} of your examples int8 got {right8} right, float32 {right32}"
+    # in words a newcomer reads in the log: "int8" and "float32" only in brackets
+    counts = f"of your {n} examples the faster copy got {right8} right, the full model {right32}"
     if right8 >= right32 and value8 >= value32 - VALUE_SLACK:
-        return "int8", f"int8 weights, about 2–3× faster: {counts}"
-    return "float32", f"float32 weights: {counts}, so the faster int8 is not used"
+        return (
+            "int8",
+            f"a faster copy of the model (int8, about twice as fast here), as good on your examples: {counts}",
+        )
+    return "float32", f"the full model (float32), since the faster copy did worse on your examples: {counts}"
 
 
 def applies(teacher, student) -> bool:

@@ -17,7 +17,10 @@ def test_int8_is_chosen_only_when_it_is_right_as_often():
     assert choose(6, 7, 0.90, 0.80, 12)[0] == "float32"  # one fewer right
     assert choose(7, 7, 0.70, 0.80, 12)[0] == "float32"  # as many right, a clearly lower mean
     precision, reason = choose(5, 6, 0.5, 0.6, 12)
-    assert precision == "float32" and "on 12 of your examples int8 got 5 right, float32 6" in reason
+    assert (
+        precision == "float32"
+        and "of your 12 examples the faster copy got 5 right, the full model 6" in reason
+    )
 
 
 def test_the_writer_precision_is_measured_on_the_probe_and_saved(workspace, monkeypatch, embedded_dir):
