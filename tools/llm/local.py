@@ -223,7 +223,7 @@ class LocalProvider(Provider):
         self.model_path = resolve_model_path(model)
         if precision not in (None, "float32", "int8"):
             raise ValueError(f"precision must be float32 or int8, not {precision!r}")
-        # int8 weights (CTranslate2 only): ~3× the float32 tokens/s here, other answers — used only where a
+        # int8 weights (CTranslate2 only): 2.4× the float32 tokens/s batched here (bench/engines.py), other answers — used only where a
         # measurement on the person's own examples found them no worse (agent.precision)
         self.precision = precision or "float32"
         self.adapter = str(Path(adapter).resolve()) if adapter else None
