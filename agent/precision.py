@@ -100,10 +100,9 @@ def teacher_precision(ctx, spec, run) -> dict:
     return checked
 
 
-def teacher_provider(ctx, spec, run, measured_spec=None):
-    """The teacher for writing practice data, in the precision `teacher_precision` chose. `measured_spec` is
-    the task as the probe measured it (the writer's own spec may hide the test's examples)."""
+def teacher_provider(ctx, spec, run, measured_spec=None) -> tuple[Any, dict]:
+    """(the teacher for writing practice data, the precision `teacher_precision` chose for it). `measured_spec`
+    is the task as the probe measured it (the writer's own spec may hide the test's examples)."""
     chosen = teacher_precision(ctx, measured_spec or spec, run)
-    if chosen.get("precision") == "int8":
-        return ctx.provider("teacher", spec, run.id, precision="int8")
-    return ctx.provider("teacher", spec, run.id)
+    int8 = chosen.get("precision") == "int8"
+    return ctx.provider("teacher", spec, run.id, precision="int8" if int8 else None), chosen

@@ -50,13 +50,13 @@ def test_the_writer_precision_is_measured_on_the_probe_and_saved(workspace, monk
         == choose(got["right"], got["right_float32"], got["value"], got["value_float32"], got["n"])[0]
     )
     assert load_step(run, 0, "probe")["teacher_precision"] == got  # saved: measured once per task
-    assert teacher_provider(ctx, spec, run).precision == got["precision"]
+    assert teacher_provider(ctx, spec, run)[0].precision == got["precision"]
     f32 = ctx.provider("teacher", spec, run.id)
     int8 = ctx.provider("teacher", spec, run.id, precision="int8")
     assert int8.identity() != f32.identity() and int8.identity()["precision"] == "int8"
     # both answer, each in its own format (int8 weights are quantized when loaded)
     assert int8._loaded()[1].compute_type == "int8" and f32._loaded()[1].compute_type == "float32"
     monkeypatch.setenv(ENV, "float32")
-    assert teacher_provider(ctx, spec, run).precision == "float32"
+    assert teacher_provider(ctx, spec, run)[0].precision == "float32"
     monkeypatch.setenv(ENV, "int8")
-    assert teacher_provider(ctx, spec, run).precision == "int8"
+    assert teacher_provider(ctx, spec, run)[0].precision == "int8"

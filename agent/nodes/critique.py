@@ -37,7 +37,7 @@ def _critiqued(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     spec = teacher_spec(spec)  # repairs and second opinions are written without the examples a test holds
     judge = ctx.provider("judge", spec, run.id)
     judge = judge if can_grade(judge) else None
-    teacher = teacher_provider(ctx, spec, run, measured_spec=measured)
+    teacher, _ = teacher_provider(ctx, spec, run, measured_spec=measured)
     guessed = writer_guesses(run, teacher, spec)
     ctx.emit(
         "status",

@@ -23,11 +23,11 @@ def _generated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     if own_examples_only(state):
         return _own_examples(spec, work_dir(run, it))
     from agent.nodes.split import teacher_spec
-    from agent.precision import teacher_precision, teacher_provider
+    from agent.precision import teacher_provider
 
     measured = spec
     spec = teacher_spec(spec)  # the examples a test holds are never shown to the teacher
-    teacher = teacher_provider(ctx, spec, run, measured_spec=measured)
+    teacher, precision = teacher_provider(ctx, spec, run, measured_spec=measured)
     targeted = state.get("targeted") or None
     n = sum(int(t.get("n", 0)) for t in targeted) if targeted else spec.n_examples
     if ctx.quick:
@@ -72,9 +72,7 @@ def _generated(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         "cost_usd": rows.cost_usd,
         "rejected_inputs": summary["rejected_inputs"],
         "shortfall": summary["shortfall"],
-        "precision": teacher_precision(ctx, measured, run)
-        if getattr(teacher, "name", "") == "local"
-        else None,
+        "precision": precision,
     }
 
 

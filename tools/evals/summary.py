@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tools.evals.distribution import ANSWER, constant_answer
-from tools.evals.verdict import OWN_GAP, OWN_MIN
+from tools.evals.verdict import OWN_MIN, flattered
 
 # One line per metric name, for tooltips, F1 and report footnotes.
 METRIC_HELP: dict[str, str] = {
@@ -724,7 +724,7 @@ def own_gap(report: dict, rows: Sequence[dict] | None, system: str | None) -> tu
         return None
     sc = score_of(report, rows, system)
     own = int(g[system].get("correct") or 0)
-    return (own, n) if sc["right"] is not None and sc["share"] - own / n >= OWN_GAP else None
+    return (own, n) if sc["right"] is not None and flattered(sc["share"], own, n) else None
 
 
 BY_HAND = "keep doing it the way you do now"

@@ -201,6 +201,12 @@ def _forgetting_check(forgetting: dict | None, max_drop: float) -> tuple[bool | 
     )
 
 
+def flattered(test_share: float | None, own: int, n: int) -> bool:
+    """Whether a system right on `test_share` of the test but on `own` of the person's `n` held-out examples is
+    flattered by the test (`OWN_GAP`, at least `OWN_MIN` examples). Pure."""
+    return test_share is not None and n >= OWN_MIN and test_share - own / n >= OWN_GAP
+
+
 def own_examples_check(
     golden: dict | None, systems: dict, candidate: str, baseline: str | None, primary_metric: str
 ) -> tuple[bool, str] | None:
@@ -222,11 +228,7 @@ def own_examples_check(
         base_own = int(g[baseline].get("correct") or 0)
         line += f", {baseline} {base_own} right"
     test_share = (systems.get(candidate) or {}).get("right_share")
-    if (
-        (golden or {}).get("metric") == primary_metric
-        and test_share is not None
-        and test_share - own / n >= OWN_GAP
-    ):
+    if (golden or {}).get("metric") == primary_metric and flattered(test_share, own, n):
         return False, (
             f"✗ {line}: {own / n:.0%} of them against {test_share:.0%} of the test, so the test flatters it "
             "(count on your own examples)"
